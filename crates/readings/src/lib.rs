@@ -1,0 +1,1 @@
+//! tanji-readings (being written).

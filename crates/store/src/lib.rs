@@ -1,0 +1,1 @@
+//! tanji-store (being written).

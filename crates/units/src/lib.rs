@@ -1,0 +1,1 @@
+//! tanji-units (being written).

@@ -1,1 +1,121 @@
-//! tanji-readings (being written).
+//! Device upload records and meter registrations: their canonical bytes, Ed25519 signatures,
+//! JSON forms, and the validation a park server applies before logging an upload.
+//!
+//! A collection device signs one [`UploadBody`] per window: device id, sequence number, the
+//! hash of its previous record, and one [`Channel`] of fixed-point interval values per meter.
+//! The signed record ([`SignedUpload`]) is stored byte-for-byte as a leaf of the park's
+//! Merkle log, wrapped in a [`LogEntry`]. `docs/formats.md` specifies every byte and carries
+//! test vectors.
+//!
+//! This crate does no IO, keeps no state and reads no clock: [`validate`] gets what it needs
+//! to know about registered devices and earlier records through [`ValidationContext`], and the
+//! current time through [`Policy`]. It does not compute emissions (that is `accounting`) and
+//! does not store anything (that is `store`).
+
+mod encoding;
+mod json;
+mod validate;
+
+pub use encoding::{
+    DecodeError, KIND_REGISTRATION, KIND_UPLOAD, MAX_CHANNELS, MAX_ENTRY_LEN, MAX_ID_LEN,
+    MAX_START, MAX_VALUES, REGISTRATION_DOMAIN, UPLOAD_DOMAIN,
+};
+pub use json::{
+    parse_json_registration, parse_json_upload, registration_to_json, upload_to_json,
+};
+pub use validate::{
+    validate, DataIssue, DataIssueKind, MeterInfo, Policy, RejectCode, Rejection,
+    ValidationContext, Verdict,
+};
+
+/// A SHA-256 digest.
+pub type Hash = [u8; 32];
+
+/// The all-zero hash: the `prev` of a device's first record (seq 1).
+pub const ZERO_HASH: Hash = [0; 32];
+
+/// One meter's interval values in an upload.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Channel {
+    /// Meter id, as registered for this device.
+    pub meter: String,
+    /// Carrier code (see [`tanji_units::Carrier::code`]); checked by [`validate`], not by decoding.
+    pub carrier: String,
+    /// Unit code (see [`tanji_units::Unit::code`]); checked by [`validate`], not by decoding.
+    pub unit: String,
+    /// Decimals of every value, `0..=6`.
+    pub decimals: u8,
+    /// Start of the first interval, Unix seconds UTC.
+    pub start: i64,
+    /// Length of every interval in seconds (one of [`tanji_units::ALLOWED_INTERVALS`]).
+    pub interval_s: u32,
+    /// The amount consumed (or generated/exported) in each interval, fixed-point with
+    /// `decimals` decimals: value `i` covers `[start + i·interval_s, start + (i+1)·interval_s)`.
+    pub values: Vec<i64>,
+}
+
+impl Channel {
+    /// Start of interval `i` (Unix seconds), `None` on overflow.
+    pub fn interval_start(&self, i: usize) -> Option<i64> {
+        let i = i64::try_from(i).ok()?;
+        self.start.checked_add(i.checked_mul(i64::from(self.interval_s))?)
+    }
+
+    /// End (exclusive) of the last interval, `None` on overflow.
+    pub fn end(&self) -> Option<i64> {
+        self.interval_start(self.values.len())
+    }
+}
+
+/// What a device signs: one record of its hash chain.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct UploadBody {
+    /// Device id.
+    pub device: String,
+    /// Sequence number; the first record of a device has seq 1.
+    pub seq: u64,
+    /// `record_hash` of this device's record `seq - 1`; all zero for seq 1.
+    pub prev: Hash,
+    /// One channel per meter (at most [`MAX_CHANNELS`]).
+    pub channels: Vec<Channel>,
+}
+
+/// An upload body with the device's Ed25519 signature over [`UploadBody::canonical_bytes`].
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct SignedUpload {
+    /// The signed content.
+    pub body: UploadBody,
+    /// Ed25519 signature (R || S) over `body.canonical_bytes()`.
+    pub signature: [u8; 64],
+}
+
+/// A registration binds a device key to ONE meter of an enterprise (a device with 4 meters
+/// is 4 registrations with the same key).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct DeviceRegistration {
+    /// Device id.
+    pub device: String,
+    /// The device's Ed25519 public key.
+    pub public_key: [u8; 32],
+    /// Enterprise id the meter belongs to.
+    pub enterprise: String,
+    /// Meter id.
+    pub meter: String,
+    /// Carrier code of the meter.
+    pub carrier: String,
+    /// Unit code the meter reports in.
+    pub unit: String,
+    /// Rated capacity per hour in `unit`, ×1000 (500 kW on a kWh meter = `500_000`).
+    pub rated_per_hour_milli: i64,
+    /// When the registration was made, Unix seconds UTC.
+    pub registered_at: i64,
+}
+
+/// Everything the park log holds. Leaf entry bytes = 1 kind byte || payload.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum LogEntry {
+    /// Kind `0x01`, payload = [`SignedUpload::to_bytes`].
+    Upload(SignedUpload),
+    /// Kind `0x02`, payload = [`DeviceRegistration::to_bytes`].
+    Registration(DeviceRegistration),
+}

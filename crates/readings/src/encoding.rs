@@ -1,6 +1,10 @@
 //! Canonical binary encoding of uploads, registrations and log entries (see docs/formats.md).
 
-use crate::{DeviceRegistration, Hash, LogEntry, SignedUpload, UploadBody};
+use crate::{Channel, DeviceRegistration, Hash, LogEntry, MeterInfo, SignedUpload, UploadBody};
+use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use sha2::{Digest, Sha256};
+use std::fmt;
+use tanji_units::{Carrier, Unit, MAX_DECIMALS};
 
 /// Domain-separation and version prefix of every upload's signed bytes.
 pub const UPLOAD_DOMAIN: &[u8; 16] = b"tanji/upload/v1\n";
@@ -26,7 +30,9 @@ pub const MAX_START: i64 = 253_402_300_799;
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {
     /// The input ended inside a field.
-    #[error("truncated: {field} at byte {offset} needs {needed} bytes but only {available} remain")]
+    #[error(
+        "truncated: {field} at byte {offset} needs {needed} bytes but only {available} remain"
+    )]
     Truncated {
         /// Field path, e.g. `channels[1].values[3]`.
         field: String,
@@ -79,47 +85,453 @@ pub enum DecodeError {
     },
 }
 
+// ---------------------------------------------------------------------------------------------
+// Field paths (allocation-free until an error is rendered)
+
+/// A field path such as `channels[1].values[3]`, rendered only when an error is built.
+#[derive(Clone, Copy)]
+pub(crate) struct Field {
+    pub(crate) channel: Option<usize>,
+    pub(crate) name: &'static str,
+    pub(crate) index: Option<usize>,
+}
+
+impl Field {
+    pub(crate) const fn top(name: &'static str) -> Field {
+        Field {
+            channel: None,
+            name,
+            index: None,
+        }
+    }
+    pub(crate) const fn ch(channel: usize, name: &'static str) -> Field {
+        Field {
+            channel: Some(channel),
+            name,
+            index: None,
+        }
+    }
+}
+
+impl fmt::Display for Field {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(c) = self.channel {
+            write!(f, "channels[{c}].")?;
+        }
+        f.write_str(self.name)?;
+        if let Some(i) = self.index {
+            write!(f, "[{i}]")?;
+        }
+        Ok(())
+    }
+}
+
+fn invalid(field: Field, value: impl fmt::Display, reason: impl Into<String>) -> DecodeError {
+    DecodeError::Invalid {
+        field: field.to_string(),
+        value: value.to_string(),
+        reason: reason.into(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Limits shared by binary decoding, JSON decoding and in-memory checks
+
+/// Ids are 1..=64 bytes of printable ASCII without space (0x21..=0x7e).
+pub(crate) fn check_id(field: Field, s: &str) -> Result<(), DecodeError> {
+    if s.is_empty() || s.len() > MAX_ID_LEN || !s.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
+        return Err(invalid(
+            field,
+            format_args!("{s:?}"),
+            "ids are 1 to 64 bytes of printable ASCII without spaces (0x21..=0x7e)",
+        ));
+    }
+    Ok(())
+}
+
+pub(crate) fn check_decimals(field: Field, d: u8) -> Result<(), DecodeError> {
+    if d > MAX_DECIMALS {
+        return Err(invalid(field, d, "decimals must be 0 to 6"));
+    }
+    Ok(())
+}
+
+pub(crate) fn check_time(field: Field, t: i64) -> Result<(), DecodeError> {
+    if !(0..=MAX_START).contains(&t) {
+        return Err(invalid(
+            field,
+            t,
+            "times must lie between 1970-01-01T00:00:00Z (0) and 9999-12-31T23:59:59Z (253402300799)",
+        ));
+    }
+    Ok(())
+}
+
+fn check_count(field: Field, n: usize, max: usize) -> Result<(), DecodeError> {
+    if n > max {
+        return Err(invalid(field, n, format!("at most {max} allowed")));
+    }
+    Ok(())
+}
+
+fn check_seq(seq: u64) -> Result<(), DecodeError> {
+    if seq == 0 {
+        return Err(invalid(Field::top("seq"), 0, "sequence numbers start at 1"));
+    }
+    Ok(())
+}
+
+fn check_channel_head(i: usize, c: &Channel) -> Result<(), DecodeError> {
+    check_id(Field::ch(i, "meter"), &c.meter)?;
+    check_id(Field::ch(i, "carrier"), &c.carrier)?;
+    check_id(Field::ch(i, "unit"), &c.unit)?;
+    check_decimals(Field::ch(i, "decimals"), c.decimals)?;
+    check_time(Field::ch(i, "start"), c.start)?;
+    Ok(())
+}
+
+const fn str_len(s: &str) -> usize {
+    2 + s.len()
+}
+
+fn channel_len(c: &Channel) -> usize {
+    str_len(&c.meter) + str_len(&c.carrier) + str_len(&c.unit) + 1 + 8 + 4 + 2 + 8 * c.values.len()
+}
+
+fn body_len(b: &UploadBody) -> usize {
+    UPLOAD_DOMAIN.len()
+        + str_len(&b.device)
+        + 8
+        + 32
+        + 2
+        + b.channels.iter().map(channel_len).sum::<usize>()
+}
+
+fn registration_len(r: &DeviceRegistration) -> usize {
+    REGISTRATION_DOMAIN.len()
+        + str_len(&r.device)
+        + 32
+        + str_len(&r.enterprise)
+        + str_len(&r.meter)
+        + str_len(&r.carrier)
+        + str_len(&r.unit)
+        + 8
+        + 8
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing: to a Vec or straight into a hash
+
+trait Sink {
+    fn put(&mut self, b: &[u8]);
+}
+
+impl Sink for Vec<u8> {
+    fn put(&mut self, b: &[u8]) {
+        self.extend_from_slice(b);
+    }
+}
+
+impl Sink for Sha256 {
+    fn put(&mut self, b: &[u8]) {
+        self.update(b);
+    }
+}
+
+/// Length prefixes saturate; records that break the limits are rejected before anyone
+/// relies on their bytes ([`UploadBody::check_limits`]).
+fn put_u16_len(s: &mut impl Sink, n: usize) {
+    s.put(&u16::try_from(n).unwrap_or(u16::MAX).to_be_bytes());
+}
+
+fn put_str(s: &mut impl Sink, v: &str) {
+    put_u16_len(s, v.len());
+    s.put(v.as_bytes());
+}
+
+fn put_values(s: &mut impl Sink, values: &[i64]) {
+    let mut buf = [0u8; 512];
+    for chunk in values.chunks(buf.len() / 8) {
+        for (dst, v) in buf.chunks_exact_mut(8).zip(chunk) {
+            dst.copy_from_slice(&v.to_be_bytes());
+        }
+        s.put(&buf[..chunk.len() * 8]);
+    }
+}
+
+fn write_body(s: &mut impl Sink, b: &UploadBody) {
+    s.put(UPLOAD_DOMAIN);
+    put_str(s, &b.device);
+    s.put(&b.seq.to_be_bytes());
+    s.put(&b.prev);
+    put_u16_len(s, b.channels.len());
+    for c in &b.channels {
+        put_str(s, &c.meter);
+        put_str(s, &c.carrier);
+        put_str(s, &c.unit);
+        s.put(&[c.decimals]);
+        s.put(&c.start.to_be_bytes());
+        s.put(&c.interval_s.to_be_bytes());
+        put_u16_len(s, c.values.len());
+        put_values(s, &c.values);
+    }
+}
+
+fn write_registration(s: &mut impl Sink, r: &DeviceRegistration) {
+    s.put(REGISTRATION_DOMAIN);
+    put_str(s, &r.device);
+    s.put(&r.public_key);
+    put_str(s, &r.enterprise);
+    put_str(s, &r.meter);
+    put_str(s, &r.carrier);
+    put_str(s, &r.unit);
+    s.put(&r.rated_per_hour_milli.to_be_bytes());
+    s.put(&r.registered_at.to_be_bytes());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading
+
+struct Reader<'a> {
+    b: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize, field: Field) -> Result<&'a [u8], DecodeError> {
+        let rest = &self.b[self.pos..];
+        if rest.len() < n {
+            return Err(DecodeError::Truncated {
+                field: field.to_string(),
+                offset: self.pos,
+                needed: n,
+                available: rest.len(),
+            });
+        }
+        self.pos += n;
+        Ok(&rest[..n])
+    }
+
+    fn array<const N: usize>(&mut self, field: Field) -> Result<[u8; N], DecodeError> {
+        let mut out = [0u8; N];
+        out.copy_from_slice(self.take(N, field)?);
+        Ok(out)
+    }
+
+    fn u8(&mut self, field: Field) -> Result<u8, DecodeError> {
+        Ok(self.array::<1>(field)?[0])
+    }
+    fn u16(&mut self, field: Field) -> Result<u16, DecodeError> {
+        Ok(u16::from_be_bytes(self.array(field)?))
+    }
+    fn u32(&mut self, field: Field) -> Result<u32, DecodeError> {
+        Ok(u32::from_be_bytes(self.array(field)?))
+    }
+    fn u64(&mut self, field: Field) -> Result<u64, DecodeError> {
+        Ok(u64::from_be_bytes(self.array(field)?))
+    }
+    fn i64(&mut self, field: Field) -> Result<i64, DecodeError> {
+        Ok(i64::from_be_bytes(self.array(field)?))
+    }
+
+    /// A u16-length-prefixed id, checked against the id rules.
+    fn id(&mut self, field: Field) -> Result<String, DecodeError> {
+        let len = usize::from(self.u16(field)?);
+        if len == 0 || len > MAX_ID_LEN {
+            return Err(invalid(
+                field,
+                format_args!("length {len}"),
+                "ids are 1 to 64 bytes long",
+            ));
+        }
+        let bytes = self.take(len, field)?;
+        match std::str::from_utf8(bytes) {
+            Ok(s) => {
+                check_id(field, s)?;
+                Ok(s.to_owned())
+            }
+            Err(_) => Err(invalid(
+                field,
+                format_args!("0x{}", hex::encode(bytes)),
+                "ids are printable ASCII",
+            )),
+        }
+    }
+
+    fn domain(&mut self, expected: &'static [u8]) -> Result<(), DecodeError> {
+        let field = Field::top("domain");
+        let got = self.take(expected.len(), field)?;
+        if got != expected {
+            return Err(invalid(
+                field,
+                format_args!("{:?}", String::from_utf8_lossy(got)),
+                format!(
+                    "expected {:?}; this is not a record of this type and version",
+                    String::from_utf8_lossy(expected)
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn finish(&self) -> Result<(), DecodeError> {
+        if self.pos != self.b.len() {
+            return Err(DecodeError::TrailingBytes {
+                offset: self.pos,
+                count: self.b.len() - self.pos,
+            });
+        }
+        Ok(())
+    }
+}
+
+fn read_upload(r: &mut Reader<'_>) -> Result<SignedUpload, DecodeError> {
+    r.domain(UPLOAD_DOMAIN)?;
+    let device = r.id(Field::top("device"))?;
+    let seq = r.u64(Field::top("seq"))?;
+    check_seq(seq)?;
+    let prev = r.array::<32>(Field::top("prev"))?;
+    let n = usize::from(r.u16(Field::top("channels"))?);
+    check_count(Field::top("channels"), n, MAX_CHANNELS)?;
+    let mut channels = Vec::with_capacity(n);
+    for i in 0..n {
+        let meter = r.id(Field::ch(i, "meter"))?;
+        let carrier = r.id(Field::ch(i, "carrier"))?;
+        let unit = r.id(Field::ch(i, "unit"))?;
+        let decimals = r.u8(Field::ch(i, "decimals"))?;
+        check_decimals(Field::ch(i, "decimals"), decimals)?;
+        let start = r.i64(Field::ch(i, "start"))?;
+        check_time(Field::ch(i, "start"), start)?;
+        let interval_s = r.u32(Field::ch(i, "interval_s"))?;
+        let count = usize::from(r.u16(Field::ch(i, "values"))?);
+        check_count(Field::ch(i, "values"), count, MAX_VALUES)?;
+        let raw = r.take(count * 8, Field::ch(i, "values"))?;
+        let values = raw
+            .chunks_exact(8)
+            .map(|c| {
+                let mut a = [0u8; 8];
+                a.copy_from_slice(c);
+                i64::from_be_bytes(a)
+            })
+            .collect();
+        channels.push(Channel {
+            meter,
+            carrier,
+            unit,
+            decimals,
+            start,
+            interval_s,
+            values,
+        });
+    }
+    let signature = r.array::<64>(Field::top("signature"))?;
+    Ok(SignedUpload {
+        body: UploadBody {
+            device,
+            seq,
+            prev,
+            channels,
+        },
+        signature,
+    })
+}
+
+fn read_registration(r: &mut Reader<'_>) -> Result<DeviceRegistration, DecodeError> {
+    r.domain(REGISTRATION_DOMAIN)?;
+    let reg = DeviceRegistration {
+        device: r.id(Field::top("device"))?,
+        public_key: r.array::<32>(Field::top("public_key"))?,
+        enterprise: r.id(Field::top("enterprise"))?,
+        meter: r.id(Field::top("meter"))?,
+        carrier: r.id(Field::top("carrier"))?,
+        unit: r.id(Field::top("unit"))?,
+        rated_per_hour_milli: r.i64(Field::top("rated_per_hour_milli"))?,
+        registered_at: r.i64(Field::top("registered_at"))?,
+    };
+    reg.check()?;
+    Ok(reg)
+}
+
+fn check_total(len: usize, max: usize) -> Result<(), DecodeError> {
+    if len > max {
+        return Err(DecodeError::TooLarge { len, max });
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Public API
+
 impl UploadBody {
-    /// The exact bytes the device signs: [`UPLOAD_DOMAIN`] followed by the body fields.
+    /// The exact bytes the device signs: [`UPLOAD_DOMAIN`] followed by the body fields
+    /// (docs/formats.md, "Upload body").
     pub fn canonical_bytes(&self) -> Vec<u8> {
-        todo!()
+        let mut v = Vec::with_capacity(body_len(self));
+        write_body(&mut v, self);
+        v
     }
 
-    /// Signs the body with the device key.
-    pub fn sign(self, key: &ed25519_dalek::SigningKey) -> SignedUpload {
-        let _ = key;
-        todo!()
+    /// Signs the body with the device key (Ed25519 over [`UploadBody::canonical_bytes`]).
+    pub fn sign(self, key: &SigningKey) -> SignedUpload {
+        let signature = key.sign(&self.canonical_bytes()).to_bytes();
+        SignedUpload {
+            body: self,
+            signature,
+        }
     }
 
-    /// Checks the format limits (ids, counts, decimals, start range, total size).
-    /// [`SignedUpload::from_bytes`] and [`crate::parse_json_upload`] apply it; records built
-    /// in memory should be checked before signing.
+    /// Checks the format limits: ids (1..=64 bytes of 0x21..=0x7e), seq ≥ 1, at most 16
+    /// channels of at most 1440 values, decimals 0..=6, start in `0..=MAX_START`, and a
+    /// log entry of at most [`MAX_ENTRY_LEN`] bytes. Every decoded record satisfies it;
+    /// check records built in memory before signing them.
     pub fn check_limits(&self) -> Result<(), DecodeError> {
-        todo!()
+        check_id(Field::top("device"), &self.device)?;
+        check_seq(self.seq)?;
+        check_count(Field::top("channels"), self.channels.len(), MAX_CHANNELS)?;
+        for (i, c) in self.channels.iter().enumerate() {
+            check_channel_head(i, c)?;
+            check_count(Field::ch(i, "values"), c.values.len(), MAX_VALUES)?;
+        }
+        check_total(1 + body_len(self) + 64, MAX_ENTRY_LEN)
     }
 }
 
 impl SignedUpload {
-    /// Canonical signed encoding = `canonical_bytes || signature`; the log entry payload.
+    /// Canonical signed encoding = `canonical_bytes || signature` (64 bytes); the log
+    /// entry payload.
     pub fn to_bytes(&self) -> Vec<u8> {
-        todo!()
+        let mut v = Vec::with_capacity(body_len(&self.body) + 64);
+        write_body(&mut v, &self.body);
+        v.extend_from_slice(&self.signature);
+        v
     }
 
-    /// Strict decoding: rejects truncation, trailing bytes, out-of-limit lengths and values.
+    /// Strict decoding: rejects truncation, trailing bytes, a wrong domain prefix, and
+    /// anything outside the limits of [`UploadBody::check_limits`]. It does not check the
+    /// signature or whether carrier and unit codes are known ([`crate::validate`] does).
     pub fn from_bytes(b: &[u8]) -> Result<Self, DecodeError> {
-        let _ = b;
-        todo!()
+        check_total(b.len(), MAX_ENTRY_LEN - 1)?;
+        let mut r = Reader { b, pos: 0 };
+        let u = read_upload(&mut r)?;
+        r.finish()?;
+        Ok(u)
     }
 
-    /// SHA-256 of [`SignedUpload::to_bytes`]: what `prev` of the device's next record holds.
+    /// SHA-256 of [`SignedUpload::to_bytes`]: what `prev` of the device's next record
+    /// must hold. Computed without building the byte vector.
     pub fn record_hash(&self) -> Hash {
-        todo!()
+        let mut h = Sha256::new();
+        write_body(&mut h, &self.body);
+        h.update(self.signature);
+        h.finalize().into()
     }
 
-    /// Verifies the signature with `verify_strict`.
-    pub fn verify_signature(&self, key: &ed25519_dalek::VerifyingKey) -> bool {
-        let _ = key;
-        todo!()
+    /// Verifies the signature over the canonical bytes with `verify_strict` (rejects
+    /// non-canonical signatures and small-order keys).
+    pub fn verify_signature(&self, key: &VerifyingKey) -> bool {
+        let sig = Signature::from_bytes(&self.signature);
+        key.verify_strict(&self.body.canonical_bytes(), &sig)
+            .is_ok()
     }
 
     /// Total number of interval values over all channels.
@@ -131,29 +543,93 @@ impl SignedUpload {
 impl DeviceRegistration {
     /// Canonical payload bytes ([`REGISTRATION_DOMAIN`] followed by the fields).
     pub fn to_bytes(&self) -> Vec<u8> {
-        todo!()
+        let mut v = Vec::with_capacity(registration_len(self));
+        write_registration(&mut v, self);
+        v
     }
 
     /// Strict decoding, followed by [`DeviceRegistration::check`].
     pub fn from_bytes(b: &[u8]) -> Result<Self, DecodeError> {
-        let _ = b;
-        todo!()
+        check_total(b.len(), MAX_ENTRY_LEN - 1)?;
+        let mut r = Reader { b, pos: 0 };
+        let reg = read_registration(&mut r)?;
+        r.finish()?;
+        Ok(reg)
     }
 
-    /// Checks limits and meaning: ids, known carrier and unit, unit accepted by the carrier,
-    /// positive rated capacity, a valid Ed25519 public key, `registered_at` in range.
+    /// Checks limits and meaning: ids, a known carrier and unit, the unit accepted by the
+    /// carrier, a positive rated capacity, a valid Ed25519 public key, `registered_at` in
+    /// `0..=MAX_START`.
     pub fn check(&self) -> Result<(), DecodeError> {
-        todo!()
+        check_id(Field::top("device"), &self.device)?;
+        check_id(Field::top("enterprise"), &self.enterprise)?;
+        check_id(Field::top("meter"), &self.meter)?;
+        check_id(Field::top("carrier"), &self.carrier)?;
+        check_id(Field::top("unit"), &self.unit)?;
+        self.meter_info()?;
+        self.verifying_key()?;
+        check_time(Field::top("registered_at"), self.registered_at)?;
+        Ok(())
     }
 
-    /// The registered key as a verifying key.
-    pub fn verifying_key(&self) -> Result<ed25519_dalek::VerifyingKey, DecodeError> {
-        todo!()
+    /// The registered key as a verifying key; fails if the bytes are not a valid point or
+    /// the point has small order (such keys would make `verify_strict` reject everything).
+    pub fn verifying_key(&self) -> Result<VerifyingKey, DecodeError> {
+        let field = Field::top("public_key");
+        let key = VerifyingKey::from_bytes(&self.public_key).map_err(|_| {
+            invalid(
+                field,
+                hex::encode(self.public_key),
+                "not a valid Ed25519 public key",
+            )
+        })?;
+        if key.is_weak() {
+            return Err(invalid(
+                field,
+                hex::encode(self.public_key),
+                "a weak (small-order) Ed25519 key cannot be registered",
+            ));
+        }
+        Ok(key)
     }
 
-    /// The parsed meter facts validation needs.
-    pub fn meter_info(&self) -> Result<crate::MeterInfo, DecodeError> {
-        todo!()
+    /// The parsed meter facts validation needs; fails on an unknown carrier or unit, a unit
+    /// the carrier does not accept, or a rated capacity ≤ 0.
+    pub fn meter_info(&self) -> Result<MeterInfo, DecodeError> {
+        let carrier: Carrier = self.carrier.parse().map_err(|e| {
+            invalid(
+                Field::top("carrier"),
+                format_args!("{:?}", self.carrier),
+                format!("{e}"),
+            )
+        })?;
+        let unit: Unit = self.unit.parse().map_err(|e| {
+            invalid(
+                Field::top("unit"),
+                format_args!("{:?}", self.unit),
+                format!("{e}"),
+            )
+        })?;
+        if !carrier.accepts(unit) {
+            return Err(invalid(
+                Field::top("unit"),
+                unit,
+                format!("a {carrier} meter cannot report in {unit}"),
+            ));
+        }
+        if self.rated_per_hour_milli <= 0 {
+            return Err(invalid(
+                Field::top("rated_per_hour_milli"),
+                self.rated_per_hour_milli,
+                "the rated capacity must be positive",
+            ));
+        }
+        Ok(MeterInfo {
+            enterprise: self.enterprise.clone(),
+            carrier,
+            unit,
+            rated_per_hour_milli: self.rated_per_hour_milli,
+        })
     }
 }
 
@@ -168,12 +644,39 @@ impl LogEntry {
 
     /// Leaf bytes: kind byte || payload.
     pub fn to_bytes(&self) -> Vec<u8> {
-        todo!()
+        match self {
+            LogEntry::Upload(u) => {
+                let mut v = Vec::with_capacity(1 + body_len(&u.body) + 64);
+                v.push(KIND_UPLOAD);
+                write_body(&mut v, &u.body);
+                v.extend_from_slice(&u.signature);
+                v
+            }
+            LogEntry::Registration(reg) => {
+                let mut v = Vec::with_capacity(1 + registration_len(reg));
+                v.push(KIND_REGISTRATION);
+                write_registration(&mut v, reg);
+                v
+            }
+        }
     }
 
-    /// Strict decoding; an unknown kind is an error naming the byte.
+    /// Strict decoding; an unknown kind is an error naming the byte (kinds `0x03..` are
+    /// reserved for factor publications).
     pub fn from_bytes(b: &[u8]) -> Result<Self, DecodeError> {
-        let _ = b;
-        todo!()
+        check_total(b.len(), MAX_ENTRY_LEN)?;
+        match b.split_first() {
+            None => Err(DecodeError::Truncated {
+                field: "kind".to_owned(),
+                offset: 0,
+                needed: 1,
+                available: 0,
+            }),
+            Some((&KIND_UPLOAD, rest)) => SignedUpload::from_bytes(rest).map(LogEntry::Upload),
+            Some((&KIND_REGISTRATION, rest)) => {
+                DeviceRegistration::from_bytes(rest).map(LogEntry::Registration)
+            }
+            Some((&kind, _)) => Err(DecodeError::UnknownKind { kind }),
+        }
     }
 }

@@ -20,9 +20,7 @@ pub use encoding::{
     DecodeError, KIND_REGISTRATION, KIND_UPLOAD, MAX_CHANNELS, MAX_ENTRY_LEN, MAX_ID_LEN,
     MAX_START, MAX_VALUES, REGISTRATION_DOMAIN, UPLOAD_DOMAIN,
 };
-pub use json::{
-    parse_json_registration, parse_json_upload, registration_to_json, upload_to_json,
-};
+pub use json::{parse_json_registration, parse_json_upload, registration_to_json, upload_to_json};
 pub use validate::{
     validate, DataIssue, DataIssueKind, MeterInfo, Policy, RejectCode, Rejection,
     ValidationContext, Verdict,
@@ -58,7 +56,8 @@ impl Channel {
     /// Start of interval `i` (Unix seconds), `None` on overflow.
     pub fn interval_start(&self, i: usize) -> Option<i64> {
         let i = i64::try_from(i).ok()?;
-        self.start.checked_add(i.checked_mul(i64::from(self.interval_s))?)
+        self.start
+            .checked_add(i.checked_mul(i64::from(self.interval_s))?)
     }
 
     /// End (exclusive) of the last interval, `None` on overflow.

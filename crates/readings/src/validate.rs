@@ -1,8 +1,9 @@
 //! Validation of uploads before they are logged.
 
-use crate::{Hash, SignedUpload};
+use crate::json::Rfc3339;
+use crate::{Channel, Hash, SignedUpload, UploadBody, ZERO_HASH};
 use std::fmt;
-use tanji_units::{Carrier, Unit};
+use tanji_units::{is_aligned, is_allowed_interval, pow10, Carrier, Fixed, Unit};
 
 /// Why an upload was rejected. Codes are stable snake_case strings ([`RejectCode::code`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -183,12 +184,362 @@ impl Policy {
     }
 }
 
-/// Validates an upload. See docs/formats.md, "Validation", for the check order.
+/// Validates an upload before it is logged.
+///
+/// Checks, in this order (the first failure is returned):
+/// 1. format limits ([`crate::UploadBody::check_limits`]) and no two channels of one meter
+///    overlapping in time → `malformed`;
+/// 2. device known → signature (`verify_strict`);
+/// 3. same seq already accepted: same record_hash → [`Verdict::Duplicate`], else
+///    `replay_conflict`;
+/// 4. at least one channel (`empty`), then every channel in order: carrier and unit known, meter bound to the device, carrier equal
+///    to the meter's, unit accepted by the carrier and of the meter unit's dimension, interval
+///    allowed, start aligned, values non-empty, no value negative, no value above the rated
+///    capacity for its interval, last interval ending no later than `now + clock_skew_s`;
+/// 5. hash chain: `prev` equals the record_hash of an accepted `seq - 1` (zero for seq 1), and
+///    an already accepted `seq + 1` has `prev` equal to this record's hash;
+/// 6. a gap after the device's last accepted seq is accepted with a
+///    [`DataIssueKind::SequenceGap`] issue.
 pub fn validate(
     u: &SignedUpload,
     ctx: &impl ValidationContext,
     policy: &Policy,
 ) -> Result<Verdict, Rejection> {
-    let _ = (u, ctx, policy);
-    todo!()
+    let b = &u.body;
+    let rec = Rec(b);
+
+    if let Err(e) = b.check_limits() {
+        return Err(reject(
+            RejectCode::Malformed,
+            format_args!("{rec}: {e}; fix the device's encoder"),
+        ));
+    }
+    check_overlaps(u)?;
+
+    let Some(key) = ctx.device_key(&b.device) else {
+        return Err(reject(
+            RejectCode::UnknownDevice,
+            format_args!(
+                "{rec}, field device: device {:?} is not registered; register its key and meters first",
+                b.device
+            ),
+        ));
+    };
+    if !u.verify_signature(&key) {
+        return Err(reject(
+            RejectCode::BadSignature,
+            format_args!(
+                "{rec}, field signature: signature {} does not verify (strict Ed25519) with the registered key {}; the record was altered or signed with another key",
+                short_hex(&u.signature),
+                short_hex(key.as_bytes())
+            ),
+        ));
+    }
+
+    let hash = u.record_hash();
+    if let Some((accepted, _)) = ctx.accepted(&b.device, b.seq) {
+        if accepted == hash {
+            return Ok(Verdict::Duplicate);
+        }
+        return Err(reject(
+            RejectCode::ReplayConflict,
+            format_args!(
+                "{rec}, field seq: seq {} was already accepted with record_hash {}, this record has record_hash {}; a device must never reuse a sequence number",
+                b.seq,
+                short_hex(&accepted),
+                short_hex(&hash)
+            ),
+        ));
+    }
+
+    if b.channels.is_empty() {
+        return Err(reject(
+            RejectCode::Empty,
+            format_args!(
+                "{rec}, field channels: the upload has 0 channels; send at least one channel with values"
+            ),
+        ));
+    }
+    for (i, c) in b.channels.iter().enumerate() {
+        check_channel(rec, i, c, ctx, policy)?;
+    }
+
+    // Hash chain.
+    if b.seq == 1 {
+        if b.prev != ZERO_HASH {
+            return Err(reject(
+                RejectCode::ChainBroken,
+                format_args!(
+                    "{rec}, field prev: prev is {} but the first record (seq 1) must have an all-zero prev",
+                    short_hex(&b.prev)
+                ),
+            ));
+        }
+    } else if let Some((before, _)) = ctx.accepted(&b.device, b.seq - 1) {
+        if before != b.prev {
+            return Err(reject(
+                RejectCode::ChainBroken,
+                format_args!(
+                    "{rec}, field prev: prev is {} but the accepted record seq {} has record_hash {}; the device must chain each record to the previous one it sent",
+                    short_hex(&b.prev),
+                    b.seq - 1,
+                    short_hex(&before)
+                ),
+            ));
+        }
+    }
+    if let Some(next) = b.seq.checked_add(1) {
+        if let Some((_, next_prev)) = ctx.accepted(&b.device, next) {
+            if next_prev != hash {
+                return Err(reject(
+                    RejectCode::ChainBroken,
+                    format_args!(
+                        "{rec}, field prev: this record's record_hash is {} but the already accepted record seq {next} has prev {}; this is not the record the device chained to",
+                        short_hex(&hash),
+                        short_hex(&next_prev)
+                    ),
+                ));
+            }
+        }
+    }
+
+    // Sequence gaps: accepted, flagged.
+    let mut issues = Vec::new();
+    let expected = ctx.last_seq(&b.device).map_or(1, |l| l.saturating_add(1));
+    if b.seq > expected {
+        issues.push(DataIssue {
+            kind: DataIssueKind::SequenceGap {
+                missing_from: expected,
+                missing_to: b.seq - 1,
+            },
+            message: format!(
+                "{rec}: records seq {expected} to {} of device {:?} have not arrived; they may still arrive out of order",
+                b.seq - 1,
+                b.device
+            ),
+        });
+    }
+    Ok(Verdict::Accept { issues })
+}
+
+fn reject(code: RejectCode, message: fmt::Arguments<'_>) -> Rejection {
+    Rejection {
+        code,
+        message: message.to_string(),
+    }
+}
+
+/// `upload d-0042#17`.
+#[derive(Clone, Copy)]
+struct Rec<'a>(&'a UploadBody);
+
+impl fmt::Display for Rec<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "upload {}#{}", self.0.device, self.0.seq)
+    }
+}
+
+/// `channel 0 (meter m-1)`.
+struct Chan<'a>(usize, &'a Channel);
+
+impl fmt::Display for Chan<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "channel {} (meter {})", self.0, self.1.meter)
+    }
+}
+
+/// The first 8 bytes of a hash, key or signature in hex, for messages.
+fn short_hex(b: &[u8]) -> String {
+    let n = b.len().min(8);
+    format!("{}…", hex::encode(&b[..n]))
+}
+
+fn check_overlaps(u: &SignedUpload) -> Result<(), Rejection> {
+    let chans = &u.body.channels;
+    let span = |c: &Channel| {
+        let end = i128::from(c.start)
+            + i128::from(c.interval_s) * i128::try_from(c.values.len()).unwrap_or(i128::MAX / 2);
+        (i128::from(c.start), end)
+    };
+    for (i, a) in chans.iter().enumerate() {
+        for (j, b) in chans.iter().enumerate().skip(i + 1) {
+            if a.meter != b.meter {
+                continue;
+            }
+            let ((s1, e1), (s2, e2)) = (span(a), span(b));
+            if s1 < e2 && s2 < e1 {
+                return Err(reject(
+                    RejectCode::Malformed,
+                    format_args!(
+                        "{}, {} and channel {j}: both report meter {} for overlapping intervals starting {} and {}; send one channel per meter and time span",
+                        Rec(&u.body),
+                        Chan(i, a),
+                        a.meter,
+                        Rfc3339(a.start),
+                        Rfc3339(b.start)
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_channel(
+    rec: Rec<'_>,
+    i: usize,
+    c: &Channel,
+    ctx: &impl ValidationContext,
+    policy: &Policy,
+) -> Result<(), Rejection> {
+    let ch = Chan(i, c);
+    let carrier: Carrier = c.carrier.parse().map_err(|e| {
+        reject(
+            RejectCode::UnknownCarrier,
+            format_args!("{rec}, {ch}, field carrier: {e}"),
+        )
+    })?;
+    let unit: Unit = c.unit.parse().map_err(|e| {
+        reject(
+            RejectCode::UnknownUnit,
+            format_args!("{rec}, {ch}, field unit: {e}"),
+        )
+    })?;
+    let Some(m) = ctx.meter(&rec.0.device, &c.meter) else {
+        return Err(reject(
+            RejectCode::MeterNotBound,
+            format_args!(
+                "{rec}, {ch}, field meter: meter {:?} is not registered to device {:?}; register the meter for this device or fix the meter id",
+                c.meter, rec.0.device
+            ),
+        ));
+    };
+    if carrier != m.carrier {
+        return Err(reject(
+            RejectCode::CarrierMismatch,
+            format_args!(
+                "{rec}, {ch}, field carrier: carrier {carrier} differs from the meter's registered carrier {}; fix the device configuration or the registration",
+                m.carrier
+            ),
+        ));
+    }
+    if !carrier.accepts(unit) {
+        return Err(reject(
+            RejectCode::UnitMismatch,
+            format_args!(
+                "{rec}, {ch}, field unit: a {carrier} channel cannot report in {unit}; use a unit the carrier accepts"
+            ),
+        ));
+    }
+    let Some(factor) = unit.factor_to(m.unit) else {
+        return Err(reject(
+            RejectCode::UnitMismatch,
+            format_args!(
+                "{rec}, {ch}, field unit: unit {unit} ({}) cannot be converted to the meter's registered unit {} ({}); report in a unit of the same kind",
+                unit.dimension(),
+                m.unit,
+                m.unit.dimension()
+            ),
+        ));
+    };
+    if !is_allowed_interval(c.interval_s) {
+        return Err(reject(
+            RejectCode::BadInterval,
+            format_args!(
+                "{rec}, {ch}, field interval_s: {} s is not an allowed interval length; use one of 60, 300, 600, 900, 1800, 3600",
+                c.interval_s
+            ),
+        ));
+    }
+    if !is_aligned(c.start, c.interval_s) {
+        return Err(reject(
+            RejectCode::MisalignedInterval,
+            format_args!(
+                "{rec}, {ch}, field start: {} ({}) is not a multiple of the {} s interval since the Unix epoch; intervals start on the interval grid (e.g. :00, :15, :30, :45 for 900 s)",
+                Rfc3339(c.start),
+                c.start,
+                c.interval_s
+            ),
+        ));
+    }
+    if c.values.is_empty() {
+        return Err(reject(
+            RejectCode::Empty,
+            format_args!(
+                "{rec}, {ch}, field values: the channel has 0 values; omit empty channels"
+            ),
+        ));
+    }
+
+    // raw × fn / (10^d × fd) ≤ rated_milli / 1000 × interval_s / 3600   (in the meter's unit)
+    // ⟺ raw × fn × 3_600_000 ≤ rated_milli × interval_s × 10^d × fd
+    // ⟺ raw ≤ floor(rated_milli × interval_s × 10^d × fd / (fn × 3_600_000)).
+    // Bounds: fn, fd ≤ 2.5e6, so both sides fit in i128 for every i64 input.
+    let a = i128::from(factor.num) * 3_600_000;
+    let bnum = i128::from(m.rated_per_hour_milli)
+        * i128::from(c.interval_s)
+        * i128::from(pow10(c.decimals))
+        * i128::from(factor.den);
+    let max_raw = bnum.div_euclid(a);
+
+    for (j, &v) in c.values.iter().enumerate() {
+        if v < 0 || i128::from(v) > max_raw {
+            return Err(value_rejection(rec, ch, j, v, unit, &m, max_raw));
+        }
+    }
+
+    let end = i128::from(c.start)
+        + i128::from(c.interval_s) * i128::try_from(c.values.len()).unwrap_or(i128::MAX / 2);
+    let latest = i128::from(policy.now) + i128::from(policy.clock_skew_s);
+    if end > latest {
+        let end_s = i64::try_from(end).unwrap_or(i64::MAX);
+        return Err(reject(
+            RejectCode::FutureInterval,
+            format_args!(
+                "{rec}, {ch}, field start: the last of {} intervals from {} ends at {}, after now ({}) plus the allowed clock skew of {} s; check the device clock",
+                c.values.len(),
+                Rfc3339(c.start),
+                Rfc3339(end_s),
+                Rfc3339(policy.now),
+                policy.clock_skew_s
+            ),
+        ));
+    }
+    Ok(())
+}
+
+#[cold]
+fn value_rejection(
+    rec: Rec<'_>,
+    ch: Chan<'_>,
+    j: usize,
+    v: i64,
+    unit: Unit,
+    m: &MeterInfo,
+    max_raw: i128,
+) -> Rejection {
+    let c = ch.1;
+    let at = c
+        .interval_start(j)
+        .map_or(String::from("?"), |t| Rfc3339(t).to_string());
+    let q = Fixed::new(v, c.decimals).unwrap_or(Fixed::from_int(v));
+    let noun = unit.dimension().noun();
+    if v < 0 {
+        return reject(
+            RejectCode::NegativeValue,
+            format_args!(
+                "{rec}, {ch}, value {j} ({at}): {noun} {q} {unit} is negative; meters report consumption per interval, not negative values"
+            ),
+        );
+    }
+    let max = i64::try_from(max_raw.max(i128::from(i64::MIN))).unwrap_or(i64::MIN);
+    let max = Fixed::new(max, c.decimals).unwrap_or(Fixed::from_int(max));
+    let rated = Fixed::new(m.rated_per_hour_milli, 3).unwrap_or(Fixed::from_int(0));
+    reject(
+        RejectCode::AboveCapacity,
+        format_args!(
+            "{rec}, {ch}, value {j} ({at}): {noun} {q} {unit} exceeds the meter's rated capacity of {rated} {} per hour, at most {max} {unit} per {} s interval; check the channel's unit and decimals or the meter's rated capacity",
+            m.unit, c.interval_s
+        ),
+    )
 }

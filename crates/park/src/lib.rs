@@ -1,1 +1,569 @@
-//! tanji-park (being written).
+//! tanji-park: one industrial park's ledger — the layer that turns device input into logged,
+//! checkpointed, provable entries.
+//!
+//! A park lives in a data directory: `park.db` (the [`Store`]) and `log.key` (the log's Ed25519
+//! signing key, owner-readable only). [`Park`] validates uploads with `tanji-readings`, appends
+//! accepted ones to the Merkle log with `tanji-ledger`, signs a C2SP checkpoint for every batch,
+//! and writes each batch atomically; rejected input goes to the quarantine in the same
+//! transaction. Nothing is acknowledged before it is durable. [`Park::audit`] re-checks all of
+//! it from the stored bytes alone.
+//!
+//! What it is not: it does no networking and reads no files of input (the CLI and the server
+//! do); it never edits or deletes a logged entry.
+
+mod audit;
+mod export;
+pub mod keys;
+mod state;
+
+use std::path::{Path, PathBuf};
+
+use ed25519_dalek::SigningKey;
+use rand_core::OsRng;
+use sha2::{Digest, Sha256};
+use tanji_ledger::{
+    consistency_proof, inclusion_proof, leaf_hash, root, sign_checkpoint, Checkpoint, Frontier,
+    Hash, NoteSigner, NoteVerifier,
+};
+use tanji_readings::{
+    validate, DataIssue, DataIssueKind, DecodeError, DeviceRegistration, LogEntry, Policy,
+    RejectCode, Rejection, SignedUpload, Verdict, KIND_REGISTRATION, KIND_UPLOAD,
+};
+use tanji_store::{
+    AppendBatch, NewEntry, Quarantined, SqliteStore, Store, StoreError, StoredIssue, UploadRow,
+};
+
+pub use audit::{AuditFinding, AuditOptions, AuditReport};
+pub use export::ExportSummary;
+pub use state::RegistrationError;
+use state::{Accepted, State};
+
+/// The store file inside a park directory.
+pub const DB_FILE: &str = "park.db";
+/// The log signing key file inside a park directory.
+pub const KEY_FILE: &str = "log.key";
+
+/// What went wrong with a park.
+#[derive(Debug, thiserror::Error)]
+pub enum ParkError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A key file is unreadable.
+    #[error("key file {path}: {message}")]
+    KeyFile {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A registration was refused.
+    #[error(transparent)]
+    Registration(#[from] RegistrationError),
+    /// The directory is not a park, or is one already.
+    #[error("{0}")]
+    Directory(String),
+    /// A proof or tree request does not fit the log.
+    #[error("{0}")]
+    Tree(String),
+    /// The stored log contradicts itself (run `tanji verify` for the full audit).
+    #[error("the stored log is inconsistent: {0}; run `tanji verify` for a full audit")]
+    Inconsistent(String),
+}
+
+/// One upload offered for ingest.
+#[derive(Debug)]
+pub struct Incoming {
+    /// Where it came from, for messages and the quarantine ("uploads.jsonl:17").
+    pub source: String,
+    /// The bytes as received (kept in the quarantine if rejected).
+    pub raw: Vec<u8>,
+    /// The decoded upload, or why it could not be decoded.
+    pub parsed: Result<SignedUpload, DecodeError>,
+}
+
+/// The answer for one upload. Given only after the batch is durable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Logged at `index`.
+    Accepted {
+        /// Leaf index in the park log.
+        index: u64,
+        /// Data issues noted (accepted anyway).
+        issues: Vec<DataIssue>,
+    },
+    /// The same record was logged before, at `index`; not logged again.
+    Duplicate {
+        /// Leaf index of the earlier copy.
+        index: u64,
+    },
+    /// Refused and kept in the quarantine.
+    Rejected(Rejection),
+}
+
+/// What a registration call did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RegisterSummary {
+    /// Leaf indices of new registrations.
+    pub logged: Vec<u64>,
+    /// Registrations identical to ones already logged (nothing written).
+    pub already: usize,
+}
+
+/// An inclusion proof with what is needed to check it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InclusionProof {
+    /// Leaf index.
+    pub index: u64,
+    /// Tree size the proof is for.
+    pub size: u64,
+    /// The leaf hash (RFC 6962).
+    pub leaf_hash: Hash,
+    /// Root of the tree at `size`.
+    pub root: Hash,
+    /// The audit path.
+    pub proof: Vec<Hash>,
+}
+
+/// A consistency proof between two tree sizes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsistencyProof {
+    /// Older size.
+    pub from: u64,
+    /// Newer size.
+    pub to: u64,
+    /// Root at `from`.
+    pub from_root: Hash,
+    /// Root at `to`.
+    pub to_root: Hash,
+    /// The proof.
+    pub proof: Vec<Hash>,
+}
+
+/// A park: its store, its log key and the in-memory state rebuilt from the log.
+pub struct Park<S: Store = SqliteStore> {
+    store: S,
+    signer: NoteSigner,
+    origin: String,
+    frontier: Frontier,
+    state: State,
+}
+
+impl<S: Store> std::fmt::Debug for Park<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Park")
+            .field("origin", &self.origin)
+            .field("size", &self.frontier.size())
+            .finish()
+    }
+}
+
+/// Park names: what `tanji init --park` accepts.
+fn check_park_name(name: &str) -> Result<(), ParkError> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
+    if ok {
+        Ok(())
+    } else {
+        Err(ParkError::Directory(format!(
+            "park name {name:?}: use 1 to 64 letters, digits, '-', '_' or '.'"
+        )))
+    }
+}
+
+impl Park<SqliteStore> {
+    /// Creates a park in `dir` (which must not hold one): a new log key, an empty log and its
+    /// first checkpoint. The origin defaults to `tanji/<name>`.
+    pub fn create(dir: &Path, name: &str, origin: Option<&str>) -> Result<Self, ParkError> {
+        check_park_name(name)?;
+        let origin = origin.map_or_else(|| format!("tanji/{name}"), str::to_string);
+        std::fs::create_dir_all(dir).map_err(|e| ParkError::Io {
+            path: dir.display().to_string(),
+            source: e,
+        })?;
+        let db = dir.join(DB_FILE);
+        let key_path = dir.join(KEY_FILE);
+        if db.exists() || key_path.exists() {
+            return Err(ParkError::Directory(format!(
+                "{} already holds a park; use another --dir, or open this one",
+                dir.display()
+            )));
+        }
+        let key = SigningKey::generate(&mut OsRng);
+        let signer = NoteSigner::new(&origin, key)
+            .map_err(|e| ParkError::Directory(format!("origin {origin:?}: {e}")))?;
+        keys::write_secret(&key_path, &format!("{}\n", signer.to_skey()))?;
+        let mut store = SqliteStore::create(&db)?;
+        store.set_meta("park", name)?;
+        store.set_meta("origin", &origin)?;
+        store.set_meta("vkey", &signer.verifier().to_string())?;
+        let mut park = Park {
+            store,
+            signer,
+            origin,
+            frontier: Frontier::new(),
+            state: State::default(),
+        };
+        park.commit(AppendBatch::default(), park.frontier.clone())?;
+        Ok(park)
+    }
+
+    /// Opens the park in `dir`.
+    pub fn open(dir: &Path) -> Result<Self, ParkError> {
+        let db = dir.join(DB_FILE);
+        if !db.exists() {
+            return Err(ParkError::Directory(format!(
+                "{} holds no park ({} is missing); create one with `tanji init --dir {} --park NAME`",
+                dir.display(),
+                DB_FILE,
+                dir.display()
+            )));
+        }
+        let store = SqliteStore::open(&db)?;
+        let signer = keys::read_signer_key(&dir.join(KEY_FILE))?;
+        Park::from_store(store, signer)
+    }
+
+    /// The data directory's store file path.
+    pub fn db_path(dir: &Path) -> PathBuf {
+        dir.join(DB_FILE)
+    }
+}
+
+impl<S: Store> Park<S> {
+    /// Opens a park over any store, rebuilding the in-memory state from the log.
+    pub fn from_store(store: S, signer: NoteSigner) -> Result<Self, ParkError> {
+        let origin = store
+            .meta("origin")?
+            .ok_or_else(|| ParkError::Directory("the store names no origin".into()))?;
+        if signer.name() != origin {
+            return Err(ParkError::Directory(format!(
+                "the log key is for {:?}, the store for {:?}",
+                signer.name(),
+                origin
+            )));
+        }
+        let size = store.size()?;
+        let frontier = Frontier::from_source(&store, size)
+            .map_err(|e| ParkError::Inconsistent(format!("rebuilding the tree edge: {e}")))?;
+        let mut state = State::default();
+        for index in store.entries_of_kind(KIND_REGISTRATION)? {
+            let data = store.entry(index)?;
+            let reg = match LogEntry::from_bytes(&data) {
+                Ok(LogEntry::Registration(r)) => r,
+                Ok(_) | Err(_) => {
+                    return Err(ParkError::Inconsistent(format!(
+                        "entry {index} is marked as a registration but does not decode as one"
+                    )))
+                }
+            };
+            let (key, info) = state
+                .check_registration(&reg)
+                .map_err(|e| ParkError::Inconsistent(format!("entry {index}: {e}")))?;
+            state.add_registration(&reg, key, info);
+        }
+        for u in store.uploads()? {
+            state.add_upload(
+                &u.row.device,
+                u.row.seq,
+                Accepted {
+                    record_hash: u.row.record_hash,
+                    prev: u.row.prev,
+                    index: u.index,
+                },
+            );
+        }
+        Ok(Park {
+            store,
+            signer,
+            origin,
+            frontier,
+            state,
+        })
+    }
+
+    /// The log's origin line.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// The park's name.
+    pub fn name(&self) -> Result<String, ParkError> {
+        Ok(self.store.meta("park")?.unwrap_or_default())
+    }
+
+    /// The log's verifier key (C2SP signed-note vkey).
+    pub fn verifier(&self) -> NoteVerifier {
+        self.signer.verifier()
+    }
+
+    /// The number of entries in the log.
+    pub fn size(&self) -> u64 {
+        self.frontier.size()
+    }
+
+    /// The current root hash.
+    pub fn root(&self) -> Hash {
+        self.frontier.root()
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// Number of registered devices.
+    pub fn device_count(&self) -> usize {
+        self.state.devices.len()
+    }
+
+    /// The latest signed checkpoint.
+    pub fn checkpoint(&self) -> Result<String, ParkError> {
+        self.store
+            .latest_checkpoint()?
+            .ok_or_else(|| ParkError::Inconsistent("the log has no checkpoint".into()))
+    }
+
+    fn sign(&self, frontier: &Frontier) -> Result<String, ParkError> {
+        let cp = Checkpoint {
+            origin: self.origin.clone(),
+            size: frontier.size(),
+            root: frontier.root(),
+            extensions: Vec::new(),
+        };
+        sign_checkpoint(&cp, &self.signer).map_err(|e| ParkError::Tree(format!("signing: {e}")))
+    }
+
+    /// Writes `batch` (entries already folded into `frontier`) with a fresh checkpoint.
+    fn commit(&mut self, mut batch: AppendBatch, frontier: Frontier) -> Result<(), ParkError> {
+        batch.start = self.frontier.size();
+        batch.checkpoint = self.sign(&frontier)?;
+        self.store.append(&batch)?;
+        self.frontier = frontier;
+        Ok(())
+    }
+
+    /// Logs device registrations, all or none. Registrations identical to logged ones are
+    /// counted as `already` and not logged again.
+    pub fn register(&mut self, regs: &[DeviceRegistration]) -> Result<RegisterSummary, ParkError> {
+        let mut trial = self.state.clone();
+        let mut frontier = self.frontier.clone();
+        let mut batch = AppendBatch::default();
+        let mut summary = RegisterSummary::default();
+        for reg in regs {
+            if let Some(d) = trial.devices.get(&reg.device) {
+                if let (Some(owner), Ok(info)) =
+                    (trial.meter_owner.get(&reg.meter), reg.meter_info())
+                {
+                    if owner == &reg.device
+                        && d.key.as_bytes() == &reg.public_key
+                        && d.enterprise == reg.enterprise
+                        && d.meters.get(&reg.meter) == Some(&info)
+                    {
+                        summary.already += 1;
+                        continue;
+                    }
+                }
+            }
+            let (key, info) = trial.check_registration(reg)?;
+            trial.add_registration(reg, key, info);
+            let data = LogEntry::Registration(reg.clone()).to_bytes();
+            summary.logged.push(frontier.size());
+            frontier.append(leaf_hash(&data), &mut batch.nodes);
+            batch.entries.push(NewEntry {
+                kind: KIND_REGISTRATION,
+                data,
+                upload: None,
+            });
+        }
+        if batch.entries.is_empty() {
+            return Ok(summary);
+        }
+        self.commit(batch, frontier)?;
+        self.state = trial;
+        Ok(summary)
+    }
+
+    /// Validates and logs a batch of uploads in one durable transaction; returns one outcome per
+    /// input, in order, only after the batch is on disk. `now` is the time the validation uses
+    /// for the clock-skew check (Unix seconds, UTC).
+    pub fn ingest(&mut self, batch: Vec<Incoming>, now: i64) -> Result<Vec<Outcome>, ParkError> {
+        let policy = Policy::at(now);
+        let mut frontier = self.frontier.clone();
+        let mut out = Vec::with_capacity(batch.len());
+        let mut ab = AppendBatch::default();
+        let mut added: Vec<(String, u64)> = Vec::new();
+        for inc in batch {
+            let verdict = match &inc.parsed {
+                Err(e) => Err(Rejection {
+                    code: RejectCode::Malformed,
+                    message: format!("{}: {e}", inc.source),
+                }),
+                Ok(u) => validate(u, &self.state, &policy),
+            };
+            match verdict {
+                Ok(Verdict::Accept { issues }) => {
+                    let Ok(u) = inc.parsed else { continue };
+                    let index = frontier.size();
+                    let (device, seq, prev) = (u.body.device.clone(), u.body.seq, u.body.prev);
+                    let data = LogEntry::Upload(u).to_bytes();
+                    let record_hash: Hash = Sha256::digest(&data[1..]).into();
+                    frontier.append(leaf_hash(&data), &mut ab.nodes);
+                    for issue in &issues {
+                        ab.issues.push(StoredIssue {
+                            index,
+                            code: issue_code(&issue.kind).to_string(),
+                            message: issue.message.clone(),
+                        });
+                    }
+                    self.state.add_upload(
+                        &device,
+                        seq,
+                        Accepted {
+                            record_hash,
+                            prev,
+                            index,
+                        },
+                    );
+                    ab.entries.push(NewEntry {
+                        kind: KIND_UPLOAD,
+                        data,
+                        upload: Some(UploadRow {
+                            device: device.clone(),
+                            seq,
+                            record_hash,
+                            prev,
+                        }),
+                    });
+                    added.push((device, seq));
+                    out.push(Outcome::Accepted { index, issues });
+                }
+                Ok(Verdict::Duplicate) => {
+                    let index = inc
+                        .parsed
+                        .as_ref()
+                        .ok()
+                        .and_then(|u| self.state.upload(&u.body.device, u.body.seq))
+                        .map(|a| a.index);
+                    match index {
+                        Some(index) => out.push(Outcome::Duplicate { index }),
+                        None => {
+                            self.rollback(&added);
+                            return Err(ParkError::Inconsistent(format!(
+                                "{}: validation saw a duplicate the index does not hold",
+                                inc.source
+                            )));
+                        }
+                    }
+                }
+                Err(rejection) => {
+                    let (device, seq) = match &inc.parsed {
+                        Ok(u) => (Some(u.body.device.clone()), Some(u.body.seq)),
+                        Err(_) => (None, None),
+                    };
+                    ab.quarantine.push(Quarantined {
+                        received_at: now,
+                        source: inc.source,
+                        code: rejection.code.code().to_string(),
+                        message: rejection.message.clone(),
+                        device,
+                        seq,
+                        raw: inc.raw,
+                    });
+                    out.push(Outcome::Rejected(rejection));
+                }
+            }
+        }
+        if ab.entries.is_empty() && ab.quarantine.is_empty() {
+            return Ok(out);
+        }
+        if let Err(e) = self.commit(ab, frontier) {
+            self.rollback(&added);
+            return Err(e);
+        }
+        Ok(out)
+    }
+
+    fn rollback(&mut self, added: &[(String, u64)]) {
+        for (device, seq) in added {
+            if let Some(d) = self.state.devices.get_mut(device) {
+                d.uploads.remove(seq);
+            }
+        }
+    }
+
+    /// An inclusion proof for leaf `index` in the tree of `size` (default: the log's size).
+    pub fn prove(&self, index: u64, size: Option<u64>) -> Result<InclusionProof, ParkError> {
+        let size = size.unwrap_or(self.size());
+        if size > self.size() || index >= size {
+            return Err(ParkError::Tree(format!(
+                "no leaf {index} in a tree of size {size} (the log holds {} entries)",
+                self.size()
+            )));
+        }
+        let proof = inclusion_proof(&self.store, index, size)
+            .map_err(|e| ParkError::Tree(e.to_string()))?;
+        let leaf = leaf_hash(&self.store.entry(index)?);
+        let root = root(&self.store, size).map_err(|e| ParkError::Tree(e.to_string()))?;
+        tanji_ledger::verify_inclusion(&leaf, index, size, &proof, &root).map_err(|e| {
+            ParkError::Inconsistent(format!("the proof for leaf {index} does not verify: {e}"))
+        })?;
+        Ok(InclusionProof {
+            index,
+            size,
+            leaf_hash: leaf,
+            root,
+            proof,
+        })
+    }
+
+    /// A consistency proof from tree size `from` to `to` (default: the log's size).
+    pub fn consistency(&self, from: u64, to: Option<u64>) -> Result<ConsistencyProof, ParkError> {
+        let to = to.unwrap_or(self.size());
+        if from > to || to > self.size() {
+            return Err(ParkError::Tree(format!(
+                "cannot prove size {from} consistent with size {to}: need from ≤ to ≤ {} (the log's size)",
+                self.size()
+            )));
+        }
+        let proof =
+            consistency_proof(&self.store, from, to).map_err(|e| ParkError::Tree(e.to_string()))?;
+        let from_root = root(&self.store, from).map_err(|e| ParkError::Tree(e.to_string()))?;
+        let to_root = root(&self.store, to).map_err(|e| ParkError::Tree(e.to_string()))?;
+        tanji_ledger::verify_consistency(from, to, &from_root, &to_root, &proof).map_err(|e| {
+            ParkError::Inconsistent(format!(
+                "the consistency proof {from}→{to} does not verify: {e}"
+            ))
+        })?;
+        Ok(ConsistencyProof {
+            from,
+            to,
+            from_root,
+            to_root,
+            proof,
+        })
+    }
+
+    /// Data issues noted on accepted entries.
+    pub fn issues(&self) -> Result<Vec<StoredIssue>, ParkError> {
+        Ok(self.store.issues()?)
+    }
+}
+
+fn issue_code(kind: &DataIssueKind) -> &'static str {
+    match kind {
+        DataIssueKind::SequenceGap { .. } => "sequence_gap",
+    }
+}

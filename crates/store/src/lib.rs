@@ -1,1 +1,182 @@
-//! tanji-store (being written).
+//! tanji-store: where a park's log lives on disk.
+//!
+//! A park's store holds the log entries (the exact bytes of signed uploads and registrations),
+//! every perfect Merkle node over them, the signed checkpoints, a per-device index of accepted
+//! uploads, and a quarantine of rejected input. The [`Store`] trait is the narrow surface the
+//! rest of tanji uses, so that a PostgreSQL backend can follow the SQLite one ([`SqliteStore`]);
+//! both are meant to pass the same conformance suite (`tests/conformance.rs`).
+//!
+//! What it is not: it does not validate, hash or sign anything. It stores what the park layer
+//! hands it, and hands it back byte for byte. Its one promise is atomic durability: when
+//! [`Store::append`] returns `Ok`, the whole batch (entries, nodes, index rows, checkpoint) is on
+//! disk, and a crash at any moment leaves either all of a batch or none of it.
+
+mod sqlite;
+
+pub use sqlite::SqliteStore;
+
+use tanji_ledger::{Hash, NodeSource};
+
+/// What went wrong in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database reported an error.
+    #[error("store {path}: {context}: {source}")]
+    Sqlite {
+        /// The database file.
+        path: String,
+        /// What the store was doing.
+        context: String,
+        /// The database's own error.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// A value the store needs is not there.
+    #[error("store: {0} not found")]
+    NotFound(String),
+    /// The stored data has a shape the store never writes (for example a hash of the wrong
+    /// length): the file was changed outside tanji or is damaged.
+    #[error("store: corrupt data: {0}")]
+    Corrupt(String),
+    /// A batch does not extend the log where it ends now.
+    #[error("store: batch starts at index {batch_start}, but the log has {size} entries")]
+    NotContiguous {
+        /// The first index of the batch.
+        batch_start: u64,
+        /// The size of the stored log.
+        size: u64,
+    },
+    /// The data directory or schema is not a tanji store of a version this build reads.
+    #[error("store {path}: {message}")]
+    Schema {
+        /// The database file.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// One new log entry, as the park layer hands it to the store.
+#[derive(Debug, Clone)]
+pub struct NewEntry {
+    /// The entry's kind byte (the first byte of `data`, repeated here for queries).
+    pub kind: u8,
+    /// The exact leaf entry bytes.
+    pub data: Vec<u8>,
+    /// Set when the entry is a device upload: the row of the per-device index.
+    pub upload: Option<UploadRow>,
+}
+
+/// The per-device index row of an accepted upload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadRow {
+    /// Device id.
+    pub device: String,
+    /// Upload sequence number.
+    pub seq: u64,
+    /// SHA-256 of the signed upload bytes.
+    pub record_hash: Hash,
+    /// The `prev` field of the upload.
+    pub prev: Hash,
+}
+
+/// An indexed upload as stored: where it sits in the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredUpload {
+    /// The index row.
+    pub row: UploadRow,
+    /// Its leaf index in the log.
+    pub index: u64,
+}
+
+/// A record that failed validation, kept with its reason and never used for accounting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quarantined {
+    /// When it was received (Unix seconds, UTC).
+    pub received_at: i64,
+    /// Where it came from (a file and line, or a network peer).
+    pub source: String,
+    /// The stable rejection code.
+    pub code: String,
+    /// The full rejection message.
+    pub message: String,
+    /// The device id, when it could be read.
+    pub device: Option<String>,
+    /// The sequence number, when it could be read.
+    pub seq: Option<u64>,
+    /// The raw input as received.
+    pub raw: Vec<u8>,
+}
+
+/// A data issue noted on an accepted entry (for example a sequence gap).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredIssue {
+    /// The leaf index of the entry it concerns.
+    pub index: u64,
+    /// A stable code.
+    pub code: String,
+    /// The full message.
+    pub message: String,
+}
+
+/// Everything one atomic append writes.
+#[derive(Debug, Clone, Default)]
+pub struct AppendBatch {
+    /// The log size this batch extends: its first entry gets this index.
+    pub start: u64,
+    /// The new entries, in log order, starting at the current size.
+    pub entries: Vec<NewEntry>,
+    /// Every perfect Merkle node that the new entries complete: (level, index, hash).
+    pub nodes: Vec<(u8, u64, Hash)>,
+    /// Data issues on the new entries.
+    pub issues: Vec<StoredIssue>,
+    /// The signed checkpoint (C2SP signed note) for the new size.
+    pub checkpoint: String,
+    /// Rejected input of the same batch, kept in the quarantine in the same transaction.
+    pub quarantine: Vec<Quarantined>,
+}
+
+/// The storage surface of a park. Implementations must make [`Store::append`] atomic and
+/// durable, and must return every byte exactly as it was written.
+pub trait Store: NodeSource<Error = StoreError> {
+    /// Reads a metadata value.
+    fn meta(&self, key: &str) -> Result<Option<String>, StoreError>;
+    /// Writes a metadata value (durably).
+    fn set_meta(&mut self, key: &str, value: &str) -> Result<(), StoreError>;
+    /// The number of entries in the log.
+    fn size(&self) -> Result<u64, StoreError>;
+    /// The entry at `index`.
+    fn entry(&self, index: u64) -> Result<Vec<u8>, StoreError>;
+    /// Calls `f` with every entry in `[start, end)`, in order. Stops at the first error `f` returns.
+    fn scan_entries(
+        &self,
+        start: u64,
+        end: u64,
+        f: &mut dyn FnMut(u64, &[u8]) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError>;
+    /// Calls `f` with every stored Merkle node, in (level, index) order.
+    fn scan_nodes(
+        &self,
+        f: &mut dyn FnMut(u8, u64, &[u8]) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError>;
+    /// Every entry index of a given kind, in order.
+    fn entries_of_kind(&self, kind: u8) -> Result<Vec<u64>, StoreError>;
+    /// The whole per-device upload index.
+    fn uploads(&self) -> Result<Vec<StoredUpload>, StoreError>;
+    /// The latest signed checkpoint, if the log has one.
+    fn latest_checkpoint(&self) -> Result<Option<String>, StoreError>;
+    /// Every stored checkpoint, as (size, signed note), in size order.
+    fn checkpoints(&self) -> Result<Vec<(u64, String)>, StoreError>;
+    /// Appends a batch atomically and durably.
+    fn append(&mut self, batch: &AppendBatch) -> Result<(), StoreError>;
+    /// Keeps rejected input (durably).
+    fn quarantine(&mut self, items: &[Quarantined]) -> Result<(), StoreError>;
+    /// The quarantine, oldest first.
+    fn quarantined(&self) -> Result<Vec<Quarantined>, StoreError>;
+    /// Data issues, in log order.
+    fn issues(&self) -> Result<Vec<StoredIssue>, StoreError>;
+}
+
+#[doc(hidden)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+pub mod conformance;

@@ -1,0 +1,196 @@
+//! The conformance suite every [`Store`] backend must pass. Each backend's tests call
+//! [`run_all`] with a function that makes a fresh, empty store.
+
+use crate::{AppendBatch, NewEntry, Quarantined, Store, StoreError, StoredIssue, UploadRow};
+
+fn entry(i: u8, upload: bool) -> NewEntry {
+    NewEntry {
+        kind: if upload { 1 } else { 2 },
+        data: vec![if upload { 1 } else { 2 }, i, i.wrapping_mul(7), 0xff],
+        upload: upload.then(|| UploadRow {
+            device: format!("d-{:04}", i % 3),
+            seq: u64::from(i),
+            record_hash: [i; 32],
+            prev: [i.wrapping_sub(1); 32],
+        }),
+    }
+}
+
+fn batch(start: u64, n: u8) -> AppendBatch {
+    let entries: Vec<NewEntry> = (0..n).map(|k| entry(start as u8 + k, k % 4 != 0)).collect();
+    let nodes = (0..n)
+        .map(|k| (0u8, start + u64::from(k), [start as u8 + k; 32]))
+        .collect();
+    AppendBatch {
+        start,
+        issues: vec![StoredIssue {
+            index: start,
+            code: "sequence_gap".into(),
+            message: format!("gap at {start}"),
+        }],
+        checkpoint: format!("origin\n{}\nroot\n\n— sig\n", start + u64::from(n)),
+        quarantine: Vec::new(),
+        entries,
+        nodes,
+    }
+}
+
+/// Runs every conformance check, each on a fresh store from `make`. Panics on the first failure,
+/// naming the check.
+pub fn run_all<S: Store>(make: &mut dyn FnMut() -> S) {
+    empty_store(&mut make());
+    append_and_read_back(&mut make());
+    append_must_be_contiguous(&mut make());
+    failed_append_changes_nothing(&mut make());
+    quarantine_and_meta(&mut make());
+}
+
+fn empty_store<S: Store>(s: &mut S) {
+    assert_eq!(s.size().unwrap(), 0, "empty store: size");
+    assert!(
+        s.latest_checkpoint().unwrap().is_none(),
+        "empty store: checkpoint"
+    );
+    assert!(
+        matches!(s.entry(0), Err(StoreError::NotFound(_))),
+        "empty store: entry 0"
+    );
+    assert!(
+        matches!(s.node(0, 0), Err(StoreError::NotFound(_))),
+        "empty store: node"
+    );
+    assert!(s.uploads().unwrap().is_empty(), "empty store: uploads");
+}
+
+fn append_and_read_back<S: Store>(s: &mut S) {
+    let b1 = batch(0, 5);
+    let b2 = batch(5, 3);
+    s.append(&b1).unwrap();
+    s.append(&b2).unwrap();
+    assert_eq!(s.size().unwrap(), 8, "size after two batches");
+    for (i, e) in b1.entries.iter().chain(&b2.entries).enumerate() {
+        assert_eq!(s.entry(i as u64).unwrap(), e.data, "entry {i} read back");
+    }
+    let mut seen = Vec::new();
+    s.scan_entries(2, 7, &mut |i, d| {
+        seen.push((i, d.to_vec()));
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(seen.len(), 5, "scan_entries range");
+    assert_eq!(seen[0].0, 2);
+    assert_eq!(s.node(0, 6).unwrap(), [6u8; 32], "node read back");
+    let mut nodes = 0;
+    s.scan_nodes(&mut |_, _, h| {
+        assert_eq!(h.len(), 32);
+        nodes += 1;
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(nodes, 8, "scan_nodes count");
+    let uploads = s.uploads().unwrap();
+    let expected: Vec<_> = b1
+        .entries
+        .iter()
+        .chain(&b2.entries)
+        .enumerate()
+        .filter_map(|(i, e)| e.upload.clone().map(|u| (i as u64, u)))
+        .collect();
+    assert_eq!(uploads.len(), expected.len(), "upload index rows");
+    for (u, (i, row)) in uploads.iter().zip(expected) {
+        assert_eq!(u.index, i);
+        assert_eq!(u.row, row);
+    }
+    assert_eq!(
+        s.entries_of_kind(2).unwrap(),
+        vec![0, 4, 5],
+        "entries_of_kind"
+    );
+    assert_eq!(
+        s.latest_checkpoint().unwrap().unwrap(),
+        b2.checkpoint,
+        "latest checkpoint"
+    );
+    let cps = s.checkpoints().unwrap();
+    assert_eq!(cps.iter().map(|c| c.0).collect::<Vec<_>>(), vec![5, 8]);
+    assert_eq!(s.issues().unwrap().len(), 2, "issues");
+}
+
+fn append_must_be_contiguous<S: Store>(s: &mut S) {
+    s.append(&batch(0, 2)).unwrap();
+    let err = s.append(&batch(5, 2)).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::NotContiguous {
+                batch_start: 5,
+                size: 2
+            }
+        ),
+        "non-contiguous batch: {err}"
+    );
+    assert_eq!(s.size().unwrap(), 2);
+}
+
+fn failed_append_changes_nothing<S: Store>(s: &mut S) {
+    s.append(&batch(0, 4)).unwrap();
+    // A batch whose second upload repeats (device, seq) of the first violates the index key:
+    // the whole batch must be refused, nothing of it stored.
+    let mut bad = batch(4, 3);
+    bad.entries[2].upload = bad.entries[1].upload.clone();
+    bad.quarantine.push(quarantined());
+    assert!(s.append(&bad).is_err(), "duplicate index row must fail");
+    assert_eq!(s.size().unwrap(), 4, "failed batch left entries behind");
+    assert!(
+        matches!(s.node(0, 4), Err(StoreError::NotFound(_))),
+        "failed batch left a node"
+    );
+    assert!(s.latest_checkpoint().unwrap().unwrap().contains("\n4\n"));
+    assert!(
+        s.quarantined().unwrap().is_empty(),
+        "failed batch left its quarantine"
+    );
+    assert!(
+        s.issues().unwrap().iter().all(|i| i.index < 4),
+        "failed batch left an issue"
+    );
+    s.append(&batch(4, 3)).unwrap();
+    assert_eq!(s.size().unwrap(), 7);
+}
+
+fn quarantined() -> Quarantined {
+    Quarantined {
+        received_at: 1_700_000_000,
+        source: "uploads.jsonl:3".into(),
+        code: "bad_signature".into(),
+        message: "upload d-0001#3: signature does not verify".into(),
+        device: Some("d-0001".into()),
+        seq: Some(3),
+        raw: b"{\"device\":\"d-0001\"}".to_vec(),
+    }
+}
+
+fn quarantine_and_meta<S: Store>(s: &mut S) {
+    let q = quarantined();
+    let q2 = Quarantined {
+        device: None,
+        seq: None,
+        ..q.clone()
+    };
+    s.quarantine(&[q.clone(), q2.clone()]).unwrap();
+    assert_eq!(
+        s.quarantined().unwrap(),
+        vec![q, q2],
+        "quarantine read back"
+    );
+    assert_eq!(s.size().unwrap(), 0, "quarantine must not touch the log");
+    // Quarantine carried by a batch is written with it.
+    let mut b = batch(0, 1);
+    b.quarantine.push(quarantined());
+    s.append(&b).unwrap();
+    assert_eq!(s.quarantined().unwrap().len(), 3, "batch quarantine");
+    assert_eq!(s.meta("origin").unwrap(), None);
+    s.set_meta("origin", "a").unwrap();
+    s.set_meta("origin", "b").unwrap();
+    assert_eq!(s.meta("origin").unwrap().as_deref(), Some("b"));
+}

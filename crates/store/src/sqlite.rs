@@ -1,0 +1,527 @@
+//! The embedded SQLite backend (bundled SQLite, WAL journal, `synchronous=FULL`).
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+use tanji_ledger::{Hash, NodeSource};
+
+use crate::{AppendBatch, Quarantined, Store, StoreError, StoredIssue, StoredUpload, UploadRow};
+
+const SCHEMA_VERSION: &str = "1";
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS entries (idx INTEGER PRIMARY KEY, kind INTEGER NOT NULL, data BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS entries_kind ON entries(kind, idx);
+CREATE TABLE IF NOT EXISTS nodes (level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL,
+    PRIMARY KEY (level, idx)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS checkpoints (size INTEGER PRIMARY KEY, note TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS uploads (device TEXT NOT NULL, seq INTEGER NOT NULL, idx INTEGER NOT NULL,
+    record_hash BLOB NOT NULL, prev BLOB NOT NULL, PRIMARY KEY (device, seq)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS issues (id INTEGER PRIMARY KEY, idx INTEGER NOT NULL, code TEXT NOT NULL,
+    message TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS quarantine (id INTEGER PRIMARY KEY, received_at INTEGER NOT NULL,
+    source TEXT NOT NULL, code TEXT NOT NULL, message TEXT NOT NULL, device TEXT, seq INTEGER,
+    raw BLOB NOT NULL);
+";
+
+/// A park store in one SQLite file.
+pub struct SqliteStore {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+fn to_i64(v: u64, what: &str) -> Result<i64, StoreError> {
+    i64::try_from(v)
+        .map_err(|_| StoreError::Corrupt(format!("{what} {v} exceeds the store's range")))
+}
+
+fn to_u64(v: i64, what: &str) -> Result<u64, StoreError> {
+    u64::try_from(v).map_err(|_| StoreError::Corrupt(format!("{what} {v} is negative")))
+}
+
+fn to_hash(bytes: &[u8], what: &dyn Fn() -> String) -> Result<Hash, StoreError> {
+    bytes.try_into().map_err(|_| {
+        StoreError::Corrupt(format!(
+            "{} holds {} bytes, a hash has 32",
+            what(),
+            bytes.len()
+        ))
+    })
+}
+
+impl SqliteStore {
+    /// Creates a new store file; fails if one exists at `path`.
+    pub fn create(path: &Path) -> Result<Self, StoreError> {
+        if path.exists() {
+            return Err(StoreError::Schema {
+                path: path.display().to_string(),
+                message: "a store already exists here; open it instead of creating it".into(),
+            });
+        }
+        let store = Self::open_with(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
+        )?;
+        store
+            .conn
+            .execute_batch(SCHEMA)
+            .map_err(|e| store.err("creating the schema", e))?;
+        store
+            .conn
+            .execute(
+                "INSERT INTO meta(key, value) VALUES ('schema', ?1)",
+                params![SCHEMA_VERSION],
+            )
+            .map_err(|e| store.err("writing the schema version", e))?;
+        Ok(store)
+    }
+
+    /// Opens an existing store file.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        if !path.exists() {
+            return Err(StoreError::Schema {
+                path: path.display().to_string(),
+                message: "no store here; create the park first (`tanji init`)".into(),
+            });
+        }
+        let store = Self::open_with(path, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
+        match store.meta("schema") {
+            Ok(Some(v)) if v == SCHEMA_VERSION => Ok(store),
+            Ok(Some(v)) => Err(StoreError::Schema {
+                path: path.display().to_string(),
+                message: format!("schema version {v}, this build reads {SCHEMA_VERSION}"),
+            }),
+            Ok(None) | Err(_) => Err(StoreError::Schema {
+                path: path.display().to_string(),
+                message: "not a tanji store (no schema version)".into(),
+            }),
+        }
+    }
+
+    fn open_with(path: &Path, flags: OpenFlags) -> Result<Self, StoreError> {
+        let conn = Connection::open_with_flags(path, flags | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+            .map_err(|e| StoreError::Sqlite {
+                path: path.display().to_string(),
+                context: "opening".into(),
+                source: e,
+            })?;
+        let store = SqliteStore {
+            conn,
+            path: path.to_path_buf(),
+        };
+        // WAL with synchronous=FULL: a commit is fsynced before it returns, so an acknowledged
+        // batch survives a process kill and a power cut.
+        store
+            .conn
+            .execute_batch(
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000;",
+            )
+            .map_err(|e| store.err("setting durability pragmas", e))?;
+        Ok(store)
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn err(&self, context: &str, source: rusqlite::Error) -> StoreError {
+        StoreError::Sqlite {
+            path: self.path.display().to_string(),
+            context: context.to_string(),
+            source,
+        }
+    }
+
+    /// Direct access to the connection, for tests that must damage a store on purpose.
+    #[doc(hidden)]
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+fn insert_quarantine(
+    tx: &rusqlite::Transaction<'_>,
+    items: &[Quarantined],
+) -> rusqlite::Result<()> {
+    if items.is_empty() {
+        return Ok(());
+    }
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO quarantine(received_at, source, code, message, device, seq, raw)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    for q in items {
+        // Sequence numbers beyond i64 cannot come from a decoded record; keep them as NULL.
+        let seq = q.seq.and_then(|s| i64::try_from(s).ok());
+        stmt.execute(params![
+            q.received_at,
+            q.source,
+            q.code,
+            q.message,
+            q.device,
+            seq,
+            q.raw
+        ])?;
+    }
+    Ok(())
+}
+
+impl NodeSource for SqliteStore {
+    type Error = StoreError;
+
+    fn node(&self, level: u8, index: u64) -> Result<Hash, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT hash FROM nodes WHERE level = ?1 AND idx = ?2")
+            .map_err(|e| self.err("reading a node", e))?;
+        let bytes: Option<Vec<u8>> = stmt
+            .query_row(params![level, to_i64(index, "node index")?], |r| r.get(0))
+            .optional()
+            .map_err(|e| self.err("reading a node", e))?;
+        let bytes =
+            bytes.ok_or_else(|| StoreError::NotFound(format!("node ({level}, {index})")))?;
+        to_hash(&bytes, &|| format!("node ({level}, {index})"))
+    }
+}
+
+impl Store for SqliteStore {
+    fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+        self.conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", params![key], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(|e| self.err("reading metadata", e))
+    }
+
+    fn set_meta(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO meta(key, value) VALUES (?1, ?2)
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                params![key, value],
+            )
+            .map_err(|e| self.err("writing metadata", e))?;
+        Ok(())
+    }
+
+    fn size(&self) -> Result<u64, StoreError> {
+        let n: Option<i64> = self
+            .conn
+            .query_row("SELECT MAX(idx) FROM entries", [], |r| r.get(0))
+            .map_err(|e| self.err("counting entries", e))?;
+        match n {
+            None => Ok(0),
+            Some(max) => Ok(to_u64(max, "entry index")? + 1),
+        }
+    }
+
+    fn entry(&self, index: u64) -> Result<Vec<u8>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT data FROM entries WHERE idx = ?1")
+            .map_err(|e| self.err("reading an entry", e))?;
+        stmt.query_row(params![to_i64(index, "entry index")?], |r| r.get(0))
+            .optional()
+            .map_err(|e| self.err("reading an entry", e))?
+            .ok_or_else(|| StoreError::NotFound(format!("entry {index}")))
+    }
+
+    fn scan_entries(
+        &self,
+        start: u64,
+        end: u64,
+        f: &mut dyn FnMut(u64, &[u8]) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT idx, data FROM entries WHERE idx >= ?1 AND idx < ?2 ORDER BY idx")
+            .map_err(|e| self.err("scanning entries", e))?;
+        let mut rows = stmt
+            .query(params![to_i64(start, "index")?, to_i64(end, "index")?])
+            .map_err(|e| self.err("scanning entries", e))?;
+        let mut expected = start;
+        while let Some(row) = rows.next().map_err(|e| self.err("scanning entries", e))? {
+            let idx: i64 = row.get(0).map_err(|e| self.err("scanning entries", e))?;
+            let idx = to_u64(idx, "entry index")?;
+            if idx != expected {
+                return Err(StoreError::Corrupt(format!(
+                    "entry {expected} is missing (next stored entry is {idx})"
+                )));
+            }
+            let data = row
+                .get_ref(1)
+                .and_then(|v| v.as_blob().map_err(Into::into))
+                .map_err(|e| self.err("scanning entries", e))?;
+            f(idx, data)?;
+            expected += 1;
+        }
+        if expected != end {
+            return Err(StoreError::Corrupt(format!(
+                "entry {expected} is missing (the log should hold {end} entries)"
+            )));
+        }
+        Ok(())
+    }
+
+    fn scan_nodes(
+        &self,
+        f: &mut dyn FnMut(u8, u64, &[u8]) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT level, idx, hash FROM nodes ORDER BY level, idx")
+            .map_err(|e| self.err("scanning nodes", e))?;
+        let mut rows = stmt.query([]).map_err(|e| self.err("scanning nodes", e))?;
+        while let Some(row) = rows.next().map_err(|e| self.err("scanning nodes", e))? {
+            let level: i64 = row.get(0).map_err(|e| self.err("scanning nodes", e))?;
+            let idx: i64 = row.get(1).map_err(|e| self.err("scanning nodes", e))?;
+            let level = u8::try_from(level)
+                .map_err(|_| StoreError::Corrupt(format!("node level {level} is out of range")))?;
+            let hash = row
+                .get_ref(2)
+                .and_then(|v| v.as_blob().map_err(Into::into))
+                .map_err(|e| self.err("scanning nodes", e))?;
+            f(level, to_u64(idx, "node index")?, hash)?;
+        }
+        Ok(())
+    }
+
+    fn entries_of_kind(&self, kind: u8) -> Result<Vec<u64>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT idx FROM entries WHERE kind = ?1 ORDER BY idx")
+            .map_err(|e| self.err("listing entries", e))?;
+        let rows = stmt
+            .query_map(params![kind], |r| r.get::<_, i64>(0))
+            .map_err(|e| self.err("listing entries", e))?;
+        rows.map(|r| {
+            r.map_err(|e| self.err("listing entries", e))
+                .and_then(|i| to_u64(i, "entry index"))
+        })
+        .collect()
+    }
+
+    fn uploads(&self) -> Result<Vec<StoredUpload>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT device, seq, idx, record_hash, prev FROM uploads ORDER BY idx")
+            .map_err(|e| self.err("reading the upload index", e))?;
+        let mut rows = stmt
+            .query([])
+            .map_err(|e| self.err("reading the upload index", e))?;
+        let mut out = Vec::new();
+        while let Some(row) = rows
+            .next()
+            .map_err(|e| self.err("reading the upload index", e))?
+        {
+            let get = |e| self.err("reading the upload index", e);
+            let device: String = row.get(0).map_err(get)?;
+            let seq: i64 = row.get(1).map_err(get)?;
+            let idx: i64 = row.get(2).map_err(get)?;
+            let rh: Vec<u8> = row.get(3).map_err(get)?;
+            let prev: Vec<u8> = row.get(4).map_err(get)?;
+            let name = || format!("upload index row {device}#{seq}");
+            out.push(StoredUpload {
+                row: UploadRow {
+                    seq: to_u64(seq, "sequence number")?,
+                    record_hash: to_hash(&rh, &name)?,
+                    prev: to_hash(&prev, &name)?,
+                    device,
+                },
+                index: to_u64(idx, "entry index")?,
+            });
+        }
+        Ok(out)
+    }
+
+    fn latest_checkpoint(&self) -> Result<Option<String>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT note FROM checkpoints ORDER BY size DESC LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err("reading the latest checkpoint", e))
+    }
+
+    fn checkpoints(&self) -> Result<Vec<(u64, String)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT size, note FROM checkpoints ORDER BY size")
+            .map_err(|e| self.err("reading checkpoints", e))?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
+            .map_err(|e| self.err("reading checkpoints", e))?;
+        rows.map(|r| {
+            let (s, n) = r.map_err(|e| self.err("reading checkpoints", e))?;
+            Ok((to_u64(s, "checkpoint size")?, n))
+        })
+        .collect()
+    }
+
+    fn append(&mut self, batch: &AppendBatch) -> Result<(), StoreError> {
+        let size = self.size()?;
+        if batch.start != size {
+            return Err(StoreError::NotContiguous {
+                batch_start: batch.start,
+                size,
+            });
+        }
+        let path = self.path.display().to_string();
+        let err = |context: &str, source| StoreError::Sqlite {
+            path: path.clone(),
+            context: context.to_string(),
+            source,
+        };
+        let tx = self
+            .conn
+            .transaction()
+            .map_err(|e| err("starting a transaction", e))?;
+        {
+            let mut ins_entry = tx
+                .prepare_cached("INSERT INTO entries(idx, kind, data) VALUES (?1, ?2, ?3)")
+                .map_err(|e| err("preparing", e))?;
+            let mut ins_upload = tx
+                .prepare_cached(
+                    "INSERT INTO uploads(device, seq, idx, record_hash, prev) VALUES (?1, ?2, ?3, ?4, ?5)",
+                )
+                .map_err(|e| err("preparing", e))?;
+            let mut ins_node = tx
+                .prepare_cached("INSERT INTO nodes(level, idx, hash) VALUES (?1, ?2, ?3)")
+                .map_err(|e| err("preparing", e))?;
+            let mut ins_issue = tx
+                .prepare_cached("INSERT INTO issues(idx, code, message) VALUES (?1, ?2, ?3)")
+                .map_err(|e| err("preparing", e))?;
+            for (i, e) in batch.entries.iter().enumerate() {
+                let idx = to_i64(size + i as u64, "entry index")?;
+                ins_entry
+                    .execute(params![idx, e.kind, e.data])
+                    .map_err(|e| err("writing an entry", e))?;
+                if let Some(u) = &e.upload {
+                    ins_upload
+                        .execute(params![
+                            u.device,
+                            to_i64(u.seq, "sequence number")?,
+                            idx,
+                            &u.record_hash[..],
+                            &u.prev[..]
+                        ])
+                        .map_err(|e| err("indexing an upload", e))?;
+                }
+            }
+            for (level, index, hash) in &batch.nodes {
+                ins_node
+                    .execute(params![level, to_i64(*index, "node index")?, &hash[..]])
+                    .map_err(|e| err("writing a node", e))?;
+            }
+            for issue in &batch.issues {
+                ins_issue
+                    .execute(params![
+                        to_i64(issue.index, "entry index")?,
+                        issue.code,
+                        issue.message
+                    ])
+                    .map_err(|e| err("writing a data issue", e))?;
+            }
+            insert_quarantine(&tx, &batch.quarantine)
+                .map_err(|e| err("writing the quarantine", e))?;
+            let new_size = size + batch.entries.len() as u64;
+            tx.execute(
+                "INSERT INTO checkpoints(size, note) VALUES (?1, ?2)
+                 ON CONFLICT(size) DO UPDATE SET note = excluded.note",
+                params![to_i64(new_size, "size")?, batch.checkpoint],
+            )
+            .map_err(|e| err("writing the checkpoint", e))?;
+        }
+        tx.commit().map_err(|e| err("committing", e))
+    }
+
+    fn quarantine(&mut self, items: &[Quarantined]) -> Result<(), StoreError> {
+        let path = self.path.display().to_string();
+        let err = |source| StoreError::Sqlite {
+            path: path.clone(),
+            context: "writing the quarantine".into(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(err)?;
+        insert_quarantine(&tx, items).map_err(err)?;
+        tx.commit().map_err(err)
+    }
+
+    fn quarantined(&self) -> Result<Vec<Quarantined>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT received_at, source, code, message, device, seq, raw FROM quarantine ORDER BY id",
+            )
+            .map_err(|e| self.err("reading the quarantine", e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                    r.get::<_, Option<i64>>(5)?,
+                    r.get::<_, Vec<u8>>(6)?,
+                ))
+            })
+            .map_err(|e| self.err("reading the quarantine", e))?;
+        rows.map(|r| {
+            let (received_at, source, code, message, device, seq, raw) =
+                r.map_err(|e| self.err("reading the quarantine", e))?;
+            let seq = match seq {
+                Some(s) => Some(to_u64(s, "sequence number")?),
+                None => None,
+            };
+            Ok(Quarantined {
+                received_at,
+                source,
+                code,
+                message,
+                device,
+                seq,
+                raw,
+            })
+        })
+        .collect()
+    }
+
+    fn issues(&self) -> Result<Vec<StoredIssue>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT idx, code, message FROM issues ORDER BY idx, id")
+            .map_err(|e| self.err("reading data issues", e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })
+            .map_err(|e| self.err("reading data issues", e))?;
+        rows.map(|r| {
+            let (idx, code, message) = r.map_err(|e| self.err("reading data issues", e))?;
+            Ok(StoredIssue {
+                index: to_u64(idx, "entry index")?,
+                code,
+                message,
+            })
+        })
+        .collect()
+    }
+}

@@ -6,6 +6,8 @@
 //! It is not a general units library: it knows only the units that meters in an industrial park
 //! report, and the carriers tanji accounts for.
 //!
+//! [`Carrier`] and [`Unit`] serialize (serde) as their codes.
+//!
 //! Timestamps everywhere in tanji are `i64` Unix seconds (UTC); intervals are half-open
 //! `[start, start + interval_s)`.
 
@@ -544,6 +546,35 @@ impl FromStr for Fixed {
         Ok(Fixed { raw, decimals })
     }
 }
+
+macro_rules! serde_as_code {
+    ($t:ty, $what:literal) => {
+        impl serde::Serialize for $t {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.code())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $t {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct V;
+                impl serde::de::Visitor<'_> for V {
+                    type Value = $t;
+                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                        f.write_str($what)
+                    }
+                    fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<$t, E> {
+                        s.parse().map_err(E::custom)
+                    }
+                }
+                d.deserialize_str(V)
+            }
+        }
+    };
+}
+
+serde_as_code!(Carrier, "a carrier code such as \"electricity_import\"");
+serde_as_code!(Unit, "a unit code such as \"kWh\"");
 
 /// Interval lengths (seconds) a channel may use: 1, 5, 10, 15, 30 and 60 minutes.
 pub const ALLOWED_INTERVALS: [u32; 6] = [60, 300, 600, 900, 1800, 3600];

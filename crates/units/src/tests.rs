@@ -253,3 +253,16 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn serde_uses_codes() {
+    assert_eq!(
+        serde_json::to_string(&Carrier::NaturalGas).unwrap(),
+        "\"natural_gas\""
+    );
+    assert_eq!(serde_json::from_str::<Unit>("\"m3\"").unwrap(), Unit::M3);
+    let err = serde_json::from_str::<Unit>("\"M3\"")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("unknown unit \"M3\""), "{err}");
+}

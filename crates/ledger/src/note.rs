@@ -221,7 +221,7 @@ impl NoteSigner {
         let Some(rest) = skey.strip_prefix("PRIVATE+KEY+") else {
             return Err(bad("", "does not start with PRIVATE+KEY+"));
         };
-        let mut parts = rest.split('+');
+        let mut parts = rest.splitn(3, '+');
         let (Some(name), Some(id_hex), Some(key_b64), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
         else {
@@ -358,7 +358,7 @@ impl FromStr for NoteVerifier {
             vkey: vkey.into(),
             reason,
         };
-        let mut parts = vkey.split('+');
+        let mut parts = vkey.splitn(3, '+');
         let (Some(name), Some(id_hex), Some(key_b64), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
         else {

@@ -421,3 +421,31 @@ fn checkpoints() {
         Err(CheckpointError::MissingNewline)
     );
 }
+
+/// Base64 uses '+', so a key's base64 part may contain it: vkeys and signer keys split on the
+/// first two (four for signer keys) '+' only, as Go's note package does.
+#[test]
+fn keys_whose_base64_contains_plus_round_trip() {
+    let mut checked = 0;
+    for i in 0u8..=255 {
+        let signer = NoteSigner::new("example.com/plus", SigningKey::from_bytes(&[i; 32])).unwrap();
+        let vkey = signer.verifier().to_string();
+        let skey = signer.to_skey();
+        let vkey_b64 = vkey.splitn(3, '+').nth(2).unwrap();
+        let skey_b64 = skey.splitn(5, '+').nth(4).unwrap();
+        if !vkey_b64.contains('+') && !skey_b64.contains('+') {
+            continue;
+        }
+        checked += 1;
+        let parsed: NoteVerifier = vkey.parse().unwrap();
+        assert_eq!(parsed.to_string(), vkey);
+        let back = NoteSigner::from_skey(&skey).unwrap();
+        assert_eq!(back.verifier().to_string(), vkey);
+        let note = sign_note("hello\n", &[&back]).unwrap();
+        Note::parse(&note).unwrap().verify(&[parsed]).unwrap();
+    }
+    assert!(
+        checked > 10,
+        "only {checked} keys had a '+' in their base64"
+    );
+}

@@ -1,1 +1,97 @@
-fn main() {}
+//! `tanji`: the command-line tool of tanji, precise and verifiable carbon accounting for
+//! industrial parks. Every command that works on a park takes `--dir D`, its data directory.
+
+mod bench;
+mod demo;
+mod device;
+mod ingest;
+mod log;
+mod simulate;
+mod util;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// tanji (碳计): signed meter data, a tamper-evident log, and carbon figures an auditor can
+/// recompute.
+#[derive(Debug, Parser)]
+#[command(name = "tanji", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create a park: a new log key and an empty store in a data directory.
+    Init {
+        /// The park's data directory (created if missing; must not hold a park).
+        #[arg(long)]
+        dir: PathBuf,
+        /// The park's name (letters, digits, '-', '_', '.').
+        #[arg(long)]
+        park: String,
+        /// The log's origin line (default: tanji/<park>).
+        #[arg(long)]
+        origin: Option<String>,
+    },
+    /// Device keys and registrations.
+    #[command(subcommand)]
+    Device(device::DeviceCommand),
+    /// Validate and log signed uploads from JSON-lines files.
+    Ingest(ingest::IngestArgs),
+    /// The park log: checkpoints, keys, proofs, tile export.
+    #[command(subcommand)]
+    Log(log::LogCommand),
+    /// Audit a park from its stored bytes: every leaf, signature, chain link, tree node and
+    /// checkpoint. Exits 1 and names the first bad record if anything was changed.
+    Verify(log::VerifyArgs),
+    /// List uploads that were rejected, with their reasons.
+    Quarantine {
+        /// The park's data directory.
+        #[arg(long)]
+        dir: PathBuf,
+        /// Show at most this many (newest last).
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// Simulate a park's devices and write their signed uploads (JSON lines).
+    Simulate(simulate::SimulateArgs),
+    /// The main job on embedded defaults: create a demo park, simulate ~20 enterprises for 30
+    /// days, ingest with progress, verify, and print a summary.
+    Demo(demo::DemoArgs),
+    /// Benchmarks that print a table and record it in docs/benchmarks.md.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("TANJI_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Init { dir, park, origin } => util::init(&dir, &park, origin.as_deref()),
+        Command::Device(c) => device::run(c),
+        Command::Ingest(a) => ingest::run(a),
+        Command::Log(c) => log::run(c),
+        Command::Verify(a) => log::verify(a),
+        Command::Quarantine { dir, limit } => util::quarantine(&dir, limit),
+        Command::Simulate(a) => simulate::run(a),
+        Command::Demo(a) => demo::run(a),
+        Command::Bench(c) => bench::run(c),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -556,6 +556,22 @@ impl<S: Store> Park<S> {
         })
     }
 
+    /// Every logged registration with its leaf index, in log order.
+    pub fn registrations(&self) -> Result<Vec<(u64, DeviceRegistration)>, ParkError> {
+        let mut out = Vec::new();
+        for index in self.store.entries_of_kind(KIND_REGISTRATION)? {
+            match LogEntry::from_bytes(&self.store.entry(index)?) {
+                Ok(LogEntry::Registration(r)) => out.push((index, r)),
+                _ => {
+                    return Err(ParkError::Inconsistent(format!(
+                        "entry {index} is marked as a registration but does not decode as one"
+                    )))
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// Data issues noted on accepted entries.
     pub fn issues(&self) -> Result<Vec<StoredIssue>, ParkError> {
         Ok(self.store.issues()?)

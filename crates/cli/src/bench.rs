@@ -1,0 +1,240 @@
+//! `tanji bench …`: measured in one run, beside a named baseline, printed as a table and
+//! optionally recorded in docs/benchmarks.md.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use clap::Subcommand;
+use ed25519_dalek::SigningKey;
+use sha2::{Digest, Sha256};
+use tanji_park::{Incoming, Outcome, Park};
+use tanji_readings::{
+    parse_json_upload, upload_to_json, Channel, DeviceRegistration, SignedUpload, UploadBody,
+    ZERO_HASH,
+};
+
+use crate::util;
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Durable ingest throughput (JSON lines → validated → logged → fsynced) beside the
+    /// verify-only ceiling: the same records' Ed25519 signature checks alone.
+    Ingest {
+        /// Uploads to ingest (each one channel of 96 quarter-hour readings).
+        #[arg(long, default_value_t = 20_000)]
+        uploads: usize,
+        /// Devices the uploads are spread over.
+        #[arg(long, default_value_t = 100)]
+        devices: usize,
+        /// Records per durable batch.
+        #[arg(long, default_value_t = 1000)]
+        batch: usize,
+        /// Write the table into this Markdown file (between the ingest markers).
+        #[arg(long)]
+        write: Option<PathBuf>,
+    },
+}
+
+pub fn run(cmd: BenchCommand) -> Result<ExitCode> {
+    match cmd {
+        BenchCommand::Ingest {
+            uploads,
+            devices,
+            batch,
+            write,
+        } => ingest(uploads, devices.max(1), batch.max(1), write.as_deref()),
+    }
+}
+
+fn key_for(device: usize) -> SigningKey {
+    let seed: [u8; 32] = Sha256::digest(format!("tanji bench device {device}")).into();
+    SigningKey::from_bytes(&seed)
+}
+
+/// One day of a plausible factory load, 96 values in Wh (kWh with 3 decimals).
+fn day_values(device: usize, day: usize) -> Vec<i64> {
+    (0..96)
+        .map(|i| {
+            let hour = (i / 4 + 8) % 24; // local time, UTC+8
+            let base = 40_000 + (device as i64 % 17) * 1_000;
+            let shift = if (8..20).contains(&hour) { 120_000 } else { 0 };
+            base + shift + ((i as i64 * 7919 + day as i64 * 104_729) % 9_000)
+        })
+        .collect()
+}
+
+struct Data {
+    regs: Vec<DeviceRegistration>,
+    lines: Vec<String>,
+    records: Vec<SignedUpload>,
+}
+
+fn make_data(n: usize, devices: usize, now: i64) -> Data {
+    let days = n.div_ceil(devices);
+    let first_day = (now.div_euclid(86_400) - days as i64 - 1) * 86_400;
+    let keys: Vec<SigningKey> = (0..devices).map(key_for).collect();
+    let regs = (0..devices)
+        .map(|d| DeviceRegistration {
+            device: format!("b-{d:05}"),
+            public_key: keys[d].verifying_key().to_bytes(),
+            enterprise: format!("e-{:04}", d / 5),
+            meter: format!("bm-{d:05}"),
+            carrier: "electricity_import".into(),
+            unit: "kWh".into(),
+            rated_per_hour_milli: 2_000_000,
+            registered_at: first_day,
+        })
+        .collect();
+    let mut prev = vec![ZERO_HASH; devices];
+    let mut records = Vec::with_capacity(n);
+    'outer: for day in 0..days {
+        for d in 0..devices {
+            if records.len() == n {
+                break 'outer;
+            }
+            let body = UploadBody {
+                device: format!("b-{d:05}"),
+                seq: day as u64 + 1,
+                prev: prev[d],
+                channels: vec![Channel {
+                    meter: format!("bm-{d:05}"),
+                    carrier: "electricity_import".into(),
+                    unit: "kWh".into(),
+                    decimals: 3,
+                    start: first_day + day as i64 * 86_400,
+                    interval_s: 900,
+                    values: day_values(d, day),
+                }],
+            };
+            let u = body.sign(&keys[d]);
+            prev[d] = u.record_hash();
+            records.push(u);
+        }
+    }
+    let lines = records.iter().map(upload_to_json).collect();
+    Data {
+        regs,
+        lines,
+        records,
+    }
+}
+
+struct Row {
+    what: String,
+    seconds: f64,
+    uploads: usize,
+    readings: usize,
+}
+
+fn durable_run(data: &Data, batch: usize, now: i64) -> Result<Row> {
+    let dir = tempfile::tempdir().context("creating a temporary park directory")?;
+    let mut park = Park::create(dir.path(), "bench", None)?;
+    park.register(&data.regs)?;
+    let started = Instant::now();
+    let mut accepted = 0;
+    let mut readings = 0;
+    for chunk in data.lines.chunks(batch) {
+        let items: Vec<Incoming> = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, l)| Incoming {
+                source: format!("bench:{i}"),
+                parsed: parse_json_upload(l),
+                raw: l.as_bytes().to_vec(),
+            })
+            .collect();
+        for o in park.ingest(items, now)? {
+            match o {
+                Outcome::Accepted { .. } => accepted += 1,
+                other => anyhow::bail!("benchmark record not accepted: {other:?}"),
+            }
+        }
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    for r in &data.records[..accepted] {
+        readings += r.reading_count();
+    }
+    Ok(Row {
+        what: format!("durable ingest (JSON → validate → log → fsync), batch {batch}"),
+        seconds,
+        uploads: accepted,
+        readings,
+    })
+}
+
+fn ingest(n: usize, devices: usize, batch: usize, write: Option<&Path>) -> Result<ExitCode> {
+    let now = util::now();
+    eprintln!("preparing {n} signed uploads of 96 readings from {devices} devices …");
+    let data = make_data(n, devices, now);
+    let keys: Vec<_> = data
+        .regs
+        .iter()
+        .map(|r| ed25519_dalek::VerifyingKey::from_bytes(&r.public_key))
+        .collect::<Result<_, _>>()?;
+
+    // Baseline: the signature checks alone, on the already-decoded records.
+    let started = Instant::now();
+    let mut ok = 0;
+    for (i, r) in data.records.iter().enumerate() {
+        if r.verify_signature(&keys[i % devices]) {
+            ok += 1;
+        }
+    }
+    let ceiling = Row {
+        what: "verify-only ceiling (Ed25519 verify_strict of the same records)".into(),
+        seconds: started.elapsed().as_secs_f64(),
+        uploads: ok,
+        readings: ok * 96,
+    };
+    anyhow::ensure!(ok == n, "only {ok} of {n} benchmark signatures verified");
+
+    eprintln!("durable ingest, batch {batch} …");
+    let main = durable_run(&data, batch, now)?;
+    let small = (batch / 10).max(1);
+    eprintln!("durable ingest, batch {small} …");
+    let smaller = durable_run(&data, small, now)?;
+
+    let rows = [ceiling, main, smaller];
+    let base = rows[0].uploads as f64 / rows[0].seconds;
+    let mut table = String::new();
+    table.push_str("| run | uploads | seconds | uploads/s | readings/s | of ceiling |\n");
+    table.push_str("|---|---:|---:|---:|---:|---:|\n");
+    for r in &rows {
+        let ups = r.uploads as f64 / r.seconds;
+        table.push_str(&format!(
+            "| {} | {} | {:.3} | {:.0} | {:.0} | {:.0}% |\n",
+            r.what,
+            r.uploads,
+            r.seconds,
+            ups,
+            r.readings as f64 / r.seconds,
+            100.0 * ups / base
+        ));
+    }
+    println!("{table}");
+    if let Some(path) = write {
+        record(path, &table, n, devices)?;
+        println!("recorded in {}", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+const START: &str = "<!-- bench:ingest:start -->";
+const END: &str = "<!-- bench:ingest:end -->";
+
+fn record(path: &Path, table: &str, n: usize, devices: usize) -> Result<()> {
+    let old = std::fs::read_to_string(path).unwrap_or_default();
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let section = format!(
+        "{START}\nMeasured {} on this machine ({cores} cores available; the run uses one thread), {n} uploads from {devices} devices, \
+each one channel of 96 quarter-hour readings (one day), SQLite WAL with synchronous=FULL:\n\n{table}{END}",
+        util::rfc3339(util::now())
+    );
+    let new = match (old.find(START), old.find(END)) {
+        (Some(a), Some(b)) if b > a => format!("{}{}{}", &old[..a], section, &old[b + END.len()..]),
+        _ => format!("{old}\n{section}\n"),
+    };
+    std::fs::write(path, new).with_context(|| format!("writing {}", path.display()))
+}

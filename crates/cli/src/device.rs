@@ -1,0 +1,224 @@
+//! `tanji device …`: device keys and meter registrations.
+
+use std::io::BufRead;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Subcommand};
+use ed25519_dalek::SigningKey;
+use rand_core::OsRng;
+use tanji_readings::{parse_json_registration, DeviceRegistration};
+use tanji_units::{Carrier, Dimension, Unit};
+
+use crate::util;
+
+#[derive(Debug, Subcommand)]
+pub enum DeviceCommand {
+    /// Generate a device's Ed25519 key: writes the secret (hex) to a file readable only by
+    /// its owner and prints the public key to register.
+    Keygen {
+        /// Where to write the secret key (must not exist).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Bind a device key to one meter of an enterprise (a logged entry), or register many
+    /// from a JSON-lines file (`--file`, as written by `tanji simulate`).
+    Register(RegisterArgs),
+    /// List registered devices and their meters.
+    List {
+        /// The park's data directory.
+        #[arg(long)]
+        dir: PathBuf,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct RegisterArgs {
+    /// The park's data directory.
+    #[arg(long)]
+    dir: PathBuf,
+    /// Registrations as JSON lines (one per meter); replaces the single-meter flags.
+    #[arg(long, conflicts_with_all = ["device", "public_key", "key_file", "enterprise", "meter"])]
+    file: Option<PathBuf>,
+    /// Device id.
+    #[arg(long, required_unless_present = "file")]
+    device: Option<String>,
+    /// The device's public key (64 hex characters, as printed by `tanji device keygen`).
+    #[arg(long, conflicts_with = "key_file")]
+    public_key: Option<String>,
+    /// Or: the device's secret key file, to read the public key from.
+    #[arg(long)]
+    key_file: Option<PathBuf>,
+    /// The enterprise the meter belongs to.
+    #[arg(long, required_unless_present = "file")]
+    enterprise: Option<String>,
+    /// Meter id.
+    #[arg(long, required_unless_present = "file")]
+    meter: Option<String>,
+    /// Energy carrier of the meter (electricity_import, electricity_export, pv_generation,
+    /// natural_gas, diesel, gasoline, coal, lpg, fuel_oil, steam, heat).
+    #[arg(long, default_value = "electricity_import")]
+    carrier: String,
+    /// Unit the meter reports in (default: kWh for electricity, m3 for gas, L for liquid fuels,
+    /// t for coal and steam, GJ for heat).
+    #[arg(long)]
+    unit: Option<String>,
+    /// Rated power of an electricity meter, kW (the most it can pass in an hour is this many kWh).
+    #[arg(long, conflicts_with = "rated_per_hour")]
+    rated_kw: Option<f64>,
+    /// Rated capacity per hour in the meter's unit (e.g. 120 for a 120 m3/h gas meter).
+    #[arg(long)]
+    rated_per_hour: Option<f64>,
+}
+
+pub fn run(cmd: DeviceCommand) -> Result<ExitCode> {
+    match cmd {
+        DeviceCommand::Keygen { out } => keygen(out),
+        DeviceCommand::Register(a) => register(a),
+        DeviceCommand::List { dir } => list(dir),
+    }
+}
+
+fn keygen(out: PathBuf) -> Result<ExitCode> {
+    let key = SigningKey::generate(&mut OsRng);
+    tanji_park::keys::write_secret(&out, &format!("{}\n", hex::encode(key.to_bytes())))
+        .with_context(|| format!("writing the device key to {}", out.display()))?;
+    println!(
+        "secret key written to {} (owner-readable only)",
+        out.display()
+    );
+    println!(
+        "public key: {}",
+        hex::encode(key.verifying_key().to_bytes())
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn default_unit(carrier: Carrier) -> Unit {
+    match carrier {
+        Carrier::NaturalGas => Unit::M3,
+        Carrier::Diesel | Carrier::Gasoline | Carrier::FuelOil => Unit::L,
+        Carrier::Coal | Carrier::Lpg | Carrier::Steam => Unit::T,
+        Carrier::Heat => Unit::GJ,
+        _ => Unit::KWh,
+    }
+}
+
+fn single(a: &RegisterArgs) -> Result<DeviceRegistration> {
+    let carrier: Carrier = a
+        .carrier
+        .parse()
+        .map_err(|e| anyhow::anyhow!("--carrier: {e}"))?;
+    let unit: Unit = match &a.unit {
+        Some(u) => u.parse().map_err(|e| anyhow::anyhow!("--unit: {e}"))?,
+        None => default_unit(carrier),
+    };
+    if !carrier.accepts(unit) {
+        bail!("--unit {unit}: a {carrier} meter does not report in {unit}");
+    }
+    let rated = match (a.rated_kw, a.rated_per_hour) {
+        (Some(kw), None) => {
+            if unit.dimension() != Dimension::Energy {
+                bail!("--rated-kw is for electricity meters; use --rated-per-hour in {unit}/h");
+            }
+            // kW → the meter's energy unit per hour.
+            let wh_per_unit = match unit {
+                Unit::Wh => 1.0,
+                Unit::KWh => 1_000.0,
+                Unit::MWh => 1_000_000.0,
+                Unit::MJ => 1_000_000.0 / 3_600.0,
+                Unit::GJ => 1_000_000_000.0 / 3_600.0,
+                _ => 1_000.0,
+            };
+            kw * 1_000.0 / wh_per_unit
+        }
+        (None, Some(r)) => r,
+        _ => bail!("give the meter's rated capacity: --rated-kw (electricity) or --rated-per-hour"),
+    };
+    if !(rated.is_finite() && rated > 0.0 && rated < 1e12) {
+        bail!("rated capacity {rated}: must be a positive number");
+    }
+    let public_key: [u8; 32] = match (&a.public_key, &a.key_file) {
+        (Some(h), None) => hex::decode(h.trim())
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .with_context(|| format!("--public-key {h:?}: expected 64 hex characters"))?,
+        (None, Some(f)) => tanji_park::keys::read_device_key(f)?
+            .verifying_key()
+            .to_bytes(),
+        _ => bail!("give the device's key: --public-key HEX or --key-file FILE"),
+    };
+    Ok(DeviceRegistration {
+        device: a.device.clone().unwrap_or_default(),
+        public_key,
+        enterprise: a.enterprise.clone().unwrap_or_default(),
+        meter: a.meter.clone().unwrap_or_default(),
+        carrier: carrier.code().to_string(),
+        unit: unit.code().to_string(),
+        rated_per_hour_milli: (rated * 1000.0).round() as i64,
+        registered_at: util::now(),
+    })
+}
+
+fn read_file(path: &PathBuf) -> Result<Vec<DeviceRegistration>> {
+    let f = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let mut regs = Vec::new();
+    for (n, line) in std::io::BufReader::new(f).lines().enumerate() {
+        let line = line.with_context(|| format!("reading {}", path.display()))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let reg = parse_json_registration(&line)
+            .with_context(|| format!("{}:{}: not a registration", path.display(), n + 1))?;
+        regs.push(reg);
+    }
+    Ok(regs)
+}
+
+fn register(a: RegisterArgs) -> Result<ExitCode> {
+    let regs = match &a.file {
+        Some(f) => read_file(f)?,
+        None => vec![single(&a)?],
+    };
+    let mut park = util::open(&a.dir)?;
+    let summary = park.register(&regs)?;
+    for (reg, index) in regs.iter().zip(&summary.logged) {
+        if a.file.is_none() {
+            println!(
+                "registered device {} for meter {} ({}, {}, rated {}/h ×1000 = {}) of enterprise {} as log entry {index}",
+                reg.device, reg.meter, reg.carrier, reg.unit, reg.unit, reg.rated_per_hour_milli, reg.enterprise
+            );
+        }
+    }
+    println!(
+        "{} registration(s) logged, {} already registered; log size {}",
+        summary.logged.len(),
+        summary.already,
+        park.size()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn list(dir: PathBuf) -> Result<ExitCode> {
+    let park = util::open(&dir)?;
+    let regs = park.registrations()?;
+    println!(
+        "{:<10} {:<10} {:<16} {:<20} {:<5} {:>14}",
+        "device", "enterprise", "meter", "carrier", "unit", "rated/h"
+    );
+    for (index, r) in regs {
+        println!(
+            "{:<10} {:<10} {:<16} {:<20} {:<5} {:>14}  (entry {index})",
+            r.device,
+            r.enterprise,
+            r.meter,
+            r.carrier,
+            r.unit,
+            tanji_units::Fixed::new(r.rated_per_hour_milli, 3)
+                .map(|f| f.to_string())
+                .unwrap_or_default()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,264 @@
+//! `tanji log …` and `tanji verify`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use base64::Engine;
+use clap::{Args, Subcommand};
+use tanji_ledger::{
+    leaf_hash, open_checkpoint, parse_entry_bundle, tiles_for_size, NoteVerifier, TileSet,
+    TILE_WIDTH,
+};
+use tanji_park::AuditOptions;
+
+use crate::util;
+
+fn b64(h: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(h)
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LogCommand {
+    /// Print the latest signed checkpoint (a C2SP tlog-checkpoint signed note).
+    Checkpoint {
+        /// The park's data directory.
+        #[arg(long)]
+        dir: PathBuf,
+    },
+    /// Print the log's verifier key: name+hex(key id)+base64(0x01 || Ed25519 public key).
+    Key {
+        /// The park's data directory.
+        #[arg(long)]
+        dir: PathBuf,
+    },
+    /// Print an inclusion proof for one leaf (RFC 6962 audit path), checked before printing.
+    Prove {
+        /// The park's data directory.
+        #[arg(long)]
+        dir: PathBuf,
+        /// Leaf index.
+        #[arg(long)]
+        index: u64,
+        /// Tree size (default: the latest checkpoint's).
+        #[arg(long)]
+        size: Option<u64>,
+    },
+    /// Print a consistency proof between two tree sizes, checked before printing.
+    Consistency {
+        /// The park's data directory.
+        #[arg(long)]
+        dir: PathBuf,
+        /// The older tree size.
+        #[arg(long)]
+        from: u64,
+        /// The newer tree size (default: the latest checkpoint's).
+        #[arg(long)]
+        to: Option<u64>,
+    },
+    /// Write the log in the C2SP tlog-tiles layout (checkpoint, hash tiles, entry bundles).
+    ExportTiles {
+        /// The park's data directory.
+        #[arg(long)]
+        dir: PathBuf,
+        /// Output directory (servable as-is as a tlog-tiles prefix).
+        out: PathBuf,
+    },
+    /// Check an exported tiles directory against a log key: the checkpoint signature, that the
+    /// tiles reproduce its root, and that the entry bundles hash to the level-0 tiles.
+    CheckTiles {
+        /// The exported directory.
+        tiles: PathBuf,
+        /// The log's verifier key (as printed by `tanji log key`).
+        #[arg(long)]
+        key: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The park's data directory.
+    #[arg(long)]
+    dir: PathBuf,
+    /// The log key you trust (from `tanji log key`, obtained out of band). Without it the
+    /// audit uses the key the park names, which a forger could replace too.
+    #[arg(long)]
+    key: Option<String>,
+    /// Print every problem found, not just the first twenty.
+    #[arg(long)]
+    all: bool,
+}
+
+pub fn run(cmd: LogCommand) -> Result<ExitCode> {
+    match cmd {
+        LogCommand::Checkpoint { dir } => {
+            print!("{}", util::open(&dir)?.checkpoint()?);
+        }
+        LogCommand::Key { dir } => {
+            println!("{}", util::open(&dir)?.verifier());
+        }
+        LogCommand::Prove { dir, index, size } => {
+            let park = util::open(&dir)?;
+            let p = park.prove(index, size)?;
+            println!("leaf index: {}", p.index);
+            println!("tree size:  {}", p.size);
+            println!("leaf hash:  {}", b64(&p.leaf_hash));
+            println!("root hash:  {}", b64(&p.root));
+            println!(
+                "proof ({} hashes, RFC 6962 audit path, leaf to root):",
+                p.proof.len()
+            );
+            for h in &p.proof {
+                println!("  {}", b64(h));
+            }
+            println!(
+                "entry (base64): {}",
+                b64(&tanji_store::Store::entry(park.store(), index)?)
+            );
+            if p.size == park.size() {
+                println!("checkpoint:");
+                print!("{}", park.checkpoint()?);
+            }
+        }
+        LogCommand::Consistency { dir, from, to } => {
+            let park = util::open(&dir)?;
+            let p = park.consistency(from, to)?;
+            println!("from size:  {}  root {}", p.from, b64(&p.from_root));
+            println!("to size:    {}  root {}", p.to, b64(&p.to_root));
+            println!("proof ({} hashes, RFC 9162 §2.1.4):", p.proof.len());
+            for h in &p.proof {
+                println!("  {}", b64(h));
+            }
+        }
+        LogCommand::ExportTiles { dir, out } => {
+            let park = util::open(&dir)?;
+            let pb = util::bar(0, "tiles");
+            let s = park.export_tiles(&out, &mut |done, total| {
+                pb.set_length(total);
+                pb.set_position(done);
+            });
+            pb.finish_and_clear();
+            let s = s?;
+            println!(
+                "exported tree size {} to {}: {} hash tile(s), {} entry bundle(s), {} bytes",
+                s.size,
+                out.display(),
+                s.hash_tiles,
+                s.entry_bundles,
+                s.bytes
+            );
+        }
+        LogCommand::CheckTiles { tiles, key } => return check_tiles(&tiles, &key),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Reads an exported tiles directory back and checks it against `key`.
+pub fn check_tiles(dir: &Path, key: &str) -> Result<ExitCode> {
+    let verifier: NoteVerifier = key
+        .parse()
+        .map_err(|e| anyhow::anyhow!("--key {key:?}: {e}"))?;
+    let note = std::fs::read_to_string(dir.join("checkpoint"))
+        .with_context(|| format!("reading {}/checkpoint", dir.display()))?;
+    let cp = open_checkpoint(&note, &verifier).context("the exported checkpoint")?;
+    let mut set = TileSet::new();
+    let mut entries = 0u64;
+    for tile in tiles_for_size(cp.size) {
+        let path = dir.join(tile.path());
+        let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        if tile.level == 0 {
+            let bpath = dir.join(tile.entries_path());
+            let bundle =
+                std::fs::read(&bpath).with_context(|| format!("reading {}", bpath.display()))?;
+            let items =
+                parse_entry_bundle(&bundle).with_context(|| format!("{}", bpath.display()))?;
+            if items.len() != usize::from(tile.width) {
+                bail!(
+                    "{}: {} entries, the tile holds {}",
+                    bpath.display(),
+                    items.len(),
+                    tile.width
+                );
+            }
+            for (i, e) in items.iter().enumerate() {
+                if leaf_hash(e)[..] != bytes[i * 32..i * 32 + 32] {
+                    bail!(
+                        "entry {} in {} does not hash to its leaf in {}",
+                        tile.index * TILE_WIDTH + i as u64,
+                        bpath.display(),
+                        path.display()
+                    );
+                }
+            }
+            entries += items.len() as u64;
+        }
+        set.insert(tile, bytes)
+            .with_context(|| format!("{}", path.display()))?;
+    }
+    let root = tanji_ledger::root(&set, cp.size).context("computing the root from the tiles")?;
+    if root != cp.root {
+        bail!(
+            "the tiles give root {}, the checkpoint says {}",
+            b64(&root),
+            b64(&cp.root)
+        );
+    }
+    println!(
+        "OK: checkpoint of {} (size {}) verifies with {}; the tiles reproduce its root {}; {} entries hash to their leaves",
+        cp.origin,
+        cp.size,
+        verifier.name(),
+        b64(&root),
+        entries
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn verify(a: VerifyArgs) -> Result<ExitCode> {
+    let park = util::open(&a.dir)?;
+    let trusted_key = a
+        .key
+        .as_deref()
+        .map(|k| {
+            k.parse::<NoteVerifier>()
+                .map_err(|e| anyhow::anyhow!("--key {k:?}: {e}"))
+        })
+        .transpose()?;
+    let pb = util::bar(park.size(), "verify");
+    let report = park.audit(&AuditOptions { trusted_key }, &mut |done, total| {
+        pb.set_length(total);
+        pb.set_position(done);
+    });
+    pb.finish_and_clear();
+    let report = report?;
+    if report.ok() {
+        println!(
+            "OK: {} entries ({} uploads with {} readings, {} registrations of {} devices), {} tree nodes and {} checkpoints check out; root {}",
+            report.size,
+            report.uploads,
+            report.readings,
+            report.registrations,
+            report.devices,
+            report.nodes,
+            report.checkpoints,
+            b64(&report.root)
+        );
+        if !report.trusted_key {
+            println!("(checked against the key the park names; pass --key to check against a key you obtained independently)");
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "FAILED: {} problem(s). First: {}",
+        report.findings.len(),
+        report.findings[0]
+    );
+    let limit = if a.all { usize::MAX } else { 20 };
+    for f in report.findings.iter().take(limit) {
+        println!("  {f}");
+    }
+    if report.findings.len() > limit {
+        println!("  … {} more (use --all)", report.findings.len() - limit);
+    }
+    Ok(ExitCode::from(1))
+}

@@ -9,7 +9,7 @@ use tanji_ledger::{leaf_hash, open_checkpoint, Hash, MemoryTree, NodeSource, Not
 use tanji_readings::{validate, LogEntry, Policy, Verdict};
 use tanji_store::{Store, StoreError, StoredUpload, UploadRow};
 
-use crate::state::{Accepted, State};
+use crate::state::{spans_of, Accepted, State};
 use crate::{Park, ParkError};
 
 /// Options of an audit.
@@ -143,6 +143,7 @@ impl<S: Store> Park<S> {
                                     seq: u.body.seq,
                                     record_hash: u.record_hash(),
                                     prev: u.body.prev,
+                                    spans: spans_of(&u),
                                 };
                                 state.add_upload(
                                     &row.device,
@@ -152,6 +153,7 @@ impl<S: Store> Park<S> {
                                         prev: row.prev,
                                         index,
                                     },
+                                    &row.spans,
                                 );
                                 seen.insert((row.device.clone(), row.seq), index);
                                 derived.push(StoredUpload { row, index });

@@ -30,13 +30,14 @@ use tanji_readings::{
     RejectCode, Rejection, SignedUpload, Verdict, KIND_REGISTRATION, KIND_UPLOAD,
 };
 use tanji_store::{
-    AppendBatch, NewEntry, Quarantined, SqliteStore, Store, StoreError, StoredIssue, UploadRow,
+    AppendBatch, NewEntry, Quarantined, Span, SqliteStore, Store, StoreError, StoredIssue,
+    UploadRow,
 };
 
 pub use audit::{AuditFinding, AuditOptions, AuditReport};
 pub use export::ExportSummary;
 pub use state::RegistrationError;
-use state::{Accepted, State};
+use state::{spans_of, Accepted, State};
 
 /// The store file inside a park directory.
 pub const DB_FILE: &str = "park.db";
@@ -283,6 +284,7 @@ impl<S: Store> Park<S> {
                     prev: u.row.prev,
                     index: u.index,
                 },
+                &u.row.spans,
             );
         }
         Ok(Park {
@@ -404,7 +406,7 @@ impl<S: Store> Park<S> {
         let mut frontier = self.frontier.clone();
         let mut out = Vec::with_capacity(batch.len());
         let mut ab = AppendBatch::default();
-        let mut added: Vec<(String, u64)> = Vec::new();
+        let mut added: Vec<(String, u64, Vec<Span>)> = Vec::new();
         for inc in batch {
             let verdict = match &inc.parsed {
                 Err(e) => Err(Rejection {
@@ -418,6 +420,7 @@ impl<S: Store> Park<S> {
                     let Ok(u) = inc.parsed else { continue };
                     let index = frontier.size();
                     let (device, seq, prev) = (u.body.device.clone(), u.body.seq, u.body.prev);
+                    let spans = spans_of(&u);
                     let data = LogEntry::Upload(u).to_bytes();
                     let record_hash: Hash = Sha256::digest(&data[1..]).into();
                     frontier.append(leaf_hash(&data), &mut ab.nodes);
@@ -436,6 +439,7 @@ impl<S: Store> Park<S> {
                             prev,
                             index,
                         },
+                        &spans,
                     );
                     ab.entries.push(NewEntry {
                         kind: KIND_UPLOAD,
@@ -445,9 +449,10 @@ impl<S: Store> Park<S> {
                             seq,
                             record_hash,
                             prev,
+                            spans: spans.clone(),
                         }),
                     });
-                    added.push((device, seq));
+                    added.push((device, seq, spans));
                     out.push(Outcome::Accepted { index, issues });
                 }
                 Ok(Verdict::Duplicate) => {
@@ -496,11 +501,9 @@ impl<S: Store> Park<S> {
         Ok(out)
     }
 
-    fn rollback(&mut self, added: &[(String, u64)]) {
-        for (device, seq) in added {
-            if let Some(d) = self.state.devices.get_mut(device) {
-                d.uploads.remove(seq);
-            }
+    fn rollback(&mut self, added: &[(String, u64, Vec<Span>)]) {
+        for (device, seq, spans) in added {
+            self.state.remove_upload(device, *seq, spans);
         }
     }
 

@@ -6,7 +6,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use ed25519_dalek::VerifyingKey;
-use tanji_readings::{DeviceRegistration, Hash, MeterInfo, ValidationContext};
+use tanji_readings::{DeviceRegistration, Hash, MeterInfo, SignedUpload, ValidationContext};
+use tanji_store::Span;
 
 /// One accepted upload, as the chain checks need it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +31,8 @@ pub(crate) struct State {
     pub devices: HashMap<String, DeviceState>,
     /// meter id -> device id, for "already bound elsewhere" checks.
     pub meter_owner: HashMap<String, String>,
+    /// meter id -> start -> (end, seq): the disjoint spans accepted uploads cover.
+    pub spans: HashMap<String, BTreeMap<i64, (i64, u64)>>,
 }
 
 /// Why a registration cannot be logged.
@@ -71,6 +74,22 @@ pub enum RegistrationError {
         /// The device it is bound to.
         device: String,
     },
+}
+
+/// The spans an upload's channels cover, ordered by meter and start (as the store lists them).
+pub(crate) fn spans_of(u: &SignedUpload) -> Vec<Span> {
+    let mut spans: Vec<Span> = u
+        .body
+        .channels
+        .iter()
+        .map(|c| Span {
+            meter: c.meter.clone(),
+            start: c.start,
+            end: c.end().unwrap_or(i64::MAX),
+        })
+        .collect();
+    spans.sort_by(|a, b| (&a.meter, a.start).cmp(&(&b.meter, b.start)));
+    spans
 }
 
 impl State {
@@ -132,10 +151,28 @@ impl State {
             .insert(reg.meter.clone(), reg.device.clone());
     }
 
-    /// Records a logged upload.
-    pub fn add_upload(&mut self, device: &str, seq: u64, a: Accepted) {
+    /// Records a logged upload and the spans its channels cover.
+    pub fn add_upload(&mut self, device: &str, seq: u64, a: Accepted, spans: &[Span]) {
         if let Some(d) = self.devices.get_mut(device) {
             d.uploads.insert(seq, a);
+        }
+        for s in spans {
+            self.spans
+                .entry(s.meter.clone())
+                .or_default()
+                .insert(s.start, (s.end, seq));
+        }
+    }
+
+    /// Forgets a logged upload (used to undo a batch the store refused).
+    pub fn remove_upload(&mut self, device: &str, seq: u64, spans: &[Span]) {
+        if let Some(d) = self.devices.get_mut(device) {
+            d.uploads.remove(&seq);
+        }
+        for s in spans {
+            if let Some(m) = self.spans.get_mut(&s.meter) {
+                m.remove(&s.start);
+            }
         }
     }
 
@@ -156,6 +193,17 @@ impl ValidationContext for State {
 
     fn accepted(&self, device: &str, seq: u64) -> Option<(Hash, Hash)> {
         self.upload(device, seq).map(|a| (a.record_hash, a.prev))
+    }
+
+    fn overlapping(&self, meter: &str, start: i64, end: i64) -> Option<(String, u64)> {
+        // Accepted spans are disjoint, so only the last one starting before `end` can overlap.
+        let (_, &(span_end, seq)) = self.spans.get(meter)?.range(..end).next_back()?;
+        if span_end > start {
+            let device = self.meter_owner.get(meter).cloned().unwrap_or_default();
+            Some((device, seq))
+        } else {
+            None
+        }
     }
 
     fn last_seq(&self, device: &str) -> Option<u64> {

@@ -31,6 +31,9 @@ impl ValidationContext for Ctx {
     fn last_seq(&self, _: &str) -> Option<u64> {
         None
     }
+    fn overlapping(&self, _: &str, _: i64, _: i64) -> Option<(String, u64)> {
+        None
+    }
 }
 
 /// Best of 5 rounds of `iters` calls: the minimum is the least noisy estimate.

@@ -41,11 +41,14 @@ pub enum RejectCode {
     FutureInterval,
     /// `empty`: no channels, or a channel with no values.
     Empty,
+    /// `overlapping_interval`: another accepted upload already reported this meter for an
+    /// overlapping time span (the energy would be counted twice).
+    OverlappingInterval,
 }
 
 impl RejectCode {
     /// Every code, in table order.
-    pub const ALL: [RejectCode; 16] = [
+    pub const ALL: [RejectCode; 17] = [
         RejectCode::Malformed,
         RejectCode::UnknownDevice,
         RejectCode::BadSignature,
@@ -62,6 +65,7 @@ impl RejectCode {
         RejectCode::BadInterval,
         RejectCode::FutureInterval,
         RejectCode::Empty,
+        RejectCode::OverlappingInterval,
     ];
 
     /// The stable snake_case code, e.g. `"bad_signature"`.
@@ -83,6 +87,7 @@ impl RejectCode {
             RejectCode::BadInterval => "bad_interval",
             RejectCode::FutureInterval => "future_interval",
             RejectCode::Empty => "empty",
+            RejectCode::OverlappingInterval => "overlapping_interval",
         }
     }
 }
@@ -160,6 +165,9 @@ pub trait ValidationContext {
     fn accepted(&self, device: &str, seq: u64) -> Option<(Hash, Hash)>;
     /// The highest accepted seq of `device`, if any.
     fn last_seq(&self, device: &str) -> Option<u64>;
+    /// An accepted upload `(device, seq)` with a channel of `meter` whose intervals overlap
+    /// `[start, end)`, if any.
+    fn overlapping(&self, meter: &str, start: i64, end: i64) -> Option<(String, u64)>;
 }
 
 /// Validation settings.
@@ -198,6 +206,8 @@ impl Policy {
 ///    capacity for its interval, last interval ending no later than `now + clock_skew_s`;
 /// 5. hash chain: `prev` equals the record_hash of an accepted `seq - 1` (zero for seq 1), and
 ///    an already accepted `seq + 1` has `prev` equal to this record's hash;
+/// 5b. no channel overlaps, for its meter, the intervals of another accepted upload
+///    (`overlapping_interval`);
 /// 6. a gap after the device's last accepted seq is accepted with a
 ///    [`DataIssueKind::SequenceGap`] issue.
 pub fn validate(
@@ -263,7 +273,6 @@ pub fn validate(
     for (i, c) in b.channels.iter().enumerate() {
         check_channel(rec, i, c, ctx, policy)?;
     }
-
     // Hash chain.
     if b.seq == 1 {
         if b.prev != ZERO_HASH {
@@ -300,6 +309,23 @@ pub fn validate(
                     ),
                 ));
             }
+        }
+    }
+
+    for (i, c) in b.channels.iter().enumerate() {
+        // check_channel has bounded start and end.
+        let end = c.end().unwrap_or(i64::MAX);
+        if let Some((device, seq)) = ctx.overlapping(&c.meter, c.start, end) {
+            return Err(reject(
+                RejectCode::OverlappingInterval,
+                format_args!(
+                    "{rec}, {}, field start: meter {} is already reported for intervals overlapping {} to {} by accepted upload {device}#{seq}; each interval of a meter is reported once",
+                    Chan(i, c),
+                    c.meter,
+                    Rfc3339(c.start),
+                    Rfc3339(end)
+                ),
+            ));
         }
     }
 

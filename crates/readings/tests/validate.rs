@@ -13,6 +13,7 @@ struct Ctx {
     keys: HashMap<String, VerifyingKey>,
     meters: HashMap<(String, String), MeterInfo>,
     accepted: HashMap<(String, u64), (Hash, Hash)>,
+    spans: Vec<(String, i64, i64, String, u64)>,
 }
 
 impl Ctx {
@@ -27,6 +28,15 @@ impl Ctx {
             (u.body.device.clone(), u.body.seq),
             (u.record_hash(), u.body.prev),
         );
+        for c in &u.body.channels {
+            self.spans.push((
+                c.meter.clone(),
+                c.start,
+                c.end().unwrap(),
+                u.body.device.clone(),
+                u.body.seq,
+            ));
+        }
     }
 }
 
@@ -48,6 +58,12 @@ impl ValidationContext for Ctx {
             .filter(|(d, _)| d == device)
             .map(|&(_, s)| s)
             .max()
+    }
+    fn overlapping(&self, meter: &str, start: i64, end: i64) -> Option<(String, u64)> {
+        self.spans
+            .iter()
+            .find(|(m, s, e, _, _)| m == meter && *s < end && start < *e)
+            .map(|(_, _, _, d, q)| (d.clone(), *q))
     }
 }
 
@@ -122,7 +138,8 @@ fn codes_are_stable() {
             "misaligned_interval",
             "bad_interval",
             "future_interval",
-            "empty"
+            "empty",
+            "overlapping_interval"
         ]
     );
 }
@@ -550,4 +567,32 @@ fn registrations_feed_meter_info() {
             rated_per_hour_milli: 200_000
         }
     );
+}
+
+#[test]
+fn overlapping_interval_counts_a_meter_interval_once() {
+    let mut c = ctx();
+    let first = vector_upload();
+    c.accept(&first);
+    let next = |offset: i64| {
+        signed(|b| {
+            b.seq = 2;
+            b.prev = first.record_hash();
+            for ch in &mut b.channels {
+                ch.start += offset;
+            }
+        })
+    };
+    // The same hour again under a new seq: the energy would be counted twice.
+    let m = rejected(&next(0), &c, RejectCode::OverlappingInterval);
+    assert!(
+        m.contains(
+            "channel 0 (meter m-0001-grid), field start: meter m-0001-grid is already reported"
+        ) && m.contains("by accepted upload d-0001#1"),
+        "{m}"
+    );
+    // One interval of overlap is enough.
+    rejected(&next(2700), &c, RejectCode::OverlappingInterval);
+    // Adjacent spans are fine.
+    assert_eq!(accepted_issues(&next(3600), &c), vec![]);
 }

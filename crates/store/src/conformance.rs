@@ -1,7 +1,7 @@
 //! The conformance suite every [`Store`] backend must pass. Each backend's tests call
 //! [`run_all`] with a function that makes a fresh, empty store.
 
-use crate::{AppendBatch, NewEntry, Quarantined, Store, StoreError, StoredIssue, UploadRow};
+use crate::{AppendBatch, NewEntry, Quarantined, Span, Store, StoreError, StoredIssue, UploadRow};
 
 fn entry(i: u8, upload: bool) -> NewEntry {
     NewEntry {
@@ -12,6 +12,18 @@ fn entry(i: u8, upload: bool) -> NewEntry {
             seq: u64::from(i),
             record_hash: [i; 32],
             prev: [i.wrapping_sub(1); 32],
+            spans: vec![
+                Span {
+                    meter: format!("m-{i}-a"),
+                    start: i64::from(i) * 86_400,
+                    end: i64::from(i) * 86_400 + 3_600,
+                },
+                Span {
+                    meter: format!("m-{i}-b"),
+                    start: i64::from(i) * 86_400,
+                    end: i64::from(i) * 86_400 + 900,
+                },
+            ],
         }),
     }
 }

@@ -78,6 +78,19 @@ pub struct UploadRow {
     pub record_hash: Hash,
     /// The `prev` field of the upload.
     pub prev: Hash,
+    /// The time span each channel covers, per meter.
+    pub spans: Vec<Span>,
+}
+
+/// The time span `[start, end)` (Unix seconds) an upload reports for one meter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Span {
+    /// Meter id.
+    pub meter: String,
+    /// First interval start.
+    pub start: i64,
+    /// Last interval end (exclusive).
+    pub end: i64,
 }
 
 /// An indexed upload as stored: where it sits in the log.

@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use tanji_ledger::{Hash, NodeSource};
 
-use crate::{AppendBatch, Quarantined, Store, StoreError, StoredIssue, StoredUpload, UploadRow};
+use crate::{
+    AppendBatch, Quarantined, Span, Store, StoreError, StoredIssue, StoredUpload, UploadRow,
+};
 
 const SCHEMA_VERSION: &str = "1";
 
@@ -18,6 +20,8 @@ CREATE TABLE IF NOT EXISTS nodes (level INTEGER NOT NULL, idx INTEGER NOT NULL, 
 CREATE TABLE IF NOT EXISTS checkpoints (size INTEGER PRIMARY KEY, note TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS uploads (device TEXT NOT NULL, seq INTEGER NOT NULL, idx INTEGER NOT NULL,
     record_hash BLOB NOT NULL, prev BLOB NOT NULL, PRIMARY KEY (device, seq)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS spans (meter TEXT NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL,
+    idx INTEGER NOT NULL, PRIMARY KEY (meter, start)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS issues (id INTEGER PRIMARY KEY, idx INTEGER NOT NULL, code TEXT NOT NULL,
     message TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS quarantine (id INTEGER PRIMARY KEY, received_at INTEGER NOT NULL,
@@ -320,6 +324,30 @@ impl Store for SqliteStore {
         let mut rows = stmt
             .query([])
             .map_err(|e| self.err("reading the upload index", e))?;
+        let mut spans: std::collections::HashMap<i64, Vec<Span>> = std::collections::HashMap::new();
+        {
+            let mut stmt = self
+                .conn
+                .prepare("SELECT meter, start, end, idx FROM spans ORDER BY idx, meter, start")
+                .map_err(|e| self.err("reading upload spans", e))?;
+            let mut rows = stmt
+                .query([])
+                .map_err(|e| self.err("reading upload spans", e))?;
+            while let Some(row) = rows
+                .next()
+                .map_err(|e| self.err("reading upload spans", e))?
+            {
+                let get = |e| self.err("reading upload spans", e);
+                spans
+                    .entry(row.get(3).map_err(get)?)
+                    .or_default()
+                    .push(Span {
+                        meter: row.get(0).map_err(get)?,
+                        start: row.get(1).map_err(get)?,
+                        end: row.get(2).map_err(get)?,
+                    });
+            }
+        }
         let mut out = Vec::new();
         while let Some(row) = rows
             .next()
@@ -337,6 +365,7 @@ impl Store for SqliteStore {
                     seq: to_u64(seq, "sequence number")?,
                     record_hash: to_hash(&rh, &name)?,
                     prev: to_hash(&prev, &name)?,
+                    spans: spans.remove(&idx).unwrap_or_default(),
                     device,
                 },
                 index: to_u64(idx, "entry index")?,
@@ -398,6 +427,9 @@ impl Store for SqliteStore {
                     "INSERT INTO uploads(device, seq, idx, record_hash, prev) VALUES (?1, ?2, ?3, ?4, ?5)",
                 )
                 .map_err(|e| err("preparing", e))?;
+            let mut ins_span = tx
+                .prepare_cached("INSERT INTO spans(meter, start, end, idx) VALUES (?1, ?2, ?3, ?4)")
+                .map_err(|e| err("preparing", e))?;
             let mut ins_node = tx
                 .prepare_cached("INSERT INTO nodes(level, idx, hash) VALUES (?1, ?2, ?3)")
                 .map_err(|e| err("preparing", e))?;
@@ -419,6 +451,11 @@ impl Store for SqliteStore {
                             &u.prev[..]
                         ])
                         .map_err(|e| err("indexing an upload", e))?;
+                    for sp in &u.spans {
+                        ins_span
+                            .execute(params![sp.meter, sp.start, sp.end, idx])
+                            .map_err(|e| err("indexing an upload's spans", e))?;
+                    }
                 }
             }
             for (level, index, hash) in &batch.nodes {

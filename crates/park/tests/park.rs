@@ -1,0 +1,171 @@
+//! The park layer on a simulated park: ingest outcomes, idempotence, reopening, proofs, tiles.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use tanji_ledger::{leaf_hash, root, tiles_for_size, verify_consistency, verify_inclusion, TileSet};
+use tanji_park::{AuditOptions, Incoming, Outcome, Park};
+use tanji_readings::{RejectCode, SignedUpload};
+use tanji_simulator::{Park as SimPark, ParkSpec};
+
+const DAY: i64 = 86_400;
+const START: i64 = 1_790_812_800; // 2026-10-01T00:00:00Z
+const NOW: i64 = START + 40 * DAY;
+
+fn sim(enterprises: usize, days: u32) -> SimPark {
+    SimPark::generate(ParkSpec {
+        seed: 11,
+        enterprises,
+        start_day: START,
+        days,
+    })
+}
+
+fn incoming(u: &SignedUpload, i: usize) -> Incoming {
+    Incoming {
+        source: format!("test:{i}"),
+        raw: Vec::new(),
+        parsed: Ok(u.clone()),
+    }
+}
+
+fn fresh(dir: &std::path::Path, s: &SimPark) -> Park {
+    let mut park = Park::create(dir, "t", None).unwrap();
+    park.register(&s.registrations(START)).unwrap();
+    park
+}
+
+#[test]
+fn ingest_is_idempotent_and_survives_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = sim(3, 4);
+    let mut park = fresh(dir.path(), &s);
+    let regs = park.size();
+    let uploads: Vec<SignedUpload> = s.uploads().collect();
+    // One batch that carries every upload twice: the second copy is a duplicate of the first.
+    let batch: Vec<Incoming> = uploads
+        .iter()
+        .chain(&uploads)
+        .enumerate()
+        .map(|(i, u)| incoming(u, i))
+        .collect();
+    let out = park.ingest(batch, NOW).unwrap();
+    let n = uploads.len();
+    for (i, o) in out.iter().enumerate() {
+        match (i < n, o) {
+            (true, Outcome::Accepted { index, issues }) => {
+                assert_eq!(*index, regs + i as u64);
+                assert!(issues.is_empty(), "{issues:?}");
+            }
+            (false, Outcome::Duplicate { index }) => assert_eq!(*index, regs + (i - n) as u64),
+            other => panic!("record {i}: {other:?}"),
+        }
+    }
+    assert_eq!(park.size(), regs + n as u64);
+    let root_before = park.root();
+    drop(park);
+
+    // Reopened, it knows every record: all duplicates, nothing appended.
+    let mut park = Park::open(dir.path()).unwrap();
+    assert_eq!(park.root(), root_before);
+    let again: Vec<Incoming> = uploads.iter().enumerate().map(|(i, u)| incoming(u, i)).collect();
+    let out = park.ingest(again, NOW).unwrap();
+    assert!(out.iter().all(|o| matches!(o, Outcome::Duplicate { .. })));
+    assert_eq!(park.size(), regs + n as u64);
+    assert!(park.audit(&AuditOptions::default(), &mut |_, _| {}).unwrap().ok());
+}
+
+#[test]
+fn rejections_are_quarantined_and_do_not_touch_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = sim(2, 2);
+    let mut park = fresh(dir.path(), &s);
+    let uploads: Vec<SignedUpload> = s.uploads().collect();
+    let mut tampered = uploads[0].clone();
+    tampered.body.channels[0].values[5] += 1;
+    let size = park.size();
+    let out = park
+        .ingest(
+            vec![
+                incoming(&tampered, 0),
+                Incoming {
+                    source: "test:1".into(),
+                    raw: b"{not json".to_vec(),
+                    parsed: tanji_readings::parse_json_upload("{not json"),
+                },
+            ],
+            NOW,
+        )
+        .unwrap();
+    assert!(matches!(&out[0], Outcome::Rejected(r) if r.code == RejectCode::BadSignature));
+    assert!(matches!(&out[1], Outcome::Rejected(r) if r.code == RejectCode::Malformed && r.message.starts_with("test:1: ")));
+    assert_eq!(park.size(), size, "rejections must not be logged");
+    let q = tanji_store::Store::quarantined(park.store()).unwrap();
+    assert_eq!(q.len(), 2);
+    assert_eq!(q[0].code, "bad_signature");
+    assert_eq!(q[0].device.as_deref(), Some(uploads[0].body.device.as_str()));
+    assert_eq!(q[1].raw, b"{not json");
+    // The genuine record is still accepted afterwards.
+    let out = park.ingest(vec![incoming(&uploads[0], 0)], NOW).unwrap();
+    assert!(matches!(out[0], Outcome::Accepted { .. }));
+}
+
+#[test]
+fn a_later_upload_for_an_interval_already_reported_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = sim(1, 2);
+    let mut park = fresh(dir.path(), &s);
+    let uploads: Vec<SignedUpload> = s.uploads().collect();
+    park.ingest(vec![incoming(&uploads[0], 0)], NOW).unwrap();
+    // The device's next record (seq 2), chained correctly, but re-reporting day 1.
+    let key = &s.devices[0].key;
+    let mut body = uploads[1].body.clone();
+    for c in &mut body.channels {
+        c.start = uploads[0].body.channels[0].start;
+    }
+    let replay = body.sign(key);
+    let out = park.ingest(vec![incoming(&replay, 0)], NOW).unwrap();
+    assert!(
+        matches!(&out[0], Outcome::Rejected(r) if r.code == RejectCode::OverlappingInterval),
+        "{out:?}"
+    );
+    // After reopening the spans are still known.
+    drop(park);
+    let mut park = Park::open(dir.path()).unwrap();
+    let out = park.ingest(vec![incoming(&replay, 0)], NOW).unwrap();
+    assert!(matches!(&out[0], Outcome::Rejected(r) if r.code == RejectCode::OverlappingInterval));
+    let out = park.ingest(vec![incoming(&uploads[1], 1)], NOW).unwrap();
+    assert!(matches!(&out[0], Outcome::Accepted { .. }), "{out:?}");
+}
+
+#[test]
+fn proofs_and_tiles_agree_with_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = sim(10, 30);
+    let mut park = fresh(dir.path(), &s);
+    let batch: Vec<Incoming> = s.uploads().enumerate().map(|(i, u)| incoming(&u, i)).collect();
+    park.ingest(batch, NOW).unwrap();
+    let size = park.size();
+    assert!(size > 256, "want a full tile: {size}");
+    for index in [0, 1, 100, 255, 256, size - 1] {
+        let p = park.prove(index, None).unwrap();
+        let entry = tanji_store::Store::entry(park.store(), index).unwrap();
+        assert_eq!(p.leaf_hash, leaf_hash(&entry));
+        verify_inclusion(&p.leaf_hash, index, size, &p.proof, &park.root()).unwrap();
+    }
+    for from in [1, 7, 256, size - 1] {
+        let c = park.consistency(from, None).unwrap();
+        verify_consistency(from, size, &c.from_root, &park.root(), &c.proof).unwrap();
+    }
+    assert!(park.prove(size, None).is_err());
+    assert!(park.consistency(size, Some(size + 1)).is_err());
+
+    let out = dir.path().join("tiles");
+    let summary = park.export_tiles(&out, &mut |_, _| {}).unwrap();
+    assert_eq!(summary.size, size);
+    let mut set = TileSet::new();
+    for t in tiles_for_size(size) {
+        set.insert(t, std::fs::read(out.join(t.path())).unwrap()).unwrap();
+    }
+    assert_eq!(root(&set, size).unwrap(), park.root());
+    let cp = std::fs::read_to_string(out.join("checkpoint")).unwrap();
+    assert_eq!(cp, park.checkpoint().unwrap());
+}

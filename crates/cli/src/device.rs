@@ -14,6 +14,7 @@ use tanji_units::{Carrier, Dimension, Unit};
 use crate::util;
 
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once per run
 pub enum DeviceCommand {
     /// Generate a device's Ed25519 key: writes the secret (hex) to a file readable only by
     /// its owner and prints the public key to register.

@@ -145,7 +145,9 @@ fn flush(
     summary: &mut Summary,
 ) -> Result<()> {
     let items = std::mem::take(batch);
-    let meta: Vec<(String, Option<(String, u64, u64)>)> = items
+    // (source, (device, seq, readings) when decoded), kept for the acknowledgements.
+    type Meta = (String, Option<(String, u64, u64)>);
+    let meta: Vec<Meta> = items
         .iter()
         .map(|i| {
             (

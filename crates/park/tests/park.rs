@@ -1,7 +1,9 @@
 //! The park layer on a simulated park: ingest outcomes, idempotence, reopening, proofs, tiles.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use tanji_ledger::{leaf_hash, root, tiles_for_size, verify_consistency, verify_inclusion, TileSet};
+use tanji_ledger::{
+    leaf_hash, root, tiles_for_size, verify_consistency, verify_inclusion, TileSet,
+};
 use tanji_park::{AuditOptions, Incoming, Outcome, Park};
 use tanji_readings::{RejectCode, SignedUpload};
 use tanji_simulator::{Park as SimPark, ParkSpec};
@@ -66,11 +68,18 @@ fn ingest_is_idempotent_and_survives_reopening() {
     // Reopened, it knows every record: all duplicates, nothing appended.
     let mut park = Park::open(dir.path()).unwrap();
     assert_eq!(park.root(), root_before);
-    let again: Vec<Incoming> = uploads.iter().enumerate().map(|(i, u)| incoming(u, i)).collect();
+    let again: Vec<Incoming> = uploads
+        .iter()
+        .enumerate()
+        .map(|(i, u)| incoming(u, i))
+        .collect();
     let out = park.ingest(again, NOW).unwrap();
     assert!(out.iter().all(|o| matches!(o, Outcome::Duplicate { .. })));
     assert_eq!(park.size(), regs + n as u64);
-    assert!(park.audit(&AuditOptions::default(), &mut |_, _| {}).unwrap().ok());
+    assert!(park
+        .audit(&AuditOptions::default(), &mut |_, _| {})
+        .unwrap()
+        .ok());
 }
 
 #[test]
@@ -96,12 +105,17 @@ fn rejections_are_quarantined_and_do_not_touch_the_log() {
         )
         .unwrap();
     assert!(matches!(&out[0], Outcome::Rejected(r) if r.code == RejectCode::BadSignature));
-    assert!(matches!(&out[1], Outcome::Rejected(r) if r.code == RejectCode::Malformed && r.message.starts_with("test:1: ")));
+    assert!(
+        matches!(&out[1], Outcome::Rejected(r) if r.code == RejectCode::Malformed && r.message.starts_with("test:1: "))
+    );
     assert_eq!(park.size(), size, "rejections must not be logged");
     let q = tanji_store::Store::quarantined(park.store()).unwrap();
     assert_eq!(q.len(), 2);
     assert_eq!(q[0].code, "bad_signature");
-    assert_eq!(q[0].device.as_deref(), Some(uploads[0].body.device.as_str()));
+    assert_eq!(
+        q[0].device.as_deref(),
+        Some(uploads[0].body.device.as_str())
+    );
     assert_eq!(q[1].raw, b"{not json");
     // The genuine record is still accepted afterwards.
     let out = park.ingest(vec![incoming(&uploads[0], 0)], NOW).unwrap();
@@ -141,7 +155,11 @@ fn proofs_and_tiles_agree_with_the_log() {
     let dir = tempfile::tempdir().unwrap();
     let s = sim(10, 30);
     let mut park = fresh(dir.path(), &s);
-    let batch: Vec<Incoming> = s.uploads().enumerate().map(|(i, u)| incoming(&u, i)).collect();
+    let batch: Vec<Incoming> = s
+        .uploads()
+        .enumerate()
+        .map(|(i, u)| incoming(&u, i))
+        .collect();
     park.ingest(batch, NOW).unwrap();
     let size = park.size();
     assert!(size > 256, "want a full tile: {size}");
@@ -163,7 +181,8 @@ fn proofs_and_tiles_agree_with_the_log() {
     assert_eq!(summary.size, size);
     let mut set = TileSet::new();
     for t in tiles_for_size(size) {
-        set.insert(t, std::fs::read(out.join(t.path())).unwrap()).unwrap();
+        set.insert(t, std::fs::read(out.join(t.path())).unwrap())
+            .unwrap();
     }
     assert_eq!(root(&set, size).unwrap(), park.root());
     let cp = std::fs::read_to_string(out.join("checkpoint")).unwrap();

@@ -206,7 +206,7 @@ impl Policy {
 ///    capacity for its interval, last interval ending no later than `now + clock_skew_s`;
 /// 5. hash chain: `prev` equals the record_hash of an accepted `seq - 1` (zero for seq 1), and
 ///    an already accepted `seq + 1` has `prev` equal to this record's hash;
-/// 5b. no channel overlaps, for its meter, the intervals of another accepted upload
+///    then no channel overlaps, for its meter, the intervals of another accepted upload
 ///    (`overlapping_interval`);
 /// 6. a gap after the device's last accepted seq is accepted with a
 ///    [`DataIssueKind::SequenceGap`] issue.

@@ -454,6 +454,8 @@ struct Server {
     keys: std::collections::BTreeMap<String, ed25519_dalek::VerifyingKey>,
     meters: std::collections::BTreeMap<(String, String), tanji_readings::MeterInfo>,
     accepted: std::collections::BTreeMap<(String, u64), (Hash, Hash)>,
+    /// (meter, start, end, device, seq) of every accepted channel.
+    spans: Vec<(String, i64, i64, String, u64)>,
 }
 
 impl tanji_readings::ValidationContext for Server {
@@ -473,6 +475,12 @@ impl tanji_readings::ValidationContext for Server {
             .range((device.to_string(), 0)..=(device.to_string(), u64::MAX))
             .next_back()
             .map(|((_, seq), _)| *seq)
+    }
+    fn overlapping(&self, meter: &str, start: i64, end: i64) -> Option<(String, u64)> {
+        self.spans
+            .iter()
+            .find(|(m, s, e, _, _)| m == meter && *s < end && start < *e)
+            .map(|(_, _, _, d, q)| (d.clone(), *q))
     }
 }
 
@@ -498,6 +506,15 @@ fn the_validator_accepts_every_upload() {
             (u.body.device.clone(), u.body.seq),
             (u.record_hash(), u.body.prev),
         );
+        for c in &u.body.channels {
+            server.spans.push((
+                c.meter.clone(),
+                c.start,
+                c.end().unwrap(),
+                u.body.device.clone(),
+                u.body.seq,
+            ));
+        }
     }
     assert_eq!(server.accepted.len(), 140);
 }

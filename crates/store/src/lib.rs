@@ -56,6 +56,11 @@ pub enum StoreError {
     },
 }
 
+/// A visitor of stored entries: `(index, bytes)`; an error stops the scan.
+pub type EntryVisitor<'a> = dyn FnMut(u64, &[u8]) -> Result<(), StoreError> + 'a;
+/// A visitor of stored Merkle nodes: `(level, index, hash bytes)`; an error stops the scan.
+pub type NodeVisitor<'a> = dyn FnMut(u8, u64, &[u8]) -> Result<(), StoreError> + 'a;
+
 /// One new log entry, as the park layer hands it to the store.
 #[derive(Debug, Clone)]
 pub struct NewEntry {
@@ -165,13 +170,10 @@ pub trait Store: NodeSource<Error = StoreError> {
         &self,
         start: u64,
         end: u64,
-        f: &mut dyn FnMut(u64, &[u8]) -> Result<(), StoreError>,
+        f: &mut EntryVisitor<'_>,
     ) -> Result<(), StoreError>;
     /// Calls `f` with every stored Merkle node, in (level, index) order.
-    fn scan_nodes(
-        &self,
-        f: &mut dyn FnMut(u8, u64, &[u8]) -> Result<(), StoreError>,
-    ) -> Result<(), StoreError>;
+    fn scan_nodes(&self, f: &mut NodeVisitor<'_>) -> Result<(), StoreError>;
     /// Every entry index of a given kind, in order.
     fn entries_of_kind(&self, kind: u8) -> Result<Vec<u64>, StoreError>;
     /// The whole per-device upload index.

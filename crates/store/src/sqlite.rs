@@ -6,7 +6,8 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use tanji_ledger::{Hash, NodeSource};
 
 use crate::{
-    AppendBatch, Quarantined, Span, Store, StoreError, StoredIssue, StoredUpload, UploadRow,
+    AppendBatch, EntryVisitor, NodeVisitor, Quarantined, Span, Store, StoreError, StoredIssue,
+    StoredUpload, UploadRow,
 };
 
 const SCHEMA_VERSION: &str = "1";
@@ -245,7 +246,7 @@ impl Store for SqliteStore {
         &self,
         start: u64,
         end: u64,
-        f: &mut dyn FnMut(u64, &[u8]) -> Result<(), StoreError>,
+        f: &mut EntryVisitor<'_>,
     ) -> Result<(), StoreError> {
         let mut stmt = self
             .conn
@@ -278,10 +279,7 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    fn scan_nodes(
-        &self,
-        f: &mut dyn FnMut(u8, u64, &[u8]) -> Result<(), StoreError>,
-    ) -> Result<(), StoreError> {
+    fn scan_nodes(&self, f: &mut NodeVisitor<'_>) -> Result<(), StoreError> {
         let mut stmt = self
             .conn
             .prepare("SELECT level, idx, hash FROM nodes ORDER BY level, idx")

@@ -46,6 +46,8 @@ pub struct AuditReport {
     pub uploads: u64,
     /// Registration entries.
     pub registrations: u64,
+    /// Factor publication entries (signature and content checked).
+    pub publications: u64,
     /// Interval values in the uploads.
     pub readings: u64,
     /// Devices registered.
@@ -130,6 +132,16 @@ impl<S: Store> Park<S> {
                         match state.check_registration(&reg) {
                             Ok((key, info)) => state.add_registration(&reg, key, info),
                             Err(e) => report.findings.push(finding(what, e.to_string())),
+                        }
+                    }
+                    Ok(LogEntry::Publication(note)) => {
+                        report.publications += 1;
+                        if let Err(e) =
+                            crate::publication::check_publication(store, index, &note, &verifier)
+                        {
+                            report
+                                .findings
+                                .push(finding(" (factor publication)".into(), e));
                         }
                     }
                     Ok(LogEntry::Upload(u)) => {

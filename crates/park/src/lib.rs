@@ -14,6 +14,7 @@
 mod audit;
 mod export;
 pub mod keys;
+mod publication;
 mod state;
 
 use std::path::{Path, PathBuf};
@@ -36,6 +37,7 @@ use tanji_store::{
 
 pub use audit::{AuditFinding, AuditOptions, AuditReport};
 pub use export::ExportSummary;
+pub use publication::{Publication, PublicationRequest};
 pub use state::RegistrationError;
 use state::{spans_of, Accepted, State};
 
@@ -76,6 +78,9 @@ pub enum ParkError {
     /// A proof or tree request does not fit the log.
     #[error("{0}")]
     Tree(String),
+    /// A factor publication was refused or not found.
+    #[error("{0}")]
+    Publication(String),
     /// The stored log contradicts itself (run `tanji verify` for the full audit).
     #[error("the stored log is inconsistent: {0}; run `tanji verify` for a full audit")]
     Inconsistent(String),

@@ -188,3 +188,90 @@ fn proofs_and_tiles_agree_with_the_log() {
     let cp = std::fs::read_to_string(out.join("checkpoint")).unwrap();
     assert_eq!(cp, park.checkpoint().unwrap());
 }
+
+fn request(name: &str, content: &str) -> tanji_park::PublicationRequest {
+    tanji_park::PublicationRequest {
+        name: name.into(),
+        method: "tanji-factors/flow-tracing-v1".into(),
+        content: content.as_bytes().to_vec(),
+        regions: vec!["CN-FJ-synthetic".into()],
+        period: (START, START + DAY),
+        intervals: 24,
+        inputs: vec![("generation".into(), [7; 32])],
+        calibrations: vec!["CN-FJ-synthetic target=0.4092 before=0.4200 scale=0.974286".into()],
+        published_at: NOW,
+    }
+}
+
+#[test]
+fn publications_are_versioned_immutable_and_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut park = Park::create(dir.path(), "t", None).unwrap();
+    let p1 = park.publish(&request("fj", "region,start\nA,1\n")).unwrap();
+    assert_eq!(p1.id, "fj@v1");
+    assert!(p1
+        .manifest
+        .contains("method tanji-factors/flow-tracing-v1\n"));
+    assert!(p1
+        .manifest
+        .contains("calibration CN-FJ-synthetic target=0.4092"));
+    // Same content again: the same publication, nothing logged.
+    let size = park.size();
+    assert_eq!(
+        park.publish(&request("fj", "region,start\nA,1\n")).unwrap(),
+        p1
+    );
+    assert_eq!(park.size(), size);
+    // New content: a new version; the old one is unchanged.
+    let p2 = park.publish(&request("fj", "region,start\nA,2\n")).unwrap();
+    assert_eq!(p2.id, "fj@v2");
+    let (old, content) = park.publication("fj@v1").unwrap();
+    assert_eq!(old, p1);
+    assert_eq!(content, b"region,start\nA,1\n");
+    assert_eq!(
+        park.publication("fj").unwrap().0.id,
+        "fj@v2",
+        "a bare name is its latest version"
+    );
+    assert!(park
+        .publication("nope")
+        .unwrap_err()
+        .to_string()
+        .contains("fj@v1, fj@v2"));
+    // Its leaf is provable, and the audit checks signature and content.
+    let proof = park.prove(p1.index, None).unwrap();
+    verify_inclusion(
+        &proof.leaf_hash,
+        p1.index,
+        park.size(),
+        &proof.proof,
+        &park.root(),
+    )
+    .unwrap();
+    let report = park
+        .audit(&AuditOptions::default(), &mut |_, _| {})
+        .unwrap();
+    assert!(report.ok(), "{:?}", report.findings);
+    assert_eq!(report.publications, 2);
+    drop(park);
+
+    // Change one byte of the stored series: the audit names the publication.
+    let conn = rusqlite::Connection::open(dir.path().join("park.db")).unwrap();
+    conn.execute(
+        "UPDATE blobs SET data = ?1 WHERE hash = ?2",
+        rusqlite::params![b"region,start\nA,9\n".to_vec(), &p1.content_hash[..]],
+    )
+    .unwrap();
+    drop(conn);
+    let park = Park::open(dir.path()).unwrap();
+    let report = park
+        .audit(&AuditOptions::default(), &mut |_, _| {})
+        .unwrap();
+    assert!(!report.ok());
+    let first = report.findings[0].to_string();
+    assert!(
+        first.starts_with(&format!("entry {} (factor publication)", p1.index))
+            && first.contains("publication fj@v1: the stored content hashes to"),
+        "{first}"
+    );
+}

@@ -14,6 +14,8 @@ pub const REGISTRATION_DOMAIN: &[u8; 22] = b"tanji/registration/v1\n";
 pub const KIND_UPLOAD: u8 = 0x01;
 /// Log entry kind of a registration.
 pub const KIND_REGISTRATION: u8 = 0x02;
+/// Log entry kind of a grid-factor publication (a signed note).
+pub const KIND_PUBLICATION: u8 = 0x03;
 /// Longest id (device, meter, enterprise, carrier, unit), in bytes.
 pub const MAX_ID_LEN: usize = 64;
 /// Most channels in one upload.
@@ -60,7 +62,7 @@ pub enum DecodeError {
         max: usize,
     },
     /// A log entry's kind byte is not known.
-    #[error("unknown log entry kind 0x{kind:02x}; known kinds: 0x01 upload, 0x02 registration")]
+    #[error("unknown log entry kind 0x{kind:02x}; known kinds: 0x01 upload, 0x02 registration, 0x03 publication")]
     UnknownKind {
         /// The kind byte.
         kind: u8,
@@ -634,11 +636,12 @@ impl DeviceRegistration {
 }
 
 impl LogEntry {
-    /// The kind byte: [`KIND_UPLOAD`] or [`KIND_REGISTRATION`].
+    /// The kind byte: [`KIND_UPLOAD`], [`KIND_REGISTRATION`] or [`KIND_PUBLICATION`].
     pub fn kind(&self) -> u8 {
         match self {
             LogEntry::Upload(_) => KIND_UPLOAD,
             LogEntry::Registration(_) => KIND_REGISTRATION,
+            LogEntry::Publication(_) => KIND_PUBLICATION,
         }
     }
 
@@ -658,11 +661,17 @@ impl LogEntry {
                 write_registration(&mut v, reg);
                 v
             }
+            LogEntry::Publication(note) => {
+                let mut v = Vec::with_capacity(1 + note.len());
+                v.push(KIND_PUBLICATION);
+                v.extend_from_slice(note.as_bytes());
+                v
+            }
         }
     }
 
-    /// Strict decoding; an unknown kind is an error naming the byte (kinds `0x03..` are
-    /// reserved for factor publications).
+    /// Strict decoding; an unknown kind is an error naming the byte (kinds `0x04..` are
+    /// reserved).
     pub fn from_bytes(b: &[u8]) -> Result<Self, DecodeError> {
         check_total(b.len(), MAX_ENTRY_LEN)?;
         match b.split_first() {
@@ -675,6 +684,21 @@ impl LogEntry {
             Some((&KIND_UPLOAD, rest)) => SignedUpload::from_bytes(rest).map(LogEntry::Upload),
             Some((&KIND_REGISTRATION, rest)) => {
                 DeviceRegistration::from_bytes(rest).map(LogEntry::Registration)
+            }
+            Some((&KIND_PUBLICATION, rest)) => {
+                let text = std::str::from_utf8(rest).map_err(|e| DecodeError::Invalid {
+                    field: "publication".to_owned(),
+                    value: format!("{} bytes", rest.len()),
+                    reason: format!("not UTF-8 ({e})"),
+                })?;
+                if text.is_empty() {
+                    return Err(DecodeError::Invalid {
+                        field: "publication".to_owned(),
+                        value: "0 bytes".to_owned(),
+                        reason: "empty".to_owned(),
+                    });
+                }
+                Ok(LogEntry::Publication(text.to_owned()))
             }
             Some((&kind, _)) => Err(DecodeError::UnknownKind { kind }),
         }

@@ -17,8 +17,8 @@ mod json;
 mod validate;
 
 pub use encoding::{
-    DecodeError, KIND_REGISTRATION, KIND_UPLOAD, MAX_CHANNELS, MAX_ENTRY_LEN, MAX_ID_LEN,
-    MAX_START, MAX_VALUES, REGISTRATION_DOMAIN, UPLOAD_DOMAIN,
+    DecodeError, KIND_PUBLICATION, KIND_REGISTRATION, KIND_UPLOAD, MAX_CHANNELS, MAX_ENTRY_LEN,
+    MAX_ID_LEN, MAX_START, MAX_VALUES, REGISTRATION_DOMAIN, UPLOAD_DOMAIN,
 };
 pub use json::{parse_json_registration, parse_json_upload, registration_to_json, upload_to_json};
 pub use validate::{
@@ -117,4 +117,8 @@ pub enum LogEntry {
     Upload(SignedUpload),
     /// Kind `0x02`, payload = [`DeviceRegistration::to_bytes`].
     Registration(DeviceRegistration),
+    /// Kind `0x03`, payload = a grid-factor publication: a C2SP signed note (UTF-8) whose text
+    /// is the publication manifest. Its meaning is the park's business; here it is only
+    /// checked to be UTF-8 and non-empty.
+    Publication(String),
 }

@@ -205,7 +205,7 @@ fn truncation_error_names_field_and_offset() {
 
 #[test]
 fn unknown_and_reserved_kinds_are_named() {
-    for kind in [0x00u8, 0x03, 0x7f, 0xff] {
+    for kind in [0x00u8, 0x04, 0x7f, 0xff] {
         let err = LogEntry::from_bytes(&[kind, 1, 2, 3]).unwrap_err();
         assert_eq!(err, DecodeError::UnknownKind { kind });
         assert!(err.to_string().contains(&format!("0x{kind:02x}")));
@@ -214,6 +214,16 @@ fn unknown_and_reserved_kinds_are_named() {
         LogEntry::from_bytes(&[]).unwrap_err(),
         DecodeError::Truncated { .. }
     ));
+}
+
+#[test]
+fn publications_are_utf8_notes() {
+    let e = LogEntry::Publication("tanji factor publication v1\n".into());
+    let bytes = e.to_bytes();
+    assert_eq!(bytes[0], KIND_PUBLICATION);
+    assert_eq!(LogEntry::from_bytes(&bytes).unwrap(), e);
+    assert!(LogEntry::from_bytes(&[KIND_PUBLICATION, 0xff, 0xfe]).is_err());
+    assert!(LogEntry::from_bytes(&[KIND_PUBLICATION]).is_err());
 }
 
 /// Offsets in the vector upload (docs/formats.md, "Upload body").

@@ -42,6 +42,7 @@ fn batch(start: u64, n: u8) -> AppendBatch {
         }],
         checkpoint: format!("origin\n{}\nroot\n\n— sig\n", start + u64::from(n)),
         quarantine: Vec::new(),
+        blobs: Vec::new(),
         entries,
         nodes,
     }
@@ -126,6 +127,15 @@ fn append_and_read_back<S: Store>(s: &mut S) {
     let cps = s.checkpoints().unwrap();
     assert_eq!(cps.iter().map(|c| c.0).collect::<Vec<_>>(), vec![5, 8]);
     assert_eq!(s.issues().unwrap().len(), 2, "issues");
+    assert_eq!(s.blob(&[9; 32]).unwrap(), None, "absent blob");
+    let mut b3 = batch(8, 1);
+    b3.blobs.push(([9; 32], b"series,csv\n".to_vec()));
+    s.append(&b3).unwrap();
+    assert_eq!(
+        s.blob(&[9; 32]).unwrap().as_deref(),
+        Some(&b"series,csv\n"[..]),
+        "blob read back"
+    );
 }
 
 fn append_must_be_contiguous<S: Store>(s: &mut S) {
@@ -151,6 +161,7 @@ fn failed_append_changes_nothing<S: Store>(s: &mut S) {
     let mut bad = batch(4, 3);
     bad.entries[2].upload = bad.entries[1].upload.clone();
     bad.quarantine.push(quarantined());
+    bad.blobs.push(([7; 32], vec![1, 2, 3]));
     assert!(s.append(&bad).is_err(), "duplicate index row must fail");
     assert_eq!(s.size().unwrap(), 4, "failed batch left entries behind");
     assert!(

@@ -152,6 +152,9 @@ pub struct AppendBatch {
     pub checkpoint: String,
     /// Rejected input of the same batch, kept in the quarantine in the same transaction.
     pub quarantine: Vec<Quarantined>,
+    /// Content-addressed blobs (SHA-256, bytes) that entries of the batch refer to, such as a
+    /// published factor series.
+    pub blobs: Vec<(Hash, Vec<u8>)>,
 }
 
 /// The storage surface of a park. Implementations must make [`Store::append`] atomic and
@@ -190,6 +193,8 @@ pub trait Store: NodeSource<Error = StoreError> {
     fn quarantined(&self) -> Result<Vec<Quarantined>, StoreError>;
     /// Data issues, in log order.
     fn issues(&self) -> Result<Vec<StoredIssue>, StoreError>;
+    /// A content-addressed blob by its SHA-256, exactly as written.
+    fn blob(&self, hash: &Hash) -> Result<Option<Vec<u8>>, StoreError>;
 }
 
 #[doc(hidden)]

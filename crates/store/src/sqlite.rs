@@ -23,6 +23,7 @@ CREATE TABLE IF NOT EXISTS uploads (device TEXT NOT NULL, seq INTEGER NOT NULL, 
     record_hash BLOB NOT NULL, prev BLOB NOT NULL, PRIMARY KEY (device, seq)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS spans (meter TEXT NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL,
     idx INTEGER NOT NULL, PRIMARY KEY (meter, start)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS blobs (hash BLOB PRIMARY KEY, data BLOB NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS issues (id INTEGER PRIMARY KEY, idx INTEGER NOT NULL, code TEXT NOT NULL,
     message TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS quarantine (id INTEGER PRIMARY KEY, received_at INTEGER NOT NULL,
@@ -470,6 +471,13 @@ impl Store for SqliteStore {
                     ])
                     .map_err(|e| err("writing a data issue", e))?;
             }
+            for (hash, data) in &batch.blobs {
+                tx.execute(
+                    "INSERT INTO blobs(hash, data) VALUES (?1, ?2) ON CONFLICT(hash) DO NOTHING",
+                    params![&hash[..], data],
+                )
+                .map_err(|e| err("writing a blob", e))?;
+            }
             insert_quarantine(&tx, &batch.quarantine)
                 .map_err(|e| err("writing the quarantine", e))?;
             let new_size = size + batch.entries.len() as u64;
@@ -533,6 +541,17 @@ impl Store for SqliteStore {
             })
         })
         .collect()
+    }
+
+    fn blob(&self, hash: &Hash) -> Result<Option<Vec<u8>>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT data FROM blobs WHERE hash = ?1",
+                params![&hash[..]],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err("reading a blob", e))
     }
 
     fn issues(&self) -> Result<Vec<StoredIssue>, StoreError> {

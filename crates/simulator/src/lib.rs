@@ -71,6 +71,7 @@
 //! would need a value to sit within ~1e-13 of a rounding boundary.
 
 mod calendar;
+pub mod grid;
 mod profile;
 mod seed;
 mod solar;

@@ -4,13 +4,14 @@
 //! signature and root, and the upload index.
 
 use std::collections::HashMap;
+use std::path::Path;
 
 use tanji_ledger::{leaf_hash, open_checkpoint, Hash, MemoryTree, NodeSource, NoteVerifier};
 use tanji_readings::{validate, LogEntry, Policy, Verdict};
-use tanji_store::{Store, StoreError, StoredUpload, UploadRow};
+use tanji_store::{SqliteStore, Store, StoreError, StoredUpload, UploadRow};
 
 use crate::state::{spans_of, Accepted, State};
-use crate::{Park, ParkError};
+use crate::{Park, ParkError, DB_FILE};
 
 /// Options of an audit.
 #[derive(Debug, Clone, Default)]
@@ -79,6 +80,32 @@ fn nodes_in_tree(size: u64) -> u64 {
     n
 }
 
+impl Park<SqliteStore> {
+    /// Audits the park in `dir` from its stored bytes alone, without opening it as a [`Park`]:
+    /// it needs no log signing key and rebuilds no state, so it can name damage (a corrupt
+    /// registration, a missing tree node) that would stop [`Park::open`].
+    pub fn audit_dir(
+        dir: &Path,
+        opts: &AuditOptions,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<AuditReport, ParkError> {
+        let db = dir.join(DB_FILE);
+        if !db.exists() {
+            return Err(ParkError::Directory(format!(
+                "{} holds no park ({} is missing); create one with `tanji init --dir {} --park NAME`",
+                dir.display(),
+                DB_FILE,
+                dir.display()
+            )));
+        }
+        let store = SqliteStore::open(&db)?;
+        let origin = store
+            .meta("origin")?
+            .ok_or_else(|| ParkError::Directory("the store names no origin".into()))?;
+        Self::audit_store(&store, &origin, opts, progress)
+    }
+}
+
 impl<S: Store> Park<S> {
     /// Audits the whole log. `progress(done, total)` is called as entries are checked.
     pub fn audit(
@@ -86,7 +113,16 @@ impl<S: Store> Park<S> {
         opts: &AuditOptions,
         progress: &mut dyn FnMut(u64, u64),
     ) -> Result<AuditReport, ParkError> {
-        let store = &self.store;
+        Self::audit_store(&self.store, &self.origin, opts, progress)
+    }
+
+    /// The audit of `store`, a log with origin `origin`.
+    fn audit_store(
+        store: &S,
+        origin: &str,
+        opts: &AuditOptions,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<AuditReport, ParkError> {
         let verifier = match &opts.trusted_key {
             Some(k) => k.clone(),
             None => {
@@ -193,9 +229,10 @@ impl<S: Store> Park<S> {
             })
             .or_else(|e| match e {
                 StoreError::Corrupt(m) => {
+                    // The scan stops at the first entry it cannot read.
                     report.findings.push(AuditFinding {
-                        subject: "entries".into(),
-                        problem: m,
+                        subject: format!("entry {}", tree.size()),
+                        problem: format!("is missing or unreadable: {m}"),
                     });
                     Ok(())
                 }
@@ -209,6 +246,7 @@ impl<S: Store> Park<S> {
         let checkpoints = store.checkpoints()?;
         let mut latest = 0;
         let mut roots_authentic = true;
+        let mut missing_reported = false;
         for (cp_size, note) in &checkpoints {
             report.checkpoints += 1;
             latest = latest.max(*cp_size);
@@ -225,20 +263,35 @@ impl<S: Store> Park<S> {
                             problem: format!("is stored under size {cp_size} but says {}", cp.size),
                         });
                     }
-                    if cp.origin != self.origin {
+                    if cp.origin != origin {
                         report.findings.push(AuditFinding {
                             subject: subject.clone(),
                             problem: format!(
                                 "names origin {:?}, the park is {:?}",
-                                cp.origin, self.origin
+                                cp.origin, origin
                             ),
                         });
                     }
-                    if cp.size > size {
+                    if cp.size > tree.size() {
                         report.findings.push(AuditFinding {
                             subject,
-                            problem: format!("covers {} entries, the log holds {size}", cp.size),
+                            problem: format!(
+                                "covers {} entries, the log holds {} readable ones",
+                                cp.size,
+                                tree.size()
+                            ),
                         });
+                        if tree.size() == size && !missing_reported {
+                            // The store ends early: its last entries were removed.
+                            missing_reported = true;
+                            report.findings.push(AuditFinding {
+                                subject: format!("entry {size}"),
+                                problem: format!(
+                                    "is missing: the signed checkpoint at size {} covers it, the store ends before it",
+                                    cp.size
+                                ),
+                            });
+                        }
                         roots_authentic = false;
                     } else {
                         let recomputed = tanji_ledger::root(&tree, cp.size)

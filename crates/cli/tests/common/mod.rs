@@ -1,0 +1,162 @@
+//! Helpers shared by the `tanji` integration tests: run the real binary, build small parks.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The `tanji` binary under test.
+pub const TANJI: &str = env!("CARGO_BIN_EXE_tanji");
+
+/// A finished `tanji` run.
+#[derive(Debug)]
+pub struct Run {
+    pub args: Vec<String>,
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// Panics with the whole output unless the exit status is `code`.
+    pub fn expect_code(self, code: i32) -> Self {
+        assert_eq!(
+            self.code,
+            Some(code),
+            "tanji {} exited {:?}, expected {code}\n--- stdout\n{}\n--- stderr\n{}",
+            self.args.join(" "),
+            self.code,
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    /// Panics with the whole output unless the run succeeded.
+    pub fn ok(self) -> Self {
+        self.expect_code(0)
+    }
+}
+
+/// A `tanji` command with a quiet log and no inherited log filter.
+pub fn command<I, S>(args: I) -> Command
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let mut c = Command::new(TANJI);
+    c.args(args).env_remove("TANJI_LOG");
+    c
+}
+
+/// Runs `tanji args…` to completion.
+pub fn tanji<I, S>(args: I) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let args: Vec<_> = args
+        .into_iter()
+        .map(|a| a.as_ref().to_os_string())
+        .collect();
+    let out: Output = command(&args).output().expect("running tanji");
+    Run {
+        args: args
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect(),
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// `p` as a `&str` (test paths are UTF-8).
+pub fn s(p: &Path) -> &str {
+    p.to_str().expect("UTF-8 test path")
+}
+
+/// A park with simulated devices: `dir` holds the park, `sim` the simulator's output.
+pub struct SimPark {
+    pub tmp: tempfile::TempDir,
+    pub dir: PathBuf,
+    pub sim: PathBuf,
+    pub uploads: PathBuf,
+}
+
+/// The first simulated day: far enough back that no simulated interval is in the future.
+pub const SIM_START: &str = "2025-01-06";
+
+/// `tanji init` + `tanji simulate --dir` (registers the devices); uploads not yet ingested.
+pub fn sim_park(enterprises: usize, days: u32, seed: u64) -> SimPark {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("park");
+    let sim = tmp.path().join("sim");
+    tanji(["init", "--dir", s(&dir), "--park", "test-park"]).ok();
+    tanji([
+        "simulate",
+        "--out",
+        s(&sim),
+        "--dir",
+        s(&dir),
+        "--enterprises",
+        &enterprises.to_string(),
+        "--days",
+        &days.to_string(),
+        "--seed",
+        &seed.to_string(),
+        "--start",
+        SIM_START,
+    ])
+    .ok();
+    let uploads = sim.join("uploads.jsonl");
+    SimPark {
+        tmp,
+        dir,
+        sim,
+        uploads,
+    }
+}
+
+/// `tanji verify --dir dir`.
+pub fn verify(dir: &Path) -> Run {
+    tanji(["verify", "--dir", s(dir)])
+}
+
+/// The text after "First: " in a failed verify's stdout.
+pub fn first_problem(run: &Run) -> &str {
+    let line = run
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("FAILED: "))
+        .unwrap_or_else(|| panic!("no FAILED line in\n{}", run.stdout));
+    let at = line
+        .find("First: ")
+        .unwrap_or_else(|| panic!("no 'First:' in {line:?}"));
+    &line[at + "First: ".len()..]
+}
+
+/// A small deterministic generator (SplitMix64) for shuffles and kill points.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..n` (n > 0; the modulo bias is irrelevant here).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n
+    }
+
+    pub fn shuffle<T>(&mut self, v: &mut [T]) {
+        for i in (1..v.len()).rev() {
+            let j = self.below(i as u64 + 1) as usize;
+            v.swap(i, j);
+        }
+    }
+}

@@ -300,7 +300,7 @@ fn deleted_rows_fail_the_audit() {
         );
         let first = first_problem(&run);
         assert!(
-            first.contains("node"),
+            first.starts_with(&format!("tree node ({level}, {idx}): is missing")),
             "node ({level}, {idx}) deleted: {first}"
         );
         conn.execute(

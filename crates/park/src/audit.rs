@@ -317,8 +317,31 @@ impl<S: Store> Park<S> {
         // Every stored node must equal the one recomputed from the entries.
         let mut node_findings = Vec::new();
         let mut leaf_findings = Vec::new();
+        // Nodes come in (level, index) order; `next` walks the nodes a log of `size` entries
+        // must have, so a gap names the missing node.
+        let mut next: Option<(u8, u64)> = (size > 0).then_some((0, 0));
+        let advance = |(l, i): (u8, u64)| -> Option<(u8, u64)> {
+            if i + 1 < size >> l {
+                Some((l, i + 1))
+            } else if l < 63 && size >> (l + 1) > 0 {
+                Some((l + 1, 0))
+            } else {
+                None
+            }
+        };
+        let mut missing = Vec::new();
         store.scan_nodes(&mut |level, index, hash| {
             report.nodes += 1;
+            while let Some(want) = next {
+                if want >= (level, index) {
+                    break;
+                }
+                missing.push(want);
+                next = advance(want);
+            }
+            if next == Some((level, index)) {
+                next = advance((level, index));
+            }
             let subject = format!("tree node ({level}, {index})");
             match tree.node(level, index) {
                 Err(_) => node_findings.push(AuditFinding {
@@ -342,14 +365,23 @@ impl<S: Store> Park<S> {
             }
             Ok(())
         })?;
-        let expected_nodes = nodes_in_tree(size);
-        if report.nodes < expected_nodes {
+        while let Some(want) = next {
+            missing.push(want);
+            next = advance(want);
+        }
+        for (level, index) in missing.iter().take(20) {
+            node_findings.push(AuditFinding {
+                subject: format!("tree node ({level}, {index})"),
+                problem: format!(
+                    "is missing: a log of {size} entries has {} nodes",
+                    nodes_in_tree(size)
+                ),
+            });
+        }
+        if missing.len() > 20 {
             node_findings.push(AuditFinding {
                 subject: "tree nodes".into(),
-                problem: format!(
-                    "{} stored, a log of {size} entries has {expected_nodes}: nodes are missing",
-                    report.nodes
-                ),
+                problem: format!("{} more are missing", missing.len() - 20),
             });
         }
 

@@ -35,6 +35,22 @@ pub enum BenchCommand {
         #[arg(long)]
         write: Option<PathBuf>,
     },
+    /// Grid factors: a year of hourly data for many regions, flow-traced, beside the
+    /// production-only floor and a dense-LU solve per hour as the named baseline.
+    Factors {
+        /// Regions.
+        #[arg(long, default_value_t = 50)]
+        regions: usize,
+        /// Hourly intervals.
+        #[arg(long, default_value_t = 8760)]
+        hours: usize,
+        /// Timed rounds; the fastest is reported.
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+        /// Write the table into this Markdown file (between the factors markers).
+        #[arg(long)]
+        write: Option<PathBuf>,
+    },
 }
 
 pub fn run(cmd: BenchCommand) -> Result<ExitCode> {
@@ -45,7 +61,62 @@ pub fn run(cmd: BenchCommand) -> Result<ExitCode> {
             batch,
             write,
         } => ingest(uploads, devices.max(1), batch.max(1), write.as_deref()),
+        BenchCommand::Factors {
+            regions,
+            hours,
+            rounds,
+            write,
+        } => factors(regions, hours, rounds, write.as_deref()),
     }
+}
+
+fn factors(regions: usize, hours: usize, rounds: usize, write: Option<&Path>) -> Result<ExitCode> {
+    let cfg = tanji_factors::bench::BenchConfig {
+        regions: regions.max(1),
+        hours: hours.max(1),
+        rounds: rounds.max(1),
+        ..Default::default()
+    };
+    eprintln!(
+        "flow-tracing {} regions × {} hours, best of {} …",
+        cfg.regions, cfg.hours, cfg.rounds
+    );
+    let report = tanji_factors::bench::run(&cfg)?;
+    let mut table = String::new();
+    table.push_str("| run | what | total | per hour |\n|---|---|---:|---:|\n");
+    for t in &report.timings {
+        table.push_str(&format!(
+            "| {} | {} | {:.1} ms | {:.1} µs |\n",
+            t.name,
+            t.what,
+            t.total.as_secs_f64() * 1e3,
+            t.total.as_secs_f64() * 1e6 / cfg.hours as f64
+        ));
+    }
+    let note = format!(
+        "{} generation rows, {} exchange rows; largest loop of flows solved densely: {} regions; \
+block solver vs dense LU max |diff| {:.1e} g/kWh; series CSV {} bytes; {} data issues.\n",
+        report.generation_rows,
+        report.exchange_rows,
+        report.largest_block,
+        report.max_abs_diff,
+        report.csv_bytes,
+        report.issues
+    );
+    println!("{table}\n{note}");
+    if let Some(path) = write {
+        let intro = format!(
+            "Measured {} on this machine, one thread, {} regions × {} hours (synthetic network, seed {}), fastest of {} rounds:\n\n",
+            util::rfc3339(util::now()),
+            cfg.regions,
+            cfg.hours,
+            cfg.seed,
+            cfg.rounds
+        );
+        record(path, "factors", &format!("{intro}{table}\n{note}"))?;
+        println!("recorded in {}", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn key_for(device: usize) -> SigningKey {
@@ -215,25 +286,27 @@ fn ingest(n: usize, devices: usize, batch: usize, write: Option<&Path>) -> Resul
     }
     println!("{table}");
     if let Some(path) = write {
-        record(path, &table, n, devices)?;
+        let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+        let body = format!(
+            "Measured {} on this machine ({cores} cores available; the run uses one thread), {n} uploads from {devices} devices, \
+each one channel of 96 quarter-hour readings (one day), SQLite WAL with synchronous=FULL:\n\n{table}",
+            util::rfc3339(util::now())
+        );
+        record(path, "ingest", &body)?;
         println!("recorded in {}", path.display());
     }
     Ok(ExitCode::SUCCESS)
 }
 
-const START: &str = "<!-- bench:ingest:start -->";
-const END: &str = "<!-- bench:ingest:end -->";
-
-fn record(path: &Path, table: &str, n: usize, devices: usize) -> Result<()> {
+/// Replaces the text between `<!-- bench:NAME:start -->` and `<!-- bench:NAME:end -->` in
+/// `path` (appending the section if the markers are missing).
+fn record(path: &Path, name: &str, body: &str) -> Result<()> {
+    let start = format!("<!-- bench:{name}:start -->");
+    let end = format!("<!-- bench:{name}:end -->");
     let old = std::fs::read_to_string(path).unwrap_or_default();
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let section = format!(
-        "{START}\nMeasured {} on this machine ({cores} cores available; the run uses one thread), {n} uploads from {devices} devices, \
-each one channel of 96 quarter-hour readings (one day), SQLite WAL with synchronous=FULL:\n\n{table}{END}",
-        util::rfc3339(util::now())
-    );
-    let new = match (old.find(START), old.find(END)) {
-        (Some(a), Some(b)) if b > a => format!("{}{}{}", &old[..a], section, &old[b + END.len()..]),
+    let section = format!("{start}\n{body}{end}");
+    let new = match (old.find(&start), old.find(&end)) {
+        (Some(a), Some(b)) if b > a => format!("{}{}{}", &old[..a], section, &old[b + end.len()..]),
         _ => format!("{old}\n{section}\n"),
     };
     std::fs::write(path, new).with_context(|| format!("writing {}", path.display()))

@@ -12,9 +12,13 @@ use tanji_readings::LogEntry;
 use tanji_store::Store;
 use tanji_units::Unit;
 
-use crate::{ingest, simulate, util};
+use crate::{factors, ingest, simulate, util};
 
 const MARKER: &str = ".tanji-demo";
+
+/// Fujian's official 2022 average grid CO2 factor, tCO2/MWh (Ministry of Ecology and
+/// Environment with the National Bureau of Statistics; reference/factors.md).
+const FUJIAN_2022_T_PER_MWH: f64 = 0.4092;
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
@@ -90,7 +94,42 @@ pub fn run(a: DemoArgs) -> Result<ExitCode> {
         park.origin()
     );
 
+    // The grid: a synthetic Fujian-like year of hourly generation by source, its hourly factors
+    // calibrated to Fujian's official 2022 average, published (signed and logged) in the park.
     let spec = simulate::spec(a.enterprises, a.days, a.seed, None)?;
+    let t = Instant::now();
+    let year = time::OffsetDateTime::from_unix_timestamp(spec.start_day)
+        .map(|d| d.year())
+        .unwrap_or(2026);
+    let grid_name = format!("{}-{year}", tanji_simulator::grid::REGION);
+    let generation = tanji_simulator::grid::fujian_like_generation_csv(year, a.seed);
+    let gen_file = a.dir.join(format!("{grid_name}-generation.csv"));
+    std::fs::write(&gen_file, &generation)
+        .with_context(|| format!("writing {}", gen_file.display()))?;
+    let calibration = vec![(
+        tanji_simulator::grid::REGION.to_string(),
+        FUJIAN_2022_T_PER_MWH,
+    )];
+    let (series, csv, meta) = factors::compute_texts(
+        (&format!("{grid_name}-generation.csv"), &generation),
+        None,
+        None,
+        &calibration,
+    )?;
+    let series_file = a.dir.join(format!("{grid_name}.csv"));
+    std::fs::write(&series_file, &csv)
+        .with_context(|| format!("writing {}", series_file.display()))?;
+    let publication = factors::publish(&mut park, &grid_name, csv.as_bytes(), &meta)?;
+    println!(
+        "grid factors: {} (SYNTHETIC Fujian-like year, {} hours) computed with {}, calibrated to {FUJIAN_2022_T_PER_MWH} tCO2/MWh (Fujian 2022 official average), published as {} (log entry {}) in {:.1} s",
+        tanji_simulator::grid::REGION,
+        meta.intervals,
+        meta.method,
+        publication.id,
+        publication.index,
+        t.elapsed().as_secs_f64()
+    );
+
     let t = Instant::now();
     let registered_at = util::now();
     let sim = simulate::write(spec, &a.dir.join("uploads"), registered_at)?;
@@ -137,10 +176,11 @@ pub fn run(a: DemoArgs) -> Result<ExitCode> {
         return Ok(ExitCode::from(1));
     }
     println!(
-        "verify OK in {:.1} s: {} entries, {} device signatures and chain links, {} tree nodes, {} checkpoints",
+        "verify OK in {:.1} s: {} entries, {} device signatures and chain links, {} factor publication(s), {} tree nodes, {} checkpoints",
         t.elapsed().as_secs_f64(),
         report.size,
         report.uploads,
+        report.publications,
         report.nodes,
         report.checkpoints
     );
@@ -153,6 +193,38 @@ pub fn run(a: DemoArgs) -> Result<ExitCode> {
     for ((carrier, unit), v) in totals(&park)? {
         println!("  {}", show(&carrier, &unit, v));
     }
+    // One day of the published factors: the sunniest day of the period, where the midday dip
+    // the product is about shows best.
+    let region = tanji_simulator::grid::REGION;
+    let offset = 8 * 3600;
+    let mut best: Option<(f64, i64)> = None;
+    for d in 0..i64::from(spec.days) {
+        let day = spec.start_day + d * 86_400;
+        let mean = |from_h: i64, to_h: i64| {
+            let v: Vec<f64> = (from_h..to_h)
+                .filter_map(|h| series.factor_at(region, day - offset + h * 3600))
+                .filter_map(|r| r.consumption_direct)
+                .collect();
+            (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+        };
+        if let (Some(mid), Some(eve)) = (mean(11, 14), mean(19, 22)) {
+            if best.is_none_or(|(gap, _)| eve - mid > gap) {
+                best = Some((eve - mid, day));
+            }
+        }
+    }
+    let show_day = best.map(|(_, d)| util::rfc3339(d)[..10].to_string());
+    if let Some(day) = &show_day {
+        println!();
+        factors::show_day(
+            &series,
+            &format!("publication {}", publication.id),
+            region,
+            day,
+            offset,
+        )?;
+    }
+
     println!();
     println!("latest checkpoint (C2SP signed note):");
     for line in park.checkpoint()?.lines() {
@@ -166,5 +238,9 @@ pub fn run(a: DemoArgs) -> Result<ExitCode> {
     println!("  tanji log prove --dir {d} --index 100");
     println!("  tanji log export-tiles --dir {d} {d}/tiles");
     println!("  tanji device list --dir {d}");
+    println!("  tanji factors verify --dir {d} {}", publication.id);
+    if let Some(day) = &show_day {
+        println!("  tanji factors show --dir {d} --region {region} --day {day}");
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -4,6 +4,7 @@
 mod bench;
 mod demo;
 mod device;
+mod factors;
 mod ingest;
 mod log;
 mod simulate;
@@ -40,6 +41,9 @@ enum Command {
     /// Device keys and registrations.
     #[command(subcommand)]
     Device(device::DeviceCommand),
+    /// Hourly grid emission factors: compute, publish, list, verify, show.
+    #[command(subcommand)]
+    Factors(factors::FactorsCommand),
     /// Validate and log signed uploads from JSON-lines files.
     Ingest(ingest::IngestArgs),
     /// The park log: checkpoints, keys, proofs, tile export.
@@ -79,6 +83,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Init { dir, park, origin } => util::init(&dir, &park, origin.as_deref()),
         Command::Device(c) => device::run(c),
+        Command::Factors(c) => factors::run(c),
         Command::Ingest(a) => ingest::run(a),
         Command::Log(c) => log::run(c),
         Command::Verify(a) => log::verify(a),

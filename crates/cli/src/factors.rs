@@ -1,0 +1,498 @@
+//! `tanji factors …`: hourly grid emission factors — compute, publish into the park log, show.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use clap::Subcommand;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use tanji_factors::{Options, Series, SourceFactors, METHOD};
+use tanji_park::{Park, PublicationRequest};
+
+use crate::util;
+
+#[derive(Debug, Subcommand)]
+pub enum FactorsCommand {
+    /// Compute production- and consumption-based (flow-traced) factors per region and interval.
+    Compute {
+        /// Generation by source: region,start,end,source,mwh.
+        #[arg(long)]
+        generation: PathBuf,
+        /// Physical exchanges between regions: from,to,start,end,mwh.
+        #[arg(long)]
+        exchanges: Option<PathBuf>,
+        /// Per-source factors: source,direct_g_per_kwh,lifecycle_g_per_kwh (default: the
+        /// built-in table, IPCC AR5 lifecycle medians as used by Electricity Maps).
+        #[arg(long)]
+        source_factors: Option<PathBuf>,
+        /// Scale REGION's series so its consumption-weighted mean equals VALUE tCO2/MWh
+        /// (e.g. CN-FJ=0.4092). Repeatable.
+        #[arg(long, value_name = "REGION=VALUE")]
+        calibrate: Vec<String>,
+        /// Output CSV; a sidecar OUT.meta.json records method, inputs and calibration.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Publish a computed series into a park: signed, logged, immutable, versioned.
+    Publish {
+        /// The series CSV written by `tanji factors compute` (its .meta.json must be beside it).
+        series: PathBuf,
+        /// The park's data directory.
+        #[arg(long)]
+        dir: PathBuf,
+        /// Series name (default: the file name without extension); the id is NAME@vN.
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List the park's factor publications.
+    List {
+        /// The park's data directory.
+        #[arg(long)]
+        dir: PathBuf,
+    },
+    /// Check a publication from the ledger: its signature, its leaf's inclusion in the latest
+    /// checkpoint, and the hash of its content.
+    Verify {
+        /// The park's data directory.
+        #[arg(long)]
+        dir: PathBuf,
+        /// Publication id (NAME@vN, or NAME for the latest version).
+        id: String,
+    },
+    /// Print one day of a region's hourly factors as a readable table.
+    Show {
+        /// The park's data directory (reads a publication).
+        #[arg(long, required_unless_present = "file")]
+        dir: Option<PathBuf>,
+        /// Publication id (default: the latest publication).
+        #[arg(long)]
+        id: Option<String>,
+        /// Or read a series CSV directly.
+        #[arg(long, conflicts_with_all = ["dir", "id"])]
+        file: Option<PathBuf>,
+        /// Region.
+        #[arg(long)]
+        region: String,
+        /// Day, YYYY-MM-DD, in local time.
+        #[arg(long)]
+        day: String,
+        /// Local time offset (Asia/Shanghai is +08:00 all year).
+        #[arg(long, default_value = "+08:00", allow_hyphen_values = true)]
+        utc_offset: String,
+    },
+}
+
+/// The sidecar written beside a computed series.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SeriesMeta {
+    /// Method and version.
+    pub method: String,
+    /// SHA-256 (hex) of the series CSV.
+    pub content_sha256: String,
+    /// (role, file name, SHA-256 hex) of every input.
+    pub inputs: Vec<(String, String, String)>,
+    /// Calibration lines.
+    pub calibrations: Vec<String>,
+    /// Regions.
+    pub regions: Vec<String>,
+    /// First start, last end (Unix s).
+    pub period: (i64, i64),
+    /// Intervals per region (the most any region has).
+    pub intervals: u64,
+    /// Data issues found while computing.
+    pub issues: Vec<String>,
+}
+
+fn sha256_hex(b: &[u8]) -> String {
+    hex::encode(Sha256::digest(b))
+}
+
+fn read(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
+}
+
+fn meta_path(series: &Path) -> PathBuf {
+    let mut s = series.as_os_str().to_owned();
+    s.push(".meta.json");
+    PathBuf::from(s)
+}
+
+/// Computes a series from CSV texts. Returns the series, its CSV and its sidecar.
+pub fn compute_texts(
+    generation: (&str, &str),
+    exchanges: Option<(&str, &str)>,
+    source_factors: Option<(&str, &str)>,
+    calibrate: &[(String, f64)],
+) -> Result<(Series, String, SeriesMeta)> {
+    let gen = tanji_factors::parse_generation_csv(generation.1)
+        .with_context(|| format!("generation file {}", generation.0))?;
+    let ex = match exchanges {
+        Some((name, text)) => tanji_factors::parse_exchanges_csv(text)
+            .with_context(|| format!("exchanges file {name}"))?,
+        None => Vec::new(),
+    };
+    let factors = match source_factors {
+        Some((name, text)) => {
+            SourceFactors::parse_csv(text).with_context(|| format!("source factors file {name}"))?
+        }
+        None => SourceFactors::default_table(),
+    };
+    let opts = Options {
+        calibrate: calibrate.to_vec(),
+        ..Options::default()
+    };
+    let series = tanji_factors::compute(&gen, &ex, &factors, &opts)?;
+    let csv = series.to_csv();
+    let mut inputs = vec![(
+        "generation".to_string(),
+        generation.0.to_string(),
+        sha256_hex(generation.1.as_bytes()),
+    )];
+    if let Some((name, text)) = exchanges {
+        inputs.push(("exchanges".into(), name.into(), sha256_hex(text.as_bytes())));
+    }
+    if let Some((name, text)) = source_factors {
+        inputs.push((
+            "source-factors".into(),
+            name.into(),
+            sha256_hex(text.as_bytes()),
+        ));
+    }
+    let regions = series.regions();
+    let period = (
+        series.rows.iter().map(|r| r.start).min().unwrap_or(0),
+        series.rows.iter().map(|r| r.end).max().unwrap_or(0),
+    );
+    let intervals = regions
+        .iter()
+        .map(|r| series.rows.iter().filter(|row| &row.region == r).count() as u64)
+        .max()
+        .unwrap_or(0);
+    let meta = SeriesMeta {
+        method: METHOD.to_string(),
+        content_sha256: sha256_hex(csv.as_bytes()),
+        inputs,
+        calibrations: series.calibrations.iter().map(|c| c.to_string()).collect(),
+        regions,
+        period,
+        intervals,
+        issues: series.issues.iter().map(|i| i.to_string()).collect(),
+    };
+    Ok((series, csv, meta))
+}
+
+fn parse_calibrations(items: &[String]) -> Result<Vec<(String, f64)>> {
+    items
+        .iter()
+        .map(|c| {
+            let (r, v) = c.split_once('=').with_context(|| {
+                format!("--calibrate {c:?}: expected REGION=VALUE, e.g. CN-FJ=0.4092")
+            })?;
+            let v: f64 = v
+                .parse()
+                .with_context(|| format!("--calibrate {c:?}: {v:?} is not a number (tCO2/MWh)"))?;
+            if !(v.is_finite() && v > 0.0 && v < 5.0) {
+                bail!("--calibrate {c:?}: {v} tCO2/MWh is not a plausible grid factor");
+            }
+            Ok((r.to_string(), v))
+        })
+        .collect()
+}
+
+/// The consumption-weighted mean consumption factor of a region over the series, g/kWh.
+pub fn weighted_mean(series: &Series, region: &str) -> Option<f64> {
+    let (mut num, mut den) = (0.0, 0.0);
+    for r in series.rows.iter().filter(|r| r.region == region) {
+        if let Some(x) = r.consumption_direct {
+            num += x * r.consumption_mwh;
+            den += r.consumption_mwh;
+        }
+    }
+    (den > 0.0).then(|| num / den)
+}
+
+/// Publishes `csv` (with `meta`) into the park under `name`.
+pub fn publish(
+    park: &mut Park,
+    name: &str,
+    csv: &[u8],
+    meta: &SeriesMeta,
+) -> Result<tanji_park::Publication> {
+    let actual = sha256_hex(csv);
+    if actual != meta.content_sha256 {
+        bail!(
+            "the series hashes to {actual}, its .meta.json says {}: the file was changed after it was computed; compute it again",
+            meta.content_sha256
+        );
+    }
+    let inputs = meta
+        .inputs
+        .iter()
+        .map(|(role, _, h)| {
+            let bytes: [u8; 32] = hex::decode(h)
+                .ok()
+                .and_then(|b| b.try_into().ok())
+                .with_context(|| format!("input {role}: hash {h:?} is not 64 hex digits"))?;
+            Ok((role.clone(), bytes))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(park.publish(&PublicationRequest {
+        name: name.to_string(),
+        method: meta.method.clone(),
+        content: csv.to_vec(),
+        regions: meta.regions.clone(),
+        period: meta.period,
+        intervals: meta.intervals,
+        inputs,
+        calibrations: meta.calibrations.clone(),
+        published_at: util::now(),
+    })?)
+}
+
+fn parse_offset(s: &str) -> Result<i64> {
+    let fmt = time::macros::format_description!("[offset_hour sign:mandatory]:[offset_minute]");
+    let off = time::UtcOffset::parse(s, &fmt)
+        .with_context(|| format!("--utc-offset {s:?}: expected e.g. +08:00"))?;
+    Ok(i64::from(off.whole_seconds()))
+}
+
+/// Prints one local day of a region's factors.
+pub fn show_day(
+    series: &Series,
+    label: &str,
+    region: &str,
+    day: &str,
+    offset_s: i64,
+) -> Result<()> {
+    let day_start = util::parse_day(day)? - offset_s;
+    let rows: Vec<_> = series
+        .rows
+        .iter()
+        .filter(|r| r.region == region && r.start >= day_start && r.start < day_start + 86_400)
+        .collect();
+    if rows.is_empty() {
+        let regions = series.regions();
+        if !regions.iter().any(|r| r == region) {
+            bail!(
+                "region {region:?} is not in {label}; it has: {}",
+                regions.join(", ")
+            );
+        }
+        bail!(
+            "{label} has no intervals for {region} on {day} (UTC{:+})",
+            offset_s / 3600
+        );
+    }
+    let mean = weighted_mean(series, region);
+    let max = rows
+        .iter()
+        .filter_map(|r| r.consumption_direct)
+        .fold(0.0_f64, f64::max)
+        .max(mean.unwrap_or(0.0));
+    println!(
+        "{label}: {region}, {day} (local time UTC{:+03}:00)",
+        offset_s / 3600
+    );
+    println!(
+        "{:<13} {:>12} {:>12} {:>12}  consumption-based, direct",
+        "local time", "consumption", "production", "lifecycle*"
+    );
+    println!(
+        "{:<13} {:>12} {:>12} {:>12}",
+        "", "gCO2/kWh", "gCO2/kWh", "gCO2/kWh"
+    );
+    let fmt = |v: Option<f64>| v.map_or_else(|| "—".to_string(), |x| format!("{x:.1}"));
+    for r in &rows {
+        let local = r.start + offset_s;
+        let (h, m) = (
+            (local.rem_euclid(86_400)) / 3600,
+            (local.rem_euclid(3600)) / 60,
+        );
+        let bar = r
+            .consumption_direct
+            .map(|x| "█".repeat(((x / max.max(1.0)) * 30.0).round() as usize))
+            .unwrap_or_default();
+        println!(
+            "{h:02}:{m:02}         {:>12} {:>12} {:>12}  {bar}",
+            fmt(r.consumption_direct),
+            fmt(r.production_direct),
+            fmt(r.consumption_lifecycle)
+        );
+    }
+    if let Some(mean) = mean {
+        println!(
+            "period mean (consumption-weighted, consumption-based direct): {mean:.1} gCO2/kWh = {:.4} tCO2/MWh",
+            mean / 1000.0
+        );
+    }
+    println!("* consumption-based lifecycle (IPCC AR5 medians); calibration to an official figure scales direct factors only");
+    let named: Vec<_> = rows
+        .iter()
+        .filter_map(|r| r.consumption_direct.map(|x| (r.start + offset_s, x)))
+        .collect();
+    if let (Some(lo), Some(hi)) = (
+        named.iter().min_by(|a, b| a.1.total_cmp(&b.1)),
+        named.iter().max_by(|a, b| a.1.total_cmp(&b.1)),
+    ) {
+        println!(
+            "lowest {:.1} at {:02}:00, highest {:.1} at {:02}:00",
+            lo.1,
+            lo.0.rem_euclid(86_400) / 3600,
+            hi.1,
+            hi.0.rem_euclid(86_400) / 3600
+        );
+    }
+    Ok(())
+}
+
+pub fn run(cmd: FactorsCommand) -> Result<ExitCode> {
+    match cmd {
+        FactorsCommand::Compute {
+            generation,
+            exchanges,
+            source_factors,
+            calibrate,
+            out,
+        } => {
+            let cal = parse_calibrations(&calibrate)?;
+            let gen_text = read(&generation)?;
+            let ex_text = exchanges.as_deref().map(read).transpose()?;
+            let sf_text = source_factors.as_deref().map(read).transpose()?;
+            let name = |p: &Path| {
+                p.file_name()
+                    .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+            };
+            let ex_name = exchanges.as_deref().map(name);
+            let sf_name = source_factors.as_deref().map(name);
+            let started = std::time::Instant::now();
+            let (series, csv, meta) = compute_texts(
+                (&name(&generation), &gen_text),
+                ex_name.as_deref().zip(ex_text.as_deref()),
+                sf_name.as_deref().zip(sf_text.as_deref()),
+                &cal,
+            )?;
+            let secs = started.elapsed().as_secs_f64();
+            std::fs::write(&out, &csv).with_context(|| format!("writing {}", out.display()))?;
+            let mp = meta_path(&out);
+            std::fs::write(&mp, serde_json::to_string_pretty(&meta)?)
+                .with_context(|| format!("writing {}", mp.display()))?;
+            println!(
+                "computed {} region(s) × {} interval(s) with {} in {secs:.2} s",
+                meta.regions.len(),
+                meta.intervals,
+                METHOD
+            );
+            for r in &meta.regions {
+                if let Some(m) = weighted_mean(&series, r) {
+                    println!("  {r}: consumption-weighted mean {:.4} tCO2/MWh (consumption-based, direct)", m / 1000.0);
+                }
+            }
+            for c in &meta.calibrations {
+                println!("  calibrated: {c}");
+            }
+            if !meta.issues.is_empty() {
+                println!(
+                    "  {} data issue(s); first: {}",
+                    meta.issues.len(),
+                    meta.issues[0]
+                );
+            }
+            println!("wrote {} and {}", out.display(), mp.display());
+        }
+        FactorsCommand::Publish { series, dir, name } => {
+            let csv =
+                std::fs::read(&series).with_context(|| format!("reading {}", series.display()))?;
+            let mp = meta_path(&series);
+            let meta: SeriesMeta = serde_json::from_str(&read(&mp).with_context(|| {
+                format!("a series is published with the sidecar `tanji factors compute` writes; {} is missing", mp.display())
+            })?)
+            .with_context(|| format!("{} is not a series sidecar", mp.display()))?;
+            let name = name.unwrap_or_else(|| {
+                series
+                    .file_stem()
+                    .map_or_else(|| "series".into(), |s| s.to_string_lossy().into_owned())
+            });
+            let mut park = util::open(&dir)?;
+            let p = publish(&mut park, &name, &csv, &meta)?;
+            println!(
+                "published {} as log entry {} (content sha256:{}, {} bytes)",
+                p.id,
+                p.index,
+                hex::encode(p.content_hash),
+                p.content_len
+            );
+            println!(
+                "log size {}; check it with: tanji factors verify --dir {} {}",
+                park.size(),
+                dir.display(),
+                p.id
+            );
+        }
+        FactorsCommand::List { dir } => {
+            let park = util::open(&dir)?;
+            let all = park.publications()?;
+            if all.is_empty() {
+                println!("no factor publications in this park (tanji factors publish …)");
+            }
+            for p in all {
+                println!(
+                    "{}  entry {}  {}  sha256:{}  {} bytes",
+                    p.id,
+                    p.index,
+                    p.method,
+                    hex::encode(p.content_hash),
+                    p.content_len
+                );
+            }
+        }
+        FactorsCommand::Verify { dir, id } => {
+            let park = util::open(&dir)?;
+            let (p, content) = park.publication(&id)?;
+            let proof = park.prove(p.index, None)?;
+            tanji_ledger::verify_inclusion(
+                &proof.leaf_hash,
+                p.index,
+                proof.size,
+                &proof.proof,
+                &park.root(),
+            )
+            .context("inclusion proof")?;
+            println!("OK: {} is log entry {}; its leaf is included in the checkpoint of size {} (proof of {} hashes); its signed manifest names content sha256:{} and the stored series ({} bytes) hashes to it", p.id, p.index, proof.size, proof.proof.len(), hex::encode(p.content_hash), content.len());
+            print!("{}", p.manifest);
+        }
+        FactorsCommand::Show {
+            dir,
+            id,
+            file,
+            region,
+            day,
+            utc_offset,
+        } => {
+            let offset = parse_offset(&utc_offset)?;
+            let (label, text) = match (file, dir) {
+                (Some(f), _) => (f.display().to_string(), read(&f)?),
+                (None, Some(dir)) => {
+                    let park = util::open(&dir)?;
+                    let id = match id {
+                        Some(i) => i,
+                        None => park
+                            .publications()?
+                            .last()
+                            .map(|p| p.id.clone())
+                            .context("this park has no factor publication; publish one with `tanji factors publish`")?,
+                    };
+                    let (p, content) = park.publication(&id)?;
+                    (
+                        format!("publication {} ({})", p.id, p.method),
+                        String::from_utf8(content).context("the published series is not UTF-8")?,
+                    )
+                }
+                (None, None) => bail!("give --dir (a park's publication) or --file (a series CSV)"),
+            };
+            let series = Series::parse_csv(&text).with_context(|| format!("reading {label}"))?;
+            show_day(&series, &label, &region, &day, offset)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -187,8 +187,15 @@ fn register(a: RegisterArgs) -> Result<ExitCode> {
     for (reg, index) in regs.iter().zip(&summary.logged) {
         if a.file.is_none() {
             println!(
-                "registered device {} for meter {} ({}, {}, rated {}/h ×1000 = {}) of enterprise {} as log entry {index}",
-                reg.device, reg.meter, reg.carrier, reg.unit, reg.unit, reg.rated_per_hour_milli, reg.enterprise
+                "registered device {} for meter {} ({}, rated {} {} per hour) of enterprise {} as log entry {index}",
+                reg.device,
+                reg.meter,
+                reg.carrier,
+                tanji_units::Fixed::new(reg.rated_per_hour_milli, 3)
+                    .map(|f| f.to_string())
+                    .unwrap_or_default(),
+                reg.unit,
+                reg.enterprise
             );
         }
     }

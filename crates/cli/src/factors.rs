@@ -140,7 +140,6 @@ pub fn compute_texts(
     };
     let opts = Options {
         calibrate: calibrate.to_vec(),
-        ..Options::default()
     };
     let series = tanji_factors::compute(&gen, &ex, &factors, &opts)?;
     let csv = series.to_csv();

@@ -1,0 +1,169 @@
+//! Gap filling: linear interpolation for short gaps, an interval-of-day profile for long ones.
+
+use serde::{Deserialize, Serialize};
+
+/// How an interval's value was obtained.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Fill {
+    /// Measured (from an accepted, signed upload).
+    Measured,
+    /// Linear interpolation between the measured neighbours of a short gap.
+    Linear,
+    /// Mean of the same interval-of-day (local time) over the measured days of the series.
+    Profile,
+    /// Could not be filled (no profile for that interval-of-day): counted as zero.
+    Missing,
+}
+
+/// A run of consecutive missing values and how it was filled.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GapRun {
+    /// Index of the first missing value.
+    pub from: usize,
+    /// Index after the last missing value.
+    pub to: usize,
+    /// How the whole run was filled.
+    pub fill: Fill,
+}
+
+/// Rounds `num / den` half away from zero (`den > 0`).
+pub(crate) fn div_round(num: i128, den: i128) -> i128 {
+    if num >= 0 {
+        (num + den / 2) / den
+    } else {
+        -((-num + den / 2) / den)
+    }
+}
+
+/// Fills the `None`s of `values` (interval `i` starts at `start + i·interval_s`).
+///
+/// A run of at most `max_linear` missing values with measured values on both sides is
+/// interpolated linearly: the `k`-th of `L` missing values between `a` and `b` is
+/// `a + (b − a)·k/(L+1)`, rounded half away from zero. Any other run takes, value by value,
+/// the mean (rounded) of the measured values at the same interval-of-day, local time
+/// (`utc_offset_s`), over the whole series; where no day has one, the value is
+/// [`Fill::Missing`] and counts as zero.
+pub fn fill(
+    values: &[Option<i64>],
+    start: i64,
+    interval_s: u32,
+    utc_offset_s: i32,
+    max_linear: usize,
+) -> (Vec<i64>, Vec<Fill>, Vec<GapRun>) {
+    let step = i64::from(interval_s.max(1));
+    let slots = (86_400 / step).max(1) as usize;
+    let slot_of = |i: usize| -> usize {
+        let t = start + i as i64 * step + i64::from(utc_offset_s);
+        (t.rem_euclid(86_400) / step) as usize % slots
+    };
+    let mut sum = vec![0i128; slots];
+    let mut count = vec![0i128; slots];
+    for (i, v) in values.iter().enumerate() {
+        if let Some(v) = v {
+            sum[slot_of(i)] += i128::from(*v);
+            count[slot_of(i)] += 1;
+        }
+    }
+    let mut out = Vec::with_capacity(values.len());
+    let mut flags = Vec::with_capacity(values.len());
+    let mut runs = Vec::new();
+    let mut i = 0;
+    while i < values.len() {
+        if let Some(v) = values[i] {
+            out.push(v);
+            flags.push(Fill::Measured);
+            i += 1;
+            continue;
+        }
+        let from = i;
+        while i < values.len() && values[i].is_none() {
+            i += 1;
+        }
+        let to = i;
+        let len = to - from;
+        let prev = from.checked_sub(1).and_then(|p| values[p]);
+        let next = values.get(to).copied().flatten();
+        match (prev, next) {
+            (Some(a), Some(b)) if len <= max_linear => {
+                let (a, b) = (i128::from(a), i128::from(b));
+                for k in 1..=len {
+                    let v = a + div_round((b - a) * k as i128, len as i128 + 1);
+                    out.push(i64::try_from(v).unwrap_or(0));
+                    flags.push(Fill::Linear);
+                }
+                runs.push(GapRun {
+                    from,
+                    to,
+                    fill: Fill::Linear,
+                });
+            }
+            _ => {
+                let mut run_start = from;
+                for j in from..to {
+                    let s = slot_of(j);
+                    let f = if count[s] > 0 {
+                        out.push(i64::try_from(div_round(sum[s], count[s])).unwrap_or(0));
+                        Fill::Profile
+                    } else {
+                        out.push(0);
+                        Fill::Missing
+                    };
+                    // Split the run where the kind of fill changes.
+                    if j > run_start && flags.last() != Some(&f) {
+                        runs.push(GapRun {
+                            from: run_start,
+                            to: j,
+                            fill: flags[j - 1],
+                        });
+                        run_start = j;
+                    }
+                    flags.push(f);
+                }
+                runs.push(GapRun {
+                    from: run_start,
+                    to,
+                    fill: flags[to - 1],
+                });
+            }
+        }
+    }
+    (out, flags, runs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn linear_and_profile() {
+        // Two "days" of 4 intervals (interval 6 h), offset 0.
+        let v = [
+            Some(10),
+            Some(20),
+            Some(30),
+            Some(40),
+            Some(100),
+            None,
+            None,
+            Some(400),
+        ];
+        let (out, flags, runs) = fill(&v, 0, 21_600, 0, 2);
+        assert_eq!(out, vec![10, 20, 30, 40, 100, 200, 300, 400]);
+        assert_eq!(flags[5], Fill::Linear);
+        assert_eq!(runs.len(), 1);
+        // Max 1 for linear: profile of slots 1 and 2 over measured days = 20 and 30.
+        let (out, flags, _) = fill(&v, 0, 21_600, 0, 1);
+        assert_eq!(out[5..7], [20, 30]);
+        assert_eq!(flags[5], Fill::Profile);
+    }
+
+    #[test]
+    fn leading_gap_without_profile_is_missing() {
+        let v = [None, Some(5)];
+        let (out, flags, runs) = fill(&v, 0, 3600, 0, 4);
+        assert_eq!(out, vec![0, 5]);
+        assert_eq!(flags[0], Fill::Missing);
+        assert_eq!(runs[0].fill, Fill::Missing);
+    }
+}

@@ -1,0 +1,598 @@
+//! Worked examples, each computed by hand and naming its source.
+
+use tanji_accounting::*;
+use tanji_units::{Carrier, Unit};
+
+const DAY: i64 = 86_400;
+/// 2022-01-01T00:00:00Z.
+const Y2022: i64 = 1_640_995_200;
+
+fn series(
+    meter: &str,
+    carrier: Carrier,
+    unit: Unit,
+    start: i64,
+    step: u32,
+    v: &[Option<i64>],
+) -> IntervalSeries {
+    IntervalSeries {
+        meter: meter.to_owned(),
+        carrier,
+        unit,
+        fuel: None,
+        start,
+        interval_s: step,
+        values: v.to_vec(),
+    }
+}
+
+fn all(v: &[i64]) -> Vec<Option<i64>> {
+    v.iter().map(|&x| Some(x)).collect()
+}
+
+fn inputs(start: i64, end: i64, series: Vec<IntervalSeries>) -> Inputs {
+    Inputs {
+        enterprise: "e-001".to_owned(),
+        period_start: start,
+        period_end: end,
+        series,
+        certificates: vec![],
+        purchases: vec![],
+        output: None,
+    }
+}
+
+fn fixed(g_per_kwh: f64) -> NamedFactor {
+    NamedFactor {
+        value: g_per_kwh,
+        source: "test".to_owned(),
+    }
+}
+
+// Source: default table (NDRC 2015 guideline, Appendix 2 Table 2.1): natural gas NCV
+// 389.31 GJ/10^4 Nm3, CC 15.3 tC/TJ, OF 99%. By hand:
+//   AD = 100 000 Nm3 / 10^4 × 389.31 = 3 893.1 GJ
+//   EF = 15.3 × 10^-3 × 0.99 × 44/12 = 0.055539 tCO2/GJ
+//   E  = 3 893.1 × 0.055539 = 216.2188809 tCO2 = 216 218 881 g.
+// Diesel 1 000 L at 0.84 kg/L = 0.84 t: AD = 0.84 × 42.652 = 35.82768 GJ,
+//   EF = 20.2e-3 × 0.98 × 44/12 = 0.0725853 t/GJ, E = 2.60056 t.
+#[test]
+fn scope1_natural_gas_and_diesel_by_hand() {
+    let gas = series(
+        "gas-1",
+        Carrier::NaturalGas,
+        Unit::M3,
+        Y2022,
+        3600,
+        &all(&[40_000_000, 60_000_000]),
+    );
+    let diesel = series(
+        "dsl-1",
+        Carrier::Diesel,
+        Unit::L,
+        Y2022,
+        3600,
+        &all(&[1_000_000, 0]),
+    );
+    let mut wood = series(
+        "boiler-wood",
+        Carrier::Coal,
+        Unit::T,
+        Y2022,
+        3600,
+        &all(&[1_000, 0]),
+    );
+    wood.fuel = Some("wood".to_owned());
+    let inp = inputs(Y2022, Y2022 + 2 * 3600, vec![gas, diesel, wood]);
+    let r = compute(
+        &inp,
+        &TableFactors::regular("f", Y2022, 3600, &[500.0, 500.0]),
+        &Options::default(),
+    )
+    .unwrap();
+    let gas = &r.scope1.lines[0];
+    assert_eq!(gas.fuel, "natural_gas");
+    assert_eq!(gas.quantity_milli, 100_000_000);
+    assert_eq!(gas.activity_mj, 3_893_100);
+    assert!((gas.ef_t_per_gj - 0.055539).abs() < 1e-9);
+    assert_eq!(gas.emissions_g, 216_218_881);
+    let d = &r.scope1.lines[1];
+    assert_eq!(d.activity_mj, 35_828);
+    assert_eq!(d.emissions_g, 2_600_564);
+    assert_eq!(d.density_kg_per_l, Some(0.84));
+    assert!(r
+        .issues
+        .iter()
+        .any(|i| i.kind == IssueKind::DefaultDensity && i.effect_g == 2_600_564));
+    // Wood (IPCC 2006: 15.6 GJ/t, 30.5 tC/TJ, OF 1): 1 t → 15.6 × 0.1118333 = 1.7446 t, biogenic.
+    let w = &r.scope1.lines[2];
+    assert!(w.biogenic);
+    assert_eq!(w.emissions_g, 1_744_600);
+    assert_eq!(r.scope1.biogenic_g, 1_744_600);
+    assert_eq!(r.scope1.fossil_g, 216_218_881 + 2_600_564);
+    assert_eq!(r.method, "tanji-accounting/v1");
+    assert_eq!(r.factor_series, "f");
+}
+
+/// A year (2022) of 15-minute import whose local-time profile puts `mid_share` of each day's
+/// use in 10:00–15:00 (UTC+8), hourly factors `low` in those hours and `base` otherwise.
+fn daytime_year(
+    days: i64,
+    daily_wh: f64,
+    mid_share: f64,
+    base: f64,
+    low: f64,
+) -> (Inputs, TableFactors) {
+    let mut v = Vec::new();
+    let mut f = Vec::new();
+    for i in 0..days * 96 {
+        let local_h = ((i * 900 + 8 * 3600) % DAY) / 3600;
+        let mid = (10..15).contains(&local_h);
+        let wh = if mid {
+            daily_wh * mid_share / 20.0
+        } else {
+            daily_wh * (1.0 - mid_share) / 76.0
+        };
+        v.push(Some(wh.round() as i64)); // kWh meter: thousandths of kWh = Wh
+    }
+    for h in 0..days * 24 {
+        let local_h = (h + 8) % 24;
+        f.push(if (10..15).contains(&local_h) {
+            low
+        } else {
+            base
+        });
+    }
+    let s = series(
+        "imp-1",
+        Carrier::ElectricityImport,
+        Unit::KWh,
+        Y2022,
+        900,
+        &v,
+    );
+    (
+        inputs(Y2022, Y2022 + days * DAY, vec![s]),
+        TableFactors::regular("year", Y2022, 3600, &f),
+    )
+}
+
+// Source: PRODUCT.md (the grid company's pilot): 35% of a year's use at a factor 22% below the
+// annual average, the rest at the average; 18.5 GWh/yr at 0.5617 t/MWh (East China 2022,
+// shared/reference/factors.md). Over-count = 0.35 × 0.22 = 7.7% of the fixed figure;
+// 18 500 MWh × 0.5617 × 0.35 × 0.22 = 800.14165 t.
+#[test]
+fn product_case_fixed_factor_overcounts_800_t() {
+    let daily = 18_500e6 / 365.0;
+    let (inp, f) = daytime_year(365, daily, 0.35, 561.7, 561.7 * 0.78);
+    let opts = Options {
+        fixed_factor: Some(fixed(561.7)),
+        ..Options::default()
+    };
+    let r = compute(&inp, &f, &opts).unwrap();
+    let c = r.comparison.unwrap();
+    // Each quarter-hour is rounded to a whole Wh: the year is within 0.0001% of 18.5 GWh.
+    assert!(
+        (c.import_wh as f64 - 18_500e6).abs() < 18_500.0,
+        "{}",
+        c.import_wh
+    );
+    assert!(
+        (c.fixed_g as f64 / 1e6 - 10_391.45).abs() < 0.01,
+        "{}",
+        c.fixed_g
+    );
+    assert!(
+        (c.difference_pct - 7.7).abs() < 0.05,
+        "{}",
+        c.difference_pct
+    );
+    assert!(
+        (c.difference_g as f64 / 1e6 - 800.14165).abs() < 0.05,
+        "{}",
+        c.difference_g
+    );
+    let w = c.window.unwrap();
+    assert_eq!((w.from_hour, w.to_hour), (10, 15));
+    assert!((w.share - 0.35).abs() < 1e-6);
+    assert!((w.factor_vs_fixed_pct + 22.0).abs() < 1e-3);
+    assert!(c.reason.starts_with("35% of your use falls in 10:00–15:00, when the factor is 22% below the annual factor (561.7 g/kWh)."), "{}", c.reason);
+    assert!(
+        c.reason.contains("over-counted by 800.1 t (7.7%)"),
+        "{}",
+        c.reason
+    );
+    // Hour-of-day table: local 12:00 holds 7% of use at the low factor.
+    let h12 = &c.by_hour[12];
+    assert!((h12.share - 0.07).abs() < 1e-6);
+    assert!((h12.mean_factor_g_per_kwh.unwrap() - 438.126).abs() < 1e-9);
+    assert_eq!(r.scope2_location.electricity_g, c.dynamic_g);
+}
+
+// Source: the example sentence of the accounting issue ("41% of your use falls in 10:00–15:00,
+// when the factor is 23% below the annual mean"): one day, fixed 500 g/kWh, midday 385
+// (23% below), 41% of use at midday. Over-count = 0.41 × 0.23 = 9.43%.
+#[test]
+fn reason_for_daytime_heavy_profile() {
+    let (inp, f) = daytime_year(1, 96_000_000.0, 0.41, 500.0, 385.0);
+    let opts = Options {
+        fixed_factor: Some(fixed(500.0)),
+        ..Options::default()
+    };
+    let c = compute(&inp, &f, &opts).unwrap().comparison.unwrap();
+    assert_eq!(
+        c.reason,
+        "41% of your use falls in 10:00–15:00, when the factor is 23% below the annual factor (500 g/kWh). \
+         At the fixed annual factor your location-based electricity emissions are over-counted by 4.5 t (9.4%)."
+    );
+    // 96 MWh × 500 × 0.0943 = 4 526 400 g (off-peak quarters are 745 263.16 Wh, rounded).
+    assert!(
+        (c.difference_g - 4_526_400).abs() < 100,
+        "{}",
+        c.difference_g
+    );
+}
+
+// Hand example (hourly factors, 15-minute data): hour 0 factor 500, hour 1 factor 300 g/kWh;
+// import per quarter 100,200,300,400 | 500,600,700,800 kWh →
+//   1 000 kWh × 500 + 2 600 kWh × 300 = 500 000 + 780 000 = 1 280 000 g.
+// Export 50 kWh per quarter in hour 1 = 200 kWh at 300 = 60 000 g (reported, not netted).
+// PV 250 kWh per quarter in hour 1 = 1 000 kWh, self-consumed 1 000 − 200 = 800 kWh (zero g).
+#[test]
+fn location_quarter_hours_take_their_hours_factor() {
+    let t0 = Y2022;
+    let imp = series(
+        "imp",
+        Carrier::ElectricityImport,
+        Unit::KWh,
+        t0,
+        900,
+        &all(&[
+            100_000, 200_000, 300_000, 400_000, 500_000, 600_000, 700_000, 800_000,
+        ]),
+    );
+    let exp = series(
+        "exp",
+        Carrier::ElectricityExport,
+        Unit::KWh,
+        t0,
+        900,
+        &all(&[0, 0, 0, 0, 50_000, 50_000, 50_000, 50_000]),
+    );
+    let pv = series(
+        "pv",
+        Carrier::PvGeneration,
+        Unit::KWh,
+        t0,
+        900,
+        &all(&[0, 0, 0, 0, 250_000, 250_000, 250_000, 250_000]),
+    );
+    let f = TableFactors::regular("two-hours", t0, 3600, &[500.0, 300.0]);
+    let inp = inputs(t0, t0 + 7200, vec![imp, exp, pv]);
+    let r = compute(&inp, &f, &Options::default()).unwrap();
+    let l = &r.scope2_location;
+    assert_eq!(l.import_wh, 3_600_000);
+    assert_eq!(l.electricity_g, 1_280_000);
+    assert_eq!(l.export_wh, 200_000);
+    assert_eq!(l.export_g, 60_000);
+    assert!(!l.exports_netted);
+    assert_eq!(l.total_g, 1_280_000);
+    assert_eq!(l.pv_generation_wh, 1_000_000);
+    assert_eq!(l.pv_self_consumed_wh, 800_000);
+    assert_eq!(l.consumption_wh, 4_400_000);
+    // Green share = 800 / 4 400; CFE score the same (no instruments).
+    assert!((r.indicators.green_share.unwrap() - 800.0 / 4400.0).abs() < 1e-12);
+    assert_eq!(r.indicators.cfe_matched_wh, 800_000);
+    // Without the PV meter the location figure is unchanged: PV carries zero.
+    let mut no_pv = inp.clone();
+    no_pv.series.pop();
+    assert_eq!(
+        compute(&no_pv, &f, &Options::default())
+            .unwrap()
+            .scope2_location
+            .electricity_g,
+        1_280_000
+    );
+    // Netting on request: 1 280 000 − 60 000.
+    let net = Options {
+        net_exports: true,
+        ..Options::default()
+    };
+    assert_eq!(
+        compute(&inp, &f, &net).unwrap().scope2_location.total_g,
+        1_220_000
+    );
+    assert!(r.issues.is_empty(), "{:?}", r.issues);
+}
+
+/// One day, hourly import: 1 MWh at 02:00Z (factor 800), 1 MWh at 12:00Z (factor 400), factor 600
+/// elsewhere, nothing else imported.
+fn two_hours_day() -> (Inputs, TableFactors) {
+    let mut v = vec![0i64; 24];
+    v[2] = 1_000_000; // kWh meter, thousandths: 1 000 kWh
+    v[12] = 1_000_000;
+    let mut f = vec![600.0; 24];
+    f[2] = 800.0;
+    f[12] = 400.0;
+    let s = series(
+        "imp",
+        Carrier::ElectricityImport,
+        Unit::KWh,
+        Y2022,
+        3600,
+        &all(&v),
+    );
+    (
+        inputs(Y2022, Y2022 + DAY, vec![s]),
+        TableFactors::regular("day", Y2022, 3600, &f),
+    )
+}
+
+fn cert(mwh: u32, gen_hour: i64) -> Certificate {
+    Certificate {
+        id: format!("GEC-{mwh}"),
+        mwh,
+        generation_start: Y2022 + gen_hour * 3600,
+        generation_end: Y2022 + (gen_hour + 1) * 3600,
+        valid_from: Y2022,
+        valid_until: Y2022 + 365 * DAY,
+    }
+}
+
+// Hand example. Location-based: 1 000 kWh × 800 + 1 000 kWh × 400 = 1 200 kg.
+// One certificate (1 MWh) generated 12:00–13:00Z, residual = grid factor:
+//   annual: covers 50% of each hour pro rata → 500 × 800 + 500 × 400 = 600 000 g;
+//   hourly: covers the 12:00 hour only → 1 000 × 800 = 800 000 g.
+// Two certificates generated 12:00–13:00Z, residual fixed 700 g/kWh:
+//   annual: cover all 2 MWh → 0 g; hourly: cover 1 MWh at 12:00, 1 MWh unused → 1 000 × 700.
+#[test]
+fn market_based_annual_vs_hourly() {
+    let (mut inp, f) = two_hours_day();
+    inp.certificates = vec![cert(1, 12)];
+    let annual = Options::default();
+    let hourly = Options {
+        matching: Matching::Hourly,
+        ..Options::default()
+    };
+    let a = compute(&inp, &f, &annual).unwrap();
+    assert_eq!(a.scope2_location.electricity_g, 1_200_000);
+    assert_eq!(a.scope2_market.electricity_g, 600_000);
+    assert_eq!(a.scope2_market.applied_wh, 1_000_000);
+    assert_eq!(a.scope2_market.uncovered_import_wh, 1_000_000);
+    let h = compute(&inp, &f, &hourly).unwrap();
+    assert_eq!(h.scope2_market.electricity_g, 800_000);
+    assert_eq!(h.scope2_market.applied_wh, 1_000_000);
+    // CFE score: the certificate delivers in hour 12 only → 1 MWh of 2 matched, either mode.
+    assert_eq!(a.indicators.cfe_score, Some(0.5));
+    assert_eq!(a.indicators.green_share, Some(0.5));
+
+    inp.certificates = vec![cert(2, 12)];
+    let residual = Residual::Fixed(fixed(700.0));
+    let a = compute(
+        &inp,
+        &f,
+        &Options {
+            residual: residual.clone(),
+            ..annual
+        },
+    )
+    .unwrap();
+    assert_eq!(a.scope2_market.electricity_g, 0);
+    assert_eq!(a.scope2_market.unused_wh, 0);
+    let h = compute(&inp, &f, &Options { residual, ..hourly }).unwrap();
+    assert_eq!(h.scope2_market.electricity_g, 700_000);
+    assert_eq!(h.scope2_market.applied_wh, 1_000_000);
+    assert_eq!(h.scope2_market.unused_wh, 1_000_000);
+    assert_eq!(h.scope2_market.instruments[0].applied_wh, 1_000_000);
+}
+
+// Hand example: a green-power purchase of 48 MWh delivered evenly over 2 days (1 MWh/h) and
+// a certificate whose validity ended before the period: the expired certificate is unused.
+// Annual: 1 MWh covers 50% of 2 MWh → 600 000 g (as above). Hourly: 1 MWh/h, so hours 02 and
+// 12 are fully covered → 0 g.
+#[test]
+fn purchases_and_expired_certificates() {
+    let (mut inp, f) = two_hours_day();
+    inp.purchases = vec![GreenPurchase {
+        id: "PPA-1".to_owned(),
+        start: Y2022,
+        end: Y2022 + 2 * DAY,
+        wh: 48_000_000,
+    }];
+    let mut old = cert(5, -48);
+    old.valid_from = Y2022 - 400 * DAY;
+    old.valid_until = Y2022 - DAY;
+    inp.certificates = vec![old];
+    let a = compute(&inp, &f, &Options::default()).unwrap();
+    // Annual: in-period share 24 MWh covers the whole 2 MWh.
+    assert_eq!(a.scope2_market.electricity_g, 0);
+    assert_eq!(a.scope2_market.instruments[0].applied_wh, 0); // the expired certificate
+    assert_eq!(a.scope2_market.instruments[1].applied_wh, 2_000_000);
+    let h = compute(
+        &inp,
+        &f,
+        &Options {
+            matching: Matching::Hourly,
+            ..Options::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(h.scope2_market.electricity_g, 0);
+    assert_eq!(h.scope2_market.applied_wh, 2_000_000);
+    assert_eq!(h.indicators.cfe_score, Some(1.0));
+}
+
+// Hand example: two days of 15-minute import, 100 kWh per quarter on day 1 except a ramp;
+// a 3-interval gap between 100 and 200 kWh is filled 125, 150, 175 (linear, k/(L+1));
+// an 8-interval (2 h) gap on day 2 takes day 1's values at the same local time (profile).
+// Constant 500 g/kWh: linear effect (125+150+175) kWh × 500 = 225 000 g; profile effect
+// 8 × 100 kWh × 500 = 400 000 g.
+#[test]
+fn gap_filling_linear_and_profile_with_effect() {
+    let mut v: Vec<Option<i64>> = vec![Some(100_000); 192];
+    v[10] = Some(100_000);
+    v[11] = None;
+    v[12] = None;
+    v[13] = None;
+    v[14] = Some(200_000);
+    for x in &mut v[96 + 40..96 + 48] {
+        *x = None;
+    }
+    let s = series("imp", Carrier::ElectricityImport, Unit::KWh, Y2022, 900, &v);
+    let f = TableFactors::regular("flat", Y2022, 3600, &[500.0; 48]);
+    let r = compute(
+        &inputs(Y2022, Y2022 + 2 * DAY, vec![s]),
+        &f,
+        &Options::default(),
+    )
+    .unwrap();
+    assert_eq!(r.issues.len(), 2, "{:?}", r.issues);
+    let lin = &r.issues[0];
+    assert_eq!(lin.kind, IssueKind::GapLinear);
+    assert_eq!(
+        (lin.start, lin.end, lin.intervals),
+        (Y2022 + 11 * 900, Y2022 + 14 * 900, 3)
+    );
+    assert_eq!(lin.quantity_milli, 450_000);
+    assert_eq!(lin.effect_g, 225_000);
+    let prof = &r.issues[1];
+    assert_eq!(prof.kind, IssueKind::GapProfile);
+    assert_eq!(prof.intervals, 8);
+    assert_eq!(prof.quantity_milli, 800_000);
+    assert_eq!(prof.effect_g, 400_000);
+    // Total: 190 measured values... (189 × 100 + 200 + 450 + 800) kWh × 0.5 kg.
+    let kwh = 100 * (192 - 3 - 8 - 1) + 200 + 450 + 800;
+    assert_eq!(r.scope2_location.import_wh, kwh * 1000);
+    assert_eq!(r.scope2_location.electricity_g, kwh * 500);
+}
+
+// The profile is by local interval-of-day: with day 1 at 100 kWh, day 2 at 300 kWh and day 3
+// missing entirely, day 3 takes the mean, 200 kWh per interval; at 1 000 g/kWh the effect is
+// 24 × 200 kWh × 1 kg = 4.8 t.
+#[test]
+fn profile_mean_and_unfilled() {
+    let mut v: Vec<Option<i64>> = vec![Some(100_000); 24];
+    v.extend(vec![Some(300_000); 24]);
+    v.extend(vec![None; 24]);
+    let s = series(
+        "imp",
+        Carrier::ElectricityImport,
+        Unit::KWh,
+        Y2022,
+        3600,
+        &v,
+    );
+    let f = TableFactors::regular("flat", Y2022, 3600, &[1000.0; 72]);
+    let r = compute(
+        &inputs(Y2022, Y2022 + 3 * DAY, vec![s]),
+        &f,
+        &Options::default(),
+    )
+    .unwrap();
+    assert_eq!(r.issues[0].kind, IssueKind::GapProfile);
+    assert_eq!(r.issues[0].quantity_milli, 24 * 200_000);
+    assert_eq!(r.issues[0].effect_g, 24 * 200_000);
+}
+
+#[test]
+fn missing_factor_falls_back_to_fixed_and_is_reported() {
+    let s = series(
+        "imp",
+        Carrier::ElectricityImport,
+        Unit::KWh,
+        Y2022,
+        3600,
+        &all(&[1_000_000, 1_000_000]),
+    );
+    let f = TableFactors::regular("one-hour", Y2022, 3600, &[400.0]);
+    let opts = Options {
+        fixed_factor: Some(fixed(550.0)),
+        ..Options::default()
+    };
+    let r = compute(&inputs(Y2022, Y2022 + 7200, vec![s]), &f, &opts).unwrap();
+    assert_eq!(r.scope2_location.electricity_g, 400_000 + 550_000);
+    assert_eq!(r.issues[0].kind, IssueKind::MissingFactor);
+    assert_eq!(r.issues[0].effect_g, 550_000);
+}
+
+// Purchased heat at the NDRC default 0.11 tCO2/GJ: 10 GJ → 1.1 t. Steam 10 t at 2 800 kJ/kg:
+// 10 × (2 800 − 83.74) × 10^-3 = 27.1626 GJ → 2.987886 t.
+#[test]
+fn purchased_heat_and_steam() {
+    let heat = series(
+        "heat",
+        Carrier::Heat,
+        Unit::GJ,
+        Y2022,
+        3600,
+        &all(&[10_000]),
+    );
+    let steam = series(
+        "steam",
+        Carrier::Steam,
+        Unit::T,
+        Y2022,
+        3600,
+        &all(&[10_000]),
+    );
+    let inp = inputs(Y2022, Y2022 + 3600, vec![heat, steam]);
+    let f = TableFactors::regular("f", Y2022, 3600, &[500.0]);
+    let r = compute(&inp, &f, &Options::default()).unwrap();
+    assert_eq!(r.scope2_location.heat_g, 1_100_000);
+    assert_eq!(r.issues[0].kind, IssueKind::Unconvertible);
+    let mut opts = Options::default();
+    opts.heat.steam_enthalpy_kj_per_kg = Some(2800.0);
+    let r = compute(&inp, &f, &opts).unwrap();
+    assert_eq!(r.scope2_location.heat_g, 1_100_000 + 2_987_886);
+    assert_eq!(r.scope2_market.total_g, r.scope2_location.heat_g);
+}
+
+#[test]
+fn intensity_and_serialization() {
+    let (mut inp, f) = two_hours_day();
+    inp.output = Some(Output {
+        quantity_milli: 4_000,
+        unit: "t".to_owned(),
+    });
+    let r = compute(&inp, &f, &Options::default()).unwrap();
+    let i = r.indicators.intensity.as_ref().unwrap();
+    assert!((i.electricity_kwh_per_unit - 500.0).abs() < 1e-9);
+    assert!((i.location_t_per_unit - 0.3).abs() < 1e-9);
+    assert!((i.energy_gj_per_unit - 1.8).abs() < 1e-9); // 2 000 kWh = 7.2 GJ over 4 t
+    let json = serde_json::to_value(&r).unwrap();
+    assert_eq!(json["method"], "tanji-accounting/v1");
+    assert_eq!(json["scope2_market"]["matching"], "annual");
+}
+
+#[test]
+fn refuses_bad_input_with_the_value() {
+    let s = series("m-7", Carrier::Coal, Unit::L, Y2022, 3600, &all(&[1]));
+    let err = compute(
+        &inputs(Y2022, Y2022 + 3600, vec![s]),
+        &TableFactors::regular("f", Y2022, 3600, &[1.0]),
+        &Options::default(),
+    )
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "meter m-7: carrier coal cannot be metered in L; see tanji_units::Carrier::accepts"
+    );
+}
+
+#[test]
+fn series_factors_reads_consumption_direct() {
+    let csv = format!(
+        "{}\nR,2022-01-01T00:00:00Z,2022-01-01T01:00:00Z,1,2,450.0000,5,10\n",
+        tanji_factors::SERIES_HEADER
+    );
+    let series = tanji_factors::Series::parse_csv(&csv).unwrap();
+    let lookup = SeriesFactors {
+        series: &series,
+        region: "R".to_owned(),
+        id: "R@v1".to_owned(),
+    };
+    let f = lookup.factor_at(Y2022 + 900).unwrap();
+    assert_eq!((f.start, f.end, f.g_per_kwh), (Y2022, Y2022 + 3600, 450.0));
+    assert!(lookup.factor_at(Y2022 + 3600).is_none());
+    assert_eq!(lookup.series_id(), "R@v1");
+}

@@ -120,7 +120,7 @@ fn fossil(id: &str, name: &str, ncv: f64, basis: NcvBasis, cc: f64, of: f64) -> 
 }
 
 impl Default for FuelTable {
-    /// The default table (see `docs/accounting.md`).
+    /// The default table (see `crates/accounting/README.md`).
     fn default() -> Self {
         use NcvBasis::*;
         let mut diesel = fossil("diesel", "diesel / 柴油", 42.652, GjPerTonne, 20.2, 0.98);

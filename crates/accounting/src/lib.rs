@@ -85,7 +85,7 @@ pub enum AccountingError {
     },
 }
 
-/// Computes one enterprise's report. See the crate documentation and `docs/accounting.md`.
+/// Computes one enterprise's report. See the crate documentation and `crates/accounting/README.md`.
 pub fn compute(
     inputs: &Inputs,
     factors: &dyn FactorLookup,

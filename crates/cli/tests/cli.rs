@@ -464,7 +464,7 @@ fn a_hand_made_park_accepts_dedups_and_rejects_with_stable_codes() {
     let v = verify(&dir).ok();
     assert!(
         v.stdout.starts_with(
-            "OK: 7 entries (5 uploads with 20 readings, 2 registrations of 2 devices)"
+            "OK: 7 entries (5 uploads with 20 readings, 2 registrations of 2 devices, 0 factor publications)"
         ),
         "{}",
         v.stdout

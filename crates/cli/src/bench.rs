@@ -288,7 +288,7 @@ fn ingest(n: usize, devices: usize, batch: usize, write: Option<&Path>) -> Resul
     if let Some(path) = write {
         let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
         let body = format!(
-            "Measured {} on this machine ({cores} cores available; the run uses one thread), {n} uploads from {devices} devices, \
+            "Measured {} on this machine (one thread; {cores} core(s) available to the process), {n} uploads from {devices} devices, \
 each one channel of 96 quarter-hour readings (one day), SQLite WAL with synchronous=FULL:\n\n{table}",
             util::rfc3339(util::now())
         );

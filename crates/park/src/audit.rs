@@ -11,7 +11,7 @@ use tanji_readings::{validate, LogEntry, Policy, Verdict};
 use tanji_store::{SqliteStore, Store, StoreError, StoredUpload, UploadRow};
 
 use crate::state::{spans_of, Accepted, State};
-use crate::{Park, ParkError, DB_FILE};
+use crate::{Park, ParkError};
 
 /// Options of an audit.
 #[derive(Debug, Clone, Default)]
@@ -89,16 +89,7 @@ impl Park<SqliteStore> {
         opts: &AuditOptions,
         progress: &mut dyn FnMut(u64, u64),
     ) -> Result<AuditReport, ParkError> {
-        let db = dir.join(DB_FILE);
-        if !db.exists() {
-            return Err(ParkError::Directory(format!(
-                "{} holds no park ({} is missing); create one with `tanji init --dir {} --park NAME`",
-                dir.display(),
-                DB_FILE,
-                dir.display()
-            )));
-        }
-        let store = SqliteStore::open(&db)?;
+        let store = Park::open_store(dir)?;
         let origin = store
             .meta("origin")?
             .ok_or_else(|| ParkError::Directory("the store names no origin".into()))?;

@@ -226,8 +226,8 @@ impl Park<SqliteStore> {
         Ok(park)
     }
 
-    /// Opens the park in `dir`.
-    pub fn open(dir: &Path) -> Result<Self, ParkError> {
+    /// Opens the store of the park in `dir`, saying how to create one if there is none.
+    pub(crate) fn open_store(dir: &Path) -> Result<SqliteStore, ParkError> {
         let db = dir.join(DB_FILE);
         if !db.exists() {
             return Err(ParkError::Directory(format!(
@@ -237,7 +237,12 @@ impl Park<SqliteStore> {
                 dir.display()
             )));
         }
-        let store = SqliteStore::open(&db)?;
+        Ok(SqliteStore::open(&db)?)
+    }
+
+    /// Opens the park in `dir`.
+    pub fn open(dir: &Path) -> Result<Self, ParkError> {
+        let store = Self::open_store(dir)?;
         let signer = keys::read_signer_key(&dir.join(KEY_FILE))?;
         Park::from_store(store, signer)
     }

@@ -410,9 +410,14 @@ impl<S: Store> Park<S> {
 
     /// Validates and logs a batch of uploads in one durable transaction; returns one outcome per
     /// input, in order, only after the batch is on disk. `now` is the time the validation uses
-    /// for the clock-skew check (Unix seconds, UTC).
+    /// for the clock-skew check (Unix seconds, UTC); rejected input is quarantined with the
+    /// wall-clock time it was received.
     pub fn ingest(&mut self, batch: Vec<Incoming>, now: i64) -> Result<Vec<Outcome>, ParkError> {
         let policy = Policy::at(now);
+        // The quarantine records when input really arrived, whatever time validation used.
+        let received_at = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(now, |d| i64::try_from(d.as_secs()).unwrap_or(now));
         let mut frontier = self.frontier.clone();
         let mut out = Vec::with_capacity(batch.len());
         let mut ab = AppendBatch::default();
@@ -489,7 +494,7 @@ impl<S: Store> Park<S> {
                         Err(_) => (None, None),
                     };
                     ab.quarantine.push(Quarantined {
-                        received_at: now,
+                        received_at,
                         source: inc.source,
                         code: rejection.code.code().to_string(),
                         message: rejection.message.clone(),

@@ -7,6 +7,7 @@ mod device;
 mod factors;
 mod ingest;
 mod log;
+mod report;
 mod simulate;
 mod util;
 
@@ -61,6 +62,11 @@ enum Command {
         #[arg(long, default_value_t = 50)]
         limit: usize,
     },
+    /// A carbon report for an enterprise or the park, with its provenance (JSON, CSV or HTML).
+    Report(report::ReportArgs),
+    /// Recompute a JSON report from the log alone: exits 0 if every figure follows from the
+    /// log, 1 listing every figure or check that differs.
+    Audit(report::AuditArgs),
     /// Simulate a park's devices and write their signed uploads (JSON lines).
     Simulate(simulate::SimulateArgs),
     /// The main job on embedded defaults: create a demo park, simulate ~20 enterprises for 30
@@ -107,6 +113,8 @@ fn main() -> ExitCode {
         Command::Log(c) => log::run(c),
         Command::Verify(a) => log::verify(a),
         Command::Quarantine { dir, limit } => util::quarantine(&dir, limit),
+        Command::Report(a) => report::run(a),
+        Command::Audit(a) => report::audit(a),
         Command::Simulate(a) => simulate::run(a),
         Command::Demo(a) => demo::run(a),
         Command::Bench(c) => bench::run(c),

@@ -1,0 +1,182 @@
+//! `tanji report` and `tanji audit`: carbon reports with provenance, and their recomputation
+//! from the log alone.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, ValueEnum};
+use tanji_ledger::NoteVerifier;
+use tanji_park::Park;
+use tanji_report::{FixedChoice, ReportDoc, Request, Scope};
+use tanji_store::SqliteStore;
+
+use crate::util;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// The `tanji-report/v1` JSON contract (docs/report.md); what `tanji audit` checks.
+    Json,
+    /// One row per figure: path,value,unit.
+    Csv,
+    /// A readable, self-contained page.
+    Html,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The park's data directory.
+    #[arg(long)]
+    pub dir: PathBuf,
+    /// Report one enterprise.
+    #[arg(long, required_unless_present = "park", conflicts_with = "park")]
+    pub enterprise: Option<String>,
+    /// Report every enterprise and the park totals.
+    #[arg(long)]
+    pub park: bool,
+    /// First day (YYYY-MM-DD, UTC) or instant (RFC 3339); default: the start of the data.
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Last day, inclusive (YYYY-MM-DD, UTC), or an end instant, exclusive (RFC 3339);
+    /// default: the end of the data.
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Factor publication id (NAME@vN, or NAME for its latest version); default: the latest.
+    #[arg(long)]
+    pub factors: Option<String>,
+    /// Region of the publication (default: its only region).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// The fixed annual grid factor to compare with, tCO2/MWh (default: the official figure the
+    /// publication was calibrated to, else its consumption-weighted mean).
+    #[arg(long)]
+    pub fixed_factor: Option<f64>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Json)]
+    pub format: Format,
+    /// Write to FILE instead of stdout.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// The report, as written by `tanji report --format json`.
+    pub report: PathBuf,
+    /// The park's data directory (only its store is read; no secret key is needed).
+    #[arg(long)]
+    pub dir: PathBuf,
+    /// The log's verifier key you trust (C2SP vkey, from `tanji log key`); default: the key
+    /// the park names, a weaker check.
+    #[arg(long)]
+    pub key: Option<String>,
+}
+
+fn bound(s: &str, end: bool) -> Result<i64> {
+    if s.len() == 10 {
+        let day = util::parse_day(s)?;
+        Ok(if end { day + 86_400 } else { day })
+    } else {
+        util::parse_instant(s)
+    }
+}
+
+/// Builds the report a `ReportArgs` asks for.
+pub fn make(park: &Park, a: &ReportArgs) -> Result<ReportDoc> {
+    let scope = match (&a.enterprise, a.park) {
+        (Some(e), false) => Scope::Enterprise(e.clone()),
+        (None, true) => Scope::Park,
+        _ => bail!("give either --enterprise E or --park"),
+    };
+    let period = match (&a.from, &a.to) {
+        (None, None) => None,
+        (Some(f), Some(t)) => Some((bound(f, false)?, bound(t, true)?)),
+        _ => bail!("give both --from and --to, or neither (all data)"),
+    };
+    let mut req = Request::new(scope);
+    req.period = period;
+    req.factors.clone_from(&a.factors);
+    req.region.clone_from(&a.region);
+    if let Some(t) = a.fixed_factor {
+        req.fixed = FixedChoice::Given(t);
+    }
+    let built = tanji_report::build(park.store(), &park.verifier(), &req)?;
+    if let Some(p) = built.problems.first() {
+        bail!(
+            "the log has {} problem(s), the first: {p}; run `tanji verify --dir {}`",
+            built.problems.len(),
+            a.dir.display()
+        );
+    }
+    Ok(built.doc)
+}
+
+/// Renders a report in `format`.
+pub fn render(doc: &ReportDoc, format: Format) -> Result<String> {
+    Ok(match format {
+        Format::Json => format!("{}\n", serde_json::to_string_pretty(doc)?),
+        Format::Csv => tanji_report::render_csv(doc),
+        Format::Html => tanji_report::render_html(doc),
+    })
+}
+
+pub fn run(a: ReportArgs) -> Result<ExitCode> {
+    let park = util::open(&a.dir)?;
+    let doc = make(&park, &a)?;
+    let text = render(&doc, a.format)?;
+    match &a.out {
+        Some(p) => {
+            std::fs::write(p, text).with_context(|| format!("writing {}", p.display()))?;
+            eprintln!("wrote {}", p.display());
+        }
+        None => print!("{text}"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Audits a report file against the park in `dir`; prints OK or every finding.
+pub fn audit_file(
+    report: &Path,
+    dir: &Path,
+    key: Option<&str>,
+) -> Result<tanji_report::AuditResult> {
+    let text =
+        std::fs::read_to_string(report).with_context(|| format!("reading {}", report.display()))?;
+    let db = Park::db_path(dir);
+    if !db.exists() {
+        bail!(
+            "{} holds no park ({} is missing)",
+            dir.display(),
+            db.display()
+        );
+    }
+    let store = SqliteStore::open(&db).with_context(|| format!("opening {}", db.display()))?;
+    let key = key
+        .map(|k| {
+            k.parse::<NoteVerifier>()
+                .with_context(|| format!("--key {k:?} is not a C2SP verifier key"))
+        })
+        .transpose()?;
+    Ok(tanji_report::audit(&text, &store, key.as_ref())?)
+}
+
+pub fn audit(a: AuditArgs) -> Result<ExitCode> {
+    let r = audit_file(&a.report, &a.dir, a.key.as_deref())?;
+    if r.ok() {
+        println!(
+            "audit OK: {} — checkpoint at size {} verified{}, {} log entries checked for inclusion, {} values recomputed from the log and equal",
+            a.report.display(),
+            r.size,
+            if r.trusted_key { " with your key" } else { " with the key the park names" },
+            r.leaves,
+            r.values
+        );
+        Ok(ExitCode::SUCCESS)
+    } else {
+        println!("audit FAILED: {} finding(s)", r.findings.len());
+        for f in &r.findings {
+            println!("  {f}");
+        }
+        Ok(ExitCode::from(1))
+    }
+}

@@ -1,0 +1,683 @@
+//! Assembling a report: the log up to a checkpoint → accounting inputs → figures + provenance.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use base64::Engine as _;
+use tanji_accounting::{Inputs, IntervalSeries, NamedFactor, Options, SeriesFactors};
+use tanji_ledger::{open_checkpoint, NoteVerifier};
+use tanji_readings::{Channel, SignedUpload};
+use tanji_store::Store;
+use tanji_units::{Carrier, Unit};
+
+use crate::doc::{
+    CheckpointDoc, EnterpriseDoc, FactorsDoc, FixedFactorDoc, IssueDoc, LeafDoc, LogDoc, MeterDoc,
+    Methods, Parameters, PeriodDoc, Provenance, ReportDoc, ScopeDoc, Totals,
+};
+use crate::gather::{load_factors, Factors, LogView};
+use crate::{rfc3339, Finding, ReportError, FORMAT};
+
+/// Whose report.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// One enterprise, by id.
+    Enterprise(String),
+    /// Every enterprise of the park, and park totals.
+    Park,
+}
+
+/// The fixed annual factor for the comparison.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum FixedChoice {
+    /// A value in tCO2/MWh (`--fixed-factor`).
+    Given(f64),
+    /// The publication's calibration target for the region if its manifest has one, else the
+    /// series' consumption-weighted mean.
+    Default,
+}
+
+/// What to report.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Request {
+    /// Whose figures.
+    pub scope: Scope,
+    /// `[start, end)` Unix seconds; `None` = all data of the scope.
+    pub period: Option<(i64, i64)>,
+    /// Factor publication id or name; `None` = the latest publication.
+    pub factors: Option<String>,
+    /// Region of the publication; `None` = its only region.
+    pub region: Option<String>,
+    /// The fixed factor of the comparison.
+    pub fixed: FixedChoice,
+    /// The checkpoint (tree size) to report at; `None` = the latest checkpoint.
+    pub checkpoint_size: Option<u64>,
+    /// Local time offset, seconds (China Standard Time: 28 800).
+    pub utc_offset_s: i32,
+}
+
+impl Request {
+    /// An enterprise or park request with the defaults: all data, latest publication and
+    /// checkpoint, default fixed factor, UTC+8.
+    pub fn new(scope: Scope) -> Request {
+        Request {
+            scope,
+            period: None,
+            factors: None,
+            region: None,
+            fixed: FixedChoice::Default,
+            checkpoint_size: None,
+            utc_offset_s: 8 * 3600,
+        }
+    }
+}
+
+/// A built report and anything wrong with the log it was built from (undecodable entries,
+/// uploads whose device signature does not verify): `tanji report` refuses to write a report
+/// with problems; the audit lists them.
+#[derive(Debug)]
+pub struct Built {
+    /// The report.
+    pub doc: ReportDoc,
+    /// Problems found in the log.
+    pub problems: Vec<Finding>,
+}
+
+fn scope_of(carrier: Carrier) -> &'static str {
+    match carrier {
+        Carrier::ElectricityImport | Carrier::ElectricityExport | Carrier::PvGeneration => "scope2",
+        Carrier::Steam | Carrier::Heat => "scope2_heat",
+        _ => "scope1",
+    }
+}
+
+/// `v / 10^decimals` in `from` as thousandths of `to`, rounded half away from zero; `None` if
+/// the units do not convert or it overflows.
+fn to_milli(v: i64, decimals: u8, from: Unit, to: Unit) -> Option<i64> {
+    let r = from.factor_to(to)?;
+    let n = i128::from(v) * i128::from(r.num) * 1000;
+    let d = i128::from(r.den) * 10i128.checked_pow(u32::from(decimals))?;
+    let q = (2 * n.abs() + d) / (2 * d);
+    i64::try_from(if n < 0 { -q } else { q }).ok()
+}
+
+/// One meter's data in the period.
+struct MeterData<'a> {
+    reg_index: u64,
+    device: String,
+    carrier: Carrier,
+    unit: Unit,
+    channels: Vec<(u64, &'a Channel)>,
+}
+
+fn overlaps(c: &Channel, start: i64, end: i64) -> bool {
+    c.end().is_some_and(|e| e > start) && c.start < end
+}
+
+/// Builds the series of one meter over `[start, end)`.
+fn series_of(
+    meter: &str,
+    m: &MeterData<'_>,
+    start: i64,
+    end: i64,
+    issues: &mut Vec<IssueDoc>,
+) -> Option<IntervalSeries> {
+    let iv = m.channels.iter().map(|(_, c)| c.interval_s).min()?;
+    let iv_i = i64::from(iv);
+    let s0 = start.div_euclid(iv_i) * iv_i;
+    let n = usize::try_from((end - s0 + iv_i - 1) / iv_i).ok()?;
+    let mut values: Vec<Option<i64>> = vec![None; n];
+    for (index, c) in &m.channels {
+        let Ok(cu) = c.unit.parse::<Unit>() else {
+            issues.push(IssueDoc {
+                kind: "unconvertible".into(),
+                subject: format!("meter {meter}"),
+                message: format!(
+                    "entry {index}: unit {:?} is unknown; its values are not counted",
+                    c.unit
+                ),
+            });
+            continue;
+        };
+        if c.interval_s % iv != 0 {
+            issues.push(IssueDoc {
+                kind: "interval_mismatch".into(),
+                subject: format!("meter {meter}"),
+                message: format!(
+                    "entry {index}: {} s intervals do not divide into the meter's {iv} s series; its values are not counted",
+                    c.interval_s
+                ),
+            });
+            continue;
+        }
+        let k = i64::from(c.interval_s / iv);
+        for (i, &v) in c.values.iter().enumerate() {
+            let t = c.start + i as i64 * i64::from(c.interval_s);
+            let Some(milli) = to_milli(v, c.decimals, cu, m.unit) else {
+                issues.push(IssueDoc {
+                    kind: "unconvertible".into(),
+                    subject: format!("meter {meter}"),
+                    message: format!(
+                        "entry {index}, value {i}: {v} ×10^-{} {} does not convert to {}; not counted",
+                        c.decimals, c.unit, m.unit.code()
+                    ),
+                });
+                continue;
+            };
+            // Split a coarser interval evenly (exact: the parts sum to the whole).
+            for j in 0..k {
+                let ts = t + j * iv_i;
+                if ts < s0 {
+                    continue;
+                }
+                let slot = usize::try_from((ts - s0) / iv_i).unwrap_or(usize::MAX);
+                if slot >= n {
+                    continue;
+                }
+                let part = milli * (j + 1) / k - milli * j / k;
+                let cell = &mut values[slot];
+                *cell = Some(cell.unwrap_or(0) + part);
+            }
+        }
+    }
+    Some(IntervalSeries {
+        meter: meter.to_string(),
+        carrier: m.carrier,
+        unit: m.unit,
+        fuel: None,
+        start: s0,
+        interval_s: iv,
+        values,
+    })
+}
+
+fn weighted_mean(series: &tanji_factors::Series, region: &str) -> Option<f64> {
+    let (mut num, mut den) = (0.0, 0.0);
+    for r in series.rows.iter().filter(|r| r.region == region) {
+        if let Some(x) = r.consumption_direct {
+            num += x * r.consumption_mwh;
+            den += r.consumption_mwh;
+        }
+    }
+    (den > 0.0).then(|| num / den)
+}
+
+fn fixed_factor(
+    fixed: FixedChoice,
+    f: &Factors,
+    region: &str,
+) -> Result<FixedFactorDoc, ReportError> {
+    if let FixedChoice::Given(t) = fixed {
+        if !(t.is_finite() && t >= 0.0) {
+            return Err(ReportError::Request(format!(
+                "fixed factor {t} tCO2/MWh is not a finite, non-negative number"
+            )));
+        }
+        return Ok(FixedFactorDoc {
+            t_per_mwh: t,
+            basis: "given".into(),
+            source: format!("given by the report's requester ({t} tCO2/MWh)"),
+        });
+    }
+    if let Some((_, t)) = f.calibrations.iter().find(|(r, _)| r == region) {
+        return Ok(FixedFactorDoc {
+            t_per_mwh: *t,
+            basis: "calibration_target".into(),
+            source: format!(
+                "the official annual figure publication {} was calibrated to for {region} ({t} tCO2/MWh)",
+                f.id
+            ),
+        });
+    }
+    let g = weighted_mean(&f.series, region).ok_or_else(|| {
+        ReportError::Factors(format!(
+            "{}: region {region} has no factors to average; give --fixed-factor",
+            f.id
+        ))
+    })?;
+    let t = (g * 10.0).round() / 10_000.0;
+    Ok(FixedFactorDoc {
+        t_per_mwh: t,
+        basis: "weighted_mean".into(),
+        source: format!(
+            "consumption-weighted mean of publication {} for {region} ({t} tCO2/MWh)",
+            f.id
+        ),
+    })
+}
+
+fn totals(reports: &[EnterpriseDoc]) -> Totals {
+    let get = |v: &serde_json::Value, path: &[&str]| -> i64 {
+        let mut cur = v;
+        for p in path {
+            match cur.get(p) {
+                Some(x) => cur = x,
+                None => return 0,
+            }
+        }
+        cur.as_i64().unwrap_or(0)
+    };
+    let mut t = Totals {
+        enterprises: reports.len() as u64,
+        scope1_g: 0,
+        scope2_location_g: 0,
+        scope2_market_g: 0,
+        import_wh: 0,
+        export_wh: 0,
+        pv_self_consumed_wh: 0,
+        consumption_wh: 0,
+        fixed_g: 0,
+        dynamic_g: 0,
+        difference_g: 0,
+        difference_pct: None,
+        green_wh: 0,
+        green_share: None,
+    };
+    for r in reports {
+        let f = &r.figures;
+        t.scope1_g += get(f, &["scope1", "fossil_g"]);
+        t.scope2_location_g += get(f, &["scope2_location", "total_g"]);
+        t.scope2_market_g += get(f, &["scope2_market", "total_g"]);
+        t.import_wh += get(f, &["scope2_location", "import_wh"]);
+        t.export_wh += get(f, &["scope2_location", "export_wh"]);
+        t.pv_self_consumed_wh += get(f, &["scope2_location", "pv_self_consumed_wh"]);
+        t.consumption_wh += get(f, &["scope2_location", "consumption_wh"]);
+        t.fixed_g += get(f, &["comparison", "fixed_g"]);
+        t.dynamic_g += get(f, &["comparison", "dynamic_g"]);
+        t.difference_g += get(f, &["comparison", "difference_g"]);
+        t.green_wh += get(f, &["indicators", "green_wh"]);
+    }
+    t.difference_pct = (t.fixed_g != 0).then(|| t.difference_g as f64 / t.fixed_g as f64 * 100.0);
+    t.green_share = (t.consumption_wh > 0).then(|| t.green_wh as f64 / t.consumption_wh as f64);
+    t
+}
+
+/// Sequence gaps of `device` (over the whole log up to the checkpoint).
+fn sequence_gaps(device: &str, uploads: &[&SignedUpload], issues: &mut Vec<IssueDoc>) {
+    let seqs: BTreeSet<u64> = uploads
+        .iter()
+        .filter(|u| u.body.device == device)
+        .map(|u| u.body.seq)
+        .collect();
+    let mut expect = 1;
+    for s in seqs {
+        if s > expect {
+            issues.push(IssueDoc {
+                kind: "sequence_gap".into(),
+                subject: format!("device {device}"),
+                message: format!(
+                    "records {expect}..={} of {device} are not in the log: the intervals they would cover show as gaps",
+                    s - 1
+                ),
+            });
+        }
+        expect = s + 1;
+    }
+}
+
+/// Builds the report `req` from `store`'s log, checking the checkpoint and the factor
+/// publication with `verifier`.
+pub fn build<S: Store>(
+    store: &S,
+    verifier: &NoteVerifier,
+    req: &Request,
+) -> Result<Built, ReportError> {
+    let origin = store
+        .meta("origin")?
+        .ok_or_else(|| ReportError::Log("the store names no origin".into()))?;
+    let park = store.meta("park")?.unwrap_or_default();
+    // The checkpoint.
+    let checkpoints = store.checkpoints()?;
+    let (size, note) = match req.checkpoint_size {
+        None => checkpoints.last().cloned(),
+        Some(s) => checkpoints.iter().rev().find(|(n, _)| *n == s).cloned(),
+    }
+    .ok_or_else(|| {
+        ReportError::Request(match req.checkpoint_size {
+            Some(s) => format!("the log has no checkpoint at size {s}"),
+            None => "the log has no checkpoint".into(),
+        })
+    })?;
+    let cp = open_checkpoint(&note, verifier).map_err(|e| {
+        ReportError::Log(format!(
+            "the checkpoint at size {size} does not verify with {verifier}: {e}"
+        ))
+    })?;
+    if cp.size != size || cp.origin != origin {
+        return Err(ReportError::Log(format!(
+            "the checkpoint stored for size {size} says origin {:?} size {}",
+            cp.origin, cp.size
+        )));
+    }
+    let stored_root = tanji_ledger::root(store, size)
+        .map_err(|e| ReportError::Log(format!("the tree at size {size}: {e}")))?;
+    if stored_root != cp.root {
+        return Err(ReportError::Log(format!(
+            "the stored tree's root at size {size} is not the signed checkpoint's"
+        )));
+    }
+
+    let view = LogView::read(store, size)?;
+    let mut problems = view.problems.clone();
+    let factors = load_factors(store, &view, verifier, req.factors.as_deref())?;
+    let region = match &req.region {
+        Some(r) if factors.regions.contains(r) => r.clone(),
+        Some(r) => {
+            return Err(ReportError::Request(format!(
+                "region {r:?} is not in publication {}; it has {}",
+                factors.id,
+                factors.regions.join(", ")
+            )))
+        }
+        None if factors.regions.len() == 1 => factors.regions[0].clone(),
+        None => {
+            return Err(ReportError::Request(format!(
+                "publication {} has regions {}; name one with --region",
+                factors.id,
+                factors.regions.join(", ")
+            )))
+        }
+    };
+    let fixed = fixed_factor(req.fixed, &factors, &region)?;
+
+    // Meters by enterprise.
+    let mut by_enterprise: BTreeMap<String, BTreeMap<String, MeterData<'_>>> = BTreeMap::new();
+    for (meter, regs) in &view.registrations {
+        let Some((index, reg)) = regs.last() else {
+            continue;
+        };
+        let (Ok(carrier), Ok(unit)) = (reg.carrier.parse::<Carrier>(), reg.unit.parse::<Unit>())
+        else {
+            problems.push(Finding {
+                subject: format!("entry {index} (registration of {meter})"),
+                problem: format!("carrier {:?} or unit {:?} unknown", reg.carrier, reg.unit),
+            });
+            continue;
+        };
+        by_enterprise
+            .entry(reg.enterprise.clone())
+            .or_default()
+            .insert(
+                meter.clone(),
+                MeterData {
+                    reg_index: *index,
+                    device: reg.device.clone(),
+                    carrier,
+                    unit,
+                    channels: Vec::new(),
+                },
+            );
+    }
+    let enterprises: Vec<String> = match &req.scope {
+        Scope::Enterprise(e) => {
+            if !by_enterprise.contains_key(e) {
+                return Err(ReportError::Request(format!(
+                    "no enterprise {e:?} is registered in this log (up to entry {size}); registered: {}",
+                    by_enterprise.keys().cloned().collect::<Vec<_>>().join(", ")
+                )));
+            }
+            vec![e.clone()]
+        }
+        Scope::Park => by_enterprise.keys().cloned().collect(),
+    };
+    let in_scope: BTreeSet<&str> = enterprises.iter().map(String::as_str).collect();
+
+    // Device keys, for checking every used upload's signature.
+    let mut keys: BTreeMap<&str, Vec<[u8; 32]>> = BTreeMap::new();
+    for regs in view.registrations.values() {
+        for (_, r) in regs {
+            keys.entry(r.device.as_str())
+                .or_default()
+                .push(r.public_key);
+        }
+    }
+
+    // The period: given, or all data of the scope.
+    let (start, end) = match req.period {
+        Some(p) => p,
+        None => {
+            let mut span: Option<(i64, i64)> = None;
+            for (_, u) in &view.uploads {
+                for c in &u.body.channels {
+                    let owner = view.meter(&c.meter).map(|(_, r)| r.enterprise.as_str());
+                    if owner.is_some_and(|o| in_scope.contains(o)) {
+                        if let Some(e) = c.end() {
+                            span = Some(
+                                span.map_or((c.start, e), |(a, b)| (a.min(c.start), b.max(e))),
+                            );
+                        }
+                    }
+                }
+            }
+            span.ok_or_else(|| {
+                ReportError::Request(format!(
+                    "no accepted upload of {} is in the log (up to entry {size}); nothing to report",
+                    enterprises.join(", ")
+                ))
+            })?
+        }
+    };
+    if end <= start {
+        return Err(ReportError::Request(format!(
+            "period {}..{} is empty; the end must be after the start",
+            rfc3339(start),
+            rfc3339(end)
+        )));
+    }
+
+    // Uploads of the scope in the period.
+    let mut leaves: BTreeMap<u64, LeafDoc> = BTreeMap::new();
+    let leaf = |index: u64, kind: &str, what: String| LeafDoc {
+        index,
+        kind: kind.into(),
+        what,
+        leaf_hash: hex::encode(view.leaf_hashes[usize::try_from(index).unwrap_or(0)]),
+    };
+    leaves.insert(
+        factors.index,
+        leaf(factors.index, "publication", factors.id.clone()),
+    );
+    let mut uploads_of: BTreeMap<String, u64> = BTreeMap::new();
+    for (index, u) in &view.uploads {
+        let mut used = false;
+        for c in &u.body.channels {
+            let Some((_, reg)) = view.meter(&c.meter) else {
+                continue;
+            };
+            if !in_scope.contains(reg.enterprise.as_str()) || !overlaps(c, start, end) {
+                continue;
+            }
+            if reg.device != u.body.device {
+                problems.push(Finding {
+                    subject: format!("entry {index} (upload {}#{})", u.body.device, u.body.seq),
+                    problem: format!(
+                        "meter {} is registered to {}, not to this device",
+                        c.meter, reg.device
+                    ),
+                });
+                continue;
+            }
+            used = true;
+            if let Some(m) = by_enterprise
+                .get_mut(&reg.enterprise)
+                .and_then(|ms| ms.get_mut(&c.meter))
+            {
+                m.channels.push((*index, c));
+            }
+        }
+        if used {
+            let signed = keys.get(u.body.device.as_str()).is_some_and(|ks| {
+                ks.iter()
+                    .any(|k| ed25519_verifying(k).is_some_and(|vk| u.verify_signature(&vk)))
+            });
+            if !signed {
+                problems.push(Finding {
+                    subject: format!("entry {index} (upload {}#{})", u.body.device, u.body.seq),
+                    problem: "its device signature does not verify with the registered key: the record was changed".into(),
+                });
+            }
+            let owner = view
+                .meter(&u.body.channels[0].meter)
+                .map(|(_, r)| r.enterprise.clone())
+                .unwrap_or_default();
+            *uploads_of.entry(owner).or_default() += 1;
+            leaves.insert(
+                *index,
+                leaf(
+                    *index,
+                    "upload",
+                    format!("{}#{}", u.body.device, u.body.seq),
+                ),
+            );
+        }
+    }
+
+    // Compute.
+    let lookup = SeriesFactors {
+        series: &factors.series,
+        region: region.clone(),
+        id: factors.id.clone(),
+    };
+    let options = Options {
+        fixed_factor: Some(NamedFactor {
+            value: fixed.t_per_mwh * 1000.0,
+            source: fixed.source.clone(),
+        }),
+        utc_offset_s: req.utc_offset_s,
+        ..Options::default()
+    };
+    let all_uploads: Vec<&SignedUpload> = view.uploads.iter().map(|(_, u)| u).collect();
+    let mut issues = Vec::new();
+    let mut reports = Vec::new();
+    for e in &enterprises {
+        let Some(meters) = by_enterprise.get(e) else {
+            continue;
+        };
+        let mut series = Vec::new();
+        let mut meter_docs = Vec::new();
+        let mut devices = BTreeSet::new();
+        for (meter, m) in meters {
+            devices.insert(m.device.clone());
+            leaves.insert(
+                m.reg_index,
+                leaf(m.reg_index, "registration", format!("{}/{meter}", m.device)),
+            );
+            match series_of(meter, m, start, end, &mut issues) {
+                Some(s) => {
+                    let in_period = s
+                        .values
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, _)| {
+                            let t = s.interval_start(*i);
+                            t >= start && t < end
+                        })
+                        .map(|(_, v)| v)
+                        .collect::<Vec<_>>();
+                    meter_docs.push(MeterDoc {
+                        meter: meter.clone(),
+                        device: m.device.clone(),
+                        carrier: m.carrier.code().into(),
+                        unit: m.unit.code().into(),
+                        scope: scope_of(m.carrier).into(),
+                        interval_s: s.interval_s,
+                        intervals: in_period.len() as u64,
+                        missing: in_period.iter().filter(|v| v.is_none()).count() as u64,
+                    });
+                    series.push(s);
+                }
+                None => issues.push(IssueDoc {
+                    kind: "no_data".into(),
+                    subject: format!("meter {meter}"),
+                    message: format!(
+                        "meter {meter} ({}) of {e} has no accepted upload in the period: it is not counted",
+                        m.carrier.code()
+                    ),
+                }),
+            }
+        }
+        for d in &devices {
+            sequence_gaps(d, &all_uploads, &mut issues);
+        }
+        let inputs = Inputs {
+            enterprise: e.clone(),
+            period_start: start,
+            period_end: end,
+            series,
+            certificates: Vec::new(),
+            purchases: Vec::new(),
+            output: None,
+        };
+        let report = tanji_accounting::compute(&inputs, &lookup, &options).map_err(|source| {
+            ReportError::Accounting {
+                enterprise: e.clone(),
+                source,
+            }
+        })?;
+        let figures = serde_json::to_value(&report)
+            .map_err(|err| ReportError::Format(format!("serializing the figures: {err}")))?;
+        reports.push(EnterpriseDoc {
+            enterprise: e.clone(),
+            meters: meter_docs,
+            uploads: uploads_of.get(e).copied().unwrap_or(0),
+            figures,
+        });
+    }
+    let park_totals = matches!(req.scope, Scope::Park).then(|| totals(&reports));
+    let vkey = store.meta("vkey")?.unwrap_or_default();
+    let doc = ReportDoc {
+        format: FORMAT.into(),
+        scope: ScopeDoc {
+            kind: match req.scope {
+                Scope::Enterprise(_) => "enterprise".into(),
+                Scope::Park => "park".into(),
+            },
+            enterprise: match &req.scope {
+                Scope::Enterprise(e) => Some(e.clone()),
+                Scope::Park => None,
+            },
+            park,
+        },
+        period: PeriodDoc {
+            start: rfc3339(start),
+            end: rfc3339(end),
+        },
+        parameters: Parameters {
+            factors: factors.id.clone(),
+            region: region.clone(),
+            fixed_factor: fixed,
+            utc_offset_s: req.utc_offset_s,
+        },
+        methods: Methods {
+            accounting: tanji_accounting::METHOD.into(),
+            factors: factors.method.clone(),
+            report: FORMAT.into(),
+        },
+        reports,
+        park_totals,
+        issues,
+        provenance: Provenance {
+            log: LogDoc {
+                origin,
+                verifier_key: vkey,
+            },
+            checkpoint: CheckpointDoc {
+                size,
+                root: base64::engine::general_purpose::STANDARD.encode(cp.root),
+                note,
+            },
+            factors: FactorsDoc {
+                id: factors.id.clone(),
+                index: factors.index,
+                content_sha256: hex::encode(factors.content_sha256),
+                method: factors.method.clone(),
+                synthetic: region.to_ascii_lowercase().contains("synthetic"),
+                region,
+            },
+            leaves: leaves.into_values().collect(),
+        },
+    };
+    Ok(Built { doc, problems })
+}
+
+fn ed25519_verifying(k: &[u8; 32]) -> Option<ed25519_dalek::VerifyingKey> {
+    ed25519_dalek::VerifyingKey::from_bytes(k).ok()
+}

@@ -1,0 +1,230 @@
+//! The `tanji-report/v1` document: what `tanji report` writes and `tanji audit` reads.
+//! `docs/report.md` describes every field.
+
+use serde::{Deserialize, Serialize};
+
+/// A report: one enterprise or the whole park over one period, with its provenance.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReportDoc {
+    /// Always [`crate::FORMAT`].
+    pub format: String,
+    /// Whose figures.
+    pub scope: ScopeDoc,
+    /// The period `[start, end)`.
+    pub period: PeriodDoc,
+    /// Everything besides the log that decided the figures; the audit recomputes with these.
+    pub parameters: Parameters,
+    /// Method versions.
+    pub methods: Methods,
+    /// One entry per enterprise (one for an enterprise report), sorted by enterprise id.
+    pub reports: Vec<EnterpriseDoc>,
+    /// Sums over `reports` (park reports only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub park_totals: Option<Totals>,
+    /// Data issues found while assembling the input from the log (sequence gaps, meters
+    /// without data, values that could not be converted); accounting's own issues (gaps and
+    /// how they were filled, with their effect) are in each `figures.issues`.
+    pub issues: Vec<IssueDoc>,
+    /// Where every figure comes from.
+    pub provenance: Provenance,
+}
+
+/// Whose figures.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScopeDoc {
+    /// `enterprise` or `park`.
+    pub kind: String,
+    /// The enterprise id (enterprise reports).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enterprise: Option<String>,
+    /// The park's name.
+    pub park: String,
+}
+
+/// A period `[start, end)`, RFC 3339 UTC.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeriodDoc {
+    /// Start (inclusive).
+    pub start: String,
+    /// End (exclusive).
+    pub end: String,
+}
+
+/// What decided the figures besides the log.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Parameters {
+    /// Factor publication id (`name@vN`).
+    pub factors: String,
+    /// The region of the publication whose factors apply.
+    pub region: String,
+    /// The fixed annual factor of the comparison.
+    pub fixed_factor: FixedFactorDoc,
+    /// Local time offset for hours of day, seconds.
+    pub utc_offset_s: i32,
+}
+
+/// The fixed annual factor and where it came from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FixedFactorDoc {
+    /// tCO2/MWh.
+    pub t_per_mwh: f64,
+    /// `given` (`--fixed-factor`), `calibration_target` (the official annual figure the
+    /// publication was calibrated to) or `weighted_mean` (the series' consumption-weighted mean).
+    pub basis: String,
+    /// In words.
+    pub source: String,
+}
+
+/// Method versions.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Methods {
+    /// `tanji_accounting::METHOD`.
+    pub accounting: String,
+    /// The factor method named in the publication's manifest.
+    pub factors: String,
+    /// [`crate::FORMAT`].
+    pub report: String,
+}
+
+/// One enterprise's report.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EnterpriseDoc {
+    /// Enterprise id.
+    pub enterprise: String,
+    /// Its meters with data in the period.
+    pub meters: Vec<MeterDoc>,
+    /// Accepted uploads used.
+    pub uploads: u64,
+    /// The accounting report (`tanji_accounting::Report` as JSON).
+    pub figures: serde_json::Value,
+}
+
+/// One meter as assembled.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MeterDoc {
+    /// Meter id.
+    pub meter: String,
+    /// The device registered to it.
+    pub device: String,
+    /// Carrier code.
+    pub carrier: String,
+    /// Unit code (values are in thousandths of it).
+    pub unit: String,
+    /// Where it counts: `scope1` (fuels), `scope2` (electricity), `scope2_heat` (purchased
+    /// heat and steam).
+    pub scope: String,
+    /// Interval length of the series, seconds.
+    pub interval_s: u32,
+    /// Intervals in the period.
+    pub intervals: u64,
+    /// Intervals no accepted upload covers.
+    pub missing: u64,
+}
+
+/// Park totals.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Totals {
+    /// Enterprises.
+    pub enterprises: u64,
+    /// Scope 1 fossil CO2, g.
+    pub scope1_g: i64,
+    /// Scope 2 location-based, g.
+    pub scope2_location_g: i64,
+    /// Scope 2 market-based, g.
+    pub scope2_market_g: i64,
+    /// Grid import, Wh.
+    pub import_wh: i64,
+    /// Export, Wh.
+    pub export_wh: i64,
+    /// PV consumed on site, Wh.
+    pub pv_self_consumed_wh: i64,
+    /// Electricity consumed, Wh.
+    pub consumption_wh: i64,
+    /// Grid import at the fixed factor, g.
+    pub fixed_g: i64,
+    /// Grid import at the interval factors, g.
+    pub dynamic_g: i64,
+    /// fixed − dynamic, g.
+    pub difference_g: i64,
+    /// difference ÷ fixed, %.
+    pub difference_pct: Option<f64>,
+    /// PV self-consumed + applied instruments, Wh.
+    pub green_wh: i64,
+    /// green ÷ consumption.
+    pub green_share: Option<f64>,
+}
+
+/// A data issue found while assembling input from the log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssueDoc {
+    /// `sequence_gap`, `no_data`, `unconvertible`, `interval_mismatch`.
+    pub kind: String,
+    /// What it concerns (device, meter).
+    pub subject: String,
+    /// What happened and its effect.
+    pub message: String,
+}
+
+/// Where every figure comes from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Provenance {
+    /// The log.
+    pub log: LogDoc,
+    /// The checkpoint the figures were computed at.
+    pub checkpoint: CheckpointDoc,
+    /// The factor publication.
+    pub factors: FactorsDoc,
+    /// Every leaf the figures depend on, by index: the meters' registrations, the factor
+    /// publication and every accepted upload of the scope overlapping the period.
+    pub leaves: Vec<LeafDoc>,
+}
+
+/// The log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogDoc {
+    /// Origin line.
+    pub origin: String,
+    /// The log's C2SP verifier key.
+    pub verifier_key: String,
+}
+
+/// The checkpoint used.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckpointDoc {
+    /// Tree size.
+    pub size: u64,
+    /// Root hash, base64 (as in the note).
+    pub root: String,
+    /// The signed note, verbatim.
+    pub note: String,
+}
+
+/// The factor publication used.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FactorsDoc {
+    /// `name@vN`.
+    pub id: String,
+    /// Its log entry.
+    pub index: u64,
+    /// SHA-256 of the series CSV, lowercase hex.
+    pub content_sha256: String,
+    /// Method named in its manifest.
+    pub method: String,
+    /// The region used.
+    pub region: String,
+    /// Whether the series is synthetic (its region name says so): not a measurement.
+    pub synthetic: bool,
+}
+
+/// One log leaf used.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeafDoc {
+    /// Leaf index.
+    pub index: u64,
+    /// `registration`, `publication` or `upload`.
+    pub kind: String,
+    /// Which: `d-0003/m-0003-grid`, `CN-FJ-synthetic-2026@v1`, `d-0003#5`.
+    pub what: String,
+    /// RFC 6962 leaf hash `SHA-256(0x00 || entry)`, lowercase hex.
+    pub leaf_hash: String,
+}

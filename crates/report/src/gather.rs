@@ -1,0 +1,201 @@
+//! Reading what a report needs out of the log: registrations, uploads and factor publications
+//! up to a tree size, each entry decoded from its stored bytes (not from the store's indexes,
+//! which an auditor need not trust).
+
+use std::collections::BTreeMap;
+
+use sha2::{Digest, Sha256};
+use tanji_ledger::{leaf_hash, Note, NoteVerifier};
+use tanji_readings::{DeviceRegistration, LogEntry, SignedUpload};
+use tanji_store::Store;
+
+use crate::{Finding, ReportError};
+
+/// The log's entries up to a size, decoded.
+pub(crate) struct LogView {
+    /// Registrations by meter: every (index, registration), in log order.
+    pub registrations: BTreeMap<String, Vec<(u64, DeviceRegistration)>>,
+    /// Accepted uploads with their leaf index, in log order.
+    pub uploads: Vec<(u64, SignedUpload)>,
+    /// Publication notes with their leaf index, in log order.
+    pub publications: Vec<(u64, String)>,
+    /// Leaf hash of every entry.
+    pub leaf_hashes: Vec<[u8; 32]>,
+    /// Entries that did not decode.
+    pub problems: Vec<Finding>,
+}
+
+impl LogView {
+    /// Reads entries `0..size`.
+    pub fn read<S: Store>(store: &S, size: u64) -> Result<LogView, ReportError> {
+        let mut view = LogView {
+            registrations: BTreeMap::new(),
+            uploads: Vec::new(),
+            publications: Vec::new(),
+            leaf_hashes: Vec::with_capacity(usize::try_from(size).unwrap_or(0)),
+            problems: Vec::new(),
+        };
+        store.scan_entries(0, size, &mut |index, data| {
+            view.leaf_hashes.push(leaf_hash(data));
+            match LogEntry::from_bytes(data) {
+                Ok(LogEntry::Registration(r)) => view
+                    .registrations
+                    .entry(r.meter.clone())
+                    .or_default()
+                    .push((index, r)),
+                Ok(LogEntry::Upload(u)) => view.uploads.push((index, u)),
+                Ok(LogEntry::Publication(n)) => view.publications.push((index, n)),
+                Err(e) => view.problems.push(Finding {
+                    subject: format!("entry {index}"),
+                    problem: format!("does not decode: {e}"),
+                }),
+            }
+            Ok(())
+        })?;
+        Ok(view)
+    }
+
+    /// The registration in force for a meter (the latest logged).
+    pub fn meter(&self, meter: &str) -> Option<&(u64, DeviceRegistration)> {
+        self.registrations.get(meter).and_then(|v| v.last())
+    }
+}
+
+/// A checked factor publication with its parsed series.
+pub(crate) struct Factors {
+    pub id: String,
+    pub index: u64,
+    pub content_sha256: [u8; 32],
+    pub method: String,
+    pub regions: Vec<String>,
+    /// (region, target tCO2/MWh) from `calibration` lines.
+    pub calibrations: Vec<(String, f64)>,
+    pub series: tanji_factors::Series,
+}
+
+struct Manifest {
+    id: String,
+    method: String,
+    content: Option<([u8; 32], u64)>,
+    regions: Vec<String>,
+    calibrations: Vec<(String, f64)>,
+}
+
+fn parse_manifest(text: &str) -> Manifest {
+    let mut m = Manifest {
+        id: String::new(),
+        method: String::new(),
+        content: None,
+        regions: Vec::new(),
+        calibrations: Vec::new(),
+    };
+    for line in text.lines() {
+        let (key, value) = line.split_once(' ').unwrap_or((line, ""));
+        match key {
+            "id" => m.id = value.to_string(),
+            "method" => m.method = value.to_string(),
+            "regions" => m.regions = value.split(',').map(str::to_string).collect(),
+            "content" => {
+                m.content = value.split_once(' ').and_then(|(h, len)| {
+                    let hash: [u8; 32] = hex::decode(h.strip_prefix("sha256:")?)
+                        .ok()?
+                        .try_into()
+                        .ok()?;
+                    Some((hash, len.parse().ok()?))
+                });
+            }
+            "calibration" => {
+                // `calibration REGION target=0.4092 before=… scale=…`
+                let mut words = value.split(' ');
+                if let Some(region) = words.next() {
+                    if let Some(t) = words
+                        .find_map(|w| w.strip_prefix("target="))
+                        .and_then(|t| t.parse::<f64>().ok())
+                    {
+                        m.calibrations.push((region.to_string(), t));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    m
+}
+
+/// Finds the publication `want` (`name@vN`, or a name for its latest version, or `None` for
+/// the latest of all) in the view and checks its signature and content.
+pub(crate) fn load_factors<S: Store>(
+    store: &S,
+    view: &LogView,
+    verifier: &NoteVerifier,
+    want: Option<&str>,
+) -> Result<Factors, ReportError> {
+    let mut found = None;
+    let mut ids = Vec::new();
+    for (index, note) in &view.publications {
+        let parsed = Note::parse(note)
+            .map_err(|e| ReportError::Factors(format!("entry {index}: not a signed note: {e}")))?;
+        let m = parse_manifest(parsed.text());
+        ids.push(m.id.clone());
+        let hit = match want {
+            None => true,
+            Some(w) => m.id == w || m.id.split('@').next() == Some(w),
+        };
+        if hit {
+            found = Some((*index, parsed, m));
+        }
+    }
+    let Some((index, note, m)) = found else {
+        return Err(ReportError::Factors(format!(
+            "no publication {} in the log; published: {}; publish one with `tanji factors publish`",
+            want.map_or_else(|| "at all".to_string(), |w| format!("{w:?}")),
+            if ids.is_empty() {
+                "none".to_string()
+            } else {
+                ids.join(", ")
+            }
+        )));
+    };
+    note.verify(std::slice::from_ref(verifier)).map_err(|e| {
+        ReportError::Factors(format!(
+            "{} (entry {index}): its signature does not verify with the log key {verifier}: {e}",
+            m.id
+        ))
+    })?;
+    let (hash, len) = m.content.ok_or_else(|| {
+        ReportError::Factors(format!(
+            "{} (entry {index}): the manifest has no content line",
+            m.id
+        ))
+    })?;
+    let content = store.blob(&hash)?.ok_or_else(|| {
+        ReportError::Factors(format!(
+            "{}: its content sha256:{} is missing from the store",
+            m.id,
+            hex::encode(hash)
+        ))
+    })?;
+    let actual: [u8; 32] = Sha256::digest(&content).into();
+    if actual != hash || content.len() as u64 != len {
+        return Err(ReportError::Factors(format!(
+            "{}: the stored series hashes to sha256:{} ({} bytes), the signed manifest says sha256:{} ({len} bytes)",
+            m.id,
+            hex::encode(actual),
+            content.len(),
+            hex::encode(hash)
+        )));
+    }
+    let text = std::str::from_utf8(&content)
+        .map_err(|e| ReportError::Factors(format!("{}: the series is not UTF-8: {e}", m.id)))?;
+    let series = tanji_factors::Series::parse_csv(text)
+        .map_err(|e| ReportError::Factors(format!("{}: the series CSV: {e}", m.id)))?;
+    Ok(Factors {
+        id: m.id,
+        index,
+        content_sha256: hash,
+        method: m.method,
+        regions: m.regions,
+        calibrations: m.calibrations,
+        series,
+    })
+}

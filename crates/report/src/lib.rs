@@ -1,0 +1,98 @@
+//! tanji-report: carbon reports an auditor can recompute from the park log alone.
+//!
+//! [`build`] reads a park's log up to a signed checkpoint (registrations map meters to
+//! enterprises, carriers and units; accepted uploads give interval values; a logged factor
+//! publication gives the hourly grid factors), runs `tanji_accounting::compute` for one
+//! enterprise or every enterprise of the park, and returns a [`ReportDoc`]: the versioned JSON
+//! contract `tanji-report/v1` (documented field by field in `docs/report.md`) with the figures
+//! and their provenance — log origin and key, the checkpoint used, the factor publication and
+//! every log leaf the figures depend on. [`render_csv`] and [`render_html`] are its readable
+//! forms. [`audit`] takes a report and the park's store and recomputes it: it checks the
+//! checkpoint signature and root, that every listed leaf is in the log with the listed hash,
+//! that no accepted upload of the scope was left out, the factor publication's signature and
+//! content hash, and compares every number, naming each JSON path that differs.
+//!
+//! What it is not: it does no accounting of its own (that is `tanji-accounting`, pure), writes
+//! nothing to the store, and needs no secret key — only the store and the log's verifier key.
+//! A report is a pure function of (the log up to the checkpoint, the request): the same log
+//! and request give the same bytes, which is what makes the audit possible.
+
+mod audit;
+mod build;
+mod doc;
+mod gather;
+mod render;
+
+pub use audit::{audit, AuditResult};
+pub use build::{build, Built, FixedChoice, Request, Scope};
+pub use doc::{
+    CheckpointDoc, EnterpriseDoc, FactorsDoc, FixedFactorDoc, IssueDoc, LeafDoc, LogDoc, MeterDoc,
+    Methods, Parameters, PeriodDoc, Provenance, ReportDoc, ScopeDoc, Totals,
+};
+pub use render::{render_csv, render_html};
+
+/// The contract id every report carries in `format`; bump it on any change to the JSON shape
+/// or to how a report is assembled from the log.
+pub const FORMAT: &str = "tanji-report/v1";
+
+/// One problem, naming what it concerns: a log entry, the checkpoint, a JSON path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// What it concerns: "entry 17 (upload d-0003#5)", "checkpoint", "reports[0].figures.scope1.fossil_g".
+    pub subject: String,
+    /// What is wrong with it.
+    pub problem: String,
+}
+
+impl std::fmt::Display for Finding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.subject, self.problem)
+    }
+}
+
+/// Why a report could not be made (bad data inside a valid log is a report issue instead).
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] tanji_store::StoreError),
+    /// The request does not fit the log (unknown enterprise, empty period, no data).
+    #[error("{0}")]
+    Request(String),
+    /// The factor publication is missing, unsigned or does not match its content.
+    #[error("factor publication: {0}")]
+    Factors(String),
+    /// The log or its checkpoint contradicts itself.
+    #[error("the log is inconsistent: {0}; run `tanji verify` for a full audit")]
+    Log(String),
+    /// Accounting refused its input.
+    #[error("accounting for {enterprise}: {source}")]
+    Accounting {
+        /// The enterprise.
+        enterprise: String,
+        /// Why.
+        #[source]
+        source: tanji_accounting::AccountingError,
+    },
+    /// The report is not a `tanji-report/v1` document.
+    #[error("not a {FORMAT} report: {0}")]
+    Format(String),
+}
+
+/// Formats Unix seconds as RFC 3339 UTC (`2026-11-01T00:00:00Z`).
+pub fn rfc3339(t: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(t)
+        .ok()
+        .and_then(|d| {
+            d.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| format!("@{t}"))
+}
+
+/// Parses an RFC 3339 instant into Unix seconds.
+pub fn parse_rfc3339(s: &str) -> Option<i64> {
+    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        .ok()
+        .map(time::OffsetDateTime::unix_timestamp)
+}

@@ -113,6 +113,16 @@ pub(crate) fn run(
     lookup: &dyn FactorLookup,
     opts: &Options,
 ) -> Result<Report, AccountingError> {
+    run_detailed(inputs, lookup, opts).map(|(report, _)| report)
+}
+
+/// [`run`], plus every counted interval of every grid-import, fuel, heat and steam meter with
+/// the emissions it contributed (the same figures the report's totals are sums of).
+pub(crate) fn run_detailed(
+    inputs: &Inputs,
+    lookup: &dyn FactorLookup,
+    opts: &Options,
+) -> Result<(Report, Vec<IntervalEmission>), AccountingError> {
     if inputs.period_end <= inputs.period_start {
         return Err(AccountingError::Period {
             start: inputs.period_start,
@@ -412,6 +422,30 @@ pub(crate) fn run(
         effects.push(eff);
     }
 
+    // Per-interval emissions, as counted above (exports and PV carry none here).
+    let mut intervals = Vec::new();
+    for (f, eff) in filled.iter().zip(&effects) {
+        let electricity = match f.carrier {
+            Carrier::ElectricityImport => true,
+            Carrier::ElectricityExport | Carrier::PvGeneration => continue,
+            _ => false,
+        };
+        for (p, &g) in f.points.iter().zip(eff) {
+            intervals.push(IntervalEmission {
+                meter: f.meter.to_owned(),
+                carrier: f.carrier,
+                start: p.t,
+                end: p.t + f.interval_s,
+                wh: if electricity {
+                    milli_to_wh(p.milli, f.unit)
+                } else {
+                    0
+                },
+                g,
+            });
+        }
+    }
+
     // 3. Gap issues with their effect.
     for (f, eff) in filled.iter().zip(&effects) {
         for (start, end, n, milli, fill, idx) in &f.runs {
@@ -500,7 +534,7 @@ pub(crate) fn run(
         intensity,
     };
 
-    Ok(Report {
+    let report = Report {
         method: METHOD.to_owned(),
         factor_series: lookup.series_id().to_owned(),
         enterprise: inputs.enterprise.clone(),
@@ -513,7 +547,8 @@ pub(crate) fn run(
         comparison,
         indicators,
         issues,
-    })
+    };
+    Ok((report, intervals))
 }
 
 fn unconvertible(f: &Filled<'_>, total: i64, what: &str) -> DataIssue {

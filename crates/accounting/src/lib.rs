@@ -6,7 +6,10 @@
 //! match, intensities, and every data issue (gaps and how they were filled, missing factors,
 //! assumed densities) with its effect in g CO2.
 //!
-//! Entry point: [`compute`]`(&Inputs, &dyn FactorLookup, &Options) -> Report`.
+//! Entry point: [`compute`]`(&Inputs, &dyn FactorLookup, &Options) -> Report`;
+//! [`compute_with_intervals`] adds the per-interval emissions behind the totals, and
+//! [`cbam::products`] allocates them to products (specific embedded emissions, EU CBAM rules,
+//! certificate-cost estimate, product carbon footprint).
 //!
 //! Pure: no IO, no SQL, no clock. It does not read the log or the store, verify signatures
 //! or fetch factors: the caller assembles [`IntervalSeries`] from accepted uploads (with
@@ -17,6 +20,7 @@
 //! is rounded per interval, so totals are exact sums of interval figures); floats only for
 //! factors, ratios and shares. Factors are gCO2/kWh (= kg/MWh; 0.5617 t/MWh = 561.7 g/kWh).
 
+pub mod cbam;
 mod compute;
 pub mod factor;
 pub mod fuels;
@@ -92,4 +96,15 @@ pub fn compute(
     options: &Options,
 ) -> Result<Report, AccountingError> {
     compute::run(inputs, factors, options)
+}
+
+/// [`compute`], plus the per-interval emissions behind the report's totals: one
+/// [`IntervalEmission`] per interval of every grid-import, fuel, heat and steam meter inside
+/// the period (gaps filled as in the report). [`cbam::products`] allocates these to products.
+pub fn compute_with_intervals(
+    inputs: &Inputs,
+    factors: &dyn FactorLookup,
+    options: &Options,
+) -> Result<(Report, Vec<IntervalEmission>), AccountingError> {
+    compute::run_detailed(inputs, factors, options)
 }

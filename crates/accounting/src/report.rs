@@ -297,3 +297,26 @@ pub struct DataIssue {
     /// What happened and what to do.
     pub message: String,
 }
+
+/// One interval of one grid-import, fuel, heat or steam meter and the emissions it adds to
+/// the report (returned by [`crate::compute_with_intervals`]): the per-interval view behind
+/// the totals, for allocating emissions to production lines and products.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct IntervalEmission {
+    /// Meter.
+    pub meter: String,
+    /// What the meter measures.
+    pub carrier: Carrier,
+    /// Interval start, Unix seconds UTC.
+    pub start: i64,
+    /// Interval end (exclusive).
+    pub end: i64,
+    /// Grid import in the interval, Wh (gaps filled); 0 for fuel, heat and steam meters.
+    pub wh: i64,
+    /// Emissions counted for the interval, g: grid import at the interval's own factor
+    /// (whole grams, the terms of `Scope2Location::electricity_g`), fossil fuel CO2 (terms of
+    /// `Scope1::fossil_g`; biogenic fuels carry 0), purchased heat and steam (terms of
+    /// `Scope2Location::heat_g`). Fuel and heat terms are unrounded: their sum equals the
+    /// report's line total up to its rounding.
+    pub g: f64,
+}

@@ -538,7 +538,8 @@ pub fn build<S: Store>(
     };
     let options = Options {
         fixed_factor: Some(NamedFactor {
-            value: fixed.t_per_mwh * 1000.0,
+            // t/MWh → g/kWh, kept to 4 decimals so 0.5703 gives 570.3, not 570.3000000000001.
+            value: (fixed.t_per_mwh * 10_000_000.0).round() / 10_000.0,
             source: fixed.source.clone(),
         }),
         utc_offset_s: req.utc_offset_s,

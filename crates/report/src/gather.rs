@@ -105,15 +105,23 @@ fn parse_manifest(text: &str) -> Manifest {
                 });
             }
             "calibration" => {
-                // `calibration REGION target=0.4092 before=… scale=…`
-                let mut words = value.split(' ');
-                if let Some(region) = words.next() {
-                    if let Some(t) = words
-                        .find_map(|w| w.strip_prefix("target="))
-                        .and_then(|t| t.parse::<f64>().ok())
-                    {
-                        m.calibrations.push((region.to_string(), t));
-                    }
+                // tanji-factors writes `REGION: direct factors x0.947012 (mean … -> … t/MWh,
+                // target 0.4092; 8760 intervals, … MWh)`; `REGION target=0.4092 …` is read too.
+                let region = value
+                    .split([' ', ':'])
+                    .next()
+                    .unwrap_or_default()
+                    .to_string();
+                let target = value
+                    .split_once("target=")
+                    .or_else(|| value.split_once("target "))
+                    .and_then(|(_, rest)| {
+                        rest.split([' ', ';', ')', ','])
+                            .next()
+                            .and_then(|t| t.parse::<f64>().ok())
+                    });
+                if let (false, Some(t)) = (region.is_empty(), target) {
+                    m.calibrations.push((region, t));
                 }
             }
             _ => {}

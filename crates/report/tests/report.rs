@@ -1,0 +1,378 @@
+//! Reports on a small simulated park with a published synthetic Fujian-like factor year: a
+//! fresh report audits OK; any altered number, logged record, checkpoint or leaf list fails,
+//! naming what differs.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use serde_json::Value;
+use tanji_park::{Incoming, Park, PublicationRequest};
+use tanji_report::{audit, build, render_csv, render_html, FixedChoice, Request, Scope};
+use tanji_simulator::{Park as SimPark, ParkSpec};
+
+const DAY: i64 = 86_400;
+const START: i64 = 1_790_812_800; // 2026-10-01T00:00:00Z
+const NOW: i64 = START + 40 * DAY;
+
+/// A park of 3 enterprises × 3 days with a published, calibrated factor year.
+fn park() -> (tempfile::TempDir, Park) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut park = Park::create(dir.path(), "t", None).unwrap();
+    let generation = tanji_simulator::grid::fujian_like_generation_csv(2026, 7);
+    let gen = tanji_factors::parse_generation_csv(&generation).unwrap();
+    let opts = tanji_factors::Options {
+        calibrate: vec![(tanji_simulator::grid::REGION.to_string(), 0.4092)],
+    };
+    let series = tanji_factors::compute(
+        &gen,
+        &[],
+        &tanji_factors::SourceFactors::default_table(),
+        &opts,
+    )
+    .unwrap();
+    let csv = series.to_csv();
+    park.publish(&PublicationRequest {
+        name: "fj".into(),
+        method: tanji_factors::METHOD.into(),
+        content: csv.into_bytes(),
+        regions: series.regions(),
+        period: (
+            series.rows.first().unwrap().start,
+            series.rows.last().unwrap().end,
+        ),
+        intervals: 8760,
+        inputs: Vec::new(),
+        calibrations: series.calibrations.iter().map(|c| c.to_string()).collect(),
+        published_at: NOW,
+    })
+    .unwrap();
+    let sim = SimPark::generate(ParkSpec {
+        seed: 5,
+        enterprises: 3,
+        start_day: START,
+        days: 3,
+    });
+    park.register(&sim.registrations(START)).unwrap();
+    let batch = sim
+        .uploads()
+        .enumerate()
+        .map(|(i, u)| Incoming {
+            source: format!("t:{i}"),
+            raw: Vec::new(),
+            parsed: Ok(u),
+        })
+        .collect();
+    park.ingest(batch, NOW).unwrap();
+    (dir, park)
+}
+
+fn report_json(park: &Park, scope: Scope) -> String {
+    let built = build(park.store(), &park.verifier(), &Request::new(scope)).unwrap();
+    assert!(built.problems.is_empty(), "{:?}", built.problems);
+    serde_json::to_string_pretty(&built.doc).unwrap()
+}
+
+fn subjects(park: &Park, json: &str) -> Vec<String> {
+    let r = audit(json, park.store(), Some(&park.verifier())).unwrap();
+    r.findings.iter().map(|f| f.subject.clone()).collect()
+}
+
+fn set(v: &mut Value, path: &[&str], f: impl FnOnce(&Value) -> Value) {
+    let mut cur = v;
+    for p in path {
+        cur = match p.parse::<usize>() {
+            Ok(i) => &mut cur[i],
+            Err(_) => &mut cur[*p],
+        };
+    }
+    *cur = f(cur);
+}
+
+#[test]
+fn a_fresh_report_audits_ok_and_names_its_provenance() {
+    let (_dir, park) = park();
+    let json = report_json(&park, Scope::Enterprise("e-0001".into()));
+    let r = audit(&json, park.store(), Some(&park.verifier())).unwrap();
+    assert!(r.ok(), "{:?}", r.findings);
+    assert!(r.values > 100, "{}", r.values);
+    let v: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["format"], "tanji-report/v1");
+    assert_eq!(v["parameters"]["factors"], "fj@v1");
+    assert_eq!(
+        v["parameters"]["fixed_factor"]["basis"],
+        "calibration_target"
+    );
+    assert_eq!(v["parameters"]["fixed_factor"]["t_per_mwh"], 0.4092);
+    assert_eq!(v["provenance"]["factors"]["synthetic"], true);
+    assert_eq!(v["provenance"]["checkpoint"]["size"], park.size());
+    assert_eq!(v["period"]["start"], "2026-10-01T00:00:00Z");
+    assert_eq!(v["period"]["end"], "2026-10-04T00:00:00Z");
+    // Every upload of e-0001's device is listed: 3 days, one upload per device per day.
+    let leaves = v["provenance"]["leaves"].as_array().unwrap();
+    assert_eq!(leaves.iter().filter(|l| l["kind"] == "upload").count(), 3);
+    assert_eq!(
+        leaves.iter().filter(|l| l["kind"] == "publication").count(),
+        1
+    );
+    assert!(leaves.iter().any(|l| l["kind"] == "registration"));
+    // Same log, same request: same bytes.
+    assert_eq!(json, report_json(&park, Scope::Enterprise("e-0001".into())));
+    let c = &v["reports"][0]["figures"]["comparison"];
+    assert_eq!(
+        c["fixed_g"].as_i64().unwrap() - c["dynamic_g"].as_i64().unwrap(),
+        c["difference_g"].as_i64().unwrap()
+    );
+}
+
+#[test]
+fn a_park_report_has_totals_and_audits_ok() {
+    let (_dir, park) = park();
+    let json = report_json(&park, Scope::Park);
+    let v: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["reports"].as_array().unwrap().len(), 3);
+    let sum: i64 = v["reports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["figures"]["scope2_location"]["total_g"].as_i64().unwrap())
+        .sum();
+    assert_eq!(v["park_totals"]["scope2_location_g"].as_i64().unwrap(), sum);
+    assert!(subjects(&park, &json).is_empty());
+}
+
+#[test]
+fn an_altered_number_fails_naming_its_path() {
+    let (_dir, park) = park();
+    // An enterprise with a fuel meter, so Scope 1 has a line.
+    let (json, v) = ["e-0001", "e-0002", "e-0003"]
+        .iter()
+        .map(|e| {
+            let j = report_json(&park, Scope::Enterprise((*e).into()));
+            let v: Value = serde_json::from_str(&j).unwrap();
+            (j, v)
+        })
+        .find(|(_, v)| {
+            v["reports"][0]["figures"]["scope1"]["lines"]
+                .as_array()
+                .is_some_and(|l| !l.is_empty())
+        })
+        .expect("an enterprise with a fuel meter");
+    assert!(subjects(&park, &json).is_empty());
+    let cases: [(&[&str], &str); 5] = [
+        (
+            &["reports", "0", "figures", "scope2_location", "total_g"],
+            "reports[0].figures.scope2_location.total_g",
+        ),
+        (
+            &[
+                "reports",
+                "0",
+                "figures",
+                "comparison",
+                "by_hour",
+                "12",
+                "share",
+            ],
+            "reports[0].figures.comparison.by_hour[12].share",
+        ),
+        (
+            &[
+                "reports",
+                "0",
+                "figures",
+                "scope1",
+                "lines",
+                "0",
+                "emissions_g",
+            ],
+            "reports[0].figures.scope1.lines[0].emissions_g",
+        ),
+        (
+            &["reports", "0", "figures", "comparison", "difference_pct"],
+            "reports[0].figures.comparison.difference_pct",
+        ),
+        (
+            &["parameters", "fixed_factor", "t_per_mwh"],
+            "parameters.fixed_factor.t_per_mwh",
+        ),
+    ];
+    for (path, name) in cases {
+        let mut w = v.clone();
+        set(&mut w, path, |x| match x.as_i64() {
+            Some(i) => Value::from(i + 1),
+            None => Value::from(x.as_f64().unwrap() * 1.001 + 0.0001),
+        });
+        let found = subjects(&park, &serde_json::to_string(&w).unwrap());
+        assert!(found.contains(&name.to_string()), "{name}: {found:?}");
+    }
+    // The reason sentence is a figure too.
+    let mut w = v.clone();
+    set(
+        &mut w,
+        &["reports", "0", "figures", "comparison", "reason"],
+        |_| Value::from("Your emissions are fine."),
+    );
+    let found = subjects(&park, &serde_json::to_string(&w).unwrap());
+    assert_eq!(found, ["reports[0].figures.comparison.reason"]);
+}
+
+#[test]
+fn an_altered_logged_record_fails_naming_the_record() {
+    let (dir, park) = park();
+    let json = report_json(&park, Scope::Enterprise("e-0002".into()));
+    let v: Value = serde_json::from_str(&json).unwrap();
+    let leaf = v["provenance"]["leaves"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["kind"] == "upload")
+        .unwrap()
+        .clone();
+    let index = leaf["index"].as_i64().unwrap();
+    drop(park);
+    {
+        let db = rusqlite::Connection::open(dir.path().join("park.db")).unwrap();
+        let mut data: Vec<u8> = db
+            .query_row("SELECT data FROM entries WHERE idx = ?1", [index], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        // The low byte of the last interval value of the last channel (before the signature).
+        let at = data.len() - 65;
+        data[at] ^= 0x01;
+        db.execute(
+            "UPDATE entries SET data = ?1 WHERE idx = ?2",
+            rusqlite::params![data, index],
+        )
+        .unwrap();
+    }
+    let store = tanji_store::SqliteStore::open(&dir.path().join("park.db")).unwrap();
+    let r = audit(&json, &store, None).unwrap();
+    let named = format!("entry {index} (upload {})", leaf["what"].as_str().unwrap());
+    assert!(
+        r.findings
+            .iter()
+            .any(|f| f.subject == named && f.problem.contains("changed")),
+        "{:?}",
+        r.findings
+    );
+    // Its device signature no longer verifies either.
+    assert!(r
+        .findings
+        .iter()
+        .any(|f| f.problem.contains("device signature")));
+}
+
+#[test]
+fn an_altered_checkpoint_note_fails() {
+    let (_dir, park) = park();
+    let json = report_json(&park, Scope::Enterprise("e-0001".into()));
+    let mut v: Value = serde_json::from_str(&json).unwrap();
+    set(&mut v, &["provenance", "checkpoint", "note"], |n| {
+        let n = n.as_str().unwrap();
+        let size = park.size().to_string();
+        Value::from(n.replacen(
+            &format!("\n{size}\n"),
+            &format!("\n{}\n", park.size() - 1),
+            1,
+        ))
+    });
+    let found = subjects(&park, &serde_json::to_string(&v).unwrap());
+    assert!(found.contains(&"checkpoint".to_string()), "{found:?}");
+}
+
+#[test]
+fn a_report_that_leaves_out_a_record_fails() {
+    let (_dir, park) = park();
+    let json = report_json(&park, Scope::Enterprise("e-0003".into()));
+    let mut v: Value = serde_json::from_str(&json).unwrap();
+    let leaves = v["provenance"]["leaves"].as_array_mut().unwrap();
+    let pos = leaves.iter().position(|l| l["kind"] == "upload").unwrap();
+    let dropped = leaves.remove(pos);
+    let r = audit(
+        &serde_json::to_string(&v).unwrap(),
+        park.store(),
+        Some(&park.verifier()),
+    )
+    .unwrap();
+    let named = format!(
+        "entry {} (upload {})",
+        dropped["index"],
+        dropped["what"].as_str().unwrap()
+    );
+    assert!(
+        r.findings
+            .iter()
+            .any(|f| f.subject == named && f.problem.contains("incomplete")),
+        "{:?}",
+        r.findings
+    );
+}
+
+#[test]
+fn a_given_fixed_factor_is_used_and_named() {
+    let (_dir, park) = park();
+    let mut req = Request::new(Scope::Enterprise("e-0001".into()));
+    req.fixed = FixedChoice::Given(0.5703);
+    req.period = Some((START + DAY, START + 2 * DAY));
+    let built = build(park.store(), &park.verifier(), &req).unwrap();
+    let v = serde_json::to_value(&built.doc).unwrap();
+    assert_eq!(v["parameters"]["fixed_factor"]["basis"], "given");
+    let c = &v["reports"][0]["figures"]["comparison"];
+    assert_eq!(c["fixed_factor"]["value"].as_f64().unwrap(), 570.3);
+    assert_eq!(
+        v["provenance"]["leaves"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|l| l["kind"] == "upload")
+            .count(),
+        1
+    );
+    let json = serde_json::to_string(&v).unwrap();
+    assert!(subjects(&park, &json).is_empty());
+}
+
+#[test]
+fn html_shows_fixed_vs_dynamic_and_the_reason_and_csv_lists_figures() {
+    let (_dir, park) = park();
+    let built = build(
+        park.store(),
+        &park.verifier(),
+        &Request::new(Scope::Enterprise("e-0001".into())),
+    )
+    .unwrap();
+    let html = render_html(&built.doc);
+    let c = &built.doc.reports[0].figures["comparison"];
+    let t = |g: i64| format!("{:.1} t", g as f64 / 1e6);
+    for needle in [
+        "Fixed annual factor (固定年均因子)".to_string(),
+        "Dynamic hourly factor (动态小时因子)".to_string(),
+        t(c["fixed_g"].as_i64().unwrap()),
+        t(c["dynamic_g"].as_i64().unwrap()),
+        format!("{:+.1}%", c["difference_pct"].as_f64().unwrap()),
+        "Green-power share (绿电使用率)".to_string(),
+        "SYNTHETIC grid factors".to_string(),
+        "<td>12:00</td>".to_string(),
+        built.doc.provenance.checkpoint.root.clone(),
+    ] {
+        assert!(html.contains(&needle), "missing {needle:?}");
+    }
+    let reason = c["reason"].as_str().unwrap();
+    assert!(!reason.is_empty());
+    assert!(html.contains(&reason.replace('&', "&amp;")), "{reason}");
+    assert!(!html.contains("<script"));
+
+    let csv = render_csv(&built.doc);
+    assert!(csv.starts_with("path,value,unit\n"));
+    let line = csv
+        .lines()
+        .find(|l| l.starts_with("reports[0].figures.comparison.difference_g,"))
+        .unwrap();
+    assert_eq!(
+        line,
+        format!(
+            "reports[0].figures.comparison.difference_g,{},gCO2",
+            c["difference_g"]
+        )
+    );
+    assert!(csv.contains("reports[0].figures.comparison.by_hour[12].share,"));
+}

@@ -750,12 +750,20 @@ fn market(
     )
 }
 
+/// How far (relative) the period's mean factor must be from the fixed factor before the
+/// season is named as a cause of its own.
+const SEASON_THRESHOLD: f64 = 0.05;
+/// The longest window of hours the reason names.
+const MAX_WINDOW_HOURS: usize = 12;
+
 fn compare(fx: &NamedFactor, imports: &[ImportPoint], utc_offset_s: i32) -> Comparison {
     let f = fx.value;
     let mut wh = [0i64; 24];
     let mut g = [0i64; 24];
     let mut fsum = [0.0f64; 24];
     let mut fcount = [0u32; 24];
+    // Time mean of the factor over the period: each interval counted once, whatever the use.
+    let mut seen = std::collections::BTreeMap::new();
     for p in imports {
         let h = ((p.t + i64::from(utc_offset_s)).rem_euclid(86_400) / HOUR) as usize;
         wh[h] += p.wh;
@@ -763,20 +771,33 @@ fn compare(fx: &NamedFactor, imports: &[ImportPoint], utc_offset_s: i32) -> Comp
         if let Some(factor) = p.factor {
             fsum[h] += factor;
             fcount[h] += 1;
+            seen.entry(p.t).or_insert(factor);
         }
     }
+    let period_mean = (!seen.is_empty()).then(|| seen.values().sum::<f64>() / seen.len() as f64);
     let import_wh: i64 = wh.iter().sum();
     let dynamic_g: i64 = g.iter().sum();
     let fixed_g = round_g(import_wh as f64 * f / 1000.0);
-    let diff_h: Vec<f64> = (0..24)
-        .map(|h| wh[h] as f64 * f / 1000.0 - g[h] as f64)
-        .collect();
     let difference_g = fixed_g - dynamic_g;
     let difference_pct = if fixed_g > 0 {
         difference_g as f64 / fixed_g as f64 * 100.0
     } else {
         0.0
     };
+    // fixed − dynamic = season (the period's grid vs the annual factor, for a flat use)
+    //                 + timing (your use profile vs a flat one, within the period).
+    let season_g = period_mean.map_or(0, |m| round_g(import_wh as f64 * (f - m) / 1000.0));
+    let timing_g = difference_g - season_g;
+    let seasonal = period_mean.is_some_and(|m| (m - f).abs() >= SEASON_THRESHOLD * f);
+    // The window is measured against the period's mean when the season is named separately,
+    // else against the fixed factor.
+    let reference = match period_mean {
+        Some(m) if seasonal => m,
+        _ => f,
+    };
+    let diff_h: Vec<f64> = (0..24)
+        .map(|h| wh[h] as f64 * reference / 1000.0 - g[h] as f64)
+        .collect();
     let by_hour = (0..24)
         .map(|h| HourOfDay {
             hour: h as u8,
@@ -788,26 +809,28 @@ fn compare(fx: &NamedFactor, imports: &[ImportPoint], utc_offset_s: i32) -> Comp
             },
             mean_factor_g_per_kwh: (fcount[h] > 0).then(|| fsum[h] / f64::from(fcount[h])),
             weighted_factor_g_per_kwh: (wh[h] > 0).then(|| g[h] as f64 / wh[h] as f64 * 1000.0),
-            difference_g: round_g(diff_h[h]),
+            difference_g: round_g(wh[h] as f64 * f / 1000.0 - g[h] as f64),
         })
         .collect();
 
-    let sign = if difference_g >= 0 { 1.0 } else { -1.0 };
-    let negligible = fixed_g == 0 || (difference_g.abs() as f64) < 0.0005 * fixed_g as f64;
+    let explained_g = if seasonal { timing_g } else { difference_g };
+    let sign = if explained_g >= 0 { 1.0 } else { -1.0 };
+    let negligible = fixed_g == 0 || (explained_g.abs() as f64) < 0.0005 * fixed_g as f64;
     let window = (!negligible)
         .then(|| {
-            // Best contiguous (circular) window; the shortest reaching 99% of the best score.
+            // Best contiguous (circular) window of at most MAX_WINDOW_HOURS; the shortest
+            // reaching 99% of the best score.
             let score = |a: usize, len: usize| -> f64 {
                 sign * (0..len).map(|k| diff_h[(a + k) % 24]).sum::<f64>()
             };
             let mut best = f64::MIN;
             for a in 0..24 {
-                for len in 1..24 {
+                for len in 1..=MAX_WINDOW_HOURS {
                     best = best.max(score(a, len));
                 }
             }
             let mut pick = None;
-            'outer: for len in 1..24 {
+            'outer: for len in 1..=MAX_WINDOW_HOURS {
                 for a in 0..24 {
                     if score(a, len) >= 0.99 * best {
                         pick = Some((a, len));
@@ -827,30 +850,58 @@ fn compare(fx: &NamedFactor, imports: &[ImportPoint], utc_offset_s: i32) -> Comp
                 to_hour: ((a + len) % 24) as u8,
                 share: w_wh as f64 / import_wh as f64,
                 factor_g_per_kwh: factor,
-                factor_vs_fixed_pct: (factor - f) / f * 100.0,
+                factor_vs_fixed_pct: (factor - reference) / reference * 100.0,
                 difference_g: round_g(sign * score(a, len)),
             })
         })
         .flatten();
-    let reason = match &window {
-        None if import_wh == 0 => "No grid electricity was imported in the period.".to_owned(),
-        None => format!(
+    let t = |g: i64| g.abs() as f64 / 1e6;
+    let verdict = format!(
+        "At the fixed annual factor your location-based electricity emissions are {} by {:.1} t ({:.1}%).",
+        if difference_g >= 0 { "over-counted" } else { "under-counted" },
+        t(difference_g),
+        difference_pct.abs()
+    );
+    let reason = match (&window, period_mean) {
+        (_, _) if import_wh == 0 => "No grid electricity was imported in the period.".to_owned(),
+        (w, Some(m)) if seasonal => {
+            let season = format!(
+                "Over this period the grid's factor averaged {m:.1} g/kWh, {:.0}% {} the annual factor ({f} g/kWh): \
+                 the season alone makes the fixed factor {} by {:.1} t.",
+                ((m - f) / f * 100.0).abs(),
+                if m < f { "below" } else { "above" },
+                if season_g >= 0 { "over-count" } else { "under-count" },
+                t(season_g)
+            );
+            let timing = match w {
+                Some(w) => format!(
+                    " {:.0}% of your use falls in {:02}:00–{:02}:00, when the factor is {:.0}% {} the period's mean, \
+                     which {} your dynamic figure by {:.1} t against a flat use of the day.",
+                    w.share * 100.0,
+                    w.from_hour,
+                    w.to_hour,
+                    w.factor_vs_fixed_pct.abs(),
+                    if w.factor_vs_fixed_pct < 0.0 { "below" } else { "above" },
+                    if timing_g >= 0 { "lowers" } else { "raises" },
+                    t(timing_g)
+                ),
+                None => " The timing of your use makes almost no difference within the period.".to_owned(),
+            };
+            format!("{season}{timing} {verdict}")
+        }
+        (None, _) => format!(
             "Your dynamic figure is within 0.05% of the fixed-factor figure ({:.1} t): \
              your use is spread over the day much as the grid's factor is.",
             fixed_g as f64 / 1e6
         ),
-        Some(w) => format!(
-            "{:.0}% of your use falls in {:02}:00–{:02}:00, when the factor is {:.0}% {} the annual factor ({} g/kWh). \
-             At the fixed annual factor your location-based electricity emissions are {} by {:.1} t ({:.1}%).",
+        (Some(w), _) => format!(
+            "{:.0}% of your use falls in {:02}:00–{:02}:00, when the factor is {:.0}% {} the annual factor ({} g/kWh). {verdict}",
             w.share * 100.0,
             w.from_hour,
             w.to_hour,
             w.factor_vs_fixed_pct.abs(),
             if w.factor_vs_fixed_pct < 0.0 { "below" } else { "above" },
             f,
-            if difference_g >= 0 { "over-counted" } else { "under-counted" },
-            difference_g.abs() as f64 / 1e6,
-            difference_pct.abs()
         ),
     };
     Comparison {
@@ -860,6 +911,9 @@ fn compare(fx: &NamedFactor, imports: &[ImportPoint], utc_offset_s: i32) -> Comp
         dynamic_g,
         difference_g,
         difference_pct,
+        period_mean_factor_g_per_kwh: period_mean,
+        season_g,
+        timing_g,
         by_hour,
         window,
         reason,

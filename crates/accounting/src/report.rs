@@ -181,9 +181,17 @@ pub struct Comparison {
     pub difference_g: i64,
     /// difference ÷ fixed, %.
     pub difference_pct: f64,
+    /// Time mean of the interval factors over the period, gCO2/kWh.
+    pub period_mean_factor_g_per_kwh: Option<f64>,
+    /// The season's part of the difference: import × (fixed − period mean), g.
+    pub season_g: i64,
+    /// The timing's part: import × period mean − dynamic (your profile against a flat one), g.
+    pub timing_g: i64,
     /// Per local hour of day, 0..24.
     pub by_hour: Vec<HourOfDay>,
-    /// The hours that explain most of the difference, if it is not negligible.
+    /// The hours (at most 12) that explain most of the difference — of the timing part,
+    /// measured against the period's mean factor, when the period's mean is 5% or more away
+    /// from the fixed factor; of the whole difference, against the fixed factor, otherwise.
     pub window: Option<Window>,
     /// The plain-language reason.
     pub reason: String,
@@ -217,7 +225,8 @@ pub struct Window {
     pub share: f64,
     /// Import-weighted factor in the window, gCO2/kWh.
     pub factor_g_per_kwh: f64,
-    /// (window factor − fixed) ÷ fixed, % (negative: below).
+    /// (window factor − reference) ÷ reference, % (negative: below); the reference is the fixed
+    /// factor, or the period's mean when the season is named separately (see `window`).
     pub factor_vs_fixed_pct: f64,
     /// The window's part of fixed − dynamic, g.
     pub difference_g: i64,

@@ -225,8 +225,8 @@ pub fn run(a: DemoArgs) -> Result<ExitCode> {
         )?;
     }
 
-    // A report an auditor can recompute, for the daytime-heavy enterprise with the largest
-    // grid import.
+    // A report an auditor can recompute, for the enterprise whose timing of use the hourly
+    // factors reward most.
     let t = Instant::now();
     let (enterprise, report_json, report_html) = demo_report(&park, &a.dir)?;
     let audit = report::audit_file(&report_json, &a.dir, Some(&park.verifier().to_string()))?;
@@ -291,9 +291,9 @@ pub fn run(a: DemoArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Picks the demo enterprise — among those using at least 60% of their grid import between
-/// 08:00 and 18:00 local time, the one with the largest import (else e-0001) — and writes its
-/// JSON and HTML reports into `dir/reports/`.
+/// Picks the demo enterprise — the one whose timing of use lowers its hourly-factor figure
+/// most against a flat day (else e-0001) — and writes its JSON and HTML reports into
+/// `dir/reports/`.
 fn demo_report(park: &Park, dir: &Path) -> Result<(String, PathBuf, PathBuf)> {
     let args = |enterprise: Option<String>, format| report::ReportArgs {
         dir: dir.to_path_buf(),
@@ -311,21 +311,20 @@ fn demo_report(park: &Park, dir: &Path) -> Result<(String, PathBuf, PathBuf)> {
     let mut park_args = args(None, report::Format::Json);
     park_args.park = true;
     let all = report::make(park, &park_args)?;
-    let mut best: Option<(i64, String)> = None;
+    // The enterprise whose timing of use the hourly factors reward most (the largest timing
+    // part of fixed − dynamic, relative to its fixed-factor figure): the case the product is
+    // about, a factory that runs when the grid is clean.
+    let mut best: Option<(f64, String)> = None;
     for r in &all.reports {
         let c = &r.figures["comparison"];
-        let day: f64 = c["by_hour"]
-            .as_array()
-            .map(|hs| {
-                hs.iter()
-                    .filter(|h| (8..18).contains(&h["hour"].as_i64().unwrap_or(0)))
-                    .filter_map(|h| h["share"].as_f64())
-                    .sum()
-            })
-            .unwrap_or(0.0);
-        let import = c["import_wh"].as_i64().unwrap_or(0);
-        if day >= 0.6 && best.as_ref().is_none_or(|(i, _)| import > *i) {
-            best = Some((import, r.enterprise.clone()));
+        let fixed = c["fixed_g"].as_i64().unwrap_or(0);
+        let timing = c["timing_g"].as_i64().unwrap_or(0);
+        if fixed <= 0 {
+            continue;
+        }
+        let gain = timing as f64 / fixed as f64;
+        if best.as_ref().is_none_or(|(g, _)| gain > *g) {
+            best = Some((gain, r.enterprise.clone()));
         }
     }
     let enterprise = best.map_or_else(|| "e-0001".to_string(), |(_, e)| e);

@@ -51,6 +51,26 @@ pub enum BenchCommand {
         #[arg(long)]
         write: Option<PathBuf>,
     },
+    /// A park-year reported end to end from the store, and the accounting alone, beside
+    /// DuckDB (through Python's `duckdb`) running the same join-multiply-aggregate over the
+    /// same readings in Parquet and in memory, single-threaded, in the same run.
+    Report {
+        /// Simulated enterprises (default: the fewest with at least 300 meters).
+        #[arg(long)]
+        enterprises: Option<usize>,
+        /// Days, from 2025-01-01 (365: a park-year of 35 040 quarter-hours per meter).
+        #[arg(long, default_value_t = 365)]
+        days: u32,
+        /// Timed rounds; the fastest is reported.
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+        /// Simulation seed.
+        #[arg(long, default_value_t = 2026)]
+        seed: u64,
+        /// Write the table into this Markdown file (between the report markers).
+        #[arg(long)]
+        write: Option<PathBuf>,
+    },
 }
 
 pub fn run(cmd: BenchCommand) -> Result<ExitCode> {
@@ -67,6 +87,19 @@ pub fn run(cmd: BenchCommand) -> Result<ExitCode> {
             rounds,
             write,
         } => factors(regions, hours, rounds, write.as_deref()),
+        BenchCommand::Report {
+            enterprises,
+            days,
+            rounds,
+            seed,
+            write,
+        } => crate::bench_report::run(crate::bench_report::Args {
+            enterprises,
+            days,
+            rounds,
+            seed,
+            write,
+        }),
     }
 }
 
@@ -300,7 +333,7 @@ each one channel of 96 quarter-hour readings (one day), SQLite WAL with synchron
 
 /// Replaces the text between `<!-- bench:NAME:start -->` and `<!-- bench:NAME:end -->` in
 /// `path` (appending the section if the markers are missing).
-fn record(path: &Path, name: &str, body: &str) -> Result<()> {
+pub(crate) fn record(path: &Path, name: &str, body: &str) -> Result<()> {
     let start = format!("<!-- bench:{name}:start -->");
     let end = format!("<!-- bench:{name}:end -->");
     let old = std::fs::read_to_string(path).unwrap_or_default();

@@ -2,6 +2,7 @@
 //! industrial parks. Every command that works on a park takes `--dir D`, its data directory.
 
 mod bench;
+mod bench_report;
 mod demo;
 mod device;
 mod factors;

@@ -1,0 +1,590 @@
+//! `tanji bench report`: a park-year reported end to end from the store, and the accounting
+//! computation alone, beside DuckDB running the same join-multiply-aggregate over the same
+//! readings in Parquet and in memory, in the same run (DuckDB through Python's `duckdb`).
+
+use std::collections::BTreeMap;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, ensure, Context, Result};
+use tanji_accounting::{Inputs, IntervalSeries, NamedFactor, Options, SeriesFactors};
+use tanji_readings::LogEntry;
+use tanji_report::{Request, Scope};
+use tanji_store::Store;
+use tanji_units::{Carrier, Unit};
+
+use crate::{factors, ingest, simulate, util};
+
+/// The DuckDB side, run with `python3 -c`.
+const DUCKDB_SCRIPT: &str = include_str!("../bench/duckdb_report.py");
+/// Fujian's official 2022 average grid factor, as in the demo.
+const FUJIAN_2022_T_PER_MWH: f64 = 0.4092;
+/// The simulated year (a whole UTC year of the past, so no reading is in the future).
+const YEAR: i32 = 2025;
+const FIRST_DAY: &str = "2025-01-01";
+/// Meters a default run has at least.
+const MIN_METERS: usize = 300;
+
+/// Options of `tanji bench report`.
+pub struct Args {
+    pub enterprises: Option<usize>,
+    pub days: u32,
+    pub rounds: usize,
+    pub seed: u64,
+    pub write: Option<PathBuf>,
+}
+
+/// The smallest number of simulated enterprises with at least `MIN_METERS` meters.
+fn enterprises_for_meters(seed: u64, days: u32, start_day: i64) -> usize {
+    let mut n = MIN_METERS / 6;
+    loop {
+        let park = tanji_simulator::Park::generate(tanji_simulator::ParkSpec {
+            seed,
+            enterprises: n,
+            start_day,
+            days,
+        });
+        let meters: usize = park.devices.iter().map(|d| d.meters.len()).sum();
+        if meters >= MIN_METERS {
+            return n;
+        }
+        n += 1;
+    }
+}
+
+/// `python3` with `duckdb` importable, or a clear error.
+fn duckdb_version() -> Result<String> {
+    let out = Command::new("python3")
+        .args(["-c", "import duckdb; print(duckdb.__version__)"])
+        .output();
+    match out {
+        Err(e) => bail!(
+            "this benchmark runs DuckDB through Python, and python3 could not be started ({e}); install Python 3 and `pip install duckdb`"
+        ),
+        Ok(o) if !o.status.success() => bail!(
+            "this benchmark runs DuckDB through Python, and python3 cannot import duckdb ({}); run `pip install duckdb`",
+            String::from_utf8_lossy(&o.stderr).lines().last().unwrap_or("").trim()
+        ),
+        Ok(o) => Ok(String::from_utf8_lossy(&o.stdout).trim().to_string()),
+    }
+}
+
+/// One meter's readings over the period, in thousandths of its unit.
+struct MeterSeries {
+    enterprise: String,
+    carrier: Carrier,
+    unit: Unit,
+    values: Vec<Option<i64>>,
+}
+
+/// Reads every logged upload back out of the store into per-meter series of `intervals`
+/// quarter-hours from `start` (what the Parquet file and the pure computation are given).
+fn meter_series<S: Store>(
+    store: &S,
+    size: u64,
+    start: i64,
+    intervals: usize,
+) -> Result<BTreeMap<String, MeterSeries>> {
+    let mut meters: BTreeMap<String, MeterSeries> = BTreeMap::new();
+    let mut uploads = Vec::new();
+    store.scan_entries(0, size, &mut |_, data| {
+        match LogEntry::from_bytes(data) {
+            Ok(LogEntry::Registration(r)) => {
+                if let (Ok(carrier), Ok(unit)) = (r.carrier.parse(), r.unit.parse()) {
+                    meters.insert(
+                        r.meter.clone(),
+                        MeterSeries {
+                            enterprise: r.enterprise.clone(),
+                            carrier,
+                            unit,
+                            values: vec![None; intervals],
+                        },
+                    );
+                }
+            }
+            Ok(LogEntry::Upload(u)) => uploads.push(u),
+            _ => {}
+        }
+        Ok(())
+    })?;
+    for u in &uploads {
+        for c in &u.body.channels {
+            let m = meters
+                .get_mut(&c.meter)
+                .with_context(|| format!("meter {} is not registered", c.meter))?;
+            ensure!(
+                c.interval_s == 900 && c.decimals <= 3 && c.unit == m.unit.code(),
+                "the benchmark expects quarter-hour values with at most 3 decimals in the registered unit"
+            );
+            let scale = 10i64.pow(u32::from(3 - c.decimals));
+            for (i, &v) in c.values.iter().enumerate() {
+                let slot = (c.start + 900 * i as i64 - start) / 900;
+                if let Some(cell) = usize::try_from(slot).ok().and_then(|s| m.values.get_mut(s)) {
+                    *cell = Some(v * scale);
+                }
+            }
+        }
+    }
+    Ok(meters)
+}
+
+fn write_readings_csv(
+    path: &Path,
+    meters: &BTreeMap<String, MeterSeries>,
+    start: i64,
+) -> Result<u64> {
+    let mut w = BufWriter::with_capacity(
+        1 << 20,
+        std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
+    );
+    writeln!(w, "meter,enterprise,carrier,ts,value")?;
+    let mut rows = 0;
+    for (meter, m) in meters {
+        for (i, v) in m.values.iter().enumerate() {
+            if let Some(v) = v {
+                let ts = start + 900 * i as i64;
+                writeln!(w, "{meter},{},{},{ts},{v}", m.enterprise, m.carrier.code())?;
+                rows += 1;
+            }
+        }
+    }
+    w.flush()
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(rows)
+}
+
+fn write_factors_csv(path: &Path, series: &tanji_factors::Series, region: &str) -> Result<u64> {
+    let mut w = BufWriter::new(
+        std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
+    );
+    writeln!(w, "hour_start,g_per_kwh")?;
+    let mut rows = 0;
+    for r in series.rows.iter().filter(|r| r.region == region) {
+        ensure!(
+            r.end - r.start == 3600,
+            "the benchmark expects hourly factors"
+        );
+        if let Some(g) = r.consumption_direct.filter(|g| g.is_finite()) {
+            // `{g:?}` prints the shortest text that parses back to the same f64.
+            writeln!(w, "{},{g:?}", r.start)?;
+            rows += 1;
+        }
+    }
+    w.flush()
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(rows)
+}
+
+/// Location-based grid electricity of one enterprise, as each run computed it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+struct Figure {
+    intervals: i64,
+    wh: i64,
+    g: i64,
+}
+
+struct Timed {
+    name: &'static str,
+    what: String,
+    best: Duration,
+    rows: String,
+    figures: BTreeMap<String, Figure>,
+}
+
+fn best_of<T>(rounds: usize, mut f: impl FnMut() -> Result<T>) -> Result<(Duration, T)> {
+    let mut best: Option<(Duration, T)> = None;
+    for _ in 0..rounds.max(1) {
+        let t = Instant::now();
+        let out = f()?;
+        let d = t.elapsed();
+        if best.as_ref().is_none_or(|(b, _)| d < *b) {
+            best = Some((d, out));
+        }
+    }
+    best.context("no timed round")
+}
+
+fn duckdb_figures(v: &serde_json::Value) -> Result<BTreeMap<String, Figure>> {
+    let rows = v["enterprises"]
+        .as_array()
+        .context("DuckDB output has no enterprises")?;
+    rows.iter()
+        .map(|r| {
+            let n = |k: &str| {
+                r[k].as_i64()
+                    .with_context(|| format!("DuckDB row without {k}"))
+            };
+            Ok((
+                r["enterprise"]
+                    .as_str()
+                    .context("DuckDB row without enterprise")?
+                    .to_string(),
+                Figure {
+                    intervals: n("intervals")?,
+                    wh: n("wh")?,
+                    g: n("g")?,
+                },
+            ))
+        })
+        .collect()
+}
+
+fn total(f: &BTreeMap<String, Figure>) -> Figure {
+    f.values().fold(Figure::default(), |a, b| Figure {
+        intervals: a.intervals + b.intervals,
+        wh: a.wh + b.wh,
+        g: a.g + b.g,
+    })
+}
+
+pub fn run(a: Args) -> Result<ExitCode> {
+    let duckdb = duckdb_version()?;
+    let rounds = a.rounds.max(1);
+    let start_day = util::parse_day(FIRST_DAY)?;
+    let enterprises = match a.enterprises {
+        Some(n) => n,
+        None => enterprises_for_meters(a.seed, a.days, start_day),
+    };
+    let spec = simulate::spec(enterprises, a.days, a.seed, Some(FIRST_DAY))?;
+    let tmp = tempfile::tempdir().context("creating a temporary directory")?;
+    let dir = tmp.path().join("park");
+
+    // Setup (not timed): the park, its factor publication, the simulated year ingested.
+    eprintln!("setup (not timed) in {}", tmp.path().display());
+    let t = Instant::now();
+    let mut park = tanji_park::Park::create(&dir, "bench-park", None)?;
+    let grid_name = format!("{}-{YEAR}", tanji_simulator::grid::REGION);
+    let generation = tanji_simulator::grid::fujian_like_generation_csv(YEAR, a.seed);
+    let calibration = vec![(
+        tanji_simulator::grid::REGION.to_string(),
+        FUJIAN_2022_T_PER_MWH,
+    )];
+    let (series, csv, meta) = factors::compute_texts(
+        (&format!("{grid_name}-generation.csv"), &generation),
+        None,
+        None,
+        &calibration,
+    )?;
+    let publication = factors::publish(&mut park, &grid_name, csv.as_bytes(), &meta)?;
+    drop(series);
+    // What a report reads: the published CSV (factors to 4 decimals), not the computed series.
+    let series = tanji_factors::Series::parse_csv(&csv).context("parsing the published series")?;
+    eprintln!(
+        "  factors {} ({} hours, calibrated to {FUJIAN_2022_T_PER_MWH} tCO2/MWh) in {:.1} s",
+        publication.id,
+        meta.intervals,
+        t.elapsed().as_secs_f64()
+    );
+    let t = Instant::now();
+    let registered_at = util::now();
+    let sim = simulate::write(spec, &tmp.path().join("uploads"), registered_at)?;
+    let reg = park.register(&sim.park.registrations(registered_at))?;
+    eprintln!(
+        "  simulated {enterprises} enterprises × {} days: {} meters, {} signed uploads ({} readings) in {:.1} s",
+        a.days,
+        reg.logged.len(),
+        sim.upload_count,
+        sim.readings,
+        t.elapsed().as_secs_f64()
+    );
+    let size = std::fs::metadata(&sim.uploads).map_or(0, |m| m.len());
+    let pb = util::byte_bar(size, "ingest");
+    let summary = ingest::ingest_files(
+        &mut park,
+        std::slice::from_ref(&sim.uploads),
+        1000,
+        None,
+        None,
+        &mut |n| pb.inc(n),
+    );
+    pb.finish_and_clear();
+    let summary = summary?;
+    ensure!(
+        summary.accepted == sim.upload_count && summary.rejected == 0,
+        "the simulated uploads were not all accepted: {} of {}",
+        summary.accepted,
+        sim.upload_count
+    );
+    eprintln!(
+        "  ingested durably: {} uploads, {} readings in {:.1} s",
+        summary.accepted, summary.readings, summary.seconds
+    );
+    let verifier = park.verifier();
+    let log_size = park.size();
+    std::fs::remove_file(&sim.uploads).ok();
+
+    // The same readings, exported for DuckDB, and as accounting inputs in memory.
+    let t = Instant::now();
+    let intervals = usize::try_from(a.days).unwrap_or(0) * 96;
+    let meters = meter_series(park.store(), log_size, spec.start_day, intervals)?;
+    drop(park);
+    let readings_csv = tmp.path().join("readings.csv");
+    let factors_csv = tmp.path().join("factors.csv");
+    let region = tanji_simulator::grid::REGION;
+    let rows = write_readings_csv(&readings_csv, &meters, spec.start_day)?;
+    let factor_rows = write_factors_csv(&factors_csv, &series, region)?;
+    ensure!(
+        rows == summary.readings,
+        "exported {rows} readings, ingested {}",
+        summary.readings
+    );
+    eprintln!(
+        "  exported {rows} readings of {} meters and {factor_rows} hourly factors in {:.1} s",
+        meters.len(),
+        t.elapsed().as_secs_f64()
+    );
+
+    // a. tanji end to end from the store.
+    eprintln!("tanji: park report from the store, best of {rounds} …");
+    let (e2e_time, built) = best_of(rounds, || {
+        let park = util::open(&dir)?;
+        let built = tanji_report::build(park.store(), &verifier, &Request::new(Scope::Park))?;
+        Ok(built)
+    })?;
+    ensure!(
+        built.problems.is_empty(),
+        "the report found problems in the log: {}",
+        built.problems[0]
+    );
+    let doc = built.doc;
+    let mut e2e_figures = BTreeMap::new();
+    let mut e2e_intervals = 0;
+    for r in &doc.reports {
+        let loc = &r.figures["scope2_location"];
+        let n = r
+            .meters
+            .iter()
+            .filter(|m| m.carrier == Carrier::ElectricityImport.code())
+            .map(|m| m.intervals as i64)
+            .sum();
+        e2e_intervals += r.meters.iter().map(|m| m.intervals).sum::<u64>();
+        e2e_figures.insert(
+            r.enterprise.clone(),
+            Figure {
+                intervals: n,
+                wh: loc["import_wh"].as_i64().unwrap_or(-1),
+                g: loc["electricity_g"].as_i64().unwrap_or(-1),
+            },
+        );
+    }
+    let fixed: NamedFactor = serde_json::from_value(
+        doc.reports
+            .first()
+            .context("the park report has no enterprise")?
+            .figures["comparison"]["fixed_factor"]
+            .clone(),
+    )
+    .context("the report's comparison has no fixed factor")?;
+
+    // b. tanji's accounting alone, on inputs in memory.
+    let mut by_enterprise: BTreeMap<&str, Vec<IntervalSeries>> = BTreeMap::new();
+    for (meter, m) in &meters {
+        by_enterprise
+            .entry(m.enterprise.as_str())
+            .or_default()
+            .push(IntervalSeries {
+                meter: meter.clone(),
+                carrier: m.carrier,
+                unit: m.unit,
+                fuel: None,
+                start: spec.start_day,
+                interval_s: 900,
+                values: m.values.clone(),
+            });
+    }
+    let end = spec.start_day + 900 * intervals as i64;
+    let inputs: Vec<Inputs> = by_enterprise
+        .into_iter()
+        .map(|(e, series)| Inputs {
+            enterprise: e.to_string(),
+            period_start: spec.start_day,
+            period_end: end,
+            series,
+            certificates: Vec::new(),
+            purchases: Vec::new(),
+            output: None,
+        })
+        .collect();
+    let lookup = SeriesFactors {
+        series: &series,
+        region: region.to_string(),
+        id: doc.parameters.factors.clone(),
+    };
+    let options = Options {
+        fixed_factor: Some(fixed),
+        utc_offset_s: doc.parameters.utc_offset_s,
+        ..Options::default()
+    };
+    eprintln!("tanji: accounting alone, best of {rounds} …");
+    let (pure_time, reports) = best_of(rounds, || {
+        inputs
+            .iter()
+            .map(|i| Ok(tanji_accounting::compute(i, &lookup, &options)?))
+            .collect::<Result<Vec<_>>>()
+    })?;
+    let mut pure_figures = BTreeMap::new();
+    for (r, i) in reports.iter().zip(&inputs) {
+        // The same inputs as the report's: the whole figures must be equal, not only these.
+        let from_store = doc.reports.iter().find(|d| d.enterprise == r.enterprise);
+        if std::env::var_os("TANJI_BENCH_DEBUG").is_some() {
+            std::fs::write(
+                "/tmp/e2e.json",
+                serde_json::to_string_pretty(&from_store.map(|d| &d.figures))?,
+            )?;
+            std::fs::write("/tmp/pure.json", serde_json::to_string_pretty(r)?)?;
+        }
+        ensure!(
+            from_store.is_some_and(|d| d.figures == serde_json::to_value(r).unwrap_or_default()),
+            "the accounting of {} on the exported inputs differs from the report's",
+            r.enterprise
+        );
+        let n = i
+            .series
+            .iter()
+            .filter(|s| s.carrier == Carrier::ElectricityImport)
+            .map(|s| s.values.len() as i64)
+            .sum();
+        pure_figures.insert(
+            r.enterprise.clone(),
+            Figure {
+                intervals: n,
+                wh: r.scope2_location.import_wh,
+                g: r.scope2_location.electricity_g,
+            },
+        );
+    }
+
+    // c, d. DuckDB over Parquet and in memory.
+    eprintln!("DuckDB {duckdb}: writing Parquet (not timed), then the query over Parquet and in memory, best of {rounds} …");
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(DUCKDB_SCRIPT)
+        .arg(&readings_csv)
+        .arg(&factors_csv)
+        .arg(tmp.path())
+        .arg(rounds.to_string())
+        .output()
+        .context("running python3")?;
+    ensure!(
+        out.status.success(),
+        "the DuckDB script failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let duck: serde_json::Value =
+        serde_json::from_slice(&out.stdout).context("reading the DuckDB script's output")?;
+    let secs = |k: &str| -> Result<Duration> {
+        Ok(Duration::from_secs_f64(
+            duck[k]["seconds"]
+                .as_f64()
+                .with_context(|| format!("DuckDB output has no {k} time"))?,
+        ))
+    };
+    let duck_rows = duck["rows"].as_u64().unwrap_or(0);
+    ensure!(
+        duck_rows == rows,
+        "DuckDB read {duck_rows} rows, not {rows}"
+    );
+    let threads = duck["threads"].as_i64().unwrap_or(0);
+    ensure!(threads == 1, "DuckDB ran with {threads} threads, not 1");
+
+    let meters_n = meters.len();
+    let timed = [
+        Timed {
+            name: "tanji, end to end from the store",
+            what: "open the park; read and decode the log up to the latest checkpoint (checkpoint signature and stored root checked, every entry's leaf hash); check the factor publication's signature and content; verify every used upload's device signature; assemble each meter's series; compute every enterprise's full report (Scope 1, Scope 2 location- and market-based, heat and steam, fixed-vs-hourly comparison, indicators, gap filling) with the provenance leaf list — tanji_report::build, as `tanji report --park` (JSON rendering not included)".into(),
+            best: e2e_time,
+            rows: format!("{e2e_intervals} intervals read, all {meters_n} meters"),
+            figures: e2e_figures,
+        },
+        Timed {
+            name: "tanji, accounting alone",
+            what: "tanji_accounting::compute for every enterprise on its interval series already in memory: the same full report".into(),
+            best: pure_time,
+            rows: format!("{rows} intervals, all {meters_n} meters"),
+            figures: pure_figures,
+        },
+        Timed {
+            name: "DuckDB over Parquet",
+            what: "grid-import readings joined to the hourly factors on the hour, g = Wh × g/kWh / 1000 rounded per interval, summed per enterprise; read from the Parquet files".into(),
+            best: secs("parquet")?,
+            rows: format!("{duck_rows} rows scanned"),
+            figures: duckdb_figures(&duck["parquet"])?,
+        },
+        Timed {
+            name: "DuckDB in memory",
+            what: "the same query over tables already loaded into an in-memory database".into(),
+            best: secs("memory")?,
+            rows: format!("{duck_rows} rows scanned"),
+            figures: duckdb_figures(&duck["memory"])?,
+        },
+    ];
+    for t in &timed[1..] {
+        ensure!(
+            t.figures == timed[0].figures,
+            "{} computed different figures: {:?} vs {:?}",
+            t.name,
+            total(&t.figures),
+            total(&timed[0].figures)
+        );
+    }
+    let agreed = total(&timed[0].figures);
+
+    let mut table = String::new();
+    table.push_str("| run | what | rows | grid import (intervals, MWh, tCO2) | seconds |\n");
+    table.push_str("|---|---|---|---:|---:|\n");
+    for t in &timed {
+        let f = total(&t.figures);
+        table.push_str(&format!(
+            "| {} | {} | {} | {}, {:.3}, {:.6} | {:.3} |\n",
+            t.name,
+            t.what,
+            t.rows,
+            f.intervals,
+            f.wh as f64 / 1e6,
+            f.g as f64 / 1e6,
+            t.best.as_secs_f64()
+        ));
+    }
+    let ratio = |a: Duration, b: Duration| b.as_secs_f64() / a.as_secs_f64();
+    let e2e_vs = ratio(timed[0].best, timed[2].best);
+    let pure_vs = ratio(timed[1].best, timed[3].best);
+    let verdict = |r: f64| {
+        if r > 1.0 {
+            format!("{r:.2}× faster")
+        } else {
+            format!("{:.2}× slower", 1.0 / r)
+        }
+    };
+    let note = format!(
+        "All four agree exactly, enterprise by enterprise ({} enterprises; grid import {} intervals, {:.3} MWh, {:.6} tCO2 in total). \
+tanji end to end is {} than DuckDB over Parquet; tanji's accounting alone is {} than DuckDB in memory. \
+Acceptance (both faster): {}.\n",
+        timed[0].figures.len(),
+        agreed.intervals,
+        agreed.wh as f64 / 1e6,
+        agreed.g as f64 / 1e6,
+        verdict(e2e_vs),
+        verdict(pure_vs),
+        if e2e_vs > 1.0 && pure_vs > 1.0 { "holds" } else { "does not hold" }
+    );
+    println!("{table}\n{note}");
+    if let Some(path) = &a.write {
+        let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+        let intro = format!(
+            "Measured {} on this machine (one thread; {cores} core(s) available to the process), fastest of {rounds} rounds: \
+{enterprises} simulated enterprises × {} days from {FIRST_DAY} (seed {}), {meters_n} meters, {rows} quarter-hour readings in {} \
+logged uploads; factors {} ({factor_rows} hours); DuckDB {duckdb} (Python), `SET threads = 1`, Parquet {:.1} MB:\n\n",
+            util::rfc3339(util::now()),
+            a.days,
+            a.seed,
+            summary.accepted,
+            publication.id,
+            duck["parquet_bytes"].as_f64().unwrap_or(0.0) / 1e6,
+        );
+        crate::bench::record(path, "report", &format!("{intro}{table}\n{note}"))?;
+        println!("recorded in {}", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,10 +1,8 @@
 //! The computation behind [`crate::compute`].
 
-use std::collections::BTreeMap;
-
 use tanji_units::{is_allowed_interval, Carrier, Dimension, Unit};
 
-use crate::factor::FactorLookup;
+use crate::factor::{FactorInterval, FactorLookup};
 use crate::gaps::{div_round, fill, Fill, GapRun};
 use crate::input::{Inputs, Matching, NamedFactor, Options, Residual};
 use crate::report::*;
@@ -12,18 +10,58 @@ use crate::{AccountingError, METHOD};
 
 const HOUR: i64 = 3600;
 
+/// `x.round() as i64` (half away from zero), without the library call `f64::round` is on
+/// targets without SSE4.1: whole numbers from 2^52 up are returned as they are, below that the
+/// fraction is exact.
 fn round_g(x: f64) -> i64 {
-    x.round() as i64
+    const WHOLE: f64 = 4_503_599_627_370_496.0; // 2^52
+    if x.is_nan() || x.abs() >= WHOLE {
+        return x as i64; // whole already, infinite or NaN: as `round` then `as` would
+    }
+    let t = x as i64; // toward zero
+    let frac = x - t as f64;
+    if frac >= 0.5 {
+        t + 1
+    } else if frac <= -0.5 {
+        t - 1
+    } else {
+        t
+    }
 }
 
 /// Thousandths of an electricity unit to Wh (exact ratio, rounded half away from zero).
 fn milli_to_wh(milli: i64, unit: Unit) -> i64 {
-    let r = unit.to_base();
-    let v = div_round(
-        i128::from(milli) * i128::from(r.num),
-        i128::from(r.den) * 1000,
-    );
-    i64::try_from(v).unwrap_or(i64::MAX)
+    ToWh::new(unit).wh(milli)
+}
+
+/// [`milli_to_wh`] for one unit, worked out once per series.
+#[derive(Clone, Copy)]
+struct ToWh {
+    num: i128,
+    den: i128,
+    /// The ratio when it is a whole number (kWh: 1): then the conversion is a multiplication.
+    times: Option<i64>,
+}
+
+impl ToWh {
+    fn new(unit: Unit) -> ToWh {
+        let r = unit.to_base();
+        let (num, den) = (i128::from(r.num), i128::from(r.den) * 1000);
+        ToWh {
+            num,
+            den,
+            times: (num % den == 0)
+                .then(|| i64::try_from(num / den).ok())
+                .flatten(),
+        }
+    }
+
+    fn wh(self, milli: i64) -> i64 {
+        if let Some(v) = self.times.and_then(|k| milli.checked_mul(k)) {
+            return v;
+        }
+        i64::try_from(div_round(i128::from(milli) * self.num, self.den)).unwrap_or(i64::MAX)
+    }
 }
 
 /// One interval of a filled series inside the period.
@@ -43,14 +81,46 @@ struct Filled<'a> {
     runs: Vec<(i64, i64, u64, i64, Fill, Vec<usize>)>, // start, end, n, milli, fill, point idx
 }
 
+/// A [`FactorLookup`] that keeps the last interval it found: a series' consecutive intervals
+/// mostly fall in the same factor interval (four quarter-hours to an hourly factor), which
+/// the lookup then answers without searching (see [`FactorLookup::factor_at`]).
+struct Factors<'a> {
+    lookup: &'a dyn FactorLookup,
+    last: Option<FactorInterval>,
+}
+
+impl<'a> Factors<'a> {
+    fn new(lookup: &'a dyn FactorLookup) -> Self {
+        Factors { lookup, last: None }
+    }
+
+    fn at(&mut self, t: i64) -> Option<FactorInterval> {
+        if let Some(f) = self.last.filter(|f| f.start <= t && t < f.end) {
+            return Some(f);
+        }
+        let found = self.lookup.factor_at(t);
+        if found.is_some() {
+            self.last = found;
+        }
+        found
+    }
+}
+
 /// Emissions of `wh` over `[t, t+len)` split across the factor intervals it overlaps.
 /// Returns (g at dynamic factors, Wh without a factor, time-mean factor of the covered part).
-fn dynamic_g(lookup: &dyn FactorLookup, t: i64, len: i64, wh: i64) -> (f64, f64, Option<f64>) {
+fn dynamic_g(lookup: &mut Factors<'_>, t: i64, len: i64, wh: i64) -> (f64, f64, Option<f64>) {
     let end = t + len;
+    if let Some(f) = lookup.at(t).filter(|f| end <= f.end) {
+        // Within one factor interval (the usual case): the loop below with one step and
+        // frac = 1, the same arithmetic.
+        let fsum = 0.0 + f.g_per_kwh;
+        let g = 0.0 + wh as f64 * f.g_per_kwh / 1000.0;
+        return (g, 0.0, Some(fsum / 1.0));
+    }
     let mut cur = t;
     let (mut g, mut missing, mut fsum, mut fw) = (0.0, 0.0, 0.0, 0.0);
     while cur < end {
-        match lookup.factor_at(cur) {
+        match lookup.at(cur) {
             Some(f) => {
                 let seg_end = f.end.min(end).max(cur + 1);
                 let frac = (seg_end - cur) as f64 / len as f64;
@@ -64,7 +134,7 @@ fn dynamic_g(lookup: &dyn FactorLookup, t: i64, len: i64, wh: i64) -> (f64, f64,
                 let mut next = end;
                 let mut probe = cur + 1;
                 while probe < end {
-                    if lookup.factor_at(probe).is_some() {
+                    if lookup.at(probe).is_some() {
                         next = probe;
                         break;
                     }
@@ -80,12 +150,101 @@ fn dynamic_g(lookup: &dyn FactorLookup, t: i64, len: i64, wh: i64) -> (f64, f64,
 
 #[derive(Default)]
 struct HourAgg {
+    /// Whether any electricity or PV interval starts in this hour (only those hours count).
+    present: bool,
     import_wh: i64,
     pv_wh: i64,
     export_wh: i64,
     uncovered: f64,
     /// (instrument index, Wh delivered in this hour) for hourly supply.
     supply: Vec<(usize, f64)>,
+}
+
+/// Per-hour aggregates, one slot per hour from the first to the last hour any electricity or
+/// PV interval starts in (a period is at most [`MAX_PERIOD_S`] long, so this stays small).
+struct Hours {
+    /// Start of the first slot's hour.
+    first: i64,
+    slots: Vec<HourAgg>,
+}
+
+impl Hours {
+    /// Slots for the hours of `[from, to]` (Unix seconds; none if `to < from`).
+    fn new(from: i64, to: i64) -> Hours {
+        let first = from.div_euclid(HOUR) * HOUR;
+        let n = if to < from {
+            0
+        } else {
+            usize::try_from((to.div_euclid(HOUR) * HOUR - first) / HOUR + 1).unwrap_or(0)
+        };
+        Hours {
+            first,
+            slots: (0..n).map(|_| HourAgg::default()).collect(),
+        }
+    }
+
+    fn start(&self, i: usize) -> i64 {
+        self.first + i as i64 * HOUR
+    }
+
+    fn index(&self, t: i64) -> Option<usize> {
+        let i = usize::try_from((t - self.first).div_euclid(HOUR)).ok()?;
+        (i < self.slots.len()).then_some(i)
+    }
+
+    /// The hour `t` falls in, marked present. `t` must lie within the hours given to `new`.
+    fn touch(&mut self, t: i64) -> &mut HourAgg {
+        let i = self.index(t).unwrap_or(usize::MAX);
+        let h = &mut self.slots[i];
+        h.present = true;
+        h
+    }
+
+    /// The hour starting at `hour`, if present.
+    fn get(&self, hour: i64) -> Option<&HourAgg> {
+        self.index(hour)
+            .map(|i| &self.slots[i])
+            .filter(|h| h.present && hour.rem_euclid(HOUR) == 0)
+    }
+
+    /// Slot indices of the hours starting in `[from, to)`.
+    fn range(&self, from: i64, to: i64) -> std::ops::Range<usize> {
+        let ceil = |t: i64| {
+            let d = i128::from(t) - i128::from(self.first);
+            let i = -((-d).div_euclid(i128::from(HOUR)));
+            usize::try_from(i.clamp(0, self.slots.len() as i128)).unwrap_or(0)
+        };
+        let (a, b) = (ceil(from), ceil(to));
+        a..b.max(a)
+    }
+
+    /// Present hours starting in `[from, to)`, with their start, in order.
+    fn iter_range(&self, from: i64, to: i64) -> impl Iterator<Item = (i64, &HourAgg)> {
+        self.range(from, to)
+            .map(|i| (self.start(i), &self.slots[i]))
+            .filter(|(_, h)| h.present)
+    }
+
+    /// [`Hours::iter_range`], mutable.
+    fn iter_range_mut(&mut self, from: i64, to: i64) -> impl Iterator<Item = (i64, &mut HourAgg)> {
+        let range = self.range(from, to);
+        let first = self.first + range.start as i64 * HOUR;
+        self.slots[range]
+            .iter_mut()
+            .enumerate()
+            .map(move |(k, h)| (first + k as i64 * HOUR, h))
+            .filter(|(_, h)| h.present)
+    }
+
+    /// Every present hour, in order.
+    fn values(&self) -> impl Iterator<Item = &HourAgg> {
+        self.slots.iter().filter(|h| h.present)
+    }
+
+    /// [`Hours::values`], mutable.
+    fn values_mut(&mut self) -> impl Iterator<Item = &mut HourAgg> {
+        self.slots.iter_mut().filter(|h| h.present)
+    }
 }
 
 struct Instrument {
@@ -113,7 +272,7 @@ pub(crate) fn run(
     lookup: &dyn FactorLookup,
     opts: &Options,
 ) -> Result<Report, AccountingError> {
-    run_detailed(inputs, lookup, opts).map(|(report, _)| report)
+    compute(inputs, lookup, opts, None)
 }
 
 /// [`run`], plus every counted interval of every grid-import, fuel, heat and steam meter with
@@ -123,7 +282,25 @@ pub(crate) fn run_detailed(
     lookup: &dyn FactorLookup,
     opts: &Options,
 ) -> Result<(Report, Vec<IntervalEmission>), AccountingError> {
-    if inputs.period_end <= inputs.period_start {
+    let mut intervals = Vec::new();
+    let report = compute(inputs, lookup, opts, Some(&mut intervals))?;
+    Ok((report, intervals))
+}
+
+/// The longest period computed: 100 years (hourly aggregates are kept for every hour of it).
+const MAX_PERIOD_S: i64 = 100 * 366 * 86_400;
+
+/// The report; with `intervals`, also the per-interval emissions behind it.
+fn compute(
+    inputs: &Inputs,
+    lookup: &dyn FactorLookup,
+    opts: &Options,
+    intervals: Option<&mut Vec<IntervalEmission>>,
+) -> Result<Report, AccountingError> {
+    if inputs.period_end <= inputs.period_start
+        || i128::from(inputs.period_end) - i128::from(inputs.period_start)
+            > i128::from(MAX_PERIOD_S)
+    {
         return Err(AccountingError::Period {
             start: inputs.period_start,
             end: inputs.period_end,
@@ -155,27 +332,28 @@ pub(crate) fn run_detailed(
             opts.utc_offset_s,
             opts.max_linear_gap,
         );
-        let in_period = |i: usize| {
-            let t = s.interval_start(i);
-            t >= inputs.period_start && t < inputs.period_end
+        // The intervals starting in the period: `first..last` (their starts increase with i).
+        let starting_before = |t: i64| {
+            let d = i128::from(t) - i128::from(s.start);
+            let ceil = -((-d).div_euclid(i128::from(s.interval_s)));
+            usize::try_from(ceil.clamp(0, vals.len() as i128)).unwrap_or(0)
         };
-        let mut points = Vec::new();
-        let mut index = vec![usize::MAX; vals.len()];
-        for i in 0..vals.len() {
-            if in_period(i) {
-                index[i] = points.len();
-                points.push(Point {
-                    t: s.interval_start(i),
-                    milli: vals[i],
-                });
-            }
-        }
+        let (first, last) = (
+            starting_before(inputs.period_start),
+            starting_before(inputs.period_end),
+        );
+        let points: Vec<Point> = (first..last)
+            .map(|i| Point {
+                t: s.interval_start(i),
+                milli: vals[i],
+            })
+            .collect();
         let runs = runs
             .iter()
             .filter_map(|GapRun { from, to, fill }| {
                 let idx: Vec<usize> = (*from..*to)
-                    .map(|i| index[i])
-                    .filter(|&p| p != usize::MAX)
+                    .filter(|i| (first..last).contains(i))
+                    .map(|i| i - first)
                     .collect();
                 let first = *idx.first()?;
                 let last = *idx.last()?;
@@ -203,8 +381,20 @@ pub(crate) fn run_detailed(
 
     // 2. Per-series, per-point location/Scope 1 emissions (g, f64), for gap effects.
     let mut effects: Vec<Vec<f64>> = Vec::new();
-    let mut hours: BTreeMap<i64, HourAgg> = BTreeMap::new();
+    let electric = |c: Carrier| {
+        matches!(
+            c,
+            Carrier::ElectricityImport | Carrier::ElectricityExport | Carrier::PvGeneration
+        )
+    };
+    let (from, to) = filled
+        .iter()
+        .filter(|f| electric(f.carrier))
+        .filter_map(|f| Some((f.points.first()?.t, f.points.last()?.t)))
+        .fold((i64::MAX, i64::MIN), |(a, b), (x, y)| (a.min(x), b.max(y)));
+    let mut hours = Hours::new(from, to);
     let mut imports: Vec<ImportPoint> = Vec::new();
+    let mut factors = Factors::new(lookup);
     let mut loc = Scope2Location {
         import_wh: 0,
         electricity_g: 0,
@@ -234,9 +424,13 @@ pub(crate) fn run_detailed(
                 let import = f.carrier == Carrier::ElectricityImport;
                 let (mut missing_n, mut missing_wh, mut missing_g) = (0u64, 0.0, 0.0);
                 let mut span = (i64::MAX, i64::MIN);
+                let to_wh = ToWh::new(f.unit);
+                if import {
+                    imports.reserve(f.points.len());
+                }
                 for (k, p) in f.points.iter().enumerate() {
-                    let wh = milli_to_wh(p.milli, f.unit);
-                    let (mut g, miss, factor) = dynamic_g(lookup, p.t, f.interval_s, wh);
+                    let wh = to_wh.wh(p.milli);
+                    let (mut g, miss, factor) = dynamic_g(&mut factors, p.t, f.interval_s, wh);
                     if miss > 0.0 {
                         missing_n += 1;
                         missing_wh += miss;
@@ -247,7 +441,7 @@ pub(crate) fn run_detailed(
                         }
                     }
                     let gi = round_g(g);
-                    let h = hours.entry(p.t.div_euclid(HOUR) * HOUR).or_default();
+                    let h = hours.touch(p.t);
                     if import {
                         loc.import_wh += wh;
                         loc.electricity_g += gi;
@@ -290,10 +484,11 @@ pub(crate) fn run_detailed(
                 }
             }
             Carrier::PvGeneration => {
+                let to_wh = ToWh::new(f.unit);
                 for p in &f.points {
-                    let wh = milli_to_wh(p.milli, f.unit);
+                    let wh = to_wh.wh(p.milli);
                     loc.pv_generation_wh += wh;
-                    hours.entry(p.t.div_euclid(HOUR) * HOUR).or_default().pv_wh += wh;
+                    hours.touch(p.t).pv_wh += wh;
                 }
             }
             Carrier::Steam | Carrier::Heat => {
@@ -423,26 +618,27 @@ pub(crate) fn run_detailed(
     }
 
     // Per-interval emissions, as counted above (exports and PV carry none here).
-    let mut intervals = Vec::new();
-    for (f, eff) in filled.iter().zip(&effects) {
-        let electricity = match f.carrier {
-            Carrier::ElectricityImport => true,
-            Carrier::ElectricityExport | Carrier::PvGeneration => continue,
-            _ => false,
-        };
-        for (p, &g) in f.points.iter().zip(eff) {
-            intervals.push(IntervalEmission {
-                meter: f.meter.to_owned(),
-                carrier: f.carrier,
-                start: p.t,
-                end: p.t + f.interval_s,
-                wh: if electricity {
-                    milli_to_wh(p.milli, f.unit)
-                } else {
-                    0
-                },
-                g,
-            });
+    if let Some(intervals) = intervals {
+        for (f, eff) in filled.iter().zip(&effects) {
+            let electricity = match f.carrier {
+                Carrier::ElectricityImport => true,
+                Carrier::ElectricityExport | Carrier::PvGeneration => continue,
+                _ => false,
+            };
+            for (p, &g) in f.points.iter().zip(eff) {
+                intervals.push(IntervalEmission {
+                    meter: f.meter.to_owned(),
+                    carrier: f.carrier,
+                    start: p.t,
+                    end: p.t + f.interval_s,
+                    wh: if electricity {
+                        milli_to_wh(p.milli, f.unit)
+                    } else {
+                        0
+                    },
+                    g,
+                });
+            }
         }
     }
 
@@ -548,7 +744,7 @@ pub(crate) fn run_detailed(
         indicators,
         issues,
     };
-    Ok((report, intervals))
+    Ok(report)
 }
 
 fn unconvertible(f: &Filled<'_>, total: i64, what: &str) -> DataIssue {
@@ -596,7 +792,7 @@ fn overlap(a: (i64, i64), b: (i64, i64)) -> i64 {
 fn market(
     inputs: &Inputs,
     opts: &Options,
-    hours: &mut BTreeMap<i64, HourAgg>,
+    hours: &mut Hours,
     imports: &[ImportPoint],
     loc: &Scope2Location,
 ) -> (Scope2Market, i64) {
@@ -642,7 +838,8 @@ fn market(
         if ins.delivery.1 <= ins.delivery.0 {
             continue;
         }
-        for (&h, agg) in hours.range_mut(hour_range(ins.delivery)) {
+        let range = hour_range(ins.delivery);
+        for (h, agg) in hours.iter_range_mut(range.start, range.end) {
             let o = overlap((h, h + HOUR), ins.delivery);
             if o > 0 {
                 agg.supply.push((i, ins.wh * o as f64 / ins.spread as f64));
@@ -688,15 +885,15 @@ fn market(
                 }
                 let range = hour_range(w);
                 let open: f64 = hours
-                    .range(range.clone())
-                    .filter(|(&h, _)| h >= w.0 && h < w.1)
+                    .iter_range(range.start, range.end)
+                    .filter(|&(h, _)| h >= w.0 && h < w.1)
                     .map(|(_, a)| a.uncovered)
                     .sum();
                 if open <= 0.0 {
                     continue;
                 }
                 let r = (amount / open).min(1.0);
-                for (&h, agg) in hours.range_mut(range) {
+                for (h, agg) in hours.iter_range_mut(range.start, range.end) {
                     if h >= w.0 && h < w.1 {
                         agg.uncovered -= agg.uncovered * r;
                     }
@@ -709,7 +906,7 @@ fn market(
     let mut electricity = 0.0;
     let mut uncovered = 0.0;
     for p in imports {
-        let Some(agg) = hours.get(&(p.t.div_euclid(HOUR) * HOUR)) else {
+        let Some(agg) = hours.get(p.t.div_euclid(HOUR) * HOUR) else {
             continue;
         };
         if agg.import_wh <= 0 {
@@ -763,7 +960,7 @@ fn compare(fx: &NamedFactor, imports: &[ImportPoint], utc_offset_s: i32) -> Comp
     let mut fsum = [0.0f64; 24];
     let mut fcount = [0u32; 24];
     // Time mean of the factor over the period: each interval counted once, whatever the use.
-    let mut seen = std::collections::BTreeMap::new();
+    let mut seen: Vec<(i64, f64)> = Vec::with_capacity(imports.len());
     for p in imports {
         let h = ((p.t + i64::from(utc_offset_s)).rem_euclid(86_400) / HOUR) as usize;
         wh[h] += p.wh;
@@ -771,10 +968,14 @@ fn compare(fx: &NamedFactor, imports: &[ImportPoint], utc_offset_s: i32) -> Comp
         if let Some(factor) = p.factor {
             fsum[h] += factor;
             fcount[h] += 1;
-            seen.entry(p.t).or_insert(factor);
+            seen.push((p.t, factor));
         }
     }
-    let period_mean = (!seen.is_empty()).then(|| seen.values().sum::<f64>() / seen.len() as f64);
+    // By time, each interval once (the first meter's factor, as all meters see the same).
+    seen.sort_by_key(|&(t, _)| t); // stable: the first of equal times stays first
+    seen.dedup_by_key(|&mut (t, _)| t);
+    let period_mean =
+        (!seen.is_empty()).then(|| seen.iter().map(|&(_, f)| f).sum::<f64>() / seen.len() as f64);
     let import_wh: i64 = wh.iter().sum();
     let dynamic_g: i64 = g.iter().sum();
     let fixed_g = round_g(import_wh as f64 * f / 1000.0);
@@ -917,5 +1118,40 @@ fn compare(fx: &NamedFactor, imports: &[ImportPoint], utc_offset_s: i32) -> Comp
         by_hour,
         window,
         reason,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::round_g;
+
+    #[test]
+    fn round_g_is_round_half_away_from_zero() {
+        let edge = [
+            0.0,
+            -0.0,
+            0.5,
+            -0.5,
+            1.5,
+            -2.5,
+            0.499_999_999_999_999_94,
+            -0.499_999_999_999_999_94,
+            4_503_599_627_370_495.5,
+            -4_503_599_627_370_495.5,
+            4_503_599_627_370_497.0,
+            9.3e18,
+            -9.3e18,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+        ];
+        let mut x = 0.123_456_789_f64;
+        let spread = (0..10_000).map(|i| {
+            x = (x * 1.618_033_988_749_895 + 0.1).fract();
+            (x - 0.5) * 10f64.powi(i % 14)
+        });
+        for v in edge.into_iter().chain(spread) {
+            assert_eq!(round_g(v), v.round() as i64, "{v}");
+        }
     }
 }

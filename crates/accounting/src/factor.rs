@@ -19,7 +19,8 @@ pub trait FactorLookup {
     /// The id (name@version or content hash) of the factor series; every report names it.
     fn series_id(&self) -> &str;
     /// The factor interval containing `t` (`start <= t < end`), or `None` if there is no
-    /// factor for `t` (outside the series, or undefined there).
+    /// factor for `t` (outside the series, or undefined there). The same interval is the
+    /// answer for every instant inside it, so a caller may reuse it without asking again.
     fn factor_at(&self, t: i64) -> Option<FactorInterval>;
 }
 
@@ -78,13 +79,47 @@ impl TableFactors {
     }
 }
 
+impl TableFactors {
+    /// One region of a [`tanji_factors::Series`] as a table: the intervals and factors
+    /// [`SeriesFactors`] looks up, searched among that region's rows alone (for a series whose
+    /// regions share their intervals, as every computed series does, the same answers).
+    pub fn from_series(factors: &SeriesFactors<'_>) -> TableFactors {
+        TableFactors {
+            id: factors.id.clone(),
+            rows: factors
+                .series
+                .rows
+                .iter()
+                .filter(|r| r.region == factors.region)
+                .map(|r| FactorInterval {
+                    start: r.start,
+                    end: r.end,
+                    // Not a factor (undefined there): the lookup answers `None`, as SeriesFactors.
+                    g_per_kwh: r.consumption_direct.unwrap_or(f64::NAN),
+                })
+                .collect(),
+        }
+    }
+}
+
 impl FactorLookup for TableFactors {
     fn series_id(&self) -> &str {
         &self.id
     }
     fn factor_at(&self, t: i64) -> Option<FactorInterval> {
-        let after = self.rows.partition_point(|r| r.start <= t);
-        let row = *self.rows[..after].last()?;
+        // The last row starting at or before t: where a regular table (hourly factors) has it,
+        // else found by binary search.
+        let guess = self.rows.first().and_then(|r| {
+            let len = r.end.checked_sub(r.start)?.max(1);
+            let i = usize::try_from(t.checked_sub(r.start)?.div_euclid(len)).ok()?;
+            let row = self.rows.get(i)?;
+            let next_after = self.rows.get(i + 1).is_none_or(|n| n.start > t);
+            (row.start <= t && next_after).then_some(*row)
+        });
+        let row = match guess {
+            Some(row) => row,
+            None => *self.rows[..self.rows.partition_point(|r| r.start <= t)].last()?,
+        };
         (t < row.end && row.g_per_kwh.is_finite()).then_some(row)
     }
 }

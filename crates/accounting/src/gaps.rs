@@ -51,6 +51,14 @@ pub fn fill(
     utc_offset_s: i32,
     max_linear: usize,
 ) -> (Vec<i64>, Vec<Fill>, Vec<GapRun>) {
+    if values.iter().all(Option::is_some) {
+        // Nothing to fill (most series): skip the profile.
+        return (
+            values.iter().flatten().copied().collect(),
+            vec![Fill::Measured; values.len()],
+            Vec::new(),
+        );
+    }
     let step = i64::from(interval_s.max(1));
     let slots = (86_400 / step).max(1) as usize;
     let slot_of = |i: usize| -> usize {

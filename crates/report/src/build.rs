@@ -3,9 +3,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use base64::Engine as _;
-use tanji_accounting::{Inputs, IntervalSeries, NamedFactor, Options, SeriesFactors};
+use tanji_accounting::{Inputs, IntervalSeries, NamedFactor, Options, SeriesFactors, TableFactors};
 use tanji_ledger::{open_checkpoint, NoteVerifier};
-use tanji_readings::{Channel, SignedUpload};
+use tanji_readings::Channel;
 use tanji_store::Store;
 use tanji_units::{Carrier, Unit};
 
@@ -89,14 +89,36 @@ fn scope_of(carrier: Carrier) -> &'static str {
     }
 }
 
-/// `v / 10^decimals` in `from` as thousandths of `to`, rounded half away from zero; `None` if
-/// the units do not convert or it overflows.
-fn to_milli(v: i64, decimals: u8, from: Unit, to: Unit) -> Option<i64> {
-    let r = from.factor_to(to)?;
-    let n = i128::from(v) * i128::from(r.num) * 1000;
-    let d = i128::from(r.den) * 10i128.checked_pow(u32::from(decimals))?;
-    let q = (2 * n.abs() + d) / (2 * d);
-    i64::try_from(if n < 0 { -q } else { q }).ok()
+/// A channel's conversion: `v / 10^decimals` in `from` as thousandths of `to`, rounded half
+/// away from zero (`v × num / den`); `None` if the units do not convert or it overflows.
+#[derive(Clone, Copy)]
+struct ToMilli {
+    num: i128,
+    den: i128,
+    /// The ratio when it is a whole number (the usual case, 3 decimals in the meter's own
+    /// unit: 1): then the conversion is a multiplication.
+    times: Option<i64>,
+}
+
+impl ToMilli {
+    fn new(decimals: u8, from: Unit, to: Unit) -> Option<ToMilli> {
+        let r = from.factor_to(to)?;
+        let num = i128::from(r.num) * 1000;
+        let den = i128::from(r.den) * 10i128.checked_pow(u32::from(decimals))?;
+        let times = (num % den == 0)
+            .then(|| i64::try_from(num / den).ok())
+            .flatten();
+        Some(ToMilli { num, den, times })
+    }
+
+    fn apply(self, v: i64) -> Option<i64> {
+        if let Some(x) = self.times.and_then(|k| v.checked_mul(k)) {
+            return Some(x);
+        }
+        let n = i128::from(v) * self.num;
+        let q = (2 * n.abs() + self.den) / (2 * self.den);
+        i64::try_from(if n < 0 { -q } else { q }).ok()
+    }
 }
 
 /// One meter's data in the period.
@@ -149,9 +171,10 @@ fn series_of(
             continue;
         }
         let k = i64::from(c.interval_s / iv);
+        let scale = ToMilli::new(c.decimals, cu, m.unit);
         for (i, &v) in c.values.iter().enumerate() {
             let t = c.start + i as i64 * i64::from(c.interval_s);
-            let Some(milli) = to_milli(v, c.decimals, cu, m.unit) else {
+            let Some(milli) = scale.and_then(|s| s.apply(v)) else {
                 issues.push(IssueDoc {
                     kind: "unconvertible".into(),
                     subject: format!("meter {meter}"),
@@ -172,7 +195,11 @@ fn series_of(
                 if slot >= n {
                     continue;
                 }
-                let part = milli * (j + 1) / k - milli * j / k;
+                let part = if k == 1 {
+                    milli
+                } else {
+                    milli * (j + 1) / k - milli * j / k
+                };
                 let cell = &mut values[slot];
                 *cell = Some(cell.unwrap_or(0) + part);
             }
@@ -290,15 +317,11 @@ fn totals(reports: &[EnterpriseDoc]) -> Totals {
     t
 }
 
-/// Sequence gaps of `device` (over the whole log up to the checkpoint).
-fn sequence_gaps(device: &str, uploads: &[&SignedUpload], issues: &mut Vec<IssueDoc>) {
-    let seqs: BTreeSet<u64> = uploads
-        .iter()
-        .filter(|u| u.body.device == device)
-        .map(|u| u.body.seq)
-        .collect();
+/// Sequence gaps of `device`, given its logged sequence numbers (over the whole log up to
+/// the checkpoint).
+fn sequence_gaps(device: &str, seqs: Option<&BTreeSet<u64>>, issues: &mut Vec<IssueDoc>) {
     let mut expect = 1;
-    for s in seqs {
+    for &s in seqs.into_iter().flatten() {
         if s > expect {
             issues.push(IssueDoc {
                 kind: "sequence_gap".into(),
@@ -420,13 +443,14 @@ pub fn build<S: Store>(
     };
     let in_scope: BTreeSet<&str> = enterprises.iter().map(String::as_str).collect();
 
-    // Device keys, for checking every used upload's signature.
-    let mut keys: BTreeMap<&str, Vec<[u8; 32]>> = BTreeMap::new();
+    // Device keys, for checking every used upload's signature (decoded once; `None`: not a
+    // valid key, which verifies nothing).
+    let mut keys: BTreeMap<&str, Vec<Option<ed25519_dalek::VerifyingKey>>> = BTreeMap::new();
     for regs in view.registrations.values() {
         for (_, r) in regs {
             keys.entry(r.device.as_str())
                 .or_default()
-                .push(r.public_key);
+                .push(ed25519_verifying(&r.public_key));
         }
     }
 
@@ -506,7 +530,7 @@ pub fn build<S: Store>(
         if used {
             let signed = keys.get(u.body.device.as_str()).is_some_and(|ks| {
                 ks.iter()
-                    .any(|k| ed25519_verifying(k).is_some_and(|vk| u.verify_signature(&vk)))
+                    .any(|k| k.as_ref().is_some_and(|vk| u.verify_signature(vk)))
             });
             if !signed {
                 problems.push(Finding {
@@ -531,11 +555,11 @@ pub fn build<S: Store>(
     }
 
     // Compute.
-    let lookup = SeriesFactors {
+    let lookup = TableFactors::from_series(&SeriesFactors {
         series: &factors.series,
         region: region.clone(),
         id: factors.id.clone(),
-    };
+    });
     let options = Options {
         fixed_factor: Some(NamedFactor {
             // t/MWh → g/kWh, kept to 4 decimals so 0.5703 gives 570.3, not 570.3000000000001.
@@ -545,7 +569,12 @@ pub fn build<S: Store>(
         utc_offset_s: req.utc_offset_s,
         ..Options::default()
     };
-    let all_uploads: Vec<&SignedUpload> = view.uploads.iter().map(|(_, u)| u).collect();
+    let mut seqs: BTreeMap<&str, BTreeSet<u64>> = BTreeMap::new();
+    for (_, u) in &view.uploads {
+        seqs.entry(u.body.device.as_str())
+            .or_default()
+            .insert(u.body.seq);
+    }
     let mut issues = Vec::new();
     let mut reports = Vec::new();
     for e in &enterprises {
@@ -596,7 +625,7 @@ pub fn build<S: Store>(
             }
         }
         for d in &devices {
-            sequence_gaps(d, &all_uploads, &mut issues);
+            sequence_gaps(d, seqs.get(d.as_str()), &mut issues);
         }
         let inputs = Inputs {
             enterprise: e.clone(),

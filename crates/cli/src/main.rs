@@ -36,7 +36,7 @@ enum Command {
         /// The park's name (letters, digits, '-', '_', '.').
         #[arg(long)]
         park: String,
-        /// The log's origin line (default: tanji/<park>).
+        /// The log's origin line (default: `tanji/<park>`).
         #[arg(long)]
         origin: Option<String>,
     },

@@ -38,7 +38,7 @@ pub const FORMAT: &str = "tanji-report/v1";
 /// One problem, naming what it concerns: a log entry, the checkpoint, a JSON path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
-    /// What it concerns: "entry 17 (upload d-0003#5)", "checkpoint", "reports[0].figures.scope1.fossil_g".
+    /// What it concerns: "entry 17 (upload d-0003#5)", "checkpoint", `reports[0].figures.scope1.fossil_g`.
     pub subject: String,
     /// What is wrong with it.
     pub problem: String,

@@ -297,11 +297,14 @@ fn compute(
     opts: &Options,
     intervals: Option<&mut Vec<IntervalEmission>>,
 ) -> Result<Report, AccountingError> {
-    if inputs.period_end <= inputs.period_start
-        || i128::from(inputs.period_end) - i128::from(inputs.period_start)
-            > i128::from(MAX_PERIOD_S)
-    {
+    if inputs.period_end <= inputs.period_start {
         return Err(AccountingError::Period {
+            start: inputs.period_start,
+            end: inputs.period_end,
+        });
+    }
+    if i128::from(inputs.period_end) - i128::from(inputs.period_start) > i128::from(MAX_PERIOD_S) {
+        return Err(AccountingError::PeriodTooLong {
             start: inputs.period_start,
             end: inputs.period_end,
         });

@@ -54,7 +54,7 @@ pub fn fill(
     if values.iter().all(Option::is_some) {
         // Nothing to fill (most series): skip the profile.
         return (
-            values.iter().flatten().copied().collect(),
+            values.iter().map(|v| v.unwrap_or_default()).collect(),
             vec![Fill::Measured; values.len()],
             Vec::new(),
         );

@@ -53,6 +53,14 @@ pub enum AccountingError {
         /// End.
         end: i64,
     },
+    /// The period is longer than 100 years (hourly aggregates are kept for each of its hours).
+    #[error("period {start}..{end} is longer than 100 years; report a shorter period")]
+    PeriodTooLong {
+        /// Start.
+        start: i64,
+        /// End.
+        end: i64,
+    },
     /// A series' unit does not fit its carrier.
     #[error("meter {meter}: carrier {carrier} cannot be metered in {unit}; see tanji_units::Carrier::accepts")]
     Unit {

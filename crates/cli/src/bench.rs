@@ -62,7 +62,7 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 365)]
         days: u32,
         /// Timed rounds; the fastest is reported.
-        #[arg(long, default_value_t = 3)]
+        #[arg(long, default_value_t = 5)]
         rounds: usize,
         /// Simulation seed.
         #[arg(long, default_value_t = 2026)]

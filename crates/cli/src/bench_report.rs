@@ -519,29 +519,29 @@ pub fn run(a: Args) -> Result<ExitCode> {
     let meters_n = meters.len();
     let timed = [
         Timed {
-            name: "tanji, end to end from the store",
-            what: "open the park; read and decode the log up to the latest checkpoint (checkpoint signature and stored root checked, every entry's leaf hash); check the factor publication's signature and content; verify every used upload's device signature; assemble each meter's series; compute every enterprise's full report (Scope 1, Scope 2 location- and market-based, heat and steam, fixed-vs-hourly comparison, indicators, gap filling) with the provenance leaf list — tanji_report::build, as `tanji report --park` (JSON rendering not included)".into(),
+            name: "a. tanji, end to end from the store",
+            what: "tanji_report::build over the SQLite store: checkpoint, publication and every device signature verified, log decoded and hashed, series assembled, every enterprise's full report computed, provenance listed".into(),
             best: e2e_time,
             rows: format!("{e2e_intervals} intervals read, all {meters_n} meters"),
             figures: e2e_figures,
         },
         Timed {
-            name: "tanji, accounting alone",
-            what: "tanji_accounting::compute for every enterprise on its interval series already in memory: the same full report".into(),
+            name: "b. tanji, accounting alone",
+            what: "tanji_accounting::compute for every enterprise, series and factor table in memory: the same full reports".into(),
             best: pure_time,
             rows: format!("{rows} intervals, all {meters_n} meters"),
             figures: pure_figures,
         },
         Timed {
-            name: "DuckDB over Parquet",
-            what: "grid-import readings joined to the hourly factors on the hour, g = Wh × g/kWh / 1000 rounded per interval, summed per enterprise; read from the Parquet files".into(),
+            name: "c. DuckDB over Parquet",
+            what: "grid-import readings joined to the hourly factors, multiplied, rounded per interval, summed per enterprise; from the Parquet files".into(),
             best: secs("parquet")?,
             rows: format!("{duck_rows} rows scanned"),
             figures: duckdb_figures(&duck["parquet"])?,
         },
         Timed {
-            name: "DuckDB in memory",
-            what: "the same query over tables already loaded into an in-memory database".into(),
+            name: "d. DuckDB in memory",
+            what: "the same query over tables already loaded in memory".into(),
             best: secs("memory")?,
             rows: format!("{duck_rows} rows scanned"),
             figures: duckdb_figures(&duck["memory"])?,

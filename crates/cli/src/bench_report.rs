@@ -455,13 +455,6 @@ pub fn run(a: Args) -> Result<ExitCode> {
     for (r, i) in reports.iter().zip(&inputs) {
         // The same inputs as the report's: the whole figures must be equal, not only these.
         let from_store = doc.reports.iter().find(|d| d.enterprise == r.enterprise);
-        if std::env::var_os("TANJI_BENCH_DEBUG").is_some() {
-            std::fs::write(
-                "/tmp/e2e.json",
-                serde_json::to_string_pretty(&from_store.map(|d| &d.figures))?,
-            )?;
-            std::fs::write("/tmp/pure.json", serde_json::to_string_pretty(r)?)?;
-        }
         ensure!(
             from_store.is_some_and(|d| d.figures == serde_json::to_value(r).unwrap_or_default()),
             "the accounting of {} on the exported inputs differs from the report's",

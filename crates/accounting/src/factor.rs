@@ -25,7 +25,10 @@ pub trait FactorLookup {
 }
 
 /// A region of a computed or published [`tanji_factors::Series`], using its
-/// `consumption_direct` column (flow-traced, direct CO2).
+/// `consumption_direct` column (flow-traced, direct CO2). Its regions must share their
+/// intervals, as in every series tanji-factors computes (the lookup searches the rows
+/// starting last at or before `t`). For many lookups, [`TableFactors::from_series`] answers
+/// the same, faster.
 #[derive(Clone, Debug)]
 pub struct SeriesFactors<'a> {
     /// The series.

@@ -304,18 +304,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
         sim.readings,
         t.elapsed().as_secs_f64()
     );
-    let size = std::fs::metadata(&sim.uploads).map_or(0, |m| m.len());
-    let pb = util::byte_bar(size, "ingest");
-    let summary = ingest::ingest_files(
-        &mut park,
-        std::slice::from_ref(&sim.uploads),
-        1000,
-        None,
-        None,
-        &mut |n| pb.inc(n),
-    );
-    pb.finish_and_clear();
-    let summary = summary?;
+    let summary = ingest::ingest_file_with_progress(&mut park, &sim.uploads)?;
     ensure!(
         summary.accepted == sim.upload_count && summary.rejected == 0,
         "the simulated uploads were not all accepted: {} of {}",

@@ -147,20 +147,7 @@ pub fn run(a: DemoArgs) -> Result<ExitCode> {
         t.elapsed().as_secs_f64()
     );
 
-    let size = std::fs::metadata(&sim.uploads)
-        .map(|m| m.len())
-        .unwrap_or(0);
-    let pb = util::byte_bar(size, "ingest");
-    let summary = ingest::ingest_files(
-        &mut park,
-        std::slice::from_ref(&sim.uploads),
-        1000,
-        None,
-        None,
-        &mut |n| pb.inc(n),
-    );
-    pb.finish_and_clear();
-    let summary = summary?;
+    let summary = ingest::ingest_file_with_progress(&mut park, &sim.uploads)?;
     summary.print();
 
     let t = Instant::now();

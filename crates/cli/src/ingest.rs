@@ -203,6 +203,23 @@ fn flush(
     Ok(())
 }
 
+/// Ingests one file in batches of 1000 with a progress bar over its bytes, validating
+/// against the clock.
+pub fn ingest_file_with_progress(park: &mut Park, path: &Path) -> Result<Summary> {
+    let size = std::fs::metadata(path).map_or(0, |m| m.len());
+    let pb = util::byte_bar(size, "ingest");
+    let summary = ingest_files(
+        park,
+        std::slice::from_ref(&path.to_path_buf()),
+        1000,
+        None,
+        None,
+        &mut |n| pb.inc(n),
+    );
+    pb.finish_and_clear();
+    summary
+}
+
 pub fn run(a: IngestArgs) -> Result<ExitCode> {
     let mut park = util::open(&a.dir)?;
     let now = a.now.as_deref().map(util::parse_instant).transpose()?;

@@ -9,9 +9,16 @@ use tanji_readings::Channel;
 use tanji_store::Store;
 use tanji_units::{Carrier, Unit};
 
+/// Enthalpy of steam metered by mass when the meter gives no pressure and temperature:
+/// saturated steam at 1.0 MPa (absolute), kJ/kg.
+pub const STEAM_ENTHALPY_KJ_PER_KG: f64 = 2777.1;
+/// Where [`STEAM_ENTHALPY_KJ_PER_KG`] comes from.
+pub const STEAM_ENTHALPY_SOURCE: &str = "saturated steam at 1.0 MPa(a), IAPWS-IF97 steam tables \
+(h'' = 2777.1 kJ/kg); used for steam metered by mass without pressure and temperature";
+
 use crate::doc::{
     CheckpointDoc, EnterpriseDoc, FactorsDoc, FixedFactorDoc, IssueDoc, LeafDoc, LogDoc, MeterDoc,
-    Methods, Parameters, PeriodDoc, Provenance, ReportDoc, ScopeDoc, Totals,
+    Methods, Parameters, PeriodDoc, Provenance, ReportDoc, ScopeDoc, SteamEnthalpyDoc, Totals,
 };
 use crate::gather::{load_factors, Factors, LogView};
 use crate::{rfc3339, Finding, ReportError, FORMAT};
@@ -567,6 +574,10 @@ pub fn build<S: Store>(
             source: fixed.source.clone(),
         }),
         utc_offset_s: req.utc_offset_s,
+        heat: tanji_accounting::HeatFactors {
+            steam_enthalpy_kj_per_kg: Some(STEAM_ENTHALPY_KJ_PER_KG),
+            ..Default::default()
+        },
         ..Options::default()
     };
     let mut seqs: BTreeMap<&str, BTreeSet<u64>> = BTreeMap::new();
@@ -675,6 +686,10 @@ pub fn build<S: Store>(
             region: region.clone(),
             fixed_factor: fixed,
             utc_offset_s: req.utc_offset_s,
+            steam_enthalpy: Some(SteamEnthalpyDoc {
+                kj_per_kg: STEAM_ENTHALPY_KJ_PER_KG,
+                source: STEAM_ENTHALPY_SOURCE.into(),
+            }),
         },
         methods: Methods {
             accounting: tanji_accounting::METHOD.into(),

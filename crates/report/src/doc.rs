@@ -61,6 +61,18 @@ pub struct Parameters {
     pub fixed_factor: FixedFactorDoc,
     /// Local time offset for hours of day, seconds.
     pub utc_offset_s: i32,
+    /// The enthalpy used to turn steam metered by mass into energy, kJ/kg, and its source.
+    #[serde(default)]
+    pub steam_enthalpy: Option<SteamEnthalpyDoc>,
+}
+
+/// Steam enthalpy used for steam meters that report mass.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SteamEnthalpyDoc {
+    /// kJ/kg.
+    pub kj_per_kg: f64,
+    /// Where the value comes from.
+    pub source: String,
 }
 
 /// The fixed annual factor and where it came from.

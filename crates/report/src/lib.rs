@@ -27,7 +27,7 @@ pub use audit::{audit, AuditResult};
 pub use build::{build, Built, FixedChoice, Request, Scope};
 pub use doc::{
     CheckpointDoc, EnterpriseDoc, FactorsDoc, FixedFactorDoc, IssueDoc, LeafDoc, LogDoc, MeterDoc,
-    Methods, Parameters, PeriodDoc, Provenance, ReportDoc, ScopeDoc, Totals,
+    Methods, Parameters, PeriodDoc, Provenance, ReportDoc, ScopeDoc, SteamEnthalpyDoc, Totals,
 };
 pub use render::{render_csv, render_html};
 

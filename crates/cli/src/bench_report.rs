@@ -19,8 +19,6 @@ use crate::{factors, ingest, simulate, util};
 
 /// The DuckDB side, run with `python3 -c`.
 const DUCKDB_SCRIPT: &str = include_str!("../bench/duckdb_report.py");
-/// Fujian's official 2022 average grid factor, as in the demo.
-const FUJIAN_2022_T_PER_MWH: f64 = 0.4092;
 /// The simulated year (a whole UTC year of the past, so no reading is in the future).
 const YEAR: i32 = 2025;
 const FIRST_DAY: &str = "2025-01-01";
@@ -270,26 +268,16 @@ pub fn run(a: Args) -> Result<ExitCode> {
     eprintln!("setup (not timed) in {}", tmp.path().display());
     let t = Instant::now();
     let mut park = tanji_park::Park::create(&dir, "bench-park", None)?;
-    let grid_name = format!("{}-{YEAR}", tanji_simulator::grid::REGION);
-    let generation = tanji_simulator::grid::fujian_like_generation_csv(YEAR, a.seed);
-    let calibration = vec![(
-        tanji_simulator::grid::REGION.to_string(),
-        FUJIAN_2022_T_PER_MWH,
-    )];
-    let (series, csv, meta) = factors::compute_texts(
-        (&format!("{grid_name}-generation.csv"), &generation),
-        None,
-        None,
-        &calibration,
-    )?;
-    let publication = factors::publish(&mut park, &grid_name, csv.as_bytes(), &meta)?;
-    drop(series);
+    let grid = factors::fujian_like(YEAR, a.seed)?;
+    let (csv, meta) = (grid.csv, grid.meta);
+    let publication = factors::publish(&mut park, &grid.name, csv.as_bytes(), &meta)?;
     // What a report reads: the published CSV (factors to 4 decimals), not the computed series.
     let series = tanji_factors::Series::parse_csv(&csv).context("parsing the published series")?;
     eprintln!(
-        "  factors {} ({} hours, calibrated to {FUJIAN_2022_T_PER_MWH} tCO2/MWh) in {:.1} s",
+        "  factors {} ({} hours, calibrated to {} tCO2/MWh) in {:.1} s",
         publication.id,
         meta.intervals,
+        factors::FUJIAN_2022_T_PER_MWH,
         t.elapsed().as_secs_f64()
     );
     let t = Instant::now();

@@ -16,10 +16,6 @@ use crate::{factors, ingest, report, simulate, util};
 
 const MARKER: &str = ".tanji-demo";
 
-/// Fujian's official 2022 average grid CO2 factor, tCO2/MWh (Ministry of Ecology and
-/// Environment with the National Bureau of Statistics; reference/factors.md).
-const FUJIAN_2022_T_PER_MWH: f64 = 0.4092;
-
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Data directory of the demo park. If it holds an earlier demo it is replaced; any other
@@ -101,30 +97,21 @@ pub fn run(a: DemoArgs) -> Result<ExitCode> {
     let year = time::OffsetDateTime::from_unix_timestamp(spec.start_day)
         .map(|d| d.year())
         .unwrap_or(2026);
-    let grid_name = format!("{}-{year}", tanji_simulator::grid::REGION);
-    let generation = tanji_simulator::grid::fujian_like_generation_csv(year, a.seed);
-    let gen_file = a.dir.join(format!("{grid_name}-generation.csv"));
-    std::fs::write(&gen_file, &generation)
+    let grid = factors::fujian_like(year, a.seed)?;
+    let gen_file = a.dir.join(format!("{}-generation.csv", grid.name));
+    std::fs::write(&gen_file, &grid.generation)
         .with_context(|| format!("writing {}", gen_file.display()))?;
-    let calibration = vec![(
-        tanji_simulator::grid::REGION.to_string(),
-        FUJIAN_2022_T_PER_MWH,
-    )];
-    let (series, csv, meta) = factors::compute_texts(
-        (&format!("{grid_name}-generation.csv"), &generation),
-        None,
-        None,
-        &calibration,
-    )?;
-    let series_file = a.dir.join(format!("{grid_name}.csv"));
-    std::fs::write(&series_file, &csv)
+    let series_file = a.dir.join(format!("{}.csv", grid.name));
+    std::fs::write(&series_file, &grid.csv)
         .with_context(|| format!("writing {}", series_file.display()))?;
-    let publication = factors::publish(&mut park, &grid_name, csv.as_bytes(), &meta)?;
+    let publication = factors::publish(&mut park, &grid.name, grid.csv.as_bytes(), &grid.meta)?;
+    let (series, meta) = (grid.series, grid.meta);
     println!(
-        "grid factors: {} (SYNTHETIC Fujian-like year, {} hours) computed with {}, calibrated to {FUJIAN_2022_T_PER_MWH} tCO2/MWh (Fujian 2022 official average), published as {} (log entry {}) in {:.1} s",
+        "grid factors: {} (SYNTHETIC Fujian-like year, {} hours) computed with {}, calibrated to {} tCO2/MWh (Fujian 2022 official average), published as {} (log entry {}) in {:.1} s",
         tanji_simulator::grid::REGION,
         meta.intervals,
         meta.method,
+        factors::FUJIAN_2022_T_PER_MWH,
         publication.id,
         publication.index,
         t.elapsed().as_secs_f64()

@@ -199,6 +199,48 @@ fn parse_calibrations(items: &[String]) -> Result<Vec<(String, f64)>> {
         .collect()
 }
 
+/// Fujian's official 2022 average grid CO2 factor, tCO2/MWh (Ministry of Ecology and
+/// Environment with the National Bureau of Statistics; reference/factors.md).
+pub const FUJIAN_2022_T_PER_MWH: f64 = 0.4092;
+
+/// The SYNTHETIC Fujian-like grid year the demo and benchmarks use: its generation CSV and
+/// its hourly factors, calibrated to [`FUJIAN_2022_T_PER_MWH`].
+pub struct FujianLike {
+    /// Series name, `CN-FJ-synthetic-<year>`.
+    pub name: String,
+    /// The generation CSV the factors were computed from.
+    pub generation: String,
+    /// The computed series.
+    pub series: Series,
+    /// Its CSV (what is published).
+    pub csv: String,
+    /// Its sidecar.
+    pub meta: SeriesMeta,
+}
+
+/// Generates the synthetic Fujian-like `year` and computes its calibrated factors.
+pub fn fujian_like(year: i32, seed: u64) -> Result<FujianLike> {
+    let name = format!("{}-{year}", tanji_simulator::grid::REGION);
+    let generation = tanji_simulator::grid::fujian_like_generation_csv(year, seed);
+    let calibration = vec![(
+        tanji_simulator::grid::REGION.to_string(),
+        FUJIAN_2022_T_PER_MWH,
+    )];
+    let (series, csv, meta) = compute_texts(
+        (&format!("{name}-generation.csv"), &generation),
+        None,
+        None,
+        &calibration,
+    )?;
+    Ok(FujianLike {
+        name,
+        generation,
+        series,
+        csv,
+        meta,
+    })
+}
+
 /// The consumption-weighted mean consumption factor of a region over the series, g/kWh.
 pub fn weighted_mean(series: &Series, region: &str) -> Option<f64> {
     let (mut num, mut den) = (0.0, 0.0);

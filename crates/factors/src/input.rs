@@ -200,11 +200,13 @@ pub(crate) fn parse_f64_field(
     Ok(v)
 }
 
-fn parse_mwh(
+/// A finite number that is at least 0; `negative` says why a negative one is wrong.
+pub(crate) fn parse_non_negative(
     what: &'static str,
     line: u64,
     column: &'static str,
     value: &str,
+    negative: &str,
 ) -> Result<f64, InputError> {
     let v = parse_f64_field(what, line, column, value)?;
     if v < 0.0 {
@@ -213,12 +215,25 @@ fn parse_mwh(
             line,
             column,
             value: value.to_string(),
-            reason: "is negative; energy flows are at least 0 MWh (give a flow the other way \
-                     as a row from the other region)"
-                .into(),
+            reason: format!("is negative; {negative}"),
         });
     }
     Ok(v)
+}
+
+fn parse_mwh(
+    what: &'static str,
+    line: u64,
+    column: &'static str,
+    value: &str,
+) -> Result<f64, InputError> {
+    parse_non_negative(
+        what,
+        line,
+        column,
+        value,
+        "energy flows are at least 0 MWh (give a flow the other way as a row from the other region)",
+    )
 }
 
 fn parse_interval(

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::input::{parse_f64_field, read_csv, InputError};
+use crate::input::{parse_non_negative, read_csv, InputError};
 
 /// A generation source (production type). Codes are stable snake_case strings used in CSV
 /// files; never rename them.
@@ -351,15 +351,11 @@ fn parse_factor(
     column: &'static str,
     value: &str,
 ) -> Result<f64, InputError> {
-    let v = parse_f64_field(what, line, column, value)?;
-    if v < 0.0 {
-        return Err(InputError::Value {
-            what,
-            line,
-            column,
-            value: value.to_string(),
-            reason: "is negative; an emission factor is at least 0 g/kWh".into(),
-        });
-    }
-    Ok(v)
+    parse_non_negative(
+        what,
+        line,
+        column,
+        value,
+        "an emission factor is at least 0 g/kWh",
+    )
 }

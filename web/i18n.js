@@ -1,0 +1,230 @@
+// The dashboard's two languages. Every visible string goes through t(); numbers through the
+// formatters below, so switching language re-renders the page without refetching.
+
+const STRINGS = {
+  en: {
+    title: "tanji — park carbon dashboard",
+    brand: "tanji",
+    nav_park: "Park overview",
+    nav_enterprise: "Enterprise",
+    token: "Access token",
+    token_placeholder: "paste a token (operator, auditor or enterprise)",
+    token_save: "Use",
+    token_clear: "Forget",
+    token_saved: "token stored in this browser",
+    token_none: "no token: only public data",
+    live: "live",
+    live_polling: "live (polling)",
+    offline: "offline",
+    updated: "updated",
+    loading: "loading…",
+    need_token: "This page shows protected data: enter a token above.",
+    forbidden_park: "Your token shows one enterprise only; open its page.",
+    error: "error",
+    ledger: "Ledger",
+    ledger_size: "Log entries",
+    checkpoint: "Latest checkpoint",
+    root: "root",
+    witnesses: "Witness cosignatures",
+    no_witnesses: "none yet",
+    verifier_key: "Log key",
+    factor_today: "Grid emission factor, today",
+    factor_day: "Grid emission factor, {day}",
+    factor_not_today: "(today is outside the publication; nearest day shown)",
+    factor_hourly: "hourly factor",
+    annual_mean: "annual mean",
+    day_mean: "day mean",
+    synthetic: "SYNTHETIC factor series — not a measurement",
+    publication: "Publication",
+    region: "Region",
+    g_per_kwh: "g CO₂/kWh",
+    emissions_by_enterprise: "Emissions by enterprise",
+    scope1: "Scope 1 (fuels)",
+    scope2_location: "Scope 2 (location-based)",
+    scope2_market: "Scope 2 (market-based)",
+    total_emissions: "Total emissions",
+    t_co2: "t CO₂",
+    green_share: "Green-power share",
+    cfe_score: "Hourly clean-energy match (CFE)",
+    period: "Period",
+    enterprises: "Enterprises",
+    enterprise: "Enterprise",
+    consumption: "Electricity consumed",
+    mwh: "MWh",
+    kwh: "kWh",
+    fixed_vs_dynamic: "Fixed vs hourly factor",
+    fixed: "At the fixed annual factor",
+    dynamic: "At hourly factors",
+    difference: "Fixed − hourly",
+    reason: "Why",
+    season: "season",
+    timing: "timing of use",
+    alerts: "Alerts and data issues",
+    no_issues: "No data issues.",
+    issues_log: "log",
+    issues_accounting: "gaps",
+    issues_ingest: "ingest",
+    quarantined: "rejected records in quarantine",
+    load_vs_factor: "Load against grid factor",
+    load: "grid import",
+    pv: "PV generation",
+    by_hour: "Share of use and factor by local hour",
+    share_of_use: "share of use",
+    mean_factor: "mean factor",
+    indicators: "Indicators",
+    intensity: "Intensity",
+    report: "Report",
+    download: "Download",
+    report_note: "Reports are tanji-report/v1 documents an auditor recomputes with `tanji audit`.",
+    choose_enterprise: "Choose an enterprise",
+    method: "method",
+    fixed_factor: "fixed factor",
+    none: "—",
+    window_sentence: "Local hours {from}–{to} carry {share} of the grid import at a factor {pct} against the fixed one.",
+    optimizer: "Load shifting",
+  },
+  zh: {
+    title: "碳计 — 园区碳排放看板",
+    brand: "碳计 tanji",
+    nav_park: "园区总览",
+    nav_enterprise: "企业",
+    token: "访问令牌",
+    token_placeholder: "粘贴令牌（运营方、审计方或企业）",
+    token_save: "使用",
+    token_clear: "清除",
+    token_saved: "令牌已保存在本浏览器",
+    token_none: "未设令牌：仅可见公开数据",
+    live: "实时",
+    live_polling: "实时（轮询）",
+    offline: "离线",
+    updated: "更新于",
+    loading: "加载中…",
+    need_token: "此页面包含受保护数据：请在上方输入令牌。",
+    forbidden_park: "您的令牌只能查看本企业数据，请打开企业页面。",
+    error: "错误",
+    ledger: "账本",
+    ledger_size: "日志条目",
+    checkpoint: "最新检查点",
+    root: "根哈希",
+    witnesses: "见证者联署",
+    no_witnesses: "暂无",
+    verifier_key: "日志公钥",
+    factor_today: "今日电网排放因子",
+    factor_day: "电网排放因子（{day}）",
+    factor_not_today: "（今日不在发布期内，显示最近一天）",
+    factor_hourly: "逐时因子",
+    annual_mean: "年均值",
+    day_mean: "日均值",
+    synthetic: "合成因子序列 —— 非实测数据",
+    publication: "因子发布",
+    region: "区域",
+    g_per_kwh: "克CO₂/千瓦时",
+    emissions_by_enterprise: "各企业排放",
+    scope1: "范围一（燃料）",
+    scope2_location: "范围二（基于位置）",
+    scope2_market: "范围二（基于市场）",
+    total_emissions: "排放总量",
+    t_co2: "吨CO₂",
+    green_share: "绿电占比",
+    cfe_score: "逐时清洁能源匹配率（CFE）",
+    period: "统计期",
+    enterprises: "企业",
+    enterprise: "企业",
+    consumption: "用电量",
+    mwh: "兆瓦时",
+    kwh: "千瓦时",
+    fixed_vs_dynamic: "固定因子与逐时因子对比",
+    fixed: "按固定年均因子",
+    dynamic: "按逐时因子",
+    difference: "固定 − 逐时",
+    reason: "原因",
+    season: "季节",
+    timing: "用电时段",
+    alerts: "告警与数据问题",
+    no_issues: "无数据问题。",
+    issues_log: "日志",
+    issues_accounting: "缺测",
+    issues_ingest: "接入",
+    quarantined: "条被拒记录在隔离区",
+    load_vs_factor: "负荷与电网因子",
+    load: "电网购电",
+    pv: "光伏发电",
+    by_hour: "各时段（本地时间）用电占比与因子",
+    share_of_use: "用电占比",
+    mean_factor: "平均因子",
+    indicators: "指标",
+    intensity: "强度",
+    report: "报告",
+    download: "下载",
+    report_note: "报告为 tanji-report/v1 文档，审计方可用 `tanji audit` 复算。",
+    choose_enterprise: "选择企业",
+    method: "方法",
+    fixed_factor: "固定因子",
+    none: "—",
+    window_sentence: "本地时间 {from}–{to} 时占电网购电的 {share}，该时段因子较固定因子 {pct}。",
+    optimizer: "负荷转移",
+  },
+};
+
+const KEY = "tanji.lang";
+
+let lang = (() => {
+  const saved = localStorage.getItem(KEY);
+  if (saved === "en" || saved === "zh") return saved;
+  return (navigator.language || "").toLowerCase().startsWith("zh") ? "zh" : "en";
+})();
+
+/** The current language, `en` or `zh`. */
+export function getLang() {
+  return lang;
+}
+
+/** Switches the language and remembers it. */
+export function setLang(l) {
+  lang = l === "zh" ? "zh" : "en";
+  localStorage.setItem(KEY, lang);
+  document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
+}
+
+/** The string `key` in the current language, with `{name}` placeholders filled from `vars`. */
+export function t(key, vars = {}) {
+  const s = STRINGS[lang][key] ?? STRINGS.en[key] ?? key;
+  return s.replace(/\{(\w+)\}/g, (_, k) => (k in vars ? String(vars[k]) : `{${k}}`));
+}
+
+function locale() {
+  return lang === "zh" ? "zh-CN" : "en-US";
+}
+
+/** A number with `digits` decimals in the current locale; "—" for null. */
+export function num(x, digits = 1) {
+  if (x === null || x === undefined || Number.isNaN(x)) return t("none");
+  return new Intl.NumberFormat(locale(), {
+    minimumFractionDigits: digits,
+    maximumFractionDigits: digits,
+  }).format(x);
+}
+
+/** Grams as tonnes, 1 decimal. */
+export function tonnes(g) {
+  return g === null || g === undefined ? t("none") : num(g / 1e6, 1);
+}
+
+/** A fraction as a percentage, 1 decimal. */
+export function pct(f) {
+  return f === null || f === undefined ? t("none") : `${num(f * 100, 1)}%`;
+}
+
+/** Wh as MWh, 1 decimal. */
+export function mwh(wh) {
+  return wh === null || wh === undefined ? t("none") : num(wh / 1e6, 1);
+}
+
+/** Applies `data-i18n` (text) and `data-i18n-placeholder` attributes under `root`. */
+export function translate(root = document) {
+  for (const el of root.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
+  for (const el of root.querySelectorAll("[data-i18n-placeholder]")) {
+    el.placeholder = t(el.dataset.i18nPlaceholder);
+  }
+  document.title = t("title");
+}

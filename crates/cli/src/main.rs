@@ -9,6 +9,7 @@ mod factors;
 mod ingest;
 mod log;
 mod report;
+mod serve;
 mod simulate;
 mod util;
 
@@ -76,6 +77,12 @@ enum Command {
     /// Benchmarks that print a table and record it in docs/benchmarks.md.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Run the park as a service: HTTP ingest, the log in the C2SP tlog-tiles layout, proofs,
+    /// access by token, metrics.
+    Serve(serve::ServeArgs),
+    /// API tokens for the service.
+    #[command(subcommand)]
+    Token(serve::TokenCommand),
 }
 
 /// `tanji … | head` closes stdout early; print! then panics with "Broken pipe". Exit quietly
@@ -119,6 +126,8 @@ fn main() -> ExitCode {
         Command::Simulate(a) => simulate::run(a),
         Command::Demo(a) => demo::run(a),
         Command::Bench(c) => bench::run(c),
+        Command::Serve(a) => serve::run(a),
+        Command::Token(c) => serve::token(c),
     };
     match result {
         Ok(code) => code,

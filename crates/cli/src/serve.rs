@@ -1,0 +1,98 @@
+//! `tanji serve` (the park as a service) and `tanji token new` (an API token and its config
+//! lines).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Args, Subcommand};
+use tanji_server::{Config, Role, Server};
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The park's data directory.
+    #[arg(long)]
+    pub dir: PathBuf,
+    /// Address to listen on (overrides the config's `listen`; default 127.0.0.1:8080).
+    #[arg(long)]
+    pub listen: Option<String>,
+    /// TOML configuration file (batching, limits, tokens).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Batch window in milliseconds (overrides the config's `batch.window_ms`).
+    #[arg(long)]
+    pub window_ms: Option<u64>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Print a fresh random API token and the `[[tokens]]` lines to add to the server config
+    /// (the config holds only the token's SHA-256).
+    New {
+        /// operator, auditor or enterprise:<id>.
+        #[arg(long)]
+        role: String,
+        /// A name for the holder, shown in logs.
+        #[arg(long)]
+        name: Option<String>,
+    },
+}
+
+pub fn token(cmd: TokenCommand) -> Result<ExitCode> {
+    match cmd {
+        TokenCommand::New { role, name } => {
+            let role = Role::parse(&role).map_err(anyhow::Error::msg)?;
+            let (token, hash) = tanji_server::auth::new_token();
+            println!("token (give it to its holder; it is not stored anywhere):\n  {token}\n");
+            println!("add to the server config:\n");
+            println!("[[tokens]]");
+            if let Some(n) = name {
+                println!("name = {}", toml_string(&n));
+            }
+            println!("sha256 = \"{hash}\"");
+            println!("role = {}", toml_string(&role.to_string()));
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn toml_string(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| format!("{s:?}"))
+}
+
+pub fn run(a: ServeArgs) -> Result<ExitCode> {
+    let mut config = match &a.config {
+        Some(p) => Config::load(p)?,
+        None => Config::default(),
+    };
+    if let Some(l) = a.listen {
+        config.listen = l;
+    }
+    if let Some(w) = a.window_ms {
+        config.batch.window_ms = w;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let listen = config.listen.clone();
+        let server = Server::open(&a.dir, config)?;
+        let listener = tokio::net::TcpListener::bind(&listen)
+            .await
+            .with_context(|| format!("listening on {listen}"))?;
+        let addr = listener.local_addr().context("reading the listen address")?;
+        let head = server.sequencer().head();
+        eprintln!(
+            "tanji serving {} on http://{addr} (log size {}); Ctrl-C stops after logging what is pending",
+            server.state().origin(),
+            head.size
+        );
+        tanji_server::run(listener, server, async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+        eprintln!("stopped");
+        Ok(ExitCode::SUCCESS)
+    })
+}

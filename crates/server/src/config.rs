@@ -1,0 +1,168 @@
+//! The server's configuration: a TOML file, overridden by command-line flags.
+//!
+//! ```toml
+//! listen = "127.0.0.1:8080"
+//!
+//! [batch]
+//! window_ms = 250        # collect uploads for at most this long before logging them
+//! max_records = 5000     # log at once when this many are waiting
+//!
+//! [http]
+//! max_body_bytes = 4194304
+//! max_records_per_request = 1000
+//!
+//! [[tokens]]             # `tanji token new --role operator` prints these lines
+//! name = "ops"
+//! sha256 = "…64 hex digits…"
+//! role = "operator"      # operator | auditor | enterprise:<id>
+//! ```
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::ServerError;
+
+/// The whole configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on (default `127.0.0.1:8080`).
+    #[serde(default = "default_listen")]
+    pub listen: String,
+    /// How uploads are batched.
+    #[serde(default)]
+    pub batch: BatchConfig,
+    /// HTTP limits.
+    #[serde(default)]
+    pub http: HttpConfig,
+    /// API tokens, by SHA-256 hash, with their roles.
+    #[serde(default)]
+    pub tokens: Vec<TokenConfig>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: default_listen(),
+            batch: BatchConfig::default(),
+            http: HttpConfig::default(),
+            tokens: Vec::new(),
+        }
+    }
+}
+
+fn default_listen() -> String {
+    "127.0.0.1:8080".into()
+}
+
+/// How the sequencer batches uploads.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BatchConfig {
+    /// The longest an upload waits for others before its batch is logged, in milliseconds.
+    pub window_ms: u64,
+    /// A batch is logged as soon as it holds this many records.
+    pub max_records: usize,
+    /// Records that may wait for the sequencer before new requests get 503 `busy`.
+    pub queue_records: usize,
+}
+
+impl Default for BatchConfig {
+    fn default() -> Self {
+        BatchConfig {
+            window_ms: 250,
+            max_records: 5000,
+            queue_records: 100_000,
+        }
+    }
+}
+
+impl BatchConfig {
+    /// The window as a duration.
+    pub fn window(&self) -> Duration {
+        Duration::from_millis(self.window_ms)
+    }
+}
+
+/// HTTP request limits.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Largest request body accepted, in bytes (larger gets 413).
+    pub max_body_bytes: usize,
+    /// Most records in one upload request (more gets 413).
+    pub max_records_per_request: usize,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            max_body_bytes: 4 << 20,
+            max_records_per_request: 1000,
+        }
+    }
+}
+
+/// One API token: its SHA-256 (hex) and role. The token itself is never stored.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenConfig {
+    /// A name for logs (who holds it).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// SHA-256 of the token, 64 lowercase hex digits.
+    pub sha256: String,
+    /// `operator`, `auditor` or `enterprise:<id>`.
+    pub role: String,
+}
+
+impl Config {
+    /// Parses a TOML configuration; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<Config, ServerError> {
+        let config: Config = toml::from_str(text).map_err(|e| ServerError::Config {
+            path: origin.into(),
+            message: e.to_string(),
+        })?;
+        config.check(origin)?;
+        Ok(config)
+    }
+
+    /// Reads and parses a TOML configuration file.
+    pub fn load(path: &Path) -> Result<Config, ServerError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ServerError::Io {
+            context: format!("reading config {}", path.display()),
+            source: e,
+        })?;
+        Self::parse(&text, &path.display().to_string())
+    }
+
+    /// Checks values that TOML types cannot.
+    pub fn check(&self, origin: &str) -> Result<(), ServerError> {
+        let bad = |message: String| ServerError::Config {
+            path: origin.into(),
+            message,
+        };
+        if self.batch.max_records == 0 {
+            return Err(bad("batch.max_records must be at least 1".into()));
+        }
+        if self.batch.queue_records < self.http.max_records_per_request {
+            return Err(bad(format!(
+                "batch.queue_records ({}) must be at least http.max_records_per_request ({})",
+                self.batch.queue_records, self.http.max_records_per_request
+            )));
+        }
+        if self.http.max_records_per_request == 0 || self.http.max_body_bytes == 0 {
+            return Err(bad(
+                "http.max_records_per_request and http.max_body_bytes must be at least 1".into(),
+            ));
+        }
+        for (i, t) in self.tokens.iter().enumerate() {
+            crate::auth::Role::parse(&t.role).map_err(|m| bad(format!("tokens[{i}].role: {m}")))?;
+            crate::auth::parse_token_hash(&t.sha256)
+                .map_err(|m| bad(format!("tokens[{i}].sha256: {m}")))?;
+        }
+        Ok(())
+    }
+}

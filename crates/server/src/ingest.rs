@@ -1,0 +1,144 @@
+//! `POST /api/v1/uploads`: signed upload records as JSON, one object or an array of them.
+//!
+//! Each record is decoded exactly as `tanji ingest` decodes a line
+//! ([`tanji_readings::parse_json_upload`]) and validated and logged by [`tanji_park::Park::ingest`]
+//! through the [`crate::Sequencer`]; the answer comes once the batch is durable, one
+//! [`Answer`] per record (an object for an object, an array for an array). A record that does
+//! not decode is answered `rejected` (`malformed`) and quarantined, as `tanji ingest` does.
+//!
+//! A request that is not JSON at all, is empty, or is too large is refused whole with a 4xx and
+//! a message saying what and where; nothing of it is logged or quarantined.
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{ConnectInfo, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Json;
+use serde_json::value::RawValue;
+use tanji_park::Incoming;
+use tanji_readings::parse_json_upload;
+
+use crate::routes::{Access, ApiRouter, RouteInfo};
+use crate::sequencer::Answer;
+use crate::{ApiError, AppState};
+
+/// Adds the upload route.
+pub fn routes(r: ApiRouter) -> ApiRouter {
+    r.route(
+        RouteInfo {
+            method: "POST",
+            path: "/api/v1/uploads",
+            access: Access::Device,
+            summary:
+                "Log signed upload records (one JSON object or an array); answers once durable",
+            example: "/api/v1/uploads",
+        },
+        post(uploads),
+    )
+}
+
+/// The body split into its records: each record's exact JSON text, and whether the body was an
+/// array.
+pub fn split_body(body: &[u8], max_records: usize) -> Result<(Vec<&str>, bool), ApiError> {
+    let text = std::str::from_utf8(body).map_err(|e| {
+        ApiError::bad_request(format!(
+            "the body is not UTF-8 (byte {}); send JSON",
+            e.valid_up_to()
+        ))
+    })?;
+    let trimmed = text.trim_start();
+    if trimmed.is_empty() {
+        return Err(ApiError::bad_request(
+            "the body is empty; send one upload record (a JSON object) or an array of them",
+        ));
+    }
+    let not_json = |e: serde_json::Error| {
+        ApiError::bad_request(format!(
+            "the body is not valid JSON: {e}; nothing was logged"
+        ))
+    };
+    if trimmed.starts_with('[') {
+        let records: Vec<&RawValue> = serde_json::from_str(text).map_err(not_json)?;
+        if records.is_empty() {
+            return Err(ApiError::bad_request(
+                "the array is empty; send at least one upload record",
+            ));
+        }
+        if records.len() > max_records {
+            return Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_many_records",
+                format!(
+                    "{} records in one request; the limit is {max_records}: split them over several requests",
+                    records.len()
+                ),
+            ));
+        }
+        Ok((records.into_iter().map(RawValue::get).collect(), true))
+    } else {
+        let record: &RawValue = serde_json::from_str(text).map_err(not_json)?;
+        Ok((vec![record.get()], false))
+    }
+}
+
+async fn uploads(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let started = Instant::now();
+    let metrics = state.metrics().clone();
+    let result = async {
+        let body = body.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "body_too_large",
+                    format!(
+                        "the body is larger than the limit of {} bytes; send fewer records per request",
+                        state.config().http.max_body_bytes
+                    ),
+                )
+            } else {
+                ApiError::bad_request(format!("reading the body: {e}"))
+            }
+        })?;
+        let (records, array) = split_body(&body, state.config().http.max_records_per_request)?;
+        let items: Vec<Incoming> = records
+            .iter()
+            .enumerate()
+            .map(|(i, text)| Incoming {
+                source: if array {
+                    format!("http {peer} [{i}]")
+                } else {
+                    format!("http {peer}")
+                },
+                raw: text.as_bytes().to_vec(),
+                parsed: parse_json_upload(text),
+            })
+            .collect();
+        let answers = state.sequencer().submit(items).await?;
+        Ok::<_, ApiError>((answers, array))
+    }
+    .await;
+    match result {
+        Ok((answers, array)) => {
+            metrics.ack_seconds.observe(started.elapsed().as_secs_f64());
+            Ok(if array {
+                Json(answers).into_response()
+            } else {
+                let one: Option<Answer> = answers.into_iter().next();
+                Json(one).into_response()
+            })
+        }
+        Err(e) => {
+            metrics.requests_refused.inc();
+            Err(e)
+        }
+    }
+}

@@ -1,0 +1,327 @@
+//! tanji-server: tanji as a running service — signed uploads in over HTTP, sequenced into the
+//! park log in short durable batches and acknowledged with their inclusion proofs; the log out
+//! over HTTP in the C2SP tlog-tiles layout; bearer tokens with roles; Prometheus metrics.
+//!
+//! The one [`tanji_park::Park`] is owned by the [`Sequencer`] thread, which batches uploads
+//! from every handler into one fsynced transaction each; handlers read the store through their
+//! own connections ([`Reader`]). Every route is declared with its [`Access`] in one table
+//! ([`Server::routes`]), which the access tests and the OpenAPI document are checked against.
+//! [`run`] serves a bound listener until a shutdown future resolves, then stops accepting,
+//! logs and answers what is pending, and returns: nothing acknowledged is lost.
+//!
+//! What it is not: it does not validate, hash or store records itself (the park does), and it
+//! is the only async crate of tanji — everything below it is synchronous.
+
+pub mod auth;
+pub mod config;
+mod error;
+pub mod ingest;
+pub mod metrics;
+mod reader;
+pub mod routes;
+pub mod sequencer;
+pub mod tlog;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use tanji_park::Park;
+use tokio::net::TcpListener;
+use tower_http::trace::TraceLayer;
+
+pub use auth::{Caller, Role, Tokens};
+pub use config::Config;
+pub use error::{ApiError, ErrorBody, ServerError};
+pub use metrics::Metrics;
+pub use reader::Reader;
+pub use routes::{Access, ApiRouter, RouteInfo};
+pub use sequencer::{Answer, Head, Logged, Sequencer};
+
+/// The OpenAPI 3.1 document of every route, served at `/openapi.json`.
+pub const OPENAPI: &str = include_str!("../openapi.json");
+
+struct Inner {
+    config: Config,
+    sequencer: Sequencer,
+    reader: Reader,
+    tokens: Tokens,
+    metrics: Metrics,
+    origin: String,
+    vkey: String,
+    /// A cosigned checkpoint `(size, note)` to serve instead of the log's own while the log
+    /// is at that size.
+    cosigned: RwLock<Option<(u64, Arc<str>)>>,
+}
+
+/// What every handler shares; cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("origin", &self.0.origin)
+            .field("sequencer", &self.0.sequencer)
+            .finish()
+    }
+}
+
+impl AppState {
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.0.config
+    }
+
+    /// The sequencer (submit records, watch the log head).
+    pub fn sequencer(&self) -> &Sequencer {
+        &self.0.sequencer
+    }
+
+    /// Read access to the store.
+    pub fn reader(&self) -> &Reader {
+        &self.0.reader
+    }
+
+    /// The configured tokens.
+    pub fn tokens(&self) -> &Tokens {
+        &self.0.tokens
+    }
+
+    /// The metrics.
+    pub fn metrics(&self) -> &Metrics {
+        &self.0.metrics
+    }
+
+    /// The log's origin line.
+    pub fn origin(&self) -> &str {
+        &self.0.origin
+    }
+
+    /// The log's verifier key (C2SP signed-note vkey).
+    pub fn vkey(&self) -> &str {
+        &self.0.vkey
+    }
+
+    /// The latest durable log head.
+    pub fn head(&self) -> Head {
+        self.0.sequencer.head()
+    }
+
+    /// Sets a cosigned version of the checkpoint of tree size `size`; `/checkpoint` serves it
+    /// while the log is at that size.
+    pub fn set_cosigned_checkpoint(&self, size: u64, note: &str) {
+        if let Ok(mut c) = self.0.cosigned.write() {
+            *c = Some((size, note.into()));
+        }
+    }
+
+    /// The checkpoint `/checkpoint` serves: the cosigned one if it is for the latest size,
+    /// else the log's own.
+    pub fn served_checkpoint(&self) -> Arc<str> {
+        let head = self.head();
+        let cosigned = self.0.cosigned.read().ok().and_then(|c| c.clone());
+        match cosigned {
+            Some((size, note)) if size == head.size => note,
+            _ => head.checkpoint,
+        }
+    }
+}
+
+/// A server over one park, ready to [`run`].
+#[derive(Debug)]
+pub struct Server {
+    state: AppState,
+    routes: Vec<RouteInfo>,
+    router: Router,
+}
+
+impl Server {
+    /// Opens the park in `dir` and starts its sequencer.
+    pub fn open(dir: &Path, config: Config) -> Result<Server, ServerError> {
+        config.check("config")?;
+        let tokens =
+            Tokens::from_config(&config.tokens).map_err(|message| ServerError::Config {
+                path: "config".into(),
+                message,
+            })?;
+        let park = Park::open(dir)?;
+        let origin = park.origin().to_string();
+        let vkey = park.verifier().to_string();
+        let metrics = Metrics::new();
+        let sequencer = Sequencer::start(park, &config.batch, metrics.clone())?;
+        let state = AppState(Arc::new(Inner {
+            reader: Reader::new(&Park::db_path(dir)),
+            config,
+            sequencer,
+            tokens,
+            metrics,
+            origin,
+            vkey,
+            cosigned: RwLock::new(None),
+        }));
+        let (api, routes) = api_routes().into_parts();
+        let router = api
+            .fallback(not_found)
+            .layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                auth::authenticate,
+            ))
+            .layer(DefaultBodyLimit::max(state.config().http.max_body_bytes))
+            .layer(TraceLayer::new_for_http())
+            .with_state(state.clone());
+        Ok(Server {
+            state,
+            routes,
+            router,
+        })
+    }
+
+    /// The shared state (sequencer, reader, tokens, metrics).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// The sequencer.
+    pub fn sequencer(&self) -> &Sequencer {
+        self.state.sequencer()
+    }
+
+    /// Every route with its access, in the order they were added.
+    pub fn routes(&self) -> &[RouteInfo] {
+        &self.routes
+    }
+}
+
+/// Every route of the service.
+fn api_routes() -> ApiRouter {
+    let r = ApiRouter::default();
+    let r = tlog::routes(r);
+    let r = ingest::routes(r);
+    service_routes(r)
+}
+
+fn service_routes(r: ApiRouter) -> ApiRouter {
+    r.route(
+        RouteInfo {
+            method: "GET",
+            path: "/metrics",
+            access: Access::Public,
+            summary: "Prometheus metrics (counts and latencies; no meter data)",
+            example: "/metrics",
+        },
+        get(metrics_text),
+    )
+    .route(
+        RouteInfo {
+            method: "GET",
+            path: "/openapi.json",
+            access: Access::Public,
+            summary: "This API's OpenAPI document",
+            example: "/openapi.json",
+        },
+        get(openapi),
+    )
+    .route(
+        RouteInfo {
+            method: "GET",
+            path: "/api/v1/log",
+            access: Access::Public,
+            summary: "The log's origin, verifier key, size and latest checkpoint",
+            example: "/api/v1/log",
+        },
+        get(log_info),
+    )
+}
+
+async fn metrics_text(State(state): State<AppState>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        )],
+        state.metrics().render(),
+    )
+        .into_response()
+}
+
+async fn openapi() -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        OPENAPI,
+    )
+        .into_response()
+}
+
+/// `GET /api/v1/log`.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct LogInfo {
+    /// The origin line.
+    pub origin: String,
+    /// The verifier key.
+    pub vkey: String,
+    /// Entries.
+    pub size: u64,
+    /// The served checkpoint note.
+    pub checkpoint: String,
+}
+
+async fn log_info(State(state): State<AppState>) -> axum::Json<LogInfo> {
+    let checkpoint = state.served_checkpoint();
+    axum::Json(LogInfo {
+        origin: state.origin().to_string(),
+        vkey: state.vkey().to_string(),
+        size: state.head().size,
+        checkpoint: checkpoint.to_string(),
+    })
+}
+
+async fn not_found(uri: axum::http::Uri) -> ApiError {
+    ApiError::not_found(format!(
+        "no route {}; the API is described at /openapi.json",
+        uri.path()
+    ))
+}
+
+/// Serves `server` on `listener` until `shutdown` resolves; then stops accepting connections,
+/// logs and answers every pending upload, waits for open requests, stops the sequencer and
+/// returns. Nothing acknowledged is lost: an answer is sent only after its batch is durable.
+pub async fn run(
+    listener: TcpListener,
+    server: Server,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    let sequencer = server.sequencer().clone();
+    let draining = sequencer.clone();
+    let addr = listener.local_addr().map_err(|e| ServerError::Io {
+        context: "reading the listener's address".into(),
+        source: e,
+    })?;
+    tracing::info!(%addr, origin = server.state.origin(), "serving");
+    let signal = async move {
+        shutdown.await;
+        tracing::info!("shutdown: no new connections; logging what is pending");
+        draining.drain();
+    };
+    let app = server
+        .router
+        .into_make_service_with_connect_info::<SocketAddr>();
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(signal)
+        .await;
+    sequencer.close().await;
+    tracing::info!(size = sequencer.head().size, "stopped");
+    served.map_err(|e| ServerError::Io {
+        context: format!("serving on {addr}"),
+        source: e,
+    })
+}

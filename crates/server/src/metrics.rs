@@ -1,0 +1,114 @@
+//! Prometheus metrics (`GET /metrics`, text exposition format), one registry per server so
+//! that servers in one process (tests, the load test) do not mix their counts.
+
+use std::sync::Arc;
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+/// Upload counters by outcome.
+#[derive(Debug, Clone, Default)]
+pub struct UploadCounters {
+    /// Records logged.
+    pub accepted: Counter,
+    /// Records already logged before (not logged again).
+    pub duplicate: Counter,
+    /// Records refused (quarantined).
+    pub rejected: Counter,
+}
+
+/// The server's metrics.
+#[derive(Debug, Clone)]
+pub struct Metrics {
+    registry: Arc<Registry>,
+    /// Uploads by outcome.
+    pub uploads: UploadCounters,
+    /// Records per logged batch.
+    pub batch_records: Histogram,
+    /// Seconds to validate, log, fsync and prove one batch.
+    pub batch_seconds: Histogram,
+    /// Seconds from an upload request's arrival to its acknowledgement.
+    pub ack_seconds: Histogram,
+    /// Entries in the log.
+    pub tree_size: Gauge,
+    /// Upload requests refused whole (bad JSON, too large, busy).
+    pub requests_refused: Counter,
+}
+
+impl Metrics {
+    /// A fresh registry with every metric at zero.
+    pub fn new() -> Self {
+        let uploads = UploadCounters::default();
+        let batch_records =
+            Histogram::new([1.0, 10.0, 100.0, 500.0, 1000.0, 2000.0, 5000.0, 10000.0]);
+        let batch_seconds = Histogram::new([0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5]);
+        let ack_seconds =
+            Histogram::new([0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 5.0, 10.0]);
+        let tree_size = Gauge::default();
+        let requests_refused = Counter::default();
+        let mut r = Registry::with_prefix("tanji");
+        r.register(
+            "uploads_accepted",
+            "Upload records logged",
+            uploads.accepted.clone(),
+        );
+        r.register(
+            "uploads_duplicate",
+            "Upload records already logged before, acknowledged again",
+            uploads.duplicate.clone(),
+        );
+        r.register(
+            "uploads_rejected",
+            "Upload records refused and quarantined",
+            uploads.rejected.clone(),
+        );
+        r.register(
+            "upload_requests_refused",
+            "Upload requests refused whole (malformed JSON, too large, busy, shutting down)",
+            requests_refused.clone(),
+        );
+        r.register(
+            "batch_records",
+            "Records per logged batch",
+            batch_records.clone(),
+        );
+        r.register(
+            "batch_seconds",
+            "Seconds to validate, log, fsync and prove one batch",
+            batch_seconds.clone(),
+        );
+        r.register(
+            "ack_latency_seconds",
+            "Seconds from an upload request's arrival to its durable acknowledgement",
+            ack_seconds.clone(),
+        );
+        r.register("tree_size", "Entries in the park log", tree_size.clone());
+        Metrics {
+            registry: Arc::new(r),
+            uploads,
+            batch_records,
+            batch_seconds,
+            ack_seconds,
+            tree_size,
+            requests_refused,
+        }
+    }
+
+    /// The Prometheus text exposition of every metric.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        if encode(&mut out, &self.registry).is_err() {
+            out.clear();
+        }
+        out
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -1,0 +1,514 @@
+//! The sequencer: one OS thread owns the [`Park`] and logs uploads in short batches.
+//!
+//! Callers (HTTP and MQTT handlers) [`Sequencer::submit`] records and await their answers. The
+//! thread takes the first waiting job, keeps collecting jobs for up to the batch window (or
+//! until the batch holds `max_records`), validates and logs the whole batch with one
+//! [`Park::ingest`] (one fsynced transaction, the signed checkpoint included), and only then
+//! answers each caller, with inclusion proofs against the new checkpoint. A failed batch is
+//! answered with an error and nothing of it is acknowledged.
+//!
+//! Proofs for a batch are computed together: nodes inside the batch's leaf range are hashed in
+//! memory from the batch's leaf hashes, nodes to its left are read from the store once and
+//! remembered ([`BatchNodes`]), so a batch of `B` records costs about `B` store reads and `2B`
+//! hashes, not `B · log n` reads.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError, TrySendError};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use serde::Serialize;
+use tanji_ledger::{inclusion_proof, node_hash, Hash, NodeSource};
+use tanji_park::{Incoming, Outcome, Park};
+use tanji_store::{SqliteStore, StoreError};
+use tokio::sync::{oneshot, watch};
+
+use crate::config::BatchConfig;
+use crate::metrics::Metrics;
+use crate::ServerError;
+
+/// The latest state of the log: its size and signed checkpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Head {
+    /// Entries in the log.
+    pub size: u64,
+    /// The signed checkpoint note for `size` (C2SP tlog-checkpoint).
+    pub checkpoint: Arc<str>,
+}
+
+/// The acknowledgement of one record, given only once its batch is durable.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Answer {
+    /// Logged now.
+    Accepted(Logged),
+    /// The same record was logged before; the answer points at the earlier copy.
+    Duplicate(Logged),
+    /// Refused (and kept in the quarantine with the reason).
+    Rejected {
+        /// The stable rejection code, e.g. `bad_signature`.
+        code: &'static str,
+        /// What was wrong, where, and what to do.
+        reason: String,
+    },
+}
+
+/// Where a record sits in the log and the proof of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Logged {
+    /// Leaf index.
+    pub index: u64,
+    /// The tree size the proof and checkpoint are for.
+    pub tree_size: u64,
+    /// The RFC 6962 inclusion proof of the leaf in that tree, leaf's sibling first, each hash
+    /// in standard base64 (as in C2SP tlog-proof).
+    pub proof: Vec<String>,
+    /// The signed checkpoint for `tree_size`.
+    pub checkpoint: String,
+    /// Data issues noted on the record (accepted anyway), e.g. a sequence gap.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub issues: Vec<IssueNote>,
+}
+
+/// A data issue in an answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IssueNote {
+    /// Stable code, e.g. `sequence_gap`.
+    pub code: &'static str,
+    /// What it means.
+    pub message: String,
+}
+
+impl Answer {
+    /// `accepted`, `duplicate` or `rejected`.
+    pub fn status(&self) -> &'static str {
+        match self {
+            Answer::Accepted(_) => "accepted",
+            Answer::Duplicate(_) => "duplicate",
+            Answer::Rejected { .. } => "rejected",
+        }
+    }
+
+    /// The tlog-proof (`c2sp.org/tlog-proof@v1`) text of a logged record: index, proof
+    /// hashes and checkpoint, verifiable offline with the log's key.
+    pub fn tlog_proof(&self) -> Option<String> {
+        let (Answer::Accepted(l) | Answer::Duplicate(l)) = self else {
+            return None;
+        };
+        let mut s = format!("c2sp.org/tlog-proof@v1\nindex {}\n", l.index);
+        for h in &l.proof {
+            s.push_str(h);
+            s.push('\n');
+        }
+        s.push('\n');
+        s.push_str(&l.checkpoint);
+        Some(s)
+    }
+}
+
+enum Msg {
+    Job(Job),
+    /// Stop waiting for more records: log what is pending at once, and keep doing so.
+    Drain,
+    /// Log what is pending, answer it, and stop.
+    Close,
+}
+
+struct Job {
+    items: Vec<Incoming>,
+    reply: oneshot::Sender<Result<Vec<Answer>, ServerError>>,
+}
+
+struct Shared {
+    head: watch::Receiver<Head>,
+    /// Records submitted and not yet answered.
+    pending: AtomicU64,
+    closed: AtomicBool,
+    thread: Mutex<Option<JoinHandle<()>>>,
+    queue_records: u64,
+}
+
+/// A handle to the sequencer thread; cheap to clone.
+#[derive(Clone)]
+pub struct Sequencer {
+    tx: mpsc::SyncSender<Msg>,
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Sequencer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sequencer")
+            .field("head_size", &self.shared.head.borrow().size)
+            .field("pending", &self.pending())
+            .finish()
+    }
+}
+
+impl Sequencer {
+    /// Starts the sequencer thread, which owns `park` from now on.
+    pub fn start(park: Park, config: &BatchConfig, metrics: Metrics) -> Result<Self, ServerError> {
+        let head = Head {
+            size: park.size(),
+            checkpoint: park.checkpoint()?.into(),
+        };
+        metrics
+            .tree_size
+            .set(i64::try_from(head.size).unwrap_or(i64::MAX));
+        let (head_tx, head_rx) = watch::channel(head);
+        // The channel holds jobs (requests), not records; records are bounded by `pending`.
+        let (tx, rx) = mpsc::sync_channel(65_536);
+        let shared = Arc::new(Shared {
+            head: head_rx,
+            pending: AtomicU64::new(0),
+            closed: AtomicBool::new(false),
+            thread: Mutex::new(None),
+            queue_records: config.queue_records as u64,
+        });
+        let worker = Worker {
+            park,
+            rx,
+            window: config.window(),
+            max_records: config.max_records,
+            head: head_tx,
+            metrics,
+            draining: false,
+        };
+        let handle = std::thread::Builder::new()
+            .name("tanji-sequencer".into())
+            .spawn(move || worker.run())
+            .map_err(|e| ServerError::Io {
+                context: "starting the sequencer thread".into(),
+                source: e,
+            })?;
+        if let Ok(mut t) = shared.thread.lock() {
+            *t = Some(handle);
+        }
+        Ok(Sequencer { tx, shared })
+    }
+
+    /// Submits records for logging and waits until their batch is durable. Answers come in the
+    /// order of `items`. An error means nothing of `items` was acknowledged (it may still have
+    /// been logged if the error came after the commit; resubmitting is safe: an identical
+    /// record is answered `duplicate`).
+    pub async fn submit(&self, items: Vec<Incoming>) -> Result<Vec<Answer>, ServerError> {
+        if items.is_empty() {
+            return Ok(Vec::new());
+        }
+        if self.shared.closed.load(Ordering::SeqCst) {
+            return Err(ServerError::ShuttingDown);
+        }
+        let n = items.len() as u64;
+        let waiting = self.shared.pending.fetch_add(n, Ordering::SeqCst);
+        if waiting > 0 && waiting + n > self.shared.queue_records {
+            self.shared.pending.fetch_sub(n, Ordering::SeqCst);
+            return Err(ServerError::Busy(
+                usize::try_from(waiting).unwrap_or(usize::MAX),
+            ));
+        }
+        let (reply, answer) = oneshot::channel();
+        let sent = self.tx.try_send(Msg::Job(Job { items, reply }));
+        let result = match sent {
+            Ok(()) => answer.await.unwrap_or(Err(ServerError::ShuttingDown)),
+            Err(TrySendError::Full(_)) => Err(ServerError::Busy(
+                usize::try_from(self.shared.pending.load(Ordering::SeqCst)).unwrap_or(usize::MAX),
+            )),
+            Err(TrySendError::Disconnected(_)) => Err(ServerError::ShuttingDown),
+        };
+        self.shared.pending.fetch_sub(n, Ordering::SeqCst);
+        result
+    }
+
+    /// Records submitted and not yet answered.
+    pub fn pending(&self) -> u64 {
+        self.shared.pending.load(Ordering::SeqCst)
+    }
+
+    /// The latest durable log head.
+    pub fn head(&self) -> Head {
+        self.shared.head.borrow().clone()
+    }
+
+    /// A receiver that sees every new log head (size and checkpoint) once it is durable.
+    pub fn subscribe(&self) -> watch::Receiver<Head> {
+        self.shared.head.clone()
+    }
+
+    /// Stops waiting for batches to fill: from now on every batch is logged as soon as the
+    /// previous one is done. Called when shutdown begins.
+    pub fn drain(&self) {
+        let _ = self.tx.try_send(Msg::Drain);
+    }
+
+    /// Logs and answers everything submitted so far, then stops the thread and waits for it.
+    /// Later submissions fail with [`ServerError::ShuttingDown`].
+    pub async fn close(&self) {
+        self.shared.closed.store(true, Ordering::SeqCst);
+        // A blocking send: the queue may be full, and Close must not be lost.
+        let tx = self.tx.clone();
+        let shared = Arc::clone(&self.shared);
+        let joined = tokio::task::spawn_blocking(move || {
+            let _ = tx.send(Msg::Close);
+            let handle = shared.thread.lock().ok().and_then(|mut t| t.take());
+            if let Some(h) = handle {
+                if h.join().is_err() {
+                    tracing::error!("the sequencer thread panicked");
+                }
+            }
+        })
+        .await;
+        if joined.is_err() {
+            tracing::error!("waiting for the sequencer thread failed");
+        }
+    }
+}
+
+struct Worker {
+    park: Park,
+    rx: mpsc::Receiver<Msg>,
+    window: Duration,
+    max_records: usize,
+    head: watch::Sender<Head>,
+    metrics: Metrics,
+    draining: bool,
+}
+
+impl Worker {
+    fn run(mut self) {
+        tracing::info!(size = self.park.size(), "sequencer started");
+        loop {
+            let first = match self.rx.recv() {
+                Ok(Msg::Job(job)) => job,
+                Ok(Msg::Drain) => {
+                    self.draining = true;
+                    continue;
+                }
+                Ok(Msg::Close) | Err(_) => break,
+            };
+            let mut records = first.items.len();
+            let mut jobs = vec![first];
+            let mut closing = false;
+            let deadline = Instant::now()
+                + if self.draining {
+                    Duration::ZERO
+                } else {
+                    self.window
+                };
+            while records < self.max_records {
+                let left = deadline.saturating_duration_since(Instant::now());
+                let msg = if left.is_zero() {
+                    match self.rx.try_recv() {
+                        Ok(m) => m,
+                        Err(_) => break,
+                    }
+                } else {
+                    match self.rx.recv_timeout(left) {
+                        Ok(m) => m,
+                        Err(RecvTimeoutError::Timeout) => break,
+                        Err(RecvTimeoutError::Disconnected) => {
+                            closing = true;
+                            break;
+                        }
+                    }
+                };
+                match msg {
+                    Msg::Job(job) => {
+                        records += job.items.len();
+                        jobs.push(job);
+                    }
+                    Msg::Drain => {
+                        self.draining = true;
+                        break;
+                    }
+                    Msg::Close => {
+                        closing = true;
+                        break;
+                    }
+                }
+            }
+            self.log_batch(jobs);
+            if closing {
+                break;
+            }
+        }
+        // Whatever was queued before the channel closed is still logged and answered.
+        let mut rest = Vec::new();
+        while let Ok(msg) = self.rx.try_recv() {
+            if let Msg::Job(job) = msg {
+                rest.push(job);
+            }
+        }
+        if !rest.is_empty() {
+            self.log_batch(rest);
+        }
+        tracing::info!(size = self.park.size(), "sequencer stopped");
+    }
+
+    fn log_batch(&mut self, jobs: Vec<Job>) {
+        let started = Instant::now();
+        let start = self.park.size();
+        let mut counts = Vec::with_capacity(jobs.len());
+        let mut replies = Vec::with_capacity(jobs.len());
+        let mut items = Vec::new();
+        for job in jobs {
+            counts.push(job.items.len());
+            items.extend(job.items);
+            replies.push(job.reply);
+        }
+        let total = items.len();
+        let result = self
+            .park
+            .ingest(items, unix_now())
+            .map_err(|e| ServerError::Ingest(e.to_string()))
+            .and_then(|outcomes| self.answers(start, outcomes));
+        match result {
+            Ok(answers) => {
+                let mut answers = answers.into_iter();
+                for (n, reply) in counts.into_iter().zip(replies) {
+                    let mine: Vec<Answer> = answers.by_ref().take(n).collect();
+                    let _ = reply.send(Ok(mine));
+                }
+                tracing::debug!(
+                    records = total,
+                    size = self.park.size(),
+                    ms = started.elapsed().as_millis() as u64,
+                    "batch logged"
+                );
+            }
+            Err(e) => {
+                tracing::error!(records = total, error = %e, "batch failed; nothing acknowledged");
+                let message = e.to_string();
+                for reply in replies {
+                    let _ = reply.send(Err(ServerError::Ingest(message.clone())));
+                }
+            }
+        }
+        self.metrics.batch_records.observe(total as f64);
+        self.metrics
+            .batch_seconds
+            .observe(started.elapsed().as_secs_f64());
+        self.metrics
+            .tree_size
+            .set(i64::try_from(self.park.size()).unwrap_or(i64::MAX));
+    }
+
+    /// Turns outcomes into answers with proofs against the new head, and publishes the head.
+    fn answers(&mut self, start: u64, outcomes: Vec<Outcome>) -> Result<Vec<Answer>, ServerError> {
+        let size = self.park.size();
+        let current = self.head.borrow().clone();
+        let head = if current.size == size {
+            current
+        } else {
+            Head {
+                size,
+                checkpoint: self.park.checkpoint()?.into(),
+            }
+        };
+        let nodes = BatchNodes::new(self.park.store(), start, size);
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let logged = |index: u64, issues: Vec<IssueNote>| -> Result<Logged, ServerError> {
+            let proof = inclusion_proof(&nodes, index, size)
+                .map_err(|e| ServerError::Ingest(format!("proof for leaf {index}: {e}")))?;
+            Ok(Logged {
+                index,
+                tree_size: size,
+                proof: proof.iter().map(|h| b64.encode(h)).collect(),
+                checkpoint: head.checkpoint.to_string(),
+                issues,
+            })
+        };
+        let mut out = Vec::with_capacity(outcomes.len());
+        for o in outcomes {
+            let answer = match o {
+                Outcome::Accepted { index, issues } => {
+                    self.metrics.uploads.accepted.inc();
+                    let issues = issues
+                        .into_iter()
+                        .map(|i| IssueNote {
+                            code: issue_code(&i.kind),
+                            message: i.message,
+                        })
+                        .collect();
+                    Answer::Accepted(logged(index, issues)?)
+                }
+                Outcome::Duplicate { index } => {
+                    self.metrics.uploads.duplicate.inc();
+                    Answer::Duplicate(logged(index, Vec::new())?)
+                }
+                Outcome::Rejected(r) => {
+                    self.metrics.uploads.rejected.inc();
+                    Answer::Rejected {
+                        code: r.code.code(),
+                        reason: r.message,
+                    }
+                }
+            };
+            out.push(answer);
+        }
+        drop(nodes);
+        if *self.head.borrow() != head {
+            self.head.send_replace(head);
+        }
+        Ok(out)
+    }
+}
+
+fn issue_code(kind: &tanji_readings::DataIssueKind) -> &'static str {
+    match kind {
+        tanji_readings::DataIssueKind::SequenceGap { .. } => "sequence_gap",
+    }
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// The tree's nodes for proving a batch's leaves: nodes whose leaves all lie in
+/// `[start, size)` are hashed from their children (leaf hashes read once), others are read from
+/// the store; every node is remembered.
+pub(crate) struct BatchNodes<'a> {
+    store: &'a SqliteStore,
+    start: u64,
+    size: u64,
+    memo: RefCell<HashMap<(u8, u64), Hash>>,
+}
+
+impl<'a> BatchNodes<'a> {
+    pub(crate) fn new(store: &'a SqliteStore, start: u64, size: u64) -> Self {
+        BatchNodes {
+            store,
+            start,
+            size,
+            memo: RefCell::new(HashMap::new()),
+        }
+    }
+}
+
+impl NodeSource for BatchNodes<'_> {
+    type Error = StoreError;
+
+    fn node(&self, level: u8, index: u64) -> Result<Hash, StoreError> {
+        if let Some(h) = self.memo.borrow().get(&(level, index)) {
+            return Ok(*h);
+        }
+        let first = index.checked_shl(u32::from(level)).unwrap_or(u64::MAX);
+        let end = index
+            .checked_add(1)
+            .and_then(|i| i.checked_shl(u32::from(level)))
+            .unwrap_or(u64::MAX);
+        let h = if level > 0 && first >= self.start && end <= self.size {
+            let left = self.node(level - 1, 2 * index)?;
+            let right = self.node(level - 1, 2 * index + 1)?;
+            node_hash(&left, &right)
+        } else {
+            NodeSource::node(self.store, level, index)?
+        };
+        self.memo.borrow_mut().insert((level, index), h);
+        Ok(h)
+    }
+}

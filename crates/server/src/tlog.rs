@@ -1,0 +1,303 @@
+//! The log over HTTP: the C2SP tlog-tiles layout (`/checkpoint`, `/tile/<L>/<N>[.p/<W>]`,
+//! `/tile/entries/<N>[.p/<W>]`) and JSON proof endpoints.
+//!
+//! Tiles are served for the size of the latest durable checkpoint: any tile (full or partial)
+//! that the tree of that size covers, byte for byte as [`tanji_ledger::tile_bytes`] and
+//! [`tanji_ledger::entry_bundle`] make them (the same bytes `tanji log export-tiles` writes).
+//! Tile contents never change, so they are served with long-lived cache headers; the
+//! checkpoint is not cached.
+//!
+//! Hash tiles, the checkpoint and proofs reveal no meter data and are public. Entry bundles
+//! hold every enterprise's signed readings, so they need an operator or auditor token.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Json;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use tanji_ledger::{
+    consistency_proof, entry_bundle, inclusion_proof, root, tile_bytes, TileRef, TILE_WIDTH,
+};
+use tanji_store::Store;
+
+use crate::routes::{Access, ApiRouter, RouteInfo};
+use crate::{ApiError, AppState};
+
+/// Adds the log routes.
+pub fn routes(r: ApiRouter) -> ApiRouter {
+    r.route(
+        RouteInfo {
+            method: "GET",
+            path: "/checkpoint",
+            access: Access::Public,
+            summary: "The latest signed checkpoint (C2SP tlog-checkpoint), text/plain",
+            example: "/checkpoint",
+        },
+        get(checkpoint),
+    )
+    .route(
+        RouteInfo {
+            method: "GET",
+            path: "/tile/entries/{*rest}",
+            access: Access::AllData,
+            summary: "An entry bundle (C2SP tlog-tiles): the logged records of one level-0 tile",
+            example: "/tile/entries/000.p/1",
+        },
+        get(entries),
+    )
+    .route(
+        RouteInfo {
+            method: "GET",
+            path: "/tile/{level}/{*rest}",
+            access: Access::Public,
+            summary: "A hash tile (C2SP tlog-tiles), full or partial",
+            example: "/tile/0/000.p/1",
+        },
+        get(hash_tile),
+    )
+    .route(
+        RouteInfo {
+            method: "GET",
+            path: "/api/v1/proof/inclusion",
+            access: Access::Public,
+            summary: "An inclusion proof of leaf `index` in the tree of `size` (default: latest)",
+            example: "/api/v1/proof/inclusion?index=0",
+        },
+        get(inclusion),
+    )
+    .route(
+        RouteInfo {
+            method: "GET",
+            path: "/api/v1/proof/consistency",
+            access: Access::Public,
+            summary: "A consistency proof from tree size `from` to `to` (default: latest)",
+            example: "/api/v1/proof/consistency?from=1",
+        },
+        get(consistency),
+    )
+}
+
+async fn checkpoint(State(state): State<AppState>) -> Response {
+    let note = state.served_checkpoint();
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; charset=utf-8"),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+        ],
+        note.to_string(),
+    )
+        .into_response()
+}
+
+fn binary(bytes: Vec<u8>, tile: &TileRef, private: bool) -> Response {
+    let cache = match (u64::from(tile.width) == TILE_WIDTH, private) {
+        (true, false) => "public, max-age=31536000, immutable",
+        (true, true) => "private, max-age=31536000, immutable",
+        // A partial tile's bytes never change either, but the log may stop serving it once
+        // the full tile exists.
+        (false, false) => "public, max-age=60",
+        (false, true) => "private, max-age=60",
+    };
+    (
+        StatusCode::OK,
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/octet-stream"),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static(cache)),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+/// Whether the tree of `size` leaves holds all of `tile`.
+fn covered(tile: &TileRef, size: u64) -> bool {
+    let nodes = size >> (8 * u32::from(tile.level));
+    tile.index
+        .checked_mul(TILE_WIDTH)
+        .and_then(|first| first.checked_add(u64::from(tile.width)))
+        .is_some_and(|end| end <= nodes)
+}
+
+fn missing(path: &str, size: u64) -> ApiError {
+    ApiError::not_found(format!(
+        "{path} is not part of the log at its latest checkpoint (size {size}); fetch /checkpoint first"
+    ))
+}
+
+async fn hash_tile(
+    State(state): State<AppState>,
+    Path((level, rest)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let path = format!("tile/{level}/{rest}");
+    let tile = TileRef::from_path(&path).map_err(|e| ApiError::not_found(e.to_string()))?;
+    let size = state.head().size;
+    if !covered(&tile, size) {
+        return Err(missing(&path, size));
+    }
+    let bytes = state
+        .reader()
+        .with(move |store| {
+            tile_bytes(store, &tile)
+                .map_err(|e| ApiError::internal(format!("{}: {e}", tile.path())))
+        })
+        .await?;
+    Ok(binary(bytes, &tile, false))
+}
+
+async fn entries(
+    State(state): State<AppState>,
+    Path(rest): Path<String>,
+) -> Result<Response, ApiError> {
+    let path = format!("tile/entries/{rest}");
+    let tile = TileRef::from_entries_path(&path).map_err(|e| ApiError::not_found(e.to_string()))?;
+    let size = state.head().size;
+    if !covered(&tile, size) {
+        return Err(missing(&path, size));
+    }
+    let bytes = state
+        .reader()
+        .with(move |store| {
+            let start = tile.index * TILE_WIDTH;
+            let mut data: Vec<Vec<u8>> = Vec::with_capacity(usize::from(tile.width));
+            store.scan_entries(start, start + u64::from(tile.width), &mut |_, d| {
+                data.push(d.to_vec());
+                Ok(())
+            })?;
+            let refs: Vec<&[u8]> = data.iter().map(Vec::as_slice).collect();
+            entry_bundle(&refs)
+                .map_err(|e| ApiError::internal(format!("{}: {e}", tile.entries_path())))
+        })
+        .await?;
+    Ok(binary(bytes, &tile, true))
+}
+
+/// Query of `/api/v1/proof/inclusion`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InclusionQuery {
+    /// Leaf index.
+    pub index: u64,
+    /// Tree size (default: the latest checkpoint's).
+    pub size: Option<u64>,
+}
+
+/// An inclusion proof, hashes in standard base64.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct InclusionAnswer {
+    /// Leaf index.
+    pub index: u64,
+    /// Tree size.
+    pub size: u64,
+    /// The leaf hash (RFC 6962).
+    pub leaf_hash: String,
+    /// The root of the tree of `size`.
+    pub root: String,
+    /// The audit path, leaf's sibling first.
+    pub proof: Vec<String>,
+}
+
+/// Query of `/api/v1/proof/consistency`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsistencyQuery {
+    /// Older tree size.
+    pub from: u64,
+    /// Newer tree size (default: the latest checkpoint's).
+    pub to: Option<u64>,
+}
+
+/// A consistency proof, hashes in standard base64.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ConsistencyAnswer {
+    /// Older size.
+    pub from: u64,
+    /// Newer size.
+    pub to: u64,
+    /// Root at `from`.
+    pub from_root: String,
+    /// Root at `to`.
+    pub to_root: String,
+    /// The proof.
+    pub proof: Vec<String>,
+}
+
+fn b64(h: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(h)
+}
+
+async fn inclusion(
+    State(state): State<AppState>,
+    query: Result<Query<InclusionQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<InclusionAnswer>, ApiError> {
+    let Query(q) = query
+        .map_err(|e| ApiError::bad_request(format!("{e}; use ?index=<leaf>[&size=<tree size>]")))?;
+    let latest = state.head().size;
+    let size = q.size.unwrap_or(latest);
+    if size > latest || q.index >= size {
+        return Err(ApiError::not_found(format!(
+            "no leaf {} in a tree of size {size} (the log's latest checkpoint has size {latest})",
+            q.index
+        )));
+    }
+    let index = q.index;
+    let answer = state
+        .reader()
+        .with(move |store| {
+            let tree = |e: tanji_ledger::TreeError<tanji_store::StoreError>| {
+                ApiError::internal(e.to_string())
+            };
+            let proof = inclusion_proof(store, index, size).map_err(tree)?;
+            let leaf = tanji_ledger::NodeSource::node(store, 0, index)?;
+            let root = root(store, size).map_err(tree)?;
+            Ok(InclusionAnswer {
+                index,
+                size,
+                leaf_hash: b64(&leaf),
+                root: b64(&root),
+                proof: proof.iter().map(|h| b64(h)).collect(),
+            })
+        })
+        .await?;
+    Ok(Json(answer))
+}
+
+async fn consistency(
+    State(state): State<AppState>,
+    query: Result<Query<ConsistencyQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<ConsistencyAnswer>, ApiError> {
+    let Query(q) =
+        query.map_err(|e| ApiError::bad_request(format!("{e}; use ?from=<size>[&to=<size>]")))?;
+    let latest = state.head().size;
+    let to = q.to.unwrap_or(latest);
+    let from = q.from;
+    if from == 0 || from > to || to > latest {
+        return Err(ApiError::not_found(format!(
+            "cannot prove size {from} consistent with size {to}: need 0 < from ≤ to ≤ {latest} (the latest checkpoint's size)"
+        )));
+    }
+    let answer = state
+        .reader()
+        .with(move |store| {
+            let tree = |e: tanji_ledger::TreeError<tanji_store::StoreError>| {
+                ApiError::internal(e.to_string())
+            };
+            let proof = consistency_proof(store, from, to).map_err(tree)?;
+            Ok(ConsistencyAnswer {
+                from,
+                to,
+                from_root: b64(&root(store, from).map_err(tree)?),
+                to_root: b64(&root(store, to).map_err(tree)?),
+                proof: proof.iter().map(|h| b64(h)).collect(),
+            })
+        })
+        .await?;
+    Ok(Json(answer))
+}

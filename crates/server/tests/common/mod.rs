@@ -1,0 +1,167 @@
+//! Shared fixtures: a simulated park registered in a fresh park directory, and a server on
+//! 127.0.0.1:0 with a shutdown switch.
+#![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
+
+use std::path::Path;
+
+use tanji_park::Park;
+use tanji_readings::{upload_to_json, SignedUpload};
+use tanji_server::{AppState, Config, Server, ServerError};
+use tanji_simulator::{Park as SimPark, ParkSpec};
+use tempfile::TempDir;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// 2026-01-01T00:00:00Z: simulated days start here (in the past, so no interval is in the future).
+pub const START: i64 = 1_767_225_600;
+
+/// Tokens the fixtures configure.
+pub const OPERATOR: &str = "tanji_test_operator";
+pub const AUDITOR: &str = "tanji_test_auditor";
+pub const ENTERPRISE_1: &str = "tanji_test_enterprise_1";
+pub const ENTERPRISE_2: &str = "tanji_test_enterprise_2";
+
+pub struct Fixture {
+    pub dir: TempDir,
+    pub sim: SimPark,
+    /// The simulated uploads, in order (day, then device).
+    pub uploads: Vec<SignedUpload>,
+    pub vkey: String,
+    pub origin: String,
+}
+
+/// A park with `enterprises` simulated devices registered and `days` of their uploads made
+/// (not yet logged).
+pub fn fixture(enterprises: usize, days: u32) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = SimPark::generate(ParkSpec {
+        seed: 11,
+        enterprises,
+        start_day: START,
+        days,
+    });
+    let mut park = Park::create(dir.path(), "test", None).unwrap();
+    park.register(&sim.registrations(START - 86_400)).unwrap();
+    let uploads: Vec<SignedUpload> = sim.uploads().collect();
+    Fixture {
+        vkey: park.verifier().to_string(),
+        origin: park.origin().to_string(),
+        dir,
+        sim,
+        uploads,
+    }
+}
+
+impl Fixture {
+    pub fn json(&self, i: usize) -> String {
+        upload_to_json(&self.uploads[i])
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Enterprise id of simulated enterprise `i`.
+    pub fn enterprise(&self, i: usize) -> String {
+        self.sim.devices[i].enterprise.clone()
+    }
+}
+
+/// The default test config: tokens for each role, a short batch window.
+pub fn config(fx: &Fixture) -> Config {
+    let text = format!(
+        r#"
+[batch]
+window_ms = 20
+
+[[tokens]]
+name = "op"
+sha256 = "{}"
+role = "operator"
+
+[[tokens]]
+sha256 = "{}"
+role = "auditor"
+
+[[tokens]]
+sha256 = "{}"
+role = "enterprise:{}"
+
+[[tokens]]
+sha256 = "{}"
+role = "enterprise:{}"
+"#,
+        hash(OPERATOR),
+        hash(AUDITOR),
+        hash(ENTERPRISE_1),
+        fx.enterprise(0),
+        hash(ENTERPRISE_2),
+        fx.enterprise(1),
+    );
+    Config::parse(&text, "test config").unwrap()
+}
+
+fn hash(token: &str) -> String {
+    hex::encode(tanji_server::auth::token_hash(token))
+}
+
+pub struct Running {
+    pub url: String,
+    pub state: AppState,
+    pub routes: Vec<tanji_server::RouteInfo>,
+    shutdown: Option<oneshot::Sender<()>>,
+    handle: Option<JoinHandle<Result<(), ServerError>>>,
+}
+
+impl Running {
+    /// Triggers a graceful shutdown and waits for `run` to return.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(h) = self.handle.take() {
+            h.await.unwrap().unwrap();
+        }
+    }
+
+    /// Triggers shutdown without waiting.
+    pub fn begin_stop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+
+    /// Waits for `run` to return after [`Running::begin_stop`].
+    pub async fn join(mut self) {
+        if let Some(h) = self.handle.take() {
+            h.await.unwrap().unwrap();
+        }
+    }
+
+    pub fn at(&self, path: &str) -> String {
+        format!("{}{}", self.url, path)
+    }
+}
+
+pub async fn start(dir: &Path, config: Config) -> Running {
+    let server = Server::open(dir, config).unwrap();
+    let state = server.state().clone();
+    let routes = server.routes().to_vec();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = oneshot::channel::<()>();
+    let handle = tokio::spawn(tanji_server::run(listener, server, async move {
+        let _ = rx.await;
+    }));
+    Running {
+        url,
+        state,
+        routes,
+        shutdown: Some(tx),
+        handle: Some(handle),
+    }
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::new()
+}

@@ -70,6 +70,9 @@ pub enum BenchCommand {
         /// Write the table into this Markdown file (between the report markers).
         #[arg(long)]
         write: Option<PathBuf>,
+        /// Keep the benchmark's park directory (and the Parquet files) for inspection.
+        #[arg(long)]
+        keep: bool,
     },
 }
 
@@ -93,12 +96,14 @@ pub fn run(cmd: BenchCommand) -> Result<ExitCode> {
             rounds,
             seed,
             write,
+            keep,
         } => crate::bench_report::run(crate::bench_report::Args {
             enterprises,
             days,
             rounds,
             seed,
             write,
+            keep,
         }),
     }
 }

@@ -5,7 +5,7 @@ use serde_json::Value;
 use tanji_ledger::{inclusion_proof, leaf_hash, open_checkpoint, verify_inclusion, NoteVerifier};
 use tanji_store::Store;
 
-use crate::build::{build, FixedChoice, Request, Scope};
+use crate::build::{build, FixedChoice, Request, Scope, Source};
 use crate::doc::ReportDoc;
 use crate::{parse_rfc3339, Finding, ReportError, FORMAT};
 
@@ -219,6 +219,8 @@ pub fn audit<S: Store>(
         fixed,
         checkpoint_size: Some(size),
         utc_offset_s: doc.parameters.utc_offset_s,
+        device_signatures: true,
+        source: Source::Log,
     };
     let built = match build(store, &verifier, &req) {
         Ok(b) => b,

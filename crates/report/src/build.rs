@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use base64::Engine as _;
 use tanji_accounting::{Inputs, IntervalSeries, NamedFactor, Options, SeriesFactors, TableFactors};
 use tanji_ledger::{open_checkpoint, NoteVerifier};
-use tanji_readings::Channel;
-use tanji_store::Store;
+use tanji_readings::SignedUpload;
+use tanji_store::{ChannelRow, Store};
 use tanji_units::{Carrier, Unit};
 
 /// Enthalpy of steam metered by mass when the meter gives no pressure and temperature:
@@ -59,6 +59,25 @@ pub struct Request {
     pub checkpoint_size: Option<u64>,
     /// Local time offset, seconds (China Standard Time: 28 800).
     pub utc_offset_s: i32,
+    /// Check again the device signature of every upload the figures use. The log's integrity
+    /// is always checked (every entry read is re-hashed into the signed checkpoint's root), and
+    /// a record's signature was checked before it was logged, so a report does not need this;
+    /// the audit asks for it, because it trusts nothing the operator did.
+    pub device_signatures: bool,
+    /// Where the readings come from.
+    pub source: Source,
+}
+
+/// Where a report reads the meter readings from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// The reporting index the store keeps beside the log (written in the same transaction
+    /// as each upload): fast, and only the scope's meters and period are read. The leaf
+    /// hashes are checked into the signed root; that the index holds exactly the logged values
+    /// is what `tanji audit` checks, recomputing from the log.
+    Index,
+    /// Every logged entry, decoded and re-hashed into the signed root: what the audit uses.
+    Log,
 }
 
 impl Request {
@@ -73,6 +92,8 @@ impl Request {
             fixed: FixedChoice::Default,
             checkpoint_size: None,
             utc_offset_s: 8 * 3600,
+            device_signatures: false,
+            source: Source::Index,
         }
     }
 }
@@ -134,11 +155,11 @@ struct MeterData<'a> {
     device: String,
     carrier: Carrier,
     unit: Unit,
-    channels: Vec<(u64, &'a Channel)>,
+    channels: Vec<&'a ChannelRow>,
 }
 
-fn overlaps(c: &Channel, start: i64, end: i64) -> bool {
-    c.end().is_some_and(|e| e > start) && c.start < end
+fn overlaps(c: &ChannelRow, start: i64, end: i64) -> bool {
+    c.end() > start && c.start < end
 }
 
 /// Builds the series of one meter over `[start, end)`.
@@ -149,12 +170,13 @@ fn series_of(
     end: i64,
     issues: &mut Vec<IssueDoc>,
 ) -> Option<IntervalSeries> {
-    let iv = m.channels.iter().map(|(_, c)| c.interval_s).min()?;
+    let iv = m.channels.iter().map(|c| c.interval_s).min()?;
     let iv_i = i64::from(iv);
     let s0 = start.div_euclid(iv_i) * iv_i;
     let n = usize::try_from((end - s0 + iv_i - 1) / iv_i).ok()?;
     let mut values: Vec<Option<i64>> = vec![None; n];
-    for (index, c) in &m.channels {
+    for c in &m.channels {
+        let index = c.index;
         let Ok(cu) = c.unit.parse::<Unit>() else {
             issues.push(IssueDoc {
                 kind: "unconvertible".into(),
@@ -179,6 +201,22 @@ fn series_of(
         }
         let k = i64::from(c.interval_s / iv);
         let scale = ToMilli::new(c.decimals, cu, m.unit);
+        // The usual case — the series' own interval, thousandths of its own unit, aligned —
+        // is a plain copy into the slots the channel covers (the general loop below gives the
+        // same result, more slowly).
+        if k == 1 && scale.is_some_and(|s| s.times == Some(1)) && (c.start - s0) % iv_i == 0 {
+            let first = (c.start - s0) / iv_i;
+            let skip = usize::try_from(-first).unwrap_or(0);
+            let at = usize::try_from(first).unwrap_or(0);
+            let take = n.saturating_sub(at);
+            for (cell, &v) in values[at.min(n)..]
+                .iter_mut()
+                .zip(c.values.iter().skip(skip).take(take))
+            {
+                *cell = Some(cell.unwrap_or(0) + v);
+            }
+            continue;
+        }
         for (i, &v) in c.values.iter().enumerate() {
             let t = c.start + i as i64 * i64::from(c.interval_s);
             let Some(milli) = scale.and_then(|s| s.apply(v)) else {
@@ -377,16 +415,39 @@ pub fn build<S: Store>(
             cp.origin, cp.size
         )));
     }
-    let stored_root = tanji_ledger::root(store, size)
-        .map_err(|e| ReportError::Log(format!("the tree at size {size}: {e}")))?;
-    if stored_root != cp.root {
-        return Err(ReportError::Log(format!(
-            "the stored tree's root at size {size} is not the signed checkpoint's"
-        )));
+    // Read from the index only when it is complete; a store made before it existed is read
+    // from the log until the park rebuilds the index.
+    let source = match req.source {
+        Source::Index if store.channels_complete()? => Source::Index,
+        _ => Source::Log,
+    };
+    // The leaves, folded into the tree they must form: this ties every entry the report lists
+    // to the signed root. From the log, every entry's bytes are re-hashed first.
+    let mut view = match source {
+        Source::Index => LogView::read_headers(store, size)?,
+        Source::Log => LogView::read(store, size)?,
+    };
+    let mut frontier = tanji_ledger::Frontier::new();
+    let mut scratch = Vec::with_capacity(64);
+    for lh in &view.leaf_hashes {
+        scratch.clear();
+        frontier.append(*lh, &mut scratch);
     }
-
-    let view = LogView::read(store, size)?;
     let mut problems = view.problems.clone();
+    if frontier.size() != size || frontier.root() != cp.root {
+        let problem = format!(
+            "the log's leaves 0..{size} do not hash to the signed checkpoint's root: the log was changed; run `tanji verify` to find where"
+        );
+        match source {
+            // From the index nothing can be trusted without the tree; from the log, go on and
+            // name every record that no longer verifies.
+            Source::Index => return Err(ReportError::Log(problem)),
+            Source::Log => problems.push(Finding {
+                subject: "checkpoint".into(),
+                problem,
+            }),
+        }
+    }
     let factors = load_factors(store, &view, verifier, req.factors.as_deref())?;
     let region = match &req.region {
         Some(r) if factors.regions.contains(r) => r.clone(),
@@ -450,41 +511,64 @@ pub fn build<S: Store>(
     };
     let in_scope: BTreeSet<&str> = enterprises.iter().map(String::as_str).collect();
 
-    // Device keys, for checking every used upload's signature (decoded once; `None`: not a
-    // valid key, which verifies nothing).
-    let mut keys: BTreeMap<&str, Vec<Option<ed25519_dalek::VerifyingKey>>> = BTreeMap::new();
-    for regs in view.registrations.values() {
-        for (_, r) in regs {
-            keys.entry(r.device.as_str())
-                .or_default()
-                .push(ed25519_verifying(&r.public_key));
+    // The readings of the scope's meters: index rows, or the logged uploads' channels.
+    let uploads: BTreeMap<u64, SignedUpload> =
+        std::mem::take(&mut view.uploads).into_iter().collect();
+    let mut rows: Vec<ChannelRow> = Vec::new();
+    match source {
+        Source::Index => {
+            let (from, to) = req.period.unwrap_or((i64::MIN, i64::MAX));
+            for e in &enterprises {
+                for meter in by_enterprise.get(e).into_iter().flat_map(BTreeMap::keys) {
+                    store.channels(meter, size, from, to, &mut |r| {
+                        rows.push(r);
+                        Ok(())
+                    })?;
+                }
+            }
+        }
+        Source::Log => {
+            for (&index, u) in &uploads {
+                for c in &u.body.channels {
+                    let in_scope_meter = view.meter(&c.meter).is_some_and(|(_, r)| {
+                        in_scope.contains(r.enterprise.as_str())
+                            && by_enterprise
+                                .get(&r.enterprise)
+                                .is_some_and(|ms| ms.contains_key(&c.meter))
+                    });
+                    if in_scope_meter {
+                        rows.push(ChannelRow {
+                            index,
+                            device: u.body.device.clone(),
+                            seq: u.body.seq,
+                            meter: c.meter.clone(),
+                            start: c.start,
+                            interval_s: c.interval_s,
+                            unit: c.unit.clone(),
+                            decimals: c.decimals,
+                            values: c.values.clone(),
+                        });
+                    }
+                }
+            }
         }
     }
+    rows.sort_by_key(|r| r.index);
 
     // The period: given, or all data of the scope.
     let (start, end) = match req.period {
         Some(p) => p,
-        None => {
-            let mut span: Option<(i64, i64)> = None;
-            for (_, u) in &view.uploads {
-                for c in &u.body.channels {
-                    let owner = view.meter(&c.meter).map(|(_, r)| r.enterprise.as_str());
-                    if owner.is_some_and(|o| in_scope.contains(o)) {
-                        if let Some(e) = c.end() {
-                            span = Some(
-                                span.map_or((c.start, e), |(a, b)| (a.min(c.start), b.max(e))),
-                            );
-                        }
-                    }
-                }
-            }
-            span.ok_or_else(|| {
+        None => rows
+            .iter()
+            .filter(|r| !r.values.is_empty())
+            .map(|r| (r.start, r.end()))
+            .reduce(|(a, b), (c, d)| (a.min(c), b.max(d)))
+            .ok_or_else(|| {
                 ReportError::Request(format!(
                     "no accepted upload of {} is in the log (up to entry {size}); nothing to report",
                     enterprises.join(", ")
                 ))
-            })?
-        }
+            })?,
     };
     if end <= start {
         return Err(ReportError::Request(format!(
@@ -492,6 +576,19 @@ pub fn build<S: Store>(
             rfc3339(start),
             rfc3339(end)
         )));
+    }
+
+    // Device keys, for checking again every used upload's signature when asked (decoded
+    // once; `None`: not a valid key, which verifies nothing).
+    let mut keys: BTreeMap<&str, Vec<Option<ed25519_dalek::VerifyingKey>>> = BTreeMap::new();
+    if req.device_signatures {
+        for regs in view.registrations.values() {
+            for (_, r) in regs {
+                keys.entry(r.device.as_str())
+                    .or_default()
+                    .push(ed25519_verifying(&r.public_key));
+            }
+        }
     }
 
     // Uploads of the scope in the period.
@@ -506,58 +603,67 @@ pub fn build<S: Store>(
         factors.index,
         leaf(factors.index, "publication", factors.id.clone()),
     );
-    let mut uploads_of: BTreeMap<String, u64> = BTreeMap::new();
-    for (index, u) in &view.uploads {
-        let mut used = false;
-        for c in &u.body.channels {
-            let Some((_, reg)) = view.meter(&c.meter) else {
-                continue;
-            };
-            if !in_scope.contains(reg.enterprise.as_str()) || !overlaps(c, start, end) {
-                continue;
-            }
-            if reg.device != u.body.device {
-                problems.push(Finding {
-                    subject: format!("entry {index} (upload {}#{})", u.body.device, u.body.seq),
-                    problem: format!(
-                        "meter {} is registered to {}, not to this device",
-                        c.meter, reg.device
-                    ),
-                });
-                continue;
-            }
-            used = true;
-            if let Some(m) = by_enterprise
-                .get_mut(&reg.enterprise)
-                .and_then(|ms| ms.get_mut(&c.meter))
-            {
-                m.channels.push((*index, c));
-            }
+    let mut uploads_of: BTreeMap<String, BTreeSet<u64>> = BTreeMap::new();
+    let mut checked: BTreeSet<u64> = BTreeSet::new();
+    // Each meter's registration in force, looked up once per meter, not once per row.
+    let registered: std::collections::HashMap<&str, &tanji_readings::DeviceRegistration> = view
+        .registrations
+        .iter()
+        .filter_map(|(meter, regs)| Some((meter.as_str(), &regs.last()?.1)))
+        .collect();
+    let mut per_meter: std::collections::HashMap<&str, Vec<&ChannelRow>> =
+        std::collections::HashMap::new();
+    for r in &rows {
+        let Some(reg) = registered.get(r.meter.as_str()) else {
+            continue;
+        };
+        if !overlaps(r, start, end) {
+            continue;
         }
-        if used {
-            let signed = keys.get(u.body.device.as_str()).is_some_and(|ks| {
-                ks.iter()
-                    .any(|k| k.as_ref().is_some_and(|vk| u.verify_signature(vk)))
+        if reg.device != r.device {
+            problems.push(Finding {
+                subject: format!("entry {} (upload {}#{})", r.index, r.device, r.seq),
+                problem: format!(
+                    "meter {} is registered to {}, not to this device",
+                    r.meter, reg.device
+                ),
+            });
+            continue;
+        }
+        per_meter.entry(r.meter.as_str()).or_default().push(r);
+        if let Some(set) = uploads_of.get_mut(reg.enterprise.as_str()) {
+            set.insert(r.index);
+        } else {
+            uploads_of.insert(reg.enterprise.clone(), BTreeSet::from([r.index]));
+        }
+        if !checked.insert(r.index) {
+            continue;
+        }
+        if req.device_signatures {
+            let signed = uploads.get(&r.index).is_some_and(|u| {
+                keys.get(u.body.device.as_str()).is_some_and(|ks| {
+                    ks.iter()
+                        .any(|k| k.as_ref().is_some_and(|vk| u.verify_signature(vk)))
+                })
             });
             if !signed {
                 problems.push(Finding {
-                    subject: format!("entry {index} (upload {}#{})", u.body.device, u.body.seq),
+                    subject: format!("entry {} (upload {}#{})", r.index, r.device, r.seq),
                     problem: "its device signature does not verify with the registered key: the record was changed".into(),
                 });
             }
-            let owner = view
-                .meter(&u.body.channels[0].meter)
-                .map(|(_, r)| r.enterprise.clone())
-                .unwrap_or_default();
-            *uploads_of.entry(owner).or_default() += 1;
-            leaves.insert(
-                *index,
-                leaf(
-                    *index,
-                    "upload",
-                    format!("{}#{}", u.body.device, u.body.seq),
-                ),
-            );
+        }
+        leaves.insert(
+            r.index,
+            leaf(r.index, "upload", format!("{}#{}", r.device, r.seq)),
+        );
+    }
+
+    for meters in by_enterprise.values_mut() {
+        for (meter, m) in meters.iter_mut() {
+            if let Some(cs) = per_meter.remove(meter.as_str()) {
+                m.channels = cs;
+            }
         }
     }
 
@@ -580,8 +686,9 @@ pub fn build<S: Store>(
         },
         ..Options::default()
     };
+    // Every logged sequence number of a device (for its gaps), from the log or the index.
     let mut seqs: BTreeMap<&str, BTreeSet<u64>> = BTreeMap::new();
-    for (_, u) in &view.uploads {
+    for u in uploads.values() {
         seqs.entry(u.body.device.as_str())
             .or_default()
             .insert(u.body.seq);
@@ -636,7 +743,15 @@ pub fn build<S: Store>(
             }
         }
         for d in &devices {
-            sequence_gaps(d, seqs.get(d.as_str()), &mut issues);
+            let from_index;
+            let logged = match source {
+                Source::Log => seqs.get(d.as_str()),
+                Source::Index => {
+                    from_index = store.device_seqs(d, size)?.into_iter().collect();
+                    Some(&from_index)
+                }
+            };
+            sequence_gaps(d, logged, &mut issues);
         }
         let inputs = Inputs {
             enterprise: e.clone(),
@@ -658,7 +773,7 @@ pub fn build<S: Store>(
         reports.push(EnterpriseDoc {
             enterprise: e.clone(),
             meters: meter_docs,
-            uploads: uploads_of.get(e).copied().unwrap_or(0),
+            uploads: uploads_of.get(e).map_or(0, |s| s.len() as u64),
             figures,
         });
     }

@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 
 use sha2::{Digest, Sha256};
 use tanji_ledger::{leaf_hash, Note, NoteVerifier};
-use tanji_readings::{DeviceRegistration, LogEntry, SignedUpload};
+use tanji_readings::{
+    DeviceRegistration, LogEntry, SignedUpload, KIND_PUBLICATION, KIND_REGISTRATION,
+};
 use tanji_store::Store;
 
 use crate::{Finding, ReportError};
@@ -52,6 +54,52 @@ impl LogView {
             }
             Ok(())
         })?;
+        Ok(view)
+    }
+
+    /// Reads what a report needs besides the readings: the registrations and publications up to
+    /// `size` (from their own entries, decoded), and the leaf hash of every entry from the
+    /// stored tree (the readings then come from the reporting index).
+    pub fn read_headers<S: Store>(store: &S, size: u64) -> Result<LogView, ReportError> {
+        let mut view = LogView {
+            registrations: BTreeMap::new(),
+            uploads: Vec::new(),
+            publications: Vec::new(),
+            leaf_hashes: store.leaf_hashes(size)?,
+            problems: Vec::new(),
+        };
+        let mut indices: Vec<u64> = store
+            .entries_of_kind(KIND_REGISTRATION)?
+            .into_iter()
+            .chain(store.entries_of_kind(KIND_PUBLICATION)?)
+            .filter(|&i| i < size)
+            .collect();
+        indices.sort_unstable();
+        for index in indices {
+            let data = store.entry(index)?;
+            if leaf_hash(&data) != view.leaf_hashes[usize::try_from(index).unwrap_or(0)] {
+                view.problems.push(Finding {
+                    subject: format!("entry {index}"),
+                    problem:
+                        "its bytes do not hash to its leaf in the tree: the record was changed"
+                            .into(),
+                });
+                continue;
+            }
+            match LogEntry::from_bytes(&data) {
+                Ok(LogEntry::Registration(r)) => view
+                    .registrations
+                    .entry(r.meter.clone())
+                    .or_default()
+                    .push((index, r)),
+                Ok(LogEntry::Publication(n)) => view.publications.push((index, n)),
+                Ok(LogEntry::Upload(_)) => {}
+                Err(e) => view.problems.push(Finding {
+                    subject: format!("entry {index}"),
+                    problem: format!("does not decode: {e}"),
+                }),
+            }
+        }
         Ok(view)
     }
 

@@ -24,7 +24,7 @@ mod gather;
 mod render;
 
 pub use audit::{audit, AuditResult};
-pub use build::{build, Built, FixedChoice, Request, Scope};
+pub use build::{build, Built, FixedChoice, Request, Scope, Source};
 pub use doc::{
     CheckpointDoc, EnterpriseDoc, FactorsDoc, FixedFactorDoc, IssueDoc, LeafDoc, LogDoc, MeterDoc,
     Methods, Parameters, PeriodDoc, Provenance, ReportDoc, ScopeDoc, SteamEnthalpyDoc, Totals,

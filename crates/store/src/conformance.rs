@@ -1,7 +1,9 @@
 //! The conformance suite every [`Store`] backend must pass. Each backend's tests call
 //! [`run_all`] with a function that makes a fresh, empty store.
 
-use crate::{AppendBatch, NewEntry, Quarantined, Span, Store, StoreError, StoredIssue, UploadRow};
+use crate::{
+    AppendBatch, ChannelRow, NewEntry, Quarantined, Span, Store, StoreError, StoredIssue, UploadRow,
+};
 
 fn entry(i: u8, upload: bool) -> NewEntry {
     NewEntry {
@@ -43,6 +45,29 @@ fn batch(start: u64, n: u8) -> AppendBatch {
         checkpoint: format!("origin\n{}\nroot\n\n— sig\n", start + u64::from(n)),
         quarantine: Vec::new(),
         blobs: Vec::new(),
+        channels: entries
+            .iter()
+            .enumerate()
+            .filter_map(|(k, e)| {
+                let u = e.upload.as_ref()?;
+                Some(u.spans.iter().map(move |sp| {
+                    ChannelRow {
+                        index: start + k as u64,
+                        device: u.device.clone(),
+                        seq: u.seq,
+                        meter: sp.meter.clone(),
+                        start: sp.start,
+                        interval_s: 900,
+                        unit: "kWh".into(),
+                        decimals: 3,
+                        values: (0..(sp.end - sp.start) / 900)
+                            .map(|v| v * 1_000 - 2_500 + u.seq as i64 * 7)
+                            .collect(),
+                    }
+                }))
+            })
+            .flatten()
+            .collect(),
         entries,
         nodes,
     }
@@ -56,6 +81,65 @@ pub fn run_all<S: Store>(make: &mut dyn FnMut() -> S) {
     append_must_be_contiguous(&mut make());
     failed_append_changes_nothing(&mut make());
     quarantine_and_meta(&mut make());
+    reporting_index(&mut make());
+}
+
+fn reporting_index<S: Store>(s: &mut S) {
+    let b1 = batch(0, 5);
+    let b2 = batch(5, 3);
+    s.append(&b1).unwrap();
+    s.append(&b2).unwrap();
+    assert!(
+        s.channels_complete().unwrap(),
+        "a new store's index is complete"
+    );
+    let all: Vec<ChannelRow> = b1.channels.iter().chain(&b2.channels).cloned().collect();
+    let read = |s: &S, meter: &str, size: u64, from: i64, to: i64| {
+        let mut out = Vec::new();
+        s.channels(meter, size, from, to, &mut |r| {
+            out.push(r);
+            Ok(())
+        })
+        .unwrap();
+        out
+    };
+    // Every row comes back exactly, found by its meter.
+    for r in &all {
+        assert_eq!(
+            read(s, &r.meter, 8, i64::MIN, i64::MAX),
+            vec![r.clone()],
+            "channel row of {}",
+            r.meter
+        );
+    }
+    let r = &all[0];
+    // Overlap is half-open: a period ending at the start, or starting at the end, misses it.
+    assert!(read(s, &r.meter, 8, i64::MIN, r.start).is_empty());
+    assert!(read(s, &r.meter, 8, r.end(), i64::MAX).is_empty());
+    assert_eq!(read(s, &r.meter, 8, r.end() - 1, r.end()).len(), 1);
+    // Rows of entries at or beyond `size` are not seen.
+    assert!(read(s, &r.meter, r.index, i64::MIN, i64::MAX).is_empty());
+    assert!(read(s, "no-such-meter", 8, i64::MIN, i64::MAX).is_empty());
+    // Sequence numbers of a device's uploads below a size.
+    let d = &all[0].device;
+    let mut want: Vec<u64> = all
+        .iter()
+        .filter(|r| &r.device == d)
+        .map(|r| r.seq)
+        .collect();
+    want.dedup();
+    assert_eq!(s.device_seqs(d, 8).unwrap(), want);
+    assert!(s.device_seqs("no-such-device", 8).unwrap().is_empty());
+    // Leaf hashes are the level-0 nodes.
+    let leaves = s.leaf_hashes(8).unwrap();
+    assert_eq!(leaves.len(), 8);
+    assert_eq!(leaves[6], s.node(0, 6).unwrap());
+    assert!(matches!(s.leaf_hashes(9), Err(StoreError::NotFound(_))));
+    // A rebuild replaces the index.
+    s.rebuild_channels(&all[..1]).unwrap();
+    assert!(s.channels_complete().unwrap());
+    assert_eq!(read(s, &r.meter, 8, i64::MIN, i64::MAX), vec![r.clone()]);
+    assert!(read(s, &all[1].meter, 8, i64::MIN, i64::MAX).is_empty());
 }
 
 fn empty_store<S: Store>(s: &mut S) {

@@ -11,13 +11,15 @@
 //! - [C2SP signed-note] with Ed25519 keys ([`NoteSigner`], [`NoteVerifier`], [`Note`]);
 //! - [C2SP tlog-checkpoint] signed tree heads ([`Checkpoint`], [`sign_checkpoint`],
 //!   [`open_checkpoint`]);
+//! - [C2SP tlog-cosignature] v1 witness cosignatures ([`CosignatureSigner`],
+//!   [`CosignatureVerifier`], [`verify_cosignatures`]);
 //! - [C2SP tlog-tiles] tile paths, tile contents, entry bundles and a [`TileSet`] that serves
 //!   nodes from exported tiles.
 //!
 //! It is not storage: there is no IO, no async, no SQL and no files here. Backends (in
 //! `tanji-store`) implement [`NodeSource`], persist what [`Frontier::append`] emits, and call
-//! these functions. It knows nothing about what a log entry means, and it does not implement
-//! witness cosignatures (c2sp.org/tlog-cosignature) beyond ignoring them as unknown signatures.
+//! these functions. It knows nothing about what a log entry means, and it makes no witnessing
+//! decisions (which checkpoint a witness may cosign is `tanji-witness`'s business).
 //!
 //! ```
 //! use tanji_ledger::*;
@@ -45,14 +47,21 @@
 //! [C2SP signed-note]: https://c2sp.org/signed-note
 //! [C2SP tlog-checkpoint]: https://c2sp.org/tlog-checkpoint
 //! [C2SP tlog-tiles]: https://c2sp.org/tlog-tiles
+//! [C2SP tlog-cosignature]: https://c2sp.org/tlog-cosignature
 
 mod checkpoint;
+mod cosignature;
 mod hash;
 mod note;
 mod tiles;
 mod tree;
 
 pub use checkpoint::{open_checkpoint, sign_checkpoint, Checkpoint, CheckpointError};
+pub use cosignature::{
+    cosigned_message, verify_cosignatures, CosignatureError, CosignatureSigner,
+    CosignatureVerifier, Cosigned, COSIGNATURE_V1_HEADER, COSIGNATURE_V1_TYPE,
+    MAX_COSIGNATURE_TIMESTAMP,
+};
 pub use hash::{empty_root, leaf_hash, node_hash, Hash};
 pub use note::{
     is_valid_key_name, key_id, sign_note, Note, NoteError, NoteSignature, NoteSigner, NoteVerifier,

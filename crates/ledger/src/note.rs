@@ -423,6 +423,28 @@ pub struct NoteSignature {
 }
 
 impl NoteSignature {
+    /// A signature line by key `name` (validated) with `key_id` over `signature` bytes of any
+    /// algorithm (at least one byte, as the spec requires).
+    pub fn new(
+        name: impl Into<String>,
+        key_id: u32,
+        signature: Vec<u8>,
+    ) -> Result<Self, NoteError> {
+        let name = name.into();
+        check_name(&name)?;
+        if signature.is_empty() {
+            return Err(NoteError::BadSignatureLine {
+                line: 1,
+                reason: "signature is shorter than a key ID and one byte",
+            });
+        }
+        Ok(NoteSignature {
+            name,
+            key_id,
+            signature,
+        })
+    }
+
     /// The signing key's name.
     pub fn name(&self) -> &str {
         &self.name

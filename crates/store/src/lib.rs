@@ -11,10 +11,8 @@
 //! [`Store::append`] returns `Ok`, the whole batch (entries, nodes, index rows, checkpoint) is on
 //! disk, and a crash at any moment leaves either all of a batch or none of it.
 
-mod channels;
+mod cosigned;
 mod sqlite;
-
-pub use channels::{pack, unpack, ChannelRow};
 
 pub use sqlite::SqliteStore;
 
@@ -158,36 +156,11 @@ pub struct AppendBatch {
     /// Content-addressed blobs (SHA-256, bytes) that entries of the batch refer to, such as a
     /// published factor series.
     pub blobs: Vec<(Hash, Vec<u8>)>,
-    /// The reporting index rows of the batch's uploads (one per channel).
-    pub channels: Vec<ChannelRow>,
 }
-
-/// Calls `f` with each reporting index row, one at a time.
-pub type ChannelVisitor<'a> = dyn FnMut(ChannelRow) -> Result<(), StoreError> + 'a;
 
 /// The storage surface of a park. Implementations must make [`Store::append`] atomic and
 /// durable, and must return every byte exactly as it was written.
 pub trait Store: NodeSource<Error = StoreError> {
-    /// Calls `f` with the reporting index rows of `meter` from entries below `size` whose
-    /// intervals overlap `[from, to)`, by start time.
-    fn channels(
-        &self,
-        meter: &str,
-        size: u64,
-        from: i64,
-        to: i64,
-        f: &mut ChannelVisitor<'_>,
-    ) -> Result<(), StoreError>;
-    /// Whether the reporting index covers every entry (a store made before the index existed
-    /// has it only after [`Store::rebuild_channels`]).
-    fn channels_complete(&self) -> Result<bool, StoreError>;
-    /// Replaces the whole reporting index with `rows` (derived from the log by the caller) and
-    /// marks it complete, in one transaction.
-    fn rebuild_channels(&mut self, rows: &[ChannelRow]) -> Result<(), StoreError>;
-    /// The sequence numbers of `device`'s uploads logged below `size`, ascending.
-    fn device_seqs(&self, device: &str, size: u64) -> Result<Vec<u64>, StoreError>;
-    /// The leaf hashes (level-0 nodes) of entries `0..size`, in order.
-    fn leaf_hashes(&self, size: u64) -> Result<Vec<Hash>, StoreError>;
     /// Reads a metadata value.
     fn meta(&self, key: &str) -> Result<Option<String>, StoreError>;
     /// Writes a metadata value (durably).
@@ -223,6 +196,25 @@ pub trait Store: NodeSource<Error = StoreError> {
     fn issues(&self) -> Result<Vec<StoredIssue>, StoreError>;
     /// A content-addressed blob by its SHA-256, exactly as written.
     fn blob(&self, hash: &Hash) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Keeps witness cosignature lines for the checkpoint of `size`, as `(witness, line)`
+    /// pairs (`witness` is `name+hex key ID`), durably and all at once; a witness's newer line
+    /// for the same size replaces its older one. The store does not check them.
+    fn add_cosignatures(&mut self, size: u64, rows: &[(String, String)]) -> Result<(), StoreError> {
+        let _ = rows;
+        Err(StoreError::NotFound(format!(
+            "cosignature storage in this backend (checkpoint {size})"
+        )))
+    }
+    /// The cosignature lines kept for the checkpoint of `size`, ordered by witness.
+    fn cosignatures(&self, size: u64) -> Result<Vec<String>, StoreError> {
+        let _ = size;
+        Ok(Vec::new())
+    }
+    /// The largest checkpoint size with a kept cosignature (by `witness`, if given).
+    fn latest_cosigned(&self, witness: Option<&str>) -> Result<Option<u64>, StoreError> {
+        let _ = witness;
+        Ok(None)
+    }
 }
 
 #[doc(hidden)]

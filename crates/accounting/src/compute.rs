@@ -1,10 +1,12 @@
 //! The computation behind [`crate::compute`].
 
+use std::ops::Range;
+
 use tanji_units::{is_allowed_interval, Carrier, Dimension, Unit};
 
 use crate::factor::{FactorInterval, FactorLookup};
 use crate::gaps::{div_round, fill, Fill, GapRun};
-use crate::input::{Inputs, Matching, NamedFactor, Options, Residual};
+use crate::input::{Inputs, IntervalSeries, Matching, NamedFactor, Options, Residual};
 use crate::report::*;
 use crate::{AccountingError, METHOD};
 
@@ -29,12 +31,8 @@ fn round_g(x: f64) -> i64 {
     }
 }
 
-/// Thousandths of an electricity unit to Wh (exact ratio, rounded half away from zero).
-fn milli_to_wh(milli: i64, unit: Unit) -> i64 {
-    ToWh::new(unit).wh(milli)
-}
-
-/// [`milli_to_wh`] for one unit, worked out once per series.
+/// Thousandths of an electricity unit to Wh (exact ratio, rounded half away from zero), for
+/// one unit, worked out once per series.
 #[derive(Clone, Copy)]
 struct ToWh {
     num: i128,
@@ -64,41 +62,132 @@ impl ToWh {
     }
 }
 
-/// One interval of a filled series inside the period.
-struct Point {
-    t: i64,
-    milli: i64,
+/// A series' values for its intervals inside the period: borrowed as they are when none of
+/// them is missing (most series), else the filled values (see [`fill`]).
+enum Vals<'a> {
+    Measured(&'a [Option<i64>]),
+    Filled(Vec<i64>),
 }
 
-/// A filled, clipped series.
+/// A run of filled values inside the period.
+struct Run {
+    /// Start of its first interval.
+    start: i64,
+    /// End of its last interval.
+    end: i64,
+    /// Sum of the filled values.
+    milli: i64,
+    fill: Fill,
+    /// Its intervals, as indices of the series' intervals inside the period.
+    idx: Range<usize>,
+}
+
+/// A filled series, clipped to the period: interval `k` starts at `t0 + k·interval_s`.
 struct Filled<'a> {
     meter: &'a str,
     carrier: Carrier,
     unit: Unit,
     fuel: Option<&'a str>,
     interval_s: i64,
-    points: Vec<Point>,
-    runs: Vec<(i64, i64, u64, i64, Fill, Vec<usize>)>, // start, end, n, milli, fill, point idx
+    /// Start of the first interval inside the period.
+    t0: i64,
+    /// Number of intervals inside the period.
+    len: usize,
+    vals: Vals<'a>,
+    runs: Vec<Run>,
+}
+
+impl Filled<'_> {
+    /// Start of interval `k`.
+    fn t(&self, k: usize) -> i64 {
+        self.t0 + k as i64 * self.interval_s
+    }
+
+    /// Value of interval `k` (thousandths of the unit, gaps filled).
+    fn milli(&self, k: usize) -> i64 {
+        match &self.vals {
+            Vals::Measured(v) => v[k].unwrap_or_default(),
+            Vals::Filled(v) => v[k],
+        }
+    }
+
+    /// Calls `f(k, value)` for every interval, in order.
+    #[inline]
+    fn each(&self, mut f: impl FnMut(usize, i64)) {
+        match &self.vals {
+            Vals::Measured(v) => v
+                .iter()
+                .enumerate()
+                .for_each(|(k, x)| f(k, x.unwrap_or_default())),
+            Vals::Filled(v) => v.iter().enumerate().for_each(|(k, &x)| f(k, x)),
+        }
+    }
+
+    /// Sum of the values of `range`.
+    fn sum(&self, range: Range<usize>) -> i64 {
+        match &self.vals {
+            Vals::Measured(v) => v[range].iter().map(|x| x.unwrap_or_default()).sum(),
+            Vals::Filled(v) => v[range].iter().sum(),
+        }
+    }
 }
 
 /// A [`FactorLookup`] that keeps the last interval it found: a series' consecutive intervals
 /// mostly fall in the same factor interval (four quarter-hours to an hourly factor), which
 /// the lookup then answers without searching (see [`FactorLookup::factor_at`]).
+///
+/// It also remembers the answer at the start of each hour of the period (`memo`), where
+/// every meter on the quarter-hour clock asks again.
 struct Factors<'a> {
     lookup: &'a dyn FactorLookup,
     last: Option<FactorInterval>,
+    /// Start of the first hour remembered.
+    first: i64,
+    /// The lookup's answer at each hour's start, once asked.
+    memo: Vec<Option<Option<FactorInterval>>>,
 }
 
 impl<'a> Factors<'a> {
-    fn new(lookup: &'a dyn FactorLookup) -> Self {
-        Factors { lookup, last: None }
+    /// With `remember`, remembers the answers at the hours of `hours` (worth it when more
+    /// than one meter asks).
+    fn new(lookup: &'a dyn FactorLookup, hours: &Hours, remember: bool) -> Self {
+        Factors {
+            lookup,
+            last: None,
+            first: hours.first,
+            memo: if remember {
+                vec![None; hours.slots.len()]
+            } else {
+                Vec::new()
+            },
+        }
+    }
+
+    /// `lookup.factor_at(t)`, remembered at hour starts.
+    fn lookup_at(&mut self, t: i64) -> Option<FactorInterval> {
+        let d = t.wrapping_sub(self.first);
+        if d >= 0 && d % HOUR == 0 {
+            if let Some(slot) = self.memo.get_mut((d / HOUR) as usize) {
+                return *slot.get_or_insert_with(|| self.lookup.factor_at(t));
+            }
+        }
+        self.lookup.factor_at(t)
+    }
+
+    /// The factor and end of the last interval found, if that interval holds all of
+    /// `[t, end)`.
+    #[inline]
+    fn covering(&self, t: i64, end: i64) -> Option<(f64, i64)> {
+        self.last
+            .filter(|f| f.start <= t && end <= f.end)
+            .map(|f| (f.g_per_kwh, f.end))
     }
 
     fn at(&mut self, t: i64) -> Option<FactorInterval> {
         if let Some(f) = self.last.filter(|f| f.start <= t && t < f.end) {
             return Some(f);
         }
-        let found = self.lookup.factor_at(t);
+        let found = self.lookup_at(t);
         if found.is_some() {
             self.last = found;
         }
@@ -153,6 +242,8 @@ struct HourAgg {
     /// Whether any electricity or PV interval starts in this hour (only those hours count).
     present: bool,
     import_wh: i64,
+    /// Sum of the import intervals' location-based g.
+    import_g: i64,
     pv_wh: i64,
     export_wh: i64,
     uncovered: f64,
@@ -192,12 +283,12 @@ impl Hours {
         (i < self.slots.len()).then_some(i)
     }
 
-    /// The hour `t` falls in, marked present. `t` must lie within the hours given to `new`.
-    fn touch(&mut self, t: i64) -> &mut HourAgg {
+    /// The slot of the hour `t` falls in, marked present. `t` must lie within the hours given
+    /// to `new`.
+    fn touch_slot(&mut self, t: i64) -> usize {
         let i = self.index(t).unwrap_or(usize::MAX);
-        let h = &mut self.slots[i];
-        h.present = true;
-        h
+        self.slots[i].present = true;
+        i
     }
 
     /// The hour starting at `hour`, if present.
@@ -264,7 +355,358 @@ struct ImportPoint {
     t: i64,
     wh: i64,
     g: i64,
-    factor: Option<f64>,
+}
+
+/// Hour-of-day aggregates of grid import for [`compare`], gathered as the intervals are
+/// computed: per hour of day, the same sums in the same order as over the list of import
+/// intervals (meter by meter, each in time order).
+struct ByHour {
+    wh: [i64; 24],
+    g: [i64; 24],
+    fsum: [f64; 24],
+    fcount: [u32; 24],
+    /// (interval start, factor) by time, each start once: the factor of the first meter
+    /// (in input order) that has one there.
+    seen: Vec<(i64, f64)>,
+    /// With a single import meter, `seen` is not kept: each start is there once, in time
+    /// order, so its factors are summed as they come (as `Iterator::sum` would).
+    single: bool,
+    /// The sum of `seen`'s factors (single import meter).
+    seen_sum: f64,
+    /// The number of `seen`'s factors (single import meter).
+    seen_n: usize,
+}
+
+impl ByHour {
+    fn new(single: bool) -> ByHour {
+        ByHour {
+            wh: [0; 24],
+            g: [0; 24],
+            fsum: [0.0; 24],
+            fcount: [0; 24],
+            seen: Vec::new(),
+            single,
+            seen_sum: std::iter::empty::<f64>().sum(),
+            seen_n: 0,
+        }
+    }
+
+    /// The time mean of the factor over the period.
+    fn period_mean(&self) -> Option<f64> {
+        if self.single {
+            (self.seen_n > 0).then(|| self.seen_sum / self.seen_n as f64)
+        } else {
+            let seen = &self.seen;
+            (!seen.is_empty())
+                .then(|| seen.iter().map(|&(_, f)| f).sum::<f64>() / seen.len() as f64)
+        }
+    }
+
+    /// Adds one meter's (start, factor) pairs, in time order; on a start already seen, the
+    /// earlier meter's factor stays.
+    fn merge_seen(&mut self, new: Vec<(i64, f64)>) {
+        if self.seen.is_empty() {
+            self.seen = new;
+            return;
+        }
+        let old = &self.seen;
+        if new.is_empty() {
+            return;
+        }
+        if old.len() == new.len() && old.iter().zip(&new).all(|(a, b)| a.0 == b.0) {
+            return; // the same starts (meters on one clock): the earlier factors stay
+        }
+        let mut out = Vec::with_capacity(old.len() + new.len());
+        let (mut i, mut j) = (0, 0);
+        while i < old.len() && j < new.len() {
+            match old[i].0.cmp(&new[j].0) {
+                std::cmp::Ordering::Less => {
+                    out.push(old[i]);
+                    i += 1;
+                }
+                std::cmp::Ordering::Greater => {
+                    out.push(new[j]);
+                    j += 1;
+                }
+                std::cmp::Ordering::Equal => {
+                    out.push(old[i]);
+                    i += 1;
+                    j += 1;
+                }
+            }
+        }
+        out.extend_from_slice(&old[i..]);
+        out.extend_from_slice(&new[j..]);
+        self.seen = out;
+    }
+}
+
+/// One electricity meter's sums.
+struct Sums {
+    wh: i64,
+    g: i64,
+    /// The largest |Wh| and |g| of an interval.
+    max_wh: u64,
+    max_g: u64,
+    missing_n: u64,
+    missing_wh: f64,
+    missing_g: f64,
+    span: (i64, i64),
+}
+
+impl Default for Sums {
+    fn default() -> Self {
+        Sums {
+            wh: 0,
+            g: 0,
+            max_wh: 0,
+            max_g: 0,
+            missing_n: 0,
+            missing_wh: 0.0,
+            missing_g: 0.0,
+            span: (i64::MAX, i64::MIN),
+        }
+    }
+}
+
+/// The location-based computation of one grid import or export meter, interval by
+/// interval, into the period's aggregates.
+struct Electric<'a, 'f, 'l> {
+    f: &'a Filled<'f>,
+    import: bool,
+    fixed: Option<f64>,
+    net_exports: bool,
+    utc_offset: i64,
+    factors: &'a mut Factors<'l>,
+    hours: &'a mut Hours,
+    by_hour: Option<&'a mut ByHour>,
+    imports: Option<&'a mut Vec<ImportPoint>>,
+    /// Each interval's g, when kept (else empty).
+    eff: &'a mut [f64],
+    sums: Sums,
+}
+
+impl Electric<'_, '_, '_> {
+    fn run<V: Milli>(&mut self, values: &[V]) {
+        let f = self.f;
+        let len = f.interval_s;
+        let n = values.len();
+        let to_wh = ToWh::new(f.unit);
+        let mut s = Sums::default();
+        // The hour slot and the hour of day of the current interval, and until when they
+        // hold (the intervals' starts increase).
+        let (mut slot, mut slot_until) = (0usize, i64::MIN);
+        let (mut hd, mut hd_until) = (0usize, i64::MIN);
+        let mut seen = Vec::new();
+        if let Some(v) = self.imports.as_mut() {
+            v.reserve(n);
+        }
+        let keep_seen = self.import && self.by_hour.as_ref().is_some_and(|b| !b.single);
+        if keep_seen {
+            seen.reserve(n);
+        }
+        let mut k = 0;
+        while k < n {
+            let t = f.t(k);
+            if t >= slot_until {
+                slot = self.hours.touch_slot(t);
+                slot_until = self.hours.start(slot) + HOUR;
+            }
+            if t >= hd_until {
+                let local = t + self.utc_offset;
+                hd = (local.rem_euclid(86_400) / HOUR) as usize;
+                hd_until = local.div_euclid(HOUR) * HOUR + HOUR - self.utc_offset;
+            }
+            let mut covering = self.factors.covering(t, t + len);
+            if covering.is_none() {
+                // A new factor interval (at most once an hour for hourly factors).
+                self.factors.at(t);
+                covering = self.factors.covering(t, t + len);
+            }
+            let Some((gk, f_end)) = covering else {
+                // Across factor intervals, or without a factor: one interval alone.
+                let wh = to_wh.wh(values[k].milli());
+                let (mut g, miss, factor) = dynamic_g(self.factors, t, len, wh);
+                if miss > 0.0 {
+                    s.missing_n += 1;
+                    s.missing_wh += miss;
+                    s.span = (s.span.0.min(t), s.span.1.max(t + len));
+                    if let Some(fx) = self.fixed {
+                        s.missing_g += miss * fx / 1000.0;
+                        g += miss * fx / 1000.0;
+                    }
+                }
+                let gi = round_g(g);
+                self.add(&mut s, k, t, slot, hd, wh, gi, 1, factor, &mut seen);
+                k += 1;
+                continue;
+            };
+            // A block of intervals inside one factor interval, one hour slot and one hour of
+            // day: `dynamic_g` of each with the same arithmetic, the sums added once.
+            let until = slot_until.min(hd_until).min(f_end - len + 1);
+            let count = usize::try_from((until - t + len - 1) / len)
+                .unwrap_or(1)
+                .clamp(1, n - k);
+            let factor = (0.0 + gk) / 1.0;
+            let (mut bw, mut bg) = (0i64, 0i64);
+            for (j, v) in values[k..k + count].iter().enumerate() {
+                let wh = to_wh.wh(v.milli());
+                let gi = round_g(0.0 + wh as f64 * gk / 1000.0);
+                bw += wh;
+                bg += gi;
+                if self.import {
+                    s.max_wh = s.max_wh.max(wh.unsigned_abs());
+                    s.max_g = s.max_g.max(gi.unsigned_abs());
+                }
+                if let Some(e) = self.eff.get_mut(k + j) {
+                    *e = if self.import {
+                        gi as f64
+                    } else if self.net_exports {
+                        -(gi as f64)
+                    } else {
+                        0.0
+                    };
+                }
+                let tj = t + j as i64 * len;
+                if keep_seen {
+                    seen.push((tj, factor));
+                }
+                if let Some(v) = self.imports.as_mut() {
+                    v.push(ImportPoint { t: tj, wh, g: gi });
+                }
+            }
+            self.add_block(&mut s, slot, hd, bw, bg, count, factor);
+            k += count;
+        }
+        if let Some(b) = self.by_hour.as_mut() {
+            if keep_seen {
+                b.merge_seen(seen);
+            }
+        }
+        self.sums = s;
+    }
+
+    /// Adds one interval (`count` = 1) computed alone.
+    #[allow(clippy::too_many_arguments)]
+    fn add(
+        &mut self,
+        s: &mut Sums,
+        k: usize,
+        t: i64,
+        slot: usize,
+        hd: usize,
+        wh: i64,
+        gi: i64,
+        count: usize,
+        factor: Option<f64>,
+        seen: &mut Vec<(i64, f64)>,
+    ) {
+        if self.import {
+            s.max_wh = s.max_wh.max(wh.unsigned_abs());
+            s.max_g = s.max_g.max(gi.unsigned_abs());
+        }
+        if let Some(e) = self.eff.get_mut(k) {
+            *e = if self.import {
+                gi as f64
+            } else if self.net_exports {
+                -(gi as f64)
+            } else {
+                0.0
+            };
+        }
+        if self.import {
+            if let (Some(b), Some(factor)) = (self.by_hour.as_ref(), factor) {
+                if !b.single {
+                    seen.push((t, factor));
+                }
+            }
+            if let Some(v) = self.imports.as_mut() {
+                v.push(ImportPoint { t, wh, g: gi });
+            }
+        }
+        s.wh += wh;
+        s.g += gi;
+        let h = &mut self.hours.slots[slot];
+        if self.import {
+            h.import_wh += wh;
+            h.import_g += gi;
+            if let Some(b) = self.by_hour.as_mut() {
+                b.wh[hd] += wh;
+                b.g[hd] += gi;
+                if let Some(factor) = factor {
+                    for _ in 0..count {
+                        b.fsum[hd] += factor;
+                        if b.single {
+                            b.seen_sum += factor;
+                        }
+                    }
+                    b.fcount[hd] += count as u32;
+                    if b.single {
+                        b.seen_n += count;
+                    }
+                }
+            }
+        } else {
+            h.export_wh += wh;
+        }
+    }
+
+    /// Adds the sums of `count` intervals of one block, all at `factor`: the hour's sums
+    /// once, the factor's sums `count` times over, in order.
+    #[allow(clippy::too_many_arguments)]
+    fn add_block(
+        &mut self,
+        s: &mut Sums,
+        slot: usize,
+        hd: usize,
+        wh: i64,
+        g: i64,
+        count: usize,
+        factor: f64,
+    ) {
+        s.wh += wh;
+        s.g += g;
+        let h = &mut self.hours.slots[slot];
+        if self.import {
+            h.import_wh += wh;
+            h.import_g += g;
+            if let Some(b) = self.by_hour.as_mut() {
+                b.wh[hd] += wh;
+                b.g[hd] += g;
+                for _ in 0..count {
+                    b.fsum[hd] += factor;
+                    if b.single {
+                        b.seen_sum += factor;
+                    }
+                }
+                b.fcount[hd] += count as u32;
+                if b.single {
+                    b.seen_n += count;
+                }
+            }
+        } else {
+            h.export_wh += wh;
+        }
+    }
+}
+
+/// A value of a series: measured (`Option`, none missing) or filled.
+trait Milli: Copy {
+    fn milli(self) -> i64;
+}
+
+impl Milli for i64 {
+    #[inline]
+    fn milli(self) -> i64 {
+        self
+    }
+}
+
+impl Milli for Option<i64> {
+    #[inline]
+    fn milli(self) -> i64 {
+        self.unwrap_or_default()
+    }
 }
 
 pub(crate) fn run(
@@ -272,7 +714,7 @@ pub(crate) fn run(
     lookup: &dyn FactorLookup,
     opts: &Options,
 ) -> Result<Report, AccountingError> {
-    compute(inputs, lookup, opts, None)
+    compute(inputs, lookup, opts, None, false)
 }
 
 /// [`run`], plus every counted interval of every grid-import, fuel, heat and steam meter with
@@ -283,19 +725,22 @@ pub(crate) fn run_detailed(
     opts: &Options,
 ) -> Result<(Report, Vec<IntervalEmission>), AccountingError> {
     let mut intervals = Vec::new();
-    let report = compute(inputs, lookup, opts, Some(&mut intervals))?;
+    let report = compute(inputs, lookup, opts, Some(&mut intervals), false)?;
     Ok((report, intervals))
 }
 
 /// The longest period computed: 100 years (hourly aggregates are kept for every hour of it).
 const MAX_PERIOD_S: i64 = 100 * 366 * 86_400;
 
-/// The report; with `intervals`, also the per-interval emissions behind it.
+/// The report; with `intervals`, also the per-interval emissions behind it. With
+/// `force_per_interval`, the market-based figure is summed interval by interval even where
+/// per-hour sums give the same result.
 fn compute(
     inputs: &Inputs,
     lookup: &dyn FactorLookup,
     opts: &Options,
     intervals: Option<&mut Vec<IntervalEmission>>,
+    force_per_interval: bool,
 ) -> Result<Report, AccountingError> {
     if inputs.period_end <= inputs.period_start {
         return Err(AccountingError::Period {
@@ -312,8 +757,9 @@ fn compute(
     check_options(opts)?;
     let mut issues = Vec::new();
 
-    // 1. Validate, fill gaps, clip to the period.
-    let mut filled = Vec::new();
+    // 1. Validate, clip to the period (gaps are filled series by series below, just before
+    //    each is computed, while its values are in the cache).
+    let mut clip = Vec::with_capacity(inputs.series.len());
     for s in &inputs.series {
         if !s.carrier.accepts(s.unit) {
             return Err(AccountingError::Unit {
@@ -328,76 +774,65 @@ fn compute(
                 interval_s: s.interval_s,
             });
         }
-        let (vals, _flags, runs) = fill(
-            &s.values,
-            s.start,
-            s.interval_s,
-            opts.utc_offset_s,
-            opts.max_linear_gap,
-        );
         // The intervals starting in the period: `first..last` (their starts increase with i).
         let starting_before = |t: i64| {
             let d = i128::from(t) - i128::from(s.start);
             let ceil = -((-d).div_euclid(i128::from(s.interval_s)));
-            usize::try_from(ceil.clamp(0, vals.len() as i128)).unwrap_or(0)
+            usize::try_from(ceil.clamp(0, s.values.len() as i128)).unwrap_or(0)
         };
         let (first, last) = (
             starting_before(inputs.period_start),
             starting_before(inputs.period_end),
         );
-        let points: Vec<Point> = (first..last)
-            .map(|i| Point {
-                t: s.interval_start(i),
-                milli: vals[i],
-            })
-            .collect();
-        let runs = runs
-            .iter()
-            .filter_map(|GapRun { from, to, fill }| {
-                let idx: Vec<usize> = (*from..*to)
-                    .filter(|i| (first..last).contains(i))
-                    .map(|i| i - first)
-                    .collect();
-                let first = *idx.first()?;
-                let last = *idx.last()?;
-                let milli = idx.iter().map(|&p| points[p].milli).sum();
-                Some((
-                    points[first].t,
-                    points[last].t + i64::from(s.interval_s),
-                    idx.len() as u64,
-                    milli,
-                    *fill,
-                    idx,
-                ))
-            })
-            .collect();
-        filled.push(Filled {
-            meter: &s.meter,
-            carrier: s.carrier,
-            unit: s.unit,
-            fuel: s.fuel.as_deref(),
-            interval_s: i64::from(s.interval_s),
-            points,
-            runs,
-        });
+        clip.push((first, last));
     }
 
-    // 2. Per-series, per-point location/Scope 1 emissions (g, f64), for gap effects.
-    let mut effects: Vec<Vec<f64>> = Vec::new();
+    // 2. Per-series, per-interval location/Scope 1 emissions. Each interval's emissions
+    //    (g, f64) are kept only where they are needed: for the effect of a gap, and for
+    //    `intervals`.
     let electric = |c: Carrier| {
         matches!(
             c,
             Carrier::ElectricityImport | Carrier::ElectricityExport | Carrier::PvGeneration
         )
     };
-    let (from, to) = filled
-        .iter()
-        .filter(|f| electric(f.carrier))
-        .filter_map(|f| Some((f.points.first()?.t, f.points.last()?.t)))
+    let clipped = || {
+        inputs
+            .series
+            .iter()
+            .zip(&clip)
+            .filter(|(_, &(first, last))| last > first)
+    };
+    let (from, to) = clipped()
+        .filter(|(s, _)| electric(s.carrier))
+        .map(|(s, &(first, last))| (s.interval_start(first), s.interval_start(last - 1)))
         .fold((i64::MAX, i64::MIN), |(a, b), (x, y)| (a.min(x), b.max(y)));
     let mut hours = Hours::new(from, to);
-    let mut imports: Vec<ImportPoint> = Vec::new();
-    let mut factors = Factors::new(lookup);
+    // Without instruments and with the grid as residual, every import interval counts in
+    // the market-based figure as it is (see `market`): its sums per hour are enough.
+    let per_interval = force_per_interval
+        || !inputs.certificates.is_empty()
+        || !inputs.purchases.is_empty()
+        || !matches!(opts.residual, Residual::Grid);
+    let mut imports: Option<Vec<ImportPoint>> = per_interval.then(Vec::new);
+    // The largest the per-hour sums can reach: below 2^53 they are exact in f64.
+    let (mut abs_wh, mut abs_g) = (0i128, 0i128);
+    let import_meters = clipped()
+        .filter(|(s, _)| s.carrier == Carrier::ElectricityImport)
+        .count();
+    let mut by_hour = opts
+        .fixed_factor
+        .as_ref()
+        .map(|_| ByHour::new(import_meters == 1));
+    let grid_meters = clipped()
+        .filter(|(s, _)| {
+            matches!(
+                s.carrier,
+                Carrier::ElectricityImport | Carrier::ElectricityExport
+            )
+        })
+        .count();
+    let mut factors = Factors::new(lookup, &hours, grid_meters > 1);
     let mut loc = Scope2Location {
         import_wh: 0,
         electricity_g: 0,
@@ -419,49 +854,53 @@ fn compute(
     let mut fuel_gj = 0.0;
     let mut heat_gj = 0.0;
     let fixed = opts.fixed_factor.as_ref().map(|f| f.value);
+    let utc_offset = i64::from(opts.utc_offset_s);
+    let mut effects: Vec<Vec<f64>> = Vec::with_capacity(clip.len());
+    let mut filled = Vec::with_capacity(clip.len());
 
-    for f in &filled {
-        let mut eff = vec![0.0; f.points.len()];
+    for (s, &(first, last)) in inputs.series.iter().zip(&clip) {
+        filled.push(prepare(s, first, last, opts));
+        let Some(f) = filled.last() else {
+            continue;
+        };
+        let need_eff = intervals.is_some() || !f.runs.is_empty();
+        let mut eff = if need_eff {
+            vec![0.0; f.len]
+        } else {
+            Vec::new()
+        };
         match f.carrier {
             Carrier::ElectricityImport | Carrier::ElectricityExport => {
                 let import = f.carrier == Carrier::ElectricityImport;
-                let (mut missing_n, mut missing_wh, mut missing_g) = (0u64, 0.0, 0.0);
-                let mut span = (i64::MAX, i64::MIN);
-                let to_wh = ToWh::new(f.unit);
-                if import {
-                    imports.reserve(f.points.len());
+                let mut acc = Electric {
+                    f,
+                    import,
+                    fixed,
+                    net_exports: opts.net_exports,
+                    utc_offset,
+                    factors: &mut factors,
+                    hours: &mut hours,
+                    by_hour: by_hour.as_mut(),
+                    imports: if import { imports.as_mut() } else { None },
+                    eff: &mut eff,
+                    sums: Sums::default(),
+                };
+                match &f.vals {
+                    Vals::Measured(v) => acc.run(v),
+                    Vals::Filled(v) => acc.run(v),
                 }
-                for (k, p) in f.points.iter().enumerate() {
-                    let wh = to_wh.wh(p.milli);
-                    let (mut g, miss, factor) = dynamic_g(&mut factors, p.t, f.interval_s, wh);
-                    if miss > 0.0 {
-                        missing_n += 1;
-                        missing_wh += miss;
-                        span = (span.0.min(p.t), span.1.max(p.t + f.interval_s));
-                        if let Some(fx) = fixed {
-                            missing_g += miss * fx / 1000.0;
-                            g += miss * fx / 1000.0;
-                        }
-                    }
-                    let gi = round_g(g);
-                    let h = hours.touch(p.t);
-                    if import {
-                        loc.import_wh += wh;
-                        loc.electricity_g += gi;
-                        h.import_wh += wh;
-                        eff[k] = gi as f64;
-                        imports.push(ImportPoint {
-                            t: p.t,
-                            wh,
-                            g: gi,
-                            factor,
-                        });
-                    } else {
-                        loc.export_wh += wh;
-                        loc.export_g += gi;
-                        h.export_wh += wh;
-                        eff[k] = if opts.net_exports { -(gi as f64) } else { 0.0 };
-                    }
+                let sums = acc.sums;
+                let (missing_n, missing_wh, missing_g, span) =
+                    (sums.missing_n, sums.missing_wh, sums.missing_g, sums.span);
+                if import {
+                    loc.import_wh += sums.wh;
+                    loc.electricity_g += sums.g;
+                    // Bounds of the sums of |Wh| and |g| over the intervals.
+                    abs_wh += i128::from(sums.max_wh) * f.len as i128;
+                    abs_g += i128::from(sums.max_g) * f.len as i128;
+                } else {
+                    loc.export_wh += sums.wh;
+                    loc.export_g += sums.g;
                 }
                 if missing_n > 0 {
                     let how = match fixed {
@@ -488,11 +927,17 @@ fn compute(
             }
             Carrier::PvGeneration => {
                 let to_wh = ToWh::new(f.unit);
-                for p in &f.points {
-                    let wh = to_wh.wh(p.milli);
+                let (mut slot, mut slot_until) = (0usize, i64::MIN);
+                f.each(|k, milli| {
+                    let wh = to_wh.wh(milli);
                     loc.pv_generation_wh += wh;
-                    hours.touch(p.t).pv_wh += wh;
-                }
+                    let t = f.t(k);
+                    if t >= slot_until {
+                        slot = hours.touch_slot(t);
+                        slot_until = hours.start(slot) + HOUR;
+                    }
+                    hours.slots[slot].pv_wh += wh;
+                });
             }
             Carrier::Steam | Carrier::Heat => {
                 let factor = if f.carrier == Carrier::Steam {
@@ -500,7 +945,7 @@ fn compute(
                 } else {
                     &opts.heat.heat_t_per_gj
                 };
-                let total: i64 = f.points.iter().map(|p| p.milli).sum();
+                let total: i64 = f.sum(0..f.len);
                 let gj_per_milli = match f.unit.dimension() {
                     Dimension::Energy => {
                         let r = f.unit.to_base();
@@ -522,8 +967,8 @@ fn compute(
                     continue;
                 };
                 let g_per_milli = gj_per_milli * factor.value * 1e6;
-                for (k, p) in f.points.iter().enumerate() {
-                    eff[k] = p.milli as f64 * g_per_milli;
+                if need_eff {
+                    f.each(|k, milli| eff[k] = milli as f64 * g_per_milli);
                 }
                 let gj = total as f64 * gj_per_milli;
                 heat_gj += gj;
@@ -540,7 +985,7 @@ fn compute(
                 });
             }
             _ => {
-                let total: i64 = f.points.iter().map(|p| p.milli).sum();
+                let total: i64 = f.sum(0..f.len);
                 let Some(fuel) = opts.fuels.resolve(f.carrier, f.fuel) else {
                     return Err(AccountingError::UnknownFuel {
                         meter: f.meter.to_owned(),
@@ -564,12 +1009,14 @@ fn compute(
                 let g_per_milli = gj_per_milli * ef * 1e6;
                 let gj = total as f64 * gj_per_milli;
                 let g = round_g(total as f64 * g_per_milli);
-                for (k, p) in f.points.iter().enumerate() {
-                    eff[k] = if fuel.biogenic {
-                        0.0
-                    } else {
-                        p.milli as f64 * g_per_milli
-                    };
+                if need_eff {
+                    f.each(|k, milli| {
+                        eff[k] = if fuel.biogenic {
+                            0.0
+                        } else {
+                            milli as f64 * g_per_milli
+                        };
+                    });
                 }
                 if fuel.biogenic {
                     scope1.biogenic_g += g;
@@ -581,9 +1028,13 @@ fn compute(
                     issues.push(DataIssue {
                         kind: IssueKind::DefaultDensity,
                         meter: Some(f.meter.to_owned()),
-                        start: f.points.first().map_or(inputs.period_start, |p| p.t),
-                        end: f.points.last().map_or(inputs.period_end, |p| p.t + f.interval_s),
-                        intervals: f.points.len() as u64,
+                        start: if f.len > 0 { f.t(0) } else { inputs.period_start },
+                        end: if f.len > 0 {
+                            f.t(f.len - 1) + f.interval_s
+                        } else {
+                            inputs.period_end
+                        },
+                        intervals: f.len as u64,
                         quantity_milli: total,
                         effect_g: if fuel.biogenic { 0 } else { g },
                         message: format!(
@@ -620,6 +1071,14 @@ fn compute(
         effects.push(eff);
     }
 
+    // Per-hour sums stand for the market-based figure's sums over intervals only while every
+    // partial sum is a whole number below 2^53 (exact in f64); past that (a few Gt), compute
+    // again interval by interval.
+    const EXACT: i128 = 1 << 53;
+    if imports.is_none() && (abs_wh >= EXACT || abs_g >= EXACT) {
+        return compute(inputs, lookup, opts, intervals, true);
+    }
+
     // Per-interval emissions, as counted above (exports and PV carry none here).
     if let Some(intervals) = intervals {
         for (f, eff) in filled.iter().zip(&effects) {
@@ -628,17 +1087,16 @@ fn compute(
                 Carrier::ElectricityExport | Carrier::PvGeneration => continue,
                 _ => false,
             };
-            for (p, &g) in f.points.iter().zip(eff) {
+            let to_wh = ToWh::new(f.unit);
+            intervals.reserve(f.len);
+            for (k, &g) in eff.iter().enumerate() {
+                let t = f.t(k);
                 intervals.push(IntervalEmission {
                     meter: f.meter.to_owned(),
                     carrier: f.carrier,
-                    start: p.t,
-                    end: p.t + f.interval_s,
-                    wh: if electricity {
-                        milli_to_wh(p.milli, f.unit)
-                    } else {
-                        0
-                    },
+                    start: t,
+                    end: t + f.interval_s,
+                    wh: if electricity { to_wh.wh(f.milli(k)) } else { 0 },
                     g,
                 });
             }
@@ -647,8 +1105,16 @@ fn compute(
 
     // 3. Gap issues with their effect.
     for (f, eff) in filled.iter().zip(&effects) {
-        for (start, end, n, milli, fill, idx) in &f.runs {
-            let effect: f64 = idx.iter().map(|&p| eff[p]).sum();
+        for Run {
+            start,
+            end,
+            milli,
+            fill,
+            idx,
+        } in &f.runs
+        {
+            let effect: f64 = eff[idx.clone()].iter().sum();
+            let n = idx.len() as u64;
             let (kind, how) = match fill {
                 Fill::Linear => (
                     IssueKind::GapLinear,
@@ -673,7 +1139,7 @@ fn compute(
                 meter: Some(f.meter.to_owned()),
                 start: *start,
                 end: *end,
-                intervals: *n,
+                intervals: n,
                 quantity_milli: *milli,
                 effect_g,
                 message: format!(
@@ -697,13 +1163,14 @@ fn compute(
     loc.total_g = loc.electricity_g - if opts.net_exports { loc.export_g } else { 0 } + loc.heat_g;
 
     // 5. Market-based.
-    let (market, cfe_matched_wh) = market(inputs, opts, &mut hours, &imports, &loc);
+    let (market, cfe_matched_wh) = market(inputs, opts, &mut hours, imports.as_deref(), &loc);
 
     // 6. Comparison.
     let comparison = opts
         .fixed_factor
         .as_ref()
-        .map(|fx| compare(fx, &imports, opts.utc_offset_s));
+        .zip(by_hour.as_ref())
+        .map(|(fx, b)| compare(fx, b));
 
     // 7. Indicators.
     let green_wh = loc.pv_self_consumed_wh + market.applied_wh;
@@ -750,13 +1217,69 @@ fn compute(
     Ok(report)
 }
 
+/// Series `s` clipped to its intervals `first..last` (those starting in the period), its
+/// gaps there filled.
+fn prepare<'a>(s: &'a IntervalSeries, first: usize, last: usize, opts: &Options) -> Filled<'a> {
+    let interval_s = i64::from(s.interval_s);
+    let t0 = s.interval_start(first);
+    let inside = &s.values[first..last];
+    // Filling changes nothing inside the period when nothing is missing there (a value
+    // is filled from measured values only).
+    let (vals, runs) = if inside.iter().all(Option::is_some) {
+        (Vals::Measured(inside), Vec::new())
+    } else {
+        let (mut vals, _flags, runs) = fill(
+            &s.values,
+            s.start,
+            s.interval_s,
+            opts.utc_offset_s,
+            opts.max_linear_gap,
+        );
+        vals.truncate(last);
+        vals.drain(..first);
+        let runs = runs
+            .iter()
+            .filter_map(|GapRun { from, to, fill }| {
+                let (a, b) = ((*from).max(first), (*to).min(last));
+                let idx = a.checked_sub(first)?..b.checked_sub(first)?;
+                if idx.is_empty() {
+                    return None;
+                }
+                Some(Run {
+                    start: t0 + idx.start as i64 * interval_s,
+                    end: t0 + (idx.end - 1) as i64 * interval_s + interval_s,
+                    milli: vals[idx.clone()].iter().sum(),
+                    fill: *fill,
+                    idx,
+                })
+            })
+            .collect();
+        (Vals::Filled(vals), runs)
+    };
+    Filled {
+        meter: &s.meter,
+        carrier: s.carrier,
+        unit: s.unit,
+        fuel: s.fuel.as_deref(),
+        interval_s,
+        t0,
+        len: last - first,
+        vals,
+        runs,
+    }
+}
+
 fn unconvertible(f: &Filled<'_>, total: i64, what: &str) -> DataIssue {
     DataIssue {
         kind: IssueKind::Unconvertible,
         meter: Some(f.meter.to_owned()),
-        start: f.points.first().map_or(0, |p| p.t),
-        end: f.points.last().map_or(0, |p| p.t + f.interval_s),
-        intervals: f.points.len() as u64,
+        start: if f.len > 0 { f.t(0) } else { 0 },
+        end: if f.len > 0 {
+            f.t(f.len - 1) + f.interval_s
+        } else {
+            0
+        },
+        intervals: f.len as u64,
         quantity_milli: total,
         effect_g: 0,
         message: format!(
@@ -796,7 +1319,7 @@ fn market(
     inputs: &Inputs,
     opts: &Options,
     hours: &mut Hours,
-    imports: &[ImportPoint],
+    imports: Option<&[ImportPoint]>,
     loc: &Scope2Location,
 ) -> (Scope2Market, i64) {
     let period = (inputs.period_start, inputs.period_end);
@@ -908,19 +1431,37 @@ fn market(
 
     let mut electricity = 0.0;
     let mut uncovered = 0.0;
-    for p in imports {
-        let Some(agg) = hours.get(p.t.div_euclid(HOUR) * HOUR) else {
-            continue;
-        };
-        if agg.import_wh <= 0 {
-            continue;
+    match imports {
+        Some(imports) => {
+            for p in imports {
+                let Some(agg) = hours.get(p.t.div_euclid(HOUR) * HOUR) else {
+                    continue;
+                };
+                if agg.import_wh <= 0 {
+                    continue;
+                }
+                let rest = agg.uncovered / agg.import_wh as f64;
+                uncovered += p.wh as f64 * rest;
+                electricity += match &opts.residual {
+                    Residual::Grid => p.g as f64 * rest,
+                    Residual::Fixed(f) => p.wh as f64 * rest * f.value / 1000.0,
+                };
+            }
         }
-        let rest = agg.uncovered / agg.import_wh as f64;
-        uncovered += p.wh as f64 * rest;
-        electricity += match &opts.residual {
-            Residual::Grid => p.g as f64 * rest,
-            Residual::Fixed(f) => p.wh as f64 * rest * f.value / 1000.0,
-        };
+        None => {
+            // No instruments, the grid as residual: every hour's `rest` above is exactly 1
+            // (`uncovered` = `import_wh`), so the sums are of the intervals' whole Wh and g,
+            // exact in f64 (the caller checked they stay below 2^53): the same as the sums of
+            // each hour's totals.
+            debug_assert!(instruments.is_empty() && matches!(opts.residual, Residual::Grid));
+            let (mut wh, mut g) = (0i64, 0i64);
+            for agg in hours.values().filter(|a| a.import_wh > 0) {
+                wh += agg.import_wh;
+                g += agg.import_g;
+            }
+            uncovered = wh as f64;
+            electricity = g as f64;
+        }
     }
     let instruments_wh: f64 = instruments.iter().map(|i| i.wh).sum();
     let applied: f64 = instruments.iter().map(|i| i.applied).sum();
@@ -956,29 +1497,17 @@ const SEASON_THRESHOLD: f64 = 0.05;
 /// The longest window of hours the reason names.
 const MAX_WINDOW_HOURS: usize = 12;
 
-fn compare(fx: &NamedFactor, imports: &[ImportPoint], utc_offset_s: i32) -> Comparison {
+fn compare(fx: &NamedFactor, by_hour: &ByHour) -> Comparison {
     let f = fx.value;
-    let mut wh = [0i64; 24];
-    let mut g = [0i64; 24];
-    let mut fsum = [0.0f64; 24];
-    let mut fcount = [0u32; 24];
+    let ByHour {
+        wh,
+        g,
+        fsum,
+        fcount,
+        ..
+    } = by_hour;
     // Time mean of the factor over the period: each interval counted once, whatever the use.
-    let mut seen: Vec<(i64, f64)> = Vec::with_capacity(imports.len());
-    for p in imports {
-        let h = ((p.t + i64::from(utc_offset_s)).rem_euclid(86_400) / HOUR) as usize;
-        wh[h] += p.wh;
-        g[h] += p.g;
-        if let Some(factor) = p.factor {
-            fsum[h] += factor;
-            fcount[h] += 1;
-            seen.push((p.t, factor));
-        }
-    }
-    // By time, each interval once (the first meter's factor, as all meters see the same).
-    seen.sort_by_key(|&(t, _)| t); // stable: the first of equal times stays first
-    seen.dedup_by_key(|&mut (t, _)| t);
-    let period_mean =
-        (!seen.is_empty()).then(|| seen.iter().map(|&(_, f)| f).sum::<f64>() / seen.len() as f64);
+    let period_mean = by_hour.period_mean();
     let import_wh: i64 = wh.iter().sum();
     let dynamic_g: i64 = g.iter().sum();
     let fixed_g = round_g(import_wh as f64 * f / 1000.0);

@@ -32,8 +32,8 @@ use tanji_readings::{
     RejectCode, Rejection, SignedUpload, Verdict, KIND_REGISTRATION, KIND_UPLOAD,
 };
 use tanji_store::{
-    AppendBatch, NewEntry, Quarantined, Span, SqliteStore, Store, StoreError, StoredIssue,
-    UploadRow,
+    AppendBatch, ChannelRow, NewEntry, Quarantined, Span, SqliteStore, Store, StoreError,
+    StoredIssue, UploadRow,
 };
 
 pub use audit::{AuditFinding, AuditOptions, AuditReport};
@@ -260,7 +260,10 @@ impl Park<SqliteStore> {
 
 impl<S: Store> Park<S> {
     /// Opens a park over any store, rebuilding the in-memory state from the log.
-    pub fn from_store(store: S, signer: NoteSigner) -> Result<Self, ParkError> {
+    pub fn from_store(mut store: S, signer: NoteSigner) -> Result<Self, ParkError> {
+        if !store.channels_complete()? {
+            rebuild_channels(&mut store)?;
+        }
         let origin = store
             .meta("origin")?
             .ok_or_else(|| ParkError::Directory("the store names no origin".into()))?;
@@ -441,6 +444,7 @@ impl<S: Store> Park<S> {
                     let index = frontier.size();
                     let (device, seq, prev) = (u.body.device.clone(), u.body.seq, u.body.prev);
                     let spans = spans_of(&u);
+                    ab.channels.extend(channel_rows(&u, index));
                     let data = LogEntry::Upload(u).to_bytes();
                     let record_hash: Hash = Sha256::digest(&data[1..]).into();
                     frontier.append(leaf_hash(&data), &mut ab.nodes);
@@ -605,4 +609,39 @@ fn issue_code(kind: &DataIssueKind) -> &'static str {
     match kind {
         DataIssueKind::SequenceGap { .. } => "sequence_gap",
     }
+}
+
+/// The reporting index rows of an accepted upload logged at `index`.
+fn channel_rows(u: &SignedUpload, index: u64) -> impl Iterator<Item = ChannelRow> + '_ {
+    u.body.channels.iter().map(move |c| ChannelRow {
+        index,
+        device: u.body.device.clone(),
+        seq: u.body.seq,
+        meter: c.meter.clone(),
+        start: c.start,
+        interval_s: c.interval_s,
+        unit: c.unit.clone(),
+        decimals: c.decimals,
+        values: c.values.clone(),
+    })
+}
+
+/// Derives the reporting index from the logged uploads (for a store made before it existed).
+fn rebuild_channels<S: Store>(store: &mut S) -> Result<(), ParkError> {
+    let mut rows = Vec::new();
+    for index in store.entries_of_kind(KIND_UPLOAD)? {
+        match LogEntry::from_bytes(&store.entry(index)?) {
+            Ok(LogEntry::Upload(u)) => rows.extend(channel_rows(&u, index)),
+            Ok(_) | Err(_) => {
+                return Err(ParkError::Inconsistent(format!(
+                    "entry {index} is marked as an upload but does not decode as one"
+                )))
+            }
+        }
+    }
+    tracing::info!(
+        rows = rows.len(),
+        "rebuilt the reporting index from the log"
+    );
+    Ok(store.rebuild_channels(&rows)?)
 }

@@ -11,8 +11,11 @@
 //! [`Store::append`] returns `Ok`, the whole batch (entries, nodes, index rows, checkpoint) is on
 //! disk, and a crash at any moment leaves either all of a batch or none of it.
 
+mod channels;
 mod cosigned;
 mod sqlite;
+
+pub use channels::{pack, unpack, ChannelRow};
 
 pub use sqlite::SqliteStore;
 
@@ -156,11 +159,36 @@ pub struct AppendBatch {
     /// Content-addressed blobs (SHA-256, bytes) that entries of the batch refer to, such as a
     /// published factor series.
     pub blobs: Vec<(Hash, Vec<u8>)>,
+    /// The reporting index rows of the batch's uploads (one per channel).
+    pub channels: Vec<ChannelRow>,
 }
+
+/// Calls `f` with each reporting index row, one at a time.
+pub type ChannelVisitor<'a> = dyn FnMut(ChannelRow) -> Result<(), StoreError> + 'a;
 
 /// The storage surface of a park. Implementations must make [`Store::append`] atomic and
 /// durable, and must return every byte exactly as it was written.
 pub trait Store: NodeSource<Error = StoreError> {
+    /// Calls `f` with the reporting index rows of `meter` from entries below `size` whose
+    /// intervals overlap `[from, to)`, by start time.
+    fn channels(
+        &self,
+        meter: &str,
+        size: u64,
+        from: i64,
+        to: i64,
+        f: &mut ChannelVisitor<'_>,
+    ) -> Result<(), StoreError>;
+    /// Whether the reporting index covers every entry (a store made before the index existed
+    /// has it only after [`Store::rebuild_channels`]).
+    fn channels_complete(&self) -> Result<bool, StoreError>;
+    /// Replaces the whole reporting index with `rows` (derived from the log by the caller) and
+    /// marks it complete, in one transaction.
+    fn rebuild_channels(&mut self, rows: &[ChannelRow]) -> Result<(), StoreError>;
+    /// The sequence numbers of `device`'s uploads logged below `size`, ascending.
+    fn device_seqs(&self, device: &str, size: u64) -> Result<Vec<u64>, StoreError>;
+    /// The leaf hashes (level-0 nodes) of entries `0..size`, in order.
+    fn leaf_hashes(&self, size: u64) -> Result<Vec<Hash>, StoreError>;
     /// Reads a metadata value.
     fn meta(&self, key: &str) -> Result<Option<String>, StoreError>;
     /// Writes a metadata value (durably).

@@ -6,11 +6,21 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use tanji_ledger::{Hash, NodeSource};
 
 use crate::{
-    AppendBatch, EntryVisitor, NodeVisitor, Quarantined, Span, Store, StoreError, StoredIssue,
-    StoredUpload, UploadRow,
+    pack, unpack, AppendBatch, ChannelRow, ChannelVisitor, EntryVisitor, NodeVisitor, Quarantined,
+    Span, Store, StoreError, StoredIssue, StoredUpload, UploadRow,
 };
 
 const SCHEMA_VERSION: &str = "1";
+
+/// The reporting index (added to schema 1 stores when they are opened; see [`ChannelRow`]).
+const CHANNELS_SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS channels (meter TEXT NOT NULL, start INTEGER NOT NULL, idx INTEGER NOT NULL,
+    end INTEGER NOT NULL, device TEXT NOT NULL, seq INTEGER NOT NULL, interval_s INTEGER NOT NULL,
+    unit TEXT NOT NULL, decimals INTEGER NOT NULL, vals BLOB NOT NULL,
+    PRIMARY KEY (meter, start, idx)) WITHOUT ROWID;
+";
+/// Meta key saying the reporting index covers every entry.
+const CHANNELS_COMPLETE: &str = "channels";
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -80,12 +90,13 @@ impl SqliteStore {
         store
             .conn
             .execute_batch(SCHEMA)
+            .and_then(|()| store.conn.execute_batch(CHANNELS_SCHEMA))
             .map_err(|e| store.err("creating the schema", e))?;
         store
             .conn
             .execute(
-                "INSERT INTO meta(key, value) VALUES ('schema', ?1)",
-                params![SCHEMA_VERSION],
+                "INSERT INTO meta(key, value) VALUES ('schema', ?1), (?2, 'complete')",
+                params![SCHEMA_VERSION, CHANNELS_COMPLETE],
             )
             .map_err(|e| store.err("writing the schema version", e))?;
         Ok(store)
@@ -101,7 +112,15 @@ impl SqliteStore {
         }
         let store = Self::open_with(path, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
         match store.meta("schema") {
-            Ok(Some(v)) if v == SCHEMA_VERSION => Ok(store),
+            Ok(Some(v)) if v == SCHEMA_VERSION => {
+                // Stores made before the reporting index get its (empty) table here; the park
+                // fills it from the log (`Store::rebuild_channels`).
+                store
+                    .conn
+                    .execute_batch(CHANNELS_SCHEMA)
+                    .map_err(|e| store.err("adding the reporting index", e))?;
+                Ok(store)
+            }
             Ok(Some(v)) => Err(StoreError::Schema {
                 path: path.display().to_string(),
                 message: format!("schema version {v}, this build reads {SCHEMA_VERSION}"),
@@ -182,6 +201,34 @@ fn insert_quarantine(
     Ok(())
 }
 
+fn insert_channels(tx: &rusqlite::Transaction<'_>, rows: &[ChannelRow]) -> rusqlite::Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO channels(meter, start, idx, end, device, seq, interval_s, unit, decimals, vals)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?;
+    for r in rows {
+        // Indices and sequence numbers beyond i64 cannot be logged (the append refuses them).
+        let idx = i64::try_from(r.index).unwrap_or(i64::MAX);
+        let seq = i64::try_from(r.seq).unwrap_or(i64::MAX);
+        stmt.execute(params![
+            r.meter,
+            r.start,
+            idx,
+            r.end(),
+            r.device,
+            seq,
+            r.interval_s,
+            r.unit,
+            r.decimals,
+            pack(&r.values)
+        ])?;
+    }
+    Ok(())
+}
+
 impl NodeSource for SqliteStore {
     type Error = StoreError;
 
@@ -201,6 +248,123 @@ impl NodeSource for SqliteStore {
 }
 
 impl Store for SqliteStore {
+    fn channels(
+        &self,
+        meter: &str,
+        size: u64,
+        from: i64,
+        to: i64,
+        f: &mut ChannelVisitor<'_>,
+    ) -> Result<(), StoreError> {
+        let context = "reading the reporting index";
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT start, idx, device, seq, interval_s, unit, decimals, vals FROM channels
+                 WHERE meter = ?1 AND start < ?2 AND end > ?3 AND idx < ?4 ORDER BY start, idx",
+            )
+            .map_err(|e| self.err(context, e))?;
+        let mut rows = stmt
+            .query(params![meter, to, from, to_i64(size, "tree size")?])
+            .map_err(|e| self.err(context, e))?;
+        while let Some(row) = rows.next().map_err(|e| self.err(context, e))? {
+            let get = |e| self.err(context, e);
+            let start: i64 = row.get(0).map_err(get)?;
+            let index = to_u64(row.get(1).map_err(get)?, "entry index")?;
+            let vals = row.get_ref(7).map_err(get)?.as_blob().map_err(|e| {
+                StoreError::Corrupt(format!(
+                    "reporting index row of meter {meter} at {start}: {e}"
+                ))
+            })?;
+            let values = unpack(vals, &|| {
+                format!("reporting index row of meter {meter}, entry {index}")
+            })?;
+            f(ChannelRow {
+                index,
+                device: row.get(2).map_err(get)?,
+                seq: to_u64(row.get(3).map_err(get)?, "sequence number")?,
+                meter: meter.to_string(),
+                start,
+                interval_s: row.get(4).map_err(get)?,
+                unit: row.get(5).map_err(get)?,
+                decimals: row.get(6).map_err(get)?,
+                values,
+            })?;
+        }
+        Ok(())
+    }
+
+    fn channels_complete(&self) -> Result<bool, StoreError> {
+        Ok(self.meta(CHANNELS_COMPLETE)?.as_deref() == Some("complete"))
+    }
+
+    fn rebuild_channels(&mut self, rows: &[ChannelRow]) -> Result<(), StoreError> {
+        let path = self.path.display().to_string();
+        let err = |context: &str, source| StoreError::Sqlite {
+            path: path.clone(),
+            context: context.to_string(),
+            source,
+        };
+        let tx = self
+            .conn
+            .transaction()
+            .map_err(|e| err("starting a transaction", e))?;
+        tx.execute("DELETE FROM channels", [])
+            .map_err(|e| err("clearing the reporting index", e))?;
+        insert_channels(&tx, rows).map_err(|e| err("rebuilding the reporting index", e))?;
+        tx.execute(
+            "INSERT INTO meta(key, value) VALUES (?1, 'complete')
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            params![CHANNELS_COMPLETE],
+        )
+        .map_err(|e| err("marking the reporting index complete", e))?;
+        tx.commit()
+            .map_err(|e| err("committing the reporting index", e))
+    }
+
+    fn device_seqs(&self, device: &str, size: u64) -> Result<Vec<u64>, StoreError> {
+        let context = "reading the upload index";
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT seq FROM uploads WHERE device = ?1 AND idx < ?2 ORDER BY seq")
+            .map_err(|e| self.err(context, e))?;
+        let rows = stmt
+            .query_map(params![device, to_i64(size, "tree size")?], |r| {
+                r.get::<_, i64>(0)
+            })
+            .map_err(|e| self.err(context, e))?;
+        rows.map(|r| to_u64(r.map_err(|e| self.err(context, e))?, "sequence number"))
+            .collect()
+    }
+
+    fn leaf_hashes(&self, size: u64) -> Result<Vec<Hash>, StoreError> {
+        let context = "reading leaf hashes";
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT idx, hash FROM nodes WHERE level = 0 AND idx < ?1 ORDER BY idx")
+            .map_err(|e| self.err(context, e))?;
+        let mut rows = stmt
+            .query(params![to_i64(size, "tree size")?])
+            .map_err(|e| self.err(context, e))?;
+        let mut out = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+        while let Some(row) = rows.next().map_err(|e| self.err(context, e))? {
+            let idx = to_u64(row.get(0).map_err(|e| self.err(context, e))?, "node index")?;
+            if idx != out.len() as u64 {
+                return Err(StoreError::NotFound(format!("node (0, {})", out.len())));
+            }
+            let bytes = row
+                .get_ref(1)
+                .map_err(|e| self.err(context, e))?
+                .as_blob()
+                .map_err(|e| StoreError::Corrupt(format!("node (0, {idx}): {e}")))?;
+            out.push(to_hash(bytes, &|| format!("node (0, {idx})"))?);
+        }
+        if (out.len() as u64) < size {
+            return Err(StoreError::NotFound(format!("node (0, {})", out.len())));
+        }
+        Ok(out)
+    }
+
     fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
         self.conn
             .query_row("SELECT value FROM meta WHERE key = ?1", params![key], |r| {
@@ -457,6 +621,7 @@ impl Store for SqliteStore {
                     }
                 }
             }
+            insert_channels(&tx, &batch.channels).map_err(|e| err("indexing channels", e))?;
             for (level, index, hash) in &batch.nodes {
                 ins_node
                     .execute(params![level, to_i64(*index, "node index")?, &hash[..]])

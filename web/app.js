@@ -76,20 +76,30 @@ export function errorBox(e) {
   return div;
 }
 
+function showToken() {
+  document.getElementById("token-status").textContent = getToken() ? t("token_saved") : t("token_none");
+  document.getElementById("token").value = "";
+}
+
+let liveState = "offline";
+
+function showLive() {
+  const badge = document.getElementById("live");
+  badge.dataset.state = liveState;
+  badge.textContent = liveState === "live" ? t("live") : liveState === "polling" ? t("live_polling") : t("offline");
+}
+
 function setupShell() {
   const langSel = document.getElementById("lang");
   langSel.value = getLang();
   langSel.addEventListener("change", () => {
     setLang(langSel.value);
     translate();
+    showToken();
+    showLive();
     render();
   });
   const input = document.getElementById("token");
-  const status = document.getElementById("token-status");
-  const showToken = () => {
-    status.textContent = getToken() ? t("token_saved") : t("token_none");
-    input.value = "";
-  };
   document.getElementById("token-form").addEventListener("submit", (ev) => {
     ev.preventDefault();
     setToken(input.value.trim());
@@ -111,7 +121,6 @@ let stopLive = null;
 
 function restartLive() {
   if (stopLive) stopLive();
-  const badge = document.getElementById("live");
   stopLive = watchHead(
     (head) => {
       const grew = !state.head || head.size !== state.head.size;
@@ -122,8 +131,8 @@ function restartLive() {
       if (grew) render();
     },
     (s) => {
-      badge.dataset.state = s;
-      badge.textContent = s === "live" ? t("live") : s === "polling" ? t("live_polling") : t("offline");
+      liveState = s;
+      showLive();
     },
   );
 }

@@ -80,7 +80,7 @@ const STRINGS = {
     method: "method",
     fixed_factor: "fixed factor",
     none: "—",
-    window_sentence: "Local hours {from}–{to} carry {share} of the grid import at a factor {pct} against the fixed one.",
+    window_sentence: "Local time {from}–{to} carries {share} of the grid import at a factor {pct} against the fixed one.",
     optimizer: "Load shifting",
   },
   zh: {
@@ -161,7 +161,7 @@ const STRINGS = {
     method: "方法",
     fixed_factor: "固定因子",
     none: "—",
-    window_sentence: "本地时间 {from}–{to} 时占电网购电的 {share}，该时段因子较固定因子 {pct}。",
+    window_sentence: "本地时间 {from}–{to} 占电网购电的 {share}，该时段因子较固定因子 {pct}。",
     optimizer: "负荷转移",
   },
 };

@@ -57,8 +57,8 @@ function loadChart(loads, later) {
     }
     draw(el, {
       tooltip: { trigger: "axis" },
-      legend: { data: legend },
-      grid: { left: 60, right: 60, top: 40, bottom: 60 },
+      legend: { top: 0, data: legend },
+      grid: { left: 60, right: 60, top: 50, bottom: 60 },
       dataZoom: [{ type: "inside" }, { type: "slider", height: 18, bottom: 8 }],
       xAxis: { type: "time" },
       yAxis: [
@@ -75,6 +75,11 @@ function loadChart(loads, later) {
   );
 }
 
+/** A local hour as `HH:00`. */
+function hh(hour) {
+  return `${String(hour).padStart(2, "0")}:00`;
+}
+
 function comparisonCard(cmp, later) {
   const c = cmp.comparison;
   if (!c) return card(t("fixed_vs_dynamic"), h("p", { class: "muted" }, t("none")));
@@ -84,8 +89,8 @@ function comparisonCard(cmp, later) {
     const fixed = cmp.fixed_factor ? cmp.fixed_factor.t_per_mwh * 1000 : null;
     draw(hourEl, {
       tooltip: { trigger: "axis" },
-      legend: { data: [t("share_of_use"), t("mean_factor"), t("fixed_factor")] },
-      grid: { left: 50, right: 60, top: 40, bottom: 30 },
+      legend: { top: 0, data: [t("share_of_use"), t("mean_factor"), t("fixed_factor")] },
+      grid: { left: 50, right: 60, top: 50, bottom: 30 },
       xAxis: { type: "category", data: c.by_hour.map((x) => String(x.hour)) },
       yAxis: [
         { type: "value", name: "%", splitLine: { show: false } },
@@ -106,7 +111,7 @@ function comparisonCard(cmp, later) {
       stat(t("fixed"), tonnes(c.fixed_g), t("t_co2"), "cmp-fixed", c.fixed_g),
       stat(t("dynamic"), tonnes(c.dynamic_g), t("t_co2"), "cmp-dynamic", c.dynamic_g),
       stat(t("difference"), tonnes(c.difference_g), t("t_co2"), "cmp-difference", c.difference_g),
-      stat("%", num(c.difference_pct, 1), "%", "cmp-difference-pct", c.difference_pct),
+      stat(`${t("difference")} (%)`, num(c.difference_pct, 1), "%", "cmp-difference-pct", c.difference_pct),
     ),
     h("p", { class: "small" }, `${t("season")}: ${tonnes(c.season_g)} ${t("t_co2")} · ${t("timing")}: ${tonnes(c.timing_g)} ${t("t_co2")} · ${t("fixed_factor")}: ${cmp.fixed_factor ? cmp.fixed_factor.t_per_mwh : "—"} t/MWh (${cmp.fixed_factor ? cmp.fixed_factor.basis : ""})`),
     w
@@ -114,8 +119,8 @@ function comparisonCard(cmp, later) {
           "p",
           { class: "window" },
           t("window_sentence", {
-            from: w.from_hour,
-            to: w.to_hour,
+            from: hh(w.from_hour),
+            to: hh(w.to_hour),
             share: pct(w.share),
             pct: `${w.factor_vs_fixed_pct > 0 ? "+" : ""}${num(w.factor_vs_fixed_pct, 1)}%`,
           }),

@@ -36,8 +36,8 @@ export function factorCard(curve, later) {
     const mean = curve.annual_mean ? curve.annual_mean.g_per_kwh : null;
     draw(chart, {
       tooltip: { trigger: "axis" },
-      legend: { data: [t("factor_hourly"), t("annual_mean")] },
-      grid: { left: 50, right: 20, top: 40, bottom: 30 },
+      legend: { top: 0, data: [t("factor_hourly"), t("annual_mean")] },
+      grid: { left: 50, right: 20, top: 50, bottom: 30 },
       xAxis: { type: "category", data: hours },
       yAxis: { type: "value", name: t("g_per_kwh"), scale: true },
       series: [
@@ -203,8 +203,8 @@ export async function render(root) {
     const names = em.enterprises.map((r) => r.enterprise);
     draw(chart, {
       tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
-      legend: { data: [t("scope1"), t("scope2_location")] },
-      grid: { left: 60, right: 20, top: 40, bottom: 60 },
+      legend: { top: 0, data: [t("scope1"), t("scope2_location")] },
+      grid: { left: 60, right: 20, top: 50, bottom: 60 },
       xAxis: { type: "category", data: names, axisLabel: { rotate: 45 } },
       yAxis: { type: "value", name: t("t_co2") },
       series: [

@@ -17,10 +17,12 @@ pub mod config;
 mod error;
 pub mod ingest;
 pub mod metrics;
+pub mod query;
 mod reader;
 pub mod routes;
 pub mod sequencer;
 pub mod tlog;
+mod web;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -204,6 +206,8 @@ fn api_routes() -> ApiRouter {
     let r = ApiRouter::default();
     let r = tlog::routes(r);
     let r = ingest::routes(r);
+    let r = query::routes(r);
+    let r = web::routes(r);
     service_routes(r)
 }
 

@@ -16,6 +16,8 @@ use tanji_server::Access;
 #[tokio::test]
 async fn no_route_gives_an_enterprise_another_enterprises_data() {
     let fx = fixture(3, 2);
+    // Factors, so that the report-based query routes answer.
+    common::publish_factors(fx.path(), 2);
     let srv = start(fx.path(), config(&fx)).await;
     let http = client();
     // Log some uploads of every enterprise.

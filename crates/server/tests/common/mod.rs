@@ -67,6 +67,48 @@ impl Fixture {
     }
 }
 
+/// Publishes a small SYNTHETIC hourly factor series (one region, a day-shaped curve) covering
+/// the fixture's `days` and the day around them, so that the report-based query routes have
+/// factors to compute with.
+pub fn publish_factors(dir: &Path, days: u32) {
+    let mut park = Park::open(dir).unwrap();
+    let rows: Vec<tanji_factors::FactorRow> = (-24..(i64::from(days) + 1) * 24)
+        .map(|h| {
+            let start = START + h * 3600;
+            // Low at local midday (04:00 UTC), high in the evening.
+            let phase = (h.rem_euclid(24) as f64 - 4.0) / 24.0 * std::f64::consts::TAU;
+            let g = (5000.0 - 1500.0 * phase.cos()).round() / 10.0;
+            tanji_factors::FactorRow {
+                region: "CN-test-synthetic".into(),
+                start,
+                end: start + 3600,
+                production_direct: Some(g),
+                production_lifecycle: None,
+                consumption_direct: Some(g),
+                consumption_lifecycle: None,
+                consumption_mwh: 1000.0,
+            }
+        })
+        .collect();
+    let series = tanji_factors::Series {
+        rows,
+        issues: Vec::new(),
+        calibrations: Vec::new(),
+    };
+    park.publish(&tanji_park::PublicationRequest {
+        name: "CN-test-synthetic".into(),
+        method: tanji_factors::METHOD.into(),
+        content: series.to_csv().into_bytes(),
+        regions: vec!["CN-test-synthetic".into()],
+        period: (START - 86_400, START + (i64::from(days) + 1) * 86_400),
+        intervals: series.rows.len() as u64,
+        inputs: Vec::new(),
+        calibrations: Vec::new(),
+        published_at: START,
+    })
+    .unwrap();
+}
+
 /// The default test config: tokens for each role, a short batch window.
 pub fn config(fx: &Fixture) -> Config {
     let text = format!(

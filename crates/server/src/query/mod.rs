@@ -1,0 +1,616 @@
+//! The query API the dashboard reads (`/api/v1/…`): factor publications and a day's hourly
+//! factors against the annual mean, enterprises and their measured loads per interval,
+//! emissions (Scope 1, Scope 2 location- and market-based), the fixed-vs-hourly comparison with
+//! its reason, indicators, data issues, the report as JSON/CSV/HTML, ledger status, and a
+//! Server-Sent Events stream of new checkpoints.
+//!
+//! Every figure comes from [`tanji_report::build`] (the same `tanji-report/v1` document
+//! `tanji report` writes and `tanji audit` recomputes); nothing here does accounting. A report
+//! reads the whole log, so built reports are cached per (scope, period) and rebuilt, once, on
+//! the blocking pool, when a request finds the log grown past the cached tree size.
+//!
+//! Access: park-wide routes need an operator or auditor token ([`Access::AllData`]); routes
+//! about one enterprise check [`Caller::may_read_enterprise`]; the lists are filtered to what
+//! the caller may see.
+
+mod data;
+mod reports;
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Extension, Json};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tanji_ledger::NoteVerifier;
+
+use crate::{Access, ApiError, ApiRouter, AppState, Caller, RouteInfo};
+
+pub use data::{FactorCurve, Loads, Publication, Status};
+pub use reports::ReportCache;
+
+/// Local time of the park's hours of day and "today": China Standard Time, UTC+8.
+pub const UTC_OFFSET_S: i32 = 8 * 3600;
+
+/// Why a query failed.
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] tanji_store::StoreError),
+    /// What was asked for does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// The request is malformed.
+    #[error("{0}")]
+    BadRequest(String),
+    /// The log contradicts itself.
+    #[error("{0}")]
+    Internal(String),
+    /// A logged factor publication does not check.
+    #[error("factor publication at entry {index}: {problem}")]
+    Publication {
+        /// Its log entry.
+        index: u64,
+        /// What is wrong.
+        problem: String,
+    },
+}
+
+impl From<QueryError> for ApiError {
+    fn from(e: QueryError) -> Self {
+        match e {
+            QueryError::NotFound(m) => ApiError::not_found(m),
+            QueryError::BadRequest(m) => ApiError::bad_request(m),
+            QueryError::Store(e) => ApiError::from(e),
+            other => ApiError::internal(other.to_string()),
+        }
+    }
+}
+
+/// What the query handlers share: the parsed log key and the caches.
+#[derive(Debug, Default)]
+pub struct QueryState {
+    /// Checked publications by log index (a logged publication never changes).
+    publications: Mutex<BTreeMap<u64, Arc<Publication>>>,
+    /// Built reports.
+    reports: ReportCache,
+}
+
+type Shared = Extension<Arc<QueryState>>;
+
+fn verifier(state: &AppState) -> Result<NoteVerifier, ApiError> {
+    state
+        .vkey()
+        .parse()
+        .map_err(|e| ApiError::internal(format!("the log key {:?}: {e}", state.vkey())))
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// `from`/`to` of a query: `YYYY-MM-DD` UTC days (`to` inclusive) or RFC 3339 instants (`to`
+/// exclusive), as `tanji report` takes them.
+#[derive(Debug, Default, Deserialize)]
+pub struct PeriodQuery {
+    /// Start.
+    pub from: Option<String>,
+    /// End.
+    pub to: Option<String>,
+}
+
+fn parse_instant(s: &str, end: bool) -> Result<i64, ApiError> {
+    let day = time::macros::format_description!("[year]-[month]-[day]");
+    if let Ok(d) = time::Date::parse(s, &day) {
+        let t = d.midnight().assume_utc().unix_timestamp();
+        return Ok(if end { t + 86_400 } else { t });
+    }
+    tanji_report::parse_rfc3339(s).ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "{s:?} is neither a day YYYY-MM-DD nor an RFC 3339 instant (2026-11-01T00:00:00Z)"
+        ))
+    })
+}
+
+impl PeriodQuery {
+    /// `[start, end)`, `None` when neither is given.
+    pub fn period(&self) -> Result<Option<(i64, i64)>, ApiError> {
+        match (&self.from, &self.to) {
+            (None, None) => Ok(None),
+            (Some(f), Some(t)) => {
+                let (a, b) = (parse_instant(f, false)?, parse_instant(t, true)?);
+                if b <= a {
+                    return Err(ApiError::bad_request(format!(
+                        "period from {f} to {t} is empty; `to` must not be before `from`"
+                    )));
+                }
+                Ok(Some((a, b)))
+            }
+            _ => Err(ApiError::bad_request(
+                "give both `from` and `to` (YYYY-MM-DD, `to` inclusive), or neither for all data",
+            )),
+        }
+    }
+}
+
+fn check_enterprise(caller: &Caller, id: &str) -> Result<(), ApiError> {
+    if caller.may_read_enterprise(id) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(format!(
+            "this token may not read enterprise {id:?}; an enterprise token reads its own enterprise only"
+        )))
+    }
+}
+
+/// The publications logged up to `size`, checked and cached.
+async fn publications(
+    state: &AppState,
+    q: &Arc<QueryState>,
+    size: u64,
+) -> Result<Vec<Arc<Publication>>, ApiError> {
+    let v = verifier(state)?;
+    let q = q.clone();
+    state
+        .reader()
+        .with(move |store| {
+            let mut out = Vec::new();
+            for index in data::publication_indices(store, size)? {
+                let cached = q
+                    .publications
+                    .lock()
+                    .ok()
+                    .and_then(|m| m.get(&index).cloned());
+                let p = match cached {
+                    Some(p) => p,
+                    None => {
+                        let p = Arc::new(data::load_publication(store, &v, index)?);
+                        if let Ok(mut m) = q.publications.lock() {
+                            m.insert(index, p.clone());
+                        }
+                        p
+                    }
+                };
+                out.push(p);
+            }
+            Ok(out)
+        })
+        .await
+}
+
+/// Picks a publication by id (`name@vN`) or name (its latest version); `None`: the latest.
+fn pick(pubs: &[Arc<Publication>], want: Option<&str>) -> Result<Arc<Publication>, ApiError> {
+    let found = match want {
+        None => pubs.last(),
+        Some(w) => pubs
+            .iter()
+            .rev()
+            .find(|p| p.id == w || p.id.split('@').next() == Some(w)),
+    };
+    found.cloned().ok_or_else(|| {
+        ApiError::not_found(format!(
+            "no factor publication {} in the log; published: {}",
+            want.map_or_else(|| "at all".to_string(), |w| format!("{w:?}")),
+            if pubs.is_empty() {
+                "none (publish one with `tanji factors publish`)".to_string()
+            } else {
+                pubs.iter()
+                    .map(|p| p.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        ))
+    })
+}
+
+/// Adds the query routes to `r`.
+pub fn routes(r: ApiRouter) -> ApiRouter {
+    let q = Arc::new(QueryState::default());
+    let ext = Extension(q);
+    let e = |path: &'static str, summary: &'static str, example: &'static str| RouteInfo {
+        method: "GET",
+        path,
+        access: Access::Enterprise,
+        summary,
+        example,
+    };
+    let all = |path: &'static str, summary: &'static str, example: &'static str| RouteInfo {
+        method: "GET",
+        path,
+        access: Access::AllData,
+        summary,
+        example,
+    };
+    r.route(
+        e("/api/v1/status", "Ledger status: size, latest checkpoint (as served, with witness cosignatures), registered enterprises, meters, devices and publications", "/api/v1/status"),
+        get(status).layer(ext.clone()),
+    )
+    .route(
+        e("/api/v1/events", "Server-Sent Events: a `checkpoint` event ({size, checkpoint}) now and whenever the log grows; query max=N ends the stream after N events", "/api/v1/events?max=1"),
+        get(events),
+    )
+    .route(
+        e("/api/v1/factors", "Factor publications in the log", "/api/v1/factors"),
+        get(factor_list).layer(ext.clone()),
+    )
+    .route(
+        e("/api/v1/factors/curve", "One local day's hourly grid factors of a publication (default: the latest, today) against its annual mean; query publication, region, day=YYYY-MM-DD", "/api/v1/factors/curve"),
+        get(factor_curve).layer(ext.clone()),
+    )
+    .route(
+        e("/api/v1/enterprises", "Registered enterprises and their meters (an enterprise token sees its own)", "/api/v1/enterprises"),
+        get(enterprise_list),
+    )
+    .route(
+        e("/api/v1/enterprises/{enterprise}/loads", "Measured loads per interval and carrier, with the hourly factors alongside; query from, to (default: the last 7 days of data)", "/api/v1/enterprises/{enterprise}/loads"),
+        get(enterprise_loads).layer(ext.clone()),
+    )
+    .route(
+        e("/api/v1/enterprises/{enterprise}/emissions", "Scope 1 and Scope 2 (location- and market-based) from the enterprise's report; query from, to", "/api/v1/enterprises/{enterprise}/emissions"),
+        get(enterprise_emissions).layer(ext.clone()),
+    )
+    .route(
+        e("/api/v1/enterprises/{enterprise}/comparison", "Fixed annual factor vs hourly factors, by hour of day, with the reason sentence", "/api/v1/enterprises/{enterprise}/comparison"),
+        get(enterprise_comparison).layer(ext.clone()),
+    )
+    .route(
+        e("/api/v1/enterprises/{enterprise}/indicators", "Green-power share, hourly CFE score, intensities", "/api/v1/enterprises/{enterprise}/indicators"),
+        get(enterprise_indicators).layer(ext.clone()),
+    )
+    .route(
+        e("/api/v1/enterprises/{enterprise}/issues", "Data issues of the enterprise's data: log issues, gaps and how they were filled, its devices' rejected records", "/api/v1/enterprises/{enterprise}/issues"),
+        get(enterprise_issues).layer(ext.clone()),
+    )
+    .route(
+        e("/api/v1/enterprises/{enterprise}/report", "The enterprise's tanji-report/v1 report; query format=json|csv|html, from, to", "/api/v1/enterprises/{enterprise}/report?format=csv"),
+        get(enterprise_report).layer(ext.clone()),
+    )
+    .route(
+        all("/api/v1/park/emissions", "Emissions by enterprise and park totals; query from, to", "/api/v1/park/emissions"),
+        get(park_emissions).layer(ext.clone()),
+    )
+    .route(
+        all("/api/v1/park/comparison", "Fixed vs hourly factors by enterprise and for the park", "/api/v1/park/comparison"),
+        get(park_comparison).layer(ext.clone()),
+    )
+    .route(
+        all("/api/v1/park/indicators", "Green-power share and CFE score by enterprise and for the park", "/api/v1/park/indicators"),
+        get(park_indicators).layer(ext.clone()),
+    )
+    .route(
+        all("/api/v1/park/issues", "Every data issue: log, gaps, ingest issues and the quarantine", "/api/v1/park/issues"),
+        get(park_issues).layer(ext.clone()),
+    )
+    .route(
+        all("/api/v1/park/report", "The park's tanji-report/v1 report; query format=json|csv|html, from, to", "/api/v1/park/report?format=csv"),
+        get(park_report).layer(ext),
+    )
+}
+
+async fn status(
+    State(state): State<AppState>,
+    Extension(q): Shared,
+) -> Result<Json<Status>, ApiError> {
+    let head = state.head();
+    let pubs = publications(&state, &q, head.size).await?;
+    let ids = pubs.iter().map(|p| p.id.clone()).collect();
+    let v = verifier(&state)?;
+    let note = state.served_checkpoint().to_string();
+    let s = state
+        .reader()
+        .with(move |store| Ok(data::status(store, &v, Some(note), ids)?))
+        .await?;
+    Ok(Json(s))
+}
+
+/// Query of `/api/v1/events`.
+#[derive(Debug, Default, Deserialize)]
+pub struct EventsQuery {
+    /// End the stream after this many events (the first is the current head): `max=2` waits
+    /// for the log to grow once. Default: never end.
+    pub max: Option<u64>,
+}
+
+async fn events(State(state): State<AppState>, Query(eq): Query<EventsQuery>) -> impl IntoResponse {
+    let rx = state.sequencer().subscribe();
+    let left = eq.max.unwrap_or(u64::MAX);
+    let stream = futures_util::stream::unfold(
+        (rx, state, left, true),
+        |(mut rx, state, left, first)| async move {
+            if left == 0 || (!first && rx.changed().await.is_err()) {
+                return None;
+            }
+            let size = rx.borrow_and_update().size;
+            let event = Event::default()
+                .event("checkpoint")
+                .json_data(json!({"size": size, "checkpoint": &*state.served_checkpoint()}))
+                .unwrap_or_else(|_| Event::default().comment("unserializable head"));
+            Some((Ok::<_, Infallible>(event), (rx, state, left - 1, false)))
+        },
+    );
+    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}
+
+async fn factor_list(
+    State(state): State<AppState>,
+    Extension(q): Shared,
+) -> Result<Json<Value>, ApiError> {
+    let pubs = publications(&state, &q, state.head().size).await?;
+    let list: Vec<data::PublicationInfo> = pubs.iter().map(|p| p.as_ref().into()).collect();
+    Ok(Json(json!({ "publications": list })))
+}
+
+/// Query of `/api/v1/factors/curve`.
+#[derive(Debug, Deserialize)]
+pub struct CurveQuery {
+    /// Publication id or name; default the latest.
+    pub publication: Option<String>,
+    /// Region; default the publication's first.
+    pub region: Option<String>,
+    /// Local day `YYYY-MM-DD`; default today (or the covered day nearest to it).
+    pub day: Option<String>,
+}
+
+async fn factor_curve(
+    State(state): State<AppState>,
+    Extension(q): Shared,
+    Query(cq): Query<CurveQuery>,
+) -> Result<Json<FactorCurve>, ApiError> {
+    let pubs = publications(&state, &q, state.head().size).await?;
+    let p = pick(&pubs, cq.publication.as_deref())?;
+    let day = match &cq.day {
+        None => None,
+        Some(d) => Some(parse_instant(d, false)?.div_euclid(86_400)),
+    };
+    Ok(Json(data::factor_curve(
+        &p,
+        cq.region.as_deref(),
+        day,
+        now(),
+        UTC_OFFSET_S,
+    )?))
+}
+
+async fn enterprise_list(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Value>, ApiError> {
+    let size = state.head().size;
+    let all = state
+        .reader()
+        .with(move |store| Ok(data::enterprises(store, size)?))
+        .await?;
+    let list: Vec<Value> = all
+        .into_iter()
+        .filter(|(id, _)| caller.may_read_enterprise(id))
+        .map(|(id, meters)| json!({"id": id, "meters": meters}))
+        .collect();
+    Ok(Json(json!({
+        "role": caller.role.as_ref().map(ToString::to_string),
+        "enterprises": list,
+    })))
+}
+
+async fn enterprise_loads(
+    State(state): State<AppState>,
+    caller: Caller,
+    Extension(q): Shared,
+    Path(id): Path<String>,
+    Query(pq): Query<PeriodQuery>,
+) -> Result<Json<Loads>, ApiError> {
+    check_enterprise(&caller, &id)?;
+    let period = pq.period()?;
+    let size = state.head().size;
+    let pubs = publications(&state, &q, size).await?;
+    let p = pubs.last().cloned();
+    let loads = state
+        .reader()
+        .with(move |store| {
+            let all = data::enterprises(store, size)?;
+            let meters = all.get(&id).ok_or_else(|| {
+                ApiError::not_found(format!(
+                    "no enterprise {id:?} is registered in this log; registered: {}",
+                    all.keys().cloned().collect::<Vec<_>>().join(", ")
+                ))
+            })?;
+            Ok(data::loads(
+                store,
+                size,
+                &id,
+                meters,
+                period,
+                p.as_deref().map(|p| (p, None)),
+            )?)
+        })
+        .await?;
+    Ok(Json(loads))
+}
+
+async fn enterprise_doc(
+    state: &AppState,
+    q: &Arc<QueryState>,
+    caller: &Caller,
+    id: String,
+    pq: &PeriodQuery,
+) -> Result<Arc<reports::Report>, ApiError> {
+    check_enterprise(caller, &id)?;
+    let period = pq.period()?;
+    q.reports
+        .get(state, reports::Key::enterprise(id, period))
+        .await
+}
+
+async fn park_doc(
+    state: &AppState,
+    q: &Arc<QueryState>,
+    pq: &PeriodQuery,
+) -> Result<Arc<reports::Report>, ApiError> {
+    let period = pq.period()?;
+    q.reports.get(state, reports::Key::park(period)).await
+}
+
+async fn enterprise_emissions(
+    State(state): State<AppState>,
+    caller: Caller,
+    Extension(q): Shared,
+    Path(id): Path<String>,
+    Query(pq): Query<PeriodQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let r = enterprise_doc(&state, &q, &caller, id, &pq).await?;
+    Ok(Json(reports::enterprise_view(&r, "emissions")))
+}
+
+async fn enterprise_comparison(
+    State(state): State<AppState>,
+    caller: Caller,
+    Extension(q): Shared,
+    Path(id): Path<String>,
+    Query(pq): Query<PeriodQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let r = enterprise_doc(&state, &q, &caller, id, &pq).await?;
+    Ok(Json(reports::enterprise_view(&r, "comparison")))
+}
+
+async fn enterprise_indicators(
+    State(state): State<AppState>,
+    caller: Caller,
+    Extension(q): Shared,
+    Path(id): Path<String>,
+    Query(pq): Query<PeriodQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let r = enterprise_doc(&state, &q, &caller, id, &pq).await?;
+    Ok(Json(reports::enterprise_view(&r, "indicators")))
+}
+
+async fn enterprise_issues(
+    State(state): State<AppState>,
+    caller: Caller,
+    Extension(q): Shared,
+    Path(id): Path<String>,
+    Query(pq): Query<PeriodQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let r = enterprise_doc(&state, &q, &caller, id.clone(), &pq).await?;
+    let size = r.doc.provenance.checkpoint.size;
+    let quarantine = state
+        .reader()
+        .with(move |store| {
+            let devices: Vec<String> = data::enterprises(store, size)?
+                .remove(&id)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|m| m.device)
+                .collect();
+            reports::quarantine(store, Some(&devices))
+        })
+        .await?;
+    Ok(Json(reports::issues_view(&r, None, quarantine)))
+}
+
+/// Query of the report downloads.
+#[derive(Debug, Deserialize)]
+pub struct ReportQuery {
+    /// `json` (default), `csv` or `html`.
+    pub format: Option<String>,
+    /// Start.
+    pub from: Option<String>,
+    /// End.
+    pub to: Option<String>,
+}
+
+impl ReportQuery {
+    fn period(&self) -> PeriodQuery {
+        PeriodQuery {
+            from: self.from.clone(),
+            to: self.to.clone(),
+        }
+    }
+}
+
+async fn enterprise_report(
+    State(state): State<AppState>,
+    caller: Caller,
+    Extension(q): Shared,
+    Path(id): Path<String>,
+    Query(rq): Query<ReportQuery>,
+) -> Result<Response, ApiError> {
+    let r = enterprise_doc(&state, &q, &caller, id.clone(), &rq.period()).await?;
+    reports::download(&r, rq.format.as_deref(), &id)
+}
+
+async fn park_emissions(
+    State(state): State<AppState>,
+    Extension(q): Shared,
+    Query(pq): Query<PeriodQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let r = park_doc(&state, &q, &pq).await?;
+    Ok(Json(reports::park_view(&r, "emissions")))
+}
+
+async fn park_comparison(
+    State(state): State<AppState>,
+    Extension(q): Shared,
+    Query(pq): Query<PeriodQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let r = park_doc(&state, &q, &pq).await?;
+    Ok(Json(reports::park_view(&r, "comparison")))
+}
+
+async fn park_indicators(
+    State(state): State<AppState>,
+    Extension(q): Shared,
+    Query(pq): Query<PeriodQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let r = park_doc(&state, &q, &pq).await?;
+    Ok(Json(reports::park_view(&r, "indicators")))
+}
+
+async fn park_issues(
+    State(state): State<AppState>,
+    Extension(q): Shared,
+    Query(pq): Query<PeriodQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let r = park_doc(&state, &q, &pq).await?;
+    let (ingest, quarantine) = state
+        .reader()
+        .with(|store| {
+            Ok((
+                tanji_store::Store::issues(store).map_err(ApiError::from)?,
+                reports::quarantine(store, None)?,
+            ))
+        })
+        .await?;
+    Ok(Json(reports::issues_view(&r, Some(ingest), quarantine)))
+}
+
+async fn park_report(
+    State(state): State<AppState>,
+    Extension(q): Shared,
+    Query(rq): Query<ReportQuery>,
+) -> Result<Response, ApiError> {
+    let r = park_doc(&state, &q, &rq.period()).await?;
+    let name = r.doc.scope.park.clone();
+    reports::download(&r, rq.format.as_deref(), &name)
+}
+
+/// A body with a content type and, for downloads, a file name.
+pub(crate) fn body(content_type: &'static str, text: String, file: Option<String>) -> Response {
+    let mut res = (StatusCode::OK, text).into_response();
+    res.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Some(f) = file {
+        if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{f}\"")) {
+            res.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+        }
+    }
+    res
+}

@@ -1,0 +1,351 @@
+//! Reports for the query API: built with [`tanji_report::build`] at the log's latest
+//! checkpoint, cached per (scope, period) until the log grows, and cut into the views the
+//! dashboard reads. The views only select and rename fields of the report; every number is
+//! the report's.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde_json::{json, Value};
+use tanji_report::{ReportDoc, ReportError, Request, Scope};
+use tanji_store::{Store, StoredIssue};
+
+use super::{verifier, UTC_OFFSET_S};
+use crate::{ApiError, AppState};
+
+/// At most this many (scope, period) reports are kept; the dashboard asks for a handful.
+const MAX_CACHED: usize = 64;
+/// Ingest issues and quarantined records listed in full (the rest are counted).
+const LIST_LIMIT: usize = 100;
+
+/// Which report.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Key {
+    /// `None`: the park.
+    enterprise: Option<String>,
+    /// `[start, end)`; `None`: all data of the scope.
+    period: Option<(i64, i64)>,
+}
+
+impl Key {
+    /// One enterprise's report.
+    pub fn enterprise(id: String, period: Option<(i64, i64)>) -> Key {
+        Key {
+            enterprise: Some(id),
+            period,
+        }
+    }
+
+    /// The park's report.
+    pub fn park(period: Option<(i64, i64)>) -> Key {
+        Key {
+            enterprise: None,
+            period,
+        }
+    }
+}
+
+/// A built report.
+#[derive(Debug)]
+pub struct Report {
+    /// The `tanji-report/v1` document.
+    pub doc: ReportDoc,
+    /// Problems found in the log while building (undecodable entries, bad device
+    /// signatures): shown as alerts; a report with problems is not offered for download.
+    pub problems: Vec<String>,
+}
+
+type Slot = Arc<tokio::sync::Mutex<Option<(u64, Result<Arc<Report>, ApiError>)>>>;
+
+/// Built reports by [`Key`], each with the tree size it was built at.
+#[derive(Debug, Default)]
+pub struct ReportCache {
+    slots: Mutex<HashMap<Key, Slot>>,
+}
+
+fn report_error(e: ReportError) -> ApiError {
+    match e {
+        ReportError::Request(m) => ApiError::not_found(m),
+        ReportError::Factors(_) => ApiError::not_found(e.to_string()),
+        ReportError::Accounting { .. } => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "accounting",
+            e.to_string(),
+        ),
+        other => ApiError::internal(other.to_string()),
+    }
+}
+
+impl ReportCache {
+    /// The report `key` at the log's latest checkpoint: the cached one if the log has not
+    /// grown since it was built, else built now (once, whoever else asks meanwhile waits for
+    /// it) on the blocking pool.
+    pub async fn get(&self, state: &AppState, key: Key) -> Result<Arc<Report>, ApiError> {
+        let size = state.head().size;
+        let slot = {
+            let mut slots = self
+                .slots
+                .lock()
+                .map_err(|_| ApiError::internal("the report cache lock is poisoned"))?;
+            if slots.len() >= MAX_CACHED && !slots.contains_key(&key) {
+                slots.clear();
+            }
+            slots.entry(key.clone()).or_default().clone()
+        };
+        let mut cached = slot.lock().await;
+        if let Some((built_at, result)) = cached.as_ref() {
+            if *built_at >= size {
+                return result.clone();
+            }
+        }
+        let v = verifier(state)?;
+        let mut req = Request::new(match key.enterprise {
+            Some(e) => Scope::Enterprise(e),
+            None => Scope::Park,
+        });
+        req.period = key.period;
+        req.checkpoint_size = Some(size);
+        req.utc_offset_s = UTC_OFFSET_S;
+        let result = state
+            .reader()
+            .with(move |store| {
+                Ok(tanji_report::build(store, &v, &req)
+                    .map(|b| {
+                        Arc::new(Report {
+                            doc: b.doc,
+                            problems: b.problems.iter().map(ToString::to_string).collect(),
+                        })
+                    })
+                    .map_err(report_error))
+            })
+            .await?;
+        *cached = Some((size, result.clone()));
+        result
+    }
+}
+
+/// What every view starts with: whose figures, the period, the checkpoint and the factors.
+fn header(r: &Report) -> serde_json::Map<String, Value> {
+    let d = &r.doc;
+    let mut m = serde_json::Map::new();
+    m.insert("scope".into(), json!(d.scope));
+    m.insert("period".into(), json!(d.period));
+    m.insert(
+        "checkpoint_size".into(),
+        json!(d.provenance.checkpoint.size),
+    );
+    m.insert("factors".into(), json!(d.parameters.factors));
+    m.insert(
+        "synthetic_factors".into(),
+        json!(d.provenance.factors.synthetic),
+    );
+    m.insert("fixed_factor".into(), json!(d.parameters.fixed_factor));
+    m.insert("methods".into(), json!(d.methods));
+    m.insert("problems".into(), json!(r.problems));
+    m
+}
+
+fn at<'a>(v: &'a Value, path: &[&str]) -> &'a Value {
+    path.iter()
+        .fold(v, |cur, k| cur.get(k).unwrap_or(&Value::Null))
+}
+
+/// One enterprise's view: `emissions`, `comparison` or `indicators`.
+pub fn enterprise_view(r: &Report, what: &str) -> Value {
+    let mut m = header(r);
+    let Some(e) = r.doc.reports.first() else {
+        return Value::Object(m);
+    };
+    let f = &e.figures;
+    m.insert("enterprise".into(), json!(e.enterprise));
+    match what {
+        "emissions" => {
+            m.insert("scope1".into(), at(f, &["scope1"]).clone());
+            m.insert(
+                "scope2_location".into(),
+                at(f, &["scope2_location"]).clone(),
+            );
+            m.insert("scope2_market".into(), at(f, &["scope2_market"]).clone());
+            m.insert("meters".into(), json!(e.meters));
+            m.insert("uploads".into(), json!(e.uploads));
+        }
+        "comparison" => {
+            m.insert("comparison".into(), at(f, &["comparison"]).clone());
+        }
+        _ => {
+            m.insert("indicators".into(), at(f, &["indicators"]).clone());
+        }
+    }
+    Value::Object(m)
+}
+
+/// The park's view: `emissions`, `comparison` or `indicators`, by enterprise and in total.
+pub fn park_view(r: &Report, what: &str) -> Value {
+    let mut m = header(r);
+    let t = r.doc.park_totals.as_ref();
+    let rows: Vec<Value> = r
+        .doc
+        .reports
+        .iter()
+        .map(|e| {
+            let f = &e.figures;
+            match what {
+                "emissions" => json!({
+                    "enterprise": e.enterprise,
+                    "scope1_g": at(f, &["scope1", "fossil_g"]),
+                    "scope1_biogenic_g": at(f, &["scope1", "biogenic_g"]),
+                    "scope2_location_g": at(f, &["scope2_location", "total_g"]),
+                    "scope2_market_g": at(f, &["scope2_market", "total_g"]),
+                    "import_wh": at(f, &["scope2_location", "import_wh"]),
+                    "consumption_wh": at(f, &["scope2_location", "consumption_wh"]),
+                }),
+                "comparison" => json!({
+                    "enterprise": e.enterprise,
+                    "fixed_g": at(f, &["comparison", "fixed_g"]),
+                    "dynamic_g": at(f, &["comparison", "dynamic_g"]),
+                    "difference_g": at(f, &["comparison", "difference_g"]),
+                    "difference_pct": at(f, &["comparison", "difference_pct"]),
+                    "season_g": at(f, &["comparison", "season_g"]),
+                    "timing_g": at(f, &["comparison", "timing_g"]),
+                    "reason": at(f, &["comparison", "reason"]),
+                }),
+                _ => json!({
+                    "enterprise": e.enterprise,
+                    "green_share": at(f, &["indicators", "green_share"]),
+                    "cfe_score": at(f, &["indicators", "cfe_score"]),
+                    "green_wh": at(f, &["indicators", "green_wh"]),
+                    "cfe_matched_wh": at(f, &["indicators", "cfe_matched_wh"]),
+                    "consumption_wh": at(f, &["indicators", "consumption_wh"]),
+                }),
+            }
+        })
+        .collect();
+    m.insert("enterprises".into(), Value::Array(rows));
+    let totals = match (what, t) {
+        (_, None) => Value::Null,
+        ("emissions", Some(t)) => json!(t),
+        ("comparison", Some(t)) => json!({
+            "fixed_g": t.fixed_g,
+            "dynamic_g": t.dynamic_g,
+            "difference_g": t.difference_g,
+            "difference_pct": t.difference_pct,
+        }),
+        (_, Some(t)) => json!({
+            "green_share": t.green_share,
+            "green_wh": t.green_wh,
+            "consumption_wh": t.consumption_wh,
+        }),
+    };
+    m.insert("totals".into(), totals);
+    Value::Object(m)
+}
+
+/// The quarantine (rejected records), optionally only `devices`' records: count, count by
+/// rejection code, and the latest [`LIST_LIMIT`] without their raw bytes.
+pub fn quarantine<S: Store>(store: &S, devices: Option<&[String]>) -> Result<Value, ApiError> {
+    let all = store.quarantined()?;
+    let mine: Vec<_> = all
+        .iter()
+        .filter(|q| devices.is_none_or(|ds| q.device.as_ref().is_some_and(|d| ds.contains(d))))
+        .collect();
+    let mut by_code: BTreeMap<&str, u64> = BTreeMap::new();
+    for q in &mine {
+        *by_code.entry(q.code.as_str()).or_default() += 1;
+    }
+    let latest: Vec<Value> = mine
+        .iter()
+        .rev()
+        .take(LIST_LIMIT)
+        .map(|q| {
+            json!({
+                "received_at": tanji_report::rfc3339(q.received_at),
+                "source": q.source,
+                "code": q.code,
+                "message": q.message,
+                "device": q.device,
+                "seq": q.seq,
+            })
+        })
+        .collect();
+    Ok(json!({"count": mine.len(), "by_code": by_code, "latest": latest}))
+}
+
+/// Every data issue: the report's log issues, each enterprise's gaps (with their effect), the
+/// ingest issues (park view only) and the quarantine. `count` adds the first three.
+pub fn issues_view(r: &Report, ingest: Option<Vec<StoredIssue>>, quarantine: Value) -> Value {
+    let mut m = header(r);
+    let mut accounting = Vec::new();
+    for e in &r.doc.reports {
+        if let Some(list) = e.figures.get("issues").and_then(Value::as_array) {
+            for i in list {
+                let mut i = i.clone();
+                if let Some(o) = i.as_object_mut() {
+                    o.insert("enterprise".into(), json!(e.enterprise));
+                }
+                accounting.push(i);
+            }
+        }
+    }
+    let ingest_count = ingest.as_ref().map_or(0, Vec::len);
+    let ingest_list: Vec<Value> = ingest
+        .unwrap_or_default()
+        .iter()
+        .rev()
+        .take(LIST_LIMIT)
+        .map(|i| json!({"index": i.index, "code": i.code, "message": i.message}))
+        .collect();
+    m.insert(
+        "count".into(),
+        json!(r.doc.issues.len() + accounting.len() + ingest_count),
+    );
+    m.insert("log_issues".into(), json!(r.doc.issues));
+    m.insert("accounting_issues".into(), Value::Array(accounting));
+    m.insert("ingest_issue_count".into(), json!(ingest_count));
+    m.insert("ingest_issues".into(), Value::Array(ingest_list));
+    m.insert("quarantine".into(), quarantine);
+    Value::Object(m)
+}
+
+/// The report as a download: `json` (as `tanji report` writes it), `csv` or `html`. Refused
+/// when building it found problems in the log, as `tanji report` refuses.
+pub fn download(r: &Report, format: Option<&str>, name: &str) -> Result<Response, ApiError> {
+    if !r.problems.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "log_problems",
+            format!(
+                "the log has problems, so this report would not pass `tanji audit`: {}; run `tanji verify`",
+                r.problems.join("; ")
+            ),
+        ));
+    }
+    let file = |ext: &str| Some(format!("{name}.{ext}"));
+    Ok(match format.unwrap_or("json") {
+        "json" => super::body(
+            "application/json",
+            format!(
+                "{}\n",
+                serde_json::to_string_pretty(&r.doc)
+                    .map_err(|e| ApiError::internal(format!("serializing the report: {e}")))?
+            ),
+            file("json"),
+        ),
+        "csv" => super::body(
+            "text/csv; charset=utf-8",
+            tanji_report::render_csv(&r.doc),
+            file("csv"),
+        ),
+        "html" => super::body(
+            "text/html; charset=utf-8",
+            tanji_report::render_html(&r.doc),
+            file("html"),
+        ),
+        other => {
+            return Err(ApiError::bad_request(format!(
+                "format {other:?}: use json, csv or html"
+            )))
+        }
+    })
+}

@@ -1,0 +1,633 @@
+//! The dashboard in a real browser: headless Debian Chromium driven through chromedriver
+//! (WebDriver, `fantoccini`) against a server on 127.0.0.1:0 over a park filled with demo data
+//! (the simulator's park and the synthetic Fujian-like factor year, as `tanji demo` makes).
+//!
+//! It checks that the charts hold data points, that every number the page shows equals the
+//! API's, that the page follows the log live (a day of uploads posted over HTTP shows up
+//! without a reload), that an enterprise token sees its own enterprise only, and that the
+//! Chinese UI switches; it saves screenshots into its temp dir and, when `TANJI_SCREENSHOT_DIR`
+//! is set, there too.
+//!
+//! With `CI=true` it runs and fails if chromium or chromedriver is missing; elsewhere it prints
+//! `SKIPPED: …` and returns (`apt-get install chromium chromium-driver` to run it).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use tanji_park::{Incoming, Park, PublicationRequest};
+use tanji_readings::{upload_to_json, SignedUpload};
+use tanji_simulator::{Park as SimPark, ParkSpec};
+
+/// 2026-11-20T00:00:00Z: the demo days start here (a fixed date keeps the test repeatable).
+const START: i64 = 1_795_132_800;
+/// Days logged before the browser opens; one more day is posted while it watches.
+const DAYS: u32 = 6;
+const ENTERPRISES: usize = 4;
+/// Fujian's official 2022 average grid factor (tCO2/MWh), the demo's calibration target.
+const FUJIAN_2022_T_PER_MWH: f64 = 0.4092;
+/// The longest the test waits for the page to show something (a bound, not a timing check).
+const WAIT: Duration = Duration::from_secs(60);
+
+fn find_program(names: &[&str]) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    for dir in std::env::split_paths(&path) {
+        for n in names {
+            let p = dir.join(n);
+            if p.is_file() {
+                return Some(p);
+            }
+        }
+    }
+    None
+}
+
+/// The demo park: `ENTERPRISES` simulated enterprises, the synthetic factor year of 2026
+/// published, `DAYS` days logged. Returns the uploads of the day after (not logged yet).
+fn demo_park(dir: &Path) -> (SimPark, Vec<SignedUpload>) {
+    let mut park = Park::create(dir, "demo-park", None).unwrap();
+    let region = tanji_simulator::grid::REGION;
+    let generation = tanji_simulator::grid::fujian_like_generation_csv(2026, 2026);
+    let rows = tanji_factors::parse_generation_csv(&generation).unwrap();
+    let series = tanji_factors::compute(
+        &rows,
+        &[],
+        &tanji_factors::SourceFactors::default_table(),
+        &tanji_factors::Options {
+            calibrate: vec![(region.to_string(), FUJIAN_2022_T_PER_MWH)],
+        },
+    )
+    .unwrap();
+    park.publish(&PublicationRequest {
+        name: format!("{region}-2026"),
+        method: tanji_factors::METHOD.to_string(),
+        content: series.to_csv().into_bytes(),
+        regions: series.regions(),
+        period: (
+            series.rows.iter().map(|r| r.start).min().unwrap(),
+            series.rows.iter().map(|r| r.end).max().unwrap(),
+        ),
+        intervals: series.rows.len() as u64,
+        inputs: vec![(
+            "generation".into(),
+            Sha256::digest(generation.as_bytes()).into(),
+        )],
+        calibrations: series.calibrations.iter().map(|c| c.to_string()).collect(),
+        published_at: START,
+    })
+    .unwrap();
+    let sim = SimPark::generate(ParkSpec {
+        seed: 2026,
+        enterprises: ENTERPRISES,
+        start_day: START,
+        days: DAYS + 1,
+    });
+    park.register(&sim.registrations(START - 86_400)).unwrap();
+    let cut = START + i64::from(DAYS) * 86_400;
+    let (now, later): (Vec<_>, Vec<_>) = sim
+        .uploads()
+        .partition(|u| u.body.channels.iter().all(|c| c.start < cut));
+    let batch = now
+        .into_iter()
+        .map(|u| Incoming {
+            source: "demo".into(),
+            raw: Vec::new(),
+            parsed: Ok(u),
+        })
+        .collect();
+    let outcomes = park.ingest(batch, cut + 86_400 * 2).unwrap();
+    assert!(outcomes
+        .iter()
+        .all(|o| matches!(o, tanji_park::Outcome::Accepted { .. })));
+    assert!(!later.is_empty());
+    (sim, later)
+}
+
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts chromedriver on a free port and waits until it answers.
+async fn chromedriver(program: &Path) -> (Driver, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(program)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let driver = Driver(child);
+    let url = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        if let Ok(r) = http.get(format!("{url}/status")).send().await {
+            if r.status().is_success() {
+                break;
+            }
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "chromedriver did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    (driver, url)
+}
+
+async fn browser(driver_url: &str, chromium: &Path) -> Client {
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": chromium.display().to_string(),
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--window-size=1400,2400", "--lang=en-US"],
+        }),
+    );
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(driver_url)
+        .await
+        .unwrap()
+}
+
+async fn api(url: &str, token: &str, path: &str) -> Value {
+    let res = reqwest::Client::new()
+        .get(format!("{url}/api/v1{path}"))
+        .header("authorization", format!("Bearer {token}"))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{path}: {}", res.status());
+    serde_json::from_str(&res.text().await.unwrap()).unwrap()
+}
+
+/// Waits until the view has rendered at tree size `size` (or at any size when `None`).
+async fn ready(c: &Client, size: Option<u64>) {
+    let css = match size {
+        Some(s) => format!("main[data-state=ready][data-size='{s}']"),
+        None => "main[data-state=ready]".to_string(),
+    };
+    c.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(&css))
+        .await
+        .unwrap_or_else(|e| panic!("the page never got to {css}: {e}"));
+}
+
+async fn attr(c: &Client, testid: &str, name: &str) -> String {
+    let el = c
+        .find(Locator::Css(&format!("[data-testid='{testid}']")))
+        .await
+        .unwrap_or_else(|e| panic!("no element {testid}: {e}"));
+    el.attr(name)
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("{testid} has no {name}"))
+}
+
+async fn value(c: &Client, testid: &str) -> f64 {
+    attr(c, testid, "data-value").await.parse().unwrap()
+}
+
+async fn text(c: &Client, testid: &str) -> String {
+    c.find(Locator::Css(&format!("[data-testid='{testid}']")))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// Runs `script` in the page and returns its value.
+async fn js(c: &Client, script: &str) -> Value {
+    c.execute(script, vec![]).await.unwrap()
+}
+
+/// The data of series `i` of the ECharts chart in `[data-testid=testid]`.
+async fn chart_series(c: &Client, testid: &str, i: usize) -> Vec<Value> {
+    let v = js(
+        c,
+        &format!(
+            "const el = document.querySelector(\"[data-testid='{testid}']\");
+             return echarts.getInstanceByDom(el).getOption().series[{i}].data;"
+        ),
+    )
+    .await;
+    v.as_array().cloned().unwrap_or_default()
+}
+
+/// Numbers as f64 (JSON from the browser writes whole numbers as integers).
+fn nums(v: &[Value]) -> Vec<Option<f64>> {
+    v.iter().map(Value::as_f64).collect()
+}
+
+/// How the page shows `x` with `digits` decimals in English (`Intl.NumberFormat("en-US")`).
+fn en(x: f64, digits: usize) -> String {
+    let s = format!("{:.*}", digits, x.abs());
+    let (int, frac) = s.split_once('.').map_or((s.as_str(), ""), |(a, b)| (a, b));
+    let mut grouped = String::new();
+    for (i, ch) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(ch);
+    }
+    let sign = if x < 0.0 && s.chars().any(|c| c.is_ascii_digit() && c != '0') {
+        "-"
+    } else {
+        ""
+    };
+    if frac.is_empty() {
+        format!("{sign}{grouped}")
+    } else {
+        format!("{sign}{grouped}.{frac}")
+    }
+}
+
+async fn screenshot(c: &Client, dir: &Path, name: &str) {
+    let png = c.screenshot().await.unwrap();
+    assert!(png.starts_with(b"\x89PNG"), "not a PNG");
+    std::fs::write(dir.join(name), &png).unwrap();
+    if let Some(out) = std::env::var_os("TANJI_SCREENSHOT_DIR") {
+        let out = PathBuf::from(out);
+        std::fs::create_dir_all(&out).unwrap();
+        std::fs::write(out.join(name), &png).unwrap();
+        eprintln!("screenshot: {}", out.join(name).display());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn dashboard_shows_the_apis_numbers_live() {
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    let chromium = find_program(&["chromium", "chromium-browser", "google-chrome"]);
+    let driver = find_program(&["chromedriver"]);
+    let (Some(chromium), Some(driver)) = (chromium, driver) else {
+        assert!(
+            !ci,
+            "CI=true: the browser test needs chromium and chromedriver on PATH (apt-get install chromium chromium-driver)"
+        );
+        eprintln!("SKIPPED: chromium and chromedriver not found on PATH (apt-get install chromium chromium-driver)");
+        return;
+    };
+
+    let dir = tempfile::tempdir().unwrap();
+    let (sim, later) = demo_park(dir.path());
+    let fx = common::Fixture {
+        vkey: String::new(),
+        origin: String::new(),
+        uploads: Vec::new(),
+        sim,
+        dir,
+    };
+    let server = common::start(fx.path(), common::config(&fx)).await;
+    let url = server.url.clone();
+    let op = common::OPERATOR;
+    let shots = fx.path().join("screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+
+    let (_driver, driver_url) = chromedriver(&driver).await;
+    let c = browser(&driver_url, &chromium).await;
+
+    // The token is entered once and kept in localStorage.
+    c.goto(&format!("{url}/dashboard/")).await.unwrap();
+    c.find(Locator::Css("[data-testid='lang']"))
+        .await
+        .unwrap()
+        .select_by_value("en")
+        .await
+        .unwrap();
+    let input = c
+        .find(Locator::Css("[data-testid='token-input']"))
+        .await
+        .unwrap();
+    input.send_keys(op).await.unwrap();
+    c.find(Locator::Css("[data-testid='token-save']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(
+        js(&c, "return localStorage.getItem('tanji.token');").await,
+        json!(op)
+    );
+
+    // Park overview.
+    let status = api(&url, op, "/status").await;
+    let size = status["size"].as_u64().unwrap();
+    ready(&c, Some(size)).await;
+    assert_eq!(value(&c, "ledger-size").await, size as f64);
+    assert_eq!(text(&c, "ledger-size").await, en(size as f64, 0));
+    assert_eq!(
+        value(&c, "checkpoint-size").await,
+        status["checkpoint"]["size"].as_f64().unwrap()
+    );
+    assert_eq!(
+        text(&c, "checkpoint-root").await,
+        status["checkpoint"]["root"].as_str().unwrap()
+    );
+    assert_eq!(
+        value(&c, "witness-count").await,
+        status["cosignatures"].as_array().unwrap().len() as f64
+    );
+
+    // Today's factor curve against the annual mean: the chart draws the API's 24 hours.
+    let curve = api(&url, op, "/factors/curve").await;
+    let hours: Vec<Value> = curve["hours"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["g_per_kwh"].clone())
+        .collect();
+    assert_eq!(hours.len(), 24);
+    assert!(hours.iter().all(Value::is_f64), "{hours:?}");
+    assert_eq!(
+        nums(&chart_series(&c, "factor-chart", 0).await),
+        nums(&hours)
+    );
+    assert_eq!(attr(&c, "factor-chart", "data-points").await, "48"); // 24 hours + 24 of the mean
+    let mean = curve["annual_mean"]["g_per_kwh"].as_f64().unwrap();
+    assert_eq!(value(&c, "annual-mean").await, mean);
+    assert_eq!(
+        text(&c, "annual-mean").await,
+        format!("{} g CO₂/kWh", en(mean, 1))
+    );
+    // Calibrated to Fujian's 0.4092 t/MWh, the consumption-weighted annual mean is 409.2 g/kWh.
+    assert!((mean - 409.2).abs() < 0.05, "{mean}");
+    assert_eq!(text(&c, "factor-day").await, curve["day"].as_str().unwrap());
+
+    // Emissions by enterprise, park totals, green share: as the API (the report) says.
+    let em = api(&url, op, "/park/emissions").await;
+    let ind = api(&url, op, "/park/indicators").await;
+    let cmp = api(&url, op, "/park/comparison").await;
+    let issues = api(&url, op, "/park/issues").await;
+    let rows = em["enterprises"].as_array().unwrap();
+    assert_eq!(rows.len(), ENTERPRISES);
+    let s1: Vec<Option<f64>> = rows
+        .iter()
+        .map(|r| Some(r["scope1_g"].as_f64().unwrap() / 1e6))
+        .collect();
+    let s2: Vec<Option<f64>> = rows
+        .iter()
+        .map(|r| Some(r["scope2_location_g"].as_f64().unwrap() / 1e6))
+        .collect();
+    assert_eq!(nums(&chart_series(&c, "emissions-chart", 0).await), s1);
+    assert_eq!(nums(&chart_series(&c, "emissions-chart", 1).await), s2);
+    assert_eq!(
+        attr(&c, "emissions-chart", "data-points").await,
+        (2 * ENTERPRISES).to_string()
+    );
+    let t = &em["totals"];
+    for (id, key) in [
+        ("park-scope1", "scope1_g"),
+        ("park-scope2-location", "scope2_location_g"),
+        ("park-scope2-market", "scope2_market_g"),
+        ("park-consumption", "consumption_wh"),
+    ] {
+        let v = t[key].as_f64().unwrap();
+        assert!(v > 0.0, "{key}");
+        assert_eq!(value(&c, id).await, v, "{id}");
+        let unit = if key.ends_with("_wh") {
+            "MWh"
+        } else {
+            "t CO₂"
+        };
+        assert_eq!(
+            text(&c, id).await,
+            format!("{} {unit}", en(v / 1e6, 1)),
+            "{id}"
+        );
+    }
+    let green = ind["totals"]["green_share"].as_f64().unwrap();
+    assert!(green > 0.0);
+    assert_eq!(value(&c, "park-green-share").await, green);
+    assert_eq!(
+        text(&c, "park-green-share").await,
+        format!("{}%", en(green * 100.0, 1))
+    );
+    assert_eq!(
+        value(&c, "park-difference").await,
+        cmp["totals"]["difference_g"].as_f64().unwrap()
+    );
+    assert_eq!(
+        value(&c, "issues-count").await,
+        issues["count"].as_f64().unwrap()
+    );
+    let shown = c
+        .find_all(Locator::Css("[data-testid='enterprise-row']"))
+        .await
+        .unwrap();
+    assert_eq!(shown.len(), ENTERPRISES);
+    for (row, want) in shown.iter().zip(rows) {
+        assert_eq!(
+            row.attr("data-enterprise").await.unwrap().unwrap(),
+            want["enterprise"].as_str().unwrap()
+        );
+        let cell = row
+            .find(Locator::Css("[data-testid='row-scope1']"))
+            .await
+            .unwrap();
+        assert_eq!(
+            cell.attr("data-value").await.unwrap().unwrap(),
+            want["scope1_g"].to_string()
+        );
+    }
+    screenshot(&c, &shots, "park-en.png").await;
+
+    // Live: a day of uploads posted as devices post them appears without a reload.
+    let body = format!(
+        "[{}]",
+        later
+            .iter()
+            .map(upload_to_json)
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let res = reqwest::Client::new()
+        .post(format!("{url}/api/v1/uploads"))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.status());
+    let answers: Value = serde_json::from_str(&res.text().await.unwrap()).unwrap();
+    let answers = answers.as_array().cloned().unwrap_or_else(|| vec![answers]);
+    assert!(
+        answers.iter().all(|a| a["status"] == "accepted"),
+        "{answers:?}"
+    );
+    let grown = api(&url, op, "/status").await["size"].as_u64().unwrap();
+    assert_eq!(grown, size + later.len() as u64);
+    ready(&c, Some(grown)).await;
+    assert_eq!(value(&c, "ledger-size").await, grown as f64);
+    let em2 = api(&url, op, "/park/emissions").await;
+    assert!(em2["totals"]["scope1_g"].as_f64() > em["totals"]["scope1_g"].as_f64());
+    assert_eq!(
+        value(&c, "park-scope1").await,
+        em2["totals"]["scope1_g"].as_f64().unwrap()
+    );
+    assert_eq!(attr(&c, "live", "data-state").await, "live");
+
+    // The enterprise page: load against factor, fixed vs hourly with the reason, indicators.
+    let e = fx.enterprise(0);
+    c.goto(&format!("{url}/dashboard/#/enterprise/{e}"))
+        .await
+        .unwrap();
+    ready(&c, Some(grown)).await;
+    assert_eq!(text(&c, "enterprise-id").await, e);
+    let q = format!("/enterprises/{e}");
+    let loads = api(&url, op, &format!("{q}/loads")).await;
+    let import = loads["series"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["carrier"] == "electricity_import")
+        .unwrap();
+    let drawn = chart_series(&c, "load-chart", 0).await;
+    let want: Vec<Option<f64>> = import["values_milli"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().map(|x| x / 1000.0))
+        .collect();
+    assert!(want.len() >= 96 * 7, "{}", want.len());
+    assert!(want.iter().all(Option::is_some));
+    let drawn: Vec<Option<f64>> = drawn.iter().map(|d| d[1].as_f64()).collect();
+    assert_eq!(drawn, want);
+    let cmp = api(&url, op, &format!("{q}/comparison")).await;
+    let cc = &cmp["comparison"];
+    for (id, key) in [
+        ("cmp-fixed", "fixed_g"),
+        ("cmp-dynamic", "dynamic_g"),
+        ("cmp-difference", "difference_g"),
+    ] {
+        assert_eq!(value(&c, id).await, cc[key].as_f64().unwrap(), "{id}");
+        assert_eq!(
+            text(&c, id).await,
+            format!("{} t CO₂", en(cc[key].as_f64().unwrap() / 1e6, 1)),
+            "{id}"
+        );
+    }
+    assert_eq!(
+        value(&c, "cmp-difference-pct").await,
+        cc["difference_pct"].as_f64().unwrap()
+    );
+    let reason = cc["reason"].as_str().unwrap();
+    assert!(reason.len() > 20, "{reason}");
+    assert_eq!(text(&c, "cmp-reason").await, reason);
+    let by_hour: Vec<Value> = cc["by_hour"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["mean_factor_g_per_kwh"].clone())
+        .collect();
+    assert_eq!(by_hour.len(), 24);
+    assert!(by_hour.iter().all(Value::is_f64));
+    assert_eq!(
+        nums(&chart_series(&c, "hour-chart", 1).await),
+        nums(&by_hour)
+    );
+    let ind = api(&url, op, &format!("{q}/indicators")).await;
+    assert_eq!(
+        value(&c, "ind-green-share").await,
+        ind["indicators"]["green_share"].as_f64().unwrap()
+    );
+    assert_eq!(
+        value(&c, "ind-consumption").await,
+        ind["indicators"]["consumption_wh"].as_f64().unwrap()
+    );
+    let em = api(&url, op, &format!("{q}/emissions")).await;
+    assert_eq!(
+        value(&c, "em-scope1").await,
+        em["scope1"]["fossil_g"].as_f64().unwrap()
+    );
+    assert_eq!(
+        value(&c, "em-scope2-location").await,
+        em["scope2_location"]["total_g"].as_f64().unwrap()
+    );
+    screenshot(&c, &shots, "enterprise-en.png").await;
+
+    // The Chinese UI.
+    c.find(Locator::Css("[data-testid='lang']"))
+        .await
+        .unwrap()
+        .select_by_value("zh")
+        .await
+        .unwrap();
+    c.wait()
+        .at_most(WAIT)
+        .for_element(Locator::XPath(
+            "//h2[contains(., '固定因子与逐时因子对比')]",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        js(
+            &c,
+            "return document.querySelector(\"nav a[data-view='park']\").textContent;"
+        )
+        .await,
+        json!("园区总览")
+    );
+    assert_eq!(text(&c, "cmp-reason").await, reason);
+    screenshot(&c, &shots, "enterprise-zh.png").await;
+
+    // An enterprise token: its own page only; the park-wide figures are refused.
+    js(
+        &c,
+        &format!(
+            "localStorage.setItem('tanji.token', '{}');",
+            common::ENTERPRISE_1
+        ),
+    )
+    .await;
+    c.goto(&format!("{url}/dashboard/#/park")).await.unwrap();
+    c.refresh().await.unwrap();
+    ready(&c, Some(grown)).await;
+    assert!(c
+        .find_all(Locator::Css("[data-testid='enterprise-row']"))
+        .await
+        .unwrap()
+        .is_empty());
+    let links = js(
+        &c,
+        "return [...document.querySelectorAll('main a[href^=\"#/enterprise/\"]')].map(a => a.textContent);",
+    )
+    .await;
+    assert_eq!(links, json!([e]));
+    let other = fx.enterprise(1);
+    c.goto(&format!("{url}/dashboard/#/enterprise/{other}"))
+        .await
+        .unwrap();
+    c.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("main[data-state=error]"))
+        .await
+        .unwrap();
+    assert!(c
+        .find_all(Locator::Css("[data-testid='cmp-fixed']"))
+        .await
+        .unwrap()
+        .is_empty());
+
+    c.close().await.unwrap();
+    server.stop().await;
+}

@@ -233,15 +233,60 @@ async fn chart_series(c: &Client, testid: &str, i: usize) -> Vec<Value> {
     v.as_array().cloned().unwrap_or_default()
 }
 
+/// `a` equals `b` to 1e-12 relative: serde_json's default float parsing (the API side here)
+/// may be one unit in the last place off, the browser's is exact.
+#[track_caller]
+fn close(a: f64, b: f64, what: &str) {
+    assert!(
+        (a - b).abs() <= 1e-12 * a.abs().max(b.abs()),
+        "{what}: page {a}, API {b}"
+    );
+}
+
+#[track_caller]
+fn close_all(a: &[Option<f64>], b: &[Option<f64>], what: &str) {
+    assert_eq!(a.len(), b.len(), "{what}: lengths");
+    for (i, (x, y)) in a.iter().zip(b).enumerate() {
+        match (x, y) {
+            (Some(x), Some(y)) => close(*x, *y, &format!("{what}[{i}]")),
+            _ => assert_eq!(x, y, "{what}[{i}]"),
+        }
+    }
+}
+
 /// Numbers as f64 (JSON from the browser writes whole numbers as integers).
 fn nums(v: &[Value]) -> Vec<Option<f64>> {
     v.iter().map(Value::as_f64).collect()
 }
 
-/// How the page shows `x` with `digits` decimals in English (`Intl.NumberFormat("en-US")`).
+/// How the page shows `x` with `digits` decimals in English: `Intl.NumberFormat("en-US")`,
+/// which rounds the number's shortest decimal form (1.005, not 1.00499…) half away from zero
+/// and groups thousands.
 fn en(x: f64, digits: usize) -> String {
-    let s = format!("{:.*}", digits, x.abs());
-    let (int, frac) = s.split_once('.').map_or((s.as_str(), ""), |(a, b)| (a, b));
+    // Rust's `Display` of an f64 is its shortest round-trip decimal form, without exponent.
+    let shortest = format!("{}", x.abs());
+    let (int, frac) = shortest.split_once('.').unwrap_or((&shortest, ""));
+    let frac = format!("{frac:0<width$}", width = digits + 1);
+    let mut kept: Vec<u8> = int.bytes().chain(frac.bytes().take(digits)).collect();
+    if frac.as_bytes()[digits] >= b'5' {
+        let mut i = kept.len();
+        loop {
+            if i == 0 {
+                kept.insert(0, b'1');
+                break;
+            }
+            i -= 1;
+            if kept[i] == b'9' {
+                kept[i] = b'0';
+            } else {
+                kept[i] += 1;
+                break;
+            }
+        }
+    }
+    let split = kept.len() - digits;
+    let (int, frac) = kept.split_at(split);
+    let int = std::str::from_utf8(int).unwrap();
     let mut grouped = String::new();
     for (i, ch) in int.chars().enumerate() {
         if i > 0 && (int.len() - i) % 3 == 0 {
@@ -249,16 +294,26 @@ fn en(x: f64, digits: usize) -> String {
         }
         grouped.push(ch);
     }
-    let sign = if x < 0.0 && s.chars().any(|c| c.is_ascii_digit() && c != '0') {
-        "-"
-    } else {
-        ""
-    };
-    if frac.is_empty() {
+    // Intl keeps the sign of a negative number that rounds to zero ("-0.0").
+    let sign = if x < 0.0 { "-" } else { "" };
+    if digits == 0 {
         format!("{sign}{grouped}")
     } else {
-        format!("{sign}{grouped}.{frac}")
+        format!("{sign}{grouped}.{}", std::str::from_utf8(frac).unwrap())
     }
+}
+
+#[test]
+fn en_formats_as_intl_does() {
+    assert_eq!(en(1.25, 1), "1.3");
+    assert_eq!(en(0.25, 1), "0.3");
+    assert_eq!(en(-1.25, 1), "-1.3");
+    assert_eq!(en(1.005, 2), "1.01");
+    assert_eq!(en(9.96, 1), "10.0");
+    assert_eq!(en(1234567.891, 1), "1,234,567.9");
+    assert_eq!(en(999.95, 1), "1,000.0");
+    assert_eq!(en(-0.04, 1), "-0.0");
+    assert_eq!(en(52.0, 0), "52");
 }
 
 async fn screenshot(c: &Client, dir: &Path, name: &str) {
@@ -333,19 +388,21 @@ async fn dashboard_shows_the_apis_numbers_live() {
     let status = api(&url, op, "/status").await;
     let size = status["size"].as_u64().unwrap();
     ready(&c, Some(size)).await;
-    assert_eq!(value(&c, "ledger-size").await, size as f64);
+    close(value(&c, "ledger-size").await, size as f64, "ledger-size");
     assert_eq!(text(&c, "ledger-size").await, en(size as f64, 0));
-    assert_eq!(
+    close(
         value(&c, "checkpoint-size").await,
-        status["checkpoint"]["size"].as_f64().unwrap()
+        status["checkpoint"]["size"].as_f64().unwrap(),
+        "checkpoint-size",
     );
     assert_eq!(
         text(&c, "checkpoint-root").await,
         status["checkpoint"]["root"].as_str().unwrap()
     );
-    assert_eq!(
+    close(
         value(&c, "witness-count").await,
-        status["cosignatures"].as_array().unwrap().len() as f64
+        status["cosignatures"].as_array().unwrap().len() as f64,
+        "witness-count",
     );
 
     // Today's factor curve against the annual mean: the chart draws the API's 24 hours.
@@ -364,7 +421,7 @@ async fn dashboard_shows_the_apis_numbers_live() {
     );
     assert_eq!(attr(&c, "factor-chart", "data-points").await, "48"); // 24 hours + 24 of the mean
     let mean = curve["annual_mean"]["g_per_kwh"].as_f64().unwrap();
-    assert_eq!(value(&c, "annual-mean").await, mean);
+    close(value(&c, "annual-mean").await, mean, "annual-mean");
     assert_eq!(
         text(&c, "annual-mean").await,
         format!("{} g CO₂/kWh", en(mean, 1))
@@ -388,8 +445,16 @@ async fn dashboard_shows_the_apis_numbers_live() {
         .iter()
         .map(|r| Some(r["scope2_location_g"].as_f64().unwrap() / 1e6))
         .collect();
-    assert_eq!(nums(&chart_series(&c, "emissions-chart", 0).await), s1);
-    assert_eq!(nums(&chart_series(&c, "emissions-chart", 1).await), s2);
+    close_all(
+        &nums(&chart_series(&c, "emissions-chart", 0).await),
+        &s1,
+        "emissions chart scope 1",
+    );
+    close_all(
+        &nums(&chart_series(&c, "emissions-chart", 1).await),
+        &s2,
+        "emissions chart scope 2",
+    );
     assert_eq!(
         attr(&c, "emissions-chart", "data-points").await,
         (2 * ENTERPRISES).to_string()
@@ -403,7 +468,7 @@ async fn dashboard_shows_the_apis_numbers_live() {
     ] {
         let v = t[key].as_f64().unwrap();
         assert!(v > 0.0, "{key}");
-        assert_eq!(value(&c, id).await, v, "{id}");
+        close(value(&c, id).await, v, id);
         let unit = if key.ends_with("_wh") {
             "MWh"
         } else {
@@ -417,18 +482,24 @@ async fn dashboard_shows_the_apis_numbers_live() {
     }
     let green = ind["totals"]["green_share"].as_f64().unwrap();
     assert!(green > 0.0);
-    assert_eq!(value(&c, "park-green-share").await, green);
+    close(
+        value(&c, "park-green-share").await,
+        green,
+        "park-green-share",
+    );
     assert_eq!(
         text(&c, "park-green-share").await,
         format!("{}%", en(green * 100.0, 1))
     );
-    assert_eq!(
+    close(
         value(&c, "park-difference").await,
-        cmp["totals"]["difference_g"].as_f64().unwrap()
+        cmp["totals"]["difference_g"].as_f64().unwrap(),
+        "park-difference",
     );
-    assert_eq!(
+    close(
         value(&c, "issues-count").await,
-        issues["count"].as_f64().unwrap()
+        issues["count"].as_f64().unwrap(),
+        "issues-count",
     );
     let shown = c
         .find_all(Locator::Css("[data-testid='enterprise-row']"))
@@ -477,12 +548,13 @@ async fn dashboard_shows_the_apis_numbers_live() {
     let grown = api(&url, op, "/status").await["size"].as_u64().unwrap();
     assert_eq!(grown, size + later.len() as u64);
     ready(&c, Some(grown)).await;
-    assert_eq!(value(&c, "ledger-size").await, grown as f64);
+    close(value(&c, "ledger-size").await, grown as f64, "ledger-size");
     let em2 = api(&url, op, "/park/emissions").await;
     assert!(em2["totals"]["scope1_g"].as_f64() > em["totals"]["scope1_g"].as_f64());
-    assert_eq!(
+    close(
         value(&c, "park-scope1").await,
-        em2["totals"]["scope1_g"].as_f64().unwrap()
+        em2["totals"]["scope1_g"].as_f64().unwrap(),
+        "park-scope1",
     );
     assert_eq!(attr(&c, "live", "data-state").await, "live");
 
@@ -511,7 +583,7 @@ async fn dashboard_shows_the_apis_numbers_live() {
     assert!(want.len() >= 96 * 7, "{}", want.len());
     assert!(want.iter().all(Option::is_some));
     let drawn: Vec<Option<f64>> = drawn.iter().map(|d| d[1].as_f64()).collect();
-    assert_eq!(drawn, want);
+    close_all(&drawn, &want, "load chart");
     let cmp = api(&url, op, &format!("{q}/comparison")).await;
     let cc = &cmp["comparison"];
     for (id, key) in [
@@ -519,16 +591,17 @@ async fn dashboard_shows_the_apis_numbers_live() {
         ("cmp-dynamic", "dynamic_g"),
         ("cmp-difference", "difference_g"),
     ] {
-        assert_eq!(value(&c, id).await, cc[key].as_f64().unwrap(), "{id}");
+        close(value(&c, id).await, cc[key].as_f64().unwrap(), id);
         assert_eq!(
             text(&c, id).await,
             format!("{} t CO₂", en(cc[key].as_f64().unwrap() / 1e6, 1)),
             "{id}"
         );
     }
-    assert_eq!(
+    close(
         value(&c, "cmp-difference-pct").await,
-        cc["difference_pct"].as_f64().unwrap()
+        cc["difference_pct"].as_f64().unwrap(),
+        "cmp-difference-pct",
     );
     let reason = cc["reason"].as_str().unwrap();
     assert!(reason.len() > 20, "{reason}");
@@ -546,22 +619,26 @@ async fn dashboard_shows_the_apis_numbers_live() {
         nums(&by_hour)
     );
     let ind = api(&url, op, &format!("{q}/indicators")).await;
-    assert_eq!(
+    close(
         value(&c, "ind-green-share").await,
-        ind["indicators"]["green_share"].as_f64().unwrap()
+        ind["indicators"]["green_share"].as_f64().unwrap(),
+        "ind-green-share",
     );
-    assert_eq!(
+    close(
         value(&c, "ind-consumption").await,
-        ind["indicators"]["consumption_wh"].as_f64().unwrap()
+        ind["indicators"]["consumption_wh"].as_f64().unwrap(),
+        "ind-consumption",
     );
     let em = api(&url, op, &format!("{q}/emissions")).await;
-    assert_eq!(
+    close(
         value(&c, "em-scope1").await,
-        em["scope1"]["fossil_g"].as_f64().unwrap()
+        em["scope1"]["fossil_g"].as_f64().unwrap(),
+        "em-scope1",
     );
-    assert_eq!(
+    close(
         value(&c, "em-scope2-location").await,
-        em["scope2_location"]["total_g"].as_f64().unwrap()
+        em["scope2_location"]["total_g"].as_f64().unwrap(),
+        "em-scope2-location",
     );
     screenshot(&c, &shots, "enterprise-en.png").await;
 

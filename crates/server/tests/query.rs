@@ -1,0 +1,375 @@
+//! The query API: every figure it serves is the `tanji-report/v1` report's (built here
+//! independently from the same store and compared), the cached report follows the log as it
+//! grows, measured loads add up to the report's grid import, the factor curve is the published
+//! series, the checkpoint stream announces growth, witness cosignatures show in the status, and
+//! malformed queries get a 400 that says what to send.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use base64::Engine;
+use common::{client, config, fixture, start, OPERATOR};
+use serde_json::{json, Value};
+use tanji_ledger::NoteVerifier;
+use tanji_park::Park;
+use tanji_report::{Request, Scope};
+
+/// JSON trees equal, numbers to 1e-12 relative: serde_json's default float parsing may be one
+/// unit in the last place off (as `tanji audit` allows for the JSON round trip).
+#[track_caller]
+fn same(a: &Value, b: &Value) {
+    fn walk(a: &Value, b: &Value, path: &str) -> Result<(), String> {
+        match (a, b) {
+            (Value::Number(x), Value::Number(y)) => {
+                let (x, y) = (x.as_f64().unwrap(), y.as_f64().unwrap());
+                if (x - y).abs() <= 1e-12 * x.abs().max(y.abs()) {
+                    Ok(())
+                } else {
+                    Err(format!("{path}: {x} != {y}"))
+                }
+            }
+            (Value::Array(x), Value::Array(y)) if x.len() == y.len() => x
+                .iter()
+                .zip(y)
+                .enumerate()
+                .try_for_each(|(i, (x, y))| walk(x, y, &format!("{path}[{i}]"))),
+            (Value::Object(x), Value::Object(y)) if x.len() == y.len() => {
+                x.iter().try_for_each(|(k, v)| {
+                    walk(
+                        v,
+                        y.get(k).ok_or(format!("{path}.{k} missing"))?,
+                        &format!("{path}.{k}"),
+                    )
+                })
+            }
+            _ if a == b => Ok(()),
+            _ => Err(format!("{path}: {a} != {b}")),
+        }
+    }
+    if let Err(e) = walk(a, b, "$") {
+        panic!("{e}");
+    }
+}
+
+async fn get(srv: &common::Running, path: &str) -> (u16, String) {
+    let res = client()
+        .get(srv.at(path))
+        .bearer_auth(OPERATOR)
+        .send()
+        .await
+        .unwrap();
+    (res.status().as_u16(), res.text().await.unwrap())
+}
+
+async fn json_at(srv: &common::Running, path: &str) -> Value {
+    let (status, body) = get(srv, path).await;
+    assert_eq!(status, 200, "{path}: {body}");
+    serde_json::from_str(&body).unwrap()
+}
+
+async fn post_uploads(srv: &common::Running, fx: &common::Fixture, range: std::ops::Range<usize>) {
+    let body = format!(
+        "[{}]",
+        range.map(|i| fx.json(i)).collect::<Vec<_>>().join(",")
+    );
+    let res = client()
+        .post(srv.at("/api/v1/uploads"))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let answers: Value = res.json().await.unwrap();
+    assert!(
+        answers
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["status"] == "accepted"),
+        "{answers}"
+    );
+}
+
+/// The report built straight from the store at the server's current tree size.
+fn report(
+    fx: &common::Fixture,
+    scope: Scope,
+    size: u64,
+    period: Option<(i64, i64)>,
+) -> tanji_report::ReportDoc {
+    let store = tanji_store::SqliteStore::open(&Park::db_path(fx.path())).unwrap();
+    let v: NoteVerifier = fx.vkey.parse().unwrap();
+    let mut req = Request::new(scope);
+    req.checkpoint_size = Some(size);
+    req.period = period;
+    let built = tanji_report::build(&store, &v, &req).unwrap();
+    assert!(built.problems.is_empty(), "{:?}", built.problems);
+    built.doc
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn query_routes_serve_the_reports_figures() {
+    let fx = fixture(3, 3);
+    common::publish_factors(fx.path(), 3);
+    let srv = start(fx.path(), config(&fx)).await;
+    // Two days of the three enterprises (uploads are ordered by day, then device).
+    post_uploads(&srv, &fx, 0..6).await;
+    let size = srv.state.head().size;
+
+    // Status.
+    let status = json_at(&srv, "/api/v1/status").await;
+    assert_eq!(status["size"], size);
+    assert_eq!(status["checkpoint"]["size"], size);
+    assert_eq!(status["enterprises"], 3);
+    assert_eq!(status["devices"], 3);
+    assert_eq!(status["publications"], json!(["CN-test-synthetic@v1"]));
+    assert_eq!(status["cosignatures"], json!([]));
+    assert_eq!(status["verifier_key"], fx.vkey);
+
+    // Park views = the park report's numbers.
+    let park = report(&fx, Scope::Park, size, None);
+    let totals = park.park_totals.clone().unwrap();
+    let em = json_at(&srv, "/api/v1/park/emissions").await;
+    same(&em["totals"], &json!(totals));
+    assert_eq!(em["checkpoint_size"], size);
+    assert_eq!(em["period"], json!(park.period));
+    assert!(totals.scope2_location_g > 0 && totals.consumption_wh > 0);
+    let rows = em["enterprises"].as_array().unwrap();
+    assert_eq!(rows.len(), 3);
+    for (row, e) in rows.iter().zip(&park.reports) {
+        assert_eq!(row["enterprise"], e.enterprise);
+        assert_eq!(row["scope1_g"], e.figures["scope1"]["fossil_g"]);
+        assert_eq!(
+            row["scope2_location_g"],
+            e.figures["scope2_location"]["total_g"]
+        );
+        assert_eq!(
+            row["scope2_market_g"],
+            e.figures["scope2_market"]["total_g"]
+        );
+    }
+    let cmp = json_at(&srv, "/api/v1/park/comparison").await;
+    assert_eq!(cmp["totals"]["difference_g"], totals.difference_g);
+    for (row, e) in cmp["enterprises"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(&park.reports)
+    {
+        assert_eq!(row["reason"], e.figures["comparison"]["reason"]);
+        assert_eq!(row["difference_g"], e.figures["comparison"]["difference_g"]);
+    }
+    let ind = json_at(&srv, "/api/v1/park/indicators").await;
+    same(&ind["totals"]["green_share"], &json!(totals.green_share));
+    let issues = json_at(&srv, "/api/v1/park/issues").await;
+    assert_eq!(issues["quarantine"]["count"], 0);
+    assert_eq!(
+        issues["count"].as_u64().unwrap(),
+        issues["log_issues"].as_array().unwrap().len() as u64
+            + issues["accounting_issues"].as_array().unwrap().len() as u64
+            + issues["ingest_issue_count"].as_u64().unwrap()
+    );
+
+    // One enterprise's views = its own report's.
+    let e = fx.enterprise(0);
+    let own = report(&fx, Scope::Enterprise(e.clone()), size, None);
+    let f = &own.reports[0].figures;
+    let cmp = json_at(&srv, &format!("/api/v1/enterprises/{e}/comparison")).await;
+    same(&cmp["comparison"], &f["comparison"]);
+    assert!(cmp["comparison"]["reason"].as_str().unwrap().len() > 20);
+    same(&cmp["fixed_factor"], &json!(own.parameters.fixed_factor));
+    let em = json_at(&srv, &format!("/api/v1/enterprises/{e}/emissions")).await;
+    same(&em["scope1"], &f["scope1"]);
+    same(&em["scope2_location"], &f["scope2_location"]);
+    same(&em["scope2_market"], &f["scope2_market"]);
+    let ind = json_at(&srv, &format!("/api/v1/enterprises/{e}/indicators")).await;
+    same(&ind["indicators"], &f["indicators"]);
+
+    // The downloads are the report, byte for byte as `tanji report` renders it.
+    let (status, csv) = get(&srv, &format!("/api/v1/enterprises/{e}/report?format=csv")).await;
+    assert_eq!(status, 200);
+    assert_eq!(csv, tanji_report::render_csv(&own));
+    let (_, html) = get(&srv, &format!("/api/v1/enterprises/{e}/report?format=html")).await;
+    assert_eq!(html, tanji_report::render_html(&own));
+    let (_, doc) = get(&srv, &format!("/api/v1/enterprises/{e}/report")).await;
+    assert_eq!(
+        doc,
+        format!("{}\n", serde_json::to_string_pretty(&own).unwrap())
+    );
+    let (_, doc) = get(&srv, "/api/v1/park/report?format=json").await;
+    assert_eq!(
+        doc,
+        format!("{}\n", serde_json::to_string_pretty(&park).unwrap())
+    );
+    let (status, body) = get(&srv, &format!("/api/v1/enterprises/{e}/report?format=pdf")).await;
+    assert_eq!(status, 400);
+    assert!(body.contains("use json, csv or html"), "{body}");
+
+    // Measured loads over the first day add up to that day's grid import in the report.
+    let day = "2026-01-01";
+    let loads = json_at(
+        &srv,
+        &format!("/api/v1/enterprises/{e}/loads?from={day}&to={day}"),
+    )
+    .await;
+    assert_eq!(loads["start"], "2026-01-01T00:00:00Z");
+    assert_eq!(loads["end"], "2026-01-02T00:00:00Z");
+    let import = loads["series"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["carrier"] == "electricity_import")
+        .unwrap();
+    assert_eq!(import["unit"], "kWh");
+    let values = import["values_milli"].as_array().unwrap();
+    assert_eq!(values.len(), 96);
+    let sum: i64 = values.iter().map(|v| v.as_i64().unwrap()).sum();
+    assert_eq!(import["total_milli"], sum);
+    let day_report = report(
+        &fx,
+        Scope::Enterprise(e.clone()),
+        size,
+        Some((common::START, common::START + 86_400)),
+    );
+    assert_eq!(
+        json!(sum),
+        day_report.reports[0].figures["scope2_location"]["import_wh"]
+    );
+    assert_eq!(loads["factors"]["g_per_kwh"].as_array().unwrap().len(), 24);
+
+    // The factor curve is the published series: local day 2026-01-01 starts at 16:00 UTC the
+    // day before; the fixture's factor is 500 − 150·cos(2π(h − 4)/24) g/kWh at UTC hour h.
+    let curve = json_at(&srv, "/api/v1/factors/curve?day=2026-01-01").await;
+    assert_eq!(curve["publication"], "CN-test-synthetic@v1");
+    assert_eq!(curve["day"], "2026-01-01");
+    assert_eq!(curve["synthetic"], true);
+    let g = |utc_hour: i64| {
+        let phase = (utc_hour.rem_euclid(24) as f64 - 4.0) / 24.0 * std::f64::consts::TAU;
+        (5000.0 - 1500.0 * phase.cos()).round() / 10.0
+    };
+    let hours = curve["hours"].as_array().unwrap();
+    assert_eq!(hours.len(), 24);
+    for (h, row) in hours.iter().enumerate() {
+        assert_eq!(row["hour"], h);
+        assert_eq!(
+            row["g_per_kwh"].as_f64().unwrap(),
+            g(h as i64 + 16),
+            "hour {h}"
+        );
+    }
+    // Equal weights: the annual mean is the plain mean of the published hours (5 days).
+    let all: Vec<f64> = (-24..4 * 24).map(g).collect();
+    let mean = all.iter().sum::<f64>() / all.len() as f64;
+    let served = curve["annual_mean"]["g_per_kwh"].as_f64().unwrap();
+    assert!((served - mean).abs() < 1e-3, "{served} vs {mean}");
+    assert_eq!(curve["annual_mean"]["intervals"], all.len());
+
+    // Malformed queries say what to send; unknown things are 404.
+    for (path, needle) in [
+        ("/api/v1/park/emissions?from=2026-01-01", "give both"),
+        (
+            "/api/v1/park/emissions?from=2026-01-02&to=2026-01-01",
+            "is empty",
+        ),
+        (
+            "/api/v1/park/emissions?from=yesterday&to=2026-01-01",
+            "YYYY-MM-DD",
+        ),
+        ("/api/v1/factors/curve?day=1.1.2026", "YYYY-MM-DD"),
+    ] {
+        let (status, body) = get(&srv, path).await;
+        assert_eq!(status, 400, "{path}: {body}");
+        assert!(body.contains(needle), "{path}: {body}");
+    }
+    for path in [
+        "/api/v1/enterprises/e-9999/emissions",
+        "/api/v1/enterprises/e-9999/loads",
+        "/api/v1/factors/curve?publication=nope",
+        "/api/v1/factors/curve?region=nowhere",
+    ] {
+        let (status, body) = get(&srv, path).await;
+        assert_eq!(status, 404, "{path}: {body}");
+    }
+
+    // The cache follows the log: a third day changes the figures and the checkpoint.
+    post_uploads(&srv, &fx, 6..9).await;
+    let grown = srv.state.head().size;
+    assert_eq!(grown, size + 3);
+    let em = json_at(&srv, "/api/v1/park/emissions").await;
+    assert_eq!(em["checkpoint_size"], grown);
+    let park = report(&fx, Scope::Park, grown, None);
+    same(&em["totals"], &json!(park.park_totals.unwrap()));
+    assert!(
+        em["totals"]["consumption_wh"].as_i64().unwrap() > totals.consumption_wh,
+        "{em}"
+    );
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_event_stream_announces_each_new_checkpoint() {
+    let fx = fixture(2, 1);
+    let srv = start(fx.path(), config(&fx)).await;
+    let size = srv.state.head().size;
+    let mut res = client()
+        .get(srv.at("/api/v1/events?max=2"))
+        .bearer_auth(OPERATOR)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        res.headers()["content-type"].to_str().unwrap(),
+        "text/event-stream"
+    );
+    // The first event is the current head.
+    let mut text = String::new();
+    while !text.contains("\n\n") {
+        let chunk = res.chunk().await.unwrap().unwrap();
+        text.push_str(std::str::from_utf8(&chunk).unwrap());
+    }
+    post_uploads(&srv, &fx, 0..2).await;
+    // The second is the grown log; then the stream ends (max=2).
+    while let Some(chunk) = res.chunk().await.unwrap() {
+        text.push_str(std::str::from_utf8(&chunk).unwrap());
+    }
+    let events: Vec<Value> = text
+        .split("\n\n")
+        .filter(|b| b.contains("event: checkpoint"))
+        .map(|b| {
+            let data = b.lines().find_map(|l| l.strip_prefix("data: ")).unwrap();
+            serde_json::from_str(data).unwrap()
+        })
+        .collect();
+    assert_eq!(events.len(), 2, "{text}");
+    assert_eq!(events[0]["size"], size);
+    assert_eq!(events[1]["size"], size + 2);
+    assert!(events[1]["checkpoint"]
+        .as_str()
+        .unwrap()
+        .contains(&format!("\n{}\n", size + 2)));
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_status_lists_the_witness_cosignatures_of_the_served_checkpoint() {
+    let fx = fixture(2, 1);
+    let srv = start(fx.path(), config(&fx)).await;
+    let head = srv.state.head();
+    // A cosigned copy: the log's note with one more signature line (key id 0a0b0c0d).
+    let mut sig = vec![0x0a, 0x0b, 0x0c, 0x0d];
+    sig.extend([7u8; 72]);
+    let cosigned = format!(
+        "{}— witness.example/w1 {}\n",
+        head.checkpoint,
+        base64::engine::general_purpose::STANDARD.encode(&sig)
+    );
+    srv.state.set_cosigned_checkpoint(head.size, &cosigned);
+    let status = json_at(&srv, "/api/v1/status").await;
+    assert_eq!(
+        status["cosignatures"],
+        json!([{"name": "witness.example/w1", "key_id": "0a0b0c0d"}])
+    );
+    assert_eq!(status["checkpoint"]["note"], cosigned);
+    srv.stop().await;
+}

@@ -119,6 +119,22 @@ function setupShell() {
 
 let stopLive = null;
 
+/** Head-triggered renders at most every RENDER_GAP_MS (a busy log signs several checkpoints a
+ * second; the page follows within that gap and the server rebuilds its reports less often). */
+const RENDER_GAP_MS = 2000;
+let lastRender = 0;
+let renderTimer = null;
+
+function renderSoon() {
+  if (renderTimer) return;
+  const wait = Math.max(0, lastRender + RENDER_GAP_MS - Date.now());
+  renderTimer = setTimeout(() => {
+    renderTimer = null;
+    lastRender = Date.now();
+    render();
+  }, wait);
+}
+
 function restartLive() {
   if (stopLive) stopLive();
   stopLive = watchHead(
@@ -128,7 +144,7 @@ function restartLive() {
       const size = document.getElementById("head-size");
       size.textContent = num(head.size, 0);
       size.dataset.value = String(head.size);
-      if (grew) render();
+      if (grew) renderSoon();
     },
     (s) => {
       liveState = s;

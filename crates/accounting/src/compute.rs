@@ -553,14 +553,38 @@ impl Electric<'_, '_, '_> {
             // A block of intervals inside one factor interval, one hour slot and one hour of
             // day: `dynamic_g` of each with the same arithmetic, the sums added once.
             let until = slot_until.min(hd_until).min(f_end - len + 1);
-            let count = usize::try_from((until - t + len - 1) / len)
-                .unwrap_or(1)
-                .clamp(1, n - k);
+            // The block: the intervals from k starting before `until` (at least k itself).
+            let mut end = k + 1;
+            let mut t_end = t + len;
+            while end < n && t_end < until {
+                end += 1;
+                t_end += len;
+            }
+            let count = end - k;
             let factor = (0.0 + gk) / 1.0;
             let (mut bw, mut bg) = (0i64, 0i64);
-            for (j, v) in values[k..k + count].iter().enumerate() {
+            // (`round_g(0.0 + x)` is `round_g(x)`: the two differ only for x = -0.0.)
+            if self.eff.is_empty() && !keep_seen && self.imports.is_none() {
+                // The usual case: the sums alone.
+                let (mut max_wh, mut max_g) = (s.max_wh, s.max_g);
+                for v in &values[k..end] {
+                    let wh = to_wh.wh(v.milli());
+                    let gi = round_g(wh as f64 * gk / 1000.0);
+                    bw += wh;
+                    bg += gi;
+                    max_wh = max_wh.max(wh.unsigned_abs());
+                    max_g = max_g.max(gi.unsigned_abs());
+                }
+                if self.import {
+                    (s.max_wh, s.max_g) = (max_wh, max_g);
+                }
+                self.add_block(&mut s, slot, hd, bw, bg, count, factor);
+                k = end;
+                continue;
+            }
+            for (j, v) in values[k..end].iter().enumerate() {
                 let wh = to_wh.wh(v.milli());
-                let gi = round_g(0.0 + wh as f64 * gk / 1000.0);
+                let gi = round_g(wh as f64 * gk / 1000.0);
                 bw += wh;
                 bg += gi;
                 if self.import {
@@ -588,7 +612,7 @@ impl Electric<'_, '_, '_> {
                 }
             }
             self.add_block(&mut s, slot, hd, bw, bg, count, factor);
-            k += count;
+            k = end;
         }
         if let Some(b) = self.by_hour.as_mut() {
             if keep_seen {

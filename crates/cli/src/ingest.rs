@@ -203,6 +203,26 @@ fn flush(
     Ok(())
 }
 
+/// Ingests records made in-process (e.g. signed by `tanji import`) in durable batches.
+pub fn ingest_incoming(
+    park: &mut Park,
+    items: Vec<Incoming>,
+    batch_size: usize,
+    now: Option<i64>,
+    acks: Option<&Path>,
+) -> Result<Summary> {
+    let started = std::time::Instant::now();
+    let mut acks = AckWriter::open(acks)?;
+    let mut summary = Summary::default();
+    let mut items = items.into_iter().peekable();
+    while items.peek().is_some() {
+        let mut batch: Vec<Incoming> = items.by_ref().take(batch_size.max(1)).collect();
+        flush(park, &mut batch, now, &mut acks, &mut summary)?;
+    }
+    summary.seconds = started.elapsed().as_secs_f64();
+    Ok(summary)
+}
+
 /// Ingests one file in batches of 1000 with a progress bar over its bytes, validating
 /// against the clock.
 pub fn ingest_file_with_progress(park: &mut Park, path: &Path) -> Result<Summary> {

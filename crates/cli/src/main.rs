@@ -6,6 +6,7 @@ mod bench_report;
 mod demo;
 mod device;
 mod factors;
+mod import;
 mod ingest;
 mod log;
 mod report;
@@ -49,6 +50,9 @@ enum Command {
     Factors(factors::FactorsCommand),
     /// Validate and log signed uploads from JSON-lines files.
     Ingest(ingest::IngestArgs),
+    /// Import historical meter data (CSV) for meters without a device yet: signed with an
+    /// operator import key, logged like device data, marked as imported in every report.
+    Import(import::ImportArgs),
     /// The park log: checkpoints, keys, proofs, tile export.
     #[command(subcommand)]
     Log(log::LogCommand),
@@ -118,6 +122,7 @@ fn main() -> ExitCode {
         Command::Device(c) => device::run(c),
         Command::Factors(c) => factors::run(c),
         Command::Ingest(a) => ingest::run(a),
+        Command::Import(a) => import::run(a),
         Command::Log(c) => log::run(c),
         Command::Verify(a) => log::verify(a),
         Command::Quarantine { dir, limit } => util::quarantine(&dir, limit),

@@ -583,6 +583,15 @@ impl<S: Store> Park<S> {
         })
     }
 
+    /// The last accepted record of `device`: `(seq, record_hash)`, the next record's `seq - 1`
+    /// and `prev`; `None` if it has none.
+    pub fn device_head(&self, device: &str) -> Option<(u64, Hash)> {
+        use tanji_readings::ValidationContext as _;
+        let seq = self.state.last_seq(device)?;
+        let (hash, _) = self.state.accepted(device, seq)?;
+        Some((seq, hash))
+    }
+
     /// Every logged registration with its leaf index, in log order.
     pub fn registrations(&self) -> Result<Vec<(u64, DeviceRegistration)>, ParkError> {
         let mut out = Vec::new();

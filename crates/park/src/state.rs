@@ -107,10 +107,23 @@ impl State {
         let key = reg.verifying_key().map_err(|e| invalid(e.to_string()))?;
         let info = reg.meter_info().map_err(|e| invalid(e.to_string()))?;
         if let Some(owner) = self.meter_owner.get(&reg.meter) {
-            return Err(RegistrationError::MeterTaken {
-                meter: reg.meter.clone(),
-                device: owner.clone(),
-            });
+            // A meter whose history was imported passes to its real device (same enterprise,
+            // carrier and unit); any other rebinding is refused.
+            let handover = tanji_readings::is_import_device(owner)
+                && !tanji_readings::is_import_device(&reg.device)
+                && self.devices.get(owner).is_some_and(|d| {
+                    d.enterprise == reg.enterprise
+                        && d.meters.get(&reg.meter).is_some_and(|m| {
+                            (&m.enterprise, m.carrier, m.unit)
+                                == (&info.enterprise, info.carrier, info.unit)
+                        })
+                });
+            if !handover {
+                return Err(RegistrationError::MeterTaken {
+                    meter: reg.meter.clone(),
+                    device: owner.clone(),
+                });
+            }
         }
         if let Some(d) = self.devices.get(&reg.device) {
             if d.key != key {
@@ -147,8 +160,15 @@ impl State {
                 uploads: BTreeMap::new(),
             });
         d.meters.insert(reg.meter.clone(), info);
-        self.meter_owner
+        let before = self
+            .meter_owner
             .insert(reg.meter.clone(), reg.device.clone());
+        // A handover (see `check_registration`): the import device no longer reports it.
+        if let Some(old) = before.filter(|o| *o != reg.device) {
+            if let Some(od) = self.devices.get_mut(&old) {
+                od.meters.remove(&reg.meter);
+            }
+        }
     }
 
     /// Records a logged upload and the spans its channels cover.

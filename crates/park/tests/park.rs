@@ -275,3 +275,84 @@ fn publications_are_versioned_immutable_and_audited() {
         "{first}"
     );
 }
+
+/// History imported for a meter without a device passes to the meter's own device once that
+/// exists; the import device can then no longer report it, and nothing else is handed over.
+#[test]
+fn a_meter_passes_from_its_import_device_to_its_own_device() {
+    use ed25519_dalek::SigningKey;
+    use tanji_readings::{Channel, DeviceRegistration, UploadBody, ZERO_HASH};
+    let reg = |device: &str, key: &SigningKey, enterprise: &str| DeviceRegistration {
+        device: device.into(),
+        public_key: key.verifying_key().to_bytes(),
+        enterprise: enterprise.into(),
+        meter: "m-h".into(),
+        carrier: "electricity_import".into(),
+        unit: "kWh".into(),
+        rated_per_hour_milli: 500_000,
+        registered_at: START,
+    };
+    let upload = |device: &str, key: &SigningKey, seq: u64, prev, day: i64| {
+        UploadBody {
+            device: device.into(),
+            seq,
+            prev,
+            channels: vec![Channel {
+                meter: "m-h".into(),
+                carrier: "electricity_import".into(),
+                unit: "kWh".into(),
+                decimals: 3,
+                start: START + day * DAY,
+                interval_s: 900,
+                values: vec![12_500; 96],
+            }],
+        }
+        .sign(key)
+    };
+    let one = |park: &mut Park, u: &SignedUpload| park.ingest(vec![incoming(u, 0)], NOW).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (imp, real) = (SigningKey::from_bytes(&[7; 32]), SigningKey::from_bytes(&[9; 32]));
+    let mut park = Park::create(dir.path(), "t", None).unwrap();
+    park.register(&[reg("import-ops", &imp, "e-1")]).unwrap();
+    let i1 = upload("import-ops", &imp, 1, ZERO_HASH, 0);
+    assert!(matches!(one(&mut park, &i1)[0], Outcome::Accepted { .. }));
+
+    // Not to another enterprise; to its own device, yes.
+    let e = park
+        .register(&[reg("d-real", &real, "e-2")])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("already bound to device import-ops"), "{e}");
+    park.register(&[reg("d-real", &real, "e-1")]).unwrap();
+
+    // The import device no longer reports it; the real device does, but not over history.
+    let i2 = upload("import-ops", &imp, 2, i1.record_hash(), 1);
+    match &one(&mut park, &i2)[0] {
+        Outcome::Rejected(r) => assert_eq!(r.code, RejectCode::MeterNotBound, "{r:?}"),
+        o => panic!("{o:?}"),
+    }
+    let r0 = upload("d-real", &real, 1, ZERO_HASH, 0);
+    match &one(&mut park, &r0)[0] {
+        Outcome::Rejected(r) => assert_eq!(r.code, RejectCode::OverlappingInterval, "{r:?}"),
+        o => panic!("{o:?}"),
+    }
+    let r1 = upload("d-real", &real, 1, ZERO_HASH, 1);
+    assert!(matches!(one(&mut park, &r1)[0], Outcome::Accepted { .. }));
+
+    // A device's meter is never handed over, not even to an import device.
+    let e = park
+        .register(&[reg("import-two", &imp, "e-1")])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("already bound to device d-real"), "{e}");
+
+    // The handover is replayed from the log on reopening, and the audit agrees.
+    drop(park);
+    let mut park = Park::open(dir.path()).unwrap();
+    let r2 = upload("d-real", &real, 2, r1.record_hash(), 2);
+    assert!(matches!(one(&mut park, &r2)[0], Outcome::Accepted { .. }));
+    assert!(park
+        .audit(&AuditOptions::default(), &mut |_, _| {})
+        .unwrap()
+        .ok());
+}

@@ -32,6 +32,17 @@ pub type Hash = [u8; 32];
 /// The all-zero hash: the `prev` of a device's first record (seq 1).
 pub const ZERO_HASH: Hash = [0; 32];
 
+/// Device ids that start with this are operator imports of historical meter data (`tanji
+/// import`): signed by the operator's import key rather than by a meter's own device, and
+/// marked as imports in every report's provenance. A meter bound to an import device may be
+/// handed over to its real device once that exists; never the other way.
+pub const IMPORT_DEVICE_PREFIX: &str = "import-";
+
+/// Whether `device` is an operator import (see [`IMPORT_DEVICE_PREFIX`]).
+pub fn is_import_device(device: &str) -> bool {
+    device.starts_with(IMPORT_DEVICE_PREFIX)
+}
+
 /// One meter's interval values in an upload.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Channel {

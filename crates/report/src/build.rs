@@ -605,21 +605,33 @@ pub fn build<S: Store>(
     );
     let mut uploads_of: BTreeMap<String, BTreeSet<u64>> = BTreeMap::new();
     let mut checked: BTreeSet<u64> = BTreeSet::new();
-    // Each meter's registration in force, looked up once per meter, not once per row.
-    let registered: std::collections::HashMap<&str, &tanji_readings::DeviceRegistration> = view
-        .registrations
-        .iter()
-        .filter_map(|(meter, regs)| Some((meter.as_str(), &regs.last()?.1)))
-        .collect();
+    // Each meter's registrations, looked up once per meter, not once per row.
+    let registered: std::collections::HashMap<&str, &[(u64, tanji_readings::DeviceRegistration)]> =
+        view.registrations
+            .iter()
+            .map(|(meter, regs)| (meter.as_str(), regs.as_slice()))
+            .collect();
     let mut per_meter: std::collections::HashMap<&str, Vec<&ChannelRow>> =
         std::collections::HashMap::new();
+    // Operator imports per meter: (import device, values in the period, first and last entry).
+    let mut imported: BTreeMap<&str, (&str, u64, u64, u64)> = BTreeMap::new();
     for r in &rows {
-        let Some(reg) = registered.get(r.meter.as_str()) else {
+        let Some(regs) = registered.get(r.meter.as_str()) else {
             continue;
         };
         if !overlaps(r, start, end) {
             continue;
         }
+        // The registration in force when the upload was logged (a meter whose history was
+        // imported passes from its import device to its own device).
+        let Some((reg_index, reg)) = regs
+            .iter()
+            .rev()
+            .find(|(i, _)| *i < r.index)
+            .or_else(|| regs.last())
+        else {
+            continue;
+        };
         if reg.device != r.device {
             problems.push(Finding {
                 subject: format!("entry {} (upload {}#{})", r.index, r.device, r.seq),
@@ -635,6 +647,29 @@ pub fn build<S: Store>(
             set.insert(r.index);
         } else {
             uploads_of.insert(reg.enterprise.clone(), BTreeSet::from([r.index]));
+        }
+        let import = tanji_readings::is_import_device(&r.device);
+        if import {
+            let n = (0..r.values.len())
+                .filter(|&i| {
+                    let t = r.start + i as i64 * i64::from(r.interval_s);
+                    t >= start && t < end
+                })
+                .count() as u64;
+            let e = imported
+                .entry(r.meter.as_str())
+                .or_insert((r.device.as_str(), 0, r.index, r.index));
+            e.1 += n;
+            e.2 = e.2.min(r.index);
+            e.3 = e.3.max(r.index);
+            leaves.insert(
+                *reg_index,
+                leaf(
+                    *reg_index,
+                    "registration",
+                    format!("{}/{}", reg.device, r.meter),
+                ),
+            );
         }
         if !checked.insert(r.index) {
             continue;
@@ -655,7 +690,11 @@ pub fn build<S: Store>(
         }
         leaves.insert(
             r.index,
-            leaf(r.index, "upload", format!("{}#{}", r.device, r.seq)),
+            leaf(
+                r.index,
+                if import { "import" } else { "upload" },
+                format!("{}#{}", r.device, r.seq),
+            ),
         );
     }
 
@@ -740,6 +779,17 @@ pub fn build<S: Store>(
                         m.carrier.code()
                     ),
                 }),
+            }
+        }
+        for (meter, (device, n, first, last)) in &imported {
+            if meters.contains_key(*meter) {
+                issues.push(IssueDoc {
+                    kind: "imported".into(),
+                    subject: format!("meter {meter}"),
+                    message: format!(
+                        "{n} value(s) of meter {meter} in the period come from an operator import ({device}, entries {first}..={last}), not from the meter's own device"
+                    ),
+                });
             }
         }
         for d in &devices {

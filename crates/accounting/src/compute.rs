@@ -518,13 +518,25 @@ impl Electric<'_, '_, '_> {
         while k < n {
             let t = f.t(k);
             if t >= slot_until {
-                slot = self.hours.touch_slot(t);
-                slot_until = self.hours.start(slot) + HOUR;
+                if slot_until != i64::MIN && t < slot_until + HOUR {
+                    // The next hour (the usual step).
+                    slot += 1;
+                    self.hours.slots[slot].present = true;
+                    slot_until += HOUR;
+                } else {
+                    slot = self.hours.touch_slot(t);
+                    slot_until = self.hours.start(slot) + HOUR;
+                }
             }
             if t >= hd_until {
-                let local = t + self.utc_offset;
-                hd = (local.rem_euclid(86_400) / HOUR) as usize;
-                hd_until = local.div_euclid(HOUR) * HOUR + HOUR - self.utc_offset;
+                if hd_until != i64::MIN && t < hd_until + HOUR {
+                    hd = if hd == 23 { 0 } else { hd + 1 };
+                    hd_until += HOUR;
+                } else {
+                    let local = t + self.utc_offset;
+                    hd = (local.rem_euclid(86_400) / HOUR) as usize;
+                    hd_until = local.div_euclid(HOUR) * HOUR + HOUR - self.utc_offset;
+                }
             }
             let mut covering = self.factors.covering(t, t + len);
             if covering.is_none() {

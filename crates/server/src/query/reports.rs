@@ -59,7 +59,7 @@ pub struct Report {
 
 type Slot = Arc<tokio::sync::Mutex<Option<(u64, Result<Arc<Report>, ApiError>)>>>;
 
-/// Built reports by [`Key`], each with the tree size it was built at.
+/// Built reports by (scope, period), each with the tree size it was built at.
 #[derive(Debug, Default)]
 pub struct ReportCache {
     slots: Mutex<HashMap<Key, Slot>>,

@@ -1,7 +1,8 @@
-//! `tanji_accounting::compute` over a park-year held in memory: 101 enterprises, 301 meters
-//! (grid import for each, then PV with export, natural gas, steam by mass, diesel), each
-//! 35 040 quarter-hours of one year, hourly factors in a table, a fixed annual factor for the
-//! comparison, and a few gaps in one meter of ten.
+//! `tanji_accounting::compute` over a park-year held in memory: 101 enterprises, 303 meters
+//! (a grid import meter each, and two more: PV with export, natural gas with steam by mass,
+//! natural gas with diesel, or a second grid meter with steam), each 35 040 quarter-hours of
+//! one year (10.6 million values), hourly factors in a table, a fixed annual factor for the
+//! comparison, and a few gaps, short and long, in about one meter of ten.
 //!
 //! `cargo bench -p tanji-accounting --bench compute` runs criterion. With
 //! `COMPUTE_BENCH_ROUNDS=N` set it instead computes the park N times, prints the fastest
@@ -222,7 +223,7 @@ fn bench(c: &mut Criterion) {
     let (park, lookup, options) = (park(), factors(), options());
     let mut g = c.benchmark_group("park-year");
     g.sample_size(10);
-    g.bench_function("compute 101 enterprises, 301 meters x 35040", |b| {
+    g.bench_function("compute 101 enterprises, 303 meters x 35040", |b| {
         b.iter(|| run(&park, &lookup, &options))
     });
     g.finish();

@@ -87,6 +87,13 @@ pub struct VerifyArgs {
     /// Print every problem found, not just the first twenty.
     #[arg(long)]
     all: bool,
+    /// Require witness cosignatures: K of the N witnesses given with --witness-key must have
+    /// cosigned the latest checkpoint (the park's current tree), e.g. `2-of-3`.
+    #[arg(long, value_name = "K-of-N", requires = "witness_key")]
+    witnesses: Option<crate::witness::Quorum>,
+    /// A witness's verifier key (as printed by `tanji witness init`); repeat for each of N.
+    #[arg(long = "witness-key", value_name = "VKEY", requires = "witnesses")]
+    witness_key: Vec<String>,
 }
 
 pub fn run(cmd: LogCommand) -> Result<ExitCode> {
@@ -226,6 +233,7 @@ pub fn verify(a: VerifyArgs) -> Result<ExitCode> {
     // Audit the stored bytes without opening the park for ingest: that needs neither the log's
     // secret key nor a consistent state, so damage that stops `Park::open` is named here.
     let pb = util::bar(0, "verify");
+    let log_key = trusted_key.clone();
     let report = Park::audit_dir(&a.dir, &AuditOptions { trusted_key }, &mut |done, total| {
         pb.set_length(total);
         pb.set_position(done);
@@ -247,6 +255,13 @@ pub fn verify(a: VerifyArgs) -> Result<ExitCode> {
         );
         if !report.trusted_key {
             println!("(checked against the key the park names; pass --key to check against a key you obtained independently)");
+        }
+        if let Some(quorum) = a.witnesses {
+            let met =
+                crate::witness::verify_witnesses(&a.dir, log_key.as_ref(), quorum, &a.witness_key)?;
+            if !met {
+                return Ok(ExitCode::from(1));
+            }
         }
         return Ok(ExitCode::SUCCESS);
     }

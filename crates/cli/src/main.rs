@@ -13,6 +13,7 @@ mod report;
 mod serve;
 mod simulate;
 mod util;
+mod witness;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -56,6 +57,10 @@ enum Command {
     /// The park log: checkpoints, keys, proofs, tile export.
     #[command(subcommand)]
     Log(log::LogCommand),
+    /// A C2SP tlog-witness: create one, choose the logs it witnesses, serve it; have a park's
+    /// checkpoint cosigned by one.
+    #[command(subcommand)]
+    Witness(witness::WitnessCommand),
     /// Audit a park from its stored bytes: every leaf, signature, chain link, tree node and
     /// checkpoint. Exits 1 and names the first bad record if anything was changed.
     Verify(log::VerifyArgs),
@@ -124,6 +129,7 @@ fn main() -> ExitCode {
         Command::Ingest(a) => ingest::run(a),
         Command::Import(a) => import::run(a),
         Command::Log(c) => log::run(c),
+        Command::Witness(c) => witness::run(c),
         Command::Verify(a) => log::verify(a),
         Command::Quarantine { dir, limit } => util::quarantine(&dir, limit),
         Command::Report(a) => report::run(a),

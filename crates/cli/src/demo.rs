@@ -278,6 +278,7 @@ fn demo_report(park: &Park, dir: &Path) -> Result<(String, PathBuf, PathBuf)> {
         factors: None,
         region: None,
         fixed_factor: None,
+        inputs: None,
         format,
         out: None,
     };

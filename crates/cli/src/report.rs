@@ -51,6 +51,11 @@ pub struct ReportArgs {
     /// publication was calibrated to, else its consumption-weighted mean).
     #[arg(long)]
     pub fixed_factor: Option<f64>,
+    /// Enterprise inputs publication (NAME@vN, or NAME for its latest version; `tanji inputs
+    /// publish`): green certificates and purchases for the market-based figure, output for
+    /// intensities, production records for products and CBAM.
+    #[arg(long)]
+    pub inputs: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Json)]
     pub format: Format,
@@ -97,6 +102,7 @@ pub fn make(park: &Park, a: &ReportArgs) -> Result<ReportDoc> {
     req.period = period;
     req.factors.clone_from(&a.factors);
     req.region.clone_from(&a.region);
+    req.inputs.clone_from(&a.inputs);
     if let Some(t) = a.fixed_factor {
         req.fixed = FixedChoice::Given(t);
     }

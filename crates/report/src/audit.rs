@@ -221,6 +221,7 @@ pub fn audit<S: Store>(
         utc_offset_s: doc.parameters.utc_offset_s,
         device_signatures: true,
         source: Source::Log,
+        inputs: doc.parameters.inputs.clone(),
     };
     let built = match build(store, &verifier, &req) {
         Ok(b) => b,

@@ -17,10 +17,11 @@ pub const STEAM_ENTHALPY_SOURCE: &str = "saturated steam at 1.0 MPa(a), IAPWS-IF
 (h'' = 2777.1 kJ/kg); used for steam metered by mass without pressure and temperature";
 
 use crate::doc::{
-    CheckpointDoc, EnterpriseDoc, FactorsDoc, FixedFactorDoc, IssueDoc, LeafDoc, LogDoc, MeterDoc,
-    Methods, Parameters, PeriodDoc, Provenance, ReportDoc, ScopeDoc, SteamEnthalpyDoc, Totals,
+    CheckpointDoc, EnterpriseDoc, FactorsDoc, FixedFactorDoc, InputsDoc, IssueDoc, LeafDoc, LogDoc,
+    MeterDoc, Methods, Parameters, PeriodDoc, Provenance, ReportDoc, ScopeDoc, SteamEnthalpyDoc,
+    Totals,
 };
-use crate::gather::{load_factors, Factors, LogView};
+use crate::gather::{load_factors, load_inputs, Factors, LogView};
 use crate::{rfc3339, Finding, ReportError, FORMAT};
 
 /// Whose report.
@@ -66,6 +67,9 @@ pub struct Request {
     pub device_signatures: bool,
     /// Where the readings come from.
     pub source: Source,
+    /// An enterprise inputs publication (`name@vN` or name): green certificates and purchases
+    /// (market-based figure), output (intensities), production records (products and CBAM).
+    pub inputs: Option<String>,
 }
 
 /// Where a report reads the meter readings from.
@@ -94,6 +98,7 @@ impl Request {
             utc_offset_s: 8 * 3600,
             device_signatures: false,
             source: Source::Index,
+            inputs: None,
         }
     }
 }
@@ -449,6 +454,11 @@ pub fn build<S: Store>(
         }
     }
     let factors = load_factors(store, &view, verifier, req.factors.as_deref())?;
+    let inputs = req
+        .inputs
+        .as_deref()
+        .map(|w| load_inputs(store, &view, verifier, w))
+        .transpose()?;
     let region = match &req.region {
         Some(r) if factors.regions.contains(r) => r.clone(),
         Some(r) => {
@@ -603,6 +613,9 @@ pub fn build<S: Store>(
         factors.index,
         leaf(factors.index, "publication", factors.id.clone()),
     );
+    if let Some(i) = &inputs {
+        leaves.insert(i.index, leaf(i.index, "publication", i.id.clone()));
+    }
     let mut uploads_of: BTreeMap<String, BTreeSet<u64>> = BTreeMap::new();
     let mut checked: BTreeSet<u64> = BTreeSet::new();
     // Each meter's registrations, looked up once per meter, not once per row.
@@ -656,9 +669,12 @@ pub fn build<S: Store>(
                     t >= start && t < end
                 })
                 .count() as u64;
-            let e = imported
-                .entry(r.meter.as_str())
-                .or_insert((r.device.as_str(), 0, r.index, r.index));
+            let e = imported.entry(r.meter.as_str()).or_insert((
+                r.device.as_str(),
+                0,
+                r.index,
+                r.index,
+            ));
             e.1 += n;
             e.2 = e.2.min(r.index);
             e.3 = e.3.max(r.index);
@@ -719,6 +735,14 @@ pub fn build<S: Store>(
             source: fixed.source.clone(),
         }),
         utc_offset_s: req.utc_offset_s,
+        matching: inputs
+            .as_ref()
+            .map_or(tanji_accounting::Matching::Annual, |i| i.file.matching),
+        residual: inputs
+            .as_ref()
+            .map_or(tanji_accounting::Residual::Grid, |i| {
+                i.file.residual.clone()
+            }),
         heat: tanji_accounting::HeatFactors {
             steam_enthalpy_kj_per_kg: Some(STEAM_ENTHALPY_KJ_PER_KG),
             ..Default::default()
@@ -803,28 +827,46 @@ pub fn build<S: Store>(
             };
             sequence_gaps(d, logged, &mut issues);
         }
-        let inputs = Inputs {
+        let given = inputs.as_ref().and_then(|i| i.file.enterprises.get(e));
+        let acc_inputs = Inputs {
             enterprise: e.clone(),
             period_start: start,
             period_end: end,
             series,
-            certificates: Vec::new(),
-            purchases: Vec::new(),
-            output: None,
+            certificates: given.map(|g| g.certificates.clone()).unwrap_or_default(),
+            purchases: given.map(|g| g.purchases.clone()).unwrap_or_default(),
+            output: given.and_then(|g| g.output.clone()),
         };
-        let report = tanji_accounting::compute(&inputs, &lookup, &options).map_err(|source| {
-            ReportError::Accounting {
-                enterprise: e.clone(),
-                source,
-            }
-        })?;
+        let report =
+            tanji_accounting::compute(&acc_inputs, &lookup, &options).map_err(|source| {
+                ReportError::Accounting {
+                    enterprise: e.clone(),
+                    source,
+                }
+            })?;
         let figures = serde_json::to_value(&report)
             .map_err(|err| ReportError::Format(format!("serializing the figures: {err}")))?;
+        let products = match given.and_then(|g| g.products.as_ref()) {
+            None => None,
+            Some(pi) => {
+                let p = tanji_accounting::cbam::products(&acc_inputs, &lookup, &options, pi)
+                    .map_err(|err| {
+                        ReportError::Request(format!(
+                            "products of {e} (inputs {}): {err}",
+                            inputs.as_ref().map_or("", |i| i.id.as_str())
+                        ))
+                    })?;
+                Some(serde_json::to_value(&p).map_err(|err| {
+                    ReportError::Format(format!("serializing the products: {err}"))
+                })?)
+            }
+        };
         reports.push(EnterpriseDoc {
             enterprise: e.clone(),
             meters: meter_docs,
             uploads: uploads_of.get(e).map_or(0, |s| s.len() as u64),
             figures,
+            products,
         });
     }
     let park_totals = matches!(req.scope, Scope::Park).then(|| totals(&reports));
@@ -855,6 +897,7 @@ pub fn build<S: Store>(
                 kj_per_kg: STEAM_ENTHALPY_KJ_PER_KG,
                 source: STEAM_ENTHALPY_SOURCE.into(),
             }),
+            inputs: inputs.as_ref().map(|i| i.id.clone()),
         },
         methods: Methods {
             accounting: tanji_accounting::METHOD.into(),
@@ -882,6 +925,11 @@ pub fn build<S: Store>(
                 synthetic: region.to_ascii_lowercase().contains("synthetic"),
                 region,
             },
+            inputs: inputs.as_ref().map(|i| InputsDoc {
+                id: i.id.clone(),
+                index: i.index,
+                content_sha256: hex::encode(i.content_sha256),
+            }),
             leaves: leaves.into_values().collect(),
         },
     };

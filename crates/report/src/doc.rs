@@ -64,6 +64,10 @@ pub struct Parameters {
     /// The enthalpy used to turn steam metered by mass into energy, kJ/kg, and its source.
     #[serde(default)]
     pub steam_enthalpy: Option<SteamEnthalpyDoc>,
+    /// The enterprise inputs publication used (`name@vN`: instruments, output, production
+    /// records), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inputs: Option<String>,
 }
 
 /// Steam enthalpy used for steam meters that report mass.
@@ -109,6 +113,10 @@ pub struct EnterpriseDoc {
     pub uploads: u64,
     /// The accounting report (`tanji_accounting::Report` as JSON).
     pub figures: serde_json::Value,
+    /// Products, SEE, CBAM figures and footprints (`tanji_accounting::cbam::ProductReport` as
+    /// JSON), when the inputs publication has production records for the enterprise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub products: Option<serde_json::Value>,
 }
 
 /// One meter as assembled.
@@ -186,6 +194,9 @@ pub struct Provenance {
     pub checkpoint: CheckpointDoc,
     /// The factor publication.
     pub factors: FactorsDoc,
+    /// The enterprise inputs publication, if one was used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inputs: Option<InputsDoc>,
     /// Every leaf the figures depend on, by index: the meters' registrations, the factor
     /// publication and every accepted upload of the scope overlapping the period.
     pub leaves: Vec<LeafDoc>,
@@ -239,4 +250,15 @@ pub struct LeafDoc {
     pub what: String,
     /// RFC 6962 leaf hash `SHA-256(0x00 || entry)`, lowercase hex.
     pub leaf_hash: String,
+}
+
+/// The enterprise inputs publication a report used.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InputsDoc {
+    /// `name@vN`.
+    pub id: String,
+    /// Its leaf index.
+    pub index: u64,
+    /// SHA-256 of the inputs document (hex).
+    pub content_sha256: String,
 }

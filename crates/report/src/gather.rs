@@ -178,20 +178,30 @@ fn parse_manifest(text: &str) -> Manifest {
     m
 }
 
+/// The method prefix of factor publications; enterprise inputs are `tanji-inputs/…`.
+pub(crate) const FACTORS_METHOD_PREFIX: &str = "tanji-factors/";
+/// The method of an enterprise inputs document.
+pub const INPUTS_METHOD: &str = "tanji-inputs/v1";
+
 /// Finds the publication `want` (`name@vN`, or a name for its latest version, or `None` for
-/// the latest of all) in the view and checks its signature and content.
-pub(crate) fn load_factors<S: Store>(
+/// the latest of all) among those whose method starts with `method_prefix`, and checks its
+/// signature and content: (leaf index, manifest, content).
+fn load_publication<S: Store>(
     store: &S,
     view: &LogView,
     verifier: &NoteVerifier,
     want: Option<&str>,
-) -> Result<Factors, ReportError> {
+    method_prefix: &str,
+) -> Result<(u64, Manifest, Vec<u8>), ReportError> {
     let mut found = None;
     let mut ids = Vec::new();
     for (index, note) in &view.publications {
         let parsed = Note::parse(note)
             .map_err(|e| ReportError::Factors(format!("entry {index}: not a signed note: {e}")))?;
         let m = parse_manifest(parsed.text());
+        if !m.method.starts_with(method_prefix) {
+            continue;
+        }
         ids.push(m.id.clone());
         let hit = match want {
             None => true,
@@ -203,7 +213,7 @@ pub(crate) fn load_factors<S: Store>(
     }
     let Some((index, note, m)) = found else {
         return Err(ReportError::Factors(format!(
-            "no publication {} in the log; published: {}; publish one with `tanji factors publish`",
+            "no {method_prefix}… publication {} in the log; published: {}; publish one with `tanji factors publish` (factors) or `tanji inputs publish` (enterprise inputs)",
             want.map_or_else(|| "at all".to_string(), |w| format!("{w:?}")),
             if ids.is_empty() {
                 "none".to_string()
@@ -241,6 +251,18 @@ pub(crate) fn load_factors<S: Store>(
             hex::encode(hash)
         )));
     }
+    Ok((index, m, content))
+}
+
+/// The factor publication `want` (see [`load_publication`]) with its parsed series.
+pub(crate) fn load_factors<S: Store>(
+    store: &S,
+    view: &LogView,
+    verifier: &NoteVerifier,
+    want: Option<&str>,
+) -> Result<Factors, ReportError> {
+    let (index, m, content) = load_publication(store, view, verifier, want, FACTORS_METHOD_PREFIX)?;
+    let hash: [u8; 32] = Sha256::digest(&content).into();
     let text = std::str::from_utf8(&content)
         .map_err(|e| ReportError::Factors(format!("{}: the series is not UTF-8: {e}", m.id)))?;
     let series = tanji_factors::Series::parse_csv(text)
@@ -253,5 +275,72 @@ pub(crate) fn load_factors<S: Store>(
         regions: m.regions,
         calibrations: m.calibrations,
         series,
+    })
+}
+
+/// A published enterprise inputs document (`tanji inputs publish`): market instruments,
+/// output and production records per enterprise, and the market-based settings.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InputsFile {
+    /// How instruments are matched to grid import.
+    #[serde(default = "annual")]
+    pub matching: tanji_accounting::Matching,
+    /// The factor for grid import no instrument covers (default: the interval's grid factor).
+    #[serde(default = "grid")]
+    pub residual: tanji_accounting::Residual,
+    /// Per enterprise id.
+    pub enterprises: BTreeMap<String, EnterpriseInputs>,
+}
+
+fn annual() -> tanji_accounting::Matching {
+    tanji_accounting::Matching::Annual
+}
+
+fn grid() -> tanji_accounting::Residual {
+    tanji_accounting::Residual::Grid
+}
+
+/// One enterprise's inputs besides its meters.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnterpriseInputs {
+    /// Green certificates (1 = 1 MWh) with vintage and validity.
+    #[serde(default)]
+    pub certificates: Vec<tanji_accounting::Certificate>,
+    /// Green-power purchases delivered over their intervals.
+    #[serde(default)]
+    pub purchases: Vec<tanji_accounting::GreenPurchase>,
+    /// Output, for intensities.
+    #[serde(default)]
+    pub output: Option<tanji_accounting::Output>,
+    /// Production records and CBAM settings: products, SEE and CBAM figures.
+    #[serde(default)]
+    pub products: Option<tanji_accounting::cbam::ProductInputs>,
+}
+
+/// A checked inputs publication.
+pub(crate) struct Inputs {
+    pub id: String,
+    pub index: u64,
+    pub content_sha256: [u8; 32],
+    pub file: InputsFile,
+}
+
+/// The inputs publication `want` (`name@vN` or a name for its latest version).
+pub(crate) fn load_inputs<S: Store>(
+    store: &S,
+    view: &LogView,
+    verifier: &NoteVerifier,
+    want: &str,
+) -> Result<Inputs, ReportError> {
+    let (index, m, content) = load_publication(store, view, verifier, Some(want), INPUTS_METHOD)?;
+    let file: InputsFile = serde_json::from_slice(&content)
+        .map_err(|e| ReportError::Request(format!("{}: the inputs document: {e}", m.id)))?;
+    Ok(Inputs {
+        id: m.id,
+        index,
+        content_sha256: Sha256::digest(&content).into(),
+        file,
     })
 }

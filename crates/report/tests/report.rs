@@ -461,3 +461,108 @@ fn a_store_without_the_index_is_rebuilt_on_open() {
     assert!(park.store().channels_complete().unwrap());
     assert_eq!(report_json(&park, Scope::Park), before);
 }
+
+/// An enterprise inputs publication: certificates lower the market-based figure, production
+/// records give products with SEE and CBAM figures; the report names the publication, lists
+/// its leaf, and audits OK; an altered product figure fails by its path.
+#[test]
+fn inputs_give_market_based_and_product_figures_that_audit() {
+    let (_dir, mut park) = park();
+    let inputs = serde_json::json!({
+        "matching": "hourly",
+        "enterprises": {
+            "e-0001": {
+                "certificates": [{
+                    "id": "GEC-2026-000123",
+                    "mwh": 5,
+                    "generation_start": START,
+                    "generation_end": START + 3 * DAY,
+                    "valid_from": START,
+                    "valid_until": START + 365 * DAY
+                }],
+                "output": {"quantity_milli": 120_000, "unit": "t"},
+                "products": {
+                    "production": [{
+                        "product": "hot-rolled coil",
+                        "cn_code": "7208 51 20",
+                        "kg": 120_000,
+                        "start": START,
+                        "end": START + 3 * DAY
+                    }],
+                    "country_default": {
+                        "value": 581.0,
+                        "source": "illustrative country default for the test, gCO2/kWh"
+                    }
+                }
+            }
+        }
+    });
+    let p = park
+        .publish(&PublicationRequest {
+            name: "e1-inputs".into(),
+            method: tanji_report::INPUTS_METHOD.into(),
+            content: serde_json::to_vec(&inputs).unwrap(),
+            regions: Vec::new(),
+            period: (0, 0),
+            intervals: 0,
+            inputs: Vec::new(),
+            calibrations: Vec::new(),
+            published_at: NOW,
+        })
+        .unwrap();
+    // Without inputs, market-based equals location-based; with them it is lower.
+    let plain = build(
+        park.store(),
+        &park.verifier(),
+        &Request::new(Scope::Enterprise("e-0001".into())),
+    )
+    .unwrap()
+    .doc;
+    let mut req = Request::new(Scope::Enterprise("e-0001".into()));
+    req.inputs = Some("e1-inputs".into());
+    let built = build(park.store(), &park.verifier(), &req).unwrap();
+    assert!(built.problems.is_empty(), "{:?}", built.problems);
+    let doc = built.doc;
+    let f = |d: &tanji_report::ReportDoc, path: &[&str]| {
+        let mut v = &d.reports[0].figures;
+        for p in path {
+            v = &v[p];
+        }
+        v.as_i64().unwrap()
+    };
+    assert_eq!(
+        f(&plain, &["scope2_market", "total_g"]),
+        f(&plain, &["scope2_location", "total_g"])
+    );
+    assert!(
+        f(&doc, &["scope2_market", "total_g"]) < f(&doc, &["scope2_location", "total_g"]),
+        "certificates must lower the market-based figure"
+    );
+    assert_eq!(doc.parameters.inputs.as_deref(), Some(p.id.as_str()));
+    assert_eq!(doc.provenance.inputs.as_ref().unwrap().index, p.index);
+    assert!(doc.provenance.leaves.iter().any(|l| l.index == p.index));
+    let products = doc.reports[0].products.as_ref().expect("products");
+    let product = &products["products"][0];
+    assert_eq!(product["product"], "hot-rolled coil");
+    assert!(
+        product["cbam"]["see_t_per_t"].as_f64().unwrap() >= 0.0,
+        "{product}"
+    );
+
+    // The audit recomputes it all, inputs included.
+    let json = serde_json::to_string_pretty(&doc).unwrap();
+    assert!(
+        subjects(&park, &json).is_empty(),
+        "{:?}",
+        subjects(&park, &json)
+    );
+    let mut v: Value = serde_json::from_str(&json).unwrap();
+    v["reports"][0]["products"]["products"][0]["footprint"]["total_g"] = serde_json::json!(1);
+    let found = subjects(&park, &serde_json::to_string(&v).unwrap());
+    assert!(
+        found
+            .iter()
+            .any(|s| s == "reports[0].products.products[0].footprint.total_g"),
+        "{found:?}"
+    );
+}

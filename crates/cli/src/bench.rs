@@ -51,6 +51,9 @@ pub enum BenchCommand {
         #[arg(long)]
         write: Option<PathBuf>,
     },
+    /// Load-shift advice: a day of 96 quarter-hours with 50 flexible loads solved exactly,
+    /// beside a greedy fill of each load's cleanest intervals.
+    Optimize(crate::bench_optimize::Args),
     /// A park-year reported end to end from the store, and the accounting alone, beside
     /// DuckDB (through Python's `duckdb`) running the same join-multiply-aggregate over the
     /// same readings in Parquet and in memory, single-threaded, in the same run.
@@ -90,6 +93,7 @@ pub fn run(cmd: BenchCommand) -> Result<ExitCode> {
             rounds,
             write,
         } => factors(regions, hours, rounds, write.as_deref()),
+        BenchCommand::Optimize(a) => crate::bench_optimize::run(a),
         BenchCommand::Report {
             enterprises,
             days,

@@ -2,14 +2,16 @@
 //! industrial parks. Every command that works on a park takes `--dir D`, its data directory.
 
 mod bench;
+mod bench_optimize;
 mod bench_report;
 mod demo;
 mod device;
 mod factors;
+mod forecast;
 mod import;
-mod inputs;
 mod ingest;
 mod log;
+mod optimize;
 mod report;
 mod serve;
 mod simulate;
@@ -55,10 +57,6 @@ enum Command {
     /// Import historical meter data (CSV) for meters without a device yet: signed with an
     /// operator import key, logged like device data, marked as imported in every report.
     Import(import::ImportArgs),
-    /// Enterprise inputs (green certificates and purchases, output, production records and
-    /// CBAM settings), logged as a signed, versioned publication for reports to use.
-    #[command(subcommand)]
-    Inputs(inputs::InputsCommand),
     /// The park log: checkpoints, keys, proofs, tile export.
     #[command(subcommand)]
     Log(log::LogCommand),
@@ -88,6 +86,12 @@ enum Command {
     /// The main job on embedded defaults: create a demo park, simulate ~20 enterprises for 30
     /// days, ingest with progress, verify, and print a summary.
     Demo(demo::DemoArgs),
+    /// Load-shift advice for one enterprise's day: move its flexible loads to cut emissions
+    /// or cost at unchanged energy, with one line per change and the before/after totals.
+    Optimize(optimize::OptimizeArgs),
+    /// Next-day forecasts of grid factors, loads and PV: backtests of each model.
+    #[command(subcommand)]
+    Forecast(forecast::ForecastCommand),
     /// Benchmarks that print a table and record it in docs/benchmarks.md.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -133,7 +137,6 @@ fn main() -> ExitCode {
         Command::Factors(c) => factors::run(c),
         Command::Ingest(a) => ingest::run(a),
         Command::Import(a) => import::run(a),
-        Command::Inputs(c) => inputs::run(c),
         Command::Log(c) => log::run(c),
         Command::Witness(c) => witness::run(c),
         Command::Verify(a) => log::verify(a),
@@ -142,6 +145,8 @@ fn main() -> ExitCode {
         Command::Audit(a) => report::audit(a),
         Command::Simulate(a) => simulate::run(a),
         Command::Demo(a) => demo::run(a),
+        Command::Optimize(a) => optimize::run(a),
+        Command::Forecast(c) => forecast::run(c),
         Command::Bench(c) => bench::run(c),
         Command::Serve(a) => serve::run(a),
         Command::Token(c) => serve::token(c),

@@ -22,16 +22,16 @@ mod build;
 mod doc;
 mod gather;
 mod render;
+mod series;
 
 pub use audit::{audit, AuditResult};
 pub use build::{build, Built, FixedChoice, Request, Scope, Source};
 pub use doc::{
-    CheckpointDoc, EnterpriseDoc, FactorsDoc, FixedFactorDoc, InputsDoc, IssueDoc, LeafDoc, LogDoc,
-    MeterDoc, Methods, Parameters, PeriodDoc, Provenance, ReportDoc, ScopeDoc, SteamEnthalpyDoc,
-    Totals,
+    CheckpointDoc, EnterpriseDoc, FactorsDoc, FixedFactorDoc, IssueDoc, LeafDoc, LogDoc, MeterDoc,
+    Methods, Parameters, PeriodDoc, Provenance, ReportDoc, ScopeDoc, SteamEnthalpyDoc, Totals,
 };
-pub use gather::{EnterpriseInputs, InputsFile, INPUTS_METHOD};
 pub use render::{render_csv, render_html};
+pub use series::{interval_factors, site_series, IntervalFactors, SiteSeries};
 
 /// The contract id every report carries in `format`; bump it on any change to the JSON shape
 /// or to how a report is assembled from the log.

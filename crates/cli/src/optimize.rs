@@ -1,0 +1,285 @@
+//! `tanji optimize`: load-shift advice for one enterprise's local day, from its logged loads
+//! and PV and the published grid factors (or a forecast of them), with a time-of-use tariff
+//! and a description of what can move.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, ValueEnum};
+use tanji_optimizer::local::{LocalDate, Zone};
+use tanji_optimizer::spec::{FlexSpec, SiteDay};
+use tanji_optimizer::{optimize, Objective, Plan, Problem, Tariff};
+use tanji_park::Park;
+
+use crate::util;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ObjectiveArg {
+    /// Least grid-import emissions (ties broken by cost).
+    Emissions,
+    /// Least import cost at the tariff (ties broken by emissions).
+    Cost,
+    /// Least cost + emissions × --carbon-price.
+    Blend,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FactorsArg {
+    /// Plan on the published factors of the day.
+    Published,
+    /// Plan on a next-day forecast from the previous days' published factors, then score the
+    /// plan on the published factors of the day (what actually happened).
+    Forecast,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutFormat {
+    /// Advice lines and totals.
+    Text,
+    /// The whole plan (schedules per interval, totals, changes) as JSON.
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct OptimizeArgs {
+    /// The park's data directory.
+    #[arg(long)]
+    pub dir: PathBuf,
+    /// The enterprise, e.g. e-0003.
+    #[arg(long)]
+    pub enterprise: String,
+    /// The local day to plan, YYYY-MM-DD (in --zone).
+    #[arg(long)]
+    pub day: String,
+    /// What to minimise.
+    #[arg(long, value_enum, default_value_t = ObjectiveArg::Emissions)]
+    pub objective: ObjectiveArg,
+    /// Carbon price for --objective blend, CNY per t CO2 (default 150: about 120 000 CNY for
+    /// about 800 t in the product's source document).
+    #[arg(long, default_value_t = Objective::DEFAULT_CARBON_PRICE)]
+    pub carbon_price: f64,
+    /// Time-of-use tariff (TOML; see examples/optimize/). Default: an illustrative industrial
+    /// tariff, not any utility's.
+    #[arg(long)]
+    pub tariff: Option<PathBuf>,
+    /// What can move (TOML; see examples/optimize/). Default: a fifth of the load above the
+    /// day's minimum may move within 06:00–24:00 at up to 1.5 × its peak (docs/optimizer.md).
+    #[arg(long)]
+    pub flex: Option<PathBuf>,
+    /// Which factors to plan on.
+    #[arg(long, value_enum, default_value_t = FactorsArg::Published)]
+    pub factors: FactorsArg,
+    /// Factor publication id or name (default: the latest).
+    #[arg(long)]
+    pub publication: Option<String>,
+    /// Time zone of --day and of the advice's clock times.
+    #[arg(long, default_value = tanji_optimizer::local::DEFAULT_ZONE)]
+    pub zone: String,
+    /// Also print the schedule per interval (text format).
+    #[arg(long)]
+    pub intervals: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutFormat::Text)]
+    pub format: OutFormat,
+}
+
+/// Reads and parses a TOML file.
+fn read_toml<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> Result<T> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("{what} file {}", path.display()))
+}
+
+/// The tariff of `path`, or the illustrative default.
+pub fn tariff(path: Option<&Path>) -> Result<Tariff> {
+    path.map_or_else(|| Ok(Tariff::illustrative()), |p| read_toml(p, "tariff"))
+}
+
+/// The flexible-load description of `path`, or the documented default.
+pub fn flex(path: Option<&Path>) -> Result<FlexSpec> {
+    path.map_or_else(
+        || Ok(FlexSpec::default_for_site()),
+        |p| read_toml(p, "flex"),
+    )
+}
+
+/// `what` per interval with every value present, or an error naming the gaps.
+fn complete<T: Copy>(
+    values: &[Option<T>],
+    what: &str,
+    zone: &Zone,
+    start: i64,
+    interval_s: u32,
+) -> Result<Vec<T>> {
+    let missing: Vec<usize> = (0..values.len()).filter(|&i| values[i].is_none()).collect();
+    if let Some(&first) = missing.first() {
+        bail!(
+            "{what} is missing for {} of {} intervals (first at {} local); advice needs the whole day",
+            missing.len(),
+            values.len(),
+            zone.hhmm(start + first as i64 * i64::from(interval_s))
+        );
+    }
+    Ok(values.iter().flatten().copied().collect())
+}
+
+/// One enterprise's metered local day from the park log.
+pub fn site_day(park: &Park, enterprise: &str, zone: &Zone, date: LocalDate) -> Result<SiteDay> {
+    let (start, end) = zone.day_bounds(date)?;
+    let interval_s = 900u32;
+    let n = usize::try_from((end - start) / i64::from(interval_s))?;
+    let s = tanji_report::site_series(park.store(), enterprise, start, interval_s, n)?;
+    let what = format!("{enterprise}'s metered electricity on {date}");
+    Ok(SiteDay {
+        enterprise: enterprise.to_string(),
+        start,
+        interval_s,
+        load_wh: complete(&s.load_wh, &what, zone, start, interval_s)?,
+        pv_wh: complete(&s.pv_wh, &what, zone, start, interval_s)?,
+        import_limit_wh: s.import_limit_wh,
+    })
+}
+
+/// The published factors (g/kWh) of each interval of `day`, and the publication's id.
+pub fn published_factors(
+    park: &Park,
+    publication: Option<&str>,
+    day: &SiteDay,
+    zone: &Zone,
+) -> Result<(String, Vec<f64>)> {
+    let f = tanji_report::interval_factors(
+        park.store(),
+        &park.verifier(),
+        publication,
+        None,
+        day.start,
+        day.interval_s,
+        day.load_wh.len(),
+    )?;
+    let what = format!("the grid factor ({} {})", f.publication, f.region);
+    let values = complete(&f.values, &what, zone, day.start, day.interval_s)?;
+    Ok((f.publication, values))
+}
+
+/// The objective the arguments ask for.
+pub fn objective(a: ObjectiveArg, carbon_price: f64) -> Objective {
+    match a {
+        ObjectiveArg::Emissions => Objective::Emissions,
+        ObjectiveArg::Cost => Objective::Cost,
+        ObjectiveArg::Blend => Objective::Blend {
+            price_per_t: carbon_price,
+        },
+    }
+}
+
+fn print_intervals(plan: &Plan) {
+    println!();
+    println!("local  factor g/kWh  price  fixed kWh  PV kWh  flex before  flex after  import before  import after");
+    for iv in &plan.intervals {
+        println!(
+            "{}  {:>12.1}  {:>5.2}  {:>9.1}  {:>6.1}  {:>11.1}  {:>10.1}  {:>13.1}  {:>12.1}",
+            iv.local,
+            iv.factor,
+            iv.price,
+            iv.fixed_wh as f64 / 1e3,
+            iv.pv_wh as f64 / 1e3,
+            iv.flex_before_wh as f64 / 1e3,
+            iv.flex_after_wh as f64 / 1e3,
+            iv.import_before_wh as f64 / 1e3,
+            iv.import_after_wh as f64 / 1e3
+        );
+    }
+}
+
+/// Builds the problem for the arguments on the published factors.
+pub fn problem(park: &Park, a: &OptimizeArgs) -> Result<(Problem, String, Zone, LocalDate)> {
+    let zone = Zone::named(&a.zone)?;
+    let date = LocalDate::parse(&a.day)?;
+    let day = site_day(park, &a.enterprise, &zone, date)?;
+    let (publication, factors) = published_factors(park, a.publication.as_deref(), &day, &zone)?;
+    let tariff = tariff(a.tariff.as_deref())?;
+    let spec = flex(a.flex.as_deref())?;
+    let p = spec.problem(
+        &day,
+        factors,
+        &tariff,
+        objective(a.objective, a.carbon_price),
+        &zone,
+    )?;
+    Ok((p, publication, zone, date))
+}
+
+pub fn run(a: OptimizeArgs) -> Result<ExitCode> {
+    let park = util::open(&a.dir)?;
+    let (actual, publication, zone, date) = problem(&park, &a)?;
+    let mut planned_on = actual.clone();
+    let mut forecast_note = None;
+    if a.factors == FactorsArg::Forecast {
+        let (values, note) =
+            crate::forecast::factor_forecast(&park, a.publication.as_deref(), &zone, date)?;
+        planned_on.factors = values;
+        forecast_note = Some(note);
+    }
+    let plan = match optimize(&planned_on) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("no plan for {} on {date}: {e}", a.enterprise);
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let realised = match a.factors {
+        FactorsArg::Forecast => Some(tanji_optimizer::rescore(&plan, &actual)?),
+        FactorsArg::Published => None,
+    };
+    match a.format {
+        OutFormat::Json => {
+            let doc = serde_json::json!({
+                "enterprise": a.enterprise,
+                "day": date.to_string(),
+                "zone": zone.name(),
+                "factors": publication,
+                "planned_on": if realised.is_some() { "forecast" } else { "published" },
+                "forecast": forecast_note,
+                "plan": plan,
+                "realised": realised.map(|(before, after)| serde_json::json!({"before": before, "after": after})),
+            });
+            println!("{}", serde_json::to_string_pretty(&doc)?);
+        }
+        OutFormat::Text => {
+            println!(
+                "load-shift advice for {} on {date} ({}), objective {}, factors {}{}; {} flexible load(s), energy kept to the Wh",
+                a.enterprise,
+                zone.name(),
+                plan.objective.code(),
+                publication,
+                if realised.is_some() { " (planned on a forecast)" } else { "" },
+                plan.loads.len()
+            );
+            if let Some(note) = &forecast_note {
+                println!("  forecast: {note}");
+            }
+            println!();
+            print!("{}", plan.summary());
+            if let Some((before, after)) = realised {
+                println!(
+                    "realised on the published factors: emissions {:.3} t -> {:.3} t ({:+.3} t), cost {:.0} -> {:.0} {}",
+                    before.emissions_g as f64 / 1e6,
+                    after.emissions_g as f64 / 1e6,
+                    (after.emissions_g - before.emissions_g) as f64 / 1e6,
+                    before.cost,
+                    after.cost,
+                    plan.currency
+                );
+            }
+            if a.intervals {
+                print_intervals(&plan);
+            }
+            println!(
+                "  modelled: grid import × the interval's factor and tariff price; solved as a {}",
+                plan.solver.method
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

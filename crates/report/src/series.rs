@@ -1,0 +1,211 @@
+//! An enterprise's electricity per interval (site load, PV, import, export) and the published
+//! grid factors per interval, read from the park log: what load-shift advice and forecasts
+//! start from. Values come from the logged uploads' bytes, as reports do; this module checks
+//! the factor publication (signature and content hash) but not each upload's signature —
+//! `tanji verify` and reports do that.
+
+use std::collections::BTreeMap;
+
+use tanji_ledger::NoteVerifier;
+use tanji_readings::Channel;
+use tanji_store::Store;
+use tanji_units::{Carrier, Unit};
+
+use crate::gather::{load_factors, LogView};
+use crate::ReportError;
+
+/// One enterprise's electricity per interval over `[start, start + n·interval_s)`, Wh;
+/// `None` where no accepted upload covers the interval.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SiteSeries {
+    /// The enterprise.
+    pub enterprise: String,
+    /// Start of the first interval, Unix seconds.
+    pub start: i64,
+    /// Interval length, seconds.
+    pub interval_s: u32,
+    /// Grid import (all `electricity_import` meters).
+    pub import_wh: Vec<Option<i64>>,
+    /// Export (`electricity_export`); zeros if the site has no export meter.
+    pub export_wh: Vec<Option<i64>>,
+    /// On-site PV (`pv_generation`); zeros if the site has no PV meter.
+    pub pv_wh: Vec<Option<i64>>,
+    /// Site consumption: import + PV − export, where all its meters report.
+    pub load_wh: Vec<Option<i64>>,
+    /// The grid meters' registered rated capacity per interval, Wh (the connection's limit).
+    pub import_limit_wh: Option<i64>,
+    /// Whether the site has a PV meter.
+    pub has_pv: bool,
+}
+
+/// Wh of `v / 10^decimals` in `unit`, rounded; `None` if not energy or it overflows.
+fn to_wh(v: i64, decimals: u8, unit: &str) -> Option<i64> {
+    let r = unit.parse::<Unit>().ok()?.factor_to(Unit::Wh)?;
+    let num = i128::from(v) * i128::from(r.num);
+    let den = i128::from(r.den) * 10i128.checked_pow(u32::from(decimals))?;
+    let q = (2 * num.abs() + den) / (2 * den);
+    i64::try_from(if num < 0 { -q } else { q }).ok()
+}
+
+/// Adds a channel's values into `acc` (slots of `interval_s` from `start`): equal intervals
+/// directly, coarser ones split evenly (the parts sum to the whole).
+fn add(acc: &mut [Option<i64>], start: i64, interval_s: u32, c: &Channel) {
+    if c.interval_s == 0 || c.interval_s % interval_s != 0 {
+        return;
+    }
+    let k = i64::from(c.interval_s / interval_s);
+    let iv = i64::from(interval_s);
+    for (i, &v) in c.values.iter().enumerate() {
+        let Some(wh) = to_wh(v, c.decimals, &c.unit) else {
+            continue;
+        };
+        let t = c.start + i as i64 * i64::from(c.interval_s);
+        for j in 0..k {
+            let ts = t + j * iv;
+            if ts < start || (ts - start) % iv != 0 {
+                continue;
+            }
+            let Ok(slot) = usize::try_from((ts - start) / iv) else {
+                continue;
+            };
+            if let Some(cell) = acc.get_mut(slot) {
+                let part = wh * (j + 1) / k - wh * j / k;
+                *cell = Some(cell.unwrap_or(0) + part);
+            }
+        }
+    }
+}
+
+/// `enterprise`'s electricity over `n` intervals of `interval_s` from `start`, from every
+/// accepted upload in the log.
+pub fn site_series<S: Store>(
+    store: &S,
+    enterprise: &str,
+    start: i64,
+    interval_s: u32,
+    n: usize,
+) -> Result<SiteSeries, ReportError> {
+    if interval_s == 0 {
+        return Err(ReportError::Request("interval length 0 s".into()));
+    }
+    let view = LogView::read(store, store.size()?)?;
+    // Meters of the enterprise, by carrier, with their rated capacity.
+    let mut meters: BTreeMap<&str, (Carrier, i64)> = BTreeMap::new();
+    for (meter, regs) in &view.registrations {
+        if let Some((_, r)) = regs.last() {
+            if r.enterprise == enterprise {
+                if let Ok(c) = r.carrier.parse::<Carrier>() {
+                    let cap = to_wh(r.rated_per_hour_milli, 3, &r.unit)
+                        .map_or(0, |per_h| per_h * i64::from(interval_s) / 3600);
+                    meters.insert(meter.as_str(), (c, cap));
+                }
+            }
+        }
+    }
+    if meters.is_empty() {
+        let known: std::collections::BTreeSet<&str> = view
+            .registrations
+            .values()
+            .filter_map(|v| v.last())
+            .map(|(_, r)| r.enterprise.as_str())
+            .collect();
+        return Err(ReportError::Request(format!(
+            "no enterprise {enterprise:?} is registered in this log; registered: {}",
+            known.into_iter().collect::<Vec<_>>().join(", ")
+        )));
+    }
+    let has = |c: Carrier| meters.values().any(|(k, _)| *k == c);
+    let zeros_if = |present: bool| vec![if present { None } else { Some(0) }; n];
+    let mut import = vec![None; n];
+    let (has_export, has_pv) = (has(Carrier::ElectricityExport), has(Carrier::PvGeneration));
+    let mut export = zeros_if(has_export);
+    let mut pv = zeros_if(has_pv);
+    let end = start + n as i64 * i64::from(interval_s);
+    for (_, u) in &view.uploads {
+        for c in &u.body.channels {
+            let Some((carrier, _)) = meters.get(c.meter.as_str()) else {
+                continue;
+            };
+            if c.start >= end || c.end().is_none_or(|e| e <= start) {
+                continue;
+            }
+            let acc = match carrier {
+                Carrier::ElectricityImport => &mut import,
+                Carrier::ElectricityExport => &mut export,
+                Carrier::PvGeneration => &mut pv,
+                _ => continue,
+            };
+            add(acc, start, interval_s, c);
+        }
+    }
+    let load_wh = (0..n)
+        .map(|t| Some(import[t]? + pv[t]? - export[t]?))
+        .collect();
+    let limit: i64 = meters
+        .values()
+        .filter(|(c, _)| *c == Carrier::ElectricityImport)
+        .map(|(_, cap)| cap)
+        .sum();
+    Ok(SiteSeries {
+        enterprise: enterprise.to_string(),
+        start,
+        interval_s,
+        import_wh: import,
+        export_wh: export,
+        pv_wh: pv,
+        load_wh,
+        import_limit_wh: (limit > 0).then_some(limit),
+        has_pv,
+    })
+}
+
+/// A published factor series looked up per interval.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IntervalFactors {
+    /// The publication id (`name@vN`).
+    pub publication: String,
+    /// The region.
+    pub region: String,
+    /// Consumption-based direct factor, g CO2/kWh, of the hour each interval starts in;
+    /// `None` where the series has none.
+    pub values: Vec<Option<f64>>,
+}
+
+/// The factor publication `want` (id, name, or `None` for the latest), checked against the
+/// log key, looked up for `n` intervals of `interval_s` from `start` in `region` (or its
+/// only region).
+pub fn interval_factors<S: Store>(
+    store: &S,
+    verifier: &NoteVerifier,
+    want: Option<&str>,
+    region: Option<&str>,
+    start: i64,
+    interval_s: u32,
+    n: usize,
+) -> Result<IntervalFactors, ReportError> {
+    let view = LogView::read(store, store.size()?)?;
+    let f = load_factors(store, &view, verifier, want)?;
+    let region = match region {
+        Some(r) if f.regions.iter().any(|x| x == r) => r.to_string(),
+        None if f.regions.len() == 1 => f.regions[0].clone(),
+        _ => {
+            return Err(ReportError::Request(format!(
+                "publication {} has regions {}; name one of them",
+                f.id,
+                f.regions.join(", ")
+            )))
+        }
+    };
+    let values = (0..n)
+        .map(|i| {
+            f.series
+                .factor_at(&region, start + i as i64 * i64::from(interval_s))
+                .and_then(|r| r.consumption_direct)
+        })
+        .collect();
+    Ok(IntervalFactors {
+        publication: f.id,
+        region,
+        values,
+    })
+}

@@ -9,6 +9,7 @@ mod device;
 mod factors;
 mod forecast;
 mod import;
+mod inputs;
 mod ingest;
 mod log;
 mod optimize;
@@ -57,6 +58,10 @@ enum Command {
     /// Import historical meter data (CSV) for meters without a device yet: signed with an
     /// operator import key, logged like device data, marked as imported in every report.
     Import(import::ImportArgs),
+    /// Enterprise inputs (green certificates and purchases, output, production records and
+    /// CBAM settings), logged as a signed, versioned publication for reports to use.
+    #[command(subcommand)]
+    Inputs(inputs::InputsCommand),
     /// The park log: checkpoints, keys, proofs, tile export.
     #[command(subcommand)]
     Log(log::LogCommand),
@@ -137,6 +142,7 @@ fn main() -> ExitCode {
         Command::Factors(c) => factors::run(c),
         Command::Ingest(a) => ingest::run(a),
         Command::Import(a) => import::run(a),
+        Command::Inputs(c) => inputs::run(c),
         Command::Log(c) => log::run(c),
         Command::Witness(c) => witness::run(c),
         Command::Verify(a) => log::verify(a),

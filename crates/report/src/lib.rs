@@ -27,9 +27,11 @@ mod series;
 pub use audit::{audit, AuditResult};
 pub use build::{build, Built, FixedChoice, Request, Scope, Source};
 pub use doc::{
-    CheckpointDoc, EnterpriseDoc, FactorsDoc, FixedFactorDoc, IssueDoc, LeafDoc, LogDoc, MeterDoc,
-    Methods, Parameters, PeriodDoc, Provenance, ReportDoc, ScopeDoc, SteamEnthalpyDoc, Totals,
+    CheckpointDoc, EnterpriseDoc, FactorsDoc, FixedFactorDoc, InputsDoc, IssueDoc, LeafDoc, LogDoc,
+    MeterDoc, Methods, Parameters, PeriodDoc, Provenance, ReportDoc, ScopeDoc, SteamEnthalpyDoc,
+    Totals,
 };
+pub use gather::{EnterpriseInputs, InputsFile, INPUTS_METHOD};
 pub use render::{render_csv, render_html};
 pub use series::{interval_factors, site_series, IntervalFactors, SiteSeries};
 

@@ -42,17 +42,21 @@ pub fn routes(r: ApiRouter) -> ApiRouter {
     )
 }
 
-/// The body split into its records: each record's exact JSON text, and whether the body was an
-/// array.
-pub fn split_body(body: &[u8], max_records: usize) -> Result<(Vec<&str>, bool), ApiError> {
+/// The body decoded into records: each record's exact JSON text decoded as `tanji ingest`
+/// decodes a line, and whether the body was an array. `source` names the sender.
+pub fn decode_body(
+    body: &[u8],
+    max_records: usize,
+    source: &str,
+) -> Result<(Vec<Incoming>, bool), ApiError> {
     let text = std::str::from_utf8(body).map_err(|e| {
         ApiError::bad_request(format!(
             "the body is not UTF-8 (byte {}); send JSON",
             e.valid_up_to()
         ))
     })?;
-    let trimmed = text.trim_start();
-    if trimmed.is_empty() {
+    let text = text.trim();
+    if text.is_empty() {
         return Err(ApiError::bad_request(
             "the body is empty; send one upload record (a JSON object) or an array of them",
         ));
@@ -62,28 +66,42 @@ pub fn split_body(body: &[u8], max_records: usize) -> Result<(Vec<&str>, bool), 
             "the body is not valid JSON: {e}; nothing was logged"
         ))
     };
-    if trimmed.starts_with('[') {
-        let records: Vec<&RawValue> = serde_json::from_str(text).map_err(not_json)?;
-        if records.is_empty() {
-            return Err(ApiError::bad_request(
-                "the array is empty; send at least one upload record",
-            ));
+    let incoming = |text: &str, source: String| Incoming {
+        source,
+        raw: text.as_bytes().to_vec(),
+        parsed: parse_json_upload(text),
+    };
+    if !text.starts_with('[') {
+        // One record: decode it directly (one pass over the text); only if that fails, tell
+        // a body that is not JSON at all (400) from a record that is malformed (rejected).
+        let one = incoming(text, source.to_string());
+        if one.parsed.is_err() {
+            serde_json::from_str::<serde::de::IgnoredAny>(text).map_err(not_json)?;
         }
-        if records.len() > max_records {
-            return Err(ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "too_many_records",
-                format!(
-                    "{} records in one request; the limit is {max_records}: split them over several requests",
-                    records.len()
-                ),
-            ));
-        }
-        Ok((records.into_iter().map(RawValue::get).collect(), true))
-    } else {
-        let record: &RawValue = serde_json::from_str(text).map_err(not_json)?;
-        Ok((vec![record.get()], false))
+        return Ok((vec![one], false));
     }
+    let records: Vec<&RawValue> = serde_json::from_str(text).map_err(not_json)?;
+    if records.is_empty() {
+        return Err(ApiError::bad_request(
+            "the array is empty; send at least one upload record",
+        ));
+    }
+    if records.len() > max_records {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_many_records",
+            format!(
+                "{} records in one request; the limit is {max_records}: split them over several requests",
+                records.len()
+            ),
+        ));
+    }
+    let items = records
+        .iter()
+        .enumerate()
+        .map(|(i, r)| incoming(r.get(), format!("{source} [{i}]")))
+        .collect();
+    Ok((items, true))
 }
 
 async fn uploads(
@@ -108,20 +126,11 @@ async fn uploads(
                 ApiError::bad_request(format!("reading the body: {e}"))
             }
         })?;
-        let (records, array) = split_body(&body, state.config().http.max_records_per_request)?;
-        let items: Vec<Incoming> = records
-            .iter()
-            .enumerate()
-            .map(|(i, text)| Incoming {
-                source: if array {
-                    format!("http {peer} [{i}]")
-                } else {
-                    format!("http {peer}")
-                },
-                raw: text.as_bytes().to_vec(),
-                parsed: parse_json_upload(text),
-            })
-            .collect();
+        let (items, array) = decode_body(
+            &body,
+            state.config().http.max_records_per_request,
+            &format!("http {peer}"),
+        )?;
         let answers = state.sequencer().submit(items).await?;
         Ok::<_, ApiError>((answers, array))
     }

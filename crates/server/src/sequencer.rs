@@ -359,11 +359,12 @@ impl Worker {
             replies.push(job.reply);
         }
         let total = items.len();
-        let result = self
+        let ingested = self
             .park
             .ingest(items, unix_now())
-            .map_err(|e| ServerError::Ingest(e.to_string()))
-            .and_then(|outcomes| self.answers(start, outcomes));
+            .map_err(|e| ServerError::Ingest(e.to_string()));
+        let ingest_ms = started.elapsed().as_millis() as u64;
+        let result = ingested.and_then(|outcomes| self.answers(start, outcomes));
         match result {
             Ok(answers) => {
                 let mut answers = answers.into_iter();
@@ -374,6 +375,7 @@ impl Worker {
                 tracing::debug!(
                     records = total,
                     size = self.park.size(),
+                    ingest_ms,
                     ms = started.elapsed().as_millis() as u64,
                     "batch logged"
                 );

@@ -40,6 +40,9 @@ pub struct Config {
     /// API tokens, by SHA-256 hash, with their roles.
     #[serde(default)]
     pub tokens: Vec<TokenConfig>,
+    /// Witnesses every new checkpoint is submitted to (`[[witness]]` name, url, vkey).
+    #[serde(default)]
+    pub witness: Vec<crate::witnessing::WitnessConfig>,
 }
 
 impl Default for Config {
@@ -49,6 +52,7 @@ impl Default for Config {
             batch: BatchConfig::default(),
             http: HttpConfig::default(),
             tokens: Vec::new(),
+            witness: Vec::new(),
         }
     }
 }
@@ -158,6 +162,7 @@ impl Config {
                 "http.max_records_per_request and http.max_body_bytes must be at least 1".into(),
             ));
         }
+        crate::witnessing::check(&self.witness).map_err(bad)?;
         for (i, t) in self.tokens.iter().enumerate() {
             crate::auth::Role::parse(&t.role).map_err(|m| bad(format!("tokens[{i}].role: {m}")))?;
             crate::auth::parse_token_hash(&t.sha256)

@@ -23,6 +23,7 @@ pub mod routes;
 pub mod sequencer;
 pub mod tlog;
 mod web;
+pub mod witnessing;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -319,10 +320,17 @@ pub async fn run(
     let app = server
         .router
         .into_make_service_with_connect_info::<SocketAddr>();
+    let witnessing = witnessing::start(
+        server.state.clone(),
+        server.state.reader().path().to_path_buf(),
+    );
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(signal)
         .await;
     sequencer.close().await;
+    if let Some(w) = witnessing {
+        w.abort();
+    }
     tracing::info!(size = sequencer.head().size, "stopped");
     served.map_err(|e| ServerError::Io {
         context: format!("serving on {addr}"),

@@ -23,6 +23,11 @@ pub struct Reader {
 }
 
 impl Reader {
+    /// The store file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// Readers of the store file at `path`.
     pub fn new(path: &Path) -> Self {
         Reader {

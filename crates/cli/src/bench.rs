@@ -77,6 +77,9 @@ pub enum BenchCommand {
         #[arg(long)]
         keep: bool,
     },
+    /// The service under load on loopback: N simulated devices POST signed uploads at a given
+    /// rate to an in-process server; accepted uploads/s and acknowledgement latency p50/p99.
+    Serve(crate::bench_serve::Args),
 }
 
 pub fn run(cmd: BenchCommand) -> Result<ExitCode> {
@@ -109,6 +112,7 @@ pub fn run(cmd: BenchCommand) -> Result<ExitCode> {
             write,
             keep,
         }),
+        BenchCommand::Serve(a) => crate::bench_serve::run(a),
     }
 }
 

@@ -4,6 +4,7 @@
 mod bench;
 mod bench_optimize;
 mod bench_report;
+mod bench_serve;
 mod demo;
 mod device;
 mod factors;

@@ -1,0 +1,250 @@
+//! `tanji bench serve`: the service under load, on loopback only. Starts the server in this
+//! process on 127.0.0.1:0 over a temporary park, has N simulated devices (the simulator's
+//! registrations and signed daily uploads) POST one upload per request at a fixed total rate
+//! over real HTTP, and reports acknowledged uploads per second and the acknowledgement latency
+//! percentiles. The latency of each upload is measured from the moment it was due to be sent
+//! (open loop), so a slow server cannot hide its queueing delay by slowing the senders down.
+//! Afterwards the park is reopened and every acknowledged upload must be in the log.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use tanji_park::Park;
+use tanji_readings::upload_to_json;
+use tanji_server::{Config, Server};
+use tanji_simulator::{Park as SimPark, ParkSpec};
+
+use crate::util;
+
+/// What to run.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Simulated devices (one per enterprise, each with its meters registered).
+    #[arg(long, default_value_t = 1000)]
+    pub devices: usize,
+    /// Daily uploads per device (uploads in all = devices × days).
+    #[arg(long, default_value_t = 30)]
+    pub days: u32,
+    /// Uploads offered per second, in all devices together.
+    #[arg(long, default_value_t = 6000.0)]
+    pub rate: f64,
+    /// The server's batch window, milliseconds.
+    #[arg(long, default_value_t = 250)]
+    pub window_ms: u64,
+    /// Simulation seed.
+    #[arg(long, default_value_t = 2026)]
+    pub seed: u64,
+    /// Write the table into this Markdown file (between the serve markers).
+    #[arg(long)]
+    pub write: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Got {
+    Accepted,
+    Other,
+    Failed,
+}
+
+struct Sample {
+    got: Got,
+    /// From when the upload was due to be sent to when its answer was read.
+    latency: Duration,
+    done: Instant,
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    // Nearest rank.
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+/// `name_sum` / `name_count` of a Prometheus histogram in the text exposition.
+fn histogram_mean(text: &str, name: &str) -> Option<(f64, f64)> {
+    let value = |suffix: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}_{suffix} ")))
+            .and_then(|v| v.trim().parse::<f64>().ok())
+    };
+    Some((value("sum")?, value("count")?))
+}
+
+pub fn run(a: Args) -> Result<ExitCode> {
+    anyhow::ensure!(a.rate > 0.0, "--rate must be positive");
+    let devices = a.devices.max(1);
+    let dir = tempfile::tempdir().context("creating a temporary park directory")?;
+    let today = util::now().div_euclid(86_400) * 86_400;
+    let start_day = today - i64::from(a.days + 2) * 86_400;
+    eprintln!(
+        "preparing {devices} devices × {} days of signed uploads …",
+        a.days
+    );
+    let sim = SimPark::generate(ParkSpec {
+        seed: a.seed,
+        enterprises: devices,
+        start_day,
+        days: a.days,
+    });
+    let registered = {
+        let mut park = Park::create(dir.path(), "bench-serve", None)?;
+        park.register(&sim.registrations(start_day - 86_400))?;
+        park.size()
+    };
+    let bodies: Vec<String> = sim.uploads().map(|u| upload_to_json(&u)).collect();
+    let readings: usize = sim.uploads().map(|u| u.reading_count()).sum();
+    let total = bodies.len();
+    let mean_bytes = bodies.iter().map(String::len).sum::<usize>() / total.max(1);
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let window_ms = a.window_ms;
+    let rate = a.rate;
+    let park_dir = dir.path().to_path_buf();
+    let (samples, started, metrics_text) = runtime.block_on(async move {
+        let mut config = Config::default();
+        config.batch.window_ms = window_ms;
+        config.batch.max_records = 20_000;
+        config.batch.queue_records = 1_000_000;
+        let server = Server::open(&park_dir, config)?;
+        let metrics = server.state().metrics().clone();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .context("binding 127.0.0.1:0")?;
+        let url = Arc::new(format!(
+            "http://{}/api/v1/uploads",
+            listener.local_addr().context("reading the listen address")?
+        ));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let serving = tokio::spawn(tanji_server::run(listener, server, async move {
+            let _ = stopped.await;
+        }));
+        let client = reqwest::Client::builder()
+            .pool_max_idle_per_host(usize::MAX)
+            .build()
+            .context("building the HTTP client")?;
+        eprintln!(
+            "sending {total} uploads ({mean_bytes} bytes of JSON each on average) at {rate} per second to {url} …"
+        );
+        let started = Instant::now();
+        let step = Duration::from_secs_f64(1.0 / rate);
+        let mut tasks = Vec::with_capacity(total);
+        for (k, body) in bodies.into_iter().enumerate() {
+            let due = started + step.mul_f64(k as f64);
+            tokio::time::sleep_until(due.into()).await;
+            let client = client.clone();
+            let url = Arc::clone(&url);
+            tasks.push(tokio::spawn(async move {
+                let res = client
+                    .post(url.as_str())
+                    .header("content-type", "application/json")
+                    .body(body)
+                    .send()
+                    .await;
+                let got = match res {
+                    Ok(r) if r.status().is_success() => match r.bytes().await {
+                        Ok(b) if b.starts_with(br#"{"status":"accepted""#) => Got::Accepted,
+                        Ok(_) => Got::Other,
+                        Err(_) => Got::Failed,
+                    },
+                    Ok(_) => Got::Other,
+                    Err(_) => Got::Failed,
+                };
+                let done = Instant::now();
+                Sample {
+                    got,
+                    latency: done - due,
+                    done,
+                }
+            }));
+        }
+        let mut samples = Vec::with_capacity(total);
+        for t in tasks {
+            samples.push(t.await.context("a sender task failed")?);
+        }
+        let metrics_text = metrics.render();
+        let _ = stop.send(());
+        serving
+            .await
+            .context("the server task failed")?
+            .context("the server failed")?;
+        Ok::<_, anyhow::Error>((samples, started, metrics_text))
+    })?;
+
+    let accepted = samples.iter().filter(|s| s.got == Got::Accepted).count();
+    let other = samples.iter().filter(|s| s.got == Got::Other).count();
+    let failed = samples.iter().filter(|s| s.got == Got::Failed).count();
+    let last = samples.iter().map(|s| s.done).max().unwrap_or(started);
+    let seconds = (last - started).as_secs_f64();
+    let mut lat: Vec<Duration> = samples
+        .iter()
+        .filter(|s| s.got == Got::Accepted)
+        .map(|s| s.latency)
+        .collect();
+    lat.sort_unstable();
+    let (batch_sum, batches) =
+        histogram_mean(&metrics_text, "tanji_batch_records").unwrap_or((0.0, 0.0));
+    let (batch_secs, _) =
+        histogram_mean(&metrics_text, "tanji_batch_seconds").unwrap_or((0.0, 0.0));
+
+    // Every acknowledged upload is in the log on disk.
+    let park = Park::open(dir.path())?;
+    let logged = park.size() - registered;
+    anyhow::ensure!(
+        logged == accepted as u64,
+        "{accepted} uploads were acknowledged but the log holds {logged} new entries"
+    );
+
+    let ms = |d: Duration| format!("{:.0} ms", d.as_secs_f64() * 1000.0);
+    let mut table = String::new();
+    table.push_str(
+        "| devices | uploads offered | offered rate | accepted | not accepted | accepted uploads/s | ack p50 | ack p99 | ack max | batches | mean batch | mean batch time |\n\
+         |---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+    );
+    table.push_str(&format!(
+        "| {devices} | {total} | {rate:.0}/s | {accepted} | {} | {:.0} | {} | {} | {} | {batches:.0} | {:.0} | {:.0} ms |\n",
+        other + failed,
+        accepted as f64 / seconds,
+        ms(percentile(&lat, 50.0)),
+        ms(percentile(&lat, 99.0)),
+        ms(lat.last().copied().unwrap_or_default()),
+        if batches > 0.0 { batch_sum / batches } else { 0.0 },
+        if batches > 0.0 { 1000.0 * batch_secs / batches } else { 0.0 },
+    ));
+    let note = format!(
+        "One upload per HTTP/1.1 request (a device's signed day: {} readings in {} uploads, {mean_bytes} bytes of JSON on average), \
+         answered after its batch is fsynced, with its inclusion proof and the signed checkpoint. \
+         Accepted uploads/s = accepted ÷ time from the first send to the last answer; latency from when each upload was due \
+         (open loop) to its answer read by the client; percentiles by nearest rank. Server and load generator share the \
+         machine's cores. Every acknowledged upload was found in the log on disk afterwards ({logged} new entries).\n",
+        readings, total
+    );
+    println!("{table}\n{note}");
+    if let Some(path) = &a.write {
+        let intro = format!(
+            "Measured {} on this machine (loopback, batch window {} ms) with\n`tanji bench serve --devices {devices} --days {} --rate {rate} --window-ms {}`:\n\n",
+            util::rfc3339(util::now()),
+            a.window_ms,
+            a.days,
+            a.window_ms
+        );
+        crate::bench::record(path, "serve", &format!("{intro}{table}\n{note}"))?;
+        println!("recorded in {}", path.display());
+    }
+    Ok(if other + failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        eprintln!(
+            "{} uploads were not acknowledged as accepted",
+            other + failed
+        );
+        ExitCode::from(1)
+    })
+}

@@ -514,6 +514,70 @@ mod tests {
         );
     }
 
+    /// An azul `Verifier` for a witness key: azul routes signature lines to it by name and key
+    /// ID; it checks the 72-byte timestamped signature over the cosignature/v1 message.
+    struct AzulWitness {
+        name: String,
+        id: u32,
+        key: VerifyingKey,
+    }
+
+    impl signed_note::Verifier for AzulWitness {
+        fn name(&self) -> &str {
+            &self.name
+        }
+        fn key_id(&self) -> u32 {
+            self.id
+        }
+        fn verify(&self, msg: &[u8], sig: &[u8]) -> bool {
+            let (Ok(ts), Ok(sig)) = (
+                <[u8; 8]>::try_from(&sig[..8]),
+                <[u8; 64]>::try_from(&sig[8..]),
+            ) else {
+                return false;
+            };
+            let mut m = format!("cosignature/v1\ntime {}\n", u64::from_be_bytes(ts)).into_bytes();
+            m.extend_from_slice(msg);
+            self.key
+                .verify_strict(&m, &ed25519_dalek::Signature::from_bytes(&sig))
+                .is_ok()
+        }
+    }
+
+    #[test]
+    fn azul_routes_our_cosignature_by_the_same_key_id() {
+        // Cloudflare azul's signed_note (an independent implementation) parses the cosigned
+        // note, computes the same key ID from the name and the 0x04-typed key, and hands the
+        // line to the witness verifier (the log's line stays unverified: unknown key).
+        let log = crate::NoteSigner::new("log.example", SigningKey::from_bytes(&[9; 32])).unwrap();
+        let w = signer("witness.example/w1", 6);
+        let note = format!(
+            "{}{}\n",
+            crate::sign_note(SPEC_TEXT, &[&log]).unwrap(),
+            w.cosign(SPEC_TEXT, 1_700_000_000).unwrap()
+        );
+        let mut typed = vec![COSIGNATURE_V1_TYPE];
+        typed.extend_from_slice(w.verifier().verifying_key().as_bytes());
+        let id = signed_note::key_id("witness.example/w1", &typed);
+        assert_eq!(id, w.key_id());
+        let parsed = signed_note::Note::from_bytes(note.as_bytes()).unwrap();
+        assert_eq!(parsed.text(), SPEC_TEXT.as_bytes());
+        let list = signed_note::VerifierList::new(vec![Box::new(AzulWitness {
+            name: "witness.example/w1".into(),
+            id,
+            key: *w.verifier().verifying_key(),
+        })]);
+        let (verified, unverified) = parsed.verify(&list).unwrap();
+        assert_eq!(verified.len(), 1);
+        assert_eq!(verified[0].id(), w.key_id());
+        assert_eq!(
+            &verified[0].signature()[..8],
+            &1_700_000_000u64.to_be_bytes()
+        );
+        assert_eq!(unverified.len(), 1);
+        assert_eq!(unverified[0].name(), "log.example");
+    }
+
     #[test]
     fn changed_timestamp_does_not_verify() {
         let w = signer("w", 2);

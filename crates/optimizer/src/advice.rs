@@ -83,6 +83,23 @@ fn join_ranges(r: &[String]) -> String {
     }
 }
 
+/// Where a load leaves and where it goes, for the advice's clock times: intervals whose change
+/// is at least 5% of the load's largest change (so a few stray Wh do not list a dozen ranges),
+/// with one-interval gaps between marked intervals closed.
+fn marks(before: &[i64], after: &[i64]) -> (Vec<bool>, Vec<bool>) {
+    let delta: Vec<i64> = before.iter().zip(after).map(|(b, a)| a - b).collect();
+    let big = delta.iter().map(|d| d.abs()).max().unwrap_or(0);
+    let thr = (big / 20).max(1);
+    let from: Vec<bool> = delta.iter().map(|&d| d <= -thr).collect();
+    let to: Vec<bool> = delta.iter().map(|&d| d >= thr).collect();
+    let close = |m: &[bool], other: &[bool]| -> Vec<bool> {
+        (0..m.len())
+            .map(|i| m[i] || (i > 0 && i + 1 < m.len() && m[i - 1] && m[i + 1] && !other[i]))
+            .collect()
+    };
+    (close(&from, &to), close(&to, &from))
+}
+
 /// Totals of flexible schedules `flex` on `p`.
 pub(crate) fn outcome(p: &Problem, flex: &[&[i64]]) -> Outcome {
     let (mut cons, mut imp, mut exp) = (0i64, 0i64, 0i64);
@@ -138,8 +155,7 @@ pub(crate) fn plan(p: &Problem, solved: Solved) -> Plan {
         current[l] = after_l.clone();
         let cur: Vec<&[i64]> = current.iter().map(|s| &s[..]).collect();
         let now = outcome(p, &cur);
-        let from_m: Vec<bool> = (0..n).map(|t| load.baseline_wh[t] > after_l[t]).collect();
-        let to_m: Vec<bool> = (0..n).map(|t| load.baseline_wh[t] < after_l[t]).collect();
+        let (from_m, to_m) = marks(&load.baseline_wh, after_l);
         let from = ranges(&zone, p.start, p.interval_s, &from_m);
         let to = ranges(&zone, p.start, p.interval_s, &to_m);
         let dg = now.emissions_g - prev.emissions_g;

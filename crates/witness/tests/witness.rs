@@ -325,3 +325,82 @@ CsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n\
         AddCheckpoint::parse(b"old 1\nPlRNCrwHpqhGrupue0L7gxbjbMiKA9temvuZZDDpkaw=\n").is_err()
     );
 }
+
+/// c2sp.org/tlog-witness: checking the old size and recording the new checkpoint must be one
+/// atomic step, or two requests from the same old size could both be cosigned (and the later
+/// write roll the state back). Eight threads race from size 4 to sizes 5..=12: exactly one
+/// wins, the others get 409 naming the winner's size, and the state is the winner's.
+#[test]
+fn racing_requests_from_the_same_old_size_cosign_exactly_one() {
+    use tanji_ledger::{consistency_proof, leaf_hash, MemoryTree};
+    use tanji_witness::AddCheckpointError;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let signer = NoteSigner::new(
+        "tanji.test/race",
+        ed25519_dalek::SigningKey::from_bytes(&[3; 32]),
+    )
+    .unwrap();
+    let tree = MemoryTree::from_leaf_hashes((0u8..12).map(|i| leaf_hash(&[i])));
+    let note = |size: u64| {
+        let root = tanji_ledger::root(&tree, size).unwrap();
+        sign_checkpoint(
+            &Checkpoint {
+                origin: "tanji.test/race".into(),
+                size,
+                root,
+                extensions: vec![],
+            },
+            &signer,
+        )
+        .unwrap()
+    };
+    let w = Witness::create(tmp.path(), "witness.test/race").unwrap();
+    w.add_log("tanji.test/race", &signer.verifier()).unwrap();
+    let first = AddCheckpoint {
+        old_size: 0,
+        proof: vec![],
+        checkpoint: note(4),
+    };
+    w.add(&first, 1_000).unwrap();
+
+    let requests: Vec<AddCheckpoint> = (5..=12)
+        .map(|size| AddCheckpoint {
+            old_size: 4,
+            proof: consistency_proof(&tree, 4, size).unwrap(),
+            checkpoint: note(size),
+        })
+        .collect();
+    let results: Vec<(u64, Result<String, AddCheckpointError>)> = std::thread::scope(|s| {
+        let handles: Vec<_> = requests
+            .iter()
+            .zip(5u64..)
+            .map(|(req, size)| {
+                let w = &w;
+                s.spawn(move || (size, w.add(req, 2_000)))
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let winners: Vec<u64> = results
+        .iter()
+        .filter(|(_, r)| r.is_ok())
+        .map(|(size, _)| *size)
+        .collect();
+    assert_eq!(winners.len(), 1, "{results:?}");
+    let winner = winners[0];
+    for (size, r) in &results {
+        if *size != winner {
+            match r {
+                Err(e @ AddCheckpointError::OldSizeMismatch { latest, .. }) => {
+                    assert_eq!(*latest, winner);
+                    assert_eq!(e.status(), 409);
+                }
+                other => panic!("size {size}: expected 409, got {other:?}"),
+            }
+        }
+    }
+    let log = w.log("tanji.test/race").unwrap().unwrap();
+    assert_eq!(log.size, winner);
+    assert_eq!(log.root, Some(tanji_ledger::root(&tree, winner).unwrap()));
+}

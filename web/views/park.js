@@ -120,12 +120,20 @@ export async function render(root) {
       get("/park/issues"),
     ]);
   } catch (e) {
-    if (e.status !== 403) throw e;
-    parkData = null;
+    if (e.status !== 403 && e.status !== 404) throw e;
+    parkData = e;
   }
   const later = [];
   const cards = [ledgerCard(status)];
   cards.push(curve instanceof Error ? card(t("factor_today"), h("p", { class: "muted" }, curve.message)) : factorCard(curve, later));
+  if (parkData instanceof Error && parkData.status === 404) {
+    // No figures yet (no uploads, or no factor publication): say why, show the rest.
+    cards.push(card(t("total_emissions"), h("p", { class: "muted", testid: "no-figures" }, parkData.message)));
+    root.replaceChildren(h("div", { class: "grid" }, cards));
+    for (const f of later) f();
+    return;
+  }
+  if (parkData instanceof Error) parkData = null;
   if (!parkData) {
     const ents = await get("/enterprises");
     cards.push(

@@ -61,6 +61,9 @@ struct Inner {
     /// A cosigned checkpoint `(size, note)` to serve instead of the log's own while the log
     /// is at that size.
     cosigned: RwLock<Option<(u64, Arc<str>)>>,
+    /// Turns `true` when shutdown begins: long-lived responses (the checkpoint event stream)
+    /// end then, so that a graceful shutdown does not wait for open dashboards.
+    shutdown: tokio::sync::watch::Sender<bool>,
 }
 
 /// What every handler shares; cheap to clone.
@@ -117,6 +120,11 @@ impl AppState {
         self.0.sequencer.head()
     }
 
+    /// A receiver that turns `true` when shutdown begins.
+    pub fn shutdown_signal(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.0.shutdown.subscribe()
+    }
+
     /// Sets a cosigned version of the checkpoint of tree size `size`; `/checkpoint` serves it
     /// while the log is at that size.
     pub fn set_cosigned_checkpoint(&self, size: u64, note: &str) {
@@ -168,6 +176,7 @@ impl Server {
             origin,
             vkey,
             cosigned: RwLock::new(None),
+            shutdown: tokio::sync::watch::channel(false).0,
         }));
         let (api, routes) = api_routes().into_parts();
         let router = api
@@ -312,9 +321,11 @@ pub async fn run(
         source: e,
     })?;
     tracing::info!(%addr, origin = server.state.origin(), "serving");
+    let announce = server.state.clone();
     let signal = async move {
         shutdown.await;
         tracing::info!("shutdown: no new connections; logging what is pending");
+        announce.0.shutdown.send_replace(true);
         draining.drain();
     };
     let app = server

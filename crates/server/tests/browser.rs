@@ -705,6 +705,29 @@ async fn dashboard_shows_the_apis_numbers_live() {
         .unwrap()
         .is_empty());
 
+    // A park with factors but no uploads yet: the page says why there are no figures and
+    // still shows the ledger and the factor curve.
+    let empty = common::fixture(2, 1);
+    common::publish_factors(empty.path(), 1);
+    let server2 = common::start(empty.path(), common::config(&empty)).await;
+    c.goto(&format!("{}/dashboard/", server2.url))
+        .await
+        .unwrap();
+    js(&c, &format!("localStorage.setItem('tanji.token', '{op}');")).await;
+    c.refresh().await.unwrap();
+    let size2 = server2.state.head().size;
+    ready(&c, Some(size2)).await;
+    let why = text(&c, "no-figures").await;
+    assert!(why.contains("no accepted upload"), "{why}");
+    assert_eq!(attr(&c, "factor-chart", "data-points").await, "48");
+    close(
+        value(&c, "ledger-size").await,
+        size2 as f64,
+        "empty park ledger-size",
+    );
+    screenshot(&c, &shots, "empty-park-en.png").await;
+    server2.stop().await;
+
     c.close().await.unwrap();
     server.stop().await;
 }

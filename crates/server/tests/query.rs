@@ -352,6 +352,28 @@ async fn the_event_stream_announces_each_new_checkpoint() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn an_open_event_stream_ends_when_the_server_shuts_down() {
+    let fx = fixture(2, 1);
+    let srv = start(fx.path(), config(&fx)).await;
+    let mut res = client()
+        .get(srv.at("/api/v1/events"))
+        .bearer_auth(OPERATOR)
+        .send()
+        .await
+        .unwrap();
+    let first = res.chunk().await.unwrap().unwrap();
+    assert!(std::str::from_utf8(&first)
+        .unwrap()
+        .contains("event: checkpoint"));
+    // A graceful shutdown does not wait for the dashboard to close its stream: the stream
+    // ends, and `run` returns.
+    srv.stop().await;
+    while let Some(chunk) = res.chunk().await.unwrap() {
+        assert!(!std::str::from_utf8(&chunk).unwrap().contains("event:"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn the_status_lists_the_witness_cosignatures_of_the_served_checkpoint() {
     let fx = fixture(2, 1);
     let srv = start(fx.path(), config(&fx)).await;

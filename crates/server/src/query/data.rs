@@ -254,8 +254,17 @@ pub fn factor_curve(
     let today = local_day(now);
     let day = match day {
         Some(d) => d,
+        // Today, else the nearest local day the series covers whole (else partly).
         None => match (rows.first(), rows.last()) {
-            (Some(a), Some(b)) => today.clamp(local_day(a.start), local_day(b.end - 1)),
+            (Some(a), Some(b)) => {
+                let first_whole = (a.start + off + 86_399).div_euclid(86_400);
+                let last_whole = (b.end + off).div_euclid(86_400) - 1;
+                if first_whole <= last_whole {
+                    today.clamp(first_whole, last_whole)
+                } else {
+                    today.clamp(local_day(a.start), local_day(b.end - 1))
+                }
+            }
             _ => today,
         },
     };

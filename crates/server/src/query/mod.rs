@@ -323,19 +323,31 @@ pub struct EventsQuery {
 
 async fn events(State(state): State<AppState>, Query(eq): Query<EventsQuery>) -> impl IntoResponse {
     let rx = state.sequencer().subscribe();
+    let stop = state.shutdown_signal();
     let left = eq.max.unwrap_or(u64::MAX);
+    // The stream ends after `max` events, when the log's head channel closes, or when the
+    // server begins to shut down (so that a graceful shutdown does not wait for it).
     let stream = futures_util::stream::unfold(
-        (rx, state, left, true),
-        |(mut rx, state, left, first)| async move {
-            if left == 0 || (!first && rx.changed().await.is_err()) {
+        (rx, stop, state, left, true),
+        |(mut rx, mut stop, state, left, first)| async move {
+            if left == 0 || *stop.borrow() {
                 return None;
+            }
+            if !first {
+                tokio::select! {
+                    changed = rx.changed() => changed.ok()?,
+                    _ = stop.wait_for(|s| *s) => return None,
+                }
             }
             let size = rx.borrow_and_update().size;
             let event = Event::default()
                 .event("checkpoint")
                 .json_data(json!({"size": size, "checkpoint": &*state.served_checkpoint()}))
                 .unwrap_or_else(|_| Event::default().comment("unserializable head"));
-            Some((Ok::<_, Infallible>(event), (rx, state, left - 1, false)))
+            Some((
+                Ok::<_, Infallible>(event),
+                (rx, stop, state, left - 1, false),
+            ))
         },
     );
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))

@@ -9,7 +9,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use tanji_optimizer::local::{LocalDate, Zone};
 use tanji_optimizer::spec::{FlexSpec, SiteDay};
-use tanji_optimizer::{optimize, Objective, Plan, Problem, Tariff};
+use tanji_optimizer::{optimize, Objective, Outcome, Plan, Problem, Tariff};
 use tanji_park::Park;
 
 use crate::util;
@@ -76,6 +76,9 @@ pub struct OptimizeArgs {
     /// Time zone of --day and of the advice's clock times.
     #[arg(long, default_value = tanji_optimizer::local::DEFAULT_ZONE)]
     pub zone: String,
+    /// Plan this many consecutive days from --day, one line each and their total.
+    #[arg(long, default_value_t = 1)]
+    pub days: u32,
     /// Also print the schedule per interval (text format).
     #[arg(long)]
     pub intervals: bool,
@@ -192,12 +195,16 @@ fn print_intervals(plan: &Plan) {
     }
 }
 
-/// Builds the problem for the arguments on the published factors.
-pub fn problem(park: &Park, a: &OptimizeArgs) -> Result<(Problem, String, Zone, LocalDate)> {
-    let zone = Zone::named(&a.zone)?;
-    let date = LocalDate::parse(&a.day)?;
-    let day = site_day(park, &a.enterprise, &zone, date)?;
-    let (publication, factors) = published_factors(park, a.publication.as_deref(), &day, &zone)?;
+/// Builds the problem of local day `date` for the arguments, on the published factors; returns
+/// it with the publication's id.
+pub fn problem(
+    park: &Park,
+    a: &OptimizeArgs,
+    zone: &Zone,
+    date: LocalDate,
+) -> Result<(Problem, String)> {
+    let day = site_day(park, &a.enterprise, zone, date)?;
+    let (publication, factors) = published_factors(park, a.publication.as_deref(), &day, zone)?;
     let tariff = tariff(a.tariff.as_deref())?;
     let spec = flex(a.flex.as_deref())?;
     let p = spec.problem(
@@ -205,32 +212,171 @@ pub fn problem(park: &Park, a: &OptimizeArgs) -> Result<(Problem, String, Zone, 
         factors,
         &tariff,
         objective(a.objective, a.carbon_price),
-        &zone,
+        zone,
     )?;
-    Ok((p, publication, zone, date))
+    Ok((p, publication))
 }
 
-pub fn run(a: OptimizeArgs) -> Result<ExitCode> {
-    let park = util::open(&a.dir)?;
-    let (actual, publication, zone, date) = problem(&park, &a)?;
+/// A day's plan: made on the published factors or a forecast; with a forecast, also the
+/// outcomes on the published factors (before, after).
+struct DayPlan {
+    plan: Plan,
+    publication: String,
+    forecast_note: Option<String>,
+    realised: Option<(Outcome, Outcome)>,
+}
+
+fn plan_day(
+    park: &Park,
+    a: &OptimizeArgs,
+    zone: &Zone,
+    date: LocalDate,
+) -> Result<Result<DayPlan, tanji_optimizer::Infeasible>> {
+    let (actual, publication) = problem(park, a, zone, date)?;
     let mut planned_on = actual.clone();
     let mut forecast_note = None;
     if a.factors == FactorsArg::Forecast {
         let (values, note) =
-            crate::forecast::factor_forecast(&park, a.publication.as_deref(), &zone, date)?;
+            crate::forecast::factor_forecast(park, a.publication.as_deref(), zone, date)?;
         planned_on.factors = values;
         forecast_note = Some(note);
     }
     let plan = match optimize(&planned_on) {
         Ok(p) => p,
-        Err(e) => {
-            eprintln!("no plan for {} on {date}: {e}", a.enterprise);
-            return Ok(ExitCode::from(1));
-        }
+        Err(e) => return Ok(Err(e)),
     };
     let realised = match a.factors {
         FactorsArg::Forecast => Some(tanji_optimizer::rescore(&plan, &actual)?),
         FactorsArg::Published => None,
+    };
+    Ok(Ok(DayPlan {
+        plan,
+        publication,
+        forecast_note,
+        realised,
+    }))
+}
+
+/// `--days N`: a plan per day, each day's totals on one line and the period's sum.
+fn run_days(park: &Park, a: &OptimizeArgs, zone: &Zone, first: LocalDate) -> Result<ExitCode> {
+    let (mut before_g, mut after_g, mut before_c, mut after_c) = (0i64, 0i64, 0.0, 0.0);
+    let (mut cons_before, mut cons_after, mut moved) = (0i64, 0i64, 0i64);
+    let (mut planned, mut refused) = (0u32, 0u32);
+    let mut days = Vec::new();
+    if a.format == OutFormat::Text {
+        println!(
+            "load-shift advice for {}, {} days from {first} ({}), objective {}, planned on {} factors; emissions and cost {}:",
+            a.enterprise,
+            a.days,
+            zone.name(),
+            objective(a.objective, a.carbon_price).code(),
+            if a.factors == FactorsArg::Forecast { "forecast" } else { "published" },
+            if a.factors == FactorsArg::Forecast { "as realised on the published factors" } else { "modelled" }
+        );
+    }
+    for d in 0..a.days {
+        let date = first.add_days(i32::try_from(d)?)?;
+        match plan_day(park, a, zone, date)? {
+            Err(e) => {
+                refused += 1;
+                eprintln!("no plan for {} on {date}: {e}", a.enterprise);
+            }
+            Ok(dp) => {
+                planned += 1;
+                let (b, f) = dp.realised.unwrap_or((dp.plan.before, dp.plan.after));
+                let m: i64 = dp.plan.loads.iter().map(|l| l.moved_wh).sum();
+                before_g += b.emissions_g;
+                after_g += f.emissions_g;
+                before_c += b.cost;
+                after_c += f.cost;
+                cons_before += b.consumption_wh;
+                cons_after += f.consumption_wh;
+                moved += m;
+                if a.format == OutFormat::Text {
+                    println!(
+                        "  {date}: emissions {:.3} t -> {:.3} t, cost {:.0} -> {:.0} {}, {} moved, {} change(s)",
+                        b.emissions_g as f64 / 1e6,
+                        f.emissions_g as f64 / 1e6,
+                        b.cost,
+                        f.cost,
+                        dp.plan.currency,
+                        tanji_optimizer::format_energy(m),
+                        dp.plan.changes.len()
+                    );
+                }
+                days.push(serde_json::json!({
+                    "day": date.to_string(),
+                    "factors": dp.publication,
+                    "forecast": dp.forecast_note,
+                    "before": b,
+                    "after": f,
+                    "moved_wh": m,
+                    "changes": dp.plan.changes,
+                }));
+            }
+        }
+    }
+    let pct = |x: f64, y: f64| if x != 0.0 { (y - x) / x * 100.0 } else { 0.0 };
+    match a.format {
+        OutFormat::Text => println!(
+            "total over {planned} planned day(s){}: emissions {:.3} t -> {:.3} t ({:+.2}%), cost {:.0} -> {:.0} ({:+.2}%), {} moved; consumption {} -> {} ({})",
+            if refused > 0 { format!(" ({refused} refused)") } else { String::new() },
+            before_g as f64 / 1e6,
+            after_g as f64 / 1e6,
+            pct(before_g as f64, after_g as f64),
+            before_c,
+            after_c,
+            pct(before_c, after_c),
+            tanji_optimizer::format_energy(moved),
+            tanji_optimizer::format_energy(cons_before),
+            tanji_optimizer::format_energy(cons_after),
+            if cons_before == cons_after { "unchanged" } else { "CHANGED" }
+        ),
+        OutFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "enterprise": a.enterprise,
+                "zone": zone.name(),
+                "days": days,
+                "total": {
+                    "planned_days": planned,
+                    "refused_days": refused,
+                    "before_emissions_g": before_g,
+                    "after_emissions_g": after_g,
+                    "before_cost": before_c,
+                    "after_cost": after_c,
+                    "before_consumption_wh": cons_before,
+                    "after_consumption_wh": cons_after,
+                    "moved_wh": moved,
+                },
+            }))?
+        ),
+    }
+    Ok(if refused > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+pub fn run(a: OptimizeArgs) -> Result<ExitCode> {
+    let park = util::open(&a.dir)?;
+    let zone = Zone::named(&a.zone)?;
+    let date = LocalDate::parse(&a.day)?;
+    if a.days > 1 {
+        return run_days(&park, &a, &zone, date);
+    }
+    let DayPlan {
+        plan,
+        publication,
+        forecast_note,
+        realised,
+    } = match plan_day(&park, &a, &zone, date)? {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("no plan for {} on {date}: {e}", a.enterprise);
+            return Ok(ExitCode::from(1));
+        }
     };
     match a.format {
         OutFormat::Json => {

@@ -155,6 +155,50 @@ fn optimize_on_the_demo_park() {
     );
     assert!(f.stdout.contains("ridge"), "{}", f.stdout);
 
+    // Two days in a row: one line each, the total, energy unchanged, emissions not raised.
+    let w = tanji([
+        "optimize",
+        "--dir",
+        d,
+        "--enterprise",
+        "e-0003",
+        "--day",
+        &day,
+        "--days",
+        "2",
+        "--format",
+        "json",
+    ])
+    .ok();
+    let doc: serde_json::Value = serde_json::from_str(&w.stdout).unwrap();
+    let total = &doc["total"];
+    assert_eq!(total["planned_days"], 2);
+    assert_eq!(
+        total["before_consumption_wh"],
+        total["after_consumption_wh"]
+    );
+    assert!(
+        total["after_emissions_g"].as_i64().unwrap()
+            <= total["before_emissions_g"].as_i64().unwrap()
+    );
+    let w = tanji([
+        "optimize",
+        "--dir",
+        d,
+        "--enterprise",
+        "e-0003",
+        "--day",
+        &day,
+        "--days",
+        "2",
+    ])
+    .ok();
+    assert!(
+        w.stdout.contains("total over 2 planned day(s)"),
+        "{}",
+        w.stdout
+    );
+
     // A window too small for the energy: exit 1, the constraint named.
     let bad = tmp.path().join("bad.toml");
     std::fs::write(

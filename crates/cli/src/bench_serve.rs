@@ -1,7 +1,7 @@
 //! `tanji bench serve`: the service under load, on loopback only. Starts the server in this
 //! process on 127.0.0.1:0 over a temporary park, has N simulated devices (the simulator's
 //! registrations and signed daily uploads) POST one upload per request at a fixed total rate
-//! over real HTTP, and reports acknowledged uploads per second and the acknowledgement latency
+//! over real HTTP (at most one request in flight per device), and reports acknowledged uploads per second and the acknowledgement latency
 //! percentiles. The latency of each upload is measured from the moment it was due to be sent
 //! (open loop), so a slow server cannot hide its queueing delay by slowing the senders down.
 //! Afterwards the park is reopened and every acknowledged upload must be in the log.
@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use tanji_park::Park;
-use tanji_readings::upload_to_json;
+use tanji_park::{Incoming, Outcome, Park};
+use tanji_readings::{parse_json_upload, upload_to_json};
 use tanji_server::{Config, Server};
 use tanji_simulator::{Park as SimPark, ParkSpec};
 
@@ -42,11 +42,13 @@ pub struct Args {
     pub write: Option<PathBuf>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Got {
     Accepted,
-    Other,
-    Failed,
+    /// Answered, but not `accepted`: the HTTP status and the start of the answer.
+    Other(String),
+    /// No answer: the client's error.
+    Failed(String),
 }
 
 struct Sample {
@@ -97,6 +99,8 @@ pub fn run(a: Args) -> Result<ExitCode> {
         park.size()
     };
     let bodies: Vec<String> = sim.uploads().map(|u| upload_to_json(&u)).collect();
+    let baseline_bodies = bodies.clone();
+    let load_before = load_average();
     let readings: usize = sim.uploads().map(|u| u.reading_count()).sum();
     let total = bodies.len();
     let mean_bytes = bodies.iter().map(String::len).sum::<usize>() / total.max(1);
@@ -135,13 +139,19 @@ pub fn run(a: Args) -> Result<ExitCode> {
         );
         let started = Instant::now();
         let step = Duration::from_secs_f64(1.0 / rate);
+        // At most one request in flight per device (one connection each, as real devices
+        // hold); an upload waiting for its device's connection is late, and its latency
+        // counts from when it was due.
+        let in_flight = Arc::new(tokio::sync::Semaphore::new(devices));
         let mut tasks = Vec::with_capacity(total);
         for (k, body) in bodies.into_iter().enumerate() {
             let due = started + step.mul_f64(k as f64);
             tokio::time::sleep_until(due.into()).await;
             let client = client.clone();
             let url = Arc::clone(&url);
+            let in_flight = Arc::clone(&in_flight);
             tasks.push(tokio::spawn(async move {
+                let _permit = in_flight.acquire_owned().await;
                 let res = client
                     .post(url.as_str())
                     .header("content-type", "application/json")
@@ -149,13 +159,20 @@ pub fn run(a: Args) -> Result<ExitCode> {
                     .send()
                     .await;
                 let got = match res {
-                    Ok(r) if r.status().is_success() => match r.bytes().await {
-                        Ok(b) if b.starts_with(br#"{"status":"accepted""#) => Got::Accepted,
-                        Ok(_) => Got::Other,
-                        Err(_) => Got::Failed,
-                    },
-                    Ok(_) => Got::Other,
-                    Err(_) => Got::Failed,
+                    Ok(r) => {
+                        let status = r.status();
+                        match r.bytes().await {
+                            Ok(b) if status.is_success() && b.starts_with(br#"{"status":"accepted""#) => {
+                                Got::Accepted
+                            }
+                            Ok(b) => Got::Other(format!(
+                                "{status} {}",
+                                String::from_utf8_lossy(&b[..b.len().min(160)])
+                            )),
+                            Err(e) => Got::Failed(format!("reading the answer: {e}")),
+                        }
+                    }
+                    Err(e) => Got::Failed(format!("{e}")),
                 };
                 let done = Instant::now();
                 Sample {
@@ -179,8 +196,23 @@ pub fn run(a: Args) -> Result<ExitCode> {
     })?;
 
     let accepted = samples.iter().filter(|s| s.got == Got::Accepted).count();
-    let other = samples.iter().filter(|s| s.got == Got::Other).count();
-    let failed = samples.iter().filter(|s| s.got == Got::Failed).count();
+    let other = samples
+        .iter()
+        .filter(|s| matches!(s.got, Got::Other(_)))
+        .count();
+    let failed = samples
+        .iter()
+        .filter(|s| matches!(s.got, Got::Failed(_)))
+        .count();
+    let mut reasons: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+    for s in &samples {
+        if let Got::Other(r) | Got::Failed(r) = &s.got {
+            *reasons.entry(r.clone()).or_default() += 1;
+        }
+    }
+    for (r, n) in reasons.iter().take(5) {
+        eprintln!("not accepted: {n} × {r}");
+    }
     let last = samples.iter().map(|s| s.done).max().unwrap_or(started);
     let seconds = (last - started).as_secs_f64();
     let mut lat: Vec<Duration> = samples
@@ -201,6 +233,20 @@ pub fn run(a: Args) -> Result<ExitCode> {
         logged == accepted as u64,
         "{accepted} uploads were acknowledged but the log holds {logged} new entries"
     );
+
+    let load_after = load_average();
+    drop(park);
+
+    // Baseline in the same run: the same uploads through `Park::ingest` alone (no HTTP, no
+    // proofs), in batches of the mean size the server made.
+    let mean_batch = if batches > 0.0 {
+        (batch_sum / batches).round() as usize
+    } else {
+        1000
+    };
+    eprintln!("baseline: the same uploads through Park::ingest alone, batches of {mean_batch} …");
+    let (alone_rate, alone_batch) =
+        park_alone(&sim, start_day, &baseline_bodies, mean_batch.max(1))?;
 
     let ms = |d: Duration| format!("{:.0} ms", d.as_secs_f64() * 1000.0);
     let mut table = String::new();
@@ -223,7 +269,11 @@ pub fn run(a: Args) -> Result<ExitCode> {
          answered after its batch is fsynced, with its inclusion proof and the signed checkpoint. \
          Accepted uploads/s = accepted ÷ time from the first send to the last answer; latency from when each upload was due \
          (open loop) to its answer read by the client; percentiles by nearest rank. Server and load generator share the \
-         machine's cores. Every acknowledged upload was found in the log on disk afterwards ({logged} new entries).\n",
+         machine's cores. Every acknowledged upload was found in the log on disk afterwards ({logged} new entries).\n\n\
+         Baseline in the same run: the same uploads through `Park::ingest` alone (JSON decode, validation, logging, fsync; \
+         no HTTP, no proofs), one thread, batches of {alone_batch}: **{alone_rate:.0} uploads/s** — the most one sequencer \
+         could log at that moment. Load average (1 min) before and after the run: {load_before} and {load_after} \
+         (other work shared the machine).\n",
         readings, total
     );
     println!("{table}\n{note}");
@@ -247,4 +297,49 @@ pub fn run(a: Args) -> Result<ExitCode> {
         );
         ExitCode::from(1)
     })
+}
+
+/// The 1-minute load average, as /proc/loadavg gives it ("?" elsewhere).
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "?".into())
+}
+
+/// Uploads per second of `Park::ingest` alone over `bodies`, in batches of `batch`.
+fn park_alone(
+    sim: &SimPark,
+    start_day: i64,
+    bodies: &[String],
+    batch: usize,
+) -> Result<(f64, usize)> {
+    let dir = tempfile::tempdir().context("creating a temporary park directory")?;
+    let mut park = Park::create(dir.path(), "bench-serve-alone", None)?;
+    park.register(&sim.registrations(start_day - 86_400))?;
+    let started = Instant::now();
+    let mut accepted = 0usize;
+    for chunk in bodies.chunks(batch) {
+        let items: Vec<Incoming> = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, b)| Incoming {
+                source: format!("bench:{i}"),
+                parsed: parse_json_upload(b),
+                raw: b.as_bytes().to_vec(),
+            })
+            .collect();
+        accepted += park
+            .ingest(items, util::now())?
+            .iter()
+            .filter(|o| matches!(o, Outcome::Accepted { .. }))
+            .count();
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    anyhow::ensure!(
+        accepted == bodies.len(),
+        "baseline: only {accepted} of {} uploads accepted",
+        bodies.len()
+    );
+    Ok((accepted as f64 / seconds, batch))
 }

@@ -14,6 +14,7 @@
 
 mod common;
 
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -109,10 +110,15 @@ fn demo_park(dir: &Path) -> (SimPark, Vec<SignedUpload>) {
     (sim, later)
 }
 
+/// chromedriver, in a process group of its own: dropping it (also when an assertion fails
+/// before the browser session is closed) ends chromedriver and the Chromium it started.
 struct Driver(Child);
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", "--", &format!("-{}", self.0.id())])
+            .status();
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
@@ -127,6 +133,7 @@ async fn chromedriver(program: &Path) -> (Driver, String) {
         .port();
     let child = Command::new(program)
         .arg(format!("--port={port}"))
+        .process_group(0)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

@@ -9,7 +9,7 @@ use clap::{Args, ValueEnum};
 use tanji_ledger::NoteVerifier;
 use tanji_park::Park;
 use tanji_report::{FixedChoice, ReportDoc, Request, Scope};
-use tanji_store::SqliteStore;
+use tanji_store::{SqliteStore, Store as _};
 
 use crate::util;
 
@@ -88,6 +88,38 @@ fn bound(s: &str, end: bool) -> Result<i64> {
 
 /// Builds the report a `ReportArgs` asks for.
 pub fn make(park: &Park, a: &ReportArgs) -> Result<ReportDoc> {
+    make_from(park.store(), &park.verifier(), a)
+}
+
+/// The store file of the park in `dir`, opened.
+fn store_of(dir: &Path) -> Result<(PathBuf, SqliteStore)> {
+    let db = Park::db_path(dir);
+    if !db.exists() {
+        bail!(
+            "{} holds no park ({} is missing)",
+            dir.display(),
+            db.display()
+        );
+    }
+    let store = SqliteStore::open(&db).with_context(|| format!("opening {}", db.display()))?;
+    Ok((db, store))
+}
+
+/// Opens only the store of the park in `dir` (a report needs no secret key and no ingest
+/// state) and the log key it names.
+pub fn open_store(dir: &Path) -> Result<(SqliteStore, NoteVerifier)> {
+    let (db, store) = store_of(dir)?;
+    let vkey = store
+        .meta("vkey")?
+        .with_context(|| format!("{} names no log key", db.display()))?;
+    let verifier: NoteVerifier = vkey
+        .parse()
+        .map_err(|e| anyhow::anyhow!("{}: the log key {vkey:?}: {e}", db.display()))?;
+    Ok((store, verifier))
+}
+
+/// [`make`] over a store and the log key.
+pub fn make_from(store: &SqliteStore, verifier: &NoteVerifier, a: &ReportArgs) -> Result<ReportDoc> {
     let scope = match (&a.enterprise, a.park) {
         (Some(e), false) => Scope::Enterprise(e.clone()),
         (None, true) => Scope::Park,
@@ -106,7 +138,7 @@ pub fn make(park: &Park, a: &ReportArgs) -> Result<ReportDoc> {
     if let Some(t) = a.fixed_factor {
         req.fixed = FixedChoice::Given(t);
     }
-    let built = tanji_report::build(park.store(), &park.verifier(), &req)?;
+    let built = tanji_report::build(store, verifier, &req)?;
     if let Some(p) = built.problems.first() {
         bail!(
             "the log has {} problem(s), the first: {p}; run `tanji verify --dir {}`",
@@ -127,8 +159,8 @@ pub fn render(doc: &ReportDoc, format: Format) -> Result<String> {
 }
 
 pub fn run(a: ReportArgs) -> Result<ExitCode> {
-    let park = util::open(&a.dir)?;
-    let doc = make(&park, &a)?;
+    let (store, verifier) = open_store(&a.dir)?;
+    let doc = make_from(&store, &verifier, &a)?;
     let text = render(&doc, a.format)?;
     match &a.out {
         Some(p) => {
@@ -148,15 +180,7 @@ pub fn audit_file(
 ) -> Result<tanji_report::AuditResult> {
     let text =
         std::fs::read_to_string(report).with_context(|| format!("reading {}", report.display()))?;
-    let db = Park::db_path(dir);
-    if !db.exists() {
-        bail!(
-            "{} holds no park ({} is missing)",
-            dir.display(),
-            db.display()
-        );
-    }
-    let store = SqliteStore::open(&db).with_context(|| format!("opening {}", db.display()))?;
+    let (_, store) = store_of(dir)?;
     let key = key
         .map(|k| {
             k.parse::<NoteVerifier>()

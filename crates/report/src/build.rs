@@ -180,9 +180,18 @@ fn series_of(
     let s0 = start.div_euclid(iv_i) * iv_i;
     let n = usize::try_from((end - s0 + iv_i - 1) / iv_i).ok()?;
     let mut values: Vec<Option<i64>> = vec![None; n];
+    // A meter's channels nearly always share one unit: parse it once.
+    let mut unit_of: Option<(&str, Unit)> = None;
     for c in &m.channels {
         let index = c.index;
-        let Ok(cu) = c.unit.parse::<Unit>() else {
+        let parsed = match unit_of {
+            Some((text, u)) if text == c.unit => Ok(u),
+            _ => c.unit.parse::<Unit>(),
+        };
+        if let Ok(u) = parsed {
+            unit_of = Some((c.unit.as_str(), u));
+        }
+        let Ok(cu) = parsed else {
             issues.push(IssueDoc {
                 kind: "unconvertible".into(),
                 subject: format!("meter {meter}"),
@@ -563,7 +572,6 @@ pub fn build<S: Store>(
             }
         }
     }
-    rows.sort_by_key(|r| r.index);
 
     // The period: given, or all data of the scope.
     let (start, end) = match req.period {
@@ -616,20 +624,32 @@ pub fn build<S: Store>(
     if let Some(i) = &inputs {
         leaves.insert(i.index, leaf(i.index, "publication", i.id.clone()));
     }
-    let mut uploads_of: BTreeMap<String, BTreeSet<u64>> = BTreeMap::new();
-    let mut checked: BTreeSet<u64> = BTreeSet::new();
+    let mut uploads_of: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    let mut checked = vec![false; usize::try_from(size).unwrap_or(0)];
     // Each meter's registrations, looked up once per meter, not once per row.
-    let registered: std::collections::HashMap<&str, &[(u64, tanji_readings::DeviceRegistration)]> =
-        view.registrations
-            .iter()
-            .map(|(meter, regs)| (meter.as_str(), regs.as_slice()))
-            .collect();
+    type Regs<'a> = &'a [(u64, tanji_readings::DeviceRegistration)];
+    let registered: std::collections::HashMap<&str, Regs<'_>> = view
+        .registrations
+        .iter()
+        .map(|(meter, regs)| (meter.as_str(), regs.as_slice()))
+        .collect();
     let mut per_meter: std::collections::HashMap<&str, Vec<&ChannelRow>> =
         std::collections::HashMap::new();
     // Operator imports per meter: (import device, values in the period, first and last entry).
     let mut imported: BTreeMap<&str, (&str, u64, u64, u64)> = BTreeMap::new();
+    // Rows come grouped by meter from the index: look a meter up once per run of its rows.
+    let mut last: Option<(&str, Option<Regs<'_>>)> = None;
+    let mut run: (&str, Vec<&ChannelRow>) = ("", Vec::new());
     for r in &rows {
-        let Some(regs) = registered.get(r.meter.as_str()) else {
+        let regs = match last {
+            Some((m, regs)) if m == r.meter => regs,
+            _ => {
+                let regs = registered.get(r.meter.as_str()).copied();
+                last = Some((r.meter.as_str(), regs));
+                regs
+            }
+        };
+        let Some(regs) = regs else {
             continue;
         };
         if !overlaps(r, start, end) {
@@ -655,11 +675,17 @@ pub fn build<S: Store>(
             });
             continue;
         }
-        per_meter.entry(r.meter.as_str()).or_default().push(r);
-        if let Some(set) = uploads_of.get_mut(reg.enterprise.as_str()) {
-            set.insert(r.index);
+        if run.0 != r.meter {
+            if !run.1.is_empty() {
+                per_meter.entry(run.0).or_default().append(&mut run.1);
+            }
+            run.0 = r.meter.as_str();
+        }
+        run.1.push(r);
+        if let Some(list) = uploads_of.get_mut(reg.enterprise.as_str()) {
+            list.push(r.index);
         } else {
-            uploads_of.insert(reg.enterprise.clone(), BTreeSet::from([r.index]));
+            uploads_of.insert(reg.enterprise.clone(), vec![r.index]);
         }
         let import = tanji_readings::is_import_device(&r.device);
         if import {
@@ -687,8 +713,9 @@ pub fn build<S: Store>(
                 ),
             );
         }
-        if !checked.insert(r.index) {
-            continue;
+        match checked.get_mut(usize::try_from(r.index).unwrap_or(usize::MAX)) {
+            Some(seen) if !*seen => *seen = true,
+            _ => continue,
         }
         if req.device_signatures {
             let signed = uploads.get(&r.index).is_some_and(|u| {
@@ -714,9 +741,14 @@ pub fn build<S: Store>(
         );
     }
 
+    if !run.1.is_empty() {
+        per_meter.entry(run.0).or_default().append(&mut run.1);
+    }
     for meters in by_enterprise.values_mut() {
         for (meter, m) in meters.iter_mut() {
-            if let Some(cs) = per_meter.remove(meter.as_str()) {
+            if let Some(mut cs) = per_meter.remove(meter.as_str()) {
+                // Log order, whichever way the rows were read.
+                cs.sort_by_key(|c| c.index);
                 m.channels = cs;
             }
         }
@@ -864,7 +896,12 @@ pub fn build<S: Store>(
         reports.push(EnterpriseDoc {
             enterprise: e.clone(),
             meters: meter_docs,
-            uploads: uploads_of.get(e).map_or(0, |s| s.len() as u64),
+            uploads: uploads_of.get(e).map_or(0, |list| {
+                let mut l = list.clone();
+                l.sort_unstable();
+                l.dedup();
+                l.len() as u64
+            }),
             figures,
             products,
         });

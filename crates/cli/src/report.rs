@@ -119,7 +119,11 @@ pub fn open_store(dir: &Path) -> Result<(SqliteStore, NoteVerifier)> {
 }
 
 /// [`make`] over a store and the log key.
-pub fn make_from(store: &SqliteStore, verifier: &NoteVerifier, a: &ReportArgs) -> Result<ReportDoc> {
+pub fn make_from(
+    store: &SqliteStore,
+    verifier: &NoteVerifier,
+    a: &ReportArgs,
+) -> Result<ReportDoc> {
     let scope = match (&a.enterprise, a.park) {
         (Some(e), false) => Scope::Enterprise(e.clone()),
         (None, true) => Scope::Park,

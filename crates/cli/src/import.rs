@@ -55,7 +55,12 @@ fn parse_decimal(s: &str) -> Option<(i64, u8)> {
     };
     let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
     let ok = |p: &str| p.bytes().all(|b| b.is_ascii_digit());
-    if int.is_empty() || !ok(int) || !ok(frac) || frac.len() > 6 || (digits.contains('.') && frac.is_empty()) {
+    if int.is_empty()
+        || !ok(int)
+        || !ok(frac)
+        || frac.len() > 6
+        || (digits.contains('.') && frac.is_empty())
+    {
         return None;
     }
     let mut v: i64 = 0;
@@ -86,10 +91,9 @@ fn read_rows(path: &std::path::Path, interval: u32) -> Result<BTreeMap<String, V
         .with_context(|| format!("{name}: reading the header"))?
         .clone();
     let col = |want: &str| {
-        headers
-            .iter()
-            .position(|h| h == want)
-            .with_context(|| format!("{name}: the header has no column {want:?}; expected meter,start,value"))
+        headers.iter().position(|h| h == want).with_context(|| {
+            format!("{name}: the header has no column {want:?}; expected meter,start,value")
+        })
     };
     let (c_meter, c_start, c_value) = (col("meter")?, col("start")?, col("value")?);
     let mut by_meter: BTreeMap<String, Vec<Row>> = BTreeMap::new();
@@ -105,8 +109,9 @@ fn read_rows(path: &std::path::Path, interval: u32) -> Result<BTreeMap<String, V
         let start_text = field(c_start, "start")?;
         let start = match start_text.parse::<i64>() {
             Ok(t) => t,
-            Err(_) => util::parse_instant(start_text)
-                .with_context(|| format!("{name}:{line}: start"))?,
+            Err(_) => {
+                util::parse_instant(start_text).with_context(|| format!("{name}:{line}: start"))?
+            }
         };
         if start.rem_euclid(i64::from(interval)) != 0 {
             bail!(
@@ -269,7 +274,16 @@ mod tests {
         assert_eq!(parse_decimal("12.50"), Some((1250, 2)));
         assert_eq!(parse_decimal("0"), Some((0, 0)));
         assert_eq!(parse_decimal("-3.000001"), Some((-3_000_001, 6)));
-        for bad in ["", "1.", ".5", "1.2345678", "1e3", "12,5", "--1", "9223372036854775808"] {
+        for bad in [
+            "",
+            "1.",
+            ".5",
+            "1.2345678",
+            "1e3",
+            "12,5",
+            "--1",
+            "9223372036854775808",
+        ] {
             assert_eq!(parse_decimal(bad), None, "{bad:?}");
         }
     }
@@ -293,7 +307,10 @@ mod tests {
         assert_eq!(ch.len(), 3);
         assert_eq!(ch[0].1.values, vec![5]);
         // 1.5 and 2 at one decimal.
-        assert_eq!((ch[1].1.decimals, ch[1].1.values.clone()), (1, vec![15, 20]));
+        assert_eq!(
+            (ch[1].1.decimals, ch[1].1.values.clone()),
+            (1, vec![15, 20])
+        );
         assert_eq!(ch[2].1.start, day + 2700);
     }
 }

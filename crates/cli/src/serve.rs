@@ -29,7 +29,7 @@ pub enum TokenCommand {
     /// Print a fresh random API token and the `[[tokens]]` lines to add to the server config
     /// (the config holds only the token's SHA-256).
     New {
-        /// operator, auditor or enterprise:<id>.
+        /// operator, auditor or `enterprise:<id>`.
         #[arg(long)]
         role: String,
         /// A name for the holder, shown in logs.

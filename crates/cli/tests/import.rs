@@ -48,7 +48,15 @@ fn imported_history_is_logged_reported_as_import_and_audited() {
     let file = tmp.path().join("history.csv");
     std::fs::write(&file, &csv).unwrap();
     let run = tanji([
-        "import", "--dir", d, "--key", s(&key), "--device", "import-ops", s(&file), "--strict",
+        "import",
+        "--dir",
+        d,
+        "--key",
+        s(&key),
+        "--device",
+        "import-ops",
+        s(&file),
+        "--strict",
     ])
     .ok();
     assert!(run.stdout.contains("3 accepted"), "{}", run.stdout);
@@ -70,12 +78,12 @@ fn imported_history_is_logged_reported_as_import_and_audited() {
     let leaves = v["provenance"]["leaves"].as_array().unwrap();
     let imports: Vec<_> = leaves.iter().filter(|l| l["kind"] == "import").collect();
     assert_eq!(imports.len(), 3, "{leaves:?}");
-    assert!(imports.iter().all(|l| l["what"]
-        .as_str()
-        .unwrap()
-        .starts_with("import-ops#")));
-    assert!(leaves.iter().any(|l| l["kind"] == "registration"
-        && l["what"] == "import-ops/m-hist-grid"));
+    assert!(imports
+        .iter()
+        .all(|l| l["what"].as_str().unwrap().starts_with("import-ops#")));
+    assert!(leaves
+        .iter()
+        .any(|l| l["kind"] == "registration" && l["what"] == "import-ops/m-hist-grid"));
     let issue = v["issues"]
         .as_array()
         .unwrap()
@@ -94,7 +102,14 @@ fn imported_history_is_logged_reported_as_import_and_audited() {
 
     // Importing the same file again logs nothing twice: its intervals are taken.
     let again = tanji([
-        "import", "--dir", d, "--key", s(&key), "--device", "import-ops", s(&file),
+        "import",
+        "--dir",
+        d,
+        "--key",
+        s(&key),
+        "--device",
+        "import-ops",
+        s(&file),
     ])
     .ok();
     assert!(
@@ -118,7 +133,14 @@ fn bad_import_input_is_refused_before_anything_is_logged() {
     let import = |device: &str, body: &str| {
         std::fs::write(&file, body).unwrap();
         tanji([
-            "import", "--dir", d, "--key", s(&key), "--device", device, s(&file),
+            "import",
+            "--dir",
+            d,
+            "--key",
+            s(&key),
+            "--device",
+            device,
+            s(&file),
         ])
         .expect_code(2)
         .stderr
@@ -126,15 +148,24 @@ fn bad_import_input_is_refused_before_anything_is_logged() {
     let t = HISTORY_START;
     let e = import("ops", &format!("meter,start,value\nm-0001-grid,{t},1\n"));
     assert!(e.contains("starts with \"import-\""), "{e}");
-    let e = import("import-ops", &format!("meter,start,value\nm-0001-grid,{t},1\n"));
+    let e = import(
+        "import-ops",
+        &format!("meter,start,value\nm-0001-grid,{t},1\n"),
+    );
     assert!(e.contains("bound to device d-0001"), "{e}");
     let e = import(
         "import-ops",
         &format!("meter,start,value\nm-x,{t},1\nm-x,{},1.2.3\n", t + 900),
     );
     assert!(e.contains("h.csv:3: value \"1.2.3\""), "{e}");
-    let e = import("import-ops", &format!("meter,start,value\nm-x,{},1\n", t + 60));
-    assert!(e.contains("h.csv:2: start") && e.contains("boundary"), "{e}");
+    let e = import(
+        "import-ops",
+        &format!("meter,start,value\nm-x,{},1\n", t + 60),
+    );
+    assert!(
+        e.contains("h.csv:2: start") && e.contains("boundary"),
+        "{e}"
+    );
     let e = import(
         "import-ops",
         &format!("meter,start,value\nm-x,{t},1\nm-x,{t},2\n"),

@@ -311,7 +311,10 @@ fn a_meter_passes_from_its_import_device_to_its_own_device() {
     };
     let one = |park: &mut Park, u: &SignedUpload| park.ingest(vec![incoming(u, 0)], NOW).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let (imp, real) = (SigningKey::from_bytes(&[7; 32]), SigningKey::from_bytes(&[9; 32]));
+    let (imp, real) = (
+        SigningKey::from_bytes(&[7; 32]),
+        SigningKey::from_bytes(&[9; 32]),
+    );
     let mut park = Park::create(dir.path(), "t", None).unwrap();
     park.register(&[reg("import-ops", &imp, "e-1")]).unwrap();
     let i1 = upload("import-ops", &imp, 1, ZERO_HASH, 0);

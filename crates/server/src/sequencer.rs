@@ -9,7 +9,7 @@
 //!
 //! Proofs for a batch are computed together: nodes inside the batch's leaf range are hashed in
 //! memory from the batch's leaf hashes, nodes to its left are read from the store once and
-//! remembered ([`BatchNodes`]), so a batch of `B` records costs about `B` store reads and `2B`
+//! remembered (`BatchNodes`), so a batch of `B` records costs about `B` store reads and `2B`
 //! hashes, not `B · log n` reads.
 
 use std::cell::RefCell;

@@ -22,6 +22,10 @@ pub struct ServeArgs {
     /// Batch window in milliseconds (overrides the config's `batch.window_ms`).
     #[arg(long)]
     pub window_ms: Option<u64>,
+    /// Also ingest over MQTT from this broker (`mqtt://host:port`; overrides the config's
+    /// `[mqtt] url`): uploads on `tanji/<park>/<device>/up`, answers on `…/ack`.
+    #[arg(long, value_name = "URL")]
+    pub mqtt: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -71,6 +75,15 @@ pub fn run(a: ServeArgs) -> Result<ExitCode> {
     if let Some(w) = a.window_ms {
         config.batch.window_ms = w;
     }
+    if let Some(url) = a.mqtt {
+        let mut m = config
+            .mqtt
+            .take()
+            .unwrap_or_else(|| tanji_server::mqtt::MqttConfig::new(&url));
+        m.url = url;
+        m.check().context("--mqtt")?;
+        config.mqtt = Some(m);
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -83,6 +96,9 @@ pub fn run(a: ServeArgs) -> Result<ExitCode> {
             .with_context(|| format!("listening on {listen}"))?;
         let addr = listener.local_addr().context("reading the listen address")?;
         let head = server.sequencer().head();
+        if let Some(m) = &server.state().config().mqtt {
+            eprintln!("MQTT ingest from {} (tanji/<park>/<device>/up)", m.url);
+        }
         eprintln!(
             "tanji serving {} on http://{addr} (log size {}); Ctrl-C stops after logging what is pending",
             server.state().origin(),

@@ -15,6 +15,9 @@
 //! name = "ops"
 //! sha256 = "…64 hex digits…"
 //! role = "operator"      # operator | auditor | enterprise:<id>
+//!
+//! [mqtt]                 # optional: ingest over MQTT too (see `crate::mqtt`)
+//! url = "mqtt://127.0.0.1:1883"
 //! ```
 
 use std::path::Path;
@@ -43,6 +46,9 @@ pub struct Config {
     /// Witnesses every new checkpoint is submitted to (`[[witness]]` name, url, vkey).
     #[serde(default)]
     pub witness: Vec<crate::witnessing::WitnessConfig>,
+    /// MQTT ingest from a broker, if configured.
+    #[serde(default)]
+    pub mqtt: Option<crate::mqtt::MqttConfig>,
 }
 
 impl Default for Config {
@@ -53,6 +59,7 @@ impl Default for Config {
             http: HttpConfig::default(),
             tokens: Vec::new(),
             witness: Vec::new(),
+            mqtt: None,
         }
     }
 }
@@ -161,6 +168,9 @@ impl Config {
             return Err(bad(
                 "http.max_records_per_request and http.max_body_bytes must be at least 1".into(),
             ));
+        }
+        if let Some(m) = &self.mqtt {
+            m.check().map_err(|e| bad(e.to_string()))?;
         }
         crate::witnessing::check(&self.witness).map_err(bad)?;
         for (i, t) in self.tokens.iter().enumerate() {

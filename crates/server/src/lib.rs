@@ -17,6 +17,7 @@ pub mod config;
 mod error;
 pub mod ingest;
 pub mod metrics;
+pub mod mqtt;
 pub mod query;
 mod reader;
 pub mod routes;
@@ -316,6 +317,15 @@ pub async fn run(
 ) -> Result<(), ServerError> {
     let sequencer = server.sequencer().clone();
     let draining = sequencer.clone();
+    // MQTT ingest, if configured: stopped when shutdown begins, and waited for before the
+    // sequencer closes, so that what it is logging is answered and acknowledged.
+    let (stop_mqtt, mqtt_stop) = tokio::sync::watch::channel(false);
+    let mqtt = server.state.config().mqtt.clone().map(|m| {
+        let mut stop = mqtt_stop.clone();
+        tokio::spawn(mqtt::serve(server.state.clone(), m, async move {
+            let _ = stop.wait_for(|s| *s).await;
+        }))
+    });
     let addr = listener.local_addr().map_err(|e| ServerError::Io {
         context: "reading the listener's address".into(),
         source: e,
@@ -326,6 +336,7 @@ pub async fn run(
         shutdown.await;
         tracing::info!("shutdown: no new connections; logging what is pending");
         announce.0.shutdown.send_replace(true);
+        let _ = stop_mqtt.send(true);
         draining.drain();
     };
     let app = server
@@ -338,6 +349,13 @@ pub async fn run(
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(signal)
         .await;
+    if let Some(task) = mqtt {
+        match task.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "MQTT ingest failed"),
+            Err(e) => tracing::error!(error = %e, "MQTT ingest task failed"),
+        }
+    }
     sequencer.close().await;
     if let Some(w) = witnessing {
         w.abort();

@@ -1,0 +1,527 @@
+//! Ingest over MQTT: the server subscribes to `tanji/<park>/+/up` on a broker and answers each
+//! upload on `tanji/<park>/<device>/ack` with the same JSON as `POST /api/v1/uploads`.
+//!
+//! A message's payload is what an HTTP upload body is: one signed upload record (a JSON
+//! object) or an array of them. It is decoded by [`crate::ingest::decode_body`] and logged
+//! through the one [`crate::Sequencer`], so validation, quarantine and answers are those of
+//! HTTP and `tanji ingest`. A record whose `device` is not the device of the topic is answered
+//! `rejected` (`wrong_topic`) and not logged: its acknowledgement would go to another device.
+//!
+//! Delivery is at least once, end to end. The server's session is persistent (clean session
+//! off, a fixed client id) and its subscription QoS 1; a message is acknowledged to the
+//! broker (PUBACK) only after its answer — given once the batch is durable — has been
+//! published (QoS 1). A message the server received but did not acknowledge (it stopped, or
+//! the connection dropped) is delivered again by the broker; logging it again is harmless,
+//! since the park answers an identical record `duplicate` with its first index and logs
+//! nothing. A lost connection is retried with exponential backoff ([`BACKOFF_MIN`] doubling
+//! to [`BACKOFF_MAX`]).
+//!
+//! The server's state is published, retained, on `tanji/<park>/status`: `{"status":"online",…}`
+//! once subscribed, `{"status":"offline"}` on a graceful stop and, as the broker's last will,
+//! when the connection is lost.
+//!
+//! Configured by `[mqtt] url = "mqtt://host:1883"` (user and password may be given in the URL;
+//! TLS is not supported — run a broker or bridge on the server's network) or by
+//! `tanji serve --mqtt URL`.
+//!
+//! What it is not: not a broker, and not a second ingest path — it never validates records.
+
+use std::future::Future;
+use std::time::Duration;
+
+use rumqttc::{
+    AsyncClient, ConnectReturnCode, Event, EventLoop, LastWill, MqttOptions, Packet, Publish, QoS,
+    SubscribeReasonCode,
+};
+use serde::Deserialize;
+use tanji_park::Incoming;
+use tanji_store::Store;
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+
+use crate::ingest::decode_body;
+use crate::sequencer::Answer;
+use crate::{AppState, ServerError};
+
+/// The first wait before reconnecting to a broker.
+pub const BACKOFF_MIN: Duration = Duration::from_millis(100);
+/// The longest wait between reconnection attempts.
+pub const BACKOFF_MAX: Duration = Duration::from_secs(30);
+/// The answer code of a record published on another device's topic.
+pub const WRONG_TOPIC: &str = "wrong_topic";
+
+/// The `[mqtt]` section of the configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MqttConfig {
+    /// The broker: `mqtt://[user[:password]@]host[:port]` (port 1883 by default).
+    pub url: String,
+    /// The `<park>` segment of the topics; the park's name by default.
+    #[serde(default)]
+    pub park: Option<String>,
+    /// The server's MQTT client id (its persistent session); `tanji-server-<park>` by default.
+    #[serde(default)]
+    pub client_id: Option<String>,
+}
+
+impl MqttConfig {
+    /// A configuration for the broker at `url`, with the defaults.
+    pub fn new(url: &str) -> Self {
+        MqttConfig {
+            url: url.to_string(),
+            park: None,
+            client_id: None,
+        }
+    }
+
+    /// Checks the URL and the topic segment.
+    pub fn check(&self) -> Result<(), MqttError> {
+        Broker::parse(&self.url)?;
+        if let Some(p) = &self.park {
+            check_segment(p, "mqtt.park")?;
+        }
+        Ok(())
+    }
+}
+
+/// What is wrong with an MQTT setting.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum MqttError {
+    /// The broker URL does not parse.
+    #[error("MQTT broker URL {url:?}: {message}")]
+    Url {
+        /// The URL as given.
+        url: String,
+        /// What is wrong and what to write instead.
+        message: String,
+    },
+    /// A park or device name cannot be a topic level.
+    #[error("{what} {value:?} cannot be an MQTT topic level: it must be non-empty and hold no '/', '+', '#' or NUL")]
+    Topic {
+        /// Which name.
+        what: String,
+        /// The name.
+        value: String,
+    },
+}
+
+/// A broker address parsed from an `mqtt://` URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Broker {
+    /// Host name or address (IPv6 without brackets).
+    pub host: String,
+    /// TCP port.
+    pub port: u16,
+    /// User name, if the URL has one.
+    pub username: Option<String>,
+    /// Password, if the URL has one.
+    pub password: Option<String>,
+}
+
+impl Broker {
+    /// Parses `mqtt://[user[:password]@]host[:port][/]` (`tcp://` is accepted too).
+    pub fn parse(url: &str) -> Result<Broker, MqttError> {
+        let bad = |message: &str| MqttError::Url {
+            url: url.to_string(),
+            message: message.to_string(),
+        };
+        let rest = url
+            .strip_prefix("mqtt://")
+            .or_else(|| url.strip_prefix("tcp://"))
+            .ok_or_else(|| {
+                if url.starts_with("mqtts://") || url.starts_with("ssl://") {
+                    bad("TLS is not supported; connect to a broker (or a bridge) on a trusted network with mqtt://")
+                } else {
+                    bad("write mqtt://host:port, e.g. mqtt://127.0.0.1:1883")
+                }
+            })?;
+        let rest = rest.strip_suffix('/').unwrap_or(rest);
+        if rest.contains('/') || rest.contains('?') {
+            return Err(bad(
+                "a path or query is not allowed; write mqtt://host:port",
+            ));
+        }
+        let (userinfo, hostport) = match rest.rsplit_once('@') {
+            Some((u, h)) => (Some(u), h),
+            None => (None, rest),
+        };
+        let (username, password) = match userinfo {
+            None => (None, None),
+            Some(u) => match u.split_once(':') {
+                Some((n, p)) => (Some(n.to_string()), Some(p.to_string())),
+                None => (Some(u.to_string()), None),
+            },
+        };
+        let (host, port) = if let Some(v6) = hostport.strip_prefix('[') {
+            let (host, after) = v6
+                .split_once(']')
+                .ok_or_else(|| bad("an IPv6 address needs its closing ']'"))?;
+            match after {
+                "" => (host, None),
+                p => (
+                    host,
+                    Some(
+                        p.strip_prefix(':')
+                            .ok_or_else(|| bad("write [address]:port"))?,
+                    ),
+                ),
+            }
+        } else {
+            match hostport.rsplit_once(':') {
+                Some((h, p)) => (h, Some(p)),
+                None => (hostport, None),
+            }
+        };
+        if host.is_empty() {
+            return Err(bad("the host is missing"));
+        }
+        let port = match port {
+            None => 1883,
+            Some(p) => p
+                .parse::<u16>()
+                .ok()
+                .filter(|p| *p > 0)
+                .ok_or_else(|| bad(&format!("port {p:?} is not a number from 1 to 65535")))?,
+        };
+        Ok(Broker {
+            host: host.to_string(),
+            port,
+            username,
+            password,
+        })
+    }
+}
+
+fn check_segment(value: &str, what: &str) -> Result<(), MqttError> {
+    if value.is_empty() || value.contains(['/', '+', '#', '\0']) {
+        return Err(MqttError::Topic {
+            what: what.to_string(),
+            value: value.to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// The topic a device publishes its uploads to.
+pub fn up_topic(park: &str, device: &str) -> String {
+    format!("tanji/{park}/{device}/up")
+}
+
+/// The topic a device's answers are published to.
+pub fn ack_topic(park: &str, device: &str) -> String {
+    format!("tanji/{park}/{device}/ack")
+}
+
+/// The topic of the server's retained online/offline state.
+pub fn status_topic(park: &str) -> String {
+    format!("tanji/{park}/status")
+}
+
+/// The device of an upload topic of `park`, if `topic` is one.
+pub fn device_of<'a>(topic: &'a str, park: &str) -> Option<&'a str> {
+    let device = topic
+        .strip_prefix("tanji/")?
+        .strip_prefix(park)?
+        .strip_prefix('/')?
+        .strip_suffix("/up")?;
+    (!device.is_empty() && !device.contains('/')).then_some(device)
+}
+
+/// The retained status payload.
+fn status(online: bool, log_size: Option<u64>) -> Vec<u8> {
+    let v = match (online, log_size) {
+        (true, Some(size)) => serde_json::json!({"status": "online", "log_size": size}),
+        (true, None) => serde_json::json!({"status": "online"}),
+        (false, _) => serde_json::json!({"status": "offline"}),
+    };
+    v.to_string().into_bytes()
+}
+
+/// Serves MQTT ingest for `state`'s park until `shutdown` resolves; then stops taking
+/// messages, answers and acknowledges those being logged, marks itself offline and
+/// disconnects. Messages not acknowledged are delivered again by the broker next time.
+///
+/// Connection failures are not errors: they are logged and retried with backoff. An error is
+/// returned only for a configuration that cannot work.
+pub async fn serve(
+    state: AppState,
+    config: MqttConfig,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), ServerError> {
+    let bad = |e: MqttError| ServerError::Config {
+        path: "mqtt".into(),
+        message: e.to_string(),
+    };
+    let broker = Broker::parse(&config.url).map_err(bad)?;
+    let park = match &config.park {
+        Some(p) => p.clone(),
+        None => state
+            .reader()
+            .with(|s| Ok(s.meta("park")?.unwrap_or_default()))
+            .await
+            .map_err(|e| ServerError::Config {
+                path: "mqtt".into(),
+                message: format!("reading the park's name: {}", e.body.message),
+            })?,
+    };
+    check_segment(&park, "the park name").map_err(bad)?;
+    let client_id = config
+        .client_id
+        .clone()
+        .unwrap_or_else(|| format!("tanji-server-{park}"));
+    let max_bytes = state.config().http.max_body_bytes;
+    let mut options = MqttOptions::new(client_id.clone(), broker.host.clone(), broker.port);
+    options
+        .set_clean_session(false)
+        .set_manual_acks(true)
+        .set_keep_alive(Duration::from_secs(30))
+        // Room for the largest upload body plus the topic and MQTT header.
+        .set_max_packet_size(max_bytes + 4096, max_bytes + 4096)
+        .set_last_will(LastWill::new(
+            status_topic(&park),
+            status(false, None),
+            QoS::AtLeastOnce,
+            true,
+        ));
+    if let Some(user) = &broker.username {
+        options.set_credentials(user.clone(), broker.password.clone().unwrap_or_default());
+    }
+    let (client, events) = AsyncClient::new(options, 1024);
+    let (tx, mut rx) = mpsc::channel(1024);
+    let poller = tokio::spawn(poll_events(events, tx));
+    tracing::info!(
+        broker = %format!("{}:{}", broker.host, broker.port),
+        client_id,
+        topics = %up_topic(&park, "+"),
+        "MQTT ingest starting"
+    );
+    let filter = up_topic(&park, "+");
+    let mut handlers = JoinSet::new();
+    let shutdown = std::pin::pin!(shutdown);
+    let mut shutdown = shutdown;
+    loop {
+        tokio::select! {
+            () = &mut shutdown => break,
+            Some(_) = handlers.join_next(), if !handlers.is_empty() => {}
+            event = rx.recv() => match event {
+                None => break,
+                Some(Event::Incoming(Packet::ConnAck(c))) => {
+                    if c.code == ConnectReturnCode::Success {
+                        tracing::info!(session_present = c.session_present, "MQTT connected");
+                        // Subscribing again on a resumed session is harmless and covers a
+                        // broker that lost it.
+                        if let Err(e) = client.subscribe(filter.clone(), QoS::AtLeastOnce).await {
+                            tracing::error!(error = %e, "MQTT subscribe could not be queued");
+                        }
+                    } else {
+                        tracing::error!(code = ?c.code, "MQTT broker refused the connection");
+                    }
+                }
+                Some(Event::Incoming(Packet::SubAck(s))) => {
+                    if s.return_codes.iter().any(|c| matches!(c, SubscribeReasonCode::Failure)) {
+                        tracing::error!(topic = filter, "MQTT broker refused the subscription; check its ACL");
+                    } else {
+                        tracing::info!(topic = filter, "MQTT subscribed");
+                        let size = state.head().size;
+                        let _ = client
+                            .publish(status_topic(&park), QoS::AtLeastOnce, true, status(true, Some(size)))
+                            .await;
+                    }
+                }
+                Some(Event::Incoming(Packet::Publish(p))) => {
+                    handlers.spawn(handle(state.clone(), client.clone(), park.clone(), p));
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    // Stop: messages arriving from now on are left unacknowledged (the broker keeps them for
+    // the next session); those being logged are answered and acknowledged first.
+    tracing::info!(
+        pending = handlers.len(),
+        "MQTT ingest stopping: answering what is being logged"
+    );
+    let mut left = handlers.len();
+    while left > 0 {
+        tokio::select! {
+            Some(_) = handlers.join_next() => left -= 1,
+            event = rx.recv() => if event.is_none() { break },
+        }
+    }
+    handlers.abort_all();
+    let _ = client
+        .publish(
+            status_topic(&park),
+            QoS::AtLeastOnce,
+            true,
+            status(false, None),
+        )
+        .await;
+    let _ = client.disconnect().await;
+    // The event loop ends once the disconnect is written (or the connection is gone).
+    let closed = tokio::time::timeout(Duration::from_secs(5), async {
+        while rx.recv().await.is_some() {}
+    })
+    .await;
+    if closed.is_err() {
+        tracing::warn!("MQTT disconnect not confirmed within 5 s; closing anyway");
+    }
+    poller.abort();
+    tracing::info!("MQTT ingest stopped");
+    Ok(())
+}
+
+/// Polls the event loop (never cancelled mid-poll), forwards events, and reconnects with
+/// backoff. Ends when the receiver is gone or after the disconnect was sent.
+async fn poll_events(mut events: EventLoop, tx: mpsc::Sender<Event>) {
+    let mut backoff = BACKOFF_MIN;
+    loop {
+        match events.poll().await {
+            Ok(event) => {
+                if let Event::Incoming(Packet::ConnAck(_)) = &event {
+                    backoff = BACKOFF_MIN;
+                }
+                let done = matches!(event, Event::Outgoing(rumqttc::Outgoing::Disconnect));
+                if tx.send(event).await.is_err() || done {
+                    return;
+                }
+            }
+            Err(e) => {
+                if tx.is_closed() {
+                    return;
+                }
+                tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "MQTT connection failed");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(BACKOFF_MAX);
+            }
+        }
+    }
+}
+
+/// Logs one message, publishes its answer, then acknowledges it to the broker.
+async fn handle(state: AppState, client: AsyncClient, park: String, publish: Publish) {
+    let Some(device) = device_of(&publish.topic, &park).map(str::to_string) else {
+        tracing::warn!(
+            topic = publish.topic,
+            "MQTT message on an unexpected topic; ignored"
+        );
+        let _ = client.ack(&publish).await;
+        return;
+    };
+    let Some(reply) = answer(&state, &park, &device, &publish).await else {
+        // Shutting down: no answer, no PUBACK; the broker delivers it again next session.
+        return;
+    };
+    if let Err(e) = client
+        .publish(ack_topic(&park, &device), QoS::AtLeastOnce, false, reply)
+        .await
+    {
+        tracing::warn!(error = %e, device, "MQTT answer not published; the message will come again");
+        return;
+    }
+    if let Err(e) = client.ack(&publish).await {
+        tracing::warn!(error = %e, device, "MQTT PUBACK not queued; the message will come again");
+    }
+}
+
+/// The answer payload to a message: answers as HTTP gives them (an object for an object, an
+/// array for an array), or an error body (`{"error", "message"}`) for a payload that is not
+/// upload JSON. `None` if the server is shutting down.
+async fn answer(state: &AppState, park: &str, device: &str, publish: &Publish) -> Option<Vec<u8>> {
+    let source = format!("mqtt {}", publish.topic);
+    let max = state.config().http.max_records_per_request;
+    let mut wait = BACKOFF_MIN;
+    loop {
+        let (items, array) = match decode_body(&publish.payload, max, &source) {
+            Ok(d) => d,
+            Err(e) => return serde_json::to_vec(&e.body).ok(),
+        };
+        // Records of another device are answered here and not logged.
+        let mut answers: Vec<Option<Answer>> = Vec::with_capacity(items.len());
+        let mut mine: Vec<Incoming> = Vec::with_capacity(items.len());
+        for item in items {
+            match &item.parsed {
+                Ok(u) if u.body.device != device => answers.push(Some(Answer::Rejected {
+                    code: WRONG_TOPIC,
+                    reason: format!(
+                        "{}: the record is of device {:?} but was published on the topic of device {device:?}; publish it on {}",
+                        item.source,
+                        u.body.device,
+                        up_topic(park, &u.body.device)
+                    ),
+                })),
+                _ => {
+                    answers.push(None);
+                    mine.push(item);
+                }
+            }
+        }
+        match state.sequencer().submit(mine).await {
+            Ok(logged) => {
+                let mut logged = logged.into_iter();
+                let answers: Vec<Answer> = answers
+                    .into_iter()
+                    .filter_map(|a| a.or_else(|| logged.next()))
+                    .collect();
+                return if array {
+                    serde_json::to_vec(&answers).ok()
+                } else {
+                    serde_json::to_vec(&answers.first()).ok()
+                };
+            }
+            Err(ServerError::Busy(n)) => {
+                // The broker holds further messages back while this one is unacknowledged.
+                tracing::debug!(waiting = n, "ingest queue full; MQTT message retried");
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(Duration::from_secs(2));
+            }
+            Err(ServerError::ShuttingDown) => return None,
+            Err(e) => return serde_json::to_vec(&crate::ApiError::from(e).body).ok(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+
+    #[test]
+    fn broker_urls() {
+        let b = Broker::parse("mqtt://127.0.0.1:1883").unwrap();
+        assert_eq!((b.host.as_str(), b.port), ("127.0.0.1", 1883));
+        assert_eq!(b.username, None);
+        let b = Broker::parse("mqtt://dev:s3cret@broker.example/").unwrap();
+        assert_eq!((b.host.as_str(), b.port), ("broker.example", 1883));
+        assert_eq!(b.username.as_deref(), Some("dev"));
+        assert_eq!(b.password.as_deref(), Some("s3cret"));
+        let b = Broker::parse("tcp://[::1]:2883").unwrap();
+        assert_eq!((b.host.as_str(), b.port), ("::1", 2883));
+        for bad in [
+            "127.0.0.1:1883",
+            "mqtts://broker:8883",
+            "mqtt://:1883",
+            "mqtt://host:0",
+            "mqtt://host:99999",
+            "mqtt://host:1883/topic",
+        ] {
+            let e = Broker::parse(bad).unwrap_err();
+            assert!(e.to_string().contains(bad), "{e}");
+        }
+    }
+
+    #[test]
+    fn topics() {
+        assert_eq!(up_topic("p1", "d-0001"), "tanji/p1/d-0001/up");
+        assert_eq!(ack_topic("p1", "d-0001"), "tanji/p1/d-0001/ack");
+        assert_eq!(device_of("tanji/p1/d-0001/up", "p1"), Some("d-0001"));
+        assert_eq!(device_of("tanji/p1/d-0001/ack", "p1"), None);
+        assert_eq!(device_of("tanji/p2/d-0001/up", "p1"), None);
+        assert_eq!(device_of("tanji/p1/a/b/up", "p1"), None);
+        assert_eq!(device_of("tanji/p1//up", "p1"), None);
+        assert!(check_segment("park.a_1", "x").is_ok());
+        assert!(check_segment("a/b", "x").is_err());
+        assert!(check_segment("a+", "x").is_err());
+    }
+}

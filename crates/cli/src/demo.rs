@@ -12,7 +12,7 @@ use tanji_readings::LogEntry;
 use tanji_store::Store;
 use tanji_units::Unit;
 
-use crate::{factors, ingest, report, simulate, util};
+use crate::{factors, report, simulate, util};
 
 const MARKER: &str = ".tanji-demo";
 
@@ -31,6 +31,12 @@ pub struct DemoArgs {
     /// Simulation seed.
     #[arg(long, default_value_t = 2026)]
     pub seed: u64,
+    /// Afterwards, keep serving the park (HTTP API and dashboard) until Ctrl-C.
+    #[arg(long)]
+    pub serve: bool,
+    /// Address for `--serve`.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: String,
 }
 
 fn prepare(dir: &Path) -> Result<()> {
@@ -134,8 +140,30 @@ pub fn run(a: DemoArgs) -> Result<ExitCode> {
         t.elapsed().as_secs_f64()
     );
 
-    let summary = ingest::ingest_file_with_progress(&mut park, &sim.uploads)?;
-    summary.print();
+    // The devices send their uploads the way real ones do: POST /api/v1/uploads to the
+    // server, which sequences them into durable batches and acknowledges each.
+    drop(park);
+    let http = crate::demo_serve::ingest_over_http(&a.dir, &sim.uploads)?;
+    let answers: Vec<String> = http
+        .by_status
+        .iter()
+        .map(|(s, n)| format!("{n} {s}"))
+        .collect();
+    println!(
+        "ingested over HTTP (POST /api/v1/uploads to tanji-server on {}, acknowledged once durable): {} in {:.1} s",
+        http.addr,
+        answers.join(", "),
+        http.seconds
+    );
+    let accepted = http.by_status.get("accepted").copied().unwrap_or(0);
+    if accepted != sim.upload_count {
+        bail!(
+            "{accepted} of {} simulated uploads were accepted ({}); the demo expects all",
+            sim.upload_count,
+            answers.join(", ")
+        );
+    }
+    let park = util::open(&a.dir)?;
 
     let t = Instant::now();
     let pb = util::bar(park.size(), "verify");
@@ -262,6 +290,14 @@ pub fn run(a: DemoArgs) -> Result<ExitCode> {
     if let Some(day) = &show_day {
         println!("  tanji factors show --dir {d} --region {region} --day {day}");
     }
+    if a.serve {
+        drop(park);
+        return crate::demo_serve::serve(&a.dir, &a.listen);
+    }
+    println!(
+        "  tanji demo --serve   (this, then the live dashboard at http://{}/dashboard/)",
+        a.listen
+    );
     Ok(ExitCode::SUCCESS)
 }
 

@@ -6,6 +6,7 @@ mod bench_optimize;
 mod bench_report;
 mod bench_serve;
 mod demo;
+mod demo_serve;
 mod device;
 mod factors;
 mod forecast;

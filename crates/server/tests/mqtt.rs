@@ -2,7 +2,8 @@
 //! publishes signed uploads on `tanji/<park>/<device>/up`, the server answers on `…/ack` with
 //! the HTTP answer once the record is durable, the record is in the log with a proof that
 //! verifies, a redelivered message is answered `duplicate` and not logged twice, and the server
-//! reconnects (and gets what was published meanwhile) after its connection is cut.
+//! reconnects (and gets what was published meanwhile) after its connection is cut or after it
+//! was stopped and started again.
 //!
 //! The server reaches the broker through a TCP relay the test can cut. Each run uses its own
 //! park name, so its topics are its own.
@@ -188,12 +189,31 @@ fn check_logged(answer: &Value, upload: &SignedUpload, vkey: &str) -> u64 {
     index
 }
 
+/// Starts a server on `dir`; its state, its stop switch and its task.
+async fn serve(
+    dir: &std::path::Path,
+    config: Config,
+) -> (
+    tanji_server::AppState,
+    oneshot::Sender<()>,
+    JoinHandle<Result<(), ServerError>>,
+) {
+    let server = Server::open(dir, config).unwrap();
+    let state = server.state().clone();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let running = tokio::spawn(tanji_server::run(listener, server, async move {
+        let _ = stopped.await;
+    }));
+    (state, stop, running)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn publish_acknowledge_log_redeliver_reconnect() {
     if !broker_up().await {
         return;
     }
-    // A park of its own: two simulated devices, two days of uploads.
+    // A park of its own: two simulated devices, four days of uploads.
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -204,7 +224,7 @@ async fn publish_acknowledge_log_redeliver_reconnect() {
         seed: 5,
         enterprises: 2,
         start_day: START,
-        days: 3,
+        days: 4,
     });
     let (vkey, registered) = {
         let mut park = Park::create(dir.path(), &name, None).unwrap();
@@ -217,7 +237,7 @@ async fn publish_acknowledge_log_redeliver_reconnect() {
     let other = sim.devices[1].device.clone();
     let mine: Vec<&SignedUpload> = uploads.iter().filter(|u| u.body.device == dev).collect();
     let theirs = uploads.iter().find(|u| u.body.device == other).unwrap();
-    assert_eq!(mine.len(), 3);
+    assert_eq!(mine.len(), 4);
 
     let up = format!("tanji/{name}/{dev}/up");
     let ack = format!("tanji/{name}/{dev}/ack");
@@ -235,14 +255,7 @@ async fn publish_acknowledge_log_redeliver_reconnect() {
         "test config",
     )
     .unwrap();
-    let server = Server::open(dir.path(), config).unwrap();
-    let state = server.state().clone();
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let (stop, stopped) = oneshot::channel::<()>();
-    let running: JoinHandle<Result<(), ServerError>> =
-        tokio::spawn(tanji_server::run(listener, server, async move {
-            let _ = stopped.await;
-        }));
+    let (state, stop, running) = serve(dir.path(), config.clone()).await;
 
     // Online (retained) once subscribed, with the log size.
     let s = device.next_on(&status).await;
@@ -302,7 +315,8 @@ async fn publish_acknowledge_log_redeliver_reconnect() {
     assert_eq!(check_logged(&a, mine[2], &vkey), registered + 2);
     assert_eq!(state.head().size, registered + 3);
 
-    // Graceful stop: offline, and the log holds each record once, as published.
+    // Graceful stop: offline. What is published while the server is down waits in its
+    // session at the broker and is logged when it starts again.
     stop.send(()).unwrap();
     running.await.unwrap().unwrap();
     loop {
@@ -311,8 +325,18 @@ async fn publish_acknowledge_log_redeliver_reconnect() {
             break;
         }
     }
+    device.publish(&up, &upload_to_json(mine[3])).await;
+    let (state, stop, running) = serve(dir.path(), config).await;
+    let a = device.next_on(&ack).await;
+    assert_eq!(a["status"], "accepted", "{a}");
+    assert_eq!(check_logged(&a, mine[3], &vkey), registered + 3);
+    assert_eq!(state.head().size, registered + 4);
+    stop.send(()).unwrap();
+    running.await.unwrap().unwrap();
+
+    // The log holds each record once, as published.
     let park = Park::open(dir.path()).unwrap();
-    assert_eq!(park.size(), registered + 3);
+    assert_eq!(park.size(), registered + 4);
     for (k, u) in mine.iter().enumerate() {
         let entry = park.store().entry(registered + k as u64).unwrap();
         assert_eq!(entry, LogEntry::Upload((*u).clone()).to_bytes());

@@ -27,6 +27,8 @@
 //! What it is not: not a broker, and not a second ingest path — it never validates records.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use rumqttc::{
@@ -288,7 +290,8 @@ pub async fn serve(
     }
     let (client, events) = AsyncClient::new(options, 1024);
     let (tx, mut rx) = mpsc::channel(1024);
-    let poller = tokio::spawn(poll_events(events, tx));
+    let connected = Arc::new(AtomicBool::new(false));
+    let poller = tokio::spawn(poll_events(events, tx, Arc::clone(&connected)));
     tracing::info!(
         broker = %format!("{}:{}", broker.host, broker.port),
         client_id,
@@ -358,13 +361,16 @@ pub async fn serve(
         )
         .await;
     let _ = client.disconnect().await;
-    // The event loop ends once the disconnect is written (or the connection is gone).
-    let closed = tokio::time::timeout(Duration::from_secs(5), async {
-        while rx.recv().await.is_some() {}
-    })
-    .await;
-    if closed.is_err() {
-        tracing::warn!("MQTT disconnect not confirmed within 5 s; closing anyway");
+    // The event loop ends once the disconnect is written; with no connection there is
+    // nothing to wait for (the broker's last will says the server is offline).
+    if connected.load(Ordering::SeqCst) {
+        let closed = tokio::time::timeout(Duration::from_secs(5), async {
+            while rx.recv().await.is_some() {}
+        })
+        .await;
+        if closed.is_err() {
+            tracing::warn!("MQTT disconnect not confirmed within 5 s; closing anyway");
+        }
     }
     poller.abort();
     tracing::info!("MQTT ingest stopped");
@@ -373,13 +379,14 @@ pub async fn serve(
 
 /// Polls the event loop (never cancelled mid-poll), forwards events, and reconnects with
 /// backoff. Ends when the receiver is gone or after the disconnect was sent.
-async fn poll_events(mut events: EventLoop, tx: mpsc::Sender<Event>) {
+async fn poll_events(mut events: EventLoop, tx: mpsc::Sender<Event>, connected: Arc<AtomicBool>) {
     let mut backoff = BACKOFF_MIN;
     loop {
         match events.poll().await {
             Ok(event) => {
-                if let Event::Incoming(Packet::ConnAck(_)) = &event {
+                if let Event::Incoming(Packet::ConnAck(c)) = &event {
                     backoff = BACKOFF_MIN;
+                    connected.store(c.code == ConnectReturnCode::Success, Ordering::SeqCst);
                 }
                 let done = matches!(event, Event::Outgoing(rumqttc::Outgoing::Disconnect));
                 if tx.send(event).await.is_err() || done {
@@ -387,6 +394,7 @@ async fn poll_events(mut events: EventLoop, tx: mpsc::Sender<Event>) {
                 }
             }
             Err(e) => {
+                connected.store(false, Ordering::SeqCst);
                 if tx.is_closed() {
                     return;
                 }

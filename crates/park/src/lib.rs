@@ -620,8 +620,9 @@ fn issue_code(kind: &DataIssueKind) -> &'static str {
     }
 }
 
-/// The reporting index rows of an accepted upload logged at `index`.
-fn channel_rows(u: &SignedUpload, index: u64) -> impl Iterator<Item = ChannelRow> + '_ {
+/// The reporting index rows of an accepted upload logged at `index` (one per channel): what
+/// the store keeps beside the log, and what a report recomputed from the log reads instead.
+pub fn channel_rows(u: &SignedUpload, index: u64) -> impl Iterator<Item = ChannelRow> + '_ {
     u.body.channels.iter().map(move |c| ChannelRow {
         index,
         device: u.body.device.clone(),

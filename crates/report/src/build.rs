@@ -548,27 +548,14 @@ pub fn build<S: Store>(
         }
         Source::Log => {
             for (&index, u) in &uploads {
-                for c in &u.body.channels {
-                    let in_scope_meter = view.meter(&c.meter).is_some_and(|(_, r)| {
-                        in_scope.contains(r.enterprise.as_str())
+                rows.extend(tanji_park::channel_rows(u, index).filter(|r| {
+                    view.meter(&r.meter).is_some_and(|(_, reg)| {
+                        in_scope.contains(reg.enterprise.as_str())
                             && by_enterprise
-                                .get(&r.enterprise)
-                                .is_some_and(|ms| ms.contains_key(&c.meter))
-                    });
-                    if in_scope_meter {
-                        rows.push(ChannelRow {
-                            index,
-                            device: u.body.device.clone(),
-                            seq: u.body.seq,
-                            meter: c.meter.clone(),
-                            start: c.start,
-                            interval_s: c.interval_s,
-                            unit: c.unit.clone(),
-                            decimals: c.decimals,
-                            values: c.values.clone(),
-                        });
-                    }
-                }
+                                .get(&reg.enterprise)
+                                .is_some_and(|ms| ms.contains_key(&r.meter))
+                    })
+                }));
             }
         }
     }

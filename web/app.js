@@ -7,11 +7,13 @@ import { getLang, setLang, t, translate, num } from "./i18n.js";
 import { sweep } from "./charts.js";
 import * as park from "./views/park.js";
 import * as enterprise from "./views/enterprise.js";
+import * as advice from "./views/advice.js";
 
 /** Views by the first part of the location hash (`#/park`, `#/enterprise/e-0001`). */
 const VIEWS = {
   park,
   enterprise,
+  advice,
 };
 
 const state = {

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use tanji_optimizer::local::{LocalDate, Zone};
 use tanji_optimizer::spec::{FlexSpec, SiteDay};
@@ -107,41 +107,14 @@ pub fn flex(path: Option<&Path>) -> Result<FlexSpec> {
     )
 }
 
-/// `what` per interval with every value present, or an error naming the gaps.
-fn complete<T: Copy>(
-    values: &[Option<T>],
-    what: &str,
-    zone: &Zone,
-    start: i64,
-    interval_s: u32,
-) -> Result<Vec<T>> {
-    let missing: Vec<usize> = (0..values.len()).filter(|&i| values[i].is_none()).collect();
-    if let Some(&first) = missing.first() {
-        bail!(
-            "{what} is missing for {} of {} intervals (first at {} local); advice needs the whole day",
-            missing.len(),
-            values.len(),
-            zone.hhmm(start + first as i64 * i64::from(interval_s))
-        );
-    }
-    Ok(values.iter().flatten().copied().collect())
-}
-
 /// One enterprise's metered local day from the park log.
 pub fn site_day(park: &Park, enterprise: &str, zone: &Zone, date: LocalDate) -> Result<SiteDay> {
-    let (start, end) = zone.day_bounds(date)?;
-    let interval_s = 900u32;
-    let n = usize::try_from((end - start) / i64::from(interval_s))?;
-    let s = tanji_report::site_series(park.store(), enterprise, start, interval_s, n)?;
-    let what = format!("{enterprise}'s metered electricity on {date}");
-    Ok(SiteDay {
-        enterprise: enterprise.to_string(),
-        start,
-        interval_s,
-        load_wh: complete(&s.load_wh, &what, zone, start, interval_s)?,
-        pv_wh: complete(&s.pv_wh, &what, zone, start, interval_s)?,
-        import_limit_wh: s.import_limit_wh,
-    })
+    Ok(tanji_report::advice::site_day(
+        park.store(),
+        enterprise,
+        zone,
+        date,
+    )?)
 }
 
 /// The published factors (g/kWh) of each interval of `day`, and the publication's id.
@@ -151,18 +124,13 @@ pub fn published_factors(
     day: &SiteDay,
     zone: &Zone,
 ) -> Result<(String, Vec<f64>)> {
-    let f = tanji_report::interval_factors(
+    Ok(tanji_report::advice::published_factors(
         park.store(),
         &park.verifier(),
         publication,
-        None,
-        day.start,
-        day.interval_s,
-        day.load_wh.len(),
-    )?;
-    let what = format!("the grid factor ({} {})", f.publication, f.region);
-    let values = complete(&f.values, &what, zone, day.start, day.interval_s)?;
-    Ok((f.publication, values))
+        day,
+        zone,
+    )?)
 }
 
 /// The objective the arguments ask for.

@@ -13,6 +13,7 @@
 //! about one enterprise check [`Caller::may_read_enterprise`]; the lists are filtered to what
 //! the caller may see.
 
+mod advice;
 mod data;
 mod reports;
 
@@ -82,6 +83,8 @@ pub struct QueryState {
     publications: Mutex<BTreeMap<u64, Arc<Publication>>>,
     /// Built reports.
     reports: ReportCache,
+    /// Computed load-shift advice.
+    advice: advice::AdviceCache,
 }
 
 type Shared = Extension<Arc<QueryState>>;
@@ -274,6 +277,10 @@ pub fn routes(r: ApiRouter) -> ApiRouter {
     .route(
         e("/api/v1/enterprises/{enterprise}/report", "The enterprise's tanji-report/v1 report; query format=json|csv|html, from, to", "/api/v1/enterprises/{enterprise}/report?format=csv"),
         get(enterprise_report).layer(ext.clone()),
+    )
+    .route(
+        e("/api/v1/enterprises/{enterprise}/optimize", "Load-shift advice (tanji optimize with the default flexible loads and tariff): per interval the factor and the load before and after, totals before and after (energy unchanged, modelled emissions and cost), the advice lines; query day=YYYY-MM-DD (default: the latest whole day of data), days=1..7, objective=emissions|cost|blend", "/api/v1/enterprises/{enterprise}/optimize"),
+        get(advice::enterprise_optimize).layer(ext.clone()),
     )
     .route(
         all("/api/v1/park/emissions", "Emissions by enterprise and park totals; query from, to", "/api/v1/park/emissions"),

@@ -1,0 +1,367 @@
+//! `GET /api/v1/enterprises/{enterprise}/optimize`: load-shift advice for up to a week of an
+//! enterprise's logged days, planned by `tanji_optimizer` with the documented default
+//! flexible-load description and the illustrative tariff — what `tanji optimize` gives without
+//! `--flex`/`--tariff` (the shared steps are `tanji_report::advice`). Per interval: the grid
+//! factor and the site's load before and after; totals before and after (energy unchanged to
+//! the Wh, modelled emissions and cost); the advice lines; the factor publication and the log
+//! size read. Plans are solved on the blocking pool and cached per (enterprise, days,
+//! objective, log size).
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::{Extension, Json};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tanji_optimizer::local::{LocalDate, Zone};
+use tanji_optimizer::Objective;
+use tanji_report::advice::{advise_default_day, DayAdvice};
+use tanji_report::ReportError;
+use tanji_store::Store;
+
+use super::{check_enterprise, data, verifier, Shared};
+use crate::{ApiError, AppState, Caller};
+
+/// The longest period one request plans, days.
+pub const MAX_DAYS: u32 = 7;
+
+/// How the figures are modelled.
+pub const ADVICE_METHOD: &str = "per local day (Asia/Shanghai, 15-minute intervals): the logged site load and PV, a fifth of the load above the day's minimum movable within 06:00–24:00 at up to 1.5 × its peak (docs/optimizer.md), the illustrative time-of-use tariff; grid import × the interval's published factor and price, minimised by the linear program of tanji-optimizer with each load's energy kept to the Wh";
+
+/// Cached answers, keyed by (enterprise, first day, days, objective, log size).
+type Key = (String, String, u32, String, u64);
+
+/// Computed advice answers.
+#[derive(Debug, Default)]
+pub struct AdviceCache {
+    answers: Mutex<BTreeMap<Key, Arc<Value>>>,
+}
+
+/// Answers kept; the cache is emptied when it grows past this.
+const KEEP: usize = 64;
+
+impl AdviceCache {
+    fn get(&self, k: &Key) -> Option<Arc<Value>> {
+        self.answers.lock().ok().and_then(|m| m.get(k).cloned())
+    }
+
+    fn put(&self, k: Key, v: Arc<Value>) {
+        if let Ok(mut m) = self.answers.lock() {
+            if m.len() >= KEEP {
+                m.clear();
+            }
+            m.insert(k, v);
+        }
+    }
+}
+
+/// Query of the advice route.
+#[derive(Debug, Default, Deserialize)]
+pub struct OptimizeQuery {
+    /// First local day `YYYY-MM-DD`; default: the latest `days` whole days of data (fewer if
+    /// the data begins later).
+    pub day: Option<String>,
+    /// Days to plan, 1–7 (default 1).
+    pub days: Option<u32>,
+    /// `emissions` (default), `cost` or `blend` (carbon price 150 CNY/t).
+    pub objective: Option<String>,
+}
+
+fn advice_error(e: ReportError) -> ApiError {
+    match e {
+        ReportError::Factors(_) => ApiError::not_found(e.to_string()),
+        other => ApiError::internal(other.to_string()),
+    }
+}
+
+/// The first and the last local day of `zone` wholly covered by `enterprise`'s logged uploads
+/// (spans from the first upload's start to the last one's end).
+fn full_days<S: Store>(
+    store: &S,
+    size: u64,
+    enterprise: &str,
+    zone: &Zone,
+) -> Result<(LocalDate, LocalDate), ApiError> {
+    let all = data::enterprises(store, size)?;
+    let meters = all.get(enterprise).ok_or_else(|| {
+        ApiError::not_found(format!(
+            "no enterprise {enterprise:?} is registered in this log; registered: {}",
+            all.keys().cloned().collect::<Vec<_>>().join(", ")
+        ))
+    })?;
+    let spans: Vec<(i64, i64)> = store
+        .uploads()?
+        .into_iter()
+        .filter(|u| u.index < size)
+        .flat_map(|u| u.row.spans)
+        .filter(|s| meters.iter().any(|m| m.meter == s.meter))
+        .map(|s| (s.start, s.end))
+        .collect();
+    let (Some(first), Some(last)) = (
+        spans.iter().map(|s| s.0).min(),
+        spans.iter().map(|s| s.1).max(),
+    ) else {
+        return Err(ApiError::not_found(format!(
+            "no accepted upload of {enterprise} is in the log (up to entry {size}); advice needs a whole day of data"
+        )));
+    };
+    let bad = |e: tanji_optimizer::local::TimeError| ApiError::internal(e.to_string());
+    let mut to = zone.clock(last - 1).map_err(bad)?.date;
+    if zone.day_bounds(to).map_err(bad)?.1 > last {
+        to = to.add_days(-1).map_err(bad)?;
+    }
+    let mut from = zone.clock(first).map_err(bad)?.date;
+    if zone.day_bounds(from).map_err(bad)?.0 < first {
+        from = from.add_days(1).map_err(bad)?;
+    }
+    if to < from {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "advice",
+            format!(
+                "{enterprise}'s data covers no whole local day ({}) yet",
+                zone.name()
+            ),
+        ));
+    }
+    Ok((from, to))
+}
+
+fn outcome_sum(a: &mut [i64; 4], cost: &mut f64, o: &tanji_optimizer::Outcome) {
+    a[0] += o.consumption_wh;
+    a[1] += o.import_wh;
+    a[2] += o.export_wh;
+    a[3] += o.emissions_g;
+    *cost += o.cost;
+}
+
+fn totals_json(a: &[i64; 4], cost: f64) -> Value {
+    json!({
+        "consumption_wh": a[0],
+        "import_wh": a[1],
+        "export_wh": a[2],
+        "emissions_g": a[3],
+        "cost": cost,
+    })
+}
+
+/// The answer for the planned days.
+fn answer(
+    enterprise: &str,
+    zone: &Zone,
+    objective: Objective,
+    first: LocalDate,
+    days: &[DayAdvice],
+    checkpoint_size: u64,
+    log_size: u64,
+) -> Value {
+    let mut intervals = Vec::new();
+    let mut per_day = Vec::new();
+    let mut refused = Vec::new();
+    let mut advice = Vec::new();
+    let mut publications: Vec<String> = Vec::new();
+    let (mut before, mut after) = ([0i64; 4], [0i64; 4]);
+    let (mut cost_before, mut cost_after) = (0.0, 0.0);
+    let mut moved = 0i64;
+    let mut currency = String::new();
+    let mut solver = None;
+    for d in days {
+        if !d.publication.is_empty() && !publications.contains(&d.publication) {
+            publications.push(d.publication.clone());
+        }
+        let plan = match &d.plan {
+            Ok(p) => p,
+            Err(reason) => {
+                refused.push(json!({"day": d.date.to_string(), "reason": reason}));
+                continue;
+            }
+        };
+        currency.clone_from(&plan.currency);
+        solver.get_or_insert_with(|| plan.solver.method.clone());
+        outcome_sum(&mut before, &mut cost_before, &plan.before);
+        outcome_sum(&mut after, &mut cost_after, &plan.after);
+        let m: i64 = plan.loads.iter().map(|l| l.moved_wh).sum();
+        moved += m;
+        for iv in &plan.intervals {
+            intervals.push(json!({
+                "start": iv.start,
+                "local": iv.local,
+                "factor": iv.factor,
+                "price": iv.price,
+                "pv_wh": iv.pv_wh,
+                "load_before_wh": iv.fixed_wh + iv.flex_before_wh,
+                "load_after_wh": iv.fixed_wh + iv.flex_after_wh,
+                "import_before_wh": iv.import_before_wh,
+                "import_after_wh": iv.import_after_wh,
+            }));
+        }
+        for c in &plan.changes {
+            advice.push(json!({
+                "day": d.date.to_string(),
+                "load": c.load,
+                "moved_wh": c.moved_wh,
+                "from": c.from,
+                "to": c.to,
+                "emissions_g": c.emissions_g,
+                "cost": c.cost,
+                "text": c.text,
+            }));
+        }
+        per_day.push(json!({
+            "day": d.date.to_string(),
+            "factors": d.publication,
+            "before": plan.before,
+            "after": plan.after,
+            "moved_wh": m,
+            "changes": plan.changes.len(),
+        }));
+    }
+    let cut_g = before[3] - after[3];
+    let cut_pct = if before[3] != 0 {
+        cut_g as f64 / before[3] as f64 * 100.0
+    } else {
+        0.0
+    };
+    json!({
+        "enterprise": enterprise,
+        "zone": zone.name(),
+        "objective": objective.code(),
+        "first_day": first.to_string(),
+        "days": days.len(),
+        "interval_s": tanji_report::advice::ADVICE_INTERVAL_S,
+        "currency": currency,
+        "intervals": intervals,
+        "per_day": per_day,
+        "refused": refused,
+        "totals": {
+            "planned_days": per_day.len(),
+            "before": totals_json(&before, cost_before),
+            "after": totals_json(&after, cost_after),
+            "energy_unchanged": before[0] == after[0],
+            "moved_wh": moved,
+            "emissions_cut_g": cut_g,
+            "emissions_cut_pct": cut_pct,
+            "cost_cut": cost_before - cost_after,
+        },
+        "advice": advice,
+        "method": ADVICE_METHOD,
+        "provenance": {
+            "factors": publications,
+            "checkpoint_size": checkpoint_size,
+            "log_size": log_size,
+            "solver": solver,
+            "flex": "default (FlexSpec::default_for_site)",
+            "tariff": "illustrative",
+        },
+    })
+}
+
+/// `GET /api/v1/enterprises/{enterprise}/optimize`.
+pub(super) async fn enterprise_optimize(
+    State(state): State<AppState>,
+    caller: Caller,
+    Extension(q): Shared,
+    Path(id): Path<String>,
+    Query(oq): Query<OptimizeQuery>,
+) -> Result<Json<Value>, ApiError> {
+    check_enterprise(&caller, &id)?;
+    let objective = match oq.objective.as_deref().unwrap_or("emissions") {
+        "emissions" => Objective::Emissions,
+        "cost" => Objective::Cost,
+        "blend" => Objective::Blend {
+            price_per_t: Objective::DEFAULT_CARBON_PRICE,
+        },
+        other => {
+            return Err(ApiError::bad_request(format!(
+                "objective {other:?} is not one of emissions, cost, blend"
+            )))
+        }
+    };
+    let days = oq.days.unwrap_or(1);
+    if !(1..=MAX_DAYS).contains(&days) {
+        return Err(ApiError::bad_request(format!(
+            "days={days}: plan 1 to {MAX_DAYS} days per request"
+        )));
+    }
+    let day = match &oq.day {
+        Some(d) => Some(LocalDate::parse(d).map_err(|e| {
+            ApiError::bad_request(format!("day {d:?}: {e}; give a local day YYYY-MM-DD"))
+        })?),
+        None => None,
+    };
+    let size = state.head().size;
+    let key_day = day.map_or_else(|| "latest".to_string(), |d| d.to_string());
+    let key: Key = (
+        id.clone(),
+        key_day,
+        days,
+        objective.code().to_string(),
+        size,
+    );
+    if let Some(v) = q.advice.get(&key) {
+        return Ok(Json((*v).clone()));
+    }
+    let v = verifier(&state)?;
+    let value = state
+        .reader()
+        .with(move |store| {
+            let zone = Zone::shanghai();
+            let (first, days) = match day {
+                Some(d) => (d, days),
+                None => {
+                    // The latest whole days, at most `days`, not before the first whole day.
+                    let (from, to) = full_days(store, size, &id, &zone)?;
+                    let bad =
+                        |e: tanji_optimizer::local::TimeError| ApiError::internal(e.to_string());
+                    let mut first = to
+                        .add_days(1 - i32::try_from(days).unwrap_or(1))
+                        .map_err(bad)?;
+                    let mut n = days;
+                    while first < from {
+                        first = first.add_days(1).map_err(bad)?;
+                        n -= 1;
+                    }
+                    (first, n)
+                }
+            };
+            let mut planned = Vec::new();
+            for i in 0..days {
+                let date = first
+                    .add_days(i32::try_from(i).unwrap_or(0))
+                    .map_err(|e| ApiError::bad_request(e.to_string()))?;
+                // A day without whole-day data or factors is refused, with the reason.
+                planned.push(
+                    match advise_default_day(store, &v, &id, &zone, date, objective) {
+                        Ok(a) => a,
+                        Err(ReportError::Request(m)) => DayAdvice {
+                            date,
+                            publication: String::new(),
+                            plan: Err(m),
+                        },
+                        Err(e) => return Err(advice_error(e)),
+                    },
+                );
+            }
+            if planned.iter().all(|d| d.plan.is_err()) {
+                let why: Vec<String> = planned
+                    .iter()
+                    .filter_map(|d| d.plan.as_ref().err().map(|m| format!("{}: {m}", d.date)))
+                    .collect();
+                return Err(ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "advice",
+                    format!("no day could be planned for {id}: {}", why.join("; ")),
+                ));
+            }
+            let log_size = store.size()?;
+            Ok(answer(
+                &id, &zone, objective, first, &planned, size, log_size,
+            ))
+        })
+        .await?;
+    let value = Arc::new(value);
+    q.advice.put(key, value.clone());
+    Ok(Json((*value).clone()))
+}

@@ -1,0 +1,157 @@
+// Load-shift advice for one enterprise (issue 6): the week's load before and after the
+// optimiser's plan over the grid-factor curve, the totals (modelled emissions cut at unchanged
+// energy) and the advice lines, all from /api/v1/enterprises/{id}/optimize.
+
+import { get } from "../api.js";
+import { draw, COLORS } from "../charts.js";
+import { h, stat, card } from "../dom.js";
+import { t, num, mwh } from "../i18n.js";
+
+/** Days the view plans: the latest whole week of data. */
+const DAYS = 7;
+
+function chooser(list, current) {
+  const sel = h(
+    "select",
+    {
+      testid: "advice-enterprise-select",
+      onchange: (ev) => {
+        location.hash = `#/advice/${encodeURIComponent(ev.target.value)}`;
+      },
+    },
+    current ? null : h("option", { value: "" }, t("choose_enterprise")),
+    list.map((e) => h("option", { value: e.id, selected: e.id === current }, e.id)),
+  );
+  return h("div", { class: "toolbar" }, h("label", {}, `${t("enterprise")}: `, sel));
+}
+
+function curveChart(a, later) {
+  const el = h("div", { class: "chart tall", testid: "advice-chart" });
+  const kw = 3600 / a.interval_s / 1000; // Wh per interval → kW
+  later.push(() => {
+    const at = (iv) => iv.start * 1000;
+    const before = t("advice_load_before");
+    const after = t("advice_load_after");
+    const factor = `${t("factor_hourly")} (${t("g_per_kwh")})`;
+    draw(el, {
+      tooltip: { trigger: "axis" },
+      legend: { top: 0, data: [before, after, factor] },
+      grid: { left: 60, right: 60, top: 50, bottom: 60 },
+      dataZoom: [{ type: "inside" }, { type: "slider", height: 18, bottom: 8 }],
+      xAxis: { type: "time" },
+      yAxis: [
+        { type: "value", name: "kW" },
+        { type: "value", name: t("g_per_kwh"), scale: true, splitLine: { show: false } },
+      ],
+      series: [
+        {
+          name: before,
+          type: "line",
+          showSymbol: false,
+          lineStyle: { type: "dashed", width: 1 },
+          itemStyle: { color: COLORS.market },
+          data: a.intervals.map((iv) => [at(iv), +(iv.load_before_wh * kw).toFixed(3)]),
+        },
+        {
+          name: after,
+          type: "line",
+          showSymbol: false,
+          itemStyle: { color: COLORS.load },
+          data: a.intervals.map((iv) => [at(iv), +(iv.load_after_wh * kw).toFixed(3)]),
+        },
+        {
+          name: factor,
+          type: "line",
+          step: "start",
+          showSymbol: false,
+          yAxisIndex: 1,
+          itemStyle: { color: COLORS.factor },
+          data: a.intervals.map((iv) => [at(iv), iv.factor]),
+        },
+      ],
+    });
+  });
+  return el;
+}
+
+function totalsCard(a) {
+  const tt = a.totals;
+  const cut = tt.emissions_cut_g;
+  return card(
+    t("advice_totals"),
+    h(
+      "div",
+      { class: "stats" },
+      stat(t("advice_emissions_before"), num(tt.before.emissions_g / 1e6, 3), t("t_co2"), "advice-before-g", tt.before.emissions_g),
+      stat(t("advice_emissions_after"), num(tt.after.emissions_g / 1e6, 3), t("t_co2"), "advice-after-g", tt.after.emissions_g),
+      stat(t("advice_cut"), num(cut / 1e6, 3), t("t_co2"), "advice-cut-g", cut),
+      stat(`${t("advice_cut")} (%)`, num(tt.emissions_cut_pct, 2), "%", "advice-cut-pct", tt.emissions_cut_pct),
+      stat(t("advice_energy"), mwh(tt.after.consumption_wh), t("mwh"), "advice-energy-wh", tt.after.consumption_wh),
+      stat(t("advice_cost_cut"), num(tt.cost_cut, 0), a.currency, "advice-cost-cut", tt.cost_cut),
+    ),
+    h(
+      "p",
+      { class: "small", testid: "advice-energy-unchanged", value: tt.energy_unchanged ? "true" : "false" },
+      tt.energy_unchanged
+        ? t("advice_energy_same", { before: num(tt.before.consumption_wh / 1e3, 0), after: num(tt.after.consumption_wh / 1e3, 0) })
+        : t("advice_energy_changed"),
+      ` · ${t("advice_moved")}: ${num(tt.moved_wh / 1e3, 0)} ${t("kwh")}`,
+    ),
+  );
+}
+
+function adviceList(a) {
+  const rows = a.advice.map((c, i) =>
+    h(
+      "li",
+      { testid: "advice-line", value: c.emissions_g, "data-index": String(i) },
+      h("strong", {}, `${c.day} `),
+      c.text,
+    ),
+  );
+  const refused = a.refused.map((r) => h("li", { class: "muted", testid: "advice-refused" }, `${r.day}: ${r.reason}`));
+  return card(
+    t("advice_lines"),
+    rows.length ? h("ol", { class: "advice-lines" }, rows) : h("p", { class: "muted" }, t("advice_none")),
+    refused.length ? h("ul", {}, refused) : null,
+  );
+}
+
+/** Renders the advice page into `root`; `ctx.args[0]` is the enterprise id. */
+export async function render(root, ctx) {
+  const list = await get("/enterprises");
+  let id = ctx.args[0];
+  if (!id && list.enterprises.length >= 1) id = list.enterprises[0].id;
+  if (!id) {
+    root.replaceChildren(h("div", { class: "grid" }, card(t("choose_enterprise"), chooser(list.enterprises, null))));
+    return;
+  }
+  const a = await get(`/enterprises/${encodeURIComponent(id)}/optimize`, { days: DAYS });
+  const later = [];
+  const last = a.per_day.length ? a.per_day[a.per_day.length - 1].day : a.first_day;
+  root.replaceChildren(
+    chooser(list.enterprises, id),
+    h("h1", { testid: "advice-enterprise" }, `${t("nav_advice")} · ${id}`),
+    h(
+      "div",
+      { class: "grid" },
+      card(
+        t("advice_curves"),
+        h("p", { class: "muted small" }, h("span", { testid: "advice-period" }, `${a.first_day} – ${last}`), ` (${a.zone}) · ${t("advice_objective")}: ${a.objective}`),
+        curveChart(a, later),
+      ),
+      totalsCard(a),
+      adviceList(a),
+      card(
+        t("method"),
+        h("p", { class: "small" }, a.method),
+        h(
+          "p",
+          { class: "muted small", testid: "advice-provenance" },
+          `${t("publication")}: ${a.provenance.factors.join(", ")} · ${t("ledger_size")}: ${a.provenance.checkpoint_size} · ${a.provenance.solver || ""}`,
+        ),
+      ),
+    ),
+  );
+  for (const f of later) f();
+}

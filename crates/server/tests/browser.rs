@@ -649,6 +649,77 @@ async fn dashboard_shows_the_apis_numbers_live() {
     );
     screenshot(&c, &shots, "enterprise-en.png").await;
 
+    // The advice view: the week's load before and after the plan over the factor curve; the
+    // cut it shows is the API's, at unchanged energy.
+    c.goto(&format!("{url}/dashboard/#/advice/{e}"))
+        .await
+        .unwrap();
+    ready(&c, Some(grown)).await;
+    let adv = api(&url, op, &format!("{q}/optimize?days=7")).await;
+    let iv = adv["intervals"].as_array().unwrap();
+    let planned = adv["totals"]["planned_days"].as_u64().unwrap();
+    assert!(planned >= 6, "{}", adv["refused"]);
+    assert_eq!(iv.len() as u64, planned * 96);
+    let points: usize = attr(&c, "advice-chart", "data-points")
+        .await
+        .parse()
+        .unwrap();
+    assert_eq!(points, 3 * iv.len());
+    let after: Vec<Option<f64>> = chart_series(&c, "advice-chart", 1)
+        .await
+        .iter()
+        .map(|d| d[1].as_f64())
+        .collect();
+    let want: Vec<Option<f64>> = iv
+        .iter()
+        .map(|x| {
+            let kw = x["load_after_wh"].as_f64().unwrap() * 4.0 / 1000.0;
+            Some((kw * 1000.0).round() / 1000.0)
+        })
+        .collect();
+    close_all(&after, &want, "advice chart, load after");
+    let t = &adv["totals"];
+    let cut = t["emissions_cut_g"].as_f64().unwrap();
+    assert!(cut > 0.0, "the week's advice cuts emissions: {t}");
+    assert_eq!(t["before"]["consumption_wh"], t["after"]["consumption_wh"]);
+    close(value(&c, "advice-cut-g").await, cut, "advice-cut-g");
+    close(
+        value(&c, "advice-cut-pct").await,
+        t["emissions_cut_pct"].as_f64().unwrap(),
+        "advice-cut-pct",
+    );
+    close(
+        value(&c, "advice-energy-wh").await,
+        t["after"]["consumption_wh"].as_f64().unwrap(),
+        "advice-energy-wh",
+    );
+    assert_eq!(
+        attr(&c, "advice-energy-unchanged", "data-value").await,
+        "true"
+    );
+    assert_eq!(
+        c.find_all(Locator::Css("[data-testid='advice-line']"))
+            .await
+            .unwrap()
+            .len(),
+        adv["advice"].as_array().unwrap().len()
+    );
+    eprintln!(
+        "advice for {e}, {} – {} ({planned} days): {:.3} t -> {:.3} t ({:.2}%), energy {} Wh unchanged, {} advice lines",
+        adv["first_day"],
+        adv["per_day"][planned as usize - 1]["day"],
+        t["before"]["emissions_g"].as_f64().unwrap() / 1e6,
+        t["after"]["emissions_g"].as_f64().unwrap() / 1e6,
+        t["emissions_cut_pct"].as_f64().unwrap(),
+        t["after"]["consumption_wh"],
+        adv["advice"].as_array().unwrap().len()
+    );
+    screenshot(&c, &shots, "advice-en.png").await;
+    c.goto(&format!("{url}/dashboard/#/enterprise/{e}"))
+        .await
+        .unwrap();
+    ready(&c, Some(grown)).await;
+
     // The Chinese UI.
     c.find(Locator::Css("[data-testid='lang']"))
         .await

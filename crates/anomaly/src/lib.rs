@@ -1,0 +1,734 @@
+//! tanji-anomaly: finds suspicious patterns in one meter's incoming interval data — flat
+//! lines, spikes, sudden level shifts, PV producing at night, consumption when the meter
+//! should be idle, missing uploads — and reports each as an [`Alert`] carrying the meter, the
+//! half-open interval span `[start, end)` and the [`Evidence`] (the values, the robust
+//! baseline and spread, the threshold, and a sentence saying why).
+//!
+//! It is pure: no IO, no clock, no async. It does not correct, reject or fill data (the
+//! validator rejects impossible records, `tanji_accounting::gaps` fills gaps); an alert is a
+//! question for a person, not a verdict. Every statistic is robust and explainable: medians
+//! and median absolute deviations (MAD) over integer values, no means or variances.
+//!
+//! # Detectors and their defaults ([`Settings::default`])
+//! Durations are in seconds and converted to whole intervals (rounded up, at least one).
+//! - **missing_data**: a run of `None` (no accepted upload) lasting at least
+//!   [`Settings::missing_min_s`] (1 h).
+//! - **flat_line**: at least [`Settings::flat_line_min_s`] (2 h) of identical non-zero values
+//!   on a carrier whose readings normally vary (electricity, gas, steam, heat; see
+//!   [`continuous`]). Zero runs are not flagged (PV at night, idle export are legitimately
+//!   zero).
+//! - **spike**: a value above `median + max(k·MAD, ratio·median, floor)` of the values
+//!   within [`Settings::spike_half_window_s`] (2 h) either side of it (the value itself
+//!   excluded; values within 2 h of the series' ends are not checked, and at least half the
+//!   window must be present), k = 8, ratio = 1 (at least double the local median), floor = 10% of the rated
+//!   capacity per interval when known. A centred window means a production ramp, whose
+//!   neighbours on one side are already high, is not a spike. Continuous carriers only:
+//!   diesel, LPG and other batch fuels are zero most of the time and used in bursts.
+//! - **level_shift**: at a boundary, the medians of the [`Settings::level_window_s`] (7 days)
+//!   before and after differ by more than `k·max(MAD_before, MAD_after)` (k = 1) and by more
+//!   than [`Settings::level_min_change_permille`] (30%) of the larger median. Seven days, not
+//!   one: every window then holds each weekday once, so a factory's weekend is not a "shift".
+//!   One alert per cluster of such boundaries: the medians of its strongest boundary
+//!   (largest change/MAD), placed at the boundary within the cluster that best splits the
+//!   values between those two levels (least absolute deviation). Consumption carriers only (PV
+//!   and export follow the weather).
+//! - **pv_at_night**: PV generation above a floor (2% of the rated capacity per interval,
+//!   or [`Settings::pv_night_floor_milli`] when the rating is unknown) in an interval during
+//!   which the sun stays below [`Settings::night_elevation_deg`] (−3°) at the site
+//!   ([`Settings::latitude_deg`], [`Settings::longitude_deg`]; default Fuzhou, 26.08°N
+//!   119.30°E). The sun's elevation comes from Spencer's (1971) declination and equation of
+//!   time, checked at the interval's start, middle and end; the −3° margin keeps twilight
+//!   and the formula's few-minute error out.
+//! - **idle_consumption**: on a consumption meter with an [`IdleSchedule`], a value above
+//!   the schedule's floor in an interval that lies wholly within the idle local hours.
+//!
+//! Consecutive flagged intervals of one kind merge into one alert; a spike wholly inside a
+//! PV-at-night span is dropped (the same event, better explained). Output is sorted by start,
+//! then kind; the same input always gives the same alerts.
+
+mod solar;
+
+use serde::{Deserialize, Serialize};
+use tanji_units::Carrier;
+
+pub use solar::elevation_deg;
+
+/// Beijing time, UTC+8 (no daylight saving), the default local offset.
+pub const DEFAULT_UTC_OFFSET_S: i32 = 8 * 3600;
+/// At most this many values are copied into an alert's evidence.
+pub const MAX_EVIDENCE_VALUES: usize = 96;
+
+/// What went wrong with the input.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum Error {
+    /// The series has a zero interval length.
+    #[error("meter {meter}: interval length is 0 s; give the series' interval length (e.g. 900)")]
+    ZeroInterval {
+        /// The meter.
+        meter: String,
+    },
+    /// The idle schedule names an hour outside 0–23.
+    #[error("meter {meter}: idle hour mask {mask:#x} has bits above hour 23; use bits 0–23")]
+    BadIdleHours {
+        /// The meter.
+        meter: String,
+        /// The mask given.
+        mask: u32,
+    },
+}
+
+/// The kind of anomaly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertKind {
+    /// Identical non-zero values for too long: a stuck register or a repeated upload.
+    FlatLine,
+    /// A value far above its neighbourhood.
+    Spike,
+    /// The meter's level changed suddenly and stayed changed (CT ratio, unit, meter swap…).
+    LevelShift,
+    /// PV generation reported with the sun below the horizon.
+    PvAtNight,
+    /// Consumption in hours the meter should be idle.
+    IdleConsumption,
+    /// No accepted upload for a long run of intervals.
+    MissingData,
+}
+
+impl AlertKind {
+    /// The stable snake_case code (as serialized).
+    pub const fn code(self) -> &'static str {
+        match self {
+            AlertKind::FlatLine => "flat_line",
+            AlertKind::Spike => "spike",
+            AlertKind::LevelShift => "level_shift",
+            AlertKind::PvAtNight => "pv_at_night",
+            AlertKind::IdleConsumption => "idle_consumption",
+            AlertKind::MissingData => "missing_data",
+        }
+    }
+}
+
+/// The numbers behind an alert. Values are in thousandths of the meter's unit, like the
+/// series.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Evidence {
+    /// The values in the alert's span (at most [`MAX_EVIDENCE_VALUES`], from its start).
+    pub values: Vec<Option<i64>>,
+    /// The value that triggered the alert: the spike's peak, the repeated value, the median
+    /// after a level shift, the largest night or idle value; `None` for missing data.
+    pub observed: Option<i64>,
+    /// What it was compared with: the local median (spike), the median before a level
+    /// shift; `None` when the rule has no baseline.
+    pub baseline: Option<i64>,
+    /// The spread used: the MAD of the local window (spike) or the larger of the two
+    /// windows' MADs (level shift).
+    pub mad: Option<i64>,
+    /// The threshold the observed value crossed (spike: the value; level shift: the change;
+    /// PV at night and idle consumption: the floor).
+    pub threshold: Option<i64>,
+    /// One sentence saying why, with the numbers in the meter's unit ×1000.
+    pub reason: String,
+}
+
+/// One anomaly on one meter over `[start, end)`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Alert {
+    /// What was found.
+    pub kind: AlertKind,
+    /// Meter id.
+    pub meter: String,
+    /// Start of the first interval concerned, Unix seconds UTC.
+    pub start: i64,
+    /// End (exclusive) of the last interval concerned.
+    pub end: i64,
+    /// Why.
+    pub evidence: Evidence,
+}
+
+/// Local hours in which a meter should be idle, and how much it may still use then.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdleSchedule {
+    /// Bit `h` set = local hour `h` (0–23) is idle, e.g. `0x7F` = 00:00–07:00.
+    pub hours_mask: u32,
+    /// Largest value per interval still considered idle (standby), thousandths of the unit.
+    pub floor: i64,
+}
+
+impl IdleSchedule {
+    /// Idle from local hour `from` to local hour `to` (exclusive), wrapping past midnight
+    /// when `to <= from` (e.g. `between(22, 6, …)` = 22:00–06:00).
+    pub fn between(from: u8, to: u8, floor: i64) -> IdleSchedule {
+        let mut mask = 0u32;
+        let mut h = u32::from(from % 24);
+        let end = u32::from(to % 24);
+        loop {
+            mask |= 1 << h;
+            h = (h + 1) % 24;
+            if h == end {
+                break;
+            }
+        }
+        IdleSchedule {
+            hours_mask: mask,
+            floor,
+        }
+    }
+}
+
+/// One meter's data as the detectors read it (the shape of
+/// `tanji_accounting::IntervalSeries`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct MeterData<'a> {
+    /// Meter id.
+    pub meter: &'a str,
+    /// What it measures.
+    pub carrier: Carrier,
+    /// Start of the first interval, Unix seconds UTC.
+    pub start: i64,
+    /// Interval length, seconds.
+    pub interval_s: u32,
+    /// `values[i]` covers `[start + i·interval_s, start + (i+1)·interval_s)`, thousandths of
+    /// the unit; `None` = no accepted upload.
+    pub values: &'a [Option<i64>],
+    /// Rated capacity per interval, thousandths of the unit, when registered.
+    pub rated_per_interval: Option<i64>,
+    /// When the meter should be idle, if known.
+    pub idle: Option<IdleSchedule>,
+}
+
+/// Detector settings. [`Settings::default`] documents each default.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Settings {
+    /// Local clock offset from UTC, seconds (default +8 h, Beijing time).
+    pub utc_offset_s: i32,
+    /// Site latitude, degrees north (default 26.08, Fuzhou).
+    pub latitude_deg: f64,
+    /// Site longitude, degrees east (default 119.30, Fuzhou).
+    pub longitude_deg: f64,
+    /// Shortest run of missing values reported, seconds (default 3 600).
+    pub missing_min_s: u32,
+    /// Shortest run of identical non-zero values reported, seconds (default 7 200).
+    pub flat_line_min_s: u32,
+    /// Spike window either side of the value, seconds (default 7 200).
+    pub spike_half_window_s: u32,
+    /// Spike: multiple of the local MAD the value must exceed the median by (default 8).
+    pub spike_k_mad: i64,
+    /// Spike: the value must also exceed the median by this many thousandths of the median
+    /// (default 1 000: at least double).
+    pub spike_min_ratio_permille: i64,
+    /// Spike: and by this many thousandths of the rated capacity, when known (default 100).
+    pub spike_floor_permille_of_rated: i64,
+    /// Level-shift window on each side, seconds (default 604 800, seven days).
+    pub level_window_s: u32,
+    /// Level shift: multiple of the larger MAD the medians must differ by (default 1: the
+    /// change must exceed the typical deviation from the median, which a daily load cycle
+    /// already makes large).
+    pub level_k_mad: i64,
+    /// Level shift: the change must exceed this many thousandths of the larger median
+    /// (default 300).
+    pub level_min_change_permille: i64,
+    /// PV at night: the sun counts as down when below this elevation all interval (default −3°).
+    pub night_elevation_deg: f64,
+    /// PV at night: floor as thousandths of the rated capacity, when known (default 20).
+    pub pv_night_floor_permille_of_rated: i64,
+    /// PV at night: floor when the rating is unknown, thousandths of the unit (default 1 000,
+    /// i.e. 1 kWh per interval on a kWh meter).
+    pub pv_night_floor_milli: i64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            utc_offset_s: DEFAULT_UTC_OFFSET_S,
+            latitude_deg: 26.08,
+            longitude_deg: 119.30,
+            missing_min_s: 3_600,
+            flat_line_min_s: 7_200,
+            spike_half_window_s: 7_200,
+            spike_k_mad: 8,
+            spike_min_ratio_permille: 1_000,
+            spike_floor_permille_of_rated: 100,
+            level_window_s: 7 * 86_400,
+            level_k_mad: 1,
+            level_min_change_permille: 300,
+            night_elevation_deg: -3.0,
+            pv_night_floor_permille_of_rated: 20,
+            pv_night_floor_milli: 1_000,
+        }
+    }
+}
+
+/// Whether the carrier's readings normally vary from interval to interval (metered
+/// continuously: electricity, natural gas, steam, heat), as opposed to batch fuels (diesel,
+/// gasoline, coal, LPG, fuel oil) that sit at zero and are used in bursts.
+pub const fn continuous(carrier: Carrier) -> bool {
+    matches!(
+        carrier,
+        Carrier::ElectricityImport
+            | Carrier::ElectricityExport
+            | Carrier::PvGeneration
+            | Carrier::NaturalGas
+            | Carrier::Steam
+            | Carrier::Heat
+    )
+}
+
+/// Whether the meter measures consumption (everything but PV generation and export).
+pub const fn consumption(carrier: Carrier) -> bool {
+    !matches!(carrier, Carrier::PvGeneration | Carrier::ElectricityExport)
+}
+
+/// Runs every detector on one meter's series. Alerts are sorted by start, then kind.
+pub fn detect(data: &MeterData<'_>, settings: &Settings) -> Result<Vec<Alert>, Error> {
+    if data.interval_s == 0 {
+        return Err(Error::ZeroInterval {
+            meter: data.meter.to_string(),
+        });
+    }
+    if let Some(idle) = data.idle {
+        if idle.hours_mask >> 24 != 0 {
+            return Err(Error::BadIdleHours {
+                meter: data.meter.to_string(),
+                mask: idle.hours_mask,
+            });
+        }
+    }
+    let mut alerts = Vec::new();
+    missing(data, settings, &mut alerts);
+    if continuous(data.carrier) {
+        flat_lines(data, settings, &mut alerts);
+        spikes(data, settings, &mut alerts);
+    }
+    if continuous(data.carrier) && consumption(data.carrier) {
+        level_shifts(data, settings, &mut alerts);
+    }
+    if data.carrier == Carrier::PvGeneration {
+        pv_at_night(data, settings, &mut alerts);
+    }
+    if consumption(data.carrier) {
+        if let Some(idle) = data.idle {
+            idle_consumption(data, idle, settings, &mut alerts);
+        }
+    }
+    // A spike wholly inside a PV-at-night span is the same event, better explained there.
+    let nights: Vec<(i64, i64)> = alerts
+        .iter()
+        .filter(|a| a.kind == AlertKind::PvAtNight)
+        .map(|a| (a.start, a.end))
+        .collect();
+    alerts.retain(|a| {
+        a.kind != AlertKind::Spike || !nights.iter().any(|&(s, e)| s <= a.start && a.end <= e)
+    });
+    alerts.sort_by_key(|a| (a.start, a.kind, a.end));
+    Ok(alerts)
+}
+
+/// Whole intervals covering `seconds` (rounded up, at least 1).
+fn intervals(seconds: u32, interval_s: u32) -> usize {
+    let n = seconds.div_ceil(interval_s.max(1)).max(1);
+    usize::try_from(n).unwrap_or(usize::MAX)
+}
+
+fn span_start(data: &MeterData<'_>, i: usize) -> i64 {
+    data.start.saturating_add(
+        i64::try_from(i)
+            .unwrap_or(i64::MAX)
+            .saturating_mul(i64::from(data.interval_s)),
+    )
+}
+
+fn alert(
+    data: &MeterData<'_>,
+    kind: AlertKind,
+    from: usize,
+    to: usize,
+    mut evidence: Evidence,
+) -> Alert {
+    let upto = to.min(from + MAX_EVIDENCE_VALUES).min(data.values.len());
+    evidence.values = data.values.get(from..upto).unwrap_or(&[]).to_vec();
+    Alert {
+        kind,
+        meter: data.meter.to_string(),
+        start: span_start(data, from),
+        end: span_start(data, to),
+        evidence,
+    }
+}
+
+/// Median of `v` (reorders it); the lower-middle mean for an even count, rounded down.
+/// `None` when empty.
+pub fn median(v: &mut [i64]) -> Option<i64> {
+    let n = v.len();
+    if n == 0 {
+        return None;
+    }
+    let mid = n / 2;
+    let (_, &mut hi, _) = v.select_nth_unstable(mid);
+    if n % 2 == 1 {
+        return Some(hi);
+    }
+    let lo = v
+        .get(..mid)
+        .and_then(|l| l.iter().max())
+        .copied()
+        .unwrap_or(hi);
+    Some(((i128::from(lo) + i128::from(hi)).div_euclid(2)) as i64)
+}
+
+/// Median and median absolute deviation of `v` (reorders it). `None` when empty.
+pub fn median_mad(v: &mut [i64]) -> Option<(i64, i64)> {
+    let m = median(v)?;
+    for x in v.iter_mut() {
+        *x = i64::try_from(x.abs_diff(m)).unwrap_or(i64::MAX);
+    }
+    let mad = median(v)?;
+    Some((m, mad))
+}
+
+fn permille(x: i64, p: i64) -> i64 {
+    i64::try_from(i128::from(x) * i128::from(p) / 1000).unwrap_or(i64::MAX)
+}
+
+fn hours(n: usize, interval_s: u32) -> f64 {
+    n as f64 * f64::from(interval_s) / 3600.0
+}
+
+fn missing(data: &MeterData<'_>, s: &Settings, out: &mut Vec<Alert>) {
+    let min = intervals(s.missing_min_s, data.interval_s);
+    for (from, to) in runs(data.values.len(), |i| data.values[i].is_none()) {
+        let n = to - from;
+        if n >= min {
+            let reason = format!(
+                "{n} consecutive intervals ({:.2} h) have no accepted upload; the rule flags runs of {min} or more",
+                hours(n, data.interval_s)
+            );
+            out.push(alert(
+                data,
+                AlertKind::MissingData,
+                from,
+                to,
+                Evidence {
+                    values: Vec::new(),
+                    observed: None,
+                    baseline: None,
+                    mad: None,
+                    threshold: None,
+                    reason,
+                },
+            ));
+        }
+    }
+}
+
+/// Maximal runs `[from, to)` of indices in `0..n` where `flag` holds.
+fn runs(n: usize, flag: impl Fn(usize) -> bool) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < n {
+        if flag(i) {
+            let from = i;
+            while i < n && flag(i) {
+                i += 1;
+            }
+            out.push((from, i));
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+fn flat_lines(data: &MeterData<'_>, s: &Settings, out: &mut Vec<Alert>) {
+    let min = intervals(s.flat_line_min_s, data.interval_s);
+    let v = data.values;
+    let mut i = 0;
+    while i < v.len() {
+        let Some(x) = v[i].filter(|&x| x != 0) else {
+            i += 1;
+            continue;
+        };
+        let from = i;
+        while i < v.len() && v[i] == Some(x) {
+            i += 1;
+        }
+        let n = i - from;
+        if n >= min {
+            let reason = format!(
+                "{n} consecutive intervals ({:.2} h) all read exactly {x}; a {} meter's readings normally vary, so a stuck register or repeated value is likely (rule: {min} or more identical non-zero values)",
+                hours(n, data.interval_s),
+                data.carrier.code()
+            );
+            out.push(alert(
+                data,
+                AlertKind::FlatLine,
+                from,
+                i,
+                Evidence {
+                    values: Vec::new(),
+                    observed: Some(x),
+                    baseline: None,
+                    mad: None,
+                    threshold: None,
+                    reason,
+                },
+            ));
+        }
+    }
+}
+
+fn spikes(data: &MeterData<'_>, s: &Settings, out: &mut Vec<Alert>) {
+    let half = intervals(s.spike_half_window_s, data.interval_s);
+    let v = data.values;
+    let floor = data
+        .rated_per_interval
+        .map_or(0, |r| permille(r, s.spike_floor_permille_of_rated))
+        .max(0);
+    // Per flagged index: (value, median, mad, threshold).
+    let mut flagged: Vec<Option<(i64, i64, i64, i64)>> = vec![None; v.len()];
+    let mut window = Vec::with_capacity(2 * half);
+    for i in 0..v.len() {
+        let Some(x) = v[i] else { continue };
+        window.clear();
+        let lo = i.saturating_sub(half);
+        let hi = (i + half + 1).min(v.len());
+        window.extend((lo..hi).filter(|&j| j != i).filter_map(|j| v[j]));
+        // Need a whole neighbourhood: `half` intervals on both sides inside the series (so
+        // values within half a window of either end are not checked), at least half of the
+        // window's values present.
+        if i < half || i + half >= v.len() || window.len() < half {
+            continue;
+        }
+        let Some((m, mad)) = median_mad(&mut window) else {
+            continue;
+        };
+        let rise = s
+            .spike_k_mad
+            .saturating_mul(mad)
+            .max(permille(m.max(0), s.spike_min_ratio_permille))
+            .max(floor);
+        let threshold = m.saturating_add(rise);
+        if x > threshold {
+            flagged[i] = Some((x, m, mad, threshold));
+        }
+    }
+    for (from, to) in runs(v.len(), |i| flagged[i].is_some()) {
+        // Report the run's highest value with its own window's statistics.
+        let Some((x, m, mad, threshold)) = flagged[from..to]
+            .iter()
+            .flatten()
+            .copied()
+            .max_by_key(|f| f.0)
+        else {
+            continue;
+        };
+        let reason = format!(
+            "value {x} exceeds the median {m} of the surrounding {:.1} h by more than max({}·MAD {mad}, {}‰ of the median, floor {floor}) = threshold {threshold}",
+            hours(2 * half, data.interval_s),
+            s.spike_k_mad,
+            s.spike_min_ratio_permille
+        );
+        out.push(alert(
+            data,
+            AlertKind::Spike,
+            from,
+            to,
+            Evidence {
+                values: Vec::new(),
+                observed: Some(x),
+                baseline: Some(m),
+                mad: Some(mad),
+                threshold: Some(threshold),
+                reason,
+            },
+        ));
+    }
+}
+
+/// A candidate level-shift boundary: (score ×1000, median before, median after, larger MAD).
+type Shift = (i64, i64, i64, i64);
+
+fn level_shifts(data: &MeterData<'_>, s: &Settings, out: &mut Vec<Alert>) {
+    let w = intervals(s.level_window_s, data.interval_s);
+    let v = data.values;
+    if v.len() < 2 * w {
+        return;
+    }
+    let mut candidates: Vec<Option<Shift>> = vec![None; v.len()];
+    let mut before = Vec::with_capacity(w);
+    let mut after = Vec::with_capacity(w);
+    for b in w..=v.len() - w {
+        before.clear();
+        before.extend(v[b - w..b].iter().flatten());
+        after.clear();
+        after.extend(v[b..b + w].iter().flatten());
+        // Each side needs at least half its values.
+        if before.len() * 2 < w || after.len() * 2 < w {
+            continue;
+        }
+        let (Some((m0, mad0)), Some((m1, mad1))) =
+            (median_mad(&mut before), median_mad(&mut after))
+        else {
+            continue;
+        };
+        let change = m1.saturating_sub(m0).saturating_abs();
+        let mad = mad0.max(mad1);
+        let level = m0.abs().max(m1.abs());
+        if change > s.level_k_mad.saturating_mul(mad)
+            && change > permille(level, s.level_min_change_permille)
+        {
+            let score = i64::try_from(i128::from(change) * 1000 / i128::from(mad.max(1)))
+                .unwrap_or(i64::MAX);
+            candidates[b] = Some((score, m0, m1, mad));
+        }
+    }
+    // One alert per cluster of candidate boundaries: the strongest one (earliest on ties).
+    for (from, to) in runs(v.len(), |i| candidates[i].is_some()) {
+        let mut best = from;
+        for b in from..to {
+            if let (Some(c), Some(bc)) = (candidates[b], candidates[best]) {
+                if c.0 > bc.0 {
+                    best = b;
+                }
+            }
+        }
+        let Some((_, m0, m1, mad)) = candidates[best] else {
+            continue;
+        };
+        let best = locate_step(v, from, to, m0, m1);
+        let change = m1 - m0;
+        let days = hours(w, data.interval_s) / 24.0;
+        let reason = format!(
+            "the median of the {days:.1} days from here is {m1}, against {m0} over the {days:.1} days before: a change of {change}, more than {}×MAD ({mad}) and more than {}‰ of the level",
+            s.level_k_mad, s.level_min_change_permille
+        );
+        out.push(alert(
+            data,
+            AlertKind::LevelShift,
+            best,
+            best + w,
+            Evidence {
+                values: Vec::new(),
+                observed: Some(m1),
+                baseline: Some(m0),
+                mad: Some(mad),
+                threshold: Some(change),
+                reason,
+            },
+        ));
+    }
+}
+
+/// The boundary `b` in `[from, to)` that best splits the values into a level `m0` before and
+/// `m1` after: least `Σ_{j<b} |x_j − m0| + Σ_{j≥b} |x_j − m1|` over `[from, to)` (an L1
+/// change point with the medians held fixed); earliest on ties.
+fn locate_step(v: &[Option<i64>], from: usize, to: usize, m0: i64, m1: i64) -> usize {
+    // cost(b) − cost(from) = Σ_{from≤j<b} (|x_j − m0| − |x_j − m1|).
+    let mut best = (0i128, from);
+    let mut running = 0i128;
+    for (j, x) in v.iter().enumerate().take(to).skip(from) {
+        if let Some(x) = *x {
+            running += i128::from(x.abs_diff(m0)) - i128::from(x.abs_diff(m1));
+        }
+        if running < best.0 {
+            best = (running, j + 1);
+        }
+    }
+    best.1.min(to.saturating_sub(1)).max(from)
+}
+
+fn pv_at_night(data: &MeterData<'_>, s: &Settings, out: &mut Vec<Alert>) {
+    let floor = data.rated_per_interval.map_or(s.pv_night_floor_milli, |r| {
+        permille(r, s.pv_night_floor_permille_of_rated)
+    });
+    let step = i64::from(data.interval_s);
+    let sun = |i: usize| -> f64 {
+        let t0 = span_start(data, i);
+        [t0, t0 + step / 2, t0 + step]
+            .iter()
+            .map(|&t| elevation_deg(t, s.latitude_deg, s.longitude_deg))
+            .fold(f64::NEG_INFINITY, f64::max)
+    };
+    let night_and_producing = |i: usize| match data.values[i] {
+        Some(x) if x > floor => sun(i) < s.night_elevation_deg,
+        _ => false,
+    };
+    for (from, to) in runs(data.values.len(), night_and_producing) {
+        let peak = data.values[from..to].iter().flatten().copied().max();
+        let highest_sun = (from..to).map(sun).fold(f64::NEG_INFINITY, f64::max);
+        let reason = format!(
+            "PV meter reports up to {} in {} interval(s) while the sun is at most {highest_sun:.1}° (below {:.1}°) at {:.2}°N {:.2}°E; generation above the floor {floor} is impossible in the dark",
+            peak.unwrap_or(0),
+            to - from,
+            s.night_elevation_deg,
+            s.latitude_deg,
+            s.longitude_deg
+        );
+        out.push(alert(
+            data,
+            AlertKind::PvAtNight,
+            from,
+            to,
+            Evidence {
+                values: Vec::new(),
+                observed: peak,
+                baseline: None,
+                mad: None,
+                threshold: Some(floor),
+                reason,
+            },
+        ));
+    }
+}
+
+/// Whether interval `i` lies wholly within the idle local hours.
+fn in_idle_hours(data: &MeterData<'_>, idle: IdleSchedule, s: &Settings, i: usize) -> bool {
+    let t0 = span_start(data, i) + i64::from(s.utc_offset_s);
+    let last = t0 + i64::from(data.interval_s) - 1;
+    let mut t = t0;
+    // Check every hour the interval touches.
+    while t <= last {
+        let hour = t.rem_euclid(86_400) / 3600;
+        if idle.hours_mask & (1 << hour) == 0 {
+            return false;
+        }
+        t = (t.div_euclid(3600) + 1) * 3600;
+    }
+    true
+}
+
+fn idle_consumption(data: &MeterData<'_>, idle: IdleSchedule, s: &Settings, out: &mut Vec<Alert>) {
+    let flag = |i: usize| match data.values[i] {
+        Some(x) if x > idle.floor => in_idle_hours(data, idle, s, i),
+        _ => false,
+    };
+    for (from, to) in runs(data.values.len(), flag) {
+        let vals = data.values[from..to].iter().flatten();
+        let peak = vals.clone().copied().max();
+        let total: i64 = vals.fold(0i64, |a, &x| a.saturating_add(x));
+        let reason = format!(
+            "{} interval(s) in the idle hours (local mask {:#08x}) read above the idle floor {}: up to {}, {total} in all",
+            to - from,
+            idle.hours_mask,
+            idle.floor,
+            peak.unwrap_or(0)
+        );
+        out.push(alert(
+            data,
+            AlertKind::IdleConsumption,
+            from,
+            to,
+            Evidence {
+                values: Vec::new(),
+                observed: peak,
+                baseline: None,
+                mad: None,
+                threshold: Some(idle.floor),
+                reason,
+            },
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -10,19 +10,37 @@ import { t, num, mwh } from "../i18n.js";
 /** Days the view plans: the latest whole week of data. */
 const DAYS = 7;
 
-function chooser(list, current) {
+/** What the optimiser may minimise (the API's `objective`). */
+const OBJECTIVES = ["emissions", "cost", "blend"];
+
+function chooser(list, current, objective) {
+  const go = (id, obj) => {
+    location.hash = `#/advice/${encodeURIComponent(id)}${obj && obj !== "emissions" ? `/${obj}` : ""}`;
+  };
   const sel = h(
     "select",
-    {
-      testid: "advice-enterprise-select",
-      onchange: (ev) => {
-        location.hash = `#/advice/${encodeURIComponent(ev.target.value)}`;
-      },
-    },
+    { testid: "advice-enterprise-select", onchange: (ev) => go(ev.target.value, objective) },
     current ? null : h("option", { value: "" }, t("choose_enterprise")),
     list.map((e) => h("option", { value: e.id, selected: e.id === current }, e.id)),
   );
-  return h("div", { class: "toolbar" }, h("label", {}, `${t("enterprise")}: `, sel));
+  const obj = current
+    ? h(
+        "label",
+        {},
+        ` ${t("advice_objective")}: `,
+        h(
+          "select",
+          { testid: "advice-objective", onchange: (ev) => go(current, ev.target.value) },
+          OBJECTIVES.map((o) => {
+            // h() keeps `value` as data-value; an option needs its real value attribute.
+            const opt = h("option", { selected: o === objective }, t(`objective_${o}`));
+            opt.value = o;
+            return opt;
+          }),
+        ),
+      )
+    : null;
+  return h("div", { class: "toolbar" }, h("label", {}, `${t("enterprise")}: `, sel), obj);
 }
 
 function curveChart(a, later) {
@@ -117,27 +135,29 @@ function adviceList(a) {
   );
 }
 
-/** Renders the advice page into `root`; `ctx.args[0]` is the enterprise id. */
+/** Renders the advice page into `root`; `ctx.args[0]` is the enterprise id, `ctx.args[1]` the
+ * objective (default emissions). */
 export async function render(root, ctx) {
   const list = await get("/enterprises");
   let id = ctx.args[0];
   if (!id && list.enterprises.length >= 1) id = list.enterprises[0].id;
   if (!id) {
-    root.replaceChildren(h("div", { class: "grid" }, card(t("choose_enterprise"), chooser(list.enterprises, null))));
+    root.replaceChildren(h("div", { class: "grid" }, card(t("choose_enterprise"), chooser(list.enterprises, null, null))));
     return;
   }
-  const a = await get(`/enterprises/${encodeURIComponent(id)}/optimize`, { days: DAYS });
+  const objective = OBJECTIVES.includes(ctx.args[1]) ? ctx.args[1] : "emissions";
+  const a = await get(`/enterprises/${encodeURIComponent(id)}/optimize`, { days: DAYS, objective });
   const later = [];
   const last = a.per_day.length ? a.per_day[a.per_day.length - 1].day : a.first_day;
   root.replaceChildren(
-    chooser(list.enterprises, id),
+    chooser(list.enterprises, id, objective),
     h("h1", { testid: "advice-enterprise" }, `${t("nav_advice")} · ${id}`),
     h(
       "div",
       { class: "grid" },
       card(
         t("advice_curves"),
-        h("p", { class: "muted small" }, h("span", { testid: "advice-period" }, `${a.first_day} – ${last}`), ` (${a.zone}) · ${t("advice_objective")}: ${a.objective}`),
+        h("p", { class: "muted small" }, h("span", { testid: "advice-period" }, `${a.first_day} – ${last}`), ` (${a.zone}) · ${t("advice_objective")}: ${t(`objective_${a.objective}`)}`),
         curveChart(a, later),
       ),
       totalsCard(a),

@@ -715,6 +715,37 @@ async fn dashboard_shows_the_apis_numbers_live() {
         adv["advice"].as_array().unwrap().len()
     );
     screenshot(&c, &shots, "advice-en.png").await;
+    // Least cost instead: the view asks the API again and shows its figures.
+    c.find(Locator::Css("[data-testid='advice-objective']"))
+        .await
+        .unwrap()
+        .select_by_value("cost")
+        .await
+        .unwrap();
+    c.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(
+            "main[data-state=ready] [data-testid='advice-objective'] option[value='cost']:checked",
+        ))
+        .await
+        .unwrap();
+    let by_cost = api(&url, op, &format!("{q}/optimize?days=7&objective=cost")).await;
+    let tc = &by_cost["totals"];
+    assert_eq!(
+        tc["before"]["consumption_wh"],
+        tc["after"]["consumption_wh"]
+    );
+    close(
+        value(&c, "advice-cost-cut").await,
+        tc["cost_cut"].as_f64().unwrap(),
+        "advice-cost-cut",
+    );
+    close(
+        value(&c, "advice-cut-g").await,
+        tc["emissions_cut_g"].as_f64().unwrap(),
+        "advice-cut-g (cost)",
+    );
+    assert!(tc["cost_cut"].as_f64().unwrap() >= t["cost_cut"].as_f64().unwrap());
     c.goto(&format!("{url}/dashboard/#/enterprise/{e}"))
         .await
         .unwrap();

@@ -203,6 +203,7 @@ export async function render(root, ctx) {
   root.replaceChildren(
     chooser(list.enterprises, id),
     h("h1", { testid: "enterprise-id" }, id),
+    h("p", {}, h("a", { href: `#/advice/${encodeURIComponent(id)}`, testid: "advice-link" }, `${t("advice_link")} →`)),
     h(
       "div",
       { class: "grid" },

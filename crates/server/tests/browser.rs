@@ -651,10 +651,19 @@ async fn dashboard_shows_the_apis_numbers_live() {
 
     // The advice view: the week's load before and after the plan over the factor curve; the
     // cut it shows is the API's, at unchanged energy.
-    c.goto(&format!("{url}/dashboard/#/advice/{e}"))
+    c.find(Locator::Css("[data-testid='advice-link']"))
+        .await
+        .unwrap()
+        .click()
         .await
         .unwrap();
-    ready(&c, Some(grown)).await;
+    c.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(
+            "main[data-state=ready] [data-testid='advice-chart']",
+        ))
+        .await
+        .unwrap();
     let adv = api(&url, op, &format!("{q}/optimize?days=7")).await;
     let iv = adv["intervals"].as_array().unwrap();
     let planned = adv["totals"]["planned_days"].as_u64().unwrap();

@@ -13,10 +13,11 @@
 //! Durations are in seconds and converted to whole intervals (rounded up, at least one).
 //! - **missing_data**: a run of `None` (no accepted upload) lasting at least
 //!   [`Settings::missing_min_s`] (1 h).
-//! - **flat_line**: at least [`Settings::flat_line_min_s`] (2 h) of identical non-zero values
-//!   on a carrier whose readings normally vary (electricity, gas, steam, heat; see
-//!   [`continuous`]). Zero runs are not flagged (PV at night, idle export are legitimately
-//!   zero).
+//! - **flat_line**: at least [`Settings::flat_line_min_s`] (2 h) of identical values on a
+//!   carrier whose readings normally vary (electricity, gas, steam, heat; see
+//!   [`continuous`]). Values below [`Settings::flat_line_min_value`] (0.1 unit) are not
+//!   flagged: zero is legitimate (PV at night, idle export) and tiny values repeat at the
+//!   meter's resolution.
 //! - **spike**: a value above `median + max(k·MAD, ratio·median, floor)` of the values
 //!   within [`Settings::spike_half_window_s`] (2 h) either side of it (the value itself
 //!   excluded; values within 2 h of the series' ends are not checked, and at least half the
@@ -32,12 +33,15 @@
 //!   before and after differ by more than `k·max(MAD_before, MAD_after)` (k = 1) and by more
 //!   than [`Settings::level_min_change_permille`] (30%) of the larger median. Seven days, not
 //!   one: every window then holds each weekday once, so a factory's weekend is not a "shift".
-//!   One alert per cluster of such boundaries (runs less than a window apart merge): the medians of its strongest boundary
-//!   (largest change/MAD), placed at the boundary (from one window before the cluster to its
-//!   end) where the ratio of each value to the value a window earlier — the same
-//!   quarter-hour of the same weekday — best splits into "about 1" before and "about
-//!   after/before" from there on, by least absolute deviation. Consumption carriers only (PV
-//!   and export follow the weather).
+//!   One alert per cluster of such boundaries (runs less than a window apart merge), with
+//!   the medians of its strongest boundary (largest change/MAD), placed at the boundary (from
+//!   one window before the cluster to its end) where the ratio of each value to the value a
+//!   window earlier — the same quarter-hour of the same weekday — best splits into "about 1"
+//!   before and "about after/before" from there on, by least absolute deviation; the span is
+//!   the window after it. Consumption carriers only (PV and export follow the weather).
+//!   Values inside [`MeterData::breaks`] (public holidays, planned shutdowns) do not count in
+//!   the windows: a factory closed for the Spring Festival is a real but expected shift, and
+//!   without breaks it is reported as one.
 //! - **pv_at_night**: PV generation above a floor (2% of the rated capacity per interval,
 //!   or [`Settings::pv_night_floor_milli`] when the rating is unknown) in an interval during
 //!   which the sun stays below [`Settings::night_elevation_deg`] (−3°) at the site
@@ -200,6 +204,9 @@ pub struct MeterData<'a> {
     pub rated_per_interval: Option<i64>,
     /// When the meter should be idle, if known.
     pub idle: Option<IdleSchedule>,
+    /// Known breaks `[start, end)` (public holidays, planned shutdowns) in which the level is
+    /// expected to change: their values do not count in the level-shift windows.
+    pub breaks: &'a [(i64, i64)],
 }
 
 /// Detector settings. [`Settings::default`] documents each default.
@@ -215,6 +222,10 @@ pub struct Settings {
     pub missing_min_s: u32,
     /// Shortest run of identical non-zero values reported, seconds (default 7 200).
     pub flat_line_min_s: u32,
+    /// Flat line: smallest absolute value considered, thousandths of the unit (default 100,
+    /// i.e. 0.1 unit per interval): smaller values sit at the meter's resolution and repeat
+    /// naturally (36 kg of steam a quarter-hour, quarter after quarter).
+    pub flat_line_min_value: i64,
     /// Spike window either side of the value, seconds (default 7 200).
     pub spike_half_window_s: u32,
     /// Spike: multiple of the local MAD the value must exceed the median by (default 8).
@@ -250,6 +261,7 @@ impl Default for Settings {
             longitude_deg: 119.30,
             missing_min_s: 3_600,
             flat_line_min_s: 7_200,
+            flat_line_min_value: 100,
             spike_half_window_s: 7_200,
             spike_k_mad: 8,
             spike_min_ratio_permille: 1_000,
@@ -442,7 +454,7 @@ fn flat_lines(data: &MeterData<'_>, s: &Settings, out: &mut Vec<Alert>) {
     let v = data.values;
     let mut i = 0;
     while i < v.len() {
-        let Some(x) = v[i].filter(|&x| x != 0) else {
+        let Some(x) = v[i].filter(|&x| x.abs() >= s.flat_line_min_value) else {
             i += 1;
             continue;
         };
@@ -453,9 +465,10 @@ fn flat_lines(data: &MeterData<'_>, s: &Settings, out: &mut Vec<Alert>) {
         let n = i - from;
         if n >= min {
             let reason = format!(
-                "{n} consecutive intervals ({:.2} h) all read exactly {x}; a {} meter's readings normally vary, so a stuck register or repeated value is likely (rule: {min} or more identical non-zero values)",
+                "{n} consecutive intervals ({:.2} h) all read exactly {x}; a {} meter's readings normally vary, so a stuck register or repeated value is likely (rule: {min} or more identical values of at least {})",
                 hours(n, data.interval_s),
-                data.carrier.code()
+                data.carrier.code(),
+                s.flat_line_min_value
             );
             out.push(alert(
                 data,
@@ -552,6 +565,16 @@ fn level_shifts(data: &MeterData<'_>, s: &Settings, out: &mut Vec<Alert>) {
     if v.len() < 2 * w {
         return;
     }
+    // Values inside known breaks count as absent here.
+    let in_break = |i: usize| {
+        let t = span_start(data, i);
+        let t_end = t.saturating_add(i64::from(data.interval_s));
+        data.breaks.iter().any(|&(s, e)| s < t_end && t < e)
+    };
+    let kept: Vec<Option<i64>> = (0..v.len())
+        .map(|i| if in_break(i) { None } else { v[i] })
+        .collect();
+    let v = &kept[..];
     let mut candidates: Vec<Option<Shift>> = vec![None; v.len()];
     let mut before = Vec::with_capacity(w);
     let mut after = Vec::with_capacity(w);

@@ -59,6 +59,7 @@ fn meter<'a>(carrier: Carrier, values: &'a [Option<i64>]) -> MeterData<'a> {
         values,
         rated_per_interval: None,
         idle: None,
+        breaks: &[],
     }
 }
 

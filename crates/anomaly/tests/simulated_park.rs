@@ -47,6 +47,7 @@ fn run(s: &Series, values: &[Option<i64>]) -> Vec<Alert> {
         values,
         rated_per_interval: Some(s.cap),
         idle: None,
+        breaks: &[],
     };
     detect(&data, &Settings::default()).unwrap()
 }
@@ -122,10 +123,10 @@ fn faults_injected_into_the_simulation_are_found() {
         for x in &mut v[flat..flat + 12] {
             *x = stuck;
         }
-        // Day 8, 02:00 local (18:00 UTC): one quarter-hour reads 60% of the meter's rating
-        // more than it should.
+        // Day 8, 02:00 local (18:00 UTC): one quarter-hour reads three times what it should,
+        // or 60% of the meter's rating more, whichever is more.
         let spike = 8 * DAY + 72;
-        v[spike] = v[spike].map(|x| x + s.cap * 6 / 10);
+        v[spike] = v[spike].map(|x| (3 * x).max(x + s.cap * 6 / 10));
         // Day 11: 8 quarter-hours never uploaded.
         let gap = 11 * DAY + 30;
         for x in &mut v[gap..gap + 8] {

@@ -34,6 +34,10 @@ pub struct Args {
     /// The server's batch window, milliseconds.
     #[arg(long, default_value_t = 250)]
     pub window_ms: u64,
+    /// Dashboard readers querying the server while the devices send (each in a loop: the park's
+    /// emissions, then the ledger status, with an operator token).
+    #[arg(long, default_value_t = 4)]
+    pub readers: usize,
     /// Simulation seed.
     #[arg(long, default_value_t = 2026)]
     pub seed: u64,
@@ -95,6 +99,12 @@ pub fn run(a: Args) -> Result<ExitCode> {
     });
     let registered = {
         let mut park = Park::create(dir.path(), "bench-serve", None)?;
+        // The factors the dashboard's figures need (the synthetic Fujian-like year).
+        let year = time::OffsetDateTime::from_unix_timestamp(start_day)
+            .map(|d| d.year())
+            .unwrap_or(2026);
+        let grid = crate::factors::fujian_like(year, a.seed)?;
+        crate::factors::publish(&mut park, &grid.name, grid.csv.as_bytes(), &grid.meta)?;
         park.register(&sim.registrations(start_day - 86_400))?;
         park.size()
     };
@@ -112,8 +122,15 @@ pub fn run(a: Args) -> Result<ExitCode> {
     let window_ms = a.window_ms;
     let rate = a.rate;
     let park_dir = dir.path().to_path_buf();
-    let (samples, started, metrics_text) = runtime.block_on(async move {
+    let readers = a.readers;
+    let (samples, started, metrics_text, reads) = runtime.block_on(async move {
         let mut config = Config::default();
+        let (token, hash) = tanji_server::auth::new_token();
+        config.tokens.push(tanji_server::config::TokenConfig {
+            name: Some("bench dashboard reader".into()),
+            sha256: hash,
+            role: "operator".into(),
+        });
         config.batch.window_ms = window_ms;
         config.batch.max_records = 20_000;
         config.batch.queue_records = 1_000_000;
@@ -134,6 +151,43 @@ pub fn run(a: Args) -> Result<ExitCode> {
             .pool_max_idle_per_host(usize::MAX)
             .build()
             .context("building the HTTP client")?;
+        // Dashboard readers, until the last upload is answered.
+        let sending = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let base = url.trim_end_matches("/api/v1/uploads").to_string();
+        let mut reader_tasks = Vec::with_capacity(readers);
+        for _ in 0..readers {
+            let (client, base, token) = (client.clone(), base.clone(), token.clone());
+            let sending = Arc::clone(&sending);
+            reader_tasks.push(tokio::spawn(async move {
+                let mut lat: Vec<(Duration, Result<(), String>)> = Vec::new();
+                while sending.load(std::sync::atomic::Ordering::Relaxed) {
+                    for path in ["/api/v1/park/emissions", "/api/v1/status"] {
+                        let t = Instant::now();
+                        let got = match client
+                            .get(format!("{base}{path}"))
+                            .bearer_auth(&token)
+                            .send()
+                            .await
+                        {
+                            Ok(r) => {
+                                let status = r.status();
+                                match r.bytes().await {
+                                    Ok(_) if status.is_success() => Ok(()),
+                                    Ok(b) => Err(format!(
+                                        "{path}: {status} {}",
+                                        String::from_utf8_lossy(&b[..b.len().min(120)])
+                                    )),
+                                    Err(e) => Err(format!("{path}: {e}")),
+                                }
+                            }
+                            Err(e) => Err(format!("{path}: {e}")),
+                        };
+                        lat.push((t.elapsed(), got));
+                    }
+                }
+                lat
+            }));
+        }
         eprintln!(
             "sending {total} uploads ({mean_bytes} bytes of JSON each on average) at {rate} per second to {url} …"
         );
@@ -186,13 +240,18 @@ pub fn run(a: Args) -> Result<ExitCode> {
         for t in tasks {
             samples.push(t.await.context("a sender task failed")?);
         }
+        sending.store(false, std::sync::atomic::Ordering::Relaxed);
+        let mut reads = Vec::new();
+        for t in reader_tasks {
+            reads.extend(t.await.context("a reader task failed")?);
+        }
         let metrics_text = metrics.render();
         let _ = stop.send(());
         serving
             .await
             .context("the server task failed")?
             .context("the server failed")?;
-        Ok::<_, anyhow::Error>((samples, started, metrics_text))
+        Ok::<_, anyhow::Error>((samples, started, metrics_text, reads))
     })?;
 
     let accepted = samples.iter().filter(|s| s.got == Got::Accepted).count();
@@ -264,8 +323,32 @@ pub fn run(a: Args) -> Result<ExitCode> {
         if batches > 0.0 { batch_sum / batches } else { 0.0 },
         if batches > 0.0 { 1000.0 * batch_secs / batches } else { 0.0 },
     ));
+    let mut read_lat: Vec<Duration> = reads.iter().filter(|r| r.1.is_ok()).map(|r| r.0).collect();
+    read_lat.sort_unstable();
+    let read_failed = reads.iter().filter(|r| r.1.is_err()).count();
+    let mut read_errors: std::collections::BTreeMap<&str, usize> =
+        std::collections::BTreeMap::new();
+    for (_, e) in &reads {
+        if let Err(e) = e {
+            *read_errors.entry(e.as_str()).or_default() += 1;
+        }
+    }
+    for (e, n) in read_errors.iter().take(3) {
+        eprintln!("dashboard query not answered: {n} × {e}");
+    }
+    table.push_str(&format!(
+        "\n| dashboard readers | queries answered | failed | query p50 | query p99 | query max |\n|---:|---:|---:|---:|---:|---:|\n| {readers} | {} | {read_failed} | {} | {} | {} |\n",
+        read_lat.len(),
+        ms(percentile(&read_lat, 50.0)),
+        ms(percentile(&read_lat, 99.0)),
+        ms(read_lat.last().copied().unwrap_or_default()),
+    ));
     let note = format!(
-        "One upload per HTTP/1.1 request (a device's signed day: {} readings in {} uploads, {mean_bytes} bytes of JSON on average), \
+        "Dashboard queries: {readers} readers in a loop while the devices send, each asking for the park's emissions \
+         (`GET /api/v1/park/emissions`: a park report built at the latest checkpoint, cached until the log grows) and the \
+         ledger status (`GET /api/v1/status`), with an operator token; latency from request to the last byte read; queries made before the first batch was logged \
+         are answered 404 (no data yet) and counted as failed.\n\n\
+         One upload per HTTP/1.1 request (a device's signed day: {} readings in {} uploads, {mean_bytes} bytes of JSON on average), \
          answered after its batch is fsynced, with its inclusion proof and the signed checkpoint. \
          Accepted uploads/s = accepted ÷ time from the first send to the last answer; latency from when each upload was due \
          (open loop) to its answer read by the client; percentiles by nearest rank. Server and load generator share the \

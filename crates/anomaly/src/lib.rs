@@ -54,6 +54,19 @@
 //!
 //! Consecutive flagged intervals of one kind merge into one alert. Output is sorted by start,
 //! then kind; the same input always gives the same alerts.
+//!
+//! # Measured on the synthetic park (`tanji-simulator`, 28 days, every meter)
+//! March 2025, seed 2025 (62 meters, 1 736 meter-days): no alert on clean data; flat line,
+//! spike and missing data injected into all 20 grid meters are found with their exact spans,
+//! a quartered level from day 17 is placed on the exact quarter-hour on all 20, PV at night on
+//! every PV meter (`tests/simulated_park.rs`). Windows of 2025 holding the Spring Festival,
+//! Labour Day or National Day, and July, for seeds 2025 and 7, with the holidays (±1 day)
+//! given as breaks: 0–5 alerts per 1 484–1 736 meter-days (at most 0.0034 per meter-day);
+//! without the breaks, 11–17 level shifts in each holiday window, all at the closure. What
+//! remains is grid import at PV sites, which a passing cloud can double within a
+//! quarter-hour (a few spikes), and the return from a holiday the breaks do not fully cover
+//! (level shifts). On one PV site in July an injected shift was placed 11 h early: a sunny
+//! day a week later also cut daytime import.
 
 mod solar;
 

@@ -270,3 +270,22 @@ fn alerts_serialize_with_snake_case_kinds() {
     assert_eq!(json[0]["start"], at(10));
     assert_eq!(json[0]["end"], at(14));
 }
+
+#[test]
+fn a_closure_is_a_level_shift_unless_given_as_a_break() {
+    // A factory closed for 6 days (days 9–14 of 24) runs at a tenth of its load.
+    let mut v = clean_load(24);
+    for x in &mut v[9 * DAY..15 * DAY] {
+        *x = x.map(|x| x / 10);
+    }
+    let alerts = run(&meter(Carrier::ElectricityImport, &v));
+    assert!(!alerts.is_empty());
+    assert!(
+        alerts.iter().all(|a| a.kind == AlertKind::LevelShift),
+        "{alerts:#?}"
+    );
+    let breaks = [(at(9 * DAY), at(15 * DAY))];
+    let mut data = meter(Carrier::ElectricityImport, &v);
+    data.breaks = &breaks;
+    assert_eq!(run(&data), vec![]);
+}

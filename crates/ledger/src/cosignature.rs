@@ -24,7 +24,10 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use ed25519_dalek::{Signer as _, SigningKey, VerifyingKey};
 
-use crate::note::{is_valid_key_name, key_id, Note, NoteError, NoteSignature};
+use crate::note::{
+    check_name, key_id, skey_problem, split_key, vkey_problem, write_vkey, Note, NoteError,
+    NoteSignature,
+};
 
 /// The signed-note signature type byte of cosignature/v1 (timestamped Ed25519).
 pub const COSIGNATURE_V1_TYPE: u8 = 0x04;
@@ -126,21 +129,6 @@ pub fn cosigned_message(checkpoint_text: &str, timestamp: u64) -> String {
     format!("{COSIGNATURE_V1_HEADER}\ntime {timestamp}\n{checkpoint_text}")
 }
 
-fn check_name(name: &str) -> Result<(), NoteError> {
-    if is_valid_key_name(name) {
-        Ok(())
-    } else {
-        Err(NoteError::InvalidKeyName { name: name.into() })
-    }
-}
-
-fn parse_key_id(hex8: &str) -> Option<u32> {
-    if hex8.len() != 8 || !hex8.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
-        return None;
-    }
-    u32::from_str_radix(hex8, 16).ok()
-}
-
 /// A witness's Ed25519 cosigning key with its name.
 #[derive(Clone)]
 pub struct CosignatureSigner {
@@ -177,26 +165,16 @@ impl CosignatureSigner {
         let Some(rest) = skey.strip_prefix("PRIVATE+KEY+") else {
             return Err(bad("", "does not start with PRIVATE+KEY+"));
         };
-        let mut parts = rest.splitn(3, '+');
-        let (Some(name), Some(id_hex), Some(key_b64)) = (parts.next(), parts.next(), parts.next())
-        else {
-            return Err(bad("", "expected PRIVATE+KEY+<name>+<hex id>+<base64 key>"));
-        };
+        let key = split_key(rest).map_err(|(name, problem)| bad(name, skey_problem(problem)))?;
+        let (name, stated, kind, seed) = (key.name, key.stated, key.kind, key.key);
         check_name(name)?;
-        let stated = parse_key_id(id_hex).ok_or_else(|| bad(name, "key ID is not 8 hex digits"))?;
-        let bytes = BASE64
-            .decode(key_b64)
-            .map_err(|_| bad(name, "key is not base64"))?;
-        let (&kind, seed) = bytes
-            .split_first()
-            .ok_or_else(|| bad(name, "key is empty"))?;
         if kind != COSIGNATURE_V1_TYPE {
             return Err(CosignatureError::NotCosignatureKey {
                 name: name.into(),
                 kind,
             });
         }
-        let seed: [u8; 32] = seed
+        let seed: [u8; 32] = seed[..]
             .try_into()
             .map_err(|_| bad(name, "Ed25519 private key is not 32 bytes"))?;
         let signer = CosignatureSigner::new(name, SigningKey::from_bytes(&seed))?;
@@ -355,18 +333,9 @@ impl FromStr for CosignatureVerifier {
             vkey: vkey.into(),
             reason,
         };
-        let mut parts = vkey.splitn(3, '+');
-        let (Some(name), Some(id_hex), Some(key_b64)) = (parts.next(), parts.next(), parts.next())
-        else {
-            return Err(bad("expected <name>+<hex key ID>+<base64 key>"));
-        };
+        let key = split_key(vkey).map_err(|(_, problem)| bad(vkey_problem(problem)))?;
+        let (name, stated, kind, public) = (key.name, key.stated, key.kind, &key.key[..]);
         check_name(name)?;
-        let stated =
-            parse_key_id(id_hex).ok_or_else(|| bad("key ID is not 8 lowercase hex digits"))?;
-        let bytes = BASE64
-            .decode(key_b64)
-            .map_err(|_| bad("key is not canonical base64"))?;
-        let (&kind, public) = bytes.split_first().ok_or_else(|| bad("key is empty"))?;
         if kind != COSIGNATURE_V1_TYPE {
             return Err(CosignatureError::NotCosignatureKey {
                 name: name.into(),
@@ -397,16 +366,7 @@ impl FromStr for CosignatureVerifier {
 impl fmt::Display for CosignatureVerifier {
     /// Writes `<name>+<hex key ID>+base64(0x04 || public key)`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut bytes = [0u8; 33];
-        bytes[0] = COSIGNATURE_V1_TYPE;
-        bytes[1..].copy_from_slice(self.key.as_bytes());
-        write!(
-            f,
-            "{}+{:08x}+{}",
-            self.name,
-            self.key_id,
-            BASE64.encode(bytes)
-        )
+        write_vkey(f, &self.name, self.key_id, COSIGNATURE_V1_TYPE, &self.key)
     }
 }
 

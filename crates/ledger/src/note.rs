@@ -144,7 +144,7 @@ pub fn is_valid_key_name(name: &str) -> bool {
     !name.is_empty() && !name.chars().any(|c| c.is_whitespace() || c == '+')
 }
 
-fn check_name(name: &str) -> Result<(), NoteError> {
+pub(crate) fn check_name(name: &str) -> Result<(), NoteError> {
     if is_valid_key_name(name) {
         Ok(())
     } else {
@@ -221,27 +221,16 @@ impl NoteSigner {
         let Some(rest) = skey.strip_prefix("PRIVATE+KEY+") else {
             return Err(bad("", "does not start with PRIVATE+KEY+"));
         };
-        let mut parts = rest.splitn(3, '+');
-        let (Some(name), Some(id_hex), Some(key_b64), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(bad("", "expected PRIVATE+KEY+<name>+<hex id>+<base64 key>"));
-        };
+        let key = split_key(rest).map_err(|(name, problem)| bad(name, skey_problem(problem)))?;
+        let (name, stated, kind, seed) = (key.name, key.stated, key.kind, key.key);
         check_name(name)?;
-        let stated = parse_key_id(id_hex).ok_or_else(|| bad(name, "key ID is not 8 hex digits"))?;
-        let bytes = BASE64
-            .decode(key_b64)
-            .map_err(|_| bad(name, "key is not base64"))?;
-        let (&kind, seed) = bytes
-            .split_first()
-            .ok_or_else(|| bad(name, "key is empty"))?;
         if kind != ED25519_TYPE {
             return Err(NoteError::UnsupportedKeyType {
                 name: name.into(),
                 kind,
             });
         }
-        let seed: [u8; 32] = seed
+        let seed: [u8; 32] = seed[..]
             .try_into()
             .map_err(|_| bad(name, "Ed25519 private key is not 32 bytes"))?;
         let signer = NoteSigner::new(name, SigningKey::from_bytes(&seed))?;
@@ -307,6 +296,83 @@ fn parse_key_id(hex8: &str) -> Option<u32> {
     u32::from_str_radix(hex8, 16).ok()
 }
 
+/// What is wrong with the text of a key `<name>+<hex key ID>+base64(type || key bytes)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KeyTextProblem {
+    /// Not three `+`-separated parts.
+    Shape,
+    /// The key ID is not 8 lowercase hex digits.
+    KeyId,
+    /// The key is not base64.
+    Base64,
+    /// The key has no type byte.
+    Empty,
+}
+
+/// A key's text split into its parts: name, stated key ID, type byte, key bytes.
+pub(crate) struct KeyText<'a> {
+    pub name: &'a str,
+    pub stated: u32,
+    pub kind: u8,
+    pub key: Vec<u8>,
+}
+
+/// Splits `<name>+<hex key ID>+base64(type || key)` (signer keys without their
+/// `PRIVATE+KEY+` prefix, verifier keys as they are); the caller checks the name, the type and
+/// the key ID. A problem comes with the name read so far.
+pub(crate) fn split_key(text: &str) -> Result<KeyText<'_>, (&str, KeyTextProblem)> {
+    let mut parts = text.splitn(3, '+');
+    let (Some(name), Some(id_hex), Some(key_b64)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return Err(("", KeyTextProblem::Shape));
+    };
+    let stated = parse_key_id(id_hex).ok_or((name, KeyTextProblem::KeyId))?;
+    let bytes = BASE64
+        .decode(key_b64)
+        .map_err(|_| (name, KeyTextProblem::Base64))?;
+    let (&kind, key) = bytes.split_first().ok_or((name, KeyTextProblem::Empty))?;
+    Ok(KeyText {
+        name,
+        stated,
+        kind,
+        key: key.to_vec(),
+    })
+}
+
+/// The message for a signer key's [`KeyTextProblem`].
+pub(crate) fn skey_problem(problem: KeyTextProblem) -> &'static str {
+    match problem {
+        KeyTextProblem::Shape => "expected PRIVATE+KEY+<name>+<hex id>+<base64 key>",
+        KeyTextProblem::KeyId => "key ID is not 8 hex digits",
+        KeyTextProblem::Base64 => "key is not base64",
+        KeyTextProblem::Empty => "key is empty",
+    }
+}
+
+/// The message for a verifier key's [`KeyTextProblem`].
+pub(crate) fn vkey_problem(problem: KeyTextProblem) -> &'static str {
+    match problem {
+        KeyTextProblem::Shape => "expected <name>+<hex key ID>+<base64 key>",
+        KeyTextProblem::KeyId => "key ID is not 8 lowercase hex digits",
+        KeyTextProblem::Base64 => "key is not canonical base64",
+        KeyTextProblem::Empty => "key is empty",
+    }
+}
+
+/// Writes a verifier key `<name>+<hex key ID>+base64(type || public key)`.
+pub(crate) fn write_vkey(
+    f: &mut fmt::Formatter<'_>,
+    name: &str,
+    key_id: u32,
+    kind: u8,
+    key: &VerifyingKey,
+) -> fmt::Result {
+    let mut bytes = [0u8; 33];
+    bytes[0] = kind;
+    bytes[1..].copy_from_slice(key.as_bytes());
+    write!(f, "{name}+{key_id:08x}+{}", BASE64.encode(bytes))
+}
+
 /// An Ed25519 note verifier key with its name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NoteVerifier {
@@ -358,19 +424,9 @@ impl FromStr for NoteVerifier {
             vkey: vkey.into(),
             reason,
         };
-        let mut parts = vkey.splitn(3, '+');
-        let (Some(name), Some(id_hex), Some(key_b64), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(bad("expected <name>+<hex key ID>+<base64 key>"));
-        };
+        let key = split_key(vkey).map_err(|(_, problem)| bad(vkey_problem(problem)))?;
+        let (name, stated, kind, public) = (key.name, key.stated, key.kind, &key.key[..]);
         check_name(name)?;
-        let stated =
-            parse_key_id(id_hex).ok_or_else(|| bad("key ID is not 8 lowercase hex digits"))?;
-        let bytes = BASE64
-            .decode(key_b64)
-            .map_err(|_| bad("key is not canonical base64"))?;
-        let (&kind, public) = bytes.split_first().ok_or_else(|| bad("key is empty"))?;
         if kind != ED25519_TYPE {
             return Err(NoteError::UnsupportedKeyType {
                 name: name.into(),
@@ -401,16 +457,7 @@ impl FromStr for NoteVerifier {
 impl fmt::Display for NoteVerifier {
     /// Writes `<name>+<hex key ID>+base64(0x01 || public key)`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut bytes = [0u8; 33];
-        bytes[0] = ED25519_TYPE;
-        bytes[1..].copy_from_slice(self.key.as_bytes());
-        write!(
-            f,
-            "{}+{:08x}+{}",
-            self.name,
-            self.key_id,
-            BASE64.encode(bytes)
-        )
+        write_vkey(f, &self.name, self.key_id, ED25519_TYPE, &self.key)
     }
 }
 

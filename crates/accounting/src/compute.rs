@@ -590,7 +590,7 @@ impl Electric<'_, '_, '_> {
                 if self.import {
                     (s.max_wh, s.max_g) = (max_wh, max_g);
                 }
-                self.add_block(&mut s, slot, hd, bw, bg, count, factor);
+                self.add_sums(&mut s, slot, hd, bw, bg, count, Some(factor));
                 k = end;
                 continue;
             }
@@ -623,7 +623,7 @@ impl Electric<'_, '_, '_> {
                     });
                 }
             }
-            self.add_block(&mut s, slot, hd, bw, bg, count, factor);
+            self.add_sums(&mut s, slot, hd, bw, bg, count, Some(factor));
             k = end;
         }
         if let Some(b) = self.by_hour.as_mut() {
@@ -672,15 +672,32 @@ impl Electric<'_, '_, '_> {
                 v.push(ImportPoint { t, wh, g: gi });
             }
         }
+        self.add_sums(s, slot, hd, wh, gi, count, factor);
+    }
+
+    /// The sums every interval or block adds to: the series', the hour's, and for grid import
+    /// the hour of day's (its factor `count` times over, in order, when there is one).
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    fn add_sums(
+        &mut self,
+        s: &mut Sums,
+        slot: usize,
+        hd: usize,
+        wh: i64,
+        g: i64,
+        count: usize,
+        factor: Option<f64>,
+    ) {
         s.wh += wh;
-        s.g += gi;
+        s.g += g;
         let h = &mut self.hours.slots[slot];
         if self.import {
             h.import_wh += wh;
-            h.import_g += gi;
+            h.import_g += g;
             if let Some(b) = self.by_hour.as_mut() {
                 b.wh[hd] += wh;
-                b.g[hd] += gi;
+                b.g[hd] += g;
                 if let Some(factor) = factor {
                     for _ in 0..count {
                         b.fsum[hd] += factor;
@@ -692,45 +709,6 @@ impl Electric<'_, '_, '_> {
                     if b.single {
                         b.seen_n += count;
                     }
-                }
-            }
-        } else {
-            h.export_wh += wh;
-        }
-    }
-
-    /// Adds the sums of `count` intervals of one block, all at `factor`: the hour's sums
-    /// once, the factor's sums `count` times over, in order.
-    #[allow(clippy::too_many_arguments)]
-    #[inline]
-    fn add_block(
-        &mut self,
-        s: &mut Sums,
-        slot: usize,
-        hd: usize,
-        wh: i64,
-        g: i64,
-        count: usize,
-        factor: f64,
-    ) {
-        s.wh += wh;
-        s.g += g;
-        let h = &mut self.hours.slots[slot];
-        if self.import {
-            h.import_wh += wh;
-            h.import_g += g;
-            if let Some(b) = self.by_hour.as_mut() {
-                b.wh[hd] += wh;
-                b.g[hd] += g;
-                for _ in 0..count {
-                    b.fsum[hd] += factor;
-                    if b.single {
-                        b.seen_sum += factor;
-                    }
-                }
-                b.fcount[hd] += count as u32;
-                if b.single {
-                    b.seen_n += count;
                 }
             }
         } else {

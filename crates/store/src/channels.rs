@@ -37,55 +37,171 @@ impl ChannelRow {
     }
 }
 
-/// Packs values as LEB128 varints of the zig-zagged difference to the previous value (the
-/// first to 0): quarter-hour meter values change little, so most take one or two bytes.
+/// A reporting index row as the store holds it, borrowed while a visitor runs
+/// ([`crate::Store::channels_packed`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChannelRef<'a> {
+    /// Leaf index of the upload.
+    pub index: u64,
+    /// The uploading device.
+    pub device: &'a str,
+    /// The upload's sequence number.
+    pub seq: u64,
+    /// Start of the first interval, Unix seconds UTC.
+    pub start: i64,
+    /// Interval length, seconds.
+    pub interval_s: u32,
+    /// Unit code of the values.
+    pub unit: &'a str,
+    /// Decimals of every value.
+    pub decimals: u8,
+    /// The values, packed by [`pack`].
+    pub packed: &'a [u8],
+}
+
+impl ChannelRef<'_> {
+    /// Names the row in errors.
+    pub fn describe(&self, meter: &str) -> String {
+        format!("reporting index row of meter {meter}, entry {}", self.index)
+    }
+
+    /// The row with its values unpacked.
+    pub fn to_row(&self, meter: &str) -> Result<ChannelRow, StoreError> {
+        Ok(ChannelRow {
+            index: self.index,
+            device: self.device.to_string(),
+            seq: self.seq,
+            meter: meter.to_string(),
+            start: self.start,
+            interval_s: self.interval_s,
+            unit: self.unit.to_string(),
+            decimals: self.decimals,
+            values: unpack(self.packed, &|| self.describe(meter))?,
+        })
+    }
+}
+
+/// How [`pack`] lays values out; the store records it beside the index, and an index packed
+/// otherwise is rebuilt from the log.
+pub const PACKING: &str = "zigzag-delta-fixed-width";
+
+fn zigzag(d: i64) -> u64 {
+    ((d << 1) ^ (d >> 63)) as u64
+}
+
+fn unzigzag(z: u64) -> i64 {
+    ((z >> 1) as i64) ^ -((z & 1) as i64)
+}
+
+/// Packs values for the reporting index. Nothing for no values; otherwise one byte `w` (1, 2,
+/// 4 or 8), the first value zig-zagged as a LEB128 varint, then the difference of each further
+/// value to the one before it, zig-zagged, as a `w`-byte little-endian integer, `w` the
+/// fewest bytes that hold the largest. Quarter-hour meter values change little, so `w` is
+/// mostly 1 or 2; and a fixed width decodes without the chain of branches a varint per value
+/// needs (reports unpack every value of a park-year).
 pub fn pack(values: &[i64]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(values.len() * 2 + 4);
-    let mut prev = 0i64;
-    for &v in values {
-        let d = v.wrapping_sub(prev);
-        prev = v;
-        let mut z = ((d << 1) ^ (d >> 63)) as u64;
-        while z >= 0x80 {
-            out.push((z as u8) | 0x80);
-            z >>= 7;
-        }
-        out.push(z as u8);
+    let Some((&first, rest)) = values.split_first() else {
+        return Vec::new();
+    };
+    let mut prev = first;
+    let deltas: Vec<u64> = rest
+        .iter()
+        .map(|&v| {
+            let d = v.wrapping_sub(prev);
+            prev = v;
+            zigzag(d)
+        })
+        .collect();
+    let w = match deltas.iter().copied().max().unwrap_or(0) {
+        0..=0xff => 1,
+        0x100..=0xffff => 2,
+        0x1_0000..=0xffff_ffff => 4,
+        _ => 8,
+    };
+    let mut out = Vec::with_capacity(11 + deltas.len() * w);
+    out.push(w as u8);
+    let mut z = zigzag(first);
+    while z >= 0x80 {
+        out.push((z as u8) | 0x80);
+        z >>= 7;
+    }
+    out.push(z as u8);
+    for d in deltas {
+        out.extend_from_slice(&d.to_le_bytes()[..w]);
     }
     out
 }
 
 /// The inverse of [`pack`]; `what` names the row in the error.
 pub fn unpack(bytes: &[u8], what: &dyn Fn() -> String) -> Result<Vec<i64>, StoreError> {
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut prev = 0i64;
-    let mut z = 0u64;
-    let mut shift = 0u32;
-    for &b in bytes {
-        if shift >= 64 || (shift == 63 && b > 1) {
-            return Err(StoreError::Corrupt(format!(
-                "{}: a packed value is longer than 64 bits",
-                what()
-            )));
-        }
-        z |= u64::from(b & 0x7f) << shift;
-        if b & 0x80 == 0 {
-            let d = ((z >> 1) as i64) ^ -((z & 1) as i64);
-            prev = prev.wrapping_add(d);
-            out.push(prev);
-            z = 0;
-            shift = 0;
-        } else {
-            shift += 7;
-        }
-    }
-    if shift != 0 {
-        return Err(StoreError::Corrupt(format!(
-            "{}: the packed values end inside a value",
-            what()
+    let mut out = Vec::new();
+    unpack_into(bytes, &mut out, what)?;
+    Ok(out)
+}
+
+/// [`unpack`], appending to `out`; on an error, `out` is unchanged.
+pub fn unpack_into(
+    bytes: &[u8],
+    out: &mut Vec<i64>,
+    what: &dyn Fn() -> String,
+) -> Result<(), StoreError> {
+    let corrupt = |why: &str| StoreError::Corrupt(format!("{}: {why}", what()));
+    let Some((&w, rest)) = bytes.split_first() else {
+        return Ok(());
+    };
+    let w = usize::from(w);
+    if !matches!(w, 1 | 2 | 4 | 8) {
+        return Err(corrupt(&format!(
+            "the packed values have width {w}, not 1, 2, 4 or 8"
         )));
     }
-    Ok(out)
+    // The first value.
+    let mut z = 0u64;
+    let mut used = None;
+    for (i, &b) in rest.iter().enumerate().take(10) {
+        if i == 9 && b > 1 {
+            return Err(corrupt("a packed value is longer than 64 bits"));
+        }
+        z |= u64::from(b & 0x7f) << (7 * i);
+        if b & 0x80 == 0 {
+            used = Some(i + 1);
+            break;
+        }
+    }
+    let Some(used) = used else {
+        return Err(corrupt(if rest.len() >= 10 {
+            "a packed value is longer than 64 bits"
+        } else {
+            "the packed values end inside a value"
+        }));
+    };
+    let body = &rest[used..];
+    if body.len() % w != 0 {
+        return Err(corrupt("the packed values end inside a value"));
+    }
+    let mut prev = unzigzag(z);
+    out.reserve(1 + body.len() / w);
+    out.push(prev);
+    let mut add = |z: u64| {
+        prev = prev.wrapping_add(unzigzag(z));
+        prev
+    };
+    match w {
+        1 => out.extend(body.iter().map(|&b| add(u64::from(b)))),
+        2 => out.extend(
+            body.chunks_exact(2)
+                .map(|c| add(u64::from(u16::from_le_bytes([c[0], c[1]])))),
+        ),
+        4 => out.extend(
+            body.chunks_exact(4)
+                .map(|c| add(u64::from(u32::from_le_bytes([c[0], c[1], c[2], c[3]])))),
+        ),
+        _ => out.extend(
+            body.chunks_exact(8)
+                .map(|c| add(u64::from_le_bytes(c.try_into().unwrap_or([0; 8])))),
+        ),
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -96,12 +212,19 @@ mod tests {
 
     #[test]
     fn known_bytes() {
-        // 0 → 0; 1 → +1 = zigzag 2; 0 → −1 = zigzag 1; 300 → +300 = zigzag 600 = 0xd8 0x04.
-        assert_eq!(pack(&[0, 1, 0, 300]), vec![0x00, 0x02, 0x01, 0xd8, 0x04]);
+        // 300 first: zigzag 600 = varint 0xd8 0x04; then +1 = zigzag 2, −1 = zigzag 1, and
+        // +300 = zigzag 600: two bytes each, little-endian.
+        let bytes = vec![2, 0xd8, 0x04, 2, 0, 1, 0, 0x58, 0x02];
+        assert_eq!(pack(&[300, 301, 300, 600]), bytes);
         assert_eq!(
-            unpack(&[0x00, 0x02, 0x01, 0xd8, 0x04], &String::new).unwrap(),
-            vec![0, 1, 0, 300]
+            unpack(&bytes, &String::new).unwrap(),
+            vec![300, 301, 300, 600]
         );
+        // Small differences take a byte each; one value is its varint alone; none is nothing.
+        assert_eq!(pack(&[5, 6, 4]), vec![1, 10, 2, 3]);
+        assert_eq!(pack(&[-1]), vec![1, 1]);
+        assert!(pack(&[]).is_empty());
+        assert!(unpack(&[], &String::new).unwrap().is_empty());
     }
 
     #[test]
@@ -113,16 +236,49 @@ mod tests {
     #[test]
     fn truncated_and_overlong_are_refused() {
         let what = || "row 7".to_string();
-        let e = unpack(&[0x80], &what).unwrap_err().to_string();
+        let e = unpack(&[1, 0x80], &what).unwrap_err().to_string();
         assert!(e.contains("row 7") && e.contains("end inside"), "{e}");
-        let e = unpack(&[0xff; 11], &what).unwrap_err().to_string();
+        let e = unpack(&[2, 0, 1], &what).unwrap_err().to_string();
+        assert!(e.contains("end inside"), "{e}");
+        let e = unpack(
+            &[
+                1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f,
+            ],
+            &what,
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("longer than 64 bits"), "{e}");
+        let e = unpack(&[3, 0], &what).unwrap_err().to_string();
+        assert!(e.contains("width 3"), "{e}");
     }
 
     proptest! {
         #[test]
         fn round_trips(v in proptest::collection::vec(any::<i64>(), 0..200)) {
             prop_assert_eq!(unpack(&pack(&v), &String::new).unwrap(), v);
+        }
+
+        #[test]
+        fn round_trips_every_length(
+            v in proptest::collection::vec((0u32..63).prop_flat_map(|b| -(1i64 << b)..(1i64 << b)), 0..200)
+        ) {
+            // Differences of every size, so values of 1 to 10 bytes meet at every offset.
+            let mut acc = 0i64;
+            let v: Vec<i64> = v.into_iter().map(|d| { acc = acc.wrapping_add(d); acc }).collect();
+            prop_assert_eq!(unpack(&pack(&v), &String::new).unwrap(), v);
+        }
+
+        #[test]
+        fn truncated_anywhere_is_refused_or_shorter(v in proptest::collection::vec(any::<i64>(), 1..50), cut in 0usize..1000) {
+            let bytes = pack(&v);
+            let cut = cut % bytes.len();
+            // A prefix either ends on a value boundary (decodes to a prefix of the values) or
+            // is refused; it never decodes to anything else.
+            match unpack(&bytes[..cut], &String::new) {
+                Ok(p) => prop_assert_eq!(&p[..], &v[..p.len()]),
+                Err(e) => prop_assert!(e.to_string().contains("end inside")),
+            }
         }
     }
 }

@@ -112,6 +112,25 @@ fn reporting_index<S: Store>(s: &mut S) {
             r.meter
         );
     }
+    // A meter's extent: the first start and the last end of its rows below a size.
+    for r in &all {
+        let rows: Vec<&ChannelRow> = all.iter().filter(|x| x.meter == r.meter).collect();
+        let want = rows
+            .iter()
+            .map(|x| (x.start, x.end()))
+            .reduce(|(a, b), (c, d)| (a.min(c), b.max(d)));
+        assert_eq!(
+            s.channels_extent(&r.meter, 8).unwrap(),
+            want,
+            "extent of {}",
+            r.meter
+        );
+        assert_eq!(
+            s.channels_extent(&r.meter, r.index).unwrap().is_none(),
+            rows.iter().all(|x| x.index >= r.index)
+        );
+    }
+    assert_eq!(s.channels_extent("no-such-meter", 8).unwrap(), None);
     let r = &all[0];
     // Overlap is half-open: a period ending at the start, or starting at the end, misses it.
     assert!(read(s, &r.meter, 8, i64::MIN, r.start).is_empty());

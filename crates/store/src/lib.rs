@@ -15,7 +15,7 @@ mod channels;
 mod cosigned;
 mod sqlite;
 
-pub use channels::{pack, unpack, ChannelRow};
+pub use channels::{pack, unpack, unpack_into, ChannelRef, ChannelRow};
 
 pub use sqlite::SqliteStore;
 
@@ -166,11 +166,24 @@ pub struct AppendBatch {
 /// Calls `f` with each reporting index row, one at a time.
 pub type ChannelVisitor<'a> = dyn FnMut(ChannelRow) -> Result<(), StoreError> + 'a;
 
+/// Calls `f` with each reporting index row as the store holds it, borrowed for the call.
+pub type PackedVisitor<'a> = dyn FnMut(ChannelRef<'_>) -> Result<(), StoreError> + 'a;
+
 /// The storage surface of a park. Implementations must make [`Store::append`] atomic and
 /// durable, and must return every byte exactly as it was written.
 pub trait Store: NodeSource<Error = StoreError> {
     /// Calls `f` with the reporting index rows of `meter` from entries below `size` whose
-    /// intervals overlap `[from, to)`, by start time.
+    /// intervals overlap `[from, to)`, by start time, with their values still packed: what a
+    /// report reads, without an allocation per row.
+    fn channels_packed(
+        &self,
+        meter: &str,
+        size: u64,
+        from: i64,
+        to: i64,
+        f: &mut PackedVisitor<'_>,
+    ) -> Result<(), StoreError>;
+    /// [`Store::channels_packed`] with each row's values unpacked.
     fn channels(
         &self,
         meter: &str,
@@ -178,7 +191,13 @@ pub trait Store: NodeSource<Error = StoreError> {
         from: i64,
         to: i64,
         f: &mut ChannelVisitor<'_>,
-    ) -> Result<(), StoreError>;
+    ) -> Result<(), StoreError> {
+        self.channels_packed(meter, size, from, to, &mut |r| f(r.to_row(meter)?))
+    }
+    /// The start of the first and the end of the last reporting index row of `meter` from
+    /// entries below `size` (rows of one meter never overlap: validation refuses that), or
+    /// `None` if it has none.
+    fn channels_extent(&self, meter: &str, size: u64) -> Result<Option<(i64, i64)>, StoreError>;
     /// Whether the reporting index covers every entry (a store made before the index existed
     /// has it only after [`Store::rebuild_channels`]).
     fn channels_complete(&self) -> Result<bool, StoreError>;

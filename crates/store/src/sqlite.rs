@@ -5,9 +5,10 @@ use std::path::{Path, PathBuf};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use tanji_ledger::{Hash, NodeSource};
 
+use crate::channels::PACKING;
 use crate::{
-    pack, unpack, AppendBatch, ChannelRow, ChannelVisitor, EntryVisitor, NodeVisitor, Quarantined,
-    Span, Store, StoreError, StoredIssue, StoredUpload, UploadRow,
+    pack, AppendBatch, ChannelRef, ChannelRow, EntryVisitor, NodeVisitor, PackedVisitor,
+    Quarantined, Span, Store, StoreError, StoredIssue, StoredUpload, UploadRow,
 };
 
 const SCHEMA_VERSION: &str = "1";
@@ -19,7 +20,8 @@ CREATE TABLE IF NOT EXISTS channels (meter TEXT NOT NULL, start INTEGER NOT NULL
     unit TEXT NOT NULL, decimals INTEGER NOT NULL, vals BLOB NOT NULL,
     PRIMARY KEY (meter, start, idx)) WITHOUT ROWID;
 ";
-/// Meta key saying the reporting index covers every entry.
+/// Meta key saying the reporting index covers every entry; its value names the packing of
+/// the values ([`PACKING`]), so an index packed otherwise counts as incomplete and is rebuilt.
 const CHANNELS_COMPLETE: &str = "channels";
 
 const SCHEMA: &str = "
@@ -95,8 +97,8 @@ impl SqliteStore {
         store
             .conn
             .execute(
-                "INSERT INTO meta(key, value) VALUES ('schema', ?1), (?2, 'complete')",
-                params![SCHEMA_VERSION, CHANNELS_COMPLETE],
+                "INSERT INTO meta(key, value) VALUES ('schema', ?1), (?2, ?3)",
+                params![SCHEMA_VERSION, CHANNELS_COMPLETE, PACKING],
             )
             .map_err(|e| store.err("writing the schema version", e))?;
         Ok(store)
@@ -248,13 +250,13 @@ impl NodeSource for SqliteStore {
 }
 
 impl Store for SqliteStore {
-    fn channels(
+    fn channels_packed(
         &self,
         meter: &str,
         size: u64,
         from: i64,
         to: i64,
-        f: &mut ChannelVisitor<'_>,
+        f: &mut PackedVisitor<'_>,
     ) -> Result<(), StoreError> {
         let context = "reading the reporting index";
         let mut stmt = self
@@ -270,32 +272,55 @@ impl Store for SqliteStore {
         while let Some(row) = rows.next().map_err(|e| self.err(context, e))? {
             let get = |e| self.err(context, e);
             let start: i64 = row.get(0).map_err(get)?;
-            let index = to_u64(row.get(1).map_err(get)?, "entry index")?;
-            let vals = row.get_ref(7).map_err(get)?.as_blob().map_err(|e| {
-                StoreError::Corrupt(format!(
-                    "reporting index row of meter {meter} at {start}: {e}"
-                ))
-            })?;
-            let values = unpack(vals, &|| {
-                format!("reporting index row of meter {meter}, entry {index}")
-            })?;
-            f(ChannelRow {
-                index,
-                device: row.get(2).map_err(get)?,
+            let text = |i: usize, what: &str| -> Result<&str, StoreError> {
+                row.get_ref(i).map_err(get)?.as_str().map_err(|e| {
+                    StoreError::Corrupt(format!(
+                        "reporting index row of meter {meter} at {start}, {what}: {e}"
+                    ))
+                })
+            };
+            f(ChannelRef {
+                index: to_u64(row.get(1).map_err(get)?, "entry index")?,
+                device: text(2, "device")?,
                 seq: to_u64(row.get(3).map_err(get)?, "sequence number")?,
-                meter: meter.to_string(),
                 start,
                 interval_s: row.get(4).map_err(get)?,
-                unit: row.get(5).map_err(get)?,
+                unit: text(5, "unit")?,
                 decimals: row.get(6).map_err(get)?,
-                values,
+                packed: row.get_ref(7).map_err(get)?.as_blob().map_err(|e| {
+                    StoreError::Corrupt(format!(
+                        "reporting index row of meter {meter} at {start}: {e}"
+                    ))
+                })?,
             })?;
         }
         Ok(())
     }
 
+    fn channels_extent(&self, meter: &str, size: u64) -> Result<Option<(i64, i64)>, StoreError> {
+        let context = "reading the reporting index";
+        let size = to_i64(size, "tree size")?;
+        // Two walks of the primary key (meter, start, idx), one from each end.
+        let edge = |sql: &str| -> Result<Option<(i64, i64)>, StoreError> {
+            let mut stmt = self
+                .conn
+                .prepare_cached(sql)
+                .map_err(|e| self.err(context, e))?;
+            stmt.query_row(params![meter, size], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()
+                .map_err(|e| self.err(context, e))
+        };
+        let first = edge(
+            "SELECT start, end FROM channels WHERE meter = ?1 AND idx < ?2 ORDER BY start, idx LIMIT 1",
+        )?;
+        let last = edge(
+            "SELECT start, end FROM channels WHERE meter = ?1 AND idx < ?2 ORDER BY start DESC, idx DESC LIMIT 1",
+        )?;
+        Ok(first.zip(last).map(|((s, _), (_, e))| (s, e)))
+    }
+
     fn channels_complete(&self) -> Result<bool, StoreError> {
-        Ok(self.meta(CHANNELS_COMPLETE)?.as_deref() == Some("complete"))
+        Ok(self.meta(CHANNELS_COMPLETE)?.as_deref() == Some(PACKING))
     }
 
     fn rebuild_channels(&mut self, rows: &[ChannelRow]) -> Result<(), StoreError> {
@@ -313,9 +338,9 @@ impl Store for SqliteStore {
             .map_err(|e| err("clearing the reporting index", e))?;
         insert_channels(&tx, rows).map_err(|e| err("rebuilding the reporting index", e))?;
         tx.execute(
-            "INSERT INTO meta(key, value) VALUES (?1, 'complete')
+            "INSERT INTO meta(key, value) VALUES (?1, ?2)
              ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            params![CHANNELS_COMPLETE],
+            params![CHANNELS_COMPLETE, PACKING],
         )
         .map_err(|e| err("marking the reporting index complete", e))?;
         tx.commit()

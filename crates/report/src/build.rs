@@ -6,7 +6,7 @@ use base64::Engine as _;
 use tanji_accounting::{Inputs, IntervalSeries, NamedFactor, Options, SeriesFactors, TableFactors};
 use tanji_ledger::{open_checkpoint, NoteVerifier};
 use tanji_readings::SignedUpload;
-use tanji_store::{ChannelRow, Store};
+use tanji_store::{ChannelRef, ChannelRow, Store, StoreError};
 use tanji_units::{Carrier, Unit};
 
 /// Enthalpy of steam metered by mass when the meter gives no pressure and temperature:
@@ -155,41 +155,171 @@ impl ToMilli {
 }
 
 /// One meter's data in the period.
-struct MeterData<'a> {
+struct MeterData {
     reg_index: u64,
     device: String,
     carrier: Carrier,
     unit: Unit,
-    channels: Vec<&'a ChannelRow>,
 }
 
-fn overlaps(c: &ChannelRow, start: i64, end: i64) -> bool {
+fn overlaps(c: &Row<'_>, start: i64, end: i64) -> bool {
     c.end() > start && c.start < end
+}
+
+/// One enterprise's readings: each row's fields, its values in one buffer and its names
+/// stored once (a park-year is some 110 000 rows: one allocation each would cost more than
+/// reading them).
+#[derive(Default)]
+struct Readings {
+    rows: Vec<RowMeta>,
+    values: Vec<i64>,
+    names: Vec<String>,
+    ids: std::collections::HashMap<String, u32>,
+    /// The device, meter and unit of the last row added.
+    last_ids: (u32, u32, u32),
+}
+
+struct RowMeta {
+    index: u64,
+    device: u32,
+    seq: u64,
+    meter: u32,
+    start: i64,
+    interval_s: u32,
+    unit: u32,
+    decimals: u8,
+    values: (usize, usize),
+}
+
+/// A row of [`Readings`]: what a [`ChannelRow`] says, borrowed.
+#[derive(Clone, Copy)]
+struct Row<'a> {
+    index: u64,
+    device: &'a str,
+    seq: u64,
+    meter: &'a str,
+    start: i64,
+    interval_s: u32,
+    unit: &'a str,
+    decimals: u8,
+    values: &'a [i64],
+}
+
+impl Row<'_> {
+    /// End of the last interval (`start` if there are no values), saturating.
+    fn end(&self) -> i64 {
+        let n = i64::try_from(self.values.len()).unwrap_or(i64::MAX);
+        self.start
+            .saturating_add(n.saturating_mul(i64::from(self.interval_s)))
+    }
+}
+
+/// A hash in lower-case hex (as `hex::encode`, through its table-driven slice encoder: a
+/// park-year report lists some 37 000 leaves).
+fn hex32(h: &[u8; 32]) -> String {
+    let mut buf = [0u8; 64];
+    match hex::encode_to_slice(h, &mut buf) {
+        Ok(()) => buf.iter().map(|&b| char::from(b)).collect(),
+        Err(_) => hex::encode(h),
+    }
+}
+
+impl Readings {
+    fn id(&mut self, name: &str) -> u32 {
+        // Rows of one meter nearly always repeat the names of the row before.
+        if let Some(i) = [self.last_ids.0, self.last_ids.1, self.last_ids.2]
+            .into_iter()
+            .find(|&i| self.names.get(i as usize).is_some_and(|n| n == name))
+        {
+            return i;
+        }
+        if let Some(&i) = self.ids.get(name) {
+            return i;
+        }
+        let i = u32::try_from(self.names.len()).unwrap_or(u32::MAX);
+        self.names.push(name.to_string());
+        self.ids.insert(name.to_string(), i);
+        i
+    }
+
+    /// Adds a row of the index, unpacking its values.
+    fn push_packed(&mut self, meter: &str, r: ChannelRef<'_>) -> Result<(), StoreError> {
+        let from = self.values.len();
+        tanji_store::unpack_into(r.packed, &mut self.values, &|| r.describe(meter))?;
+        let meta = RowMeta {
+            index: r.index,
+            device: self.id(r.device),
+            seq: r.seq,
+            meter: self.id(meter),
+            start: r.start,
+            interval_s: r.interval_s,
+            unit: self.id(r.unit),
+            decimals: r.decimals,
+            values: (from, self.values.len()),
+        };
+        self.last_ids = (meta.device, meta.meter, meta.unit);
+        self.rows.push(meta);
+        Ok(())
+    }
+
+    /// Adds a row decoded from the log.
+    fn push_row(&mut self, r: &ChannelRow) {
+        let from = self.values.len();
+        self.values.extend_from_slice(&r.values);
+        let meta = RowMeta {
+            index: r.index,
+            device: self.id(&r.device),
+            seq: r.seq,
+            meter: self.id(&r.meter),
+            start: r.start,
+            interval_s: r.interval_s,
+            unit: self.id(&r.unit),
+            decimals: r.decimals,
+            values: (from, self.values.len()),
+        };
+        self.rows.push(meta);
+    }
+
+    fn rows(&self) -> impl Iterator<Item = Row<'_>> + '_ {
+        let name = |i: u32| self.names.get(i as usize).map_or("", String::as_str);
+        self.rows.iter().map(move |m| Row {
+            index: m.index,
+            device: name(m.device),
+            seq: m.seq,
+            meter: name(m.meter),
+            start: m.start,
+            interval_s: m.interval_s,
+            unit: name(m.unit),
+            decimals: m.decimals,
+            values: self.values.get(m.values.0..m.values.1).unwrap_or(&[]),
+        })
+    }
 }
 
 /// Builds the series of one meter over `[start, end)`.
 fn series_of(
     meter: &str,
-    m: &MeterData<'_>,
+    m: &MeterData,
+    channels: &[Row<'_>],
     start: i64,
     end: i64,
     issues: &mut Vec<IssueDoc>,
 ) -> Option<IntervalSeries> {
-    let iv = m.channels.iter().map(|c| c.interval_s).min()?;
+    let iv = channels.iter().map(|c| c.interval_s).min()?;
     let iv_i = i64::from(iv);
     let s0 = start.div_euclid(iv_i) * iv_i;
     let n = usize::try_from((end - s0 + iv_i - 1) / iv_i).ok()?;
     let mut values: Vec<Option<i64>> = vec![None; n];
     // A meter's channels nearly always share one unit: parse it once.
     let mut unit_of: Option<(&str, Unit)> = None;
-    for c in &m.channels {
+    for c in channels {
         let index = c.index;
         let parsed = match unit_of {
             Some((text, u)) if text == c.unit => Ok(u),
             _ => c.unit.parse::<Unit>(),
         };
         if let Ok(u) = parsed {
-            unit_of = Some((c.unit.as_str(), u));
+            unit_of = Some((c.unit, u));
         }
         let Ok(cu) = parsed else {
             issues.push(IssueDoc {
@@ -489,7 +619,7 @@ pub fn build<S: Store>(
     let fixed = fixed_factor(req.fixed, &factors, &region)?;
 
     // Meters by enterprise.
-    let mut by_enterprise: BTreeMap<String, BTreeMap<String, MeterData<'_>>> = BTreeMap::new();
+    let mut by_enterprise: BTreeMap<String, BTreeMap<String, MeterData>> = BTreeMap::new();
     for (meter, regs) in &view.registrations {
         let Some((index, reg)) = regs.last() else {
             continue;
@@ -512,7 +642,6 @@ pub fn build<S: Store>(
                     device: reg.device.clone(),
                     carrier,
                     unit,
-                    channels: Vec::new(),
                 },
             );
     }
@@ -530,32 +659,27 @@ pub fn build<S: Store>(
     };
     let in_scope: BTreeSet<&str> = enterprises.iter().map(String::as_str).collect();
 
-    // The readings of the scope's meters: index rows, or the logged uploads' channels.
+    // The readings of the scope's meters: from the index, read enterprise by enterprise below
+    // (a park report holds one enterprise's readings at a time); from the log, every upload's
+    // channels, decoded already, grouped by the enterprise of the meter.
     let uploads: BTreeMap<u64, SignedUpload> =
         std::mem::take(&mut view.uploads).into_iter().collect();
-    let mut rows: Vec<ChannelRow> = Vec::new();
-    match source {
-        Source::Index => {
-            let (from, to) = req.period.unwrap_or((i64::MIN, i64::MAX));
-            for e in &enterprises {
-                for meter in by_enterprise.get(e).into_iter().flat_map(BTreeMap::keys) {
-                    store.channels(meter, size, from, to, &mut |r| {
-                        rows.push(r);
-                        Ok(())
-                    })?;
+    let mut log_rows: BTreeMap<&str, Readings> = BTreeMap::new();
+    if source == Source::Log {
+        for (&index, u) in &uploads {
+            for r in tanji_park::channel_rows(u, index) {
+                let Some((_, reg)) = view.meter(&r.meter) else {
+                    continue;
+                };
+                let Some(&e) = in_scope.get(reg.enterprise.as_str()) else {
+                    continue;
+                };
+                if by_enterprise
+                    .get(e)
+                    .is_some_and(|ms| ms.contains_key(&r.meter))
+                {
+                    log_rows.entry(e).or_default().push_row(&r);
                 }
-            }
-        }
-        Source::Log => {
-            for (&index, u) in &uploads {
-                rows.extend(tanji_park::channel_rows(u, index).filter(|r| {
-                    view.meter(&r.meter).is_some_and(|(_, reg)| {
-                        in_scope.contains(reg.enterprise.as_str())
-                            && by_enterprise
-                                .get(&reg.enterprise)
-                                .is_some_and(|ms| ms.contains_key(&r.meter))
-                    })
-                }));
             }
         }
     }
@@ -563,17 +687,36 @@ pub fn build<S: Store>(
     // The period: given, or all data of the scope.
     let (start, end) = match req.period {
         Some(p) => p,
-        None => rows
-            .iter()
-            .filter(|r| !r.values.is_empty())
-            .map(|r| (r.start, r.end()))
-            .reduce(|(a, b), (c, d)| (a.min(c), b.max(d)))
-            .ok_or_else(|| {
+        None => {
+            let mut extent: Option<(i64, i64)> = None;
+            let mut widen = |(s, e): (i64, i64)| {
+                extent = Some(extent.map_or((s, e), |(a, b)| (a.min(s), b.max(e))));
+            };
+            match source {
+                Source::Index => {
+                    for meters in enterprises.iter().filter_map(|e| by_enterprise.get(e)) {
+                        for meter in meters.keys() {
+                            if let Some(x) = store.channels_extent(meter, size)? {
+                                widen(x);
+                            }
+                        }
+                    }
+                }
+                Source::Log => {
+                    for r in log_rows.values().flat_map(Readings::rows) {
+                        if !r.values.is_empty() {
+                            widen((r.start, r.end()));
+                        }
+                    }
+                }
+            }
+            extent.ok_or_else(|| {
                 ReportError::Request(format!(
                     "no accepted upload of {} is in the log (up to entry {size}); nothing to report",
                     enterprises.join(", ")
                 ))
-            })?,
+            })?
+        }
     };
     if end <= start {
         return Err(ReportError::Request(format!(
@@ -602,7 +745,7 @@ pub fn build<S: Store>(
         index,
         kind: kind.into(),
         what,
-        leaf_hash: hex::encode(view.leaf_hashes[usize::try_from(index).unwrap_or(0)]),
+        leaf_hash: hex32(&view.leaf_hashes[usize::try_from(index).unwrap_or(0)]),
     };
     leaves.insert(
         factors.index,
@@ -611,6 +754,7 @@ pub fn build<S: Store>(
     if let Some(i) = &inputs {
         leaves.insert(i.index, leaf(i.index, "publication", i.id.clone()));
     }
+    // Uploads used, by the enterprise the meter belonged to when each was logged.
     let mut uploads_of: BTreeMap<String, Vec<u64>> = BTreeMap::new();
     let mut checked = vec![false; usize::try_from(size).unwrap_or(0)];
     // Each meter's registrations, looked up once per meter, not once per row.
@@ -620,126 +764,6 @@ pub fn build<S: Store>(
         .iter()
         .map(|(meter, regs)| (meter.as_str(), regs.as_slice()))
         .collect();
-    let mut per_meter: std::collections::HashMap<&str, Vec<&ChannelRow>> =
-        std::collections::HashMap::new();
-    // Operator imports per meter: (import device, values in the period, first and last entry).
-    let mut imported: BTreeMap<&str, (&str, u64, u64, u64)> = BTreeMap::new();
-    // Rows come grouped by meter from the index: look a meter up once per run of its rows.
-    let mut last: Option<(&str, Option<Regs<'_>>)> = None;
-    let mut run: (&str, Vec<&ChannelRow>) = ("", Vec::new());
-    for r in &rows {
-        let regs = match last {
-            Some((m, regs)) if m == r.meter => regs,
-            _ => {
-                let regs = registered.get(r.meter.as_str()).copied();
-                last = Some((r.meter.as_str(), regs));
-                regs
-            }
-        };
-        let Some(regs) = regs else {
-            continue;
-        };
-        if !overlaps(r, start, end) {
-            continue;
-        }
-        // The registration in force when the upload was logged (a meter whose history was
-        // imported passes from its import device to its own device).
-        let Some((reg_index, reg)) = regs
-            .iter()
-            .rev()
-            .find(|(i, _)| *i < r.index)
-            .or_else(|| regs.last())
-        else {
-            continue;
-        };
-        if reg.device != r.device {
-            problems.push(Finding {
-                subject: format!("entry {} (upload {}#{})", r.index, r.device, r.seq),
-                problem: format!(
-                    "meter {} is registered to {}, not to this device",
-                    r.meter, reg.device
-                ),
-            });
-            continue;
-        }
-        if run.0 != r.meter {
-            if !run.1.is_empty() {
-                per_meter.entry(run.0).or_default().append(&mut run.1);
-            }
-            run.0 = r.meter.as_str();
-        }
-        run.1.push(r);
-        if let Some(list) = uploads_of.get_mut(reg.enterprise.as_str()) {
-            list.push(r.index);
-        } else {
-            uploads_of.insert(reg.enterprise.clone(), vec![r.index]);
-        }
-        let import = tanji_readings::is_import_device(&r.device);
-        if import {
-            let n = (0..r.values.len())
-                .filter(|&i| {
-                    let t = r.start + i as i64 * i64::from(r.interval_s);
-                    t >= start && t < end
-                })
-                .count() as u64;
-            let e = imported.entry(r.meter.as_str()).or_insert((
-                r.device.as_str(),
-                0,
-                r.index,
-                r.index,
-            ));
-            e.1 += n;
-            e.2 = e.2.min(r.index);
-            e.3 = e.3.max(r.index);
-            leaves.insert(
-                *reg_index,
-                leaf(
-                    *reg_index,
-                    "registration",
-                    format!("{}/{}", reg.device, r.meter),
-                ),
-            );
-        }
-        match checked.get_mut(usize::try_from(r.index).unwrap_or(usize::MAX)) {
-            Some(seen) if !*seen => *seen = true,
-            _ => continue,
-        }
-        if req.device_signatures {
-            let signed = uploads.get(&r.index).is_some_and(|u| {
-                keys.get(u.body.device.as_str()).is_some_and(|ks| {
-                    ks.iter()
-                        .any(|k| k.as_ref().is_some_and(|vk| u.verify_signature(vk)))
-                })
-            });
-            if !signed {
-                problems.push(Finding {
-                    subject: format!("entry {} (upload {}#{})", r.index, r.device, r.seq),
-                    problem: "its device signature does not verify with the registered key: the record was changed".into(),
-                });
-            }
-        }
-        leaves.insert(
-            r.index,
-            leaf(
-                r.index,
-                if import { "import" } else { "upload" },
-                format!("{}#{}", r.device, r.seq),
-            ),
-        );
-    }
-
-    if !run.1.is_empty() {
-        per_meter.entry(run.0).or_default().append(&mut run.1);
-    }
-    for meters in by_enterprise.values_mut() {
-        for (meter, m) in meters.iter_mut() {
-            if let Some(mut cs) = per_meter.remove(meter.as_str()) {
-                // Log order, whichever way the rows were read.
-                cs.sort_by_key(|c| c.index);
-                m.channels = cs;
-            }
-        }
-    }
 
     // Compute.
     let lookup = TableFactors::from_series(&SeriesFactors {
@@ -781,6 +805,132 @@ pub fn build<S: Store>(
         let Some(meters) = by_enterprise.get(e) else {
             continue;
         };
+        let readings = match source {
+            Source::Index => {
+                let (from, to) = req.period.unwrap_or((i64::MIN, i64::MAX));
+                let mut readings = Readings::default();
+                for meter in meters.keys() {
+                    store.channels_packed(meter, size, from, to, &mut |r| {
+                        readings.push_packed(meter, r)
+                    })?;
+                }
+                readings
+            }
+            Source::Log => log_rows.remove(e.as_str()).unwrap_or_default(),
+        };
+        let mut per_meter: std::collections::HashMap<&str, Vec<Row<'_>>> =
+            std::collections::HashMap::new();
+        // Operator imports per meter: (import device, values in the period, first and last
+        // entry).
+        let mut imported: BTreeMap<&str, (&str, u64, u64, u64)> = BTreeMap::new();
+        // Rows come grouped by meter from the index: look a meter up once per run of its rows.
+        let mut last: Option<(&str, Option<Regs<'_>>)> = None;
+        let mut run: (&str, Vec<Row<'_>>) = ("", Vec::new());
+        for r in readings.rows() {
+            let regs = match last {
+                Some((m, regs)) if m == r.meter => regs,
+                _ => {
+                    let regs = registered.get(r.meter).copied();
+                    last = Some((r.meter, regs));
+                    regs
+                }
+            };
+            let Some(regs) = regs else {
+                continue;
+            };
+            if !overlaps(&r, start, end) {
+                continue;
+            }
+            // The registration in force when the upload was logged (a meter whose history was
+            // imported passes from its import device to its own device).
+            let Some((reg_index, reg)) = regs
+                .iter()
+                .rev()
+                .find(|(i, _)| *i < r.index)
+                .or_else(|| regs.last())
+            else {
+                continue;
+            };
+            if reg.device != r.device {
+                problems.push(Finding {
+                    subject: format!("entry {} (upload {}#{})", r.index, r.device, r.seq),
+                    problem: format!(
+                        "meter {} is registered to {}, not to this device",
+                        r.meter, reg.device
+                    ),
+                });
+                continue;
+            }
+            if run.0 != r.meter {
+                if !run.1.is_empty() {
+                    per_meter.entry(run.0).or_default().append(&mut run.1);
+                }
+                run.0 = r.meter;
+            }
+            run.1.push(r);
+            if let Some(list) = uploads_of.get_mut(reg.enterprise.as_str()) {
+                list.push(r.index);
+            } else {
+                uploads_of.insert(reg.enterprise.clone(), vec![r.index]);
+            }
+            let import = tanji_readings::is_import_device(r.device);
+            if import {
+                let n = (0..r.values.len())
+                    .filter(|&i| {
+                        let t = r.start + i as i64 * i64::from(r.interval_s);
+                        t >= start && t < end
+                    })
+                    .count() as u64;
+                let e = imported
+                    .entry(r.meter)
+                    .or_insert((r.device, 0, r.index, r.index));
+                e.1 += n;
+                e.2 = e.2.min(r.index);
+                e.3 = e.3.max(r.index);
+                leaves.insert(
+                    *reg_index,
+                    leaf(
+                        *reg_index,
+                        "registration",
+                        format!("{}/{}", reg.device, r.meter),
+                    ),
+                );
+            }
+            match checked.get_mut(usize::try_from(r.index).unwrap_or(usize::MAX)) {
+                Some(seen) if !*seen => *seen = true,
+                _ => continue,
+            }
+            if req.device_signatures {
+                let signed = uploads.get(&r.index).is_some_and(|u| {
+                    keys.get(u.body.device.as_str()).is_some_and(|ks| {
+                        ks.iter()
+                            .any(|k| k.as_ref().is_some_and(|vk| u.verify_signature(vk)))
+                    })
+                });
+                if !signed {
+                    problems.push(Finding {
+                        subject: format!("entry {} (upload {}#{})", r.index, r.device, r.seq),
+                        problem: "its device signature does not verify with the registered key: the record was changed".into(),
+                    });
+                }
+            }
+            leaves.insert(
+                r.index,
+                leaf(
+                    r.index,
+                    if import { "import" } else { "upload" },
+                    format!("{}#{}", r.device, r.seq),
+                ),
+            );
+        }
+        if !run.1.is_empty() {
+            per_meter.entry(run.0).or_default().append(&mut run.1);
+        }
+        // Log order, whichever way the rows were read.
+        for cs in per_meter.values_mut() {
+            cs.sort_by_key(|c| c.index);
+        }
+
         let mut series = Vec::new();
         let mut meter_docs = Vec::new();
         let mut devices = BTreeSet::new();
@@ -790,18 +940,16 @@ pub fn build<S: Store>(
                 m.reg_index,
                 leaf(m.reg_index, "registration", format!("{}/{meter}", m.device)),
             );
-            match series_of(meter, m, start, end, &mut issues) {
+            let channels = per_meter.get(meter.as_str()).map_or(&[][..], Vec::as_slice);
+            match series_of(meter, m, channels, start, end, &mut issues) {
                 Some(s) => {
-                    let in_period = s
-                        .values
-                        .iter()
-                        .enumerate()
-                        .filter(|(i, _)| {
-                            let t = s.interval_start(*i);
-                            t >= start && t < end
-                        })
-                        .map(|(_, v)| v)
-                        .collect::<Vec<_>>();
+                    // The intervals starting in the period (their starts increase with i).
+                    let iv = i64::from(s.interval_s);
+                    let first_at = |t: i64| {
+                        let k = (t - s.start).div_euclid(iv) + i64::from((t - s.start) % iv != 0);
+                        usize::try_from(k.max(0)).unwrap_or(0).min(s.values.len())
+                    };
+                    let in_period = &s.values[first_at(start)..first_at(end).max(first_at(start))];
                     meter_docs.push(MeterDoc {
                         meter: meter.clone(),
                         device: m.device.clone(),
@@ -883,15 +1031,20 @@ pub fn build<S: Store>(
         reports.push(EnterpriseDoc {
             enterprise: e.clone(),
             meters: meter_docs,
-            uploads: uploads_of.get(e).map_or(0, |list| {
-                let mut l = list.clone();
-                l.sort_unstable();
-                l.dedup();
-                l.len() as u64
-            }),
+            // Counted below, once every enterprise's rows are read.
+            uploads: 0,
             figures,
             products,
         });
+    }
+    // Uploads per enterprise (a meter's upload counts for the enterprise it belonged to when
+    // it was logged).
+    for r in &mut reports {
+        if let Some(list) = uploads_of.get_mut(&r.enterprise) {
+            list.sort_unstable();
+            list.dedup();
+            r.uploads = list.len() as u64;
+        }
     }
     let park_totals = matches!(req.scope, Scope::Park).then(|| totals(&reports));
     let vkey = store.meta("vkey")?.unwrap_or_default();

@@ -315,6 +315,7 @@ fn demo_report(park: &Park, dir: &Path) -> Result<(String, PathBuf, PathBuf)> {
         region: None,
         fixed_factor: None,
         inputs: None,
+        anomalies: false,
         format,
         out: None,
     };

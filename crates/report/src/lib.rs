@@ -18,6 +18,7 @@
 //! and request give the same bytes, which is what makes the audit possible.
 
 pub mod advice;
+mod anomalies;
 mod audit;
 mod build;
 mod doc;

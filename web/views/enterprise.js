@@ -1,11 +1,11 @@
 // One enterprise: load against the grid factor, emissions, fixed vs hourly with the reason,
-// indicators, data issues and the report download.
+// indicators, data issues, meter anomalies and the report download.
 
 import { get, download } from "../api.js";
 import { draw, COLORS } from "../charts.js";
 import { h, stat, card } from "../dom.js";
 import { t, num, tonnes, pct, mwh } from "../i18n.js";
-import { issuesCard } from "./park.js";
+import { issuesCard, anomaliesCard } from "./park.js";
 
 function chooser(list, current) {
   const sel = h(
@@ -192,12 +192,13 @@ export async function render(root, ctx) {
     return;
   }
   const q = `/enterprises/${encodeURIComponent(id)}`;
-  const [loads, em, cmp, ind, issues] = await Promise.all([
+  const [loads, em, cmp, ind, issues, anomalies] = await Promise.all([
     get(`${q}/loads`),
     get(`${q}/emissions`),
     get(`${q}/comparison`),
     get(`${q}/indicators`),
     get(`${q}/issues`),
+    get(`${q}/anomalies`).catch((e) => e),
   ]);
   const later = [];
   root.replaceChildren(
@@ -212,6 +213,7 @@ export async function render(root, ctx) {
       comparisonCard(cmp, later),
       indicatorsCard(ind),
       issuesCard(issues),
+      anomaliesCard(anomalies),
       reportCard(id),
     ),
   );

@@ -1,5 +1,5 @@
 // The park overview: ledger, today's factor curve against the annual mean, emissions by
-// enterprise, green-power share, fixed vs hourly, alerts and data issues.
+// enterprise, green-power share, fixed vs hourly, alerts (data issues and meter anomalies).
 
 import { get } from "../api.js";
 import { draw, COLORS } from "../charts.js";
@@ -86,8 +86,34 @@ export function ledgerCard(status) {
   );
 }
 
-/** The list of data issues. */
-export function issuesCard(issues) {
+/** The anomaly alerts as list items (at most 50): span, meter, kind and the evidence sentence. */
+export function anomalyItems(anomalies) {
+  return anomalies.alerts.slice(0, 50).map((a) =>
+    h(
+      "li",
+      { testid: "anomaly", "data-kind": a.kind, "data-meter": a.meter },
+      h("span", { class: "tag" }, t(`kind_${a.kind}`)),
+      ` ${a.meter} · ${a.start} – ${a.end}: `,
+      h("span", { class: "muted" }, a.evidence.reason),
+    ),
+  );
+}
+
+/** The anomalies card of the enterprise page: count, list and what they mean. */
+export function anomaliesCard(anomalies) {
+  if (anomalies instanceof Error) return card(t("anomalies"), h("p", { class: "muted" }, anomalies.message));
+  return card(
+    t("anomalies"),
+    h("div", { class: "stats" }, stat(t("anomaly_count"), num(anomalies.count, 0), "", "anomaly-count", anomalies.count)),
+    anomalies.count
+      ? h("ul", { class: "issues", testid: "anomalies" }, anomalyItems(anomalies))
+      : h("p", { class: "muted" }, t("no_anomalies", { days: anomalies.days })),
+    h("p", { class: "muted small" }, t("anomalies_note", { start: anomalies.start, end: anomalies.end })),
+  );
+}
+
+/** The list of data issues, and the meters' anomaly alerts when given. */
+export function issuesCard(issues, anomalies = null) {
   const items = [];
   for (const i of issues.log_issues || []) {
     items.push(h("li", {}, h("span", { class: "tag" }, t("issues_log")), ` ${i.subject}: ${i.message}`));
@@ -105,6 +131,15 @@ export function issuesCard(issues) {
     t("alerts"),
     h("p", {}, h("strong", { testid: "issues-count", value: issues.count }, num(issues.count, 0)), q ? ` · ${num(q.count, 0)} ${t("quarantined")}` : ""),
     items.length ? h("ul", { class: "issues", testid: "issues" }, items.slice(0, 50)) : h("p", { class: "muted" }, t("no_issues")),
+    anomalies
+      ? [
+          h("h3", {}, t("anomalies")),
+          h("p", {}, h("strong", { testid: "park-anomaly-count", value: anomalies.count }, num(anomalies.count, 0)), ` ${t("anomaly_count")} · ${anomalies.start} – ${anomalies.end}`),
+          anomalies.count
+            ? h("ul", { class: "issues", testid: "park-anomalies" }, anomalyItems(anomalies))
+            : h("p", { class: "muted" }, t("no_anomalies", { days: anomalies.days })),
+        ]
+      : null,
   );
 }
 
@@ -118,6 +153,8 @@ export async function render(root) {
       get("/park/indicators"),
       get("/park/comparison"),
       get("/park/issues"),
+      // Alerts are extra: without them the overview still shows the figures.
+      get("/park/anomalies").catch(() => null),
     ]);
   } catch (e) {
     if (e.status !== 403 && e.status !== 404) throw e;
@@ -147,7 +184,7 @@ export async function render(root) {
     for (const f of later) f();
     return;
   }
-  const [em, ind, cmp, issues] = parkData;
+  const [em, ind, cmp, issues, anomalies] = parkData;
   const tot = em.totals;
   const summary = card(
     `${t("total_emissions")}`,
@@ -206,7 +243,7 @@ export async function render(root) {
       ),
     ),
   );
-  cards.push(summary, card(t("emissions_by_enterprise"), chart, h("div", { class: "scroll" }, table)), issuesCard(issues));
+  cards.push(summary, card(t("emissions_by_enterprise"), chart, h("div", { class: "scroll" }, table)), issuesCard(issues, anomalies));
   later.push(() => {
     const names = em.enterprises.map((r) => r.enterprise);
     draw(chart, {

@@ -55,6 +55,11 @@
 //! Consecutive flagged intervals of one kind merge into one alert. Output is sorted by start,
 //! then kind; the same input always gives the same alerts.
 //!
+//! # Cost
+//! A meter-year of quarter-hours (35 040 values) takes a few milliseconds: the windows slide
+//! one value at a time through sorted or order-statistic counts, and a window's MAD is
+//! computed only where its median already passes the cheaper test (`docs/benchmarks.md`).
+//!
 //! # Measured on the synthetic park (`tanji-simulator`, 28 days, every meter)
 //! March 2025, seed 2025 (62 meters, 1 736 meter-days): no alert on clean data; flat line,
 //! spike and missing data injected into all 20 grid meters are found with their exact spans,
@@ -68,6 +73,7 @@
 //! (level shifts). On one PV site in July an injected shift was placed 11 h early: a sunny
 //! day a week later also cut daytime import.
 
+mod rank;
 mod solar;
 
 use serde::{Deserialize, Serialize};
@@ -311,6 +317,16 @@ pub const fn consumption(carrier: Carrier) -> bool {
 
 /// Runs every detector on one meter's series. Alerts are sorted by start, then kind.
 pub fn detect(data: &MeterData<'_>, settings: &Settings) -> Result<Vec<Alert>, Error> {
+    detect_with(data, settings, spike_flags, shift_candidates)
+}
+
+/// [`detect`] with the given way of finding level-shift candidates.
+fn detect_with(
+    data: &MeterData<'_>,
+    settings: &Settings,
+    find_spikes: FindSpikes,
+    find_shifts: FindShifts,
+) -> Result<Vec<Alert>, Error> {
     if data.interval_s == 0 {
         return Err(Error::ZeroInterval {
             meter: data.meter.to_string(),
@@ -330,10 +346,10 @@ pub fn detect(data: &MeterData<'_>, settings: &Settings) -> Result<Vec<Alert>, E
         flat_lines(data, settings, &mut alerts);
     }
     if continuous(data.carrier) && consumption(data.carrier) {
-        spikes(data, settings, &mut alerts);
+        spikes(data, settings, &mut alerts, find_spikes);
     }
     if continuous(data.carrier) && consumption(data.carrier) {
-        level_shifts(data, settings, &mut alerts);
+        level_shifts(data, settings, &mut alerts, find_shifts);
     }
     if data.carrier == Carrier::PvGeneration {
         pv_at_night(data, settings, &mut alerts);
@@ -501,41 +517,21 @@ fn flat_lines(data: &MeterData<'_>, s: &Settings, out: &mut Vec<Alert>) {
     }
 }
 
-fn spikes(data: &MeterData<'_>, s: &Settings, out: &mut Vec<Alert>) {
+/// A flagged spike: (value, median, MAD, threshold).
+type SpikeAt = (i64, i64, i64, i64);
+
+/// How spikes are found: the window statistics of every value, given the half window and the
+/// floor.
+type FindSpikes = fn(&[Option<i64>], usize, i64, &Settings) -> Vec<Option<SpikeAt>>;
+
+fn spikes(data: &MeterData<'_>, s: &Settings, out: &mut Vec<Alert>, find: FindSpikes) {
     let half = intervals(s.spike_half_window_s, data.interval_s);
     let v = data.values;
     let floor = data
         .rated_per_interval
         .map_or(0, |r| permille(r, s.spike_floor_permille_of_rated))
         .max(0);
-    // Per flagged index: (value, median, mad, threshold).
-    let mut flagged: Vec<Option<(i64, i64, i64, i64)>> = vec![None; v.len()];
-    let mut window = Vec::with_capacity(2 * half);
-    for i in 0..v.len() {
-        let Some(x) = v[i] else { continue };
-        window.clear();
-        let lo = i.saturating_sub(half);
-        let hi = (i + half + 1).min(v.len());
-        window.extend((lo..hi).filter(|&j| j != i).filter_map(|j| v[j]));
-        // Need a whole neighbourhood: `half` intervals on both sides inside the series (so
-        // values within half a window of either end are not checked), at least half of the
-        // window's values present.
-        if i < half || i + half >= v.len() || window.len() < half {
-            continue;
-        }
-        let Some((m, mad)) = median_mad(&mut window) else {
-            continue;
-        };
-        let rise = s
-            .spike_k_mad
-            .saturating_mul(mad)
-            .max(permille(m.max(0), s.spike_min_ratio_permille))
-            .max(floor);
-        let threshold = m.saturating_add(rise);
-        if x > threshold {
-            flagged[i] = Some((x, m, mad, threshold));
-        }
-    }
+    let flagged = find(v, half, floor, s);
     for (from, to) in runs(v.len(), |i| flagged[i].is_some()) {
         // Report the run's highest value with its own window's statistics.
         let Some((x, m, mad, threshold)) = flagged[from..to]
@@ -569,10 +565,120 @@ fn spikes(data: &MeterData<'_>, s: &Settings, out: &mut Vec<Alert>) {
     }
 }
 
+/// The spike test at every value `v[i]` with a whole neighbourhood (`half` intervals either
+/// side inside the series, at least `half` of them present): `Some((value, median, MAD,
+/// threshold))` where the value exceeds `median + max(k·MAD, ratio·median, floor)` of the
+/// others. The window's values are kept sorted as it slides (insert one, remove one), so the
+/// median costs no copy; the threshold is at least `median + max(ratio·median, floor)`
+/// whatever the MAD, and only values above that bound — few — have their window's MAD
+/// computed, by [`median_mad`] as before. Exactly [`spike_flags_naive`]'s result (a test
+/// holds them equal).
+fn spike_flags(v: &[Option<i64>], half: usize, floor: i64, s: &Settings) -> Vec<Option<SpikeAt>> {
+    let mut flagged: Vec<Option<SpikeAt>> = vec![None; v.len()];
+    if v.len() <= 2 * half {
+        return flagged;
+    }
+    // The present values of v[i − half ..= i + half], ascending.
+    let mut sorted: Vec<i64> = v[..2 * half].iter().flatten().copied().collect();
+    sorted.sort_unstable();
+    let mut window = Vec::with_capacity(2 * half);
+    for i in half..v.len() - half {
+        if let Some(x) = v[i + half] {
+            let at = sorted.partition_point(|&y| y < x);
+            sorted.insert(at, x);
+        }
+        if i > half {
+            if let Some(x) = v[i - half - 1] {
+                if let Ok(at) = sorted.binary_search(&x) {
+                    sorted.remove(at);
+                }
+            }
+        }
+        let Some(x) = v[i] else { continue };
+        // The others: `sorted` without one copy of x (at `skip`).
+        let n = sorted.len() - 1;
+        if n < half || n == 0 {
+            continue;
+        }
+        let skip = sorted.partition_point(|&y| y < x);
+        let kth = |k: usize| sorted[if k < skip { k } else { k + 1 }];
+        let m = if n % 2 == 1 {
+            kth(n / 2)
+        } else {
+            ((i128::from(kth(n / 2 - 1)) + i128::from(kth(n / 2))).div_euclid(2)) as i64
+        };
+        let bound = m.saturating_add(permille(m.max(0), s.spike_min_ratio_permille).max(floor));
+        if x <= bound {
+            continue;
+        }
+        window.clear();
+        window.extend(
+            (i - half..=i + half)
+                .filter(|&j| j != i)
+                .filter_map(|j| v[j]),
+        );
+        let Some((m, mad)) = median_mad(&mut window) else {
+            continue;
+        };
+        let rise = s
+            .spike_k_mad
+            .saturating_mul(mad)
+            .max(permille(m.max(0), s.spike_min_ratio_permille))
+            .max(floor);
+        let threshold = m.saturating_add(rise);
+        if x > threshold {
+            flagged[i] = Some((x, m, mad, threshold));
+        }
+    }
+    flagged
+}
+
+/// [`spike_flags`] the straightforward way: every value's window copied and its median and
+/// MAD computed. The reference the fast one is tested against.
+#[cfg(test)]
+fn spike_flags_naive(
+    v: &[Option<i64>],
+    half: usize,
+    floor: i64,
+    s: &Settings,
+) -> Vec<Option<SpikeAt>> {
+    let mut flagged: Vec<Option<SpikeAt>> = vec![None; v.len()];
+    let mut window = Vec::with_capacity(2 * half);
+    for i in 0..v.len() {
+        let Some(x) = v[i] else { continue };
+        window.clear();
+        let lo = i.saturating_sub(half);
+        let hi = (i + half + 1).min(v.len());
+        window.extend((lo..hi).filter(|&j| j != i).filter_map(|j| v[j]));
+        // Need a whole neighbourhood: `half` intervals on both sides inside the series (so
+        // values within half a window of either end are not checked), at least half of the
+        // window's values present.
+        if i < half || i + half >= v.len() || window.len() < half {
+            continue;
+        }
+        let Some((m, mad)) = median_mad(&mut window) else {
+            continue;
+        };
+        let rise = s
+            .spike_k_mad
+            .saturating_mul(mad)
+            .max(permille(m.max(0), s.spike_min_ratio_permille))
+            .max(floor);
+        let threshold = m.saturating_add(rise);
+        if x > threshold {
+            flagged[i] = Some((x, m, mad, threshold));
+        }
+    }
+    flagged
+}
+
 /// A candidate level-shift boundary: (score ×1000, median before, median after, larger MAD).
 type Shift = (i64, i64, i64, i64);
 
-fn level_shifts(data: &MeterData<'_>, s: &Settings, out: &mut Vec<Alert>) {
+/// How candidate level-shift boundaries are found: the window statistics at every boundary.
+type FindShifts = fn(&[Option<i64>], usize, &Settings) -> Vec<Option<Shift>>;
+
+fn level_shifts(data: &MeterData<'_>, s: &Settings, out: &mut Vec<Alert>, find: FindShifts) {
     let w = intervals(s.level_window_s, data.interval_s);
     let v = data.values;
     if v.len() < 2 * w {
@@ -588,34 +694,7 @@ fn level_shifts(data: &MeterData<'_>, s: &Settings, out: &mut Vec<Alert>) {
         .map(|i| if in_break(i) { None } else { v[i] })
         .collect();
     let v = &kept[..];
-    let mut candidates: Vec<Option<Shift>> = vec![None; v.len()];
-    let mut before = Vec::with_capacity(w);
-    let mut after = Vec::with_capacity(w);
-    for b in w..=v.len() - w {
-        before.clear();
-        before.extend(v[b - w..b].iter().flatten());
-        after.clear();
-        after.extend(v[b..b + w].iter().flatten());
-        // Each side needs at least half its values.
-        if before.len() * 2 < w || after.len() * 2 < w {
-            continue;
-        }
-        let (Some((m0, mad0)), Some((m1, mad1))) =
-            (median_mad(&mut before), median_mad(&mut after))
-        else {
-            continue;
-        };
-        let change = m1.saturating_sub(m0).saturating_abs();
-        let mad = mad0.max(mad1);
-        let level = m0.abs().max(m1.abs());
-        if change > s.level_k_mad.saturating_mul(mad)
-            && change > permille(level, s.level_min_change_permille)
-        {
-            let score = i64::try_from(i128::from(change) * 1000 / i128::from(mad.max(1)))
-                .unwrap_or(i64::MAX);
-            candidates[b] = Some((score, m0, m1, mad));
-        }
-    }
+    let candidates = find(v, w, s);
     // One alert per cluster of candidate boundaries (runs less than a window apart merge: a
     // daily cycle can interrupt the run around one real change).
     let mut clusters: Vec<(usize, usize)> = Vec::new();
@@ -667,6 +746,103 @@ fn level_shifts(data: &MeterData<'_>, s: &Settings, out: &mut Vec<Alert>) {
     }
 }
 
+/// Whether medians `m0` before and `m1` after a boundary, with spreads `mad0` and `mad1`,
+/// make a level-shift candidate, and its [`Shift`].
+fn shift_test(m0: i64, m1: i64, mad: impl FnOnce() -> (i64, i64), s: &Settings) -> Option<Shift> {
+    let change = m1.saturating_sub(m0).saturating_abs();
+    let level = m0.saturating_abs().max(m1.saturating_abs());
+    // The relative test first: it needs only the medians.
+    if change <= permille(level, s.level_min_change_permille) {
+        return None;
+    }
+    let (mad0, mad1) = mad();
+    let mad = mad0.max(mad1);
+    if change <= s.level_k_mad.saturating_mul(mad) {
+        return None;
+    }
+    let score =
+        i64::try_from(i128::from(change) * 1000 / i128::from(mad.max(1))).unwrap_or(i64::MAX);
+    Some((score, m0, m1, mad))
+}
+
+/// Candidate boundaries `b` in `w..=v.len() − w`: the windows `v[b−w..b]` and `v[b..b+w]`
+/// each hold at least half their values, and their medians differ by more than
+/// [`Settings::level_min_change_permille`] of the larger and by more than
+/// [`Settings::level_k_mad`] × the larger MAD. The windows slide one value at a time through
+/// order-statistic counts ([`rank::RankCounts`]), so each boundary's medians cost O(log n),
+/// and the MADs are found (by bisection on the deviation) only where the medians already
+/// differ by enough. Exactly the statistics of [`median_mad`] over each window's values
+/// (a test holds it equal to recomputing them at every boundary).
+fn shift_candidates(v: &[Option<i64>], w: usize, s: &Settings) -> Vec<Option<Shift>> {
+    let mut candidates: Vec<Option<Shift>> = vec![None; v.len()];
+    if w == 0 || v.len() < 2 * w {
+        return candidates;
+    }
+    let mut distinct: Vec<i64> = v.iter().flatten().copied().collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let mut before = rank::RankCounts::new(&distinct);
+    let mut after = rank::RankCounts::new(&distinct);
+    let ranks: Vec<Option<usize>> = v.iter().map(|x| x.and_then(|x| before.rank(x))).collect();
+    ranks[..w].iter().flatten().for_each(|&r| before.insert(r));
+    ranks[w..2 * w]
+        .iter()
+        .flatten()
+        .for_each(|&r| after.insert(r));
+    for b in w..=v.len() - w {
+        if b > w {
+            // Slide both windows one interval on: v[b − 1] leaves `after` for `before`.
+            if let Some(r) = ranks[b - w - 1] {
+                before.remove(r);
+            }
+            if let Some(r) = ranks[b - 1] {
+                after.remove(r);
+                before.insert(r);
+            }
+            if let Some(r) = ranks[b + w - 1] {
+                after.insert(r);
+            }
+        }
+        // Each side needs at least half its values.
+        if before.len() * 2 < w || after.len() * 2 < w {
+            continue;
+        }
+        let (Some(m0), Some(m1)) = (before.median(), after.median()) else {
+            continue;
+        };
+        let mads = || (before.mad(m0).unwrap_or(0), after.mad(m1).unwrap_or(0));
+        candidates[b] = shift_test(m0, m1, mads, s);
+    }
+    candidates
+}
+
+/// [`shift_candidates`] the straightforward way: both windows' medians and MADs recomputed
+/// from their values at every boundary (O(w) each). The reference the fast one is tested
+/// against.
+#[cfg(test)]
+fn shift_candidates_naive(v: &[Option<i64>], w: usize, s: &Settings) -> Vec<Option<Shift>> {
+    let mut candidates: Vec<Option<Shift>> = vec![None; v.len()];
+    let mut before = Vec::with_capacity(w);
+    let mut after = Vec::with_capacity(w);
+    for b in w..=v.len() - w {
+        before.clear();
+        before.extend(v[b - w..b].iter().flatten());
+        after.clear();
+        after.extend(v[b..b + w].iter().flatten());
+        // Each side needs at least half its values.
+        if before.len() * 2 < w || after.len() * 2 < w {
+            continue;
+        }
+        let (Some((m0, mad0)), Some((m1, mad1))) =
+            (median_mad(&mut before), median_mad(&mut after))
+        else {
+            continue;
+        };
+        candidates[b] = shift_test(m0, m1, || (mad0, mad1), s);
+    }
+    candidates
+}
+
 /// The boundary `b` in `[from, to)` where the level changed from `m0` to `m1`, found from
 /// each value's ratio to the value one window (`w` intervals) earlier — the same time of the
 /// same weekday with 7-day windows, so daily and weekly cycles cancel: before the change the
@@ -701,15 +877,22 @@ fn pv_at_night(data: &MeterData<'_>, s: &Settings, out: &mut Vec<Alert>) {
         permille(r, s.pv_night_floor_permille_of_rated)
     });
     let step = i64::from(data.interval_s);
-    let sun = |i: usize| -> f64 {
+    let points = |i: usize| {
         let t0 = span_start(data, i);
         [t0, t0 + step / 2, t0 + step]
+    };
+    let sun = |i: usize| -> f64 {
+        points(i)
             .iter()
             .map(|&t| elevation_deg(t, s.latitude_deg, s.longitude_deg))
             .fold(f64::NEG_INFINITY, f64::max)
     };
+    // Dark all interval: below the threshold at all three points (in daylight the first
+    // point already decides).
     let night_and_producing = |i: usize| match data.values[i] {
-        Some(x) if x > floor => sun(i) < s.night_elevation_deg,
+        Some(x) if x > floor => points(i)
+            .iter()
+            .all(|&t| elevation_deg(t, s.latitude_deg, s.longitude_deg) < s.night_elevation_deg),
         _ => false,
     };
     for (from, to) in runs(data.values.len(), night_and_producing) {

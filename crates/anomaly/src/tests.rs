@@ -289,3 +289,143 @@ fn a_closure_is_a_level_shift_unless_given_as_a_break() {
     data.breaks = &breaks;
     assert_eq!(run(&data), vec![]);
 }
+
+/// Random series for the fast/naive comparison: `n` values drawn from a few regimes (a small
+/// set with many ties, a wide range, negatives, values near the i64 limits) with a share of
+/// `None`s and a level change part-way.
+fn random_series(seed: u64, n: usize) -> Vec<Option<i64>> {
+    let mut noise = Noise(seed);
+    let mut u = move || (noise.next() + 1.0) / 2.0; // [0, 1)
+    let regime = (u() * 4.0) as u32;
+    let missing = u() * 0.6;
+    let change_at = (u() * n as f64) as usize;
+    let factor = [1, 2, 4, 10][(u() * 4.0) as usize];
+    (0..n)
+        .map(|i| {
+            if u() < missing {
+                return None;
+            }
+            let scale = if i >= change_at { factor } else { 1 };
+            Some(match regime {
+                0 => (u() * 5.0) as i64 * scale,
+                1 => ((u() * 2_000_000.0) as i64 - 1_000_000) * scale,
+                2 => ((u() * 1000.0) as i64 + 300) * scale,
+                _ => {
+                    if u() < 0.5 {
+                        i64::MAX - (u() * 10.0) as i64
+                    } else {
+                        i64::MIN + (u() * 10.0) as i64
+                    }
+                }
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn fast_shift_candidates_equal_the_straightforward_ones() {
+    for seed in 0..300u64 {
+        let n = 40 + (seed as usize * 7) % 160;
+        let v = random_series(seed, n);
+        for w in [1usize, 2, 3, 8, 17] {
+            for (k, p) in [(1, 300), (0, 0), (3, 100), (-1, -50)] {
+                let s = Settings {
+                    level_k_mad: k,
+                    level_min_change_permille: p,
+                    ..Settings::default()
+                };
+                if v.len() < 2 * w {
+                    continue;
+                }
+                assert_eq!(
+                    shift_candidates(&v, w, &s),
+                    shift_candidates_naive(&v, w, &s),
+                    "seed {seed}, n {n}, w {w}, k {k}, p {p}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn fast_detection_equals_the_straightforward_one_on_the_simulated_park() {
+    use tanji_simulator::{Park, ParkSpec, INTERVAL_S};
+    // 2025-03-03, a Monday; five weeks of four enterprises, with the grid and gas meters'
+    // level quartered from day 17 and a flat line, so shifts are found and located.
+    let start = 20_150 * 86_400;
+    let days = 35u32;
+    let park = Park::generate(ParkSpec {
+        seed: 2025,
+        enterprises: 4,
+        start_day: start,
+        days,
+    });
+    let mut alerts = 0;
+    for (e, device) in park.devices.iter().enumerate() {
+        let day_values: Vec<_> = (0..days).map(|d| park.day_values(e, d).unwrap()).collect();
+        for (k, m) in device.meters.iter().enumerate() {
+            let mut values: Vec<Option<i64>> = day_values
+                .iter()
+                .flat_map(|d| d.meters[k].iter().map(|&x| Some(x)))
+                .collect();
+            if matches!(
+                m.role.carrier(),
+                Carrier::ElectricityImport | Carrier::NaturalGas
+            ) {
+                for x in values[17 * DAY + 30..].iter_mut().flatten() {
+                    *x /= 4;
+                }
+                let stuck = values[5 * DAY + 40];
+                values[5 * DAY + 40..5 * DAY + 60].fill(stuck);
+            }
+            let data = MeterData {
+                meter: &m.meter,
+                carrier: m.role.carrier(),
+                start,
+                interval_s: INTERVAL_S,
+                values: &values,
+                rated_per_interval: Some(m.interval_cap()),
+                idle: None,
+                breaks: &[],
+            };
+            let s = Settings::default();
+            let fast = detect(&data, &s).unwrap();
+            assert_eq!(
+                fast,
+                detect_with(&data, &s, spike_flags_naive, shift_candidates_naive).unwrap(),
+                "{}",
+                m.meter
+            );
+            alerts += fast.len();
+        }
+    }
+    assert!(alerts >= 8, "{alerts} alerts");
+}
+
+#[test]
+fn fast_spike_flags_equal_the_straightforward_ones() {
+    for seed in 0..300u64 {
+        let n = 10 + (seed as usize * 7) % 120;
+        let mut v = random_series(seed, n);
+        // A few spikes of varying height.
+        for j in (3..n).step_by(11) {
+            if let Some(x) = v[j].as_mut() {
+                *x = x.saturating_mul(1 + (j as i64 % 5));
+            }
+        }
+        for half in [1usize, 2, 4, 8] {
+            for (k, ratio, floor) in [(8, 1000, 0), (0, 0, 0), (2, 200, 50), (-1, -100, 7)] {
+                let s = Settings {
+                    spike_k_mad: k,
+                    spike_min_ratio_permille: ratio,
+                    ..Settings::default()
+                };
+                assert_eq!(
+                    spike_flags(&v, half, floor, &s),
+                    spike_flags_naive(&v, half, floor, &s),
+                    "seed {seed}, n {n}, half {half}, k {k}, ratio {ratio}, floor {floor}"
+                );
+            }
+        }
+    }
+}

@@ -285,7 +285,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
     );
     let t = Instant::now();
     let registered_at = util::now();
-    let sim = simulate::write(spec, &tmp.path().join("uploads"), registered_at)?;
+    let sim = simulate::write(spec, Vec::new(), &tmp.path().join("uploads"), registered_at)?;
     let reg = park.register(&sim.park.registrations(registered_at))?;
     eprintln!(
         "  simulated {enterprises} enterprises × {} days: {} meters, {} signed uploads ({} readings) in {:.1} s",

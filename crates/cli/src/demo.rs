@@ -125,7 +125,13 @@ pub fn run(a: DemoArgs) -> Result<ExitCode> {
 
     let t = Instant::now();
     let registered_at = util::now();
-    let sim = simulate::write(spec, &a.dir.join("uploads"), registered_at)?;
+    let fault = demo_fault(&spec);
+    let sim = simulate::write(
+        spec,
+        vec![fault.clone()],
+        &a.dir.join("uploads"),
+        registered_at,
+    )?;
     let regs = sim.park.registrations(registered_at);
     let reg = park.register(&regs)?;
     println!(
@@ -138,6 +144,13 @@ pub fn run(a: DemoArgs) -> Result<ExitCode> {
         sim.upload_count,
         sim.readings,
         t.elapsed().as_secs_f64()
+    );
+
+    let tanji_simulator::Fault::FlatLine { meter, start, end } = &fault;
+    println!(
+        "injected meter fault: {meter} stuck at one value from {} to {} (a simulated stuck register, for the anomaly detection to find)",
+        util::rfc3339(*start),
+        util::rfc3339(*end)
     );
 
     // The devices send their uploads the way real ones do: POST /api/v1/uploads to the
@@ -301,6 +314,20 @@ pub fn run(a: DemoArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The one meter fault the demo injects, so that the dashboard's anomaly detection finds
+/// something real: the first enterprise's grid meter stuck at one value for five hours of its
+/// last night (00:00–05:00 Beijing time, 16:00–21:00 UTC, on the last simulated UTC day),
+/// when the factory's base load is well above the flat-line rule's floor.
+fn demo_fault(spec: &tanji_simulator::ParkSpec) -> tanji_simulator::Fault {
+    let last_day = spec.start_day.div_euclid(86_400) * 86_400
+        + i64::from(spec.days.saturating_sub(1)) * 86_400;
+    tanji_simulator::Fault::FlatLine {
+        meter: "m-0001-grid".into(),
+        start: last_day + 16 * 3600,
+        end: last_day + 21 * 3600,
+    }
+}
+
 /// Picks the demo enterprise — the one whose timing of use lowers its hourly-factor figure
 /// most against a flat day (else e-0001) — and writes its JSON and HTML reports into
 /// `dir/reports/`.
@@ -315,6 +342,7 @@ fn demo_report(park: &Park, dir: &Path) -> Result<(String, PathBuf, PathBuf)> {
         region: None,
         fixed_factor: None,
         inputs: None,
+        anomalies: false,
         format,
         out: None,
     };

@@ -56,6 +56,11 @@ pub struct ReportArgs {
     /// intensities, production records for products and CBAM.
     #[arg(long)]
     pub inputs: Option<String>,
+    /// Run anomaly detection on every meter (flat lines, spikes, level shifts, PV at night,
+    /// missing data) and list each alert as a data issue with its span, evidence and the
+    /// emissions of the flagged values (counted as logged); `tanji audit` recomputes them.
+    #[arg(long)]
+    pub anomalies: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Json)]
     pub format: Format,
@@ -139,6 +144,7 @@ pub fn make_from(
     req.factors.clone_from(&a.factors);
     req.region.clone_from(&a.region);
     req.inputs.clone_from(&a.inputs);
+    req.anomalies = a.anomalies;
     if let Some(t) = a.fixed_factor {
         req.fixed = FixedChoice::Given(t);
     }

@@ -69,10 +69,17 @@ pub fn spec(enterprises: usize, days: u32, seed: u64, start: Option<&str>) -> Re
     })
 }
 
-/// Generates the park and writes its registrations and uploads into `out`.
-pub fn write(spec: ParkSpec, out: &Path, registered_at: i64) -> Result<Written> {
+/// Generates the park, with `faults` injected into its meters' values, and writes its
+/// registrations and uploads into `out`.
+pub fn write(
+    spec: ParkSpec,
+    faults: Vec<tanji_simulator::Fault>,
+    out: &Path,
+    registered_at: i64,
+) -> Result<Written> {
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    let park = SimPark::generate(spec);
+    let mut park = SimPark::generate(spec);
+    park.faults = faults;
     let registrations = out.join("registrations.jsonl");
     let uploads = out.join("uploads.jsonl");
     let mut w = BufWriter::new(
@@ -114,7 +121,7 @@ pub fn write(spec: ParkSpec, out: &Path, registered_at: i64) -> Result<Written> 
 pub fn run(a: SimulateArgs) -> Result<ExitCode> {
     let spec = spec(a.enterprises, a.days, a.seed, a.start.as_deref())?;
     let registered_at = util::now();
-    let written = write(spec, &a.out, registered_at)?;
+    let written = write(spec, Vec::new(), &a.out, registered_at)?;
     println!(
         "simulated {} enterprises × {} days from {} (seed {}): {} uploads, {} readings",
         spec.enterprises,

@@ -112,3 +112,63 @@ fn demo_report_formats_and_audit() {
     // Bad usage is an error (exit 2), not a failed audit.
     tanji(["report", "--dir", d, "--enterprise", "e-9999"]).expect_code(2);
 }
+
+#[test]
+fn the_demo_fault_is_an_anomaly_issue_that_audits() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("demo");
+    let d = s(&dir);
+    let demo = tanji(["demo", "--dir", d, "--enterprises", "3", "--days", "3"]).ok();
+    // "injected meter fault: m-0001-grid stuck at one value from A to B (…)"
+    let line = demo
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("injected meter fault: m-0001-grid"))
+        .unwrap_or_else(|| panic!("{}", demo.stdout));
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let from = words[words.iter().position(|w| *w == "from").unwrap() + 1];
+    let to = words[words.iter().position(|w| *w == "to").unwrap() + 1];
+
+    let json = tmp.path().join("e1.json");
+    let report = [
+        "report",
+        "--dir",
+        d,
+        "--enterprise",
+        "e-0001",
+        "--anomalies",
+        "--out",
+        s(&json),
+    ];
+    tanji(report).ok();
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(v["parameters"]["anomalies"], true);
+    let issues = v["issues"].as_array().unwrap().clone();
+    let at = issues
+        .iter()
+        .position(|i| i["kind"] == "anomaly_flat_line" && i["subject"] == "meter m-0001-grid")
+        .unwrap_or_else(|| panic!("{issues:#?}"));
+    let message = issues[at]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with(&format!("{from} to {to}: 20 consecutive intervals")),
+        "{message}"
+    );
+    assert!(
+        message.ends_with("they are counted as logged, not corrected."),
+        "{message}"
+    );
+    tanji(["audit", s(&json), "--dir", d]).ok();
+
+    // Without the issue the audit fails and names it.
+    v["issues"].as_array_mut().unwrap().remove(at);
+    let cut = tmp.path().join("cut.json");
+    std::fs::write(&cut, serde_json::to_string_pretty(&v).unwrap()).unwrap();
+    let run = tanji(["audit", s(&cut), "--dir", d]).expect_code(1);
+    assert!(
+        run.stdout
+            .contains("issue anomaly_flat_line of meter m-0001-grid"),
+        "{}",
+        run.stdout
+    );
+}

@@ -6,7 +6,7 @@ use tanji_ledger::{inclusion_proof, leaf_hash, open_checkpoint, verify_inclusion
 use tanji_store::Store;
 
 use crate::build::{build, FixedChoice, Request, Scope, Source};
-use crate::doc::ReportDoc;
+use crate::doc::{IssueDoc, ReportDoc};
 use crate::{parse_rfc3339, Finding, ReportError, FORMAT};
 
 /// What the audit did and found.
@@ -222,6 +222,7 @@ pub fn audit<S: Store>(
         device_signatures: true,
         source: Source::Log,
         inputs: doc.parameters.inputs.clone(),
+        anomalies: doc.parameters.anomalies,
     };
     let built = match build(store, &verifier, &req) {
         Ok(b) => b,
@@ -263,6 +264,34 @@ pub fn audit<S: Store>(
     let recomputed = serde_json::to_value(&built.doc)
         .map_err(|e| ReportError::Format(format!("serializing the recomputation: {e}")))?;
     walk("", &value, &recomputed, f, &mut out.values);
+    // Issues by content too: an issue removed, added or changed is named by what it says,
+    // not only by the positions that then differ.
+    if let Ok(listed) = serde_json::from_value::<Vec<IssueDoc>>(value["issues"].clone()) {
+        let mut left: Vec<&IssueDoc> = listed.iter().collect();
+        for issue in &built.doc.issues {
+            match left.iter().position(|l| *l == issue) {
+                Some(i) => {
+                    left.swap_remove(i);
+                }
+                None => f.push(finding(
+                    format!("issue {} of {}", issue.kind, issue.subject),
+                    format!(
+                        "recomputed from the log but missing from the report: {}",
+                        issue.message
+                    ),
+                )),
+            }
+        }
+        for issue in left {
+            f.push(finding(
+                format!("issue {} of {}", issue.kind, issue.subject),
+                format!(
+                    "in the report but not in the recomputation: {}",
+                    issue.message
+                ),
+            ));
+        }
+    }
     Ok(out)
 }
 

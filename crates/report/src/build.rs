@@ -70,6 +70,10 @@ pub struct Request {
     /// An enterprise inputs publication (`name@vN` or name): green certificates and purchases
     /// (market-based figure), output (intensities), production records (products and CBAM).
     pub inputs: Option<String>,
+    /// Run anomaly detection on every meter's series and list each alert as an
+    /// `anomaly_<kind>` data issue with its effect (`crate::anomalies`); recorded in the
+    /// parameters, so the audit recomputes them.
+    pub anomalies: bool,
 }
 
 /// Where a report reads the meter readings from.
@@ -99,6 +103,7 @@ impl Request {
             device_signatures: false,
             source: Source::Index,
             inputs: None,
+            anomalies: false,
         }
     }
 }
@@ -960,6 +965,20 @@ pub fn build<S: Store>(
                         intervals: in_period.len() as u64,
                         missing: in_period.iter().filter(|v| v.is_none()).count() as u64,
                     });
+                    if req.anomalies {
+                        let reg = view.registrations.get(meter).and_then(|r| r.last());
+                        let reg = reg.map(|(_, r)| r);
+                        let period = (start, end);
+                        crate::anomalies::add_issues(
+                            e,
+                            &s,
+                            reg,
+                            period,
+                            &lookup,
+                            &options,
+                            &mut issues,
+                        )?;
+                    }
                     series.push(s);
                 }
                 None => issues.push(IssueDoc {
@@ -1075,6 +1094,7 @@ pub fn build<S: Store>(
                 source: STEAM_ENTHALPY_SOURCE.into(),
             }),
             inputs: inputs.as_ref().map(|i| i.id.clone()),
+            anomalies: req.anomalies,
         },
         methods: Methods {
             accounting: tanji_accounting::METHOD.into(),

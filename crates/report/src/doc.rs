@@ -68,6 +68,10 @@ pub struct Parameters {
     /// records), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inputs: Option<String>,
+    /// Whether anomaly detection ran on every meter's series and its alerts are listed as
+    /// `anomaly_<kind>` issues (written only when true).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub anomalies: bool,
 }
 
 /// Steam enthalpy used for steam meters that report mass.
@@ -177,7 +181,10 @@ pub struct Totals {
 /// A data issue found while assembling input from the log.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IssueDoc {
-    /// `sequence_gap`, `no_data`, `unconvertible`, `interval_mismatch`.
+    /// `sequence_gap`, `no_data`, `unconvertible`, `interval_mismatch`, `imported`, and
+    /// with `parameters.anomalies` `anomaly_<kind>` (`anomaly_flat_line`, `anomaly_spike`,
+    /// `anomaly_level_shift`, `anomaly_pv_at_night`, `anomaly_idle_consumption`,
+    /// `anomaly_missing_data`).
     pub kind: String,
     /// What it concerns (device, meter).
     pub subject: String,

@@ -10,7 +10,10 @@
 //! forms. [`audit`] takes a report and the park's store and recomputes it: it checks the
 //! checkpoint signature and root, that every listed leaf is in the log with the listed hash,
 //! that no accepted upload of the scope was left out, the factor publication's signature and
-//! content hash, and compares every number, naming each JSON path that differs.
+//! content hash, and compares every number, naming each JSON path that differs. With
+//! [`Request::anomalies`] each meter's series also goes through `tanji_anomaly`, and every
+//! alert is a data issue (`anomaly_<kind>`: meter, span, evidence, and the emissions of the
+//! flagged values as logged), recomputed by the audit like any figure.
 //!
 //! What it is not: it does no accounting of its own (that is `tanji-accounting`, pure), writes
 //! nothing to the store, and needs no secret key — only the store and the log's verifier key.
@@ -18,6 +21,7 @@
 //! and request give the same bytes, which is what makes the audit possible.
 
 pub mod advice;
+mod anomalies;
 mod audit;
 mod build;
 mod doc;

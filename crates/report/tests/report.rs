@@ -1,12 +1,13 @@
 //! Reports on a small simulated park with a published synthetic Fujian-like factor year: a
 //! fresh report audits OK; any altered number, logged record, checkpoint or leaf list fails,
-//! naming what differs.
+//! naming what differs; with anomaly detection, an injected flat line is listed as a data
+//! issue the audit checks.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use serde_json::Value;
 use tanji_park::{Incoming, Park, PublicationRequest};
 use tanji_report::{audit, build, render_csv, render_html, FixedChoice, Request, Scope, Source};
-use tanji_simulator::{Park as SimPark, ParkSpec};
+use tanji_simulator::{Fault, Park as SimPark, ParkSpec};
 
 const DAY: i64 = 86_400;
 const START: i64 = 1_790_812_800; // 2026-10-01T00:00:00Z
@@ -14,6 +15,11 @@ const NOW: i64 = START + 40 * DAY;
 
 /// A park of 3 enterprises × 3 days with a published, calibrated factor year.
 fn park() -> (tempfile::TempDir, Park) {
+    park_with(Vec::new())
+}
+
+/// [`park`] with meter faults injected into the simulated uploads.
+fn park_with(faults: Vec<Fault>) -> (tempfile::TempDir, Park) {
     let dir = tempfile::tempdir().unwrap();
     let mut park = Park::create(dir.path(), "t", None).unwrap();
     let generation = tanji_simulator::grid::fujian_like_generation_csv(2026, 7);
@@ -44,12 +50,13 @@ fn park() -> (tempfile::TempDir, Park) {
         published_at: NOW,
     })
     .unwrap();
-    let sim = SimPark::generate(ParkSpec {
+    let mut sim = SimPark::generate(ParkSpec {
         seed: 5,
         enterprises: 3,
         start_day: START,
         days: 3,
     });
+    sim.faults = faults;
     park.register(&sim.registrations(START)).unwrap();
     let batch = sim
         .uploads()
@@ -565,4 +572,118 @@ fn inputs_give_market_based_and_product_figures_that_audit() {
             .any(|s| s == "reports[0].products.products[0].footprint.total_g"),
         "{found:?}"
     );
+}
+
+/// Meter m-0002-grid stuck from 00:00 to 05:00 local time on 2 October (16:00–21:00 UTC on
+/// 1 October is the evening before; this is 2026-10-02T16:00Z–21:00Z).
+const STUCK: (i64, i64) = (START + DAY + 16 * 3600, START + DAY + 21 * 3600);
+
+fn stuck_park() -> (tempfile::TempDir, Park) {
+    park_with(vec![Fault::FlatLine {
+        meter: "m-0002-grid".into(),
+        start: STUCK.0,
+        end: STUCK.1,
+    }])
+}
+
+fn anomaly_report(park: &Park) -> Value {
+    let mut req = Request::new(Scope::Enterprise("e-0002".into()));
+    req.anomalies = true;
+    let built = build(park.store(), &park.verifier(), &req).unwrap();
+    assert!(built.problems.is_empty(), "{:?}", built.problems);
+    serde_json::to_value(&built.doc).unwrap()
+}
+
+#[test]
+fn an_injected_flat_line_is_a_data_issue_with_its_span_and_effect_and_audits() {
+    let (_dir, park) = stuck_park();
+    let v = anomaly_report(&park);
+    assert_eq!(v["parameters"]["anomalies"], Value::Bool(true));
+    let issues = v["issues"].as_array().unwrap();
+    let flat: Vec<&Value> = issues
+        .iter()
+        .filter(|i| i["kind"] == "anomaly_flat_line")
+        .collect();
+    assert_eq!(flat.len(), 1, "{issues:#?}");
+    assert_eq!(flat[0]["subject"], "meter m-0002-grid");
+    let message = flat[0]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("2026-10-02T16:00:00Z to 2026-10-02T21:00:00Z: 20 consecutive intervals (5.00 h) all read exactly "),
+        "{message}"
+    );
+    assert!(
+        message.contains("(values in thousandths of kWh)"),
+        "{message}"
+    );
+    assert!(
+        message.contains(" t CO2 (")
+            && message.ends_with("they are counted as logged, not corrected."),
+        "{message}"
+    );
+    // The effect is the span's import at the factors the figures use: positive, and less
+    // than the whole three days' location-based total.
+    let grams: f64 = message
+        .split(" t CO2 (")
+        .nth(1)
+        .and_then(|r| r.split(" g)").next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    let total = v["reports"][0]["figures"]["scope2_location"]["total_g"]
+        .as_f64()
+        .unwrap();
+    assert!(grams > 0.0 && grams < total / 5.0, "{grams} g of {total} g");
+
+    // Audited: it passes as written, and fails when the issue is removed, naming it.
+    let json = serde_json::to_string_pretty(&v).unwrap();
+    assert!(subjects(&park, &json).is_empty());
+    let mut cut = v.clone();
+    let kept: Vec<Value> = issues
+        .iter()
+        .filter(|i| i["kind"] != "anomaly_flat_line")
+        .cloned()
+        .collect();
+    cut["issues"] = Value::Array(kept);
+    let found = subjects(&park, &serde_json::to_string(&cut).unwrap());
+    assert!(
+        found.contains(&"issue anomaly_flat_line of meter m-0002-grid".to_string()),
+        "{found:?}"
+    );
+    // Or when its span is altered.
+    let mut moved = v.clone();
+    let at = issues
+        .iter()
+        .position(|i| i["kind"] == "anomaly_flat_line")
+        .unwrap();
+    moved["issues"][at]["message"] = Value::String(message.replace("T21:00:00Z", "T20:00:00Z"));
+    let found = subjects(&park, &serde_json::to_string(&moved).unwrap());
+    assert!(
+        found.contains(&format!("issues[{at}].message")),
+        "{found:?}"
+    );
+    // Or when the parameter is dropped (the recomputation then lists no anomaly).
+    let mut dropped = v.clone();
+    dropped["parameters"]
+        .as_object_mut()
+        .unwrap()
+        .remove("anomalies");
+    let found = subjects(&park, &serde_json::to_string(&dropped).unwrap());
+    assert!(
+        found.contains(&"issue anomaly_flat_line of meter m-0002-grid".to_string()),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn without_the_parameter_no_anomaly_is_listed() {
+    let (_dir, park) = stuck_park();
+    let json = report_json(&park, Scope::Enterprise("e-0002".into()));
+    let v: Value = serde_json::from_str(&json).unwrap();
+    assert!(v["parameters"].get("anomalies").is_none());
+    assert!(!v["issues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|i| i["kind"].as_str().unwrap().starts_with("anomaly_")));
+    assert!(subjects(&park, &json).is_empty());
 }

@@ -24,13 +24,18 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use tanji_park::{Incoming, Park, PublicationRequest};
 use tanji_readings::{upload_to_json, SignedUpload};
-use tanji_simulator::{Park as SimPark, ParkSpec};
+use tanji_simulator::{Fault, Park as SimPark, ParkSpec};
 
 /// 2026-11-20T00:00:00Z: the demo days start here (a fixed date keeps the test repeatable).
 const START: i64 = 1_795_132_800;
 /// Days logged before the browser opens; one more day is posted while it watches.
 const DAYS: u32 = 6;
 const ENTERPRISES: usize = 4;
+/// The injected flat line: 16:00–21:00 UTC of the last day logged at first.
+const STUCK: (i64, i64) = (
+    START + (DAYS as i64 - 1) * 86_400 + 16 * 3600,
+    START + (DAYS as i64 - 1) * 86_400 + 21 * 3600,
+);
 /// Fujian's official 2022 average grid factor (tCO2/MWh), the demo's calibration target.
 const FUJIAN_2022_T_PER_MWH: f64 = 0.4092;
 /// The longest the test waits for the page to show something (a bound, not a timing check).
@@ -83,11 +88,18 @@ fn demo_park(dir: &Path) -> (SimPark, Vec<SignedUpload>) {
         published_at: START,
     })
     .unwrap();
-    let sim = SimPark::generate(ParkSpec {
+    let mut sim = SimPark::generate(ParkSpec {
         seed: 2026,
         enterprises: ENTERPRISES,
         start_day: START,
         days: DAYS + 1,
+    });
+    // A stuck grid meter (00:00–05:00 Beijing time on the last logged day), as `tanji demo`
+    // injects one, so the anomaly cards have a real alert to show.
+    sim.faults.push(Fault::FlatLine {
+        meter: "m-0001-grid".into(),
+        start: STUCK.0,
+        end: STUCK.1,
     });
     park.register(&sim.registrations(START - 86_400)).unwrap();
     let cut = START + i64::from(DAYS) * 86_400;
@@ -508,6 +520,33 @@ async fn dashboard_shows_the_apis_numbers_live() {
         issues["count"].as_f64().unwrap(),
         "issues-count",
     );
+    // The alerts card also counts and lists the meters' anomalies, as the API finds them.
+    let anomalies = api(&url, op, "/park/anomalies").await;
+    let flat: Vec<&Value> = anomalies["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["kind"] == "flat_line")
+        .collect();
+    assert_eq!(flat.len(), 1, "{anomalies:#}");
+    assert_eq!(flat[0]["meter"], "m-0001-grid");
+    assert_eq!(flat[0]["start_unix"].as_i64().unwrap(), STUCK.0);
+    assert_eq!(flat[0]["end_unix"].as_i64().unwrap(), STUCK.1);
+    close(
+        value(&c, "park-anomaly-count").await,
+        anomalies["count"].as_f64().unwrap(),
+        "park-anomaly-count",
+    );
+    let listed = c
+        .find_all(Locator::Css(
+            "[data-testid='park-anomalies'] [data-testid='anomaly']",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        listed.len(),
+        anomalies["count"].as_u64().unwrap().min(50) as usize
+    );
     let shown = c
         .find_all(Locator::Css("[data-testid='enterprise-row']"))
         .await
@@ -573,6 +612,26 @@ async fn dashboard_shows_the_apis_numbers_live() {
     ready(&c, Some(grown)).await;
     assert_eq!(text(&c, "enterprise-id").await, e);
     let q = format!("/enterprises/{e}");
+    // The anomalies card shows the API's alerts: the stuck grid meter among them.
+    let anomalies = api(&url, op, &format!("{q}/anomalies")).await;
+    let count = anomalies["count"].as_f64().unwrap();
+    assert!(count >= 1.0, "{anomalies:#}");
+    close(value(&c, "anomaly-count").await, count, "anomaly-count");
+    let kinds: Vec<(String, String)> = js(
+        &c,
+        "return [...document.querySelectorAll(\"[data-testid='anomalies'] [data-testid='anomaly']\")].map(li => [li.dataset.kind, li.dataset.meter]);",
+    )
+    .await
+    .as_array()
+    .unwrap()
+    .iter()
+    .map(|p| (p[0].as_str().unwrap().to_string(), p[1].as_str().unwrap().to_string()))
+    .collect();
+    assert_eq!(kinds.len() as f64, count.min(50.0));
+    assert!(
+        kinds.contains(&("flat_line".into(), "m-0001-grid".into())),
+        "{kinds:?}"
+    );
     let loads = api(&url, op, &format!("{q}/loads")).await;
     let import = loads["series"]
         .as_array()

@@ -61,6 +61,12 @@
 //!   0.30 L/kWh × rating for diesel; values are clamped to it, so none exceeds what the
 //!   validator allows.
 //!
+//! # Faults
+//! A clean simulation has no meter faults. [`Park::faults`] injects them on request
+//! ([`Fault::FlatLine`]: a register stuck at one value for a span); the uploads then carry
+//! the faulty values, signed and chained as usual. `tanji demo` injects one so the
+//! dashboard's anomaly detection has something real to find.
+//!
 //! # Determinism
 //! Every random draw comes from a ChaCha8 stream keyed by SHA-256 of the seed and what it
 //! describes (enterprise id, local day): the same seed gives byte-identical uploads, a day's
@@ -208,6 +214,24 @@ pub struct Park {
     pub enterprises: Vec<SimEnterprise>,
     /// One collection device per enterprise.
     pub devices: Vec<SimDevice>,
+    /// Meter faults injected into the values (none unless the caller adds some).
+    pub faults: Vec<Fault>,
+}
+
+/// A meter fault injected into the simulated values, so anomaly detection has something real
+/// to find. The uploads carry the faulty values, signed and chained like any others.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// The meter's register sticks: every interval in `[start, end)` (Unix seconds) reads
+    /// the value of the interval containing `start`, as if nothing changed.
+    FlatLine {
+        /// Meter id (`m-0003-grid`).
+        meter: String,
+        /// First interval stuck (its value is the one repeated).
+        start: i64,
+        /// End of the stuck run (exclusive).
+        end: i64,
+    },
 }
 
 /// The exact values of one enterprise's meters over one UTC day, with the site load they
@@ -258,6 +282,7 @@ impl Park {
             spec,
             enterprises,
             devices,
+            faults: Vec::new(),
         }
     }
 
@@ -289,13 +314,50 @@ impl Park {
 
     /// The values of enterprise `enterprise`'s meters on simulated UTC day `day`, or `None`
     /// if either is out of range. Interval `i` covers `[start + 900·i, start + 900·(i+1))`.
+    /// Values include the park's [`faults`](Park::faults).
     pub fn day_values(&self, enterprise: usize, day: u32) -> Option<DayValues> {
         if day >= self.spec.days {
             return None;
         }
+        let mut values = self.clean_day(enterprise, self.day_start(day))?;
+        let device = self.devices.get(enterprise)?;
+        for fault in &self.faults {
+            let Fault::FlatLine { meter, start, end } = fault;
+            let Some(k) = device.meters.iter().position(|m| &m.meter == meter) else {
+                continue;
+            };
+            let step = i64::from(INTERVAL_S);
+            let first = start.div_euclid(step) * step;
+            if *end <= values.start || first >= values.start + DAY_S {
+                continue;
+            }
+            // The value the meter read when it stuck (on this day or an earlier one).
+            let day_of_first = first.div_euclid(DAY_S) * DAY_S;
+            let slot = usize::try_from((first - day_of_first) / step).unwrap_or(0);
+            let stuck = if day_of_first == values.start {
+                values.meters.get(k).and_then(|m| m.get(slot)).copied()
+            } else {
+                self.clean_day(enterprise, day_of_first)
+                    .and_then(|d| d.meters.get(k).and_then(|m| m.get(slot)).copied())
+            };
+            let (Some(stuck), Some(series)) = (stuck, values.meters.get_mut(k)) else {
+                continue;
+            };
+            for (i, v) in series.iter_mut().enumerate() {
+                let t = values.start + i as i64 * step;
+                if t >= first && t < *end {
+                    *v = stuck;
+                }
+            }
+        }
+        Some(values)
+    }
+
+    /// The values of enterprise `enterprise`'s meters on the UTC day starting at `start`,
+    /// without faults.
+    fn clean_day(&self, enterprise: usize, start: i64) -> Option<DayValues> {
         let e = self.enterprises.get(enterprise)?;
         let device = self.devices.get(enterprise)?;
-        let start = self.day_start(day);
 
         // A UTC day spans two local days (08:00 to 08:00 next morning); compute each once.
         let mut local: Vec<(i64, profile::LocalDay)> = Vec::with_capacity(2);

@@ -518,3 +518,42 @@ fn the_validator_accepts_every_upload() {
     }
     assert_eq!(server.accepted.len(), 140);
 }
+
+#[test]
+fn a_flat_line_fault_repeats_one_value_across_midnight_and_nothing_else() {
+    let clean = Park::generate(spec(42, 3));
+    let mut park = clean.clone();
+    // From 22:00 UTC on day 0 to 03:00 UTC on day 1 (five hours, across midnight).
+    let (from, to) = (MARCH_2025 + 22 * 3600, MARCH_2025 + 27 * 3600);
+    park.faults.push(Fault::FlatLine {
+        meter: "m-0002-grid".into(),
+        start: from,
+        end: to,
+    });
+    let stuck = clean.day_values(1, 0).unwrap().meters[0][88];
+    for day in 0..3 {
+        let (c, f) = (
+            clean.day_values(1, day).unwrap(),
+            park.day_values(1, day).unwrap(),
+        );
+        for (k, (cm, fm)) in c.meters.iter().zip(&f.meters).enumerate() {
+            for i in 0..INTERVALS_PER_DAY {
+                let t = c.start + i as i64 * 900;
+                if k == 0 && t >= from && t < to {
+                    assert_eq!(fm[i], stuck, "day {day} interval {i}");
+                } else {
+                    assert_eq!(fm[i], cm[i], "day {day} meter {k} interval {i}");
+                }
+            }
+        }
+        // Other enterprises are untouched.
+        assert_eq!(clean.day_values(0, day), park.day_values(0, day));
+    }
+    // The faulty uploads are signed and chained like the others.
+    let mut prev = ZERO_HASH;
+    for u in park.uploads().filter(|u| u.body.device == "d-0002") {
+        assert_eq!(u.body.prev, prev);
+        assert!(u.verify_signature(&park.devices[1].key.verifying_key()));
+        prev = u.record_hash();
+    }
+}

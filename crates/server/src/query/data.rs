@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use tanji_ledger::{open_checkpoint, Note, NoteVerifier};
-use tanji_readings::{DeviceRegistration, LogEntry, KIND_PUBLICATION, KIND_REGISTRATION};
+use tanji_readings::{Channel, DeviceRegistration, LogEntry, KIND_PUBLICATION, KIND_REGISTRATION};
 use tanji_report::rfc3339;
 use tanji_store::Store;
 use tanji_units::Unit;
@@ -328,6 +328,9 @@ pub struct MeterInfo {
     pub unit: String,
     /// The registration's log entry.
     pub registration: u64,
+    /// Registered rated capacity per hour, thousandths of the unit (0: not given).
+    #[serde(skip)]
+    pub rated_per_hour_milli: i64,
 }
 
 /// Every meter's registration in force (the latest logged below `size`), by enterprise.
@@ -354,6 +357,7 @@ pub fn enterprises<S: Store>(
                 carrier: r.carrier,
                 unit: r.unit,
                 registration: index,
+                rated_per_hour_milli: r.rated_per_hour_milli,
             });
     }
     Ok(out)
@@ -418,7 +422,7 @@ pub const LOADS_METHOD: &str = "sum of the logged upload values of the enterpris
 /// Default length of a loads query without a start: the last 7 days of data.
 pub const LOADS_DEFAULT_DAYS: i64 = 7;
 
-fn to_milli(v: i64, decimals: u8, from: Unit, to: Unit) -> Option<i64> {
+pub(crate) fn to_milli(v: i64, decimals: u8, from: Unit, to: Unit) -> Option<i64> {
     let r = from.factor_to(to)?;
     let num = i128::from(v) * i128::from(r.num) * 1000;
     let den = i128::from(r.den) * 10i128.checked_pow(u32::from(decimals))?;
@@ -426,17 +430,29 @@ fn to_milli(v: i64, decimals: u8, from: Unit, to: Unit) -> Option<i64> {
     i64::try_from(if num < 0 { -q } else { q }).ok()
 }
 
-/// The measured loads of `enterprise`'s meters over `period` (`None`: the last
-/// [`LOADS_DEFAULT_DAYS`] days of its data) from the log up to `size`, with `factors`' hourly
-/// values for `region` alongside.
-pub fn loads<S: Store>(
+/// The logged channels of some meters over a period, as read from the log.
+pub struct LoggedChannels {
+    /// Start of the period, Unix seconds.
+    pub start: i64,
+    /// End (exclusive).
+    pub end: i64,
+    /// Each channel of the meters with the meter it belongs to (uploads of the meter's
+    /// registered device only), in log order.
+    pub channels: Vec<(MeterInfo, Channel)>,
+    /// Accepted uploads read.
+    pub uploads: u64,
+}
+
+/// The channels of `meters` (those of `who`: an enterprise, or the park) logged below `size`
+/// that overlap `period` (`None`: the last `default_days` days of their data).
+pub fn logged_channels<S: Store>(
     store: &S,
     size: u64,
-    enterprise: &str,
+    who: &str,
     meters: &[MeterInfo],
     period: Option<(i64, i64)>,
-    factors: Option<(&Publication, Option<&str>)>,
-) -> Result<Loads, QueryError> {
+    default_days: i64,
+) -> Result<LoggedChannels, QueryError> {
     let mine: BTreeMap<&str, &MeterInfo> = meters.iter().map(|m| (m.meter.as_str(), m)).collect();
     let devices: BTreeSet<&str> = meters.iter().map(|m| m.device.as_str()).collect();
     let rows: Vec<_> = store
@@ -455,7 +471,7 @@ pub fn loads<S: Store>(
                 .max()
                 .ok_or_else(|| {
                     QueryError::NotFound(format!(
-                        "no accepted upload of {enterprise} is in the log (up to entry {size})"
+                        "no accepted upload of {who} is in the log (up to entry {size})"
                     ))
                 })?;
             let first = rows
@@ -465,7 +481,7 @@ pub fn loads<S: Store>(
                 .map(|s| s.start)
                 .min()
                 .unwrap_or(last);
-            ((last - LOADS_DEFAULT_DAYS * 86_400).max(first), last)
+            ((last - default_days * 86_400).max(first), last)
         }
     };
     if end <= start {
@@ -506,6 +522,28 @@ pub fn loads<S: Store>(
             }
         }
     }
+    Ok(LoggedChannels {
+        start,
+        end,
+        channels,
+        uploads,
+    })
+}
+
+/// The measured loads of `enterprise`'s meters over `period` (`None`: the last
+/// [`LOADS_DEFAULT_DAYS`] days of its data) from the log up to `size`, with `factors`' hourly
+/// values for `region` alongside.
+pub fn loads<S: Store>(
+    store: &S,
+    size: u64,
+    enterprise: &str,
+    meters: &[MeterInfo],
+    period: Option<(i64, i64)>,
+    factors: Option<(&Publication, Option<&str>)>,
+) -> Result<Loads, QueryError> {
+    let logged = logged_channels(store, size, enterprise, meters, period, LOADS_DEFAULT_DAYS)?;
+    let (start, end, channels, uploads) =
+        (logged.start, logged.end, logged.channels, logged.uploads);
     let iv = channels
         .iter()
         .map(|(_, c)| c.interval_s)

@@ -14,6 +14,7 @@
 //! the caller may see.
 
 mod advice;
+mod anomalies;
 mod data;
 mod reports;
 
@@ -34,6 +35,7 @@ use tanji_ledger::NoteVerifier;
 
 use crate::{Access, ApiError, ApiRouter, AppState, Caller, RouteInfo};
 
+pub use anomalies::{AlertView, Anomalies, AnomalyQuery};
 pub use data::{FactorCurve, Loads, Publication, Status};
 pub use reports::ReportCache;
 
@@ -281,6 +283,14 @@ pub fn routes(r: ApiRouter) -> ApiRouter {
     .route(
         e("/api/v1/enterprises/{enterprise}/optimize", "Load-shift advice (tanji optimize with the default flexible loads and tariff): per interval the factor and the load before and after, totals before and after (energy unchanged, modelled emissions and cost), the advice lines; query day=YYYY-MM-DD (default: the latest whole day of data), days=1..7, objective=emissions|cost|blend", "/api/v1/enterprises/{enterprise}/optimize"),
         get(advice::enterprise_optimize).layer(ext.clone()),
+    )
+    .route(
+        e("/api/v1/enterprises/{enterprise}/anomalies", "Anomaly alerts on the enterprise's logged meter data (flat line, spike, level shift, PV at night, missing data): meter, kind, span and evidence; query days=1..31 (default: the last 7 days of data)", "/api/v1/enterprises/{enterprise}/anomalies"),
+        get(enterprise_anomalies),
+    )
+    .route(
+        all("/api/v1/park/anomalies", "Anomaly alerts on every meter's logged data; query days=1..31 (default: the last 7 days of data)", "/api/v1/park/anomalies"),
+        get(park_anomalies),
     )
     .route(
         all("/api/v1/park/emissions", "Emissions by enterprise and park totals; query from, to", "/api/v1/park/emissions"),
@@ -533,6 +543,48 @@ async fn enterprise_issues(
         })
         .await?;
     Ok(Json(reports::issues_view(&r, None, quarantine)))
+}
+
+async fn enterprise_anomalies(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Query(aq): Query<AnomalyQuery>,
+) -> Result<Json<Anomalies>, ApiError> {
+    check_enterprise(&caller, &id)?;
+    let days = aq.days()?;
+    let size = state.head().size;
+    let found = state
+        .reader()
+        .with(move |store| {
+            let mut all = data::enterprises(store, size)?;
+            let Some(meters) = all.remove(&id) else {
+                return Err(ApiError::not_found(format!(
+                    "no enterprise {id:?} is registered in this log; registered: {}",
+                    all.keys().cloned().collect::<Vec<_>>().join(", ")
+                )));
+            };
+            let one = BTreeMap::from([(id.clone(), meters)]);
+            Ok(anomalies::anomalies(store, size, &one, Some(&id), days)?)
+        })
+        .await?;
+    Ok(Json(found))
+}
+
+async fn park_anomalies(
+    State(state): State<AppState>,
+    Query(aq): Query<AnomalyQuery>,
+) -> Result<Json<Anomalies>, ApiError> {
+    let days = aq.days()?;
+    let size = state.head().size;
+    let found = state
+        .reader()
+        .with(move |store| {
+            let all = data::enterprises(store, size)?;
+            Ok(anomalies::anomalies(store, size, &all, None, days)?)
+        })
+        .await?;
+    Ok(Json(found))
 }
 
 /// Query of the report downloads.

@@ -259,6 +259,7 @@ fn durable_run(data: &Data, batch: usize, now: i64) -> Result<Row> {
             .map(|(i, l)| Incoming {
                 source: format!("bench:{i}"),
                 parsed: parse_json_upload(l),
+                checked: None,
                 raw: l.as_bytes().to_vec(),
             })
             .collect();

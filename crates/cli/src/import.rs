@@ -245,6 +245,7 @@ pub fn run(a: ImportArgs) -> Result<ExitCode> {
                 source: format!("{}:{}#{seq}", a.file.display(), util::rfc3339(day * 86_400)),
                 raw: upload_to_json(&upload).into_bytes(),
                 parsed: Ok(upload),
+                checked: None,
             });
         }
     }

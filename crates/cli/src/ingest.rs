@@ -121,6 +121,7 @@ pub fn ingest_files(
                     batch.push(Incoming {
                         source: format!("{name}:{line_no}"),
                         parsed: parse_json_upload(line),
+                        checked: None,
                         raw: line.as_bytes().to_vec(),
                     });
                 }

@@ -28,8 +28,8 @@ use tanji_ledger::{
     Hash, NoteSigner, NoteVerifier,
 };
 use tanji_readings::{
-    validate, DataIssue, DataIssueKind, DecodeError, DeviceRegistration, LogEntry, Policy,
-    RejectCode, Rejection, SignedUpload, Verdict, KIND_REGISTRATION, KIND_UPLOAD,
+    validate_checked, DataIssue, DataIssueKind, DecodeError, DeviceRegistration, LogEntry, Policy,
+    RejectCode, Rejection, SignatureChecked, SignedUpload, Verdict, KIND_REGISTRATION, KIND_UPLOAD,
 };
 use tanji_store::{
     AppendBatch, ChannelRow, NewEntry, Quarantined, Span, SqliteStore, Store, StoreError,
@@ -100,6 +100,10 @@ pub struct Incoming {
     pub raw: Vec<u8>,
     /// The decoded upload, or why it could not be decoded.
     pub parsed: Result<SignedUpload, DecodeError>,
+    /// Its signature, if already checked (by a server's request handlers, in parallel, with
+    /// the key registered when it arrived): validation then verifies it only if the device's
+    /// key has changed since.
+    pub checked: Option<SignatureChecked>,
 }
 
 /// The answer for one upload. Given only after the batch is durable.
@@ -436,7 +440,7 @@ impl<S: Store> Park<S> {
                     code: RejectCode::Malformed,
                     message: format!("{}: {e}", inc.source),
                 }),
-                Ok(u) => validate(u, &self.state, &policy),
+                Ok(u) => validate_checked(u, &self.state, &policy, inc.checked.as_ref()),
             };
             match verdict {
                 Ok(Verdict::Accept { issues }) => {

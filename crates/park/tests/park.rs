@@ -26,6 +26,7 @@ fn incoming(u: &SignedUpload, i: usize) -> Incoming {
         source: format!("test:{i}"),
         raw: Vec::new(),
         parsed: Ok(u.clone()),
+        checked: None,
     }
 }
 
@@ -99,6 +100,7 @@ fn rejections_are_quarantined_and_do_not_touch_the_log() {
                     source: "test:1".into(),
                     raw: b"{not json".to_vec(),
                     parsed: tanji_readings::parse_json_upload("{not json"),
+                    checked: None,
                 },
             ],
             NOW,

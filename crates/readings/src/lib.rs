@@ -22,8 +22,8 @@ pub use encoding::{
 };
 pub use json::{parse_json_registration, parse_json_upload, registration_to_json, upload_to_json};
 pub use validate::{
-    validate, DataIssue, DataIssueKind, MeterInfo, Policy, RejectCode, Rejection,
-    ValidationContext, Verdict,
+    validate, validate_checked, DataIssue, DataIssueKind, MeterInfo, Policy, RejectCode, Rejection,
+    SignatureChecked, ValidationContext, Verdict,
 };
 
 /// A SHA-256 digest.

@@ -215,6 +215,37 @@ pub fn validate(
     ctx: &impl ValidationContext,
     policy: &Policy,
 ) -> Result<Verdict, Rejection> {
+    validate_checked(u, ctx, policy, None)
+}
+
+/// Proof that an upload's signature verified with a key: made only by
+/// [`SignatureChecked::check`], and bound to the record's hash, so it says nothing about
+/// any other record. It lets the signature check (the costliest step of validation) run on
+/// many threads before the one thread that validates and logs in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignatureChecked {
+    key: [u8; 32],
+    record: Hash,
+}
+
+impl SignatureChecked {
+    /// Verifies `u`'s signature with `key` (`verify_strict`); `None` if it does not verify.
+    pub fn check(u: &SignedUpload, key: &ed25519_dalek::VerifyingKey) -> Option<Self> {
+        u.verify_signature(key).then(|| SignatureChecked {
+            key: key.to_bytes(),
+            record: u.record_hash(),
+        })
+    }
+}
+
+/// [`validate`], where `checked`, if it is for this record and the key registered now,
+/// stands for the signature check (otherwise the signature is verified here).
+pub fn validate_checked(
+    u: &SignedUpload,
+    ctx: &impl ValidationContext,
+    policy: &Policy,
+    checked: Option<&SignatureChecked>,
+) -> Result<Verdict, Rejection> {
     let b = &u.body;
     let rec = Rec(b);
 
@@ -235,7 +266,9 @@ pub fn validate(
             ),
         ));
     };
-    if !u.verify_signature(&key) {
+    let hash = u.record_hash();
+    let prechecked = checked.is_some_and(|c| c.key == key.to_bytes() && c.record == hash);
+    if !prechecked && !u.verify_signature(&key) {
         return Err(reject(
             RejectCode::BadSignature,
             format_args!(
@@ -246,7 +279,6 @@ pub fn validate(
         ));
     }
 
-    let hash = u.record_hash();
     if let Some((accepted, _)) = ctx.accepted(&b.device, b.seq) {
         if accepted == hash {
             return Ok(Verdict::Duplicate);

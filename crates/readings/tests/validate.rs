@@ -202,6 +202,31 @@ fn bad_signature() {
 }
 
 #[test]
+fn a_signature_checked_ahead_counts_only_for_its_record_and_the_registered_key() {
+    let u = vector_upload();
+    let key = vector_registration().verifying_key().unwrap();
+    let checked = SignatureChecked::check(&u, &key).unwrap();
+    assert!(matches!(
+        validate_checked(&u, &ctx(), &policy(), Some(&checked)),
+        Ok(Verdict::Accept { .. })
+    ));
+    // A token is not made for a signature that does not verify.
+    let mut altered = u.clone();
+    altered.body.channels[0].values[0] += 1;
+    assert!(SignatureChecked::check(&altered, &key).is_none());
+    // The token of the unaltered record does not stand for the altered one.
+    let r = validate_checked(&altered, &ctx(), &policy(), Some(&checked)).unwrap_err();
+    assert_eq!(r.code, RejectCode::BadSignature);
+    // A token for another key (say, the device's key before it was registered anew) does not
+    // stand for the key registered now.
+    let other = SigningKey::from_bytes(&[7; 32]);
+    let resigned = vector_body().sign(&other);
+    let checked = SignatureChecked::check(&resigned, &other.verifying_key()).unwrap();
+    let r = validate_checked(&resigned, &ctx(), &policy(), Some(&checked)).unwrap_err();
+    assert_eq!(r.code, RejectCode::BadSignature);
+}
+
+#[test]
 fn meter_not_bound() {
     let u = signed(|b| b.channels[1].meter = "m-0002-gas".into());
     let m = rejected(&u, &ctx(), RejectCode::MeterNotBound);

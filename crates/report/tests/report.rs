@@ -65,6 +65,7 @@ fn park_with(faults: Vec<Fault>) -> (tempfile::TempDir, Park) {
             source: format!("t:{i}"),
             raw: Vec::new(),
             parsed: Ok(u),
+            checked: None,
         })
         .collect();
     park.ingest(batch, NOW).unwrap();

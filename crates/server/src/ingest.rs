@@ -70,6 +70,7 @@ pub fn decode_body(
         source,
         raw: text.as_bytes().to_vec(),
         parsed: parse_json_upload(text),
+        checked: None,
     };
     if !text.starts_with('[') {
         // One record: decode it directly (one pass over the text); only if that fails, tell

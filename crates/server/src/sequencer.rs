@@ -24,6 +24,7 @@ use base64::Engine;
 use serde::Serialize;
 use tanji_ledger::{inclusion_proof, node_hash, Hash, NodeSource};
 use tanji_park::{Incoming, Outcome, Park};
+use tanji_readings::SignatureChecked;
 use tanji_store::{SqliteStore, StoreError};
 use tokio::sync::{oneshot, watch};
 
@@ -137,7 +138,14 @@ struct Shared {
 pub struct Sequencer {
     tx: mpsc::SyncSender<Msg>,
     shared: Arc<Shared>,
+    /// Each device's key registered when the sequencer started: records' signatures are
+    /// checked with them on the callers' threads, in parallel, before the one sequencer
+    /// thread validates and logs them (which verifies again only where a key has changed).
+    keys: Arc<HashMap<String, ed25519_dalek::VerifyingKey>>,
 }
+
+/// Records whose signatures are checked between two yields to the runtime.
+const CHECK_CHUNK: usize = 16;
 
 impl std::fmt::Debug for Sequencer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -151,6 +159,13 @@ impl std::fmt::Debug for Sequencer {
 impl Sequencer {
     /// Starts the sequencer thread, which owns `park` from now on.
     pub fn start(park: Park, config: &BatchConfig, metrics: Metrics) -> Result<Self, ServerError> {
+        let mut keys = HashMap::new();
+        for (_, r) in park.registrations()? {
+            // The latest registration of a device holds its key in force.
+            if let Ok(k) = ed25519_dalek::VerifyingKey::from_bytes(&r.public_key) {
+                keys.insert(r.device, k);
+            }
+        }
         let head = Head {
             size: park.size(),
             checkpoint: park.checkpoint()?.into(),
@@ -187,17 +202,39 @@ impl Sequencer {
         if let Ok(mut t) = shared.thread.lock() {
             *t = Some(handle);
         }
-        Ok(Sequencer { tx, shared })
+        Ok(Sequencer {
+            tx,
+            shared,
+            keys: Arc::new(keys),
+        })
+    }
+
+    /// Checks the signatures of `items` with the registered keys, a chunk at a time, yielding
+    /// to the runtime between chunks so a large request does not hold a worker thread.
+    async fn check_signatures(&self, items: &mut [Incoming]) {
+        for chunk in items.chunks_mut(CHECK_CHUNK) {
+            for it in chunk.iter_mut() {
+                if let Ok(u) = &it.parsed {
+                    if let Some(k) = self.keys.get(&u.body.device) {
+                        it.checked = SignatureChecked::check(u, k);
+                    }
+                }
+            }
+            if chunk.len() == CHECK_CHUNK {
+                tokio::task::yield_now().await;
+            }
+        }
     }
 
     /// Submits records for logging and waits until their batch is durable. Answers come in the
     /// order of `items`. An error means nothing of `items` was acknowledged (it may still have
     /// been logged if the error came after the commit; resubmitting is safe: an identical
     /// record is answered `duplicate`).
-    pub async fn submit(&self, items: Vec<Incoming>) -> Result<Vec<Answer>, ServerError> {
+    pub async fn submit(&self, mut items: Vec<Incoming>) -> Result<Vec<Answer>, ServerError> {
         if items.is_empty() {
             return Ok(Vec::new());
         }
+        self.check_signatures(&mut items).await;
         if self.shared.closed.load(Ordering::SeqCst) {
             return Err(ServerError::ShuttingDown);
         }

@@ -112,6 +112,7 @@ fn demo_park(dir: &Path) -> (SimPark, Vec<SignedUpload>) {
             source: "demo".into(),
             raw: Vec::new(),
             parsed: Ok(u),
+            checked: None,
         })
         .collect();
     let outcomes = park.ingest(batch, cut + 86_400 * 2).unwrap();

@@ -67,6 +67,7 @@ async fn shutdown_logs_and_answers_what_is_pending() {
         source: "late".into(),
         raw: fx.json(0).into_bytes(),
         parsed: parse_json_upload(&fx.json(0)),
+        checked: None,
     };
     assert!(matches!(
         sequencer.submit(vec![item]).await,

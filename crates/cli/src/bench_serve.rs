@@ -19,6 +19,67 @@ use tanji_simulator::{Park as SimPark, ParkSpec};
 
 use crate::util;
 
+/// The most connections the simulated devices hold at once: each is two file descriptors in
+/// this one process (the device's and the server's), and a process usually may have 20 000.
+const MAX_CONNECTIONS: usize = 8_000;
+
+/// A device's HTTP/1.1 connection to the server: one request at a time, as a device sends.
+type Conn = hyper::client::conn::http1::SendRequest<http_body_util::Full<bytes::Bytes>>;
+
+/// Open connections not in use, shared by the devices' senders.
+type Idle = Arc<std::sync::Mutex<Vec<Conn>>>;
+
+async fn connect(addr: std::net::SocketAddr) -> std::result::Result<Conn, String> {
+    let stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .map_err(|e| format!("connecting to {addr}: {e}"))?;
+    stream.set_nodelay(true).ok();
+    let (send, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+        .await
+        .map_err(|e| format!("HTTP handshake with {addr}: {e}"))?;
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    Ok(send)
+}
+
+/// POSTs `body` to the upload route over an idle connection (or a new one) and returns the
+/// status and the answer; the connection goes back to `idle` if it can carry another request.
+async fn post_upload(
+    idle: &Idle,
+    addr: std::net::SocketAddr,
+    body: String,
+) -> std::result::Result<(hyper::StatusCode, bytes::Bytes), String> {
+    use http_body_util::BodyExt;
+    let reused = idle.lock().ok().and_then(|mut v| v.pop());
+    let mut conn = match reused {
+        Some(c) => c,
+        None => connect(addr).await?,
+    };
+    let req = hyper::Request::post("/api/v1/uploads")
+        .header(hyper::header::HOST, addr.to_string())
+        .header(hyper::header::CONTENT_TYPE, "application/json")
+        .body(http_body_util::Full::new(bytes::Bytes::from(body)))
+        .map_err(|e| format!("building the request: {e}"))?;
+    let res = conn
+        .send_request(req)
+        .await
+        .map_err(|e| format!("sending: {e}"))?;
+    let status = res.status();
+    let answer = res
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| format!("reading the answer: {e}"))?
+        .to_bytes();
+    if !conn.is_closed() {
+        if let Ok(mut v) = idle.lock() {
+            v.push(conn);
+        }
+    }
+    Ok((status, answer))
+}
+
 /// What to run.
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -139,10 +200,10 @@ pub fn run(a: Args) -> Result<ExitCode> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .context("binding 127.0.0.1:0")?;
-        let url = Arc::new(format!(
-            "http://{}/api/v1/uploads",
-            listener.local_addr().context("reading the listen address")?
-        ));
+        let addr = listener
+            .local_addr()
+            .context("reading the listen address")?;
+        let url = Arc::new(format!("http://{addr}/api/v1/uploads"));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let serving = tokio::spawn(tanji_server::run(listener, server, async move {
             let _ = stopped.await;
@@ -196,37 +257,29 @@ pub fn run(a: Args) -> Result<ExitCode> {
         // At most one request in flight per device (one connection each, as real devices
         // hold); an upload waiting for its device's connection is late, and its latency
         // counts from when it was due.
-        let in_flight = Arc::new(tokio::sync::Semaphore::new(devices));
+        // (Bounded: server and devices share this process's file descriptors, two per
+        // connection.)
+        let in_flight = Arc::new(tokio::sync::Semaphore::new(devices.min(MAX_CONNECTIONS)));
+        let idle: Idle = Arc::default();
         let mut tasks = Vec::with_capacity(total);
         for (k, body) in bodies.into_iter().enumerate() {
             let due = started + step.mul_f64(k as f64);
             tokio::time::sleep_until(due.into()).await;
-            let client = client.clone();
-            let url = Arc::clone(&url);
+            let idle = Arc::clone(&idle);
             let in_flight = Arc::clone(&in_flight);
             tasks.push(tokio::spawn(async move {
                 let _permit = in_flight.acquire_owned().await;
-                let res = client
-                    .post(url.as_str())
-                    .header("content-type", "application/json")
-                    .body(body)
-                    .send()
-                    .await;
-                let got = match res {
-                    Ok(r) => {
-                        let status = r.status();
-                        match r.bytes().await {
-                            Ok(b) if status.is_success() && b.starts_with(br#"{"status":"accepted""#) => {
-                                Got::Accepted
-                            }
-                            Ok(b) => Got::Other(format!(
-                                "{status} {}",
-                                String::from_utf8_lossy(&b[..b.len().min(160)])
-                            )),
-                            Err(e) => Got::Failed(format!("reading the answer: {e}")),
-                        }
+                let got = match post_upload(&idle, addr, body).await {
+                    Ok((status, b))
+                        if status.is_success() && b.starts_with(br#"{"status":"accepted""#) =>
+                    {
+                        Got::Accepted
                     }
-                    Err(e) => Got::Failed(format!("{e}")),
+                    Ok((status, b)) => Got::Other(format!(
+                        "{status} {}",
+                        String::from_utf8_lossy(&b[..b.len().min(160)])
+                    )),
+                    Err(e) => Got::Failed(e),
                 };
                 let done = Instant::now();
                 Sample {
@@ -409,6 +462,7 @@ fn park_alone(
             .map(|(i, b)| Incoming {
                 source: format!("bench:{i}"),
                 parsed: parse_json_upload(b),
+                checked: None,
                 raw: b.as_bytes().to_vec(),
             })
             .collect();

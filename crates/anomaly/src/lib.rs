@@ -620,17 +620,22 @@ fn spike_flags(v: &[Option<i64>], half: usize, floor: i64, s: &Settings) -> Vec<
         let Some((m, mad)) = median_mad(&mut window) else {
             continue;
         };
-        let rise = s
-            .spike_k_mad
-            .saturating_mul(mad)
-            .max(permille(m.max(0), s.spike_min_ratio_permille))
-            .max(floor);
-        let threshold = m.saturating_add(rise);
+        let threshold = spike_threshold(m, mad, floor, s);
         if x > threshold {
             flagged[i] = Some((x, m, mad, threshold));
         }
     }
     flagged
+}
+
+/// The level a value must exceed to be a spike, given its window's median and MAD.
+fn spike_threshold(m: i64, mad: i64, floor: i64, s: &Settings) -> i64 {
+    let rise = s
+        .spike_k_mad
+        .saturating_mul(mad)
+        .max(permille(m.max(0), s.spike_min_ratio_permille))
+        .max(floor);
+    m.saturating_add(rise)
 }
 
 /// [`spike_flags`] the straightforward way: every value's window copied and its median and
@@ -659,12 +664,7 @@ fn spike_flags_naive(
         let Some((m, mad)) = median_mad(&mut window) else {
             continue;
         };
-        let rise = s
-            .spike_k_mad
-            .saturating_mul(mad)
-            .max(permille(m.max(0), s.spike_min_ratio_permille))
-            .max(floor);
-        let threshold = m.saturating_add(rise);
+        let threshold = spike_threshold(m, mad, floor, s);
         if x > threshold {
             flagged[i] = Some((x, m, mad, threshold));
         }

@@ -494,7 +494,7 @@ fn flat_lines(data: &MeterData<'_>, s: &Settings, out: &mut Vec<Alert>) {
         let n = i - from;
         if n >= min {
             let reason = format!(
-                "{n} consecutive intervals ({:.2} h) all read exactly {x}; a {} meter's readings normally vary, so a stuck register or repeated value is likely (rule: {min} or more identical values of at least {})",
+                "{n} consecutive intervals ({:.2} h) all read exactly {x}; the readings of {} meters normally vary, so a stuck register or repeated value is likely (rule: {min} or more identical values of at least {})",
                 hours(n, data.interval_s),
                 data.carrier.code(),
                 s.flat_line_min_value

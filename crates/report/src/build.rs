@@ -251,6 +251,12 @@ impl Readings {
     fn push_packed(&mut self, meter: &str, r: ChannelRef<'_>) -> Result<(), StoreError> {
         let from = self.values.len();
         tanji_store::unpack_into(r.packed, &mut self.values, &|| r.describe(meter))?;
+        self.push_fields(ChannelRef { packed: &[], ..r }, meter, from);
+        Ok(())
+    }
+
+    /// Records the row whose values were just appended from `from` on.
+    fn push_fields(&mut self, r: ChannelRef<'_>, meter: &str, from: usize) {
         let meta = RowMeta {
             index: r.index,
             device: self.id(r.device),
@@ -264,25 +270,23 @@ impl Readings {
         };
         self.last_ids = (meta.device, meta.meter, meta.unit);
         self.rows.push(meta);
-        Ok(())
     }
 
     /// Adds a row decoded from the log.
     fn push_row(&mut self, r: &ChannelRow) {
         let from = self.values.len();
         self.values.extend_from_slice(&r.values);
-        let meta = RowMeta {
+        let fields = ChannelRef {
             index: r.index,
-            device: self.id(&r.device),
+            device: &r.device,
             seq: r.seq,
-            meter: self.id(&r.meter),
             start: r.start,
             interval_s: r.interval_s,
-            unit: self.id(&r.unit),
+            unit: &r.unit,
             decimals: r.decimals,
-            values: (from, self.values.len()),
+            packed: &[],
         };
-        self.rows.push(meta);
+        self.push_fields(fields, &r.meter, from);
     }
 
     fn rows(&self) -> impl Iterator<Item = Row<'_>> + '_ {

@@ -99,6 +99,10 @@ pub struct Args {
     /// emissions, then the ledger status, with an operator token).
     #[arg(long, default_value_t = 4)]
     pub readers: usize,
+    /// How often each reader refreshes, in milliseconds (the dashboard itself polls every
+    /// 5 000 ms); 0: again as soon as the last answer is read.
+    #[arg(long, default_value_t = 1000)]
+    pub reader_interval_ms: u64,
     /// Simulation seed.
     #[arg(long, default_value_t = 2026)]
     pub seed: u64,
@@ -184,6 +188,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
     let rate = a.rate;
     let park_dir = dir.path().to_path_buf();
     let readers = a.readers;
+    let reader_interval = Duration::from_millis(a.reader_interval_ms);
     let (samples, started, metrics_text, reads) = runtime.block_on(async move {
         let mut config = Config::default();
         let (token, hash) = tanji_server::auth::new_token();
@@ -220,8 +225,11 @@ pub fn run(a: Args) -> Result<ExitCode> {
             let (client, base, token) = (client.clone(), base.clone(), token.clone());
             let sending = Arc::clone(&sending);
             reader_tasks.push(tokio::spawn(async move {
-                let mut lat: Vec<(Duration, Result<(), String>)> = Vec::new();
+                let mut lat: Vec<(Duration, Result<usize, String>)> = Vec::new();
+                let mut next = Instant::now();
                 while sending.load(std::sync::atomic::Ordering::Relaxed) {
+                    tokio::time::sleep_until(next.into()).await;
+                    next += reader_interval;
                     for path in ["/api/v1/park/emissions", "/api/v1/status"] {
                         let t = Instant::now();
                         let got = match client
@@ -233,7 +241,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
                             Ok(r) => {
                                 let status = r.status();
                                 match r.bytes().await {
-                                    Ok(_) if status.is_success() => Ok(()),
+                                    Ok(b) if status.is_success() => Ok(b.len()),
                                     Ok(b) => Err(format!(
                                         "{path}: {status} {}",
                                         String::from_utf8_lossy(&b[..b.len().min(120)])
@@ -337,6 +345,8 @@ pub fn run(a: Args) -> Result<ExitCode> {
         histogram_mean(&metrics_text, "tanji_batch_records").unwrap_or((0.0, 0.0));
     let (batch_secs, _) =
         histogram_mean(&metrics_text, "tanji_batch_seconds").unwrap_or((0.0, 0.0));
+    let (build_secs, builds) =
+        histogram_mean(&metrics_text, "tanji_report_build_seconds").unwrap_or((0.0, 0.0));
 
     // Every acknowledged upload is in the log on disk.
     let park = Park::open(dir.path())?;
@@ -379,6 +389,12 @@ pub fn run(a: Args) -> Result<ExitCode> {
     let mut read_lat: Vec<Duration> = reads.iter().filter(|r| r.1.is_ok()).map(|r| r.0).collect();
     read_lat.sort_unstable();
     let read_failed = reads.iter().filter(|r| r.1.is_err()).count();
+    let largest_answer = reads
+        .iter()
+        .filter_map(|r| r.1.as_ref().ok())
+        .max()
+        .copied()
+        .unwrap_or(0);
     let mut read_errors: std::collections::BTreeMap<&str, usize> =
         std::collections::BTreeMap::new();
     for (_, e) in &reads {
@@ -390,16 +406,18 @@ pub fn run(a: Args) -> Result<ExitCode> {
         eprintln!("dashboard query not answered: {n} × {e}");
     }
     table.push_str(&format!(
-        "\n| dashboard readers | queries answered | failed | query p50 | query p99 | query max |\n|---:|---:|---:|---:|---:|---:|\n| {readers} | {} | {read_failed} | {} | {} | {} |\n",
+        "\n| dashboard readers | queries answered | failed | query p50 | query p99 | query max | park reports built | mean build time |\n|---:|---:|---:|---:|---:|---:|---:|---:|\n| {readers} | {} | {read_failed} | {} | {} | {} | {builds:.0} | {:.0} ms |\n",
         read_lat.len(),
         ms(percentile(&read_lat, 50.0)),
         ms(percentile(&read_lat, 99.0)),
         ms(read_lat.last().copied().unwrap_or_default()),
+        if builds > 0.0 { 1000.0 * build_secs / builds } else { 0.0 },
     ));
     let note = format!(
-        "Dashboard queries: {readers} readers in a loop while the devices send, each asking for the park's emissions \
-         (`GET /api/v1/park/emissions`: a park report built at the latest checkpoint, cached until the log grows) and the \
-         ledger status (`GET /api/v1/status`), with an operator token; latency from request to the last byte read; queries made before the first batch was logged \
+        "Dashboard queries: {readers} readers while the devices send, each refreshing every {reader_ms} ms (the dashboard polls every 5 000 ms), asking for the park's emissions \
+         (`GET /api/v1/park/emissions`: the park report, rebuilt in the background at most every {refresh_ms} ms while the log grows \
+         (`[dashboard] report_refresh_ms`; each answer names its checkpoint), its view kept as JSON bytes until the next build; the largest answer was {largest_answer} bytes) and the \
+         ledger status at the latest checkpoint (`GET /api/v1/status`), with an operator token; latency from request to the last byte read; queries made before the first batch was logged \
          are answered 404 (no data yet) and counted as failed.\n\n\
          One upload per HTTP/1.1 request (a device's signed day: {} readings in {} uploads, {mean_bytes} bytes of JSON on average), \
          answered after its batch is fsynced, with its inclusion proof and the signed checkpoint. \
@@ -410,16 +428,20 @@ pub fn run(a: Args) -> Result<ExitCode> {
          no HTTP, no proofs), one thread, batches of {alone_batch}: **{alone_rate:.0} uploads/s** — the most one sequencer \
          could log at that moment. Load average (1 min) before and after the run: {load_before} and {load_after} \
          (other work shared the machine).\n",
-        readings, total
+        readings,
+        total,
+        refresh_ms = tanji_server::config::DashboardConfig::default().report_refresh_ms,
+        reader_ms = a.reader_interval_ms
     );
     println!("{table}\n{note}");
     if let Some(path) = &a.write {
         let intro = format!(
-            "Measured {} on this machine (loopback, batch window {} ms) with\n`tanji bench serve --devices {devices} --days {} --rate {rate} --window-ms {}`:\n\n",
+            "Measured {} on this machine (loopback, batch window {} ms) with\n`tanji bench serve --devices {devices} --days {} --rate {rate} --window-ms {} --readers {readers} --reader-interval-ms {}`:\n\n",
             util::rfc3339(util::now()),
             a.window_ms,
             a.days,
-            a.window_ms
+            a.window_ms,
+            a.reader_interval_ms
         );
         crate::bench::record(path, "serve", &format!("{intro}{table}\n{note}"))?;
         println!("recorded in {}", path.display());

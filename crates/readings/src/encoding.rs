@@ -438,7 +438,19 @@ fn read_upload(r: &mut Reader<'_>) -> Result<SignedUpload, DecodeError> {
     })
 }
 
-fn read_registration(r: &mut Reader<'_>) -> Result<DeviceRegistration, DecodeError> {
+/// Whether decoding a registration checks its public key as a curve point.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum KeyCheck {
+    /// [`DeviceRegistration::check`]: every check.
+    Point,
+    /// [`DeviceRegistration::check_logged`]: every check but the key's point decompression.
+    Logged,
+}
+
+fn read_registration(
+    r: &mut Reader<'_>,
+    keys: KeyCheck,
+) -> Result<DeviceRegistration, DecodeError> {
     r.domain(REGISTRATION_DOMAIN)?;
     let reg = DeviceRegistration {
         device: r.id(Field::top("device"))?,
@@ -450,7 +462,10 @@ fn read_registration(r: &mut Reader<'_>) -> Result<DeviceRegistration, DecodeErr
         rated_per_hour_milli: r.i64(Field::top("rated_per_hour_milli"))?,
         registered_at: r.i64(Field::top("registered_at"))?,
     };
-    reg.check()?;
+    match keys {
+        KeyCheck::Point => reg.check()?,
+        KeyCheck::Logged => reg.check_logged()?,
+    }
     Ok(reg)
 }
 
@@ -552,25 +567,39 @@ impl DeviceRegistration {
 
     /// Strict decoding, followed by [`DeviceRegistration::check`].
     pub fn from_bytes(b: &[u8]) -> Result<Self, DecodeError> {
+        Self::decode(b, KeyCheck::Point)
+    }
+
+    fn decode(b: &[u8], keys: KeyCheck) -> Result<Self, DecodeError> {
         check_total(b.len(), MAX_ENTRY_LEN - 1)?;
         let mut r = Reader { b, pos: 0 };
-        let reg = read_registration(&mut r)?;
+        let reg = read_registration(&mut r, keys)?;
         r.finish()?;
         Ok(reg)
     }
 
-    /// Checks limits and meaning: ids, a known carrier and unit, the unit accepted by the
-    /// carrier, a positive rated capacity, a valid Ed25519 public key, `registered_at` in
-    /// `0..=MAX_START`.
-    pub fn check(&self) -> Result<(), DecodeError> {
+    /// [`DeviceRegistration::check`] without decompressing the public key to check that it
+    /// is a valid, not small-order curve point: for registrations read back from the log,
+    /// whose keys were checked when they were logged. Whoever uses the key builds it with
+    /// [`DeviceRegistration::verifying_key`] (or `VerifyingKey::from_bytes`), which checks it
+    /// then. The decompression is most of the cost of decoding a registration.
+    pub fn check_logged(&self) -> Result<(), DecodeError> {
         check_id(Field::top("device"), &self.device)?;
         check_id(Field::top("enterprise"), &self.enterprise)?;
         check_id(Field::top("meter"), &self.meter)?;
         check_id(Field::top("carrier"), &self.carrier)?;
         check_id(Field::top("unit"), &self.unit)?;
         self.meter_info()?;
-        self.verifying_key()?;
         check_time(Field::top("registered_at"), self.registered_at)?;
+        Ok(())
+    }
+
+    /// Checks limits and meaning: ids, a known carrier and unit, the unit accepted by the
+    /// carrier, a positive rated capacity, a valid Ed25519 public key, `registered_at` in
+    /// `0..=MAX_START`.
+    pub fn check(&self) -> Result<(), DecodeError> {
+        self.check_logged()?;
+        self.verifying_key()?;
         Ok(())
     }
 
@@ -673,6 +702,18 @@ impl LogEntry {
     /// Strict decoding; an unknown kind is an error naming the byte (kinds `0x04..` are
     /// reserved).
     pub fn from_bytes(b: &[u8]) -> Result<Self, DecodeError> {
+        Self::decode(b, KeyCheck::Point)
+    }
+
+    /// [`LogEntry::from_bytes`] for an entry read back from the log, whose registration keys
+    /// were checked when it was logged: a registration is checked with
+    /// [`DeviceRegistration::check_logged`] (its key's curve point is checked only where the
+    /// key is used). Every other check is the same.
+    pub fn from_logged_bytes(b: &[u8]) -> Result<Self, DecodeError> {
+        Self::decode(b, KeyCheck::Logged)
+    }
+
+    fn decode(b: &[u8], keys: KeyCheck) -> Result<Self, DecodeError> {
         check_total(b.len(), MAX_ENTRY_LEN)?;
         match b.split_first() {
             None => Err(DecodeError::Truncated {
@@ -683,7 +724,7 @@ impl LogEntry {
             }),
             Some((&KIND_UPLOAD, rest)) => SignedUpload::from_bytes(rest).map(LogEntry::Upload),
             Some((&KIND_REGISTRATION, rest)) => {
-                DeviceRegistration::from_bytes(rest).map(LogEntry::Registration)
+                DeviceRegistration::decode(rest, keys).map(LogEntry::Registration)
             }
             Some((&KIND_PUBLICATION, rest)) => {
                 let text = std::str::from_utf8(rest).map_err(|e| DecodeError::Invalid {

@@ -541,6 +541,8 @@ pub fn build<S: Store>(
     verifier: &NoteVerifier,
     req: &Request,
 ) -> Result<Built, ReportError> {
+    // One snapshot for every read: the figures, the leaves and the checkpoint belong together.
+    let _snapshot = store.read_snapshot()?;
     let origin = store
         .meta("origin")?
         .ok_or_else(|| ReportError::Log("the store names no origin".into()))?;

@@ -86,7 +86,8 @@ impl LogView {
                 });
                 continue;
             }
-            match LogEntry::from_bytes(&data) {
+            // Hashed to its leaf above: the bytes are those logged, keys checked then.
+            match LogEntry::from_logged_bytes(&data) {
                 Ok(LogEntry::Registration(r)) => view
                     .registrations
                     .entry(r.meter.clone())

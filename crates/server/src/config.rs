@@ -18,6 +18,9 @@
 //!
 //! [mqtt]                 # optional: ingest over MQTT too (see `crate::mqtt`)
 //! url = "mqtt://127.0.0.1:1883"
+//!
+//! [dashboard]
+//! report_refresh_ms = 5000  # rebuild a served report at most this often while data arrives
 //! ```
 
 use std::path::Path;
@@ -49,6 +52,9 @@ pub struct Config {
     /// MQTT ingest from a broker, if configured.
     #[serde(default)]
     pub mqtt: Option<crate::mqtt::MqttConfig>,
+    /// How the query API and the dashboard keep their reports current.
+    #[serde(default)]
+    pub dashboard: DashboardConfig,
 }
 
 impl Default for Config {
@@ -60,6 +66,7 @@ impl Default for Config {
             tokens: Vec::new(),
             witness: Vec::new(),
             mqtt: None,
+            dashboard: DashboardConfig::default(),
         }
     }
 }
@@ -94,6 +101,28 @@ impl BatchConfig {
     /// The window as a duration.
     pub fn window(&self) -> Duration {
         Duration::from_millis(self.window_ms)
+    }
+}
+
+/// How the reports behind the query API and the dashboard follow the log.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DashboardConfig {
+    /// While the log grows, a report (the park's, an enterprise's) is rebuilt at most this
+    /// often, in milliseconds: a request within this time of the last build gets that build,
+    /// and one after it starts a rebuild in the background and gets the last build until the
+    /// new one is done. Every answer names the checkpoint (tree size) its figures are for.
+    /// `0`: every request after the log grew waits for a report at the latest checkpoint.
+    pub report_refresh_ms: u64,
+}
+
+impl Default for DashboardConfig {
+    fn default() -> Self {
+        // The dashboard polls every 5 s; a park report for thousands of enterprises takes
+        // seconds of CPU, which must not be spent again at every batch of uploads.
+        DashboardConfig {
+            report_refresh_ms: 5000,
+        }
     }
 }
 

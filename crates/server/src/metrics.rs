@@ -36,6 +36,8 @@ pub struct Metrics {
     pub tree_size: Gauge,
     /// Upload requests refused whole (bad JSON, too large, busy).
     pub requests_refused: Counter,
+    /// Seconds to build one report for the query API (the park's or an enterprise's).
+    pub report_build_seconds: Histogram,
 }
 
 impl Metrics {
@@ -49,6 +51,8 @@ impl Metrics {
             Histogram::new([0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 5.0, 10.0]);
         let tree_size = Gauge::default();
         let requests_refused = Counter::default();
+        let report_build_seconds =
+            Histogram::new([0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0]);
         let mut r = Registry::with_prefix("tanji");
         r.register(
             "uploads_accepted",
@@ -86,6 +90,11 @@ impl Metrics {
             ack_seconds.clone(),
         );
         r.register("tree_size", "Entries in the park log", tree_size.clone());
+        r.register(
+            "report_build_seconds",
+            "Seconds to build one report for the query API and the dashboard",
+            report_build_seconds.clone(),
+        );
         Metrics {
             registry: Arc::new(r),
             uploads,
@@ -94,6 +103,7 @@ impl Metrics {
             ack_seconds,
             tree_size,
             requests_refused,
+            report_build_seconds,
         }
     }
 

@@ -307,6 +307,58 @@ async fn query_routes_serve_the_reports_figures() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn while_the_log_grows_a_report_is_rebuilt_at_most_once_per_refresh_interval() {
+    let fx = fixture(2, 3);
+    common::publish_factors(fx.path(), 3);
+    let mut cfg = config(&fx);
+    // Longer than this test runs: within it, the report built first is the one served.
+    cfg.dashboard.report_refresh_ms = 600_000;
+    let srv = start(fx.path(), cfg).await;
+    post_uploads(&srv, &fx, 0..2).await;
+    let first = srv.state.head().size;
+    let em = json_at(&srv, "/api/v1/park/emissions").await;
+    assert_eq!(em["checkpoint_size"], first);
+    post_uploads(&srv, &fx, 2..4).await;
+    let grown = srv.state.head().size;
+    assert_eq!(grown, first + 2);
+    // Within the interval: the last build, which names its (earlier) checkpoint.
+    let again = json_at(&srv, "/api/v1/park/emissions").await;
+    assert_eq!(again["checkpoint_size"], first);
+    assert_eq!(again["totals"], em["totals"]);
+    // The status always names the latest checkpoint.
+    assert_eq!(json_at(&srv, "/api/v1/status").await["size"], grown);
+    srv.stop().await;
+
+    // Past the interval: the first request gets the last build and starts one rebuild in the
+    // background; the rebuilt report at the latest checkpoint follows.
+    let mut cfg = config(&fx);
+    cfg.dashboard.report_refresh_ms = 1;
+    let srv = start(fx.path(), cfg).await;
+    let em = json_at(&srv, "/api/v1/park/emissions").await;
+    assert_eq!(em["checkpoint_size"], grown);
+    post_uploads(&srv, &fx, 4..6).await;
+    let last = srv.state.head().size;
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let stale = json_at(&srv, "/api/v1/park/emissions").await;
+    assert_eq!(stale["checkpoint_size"], grown);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let fresh = loop {
+        let v = json_at(&srv, "/api/v1/park/emissions").await;
+        if v["checkpoint_size"] == last {
+            break v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no rebuilt report at size {last} within 60 s: {v}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    let park = report(&fx, Scope::Park, last, None);
+    same(&fresh["totals"], &json!(park.park_totals.unwrap()));
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn the_event_stream_announces_each_new_checkpoint() {
     let fx = fixture(2, 1);
     let srv = start(fx.path(), config(&fx)).await;

@@ -169,9 +169,34 @@ pub type ChannelVisitor<'a> = dyn FnMut(ChannelRow) -> Result<(), StoreError> + 
 /// Calls `f` with each reporting index row as the store holds it, borrowed for the call.
 pub type PackedVisitor<'a> = dyn FnMut(ChannelRef<'_>) -> Result<(), StoreError> + 'a;
 
+/// While it lives, the reads of one store connection see one snapshot ([`Store::read_snapshot`]).
+#[derive(Debug, Default)]
+pub struct ReadSnapshot<'a> {
+    /// The open read transaction, rolled back (it wrote nothing) when the snapshot is dropped.
+    #[allow(dead_code)]
+    transaction: Option<rusqlite::Transaction<'a>>,
+}
+
+impl<'a> ReadSnapshot<'a> {
+    /// A snapshot held by an open read transaction.
+    pub(crate) fn new(transaction: rusqlite::Transaction<'a>) -> Self {
+        ReadSnapshot {
+            transaction: Some(transaction),
+        }
+    }
+}
+
 /// The storage surface of a park. Implementations must make [`Store::append`] atomic and
 /// durable, and must return every byte exactly as it was written.
 pub trait Store: NodeSource<Error = StoreError> {
+    /// Until the returned guard is dropped, this connection's reads see the store as it is
+    /// now: batches committed meanwhile are not seen, and no lock is taken per statement (for
+    /// SQLite, one read transaction). For many reads that belong together, such as a report.
+    /// Not to be called while this connection writes.
+    fn read_snapshot(&self) -> Result<ReadSnapshot<'_>, StoreError> {
+        Ok(ReadSnapshot::default())
+    }
+
     /// Calls `f` with the reporting index rows of `meter` from entries below `size` whose
     /// intervals overlap `[from, to)`, by start time, with their values still packed: what a
     /// report reads, without an allocation per row.

@@ -250,6 +250,13 @@ impl NodeSource for SqliteStore {
 }
 
 impl Store for SqliteStore {
+    fn read_snapshot(&self) -> Result<crate::ReadSnapshot<'_>, StoreError> {
+        self.conn
+            .unchecked_transaction()
+            .map(crate::ReadSnapshot::new)
+            .map_err(|e| self.err("starting a read transaction", e))
+    }
+
     fn channels_packed(
         &self,
         meter: &str,

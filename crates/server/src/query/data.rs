@@ -316,7 +316,7 @@ pub fn factor_curve(
 }
 
 /// A registered meter.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct MeterInfo {
     /// Meter id.
     pub meter: String,
@@ -333,21 +333,28 @@ pub struct MeterInfo {
     pub rated_per_hour_milli: i64,
 }
 
+/// Registered meters by enterprise.
+pub type Enterprises = BTreeMap<String, Vec<MeterInfo>>;
+
 /// Every meter's registration in force (the latest logged below `size`), by enterprise.
-pub fn enterprises<S: Store>(
-    store: &S,
-    size: u64,
-) -> Result<BTreeMap<String, Vec<MeterInfo>>, QueryError> {
+pub fn enterprises<S: Store>(store: &S, size: u64) -> Result<Enterprises, QueryError> {
+    let indices: Vec<u64> = store
+        .entries_of_kind(KIND_REGISTRATION)?
+        .into_iter()
+        .filter(|&i| i < size)
+        .collect();
+    enterprises_at(store, &indices)
+}
+
+/// [`enterprises`] from the registration entries at `indices` (in log order).
+fn enterprises_at<S: Store>(store: &S, indices: &[u64]) -> Result<Enterprises, QueryError> {
     let mut latest: BTreeMap<String, (u64, DeviceRegistration)> = BTreeMap::new();
-    for index in store.entries_of_kind(KIND_REGISTRATION)? {
-        if index >= size {
-            continue;
-        }
-        if let Ok(LogEntry::Registration(r)) = LogEntry::from_bytes(&store.entry(index)?) {
+    for &index in indices {
+        if let Ok(LogEntry::Registration(r)) = LogEntry::from_logged_bytes(&store.entry(index)?) {
             latest.insert(r.meter.clone(), (index, r));
         }
     }
-    let mut out: BTreeMap<String, Vec<MeterInfo>> = BTreeMap::new();
+    let mut out: Enterprises = BTreeMap::new();
     for (meter, (index, r)) in latest {
         out.entry(r.enterprise.clone())
             .or_default()
@@ -361,6 +368,42 @@ pub fn enterprises<S: Store>(
             });
     }
     Ok(out)
+}
+
+/// [`enterprises`], read once per set of registrations: the status and the dashboard ask for
+/// it at every refresh, a park may register tens of thousands of meters, and registrations
+/// change rarely. Each call lists the registration entries below the size (an index walk) and
+/// reuses the last answer if they are the same.
+#[derive(Debug, Default)]
+pub struct MeterDirectory {
+    last: std::sync::Mutex<Option<(Vec<u64>, std::sync::Arc<Enterprises>)>>,
+}
+
+impl MeterDirectory {
+    /// Every meter's registration in force below `size`, by enterprise.
+    pub fn get<S: Store>(
+        &self,
+        store: &S,
+        size: u64,
+    ) -> Result<std::sync::Arc<Enterprises>, QueryError> {
+        let indices: Vec<u64> = store
+            .entries_of_kind(KIND_REGISTRATION)?
+            .into_iter()
+            .filter(|&i| i < size)
+            .collect();
+        if let Ok(last) = self.last.lock() {
+            if let Some((seen, all)) = last.as_ref() {
+                if *seen == indices {
+                    return Ok(std::sync::Arc::clone(all));
+                }
+            }
+        }
+        let all = std::sync::Arc::new(enterprises_at(store, &indices)?);
+        if let Ok(mut last) = self.last.lock() {
+            *last = Some((indices, std::sync::Arc::clone(&all)));
+        }
+        Ok(all)
+    }
 }
 
 /// One carrier's measured series.
@@ -687,6 +730,7 @@ pub fn status<S: Store>(
     verifier: &NoteVerifier,
     note: Option<String>,
     publications: Vec<String>,
+    meters: &MeterDirectory,
 ) -> Result<Status, QueryError> {
     let note = match note {
         Some(n) => Some(n),
@@ -718,7 +762,7 @@ pub fn status<S: Store>(
         });
     }
     let size = checkpoint.as_ref().map_or(0, |c| c.size);
-    let ents = enterprises(store, size)?;
+    let ents = meters.get(store, size)?;
     let meters = ents.values().map(Vec::len).sum();
     let devices = ents
         .values()
@@ -754,5 +798,36 @@ mod tests {
         assert_eq!(to_milli(-1, 0, Unit::MJ, Unit::KWh), Some(-278));
         assert_eq!(to_milli(5, 1, Unit::MWh, Unit::KWh), Some(500_000));
         assert_eq!(to_milli(1, 0, Unit::Kg, Unit::KWh), None);
+    }
+
+    #[test]
+    fn the_meter_directory_is_read_again_when_a_registration_is_logged() {
+        let dir = tempfile::tempdir().unwrap();
+        let sim = tanji_simulator::Park::generate(tanji_simulator::ParkSpec {
+            seed: 3,
+            enterprises: 3,
+            start_day: 1_795_132_800,
+            days: 1,
+        });
+        let regs = sim.registrations(1_795_132_800 - 86_400);
+        let last = regs[regs.len() - 1].enterprise.clone();
+        let (rest, first): (Vec<_>, Vec<_>) = regs.into_iter().partition(|r| r.enterprise == last);
+        let mut park = tanji_park::Park::create(dir.path(), "t", None).unwrap();
+        park.register(&first).unwrap();
+        let directory = MeterDirectory::default();
+        let store = park.store();
+        let a = directory.get(store, park.size()).unwrap();
+        assert_eq!(*a, enterprises(store, park.size()).unwrap());
+        assert_eq!(a.len(), 2);
+        // The same registrations: the same answer, not read again.
+        let b = directory.get(store, park.size()).unwrap();
+        assert!(std::sync::Arc::ptr_eq(&a, &b));
+        // A smaller size sees fewer registrations.
+        assert_eq!(directory.get(store, 0).unwrap().len(), 0);
+        park.register(&rest).unwrap();
+        let store = park.store();
+        let c = directory.get(store, park.size()).unwrap();
+        assert_eq!(c.len(), 3);
+        assert_eq!(*c, enterprises(store, park.size()).unwrap());
     }
 }

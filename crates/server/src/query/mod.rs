@@ -87,6 +87,8 @@ pub struct QueryState {
     reports: ReportCache,
     /// Computed load-shift advice.
     advice: advice::AdviceCache,
+    /// The registered meters, read once per set of registrations.
+    meters: Arc<data::MeterDirectory>,
 }
 
 type Shared = Extension<Arc<QueryState>>;
@@ -254,7 +256,7 @@ pub fn routes(r: ApiRouter) -> ApiRouter {
     )
     .route(
         e("/api/v1/enterprises", "Registered enterprises and their meters (an enterprise token sees its own)", "/api/v1/enterprises"),
-        get(enterprise_list),
+        get(enterprise_list).layer(ext.clone()),
     )
     .route(
         e("/api/v1/enterprises/{enterprise}/loads", "Measured loads per interval and carrier, with the hourly factors alongside; query from, to (default: the last 7 days of data)", "/api/v1/enterprises/{enterprise}/loads"),
@@ -286,11 +288,11 @@ pub fn routes(r: ApiRouter) -> ApiRouter {
     )
     .route(
         e("/api/v1/enterprises/{enterprise}/anomalies", "Anomaly alerts on the enterprise's logged meter data (flat line, spike, level shift, PV at night, missing data): meter, kind, span and evidence; query days=1..31 (default: the last 7 days of data)", "/api/v1/enterprises/{enterprise}/anomalies"),
-        get(enterprise_anomalies),
+        get(enterprise_anomalies).layer(ext.clone()),
     )
     .route(
         all("/api/v1/park/anomalies", "Anomaly alerts on every meter's logged data; query days=1..31 (default: the last 7 days of data)", "/api/v1/park/anomalies"),
-        get(park_anomalies),
+        get(park_anomalies).layer(ext.clone()),
     )
     .route(
         all("/api/v1/park/emissions", "Emissions by enterprise and park totals; query from, to", "/api/v1/park/emissions"),
@@ -323,9 +325,10 @@ async fn status(
     let ids = pubs.iter().map(|p| p.id.clone()).collect();
     let v = verifier(&state)?;
     let note = state.served_checkpoint().to_string();
+    let meters = Arc::clone(&q.meters);
     let s = state
         .reader()
-        .with(move |store| Ok(data::status(store, &v, Some(note), ids)?))
+        .with(move |store| Ok(data::status(store, &v, Some(note), ids, &meters)?))
         .await?;
     Ok(Json(s))
 }
@@ -413,14 +416,16 @@ async fn factor_curve(
 async fn enterprise_list(
     State(state): State<AppState>,
     caller: Caller,
+    Extension(q): Shared,
 ) -> Result<Json<Value>, ApiError> {
     let size = state.head().size;
+    let meters = Arc::clone(&q.meters);
     let all = state
         .reader()
-        .with(move |store| Ok(data::enterprises(store, size)?))
+        .with(move |store| Ok(meters.get(store, size)?))
         .await?;
     let list: Vec<Value> = all
-        .into_iter()
+        .iter()
         .filter(|(id, _)| caller.may_read_enterprise(id))
         .map(|(id, meters)| json!({"id": id, "meters": meters}))
         .collect();
@@ -442,10 +447,11 @@ async fn enterprise_loads(
     let size = state.head().size;
     let pubs = publications(&state, &q, size).await?;
     let p = pubs.last().cloned();
+    let directory = Arc::clone(&q.meters);
     let loads = state
         .reader()
         .with(move |store| {
-            let all = data::enterprises(store, size)?;
+            let all = directory.get(store, size)?;
             let meters = all.get(&id).ok_or_else(|| {
                 ApiError::not_found(format!(
                     "no enterprise {id:?} is registered in this log; registered: {}",
@@ -494,9 +500,11 @@ async fn enterprise_emissions(
     Extension(q): Shared,
     Path(id): Path<String>,
     Query(pq): Query<PeriodQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let r = enterprise_doc(&state, &q, &caller, id, &pq).await?;
-    Ok(Json(reports::enterprise_view(&r, "emissions")))
+    Ok(r.view("enterprise emissions", |r| {
+        reports::enterprise_view(r, "emissions")
+    }))
 }
 
 async fn enterprise_comparison(
@@ -505,9 +513,11 @@ async fn enterprise_comparison(
     Extension(q): Shared,
     Path(id): Path<String>,
     Query(pq): Query<PeriodQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let r = enterprise_doc(&state, &q, &caller, id, &pq).await?;
-    Ok(Json(reports::enterprise_view(&r, "comparison")))
+    Ok(r.view("enterprise comparison", |r| {
+        reports::enterprise_view(r, "comparison")
+    }))
 }
 
 async fn enterprise_indicators(
@@ -516,9 +526,11 @@ async fn enterprise_indicators(
     Extension(q): Shared,
     Path(id): Path<String>,
     Query(pq): Query<PeriodQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let r = enterprise_doc(&state, &q, &caller, id, &pq).await?;
-    Ok(Json(reports::enterprise_view(&r, "indicators")))
+    Ok(r.view("enterprise indicators", |r| {
+        reports::enterprise_view(r, "indicators")
+    }))
 }
 
 async fn enterprise_issues(
@@ -530,15 +542,15 @@ async fn enterprise_issues(
 ) -> Result<Json<Value>, ApiError> {
     let r = enterprise_doc(&state, &q, &caller, id.clone(), &pq).await?;
     let size = r.doc.provenance.checkpoint.size;
+    let directory = Arc::clone(&q.meters);
     let quarantine = state
         .reader()
         .with(move |store| {
-            let devices: Vec<String> = data::enterprises(store, size)?
-                .remove(&id)
-                .unwrap_or_default()
-                .into_iter()
-                .map(|m| m.device)
-                .collect();
+            let devices: Vec<String> = directory
+                .get(store, size)?
+                .get(&id)
+                .map(|ms| ms.iter().map(|m| m.device.clone()).collect())
+                .unwrap_or_default();
             reports::quarantine(store, Some(&devices))
         })
         .await?;
@@ -548,17 +560,19 @@ async fn enterprise_issues(
 async fn enterprise_anomalies(
     State(state): State<AppState>,
     caller: Caller,
+    Extension(q): Shared,
     Path(id): Path<String>,
     Query(aq): Query<AnomalyQuery>,
 ) -> Result<Json<Anomalies>, ApiError> {
     check_enterprise(&caller, &id)?;
     let days = aq.days()?;
     let size = state.head().size;
+    let directory = Arc::clone(&q.meters);
     let found = state
         .reader()
         .with(move |store| {
-            let mut all = data::enterprises(store, size)?;
-            let Some(meters) = all.remove(&id) else {
+            let all = directory.get(store, size)?;
+            let Some(meters) = all.get(&id).cloned() else {
                 return Err(ApiError::not_found(format!(
                     "no enterprise {id:?} is registered in this log; registered: {}",
                     all.keys().cloned().collect::<Vec<_>>().join(", ")
@@ -573,14 +587,16 @@ async fn enterprise_anomalies(
 
 async fn park_anomalies(
     State(state): State<AppState>,
+    Extension(q): Shared,
     Query(aq): Query<AnomalyQuery>,
 ) -> Result<Json<Anomalies>, ApiError> {
     let days = aq.days()?;
     let size = state.head().size;
+    let directory = Arc::clone(&q.meters);
     let found = state
         .reader()
         .with(move |store| {
-            let all = data::enterprises(store, size)?;
+            let all = directory.get(store, size)?;
             Ok(anomalies::anomalies(store, size, &all, None, days)?)
         })
         .await?;
@@ -622,27 +638,27 @@ async fn park_emissions(
     State(state): State<AppState>,
     Extension(q): Shared,
     Query(pq): Query<PeriodQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let r = park_doc(&state, &q, &pq).await?;
-    Ok(Json(reports::park_view(&r, "emissions")))
+    Ok(r.view("park emissions", |r| reports::park_view(r, "emissions")))
 }
 
 async fn park_comparison(
     State(state): State<AppState>,
     Extension(q): Shared,
     Query(pq): Query<PeriodQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let r = park_doc(&state, &q, &pq).await?;
-    Ok(Json(reports::park_view(&r, "comparison")))
+    Ok(r.view("park comparison", |r| reports::park_view(r, "comparison")))
 }
 
 async fn park_indicators(
     State(state): State<AppState>,
     Extension(q): Shared,
     Query(pq): Query<PeriodQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let r = park_doc(&state, &q, &pq).await?;
-    Ok(Json(reports::park_view(&r, "indicators")))
+    Ok(r.view("park indicators", |r| reports::park_view(r, "indicators")))
 }
 
 async fn park_issues(

@@ -1,13 +1,15 @@
 //! Reports for the query API: built with [`tanji_report::build`] at the log's latest
-//! checkpoint, cached per (scope, period) until the log grows, and cut into the views the
+//! checkpoint, cached per (scope, period) and rebuilt at most every
+//! `dashboard.report_refresh_ms` while the log grows ([`ReportCache`]), and cut into the views the
 //! dashboard reads. The views only select and rename fields of the report; every number is
 //! the report's.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 use tanji_report::{ReportDoc, ReportError, Request, Scope};
 use tanji_store::{Store, StoredIssue};
@@ -55,16 +57,64 @@ pub struct Report {
     /// Problems found in the log while building (undecodable entries, bad device
     /// signatures): shown as alerts; a report with problems is not offered for download.
     pub problems: Vec<String>,
+    /// Views already cut from it, as JSON bytes, by name (`park emissions`, …): a park's
+    /// view lists every enterprise, and dashboards ask for the same ones again and again.
+    views: Mutex<HashMap<&'static str, axum::body::Bytes>>,
 }
 
-type Slot = Arc<tokio::sync::Mutex<Option<(u64, Result<Arc<Report>, ApiError>)>>>;
+impl Report {
+    /// The view `name` as a JSON response: made by `make` the first time, then served from
+    /// the bytes kept with the report.
+    pub fn view(&self, name: &'static str, make: impl FnOnce(&Report) -> Value) -> Response {
+        let kept = self.views.lock().ok().and_then(|v| v.get(name).cloned());
+        let bytes = match kept {
+            Some(b) => b,
+            None => {
+                let b =
+                    axum::body::Bytes::from(serde_json::to_vec(&make(self)).unwrap_or_default());
+                if let Ok(mut v) = self.views.lock() {
+                    v.insert(name, b.clone());
+                }
+                b
+            }
+        };
+        (
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            bytes,
+        )
+            .into_response()
+    }
+}
+
+/// A report built at a tree size, and when.
+#[derive(Debug, Clone)]
+struct Built {
+    size: u64,
+    at: Instant,
+    result: Result<Arc<Report>, ApiError>,
+}
+
+/// One (scope, period): its last build and whether a rebuild is running in the background.
+#[derive(Debug, Default)]
+struct SlotState {
+    built: Option<Built>,
+    rebuilding: bool,
+}
+
+type Slot = Arc<tokio::sync::Mutex<SlotState>>;
 
 /// Built reports by (scope, period), each with the tree size it was built at.
+///
+/// While the log grows, a report is rebuilt at most every `dashboard.report_refresh_ms`
+/// ([`crate::config::DashboardConfig`]): within that time of its build a report is served as
+/// it is; after it, the first request starts one rebuild in the background and every request
+/// gets the last report until the new one is done. A report that failed, or that is not there
+/// yet, is built while the request waits (one build; whoever else asks waits for it). With a
+/// refresh of 0 every request after the log grew waits for a report at the latest checkpoint.
 #[derive(Debug, Default)]
 pub struct ReportCache {
     slots: Mutex<HashMap<Key, Slot>>,
 }
-
 fn report_error(e: ReportError) -> ApiError {
     match e {
         ReportError::Request(m) => ApiError::not_found(m),
@@ -79,11 +129,11 @@ fn report_error(e: ReportError) -> ApiError {
 }
 
 impl ReportCache {
-    /// The report `key` at the log's latest checkpoint: the cached one if the log has not
-    /// grown since it was built, else built now (once, whoever else asks meanwhile waits for
-    /// it) on the blocking pool.
+    /// The report `key`: at the log's latest checkpoint, or at an earlier one built less than
+    /// the refresh interval ago (see [`ReportCache`]); the report names its checkpoint.
     pub async fn get(&self, state: &AppState, key: Key) -> Result<Arc<Report>, ApiError> {
         let size = state.head().size;
+        let refresh = Duration::from_millis(state.config().dashboard.report_refresh_ms);
         let slot = {
             let mut slots = self
                 .slots
@@ -95,34 +145,77 @@ impl ReportCache {
             slots.entry(key.clone()).or_default().clone()
         };
         let mut cached = slot.lock().await;
-        if let Some((built_at, result)) = cached.as_ref() {
-            if *built_at >= size {
-                return result.clone();
+        if let Some(b) = cached.built.clone() {
+            let usable = b.result.is_ok() && !refresh.is_zero();
+            if b.size >= size || (usable && b.at.elapsed() < refresh) {
+                return b.result.clone();
+            }
+            if usable {
+                // Stale: one rebuild in the background; meanwhile the last report is served.
+                if !cached.rebuilding {
+                    cached.rebuilding = true;
+                    let (state, slot, key) = (state.clone(), Arc::clone(&slot), key.clone());
+                    tokio::spawn(async move {
+                        let size = state.head().size;
+                        let result = build(&state, &key, size, true).await;
+                        let mut s = slot.lock().await;
+                        s.rebuilding = false;
+                        s.built = Some(Built {
+                            size,
+                            at: Instant::now(),
+                            result,
+                        });
+                    });
+                }
+                return b.result.clone();
             }
         }
-        let v = verifier(state)?;
-        let mut req = Request::new(match key.enterprise {
-            Some(e) => Scope::Enterprise(e),
-            None => Scope::Park,
+        let result = build(state, &key, size, false).await;
+        cached.built = Some(Built {
+            size,
+            at: Instant::now(),
+            result: result.clone(),
         });
-        req.period = key.period;
-        req.checkpoint_size = Some(size);
-        req.utc_offset_s = UTC_OFFSET_S;
-        let result = state
-            .reader()
-            .with(move |store| {
-                Ok(tanji_report::build(store, &v, &req)
-                    .map(|b| {
-                        Arc::new(Report {
-                            doc: b.doc,
-                            problems: b.problems.iter().map(ToString::to_string).collect(),
-                        })
-                    })
-                    .map_err(report_error))
-            })
-            .await?;
-        *cached = Some((size, result.clone()));
         result
+    }
+}
+
+/// Builds the report `key` at tree size `size`: on the blocking pool when a request waits for
+/// it, on the low-priority background thread ([`crate::reader::Reader::in_background`]) when
+/// it refreshes a report that is being served meanwhile.
+async fn build(
+    state: &AppState,
+    key: &Key,
+    size: u64,
+    background: bool,
+) -> Result<Arc<Report>, ApiError> {
+    let v = verifier(state)?;
+    let mut req = Request::new(match &key.enterprise {
+        Some(e) => Scope::Enterprise(e.clone()),
+        None => Scope::Park,
+    });
+    req.period = key.period;
+    req.checkpoint_size = Some(size);
+    req.utc_offset_s = UTC_OFFSET_S;
+    let took = state.metrics().report_build_seconds.clone();
+    let job = move |store: &tanji_store::SqliteStore| {
+        let started = Instant::now();
+        let built = tanji_report::build(store, &v, &req)
+            .map(|b| {
+                Arc::new(Report {
+                    doc: b.doc,
+                    problems: b.problems.iter().map(ToString::to_string).collect(),
+                    views: Mutex::default(),
+                })
+            })
+            .map_err(report_error);
+        took.observe(started.elapsed().as_secs_f64());
+        Ok(built)
+    };
+    if background {
+        state.reader().in_background(job).await?
+    } else {
+        state.reader().with(job).await?
     }
 }
 

@@ -109,12 +109,16 @@ pub fn publish_factors(dir: &Path, days: u32) {
     .unwrap();
 }
 
-/// The default test config: tokens for each role, a short batch window.
+/// The default test config: tokens for each role, a short batch window, and reports rebuilt
+/// at every request after the log grew (tests compare them with the latest checkpoint).
 pub fn config(fx: &Fixture) -> Config {
     let text = format!(
         r#"
 [batch]
 window_ms = 20
+
+[dashboard]
+report_refresh_ms = 0
 
 [[tokens]]
 name = "op"

@@ -37,6 +37,21 @@ pub struct DemoArgs {
     /// Address for `--serve`.
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub listen: String,
+    /// An MQTT broker: if it accepts a connection, one simulated device in four publishes its
+    /// uploads there (`tanji/<park>/<device>/up`, QoS 1) for the server to log, the others POST
+    /// over HTTP. Without a broker every device posts over HTTP.
+    #[arg(long, default_value = "mqtt://127.0.0.1:1883")]
+    pub mqtt: String,
+    /// Every device posts over HTTP; no broker is tried.
+    #[arg(long)]
+    pub no_mqtt: bool,
+}
+
+/// The median of `seconds`, in milliseconds (0 for none).
+fn median_ms(seconds: &[f64]) -> f64 {
+    let mut v = seconds.to_vec();
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).map_or(0.0, |s| s * 1000.0)
 }
 
 fn prepare(dir: &Path) -> Result<()> {
@@ -154,28 +169,62 @@ pub fn run(a: DemoArgs) -> Result<ExitCode> {
     );
 
     // The devices send their uploads the way real ones do: POST /api/v1/uploads to the
-    // server, which sequences them into durable batches and acknowledges each.
+    // server, or publish on the broker the server subscribes to; the server sequences them into
+    // durable batches and acknowledges each.
     drop(park);
-    let http = crate::demo_serve::ingest_over_http(&a.dir, &sim.uploads)?;
+    let mqtt = if a.no_mqtt {
+        None
+    } else {
+        match crate::demo_serve::mqtt_plan(&a.mqtt, &a.dir) {
+            Ok(plan) => Some(plan),
+            Err(why) => {
+                println!(
+                    "no MQTT broker at {} ({why}): every device posts over HTTP (start one, e.g. mosquitto, or give --mqtt URL, to see devices publish over MQTT too)",
+                    a.mqtt
+                );
+                None
+            }
+        }
+    };
+    let http = crate::demo_serve::ingest_over_http(&a.dir, &sim.uploads, mqtt.as_ref())?;
     let answers: Vec<String> = http
         .by_status
         .iter()
         .map(|(s, n)| format!("{n} {s}"))
         .collect();
     println!(
-        "ingested over HTTP (POST /api/v1/uploads to tanji-server on {}, acknowledged once durable): {} in {:.1} s",
+        "ingested over HTTP (POST /api/v1/uploads to tanji-server on {}, acknowledged once durable): {} uploads: {}",
         http.addr,
-        answers.join(", "),
-        http.seconds
+        http.posted,
+        if answers.is_empty() { "none".to_string() } else { answers.join(", ") },
     );
-    let accepted = http.by_status.get("accepted").copied().unwrap_or(0);
+    let mut accepted = http.by_status.get("accepted").copied().unwrap_or(0);
+    if let (Some(plan), Some(m)) = (&mqtt, &http.mqtt) {
+        println!(
+            "ingested over MQTT ({}, topics tanji/{}/<device>/up, answers on …/ack, QoS 1): {} uploads from {} devices: {} accepted, {} duplicate, {} rejected, {} refused whole; acknowledgement p50 {:.0} ms",
+            plan.url,
+            plan.park,
+            m.published,
+            m.devices,
+            m.accepted,
+            m.duplicate,
+            m.rejected,
+            m.errors,
+            median_ms(&m.latencies)
+        );
+        accepted += m.accepted;
+    }
     if accepted != sim.upload_count {
         bail!(
-            "{accepted} of {} simulated uploads were accepted ({}); the demo expects all",
+            "{accepted} of {} simulated uploads were accepted (HTTP: {}); the demo expects all",
             sim.upload_count,
             answers.join(", ")
         );
     }
+    println!(
+        "all {accepted} uploads acknowledged once durable in {:.1} s",
+        http.seconds
+    );
     let park = util::open(&a.dir)?;
 
     let t = Instant::now();
@@ -305,7 +354,7 @@ pub fn run(a: DemoArgs) -> Result<ExitCode> {
     }
     if a.serve {
         drop(park);
-        return crate::demo_serve::serve(&a.dir, &a.listen);
+        return crate::demo_serve::serve(&a.dir, &a.listen, mqtt.as_ref());
     }
     println!(
         "  tanji demo --serve   (this, then the live dashboard at http://{}/dashboard/)",

@@ -243,7 +243,6 @@ impl std::fmt::Display for MqttSummary {
 /// after the answer to the previous came on `tanji/<park>/<device>/ack` (published again if
 /// none came within [`ACK_WAIT`]: the server answers a repeat `duplicate`).
 pub fn publish_mqtt(url: &str, park: &str, uploads: &[SignedUpload]) -> Result<MqttSummary> {
-    let broker = tanji_server::mqtt::Broker::parse(url)?;
     let mut by_device: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for u in uploads {
         by_device
@@ -255,24 +254,32 @@ pub fn publish_mqtt(url: &str, park: &str, uploads: &[SignedUpload]) -> Result<M
         .enable_all()
         .build()
         .context("starting the async runtime")?;
+    runtime.block_on(publish_devices(url, park, by_device))
+}
+
+/// [`publish_mqtt`] on the caller's runtime, for uploads already written as JSON and grouped
+/// by device (each device's in the order it sends them).
+pub async fn publish_devices(
+    url: &str,
+    park: &str,
+    by_device: BTreeMap<String, Vec<String>>,
+) -> Result<MqttSummary> {
+    let broker = tanji_server::mqtt::Broker::parse(url)?;
     let started = Instant::now();
     let devices = by_device.len();
-    let results = runtime.block_on(async {
-        let mut tasks = tokio::task::JoinSet::new();
-        for (device, payloads) in by_device {
-            tasks.spawn(run_device(
-                broker.clone(),
-                park.to_string(),
-                device,
-                payloads,
-            ));
-        }
-        let mut all = Vec::new();
-        while let Some(r) = tasks.join_next().await {
-            all.push(r.context("a simulated device failed")?);
-        }
-        Ok::<_, anyhow::Error>(all)
-    })?;
+    let mut tasks = tokio::task::JoinSet::new();
+    for (device, payloads) in by_device {
+        tasks.spawn(run_device(
+            broker.clone(),
+            park.to_string(),
+            device,
+            payloads,
+        ));
+    }
+    let mut results = Vec::new();
+    while let Some(r) = tasks.join_next().await {
+        results.push(r.context("a simulated device failed")?);
+    }
     let mut summary = MqttSummary {
         url: url.to_string(),
         devices,
@@ -293,6 +300,57 @@ pub fn publish_mqtt(url: &str, park: &str, uploads: &[SignedUpload]) -> Result<M
     }
     summary.seconds = started.elapsed().as_secs_f64();
     Ok(summary)
+}
+
+/// Waits until a tanji server says it is online for `park` on the broker at `url` (its
+/// retained `{"status":"online"}` on `tanji/<park>/status`), at most `wait`: uploads published
+/// before it subscribed would reach nobody.
+pub async fn wait_for_server(url: &str, park: &str, wait: Duration) -> Result<()> {
+    use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+    let broker = tanji_server::mqtt::Broker::parse(url)?;
+    let topic = tanji_server::mqtt::status_topic(park);
+    let mut options = MqttOptions::new(
+        format!("tanji-sim-{park}-watch-{}", std::process::id()),
+        broker.host.clone(),
+        broker.port,
+    );
+    options.set_keep_alive(Duration::from_secs(30));
+    if let Some(user) = &broker.username {
+        options.set_credentials(user.clone(), broker.password.clone().unwrap_or_default());
+    }
+    let (client, mut events) = AsyncClient::new(options, 16);
+    let watch = async {
+        loop {
+            match events.poll().await {
+                Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                    client
+                        .subscribe(topic.clone(), QoS::AtLeastOnce)
+                        .await
+                        .with_context(|| format!("subscribing to {topic}"))?;
+                }
+                Ok(Event::Incoming(Packet::Publish(p))) => {
+                    let online = serde_json::from_slice::<serde_json::Value>(&p.payload)
+                        .is_ok_and(|v| v["status"] == "online");
+                    if online {
+                        return Ok::<_, anyhow::Error>(());
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::debug!(error = %e, "watching the server's status; retrying");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        }
+    };
+    let result = tokio::time::timeout(wait, watch).await;
+    let _ = client.disconnect().await;
+    result.map_err(|_| {
+        anyhow::anyhow!(
+            "no tanji server said it was online on {topic} at {url} within {} s",
+            wait.as_secs()
+        )
+    })?
 }
 
 /// One simulated device: connects, subscribes to its answers, publishes its uploads in order.

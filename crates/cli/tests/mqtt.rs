@@ -162,3 +162,65 @@ fn simulated_devices_publish_over_mqtt_and_a_second_run_is_all_duplicates() {
     let out = tanji(["verify", "--dir", s(&dir)]).ok().stdout;
     assert!(out.contains("6 uploads"), "{out}");
 }
+
+/// `tanji demo` with a broker: one device in four publishes over MQTT, the others POST over
+/// HTTP, and every upload of both is acknowledged, logged once and verified.
+#[test]
+fn the_demo_publishes_over_mqtt_when_a_broker_answers() {
+    if !broker_up() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("demo");
+    let run = tanji([
+        "demo",
+        "--dir",
+        s(&dir),
+        "--enterprises",
+        "8",
+        "--days",
+        "3",
+        "--mqtt",
+        &format!("mqtt://{BROKER}"),
+    ])
+    .ok();
+    let line = |prefix: &str| {
+        run.stdout
+            .lines()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no line {prefix:?} in\n{}", run.stdout))
+            .to_string()
+    };
+    // 8 devices × 3 days: devices 0 and 4 publish over MQTT (6 uploads), the rest over HTTP.
+    let mqtt = line("ingested over MQTT");
+    assert!(
+        mqtt.contains(": 6 uploads from 2 devices: 6 accepted, 0 duplicate, 0 rejected"),
+        "{mqtt}"
+    );
+    let http = line("ingested over HTTP");
+    assert!(http.contains(": 18 uploads: 18 accepted"), "{http}");
+    assert!(line("all 24 uploads acknowledged").contains("durable"));
+    assert!(
+        line("verify OK").contains("24 device signatures"),
+        "{}",
+        run.stdout
+    );
+    // Without a broker, or told not to try one, every device posts over HTTP.
+    let run = tanji([
+        "demo",
+        "--dir",
+        s(&dir),
+        "--enterprises",
+        "8",
+        "--days",
+        "3",
+        "--no-mqtt",
+    ])
+    .ok();
+    assert!(!run.stdout.contains("over MQTT"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("24 uploads: 24 accepted"),
+        "{}",
+        run.stdout
+    );
+}

@@ -157,7 +157,7 @@ impl ReportCache {
                     let (state, slot, key) = (state.clone(), Arc::clone(&slot), key.clone());
                     tokio::spawn(async move {
                         let size = state.head().size;
-                        let result = build(&state, &key, size, true).await;
+                        let result = build(&state, &key, size).await;
                         let mut s = slot.lock().await;
                         s.rebuilding = false;
                         s.built = Some(Built {
@@ -170,7 +170,7 @@ impl ReportCache {
                 return b.result.clone();
             }
         }
-        let result = build(state, &key, size, false).await;
+        let result = build(state, &key, size).await;
         cached.built = Some(Built {
             size,
             at: Instant::now(),
@@ -180,15 +180,10 @@ impl ReportCache {
     }
 }
 
-/// Builds the report `key` at tree size `size`: on the blocking pool when a request waits for
-/// it, on the low-priority background thread ([`crate::reader::Reader::in_background`]) when
-/// it refreshes a report that is being served meanwhile.
-async fn build(
-    state: &AppState,
-    key: &Key,
-    size: u64,
-    background: bool,
-) -> Result<Arc<Report>, ApiError> {
+/// Builds the report `key` at tree size `size` on the background thread of lower CPU priority
+/// ([`crate::reader::Reader::in_background`]): reports take the cores that acknowledging
+/// uploads leaves.
+async fn build(state: &AppState, key: &Key, size: u64) -> Result<Arc<Report>, ApiError> {
     let v = verifier(state)?;
     let mut req = Request::new(match &key.enterprise {
         Some(e) => Scope::Enterprise(e.clone()),
@@ -212,11 +207,7 @@ async fn build(
         took.observe(started.elapsed().as_secs_f64());
         Ok(built)
     };
-    if background {
-        state.reader().in_background(job).await?
-    } else {
-        state.reader().with(job).await?
-    }
+    state.reader().in_background(job).await?
 }
 
 /// What every view starts with: whose figures, the period, the checkpoint and the factors.

@@ -1,8 +1,9 @@
 //! `tanji bench serve`: the service under load, on loopback only. Starts the server in this
 //! process on 127.0.0.1:0 over a temporary park, has N simulated devices (the simulator's
 //! registrations and signed daily uploads) POST one upload per request at a fixed total rate
-//! over real HTTP (at most one request in flight per device), and reports acknowledged uploads per second and the acknowledgement latency
-//! percentiles. The latency of each upload is measured from the moment it was due to be sent
+//! over real HTTP (at most [`MAX_CONNECTIONS`] requests in flight), while dashboard readers
+//! query the park's emissions and the status, and reports acknowledged uploads per second, the
+//! acknowledgement latency percentiles and the readers' query latency. The latency of each upload is measured from the moment it was due to be sent
 //! (open loop), so a slow server cannot hide its queueing delay by slowing the senders down.
 //! Afterwards the park is reopened and every acknowledged upload must be in the log.
 
@@ -262,11 +263,9 @@ pub fn run(a: Args) -> Result<ExitCode> {
         );
         let started = Instant::now();
         let step = Duration::from_secs_f64(1.0 / rate);
-        // At most one request in flight per device (one connection each, as real devices
-        // hold); an upload waiting for its device's connection is late, and its latency
-        // counts from when it was due.
-        // (Bounded: server and devices share this process's file descriptors, two per
-        // connection.)
+        // At most as many requests in flight as devices, and at most MAX_CONNECTIONS (server and
+        // devices share this process's file descriptors, two per connection); an upload
+        // waiting for a connection is late, and its latency counts from when it was due.
         let in_flight = Arc::new(tokio::sync::Semaphore::new(devices.min(MAX_CONNECTIONS)));
         let idle: Idle = Arc::default();
         let mut tasks = Vec::with_capacity(total);

@@ -88,22 +88,24 @@ pub fn ingest_over_http(dir: &Path, uploads: &Path, mqtt: Option<&MqttPlan>) -> 
     let mut by_device: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut bodies = Vec::new();
     if mqtt.is_some() {
-        let device_of = |line: &str| {
-            tanji_readings::parse_json_upload(line)
-                .map(|u| u.body.device)
-                .unwrap_or_default()
-        };
-        let mut devices: Vec<String> = lines.iter().map(|l| device_of(l)).collect();
-        devices.sort();
-        devices.dedup();
+        // A line that does not decode has no device: it goes over HTTP (and is rejected there).
+        let lines: Vec<(Option<String>, String)> = lines
+            .into_iter()
+            .map(|l| {
+                let device = tanji_readings::parse_json_upload(&l)
+                    .ok()
+                    .map(|u| u.body.device);
+                (device, l)
+            })
+            .collect();
+        let devices: std::collections::BTreeSet<&str> =
+            lines.iter().filter_map(|(d, _)| d.as_deref()).collect();
         let over_mqtt: std::collections::BTreeSet<String> =
-            devices.into_iter().step_by(4).collect();
-        for line in lines {
-            let device = device_of(&line);
-            if over_mqtt.contains(&device) {
-                by_device.entry(device).or_default().push(line);
-            } else {
-                bodies.push(line);
+            devices.into_iter().step_by(4).map(str::to_string).collect();
+        for (device, line) in lines {
+            match device {
+                Some(d) if over_mqtt.contains(&d) => by_device.entry(d).or_default().push(line),
+                _ => bodies.push(line),
             }
         }
     } else {

@@ -172,18 +172,20 @@ fn the_demo_publishes_over_mqtt_when_a_broker_answers() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("demo");
-    let run = tanji([
-        "demo",
-        "--dir",
-        s(&dir),
-        "--enterprises",
-        "8",
-        "--days",
-        "3",
-        "--mqtt",
-        &format!("mqtt://{BROKER}"),
-    ])
-    .ok();
+    let demo = |broker: &str| {
+        tanji([
+            "demo",
+            "--dir",
+            s(&dir),
+            "--enterprises",
+            "8",
+            "--days",
+            "3",
+            broker,
+        ])
+        .ok()
+    };
+    let run = demo(&format!("--mqtt=mqtt://{BROKER}"));
     let line = |prefix: &str| {
         run.stdout
             .lines()
@@ -206,17 +208,7 @@ fn the_demo_publishes_over_mqtt_when_a_broker_answers() {
         run.stdout
     );
     // Without a broker, or told not to try one, every device posts over HTTP.
-    let run = tanji([
-        "demo",
-        "--dir",
-        s(&dir),
-        "--enterprises",
-        "8",
-        "--days",
-        "3",
-        "--no-mqtt",
-    ])
-    .ok();
+    let run = demo("--no-mqtt");
     assert!(!run.stdout.contains("over MQTT"), "{}", run.stdout);
     assert!(
         run.stdout.contains("24 uploads: 24 accepted"),

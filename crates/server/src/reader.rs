@@ -30,7 +30,7 @@ type BackgroundJob = Box<dyn FnOnce() + Send>;
 pub struct Reader {
     path: Arc<PathBuf>,
     pool: Arc<Mutex<Vec<SqliteStore>>>,
-    background: Arc<OnceLock<Option<Mutex<mpsc::Sender<BackgroundJob>>>>>,
+    background: Arc<OnceLock<Option<mpsc::Sender<BackgroundJob>>>>,
 }
 
 impl Reader {
@@ -72,12 +72,7 @@ impl Reader {
         T: Send + 'static,
         F: FnOnce(&SqliteStore) -> Result<T, ApiError> + Send + 'static,
     {
-        let sender = self
-            .background
-            .get_or_init(|| start_background().map(Mutex::new))
-            .as_ref()
-            .and_then(|s| s.lock().ok().map(|s| s.clone()));
-        let Some(sender) = sender else {
+        let Some(sender) = self.background.get_or_init(start_background) else {
             return self.with(f).await;
         };
         let (tx, rx) = tokio::sync::oneshot::channel();
@@ -115,7 +110,11 @@ fn start_background() -> Option<mpsc::Sender<BackgroundJob>> {
         .spawn(move || {
             lower_priority();
             while let Ok(job) = rx.recv() {
-                job();
+                // A job that panics drops its answer (its caller gets an error); the thread
+                // goes on with the next.
+                if std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)).is_err() {
+                    tracing::error!("a background report job panicked");
+                }
             }
         });
     match started {

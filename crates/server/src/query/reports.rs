@@ -70,8 +70,13 @@ impl Report {
         let bytes = match kept {
             Some(b) => b,
             None => {
-                let b =
-                    axum::body::Bytes::from(serde_json::to_vec(&make(self)).unwrap_or_default());
+                let b = match serde_json::to_vec(&make(self)) {
+                    Ok(b) => axum::body::Bytes::from(b),
+                    Err(e) => {
+                        return ApiError::internal(format!("writing the {name} view: {e}"))
+                            .into_response()
+                    }
+                };
                 if let Ok(mut v) = self.views.lock() {
                     v.insert(name, b.clone());
                 }
@@ -115,6 +120,7 @@ type Slot = Arc<tokio::sync::Mutex<SlotState>>;
 pub struct ReportCache {
     slots: Mutex<HashMap<Key, Slot>>,
 }
+
 fn report_error(e: ReportError) -> ApiError {
     match e {
         ReportError::Request(m) => ApiError::not_found(m),

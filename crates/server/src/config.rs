@@ -79,7 +79,10 @@ fn default_listen() -> String {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct BatchConfig {
-    /// The longest an upload waits for others before its batch is logged, in milliseconds.
+    /// The longest an upload waits for others before its batch is logged, in milliseconds
+    /// (default 250). Under thousands of uploads per second 100 ms keeps batches small enough
+    /// to be logged while the next fills (`docs/benchmarks.md`, the service under load); each
+    /// batch is one fsync and one signed checkpoint.
     pub window_ms: u64,
     /// A batch is logged as soon as it holds this many records.
     pub max_records: usize,

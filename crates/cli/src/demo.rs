@@ -186,7 +186,7 @@ pub fn run(a: DemoArgs) -> Result<ExitCode> {
             }
         }
     };
-    let http = crate::demo_serve::ingest_over_http(&a.dir, &sim.uploads, mqtt.as_ref())?;
+    let http = crate::demo_serve::ingest_as_devices(&a.dir, &sim.uploads, mqtt.as_ref())?;
     let answers: Vec<String> = http
         .by_status
         .iter()

@@ -57,7 +57,7 @@ pub fn mqtt_plan(url: &str, dir: &Path) -> std::result::Result<MqttPlan, String>
 }
 
 /// What the devices' ingest answered.
-pub struct HttpIngest {
+pub struct DeviceIngest {
     /// Answers by status (`accepted`, `duplicate`, `rejected`, or the HTTP error).
     pub by_status: BTreeMap<String, u64>,
     /// The address the server listened on.
@@ -74,7 +74,11 @@ pub struct HttpIngest {
 /// 127.0.0.1 (a free port): with `mqtt`, one device in four (every fourth by id) publishes its
 /// uploads over MQTT, in order, each after the answer to the last; the others POST theirs to
 /// `/api/v1/uploads`. Waits for every acknowledgement, and stops the server.
-pub fn ingest_over_http(dir: &Path, uploads: &Path, mqtt: Option<&MqttPlan>) -> Result<HttpIngest> {
+pub fn ingest_as_devices(
+    dir: &Path,
+    uploads: &Path,
+    mqtt: Option<&MqttPlan>,
+) -> Result<DeviceIngest> {
     let file =
         std::fs::File::open(uploads).with_context(|| format!("opening {}", uploads.display()))?;
     let mut lines = Vec::new();
@@ -165,7 +169,7 @@ pub fn ingest_over_http(dir: &Path, uploads: &Path, mqtt: Option<&MqttPlan>) -> 
             .await
             .context("the server task failed")?
             .context("the server failed")?;
-        Ok(HttpIngest {
+        Ok(DeviceIngest {
             by_status,
             addr,
             seconds,

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::Subcommand;
-use tanji_forecast::{backtest, forecast, spread, Day, Model, Score};
+use tanji_forecast::{backtest, spread, Day, Model, Score};
 use tanji_optimizer::local::{LocalDate, Zone};
 use tanji_park::Park;
 use tanji_simulator::{MeterRole, ParkSpec};
@@ -271,55 +271,20 @@ fn backtest_cmd(
 }
 
 /// The ridge forecast of the published factors (g/kWh per quarter-hour) of local day `date`,
-/// fitted on the 56 days before it, and a note saying so.
+/// fitted on the days before it, and a note saying so
+/// ([`tanji_report::advice::forecast_factors`], as the server's advice route makes it).
 pub fn factor_forecast(
     park: &Park,
     publication: Option<&str>,
     zone: &Zone,
     date: LocalDate,
 ) -> Result<(Vec<f64>, String)> {
-    let train = 56;
-    let first = date.add_days(-train)?;
-    let (from, _) = zone.day_bounds(first)?;
-    let (to, _) = zone.day_bounds(date)?;
-    let f = tanji_report::interval_factors(
+    let (_, values, note) = tanji_report::advice::forecast_factors(
         park.store(),
         &park.verifier(),
         publication,
-        None,
-        from,
-        900,
-        usize::try_from((to - from) / 900)?,
+        zone,
+        date,
     )?;
-    let id = f.publication;
-    let mut history = Vec::new();
-    for (d, start) in local_days(zone, first, usize::try_from(train)?)? {
-        let (_, end) = zone.day_bounds(d)?;
-        let a = usize::try_from((start - from) / 900)?;
-        let b = usize::try_from((end - from) / 900)?;
-        // Days the publication does not cover (before its first hour) are left out.
-        if let Some(values) = f.values[a..b].iter().copied().collect::<Option<Vec<f64>>>() {
-            history.push(Day {
-                weekday: d.weekday(),
-                values,
-                weather: Vec::new(),
-            });
-        }
-    }
-    let next = Day {
-        weekday: date.weekday(),
-        values: Vec::new(),
-        weather: Vec::new(),
-    };
-    let values = forecast(Model::RIDGE, &history, &next).with_context(|| {
-        format!("forecasting the factors of {date} from publication {id}'s previous days")
-    })?;
-    Ok((
-        values,
-        format!(
-            "{} fitted on {} days of {id} before {date}",
-            Model::RIDGE.name(),
-            history.len()
-        ),
-    ))
+    Ok((values, note))
 }

@@ -1,12 +1,14 @@
 //! Load-shift advice from the log: one enterprise's metered local day and the published
-//! factors of its intervals, as `tanji_optimizer` needs them, and the plan of a day with the
-//! documented default flexible-load description and tariff. Shared by `tanji optimize` and
-//! the server's advice route, so both give the same plan for the same log.
+//! factors of its intervals (or a next-day forecast of them), as `tanji_optimizer` needs them,
+//! and the plan of a day with the documented default flexible-load description and tariff.
+//! Shared by `tanji optimize` and the server's advice route, so both give the same plan for
+//! the same log.
 
+use tanji_forecast::{forecast, Day, Model};
 use tanji_ledger::NoteVerifier;
 use tanji_optimizer::local::{LocalDate, Zone};
 use tanji_optimizer::spec::{FlexSpec, SiteDay};
-use tanji_optimizer::{optimize, Objective, Plan, Tariff};
+use tanji_optimizer::{optimize, rescore, Objective, Outcome, Plan, Tariff};
 use tanji_store::Store;
 
 use crate::{interval_factors, site_series, ReportError};
@@ -84,6 +86,81 @@ pub fn published_factors<S: Store>(
     Ok((f.publication, values))
 }
 
+/// Local days of training history a factor forecast is fitted on (at most; days the
+/// publication does not cover are left out).
+pub const FORECAST_TRAINING_DAYS: i32 = 56;
+
+/// A next-day forecast of local day `date`'s 15-minute factors (g/kWh) of publication `want`
+/// (`None`: the latest), made only from the publication's previous days
+/// ([`FORECAST_TRAINING_DAYS`], the ridge model of `tanji-forecast`), as a plan made the day
+/// before would have them. Returns the publication id, the values and what they were fitted on.
+pub fn forecast_factors<S: Store>(
+    store: &S,
+    verifier: &NoteVerifier,
+    want: Option<&str>,
+    zone: &Zone,
+    date: LocalDate,
+) -> Result<(String, Vec<f64>, String), ReportError> {
+    let interval_s = ADVICE_INTERVAL_S;
+    let first = date.add_days(-FORECAST_TRAINING_DAYS).map_err(advice_err)?;
+    let (from, _) = zone.day_bounds(first).map_err(advice_err)?;
+    let (to, _) = zone.day_bounds(date).map_err(advice_err)?;
+    let n = usize::try_from((to - from) / i64::from(interval_s)).unwrap_or(0);
+    let f = interval_factors(store, verifier, want, None, from, interval_s, n)?;
+    let id = f.publication;
+    let mut history = Vec::new();
+    for k in 0..FORECAST_TRAINING_DAYS {
+        let d = first.add_days(k).map_err(advice_err)?;
+        let (start, end) = zone.day_bounds(d).map_err(advice_err)?;
+        let a = usize::try_from((start - from) / i64::from(interval_s)).unwrap_or(0);
+        let b = usize::try_from((end - from) / i64::from(interval_s)).unwrap_or(0);
+        // Days the publication does not cover (before its first hour) are left out.
+        if let Some(values) = f.values[a..b].iter().copied().collect::<Option<Vec<f64>>>() {
+            history.push(Day {
+                weekday: d.weekday(),
+                values,
+                weather: Vec::new(),
+            });
+        }
+    }
+    let next = Day {
+        weekday: date.weekday(),
+        values: Vec::new(),
+        weather: Vec::new(),
+    };
+    let values = forecast(Model::RIDGE, &history, &next).map_err(|e| {
+        ReportError::Request(format!(
+            "forecasting the factors of {date} from publication {id}'s previous days: {e}"
+        ))
+    })?;
+    let note = format!(
+        "{} fitted on {} days of {id} before {date}",
+        Model::RIDGE.name(),
+        history.len()
+    );
+    Ok((id, values, note))
+}
+
+/// What a day is planned on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Planning {
+    /// The published factors of the day itself (hindsight: what the best plan was).
+    Published,
+    /// A forecast from the previous days ([`forecast_factors`]), as a plan made the day before;
+    /// the plan is then scored on the published factors too.
+    Forecast,
+}
+
+impl Planning {
+    /// `published` or `forecast`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Planning::Published => "published",
+            Planning::Forecast => "forecast",
+        }
+    }
+}
+
 /// A planned day: the factor publication used and the plan, or why the optimiser refused it.
 #[derive(Debug, Clone)]
 pub struct DayAdvice {
@@ -93,12 +170,17 @@ pub struct DayAdvice {
     pub publication: String,
     /// The plan, or the optimiser's reason for none.
     pub plan: Result<Plan, String>,
+    /// Planned on a forecast: what it was fitted on.
+    pub forecast: Option<String>,
+    /// Planned on a forecast: the day's outcomes before and after on the published factors.
+    pub realised: Option<(Outcome, Outcome)>,
 }
 
-/// Plans local day `date` of `enterprise` on the latest published factors with the documented
-/// default flexible-load description ([`FlexSpec::default_for_site`]) and the illustrative
-/// tariff ([`Tariff::illustrative`]) — what `tanji optimize` does without `--flex`/`--tariff`.
-/// Missing data or factors are an error; an infeasible plan is a [`DayAdvice`] without one.
+/// Plans local day `date` of `enterprise` on the latest publication's factors (or a forecast
+/// of them, [`Planning`]) with the documented default flexible-load description
+/// ([`FlexSpec::default_for_site`]) and the illustrative tariff ([`Tariff::illustrative`]) —
+/// what `tanji optimize` does without `--flex`/`--tariff`. Missing data or factors are an
+/// error; an infeasible plan is a [`DayAdvice`] without one.
 pub fn advise_default_day<S: Store>(
     store: &S,
     verifier: &NoteVerifier,
@@ -106,15 +188,37 @@ pub fn advise_default_day<S: Store>(
     zone: &Zone,
     date: LocalDate,
     objective: Objective,
+    planning: Planning,
 ) -> Result<DayAdvice, ReportError> {
     let day = site_day(store, enterprise, zone, date)?;
     let (publication, factors) = published_factors(store, verifier, None, &day, zone)?;
-    let problem = FlexSpec::default_for_site()
+    let actual = FlexSpec::default_for_site()
         .problem(&day, factors, &Tariff::illustrative(), objective, zone)
         .map_err(advice_err)?;
+    if planning == Planning::Published {
+        return Ok(DayAdvice {
+            date,
+            publication,
+            plan: optimize(&actual).map_err(|e| e.to_string()),
+            forecast: None,
+            realised: None,
+        });
+    }
+    let (_, values, note) = forecast_factors(store, verifier, Some(&publication), zone, date)?;
+    let mut planned_on = actual.clone();
+    planned_on.factors = values;
+    let (plan, realised) = match optimize(&planned_on) {
+        Ok(p) => {
+            let realised = rescore(&p, &actual).map_err(advice_err)?;
+            (Ok(p), Some(realised))
+        }
+        Err(e) => (Err(e.to_string()), None),
+    };
     Ok(DayAdvice {
         date,
         publication,
-        plan: optimize(&problem).map_err(|e| e.to_string()),
+        plan,
+        forecast: Some(note),
+        realised,
     })
 }

@@ -146,3 +146,79 @@ async fn a_weeks_advice_cuts_emissions_at_unchanged_energy() {
     assert_eq!(status, 422, "{body}");
     srv.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn advice_planned_on_a_forecast_is_scored_on_the_published_factors() {
+    // 30 UTC days: the ridge forecast needs 21 days of factors before the planned day.
+    let fx = fixture(2, 30);
+    common::publish_factors(fx.path(), 30);
+    let srv = start(fx.path(), config(&fx)).await;
+    let body = format!(
+        "[{}]",
+        (0..fx.uploads.len())
+            .map(|i| fx.json(i))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let res = client()
+        .post(srv.at("/api/v1/uploads"))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let e = fx.enterprise(0);
+    let q = |extra: &str| format!("/api/v1/enterprises/{e}/optimize?day=2026-01-28{extra}");
+
+    let (status, hindsight) = get(&srv, OPERATOR, &q("")).await;
+    assert_eq!(status, 200, "{hindsight}");
+    assert_eq!(hindsight["planned_on"], "published");
+    assert!(hindsight["totals"]["realised"].is_null());
+    let (status, f) = get(&srv, OPERATOR, &q("&factors=forecast")).await;
+    assert_eq!(status, 200, "{f}");
+    assert_eq!(f["planned_on"], "forecast");
+    let fitted = f["provenance"]["forecasts"][0]["fitted"].as_str().unwrap();
+    assert!(
+        fitted.contains("days of CN-test-synthetic@v1 before 2026-01-28"),
+        "{fitted}"
+    );
+    assert!(f["method"]
+        .as_str()
+        .unwrap()
+        .contains("planned on a forecast"));
+    // The plan's own figures are on the forecast factors, not the published ones.
+    assert_ne!(
+        f["intervals"][40]["factor"],
+        hindsight["intervals"][40]["factor"]
+    );
+    // Scored on the published factors: the same day before any shift, the same energy, and
+    // no better than the plan made in hindsight on those factors.
+    let r = &f["totals"]["realised"];
+    let h = &hindsight["totals"];
+    assert_eq!(r["before"], h["before"], "{r}");
+    assert_eq!(
+        r["after"]["consumption_wh"], h["after"]["consumption_wh"],
+        "energy unchanged"
+    );
+    let (realised_after, best_after) = (
+        r["after"]["emissions_g"].as_i64().unwrap(),
+        h["after"]["emissions_g"].as_i64().unwrap(),
+    );
+    assert!(
+        realised_after >= best_after,
+        "a plan on a forecast ({realised_after} g) cannot beat hindsight ({best_after} g)"
+    );
+    assert_eq!(
+        r["emissions_cut_g"].as_i64().unwrap(),
+        r["before"]["emissions_g"].as_i64().unwrap() - realised_after
+    );
+    assert_eq!(f["per_day"][0]["realised"]["after"], r["after"]);
+    eprintln!(
+        "{e} 2026-01-28: before {} g; after, planned in hindsight {best_after} g, planned on the forecast {realised_after} g",
+        h["before"]["emissions_g"]
+    );
+
+    let (status, body) = get(&srv, OPERATOR, &q("&factors=tomorrow")).await;
+    assert_eq!(status, 400, "{body}");
+    srv.stop().await;
+}

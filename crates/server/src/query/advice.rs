@@ -17,7 +17,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use tanji_optimizer::local::{LocalDate, Zone};
 use tanji_optimizer::Objective;
-use tanji_report::advice::{advise_default_day, DayAdvice};
+use tanji_report::advice::{advise_default_day, DayAdvice, Planning};
 use tanji_report::ReportError;
 use tanji_store::Store;
 
@@ -30,8 +30,11 @@ pub const MAX_DAYS: u32 = 7;
 /// How the figures are modelled.
 pub const ADVICE_METHOD: &str = "per local day (Asia/Shanghai, 15-minute intervals): the logged site load and PV, a fifth of the load above the day's minimum movable within 06:00–24:00 at up to 1.5 × its peak (docs/optimizer.md), the illustrative time-of-use tariff; grid import × the interval's published factor and price, minimised by the linear program of tanji-optimizer with each load's energy kept to the Wh";
 
-/// Cached answers, keyed by (enterprise, first day, days, objective, log size).
-type Key = (String, String, u32, String, u64);
+/// How a plan on a forecast is made and scored (added to [`ADVICE_METHOD`]).
+pub const FORECAST_METHOD: &str = "planned on a forecast: each 15-minute factor of the day forecast from the publication's factors of up to 56 local days before it (at least 21), by the per-slot ridge regression of tanji-forecast (the slot the day before and a week before, its 7-day mean, the previous day's mean, Saturday, Sunday, Monday), as a plan made the day before would have them; the intervals and totals are on the forecast, totals.realised scores the same plan on the day's published factors";
+
+/// Cached answers, keyed by (enterprise, first day, days, objective, planning, log size).
+type Key = (String, String, u32, String, &'static str, u64);
 
 /// Computed advice answers.
 #[derive(Debug, Default)]
@@ -67,6 +70,10 @@ pub struct OptimizeQuery {
     pub days: Option<u32>,
     /// `emissions` (default), `cost` or `blend` (carbon price 150 CNY/t).
     pub objective: Option<String>,
+    /// Plan on the day's `published` factors (default: what the best plan was), or on a
+    /// `forecast` of them from the previous days (as a plan made the day before; it is then
+    /// also scored on the published factors).
+    pub factors: Option<String>,
 }
 
 fn advice_error(e: ReportError) -> ApiError {
@@ -148,10 +155,12 @@ fn totals_json(a: &[i64; 4], cost: f64) -> Value {
 }
 
 /// The answer for the planned days.
+#[allow(clippy::too_many_arguments)]
 fn answer(
     enterprise: &str,
     zone: &Zone,
     objective: Objective,
+    planning: Planning,
     first: LocalDate,
     days: &[DayAdvice],
     checkpoint_size: u64,
@@ -165,6 +174,9 @@ fn answer(
     let (mut before, mut after) = ([0i64; 4], [0i64; 4]);
     let (mut cost_before, mut cost_after) = (0.0, 0.0);
     let mut moved = 0i64;
+    let (mut realised_before, mut realised_after) = ([0i64; 4], [0i64; 4]);
+    let (mut realised_cost_before, mut realised_cost_after) = (0.0, 0.0);
+    let mut forecasts = Vec::new();
     let mut currency = String::new();
     let mut solver = None;
     for d in days {
@@ -209,14 +221,24 @@ fn answer(
                 "text": c.text,
             }));
         }
-        per_day.push(json!({
+        let mut day = json!({
             "day": d.date.to_string(),
             "factors": d.publication,
             "before": plan.before,
             "after": plan.after,
             "moved_wh": m,
             "changes": plan.changes.len(),
-        }));
+        });
+        if let Some((b, a)) = &d.realised {
+            outcome_sum(&mut realised_before, &mut realised_cost_before, b);
+            outcome_sum(&mut realised_after, &mut realised_cost_after, a);
+            day["realised"] = json!({"before": b, "after": a});
+        }
+        if let Some(note) = &d.forecast {
+            day["forecast"] = json!(note);
+            forecasts.push(json!({"day": d.date.to_string(), "fitted": note}));
+        }
+        per_day.push(day);
     }
     let cut_g = before[3] - after[3];
     let cut_pct = if before[3] != 0 {
@@ -224,10 +246,21 @@ fn answer(
     } else {
         0.0
     };
+    // Planned on a forecast, the figures above are the forecast's; the realised ones score the
+    // same plan on the published factors.
+    let realised = (planning == Planning::Forecast).then(|| {
+        json!({
+            "before": totals_json(&realised_before, realised_cost_before),
+            "after": totals_json(&realised_after, realised_cost_after),
+            "emissions_cut_g": realised_before[3] - realised_after[3],
+            "cost_cut": realised_cost_before - realised_cost_after,
+        })
+    });
     json!({
         "enterprise": enterprise,
         "zone": zone.name(),
         "objective": objective.code(),
+        "planned_on": planning.code(),
         "first_day": first.to_string(),
         "days": days.len(),
         "interval_s": tanji_report::advice::ADVICE_INTERVAL_S,
@@ -244,9 +277,13 @@ fn answer(
             "emissions_cut_g": cut_g,
             "emissions_cut_pct": cut_pct,
             "cost_cut": cost_before - cost_after,
+            "realised": realised,
         },
         "advice": advice,
-        "method": ADVICE_METHOD,
+        "method": match planning {
+            Planning::Published => ADVICE_METHOD.to_string(),
+            Planning::Forecast => format!("{ADVICE_METHOD}; {FORECAST_METHOD}"),
+        },
         "provenance": {
             "factors": publications,
             "checkpoint_size": checkpoint_size,
@@ -254,6 +291,7 @@ fn answer(
             "solver": solver,
             "flex": "default (FlexSpec::default_for_site)",
             "tariff": "illustrative",
+            "forecasts": forecasts,
         },
     })
 }
@@ -279,6 +317,15 @@ pub(super) async fn enterprise_optimize(
             )))
         }
     };
+    let planning = match oq.factors.as_deref().unwrap_or("published") {
+        "published" => Planning::Published,
+        "forecast" => Planning::Forecast,
+        other => {
+            return Err(ApiError::bad_request(format!(
+                "factors {other:?} is not one of published, forecast"
+            )))
+        }
+    };
     let days = oq.days.unwrap_or(1);
     if !(1..=MAX_DAYS).contains(&days) {
         return Err(ApiError::bad_request(format!(
@@ -298,6 +345,7 @@ pub(super) async fn enterprise_optimize(
         key_day,
         days,
         objective.code().to_string(),
+        planning.code(),
         size,
     );
     if let Some(v) = q.advice.get(&key) {
@@ -333,12 +381,14 @@ pub(super) async fn enterprise_optimize(
                     .map_err(|e| ApiError::bad_request(e.to_string()))?;
                 // A day without whole-day data or factors is refused, with the reason.
                 planned.push(
-                    match advise_default_day(store, &v, &id, &zone, date, objective) {
+                    match advise_default_day(store, &v, &id, &zone, date, objective, planning) {
                         Ok(a) => a,
                         Err(ReportError::Request(m)) => DayAdvice {
                             date,
                             publication: String::new(),
                             plan: Err(m),
+                            forecast: None,
+                            realised: None,
                         },
                         Err(e) => return Err(advice_error(e)),
                     },
@@ -357,7 +407,7 @@ pub(super) async fn enterprise_optimize(
             }
             let log_size = store.size()?;
             Ok(answer(
-                &id, &zone, objective, first, &planned, size, log_size,
+                &id, &zone, objective, planning, first, &planned, size, log_size,
             ))
         })
         .await?;

@@ -283,7 +283,7 @@ pub fn routes(r: ApiRouter) -> ApiRouter {
         get(enterprise_report).layer(ext.clone()),
     )
     .route(
-        e("/api/v1/enterprises/{enterprise}/optimize", "Load-shift advice (tanji optimize with the default flexible loads and tariff): per interval the factor and the load before and after, totals before and after (energy unchanged, modelled emissions and cost), the advice lines; query day=YYYY-MM-DD (default: the latest whole day of data), days=1..7, objective=emissions|cost|blend", "/api/v1/enterprises/{enterprise}/optimize"),
+        e("/api/v1/enterprises/{enterprise}/optimize", "Load-shift advice (tanji optimize with the default flexible loads and tariff): per interval the factor and the load before and after, totals before and after (energy unchanged, modelled emissions and cost), the advice lines; query day=YYYY-MM-DD (default: the latest whole day of data), days=1..7, objective=emissions|cost|blend, factors=published|forecast (a forecast from the previous days, the plan then also scored on the published factors)", "/api/v1/enterprises/{enterprise}/optimize"),
         get(advice::enterprise_optimize).layer(ext.clone()),
     )
     .route(

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{client, config, fixture, start, ENTERPRISE_2, OPERATOR};
+use common::{client, config, fixture, post_uploads, start, ENTERPRISE_2, OPERATOR};
 use serde_json::Value;
 
 async fn get(srv: &common::Running, token: &str, path: &str) -> (u16, Value) {
@@ -29,20 +29,7 @@ async fn a_weeks_advice_cuts_emissions_at_unchanged_energy() {
     let fx = fixture(2, 8);
     common::publish_factors(fx.path(), 8);
     let srv = start(fx.path(), config(&fx)).await;
-    let body = format!(
-        "[{}]",
-        (0..fx.uploads.len())
-            .map(|i| fx.json(i))
-            .collect::<Vec<_>>()
-            .join(",")
-    );
-    let res = client()
-        .post(srv.at("/api/v1/uploads"))
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
+    post_uploads(&srv, &fx, 0..fx.uploads.len()).await;
     let e = fx.enterprise(0);
 
     let (status, a) = get(
@@ -153,20 +140,7 @@ async fn advice_planned_on_a_forecast_is_scored_on_the_published_factors() {
     let fx = fixture(2, 30);
     common::publish_factors(fx.path(), 30);
     let srv = start(fx.path(), config(&fx)).await;
-    let body = format!(
-        "[{}]",
-        (0..fx.uploads.len())
-            .map(|i| fx.json(i))
-            .collect::<Vec<_>>()
-            .join(",")
-    );
-    let res = client()
-        .post(srv.at("/api/v1/uploads"))
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
+    post_uploads(&srv, &fx, 0..fx.uploads.len()).await;
     let e = fx.enterprise(0);
     let q = |extra: &str| format!("/api/v1/enterprises/{e}/optimize?day=2026-01-28{extra}");
 

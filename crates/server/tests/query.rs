@@ -8,7 +8,7 @@
 mod common;
 
 use base64::Engine;
-use common::{client, config, fixture, start, OPERATOR};
+use common::{client, config, fixture, post_uploads, start, OPERATOR};
 use serde_json::{json, Value};
 use tanji_ledger::NoteVerifier;
 use tanji_park::Park;
@@ -65,29 +65,6 @@ async fn json_at(srv: &common::Running, path: &str) -> Value {
     let (status, body) = get(srv, path).await;
     assert_eq!(status, 200, "{path}: {body}");
     serde_json::from_str(&body).unwrap()
-}
-
-async fn post_uploads(srv: &common::Running, fx: &common::Fixture, range: std::ops::Range<usize>) {
-    let body = format!(
-        "[{}]",
-        range.map(|i| fx.json(i)).collect::<Vec<_>>().join(",")
-    );
-    let res = client()
-        .post(srv.at("/api/v1/uploads"))
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    let answers: Value = res.json().await.unwrap();
-    assert!(
-        answers
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|a| a["status"] == "accepted"),
-        "{answers}"
-    );
 }
 
 /// The report built straight from the store at the server's current tree size.

@@ -92,12 +92,7 @@ fn full_days<S: Store>(
     zone: &Zone,
 ) -> Result<(LocalDate, LocalDate), ApiError> {
     let all = data::enterprises(store, size)?;
-    let meters = all.get(enterprise).ok_or_else(|| {
-        ApiError::not_found(format!(
-            "no enterprise {enterprise:?} is registered in this log; registered: {}",
-            all.keys().cloned().collect::<Vec<_>>().join(", ")
-        ))
-    })?;
+    let meters = data::meters_of(&all, enterprise)?;
     let spans: Vec<(i64, i64)> = store
         .uploads()?
         .into_iter()

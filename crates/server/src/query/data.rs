@@ -336,6 +336,19 @@ pub struct MeterInfo {
 /// Registered meters by enterprise.
 pub type Enterprises = BTreeMap<String, Vec<MeterInfo>>;
 
+/// The meters of `enterprise` in `all`, or not found, naming the enterprises registered.
+pub fn meters_of<'a>(
+    all: &'a Enterprises,
+    enterprise: &str,
+) -> Result<&'a [MeterInfo], QueryError> {
+    all.get(enterprise).map(Vec::as_slice).ok_or_else(|| {
+        QueryError::NotFound(format!(
+            "no enterprise {enterprise:?} is registered in this log; registered: {}",
+            all.keys().cloned().collect::<Vec<_>>().join(", ")
+        ))
+    })
+}
+
 /// Every meter's registration in force (the latest logged below `size`), by enterprise.
 pub fn enterprises<S: Store>(store: &S, size: u64) -> Result<Enterprises, QueryError> {
     let indices: Vec<u64> = store

@@ -452,12 +452,7 @@ async fn enterprise_loads(
         .reader()
         .with(move |store| {
             let all = directory.get(store, size)?;
-            let meters = all.get(&id).ok_or_else(|| {
-                ApiError::not_found(format!(
-                    "no enterprise {id:?} is registered in this log; registered: {}",
-                    all.keys().cloned().collect::<Vec<_>>().join(", ")
-                ))
-            })?;
+            let meters = data::meters_of(&all, &id)?;
             Ok(data::loads(
                 store,
                 size,
@@ -572,12 +567,7 @@ async fn enterprise_anomalies(
         .reader()
         .with(move |store| {
             let all = directory.get(store, size)?;
-            let Some(meters) = all.get(&id).cloned() else {
-                return Err(ApiError::not_found(format!(
-                    "no enterprise {id:?} is registered in this log; registered: {}",
-                    all.keys().cloned().collect::<Vec<_>>().join(", ")
-                )));
-            };
+            let meters = data::meters_of(&all, &id)?.to_vec();
             let one = BTreeMap::from([(id.clone(), meters)]);
             Ok(anomalies::anomalies(store, size, &one, Some(&id), days)?)
         })

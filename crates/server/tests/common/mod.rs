@@ -211,3 +211,27 @@ pub async fn start(dir: &Path, config: Config) -> Running {
 pub fn client() -> reqwest::Client {
     reqwest::Client::new()
 }
+
+/// POSTs uploads `range` of the fixture in one request; each must be answered `accepted`.
+pub async fn post_uploads(srv: &Running, fx: &Fixture, range: std::ops::Range<usize>) {
+    let body = format!(
+        "[{}]",
+        range.map(|i| fx.json(i)).collect::<Vec<_>>().join(",")
+    );
+    let res = client()
+        .post(srv.at("/api/v1/uploads"))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let answers: serde_json::Value = res.json().await.unwrap();
+    assert!(
+        answers
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["status"] == "accepted"),
+        "{answers}"
+    );
+}

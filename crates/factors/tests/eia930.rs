@@ -385,6 +385,35 @@ fn compare(series: &Series, published: &[Published], shift_s: i64) -> Comparison
     c
 }
 
+/// Size of the largest set of BAs that all reach each other along the hour's flows (a strongly
+/// connected block, which tanji solves as one dense system rather than by substitution).
+fn largest_loop(exchanges: &[ExchangeRow], start: i64) -> usize {
+    let edges: Vec<(&str, &str)> = exchanges
+        .iter()
+        .filter(|x| x.start == start)
+        .map(|x| (x.from.as_str(), x.to.as_str()))
+        .collect();
+    let reach = |from: &str, forward: bool| {
+        let mut seen = BTreeSet::from([from.to_string()]);
+        let mut todo = vec![from.to_string()];
+        while let Some(v) = todo.pop() {
+            for &(a, b) in &edges {
+                let (here, next) = if forward { (a, b) } else { (b, a) };
+                if here == v && seen.insert(next.to_string()) {
+                    todo.push(next.to_string());
+                }
+            }
+        }
+        seen
+    };
+    let nodes: BTreeSet<&str> = edges.iter().flat_map(|&(a, b)| [a, b]).collect();
+    nodes
+        .iter()
+        .map(|v| reach(v, true).intersection(&reach(v, false)).count())
+        .max()
+        .unwrap_or(0)
+}
+
 fn hour(start: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(start)
         .map(|t| format!("{:02}-{:02} {:02}:00Z", t.month() as u8, t.day(), t.hour()))
@@ -442,6 +471,16 @@ fn consumption_factors_reproduce_gridemissions_on_eia930() {
     assert!(series.issues.is_empty(), "{}", series.issues[0]);
     assert_eq!(series.rows.len(), 72 * 20);
     assert_eq!(series.regions().len(), 72);
+    // Not a chain: every hour has loops of flows, the largest joining 23 to 42 BAs.
+    let loops: Vec<usize> = hours
+        .iter()
+        .map(|&t| largest_loop(&inputs.exchanges, t))
+        .collect();
+    assert_eq!(
+        (loops.iter().min(), loops.iter().max()),
+        (Some(&23), Some(&42)),
+        "{loops:?}"
+    );
 
     // Sign convention, independently of the published intensities: what tanji finds each BA
     // consumes (generation + imports − exports) is EIA-930's demand column.

@@ -40,7 +40,7 @@ pub use report::*;
 use tanji_units::{Carrier, Unit};
 
 /// The method version every report names; bump it on any change that can change a result.
-pub const METHOD: &str = "tanji-accounting/v1";
+pub const METHOD: &str = "tanji-accounting/v2";
 
 /// Input that [`compute`] refuses (bad data within valid input is a [`DataIssue`] instead).
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]

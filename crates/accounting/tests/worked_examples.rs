@@ -110,7 +110,7 @@ fn scope1_natural_gas_and_diesel_by_hand() {
     assert_eq!(w.emissions_g, 1_744_600);
     assert_eq!(r.scope1.biogenic_g, 1_744_600);
     assert_eq!(r.scope1.fossil_g, 216_218_881 + 2_600_564);
-    assert_eq!(r.method, "tanji-accounting/v1");
+    assert_eq!(r.method, "tanji-accounting/v2");
     assert_eq!(r.factor_series, "f");
 }
 
@@ -645,7 +645,7 @@ fn intensity_and_serialization() {
     assert!((i.location_t_per_unit - 0.3).abs() < 1e-9);
     assert!((i.energy_gj_per_unit - 1.8).abs() < 1e-9); // 2 000 kWh = 7.2 GJ over 4 t
     let json = serde_json::to_value(&r).unwrap();
-    assert_eq!(json["method"], "tanji-accounting/v1");
+    assert_eq!(json["method"], "tanji-accounting/v2");
     assert_eq!(json["scope2_market"]["matching"], "annual");
 }
 

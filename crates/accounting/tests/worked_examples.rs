@@ -207,6 +207,78 @@ fn product_case_fixed_factor_overcounts_800_t() {
     assert!((h12.share - 0.07).abs() < 1e-6);
     assert!((h12.mean_factor_g_per_kwh.unwrap() - 438.126).abs() < 1e-9);
     assert_eq!(r.scope2_location.electricity_g, c.dynamic_g);
+    // But this series keeps the other 19 hours at the annual factor, so it averages
+    // (5 × 438.126 + 19 × 561.7) / 24 = 535.955 g/kWh, 4.6% below the annual factor it is
+    // compared with: 18 500 × (561.7 − 535.955) = 476.27 t of the "800 t" is season (a grid
+    // cleaner than its annual average all day), only 323.87 t is the enterprise's timing.
+    let mean = c.period_mean_factor_g_per_kwh.unwrap();
+    assert!((mean - 535.955_416_7).abs() < 1e-6, "{mean}");
+    assert!(
+        (c.season_g as f64 / 1e6 - 476.2748).abs() < 0.05,
+        "{}",
+        c.season_g
+    );
+    assert!(
+        (c.timing_g as f64 / 1e6 - 323.8669).abs() < 0.05,
+        "{}",
+        c.timing_g
+    );
+}
+
+// The same enterprise, consistently: an hourly series whose time mean IS the annual factor
+// (561.7 g/kWh), the midday window 10:00–15:00 22% below it (438.126) and the other 19 hours
+// correspondingly above it: (24 × 561.7 − 5 × 438.126) / 19 = 594.2195 g/kWh.
+// Dynamic = 18 500 MWh × (0.35 × 438.126 + 0.65 × 594.2195) = 9 982.355 t;
+// fixed = 10 391.45 t; over-count = 409.095 t (3.94%), all of it timing (season 0 t).
+// This is what tanji shows for such an enterprise: about 409 t, not 800 t. (The article's
+// "≈ 120 000 CNY" prices 800 t at 150 CNY/t; it is not a CBAM cost: see docs/report.md.)
+#[test]
+fn product_case_consistent_series_overcounts_409_t_all_timing() {
+    let daily = 18_500e6 / 365.0;
+    let low = 561.7 * 0.78;
+    let base = (24.0 * 561.7 - 5.0 * low) / 19.0;
+    let (inp, f) = daytime_year(365, daily, 0.35, base, low);
+    let opts = Options {
+        fixed_factor: Some(fixed(561.7)),
+        ..Options::default()
+    };
+    let c = compute(&inp, &f, &opts).unwrap().comparison.unwrap();
+    let mean = c.period_mean_factor_g_per_kwh.unwrap();
+    assert!((mean - 561.7).abs() < 1e-9, "{mean}");
+    assert!(
+        (c.fixed_g as f64 / 1e6 - 10_391.45).abs() < 0.01,
+        "{}",
+        c.fixed_g
+    );
+    assert!(
+        (c.dynamic_g as f64 / 1e6 - 9_982.355).abs() < 0.05,
+        "{}",
+        c.dynamic_g
+    );
+    assert!(
+        (c.difference_g as f64 / 1e6 - 409.095).abs() < 0.05,
+        "{}",
+        c.difference_g
+    );
+    assert!(
+        (c.difference_pct - 3.9368).abs() < 0.005,
+        "{}",
+        c.difference_pct
+    );
+    assert_eq!(c.season_g, 0);
+    assert_eq!(c.timing_g, c.difference_g);
+    let w = c.window.unwrap();
+    assert_eq!((w.from_hour, w.to_hour), (10, 15));
+    assert!((w.share - 0.35).abs() < 1e-6);
+    assert!((w.factor_vs_fixed_pct + 22.0).abs() < 1e-3);
+    // (The sentence's wording may change; these are its figures.)
+    for part in [
+        "35% of your use falls in 10:00–15:00",
+        "22% below the annual factor (561.7 g/kWh)",
+        "over-counted by 409.1 t (3.9%)",
+    ] {
+        assert!(c.reason.contains(part), "{part}: {}", c.reason);
+    }
 }
 
 // Source: the example sentence of the accounting issue ("41% of your use falls in 10:00–15:00,

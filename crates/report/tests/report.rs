@@ -361,6 +361,8 @@ fn html_shows_fixed_vs_dynamic_and_the_reason_and_csv_lists_figures() {
         "SYNTHETIC grid factors".to_string(),
         "<td>12:00</td>".to_string(),
         built.doc.provenance.checkpoint.root.clone(),
+        // The gas line names its fuel table and that its values are unverified.
+        "natural_gas from ndrc-2015-other-industry-t2.1 (unverified)".to_string(),
     ] {
         assert!(html.contains(&needle), "missing {needle:?}");
     }
@@ -612,6 +614,23 @@ fn inputs_give_market_based_and_product_figures_that_audit() {
         subjects(&park, &json).is_empty(),
         "{:?}",
         subjects(&park, &json)
+    );
+    // A fuel line claiming normal m3 where the inputs say 20 °C is found by its path.
+    let mut v: Value = serde_json::from_str(&json).unwrap();
+    let lines = v["reports"][0]["figures"]["scope1"]["lines"]
+        .as_array_mut()
+        .unwrap();
+    let i = lines
+        .iter()
+        .position(|l| l["carrier"] == "natural_gas")
+        .unwrap();
+    lines[i]["gas_volume"]["reference"] = serde_json::json!("normal");
+    let found = subjects(&park, &serde_json::to_string(&v).unwrap());
+    assert!(
+        found.contains(&format!(
+            "reports[0].figures.scope1.lines[{i}].gas_volume.reference"
+        )),
+        "{found:?}"
     );
     let mut v: Value = serde_json::from_str(&json).unwrap();
     v["reports"][0]["products"]["products"][0]["footprint"]["total_g"] = serde_json::json!(1);

@@ -859,10 +859,9 @@ fn compute(
     let mut hours = Hours::new(from, to);
     // Without instruments and with the grid as residual, every import interval counts in
     // the market-based figure as it is (see `market`): its sums per hour are enough.
-    let per_interval = force_per_interval
-        || !inputs.certificates.is_empty()
-        || !inputs.purchases.is_empty()
-        || !matches!(opts.residual, Residual::Grid);
+    // With a constant residual factor and no instruments, the hours' sums are enough too.
+    let per_interval =
+        force_per_interval || !inputs.certificates.is_empty() || !inputs.purchases.is_empty();
     let mut imports: Option<Vec<ImportPoint>> = per_interval.then(Vec::new);
     // The largest the per-hour sums can reach: below 2^53 they are exact in f64.
     let (mut abs_wh, mut abs_g) = (0i128, 0i128);
@@ -1629,7 +1628,7 @@ fn market(
 
     let mut electricity = 0.0;
     let mut uncovered = 0.0;
-    match imports {
+    match imports.filter(|_| !instruments.is_empty() || residual.is_none()) {
         Some(imports) => {
             for p in imports {
                 let Some(agg) = hours.get(p.t.div_euclid(HOUR) * HOUR) else {
@@ -1647,18 +1646,21 @@ fn market(
             }
         }
         None => {
-            // No instruments, the grid as residual: every hour's `rest` above is exactly 1
-            // (`uncovered` = `import_wh`), so the sums are of the intervals' whole Wh and g,
-            // exact in f64 (the caller checked they stay below 2^53): the same as the sums of
-            // each hour's totals.
-            debug_assert!(instruments.is_empty() && residual.is_none());
+            // No instruments: every hour's `rest` above is exactly 1 (`uncovered` =
+            // `import_wh`), so the sums are of the intervals' whole Wh and g, exact in f64 (the
+            // caller checked they stay below 2^53): the same as the sums of each hour's totals.
+            // A constant residual factor then applies to the uncovered total once.
+            debug_assert!(instruments.is_empty());
             let (mut wh, mut g) = (0i64, 0i64);
             for agg in hours.values().filter(|a| a.import_wh > 0) {
                 wh += agg.import_wh;
                 g += agg.import_g;
             }
             uncovered = wh as f64;
-            electricity = g as f64;
+            electricity = match residual {
+                None => g as f64,
+                Some(f) => wh as f64 * f.value / 1000.0,
+            };
         }
     }
     let instruments_wh: f64 = instruments.iter().map(|i| i.wh).sum();
@@ -1905,9 +1907,14 @@ mod tests {
             .map(|h| 400.0 + (h % 24) as f64 * 7.3)
             .collect();
         let table = TableFactors::regular("t", start - 3_600, 3_600, &g);
-        for matching in [Matching::Annual, Matching::Hourly] {
+        for (matching, residual) in [
+            (Matching::Annual, Residual::Grid),
+            (Matching::Hourly, Residual::Grid),
+            (Matching::Annual, Residual::ChinaExcludingTraded),
+        ] {
             let opts = Options {
                 matching,
+                residual,
                 fixed_factor: Some(NamedFactor {
                     value: 500.0,
                     source: "test".to_owned(),

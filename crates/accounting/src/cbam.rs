@@ -1132,7 +1132,7 @@ fn free_allocation(
             counted_t,
             true,
             format!(
-                "imported in {y} (CBAM factor {:.1}%): no EU benchmark given for this product, so \
+                "imported in {y} (CBAM factor {:.1}% [unverified]): no EU benchmark given for this product, so \
                  the free-allocation adjustment (benchmark × t × CBAM factor) is not applied; the \
                  certificates (= counted emissions) are an upper bound. Give the benchmark of \
                  its CN code and route from the implementing act, with its source",
@@ -1149,8 +1149,9 @@ fn free_allocation(
                 false,
                 format!(
                     "imported in {y}: free-allocation adjustment = benchmark {} t/t ({}) × {t} t × \
-                     CBAM factor {f}{} = {:.6} t; certificates due = max(0, {counted_t} − {:.6}) \
-                     = {cert:.6} t (before any carbon price paid at origin)",
+                     CBAM factor {f} (Directive 2003/87/EC Art. 10a(1a) [unverified against its \
+                     text]){} = {:.6} t; certificates due = max(0, {counted_t} − {:.6}) = \
+                     {cert:.6} t (before any carbon price paid at origin)",
                     b.t_per_t,
                     b.source,
                     match b.cross_sectoral_correction {

@@ -208,7 +208,8 @@ pub struct HeatFactors {
 
 /// Source of the purchased heat default.
 pub const HEAT_SOURCE: &str = "NDRC sector guidelines for enterprise GHG accounting (2013–2015): \
-default CO2 factor of purchased heat 0.11 tCO2/GJ";
+default CO2 factor of purchased heat 0.11 tCO2/GJ [unverified: tanji has not seen a copy of the \
+guidelines' table; an independent review of tanji's defaults (2026) found this value there]";
 
 impl Default for HeatFactors {
     fn default() -> Self {

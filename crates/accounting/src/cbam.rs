@@ -7,12 +7,19 @@
 //! Entry points: [`products`] (allocation, SEE, CBAM rules, footprint), [`classify`] (CN code →
 //! CBAM good or not, and why), [`certificate_cost`] (the cost formula on its own).
 //!
+//! The rules are those in force for imports from 2026 ([`RULES_2026`]): Regulation (EU)
+//! 2023/956 as amended by Regulation (EU) 2025/2083 (50 t de minimis per importer and year,
+//! carbon price paid at origin), the free-allocation adjustment with the CBAM factor (97.5% in
+//! 2026 … 0 from 2034, [`cbam_factor`]) applied to an EU benchmark given as an input with its
+//! source (without one the certificates are an upper bound), purchased heat and steam as
+//! direct emissions ([`HEAT_RULE`]), and for each product what the hourly factor changes in
+//! its CBAM figure ([`HourlyEffect`]: nothing; a link/PPA does, by how much it says).
+//!
 //! What it is not: a CBAM declaration. It models **simple goods** of one installation only
 //! (Annex IV point 2 of Regulation (EU) 2023/956: `SEE = AttrEm / AL`); complex goods (adding
 //! the embedded emissions of relevant precursors, Annex IV point 3), CBAM default values for
-//! goods, the EU free-allocation adjustment of the obligation (Article 31), the de minimis
-//! threshold, non-CO2 gases (N2O of nitric acid and fertilisers, PFCs of aluminium) and
-//! imported electricity as a good (CN 2716) are not modelled; results say so.
+//! goods, non-CO2 gases (N2O of nitric acid and fertilisers, PFCs of aluminium) and imported
+//! electricity as a good (CN 2716) are not modelled; results say so.
 //!
 //! Sources. Regulation (EU) 2023/956 (the CBAM Regulation): Annex I (goods by CN code),
 //! Annex II (goods for which only direct emissions count), Annex IV (SEE of simple goods;
@@ -45,11 +52,38 @@ use crate::{compute_with_intervals, AccountingError, METHOD};
 
 /// The method version every product report names; bump it on any change that can change a
 /// result.
-pub const CBAM_METHOD: &str = "tanji-accounting/cbam-v1";
+pub const CBAM_METHOD: &str = "tanji-accounting/cbam-v2";
 
 /// The regulation the rules come from.
 pub const REGULATION: &str = "Regulation (EU) 2023/956 of the European Parliament and of the \
 Council of 10 May 2023 establishing a carbon border adjustment mechanism (OJ L 130, 16.5.2023)";
+
+/// The rules in force for imports from 2026 (the definitive period) that the figures follow,
+/// each with what tanji takes from it. Every product report lists them.
+pub const RULES_2026: &[&str] = &[
+    "Regulation (EU) 2023/956 (CBAM Regulation): Annex I goods, Annex II (direct emissions only \
+     for iron and steel, aluminium, hydrogen), Annex IV (SEE of simple goods; electricity at the \
+     country default unless a direct technical link or a PPA), Article 9 (carbon price paid in \
+     the country of origin), Article 31 (adjustment for EU free allocation)",
+    "Regulation (EU) 2025/2083 amending 2023/956 (simplification, in force 20 Oct 2025, applying \
+     from 1 Jan 2026): a single de minimis threshold of 50 t net mass of CBAM goods per importer \
+     per calendar year (iron and steel, aluminium, cement, fertilisers; not electricity or \
+     hydrogen), all the year's imports counted once it is exceeded; certificates bought for the \
+     previous year surrendered by 30 September; from 2027 at least 50% of the year's embedded \
+     emissions held at each quarter's end",
+    "Commission Implementing Regulation (EU) 2025/2547 of 10 Dec 2025 (OJ L 22.12.2025): \
+     methods for calculating embedded emissions from 2026 (not re-implemented here: tanji \
+     computes SEE of simple goods as Annex IV point 2 states)",
+    "Commission Implementing Regulation (EU) 2025/2621: default values of goods for the \
+     definitive period, with mark-ups (not used: tanji computes actual emissions)",
+    "Directive 2003/87/EC Article 10a(1a) as amended by Directive (EU) 2023/959: the CBAM factor \
+     (share of the EU benchmark still allocated free) 97.5% in 2026, 95% 2027, 90% 2028, 77.5% \
+     2029, 51.5% 2030, 39% 2031, 26.5% 2032, 14% 2033, 0% from 2034 [unverified against the \
+     Directive's text: the schedule as consistently reproduced by CBAM calculators and the \
+     trade press]; the implementing act on the free-allocation adjustment (OJ 22.12.2025; its \
+     number and benchmark values not confirmed by tanji) sets the benchmarks, so a benchmark is \
+     an input with its source",
+];
 
 /// What [`products`] and [`certificate_cost`] do not model; every result lists it.
 pub const NOT_MODELLED: &[&str] = &[
@@ -58,11 +92,113 @@ pub const NOT_MODELLED: &[&str] = &[
     "non-CO2 gases (N2O of nitric acid and nitrogen fertilisers, PFCs of aluminium) and process \
      emissions other than those passed in ProductInputs.process",
     "CBAM default values for goods and their mark-ups (Implementing Regulation (EU) 2025/2621)",
-    "the reduction of the CBAM obligation for EU free allocation (Article 31, the CBAM factor): \
-     the cost estimate is an upper bound",
-    "the annual de minimis threshold for importers",
+    "the free-allocation adjustment where no import year or no EU benchmark is given (then the \
+     certificates and the cost are upper bounds); the cross-sectoral correction factor unless \
+     given with the benchmark",
+    "the de minimis threshold where the importer's annual CBAM-goods mass is not given",
     "imported electricity as a good (CN 2716 00 00), which has its own method (Annex IV points 4 and 5)",
 ];
+
+/// The CBAM factor of Directive 2003/87/EC Article 10a(1a) (as amended by Directive (EU)
+/// 2023/959): the share of the EU benchmark still allocated free, by year of import.
+/// Unverified against the Directive's text (see [`RULES_2026`]).
+pub const CBAM_FACTOR: &[(i32, f64)] = &[
+    (2026, 0.975),
+    (2027, 0.95),
+    (2028, 0.90),
+    (2029, 0.775),
+    (2030, 0.515),
+    (2031, 0.39),
+    (2032, 0.265),
+    (2033, 0.14),
+];
+
+/// The CBAM factor for imports in `year`: `None` before 2026 (the transitional period:
+/// reporting only, no certificates), 0 from 2034.
+pub fn cbam_factor(year: i32) -> Option<f64> {
+    if year < 2026 {
+        return None;
+    }
+    Some(
+        CBAM_FACTOR
+            .iter()
+            .find(|(y, _)| *y == year)
+            .map_or(0.0, |(_, f)| *f),
+    )
+}
+
+/// Why purchased heat and steam are in a good's direct emissions under CBAM.
+pub const HEAT_RULE: &str = "Regulation (EU) 2023/956, Annex IV: direct emissions of a good \
+include the emissions of the heat (and cooling) consumed in its production processes, wherever \
+the heat was produced; so purchased heat and steam count as direct emissions for CBAM (in \
+Scope 2 for the enterprise's GHG inventory), at the NDRC default 0.11 tCO2/GJ unless the \
+supplier's actual factor is given";
+
+/// The de minimis threshold of Regulation (EU) 2025/2083: net mass of CBAM goods (except
+/// electricity and hydrogen) per importer per calendar year, t.
+pub const DE_MINIMIS_T: f64 = 50.0;
+
+/// An EU benchmark of a product (t CO2e per t of the good, as the free-allocation implementing
+/// act sets it for its CN code and route), with where it comes from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Benchmark {
+    /// t CO2e per t of good.
+    pub t_per_t: f64,
+    /// Its source (act, annex, row; or "illustrative").
+    pub source: String,
+    /// The cross-sectoral correction factor, if it applies (default: not applied, 1).
+    #[serde(default)]
+    pub cross_sectoral_correction: Option<f64>,
+}
+
+/// The free-allocation adjustment of a product's certificates (Article 31).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FreeAllocation {
+    /// Year of import, if given.
+    pub import_year: Option<i32>,
+    /// The CBAM factor of that year (`None`: no year, or before 2026).
+    pub cbam_factor: Option<f64>,
+    /// The product's EU benchmark, if given.
+    pub benchmark: Option<Benchmark>,
+    /// benchmark × t × CBAM factor × correction, g (0 when it cannot be computed).
+    pub adjustment_g: i64,
+    /// Certificates due before any origin carbon price: max(0, counted − adjustment), t
+    /// (0 before 2026).
+    pub certificates_t: f64,
+    /// Whether `certificates_t` (and the cost) is an upper bound: no benchmark or no year.
+    pub upper_bound: bool,
+    /// The rule and the arithmetic, in words.
+    pub rule: String,
+}
+
+/// The importer's de minimis position (Regulation (EU) 2025/2083).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DeMinimis {
+    /// 50 t.
+    pub threshold_t: f64,
+    /// The importer's net mass of CBAM goods (except electricity, hydrogen) in the year, t.
+    pub importer_t: Option<f64>,
+    /// Whether the importer is exempt (`None`: unknown, the importer's total was not given).
+    pub exempt: Option<bool>,
+    /// The rule in words.
+    pub rule: String,
+}
+
+/// What tanji's hourly (precise) grid factor changes in a product's CBAM figure.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct HourlyEffect {
+    /// Change of the CBAM counted figure from using the hourly factor instead of the fixed
+    /// one, g: always 0 (the hourly grid factor is not a CBAM factor).
+    pub hourly_g: i64,
+    /// What a declared link/PPA changes in the counted figure against the country default, g
+    /// (0 without one, or where indirect emissions do not count).
+    pub link_g: i64,
+    /// The precise footprint's electricity minus the CBAM electricity, g: where the precise
+    /// figure matters instead (footprints, Scope 3, green-power matching).
+    pub precise_vs_cbam_g: i64,
+    /// In words.
+    pub text: String,
+}
 
 /// A CBAM goods category (Annex I of Regulation (EU) 2023/956).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -504,8 +640,14 @@ pub struct CostInputs {
 pub struct CostEstimate {
     /// Embedded emissions counted under CBAM, g.
     pub counted_g: i64,
-    /// The same in t (= certificates, before the free-allocation adjustment).
+    /// The same in t.
     pub counted_t: f64,
+    /// The free-allocation adjustment, g (0 when not applied).
+    pub free_allocation_g: i64,
+    /// Certificates due before the origin price: max(0, counted − adjustment), t.
+    pub certificates_t: f64,
+    /// Whether the cost is an upper bound (the free-allocation adjustment not applied).
+    pub upper_bound: bool,
     /// EU ETS price, EUR/t.
     pub ets_eur_per_t: f64,
     /// Its source.
@@ -524,7 +666,8 @@ pub struct CostEstimate {
     pub net_eur_per_t: f64,
     /// Whether the origin price reached the ETS price (cost capped at zero).
     pub capped_at_zero: bool,
-    /// counted t × net, EUR, rounded to the cent.
+    /// max(0, certificates t × ETS − counted t × origin), EUR, rounded to the cent (without an
+    /// adjustment: counted t × net).
     pub cost_eur: f64,
     /// The same in CNY (× exchange rate), rounded to the fen.
     pub cost_cny: f64,
@@ -553,8 +696,21 @@ fn check(what: &str, value: f64, positive: bool) -> Result<(), CbamError> {
 
 /// `cost = counted t × max(0, ETS price − origin price ÷ CNY per EUR)`, in EUR and CNY
 /// (Article 9 of Regulation (EU) 2023/956 lets the carbon price effectively paid in the
-/// country of origin reduce the certificates to surrender; it never makes the cost negative).
+/// country of origin reduce the certificates to surrender; it never makes the cost negative),
+/// without the free-allocation adjustment: an upper bound. See [`certificate_cost_adjusted`].
 pub fn certificate_cost(counted_g: i64, inputs: &CostInputs) -> Result<CostEstimate, CbamError> {
+    certificate_cost_adjusted(counted_g, None, inputs)
+}
+
+/// The certificate cost with the free-allocation adjustment (Article 31) `free_allocation_g`:
+/// `cost = max(0, max(0, counted − adjustment) t × ETS − counted t × origin ÷ CNY per EUR)`
+/// (the origin price is paid on the embedded emissions; Article 9). `None` = not applied:
+/// the estimate is an upper bound.
+pub fn certificate_cost_adjusted(
+    counted_g: i64,
+    free_allocation_g: Option<i64>,
+    inputs: &CostInputs,
+) -> Result<CostEstimate, CbamError> {
     check("EU ETS price (EUR/t)", inputs.ets_eur_per_t, false)?;
     check("exchange rate (CNY/EUR)", inputs.cny_per_eur, true)?;
     check(
@@ -574,11 +730,36 @@ pub fn certificate_cost(counted_g: i64, inputs: &CostInputs) -> Result<CostEstim
     let raw = inputs.ets_eur_per_t - origin_eur;
     let net = raw.max(0.0);
     let cents = |x: f64| (x * 100.0).round() / 100.0;
-    let cost_eur = cents(t * net);
-    let cost_cny = cents(t * net * inputs.cny_per_eur);
+    let adjustment = free_allocation_g.unwrap_or(0).max(0);
+    let certificates = (counted_g - adjustment).max(0) as f64 / 1e6;
+    let (eur, formula_eur) = match free_allocation_g {
+        None => (
+            t * net,
+            format!(
+                "{t} t × max(0, {} EUR/t − {} CNY/t ÷ {} CNY/EUR = {:.4} EUR/t)",
+                inputs.ets_eur_per_t, inputs.origin_cny_per_t, inputs.cny_per_eur, net
+            ),
+        ),
+        Some(_) => (
+            (certificates * inputs.ets_eur_per_t - t * origin_eur).max(0.0),
+            format!(
+                "max(0, max(0, {t} t − {} t free allocation) = {certificates} t × {} EUR/t − {t} t \
+                 × {} CNY/t ÷ {} CNY/EUR)",
+                adjustment as f64 / 1e6,
+                inputs.ets_eur_per_t,
+                inputs.origin_cny_per_t,
+                inputs.cny_per_eur
+            ),
+        ),
+    };
+    let cost_eur = cents(eur);
+    let cost_cny = cents(eur * inputs.cny_per_eur);
     Ok(CostEstimate {
         counted_g,
         counted_t: t,
+        free_allocation_g: adjustment,
+        certificates_t: certificates,
+        upper_bound: free_allocation_g.is_none(),
         ets_eur_per_t: inputs.ets_eur_per_t,
         ets_source: inputs.ets_source.clone(),
         cny_per_eur: inputs.cny_per_eur,
@@ -590,12 +771,12 @@ pub fn certificate_cost(counted_g: i64, inputs: &CostInputs) -> Result<CostEstim
         capped_at_zero: raw <= 0.0,
         cost_eur,
         cost_cny,
-        formula: format!(
-            "{t} t × max(0, {} EUR/t − {} CNY/t ÷ {} CNY/EUR = {:.4} EUR/t) = {cost_eur:.2} EUR \
-             = {cost_cny:.2} CNY",
-            inputs.ets_eur_per_t, inputs.origin_cny_per_t, inputs.cny_per_eur, net
-        ),
-        not_modelled: vec![NOT_MODELLED[3], NOT_MODELLED[4]],
+        formula: format!("{formula_eur} = {cost_eur:.2} EUR = {cost_cny:.2} CNY"),
+        not_modelled: if free_allocation_g.is_none() {
+            vec![NOT_MODELLED[3], NOT_MODELLED[4]]
+        } else {
+            vec![NOT_MODELLED[4]]
+        },
     })
 }
 
@@ -619,6 +800,17 @@ pub struct ProductInputs {
     /// Prices for a certificate-cost estimate per CBAM product, if wanted.
     #[serde(default)]
     pub cost: Option<CostInputs>,
+    /// Year the goods are imported into the EU (the CBAM factor's year); without it the
+    /// free-allocation adjustment is not applied and certificates are an upper bound.
+    #[serde(default)]
+    pub import_year: Option<i32>,
+    /// EU benchmarks by product id, each with its source.
+    #[serde(default)]
+    pub benchmarks: BTreeMap<String, Benchmark>,
+    /// The importer's net mass of CBAM goods (except electricity and hydrogen) imported in
+    /// the import year, t, with its source: decides the de minimis exemption.
+    #[serde(default)]
+    pub importer_annual_t: Option<NamedFactor>,
 }
 
 /// How emissions were allocated to products.
@@ -689,7 +881,13 @@ pub struct CbamFigures {
     pub see_t_per_t: f64,
     /// The rule, in words.
     pub rule: String,
-    /// Certificate-cost estimate, if prices were given.
+    /// The free-allocation adjustment and the certificates due.
+    pub free_allocation: FreeAllocation,
+    /// The importer's de minimis position.
+    pub de_minimis: DeMinimis,
+    /// What the hourly factor (and a link/PPA) changes in this figure.
+    pub hourly_effect: HourlyEffect,
+    /// Certificate-cost estimate, if prices were given (none for an exempt importer).
     pub cost: Option<CostEstimate>,
 }
 
@@ -754,6 +952,8 @@ pub struct ProductTotals {
     pub fuel_g: i64,
     /// Purchased heat and steam, g (direct emissions under CBAM).
     pub heat_g: i64,
+    /// Why heat and steam are direct under CBAM, in words.
+    pub heat_rule: &'static str,
     /// Process emissions passed in, g.
     pub process_g: i64,
     /// fuel + heat + process, g.
@@ -799,6 +999,8 @@ pub struct ProductReport {
     pub notes: Vec<String>,
     /// The accounting data issues (gaps, missing factors …) behind the figures.
     pub issues: Vec<DataIssue>,
+    /// The rules in force for 2026 imports that the figures follow ([`RULES_2026`]).
+    pub rules: Vec<&'static str>,
     /// What is not modelled.
     pub not_modelled: Vec<&'static str>,
 }
@@ -888,6 +1090,190 @@ fn distribute(accs: &mut [Acc], shares: &[(usize, f64)], amount: Amount, bucket:
 
 fn round(x: f64) -> i64 {
     x.round() as i64
+}
+
+/// The free-allocation adjustment of `t` tonnes of a good imported in `year` with EU
+/// `benchmark`: `benchmark × t × CBAM factor × correction` (Article 31 of Regulation (EU)
+/// 2023/956; the CBAM factor of Directive 2003/87/EC Article 10a(1a)).
+fn free_allocation(
+    year: Option<i32>,
+    benchmark: Option<&Benchmark>,
+    t: f64,
+    counted_g: i64,
+) -> Result<FreeAllocation, CbamError> {
+    if let Some(b) = benchmark {
+        check("EU benchmark (t CO2e/t)", b.t_per_t, false)?;
+        if let Some(c) = b.cross_sectoral_correction {
+            check("cross-sectoral correction factor", c, false)?;
+        }
+    }
+    let factor = year.and_then(cbam_factor);
+    let counted_t = counted_g as f64 / 1e6;
+    let (adjustment_g, certificates_t, upper_bound, rule) = match (year, factor, benchmark) {
+        (None, ..) => (
+            0,
+            counted_t,
+            true,
+            "no import year given: the CBAM factor and the free-allocation adjustment are not \
+             applied; the certificates (= counted emissions) are an upper bound"
+                .to_owned(),
+        ),
+        (Some(y), None, _) => (
+            0,
+            0.0,
+            false,
+            format!(
+                "imported in {y}, before the definitive period (2026): reporting only, no \
+                 certificates are surrendered"
+            ),
+        ),
+        (Some(y), Some(f), None) => (
+            0,
+            counted_t,
+            true,
+            format!(
+                "imported in {y} (CBAM factor {:.1}% [unverified]): no EU benchmark given for this product, so \
+                 the free-allocation adjustment (benchmark × t × CBAM factor) is not applied; the \
+                 certificates (= counted emissions) are an upper bound. Give the benchmark of \
+                 its CN code and route from the implementing act, with its source",
+                f * 100.0
+            ),
+        ),
+        (Some(y), Some(f), Some(b)) => {
+            let c = b.cross_sectoral_correction.unwrap_or(1.0);
+            let adj = round(b.t_per_t * t * f * c * 1e6);
+            let cert = (counted_g - adj).max(0) as f64 / 1e6;
+            (
+                adj,
+                cert,
+                false,
+                format!(
+                    "imported in {y}: free-allocation adjustment = benchmark {} t/t ({}) × {t} t × \
+                     CBAM factor {f} (Directive 2003/87/EC Art. 10a(1a) [unverified against its \
+                     text]){} = {:.6} t; certificates due = max(0, {counted_t} − {:.6}) = \
+                     {cert:.6} t (before any carbon price paid at origin)",
+                    b.t_per_t,
+                    b.source,
+                    match b.cross_sectoral_correction {
+                        Some(c) => format!(" × cross-sectoral correction {c}"),
+                        None => " (cross-sectoral correction not given: not applied)".to_owned(),
+                    },
+                    adj as f64 / 1e6,
+                    adj as f64 / 1e6
+                ),
+            )
+        }
+    };
+    Ok(FreeAllocation {
+        import_year: year,
+        cbam_factor: factor,
+        benchmark: benchmark.cloned(),
+        adjustment_g,
+        certificates_t,
+        upper_bound,
+        rule,
+    })
+}
+
+/// The de minimis position of an importer with `importer_t` t of CBAM goods in the year.
+fn de_minimis(
+    importer_t: Option<&NamedFactor>,
+    category: Option<Category>,
+) -> Result<DeMinimis, CbamError> {
+    let applies = !matches!(
+        category,
+        Some(Category::Electricity) | Some(Category::Hydrogen)
+    );
+    if let Some(v) = importer_t {
+        check("importer's annual CBAM goods (t)", v.value, false)?;
+    }
+    let (exempt, rule) = match (applies, importer_t) {
+        (false, _) => (
+            Some(false),
+            "electricity and hydrogen have no de minimis threshold (Regulation (EU) 2025/2083)"
+                .to_owned(),
+        ),
+        (true, None) => (
+            None,
+            format!(
+                "an importer bringing in at most {DE_MINIMIS_T} t net mass of CBAM goods (iron and \
+                 steel, aluminium, cement, fertilisers) in a calendar year is exempt (Regulation \
+                 (EU) 2025/2083); the importer's total was not given, so the exemption is not \
+                 decided here"
+            ),
+        ),
+        (true, Some(v)) if v.value <= DE_MINIMIS_T => (
+            Some(true),
+            format!(
+                "the importer's CBAM goods in the year, {} t ({}), do not exceed {DE_MINIMIS_T} t: \
+                 exempt from CBAM obligations (Regulation (EU) 2025/2083); no certificates, no cost",
+                v.value, v.source
+            ),
+        ),
+        (true, Some(v)) => (
+            Some(false),
+            format!(
+                "the importer's CBAM goods in the year, {} t ({}), exceed {DE_MINIMIS_T} t: all its \
+                 imports of the year are subject to CBAM (Regulation (EU) 2025/2083)",
+                v.value, v.source
+            ),
+        ),
+    };
+    Ok(DeMinimis {
+        threshold_t: DE_MINIMIS_T,
+        importer_t: importer_t.map(|v| v.value),
+        exempt,
+        rule,
+    })
+}
+
+/// What the hourly grid factor, and a declared link/PPA, change in a CBAM figure.
+fn hourly_effect(
+    cls: &CnClass,
+    counts: bool,
+    precise_g: i64,
+    default_g: i64,
+    cbam_g: i64,
+    default_factor: f64,
+) -> HourlyEffect {
+    let t = |g: i64| g as f64 / 1e6;
+    let precise_vs_cbam_g = precise_g - cbam_g;
+    let link_g = if counts { cbam_g - default_g } else { 0 };
+    let name = cls.category.map_or("these", Category::name);
+    let elsewhere = format!(
+        "The precise figure (each interval's own grid factor) differs from the CBAM electricity \
+         figure by {:+.3} t: it matters for product footprints given to customers (ISO 14067), \
+         buyers' Scope 3 disclosures and hourly green-power matching, not for the CBAM \
+         certificates.",
+        t(precise_vs_cbam_g)
+    );
+    let text = if !counts {
+        format!(
+            "For {name} goods indirect emissions do not count under CBAM (Annex II of Regulation \
+             (EU) 2023/956): neither the hourly factor nor the fixed one changes this CBAM figure \
+             (0 t). {elsewhere}"
+        )
+    } else if link_g == 0 && cbam_g == default_g {
+        format!(
+            "For {name} goods indirect emissions count at the country-of-origin default factor \
+             ({default_factor} g/kWh) unless a direct technical link or PPA qualifies; none is \
+             declared, so the hourly factor does not change this CBAM figure (0 t). {elsewhere}"
+        )
+    } else {
+        format!(
+            "A declared direct technical link or PPA moves the counted indirect emissions from the \
+             country default to the generator's actual factor on the covered share: {:+.3} t \
+             against the default. tanji's hourly grid factor itself still does not enter the \
+             CBAM figure (0 t). {elsewhere}",
+            t(link_g)
+        )
+    };
+    HourlyEffect {
+        hourly_g: 0,
+        link_g,
+        precise_vs_cbam_g,
+        text,
+    }
 }
 
 /// Allocates one enterprise's emissions over `inputs`' period to the products of
@@ -1012,6 +1398,7 @@ pub fn products(
     let mut totals = ProductTotals {
         fuel_g: report.scope1.fossil_g,
         heat_g: report.scope2_location.heat_g,
+        heat_rule: HEAT_RULE,
         process_g: 0,
         direct_g: 0,
         electricity_wh: report.scope2_location.import_wh,
@@ -1218,9 +1605,26 @@ pub fn products(
         let cbam = if cls.cbam_good && cls.category != Some(Category::Electricity) {
             let indirect_g = if counts { cbam_g } else { 0 };
             let counted_g = direct_g + indirect_g;
-            let cost = match &pi.cost {
-                Some(c) => Some(certificate_cost(counted_g, c)?),
-                None => None,
+            let free_allocation =
+                free_allocation(pi.import_year, pi.benchmarks.get(&names[p]), t, counted_g)?;
+            let de_minimis = de_minimis(pi.importer_annual_t.as_ref(), cls.category)?;
+            let hourly_effect = hourly_effect(
+                &cls,
+                counts,
+                precise_g,
+                default_g,
+                cbam_g,
+                pi.country_default.value,
+            );
+            let cost = match (&pi.cost, de_minimis.exempt, free_allocation.cbam_factor) {
+                (None, ..) | (_, Some(true), _) => None,
+                // Before 2026 (transitional period) no certificates are surrendered.
+                (Some(_), _, None) if free_allocation.import_year.is_some() => None,
+                (Some(c), ..) => Some(certificate_cost_adjusted(
+                    counted_g,
+                    (!free_allocation.upper_bound).then_some(free_allocation.adjustment_g),
+                    c,
+                )?),
             };
             Some(CbamFigures {
                 indirect_counted: counts,
@@ -1235,6 +1639,9 @@ pub fn products(
                      {}",
                     cls.category.map_or("", Category::indirect_rule)
                 ),
+                free_allocation,
+                de_minimis,
+                hourly_effect,
                 cost,
             })
         } else {
@@ -1334,6 +1741,7 @@ pub fn products(
         products: results,
         notes,
         issues: report.issues,
+        rules: RULES_2026.to_vec(),
         not_modelled: NOT_MODELLED.to_vec(),
     })
 }

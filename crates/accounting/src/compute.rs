@@ -5,8 +5,11 @@ use std::ops::Range;
 use tanji_units::{is_allowed_interval, Carrier, Dimension, Unit};
 
 use crate::factor::{FactorInterval, FactorLookup};
+use crate::fuels::{Fuel, FuelLookupError, GasReference, NcvBasis};
 use crate::gaps::{div_round, fill, Fill, GapRun};
-use crate::input::{Inputs, IntervalSeries, Matching, NamedFactor, Options, Residual};
+use crate::input::{
+    china_residual, local_year, Inputs, IntervalSeries, Matching, NamedFactor, Options, Residual,
+};
 use crate::report::*;
 use crate::{AccountingError, METHOD};
 
@@ -856,10 +859,9 @@ fn compute(
     let mut hours = Hours::new(from, to);
     // Without instruments and with the grid as residual, every import interval counts in
     // the market-based figure as it is (see `market`): its sums per hour are enough.
-    let per_interval = force_per_interval
-        || !inputs.certificates.is_empty()
-        || !inputs.purchases.is_empty()
-        || !matches!(opts.residual, Residual::Grid);
+    // With a constant residual factor and no instruments, the hours' sums are enough too.
+    let per_interval =
+        force_per_interval || !inputs.certificates.is_empty() || !inputs.purchases.is_empty();
     let mut imports: Option<Vec<ImportPoint>> = per_interval.then(Vec::new);
     // The largest the per-hour sums can reach: below 2^53 they are exact in f64.
     let (mut abs_wh, mut abs_g) = (0i128, 0i128);
@@ -1026,12 +1028,32 @@ fn compute(
             }
             _ => {
                 let total: i64 = f.sum(0..f.len);
-                let Some(fuel) = opts.fuels.resolve(f.carrier, f.fuel) else {
-                    return Err(AccountingError::UnknownFuel {
-                        meter: f.meter.to_owned(),
-                        fuel: f.fuel.unwrap_or(f.carrier.code()).to_owned(),
-                    });
-                };
+                let choice = opts.meter_fuels.get(f.meter);
+                let (table, fuel) = opts
+                    .fuels
+                    .resolve(
+                        f.carrier,
+                        choice.and_then(|c| c.table.as_deref()),
+                        choice.and_then(|c| c.fuel.as_deref()).or(f.fuel),
+                    )
+                    .map_err(|e| match e {
+                        FuelLookupError::UnknownTable(table) => AccountingError::UnknownFuelTable {
+                            meter: f.meter.to_owned(),
+                            table,
+                        },
+                        FuelLookupError::UnknownFuel { table, fuel } => {
+                            AccountingError::UnknownFuel {
+                                meter: f.meter.to_owned(),
+                                fuel,
+                                table,
+                            }
+                        }
+                    })?;
+                // Gas by volume: m3 at the meter's stated conditions → normal m3 (the NCV's).
+                let gas_reference = (f.unit.dimension() == Dimension::Volume
+                    && fuel.ncv_basis == NcvBasis::GjPer10kNm3)
+                    .then(|| choice.and_then(|c| c.gas_reference));
+                let to_normal = gas_reference.flatten().map_or(1.0, GasReference::to_normal);
                 let Some((gj_1000, default_density)) = fuel.activity_gj(1_000_000, f.unit) else {
                     issues.push(unconvertible(
                         f,
@@ -1044,7 +1066,7 @@ fn compute(
                     effects.push(eff);
                     continue;
                 };
-                let gj_per_milli = gj_1000 / 1_000_000.0;
+                let gj_per_milli = gj_1000 / 1_000_000.0 * to_normal;
                 let ef = fuel.ef_t_per_gj();
                 let g_per_milli = gj_per_milli * ef * 1e6;
                 let gj = total as f64 * gj_per_milli;
@@ -1089,10 +1111,13 @@ fn compute(
                         ),
                     });
                 }
+                let gas_volume = gas_reference
+                    .map(|stated| gas_volume(f, fuel, stated, total, g, inputs, &mut issues));
                 scope1.lines.push(FuelLine {
                     meter: f.meter.to_owned(),
                     carrier: f.carrier,
                     fuel: fuel.id.clone(),
+                    table: table.id.clone(),
                     quantity_milli: total,
                     unit: f.unit,
                     ncv: fuel.ncv,
@@ -1105,6 +1130,8 @@ fn compute(
                     emissions_g: g,
                     biogenic: fuel.biogenic,
                     source: fuel.source.clone(),
+                    verified: fuel.verified,
+                    gas_volume,
                 });
             }
         }
@@ -1204,6 +1231,10 @@ fn compute(
 
     // 5. Market-based.
     let (market, cfe_matched_wh) = market(inputs, opts, &mut hours, imports.as_deref(), &loc);
+
+    if matches!(opts.residual, Residual::Grid) && market.uncovered_import_wh > 0 {
+        issues.push(residual_location_issue(inputs, opts, &market));
+    }
 
     // 6. Comparison.
     let comparison = opts
@@ -1330,6 +1361,76 @@ fn unconvertible(f: &Filled<'_>, total: i64, what: &str) -> DataIssue {
     }
 }
 
+/// A gas meter's volume at its conditions and in normal m3; when the meter states none, a
+/// `gas_reference_assumed` issue with what 20 °C m3 would change.
+fn gas_volume(
+    f: &Filled<'_>,
+    fuel: &Fuel,
+    stated: Option<GasReference>,
+    total: i64,
+    g: i64,
+    inputs: &Inputs,
+    issues: &mut Vec<DataIssue>,
+) -> GasVolume {
+    let reference = stated.unwrap_or(GasReference::Normal);
+    let to_normal = reference.to_normal();
+    let normal = (total as f64 * to_normal).round() as i64;
+    let note = match stated {
+        Some(r) => format!(
+            "{:.3} m3 at {} = {:.3} normal m3 (× {:.5} = 273.15 / (273.15 + t) × p / 101.325), \
+                     the basis of the table's NCV",
+            total as f64 / 1000.0,
+            r.describe(),
+            normal as f64 / 1000.0,
+            to_normal
+        ),
+        None => {
+            let at20 = GasReference::Standard20C.to_normal();
+            let over = g - round_g(g as f64 * at20);
+            issues.push(DataIssue {
+                kind: IssueKind::GasReferenceAssumed,
+                meter: Some(f.meter.to_owned()),
+                start: if f.len > 0 {
+                    f.t(0)
+                } else {
+                    inputs.period_start
+                },
+                end: if f.len > 0 {
+                    f.t(f.len - 1) + f.interval_s
+                } else {
+                    inputs.period_end
+                },
+                intervals: f.len as u64,
+                quantity_milli: total,
+                effect_g: over,
+                message: format!(
+                    "meter {}: {:.3} m3 of {} with no stated reference conditions, taken as normal \
+                     m3 (0 °C, 101.325 kPa, the table's basis); if they are 20 °C m3 (the usual \
+                     billing basis) the line is {:.1}% high, {:.6} tCO2. State the meter's \
+                     gas_reference at registration or in the enterprise inputs",
+                    f.meter,
+                    total as f64 / 1000.0,
+                    fuel.id,
+                    (1.0 / at20 - 1.0) * 100.0,
+                    over as f64 / 1e6
+                ),
+            });
+            format!(
+                "{:.3} m3, reference conditions not stated: taken as normal m3 (0 °C, 101.325 \
+                     kPa); see the gas_reference_assumed issue",
+                total as f64 / 1000.0
+            )
+        }
+    };
+    GasVolume {
+        reference,
+        stated: stated.is_some(),
+        to_normal,
+        normal_m3_milli: normal,
+        note,
+    }
+}
+
 fn check_options(opts: &Options) -> Result<(), AccountingError> {
     let mut named = vec![
         ("heat factor", opts.heat.heat_t_per_gj.value),
@@ -1352,8 +1453,59 @@ fn check_options(opts: &Options) -> Result<(), AccountingError> {
     Ok(())
 }
 
+/// The `residual_location` issue: uncovered import at the location-based factor, and what the
+/// default residual (China, excluding market-traded non-fossil power) would count instead.
+fn residual_location_issue(inputs: &Inputs, opts: &Options, market: &Scope2Market) -> DataIssue {
+    let default = residual_factor(inputs, &Residual::ChinaExcludingTraded, opts.utc_offset_s);
+    let alt_g = default.as_ref().map_or(0, |f| {
+        round_g(market.uncovered_import_wh as f64 * f.value / 1000.0)
+    });
+    DataIssue {
+        kind: IssueKind::ResidualLocation,
+        meter: None,
+        start: inputs.period_start,
+        end: inputs.period_end,
+        intervals: 0,
+        quantity_milli: market.uncovered_import_wh.saturating_mul(1000),
+        effect_g: alt_g - market.electricity_g,
+        message: format!(
+            "the market-based figure counts {:.3} MWh of grid import no instrument covers at the \
+             location-based grid factor: the green power others bought is counted again (GHG \
+             Protocol Scope 2 Guidance: use a residual mix, the grid average only with \
+             disclosure). At the default residual, {} g/kWh ({}), it would be {:.6} tCO2 ({:+.6} \
+             t). Set residual to china_excluding_traded or a named residual mix",
+            market.uncovered_import_wh as f64 / 1e6,
+            default.as_ref().map_or(0.0, |f| f.value),
+            default.as_ref().map_or("", |f| f.source.as_str()),
+            alt_g as f64 / 1e6,
+            (alt_g - market.electricity_g) as f64 / 1e6
+        ),
+    }
+}
+
 fn overlap(a: (i64, i64), b: (i64, i64)) -> i64 {
     (a.1.min(b.1) - a.0.max(b.0)).max(0)
+}
+
+/// The factor of uncovered import in the market-based figure: `None` = each interval's own
+/// grid factor.
+fn residual_factor(inputs: &Inputs, residual: &Residual, utc_offset_s: i32) -> Option<NamedFactor> {
+    match residual {
+        Residual::Grid => None,
+        Residual::Fixed(f) => Some(f.clone()),
+        Residual::ChinaExcludingTraded => {
+            let first = local_year(inputs.period_start, utc_offset_s);
+            let last = local_year(inputs.period_end - 1, utc_offset_s);
+            let mut f = china_residual(first);
+            if last != first {
+                f.source.push_str(&format!(
+                    " (the period runs into {last}; the factor of its first year applies \
+                     throughout)"
+                ));
+            }
+            Some(f)
+        }
+    }
 }
 
 fn market(
@@ -1364,6 +1516,8 @@ fn market(
     loc: &Scope2Location,
 ) -> (Scope2Market, i64) {
     let period = (inputs.period_start, inputs.period_end);
+    let residual_factor = residual_factor(inputs, &opts.residual, opts.utc_offset_s);
+    let residual = residual_factor.as_ref();
     let mut instruments: Vec<Instrument> = Vec::new();
     for c in &inputs.certificates {
         let eligible = (
@@ -1474,7 +1628,7 @@ fn market(
 
     let mut electricity = 0.0;
     let mut uncovered = 0.0;
-    match imports {
+    match imports.filter(|_| !instruments.is_empty() || residual.is_none()) {
         Some(imports) => {
             for p in imports {
                 let Some(agg) = hours.get(p.t.div_euclid(HOUR) * HOUR) else {
@@ -1485,25 +1639,28 @@ fn market(
                 }
                 let rest = agg.uncovered / agg.import_wh as f64;
                 uncovered += p.wh as f64 * rest;
-                electricity += match &opts.residual {
-                    Residual::Grid => p.g as f64 * rest,
-                    Residual::Fixed(f) => p.wh as f64 * rest * f.value / 1000.0,
+                electricity += match residual {
+                    None => p.g as f64 * rest,
+                    Some(f) => p.wh as f64 * rest * f.value / 1000.0,
                 };
             }
         }
         None => {
-            // No instruments, the grid as residual: every hour's `rest` above is exactly 1
-            // (`uncovered` = `import_wh`), so the sums are of the intervals' whole Wh and g,
-            // exact in f64 (the caller checked they stay below 2^53): the same as the sums of
-            // each hour's totals.
-            debug_assert!(instruments.is_empty() && matches!(opts.residual, Residual::Grid));
+            // No instruments: every hour's `rest` above is exactly 1 (`uncovered` =
+            // `import_wh`), so the sums are of the intervals' whole Wh and g, exact in f64 (the
+            // caller checked they stay below 2^53): the same as the sums of each hour's totals.
+            // A constant residual factor then applies to the uncovered total once.
+            debug_assert!(instruments.is_empty());
             let (mut wh, mut g) = (0i64, 0i64);
             for agg in hours.values().filter(|a| a.import_wh > 0) {
                 wh += agg.import_wh;
                 g += agg.import_g;
             }
             uncovered = wh as f64;
-            electricity = g as f64;
+            electricity = match residual {
+                None => g as f64,
+                Some(f) => wh as f64 * f.value / 1000.0,
+            };
         }
     }
     let instruments_wh: f64 = instruments.iter().map(|i| i.wh).sum();
@@ -1513,6 +1670,7 @@ fn market(
         Scope2Market {
             matching: opts.matching,
             residual: opts.residual.clone(),
+            residual_factor: residual_factor.clone(),
             instruments_wh: instruments_wh.round() as i64,
             applied_wh: applied.round() as i64,
             unused_wh: (instruments_wh - applied).round() as i64,
@@ -1749,9 +1907,14 @@ mod tests {
             .map(|h| 400.0 + (h % 24) as f64 * 7.3)
             .collect();
         let table = TableFactors::regular("t", start - 3_600, 3_600, &g);
-        for matching in [Matching::Annual, Matching::Hourly] {
+        for (matching, residual) in [
+            (Matching::Annual, Residual::Grid),
+            (Matching::Hourly, Residual::Grid),
+            (Matching::Annual, Residual::ChinaExcludingTraded),
+        ] {
             let opts = Options {
                 matching,
+                residual,
                 fixed_factor: Some(NamedFactor {
                     value: 500.0,
                     source: "test".to_owned(),

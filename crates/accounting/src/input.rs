@@ -3,7 +3,9 @@
 use serde::{Deserialize, Serialize};
 use tanji_units::{Carrier, Unit};
 
-use crate::fuels::FuelTable;
+use std::collections::BTreeMap;
+
+use crate::fuels::{FuelLibrary, MeterFuel};
 
 /// One meter's interval values over the reporting period, as the store assembles them from
 /// accepted uploads: `values[i]` covers `[start + i·interval_s, start + (i+1)·interval_s)`,
@@ -17,7 +19,8 @@ pub struct IntervalSeries {
     pub carrier: Carrier,
     /// The unit of the values (×1000).
     pub unit: Unit,
-    /// Fuel id in the fuel table (fuel carriers only); `None` = the carrier's default.
+    /// Fuel id (fuel carriers only); `None` = the carrier's default. A meter's entry in
+    /// [`Options::meter_fuels`] takes precedence.
     #[serde(default)]
     pub fuel: Option<String>,
     /// Start of the first interval, Unix seconds UTC.
@@ -122,10 +125,73 @@ pub enum Matching {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Residual {
-    /// The interval's own grid factor (the location-based figure).
+    /// The interval's own grid factor (the location-based figure). The green power others
+    /// bought is then counted again in this figure: the report carries a
+    /// `residual_location` data issue (GHG Protocol Scope 2 Guidance: use a residual mix, the
+    /// grid average only with disclosure).
     Grid,
     /// A named residual-mix (or other) factor, gCO2/kWh.
     Fixed(NamedFactor),
+    /// China's national average grid factor excluding market-traded non-fossil power
+    /// (MEE/NBS), for the year of the data ([`china_residual`]): the default.
+    ChinaExcludingTraded,
+}
+
+/// China's national average CO2 factor of electricity *excluding market-traded non-fossil
+/// power* (全国电力平均二氧化碳排放因子（不包括市场化交易的非化石能源电量）), t/MWh, by data
+/// year, with the announcement that published it.
+pub const CHINA_RESIDUAL: &[(i32, f64, &str)] = &[
+    (
+        2022,
+        0.5856,
+        "MEE/NBS 《关于发布2022年电力二氧化碳排放因子的公告》 (20 Dec 2024): national average \
+         excluding market-traded non-fossil power, 2022, 0.5856 kgCO2/kWh [unverified: from \
+         shared/reference/factors.md, consistent with the 2023 announcement's +4.1%]",
+    ),
+    (
+        2023,
+        0.6096,
+        "MEE/NBS 《关于发布2023年电力二氧化碳排放因子的公告》 (Jan 2026): national average \
+         excluding market-traded non-fossil power, 2023, 0.6096 kgCO2/kWh (as reported by \
+         China Electric Power News and Guangming Daily, 2026-01)",
+    ),
+];
+
+/// The civil year of the local day `unix + utc_offset_s` falls in (proleptic Gregorian; the
+/// day-number algorithm of `tanji-simulator`'s calendar, Howard Hinnant's `civil_from_days`).
+pub(crate) fn local_year(unix: i64, utc_offset_s: i32) -> i32 {
+    let n = (unix + i64::from(utc_offset_s)).div_euclid(86_400);
+    let z = n + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let y = yoe + era * 400 + i64::from(mp >= 10);
+    i32::try_from(y).unwrap_or(if y < 0 { i32::MIN } else { i32::MAX })
+}
+
+/// The China residual factor for data of `year`, gCO2/kWh: that year's value, or the latest
+/// published when the year is newer, or the earliest when older; the source says which.
+pub fn china_residual(year: i32) -> NamedFactor {
+    let (first, last) = (CHINA_RESIDUAL[0], CHINA_RESIDUAL[CHINA_RESIDUAL.len() - 1]);
+    let (y, t, source) = CHINA_RESIDUAL
+        .iter()
+        .copied()
+        .find(|r| r.0 == year)
+        .unwrap_or(if year > last.0 { last } else { first });
+    let how = if y == year {
+        format!("the data's year {year}")
+    } else if year > y {
+        format!("data of {year}: the latest published year, {y}")
+    } else {
+        format!("data of {year}: no value published for it, the earliest published year, {y}")
+    };
+    NamedFactor {
+        // t/MWh → g/kWh, to 4 decimals of g (0.6096 → 609.6).
+        value: (t * 10_000_000.0).round() / 10_000.0,
+        source: format!("{source}; {how}"),
+    }
 }
 
 /// Factors for purchased heat and steam.
@@ -142,7 +208,8 @@ pub struct HeatFactors {
 
 /// Source of the purchased heat default.
 pub const HEAT_SOURCE: &str = "NDRC sector guidelines for enterprise GHG accounting (2013–2015): \
-default CO2 factor of purchased heat 0.11 tCO2/GJ";
+default CO2 factor of purchased heat 0.11 tCO2/GJ [unverified: tanji has not seen a copy of the \
+guidelines' table; an independent review of tanji's defaults (2026) found this value there]";
 
 impl Default for HeatFactors {
     fn default() -> Self {
@@ -175,8 +242,10 @@ pub struct Options {
     pub utc_offset_s: i32,
     /// Purchased heat and steam factors.
     pub heat: HeatFactors,
-    /// Fuel parameters.
-    pub fuels: FuelTable,
+    /// Fuel parameter tables.
+    pub fuels: FuelLibrary,
+    /// Per meter id: which table and fuel it uses, and a gas meter's reference conditions.
+    pub meter_fuels: BTreeMap<String, MeterFuel>,
     /// Gaps of at most this many intervals are interpolated linearly (default 4 = 1 h of
     /// 15-minute data); longer ones use the interval-of-day profile.
     pub max_linear_gap: usize,
@@ -186,12 +255,13 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             fixed_factor: None,
-            residual: Residual::Grid,
+            residual: Residual::ChinaExcludingTraded,
             matching: Matching::Annual,
             net_exports: false,
             utc_offset_s: 8 * 3600,
             heat: HeatFactors::default(),
-            fuels: FuelTable::default(),
+            fuels: FuelLibrary::default(),
+            meter_fuels: BTreeMap::new(),
             max_linear_gap: 4,
         }
     }

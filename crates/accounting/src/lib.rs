@@ -29,18 +29,18 @@ pub mod input;
 pub mod report;
 
 pub use factor::{FactorInterval, FactorLookup, SeriesFactors, TableFactors};
-pub use fuels::{Fuel, FuelTable, NcvBasis};
+pub use fuels::{Fuel, FuelLibrary, FuelTable, GasReference, MeterFuel, NcvBasis};
 pub use gaps::Fill;
 pub use input::{
-    Certificate, GreenPurchase, HeatFactors, Inputs, IntervalSeries, Matching, NamedFactor,
-    Options, Output, Residual,
+    china_residual, Certificate, GreenPurchase, HeatFactors, Inputs, IntervalSeries, Matching,
+    NamedFactor, Options, Output, Residual, CHINA_RESIDUAL,
 };
 pub use report::*;
 
 use tanji_units::{Carrier, Unit};
 
 /// The method version every report names; bump it on any change that can change a result.
-pub const METHOD: &str = "tanji-accounting/v1";
+pub const METHOD: &str = "tanji-accounting/v2";
 
 /// Input that [`compute`] refuses (bad data within valid input is a [`DataIssue`] instead).
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
@@ -80,12 +80,22 @@ pub enum AccountingError {
         interval_s: u32,
     },
     /// A fuel id not in the fuel table.
-    #[error("meter {meter}: fuel {fuel:?} is not in the fuel table; add it to Options.fuels or name a known fuel")]
+    #[error("meter {meter}: fuel {fuel:?} is not in fuel table {table}; add it to Options.fuels or name a fuel the table lists")]
     UnknownFuel {
         /// Meter.
         meter: String,
         /// Fuel id (or carrier code when the carrier has no default).
         fuel: String,
+        /// The table searched.
+        table: String,
+    },
+    /// A fuel table id that is not in the library.
+    #[error("meter {meter}: fuel table {table:?} is unknown; name one of the tables in Options.fuels (see crates/accounting/README.md)")]
+    UnknownFuelTable {
+        /// Meter.
+        meter: String,
+        /// The table id.
+        table: String,
     },
     /// A factor option that is negative or not finite.
     #[error("{what} {value} is not a finite, non-negative number")]

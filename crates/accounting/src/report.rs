@@ -4,7 +4,7 @@
 use serde::Serialize;
 use tanji_units::{Carrier, Unit};
 
-use crate::fuels::NcvBasis;
+use crate::fuels::{GasReference, NcvBasis};
 use crate::input::{Matching, NamedFactor, Residual};
 
 /// One enterprise's emissions over one period.
@@ -56,6 +56,8 @@ pub struct FuelLine {
     pub carrier: Carrier,
     /// Fuel id used.
     pub fuel: String,
+    /// Id of the fuel table the parameters come from.
+    pub table: String,
     /// Fuel consumed FC, thousandths of `unit` (gaps filled).
     pub quantity_milli: i64,
     /// The meter's unit.
@@ -78,8 +80,28 @@ pub struct FuelLine {
     pub emissions_g: i64,
     /// Biogenic (excluded from the total).
     pub biogenic: bool,
-    /// Source of the parameters.
+    /// Source of the parameters (the table's title, table number and year).
     pub source: String,
+    /// Whether NCV, CC and OF were confirmed against a copy of that table; `false` = the
+    /// line's figure rests on unverified defaults.
+    pub verified: bool,
+    /// For gas metered by volume: its reference conditions and the conversion to normal m3.
+    pub gas_volume: Option<GasVolume>,
+}
+
+/// A gas meter's volume at its stated conditions and in normal m3 (the table's basis).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct GasVolume {
+    /// The conditions its m3 are stated at.
+    pub reference: GasReference,
+    /// Whether the meter states them; `false` = taken as normal m3.
+    pub stated: bool,
+    /// Normal m3 per metered m3 (`273.15 / (273.15 + t) × p / 101.325`).
+    pub to_normal: f64,
+    /// The volume in normal m3, thousandths.
+    pub normal_m3_milli: i64,
+    /// In words.
+    pub note: String,
 }
 
 /// Scope 2, location-based: every interval's grid import at its own interval's factor.
@@ -133,8 +155,11 @@ pub struct HeatLine {
 pub struct Scope2Market {
     /// Matching mode.
     pub matching: Matching,
-    /// Factor of uncovered import.
+    /// Factor of uncovered import, as asked.
     pub residual: Residual,
+    /// The residual factor used, gCO2/kWh, with its source and year; `None` when uncovered
+    /// import is counted at each interval's own grid factor (`Residual::Grid`).
+    pub residual_factor: Option<NamedFactor>,
     /// Face value of all instruments, Wh.
     pub instruments_wh: i64,
     /// Applied to grid import, Wh.
@@ -283,6 +308,11 @@ pub enum IssueKind {
     DefaultDensity,
     /// A series whose unit cannot be turned into energy or mass: not counted.
     Unconvertible,
+    /// A gas meter whose m3 have no stated reference conditions: taken as normal m3.
+    GasReferenceAssumed,
+    /// The market-based figure counts uncovered import at the location-based grid factor:
+    /// green power bought by others is counted again.
+    ResidualLocation,
 }
 
 /// One data issue and its effect.

@@ -127,6 +127,9 @@ fn plant() -> (Inputs, TableFactors, ProductInputs) {
         country_default: cn_default(),
         actual_electricity: None,
         cost: None,
+        import_year: None,
+        benchmarks: BTreeMap::new(),
+        importer_annual_t: None,
     };
     (inp, f, pi)
 }
@@ -266,6 +269,18 @@ fn ppa_changes_the_factor_cbam_allows() {
     assert_eq!(s.electricity.actual_g, Some(321_960)); // 600 kWh × 536.6
     assert_eq!(s.cbam.as_ref().unwrap().counted_g, 10_810_944);
 
+    // The PPA moves the cement's counted figure by 536 600 − 1 073 200 = −536 600 g against
+    // the default; the hourly factor moves it by nothing; steel's not at all (Annex II).
+    let e = &c.cbam.as_ref().unwrap().hourly_effect;
+    assert_eq!((e.hourly_g, e.link_g), (0, -536_600));
+    assert_eq!(e.precise_vs_cbam_g, 1_100_000 - 536_600);
+    assert!(
+        e.text.contains("-0.537 t against the default"),
+        "{}",
+        e.text
+    );
+    assert_eq!(s.cbam.as_ref().unwrap().hourly_effect.link_g, 0);
+
     // Without the PPA the cement figure is the default one (previous test): 59 445 088 g.
     let (inp, f, pi) = plant();
     let r = products(&inp, &f, &Options::default(), &pi).unwrap();
@@ -341,6 +356,9 @@ fn allocation_by_line_and_interval() {
         country_default: cn_default(),
         actual_electricity: None,
         cost: None,
+        import_year: None,
+        benchmarks: BTreeMap::new(),
+        importer_annual_t: None,
     };
     let r = products(&inp, &f, &Options::default(), &pi).unwrap();
     let b = product(&r, "bolts M12");
@@ -589,4 +607,113 @@ fn intervals_sum_to_the_report() {
     assert_eq!(wh, r.scope2_location.import_wh);
     assert_eq!(fuel.round() as i64, r.scope1.fossil_g);
     assert_eq!(iv.len(), 8);
+}
+
+fn prices(origin_cny_per_t: f64) -> CostInputs {
+    CostInputs {
+        ets_eur_per_t: 80.0,
+        ets_source: "illustrative".to_owned(),
+        cny_per_eur: 7.8,
+        exchange_source: "illustrative".to_owned(),
+        origin_cny_per_t,
+        origin_source: "illustrative".to_owned(),
+    }
+}
+
+// CBAM in the definitive period: the cement of `plant()` imported in 2026.
+// Counted (direct + indirect at the country default, as in cement_counts_indirect_steel_does_not)
+// 59.445088 t for 100 t. EU benchmark: 0.5 t CO2e/t, an ILLUSTRATIVE input (tanji has not
+// confirmed the implementing act's benchmark for CN 2523 29 00). CBAM factor 2026: 97.5%.
+//   free-allocation adjustment = 0.5 × 100 t × 0.975 = 48.75 t
+//   certificates due = 59.445088 − 48.75 = 10.695088 t
+//   cost, no origin price: 10.695088 × 80 EUR = 855.61 EUR; × 7.8 = 6 673.73 CNY
+//   cost, 60 CNY/t paid at origin on the 59.445088 t: 855.60704 − 59.445088 × 60 / 7.8
+//     = 855.60704 − 457.26991 = 398.34 EUR = 3 107.03 CNY.
+// Without the benchmark the certificates are the counted 59.445088 t, an upper bound.
+#[test]
+fn cement_2026_with_the_cbam_factor() {
+    let (inp, f, mut pi) = plant();
+    pi.import_year = Some(2026);
+    pi.benchmarks.insert(
+        "PO 42.5 cement".to_owned(),
+        Benchmark {
+            t_per_t: 0.5,
+            source: "illustrative benchmark for the test, not the implementing act's value"
+                .to_owned(),
+            cross_sectoral_correction: None,
+        },
+    );
+    pi.cost = Some(prices(0.0));
+    let r = products(&inp, &f, &Options::default(), &pi).unwrap();
+    assert!(r.rules.iter().any(|x| x.contains("2025/2083")));
+    assert!(r.rules.iter().any(|x| x.contains("97.5% in 2026")));
+    assert!(r.totals.heat_rule.contains("Annex IV"));
+    let c = product(&r, "PO 42.5 cement").cbam.as_ref().unwrap();
+    assert_eq!(c.counted_g, 59_445_088);
+    let fa = &c.free_allocation;
+    assert_eq!((fa.import_year, fa.cbam_factor), (Some(2026), Some(0.975)));
+    assert_eq!(fa.adjustment_g, 48_750_000);
+    assert!((fa.certificates_t - 10.695088).abs() < 1e-9);
+    assert!(!fa.upper_bound);
+    let cost = c.cost.as_ref().unwrap();
+    assert_eq!((cost.cost_eur, cost.cost_cny), (855.61, 6_673.73));
+    assert!(!cost.upper_bound);
+    assert_eq!(cost.free_allocation_g, 48_750_000);
+    // De minimis: not decided without the importer's total.
+    assert_eq!(c.de_minimis.exempt, None);
+    // The hourly factor changes nothing here: cement at the country default.
+    assert_eq!((c.hourly_effect.hourly_g, c.hourly_effect.link_g), (0, 0));
+    assert_eq!(c.hourly_effect.precise_vs_cbam_g, 1_100_000 - 1_073_200);
+    assert!(c.hourly_effect.text.contains("ISO 14067"));
+
+    // A carbon price paid at origin (Article 9).
+    pi.cost = Some(prices(60.0));
+    let r = products(&inp, &f, &Options::default(), &pi).unwrap();
+    let cost = product(&r, "PO 42.5 cement")
+        .cbam
+        .as_ref()
+        .unwrap()
+        .cost
+        .clone()
+        .unwrap();
+    assert_eq!((cost.cost_eur, cost.cost_cny), (398.34, 3_107.03));
+
+    // Steel has no benchmark given: its certificates are an upper bound; indirect emissions
+    // do not count (Annex II) so the hourly factor cannot move it.
+    let s = product(&r, "rebar HRB400").cbam.as_ref().unwrap();
+    assert!(s.free_allocation.upper_bound);
+    assert_eq!(s.free_allocation.certificates_t, 10.810944);
+    assert!(s.cost.as_ref().unwrap().upper_bound);
+    assert!(s.hourly_effect.text.contains("do not count under CBAM"));
+
+    // An importer with 40 t of CBAM goods in the year is exempt: no cost. With 120 t it is not.
+    pi.importer_annual_t = Some(NamedFactor {
+        value: 40.0,
+        source: "importer's customs declarations 2026".to_owned(),
+    });
+    let r = products(&inp, &f, &Options::default(), &pi).unwrap();
+    let c = product(&r, "PO 42.5 cement").cbam.as_ref().unwrap();
+    assert_eq!(c.de_minimis.exempt, Some(true));
+    assert!(c.cost.is_none());
+    pi.importer_annual_t.as_mut().unwrap().value = 120.0;
+    let r = products(&inp, &f, &Options::default(), &pi).unwrap();
+    assert_eq!(
+        product(&r, "PO 42.5 cement")
+            .cbam
+            .as_ref()
+            .unwrap()
+            .de_minimis
+            .exempt,
+        Some(false)
+    );
+
+    // Imported in 2025 (transitional period): no certificates, no cost.
+    pi.import_year = Some(2025);
+    let r = products(&inp, &f, &Options::default(), &pi).unwrap();
+    let c = product(&r, "PO 42.5 cement").cbam.as_ref().unwrap();
+    assert_eq!(c.free_allocation.certificates_t, 0.0);
+    assert!(c.cost.is_none());
+    // From 2034 the CBAM factor is 0: certificates = counted emissions.
+    assert_eq!(cbam_factor(2034), Some(0.0));
+    assert_eq!(cbam_factor(2030), Some(0.515));
 }

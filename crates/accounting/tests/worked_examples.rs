@@ -110,7 +110,7 @@ fn scope1_natural_gas_and_diesel_by_hand() {
     assert_eq!(w.emissions_g, 1_744_600);
     assert_eq!(r.scope1.biogenic_g, 1_744_600);
     assert_eq!(r.scope1.fossil_g, 216_218_881 + 2_600_564);
-    assert_eq!(r.method, "tanji-accounting/v1");
+    assert_eq!(r.method, "tanji-accounting/v2");
     assert_eq!(r.factor_series, "f");
 }
 
@@ -207,6 +207,78 @@ fn product_case_fixed_factor_overcounts_800_t() {
     assert!((h12.share - 0.07).abs() < 1e-6);
     assert!((h12.mean_factor_g_per_kwh.unwrap() - 438.126).abs() < 1e-9);
     assert_eq!(r.scope2_location.electricity_g, c.dynamic_g);
+    // But this series keeps the other 19 hours at the annual factor, so it averages
+    // (5 × 438.126 + 19 × 561.7) / 24 = 535.955 g/kWh, 4.6% below the annual factor it is
+    // compared with: 18 500 × (561.7 − 535.955) = 476.27 t of the "800 t" is season (a grid
+    // cleaner than its annual average all day), only 323.87 t is the enterprise's timing.
+    let mean = c.period_mean_factor_g_per_kwh.unwrap();
+    assert!((mean - 535.955_416_7).abs() < 1e-6, "{mean}");
+    assert!(
+        (c.season_g as f64 / 1e6 - 476.2748).abs() < 0.05,
+        "{}",
+        c.season_g
+    );
+    assert!(
+        (c.timing_g as f64 / 1e6 - 323.8669).abs() < 0.05,
+        "{}",
+        c.timing_g
+    );
+}
+
+// The same enterprise, consistently: an hourly series whose time mean IS the annual factor
+// (561.7 g/kWh), the midday window 10:00–15:00 22% below it (438.126) and the other 19 hours
+// correspondingly above it: (24 × 561.7 − 5 × 438.126) / 19 = 594.2195 g/kWh.
+// Dynamic = 18 500 MWh × (0.35 × 438.126 + 0.65 × 594.2195) = 9 982.355 t;
+// fixed = 10 391.45 t; over-count = 409.095 t (3.94%), all of it timing (season 0 t).
+// This is what tanji shows for such an enterprise: about 409 t, not 800 t. (The article's
+// "≈ 120 000 CNY" prices 800 t at 150 CNY/t; it is not a CBAM cost: see docs/report.md.)
+#[test]
+fn product_case_consistent_series_overcounts_409_t_all_timing() {
+    let daily = 18_500e6 / 365.0;
+    let low = 561.7 * 0.78;
+    let base = (24.0 * 561.7 - 5.0 * low) / 19.0;
+    let (inp, f) = daytime_year(365, daily, 0.35, base, low);
+    let opts = Options {
+        fixed_factor: Some(fixed(561.7)),
+        ..Options::default()
+    };
+    let c = compute(&inp, &f, &opts).unwrap().comparison.unwrap();
+    let mean = c.period_mean_factor_g_per_kwh.unwrap();
+    assert!((mean - 561.7).abs() < 1e-9, "{mean}");
+    assert!(
+        (c.fixed_g as f64 / 1e6 - 10_391.45).abs() < 0.01,
+        "{}",
+        c.fixed_g
+    );
+    assert!(
+        (c.dynamic_g as f64 / 1e6 - 9_982.355).abs() < 0.05,
+        "{}",
+        c.dynamic_g
+    );
+    assert!(
+        (c.difference_g as f64 / 1e6 - 409.095).abs() < 0.05,
+        "{}",
+        c.difference_g
+    );
+    assert!(
+        (c.difference_pct - 3.9368).abs() < 0.005,
+        "{}",
+        c.difference_pct
+    );
+    assert_eq!(c.season_g, 0);
+    assert_eq!(c.timing_g, c.difference_g);
+    let w = c.window.unwrap();
+    assert_eq!((w.from_hour, w.to_hour), (10, 15));
+    assert!((w.share - 0.35).abs() < 1e-6);
+    assert!((w.factor_vs_fixed_pct + 22.0).abs() < 1e-3);
+    // (The sentence's wording may change; these are its figures.)
+    for part in [
+        "35% of your use falls in 10:00–15:00",
+        "22% below the annual factor (561.7 g/kWh)",
+        "over-counted by 409.1 t (3.9%)",
+    ] {
+        assert!(c.reason.contains(part), "{part}: {}", c.reason);
+    }
 }
 
 // Source: the example sentence of the accounting issue ("41% of your use falls in 10:00–15:00,
@@ -349,14 +421,29 @@ fn cert(mwh: u32, gen_hour: i64) -> Certificate {
 fn market_based_annual_vs_hourly() {
     let (mut inp, f) = two_hours_day();
     inp.certificates = vec![cert(1, 12)];
-    let annual = Options::default();
+    let annual = Options {
+        residual: Residual::Grid,
+        ..Options::default()
+    };
     let hourly = Options {
         matching: Matching::Hourly,
-        ..Options::default()
+        ..annual.clone()
     };
     let a = compute(&inp, &f, &annual).unwrap();
     assert_eq!(a.scope2_location.electricity_g, 1_200_000);
     assert_eq!(a.scope2_market.electricity_g, 600_000);
+    assert_eq!(a.scope2_market.residual_factor, None);
+    // The grid factor as residual counts others' green power again: a data issue says so,
+    // with what the default residual (2022: 585.6 g/kWh) would count: 1 000 kWh × 585.6 =
+    // 585 600 g, 14 400 g less.
+    let dc = a
+        .issues
+        .iter()
+        .find(|i| i.kind == IssueKind::ResidualLocation)
+        .expect("a residual_location issue");
+    assert_eq!(dc.quantity_milli, 1_000_000_000);
+    assert_eq!(dc.effect_g, 585_600 - 600_000);
+    assert!(dc.message.contains("counted again"), "{}", dc.message);
     assert_eq!(a.scope2_market.applied_wh, 1_000_000);
     assert_eq!(a.scope2_market.uncovered_import_wh, 1_000_000);
     let h = compute(&inp, &f, &hourly).unwrap();
@@ -384,6 +471,76 @@ fn market_based_annual_vs_hourly() {
     assert_eq!(h.scope2_market.applied_wh, 1_000_000);
     assert_eq!(h.scope2_market.unused_wh, 1_000_000);
     assert_eq!(h.scope2_market.instruments[0].applied_wh, 1_000_000);
+}
+
+// Hand example, no residual given (the default): China's national average excluding
+// market-traded non-fossil power for the data's year, MEE/NBS 2022: 0.5856 t/MWh = 585.6 g/kWh.
+// So the green power others bought (excluded from that average) is not counted again.
+//   no instruments: 2 000 kWh × 585.6 = 1 171 200 g (location-based: 1 200 000 g);
+//   one certificate, annual: 1 000 kWh uncovered (500 in each hour) × 585.6 = 585 600 g;
+//   one certificate, hourly: 1 000 kWh uncovered at 02:00 × 585.6 = 585 600 g.
+// The same data dated 2026: no 2026 value is published, the latest (2023, 0.6096) applies:
+//   2 000 × 609.6 = 1 219 200 g.
+#[test]
+fn market_based_default_residual_without_double_counting() {
+    let (mut inp, f) = two_hours_day();
+    let plain = compute(&inp, &f, &Options::default()).unwrap();
+    let m = &plain.scope2_market;
+    assert_eq!(m.residual, Residual::ChinaExcludingTraded);
+    let used = m.residual_factor.as_ref().unwrap();
+    assert_eq!(used.value, 585.6);
+    assert!(used.source.contains("2022") && used.source.contains("the data's year 2022"));
+    assert_eq!(m.electricity_g, 1_171_200);
+    assert_eq!(plain.scope2_location.electricity_g, 1_200_000);
+    assert!(plain.issues.is_empty(), "{:?}", plain.issues);
+
+    inp.certificates = vec![cert(1, 12)];
+    let a = compute(&inp, &f, &Options::default()).unwrap();
+    assert_eq!(a.scope2_market.uncovered_import_wh, 1_000_000);
+    assert_eq!(a.scope2_market.electricity_g, 585_600);
+    let h = compute(
+        &inp,
+        &f,
+        &Options {
+            matching: Matching::Hourly,
+            ..Options::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(h.scope2_market.electricity_g, 585_600);
+
+    // A residual given is used as given.
+    let given = compute(
+        &inp,
+        &f,
+        &Options {
+            residual: Residual::Fixed(fixed(700.0)),
+            ..Options::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(given.scope2_market.electricity_g, 700_000);
+    assert_eq!(given.scope2_market.residual_factor, Some(fixed(700.0)));
+
+    // Data of 2026 (2026-01-01T00:00+08): the latest published year, 2023.
+    let y2026 = 1_767_196_800;
+    let (mut inp, _) = two_hours_day();
+    for s in &mut inp.series {
+        s.start += y2026 - Y2022;
+    }
+    inp.period_start = y2026;
+    inp.period_end = y2026 + DAY;
+    let f26 = TableFactors::regular("day", y2026, 3600, &[600.0; 24]);
+    let r = compute(&inp, &f26, &Options::default()).unwrap();
+    let used = r.scope2_market.residual_factor.as_ref().unwrap();
+    assert_eq!(used.value, 609.6);
+    assert!(
+        used.source
+            .contains("data of 2026: the latest published year, 2023"),
+        "{}",
+        used.source
+    );
+    assert_eq!(r.scope2_market.electricity_g, 1_219_200);
 }
 
 // Hand example: a green-power purchase of 48 MWh delivered evenly over 2 days (1 MWh/h) and
@@ -560,7 +717,7 @@ fn intensity_and_serialization() {
     assert!((i.location_t_per_unit - 0.3).abs() < 1e-9);
     assert!((i.energy_gj_per_unit - 1.8).abs() < 1e-9); // 2 000 kWh = 7.2 GJ over 4 t
     let json = serde_json::to_value(&r).unwrap();
-    assert_eq!(json["method"], "tanji-accounting/v1");
+    assert_eq!(json["method"], "tanji-accounting/v2");
     assert_eq!(json["scope2_market"]["matching"], "annual");
 }
 
@@ -647,4 +804,200 @@ fn season_and_timing_are_told_apart() {
         "{}",
         c.reason
     );
+}
+
+// Source: the default table, NDRC 2015 other-industry guideline 附录二 表2.1 (values as tanji
+// reproduces them, all marked unverified). By hand, E = NCV × CC × 10^-3 × OF × 44/12 for 1 t
+// (solid and liquid fuels) or 10^4 Nm3 (gases):
+const ONE_UNIT: &[(&str, i64)] = &[
+    ("anthracite", 2_521_512),  // 26.7 × 27.4e-3 × 0.94 × 44/12 = 2.5215124 t
+    ("bituminous", 1_741_750),  // 19.570 × 26.1e-3 × 0.93 × 44/12 = 1.7417496 t
+    ("lignite", 1_172_864),     // 11.9 × 28.0e-3 × 0.96 × 44/12 = 1.1728640 t
+    ("washed_coal", 2_209_023), // 26.344 × 25.41e-3 × 0.90 × 44/12 = 2.2090234 t
+    ("other_washed_coal", 1_051_936), // 12.545 × 25.41e-3 × 0.90 × 44/12 = 1.0519359 t
+    ("briquette", 1_935_965),   // 17.460 × 33.6e-3 × 0.90 × 44/12 = 1.9359648 t
+    ("coke", 2_860_419),        // 28.435 × 29.5e-3 × 0.93 × 44/12 = 2.8604188 t
+    ("crude_oil", 3_020_202),   // 41.816 × 20.1e-3 × 0.98 × 44/12 = 3.0202024 t
+    ("fuel_oil", 3_170_461),    // 41.816 × 21.1e-3 × 0.98 × 44/12 = 3.1704612 t
+    ("gasoline", 2_925_056),    // 43.070 × 18.9e-3 × 0.98 × 44/12 = 2.9250560 t
+    ("diesel", 3_095_910),      // 42.652 × 20.2e-3 × 0.98 × 44/12 = 3.0959096 t
+    ("kerosene", 3_033_391),    // 43.070 × 19.6e-3 × 0.98 × 44/12 = 3.0333914 t
+    ("lpg", 3_101_330),         // 50.179 × 17.2e-3 × 0.98 × 44/12 = 3.1013298 t
+    ("refinery_gas", 3_008_208), // 45.998 × 18.2e-3 × 0.98 × 44/12 = 3.0082079 t
+    ("natural_gas", 21_621_888), // 389.31 × 15.3e-3 × 0.99 × 44/12 = 21.6218881 t
+    ("coke_oven_gas", 8_863_806), // 179.81 × 13.58e-3 × 0.99 × 44/12 = 8.8638059 t
+    ("other_gas", 2_314_829),   // 52.270 × 12.2e-3 × 0.99 × 44/12 = 2.3148292 t
+];
+
+fn one_fuel_report(
+    carrier: Carrier,
+    unit: Unit,
+    milli: i64,
+    choice: MeterFuel,
+) -> Result<Report, AccountingError> {
+    let s = series("m", carrier, unit, Y2022, 3600, &all(&[milli]));
+    let mut opts = Options::default();
+    opts.meter_fuels.insert("m".to_owned(), choice);
+    compute(
+        &inputs(Y2022, Y2022 + 3600, vec![s]),
+        &TableFactors::regular("f", Y2022, 3600, &[500.0]),
+        &opts,
+    )
+}
+
+#[test]
+fn every_fuel_of_the_default_table_one_unit_by_hand() {
+    let lib = FuelLibrary::default();
+    let table = lib.table(&lib.default_table).unwrap();
+    assert_eq!(table.id, "ndrc-2015-other-industry-t2.1");
+    assert_eq!(table.year, 2015);
+    assert!(table.table.contains("表2.1"));
+    let ids: Vec<&str> = table.fuels.iter().map(|f| f.id.as_str()).collect();
+    let hand: Vec<&str> = ONE_UNIT.iter().map(|r| r.0).collect();
+    assert_eq!(
+        ids, hand,
+        "every fuel of the table has a hand-computed case"
+    );
+    for &(id, g) in ONE_UNIT {
+        let fuel = table.fuels.iter().find(|f| f.id == id).unwrap();
+        let (carrier, unit, milli) = match fuel.ncv_basis {
+            NcvBasis::GjPerTonne => (Carrier::Coal, Unit::T, 1_000),
+            NcvBasis::GjPer10kNm3 => (Carrier::NaturalGas, Unit::M3, 10_000_000),
+        };
+        let r = one_fuel_report(
+            carrier,
+            unit,
+            milli,
+            MeterFuel {
+                fuel: Some(id.to_owned()),
+                gas_reference: Some(GasReference::Normal),
+                ..MeterFuel::default()
+            },
+        )
+        .unwrap();
+        let line = &r.scope1.lines[0];
+        assert_eq!(line.fuel, id);
+        assert_eq!(line.table, "ndrc-2015-other-industry-t2.1");
+        assert_eq!(line.emissions_g, g, "{id}");
+        // Not confirmed against a copy of the table: the line says so.
+        assert!(
+            !line.verified && line.source.contains("[unverified]"),
+            "{id}"
+        );
+        assert!(line.source.contains("表2.1") && line.source.contains("(2015)"));
+    }
+}
+
+// A coal meter set to anthracite (at registration or in the enterprise inputs): 10 t ×
+// 2.5215124 t/t = 25.215124 t, against 17.417496 t at the carrier's default (bituminous).
+// The same meter on GB/T 32150-2015 Appendix B: the same parameters, the line names that table.
+#[test]
+fn coal_meter_burning_anthracite() {
+    let anthracite = MeterFuel {
+        fuel: Some("anthracite".to_owned()),
+        ..MeterFuel::default()
+    };
+    let r = one_fuel_report(Carrier::Coal, Unit::T, 10_000, anthracite.clone()).unwrap();
+    let line = &r.scope1.lines[0];
+    assert_eq!(line.fuel, "anthracite");
+    assert_eq!(
+        (line.ncv, line.carbon_tc_per_tj, line.oxidation),
+        (26.7, 27.4, 0.94)
+    );
+    assert_eq!(line.emissions_g, 25_215_124);
+    let default = one_fuel_report(Carrier::Coal, Unit::T, 10_000, MeterFuel::default()).unwrap();
+    assert_eq!(default.scope1.lines[0].fuel, "bituminous");
+    assert_eq!(default.scope1.lines[0].emissions_g, 17_417_496);
+
+    let gbt = one_fuel_report(
+        Carrier::Coal,
+        Unit::T,
+        10_000,
+        MeterFuel {
+            table: Some("gbt-32150-2015-b".to_owned()),
+            ..anthracite
+        },
+    )
+    .unwrap();
+    assert_eq!(gbt.scope1.lines[0].table, "gbt-32150-2015-b");
+    assert!(gbt.scope1.lines[0].source.contains("GB/T 32150-2015"));
+    assert_eq!(gbt.scope1.lines[0].emissions_g, 25_215_124);
+
+    // A table or fuel that does not exist is refused with the meter and what to do.
+    let bad = one_fuel_report(
+        Carrier::Coal,
+        Unit::T,
+        10_000,
+        MeterFuel {
+            table: Some("ndrc-2013".to_owned()),
+            ..MeterFuel::default()
+        },
+    )
+    .unwrap_err();
+    assert!(
+        bad.to_string()
+            .contains("meter m: fuel table \"ndrc-2013\" is unknown"),
+        "{bad}"
+    );
+    let bad = one_fuel_report(
+        Carrier::Coal,
+        Unit::T,
+        10_000,
+        MeterFuel {
+            fuel: Some("peat".to_owned()),
+            ..MeterFuel::default()
+        },
+    )
+    .unwrap_err();
+    assert!(
+        bad.to_string()
+            .contains("\"peat\" is not in fuel table ndrc-2015-other-industry-t2.1"),
+        "{bad}"
+    );
+}
+
+// Gas billed at 20 °C, 101.325 kPa: 10 000 m3 = 10 000 × 273.15 / 293.15 = 9 317.75 Nm3
+// (6.8% less gas than 10 000 Nm3), so E = 21.6218881 × 273.15 / 293.15 = 20.1467465 t.
+// Not stated: taken as Nm3 (21.621888 t) and a gas_reference_assumed issue gives what 20 °C
+// m3 would change: 21 621 888 − round(21 621 888 × 0.9317755) = 1 475 142 g.
+#[test]
+fn gas_at_20_c_is_converted_to_normal_m3() {
+    let at20 = one_fuel_report(
+        Carrier::NaturalGas,
+        Unit::M3,
+        10_000_000,
+        MeterFuel {
+            gas_reference: Some(GasReference::Standard20C),
+            ..MeterFuel::default()
+        },
+    )
+    .unwrap();
+    let line = &at20.scope1.lines[0];
+    assert_eq!(line.emissions_g, 20_146_746);
+    let v = line.gas_volume.as_ref().unwrap();
+    assert!(v.stated);
+    assert!((v.to_normal - 273.15 / 293.15).abs() < 1e-15);
+    assert_eq!(v.normal_m3_milli, 9_317_755);
+    assert!(
+        v.note
+            .contains("10000.000 m3 at 20 °C, 101.325 kPa = 9317.755 normal m3"),
+        "{}",
+        v.note
+    );
+    assert!(at20.issues.is_empty(), "{:?}", at20.issues);
+
+    let unstated = one_fuel_report(
+        Carrier::NaturalGas,
+        Unit::M3,
+        10_000_000,
+        MeterFuel::default(),
+    )
+    .unwrap();
+    assert_eq!(unstated.scope1.lines[0].emissions_g, 21_621_888);
+    let v = unstated.scope1.lines[0].gas_volume.as_ref().unwrap();
+    assert!(!v.stated && v.to_normal == 1.0);
+    let issue = &unstated.issues[0];
+    assert_eq!(issue.kind, IssueKind::GasReferenceAssumed);
+    assert_eq!(issue.effect_g, 1_475_142);
+    assert!(issue.message.contains("7.3% high"), "{}", issue.message);
 }

@@ -794,7 +794,7 @@ pub fn build<S: Store>(
             .map_or(tanji_accounting::Matching::Annual, |i| i.file.matching),
         residual: inputs
             .as_ref()
-            .map_or(tanji_accounting::Residual::Grid, |i| {
+            .map_or(tanji_accounting::Residual::ChinaExcludingTraded, |i| {
                 i.file.residual.clone()
             }),
         heat: tanji_accounting::HeatFactors {
@@ -1029,25 +1029,37 @@ pub fn build<S: Store>(
             purchases: given.map(|g| g.purchases.clone()).unwrap_or_default(),
             output: given.and_then(|g| g.output.clone()),
         };
-        let report =
-            tanji_accounting::compute(&acc_inputs, &lookup, &options).map_err(|source| {
-                ReportError::Accounting {
-                    enterprise: e.clone(),
-                    source,
-                }
-            })?;
+        // The enterprise's per-meter fuel choices (table, fuel, gas reference conditions).
+        let with_meters;
+        let opts = match given.filter(|g| !g.meters.is_empty()) {
+            Some(g) => {
+                with_meters = Options {
+                    meter_fuels: g.meters.clone(),
+                    ..options.clone()
+                };
+                &with_meters
+            }
+            None => &options,
+        };
+        let report = tanji_accounting::compute(&acc_inputs, &lookup, opts).map_err(|source| {
+            ReportError::Accounting {
+                enterprise: e.clone(),
+                source,
+            }
+        })?;
         let figures = serde_json::to_value(&report)
             .map_err(|err| ReportError::Format(format!("serializing the figures: {err}")))?;
         let products = match given.and_then(|g| g.products.as_ref()) {
             None => None,
             Some(pi) => {
-                let p = tanji_accounting::cbam::products(&acc_inputs, &lookup, &options, pi)
-                    .map_err(|err| {
+                let p = tanji_accounting::cbam::products(&acc_inputs, &lookup, opts, pi).map_err(
+                    |err| {
                         ReportError::Request(format!(
                             "products of {e} (inputs {}): {err}",
                             inputs.as_ref().map_or("", |i| i.id.as_str())
                         ))
-                    })?;
+                    },
+                )?;
                 Some(serde_json::to_value(&p).map_err(|err| {
                     ReportError::Format(format!("serializing the products: {err}"))
                 })?)

@@ -287,8 +287,10 @@ pub struct InputsFile {
     /// How instruments are matched to grid import.
     #[serde(default = "annual")]
     pub matching: tanji_accounting::Matching,
-    /// The factor for grid import no instrument covers (default: the interval's grid factor).
-    #[serde(default = "grid")]
+    /// The factor for grid import no instrument covers (default: China's national average
+    /// excluding market-traded non-fossil power for the data's year; `grid` = the interval's
+    /// location-based factor, reported as a data issue).
+    #[serde(default = "residual")]
     pub residual: tanji_accounting::Residual,
     /// Per enterprise id.
     pub enterprises: BTreeMap<String, EnterpriseInputs>,
@@ -298,8 +300,8 @@ fn annual() -> tanji_accounting::Matching {
     tanji_accounting::Matching::Annual
 }
 
-fn grid() -> tanji_accounting::Residual {
-    tanji_accounting::Residual::Grid
+fn residual() -> tanji_accounting::Residual {
+    tanji_accounting::Residual::ChinaExcludingTraded
 }
 
 /// One enterprise's inputs besides its meters.
@@ -318,6 +320,11 @@ pub struct EnterpriseInputs {
     /// Production records and CBAM settings: products, SEE and CBAM figures.
     #[serde(default)]
     pub products: Option<tanji_accounting::cbam::ProductInputs>,
+    /// Per meter id: the fuel table and fuel it burns (e.g. a coal meter burning anthracite)
+    /// and, for gas meters, the reference conditions of its m3. Every report names them in
+    /// its Scope 1 lines; `tanji audit` recomputes with them (they are in this publication).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub meters: BTreeMap<String, tanji_accounting::MeterFuel>,
 }
 
 /// A checked inputs publication.

@@ -198,18 +198,19 @@ fn enterprise_section(doc: &ReportDoc, e: &EnterpriseDoc, out: &mut String) {
         .unwrap_or_default();
     if !lines.is_empty() || !heat.is_empty() {
         out.push_str(
-            "<table><tr><th>meter</th><th>carrier</th><th>quantity</th><th>emissions</th></tr>",
+            "<table><tr><th>meter</th><th>carrier</th><th>quantity</th><th>emissions</th><th>parameters</th></tr>",
         );
         for l in lines.iter().chain(&heat) {
             let q = int(l, &["quantity_milli"]) as f64 / 1000.0;
             let _ = write!(
                 out,
-                "<tr><td>{}</td><td>{}</td><td>{} {}</td><td>{}</td></tr>",
+                "<tr><td>{}</td><td>{}</td><td>{} {}</td><td>{}</td><td class=\"muted\">{}</td></tr>",
                 esc(at(l, &["meter"]).as_str().unwrap_or("")),
                 esc(at(l, &["carrier"]).as_str().unwrap_or("")),
                 group(q.round() as i64),
                 esc(at(l, &["unit"]).as_str().unwrap_or("")),
-                t(int(l, &["emissions_g"]))
+                t(int(l, &["emissions_g"])),
+                esc(&line_basis(l))
             );
         }
         out.push_str("</table>");
@@ -443,5 +444,28 @@ pub fn render_html(doc: &ReportDoc) -> String {
         esc(&p.log.verifier_key),
         esc(&p.checkpoint.note),
     );
+    out
+}
+
+/// Where a Scope 1 or heat line's parameters come from: fuel, table and whether its values are
+/// confirmed (fuel lines; with a gas meter's reference conditions), or the heat factor's source.
+fn line_basis(l: &Value) -> String {
+    let s = |path: &[&str]| at(l, path).as_str().unwrap_or("").to_owned();
+    if at(l, &["fuel"]).is_null() {
+        return format!(
+            "{} tCO2/GJ: {}",
+            float(l, &["factor", "value"]).unwrap_or(0.0),
+            s(&["factor", "source"])
+        );
+    }
+    let mut out = format!("{} from {}", s(&["fuel"]), s(&["table"]));
+    if at(l, &["verified"]) != &Value::Bool(true) {
+        out.push_str(" (unverified)");
+    }
+    let gas = at(l, &["gas_volume"]);
+    if !gas.is_null() {
+        out.push_str("; ");
+        out.push_str(gas["note"].as_str().unwrap_or(""));
+    }
     out
 }

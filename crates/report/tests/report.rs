@@ -361,6 +361,8 @@ fn html_shows_fixed_vs_dynamic_and_the_reason_and_csv_lists_figures() {
         "SYNTHETIC grid factors".to_string(),
         "<td>12:00</td>".to_string(),
         built.doc.provenance.checkpoint.root.clone(),
+        // The gas line names its fuel table and that its values are unverified.
+        "natural_gas from ndrc-2015-other-industry-t2.1 (unverified)".to_string(),
     ] {
         assert!(html.contains(&needle), "missing {needle:?}");
     }
@@ -476,10 +478,33 @@ fn a_store_without_the_index_is_rebuilt_on_open() {
 #[test]
 fn inputs_give_market_based_and_product_figures_that_audit() {
     let (_dir, mut park) = park();
+    // Without inputs: the default residual, no instruments.
+    let plain = build(
+        park.store(),
+        &park.verifier(),
+        &Request::new(Scope::Enterprise("e-0001".into())),
+    )
+    .unwrap()
+    .doc;
+    // A gas meter of the enterprise, if it has one, billed in 20 °C m3.
+    let gas_meter = plain.reports[0].figures["scope1"]["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["carrier"] == "natural_gas")
+        .map(|l| l["meter"].as_str().unwrap().to_owned());
+    let mut meters = serde_json::Map::new();
+    if let Some(m) = &gas_meter {
+        meters.insert(
+            m.clone(),
+            serde_json::json!({"gas_reference": "standard_20c"}),
+        );
+    }
     let inputs = serde_json::json!({
         "matching": "hourly",
         "enterprises": {
             "e-0001": {
+                "meters": meters,
                 "certificates": [{
                     "id": "GEC-2026-000123",
                     "mwh": 5,
@@ -518,14 +543,6 @@ fn inputs_give_market_based_and_product_figures_that_audit() {
             published_at: NOW,
         })
         .unwrap();
-    // Without inputs, market-based equals location-based; with them it is lower.
-    let plain = build(
-        park.store(),
-        &park.verifier(),
-        &Request::new(Scope::Enterprise("e-0001".into())),
-    )
-    .unwrap()
-    .doc;
     let mut req = Request::new(Scope::Enterprise("e-0001".into()));
     req.inputs = Some("e1-inputs".into());
     let built = build(park.store(), &park.verifier(), &req).unwrap();
@@ -538,14 +555,48 @@ fn inputs_give_market_based_and_product_figures_that_audit() {
         }
         v.as_i64().unwrap()
     };
+    // Without inputs, market-based = import × the default residual (data of 2026: the latest
+    // published, 2023, 609.6 g/kWh), not the location-based figure (no double counting).
+    let import = f(&plain, &["scope2_location", "import_wh"]) as f64;
+    let market = f(&plain, &["scope2_market", "electricity_g"]) as f64;
+    assert!(
+        (market - import * 0.6096).abs() <= 1.0,
+        "{market} vs {import}"
+    );
     assert_eq!(
-        f(&plain, &["scope2_market", "total_g"]),
-        f(&plain, &["scope2_location", "total_g"])
+        plain.reports[0].figures["scope2_market"]["residual_factor"]["value"],
+        609.6
     );
     assert!(
-        f(&doc, &["scope2_market", "total_g"]) < f(&doc, &["scope2_location", "total_g"]),
+        f(&doc, &["scope2_market", "total_g"]) < f(&plain, &["scope2_market", "total_g"]),
         "certificates must lower the market-based figure"
     );
+    // The gas meter's choice is in its Scope 1 line: 20 °C m3 converted to normal m3.
+    assert!(
+        gas_meter.is_some(),
+        "e-0001 of the simulated park has a gas meter"
+    );
+    if let Some(m) = &gas_meter {
+        let lines = doc.reports[0].figures["scope1"]["lines"]
+            .as_array()
+            .unwrap();
+        let line = lines.iter().find(|l| l["meter"] == m.as_str()).unwrap();
+        assert_eq!(line["gas_volume"]["reference"], "standard_20c", "{line}");
+        assert_eq!(line["gas_volume"]["stated"], true);
+        let before = plain.reports[0].figures["scope1"]["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["meter"] == m.as_str())
+            .unwrap()["emissions_g"]
+            .as_f64()
+            .unwrap();
+        let after = line["emissions_g"].as_f64().unwrap();
+        assert!(
+            (after - before * 273.15 / 293.15).abs() <= 1.0,
+            "{before} → {after}"
+        );
+    }
     assert_eq!(doc.parameters.inputs.as_deref(), Some(p.id.as_str()));
     assert_eq!(doc.provenance.inputs.as_ref().unwrap().index, p.index);
     assert!(doc.provenance.leaves.iter().any(|l| l.index == p.index));
@@ -563,6 +614,23 @@ fn inputs_give_market_based_and_product_figures_that_audit() {
         subjects(&park, &json).is_empty(),
         "{:?}",
         subjects(&park, &json)
+    );
+    // A fuel line claiming normal m3 where the inputs say 20 °C is found by its path.
+    let mut v: Value = serde_json::from_str(&json).unwrap();
+    let lines = v["reports"][0]["figures"]["scope1"]["lines"]
+        .as_array_mut()
+        .unwrap();
+    let i = lines
+        .iter()
+        .position(|l| l["carrier"] == "natural_gas")
+        .unwrap();
+    lines[i]["gas_volume"]["reference"] = serde_json::json!("normal");
+    let found = subjects(&park, &serde_json::to_string(&v).unwrap());
+    assert!(
+        found.contains(&format!(
+            "reports[0].figures.scope1.lines[{i}].gas_volume.reference"
+        )),
+        "{found:?}"
     );
     let mut v: Value = serde_json::from_str(&json).unwrap();
     v["reports"][0]["products"]["products"][0]["footprint"]["total_g"] = serde_json::json!(1);

@@ -244,7 +244,7 @@ pub fn run(a: DemoArgs) -> Result<ExitCode> {
         t.elapsed().as_secs_f64(),
         report.size,
         report.uploads,
-        report.publications,
+        report.factor_publications,
         report.nodes,
         report.checkpoints
     );

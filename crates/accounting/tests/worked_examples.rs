@@ -686,3 +686,20 @@ fn season_and_timing_are_told_apart() {
         c.reason
     );
 }
+
+/// Periods in errors are dates, not Unix seconds.
+#[test]
+fn an_empty_period_is_named_by_its_dates() {
+    let inp = inputs(Y2022 + DAY, Y2022, vec![]);
+    let err = compute(
+        &inp,
+        &TableFactors::regular("f", Y2022, 3600, &[500.0]),
+        &Options::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert_eq!(
+        err,
+        "period 2022-01-02T00:00:00Z..2022-01-01T00:00:00Z is empty; the end must be after the start"
+    );
+}

@@ -336,6 +336,54 @@ fn en_formats_as_intl_does() {
     assert_eq!(en(52.0, 0), "52");
 }
 
+/// Whether `s` holds a CJK character.
+fn has_han(s: &str) -> bool {
+    s.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c))
+}
+
+/// The runs of four or more English words in a row (words of two or more Latin letters,
+/// apart from single spaces or commas) in `s`: what an English sentence looks like, and what
+/// ids, units, codes and command names (`tanji audit`, `t CO₂`, `e-0001`) do not.
+fn english_runs(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for line in s.lines() {
+        let mut run: Vec<&str> = Vec::new();
+        for token in line.split([' ', ',']) {
+            if token.len() >= 2 && token.chars().all(|c| c.is_ascii_alphabetic()) {
+                run.push(token);
+            } else if !token.is_empty() {
+                if run.len() >= 4 {
+                    out.push(run.join(" "));
+                }
+                run.clear();
+            }
+        }
+        if run.len() >= 4 {
+            out.push(run.join(" "));
+        }
+    }
+    out
+}
+
+#[test]
+fn english_runs_find_sentences_not_ids() {
+    assert_eq!(
+        english_runs("原因：The season explains most of it"),
+        vec!["season explains most of it".to_string()]
+    );
+    assert!(english_runs("e-0001 · 12.5 t CO₂ · `tanji audit` · 下载 JSON").is_empty());
+}
+
+/// Asserts that the view (`main`) shows no English sentence.
+async fn no_english_sentence(c: &Client, what: &str) {
+    let shown = js(c, "return document.querySelector('main').innerText;").await;
+    let runs = english_runs(shown.as_str().unwrap());
+    assert!(
+        runs.is_empty(),
+        "{what}: English on a Chinese page: {runs:?}"
+    );
+}
+
 async fn screenshot(c: &Client, dir: &Path, name: &str) {
     let png = c.screenshot().await.unwrap();
     assert!(png.starts_with(b"\x89PNG"), "not a PNG");
@@ -380,7 +428,8 @@ async fn dashboard_shows_the_apis_numbers_live() {
     let (_driver, driver_url) = chromedriver(&driver).await;
     let c = browser(&driver_url, &chromium).await;
 
-    // The token is entered once and kept in localStorage.
+    // Before a token is entered: the public parts (the log's size and latest checkpoint, as
+    // /checkpoint serves them) and where a token comes from.
     c.goto(&format!("{url}/dashboard/")).await.unwrap();
     c.find(Locator::Css("[data-testid='lang']"))
         .await
@@ -388,6 +437,29 @@ async fn dashboard_shows_the_apis_numbers_live() {
         .select_by_value("en")
         .await
         .unwrap();
+    let status = api(&url, op, "/status").await;
+    let size = status["size"].as_u64().unwrap();
+    ready(&c, Some(size)).await;
+    close(
+        value(&c, "ledger-size").await,
+        size as f64,
+        "tokenless ledger-size",
+    );
+    assert_eq!(attr(&c, "head-size", "data-value").await, size.to_string());
+    assert_eq!(
+        text(&c, "checkpoint-root").await,
+        status["checkpoint"]["root"].as_str().unwrap()
+    );
+    let help = text(&c, "token-help").await;
+    assert!(help.contains("tanji token new"), "{help}");
+    assert!(c
+        .find_all(Locator::Css("[data-testid='error']"))
+        .await
+        .unwrap()
+        .is_empty());
+    screenshot(&c, &shots, "tokenless-en.png").await;
+
+    // The token is entered once and kept in localStorage.
     let input = c
         .find(Locator::Css("[data-testid='token-input']"))
         .await
@@ -405,9 +477,14 @@ async fn dashboard_shows_the_apis_numbers_live() {
     );
 
     // Park overview.
-    let status = api(&url, op, "/status").await;
-    let size = status["size"].as_u64().unwrap();
     ready(&c, Some(size)).await;
+    c.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(
+            "main[data-state=ready] [data-testid='witness-count']",
+        ))
+        .await
+        .unwrap();
     close(value(&c, "ledger-size").await, size as f64, "ledger-size");
     assert_eq!(text(&c, "ledger-size").await, en(size as f64, 0));
     close(
@@ -842,8 +919,83 @@ async fn dashboard_shows_the_apis_numbers_live() {
         .await,
         json!("园区总览")
     );
-    assert_eq!(text(&c, "cmp-reason").await, reason);
+    // The Chinese view is Chinese throughout: the reason is the server's Chinese sentence (from
+    // the same figures), and no sentence the server wrote is English.
+    let zh_cmp = api(&url, op, &format!("{q}/comparison?lang=zh")).await;
+    let zh_reason = zh_cmp["comparison"]["reason"].as_str().unwrap();
+    assert!(has_han(zh_reason), "{zh_reason}");
+    assert_eq!(text(&c, "cmp-reason").await, zh_reason);
+    no_english_sentence(&c, "enterprise (zh)").await;
     screenshot(&c, &shots, "enterprise-zh.png").await;
+    c.goto(&format!("{url}/dashboard/#/park")).await.unwrap();
+    ready(&c, Some(grown)).await;
+    c.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(
+            "main[data-state=ready] [data-testid='enterprise-table']",
+        ))
+        .await
+        .unwrap();
+    no_english_sentence(&c, "park (zh)").await;
+    screenshot(&c, &shots, "park-zh.png").await;
+    c.goto(&format!("{url}/dashboard/#/advice/{e}"))
+        .await
+        .unwrap();
+    c.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(
+            "main[data-state=ready] [data-testid='advice-chart']",
+        ))
+        .await
+        .unwrap();
+    let lines = c
+        .find_all(Locator::Css("[data-testid='advice-line']"))
+        .await
+        .unwrap();
+    assert!(!lines.is_empty());
+    for l in &lines {
+        let t = l.text().await.unwrap();
+        assert!(has_han(&t), "{t}");
+    }
+    no_english_sentence(&c, "advice (zh)").await;
+    screenshot(&c, &shots, "advice-zh.png").await;
+    // An advice error (an enterprise the log does not know) keeps the selector usable.
+    c.goto(&format!("{url}/dashboard/#/advice/e-none"))
+        .await
+        .unwrap();
+    c.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(
+            "main[data-state=ready] [data-testid='advice-error']",
+        ))
+        .await
+        .unwrap();
+    c.find(Locator::Css("[data-testid='advice-enterprise-select']"))
+        .await
+        .unwrap()
+        .select_by_value(&e)
+        .await
+        .unwrap();
+    c.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(
+            "main[data-state=ready] [data-testid='advice-chart']",
+        ))
+        .await
+        .unwrap();
+    // Enterprise ids never wrap: each id element is one line high.
+    let wrapped = js(
+        &c,
+        "return [...document.querySelectorAll('.id')].filter(el => el.getClientRects().length > 1).map(el => el.textContent);",
+    )
+    .await;
+    assert_eq!(wrapped, json!([]));
+    c.find(Locator::Css("[data-testid='lang']"))
+        .await
+        .unwrap()
+        .select_by_value("en")
+        .await
+        .unwrap();
 
     // An enterprise token: its own page only; the park-wide figures are refused.
     js(

@@ -71,6 +71,19 @@ fn in_lang(mut v: Value, lang: Lang) -> Value {
             line["text"] = json!(crate::lang::advice_zh(&change, &currency));
         }
     }
+    if let Some(refused) = v["refused"].as_array_mut() {
+        for r in refused {
+            r["reason"] = json!("该日无法规划：缺少完整一天的已记录数据或覆盖该日的因子，或负荷约束无解（英文界面列出具体原因）。");
+        }
+    }
+    if let Some(solver) = v["provenance"]["solver"].as_str() {
+        let zh = if solver.starts_with("mixed-integer") {
+            "混合整数线性规划，按批次启动时刻分支定界（microlp 0.6，纯 Rust），按最大余数取整到瓦时"
+        } else {
+            "线性规划，单纯形法（microlp 0.6，纯 Rust），按最大余数取整到瓦时"
+        };
+        v["provenance"]["solver"] = json!(zh);
+    }
     let forecast = v["planned_on"] == "forecast";
     v["method"] = json!(if forecast {
         format!("{ADVICE_METHOD_ZH}；{FORECAST_METHOD_ZH}")

@@ -171,6 +171,7 @@ pub fn render(doc: &ReportDoc, format: Format) -> Result<String> {
 pub fn run(a: ReportArgs) -> Result<ExitCode> {
     let (store, verifier) = open_store(&a.dir)?;
     let doc = make_from(&store, &verifier, &a)?;
+    warn_coverage(&doc);
     let text = render(&doc, a.format)?;
     match &a.out {
         Some(p) => {
@@ -180,6 +181,14 @@ pub fn run(a: ReportArgs) -> Result<ExitCode> {
         None => print!("{text}"),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Prints on stderr, before anything else, that the factor series does not cover the
+/// report's grid intervals (they are counted at the fixed factor).
+pub fn warn_coverage(doc: &ReportDoc) {
+    for x in doc.issues.iter().filter(|x| x.kind == "factor_coverage") {
+        eprintln!("warning: {}", x.message);
+    }
 }
 
 /// Audits a report file against the park in `dir`; prints OK or every finding.

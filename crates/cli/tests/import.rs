@@ -175,3 +175,116 @@ fn bad_import_input_is_refused_before_anything_is_logged() {
     assert!(e.contains("no column \"start\""), "{e}");
     assert_eq!(size(), before, "a refused import changed the log");
 }
+
+/// A meter counts from its first interval (or its registration) to its last: importing one
+/// meter's history moves the park's default period back, but every other meter is neither
+/// filled nor counted before it existed — the other enterprise's figures stay exactly what
+/// they were, and the report says how much of each enterprise's data is filled.
+#[test]
+fn imported_history_does_not_fill_other_meters_before_they_existed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("park");
+    let d = s(&dir);
+    tanji(["demo", "--dir", d, "--enterprises", "2", "--days", "2"]).ok();
+    let park = |d: &str| -> serde_json::Value {
+        let run = tanji(["report", "--dir", d, "--park"]).ok();
+        serde_json::from_str(&run.stdout).unwrap()
+    };
+    let before = park(d);
+    let e2 = |v: &serde_json::Value| v["reports"][1].clone();
+    assert_eq!(e2(&before)["enterprise"], "e-0002");
+    assert_eq!(e2(&before)["filled_share"]["filled_values"], 0);
+
+    let key = tmp.path().join("import.key");
+    tanji(["device", "keygen", "--out", s(&key)]).ok();
+    tanji([
+        "device",
+        "register",
+        "--dir",
+        d,
+        "--device",
+        "import-ops",
+        "--key-file",
+        s(&key),
+        "--enterprise",
+        "e-0001",
+        "--meter",
+        "m-hist-grid",
+        "--rated-kw",
+        "500",
+    ])
+    .ok();
+    // One day of quarter-hours at 25.5 kWh, two months before the demo's days.
+    let mut csv = String::from("meter,start,value\n");
+    for i in 0..96 {
+        writeln!(csv, "m-hist-grid,{},25.5", HISTORY_START + 900 * i).unwrap();
+    }
+    let file = tmp.path().join("history.csv");
+    std::fs::write(&file, &csv).unwrap();
+    tanji([
+        "import",
+        "--dir",
+        d,
+        "--key",
+        s(&key),
+        "--device",
+        "import-ops",
+        s(&file),
+        "--strict",
+    ])
+    .ok();
+
+    let after = park(d);
+    assert_eq!(after["period"]["start"], "2026-09-01T00:00:00Z");
+    // e-0002 did not exist in September: nothing invented for it.
+    let (b, a) = (e2(&before), e2(&after));
+    for path in [
+        ["scope2_location", "import_wh"],
+        ["scope2_location", "total_g"],
+        ["scope2_location", "consumption_wh"],
+        ["comparison", "fixed_g"],
+    ] {
+        assert_eq!(
+            a["figures"][path[0]][path[1]], b["figures"][path[0]][path[1]],
+            "{path:?}"
+        );
+    }
+    assert_eq!(a["filled_share"], b["filled_share"]);
+    assert_eq!(a["filled_share"]["filled_values"], 0);
+    assert!(a["meters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|m| m["missing"] == 0));
+    // e-0001: its demo meters are not filled either; the imported day counts 96 × 25.5 kWh
+    // more grid import.
+    let (b1, a1) = (&before["reports"][0], &after["reports"][0]);
+    assert_eq!(
+        a1["filled_share"]["filled_values"], 0,
+        "{}",
+        a1["filled_share"]
+    );
+    assert_eq!(
+        a1["figures"]["scope2_location"]["import_wh"]
+            .as_i64()
+            .unwrap()
+            - b1["figures"]["scope2_location"]["import_wh"]
+                .as_i64()
+                .unwrap(),
+        96 * 25_500
+    );
+    assert_eq!(
+        a1["filled_share"]["values"].as_u64().unwrap()
+            - b1["filled_share"]["values"].as_u64().unwrap(),
+        96
+    );
+    assert_eq!(after["park_totals"]["filled_share"]["filled_values"], 0);
+    // Every other meter is said to count only from its first interval.
+    let life = after["issues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["kind"] == "outside_meter_life")
+        .count();
+    assert!(life >= 2, "{}", after["issues"]);
+}

@@ -172,3 +172,146 @@ fn the_demo_fault_is_an_anomaly_issue_that_audits() {
         run.stdout
     );
 }
+
+/// The documented path with a factor year that does not cover the simulated days: the
+/// report says so loudly — on the terminal first, as a structured `factor_coverage` and a
+/// data issue naming the series, its span, the period and the fix, as an HTML banner and in
+/// the CSV — and the audit recomputes it.
+#[test]
+fn report_warns_when_factor_series_does_not_cover_the_period() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("park");
+    let d = s(&dir);
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let generation = root.join("data/synthetic/CN-FJ-synthetic-2025-generation.csv");
+    let series = tmp.path().join("fj-2025.csv");
+    tanji(["init", "--dir", d, "--park", "p"]).ok();
+    tanji([
+        "factors",
+        "compute",
+        "--generation",
+        s(&generation),
+        "--calibrate",
+        "CN-FJ-synthetic=0.4092",
+        "--out",
+        s(&series),
+    ])
+    .ok();
+    tanji(["factors", "publish", s(&series), "--dir", d]).ok();
+    // Two days from 2026-03-02: after the 2025 series ends.
+    let sim = tmp.path().join("sim");
+    tanji([
+        "simulate",
+        "--out",
+        s(&sim),
+        "--dir",
+        d,
+        "--enterprises",
+        "1",
+        "--days",
+        "2",
+        "--seed",
+        "3",
+        "--start",
+        "2026-03-02",
+    ])
+    .ok();
+    tanji(["ingest", "--dir", d, s(&sim.join("uploads.jsonl"))]).ok();
+
+    let json = tmp.path().join("e1.json");
+    let run = tanji([
+        "report",
+        "--dir",
+        d,
+        "--enterprise",
+        "e-0001",
+        "--out",
+        s(&json),
+    ])
+    .ok();
+    assert!(
+        run.stderr
+            .starts_with("warning: factor series fj-2025@v1 (CN-FJ-synthetic) covers 2025-01-01T00:00:00Z to 2026-01-01T00:00:00Z, but the period asked is 2026-03-02T00:00:00Z to 2026-03-04T00:00:00Z"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("tanji factors publish"),
+        "{}",
+        run.stderr
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let c = &v["reports"][0]["factor_coverage"];
+    assert_eq!(c["series"], "fj-2025@v1");
+    assert_eq!(c["series_from"], "2025-01-01T00:00:00Z");
+    assert_eq!(c["series_to"], "2026-01-01T00:00:00Z");
+    // One grid import meter, two days of quarter-hours, none with a factor.
+    let grid = v["reports"][0]["meters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["carrier"] == "electricity_import" || m["carrier"] == "electricity_export")
+        .count() as u64;
+    assert!(grid >= 1);
+    assert_eq!(c["intervals"], grid * 2 * 96, "{c}");
+    assert_eq!(c["intervals_without_factor"], grid * 2 * 96, "{c}");
+    assert_eq!(c["complete"], false);
+    let first = &v["issues"][0];
+    assert_eq!(first["kind"], "factor_coverage", "{}", v["issues"]);
+    assert!(first["message"]
+        .as_str()
+        .unwrap()
+        .contains("have no hourly factor"));
+    tanji(["audit", s(&json), "--dir", d]).ok();
+
+    let html = tanji([
+        "report",
+        "--dir",
+        d,
+        "--enterprise",
+        "e-0001",
+        "--format",
+        "html",
+    ])
+    .ok();
+    let banner = html
+        .stdout
+        .find("<p class=\"banner warn\">")
+        .expect("a banner");
+    assert!(
+        banner < html.stdout.find("<h2>").unwrap(),
+        "the banner is at the top"
+    );
+    let csv = tanji(["report", "--dir", d, "--park", "--format", "csv"]).ok();
+    let second = csv.stdout.lines().nth(1).unwrap();
+    assert!(
+        second.starts_with("issues[0].warning,\"factor series fj-2025@v1"),
+        "{second}"
+    );
+    assert!(csv.stdout.contains(&format!(
+        "park_totals.factor_coverage.intervals_without_factor,{}",
+        grid * 2 * 96
+    )));
+
+    // Inside the series' span there is nothing to say (no data there: the coverage of the
+    // demo below is complete).
+    let demo = tmp.path().join("demo");
+    tanji([
+        "demo",
+        "--dir",
+        s(&demo),
+        "--enterprises",
+        "2",
+        "--days",
+        "2",
+    ])
+    .ok();
+    let run = tanji(["report", "--dir", s(&demo), "--park"]).ok();
+    assert!(!run.stderr.contains("warning"), "{}", run.stderr);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let c = &v["park_totals"]["factor_coverage"];
+    assert_eq!(c["complete"], true, "{c}");
+    assert_eq!(c["intervals_without_factor"], 0);
+    assert!(c["intervals"].as_u64().unwrap() > 0);
+}

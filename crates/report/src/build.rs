@@ -3,7 +3,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use base64::Engine as _;
-use tanji_accounting::{Inputs, IntervalSeries, NamedFactor, Options, SeriesFactors, TableFactors};
+use tanji_accounting::{
+    FactorLookup as _, Inputs, IntervalSeries, NamedFactor, Options, SeriesFactors, TableFactors,
+};
 use tanji_ledger::{open_checkpoint, NoteVerifier};
 use tanji_readings::SignedUpload;
 use tanji_store::{ChannelRef, ChannelRow, Store, StoreError};
@@ -17,9 +19,9 @@ pub const STEAM_ENTHALPY_SOURCE: &str = "saturated steam at 1.0 MPa(a), IAPWS-IF
 (h'' = 2777.1 kJ/kg); used for steam metered by mass without pressure and temperature";
 
 use crate::doc::{
-    CheckpointDoc, EnterpriseDoc, FactorsDoc, FixedFactorDoc, InputsDoc, IssueDoc, LeafDoc, LogDoc,
-    MeterDoc, Methods, Parameters, PeriodDoc, Provenance, ReportDoc, ScopeDoc, SteamEnthalpyDoc,
-    Totals,
+    CheckpointDoc, EnterpriseDoc, FactorCoverage, FactorsDoc, FilledShare, FixedFactorDoc,
+    InputsDoc, IssueDoc, LeafDoc, LogDoc, MeterDoc, Methods, Parameters, PeriodDoc, Provenance,
+    ReportDoc, ScopeDoc, SteamEnthalpyDoc, Totals,
 };
 use crate::gather::{load_factors, load_inputs, Factors, LogView};
 use crate::{rfc3339, Finding, ReportError, FORMAT};
@@ -495,6 +497,8 @@ fn totals(reports: &[EnterpriseDoc]) -> Totals {
         difference_pct: None,
         green_wh: 0,
         green_share: None,
+        factor_coverage: None,
+        filled_share: None,
     };
     for r in reports {
         let f = &r.figures;
@@ -513,6 +517,184 @@ fn totals(reports: &[EnterpriseDoc]) -> Totals {
     t.difference_pct = (t.fixed_g != 0).then(|| t.difference_g as f64 / t.fixed_g as f64 * 100.0);
     t.green_share = (t.consumption_wh > 0).then(|| t.green_wh as f64 / t.consumption_wh as f64);
     t
+}
+
+/// Where the logged data of every meter of `enterprises` begins and ends (start of its first
+/// interval, end of its last), from the reporting index or the decoded log rows.
+fn data_extents<S: Store>(
+    store: &S,
+    size: u64,
+    source: Source,
+    enterprises: &[String],
+    by_enterprise: &BTreeMap<String, BTreeMap<String, MeterData>>,
+    log_rows: &BTreeMap<&str, Readings>,
+) -> Result<BTreeMap<String, (i64, i64)>, ReportError> {
+    let mut extents: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+    match source {
+        Source::Index => {
+            for meters in enterprises.iter().filter_map(|e| by_enterprise.get(e)) {
+                for meter in meters.keys() {
+                    if let Some(x) = store.channels_extent(meter, size)? {
+                        extents.insert(meter.clone(), x);
+                    }
+                }
+            }
+        }
+        Source::Log => {
+            for r in log_rows.values().flat_map(Readings::rows) {
+                if r.values.is_empty() {
+                    continue;
+                }
+                let x = (r.start, r.end());
+                extents
+                    .entry(r.meter.to_string())
+                    .and_modify(|(a, b)| {
+                        *a = (*a).min(x.0);
+                        *b = (*b).max(x.1);
+                    })
+                    .or_insert(x);
+            }
+        }
+    }
+    Ok(extents)
+}
+
+/// A meter's life: from its first logged interval (or its first registration, if that is
+/// earlier) to the end of its last logged interval; `None` without logged data. Gap filling
+/// is for holes inside it: before a meter existed and after it stopped there is nothing to
+/// fill.
+fn meter_life(
+    extent: Option<(i64, i64)>,
+    regs: &[(u64, tanji_readings::DeviceRegistration)],
+) -> Option<(i64, i64)> {
+    let (first, last) = extent?;
+    let registered = regs.iter().map(|(_, r)| r.registered_at).min();
+    Some((registered.map_or(first, |r| r.min(first)), last))
+}
+
+/// The factor series' span for `region`: start of its first interval, end of its last.
+fn series_span(series: &tanji_factors::Series, region: &str) -> Option<(i64, i64)> {
+    series
+        .rows
+        .iter()
+        .filter(|r| r.region == region)
+        .map(|r| (r.start, r.end))
+        .reduce(|(a, b), (s, e)| (a.min(s), b.max(e)))
+}
+
+/// Whether `lookup` gives a factor for the whole of `[t, t + len)`.
+fn has_factor(lookup: &TableFactors, t: i64, len: i64) -> bool {
+    let mut cur = t;
+    while let Some(f) = lookup.factor_at(cur) {
+        if f.end >= t + len {
+            return true;
+        }
+        if f.end <= cur {
+            return false;
+        }
+        cur = f.end;
+    }
+    false
+}
+
+/// How far `lookup` covers the grid intervals (electricity import and export) of `series`
+/// that start in `[start, end)`: (intervals, intervals without a factor).
+fn grid_coverage(
+    series: &[IntervalSeries],
+    start: i64,
+    end: i64,
+    lookup: &TableFactors,
+) -> (u64, u64) {
+    let (mut n, mut without) = (0u64, 0u64);
+    for s in series.iter().filter(|s| {
+        matches!(
+            s.carrier,
+            Carrier::ElectricityImport | Carrier::ElectricityExport
+        )
+    }) {
+        let iv = i64::from(s.interval_s);
+        for i in 0..s.values.len() {
+            let t = s.start + i as i64 * iv;
+            if t < start || t >= end {
+                continue;
+            }
+            n += 1;
+            if !has_factor(lookup, t, iv) {
+                without += 1;
+            }
+        }
+    }
+    (n, without)
+}
+
+/// The share of `meters`' values that are filled.
+fn filled_share(meters: &[MeterDoc]) -> FilledShare {
+    let values: u64 = meters.iter().map(|m| m.intervals).sum();
+    let filled_values: u64 = meters.iter().map(|m| m.missing).sum();
+    share_of(filled_values, values)
+}
+
+fn share_of(filled_values: u64, values: u64) -> FilledShare {
+    FilledShare {
+        filled_values,
+        values,
+        share: if values > 0 {
+            filled_values as f64 / values as f64
+        } else {
+            0.0
+        },
+    }
+}
+
+/// The factor coverage of every report of `reports`, summed.
+fn sum_coverage(id: &str, span: Option<(i64, i64)>, reports: &[EnterpriseDoc]) -> FactorCoverage {
+    let (intervals, without) = reports
+        .iter()
+        .filter_map(|r| r.factor_coverage.as_ref())
+        .fold((0, 0), |(n, w), c| {
+            (n + c.intervals, w + c.intervals_without_factor)
+        });
+    FactorCoverage {
+        series: id.to_string(),
+        series_from: span.map_or_else(String::new, |(a, _)| rfc3339(a)),
+        series_to: span.map_or_else(String::new, |(_, b)| rfc3339(b)),
+        intervals,
+        intervals_without_factor: without,
+        complete: without == 0,
+    }
+}
+
+/// The data issue of a factor series that does not cover every grid interval of the report:
+/// which series, its span, the period asked, what it does to the figures and how to fix it.
+fn coverage_issue(
+    c: &FactorCoverage,
+    region: &str,
+    period: (i64, i64),
+    fixed: &FixedFactorDoc,
+    short: &[&str],
+) -> IssueDoc {
+    IssueDoc {
+        kind: "factor_coverage".into(),
+        subject: format!("factors {}", c.series),
+        message: format!(
+            "factor series {} ({region}) covers {} to {}, but the period asked is {} to {}: \
+{} of {} grid intervals ({}) have no hourly factor and are counted at the fixed annual factor \
+{} tCO2/MWh, so for them the dynamic figure is the fixed one and the fixed-vs-dynamic \
+difference says nothing. Publish a factor series covering the period (`tanji factors compute \
+--generation GENERATION.csv --out factors.csv && tanji factors publish factors.csv --dir \
+PARK_DIR`, with generation data for those dates) and report with `--factors NAME`, or report \
+a period inside the series' span (`--from`, `--to`).",
+            c.series,
+            c.series_from,
+            c.series_to,
+            rfc3339(period.0),
+            rfc3339(period.1),
+            c.intervals_without_factor,
+            c.intervals,
+            short.join(", "),
+            fixed.t_per_mwh,
+        ),
+    }
 }
 
 /// Sequence gaps of `device`, given its logged sequence numbers (over the whole log up to
@@ -628,6 +810,7 @@ pub fn build<S: Store>(
         }
     };
     let fixed = fixed_factor(req.fixed, &factors, &region)?;
+    let span = series_span(&factors.series, &region);
 
     // Meters by enterprise.
     let mut by_enterprise: BTreeMap<String, BTreeMap<String, MeterData>> = BTreeMap::new();
@@ -695,39 +878,22 @@ pub fn build<S: Store>(
         }
     }
 
+    // Where each meter's logged data begins and ends: the default period, and each meter's
+    // life (outside it a meter counts nothing and nothing is filled).
+    let extents = data_extents(store, size, source, &enterprises, &by_enterprise, &log_rows)?;
     // The period: given, or all data of the scope.
     let (start, end) = match req.period {
         Some(p) => p,
-        None => {
-            let mut extent: Option<(i64, i64)> = None;
-            let mut widen = |(s, e): (i64, i64)| {
-                extent = Some(extent.map_or((s, e), |(a, b)| (a.min(s), b.max(e))));
-            };
-            match source {
-                Source::Index => {
-                    for meters in enterprises.iter().filter_map(|e| by_enterprise.get(e)) {
-                        for meter in meters.keys() {
-                            if let Some(x) = store.channels_extent(meter, size)? {
-                                widen(x);
-                            }
-                        }
-                    }
-                }
-                Source::Log => {
-                    for r in log_rows.values().flat_map(Readings::rows) {
-                        if !r.values.is_empty() {
-                            widen((r.start, r.end()));
-                        }
-                    }
-                }
-            }
-            extent.ok_or_else(|| {
+        None => extents
+            .values()
+            .copied()
+            .reduce(|(a, b), (s, e)| (a.min(s), b.max(e)))
+            .ok_or_else(|| {
                 ReportError::Request(format!(
                     "no accepted upload of {} is in the log (up to entry {size}); nothing to report",
                     enterprises.join(", ")
                 ))
-            })?
-        }
+            })?,
     };
     if end <= start {
         return Err(ReportError::Request(format!(
@@ -952,8 +1118,31 @@ pub fn build<S: Store>(
                 leaf(m.reg_index, "registration", format!("{}/{meter}", m.device)),
             );
             let channels = per_meter.get(meter.as_str()).map_or(&[][..], Vec::as_slice);
-            match series_of(meter, m, channels, start, end, &mut issues) {
+            let life = meter_life(
+                extents.get(meter.as_str()).copied(),
+                view.registrations.get(meter).map_or(&[][..], Vec::as_slice),
+            );
+            // The part of the period in the meter's life.
+            let (from, to) = life.map_or((start, end), |(a, b)| (start.max(a), end.min(b)));
+            let built = if from < to {
+                series_of(meter, m, channels, from, to, &mut issues)
+            } else {
+                None
+            };
+            match built {
                 Some(s) => {
+                    if let Some((a, b)) = life.filter(|&(a, b)| a > start || b < end) {
+                        issues.push(IssueDoc {
+                            kind: "outside_meter_life".into(),
+                            subject: format!("meter {meter}"),
+                            message: format!(
+                                "meter {meter} ({}) of {e} counts from {} to {} (from its first logged interval, or its registration if earlier, to its last logged interval); in the rest of the period it did not exist or had stopped: nothing is counted or filled there",
+                                m.carrier.code(),
+                                rfc3339(a.max(start)),
+                                rfc3339(b.min(end)),
+                            ),
+                        });
+                    }
                     // The intervals starting in the period (their starts increase with i).
                     let iv = i64::from(s.interval_s);
                     let first_at = |t: i64| {
@@ -1036,6 +1225,16 @@ pub fn build<S: Store>(
                     source,
                 }
             })?;
+        let (grid_intervals, without) = grid_coverage(&acc_inputs.series, start, end, &lookup);
+        let coverage = FactorCoverage {
+            series: factors.id.clone(),
+            series_from: span.map_or_else(String::new, |(a, _)| rfc3339(a)),
+            series_to: span.map_or_else(String::new, |(_, b)| rfc3339(b)),
+            intervals: grid_intervals,
+            intervals_without_factor: without,
+            complete: without == 0,
+        };
+        let filled = filled_share(&meter_docs);
         let figures = serde_json::to_value(&report)
             .map_err(|err| ReportError::Format(format!("serializing the figures: {err}")))?;
         let products = match given.and_then(|g| g.products.as_ref()) {
@@ -1060,7 +1259,22 @@ pub fn build<S: Store>(
             uploads: 0,
             figures,
             products,
+            factor_coverage: Some(coverage),
+            filled_share: Some(filled),
         });
+    }
+    // A series that does not cover the period: said loudly, first.
+    let short: Vec<&str> = reports
+        .iter()
+        .filter(|r| r.factor_coverage.as_ref().is_some_and(|c| !c.complete))
+        .map(|r| r.enterprise.as_str())
+        .collect();
+    if !short.is_empty() {
+        let all = sum_coverage(&factors.id, span, &reports);
+        issues.insert(
+            0,
+            coverage_issue(&all, &region, (start, end), &fixed, &short),
+        );
     }
     // Uploads per enterprise (a meter's upload counts for the enterprise it belonged to when
     // it was logged).
@@ -1071,7 +1285,16 @@ pub fn build<S: Store>(
             r.uploads = list.len() as u64;
         }
     }
-    let park_totals = matches!(req.scope, Scope::Park).then(|| totals(&reports));
+    let park_totals = matches!(req.scope, Scope::Park).then(|| {
+        let mut t = totals(&reports);
+        t.factor_coverage = Some(sum_coverage(&factors.id, span, &reports));
+        let (filled, values) = reports
+            .iter()
+            .filter_map(|r| r.filled_share.as_ref())
+            .fold((0, 0), |(f, v), s| (f + s.filled_values, v + s.values));
+        t.filled_share = Some(share_of(filled, values));
+        t
+    });
     let vkey = store.meta("vkey")?.unwrap_or_default();
     let doc = ReportDoc {
         format: FORMAT.into(),

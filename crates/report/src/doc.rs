@@ -121,6 +121,45 @@ pub struct EnterpriseDoc {
     /// JSON), when the inputs publication has production records for the enterprise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub products: Option<serde_json::Value>,
+    /// How far the factor series covers the enterprise's grid intervals (written by every
+    /// report since it was added; `None` only when reading an older report).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub factor_coverage: Option<FactorCoverage>,
+    /// How many of the enterprise's interval values are filled, not measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filled_share: Option<FilledShare>,
+}
+
+/// How far the factor series covers the grid intervals of a report: intervals without a
+/// factor are counted at the fixed annual factor, so their hourly figure is not measured.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FactorCoverage {
+    /// The publication (`name@vN`).
+    pub series: String,
+    /// Start of the series' first interval for the report's region, RFC 3339 UTC.
+    pub series_from: String,
+    /// End (exclusive) of its last interval, RFC 3339 UTC.
+    pub series_to: String,
+    /// Grid intervals (every interval of every electricity import and export meter in the
+    /// period and its meter's life) that need a factor.
+    pub intervals: u64,
+    /// Of those, the intervals the series gives no factor for over their whole length.
+    pub intervals_without_factor: u64,
+    /// `intervals_without_factor == 0`.
+    pub complete: bool,
+}
+
+/// How many interval values were filled (interpolated, taken from the interval-of-day
+/// profile, or counted as zero) rather than measured, over every meter's intervals in the
+/// period and the meter's life.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FilledShare {
+    /// Values not measured.
+    pub filled_values: u64,
+    /// All values.
+    pub values: u64,
+    /// `filled_values ÷ values` (0 when there are no values).
+    pub share: f64,
 }
 
 /// One meter as assembled.
@@ -139,9 +178,11 @@ pub struct MeterDoc {
     pub scope: String,
     /// Interval length of the series, seconds.
     pub interval_s: u32,
-    /// Intervals in the period.
+    /// Intervals in the period and in the meter's life (from its first logged interval, or
+    /// its registration if earlier, to the end of its last logged interval): before and
+    /// after it the meter counts nothing and nothing is filled.
     pub intervals: u64,
-    /// Intervals no accepted upload covers.
+    /// Of those, intervals no accepted upload covers (filled, see `filled_share`).
     pub missing: u64,
 }
 
@@ -176,12 +217,20 @@ pub struct Totals {
     pub green_wh: i64,
     /// green ÷ consumption.
     pub green_share: Option<f64>,
+    /// The factor coverage of every enterprise's grid intervals, summed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub factor_coverage: Option<FactorCoverage>,
+    /// Filled values over every enterprise's values.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filled_share: Option<FilledShare>,
 }
 
 /// A data issue found while assembling input from the log.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IssueDoc {
-    /// `sequence_gap`, `no_data`, `unconvertible`, `interval_mismatch`, `imported`, and
+    /// `factor_coverage` (the factor series does not cover every grid interval),
+    /// `outside_meter_life`, `sequence_gap`, `no_data`, `unconvertible`, `interval_mismatch`,
+    /// `imported`, and
     /// with `parameters.anomalies` `anomaly_<kind>` (`anomaly_flat_line`, `anomaly_spike`,
     /// `anomaly_level_shift`, `anomaly_pv_at_night`, `anomaly_idle_consumption`,
     /// `anomaly_missing_data`).

@@ -32,9 +32,9 @@ mod series;
 pub use audit::{audit, AuditResult};
 pub use build::{build, Built, FixedChoice, Request, Scope, Source};
 pub use doc::{
-    CheckpointDoc, EnterpriseDoc, FactorsDoc, FixedFactorDoc, InputsDoc, IssueDoc, LeafDoc, LogDoc,
-    MeterDoc, Methods, Parameters, PeriodDoc, Provenance, ReportDoc, ScopeDoc, SteamEnthalpyDoc,
-    Totals,
+    CheckpointDoc, EnterpriseDoc, FactorCoverage, FactorsDoc, FilledShare, FixedFactorDoc,
+    InputsDoc, IssueDoc, LeafDoc, LogDoc, MeterDoc, Methods, Parameters, PeriodDoc, Provenance,
+    ReportDoc, ScopeDoc, SteamEnthalpyDoc, Totals,
 };
 pub use gather::{EnterpriseInputs, InputsFile, INPUTS_METHOD};
 pub use render::{render_csv, render_html};

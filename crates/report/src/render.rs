@@ -74,6 +74,17 @@ fn csv_walk(path: &str, key: &str, v: &Value, out: &mut String) {
 /// (`reports[0].figures.scope1.fossil_g`) — the same paths `tanji audit` names.
 pub fn render_csv(doc: &ReportDoc) -> String {
     let mut out = String::from("path,value,unit\n");
+    // Warnings first: a factor series that does not cover the period.
+    for (i, x) in doc.issues.iter().enumerate() {
+        if x.kind == "factor_coverage" {
+            let _ = writeln!(
+                out,
+                "issues[{i}].warning,{},{}",
+                csv_field(&x.message),
+                csv_field(&x.kind)
+            );
+        }
+    }
     if let Ok(v) = serde_json::to_value(doc) {
         for key in ["parameters", "reports", "park_totals"] {
             if let Some(x) = v.get(key) {
@@ -164,7 +175,7 @@ const CSS: &str = "body{font:15px/1.45 system-ui,-apple-system,'Segoe UI','PingF
 h1{font-size:1.6em;margin-bottom:.2em}h2{margin-top:1.6em;border-bottom:1px solid #d5dde5;padding-bottom:.2em;font-size:1.2em}\
 table{border-collapse:collapse;margin:.5em 0}td,th{padding:.25em .7em;border-bottom:1px solid #e6ebf0;text-align:right;vertical-align:middle}\
 th{background:#f3f6f9}td:first-child,th:first-child{text-align:left}.muted{color:#607080}.big{font-size:1.25em;font-weight:600}\
-.banner{background:#fff4d6;border:1px solid #e0b84c;padding:.6em 1em;border-radius:6px}.reason{background:#eef7ee;border-left:4px solid #3a8f3a;padding:.6em 1em}\
+.banner{background:#fff4d6;border:1px solid #e0b84c;padding:.6em 1em;border-radius:6px}.banner.warn{background:#fde2e1;border-color:#c0392b}.reason{background:#eef7ee;border-left:4px solid #3a8f3a;padding:.6em 1em}\
 .cards{display:flex;gap:1em;flex-wrap:wrap}.card{border:1px solid #d5dde5;border-radius:6px;padding:.6em 1em;min-width:180px}\
 pre{background:#f3f6f9;padding:.6em;overflow-x:auto;font-size:12px}code{font-size:12px;word-break:break-all}";
 
@@ -173,6 +184,17 @@ fn enterprise_section(doc: &ReportDoc, e: &EnterpriseDoc, out: &mut String) {
     let s1 = int(f, &["scope1", "fossil_g"]);
     let s2 = int(f, &["scope2_location", "total_g"]);
     let s2m = int(f, &["scope2_market", "total_g"]);
+    if let Some(fs) = &e.filled_share {
+        let _ = write!(
+            out,
+            "<p class=\"{}\"><b>Filled values (插补数据) of {}: {}</b> ({} of {} interval values are not measured but filled: interpolated, from the interval-of-day profile, or counted as zero).</p>",
+            if fs.share > 0.0 { "banner" } else { "muted" },
+            esc(&e.enterprise),
+            pct(Some(fs.share)),
+            group(i64::try_from(fs.filled_values).unwrap_or(i64::MAX)),
+            group(i64::try_from(fs.values).unwrap_or(i64::MAX)),
+        );
+    }
     let _ = write!(
         out,
         "<h2>Totals by scope (按范围汇总) — {}</h2><div class=\"cards\">\
@@ -371,6 +393,13 @@ pub fn render_html(doc: &ReportDoc) -> String {
         esc(&doc.parameters.factors),
         esc(&doc.parameters.region),
     );
+    for x in doc.issues.iter().filter(|x| x.kind == "factor_coverage") {
+        let _ = write!(
+            out,
+            "<p class=\"banner warn\"><b>No hourly grid factors for part of this period (部分时段缺少小时排放因子).</b> {}</p>",
+            esc(&x.message)
+        );
+    }
     if doc.provenance.factors.synthetic {
         let _ = write!(
             out,
@@ -379,6 +408,16 @@ pub fn render_html(doc: &ReportDoc) -> String {
         );
     }
     if let Some(tt) = &doc.park_totals {
+        if let Some(fs) = &tt.filled_share {
+            let _ = write!(
+                out,
+                "<p class=\"{}\"><b>Filled values (插补数据): {} of the park's values</b> ({} of {} interval values are not measured but filled: interpolated, from the interval-of-day profile, or counted as zero).</p>",
+                if fs.share > 0.0 { "banner" } else { "muted" },
+                pct(Some(fs.share)),
+                group(i64::try_from(fs.filled_values).unwrap_or(i64::MAX)),
+                group(i64::try_from(fs.values).unwrap_or(i64::MAX)),
+            );
+        }
         let _ = write!(
             out,
             "<h2>Park totals (园区合计) — {} enterprises</h2><table>\

@@ -245,6 +245,15 @@ fn header(r: &Report) -> serde_json::Map<String, Value> {
     m.insert("fixed_factor".into(), json!(d.parameters.fixed_factor));
     m.insert("methods".into(), json!(d.methods));
     m.insert("problems".into(), json!(r.problems));
+    // How far the factors cover the period and how much of the data is filled, verbatim:
+    // the park's totals in a park view, the enterprise's in an enterprise view.
+    let (coverage, filled) = match (&d.park_totals, d.reports.first()) {
+        (Some(t), _) => (json!(t.factor_coverage), json!(t.filled_share)),
+        (None, Some(e)) => (json!(e.factor_coverage), json!(e.filled_share)),
+        (None, None) => (Value::Null, Value::Null),
+    };
+    m.insert("factor_coverage".into(), coverage);
+    m.insert("filled_share".into(), filled);
     m
 }
 
@@ -297,7 +306,7 @@ pub fn park_view(r: &Report, what: &str, lang: Lang) -> Value {
         .iter()
         .map(|e| {
             let f = &e.figures;
-            match what {
+            let mut row = match what {
                 "emissions" => json!({
                     "enterprise": e.enterprise,
                     "scope1_g": at(f, &["scope1", "fossil_g"]),
@@ -325,7 +334,12 @@ pub fn park_view(r: &Report, what: &str, lang: Lang) -> Value {
                     "cfe_matched_wh": at(f, &["indicators", "cfe_matched_wh"]),
                     "consumption_wh": at(f, &["indicators", "consumption_wh"]),
                 }),
+            };
+            if let Value::Object(o) = &mut row {
+                o.insert("factor_coverage".into(), json!(e.factor_coverage));
+                o.insert("filled_share".into(), json!(e.filled_share));
             }
+            row
         })
         .collect();
     m.insert("enterprises".into(), Value::Array(rows));

@@ -164,6 +164,7 @@ pub fn log_issue(i: &Value, lang: Lang) -> Value {
         "unconvertible" => "有数值的单位无法换算为计量表的登记单位，未计入。".to_string(),
         "interval_mismatch" => "有上传的时段长度与计量表的序列不匹配，未计入。".to_string(),
         "imported" => "本期部分数值来自运营方导入，而非计量表自己的设备。".to_string(),
+        "factor_coverage" => "因子序列未覆盖本期全部时段：没有逐时因子的时段按固定因子计入，逐时结果不完整。请发布覆盖该期间的因子序列。".to_string(),
         k if k.starts_with("anomaly_") => {
             format!(
                 "计量异常（{}），仅供人工核查，数值未作修正。",

@@ -598,6 +598,27 @@ async fn dashboard_shows_the_apis_numbers_live() {
         issues["count"].as_f64().unwrap(),
         "issues-count",
     );
+    // The share of filled values, for the park and per enterprise, as the report gives it.
+    close(
+        value(&c, "park-filled-share").await,
+        em["filled_share"]["share"].as_f64().unwrap(),
+        "park-filled-share",
+    );
+    let filled: Vec<Option<f64>> = js(
+        &c,
+        "return [...document.querySelectorAll(\"[data-testid='row-filled-share']\")].map(td => Number(td.dataset.value));",
+    )
+    .await
+    .as_array()
+    .unwrap()
+    .iter()
+    .map(Value::as_f64)
+    .collect();
+    let want: Vec<Option<f64>> = rows
+        .iter()
+        .map(|r| r["filled_share"]["share"].as_f64())
+        .collect();
+    close_all(&filled, &want, "row-filled-share");
     // The alerts card also counts and lists the meters' anomalies, as the API finds them.
     let anomalies = api(&url, op, "/park/anomalies").await;
     let flat: Vec<&Value> = anomalies["alerts"]
@@ -774,6 +795,11 @@ async fn dashboard_shows_the_apis_numbers_live() {
         "ind-consumption",
     );
     let em = api(&url, op, &format!("{q}/emissions")).await;
+    close(
+        value(&c, "em-filled-share").await,
+        em["filled_share"]["share"].as_f64().unwrap(),
+        "em-filled-share",
+    );
     close(
         value(&c, "em-scope1").await,
         em["scope1"]["fossil_g"].as_f64().unwrap(),
@@ -1034,6 +1060,57 @@ async fn dashboard_shows_the_apis_numbers_live() {
         .await
         .unwrap()
         .is_empty());
+
+    // A park whose factor series covers only part of its data: a loud banner on the overview
+    // and on each enterprise page names the series and its span.
+    let partial = common::fixture(2, 4);
+    common::publish_factors(partial.path(), 1);
+    let server3 = common::start(partial.path(), common::config(&partial)).await;
+    common::post_uploads(&server3, &partial, 0..partial.uploads.len()).await;
+    let cov = api(&server3.url, op, "/park/emissions").await["factor_coverage"].clone();
+    assert_eq!(cov["complete"], false, "{cov}");
+    assert!(
+        cov["intervals_without_factor"].as_u64().unwrap() > 0,
+        "{cov}"
+    );
+    c.goto(&format!("{}/dashboard/#/park", server3.url))
+        .await
+        .unwrap();
+    js(&c, &format!("localStorage.setItem('tanji.token', '{op}');")).await;
+    c.refresh().await.unwrap();
+    ready(&c, Some(server3.state.head().size)).await;
+    let banner = c
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(
+            "main[data-state=ready] [data-testid='coverage-banner']",
+        ))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for k in ["series", "series_from", "series_to"] {
+        let want = cov[k].as_str().unwrap();
+        assert!(banner.contains(want), "{banner} lacks {k} {want}");
+    }
+    assert!(
+        banner.contains(&en(cov["intervals_without_factor"].as_f64().unwrap(), 0)),
+        "{banner}"
+    );
+    screenshot(&c, &shots, "partial-factors-en.png").await;
+    let pe = partial.enterprise(0);
+    c.goto(&format!("{}/dashboard/#/enterprise/{pe}", server3.url))
+        .await
+        .unwrap();
+    c.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(
+            "main[data-state=ready] [data-testid='coverage-banner']",
+        ))
+        .await
+        .unwrap();
+    server3.stop().await;
 
     // A park with factors but no uploads yet: the page says why there are no figures and
     // still shows the ledger and the factor curve.

@@ -225,11 +225,55 @@ fn plan_day(
     }))
 }
 
+/// The text of a plan made on a forecast: the headline is what the plan does on the day's
+/// published factors (realised); the forecast's own figure follows, labelled, then the
+/// changes as modelled on the forecast.
+fn forecast_headline(plan: &Plan, before: &Outcome, after: &Outcome) -> String {
+    let pct = |a: f64, b: f64| if a != 0.0 { (b - a) / a * 100.0 } else { 0.0 };
+    let line = |b: &Outcome, a: &Outcome| {
+        format!(
+            "emissions {:.3} t -> {:.3} t ({:+.1} kg, {:+.2}%); cost {:.0} -> {:.0} {} ({:+.1}%)",
+            b.emissions_g as f64 / 1e6,
+            a.emissions_g as f64 / 1e6,
+            (a.emissions_g - b.emissions_g) as f64 / 1e3,
+            pct(b.emissions_g as f64, a.emissions_g as f64),
+            b.cost,
+            a.cost,
+            plan.currency,
+            pct(b.cost, a.cost),
+        )
+    };
+    let mut s = format!(
+        "realised on the published factors: {}; grid import {} -> {}; consumption {} (unchanged: {})\n",
+        line(before, after),
+        tanji_optimizer::format_energy(before.import_wh),
+        tanji_optimizer::format_energy(after.import_wh),
+        tanji_optimizer::format_energy(after.consumption_wh),
+        if before.consumption_wh == after.consumption_wh { "yes" } else { "NO" },
+    );
+    s.push_str(&format!(
+        "  forecast's own figure (modelled on the forecast factors the plan was made on, not realised): {}\n",
+        line(&plan.before, &plan.after)
+    ));
+    if plan.changes.is_empty() {
+        s.push_str("no change: on the forecast, the loads already run at their best times\n");
+    } else {
+        s.push_str("changes (their emissions and cost as modelled on the forecast):\n");
+    }
+    for c in &plan.changes {
+        s.push_str(&format!("  {}\n", c.text));
+    }
+    s
+}
+
 /// `--days N`: a plan per day, each day's totals on one line and the period's sum.
 fn run_days(park: &Park, a: &OptimizeArgs, zone: &Zone, first: LocalDate) -> Result<ExitCode> {
     let (mut before_g, mut after_g, mut before_c, mut after_c) = (0i64, 0i64, 0.0, 0.0);
     let (mut cons_before, mut cons_after, mut moved) = (0i64, 0i64, 0i64);
     let (mut planned, mut refused) = (0u32, 0u32);
+    // Planned on a forecast: the forecast's own emissions before and after, beside the
+    // realised ones.
+    let (mut own_before_g, mut own_after_g) = (0i64, 0i64);
     let mut days = Vec::new();
     if a.format == OutFormat::Text {
         println!(
@@ -253,6 +297,8 @@ fn run_days(park: &Park, a: &OptimizeArgs, zone: &Zone, first: LocalDate) -> Res
                 planned += 1;
                 let (b, f) = dp.realised.unwrap_or((dp.plan.before, dp.plan.after));
                 let m: i64 = dp.plan.loads.iter().map(|l| l.moved_wh).sum();
+                own_before_g += dp.plan.before.emissions_g;
+                own_after_g += dp.plan.after.emissions_g;
                 before_g += b.emissions_g;
                 after_g += f.emissions_g;
                 before_c += b.cost;
@@ -285,8 +331,10 @@ fn run_days(park: &Park, a: &OptimizeArgs, zone: &Zone, first: LocalDate) -> Res
         }
     }
     let pct = |x: f64, y: f64| if x != 0.0 { (y - x) / x * 100.0 } else { 0.0 };
+    let forecast = a.factors == FactorsArg::Forecast;
     match a.format {
-        OutFormat::Text => println!(
+        OutFormat::Text => {
+            println!(
             "total over {planned} planned day(s){}: emissions {:.3} t -> {:.3} t ({:+.2}%), cost {:.0} -> {:.0} ({:+.2}%), {} moved; consumption {} -> {} ({})",
             if refused > 0 { format!(" ({refused} refused)") } else { String::new() },
             before_g as f64 / 1e6,
@@ -299,7 +347,16 @@ fn run_days(park: &Park, a: &OptimizeArgs, zone: &Zone, first: LocalDate) -> Res
             tanji_optimizer::format_energy(cons_before),
             tanji_optimizer::format_energy(cons_after),
             if cons_before == cons_after { "unchanged" } else { "CHANGED" }
-        ),
+            );
+            if forecast {
+                println!(
+                    "  forecast's own figure (modelled on the forecast factors the plans were made on, not realised): emissions {:.3} t -> {:.3} t ({:+.2}%)",
+                    own_before_g as f64 / 1e6,
+                    own_after_g as f64 / 1e6,
+                    pct(own_before_g as f64, own_after_g as f64)
+                );
+            }
+        }
         OutFormat::Json => println!(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({
@@ -316,6 +373,12 @@ fn run_days(park: &Park, a: &OptimizeArgs, zone: &Zone, first: LocalDate) -> Res
                     "before_consumption_wh": cons_before,
                     "after_consumption_wh": cons_after,
                     "moved_wh": moved,
+                    "figures": if forecast { "realised on the published factors" } else { "modelled on the published factors" },
+                    "forecast": forecast.then(|| serde_json::json!({
+                        "label": "as modelled on the forecast factors the plans were made on, not realised",
+                        "before_emissions_g": own_before_g,
+                        "after_emissions_g": own_after_g,
+                    })),
                 },
             }))?
         ),
@@ -331,6 +394,15 @@ pub fn run(a: OptimizeArgs) -> Result<ExitCode> {
     let park = util::open(&a.dir)?;
     let zone = Zone::named(&a.zone)?;
     let date = LocalDate::parse(&a.day)?;
+    // Days without factors are refused once, before any planning.
+    tanji_report::advice::check_factor_coverage(
+        park.store(),
+        &park.verifier(),
+        a.publication.as_deref(),
+        &zone,
+        date,
+        a.days,
+    )?;
     if a.days > 1 {
         return run_days(&park, &a, &zone, date);
     }
@@ -355,6 +427,12 @@ pub fn run(a: OptimizeArgs) -> Result<ExitCode> {
                 "factors": publication,
                 "planned_on": if realised.is_some() { "forecast" } else { "published" },
                 "forecast": forecast_note,
+                // The headline: on the published factors (realised when planned on a
+                // forecast; `plan` then holds the forecast's own figures).
+                "headline": match &realised {
+                    Some((before, after)) => serde_json::json!({"figures": "realised on the published factors", "before": before, "after": after}),
+                    None => serde_json::json!({"figures": "modelled on the published factors", "before": plan.before, "after": plan.after}),
+                },
                 "plan": plan,
                 "realised": realised.map(|(before, after)| serde_json::json!({"before": before, "after": after})),
             });
@@ -374,17 +452,9 @@ pub fn run(a: OptimizeArgs) -> Result<ExitCode> {
                 println!("  forecast: {note}");
             }
             println!();
-            print!("{}", plan.summary());
-            if let Some((before, after)) = realised {
-                println!(
-                    "realised on the published factors: emissions {:.3} t -> {:.3} t ({:+.3} t), cost {:.0} -> {:.0} {}",
-                    before.emissions_g as f64 / 1e6,
-                    after.emissions_g as f64 / 1e6,
-                    (after.emissions_g - before.emissions_g) as f64 / 1e6,
-                    before.cost,
-                    after.cost,
-                    plan.currency
-                );
+            match realised {
+                None => print!("{}", plan.summary()),
+                Some((before, after)) => print!("{}", forecast_headline(&plan, &before, &after)),
             }
             if a.intervals {
                 print_intervals(&plan);

@@ -231,7 +231,7 @@ fn optimize_on_the_demo_park() {
         r.stderr
     );
 
-    // A day without data: exit 2 naming what is missing.
+    // A day without data (inside the published factor year): exit 2 naming what is missing.
     let r = tanji([
         "optimize",
         "--dir",
@@ -239,12 +239,138 @@ fn optimize_on_the_demo_park() {
         "--enterprise",
         "e-0001",
         "--day",
-        "2001-01-01",
+        "2026-01-05",
     ])
     .expect_code(2);
     assert!(
         r.stderr.contains("missing for 96 of 96 intervals"),
         "{}",
         r.stderr
+    );
+}
+
+/// A plan made on a forecast is headlined by what it does on the day's published factors
+/// (realised); the forecast's own figure stands beside it, labelled.
+#[test]
+fn forecast_plan_headline_is_the_realised_figure() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("demo");
+    let d = s(&dir);
+    let demo = tanji(["demo", "--dir", d, "--enterprises", "2", "--days", "3"]).ok();
+    let day = first_day(&demo.stdout).next_day().unwrap().to_string();
+    let args = |format: &str| {
+        tanji([
+            "optimize",
+            "--dir",
+            d,
+            "--enterprise",
+            "e-0001",
+            "--day",
+            &day,
+            "--factors",
+            "forecast",
+            "--format",
+            format,
+        ])
+        .ok()
+    };
+    let doc: serde_json::Value = serde_json::from_str(&args("json").stdout).unwrap();
+    let (headline, realised, plan) = (&doc["headline"], &doc["realised"], &doc["plan"]);
+    assert_eq!(
+        headline["figures"], "realised on the published factors",
+        "{headline}"
+    );
+    assert_eq!(headline["before"], realised["before"]);
+    assert_eq!(headline["after"], realised["after"]);
+    // The forecast's own figure is the plan's, on the forecast factors.
+    let own = |o: &serde_json::Value| o["emissions_g"].as_i64().unwrap();
+    let realised_cut = own(&realised["before"]) - own(&realised["after"]);
+    let forecast_cut = own(&plan["before"]) - own(&plan["after"]);
+
+    let text = args("text").stdout;
+    let lines: Vec<&str> = text.lines().collect();
+    let head = lines
+        .iter()
+        .position(|l| l.starts_with("realised on the published factors: "))
+        .expect("a realised headline");
+    let own_line = lines
+        .iter()
+        .position(|l| l.contains("forecast's own figure (modelled on the forecast factors"))
+        .expect("the forecast's figure, labelled");
+    assert!(head < own_line, "{text}");
+    // The headline is the first figure after the title and the forecast note.
+    assert!(
+        lines[..head].iter().all(|l| !l.contains(" t -> ")),
+        "{text}"
+    );
+    let kg = |cut: i64| format!("({:+.1} kg,", -cut as f64 / 1e3);
+    assert!(lines[head].contains(&kg(realised_cut)), "{}", lines[head]);
+    assert!(
+        lines[own_line].contains(&kg(forecast_cut)),
+        "{}",
+        lines[own_line]
+    );
+}
+
+/// Days the factor series does not cover are refused once, before any planning, naming the
+/// series' span and the command that fixes it.
+#[test]
+fn optimize_refuses_days_without_factors_with_one_message() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("park");
+    let d = s(&dir);
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let generation = root.join("data/synthetic/CN-FJ-synthetic-2025-generation.csv");
+    let series = tmp.path().join("fj-2025.csv");
+    tanji(["init", "--dir", d, "--park", "p"]).ok();
+    tanji([
+        "factors",
+        "compute",
+        "--generation",
+        s(&generation),
+        "--out",
+        s(&series),
+    ])
+    .ok();
+    tanji(["factors", "publish", s(&series), "--dir", d]).ok();
+    let sim = tmp.path().join("sim");
+    tanji([
+        "simulate",
+        "--out",
+        s(&sim),
+        "--dir",
+        d,
+        "--enterprises",
+        "1",
+        "--days",
+        "3",
+        "--seed",
+        "3",
+        "--start",
+        "2026-03-02",
+    ])
+    .ok();
+    tanji(["ingest", "--dir", d, s(&sim.join("uploads.jsonl"))]).ok();
+    let run = tanji([
+        "optimize",
+        "--dir",
+        d,
+        "--enterprise",
+        "e-0001",
+        "--day",
+        "2026-03-03",
+        "--days",
+        "2",
+    ]);
+    assert_ne!(run.code, Some(0));
+    assert!(run.stdout.is_empty(), "nothing planned: {}", run.stdout);
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "series fj-2025@v1 (CN-FJ-synthetic) covers 2025-01-01T00:00:00Z to 2026-01-01T00:00:00Z, but the local days 2026-03-03 to 2026-03-04"
+        ) && run.stderr.contains("192 of their 192 intervals")
+            && run.stderr.contains("tanji factors publish"),
+        "{}",
+        run.stderr
     );
 }

@@ -11,7 +11,7 @@ use tanji_optimizer::spec::{FlexSpec, SiteDay};
 use tanji_optimizer::{optimize, rescore, Objective, Outcome, Plan, Tariff};
 use tanji_store::Store;
 
-use crate::{interval_factors, site_series, ReportError};
+use crate::{interval_factors, rfc3339, site_series, IntervalFactors, ReportError};
 
 /// Interval length of the advice, seconds.
 pub const ADVICE_INTERVAL_S: u32 = 900;
@@ -81,9 +81,79 @@ pub fn published_factors<S: Store>(
         day.interval_s,
         day.load_wh.len(),
     )?;
+    let missing = f.values.iter().filter(|v| v.is_none()).count();
+    if missing > 0 {
+        let end = day.start + day.load_wh.len() as i64 * i64::from(day.interval_s);
+        return Err(uncovered(&f, (day.start, end), zone, missing));
+    }
     let what = format!("the grid factor ({} {})", f.publication, f.region);
     let values = complete(&f.values, &what, zone, day.start, day.interval_s)?;
     Ok((f.publication, values))
+}
+
+/// Checks, before any planning, that publication `want` (id, name, or `None` for the latest)
+/// has a factor for every interval of the `days` local days from `first`; if not, the one
+/// message of [`uncovered`].
+pub fn check_factor_coverage<S: Store>(
+    store: &S,
+    verifier: &NoteVerifier,
+    want: Option<&str>,
+    zone: &Zone,
+    first: LocalDate,
+    days: u32,
+) -> Result<(), ReportError> {
+    let last = first
+        .add_days(i32::try_from(days.max(1) - 1).map_err(advice_err)?)
+        .map_err(advice_err)?;
+    let (start, _) = zone.day_bounds(first).map_err(advice_err)?;
+    let (_, end) = zone.day_bounds(last).map_err(advice_err)?;
+    let interval_s = ADVICE_INTERVAL_S;
+    let n = usize::try_from((end - start) / i64::from(interval_s)).unwrap_or(0);
+    let f = interval_factors(store, verifier, want, None, start, interval_s, n)?;
+    let missing = f.values.iter().filter(|v| v.is_none()).count();
+    if missing > 0 {
+        return Err(uncovered(&f, (start, end), zone, missing));
+    }
+    Ok(())
+}
+
+/// Why days `[start, end)` cannot be planned on publication `f`: which series covers what, and
+/// the command that fixes it — one message, not one per interval.
+fn uncovered(
+    f: &IntervalFactors,
+    (start, end): (i64, i64),
+    zone: &Zone,
+    missing: usize,
+) -> ReportError {
+    let date = |t: i64| {
+        zone.clock(t)
+            .map(|c| c.date.to_string())
+            .unwrap_or_default()
+    };
+    let (first, last) = (date(start), date(end - 1));
+    let days_text = if first == last {
+        first
+    } else {
+        format!("{first} to {last}")
+    };
+    let span = f.span.map_or_else(
+        || "has no factors at all".to_string(),
+        |(a, b)| format!("covers {} to {}", rfc3339(a), rfc3339(b)),
+    );
+    ReportError::Request(format!(
+        "factor series {} ({}) {span}, but the local days {} ({}: {} to {}) have no grid factor for \
+{missing} of their {} intervals: no plan, since advice needs every interval's factor. Publish a \
+factor series covering them (`tanji factors compute --generation GENERATION.csv --out factors.csv \
+&& tanji factors publish factors.csv --dir PARK_DIR`, with generation data for those dates) \
+and plan with `--publication NAME`, or plan days inside the series' span",
+        f.publication,
+        f.region,
+        days_text,
+        zone.name(),
+        rfc3339(start),
+        rfc3339(end),
+        f.values.len(),
+    ))
 }
 
 /// Local days of training history a factor forecast is fitted on (at most; days the

@@ -23,7 +23,7 @@ use crate::doc::{
     InputsDoc, IssueDoc, LeafDoc, LogDoc, MeterDoc, Methods, Parameters, PeriodDoc, Provenance,
     ReportDoc, ScopeDoc, SteamEnthalpyDoc, Totals,
 };
-use crate::gather::{load_factors, load_inputs, Factors, LogView};
+use crate::gather::{load_factors, load_inputs, series_span, Factors, LogView};
 use crate::{rfc3339, Finding, ReportError, FORMAT};
 
 /// Whose report.
@@ -570,16 +570,6 @@ fn meter_life(
     let (first, last) = extent?;
     let registered = regs.iter().map(|(_, r)| r.registered_at).min();
     Some((registered.map_or(first, |r| r.min(first)), last))
-}
-
-/// The factor series' span for `region`: start of its first interval, end of its last.
-fn series_span(series: &tanji_factors::Series, region: &str) -> Option<(i64, i64)> {
-    series
-        .rows
-        .iter()
-        .filter(|r| r.region == region)
-        .map(|r| (r.start, r.end))
-        .reduce(|(a, b), (s, e)| (a.min(s), b.max(e)))
 }
 
 /// Whether `lookup` gives a factor for the whole of `[t, t + len)`.

@@ -279,6 +279,16 @@ pub(crate) fn load_factors<S: Store>(
     })
 }
 
+/// The factor series' span for `region`: start of its first interval, end of its last.
+pub(crate) fn series_span(series: &tanji_factors::Series, region: &str) -> Option<(i64, i64)> {
+    series
+        .rows
+        .iter()
+        .filter(|r| r.region == region)
+        .map(|r| (r.start, r.end))
+        .reduce(|(a, b), (s, e)| (a.min(s), b.max(e)))
+}
+
 /// A published enterprise inputs document (`tanji inputs publish`): market instruments,
 /// output and production records per enterprise, and the market-based settings.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]

@@ -11,7 +11,7 @@ use tanji_readings::Channel;
 use tanji_store::Store;
 use tanji_units::{Carrier, Unit};
 
-use crate::gather::{load_factors, LogView};
+use crate::gather::{load_factors, series_span, LogView};
 use crate::ReportError;
 
 /// One enterprise's electricity per interval over `[start, start + n·interval_s)`, Wh;
@@ -169,6 +169,8 @@ pub struct IntervalFactors {
     /// Consumption-based direct factor, g CO2/kWh, of the hour each interval starts in;
     /// `None` where the series has none.
     pub values: Vec<Option<f64>>,
+    /// The series' span for the region: start of its first interval, end of its last.
+    pub span: Option<(i64, i64)>,
 }
 
 /// The factor publication `want` (id, name, or `None` for the latest), checked against the
@@ -204,6 +206,7 @@ pub fn interval_factors<S: Store>(
         })
         .collect();
     Ok(IntervalFactors {
+        span: series_span(&f.series, &region),
         publication: f.id,
         region,
         values,

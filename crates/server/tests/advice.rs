@@ -209,6 +209,26 @@ async fn advice_planned_on_a_forecast_is_scored_on_the_published_factors() {
         r["before"]["emissions_g"].as_i64().unwrap() - realised_after
     );
     assert_eq!(f["per_day"][0]["realised"]["after"], r["after"]);
+    // The headline of a forecast plan is the realised figure; the forecast's own figure is
+    // beside it, labelled.
+    let t = &f["totals"];
+    assert_eq!(t["before"], r["before"], "{t}");
+    assert_eq!(t["after"], r["after"], "{t}");
+    assert_eq!(t["emissions_cut_g"], r["emissions_cut_g"], "{t}");
+    assert!(
+        t["figures"].as_str().unwrap().starts_with("realised"),
+        "{t}"
+    );
+    let own = &t["forecast"];
+    assert_eq!(
+        own["after"]["emissions_g"],
+        f["per_day"][0]["after"]["emissions_g"]
+    );
+    assert!(own["label"]
+        .as_str()
+        .unwrap()
+        .contains("modelled on the forecast factors"));
+    assert!(h["forecast"].is_null());
     eprintln!(
         "{e} 2026-01-28: before {} g; after, planned in hindsight {best_after} g, planned on the forecast {realised_after} g",
         h["before"]["emissions_g"]

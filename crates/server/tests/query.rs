@@ -162,6 +162,34 @@ async fn query_routes_serve_the_reports_figures() {
     let ind = json_at(&srv, &format!("/api/v1/enterprises/{e}/indicators")).await;
     same(&ind["indicators"], &f["indicators"]);
 
+    // Factor coverage and filled values, verbatim, in every enterprise and park view.
+    let mine = &own.reports[0];
+    let coverage = json!(mine.factor_coverage);
+    assert_eq!(coverage["complete"], true, "{coverage}");
+    assert!(coverage["intervals"].as_u64().unwrap() > 0);
+    for view in [&cmp, &em, &ind] {
+        assert_eq!(view["factor_coverage"], coverage);
+        assert_eq!(view["filled_share"], json!(mine.filled_share));
+    }
+    for what in ["emissions", "comparison", "indicators"] {
+        let v = json_at(&srv, &format!("/api/v1/park/{what}")).await;
+        assert_eq!(
+            v["factor_coverage"],
+            json!(totals.factor_coverage),
+            "{what}"
+        );
+        assert_eq!(v["filled_share"], json!(totals.filled_share), "{what}");
+        for (row, r) in v["enterprises"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(&park.reports)
+        {
+            assert_eq!(row["factor_coverage"], json!(r.factor_coverage), "{what}");
+            assert_eq!(row["filled_share"], json!(r.filled_share), "{what}");
+        }
+    }
+
     // The downloads are the report, byte for byte as `tanji report` renders it.
     let (status, csv) = get(&srv, &format!("/api/v1/enterprises/{e}/report?format=csv")).await;
     assert_eq!(status, 200);

@@ -295,22 +295,43 @@ fn answer(
         }
         per_day.push(day);
     }
-    let cut_g = before[3] - after[3];
-    let cut_pct = if before[3] != 0 {
-        cut_g as f64 / before[3] as f64 * 100.0
-    } else {
-        0.0
-    };
-    // Planned on a forecast, the figures above are the forecast's; the realised ones score the
-    // same plan on the published factors.
-    let realised = (planning == Planning::Forecast).then(|| {
+    // The headline is what the plan does on the day's published factors: planned on them,
+    // its own figures; planned on a forecast, the same plan scored on them (realised), with
+    // the forecast's own figures beside it, labelled.
+    let summary = |b: &[i64; 4], a: &[i64; 4], cb: f64, ca: f64| {
+        let cut_g = b[3] - a[3];
         json!({
-            "before": totals_json(&realised_before, realised_cost_before),
-            "after": totals_json(&realised_after, realised_cost_after),
-            "emissions_cut_g": realised_before[3] - realised_after[3],
-            "cost_cut": realised_cost_before - realised_cost_after,
+            "before": totals_json(b, cb),
+            "after": totals_json(a, ca),
+            "energy_unchanged": b[0] == a[0],
+            "emissions_cut_g": cut_g,
+            "emissions_cut_pct": if b[3] != 0 { cut_g as f64 / b[3] as f64 * 100.0 } else { 0.0 },
+            "cost_cut": cb - ca,
         })
+    };
+    let planned = summary(&before, &after, cost_before, cost_after);
+    let (mut totals, realised, forecast) = match planning {
+        Planning::Published => (planned, Value::Null, Value::Null),
+        Planning::Forecast => {
+            let r = summary(
+                &realised_before,
+                &realised_after,
+                realised_cost_before,
+                realised_cost_after,
+            );
+            let mut f = planned;
+            f["label"] = json!("as modelled on the forecast factors the plan was made on, not what it does on the day's published factors");
+            (r.clone(), r, f)
+        }
+    };
+    totals["planned_days"] = json!(per_day.len());
+    totals["moved_wh"] = json!(moved);
+    totals["figures"] = json!(match planning {
+        Planning::Published => "modelled on the day's published factors",
+        Planning::Forecast => "realised: the plan scored on the day's published factors",
     });
+    totals["realised"] = realised;
+    totals["forecast"] = forecast;
     json!({
         "enterprise": enterprise,
         "zone": zone.name(),
@@ -323,17 +344,7 @@ fn answer(
         "intervals": intervals,
         "per_day": per_day,
         "refused": refused,
-        "totals": {
-            "planned_days": per_day.len(),
-            "before": totals_json(&before, cost_before),
-            "after": totals_json(&after, cost_after),
-            "energy_unchanged": before[0] == after[0],
-            "moved_wh": moved,
-            "emissions_cut_g": cut_g,
-            "emissions_cut_pct": cut_pct,
-            "cost_cut": cost_before - cost_after,
-            "realised": realised,
-        },
+        "totals": totals,
         "advice": advice,
         "method": match planning {
             Planning::Published => ADVICE_METHOD.to_string(),

@@ -305,7 +305,11 @@ pub enum CbamError {
         index: usize,
     },
     /// No production inside the period.
-    #[error("no production record has mass inside the period {start}..{end}; emissions cannot be allocated to products")]
+    #[error(
+        "no production record has mass inside the period {}..{}; emissions cannot be allocated to products",
+        crate::utc(.start),
+        crate::utc(.end)
+    )]
     NoProduction {
         /// Period start.
         start: i64,

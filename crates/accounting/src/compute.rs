@@ -1069,7 +1069,8 @@ fn compute(
                     scope1.fossil_g += g;
                 }
                 fuel_gj += gj;
-                if default_density {
+                // A default density turns nothing into nothing when no fuel was used: no note.
+                if default_density && total != 0 {
                     issues.push(DataIssue {
                         kind: IssueKind::DefaultDensity,
                         meter: Some(f.meter.to_owned()),

@@ -44,11 +44,33 @@ use tanji_units::{Carrier, Unit};
 /// The method version every report names; bump it on any change that can change a result.
 pub const METHOD: &str = "tanji-accounting/v1";
 
+/// Unix seconds as an RFC 3339 UTC instant (`2026-11-01T00:00:00Z`), for messages: periods
+/// in errors are dates, not seconds. Days from the civil calendar (proleptic Gregorian).
+pub(crate) fn utc(t: &i64) -> String {
+    let (days, secs) = (t.div_euclid(86_400), t.rem_euclid(86_400));
+    // Civil date of a day count from 1970-01-01 (eras of 400 years, March-based years).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
 /// Input that [`compute`] refuses (bad data within valid input is a [`DataIssue`] instead).
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum AccountingError {
     /// The period is empty or inverted.
-    #[error("period {start}..{end} is empty; the end must be after the start")]
+    #[error("period {}..{} is empty; the end must be after the start", utc(.start), utc(.end))]
     Period {
         /// Start.
         start: i64,
@@ -56,7 +78,11 @@ pub enum AccountingError {
         end: i64,
     },
     /// The period is longer than 100 years (hourly aggregates are kept for each of its hours).
-    #[error("period {start}..{end} is longer than 100 years; report a shorter period")]
+    #[error(
+        "period {}..{} is longer than 100 years; report a shorter period",
+        utc(.start),
+        utc(.end)
+    )]
     PeriodTooLong {
         /// Start.
         start: i64,

@@ -114,6 +114,44 @@ fn scope1_natural_gas_and_diesel_by_hand() {
     assert_eq!(r.factor_series, "f");
 }
 
+/// A diesel meter that read 0 L over the period: its line is 0 g, and no default-density note
+/// is raised about turning nothing into mass (it is not a data problem).
+#[test]
+fn zero_litres_of_diesel_raise_no_default_density_note() {
+    let idle = series(
+        "dsl-idle",
+        Carrier::Diesel,
+        Unit::L,
+        Y2022,
+        3600,
+        &all(&[0, 0]),
+    );
+    let used = series(
+        "dsl-used",
+        Carrier::Diesel,
+        Unit::L,
+        Y2022,
+        3600,
+        &all(&[1_000_000, 0]),
+    );
+    let inp = inputs(Y2022, Y2022 + 2 * 3600, vec![idle, used]);
+    let r = compute(
+        &inp,
+        &TableFactors::regular("f", Y2022, 3600, &[500.0, 500.0]),
+        &Options::default(),
+    )
+    .unwrap();
+    assert_eq!(r.scope1.lines[0].emissions_g, 0);
+    assert_eq!(r.scope1.lines[1].emissions_g, 2_600_564);
+    let notes: Vec<_> = r
+        .issues
+        .iter()
+        .filter(|i| i.kind == IssueKind::DefaultDensity)
+        .map(|i| i.meter.clone().unwrap_or_default())
+        .collect();
+    assert_eq!(notes, ["dsl-used"]);
+}
+
 /// A year (2022) of 15-minute import whose local-time profile puts `mid_share` of each day's
 /// use in 10:00–15:00 (UTC+8), hourly factors `low` in those hours and `base` otherwise.
 fn daytime_year(
@@ -725,4 +763,21 @@ fn why_sentence_is_not_written_without_hourly_factors_for_the_period() {
     assert_eq!(c.reason, None);
     assert_eq!(why::reason(&c, Lang::Zh), None);
     assert!(r.issues.iter().any(|i| i.kind == IssueKind::MissingFactor));
+}
+
+/// Periods in errors are dates, not Unix seconds.
+#[test]
+fn an_empty_period_is_named_by_its_dates() {
+    let inp = inputs(Y2022 + DAY, Y2022, vec![]);
+    let err = compute(
+        &inp,
+        &TableFactors::regular("f", Y2022, 3600, &[500.0]),
+        &Options::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert_eq!(
+        err,
+        "period 2022-01-02T00:00:00Z..2022-01-01T00:00:00Z is empty; the end must be after the start"
+    );
 }

@@ -97,6 +97,10 @@ fn show(carrier: &str, unit: &str, v: f64) -> String {
 
 pub fn run(a: DemoArgs) -> Result<ExitCode> {
     let t0 = Instant::now();
+    if a.serve {
+        // Before any work: a busy port found after the demo would waste it.
+        util::check_port_free("--listen", &a.listen)?;
+    }
     prepare(&a.dir)?;
     let mut park = Park::create(&a.dir, "demo-park", None)
         .with_context(|| format!("creating the demo park in {}", a.dir.display()))?;
@@ -244,7 +248,7 @@ pub fn run(a: DemoArgs) -> Result<ExitCode> {
         t.elapsed().as_secs_f64(),
         report.size,
         report.uploads,
-        report.publications,
+        report.factor_publications,
         report.nodes,
         report.checkpoints
     );
@@ -343,26 +347,30 @@ pub fn run(a: DemoArgs) -> Result<ExitCode> {
     println!();
     println!("done in {:.1} s. Try:", t0.elapsed().as_secs_f64());
     let d = a.dir.display();
-    println!("  tanji verify --dir {d}");
-    println!("  tanji log prove --dir {d} --index 100");
-    println!("  tanji log export-tiles --dir {d} {d}/tiles");
-    println!("  tanji device list --dir {d}");
-    println!("  tanji factors verify --dir {d} {}", publication.id);
-    println!("  tanji report --dir {d} --park --format html --out {d}/reports/park.html");
+    let tanji = util::invocation();
+    println!("  {tanji} verify --dir {d}");
     println!(
-        "  tanji audit {} --dir {d} --key '{}'",
+        "  {tanji} log prove --dir {d} --index {}",
+        park.size().saturating_sub(1).min(100)
+    );
+    println!("  {tanji} log export-tiles --dir {d} {d}/tiles");
+    println!("  {tanji} device list --dir {d}");
+    println!("  {tanji} factors verify --dir {d} {}", publication.id);
+    println!("  {tanji} report --dir {d} --park --format html --out {d}/reports/park.html");
+    println!(
+        "  {tanji} audit {} --dir {d} --key '{}'",
         report_json.display(),
         park.verifier()
     );
     if let Some(day) = &show_day {
-        println!("  tanji factors show --dir {d} --region {region} --day {day}");
+        println!("  {tanji} factors show --dir {d} --region {region} --day {day}");
     }
     if a.serve {
         drop(park);
         return crate::demo_serve::serve(&a.dir, &a.listen, mqtt.as_ref());
     }
     println!(
-        "  tanji demo --serve   (this, then the live dashboard at http://{}/dashboard/)",
+        "  {tanji} demo --dir {d} --serve   (this, then the live dashboard at http://{}/dashboard/)",
         a.listen
     );
     Ok(ExitCode::SUCCESS)
@@ -399,6 +407,7 @@ fn demo_report(park: &Park, dir: &Path) -> Result<(String, PathBuf, PathBuf)> {
         anomalies: false,
         format,
         out: None,
+        allow_empty: false,
     };
     // One park report finds the enterprise (every enterprise's hour-of-day import).
     let mut park_args = args(None, report::Format::Json);

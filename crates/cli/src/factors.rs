@@ -8,7 +8,7 @@ use clap::Subcommand;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tanji_factors::{Options, Series, SourceFactors, METHOD};
-use tanji_park::{Park, PublicationRequest};
+use tanji_park::{Park, PublicationKind, PublicationRequest};
 
 use crate::util;
 
@@ -472,7 +472,7 @@ pub fn run(cmd: FactorsCommand) -> Result<ExitCode> {
         }
         FactorsCommand::List { dir } => {
             let park = util::open(&dir)?;
-            let all = park.publications()?;
+            let all = park.publications_of(PublicationKind::Factors)?;
             if all.is_empty() {
                 println!("no factor publications in this park (tanji factors publish …)");
             }
@@ -489,7 +489,7 @@ pub fn run(cmd: FactorsCommand) -> Result<ExitCode> {
         }
         FactorsCommand::Verify { dir, id } => {
             let park = util::open(&dir)?;
-            let (p, content) = park.publication(&id)?;
+            let (p, content) = park.publication(PublicationKind::Factors, Some(&id))?;
             let proof = park.prove(p.index, None)?;
             tanji_ledger::verify_inclusion(
                 &proof.leaf_hash,
@@ -515,15 +515,7 @@ pub fn run(cmd: FactorsCommand) -> Result<ExitCode> {
                 (Some(f), _) => (f.display().to_string(), read(&f)?),
                 (None, Some(dir)) => {
                     let park = util::open(&dir)?;
-                    let id = match id {
-                        Some(i) => i,
-                        None => park
-                            .publications()?
-                            .last()
-                            .map(|p| p.id.clone())
-                            .context("this park has no factor publication; publish one with `tanji factors publish`")?,
-                    };
-                    let (p, content) = park.publication(&id)?;
+                    let (p, content) = park.publication(PublicationKind::Factors, id.as_deref())?;
                     (
                         format!("publication {} ({})", p.id, p.method),
                         String::from_utf8(content).context("the published series is not UTF-8")?,

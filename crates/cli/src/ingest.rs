@@ -88,7 +88,68 @@ impl AckWriter {
     }
 }
 
-/// Ingests `files` into `park`, calling `progress(bytes)` as input is consumed.
+/// How much of a file's start [`check_json_lines`] reads to find its first record.
+const SNIFF_BYTES: u64 = 1 << 20;
+
+/// Refuses a file that is not JSON lines before anything of it is ingested: its first
+/// non-blank line must be a JSON object (a signed upload, as `tanji simulate` writes). An
+/// HTML page, a CSV file or a pretty-printed JSON document is refused whole, so that nothing
+/// of it reaches the quarantine.
+pub fn check_json_lines(path: &Path) -> Result<()> {
+    let f = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let mut head = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::Read::take(f, SNIFF_BYTES), &mut head)
+        .with_context(|| format!("reading {}", path.display()))?;
+    let refuse = |line_no: usize, why: &str| {
+        anyhow::anyhow!(
+            "{}: line {line_no} {why}; tanji ingest takes JSON lines, one signed upload object per line (as `tanji simulate` writes them); nothing of this file was ingested",
+            path.display()
+        )
+    };
+    let text = match std::str::from_utf8(&head) {
+        Ok(t) => t,
+        // A multi-byte character cut at the end of the sniffed bytes is not an error.
+        Err(e) if e.error_len().is_none() => std::str::from_utf8(&head[..e.valid_up_to()])
+            .map_err(|_| refuse(1, "is not UTF-8 text"))?,
+        Err(e) => {
+            let line = head[..e.valid_up_to()]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count()
+                + 1;
+            return Err(refuse(line, "is not UTF-8 text"));
+        }
+    };
+    let read_whole = (head.len() as u64) < SNIFF_BYTES;
+    let pieces: Vec<&str> = text.split('\n').collect();
+    let Some((n, line)) = pieces
+        .iter()
+        .enumerate()
+        .find(|(_, l)| !l.trim().is_empty())
+    else {
+        return Ok(());
+    };
+    let line = line.trim();
+    // A first line longer than the sniffed bytes is checked by its start only.
+    let complete = read_whole || n + 1 < pieces.len();
+    let is_object = if complete {
+        serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(line).is_ok()
+    } else {
+        line.starts_with('{')
+    };
+    if !is_object {
+        let start: String = line.chars().take(40).collect();
+        return Err(refuse(
+            n + 1,
+            &format!("is not a JSON object (it starts {start:?})"),
+        ));
+    }
+    Ok(())
+}
+
+/// Ingests `files` into `park`, calling `progress(bytes)` as input is consumed. Every file is
+/// checked to be JSON lines first ([`check_json_lines`]); one that is not is refused before
+/// anything is ingested.
 pub fn ingest_files(
     park: &mut Park,
     files: &[PathBuf],
@@ -101,6 +162,9 @@ pub fn ingest_files(
     let mut acks = AckWriter::open(acks)?;
     let mut summary = Summary::default();
     let batch_size = batch_size.max(1);
+    for path in files {
+        check_json_lines(path)?;
+    }
     for path in files {
         let f = File::open(path).with_context(|| format!("opening {}", path.display()))?;
         let mut reader = BufReader::with_capacity(1 << 20, f);

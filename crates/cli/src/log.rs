@@ -230,6 +230,11 @@ pub fn verify(a: VerifyArgs) -> Result<ExitCode> {
                 .map_err(|e| anyhow::anyhow!("--key {k:?}: {e}"))
         })
         .transpose()?;
+    // Every argument is checked before any work, so that nothing is printed as OK first.
+    let witnesses = a
+        .witnesses
+        .map(|q| crate::witness::witness_keys(q, &a.witness_key).map(|keys| (q, keys)))
+        .transpose()?;
     // Audit the stored bytes without opening the park for ingest: that needs neither the log's
     // secret key nor a consistent state, so damage that stops `Park::open` is named here.
     let pb = util::bar(0, "verify");
@@ -242,13 +247,14 @@ pub fn verify(a: VerifyArgs) -> Result<ExitCode> {
     let report = report.with_context(|| format!("auditing the park in {}", a.dir.display()))?;
     if report.ok() {
         println!(
-            "OK: {} entries ({} uploads with {} readings, {} registrations of {} devices, {} factor publications), {} tree nodes and {} checkpoints check out; root {}",
+            "OK: {} entries ({} uploads with {} readings, {} registrations of {} devices, {} factor publications, {} inputs publications), {} tree nodes and {} checkpoints check out; root {}",
             report.size,
             report.uploads,
             report.readings,
             report.registrations,
             report.devices,
-            report.publications,
+            report.factor_publications,
+            report.inputs_publications,
             report.nodes,
             report.checkpoints,
             b64(&report.root)
@@ -256,9 +262,8 @@ pub fn verify(a: VerifyArgs) -> Result<ExitCode> {
         if !report.trusted_key {
             println!("(checked against the key the park names; pass --key to check against a key you obtained independently)");
         }
-        if let Some(quorum) = a.witnesses {
-            let met =
-                crate::witness::verify_witnesses(&a.dir, log_key.as_ref(), quorum, &a.witness_key)?;
+        if let Some((quorum, keys)) = &witnesses {
+            let met = crate::witness::verify_witnesses(&a.dir, log_key.as_ref(), *quorum, keys)?;
             if !met {
                 return Ok(ExitCode::from(1));
             }

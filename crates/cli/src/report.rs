@@ -24,12 +24,13 @@ pub enum Format {
 }
 
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("scope").required(true).args(["enterprise", "park"])))]
 pub struct ReportArgs {
     /// The park's data directory.
     #[arg(long)]
     pub dir: PathBuf,
-    /// Report one enterprise.
-    #[arg(long, required_unless_present = "park", conflicts_with = "park")]
+    /// Report one enterprise (or --park for all).
+    #[arg(long)]
     pub enterprise: Option<String>,
     /// Report every enterprise and the park totals.
     #[arg(long)]
@@ -67,6 +68,10 @@ pub struct ReportArgs {
     /// Write to FILE instead of stdout.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Write the report even when no meter has data in the period (all figures zero);
+    /// without it such a report is refused with exit status 1.
+    #[arg(long)]
+    pub allow_empty: bool,
 }
 
 #[derive(Debug, Args)]
@@ -82,13 +87,22 @@ pub struct AuditArgs {
     pub key: Option<String>,
 }
 
-fn bound(s: &str, end: bool) -> Result<i64> {
-    if s.len() == 10 {
-        let day = util::parse_day(s)?;
-        Ok(if end { day + 86_400 } else { day })
+/// A `--from`/`--to` value: a day (YYYY-MM-DD; `--to`'s day is included) or an RFC 3339
+/// instant (anything with a `T`).
+fn bound(option: &str, s: &str, end: bool) -> Result<i64> {
+    if s.contains(['T', 't']) {
+        util::parse_instant(s).with_context(|| format!("{option} {s}"))
     } else {
-        util::parse_instant(s)
+        let day = util::parse_day(s).with_context(|| format!("{option} {s}"))?;
+        Ok(if end { day + 86_400 } else { day })
     }
+}
+
+/// Whether a report has no data at all: no meter with an accepted upload in the period.
+fn is_empty(doc: &ReportDoc) -> bool {
+    doc.reports
+        .iter()
+        .all(|r| r.uploads == 0 && r.meters.is_empty())
 }
 
 /// Builds the report a `ReportArgs` asks for.
@@ -136,7 +150,7 @@ pub fn make_from(
     };
     let period = match (&a.from, &a.to) {
         (None, None) => None,
-        (Some(f), Some(t)) => Some((bound(f, false)?, bound(t, true)?)),
+        (Some(f), Some(t)) => Some((bound("--from", f, false)?, bound("--to", t, true)?)),
         _ => bail!("give both --from and --to, or neither (all data)"),
     };
     let mut req = Request::new(scope);
@@ -171,6 +185,21 @@ pub fn render(doc: &ReportDoc, format: Format) -> Result<String> {
 pub fn run(a: ReportArgs) -> Result<ExitCode> {
     let (store, verifier) = open_store(&a.dir)?;
     let doc = make_from(&store, &verifier, &a)?;
+    if is_empty(&doc) {
+        let what = doc
+            .scope
+            .enterprise
+            .as_deref()
+            .map_or_else(|| "the park".to_string(), |e| format!("enterprise {e}"));
+        let period = util::period_dates(&doc.period.start, &doc.period.end);
+        if !a.allow_empty {
+            eprintln!(
+                "error: no data for {period} ({what}): no meter has an accepted upload in the period, so every figure would be zero; report a period with data (without --from/--to the report covers all the data), or pass --allow-empty to write it anyway"
+            );
+            return Ok(ExitCode::from(1));
+        }
+        eprintln!("warning: no data for {period} ({what}); every figure is zero (--allow-empty)");
+    }
     warn_coverage(&doc);
     let text = render(&doc, a.format)?;
     match &a.out {

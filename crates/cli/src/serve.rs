@@ -8,6 +8,8 @@ use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use tanji_server::{Config, Role, Server};
 
+use crate::util;
+
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// The park's data directory.
@@ -64,13 +66,24 @@ fn toml_string(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_else(|_| format!("{s:?}"))
 }
 
+/// The park's name, the MQTT topics' `<park>` segment unless the config names another.
+fn park_name(dir: &std::path::Path) -> Result<String> {
+    let db = tanji_park::Park::db_path(dir);
+    let store =
+        tanji_store::SqliteStore::open(&db).with_context(|| format!("opening {}", db.display()))?;
+    Ok(tanji_store::Store::meta(&store, "park")?.unwrap_or_default())
+}
+
 pub fn run(a: ServeArgs) -> Result<ExitCode> {
     let mut config = match &a.config {
         Some(p) => Config::load(p)?,
         None => Config::default(),
     };
     if let Some(l) = a.listen {
+        util::check_listen("--listen", &l)?;
         config.listen = l;
+    } else {
+        util::check_listen("the config's listen", &config.listen)?;
     }
     if let Some(w) = a.window_ms {
         config.batch.window_ms = w;
@@ -93,11 +106,22 @@ pub fn run(a: ServeArgs) -> Result<ExitCode> {
         let server = Server::open(&a.dir, config)?;
         let listener = tokio::net::TcpListener::bind(&listen)
             .await
-            .with_context(|| format!("listening on {listen}"))?;
+            .with_context(|| {
+                format!("listening on {listen} (is another server running on it? choose another address with --listen HOST:PORT)")
+            })?;
         let addr = listener.local_addr().context("reading the listen address")?;
         let head = server.sequencer().head();
         if let Some(m) = &server.state().config().mqtt {
-            eprintln!("MQTT ingest from {} (tanji/<park>/<device>/up)", m.url);
+            let park = match &m.park {
+                Some(p) => p.clone(),
+                None => park_name(&a.dir)?,
+            };
+            eprintln!(
+                "MQTT ingest from {}: uploads on {}, answers on {}",
+                m.url,
+                tanji_server::mqtt::up_topic(&park, "+"),
+                tanji_server::mqtt::ack_topic(&park, "<device>")
+            );
         }
         eprintln!(
             "tanji serving {} on http://{addr} (log size {}); Ctrl-C stops after logging what is pending",

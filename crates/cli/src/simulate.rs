@@ -133,6 +133,14 @@ pub fn run(a: SimulateArgs) -> Result<ExitCode> {
     );
     println!("  {}", written.registrations.display());
     println!("  {}", written.uploads.display());
+    let end = written.park.spec.start_day + i64::from(spec.days) * 86_400;
+    if end > registered_at {
+        eprintln!(
+            "warning: the simulated days run to {}, after now ({}): `tanji ingest` rejects uploads whose intervals end in the future (future_interval) unless given --now; choose --start so that the last day ends by today",
+            util::rfc3339(end),
+            util::rfc3339(registered_at)
+        );
+    }
     if let Some(dir) = &a.dir {
         let mut park = util::open(dir)?;
         let regs = written.park.registrations(registered_at);

@@ -27,9 +27,22 @@ pub fn rfc3339(t: i64) -> String {
 /// Parses `YYYY-MM-DD` as the UTC midnight starting that day.
 pub fn parse_day(s: &str) -> Result<i64> {
     let fmt = time::macros::format_description!("[year]-[month]-[day]");
-    let d =
-        time::Date::parse(s, &fmt).with_context(|| format!("date {s:?}: expected YYYY-MM-DD"))?;
+    let d = time::Date::parse(s, &fmt).with_context(|| {
+        format!("date {s:?}: expected YYYY-MM-DD with two-digit month and day, e.g. 2026-11-01")
+    })?;
     Ok(d.midnight().assume_utc().unix_timestamp())
+}
+
+/// A period `[start, end)` given as RFC 3339 instants, as a user reads it: `2026-11-01 to
+/// 2026-11-30` when both are UTC midnights (the end day included), else the instants.
+pub fn period_dates(start: &str, end: &str) -> String {
+    match (parse_instant(start), parse_instant(end)) {
+        (Ok(s), Ok(e)) if s % 86_400 == 0 && e % 86_400 == 0 && e > s => {
+            let day = |t: i64| rfc3339(t).get(..10).map(str::to_string).unwrap_or_default();
+            format!("{} to {} (UTC)", day(s), day(e - 86_400))
+        }
+        _ => format!("{start} to {end}"),
+    }
 }
 
 /// Parses an RFC 3339 instant.
@@ -37,6 +50,53 @@ pub fn parse_instant(s: &str) -> Result<i64> {
     let t = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
         .with_context(|| format!("time {s:?}: expected RFC 3339, e.g. 2026-11-01T00:00:00Z"))?;
     Ok(t.unix_timestamp())
+}
+
+/// Checks that `value` (of option `option`) is a listen address, `HOST:PORT`.
+pub fn check_listen(option: &str, value: &str) -> Result<()> {
+    let ok = value
+        .rsplit_once(':')
+        .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
+    if !ok {
+        anyhow::bail!(
+            "{option} {value:?}: expected HOST:PORT, e.g. 127.0.0.1:8080 (this machine only) or 0.0.0.0:8080 (every interface)"
+        );
+    }
+    Ok(())
+}
+
+/// Checks that `value` (of option `option`) is a listen address nothing else listens on, so
+/// that a command that serves at its end fails before its work, not after.
+pub fn check_port_free(option: &str, value: &str) -> Result<()> {
+    check_listen(option, value)?;
+    std::net::TcpListener::bind(value).map(drop).map_err(|e| {
+        let (host, port) = value.rsplit_once(':').unwrap_or((value, "8080"));
+        let next = port.parse::<u16>().map_or(8081, |p| p.saturating_add(1));
+        anyhow::anyhow!(
+            "{option} {value}: cannot listen there ({e}); is another server running on it? choose another address, e.g. {option} {host}:{next}"
+        )
+    })
+}
+
+/// How to run this binary again, for the commands printed as hints: `tanji` when the `tanji`
+/// on PATH is this binary, else this binary's path (as after `cargo run`).
+pub fn invocation() -> String {
+    let Ok(exe) = std::env::current_exe().and_then(std::fs::canonicalize) else {
+        return "tanji".into();
+    };
+    let on_path = std::env::var_os("PATH").is_some_and(|paths| {
+        std::env::split_paths(&paths)
+            .any(|d| std::fs::canonicalize(d.join("tanji")).is_ok_and(|p| p == exe))
+    });
+    if on_path {
+        return "tanji".into();
+    }
+    let shown = exe.display().to_string();
+    if shown.contains([' ', '\'', '"']) {
+        format!("'{}'", shown.replace('\'', "'\\''"))
+    } else {
+        shown
+    }
 }
 
 /// A progress bar on stderr (hidden when stderr is not a terminal).

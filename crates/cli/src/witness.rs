@@ -199,12 +199,9 @@ impl std::str::FromStr for Quorum {
 /// The witness part of `tanji verify`: at least `quorum.k` of the `keys` (exactly `quorum.n`
 /// of them) must have cosigned the latest checkpoint, which must be the park's current tree.
 /// Prints what it found; returns whether the quorum is met.
-pub fn verify_witnesses(
-    dir: &Path,
-    log_key: Option<&NoteVerifier>,
-    quorum: Quorum,
-    keys: &[String],
-) -> Result<bool> {
+/// Checks `--witnesses K-of-N` against the `--witness-key` values before any work: N keys,
+/// each a witness verifier key.
+pub fn witness_keys(quorum: Quorum, keys: &[String]) -> Result<Vec<CosignatureVerifier>> {
     if keys.len() != quorum.n {
         bail!(
             "--witnesses {}-of-{} names {} witnesses, but {} --witness-key were given",
@@ -214,10 +211,19 @@ pub fn verify_witnesses(
             keys.len()
         );
     }
-    let keys: Vec<CosignatureVerifier> = keys
-        .iter()
-        .map(|k| parse_witness_key(k))
-        .collect::<Result<_>>()?;
+    keys.iter()
+        .map(|k| parse_witness_key(k).with_context(|| "--witness-key"))
+        .collect()
+}
+
+/// Prints each witness's cosignature on the park's latest checkpoint and whether `quorum`
+/// of `keys` (checked by [`witness_keys`]) cosigned it.
+pub fn verify_witnesses(
+    dir: &Path,
+    log_key: Option<&NoteVerifier>,
+    quorum: Quorum,
+    keys: &[CosignatureVerifier],
+) -> Result<bool> {
     let store = tanji_store::SqliteStore::open(&Park::db_path(dir))
         .with_context(|| format!("opening the park in {}", dir.display()))?;
     let log_key = match log_key {
@@ -227,7 +233,7 @@ pub fn verify_witnesses(
             .parse()
             .map_err(|e| anyhow::anyhow!("the park's log key: {e}"))?,
     };
-    let check = check_witnesses(&store, &log_key, &keys)?;
+    let check = check_witnesses(&store, &log_key, keys)?;
     let cosigned = check.cosigned();
     for (k, r) in keys.iter().zip(&check.witnesses) {
         match r {

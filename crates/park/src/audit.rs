@@ -10,6 +10,7 @@ use tanji_ledger::{leaf_hash, open_checkpoint, Hash, MemoryTree, NodeSource, Not
 use tanji_readings::{validate, LogEntry, Policy, Verdict};
 use tanji_store::{SqliteStore, Store, StoreError, StoredUpload, UploadRow};
 
+use crate::publication::PublicationKind;
 use crate::state::{spans_of, Accepted, State};
 use crate::{Park, ParkError};
 
@@ -47,8 +48,12 @@ pub struct AuditReport {
     pub uploads: u64,
     /// Registration entries.
     pub registrations: u64,
-    /// Factor publication entries (signature and content checked).
+    /// Publication entries of every kind (signature and content checked).
     pub publications: u64,
+    /// Of those, factor series that check.
+    pub factor_publications: u64,
+    /// Of those, enterprise inputs documents that check.
+    pub inputs_publications: u64,
     /// Interval values in the uploads.
     pub readings: u64,
     /// Devices registered.
@@ -163,12 +168,14 @@ impl<S: Store> Park<S> {
                     }
                     Ok(LogEntry::Publication(note)) => {
                         report.publications += 1;
-                        if let Err(e) =
-                            crate::publication::check_publication(store, index, &note, &verifier)
-                        {
-                            report
+                        match crate::publication::open_publication(store, index, &note, &verifier) {
+                            Ok((p, _)) => match p.kind {
+                                PublicationKind::Factors => report.factor_publications += 1,
+                                PublicationKind::Inputs => report.inputs_publications += 1,
+                            },
+                            Err(e) => report
                                 .findings
-                                .push(finding(" (factor publication)".into(), e));
+                                .push(finding(" (publication)".into(), e.to_string())),
                         }
                     }
                     Ok(LogEntry::Upload(u)) => {

@@ -1,5 +1,6 @@
-//! Grid-factor publications: a computed factor series made immutable, versioned, signed and
-//! logged, so that every emission figure can name the exact series it used.
+//! Publications: a computed factor series or an enterprise inputs document made immutable,
+//! versioned, signed and logged, so that every emission figure can name the exact series and
+//! inputs it used.
 //!
 //! A publication is a log entry of kind `0x03` holding a C2SP signed note, signed by the park's
 //! log key, whose text is a manifest (one `key value` per line):
@@ -17,9 +18,15 @@
 //! published 2026-11-29T04:30:00Z
 //! ```
 //!
-//! The series itself (the factors CSV, byte for byte) is stored beside the log as a blob keyed
-//! by its SHA-256. Publishing the same content twice returns the existing publication; a new
-//! version gets a new id and never changes an old one.
+//! The manifest's method decides the publication's kind ([`PublicationKind`]): a factor series
+//! (`tanji-factors/…`, a CSV) or an enterprise inputs document (`tanji-inputs/…`, JSON). This
+//! module is the one place that parses a manifest and decides its kind
+//! ([`parse_manifest`], [`open_publication`]); the report and the dashboard read publications
+//! through it, so a publication of one kind is never read as the other.
+//!
+//! The content itself (byte for byte) is stored beside the log as a blob keyed by its SHA-256.
+//! Publishing the same content twice returns the existing publication; a new version gets a new
+//! id and never changes an old one.
 
 use sha2::{Digest, Sha256};
 use tanji_ledger::{leaf_hash, sign_note, Note, NoteVerifier};
@@ -53,11 +60,198 @@ pub struct PublicationRequest {
     pub published_at: i64,
 }
 
-/// A logged publication.
+/// What a publication holds, decided by its manifest's method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum PublicationKind {
+    /// A grid-factor series (the factors CSV); method `tanji-factors/…`.
+    Factors,
+    /// An enterprise inputs document (JSON: certificates, purchases, output, products); method
+    /// `tanji-inputs/…`.
+    Inputs,
+}
+
+impl PublicationKind {
+    /// The method prefix of factor series.
+    pub const FACTORS_METHOD_PREFIX: &'static str = "tanji-factors/";
+    /// The method prefix of enterprise inputs documents.
+    pub const INPUTS_METHOD_PREFIX: &'static str = "tanji-inputs/";
+
+    /// The kind a manifest's method names.
+    pub fn of_method(method: &str) -> Result<Self, ManifestError> {
+        if method.starts_with(Self::FACTORS_METHOD_PREFIX) {
+            Ok(PublicationKind::Factors)
+        } else if method.starts_with(Self::INPUTS_METHOD_PREFIX) {
+            Ok(PublicationKind::Inputs)
+        } else {
+            Err(ManifestError::UnknownMethod {
+                method: method.to_string(),
+            })
+        }
+    }
+
+    /// `factor publication` or `inputs publication`, for messages.
+    pub fn noun(self) -> &'static str {
+        match self {
+            PublicationKind::Factors => "factor publication",
+            PublicationKind::Inputs => "inputs publication",
+        }
+    }
+
+    /// The command that publishes one of this kind.
+    pub fn publish_command(self) -> &'static str {
+        match self {
+            PublicationKind::Factors => "tanji factors publish",
+            PublicationKind::Inputs => "tanji inputs publish",
+        }
+    }
+}
+
+impl std::fmt::Display for PublicationKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            PublicationKind::Factors => "factors",
+            PublicationKind::Inputs => "inputs",
+        })
+    }
+}
+
+/// A manifest that does not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ManifestError {
+    /// The first line is not the manifest header.
+    #[error("the manifest starts with {found:?}, not {HEADER:?}")]
+    Header {
+        /// The first line found.
+        found: String,
+    },
+    /// A required line is missing.
+    #[error("the manifest has no `{key}` line")]
+    Missing {
+        /// The key of the missing line.
+        key: &'static str,
+    },
+    /// The content line is malformed.
+    #[error("content line {value:?}: expected `sha256:<64 hex digits> <length in bytes>`")]
+    Content {
+        /// The line's value.
+        value: String,
+    },
+    /// The method names neither kind.
+    #[error(
+        "method {method:?} names neither a factor series (tanji-factors/…) nor enterprise inputs (tanji-inputs/…)"
+    )]
+    UnknownMethod {
+        /// The method found.
+        method: String,
+    },
+}
+
+/// A logged publication that does not check.
+#[derive(Debug, thiserror::Error)]
+pub enum PublicationError {
+    /// The entry's note is not a C2SP signed note.
+    #[error("entry {index}: the publication is not a signed note: {reason}")]
+    NotANote {
+        /// Its log entry.
+        index: u64,
+        /// Why.
+        reason: String,
+    },
+    /// The manifest does not parse.
+    #[error("entry {index}: {problem}")]
+    Manifest {
+        /// Its log entry.
+        index: u64,
+        /// What is wrong.
+        problem: ManifestError,
+    },
+    /// The note's signature does not verify with the log key.
+    #[error(
+        "{id} (entry {index}): its signature does not verify with the log key {key}: {reason}"
+    )]
+    Signature {
+        /// Publication id.
+        id: String,
+        /// Its log entry.
+        index: u64,
+        /// The log key tried.
+        key: String,
+        /// Why.
+        reason: String,
+    },
+    /// The content is not in the store.
+    #[error("{id} (entry {index}): its content sha256:{hash} is missing from the store")]
+    ContentMissing {
+        /// Publication id.
+        id: String,
+        /// Its log entry.
+        index: u64,
+        /// The hash the manifest names, hex.
+        hash: String,
+    },
+    /// The stored content differs from what the manifest names.
+    #[error(
+        "{id} (entry {index}): the stored content hashes to sha256:{actual} ({actual_len} bytes), the signed manifest says sha256:{expected} ({expected_len} bytes): the content was changed after it was published"
+    )]
+    ContentChanged {
+        /// Publication id.
+        id: String,
+        /// Its log entry.
+        index: u64,
+        /// SHA-256 of the stored content, hex.
+        actual: String,
+        /// Its length.
+        actual_len: u64,
+        /// The manifest's hash, hex.
+        expected: String,
+        /// The manifest's length.
+        expected_len: u64,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] tanji_store::StoreError),
+}
+
+/// A parsed manifest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Manifest {
+    /// What the publication holds, from its method.
+    pub kind: PublicationKind,
+    /// `<name>@v<n>`.
+    pub id: String,
+    /// The method named in the manifest.
+    pub method: String,
+    /// SHA-256 of the content.
+    pub content_hash: [u8; 32],
+    /// Content length in bytes.
+    pub content_len: u64,
+    /// Regions (`regions` line; empty for inputs).
+    pub regions: Vec<String>,
+    /// `calibration` lines, verbatim.
+    pub calibrations: Vec<String>,
+    /// The manifest's text.
+    pub text: String,
+}
+
+impl Manifest {
+    /// Whether `want` names this publication: its id (`name@vN`) or its name.
+    pub fn is_named(&self, want: &str) -> bool {
+        is_named(&self.id, want)
+    }
+}
+
+/// Whether `want` names the publication `id`: the id itself (`name@vN`) or its name.
+pub fn is_named(id: &str, want: &str) -> bool {
+    id == want || id.split('@').next() == Some(want)
+}
+
+/// A logged publication, checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Publication {
     /// `<name>@v<n>`.
     pub id: String,
+    /// What it holds.
+    pub kind: PublicationKind,
     /// Leaf index of its log entry.
     pub index: u64,
     /// SHA-256 of the content.
@@ -66,10 +260,31 @@ pub struct Publication {
     pub content_len: u64,
     /// The method named in the manifest.
     pub method: String,
+    /// Regions (`regions` line; empty for inputs).
+    pub regions: Vec<String>,
+    /// `calibration` lines, verbatim.
+    pub calibrations: Vec<String>,
     /// The signed note as logged.
     pub note: String,
     /// The manifest lines (the note text).
     pub manifest: String,
+}
+
+impl Publication {
+    fn new(index: u64, note: &str, m: Manifest) -> Self {
+        Publication {
+            id: m.id,
+            kind: m.kind,
+            index,
+            content_hash: m.content_hash,
+            content_len: m.content_len,
+            method: m.method,
+            regions: m.regions,
+            calibrations: m.calibrations,
+            note: note.to_string(),
+            manifest: m.text,
+        }
+    }
 }
 
 fn rfc3339(t: i64) -> String {
@@ -91,86 +306,112 @@ fn check_word(what: &str, v: &str) -> Result<(), ParkError> {
     Ok(())
 }
 
-/// Reads a manifest: (id, method, content hash, content length).
-fn parse_manifest(text: &str) -> Result<(String, String, [u8; 32], u64), String> {
+fn parse_content(value: &str) -> Option<([u8; 32], u64)> {
+    let (h, len) = value.split_once(' ')?;
+    let hash: [u8; 32] = hex::decode(h.strip_prefix("sha256:")?)
+        .ok()?
+        .try_into()
+        .ok()?;
+    Some((hash, len.parse().ok()?))
+}
+
+/// Parses a manifest (the text of a publication's signed note) and decides its kind.
+pub fn parse_manifest(text: &str) -> Result<Manifest, ManifestError> {
     let mut lines = text.lines();
-    if lines.next() != Some(HEADER) {
-        return Err(format!("the manifest does not start with {HEADER:?}"));
+    let first = lines.next().unwrap_or_default();
+    if first != HEADER {
+        return Err(ManifestError::Header {
+            found: first.to_string(),
+        });
     }
     let (mut id, mut method, mut content) = (None, None, None);
+    let (mut regions, mut calibrations) = (Vec::new(), Vec::new());
     for line in lines {
         let (key, value) = line.split_once(' ').unwrap_or((line, ""));
         match key {
             "id" => id = Some(value.to_string()),
             "method" => method = Some(value.to_string()),
+            "regions" if !value.is_empty() => {
+                regions = value.split(',').map(str::to_string).collect();
+            }
+            "calibration" => calibrations.push(value.to_string()),
             "content" => {
-                let (h, len) = value.split_once(' ').ok_or_else(|| {
-                    format!("content line {value:?}: expected sha256:<hex> <bytes>")
-                })?;
-                let hex_part = h
-                    .strip_prefix("sha256:")
-                    .ok_or_else(|| format!("content hash {h:?}: expected sha256:<hex>"))?;
-                let hash: [u8; 32] = hex::decode(hex_part)
-                    .ok()
-                    .and_then(|b| b.try_into().ok())
-                    .ok_or_else(|| format!("content hash {h:?} is not 64 hex digits"))?;
-                let len = len
-                    .parse::<u64>()
-                    .map_err(|_| format!("content length {len:?} is not a number"))?;
-                content = Some((hash, len));
+                content = Some(parse_content(value).ok_or_else(|| ManifestError::Content {
+                    value: value.to_string(),
+                })?);
             }
             _ => {}
         }
     }
-    let id = id.ok_or("the manifest has no id line")?;
-    let method = method.ok_or("the manifest has no method line")?;
-    let (hash, len) = content.ok_or("the manifest has no content line")?;
-    Ok((id, method, hash, len))
+    let id = id.ok_or(ManifestError::Missing { key: "id" })?;
+    let method = method.ok_or(ManifestError::Missing { key: "method" })?;
+    let (content_hash, content_len) = content.ok_or(ManifestError::Missing { key: "content" })?;
+    Ok(Manifest {
+        kind: PublicationKind::of_method(&method)?,
+        id,
+        method,
+        content_hash,
+        content_len,
+        regions,
+        calibrations,
+        text: text.to_string(),
+    })
 }
 
-/// Checks a logged publication note against the log key and the stored content.
-pub(crate) fn check_publication<S: Store>(
+/// Parses the signed note logged at `index` and its manifest, without checking the signature
+/// or the content (see [`open_publication`]): enough to list publications by kind.
+pub fn read_manifest(index: u64, note: &str) -> Result<(Note, Manifest), PublicationError> {
+    let parsed = Note::parse(note).map_err(|e| PublicationError::NotANote {
+        index,
+        reason: e.to_string(),
+    })?;
+    let m = parse_manifest(parsed.text())
+        .map_err(|problem| PublicationError::Manifest { index, problem })?;
+    Ok((parsed, m))
+}
+
+/// Opens the publication logged at `index` with the signed note `note`: checks the signature
+/// with the log key, parses the manifest and checks the stored content against its hash and
+/// length. Returns the publication and its content.
+pub fn open_publication<S: Store>(
     store: &S,
     index: u64,
     note: &str,
     verifier: &NoteVerifier,
-) -> Result<Publication, String> {
-    let parsed = Note::parse(note).map_err(|e| format!("not a signed note: {e}"))?;
+) -> Result<(Publication, Vec<u8>), PublicationError> {
+    let (parsed, m) = read_manifest(index, note)?;
     parsed
         .verify(std::slice::from_ref(verifier))
-        .map_err(|e| format!("its signature does not verify with the log key: {e}"))?;
-    let (id, method, content_hash, content_len) = parse_manifest(parsed.text())?;
+        .map_err(|e| PublicationError::Signature {
+            id: m.id.clone(),
+            index,
+            key: verifier.to_string(),
+            reason: e.to_string(),
+        })?;
     let content = store
-        .blob(&content_hash)
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| {
-            format!(
-                "publication {id}: its content sha256:{} is missing from the store",
-                hex::encode(content_hash)
-            )
+        .blob(&m.content_hash)?
+        .ok_or_else(|| PublicationError::ContentMissing {
+            id: m.id.clone(),
+            index,
+            hash: hex::encode(m.content_hash),
         })?;
     let actual: [u8; 32] = Sha256::digest(&content).into();
-    if actual != content_hash || content.len() as u64 != content_len {
-        return Err(format!(
-            "publication {id}: the stored content hashes to sha256:{} ({} bytes), the signed manifest says sha256:{} ({content_len} bytes): the series was changed after it was published",
-            hex::encode(actual),
-            content.len(),
-            hex::encode(content_hash)
-        ));
+    if actual != m.content_hash || content.len() as u64 != m.content_len {
+        return Err(PublicationError::ContentChanged {
+            id: m.id,
+            index,
+            actual: hex::encode(actual),
+            actual_len: content.len() as u64,
+            expected: hex::encode(m.content_hash),
+            expected_len: m.content_len,
+        });
     }
-    Ok(Publication {
-        id,
-        index,
-        content_hash,
-        content_len,
-        method,
-        note: note.to_string(),
-        manifest: parsed.text().to_string(),
-    })
+    Ok((Publication::new(index, note, m), content))
 }
 
 impl<S: Store> Park<S> {
-    /// Every publication in the log, in log order, each checked against its content.
+    /// Every publication in the log, of both kinds, in log order, each checked against its
+    /// content.
     pub fn publications(&self) -> Result<Vec<Publication>, ParkError> {
         let verifier = self.verifier();
         let mut out = Vec::new();
@@ -184,25 +425,40 @@ impl<S: Store> Park<S> {
                     )))
                 }
             };
-            out.push(
-                check_publication(&self.store, index, &note, &verifier)
-                    .map_err(|e| ParkError::Inconsistent(format!("entry {index}: {e}")))?,
-            );
+            let (p, _) = open_publication(&self.store, index, &note, &verifier)
+                .map_err(|e| ParkError::Inconsistent(e.to_string()))?;
+            out.push(p);
         }
         Ok(out)
     }
 
-    /// A publication and its content, by id (`name@vN`), or the latest version of a name.
-    pub fn publication(&self, id: &str) -> Result<(Publication, Vec<u8>), ParkError> {
-        let all = self.publications()?;
+    /// The publications of one kind, in log order.
+    pub fn publications_of(&self, kind: PublicationKind) -> Result<Vec<Publication>, ParkError> {
+        Ok(self
+            .publications()?
+            .into_iter()
+            .filter(|p| p.kind == kind)
+            .collect())
+    }
+
+    /// A publication of `kind` and its content, by id (`name@vN`) or name (its latest
+    /// version); `None`: the latest of that kind.
+    pub fn publication(
+        &self,
+        kind: PublicationKind,
+        want: Option<&str>,
+    ) -> Result<(Publication, Vec<u8>), ParkError> {
+        let all = self.publications_of(kind)?;
         let found = all
             .iter()
             .rev()
-            .find(|p| p.id == id || p.id.split('@').next() == Some(id))
+            .find(|p| want.is_none_or(|w| is_named(&p.id, w)))
             .cloned()
             .ok_or_else(|| {
                 ParkError::Publication(format!(
-                    "no publication {id:?} in this park; published: {}",
+                    "no {} {} in this park; published: {}; publish one with `{}`",
+                    kind.noun(),
+                    want.map_or_else(|| "at all".to_string(), |w| format!("{w:?}")),
                     if all.is_empty() {
                         "none".to_string()
                     } else {
@@ -210,7 +466,8 @@ impl<S: Store> Park<S> {
                             .map(|p| p.id.as_str())
                             .collect::<Vec<_>>()
                             .join(", ")
-                    }
+                    },
+                    kind.publish_command()
                 ))
             })?;
         let content = self.store.blob(&found.content_hash)?.ok_or_else(|| {
@@ -230,6 +487,8 @@ impl<S: Store> Park<S> {
             ))
         })?;
         check_word("method", &req.method)?;
+        let kind = PublicationKind::of_method(&req.method)
+            .map_err(|e| ParkError::Publication(e.to_string()))?;
         for r in &req.regions {
             check_word("region", r)?;
         }
@@ -245,9 +504,13 @@ impl<S: Store> Park<S> {
         }
         let content_hash: [u8; 32] = Sha256::digest(&req.content).into();
         let existing = self.publications()?;
-        if let Some(p) = existing.iter().find(|p| p.content_hash == content_hash) {
+        if let Some(p) = existing
+            .iter()
+            .find(|p| p.kind == kind && p.content_hash == content_hash)
+        {
             return Ok(p.clone());
         }
+        // Versions count across both kinds, so that an id names one publication.
         let version = existing
             .iter()
             .filter(|p| p.id.split('@').next() == Some(req.name.as_str()))
@@ -287,10 +550,13 @@ impl<S: Store> Park<S> {
         self.commit(batch, frontier)?;
         Ok(Publication {
             id,
+            kind,
             index,
             content_hash,
             content_len: req.content.len() as u64,
             method: req.method.clone(),
+            regions: req.regions.clone(),
+            calibrations: req.calibrations.clone(),
             note,
             manifest: text,
         })

@@ -4,7 +4,7 @@
 use tanji_ledger::{
     leaf_hash, root, tiles_for_size, verify_consistency, verify_inclusion, TileSet,
 };
-use tanji_park::{AuditOptions, Incoming, Outcome, Park};
+use tanji_park::{AuditOptions, Incoming, ManifestError, Outcome, Park, PublicationKind};
 use tanji_readings::{RejectCode, SignedUpload};
 use tanji_simulator::{Park as SimPark, ParkSpec};
 
@@ -227,16 +227,21 @@ fn publications_are_versioned_immutable_and_audited() {
     // New content: a new version; the old one is unchanged.
     let p2 = park.publish(&request("fj", "region,start\nA,2\n")).unwrap();
     assert_eq!(p2.id, "fj@v2");
-    let (old, content) = park.publication("fj@v1").unwrap();
+    let (old, content) = park
+        .publication(PublicationKind::Factors, Some("fj@v1"))
+        .unwrap();
     assert_eq!(old, p1);
     assert_eq!(content, b"region,start\nA,1\n");
     assert_eq!(
-        park.publication("fj").unwrap().0.id,
+        park.publication(PublicationKind::Factors, Some("fj"))
+            .unwrap()
+            .0
+            .id,
         "fj@v2",
         "a bare name is its latest version"
     );
     assert!(park
-        .publication("nope")
+        .publication(PublicationKind::Factors, Some("nope"))
         .unwrap_err()
         .to_string()
         .contains("fj@v1, fj@v2"));
@@ -272,9 +277,88 @@ fn publications_are_versioned_immutable_and_audited() {
     assert!(!report.ok());
     let first = report.findings[0].to_string();
     assert!(
-        first.starts_with(&format!("entry {} (factor publication)", p1.index))
-            && first.contains("publication fj@v1: the stored content hashes to"),
+        first.starts_with(&format!("entry {} (publication)", p1.index))
+            && first.contains(&format!(
+                "fj@v1 (entry {}): the stored content hashes to",
+                p1.index
+            )),
         "{first}"
+    );
+}
+
+/// One place decides a publication's kind: an inputs document is never listed, found or
+/// counted as a factor series, and a manifest whose method names neither kind is refused.
+#[test]
+fn publications_of_different_kinds_are_never_confused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut park = Park::create(dir.path(), "t", None).unwrap();
+    let f = park.publish(&request("fj", "region,start\nA,1\n")).unwrap();
+    let mut inputs = request("e1", "{\"enterprises\":{}}");
+    inputs.method = "tanji-inputs/v1".into();
+    inputs.regions = Vec::new();
+    let i = park.publish(&inputs).unwrap();
+    assert_eq!(
+        (f.kind, i.kind),
+        (PublicationKind::Factors, PublicationKind::Inputs)
+    );
+    let ids = |k| {
+        park.publications_of(k)
+            .unwrap()
+            .into_iter()
+            .map(|p| p.id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ids(PublicationKind::Factors), ["fj@v1"]);
+    assert_eq!(ids(PublicationKind::Inputs), ["e1@v1"]);
+    // The latest factor publication is the series, though the inputs were logged after it.
+    assert_eq!(
+        park.publication(PublicationKind::Factors, None)
+            .unwrap()
+            .0
+            .id,
+        "fj@v1"
+    );
+    let err = park
+        .publication(PublicationKind::Factors, Some("e1"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("no factor publication \"e1\"") && err.contains("published: fj@v1"),
+        "{err}"
+    );
+    let report = park
+        .audit(&AuditOptions::default(), &mut |_, _| {})
+        .unwrap();
+    assert!(report.ok(), "{:?}", report.findings);
+    assert_eq!(
+        (
+            report.publications,
+            report.factor_publications,
+            report.inputs_publications
+        ),
+        (2, 1, 1)
+    );
+    // A method of neither kind is refused before anything is logged.
+    let size = park.size();
+    let mut odd = request("odd", "x");
+    odd.method = "my-own/v1".into();
+    let err = park.publish(&odd).unwrap_err().to_string();
+    assert!(err.contains("method \"my-own/v1\" names neither"), "{err}");
+    assert_eq!(park.size(), size);
+    // The manifest parser's errors carry the offending value.
+    assert_eq!(
+        tanji_park::parse_manifest(
+            "tanji factor publication v1\nid x@v1\nmethod tanji-factors/x\ncontent sha256:zz 3\n"
+        ),
+        Err(ManifestError::Content {
+            value: "sha256:zz 3".into()
+        })
+    );
+    assert_eq!(
+        tanji_park::parse_manifest("not a manifest\n"),
+        Err(ManifestError::Header {
+            found: "not a manifest".into()
+        })
     );
 }
 

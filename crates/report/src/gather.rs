@@ -4,8 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use sha2::{Digest, Sha256};
-use tanji_ledger::{leaf_hash, Note, NoteVerifier};
+use tanji_ledger::{leaf_hash, NoteVerifier};
+use tanji_park::{open_publication, read_manifest, Publication, PublicationError, PublicationKind};
 use tanji_readings::{
     DeviceRegistration, LogEntry, SignedUpload, KIND_PUBLICATION, KIND_REGISTRATION,
 };
@@ -122,137 +122,69 @@ pub(crate) struct Factors {
     pub series: tanji_factors::Series,
 }
 
-struct Manifest {
-    id: String,
-    method: String,
-    content: Option<([u8; 32], u64)>,
-    regions: Vec<String>,
-    calibrations: Vec<(String, f64)>,
+/// (region, target tCO2/MWh) of a manifest's `calibration` line, if it names a target.
+fn calibration_target(line: &str) -> Option<(String, f64)> {
+    // tanji-factors writes `REGION: direct factors x0.947012 (mean … -> … t/MWh, target
+    // 0.4092; 8760 intervals, … MWh)`; `REGION target=0.4092 …` is read too.
+    let region = line
+        .split([' ', ':'])
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let target = line
+        .split_once("target=")
+        .or_else(|| line.split_once("target "))
+        .and_then(|(_, rest)| {
+            rest.split([' ', ';', ')', ','])
+                .next()
+                .and_then(|t| t.parse::<f64>().ok())
+        })?;
+    (!region.is_empty()).then_some((region, target))
 }
 
-fn parse_manifest(text: &str) -> Manifest {
-    let mut m = Manifest {
-        id: String::new(),
-        method: String::new(),
-        content: None,
-        regions: Vec::new(),
-        calibrations: Vec::new(),
-    };
-    for line in text.lines() {
-        let (key, value) = line.split_once(' ').unwrap_or((line, ""));
-        match key {
-            "id" => m.id = value.to_string(),
-            "method" => m.method = value.to_string(),
-            "regions" => m.regions = value.split(',').map(str::to_string).collect(),
-            "content" => {
-                m.content = value.split_once(' ').and_then(|(h, len)| {
-                    let hash: [u8; 32] = hex::decode(h.strip_prefix("sha256:")?)
-                        .ok()?
-                        .try_into()
-                        .ok()?;
-                    Some((hash, len.parse().ok()?))
-                });
-            }
-            "calibration" => {
-                // tanji-factors writes `REGION: direct factors x0.947012 (mean … -> … t/MWh,
-                // target 0.4092; 8760 intervals, … MWh)`; `REGION target=0.4092 …` is read too.
-                let region = value
-                    .split([' ', ':'])
-                    .next()
-                    .unwrap_or_default()
-                    .to_string();
-                let target = value
-                    .split_once("target=")
-                    .or_else(|| value.split_once("target "))
-                    .and_then(|(_, rest)| {
-                        rest.split([' ', ';', ')', ','])
-                            .next()
-                            .and_then(|t| t.parse::<f64>().ok())
-                    });
-                if let (false, Some(t)) = (region.is_empty(), target) {
-                    m.calibrations.push((region, t));
-                }
-            }
-            _ => {}
-        }
-    }
-    m
-}
-
-/// The method prefix of factor publications; enterprise inputs are `tanji-inputs/…`.
-pub(crate) const FACTORS_METHOD_PREFIX: &str = "tanji-factors/";
 /// The method of an enterprise inputs document.
 pub const INPUTS_METHOD: &str = "tanji-inputs/v1";
 
-/// Finds the publication `want` (`name@vN`, or a name for its latest version, or `None` for
-/// the latest of all) among those whose method starts with `method_prefix`, and checks its
-/// signature and content: (leaf index, manifest, content).
+/// Finds the publication of `kind` named `want` (`name@vN`, or a name for its latest version,
+/// or `None` for the latest of that kind), and checks its signature and content (one reader
+/// for every kind: [`tanji_park::open_publication`]).
 fn load_publication<S: Store>(
     store: &S,
     view: &LogView,
     verifier: &NoteVerifier,
     want: Option<&str>,
-    method_prefix: &str,
-) -> Result<(u64, Manifest, Vec<u8>), ReportError> {
+    kind: PublicationKind,
+) -> Result<(Publication, Vec<u8>), ReportError> {
     let mut found = None;
     let mut ids = Vec::new();
     for (index, note) in &view.publications {
-        let parsed = Note::parse(note)
-            .map_err(|e| ReportError::Factors(format!("entry {index}: not a signed note: {e}")))?;
-        let m = parse_manifest(parsed.text());
-        if !m.method.starts_with(method_prefix) {
+        let (_, m) =
+            read_manifest(*index, note).map_err(|e| ReportError::Factors(e.to_string()))?;
+        if m.kind != kind {
             continue;
         }
-        ids.push(m.id.clone());
-        let hit = match want {
-            None => true,
-            Some(w) => m.id == w || m.id.split('@').next() == Some(w),
-        };
-        if hit {
-            found = Some((*index, parsed, m));
+        if want.is_none_or(|w| m.is_named(w)) {
+            found = Some((*index, note));
         }
+        ids.push(m.id);
     }
-    let Some((index, note, m)) = found else {
+    let Some((index, note)) = found else {
         return Err(ReportError::Factors(format!(
-            "no {method_prefix}… publication {} in the log; published: {}; publish one with `tanji factors publish` (factors) or `tanji inputs publish` (enterprise inputs)",
+            "no {} {} in the log; published: {}; publish one with `{}`",
+            kind.noun(),
             want.map_or_else(|| "at all".to_string(), |w| format!("{w:?}")),
             if ids.is_empty() {
                 "none".to_string()
             } else {
                 ids.join(", ")
-            }
+            },
+            kind.publish_command()
         )));
     };
-    note.verify(std::slice::from_ref(verifier)).map_err(|e| {
-        ReportError::Factors(format!(
-            "{} (entry {index}): its signature does not verify with the log key {verifier}: {e}",
-            m.id
-        ))
-    })?;
-    let (hash, len) = m.content.ok_or_else(|| {
-        ReportError::Factors(format!(
-            "{} (entry {index}): the manifest has no content line",
-            m.id
-        ))
-    })?;
-    let content = store.blob(&hash)?.ok_or_else(|| {
-        ReportError::Factors(format!(
-            "{}: its content sha256:{} is missing from the store",
-            m.id,
-            hex::encode(hash)
-        ))
-    })?;
-    let actual: [u8; 32] = Sha256::digest(&content).into();
-    if actual != hash || content.len() as u64 != len {
-        return Err(ReportError::Factors(format!(
-            "{}: the stored series hashes to sha256:{} ({} bytes), the signed manifest says sha256:{} ({len} bytes)",
-            m.id,
-            hex::encode(actual),
-            content.len(),
-            hex::encode(hash)
-        )));
-    }
-    Ok((index, m, content))
+    open_publication(store, index, note, verifier).map_err(|e| match e {
+        PublicationError::Store(e) => ReportError::from(e),
+        e => ReportError::Factors(e.to_string()),
+    })
 }
 
 /// The factor publication `want` (see [`load_publication`]) with its parsed series.
@@ -262,19 +194,22 @@ pub(crate) fn load_factors<S: Store>(
     verifier: &NoteVerifier,
     want: Option<&str>,
 ) -> Result<Factors, ReportError> {
-    let (index, m, content) = load_publication(store, view, verifier, want, FACTORS_METHOD_PREFIX)?;
-    let hash: [u8; 32] = Sha256::digest(&content).into();
+    let (p, content) = load_publication(store, view, verifier, want, PublicationKind::Factors)?;
     let text = std::str::from_utf8(&content)
-        .map_err(|e| ReportError::Factors(format!("{}: the series is not UTF-8: {e}", m.id)))?;
+        .map_err(|e| ReportError::Factors(format!("{}: the series is not UTF-8: {e}", p.id)))?;
     let series = tanji_factors::Series::parse_csv(text)
-        .map_err(|e| ReportError::Factors(format!("{}: the series CSV: {e}", m.id)))?;
+        .map_err(|e| ReportError::Factors(format!("{}: the series CSV: {e}", p.id)))?;
     Ok(Factors {
-        id: m.id,
-        index,
-        content_sha256: hash,
-        method: m.method,
-        regions: m.regions,
-        calibrations: m.calibrations,
+        calibrations: p
+            .calibrations
+            .iter()
+            .filter_map(|c| calibration_target(c))
+            .collect(),
+        id: p.id,
+        index: p.index,
+        content_sha256: p.content_hash,
+        method: p.method,
+        regions: p.regions,
         series,
     })
 }
@@ -345,13 +280,14 @@ pub(crate) fn load_inputs<S: Store>(
     verifier: &NoteVerifier,
     want: &str,
 ) -> Result<Inputs, ReportError> {
-    let (index, m, content) = load_publication(store, view, verifier, Some(want), INPUTS_METHOD)?;
+    let (p, content) =
+        load_publication(store, view, verifier, Some(want), PublicationKind::Inputs)?;
     let file: InputsFile = serde_json::from_slice(&content)
-        .map_err(|e| ReportError::Request(format!("{}: the inputs document: {e}", m.id)))?;
+        .map_err(|e| ReportError::Request(format!("{}: the inputs document: {e}", p.id)))?;
     Ok(Inputs {
-        id: m.id,
-        index,
-        content_sha256: Sha256::digest(&content).into(),
+        id: p.id,
+        index: p.index,
+        content_sha256: p.content_hash,
         file,
     })
 }

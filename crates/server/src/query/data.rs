@@ -6,8 +6,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use tanji_ledger::{open_checkpoint, Note, NoteVerifier};
+use tanji_park::{open_publication, PublicationError, PublicationKind};
 use tanji_readings::{Channel, DeviceRegistration, LogEntry, KIND_PUBLICATION, KIND_REGISTRATION};
 use tanji_report::rfc3339;
 use tanji_store::Store;
@@ -35,7 +35,7 @@ pub struct Publication {
     pub series: tanji_factors::Series,
 }
 
-/// The log indices of factor publications below `size`.
+/// The log indices of publications (of every kind) below `size`.
 pub fn publication_indices<S: Store>(store: &S, size: u64) -> Result<Vec<u64>, QueryError> {
     Ok(store
         .entries_of_kind(KIND_PUBLICATION)?
@@ -44,74 +44,45 @@ pub fn publication_indices<S: Store>(store: &S, size: u64) -> Result<Vec<u64>, Q
         .collect())
 }
 
-/// Reads and checks the publication logged at `index`.
+/// Reads and checks the publication logged at `index` (through
+/// [`tanji_park::open_publication`], the one reader of manifests): the factor publication with
+/// its series, or `None` for a publication of another kind (enterprise inputs).
 pub fn load_publication<S: Store>(
     store: &S,
     verifier: &NoteVerifier,
     index: u64,
-) -> Result<Publication, QueryError> {
+) -> Result<Option<Publication>, QueryError> {
     let bad = |problem: String| QueryError::Publication { index, problem };
     let data = store.entry(index)?;
     let Ok(LogEntry::Publication(note)) = LogEntry::from_bytes(&data) else {
-        return Err(bad("does not decode as a factor publication".into()));
+        return Err(bad("does not decode as a publication".into()));
     };
-    let note = Note::parse(&note).map_err(|e| bad(format!("not a signed note: {e}")))?;
-    note.verify(std::slice::from_ref(verifier)).map_err(|e| {
-        bad(format!(
-            "its signature does not verify with the log key: {e}"
-        ))
+    let (p, bytes) = open_publication(store, index, &note, verifier).map_err(|e| match e {
+        PublicationError::Store(e) => QueryError::Store(e),
+        e => bad(e.to_string()),
     })?;
-    let (mut id, mut method, mut content, mut regions, mut calibrations) =
-        (None, String::new(), None, Vec::new(), Vec::new());
-    for line in note.text().lines() {
-        let (key, value) = line.split_once(' ').unwrap_or((line, ""));
-        match key {
-            "id" => id = Some(value.to_string()),
-            "method" => method = value.to_string(),
-            "regions" => regions = value.split(',').map(str::to_string).collect(),
-            "calibration" => calibrations.push(value.to_string()),
-            "content" => {
-                content = value
-                    .split_once(' ')
-                    .and_then(|(h, _)| h.strip_prefix("sha256:"))
-                    .and_then(|h| hex::decode(h).ok())
-                    .and_then(|b| <[u8; 32]>::try_from(b).ok());
-            }
-            _ => {}
-        }
+    if p.kind != PublicationKind::Factors {
+        return Ok(None);
     }
-    let id = id.ok_or_else(|| bad("the manifest has no id line".into()))?;
-    let hash = content.ok_or_else(|| bad(format!("{id}: the manifest has no content line")))?;
-    let bytes = store.blob(&hash)?.ok_or_else(|| {
-        bad(format!(
-            "{id}: its content sha256:{} is missing from the store",
-            hex::encode(hash)
-        ))
-    })?;
-    let actual: [u8; 32] = Sha256::digest(&bytes).into();
-    if actual != hash {
-        return Err(bad(format!(
-            "{id}: the stored series hashes to sha256:{}, the signed manifest says sha256:{}",
-            hex::encode(actual),
-            hex::encode(hash)
-        )));
-    }
+    let id = p.id;
     let text = std::str::from_utf8(&bytes)
         .map_err(|e| bad(format!("{id}: the series is not UTF-8: {e}")))?;
     let series = tanji_factors::Series::parse_csv(text)
         .map_err(|e| bad(format!("{id}: the series CSV: {e}")))?;
-    if regions.is_empty() {
-        regions = series.regions();
-    }
-    Ok(Publication {
+    let regions = if p.regions.is_empty() {
+        series.regions()
+    } else {
+        p.regions
+    };
+    Ok(Some(Publication {
         id,
         index,
-        method,
+        method: p.method,
         regions,
-        calibrations,
-        content_sha256: hex::encode(hash),
+        calibrations: p.calibrations,
+        content_sha256: hex::encode(p.content_hash),
         series,
-    })
+    }))
 }
 
 /// A publication as the API lists it.

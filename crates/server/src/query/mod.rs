@@ -58,8 +58,8 @@ pub enum QueryError {
     /// The log contradicts itself.
     #[error("{0}")]
     Internal(String),
-    /// A logged factor publication does not check.
-    #[error("factor publication at entry {index}: {problem}")]
+    /// A logged publication does not check.
+    #[error("publication at entry {index}: {problem}")]
     Publication {
         /// Its log entry.
         index: u64,
@@ -83,7 +83,8 @@ impl From<QueryError> for ApiError {
 #[derive(Debug, Default)]
 pub struct QueryState {
     /// Checked publications by log index (a logged publication never changes).
-    publications: Mutex<BTreeMap<u64, Arc<Publication>>>,
+    /// (`None`: a publication of another kind than factors.)
+    publications: Mutex<BTreeMap<u64, Option<Arc<Publication>>>>,
     /// Built reports.
     reports: ReportCache,
     /// Computed load-shift advice.
@@ -161,7 +162,8 @@ fn check_enterprise(caller: &Caller, id: &str) -> Result<(), ApiError> {
     }
 }
 
-/// The publications logged up to `size`, checked and cached.
+/// The factor publications logged up to `size`, checked and cached (publications of other
+/// kinds are skipped).
 async fn publications(
     state: &AppState,
     q: &Arc<QueryState>,
@@ -182,14 +184,14 @@ async fn publications(
                 let p = match cached {
                     Some(p) => p,
                     None => {
-                        let p = Arc::new(data::load_publication(store, &v, index)?);
+                        let p = data::load_publication(store, &v, index)?.map(Arc::new);
                         if let Ok(mut m) = q.publications.lock() {
                             m.insert(index, p.clone());
                         }
                         p
                     }
                 };
-                out.push(p);
+                out.extend(p);
             }
             Ok(out)
         })
@@ -200,10 +202,7 @@ async fn publications(
 fn pick(pubs: &[Arc<Publication>], want: Option<&str>) -> Result<Arc<Publication>, ApiError> {
     let found = match want {
         None => pubs.last(),
-        Some(w) => pubs
-            .iter()
-            .rev()
-            .find(|p| p.id == w || p.id.split('@').next() == Some(w)),
+        Some(w) => pubs.iter().rev().find(|p| tanji_park::is_named(&p.id, w)),
     };
     found.cloned().ok_or_else(|| {
         ApiError::not_found(format!(
@@ -680,7 +679,11 @@ async fn park_issues(
         .reader()
         .with(|store| {
             Ok((
-                tanji_store::Store::issues(store).map_err(ApiError::from)?,
+                // Only issues that still hold: a sequence gap since filled is not an alert.
+                tanji_park::open_issues(store).map_err(|e| match e {
+                    tanji_park::ParkError::Store(e) => ApiError::from(e),
+                    e => ApiError::internal(e.to_string()),
+                })?,
                 reports::quarantine(store, None)?,
             ))
         })

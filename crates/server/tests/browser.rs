@@ -2,11 +2,18 @@
 //! (WebDriver, `fantoccini`) against a server on 127.0.0.1:0 over a park filled with demo data
 //! (the simulator's park and the synthetic Fujian-like factor year, as `tanji demo` makes).
 //!
-//! It checks that the charts hold data points, that every number the page shows equals the
-//! API's, that the page follows the log live (a day of uploads posted over HTTP shows up
-//! without a reload), that an enterprise token sees its own enterprise only, and that the
-//! Chinese UI switches; it saves screenshots into its temp dir and, when `TANJI_SCREENSHOT_DIR`
-//! is set, there too.
+//! The park also has enterprise inputs published after its factors (as the README's path
+//! does), which must not disturb the factor views.
+//!
+//! It checks that before a token is entered the public parts show (log size, checkpoint) with
+//! where a token comes from, that the charts hold data points, that every number the page
+//! shows equals the API's (filled shares too), that the page follows the log live (a day of
+//! uploads posted over HTTP shows up without a reload), that the Chinese view is Chinese
+//! throughout (the server's Chinese reason, no English sentence on the enterprise, park and
+//! advice pages), that an advice error keeps the selector usable and no id wraps, that an
+//! enterprise token sees its own enterprise only, that a factor series covering only part of
+//! the data raises the coverage banner, and that a park without uploads says why; it saves
+//! screenshots into its temp dir and, when `TANJI_SCREENSHOT_DIR` is set, there too.
 //!
 //! With `CI=true` it runs and fails if chromium or chromedriver is missing; elsewhere it prints
 //! `SKIPPED: …` and returns (`apt-get install chromium chromium-driver` to run it).
@@ -102,6 +109,20 @@ fn demo_park(dir: &Path) -> (SimPark, Vec<SignedUpload>) {
         end: STUCK.1,
     });
     park.register(&sim.registrations(START - 86_400)).unwrap();
+    // Enterprise inputs published after the factors, as the README's path does (`tanji inputs
+    // publish`): the factor views must still read the factor series, never the inputs.
+    park.publish(&PublicationRequest {
+        name: "e1-inputs".into(),
+        method: tanji_report::INPUTS_METHOD.into(),
+        content: br#"{"enterprises":{"e-0001":{}}}"#.to_vec(),
+        regions: Vec::new(),
+        period: (0, 0),
+        intervals: 0,
+        inputs: Vec::new(),
+        calibrations: Vec::new(),
+        published_at: START,
+    })
+    .unwrap();
     let cut = START + i64::from(DAYS) * 86_400;
     let (now, later): (Vec<_>, Vec<_>) = sim
         .uploads()
@@ -502,8 +523,12 @@ async fn dashboard_shows_the_apis_numbers_live() {
         "witness-count",
     );
 
-    // Today's factor curve against the annual mean: the chart draws the API's 24 hours.
+    // Today's factor curve against the annual mean: the chart draws the API's 24 hours. The
+    // inputs publication logged after the factors changes nothing here (no 500).
     let curve = api(&url, op, "/factors/curve").await;
+    assert_eq!(curve["publication"], "CN-FJ-synthetic-2026@v1", "{curve}");
+    let factors = api(&url, op, "/factors").await.to_string();
+    assert!(!factors.contains("e1-inputs"), "{factors}");
     let hours: Vec<Value> = curve["hours"]
         .as_array()
         .unwrap()

@@ -1,5 +1,8 @@
-// Talking to the tanji server: the bearer token (kept in localStorage), JSON reads, report
-// downloads and the live stream of new checkpoints.
+// Talking to the tanji server: the bearer token (kept in localStorage), JSON reads (each asks
+// for the page's language, so the server's sentences come in it), report downloads, the
+// public checkpoint and the live stream of new checkpoints.
+
+import { getLang } from "./i18n.js";
 
 const TOKEN_KEY = "tanji.token";
 
@@ -28,12 +31,14 @@ export class ApiError extends Error {
   }
 }
 
-/** GETs `path` (under /api/v1) with `params`, returning the parsed JSON. */
+/** GETs `path` (under /api/v1) with `params`, in the page's language, returning the parsed
+ * JSON. */
 export async function get(path, params = {}) {
   const url = new URL(`/api/v1${path}`, location.origin);
   for (const [k, v] of Object.entries(params)) {
     if (v !== undefined && v !== null && v !== "") url.searchParams.set(k, v);
   }
+  url.searchParams.set("lang", getLang());
   const res = await fetch(url, { headers: headers() });
   if (!res.ok) {
     let body = {};
@@ -62,6 +67,22 @@ export async function download(path, filename) {
 }
 
 /**
+ * The log's latest checkpoint from the public `/checkpoint` (no token needed): the C2SP
+ * signed note's origin, tree size and root hash (base64), and the note itself.
+ */
+export async function getCheckpoint() {
+  const res = await fetch("/checkpoint");
+  if (!res.ok) throw new ApiError(res.status, "http", await res.text());
+  const note = await res.text();
+  const [origin, size, root] = note.split("\n");
+  const n = Number(size);
+  if (!origin || !Number.isSafeInteger(n) || !root) {
+    throw new ApiError(500, "checkpoint", `the served checkpoint is not a C2SP checkpoint: ${note.slice(0, 80)}`);
+  }
+  return { origin, size: n, root, note };
+}
+
+/**
  * Calls `onHead({size, checkpoint})` whenever the log grows: a Server-Sent Events stream read
  * with fetch (so the token can be sent), falling back to polling /status every 5 s when the
  * stream cannot be held. `onState("live" | "polling" | "offline")` reports which. Returns a
@@ -75,9 +96,15 @@ export function watchHead(onHead, onState) {
   async function poll() {
     if (stopped) return;
     try {
-      const s = await get("/status");
+      if (getToken()) {
+        const s = await get("/status");
+        onHead({ size: s.size, checkpoint: s.checkpoint ? s.checkpoint.note : "" });
+      } else {
+        // Without a token the public checkpoint says how far the log has grown.
+        const c = await getCheckpoint();
+        onHead({ size: c.size, checkpoint: c.note });
+      }
       onState("polling");
-      onHead({ size: s.size, checkpoint: s.checkpoint ? s.checkpoint.note : "" });
     } catch (_) {
       onState("offline");
     }
@@ -85,6 +112,11 @@ export function watchHead(onHead, onState) {
   }
 
   async function stream() {
+    if (!getToken()) {
+      // The event stream needs a token; the public checkpoint is polled instead.
+      poll();
+      return;
+    }
     while (!stopped) {
       controller = new AbortController();
       try {

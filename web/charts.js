@@ -52,4 +52,6 @@ export const COLORS = {
   load: "#3a6f8e",
   pv: "#e2a93b",
   share: "#9fb7c9",
+  before: "#c8553d",
+  after: "#1f5fa8",
 };

@@ -20,8 +20,15 @@ function chooser(list, current, objective) {
   const sel = h(
     "select",
     { testid: "advice-enterprise-select", onchange: (ev) => go(ev.target.value, objective) },
-    current ? null : h("option", { value: "" }, t("choose_enterprise")),
-    list.map((e) => h("option", { value: e.id, selected: e.id === current }, e.id)),
+    // Unless the current enterprise is among the options, a first blank one, so that choosing
+    // any enterprise (the first too) is a change.
+    list.some((e) => e.id === current) ? null : h("option", { value: "", selected: true }, t("choose_enterprise")),
+    list.map((e) => {
+      // h() keeps `value` as data-value; an option needs its real value attribute.
+      const opt = h("option", { selected: e.id === current }, e.id);
+      opt.value = e.id;
+      return opt;
+    }),
   );
   const obj = current
     ? h(
@@ -63,18 +70,23 @@ function curveChart(a, later) {
       ],
       series: [
         {
+          // Before: warm, dashed, thin; after: cool, solid, thick — told apart in colour and
+          // in style (also in print and for colour-blind readers); the factor is a faint step.
           name: before,
           type: "line",
           showSymbol: false,
-          lineStyle: { type: "dashed", width: 1 },
-          itemStyle: { color: COLORS.market },
+          z: 3,
+          lineStyle: { type: [6, 4], width: 1.5, color: COLORS.before },
+          itemStyle: { color: COLORS.before },
           data: a.intervals.map((iv) => [at(iv), +(iv.load_before_wh * kw).toFixed(3)]),
         },
         {
           name: after,
           type: "line",
           showSymbol: false,
-          itemStyle: { color: COLORS.load },
+          z: 4,
+          lineStyle: { type: "solid", width: 2.5, color: COLORS.after },
+          itemStyle: { color: COLORS.after },
           data: a.intervals.map((iv) => [at(iv), +(iv.load_after_wh * kw).toFixed(3)]),
         },
         {
@@ -83,6 +95,8 @@ function curveChart(a, later) {
           step: "start",
           showSymbol: false,
           yAxisIndex: 1,
+          z: 2,
+          lineStyle: { width: 1, opacity: 0.6, color: COLORS.factor },
           itemStyle: { color: COLORS.factor },
           data: a.intervals.map((iv) => [at(iv), iv.factor]),
         },
@@ -146,12 +160,28 @@ export async function render(root, ctx) {
     return;
   }
   const objective = OBJECTIVES.includes(ctx.args[1]) ? ctx.args[1] : "emissions";
-  const a = await get(`/enterprises/${encodeURIComponent(id)}/optimize`, { days: DAYS, objective });
+  let a;
+  try {
+    a = await get(`/enterprises/${encodeURIComponent(id)}/optimize`, { days: DAYS, objective });
+  } catch (e) {
+    // No plan for this enterprise (no whole day of data, no factors, no such enterprise):
+    // say why, and keep the selector so another can be chosen.
+    if (e.status === 401) throw e;
+    root.replaceChildren(
+      chooser(list.enterprises, id, objective),
+      card(
+        t("advice_error", { id }),
+        h("p", { class: "warn", testid: "advice-error" }, e.message),
+        h("p", { class: "muted small" }, t("choose_other")),
+      ),
+    );
+    return;
+  }
   const later = [];
   const last = a.per_day.length ? a.per_day[a.per_day.length - 1].day : a.first_day;
   root.replaceChildren(
     chooser(list.enterprises, id, objective),
-    h("h1", { testid: "advice-enterprise" }, `${t("nav_advice")} · ${id}`),
+    h("h1", { testid: "advice-enterprise" }, `${t("nav_advice")} · `, h("span", { class: "id" }, id)),
     h(
       "div",
       { class: "grid" },

@@ -5,7 +5,7 @@ import { get, download } from "../api.js";
 import { draw, COLORS } from "../charts.js";
 import { h, stat, card } from "../dom.js";
 import { t, num, tonnes, pct, mwh } from "../i18n.js";
-import { issuesCard, anomaliesCard } from "./park.js";
+import { issuesCard, anomaliesCard, coverageBanner } from "./park.js";
 
 function chooser(list, current) {
   const sel = h(
@@ -16,8 +16,15 @@ function chooser(list, current) {
         location.hash = `#/enterprise/${encodeURIComponent(ev.target.value)}`;
       },
     },
-    current ? null : h("option", { value: "" }, t("choose_enterprise")),
-    list.map((e) => h("option", { value: e.id, selected: e.id === current }, e.id)),
+    // Unless the current enterprise is among the options, a first blank one, so that choosing
+    // any enterprise (the first too) is a change.
+    list.some((e) => e.id === current) ? null : h("option", { value: "", selected: true }, t("choose_enterprise")),
+    list.map((e) => {
+      // h() keeps `value` as data-value; an option needs its real value attribute.
+      const opt = h("option", { selected: e.id === current }, e.id);
+      opt.value = e.id;
+      return opt;
+    }),
   );
   return h("div", { class: "toolbar" }, h("label", {}, `${t("enterprise")}: `, sel));
 }
@@ -113,7 +120,15 @@ function comparisonCard(cmp, later) {
       stat(t("difference"), tonnes(c.difference_g), t("t_co2"), "cmp-difference", c.difference_g),
       stat(`${t("difference")} (%)`, num(c.difference_pct, 1), "%", "cmp-difference-pct", c.difference_pct),
     ),
-    h("p", { class: "small" }, `${t("season")}: ${tonnes(c.season_g)} ${t("t_co2")} · ${t("timing")}: ${tonnes(c.timing_g)} ${t("t_co2")} · ${t("fixed_factor")}: ${cmp.fixed_factor ? cmp.fixed_factor.t_per_mwh : "—"} t/MWh (${cmp.fixed_factor ? cmp.fixed_factor.basis : ""})`),
+    h(
+      "p",
+      { class: "small" },
+      `${t("season")}: `,
+      h("span", { testid: "cmp-season", value: c.season_g }, `${tonnes(c.season_g)} ${t("t_co2")}`),
+      ` · ${t("timing")}: `,
+      h("span", { testid: "cmp-timing", value: c.timing_g }, `${tonnes(c.timing_g)} ${t("t_co2")}`),
+      ` · ${t("fixed_factor")}: ${cmp.fixed_factor ? cmp.fixed_factor.t_per_mwh : t("none")} t/MWh (${cmp.fixed_factor ? t(`basis_${cmp.fixed_factor.basis}`) : ""})`,
+    ),
     w
       ? h(
           "p",
@@ -126,7 +141,9 @@ function comparisonCard(cmp, later) {
           }),
         )
       : null,
-    h("p", {}, h("strong", {}, `${t("reason")}: `), h("span", { testid: "cmp-reason" }, c.reason)),
+    c.reason
+      ? h("p", {}, h("strong", {}, `${t("reason")}: `), h("span", { testid: "cmp-reason" }, c.reason))
+      : h("p", { class: "muted", testid: "cmp-no-reason" }, t("nothing_to_compare")),
     h("h3", {}, t("by_hour")),
     hourEl,
   );
@@ -155,6 +172,7 @@ function indicatorsCard(ind) {
 }
 
 function emissionsCard(em) {
+  const filled = em.filled_share;
   return card(
     t("total_emissions"),
     h("p", { class: "muted small" }, `${t("period")}: `, h("span", { testid: "enterprise-period" }, `${em.period.start} – ${em.period.end}`)),
@@ -164,7 +182,15 @@ function emissionsCard(em) {
       stat(t("scope1"), tonnes(em.scope1.fossil_g), t("t_co2"), "em-scope1", em.scope1.fossil_g),
       stat(t("scope2_location"), tonnes(em.scope2_location.total_g), t("t_co2"), "em-scope2-location", em.scope2_location.total_g),
       stat(t("scope2_market"), tonnes(em.scope2_market.total_g), t("t_co2"), "em-scope2-market", em.scope2_market.total_g),
+      filled ? stat(t("filled_share"), pct(filled.share), "", "em-filled-share", filled.share) : null,
     ),
+    filled
+      ? h(
+          "p",
+          { class: filled.filled_values > 0 ? "warn small" : "muted small", testid: "em-filled-note" },
+          t("filled_note", { filled: num(filled.filled_values, 0), values: num(filled.values, 0) }),
+        )
+      : null,
   );
 }
 
@@ -203,7 +229,8 @@ export async function render(root, ctx) {
   const later = [];
   root.replaceChildren(
     chooser(list.enterprises, id),
-    h("h1", { testid: "enterprise-id" }, id),
+    coverageBanner(em.factor_coverage) || "",
+    h("h1", { class: "id", testid: "enterprise-id" }, id),
     h("p", {}, h("a", { href: `#/advice/${encodeURIComponent(id)}`, testid: "advice-link" }, `${t("advice_link")} →`)),
     h(
       "div",

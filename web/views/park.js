@@ -1,7 +1,7 @@
 // The park overview: ledger, today's factor curve against the annual mean, emissions by
 // enterprise, green-power share, fixed vs hourly, alerts (data issues and meter anomalies).
 
-import { get } from "../api.js";
+import { get, getToken, getCheckpoint } from "../api.js";
 import { draw, COLORS } from "../charts.js";
 import { h, stat, card } from "../dom.js";
 import { t, num, tonnes, pct, mwh } from "../i18n.js";
@@ -86,6 +86,45 @@ export function ledgerCard(status) {
   );
 }
 
+/** The ledger as anyone can see it, without a token: the public checkpoint's origin, size and
+ * root. */
+export function publicLedgerCard(cp) {
+  return card(
+    t("ledger"),
+    h(
+      "div",
+      { class: "stats" },
+      stat(t("ledger_size"), num(cp.size, 0), "", "ledger-size", cp.size),
+      stat(t("checkpoint"), num(cp.size, 0), "", "checkpoint-size", cp.size),
+    ),
+    h("p", { class: "mono small" }, `${t("root")}: `, h("span", { testid: "checkpoint-root" }, cp.root)),
+    h("p", { class: "mono small muted" }, `${t("log_origin")}: `, h("span", { testid: "checkpoint-origin" }, cp.origin)),
+    h("p", { class: "muted small" }, t("public_note")),
+  );
+}
+
+/** Where a token comes from, for a page opened without one. */
+export function tokenHelpCard() {
+  return card(t("token_help_title"), h("p", { testid: "token-help" }, t("token_help")));
+}
+
+/** A loud banner when the factor series does not cover the period (`factor_coverage.complete`
+ * false), naming the series' span; nothing when it covers it or the API does not say. */
+export function coverageBanner(coverage) {
+  if (!coverage || coverage.complete !== false) return null;
+  return h(
+    "div",
+    { class: "banner loud", testid: "coverage-banner", role: "alert" },
+    t("coverage_banner", {
+      series: coverage.series ?? t("none"),
+      from: coverage.series_from ?? t("none"),
+      to: coverage.series_to ?? t("none"),
+      missing: num(coverage.intervals_without_factor, 0),
+      intervals: num(coverage.intervals, 0),
+    }),
+  );
+}
+
 /** The anomaly alerts as list items (at most 50): span, meter, kind and the evidence sentence. */
 export function anomalyItems(anomalies) {
   return anomalies.alerts.slice(0, 50).map((a) =>
@@ -93,7 +132,9 @@ export function anomalyItems(anomalies) {
       "li",
       { testid: "anomaly", "data-kind": a.kind, "data-meter": a.meter },
       h("span", { class: "tag" }, t(`kind_${a.kind}`)),
-      ` ${a.meter} · ${a.start} – ${a.end}: `,
+      " ",
+      h("span", { class: "id" }, a.meter),
+      ` · ${a.start} – ${a.end}: `,
       h("span", { class: "muted" }, a.evidence.reason),
     ),
   );
@@ -143,8 +184,14 @@ export function issuesCard(issues, anomalies = null) {
   );
 }
 
-/** Renders the park overview into `root`. */
+/** Renders the park overview into `root`. Without a token: the public ledger and where a token
+ * comes from. */
 export async function render(root) {
+  if (!getToken()) {
+    const cp = await getCheckpoint();
+    root.replaceChildren(h("div", { class: "grid" }, publicLedgerCard(cp), tokenHelpCard()));
+    return;
+  }
   const [status, curve] = await Promise.all([get("/status"), get("/factors/curve").catch((e) => e)]);
   let parkData;
   try {
@@ -177,7 +224,7 @@ export async function render(root) {
       card(
         t("enterprises"),
         h("p", {}, t("forbidden_park")),
-        h("ul", {}, ents.enterprises.map((e) => h("li", {}, h("a", { href: `#/enterprise/${encodeURIComponent(e.id)}` }, e.id)))),
+        h("ul", {}, ents.enterprises.map((e) => h("li", {}, h("a", { class: "id", href: `#/enterprise/${encodeURIComponent(e.id)}` }, e.id)))),
       ),
     );
     root.replaceChildren(h("div", { class: "grid" }, cards));
@@ -204,9 +251,12 @@ export async function render(root) {
         "park-difference",
         cmp.totals.difference_g,
       ),
+      em.filled_share ? stat(t("filled_share"), pct(em.filled_share.share), "", "park-filled-share", em.filled_share.share) : null,
     ),
   );
   const chart = h("div", { class: "chart tall", testid: "emissions-chart" });
+  // Filled shares and factor coverage come with reports that carry them.
+  const hasFilled = em.enterprises.some((r) => r.filled_share);
   const byCmp = Object.fromEntries(cmp.enterprises.map((r) => [r.enterprise, r]));
   const byInd = Object.fromEntries(ind.enterprises.map((r) => [r.enterprise, r]));
   const table = h(
@@ -224,6 +274,7 @@ export async function render(root) {
         h("th", {}, `${t("consumption")} (${t("mwh")})`),
         h("th", {}, t("green_share")),
         h("th", {}, `${t("difference")} (${t("t_co2")})`),
+        hasFilled ? h("th", {}, t("filled_share")) : null,
       ),
     ),
     h(
@@ -233,17 +284,25 @@ export async function render(root) {
         h(
           "tr",
           { testid: "enterprise-row", "data-enterprise": r.enterprise },
-          h("td", {}, h("a", { href: `#/enterprise/${encodeURIComponent(r.enterprise)}` }, r.enterprise)),
+          h("td", { class: "id" }, h("a", { href: `#/enterprise/${encodeURIComponent(r.enterprise)}` }, r.enterprise)),
           h("td", { class: "num", testid: "row-scope1", value: r.scope1_g }, tonnes(r.scope1_g)),
           h("td", { class: "num", testid: "row-scope2-location", value: r.scope2_location_g }, tonnes(r.scope2_location_g)),
           h("td", { class: "num", testid: "row-consumption", value: r.consumption_wh }, mwh(r.consumption_wh)),
           h("td", { class: "num", testid: "row-green-share", value: byInd[r.enterprise]?.green_share ?? "" }, pct(byInd[r.enterprise]?.green_share)),
           h("td", { class: "num", testid: "row-difference", value: byCmp[r.enterprise]?.difference_g ?? "" }, tonnes(byCmp[r.enterprise]?.difference_g)),
+          hasFilled
+            ? h(
+                "td",
+                { class: `num${r.filled_share && r.filled_share.share > 0 ? " warn" : ""}`, testid: "row-filled-share", value: r.filled_share ? r.filled_share.share : "" },
+                r.filled_share ? pct(r.filled_share.share) : t("none"),
+              )
+            : null,
         ),
       ),
     ),
   );
   cards.push(summary, card(t("emissions_by_enterprise"), chart, h("div", { class: "scroll" }, table)), issuesCard(issues, anomalies));
+  const banner = coverageBanner(em.factor_coverage);
   later.push(() => {
     const names = em.enterprises.map((r) => r.enterprise);
     draw(chart, {
@@ -258,6 +317,6 @@ export async function render(root) {
       ],
     });
   });
-  root.replaceChildren(h("div", { class: "grid" }, cards));
+  root.replaceChildren(banner || "", h("div", { class: "grid" }, cards));
   for (const f of later) f();
 }

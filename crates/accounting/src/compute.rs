@@ -805,6 +805,8 @@ fn compute(
     }
     check_options(opts)?;
     let mut issues = Vec::new();
+    // Grid-import intervals without an hourly factor, for the comparison.
+    let mut import_without_factor = 0u64;
 
     // 1. Validate, clip to the period (gaps are filled series by series below, just before
     //    each is computed, while its values are in the cache).
@@ -951,6 +953,9 @@ fn compute(
                     loc.export_g += sums.g;
                 }
                 if missing_n > 0 {
+                    if import {
+                        import_without_factor += missing_n;
+                    }
                     let how = match fixed {
                         Some(fx) => format!("counted at the fixed factor {fx} g/kWh"),
                         None => "not counted (no fixed factor given)".to_owned(),
@@ -1242,7 +1247,7 @@ fn compute(
         .fixed_factor
         .as_ref()
         .zip(by_hour.as_ref())
-        .map(|(fx, b)| compare(fx, b));
+        .map(|(fx, b)| compare(fx, b, import_without_factor));
 
     // 7. Indicators.
     let green_wh = loc.pv_self_consumed_wh + market.applied_wh;
@@ -1693,13 +1698,12 @@ fn market(
     )
 }
 
-/// How far (relative) the period's mean factor must be from the fixed factor before the
-/// season is named as a cause of its own.
-const SEASON_THRESHOLD: f64 = 0.05;
 /// The longest window of hours the reason names.
 const MAX_WINDOW_HOURS: usize = 12;
 
-fn compare(fx: &NamedFactor, by_hour: &ByHour) -> Comparison {
+/// Fixed vs dynamic for the grid import gathered in `by_hour`; `without_factor` intervals of
+/// it had no hourly factor.
+fn compare(fx: &NamedFactor, by_hour: &ByHour, without_factor: u64) -> Comparison {
     let f = fx.value;
     let ByHour {
         wh,
@@ -1723,16 +1727,6 @@ fn compare(fx: &NamedFactor, by_hour: &ByHour) -> Comparison {
     //                 + timing (your use profile vs a flat one, within the period).
     let season_g = period_mean.map_or(0, |m| round_g(import_wh as f64 * (f - m) / 1000.0));
     let timing_g = difference_g - season_g;
-    let seasonal = period_mean.is_some_and(|m| (m - f).abs() >= SEASON_THRESHOLD * f);
-    // The window is measured against the period's mean when the season is named separately,
-    // else against the fixed factor.
-    let reference = match period_mean {
-        Some(m) if seasonal => m,
-        _ => f,
-    };
-    let diff_h: Vec<f64> = (0..24)
-        .map(|h| wh[h] as f64 * reference / 1000.0 - g[h] as f64)
-        .collect();
     let by_hour = (0..24)
         .map(|h| HourOfDay {
             hour: h as u8,
@@ -1747,99 +1741,8 @@ fn compare(fx: &NamedFactor, by_hour: &ByHour) -> Comparison {
             difference_g: round_g(wh[h] as f64 * f / 1000.0 - g[h] as f64),
         })
         .collect();
-
-    let explained_g = if seasonal { timing_g } else { difference_g };
-    let sign = if explained_g >= 0 { 1.0 } else { -1.0 };
-    let negligible = fixed_g == 0 || (explained_g.abs() as f64) < 0.0005 * fixed_g as f64;
-    let window = (!negligible)
-        .then(|| {
-            // Best contiguous (circular) window of at most MAX_WINDOW_HOURS; the shortest
-            // reaching 99% of the best score.
-            let score = |a: usize, len: usize| -> f64 {
-                sign * (0..len).map(|k| diff_h[(a + k) % 24]).sum::<f64>()
-            };
-            let mut best = f64::MIN;
-            for a in 0..24 {
-                for len in 1..=MAX_WINDOW_HOURS {
-                    best = best.max(score(a, len));
-                }
-            }
-            let mut pick = None;
-            'outer: for len in 1..=MAX_WINDOW_HOURS {
-                for a in 0..24 {
-                    if score(a, len) >= 0.99 * best {
-                        pick = Some((a, len));
-                        break 'outer;
-                    }
-                }
-            }
-            let (a, len) = pick?;
-            let w_wh: i64 = (0..len).map(|k| wh[(a + k) % 24]).sum();
-            let w_g: i64 = (0..len).map(|k| g[(a + k) % 24]).sum();
-            if w_wh <= 0 {
-                return None;
-            }
-            let factor = w_g as f64 / w_wh as f64 * 1000.0;
-            Some(Window {
-                from_hour: a as u8,
-                to_hour: ((a + len) % 24) as u8,
-                share: w_wh as f64 / import_wh as f64,
-                factor_g_per_kwh: factor,
-                factor_vs_fixed_pct: (factor - reference) / reference * 100.0,
-                difference_g: round_g(sign * score(a, len)),
-            })
-        })
-        .flatten();
-    let t = |g: i64| g.abs() as f64 / 1e6;
-    let verdict = format!(
-        "At the fixed annual factor your location-based electricity emissions are {} by {:.1} t ({:.1}%).",
-        if difference_g >= 0 { "over-counted" } else { "under-counted" },
-        t(difference_g),
-        difference_pct.abs()
-    );
-    let reason = match (&window, period_mean) {
-        (_, _) if import_wh == 0 => "No grid electricity was imported in the period.".to_owned(),
-        (w, Some(m)) if seasonal => {
-            let season = format!(
-                "Over this period the grid's factor averaged {m:.1} g/kWh, {:.0}% {} the annual factor ({f} g/kWh): \
-                 the season alone makes the fixed factor {} by {:.1} t.",
-                ((m - f) / f * 100.0).abs(),
-                if m < f { "below" } else { "above" },
-                if season_g >= 0 { "over-count" } else { "under-count" },
-                t(season_g)
-            );
-            let timing = match w {
-                Some(w) => format!(
-                    " {:.0}% of your use falls in {:02}:00–{:02}:00, when the factor is {:.0}% {} the period's mean, \
-                     which {} your dynamic figure by {:.1} t against a flat use of the day.",
-                    w.share * 100.0,
-                    w.from_hour,
-                    w.to_hour,
-                    w.factor_vs_fixed_pct.abs(),
-                    if w.factor_vs_fixed_pct < 0.0 { "below" } else { "above" },
-                    if timing_g >= 0 { "lowers" } else { "raises" },
-                    t(timing_g)
-                ),
-                None => " The timing of your use makes almost no difference within the period.".to_owned(),
-            };
-            format!("{season}{timing} {verdict}")
-        }
-        (None, _) => format!(
-            "Your dynamic figure is within 0.05% of the fixed-factor figure ({:.1} t): \
-             your use is spread over the day much as the grid's factor is.",
-            fixed_g as f64 / 1e6
-        ),
-        (Some(w), _) => format!(
-            "{:.0}% of your use falls in {:02}:00–{:02}:00, when the factor is {:.0}% {} the annual factor ({} g/kWh). {verdict}",
-            w.share * 100.0,
-            w.from_hour,
-            w.to_hour,
-            w.factor_vs_fixed_pct.abs(),
-            if w.factor_vs_fixed_pct < 0.0 { "below" } else { "above" },
-            f,
-        ),
-    };
-    Comparison {
+    let window = period_mean.and_then(|m| timing_window(wh, g, m, timing_g, fixed_g));
+    let mut c = Comparison {
         fixed_factor: fx.clone(),
         import_wh,
         fixed_g,
@@ -1849,10 +1752,65 @@ fn compare(fx: &NamedFactor, by_hour: &ByHour) -> Comparison {
         period_mean_factor_g_per_kwh: period_mean,
         season_g,
         timing_g,
+        intervals_without_factor: without_factor,
         by_hour,
         window,
-        reason,
+        reason: None,
+    };
+    c.reason = crate::why::reason(&c, crate::why::Lang::En);
+    c
+}
+
+/// The hours of day (a contiguous, possibly wrapping window of at most `MAX_WINDOW_HOURS`)
+/// that explain most of the timing part, each hour's use measured against the period's mean
+/// factor `mean`; `None` when the timing part is negligible (under 0.05% of `fixed_g`).
+fn timing_window(
+    wh: &[i64; 24],
+    g: &[i64; 24],
+    mean: f64,
+    timing_g: i64,
+    fixed_g: i64,
+) -> Option<Window> {
+    let import_wh: i64 = wh.iter().sum();
+    if fixed_g == 0 || (timing_g.abs() as f64) < 0.0005 * fixed_g as f64 {
+        return None;
     }
+    let sign = if timing_g >= 0 { 1.0 } else { -1.0 };
+    let diff_h: Vec<f64> = (0..24)
+        .map(|h| wh[h] as f64 * mean / 1000.0 - g[h] as f64)
+        .collect();
+    // Best contiguous (circular) window of at most MAX_WINDOW_HOURS; the shortest reaching
+    // 99% of the best score.
+    let score = |a: usize, len: usize| -> f64 {
+        sign * (0..len).map(|k| diff_h[(a + k) % 24]).sum::<f64>()
+    };
+    let mut best = f64::MIN;
+    for a in 0..24 {
+        for len in 1..=MAX_WINDOW_HOURS {
+            best = best.max(score(a, len));
+        }
+    }
+    let (a, len) = (1..=MAX_WINDOW_HOURS)
+        .flat_map(|len| (0..24).map(move |a| (a, len)))
+        .find(|&(a, len)| score(a, len) >= 0.99 * best)?;
+    let w_wh: i64 = (0..len).map(|k| wh[(a + k) % 24]).sum();
+    let w_g: i64 = (0..len).map(|k| g[(a + k) % 24]).sum();
+    if w_wh <= 0 {
+        return None;
+    }
+    let factor = w_g as f64 / w_wh as f64 * 1000.0;
+    Some(Window {
+        from_hour: a as u8,
+        to_hour: ((a + len) % 24) as u8,
+        share: w_wh as f64 / import_wh as f64,
+        factor_g_per_kwh: factor,
+        factor_vs_fixed_pct: if mean != 0.0 {
+            (factor - mean) / mean * 100.0
+        } else {
+            0.0
+        },
+        difference_g: round_g(sign * score(a, len)),
+    })
 }
 
 #[cfg(test)]

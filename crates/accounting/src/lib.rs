@@ -27,6 +27,7 @@ pub mod fuels;
 pub mod gaps;
 pub mod input;
 pub mod report;
+pub mod why;
 
 pub use factor::{FactorInterval, FactorLookup, SeriesFactors, TableFactors};
 pub use fuels::{Fuel, FuelLibrary, FuelTable, GasReference, MeterFuel, NcvBasis};
@@ -36,6 +37,7 @@ pub use input::{
     NamedFactor, Options, Output, Residual, CHINA_RESIDUAL,
 };
 pub use report::*;
+pub use why::Lang;
 
 use tanji_units::{Carrier, Unit};
 

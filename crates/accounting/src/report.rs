@@ -1,7 +1,7 @@
 //! What [`crate::compute`] returns. Energy in Wh, mass in g CO2 (integers); floats only for
 //! factors, ratios and shares.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tanji_units::{Carrier, Unit};
 
 use crate::fuels::{GasReference, NcvBasis};
@@ -192,7 +192,10 @@ pub struct InstrumentUse {
 }
 
 /// The same grid import at one fixed annual factor beside the dynamic figure.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+///
+/// Deserializable so that a reader of a report (the server, in the language a user asks for)
+/// can write its reason again with [`crate::why::reason`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Comparison {
     /// The fixed factor, gCO2/kWh, and its source.
     pub fixed_factor: NamedFactor,
@@ -206,24 +209,34 @@ pub struct Comparison {
     pub difference_g: i64,
     /// difference ÷ fixed, %.
     pub difference_pct: f64,
-    /// Time mean of the interval factors over the period, gCO2/kWh.
+    /// Time mean of the interval factors over the period, gCO2/kWh; `None` when no grid-import
+    /// interval had an hourly factor (then there is nothing to compare).
     pub period_mean_factor_g_per_kwh: Option<f64>,
     /// The season's part of the difference: import × (fixed − period mean), g.
     pub season_g: i64,
     /// The timing's part: import × period mean − dynamic (your profile against a flat one), g.
     pub timing_g: i64,
+    /// Grid-import intervals without an hourly factor (counted at the fixed factor on both
+    /// sides, so they add nothing to the difference). Left out of the JSON when 0.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub intervals_without_factor: u64,
     /// Per local hour of day, 0..24.
     pub by_hour: Vec<HourOfDay>,
-    /// The hours (at most 12) that explain most of the difference — of the timing part,
-    /// measured against the period's mean factor, when the period's mean is 5% or more away
-    /// from the fixed factor; of the whole difference, against the fixed factor, otherwise.
+    /// The hours (at most 12) that explain most of the timing part, measured against the
+    /// period's mean factor; `None` when the timing part is negligible (under 0.05% of the
+    /// fixed-factor figure) or there is nothing to compare.
     pub window: Option<Window>,
-    /// The plain-language reason.
-    pub reason: String,
+    /// The plain-language reason, in English ([`crate::why::reason`]); `None` when there is
+    /// nothing to compare (no hourly factor for any interval of grid import).
+    pub reason: Option<String>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// One local hour of day.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct HourOfDay {
     /// Local hour, 0..=23.
     pub hour: u8,
@@ -240,7 +253,7 @@ pub struct HourOfDay {
 }
 
 /// A contiguous window of local hours `[from_hour, to_hour)` (may wrap midnight).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Window {
     /// First hour.
     pub from_hour: u8,
@@ -250,10 +263,10 @@ pub struct Window {
     pub share: f64,
     /// Import-weighted factor in the window, gCO2/kWh.
     pub factor_g_per_kwh: f64,
-    /// (window factor − reference) ÷ reference, % (negative: below); the reference is the fixed
-    /// factor, or the period's mean when the season is named separately (see `window`).
+    /// (window factor − the period's mean factor) ÷ the period's mean, % (negative: below).
+    /// (The name is kept from when the reference could be the fixed factor.)
     pub factor_vs_fixed_pct: f64,
-    /// The window's part of fixed − dynamic, g.
+    /// The window's part of the timing part (import × period mean − dynamic), g.
     pub difference_g: i64,
 }
 

@@ -233,12 +233,27 @@ fn product_case_fixed_factor_overcounts_800_t() {
     let w = c.window.unwrap();
     assert_eq!((w.from_hour, w.to_hour), (10, 15));
     assert!((w.share - 0.35).abs() < 1e-6);
-    assert!((w.factor_vs_fixed_pct + 22.0).abs() < 1e-3);
-    assert!(c.reason.starts_with("35% of your use falls in 10:00–15:00, when the factor is 22% below the annual factor (561.7 g/kWh)."), "{}", c.reason);
+    // The table's other hours sit at the annual figure, so the year's time mean is 536.0
+    // g/kWh, 4.6% below it: of the 800.1 t, the season (the year's grid against the annual
+    // factor, for a flat use) is 18 500 MWh × (561.7 − 535.955) = 476.3 t and the timing
+    // (35% of use in the dip, 18.3% below that mean) 323.9 t; both are material, the season
+    // is the larger.
+    assert!((w.factor_vs_fixed_pct + 18.2532).abs() < 1e-3, "{w:?}");
+    assert_eq!(c.season_g + c.timing_g, c.difference_g);
     assert!(
-        c.reason.contains("over-counted by 800.1 t (7.7%)"),
+        (c.season_g as f64 / 1e6 - 476.275).abs() < 0.01,
         "{}",
-        c.reason
+        c.season_g
+    );
+    let reason = c.reason.clone().unwrap();
+    assert_eq!(
+        reason,
+        "The season explains most of the difference: over this period the grid's factor averaged 536.0 g/kWh, \
+         5% below the annual factor (561.7 g/kWh), which makes the fixed factor over-count by 476.3 t. \
+         The timing of your use adds to it: 35% of your use falls in 10:00–15:00, when the factor is 18% below \
+         the period's mean, which lowers your hourly figure by 323.9 t against a flat use of the day. \
+         Keeping use in those hours keeps that advantage. At the fixed annual factor your location-based \
+         electricity emissions are over-counted by 800.1 t (7.7%)."
     );
     // Hour-of-day table: local 12:00 holds 7% of use at the low factor.
     let h12 = &c.by_hour[12];
@@ -330,10 +345,16 @@ fn reason_for_daytime_heavy_profile() {
         ..Options::default()
     };
     let c = compute(&inp, &f, &opts).unwrap().comparison.unwrap();
+    // The day's time mean is 476.0 g/kWh (5 hours at 385, 19 at 500): the season is 2.3 t
+    // and the timing 2.2 t, both material (over 1% of the 48 t fixed-factor figure).
     assert_eq!(
-        c.reason,
-        "41% of your use falls in 10:00–15:00, when the factor is 23% below the annual factor (500 g/kWh). \
-         At the fixed annual factor your location-based electricity emissions are over-counted by 4.5 t (9.4%)."
+        c.reason.unwrap(),
+        "The season explains most of the difference: over this period the grid's factor averaged 476.0 g/kWh, \
+         5% below the annual factor (500 g/kWh), which makes the fixed factor over-count by 2.3 t. \
+         The timing of your use adds to it: 41% of your use falls in 10:00–15:00, when the factor is 19% below \
+         the period's mean, which lowers your hourly figure by 2.2 t against a flat use of the day. \
+         Keeping use in those hours keeps that advantage. At the fixed annual factor your location-based \
+         electricity emissions are over-counted by 4.5 t (9.4%)."
     );
     // 96 MWh × 500 × 0.0943 = 4 526 400 g (off-peak quarters are 745 263.16 Wh, rounded).
     assert!(
@@ -827,21 +848,78 @@ fn season_and_timing_are_told_apart() {
     );
     let w = c.window.as_ref().unwrap();
     assert_eq!((w.from_hour, w.to_hour), (10, 15));
+    assert_eq!(
+        c.reason.as_deref(),
+        Some(
+            "The season explains most of the difference: over this period the grid's factor averaged 527.1 g/kWh, \
+             5% above the annual factor (500 g/kWh), which makes the fixed factor under-count by 0.8 t. \
+             The timing of your use adds to it: 41% of your use falls in 10:00–15:00, when the factor is 17% below \
+             the period's mean, which lowers your hourly figure by 0.7 t against a flat use of the day. \
+             Keeping use in those hours keeps that advantage. At the fixed annual factor your location-based \
+             electricity emissions are under-counted by 0.1 t (1.0%)."
+        )
+    );
+}
+
+// The flat-load enterprise: 30 days of the same use in every quarter-hour, in a dry-season
+// month whose factors are 550 g/kWh but 440 in 10:00–15:00. The time mean is 527.083 g/kWh, so
+// the season under-counts 30 MWh × 27.083 = 0.8125 t; a flat use has no timing part (it sees
+// the time mean exactly, up to the rounding of each interval's grams). The reason must name the
+// season and must not blame (or advise moving out of) any hours of the day.
+#[test]
+fn why_sentence_names_season_not_hours_for_a_flat_load() {
+    let (inp, f) = daytime_year(30, 1_000_000.0, 5.0 / 24.0, 550.0, 440.0);
+    let opts = Options {
+        fixed_factor: Some(fixed(500.0)),
+        ..Options::default()
+    };
+    let c = compute(&inp, &f, &opts).unwrap().comparison.unwrap();
     assert!(
-        c.reason.starts_with(
-            "Over this period the grid's factor averaged 527.1 g/kWh, 5% above the annual factor (500 g/kWh): \
-             the season alone makes the fixed factor under-count by 0.8 t. \
-             41% of your use falls in 10:00–15:00, when the factor is 17% below the period's mean, \
-             which lowers your dynamic figure by 0.7 t against a flat use of the day."
-        ),
+        (c.season_g as f64 / 1e6 + 0.8125).abs() < 0.001,
         "{}",
-        c.reason
+        c.season_g
+    );
+    // (The quarter-hours are whole Wh, so the flat use is flat to a few grams.)
+    assert!(c.timing_g.abs() < 2_000, "{}", c.timing_g);
+    assert_eq!(c.window, None);
+    let en = c.reason.clone().unwrap();
+    assert!(
+        en.starts_with("The season explains most of the difference: over this period the grid's factor averaged 527.1 g/kWh, 5% above the annual factor (500 g/kWh), which makes the fixed factor under-count by 0.8 t. The timing of your use changes it by only 0.0 t"),
+        "{en}"
     );
     assert!(
-        c.reason.ends_with("under-counted by 0.1 t (1.0%)."),
-        "{}",
-        c.reason
+        !en.contains("falls in") && !en.contains("Moving use"),
+        "{en}"
     );
+    let zh = why::reason(&c, Lang::Zh).unwrap();
+    assert!(
+        zh.starts_with("差异主要来自季节：本期电网因子平均为 527.1 克/千瓦时"),
+        "{zh}"
+    );
+    assert!(!zh.contains("移出"), "{zh}");
+}
+
+// Factors of the wrong year: a series for 2021 and use in 2022. Every interval is counted at
+// the fixed factor, so the "difference" is zero by construction: there is nothing to compare,
+// and no reason is written (the report's missing_factor issue and coverage say why).
+#[test]
+fn why_sentence_is_not_written_without_hourly_factors_for_the_period() {
+    let (inp, _) = daytime_year(3, 1_000_000.0, 0.41, 550.0, 440.0);
+    let other_year = TableFactors::regular("2021", Y2022 - 365 * DAY, 3600, &[500.0; 24 * 365]);
+    let opts = Options {
+        fixed_factor: Some(fixed(500.0)),
+        ..Options::default()
+    };
+    let r = compute(&inp, &other_year, &opts).unwrap();
+    let c = r.comparison.unwrap();
+    // Zero up to the rounding of each interval's grams.
+    assert!(c.difference_g.abs() < 1_000, "{}", c.difference_g);
+    assert_eq!(c.period_mean_factor_g_per_kwh, None);
+    assert_eq!(c.intervals_without_factor, 3 * 96);
+    assert_eq!(c.window, None);
+    assert_eq!(c.reason, None);
+    assert_eq!(why::reason(&c, Lang::Zh), None);
+    assert!(r.issues.iter().any(|i| i.kind == IssueKind::MissingFactor));
 }
 
 // Source: the default table, NDRC 2015 other-industry guideline 附录二 表2.1 (values as tanji

@@ -323,7 +323,12 @@ pub fn run(a: DemoArgs) -> Result<ExitCode> {
         g("difference_g"),
         c["difference_pct"].as_f64().unwrap_or(0.0)
     );
-    println!("  why: {}", c["reason"].as_str().unwrap_or(""));
+    match c["reason"].as_str() {
+        Some(why) => println!("  why: {why}"),
+        None => println!(
+            "  why: nothing to compare — no hourly factor covers this period's grid import (see the report's missing_factor issue)"
+        ),
+    }
     println!(
         "audit OK in {:.1} s: checkpoint at size {} verified with the log key, {} log entries checked for inclusion, {} values recomputed from the log",
         t.elapsed().as_secs_f64(),

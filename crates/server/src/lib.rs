@@ -16,6 +16,7 @@ pub mod auth;
 pub mod config;
 mod error;
 pub mod ingest;
+pub mod lang;
 pub mod metrics;
 pub mod mqtt;
 pub mod query;

@@ -96,6 +96,28 @@ async fn a_weeks_advice_cuts_emissions_at_unchanged_energy() {
     assert_eq!(lines, ea - eb, "the advice lines add up to the change");
     assert_eq!(a["provenance"]["factors"][0], "CN-test-synthetic@v1");
 
+    // In Chinese: the same plan, its lines and method written in Chinese from the same figures.
+    let (status, zh) = get(
+        &srv,
+        OPERATOR,
+        &format!("/api/v1/enterprises/{e}/optimize?days=7&lang=zh"),
+    )
+    .await;
+    assert_eq!(status, 200, "{zh}");
+    assert_eq!(zh["totals"], a["totals"]);
+    let han = |s: &str| s.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c));
+    assert!(han(zh["method"].as_str().unwrap()));
+    for (z, e) in zh["advice"].as_array().unwrap().iter().zip(advice) {
+        let text = z["text"].as_str().unwrap();
+        assert!(text.starts_with("将 "), "{text}");
+        assert_eq!(z["emissions_g"], e["emissions_g"]);
+        // The load, energy and clock times of the English line are in the Chinese one.
+        assert!(text.contains(e["load"].as_str().unwrap()), "{text}");
+        for r in e["from"].as_array().unwrap().iter().take(3) {
+            assert!(text.contains(r.as_str().unwrap()), "{text}");
+        }
+    }
+
     // A named day is the same day's plan as in the week.
     let (status, d) = get(
         &srv,

@@ -2,11 +2,18 @@
 //! (WebDriver, `fantoccini`) against a server on 127.0.0.1:0 over a park filled with demo data
 //! (the simulator's park and the synthetic Fujian-like factor year, as `tanji demo` makes).
 //!
-//! It checks that the charts hold data points, that every number the page shows equals the
-//! API's, that the page follows the log live (a day of uploads posted over HTTP shows up
-//! without a reload), that an enterprise token sees its own enterprise only, and that the
-//! Chinese UI switches; it saves screenshots into its temp dir and, when `TANJI_SCREENSHOT_DIR`
-//! is set, there too.
+//! The park also has enterprise inputs published after its factors (as the README's path
+//! does), which must not disturb the factor views.
+//!
+//! It checks that before a token is entered the public parts show (log size, checkpoint) with
+//! where a token comes from, that the charts hold data points, that every number the page
+//! shows equals the API's (filled shares too), that the page follows the log live (a day of
+//! uploads posted over HTTP shows up without a reload), that the Chinese view is Chinese
+//! throughout (the server's Chinese reason, no English sentence on the enterprise, park and
+//! advice pages), that an advice error keeps the selector usable and no id wraps, that an
+//! enterprise token sees its own enterprise only, that a factor series covering only part of
+//! the data raises the coverage banner, and that a park without uploads says why; it saves
+//! screenshots into its temp dir and, when `TANJI_SCREENSHOT_DIR` is set, there too.
 //!
 //! With `CI=true` it runs and fails if chromium or chromedriver is missing; elsewhere it prints
 //! `SKIPPED: …` and returns (`apt-get install chromium chromium-driver` to run it).
@@ -102,6 +109,20 @@ fn demo_park(dir: &Path) -> (SimPark, Vec<SignedUpload>) {
         end: STUCK.1,
     });
     park.register(&sim.registrations(START - 86_400)).unwrap();
+    // Enterprise inputs published after the factors, as the README's path does (`tanji inputs
+    // publish`): the factor views must still read the factor series, never the inputs.
+    park.publish(&PublicationRequest {
+        name: "e1-inputs".into(),
+        method: tanji_report::INPUTS_METHOD.into(),
+        content: br#"{"enterprises":{"e-0001":{}}}"#.to_vec(),
+        regions: Vec::new(),
+        period: (0, 0),
+        intervals: 0,
+        inputs: Vec::new(),
+        calibrations: Vec::new(),
+        published_at: START,
+    })
+    .unwrap();
     let cut = START + i64::from(DAYS) * 86_400;
     let (now, later): (Vec<_>, Vec<_>) = sim
         .uploads()
@@ -336,6 +357,54 @@ fn en_formats_as_intl_does() {
     assert_eq!(en(52.0, 0), "52");
 }
 
+/// Whether `s` holds a CJK character.
+fn has_han(s: &str) -> bool {
+    s.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c))
+}
+
+/// The runs of four or more English words in a row (words of two or more Latin letters,
+/// apart from single spaces or commas) in `s`: what an English sentence looks like, and what
+/// ids, units, codes and command names (`tanji audit`, `t CO₂`, `e-0001`) do not.
+fn english_runs(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for line in s.lines() {
+        let mut run: Vec<&str> = Vec::new();
+        for token in line.split([' ', ',']) {
+            if token.len() >= 2 && token.chars().all(|c| c.is_ascii_alphabetic()) {
+                run.push(token);
+            } else if !token.is_empty() {
+                if run.len() >= 4 {
+                    out.push(run.join(" "));
+                }
+                run.clear();
+            }
+        }
+        if run.len() >= 4 {
+            out.push(run.join(" "));
+        }
+    }
+    out
+}
+
+#[test]
+fn english_runs_find_sentences_not_ids() {
+    assert_eq!(
+        english_runs("原因：The season explains most of it"),
+        vec!["season explains most of it".to_string()]
+    );
+    assert!(english_runs("e-0001 · 12.5 t CO₂ · `tanji audit` · 下载 JSON").is_empty());
+}
+
+/// Asserts that the view (`main`) shows no English sentence.
+async fn no_english_sentence(c: &Client, what: &str) {
+    let shown = js(c, "return document.querySelector('main').innerText;").await;
+    let runs = english_runs(shown.as_str().unwrap());
+    assert!(
+        runs.is_empty(),
+        "{what}: English on a Chinese page: {runs:?}"
+    );
+}
+
 async fn screenshot(c: &Client, dir: &Path, name: &str) {
     let png = c.screenshot().await.unwrap();
     assert!(png.starts_with(b"\x89PNG"), "not a PNG");
@@ -380,7 +449,8 @@ async fn dashboard_shows_the_apis_numbers_live() {
     let (_driver, driver_url) = chromedriver(&driver).await;
     let c = browser(&driver_url, &chromium).await;
 
-    // The token is entered once and kept in localStorage.
+    // Before a token is entered: the public parts (the log's size and latest checkpoint, as
+    // /checkpoint serves them) and where a token comes from.
     c.goto(&format!("{url}/dashboard/")).await.unwrap();
     c.find(Locator::Css("[data-testid='lang']"))
         .await
@@ -388,6 +458,29 @@ async fn dashboard_shows_the_apis_numbers_live() {
         .select_by_value("en")
         .await
         .unwrap();
+    let status = api(&url, op, "/status").await;
+    let size = status["size"].as_u64().unwrap();
+    ready(&c, Some(size)).await;
+    close(
+        value(&c, "ledger-size").await,
+        size as f64,
+        "tokenless ledger-size",
+    );
+    assert_eq!(attr(&c, "head-size", "data-value").await, size.to_string());
+    assert_eq!(
+        text(&c, "checkpoint-root").await,
+        status["checkpoint"]["root"].as_str().unwrap()
+    );
+    let help = text(&c, "token-help").await;
+    assert!(help.contains("tanji token new"), "{help}");
+    assert!(c
+        .find_all(Locator::Css("[data-testid='error']"))
+        .await
+        .unwrap()
+        .is_empty());
+    screenshot(&c, &shots, "tokenless-en.png").await;
+
+    // The token is entered once and kept in localStorage.
     let input = c
         .find(Locator::Css("[data-testid='token-input']"))
         .await
@@ -405,9 +498,14 @@ async fn dashboard_shows_the_apis_numbers_live() {
     );
 
     // Park overview.
-    let status = api(&url, op, "/status").await;
-    let size = status["size"].as_u64().unwrap();
     ready(&c, Some(size)).await;
+    c.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(
+            "main[data-state=ready] [data-testid='witness-count']",
+        ))
+        .await
+        .unwrap();
     close(value(&c, "ledger-size").await, size as f64, "ledger-size");
     assert_eq!(text(&c, "ledger-size").await, en(size as f64, 0));
     close(
@@ -425,8 +523,12 @@ async fn dashboard_shows_the_apis_numbers_live() {
         "witness-count",
     );
 
-    // Today's factor curve against the annual mean: the chart draws the API's 24 hours.
+    // Today's factor curve against the annual mean: the chart draws the API's 24 hours. The
+    // inputs publication logged after the factors changes nothing here (no 500).
     let curve = api(&url, op, "/factors/curve").await;
+    assert_eq!(curve["publication"], "CN-FJ-synthetic-2026@v1", "{curve}");
+    let factors = api(&url, op, "/factors").await.to_string();
+    assert!(!factors.contains("e1-inputs"), "{factors}");
     let hours: Vec<Value> = curve["hours"]
         .as_array()
         .unwrap()
@@ -521,6 +623,27 @@ async fn dashboard_shows_the_apis_numbers_live() {
         issues["count"].as_f64().unwrap(),
         "issues-count",
     );
+    // The share of filled values, for the park and per enterprise, as the report gives it.
+    close(
+        value(&c, "park-filled-share").await,
+        em["filled_share"]["share"].as_f64().unwrap(),
+        "park-filled-share",
+    );
+    let filled: Vec<Option<f64>> = js(
+        &c,
+        "return [...document.querySelectorAll(\"[data-testid='row-filled-share']\")].map(td => Number(td.dataset.value));",
+    )
+    .await
+    .as_array()
+    .unwrap()
+    .iter()
+    .map(Value::as_f64)
+    .collect();
+    let want: Vec<Option<f64>> = rows
+        .iter()
+        .map(|r| r["filled_share"]["share"].as_f64())
+        .collect();
+    close_all(&filled, &want, "row-filled-share");
     // The alerts card also counts and lists the meters' anomalies, as the API finds them.
     let anomalies = api(&url, op, "/park/anomalies").await;
     let flat: Vec<&Value> = anomalies["alerts"]
@@ -698,6 +821,11 @@ async fn dashboard_shows_the_apis_numbers_live() {
     );
     let em = api(&url, op, &format!("{q}/emissions")).await;
     close(
+        value(&c, "em-filled-share").await,
+        em["filled_share"]["share"].as_f64().unwrap(),
+        "em-filled-share",
+    );
+    close(
         value(&c, "em-scope1").await,
         em["scope1"]["fossil_g"].as_f64().unwrap(),
         "em-scope1",
@@ -842,8 +970,83 @@ async fn dashboard_shows_the_apis_numbers_live() {
         .await,
         json!("园区总览")
     );
-    assert_eq!(text(&c, "cmp-reason").await, reason);
+    // The Chinese view is Chinese throughout: the reason is the server's Chinese sentence (from
+    // the same figures), and no sentence the server wrote is English.
+    let zh_cmp = api(&url, op, &format!("{q}/comparison?lang=zh")).await;
+    let zh_reason = zh_cmp["comparison"]["reason"].as_str().unwrap();
+    assert!(has_han(zh_reason), "{zh_reason}");
+    assert_eq!(text(&c, "cmp-reason").await, zh_reason);
+    no_english_sentence(&c, "enterprise (zh)").await;
     screenshot(&c, &shots, "enterprise-zh.png").await;
+    c.goto(&format!("{url}/dashboard/#/park")).await.unwrap();
+    ready(&c, Some(grown)).await;
+    c.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(
+            "main[data-state=ready] [data-testid='enterprise-table']",
+        ))
+        .await
+        .unwrap();
+    no_english_sentence(&c, "park (zh)").await;
+    screenshot(&c, &shots, "park-zh.png").await;
+    c.goto(&format!("{url}/dashboard/#/advice/{e}"))
+        .await
+        .unwrap();
+    c.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(
+            "main[data-state=ready] [data-testid='advice-chart']",
+        ))
+        .await
+        .unwrap();
+    let lines = c
+        .find_all(Locator::Css("[data-testid='advice-line']"))
+        .await
+        .unwrap();
+    assert!(!lines.is_empty());
+    for l in &lines {
+        let t = l.text().await.unwrap();
+        assert!(has_han(&t), "{t}");
+    }
+    no_english_sentence(&c, "advice (zh)").await;
+    screenshot(&c, &shots, "advice-zh.png").await;
+    // An advice error (an enterprise the log does not know) keeps the selector usable.
+    c.goto(&format!("{url}/dashboard/#/advice/e-none"))
+        .await
+        .unwrap();
+    c.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(
+            "main[data-state=ready] [data-testid='advice-error']",
+        ))
+        .await
+        .unwrap();
+    c.find(Locator::Css("[data-testid='advice-enterprise-select']"))
+        .await
+        .unwrap()
+        .select_by_value(&e)
+        .await
+        .unwrap();
+    c.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(
+            "main[data-state=ready] [data-testid='advice-chart']",
+        ))
+        .await
+        .unwrap();
+    // Enterprise ids never wrap: each id element is one line high.
+    let wrapped = js(
+        &c,
+        "return [...document.querySelectorAll('.id')].filter(el => el.getClientRects().length > 1).map(el => el.textContent);",
+    )
+    .await;
+    assert_eq!(wrapped, json!([]));
+    c.find(Locator::Css("[data-testid='lang']"))
+        .await
+        .unwrap()
+        .select_by_value("en")
+        .await
+        .unwrap();
 
     // An enterprise token: its own page only; the park-wide figures are refused.
     js(
@@ -882,6 +1085,57 @@ async fn dashboard_shows_the_apis_numbers_live() {
         .await
         .unwrap()
         .is_empty());
+
+    // A park whose factor series covers only part of its data: a loud banner on the overview
+    // and on each enterprise page names the series and its span.
+    let partial = common::fixture(2, 4);
+    common::publish_factors(partial.path(), 1);
+    let server3 = common::start(partial.path(), common::config(&partial)).await;
+    common::post_uploads(&server3, &partial, 0..partial.uploads.len()).await;
+    let cov = api(&server3.url, op, "/park/emissions").await["factor_coverage"].clone();
+    assert_eq!(cov["complete"], false, "{cov}");
+    assert!(
+        cov["intervals_without_factor"].as_u64().unwrap() > 0,
+        "{cov}"
+    );
+    c.goto(&format!("{}/dashboard/#/park", server3.url))
+        .await
+        .unwrap();
+    js(&c, &format!("localStorage.setItem('tanji.token', '{op}');")).await;
+    c.refresh().await.unwrap();
+    ready(&c, Some(server3.state.head().size)).await;
+    let banner = c
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(
+            "main[data-state=ready] [data-testid='coverage-banner']",
+        ))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for k in ["series", "series_from", "series_to"] {
+        let want = cov[k].as_str().unwrap();
+        assert!(banner.contains(want), "{banner} lacks {k} {want}");
+    }
+    assert!(
+        banner.contains(&en(cov["intervals_without_factor"].as_f64().unwrap(), 0)),
+        "{banner}"
+    );
+    screenshot(&c, &shots, "partial-factors-en.png").await;
+    let pe = partial.enterprise(0);
+    c.goto(&format!("{}/dashboard/#/enterprise/{pe}", server3.url))
+        .await
+        .unwrap();
+    c.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(
+            "main[data-state=ready] [data-testid='coverage-banner']",
+        ))
+        .await
+        .unwrap();
+    server3.stop().await;
 
     // A park with factors but no uploads yet: the page says why there are no figures and
     // still shows the ledger and the factor curve.

@@ -452,3 +452,104 @@ async fn the_status_lists_the_witness_cosignatures_of_the_served_checkpoint() {
     assert_eq!(status["checkpoint"]["note"], cosigned);
     srv.stop().await;
 }
+
+/// GETs `path` with `Accept-Language: accept` (when given) and returns the JSON.
+async fn json_lang(srv: &common::Running, path: &str, accept: Option<&str>) -> Value {
+    let mut req = client().get(srv.at(path)).bearer_auth(OPERATOR);
+    if let Some(a) = accept {
+        req = req.header("accept-language", a);
+    }
+    let res = req.send().await.unwrap();
+    assert_eq!(res.status(), 200, "{path}");
+    serde_json::from_str(&res.text().await.unwrap()).unwrap()
+}
+
+/// Whether `s` holds a CJK character.
+fn has_han(s: &str) -> bool {
+    s.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c))
+}
+
+/// The Chinese dashboard gets the server's sentences in Chinese: the reason (the same
+/// function's, from the same figures), method notes, alert and issue texts; every number the
+/// same as in English.
+#[tokio::test(flavor = "multi_thread")]
+async fn texts_come_in_the_language_asked() {
+    let fx = fixture(2, 3);
+    common::publish_factors(fx.path(), 3);
+    let srv = start(fx.path(), config(&fx)).await;
+    post_uploads(&srv, &fx, 0..4).await;
+    let e = fx.enterprise(0);
+    let path = format!("/api/v1/enterprises/{e}/comparison");
+    let en = json_lang(&srv, &path, None).await;
+    let zh = json_lang(&srv, &format!("{path}?lang=zh"), None).await;
+    let by_header = json_lang(&srv, &path, Some("zh-CN,zh;q=0.9,en;q=0.8")).await;
+    let en_reason = en["comparison"]["reason"].as_str().unwrap();
+    let zh_reason = zh["comparison"]["reason"].as_str().unwrap();
+    assert!(!has_han(en_reason), "{en_reason}");
+    assert!(has_han(zh_reason), "{zh_reason}");
+    assert_eq!(
+        by_header["comparison"]["reason"],
+        zh["comparison"]["reason"]
+    );
+    // ?lang= wins over the header.
+    let en_again = json_lang(&srv, &format!("{path}?lang=en"), Some("zh-CN")).await;
+    assert_eq!(en_again["comparison"]["reason"], en_reason);
+    // The sentence is the accounting's own, in Chinese, from the figures served.
+    let c: tanji_accounting::Comparison = serde_json::from_value(en["comparison"].clone()).unwrap();
+    assert_eq!(
+        tanji_accounting::why::reason(&c, tanji_accounting::Lang::Zh).as_deref(),
+        Some(zh_reason)
+    );
+    // Nothing else differs.
+    let mut zh_c = zh["comparison"].clone();
+    zh_c["reason"] = en["comparison"]["reason"].clone();
+    same(&zh_c, &en["comparison"]);
+    let park = json_lang(&srv, "/api/v1/park/comparison?lang=zh", None).await;
+    assert!(park["enterprises"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| has_han(r["reason"].as_str().unwrap())));
+
+    // Method notes and the factor note.
+    let loads = json_lang(
+        &srv,
+        &format!("/api/v1/enterprises/{e}/loads?lang=zh"),
+        None,
+    )
+    .await;
+    assert!(has_han(loads["method"].as_str().unwrap()));
+    let curve = json_lang(&srv, "/api/v1/factors/curve", Some("zh")).await;
+    assert!(has_han(curve["annual_mean"]["method"].as_str().unwrap()));
+    let anomalies = json_lang(&srv, "/api/v1/park/anomalies?lang=zh", None).await;
+    assert!(has_han(anomalies["method"].as_str().unwrap()));
+    for a in anomalies["alerts"].as_array().unwrap() {
+        assert!(has_han(a["evidence"]["reason"].as_str().unwrap()), "{a}");
+    }
+    let issues = json_lang(&srv, "/api/v1/park/issues?lang=zh", None).await;
+    for i in issues["log_issues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(issues["accounting_issues"].as_array().unwrap())
+        .chain(issues["ingest_issues"].as_array().unwrap())
+    {
+        assert!(has_han(i["message"].as_str().unwrap()), "{i}");
+    }
+    let en_issues = json_lang(&srv, "/api/v1/park/issues", None).await;
+    assert_eq!(issues["count"], en_issues["count"]);
+
+    // A language we do not have is refused, saying which we have.
+    let res = client()
+        .get(srv.at(&format!("{path}?lang=fr")))
+        .bearer_auth(OPERATOR)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    assert!(res.text().await.unwrap().contains("en or zh"));
+    // An Accept-Language without en or zh gets English.
+    let fr = json_lang(&srv, &path, Some("fr-FR,de;q=0.5")).await;
+    assert_eq!(fr["comparison"]["reason"], en_reason);
+    srv.stop().await;
+}

@@ -22,6 +22,7 @@ use tanji_report::ReportError;
 use tanji_store::Store;
 
 use super::{check_enterprise, data, verifier, Shared};
+use crate::lang::{Asked, Lang};
 use crate::{ApiError, AppState, Caller};
 
 /// The longest period one request plans, days.
@@ -32,6 +33,65 @@ pub const ADVICE_METHOD: &str = "per local day (Asia/Shanghai, 15-minute interva
 
 /// How a plan on a forecast is made and scored (added to [`ADVICE_METHOD`]).
 pub const FORECAST_METHOD: &str = "planned on a forecast: each 15-minute factor of the day forecast from the publication's factors of up to 56 local days before it (at least 21), by the per-slot ridge regression of tanji-forecast (the slot the day before and a week before, its 7-day mean, the previous day's mean, Saturday, Sunday, Monday), as a plan made the day before would have them; the intervals and totals are on the forecast, totals.realised scores the same plan on the day's published factors";
+
+/// [`ADVICE_METHOD`] in Chinese.
+pub const ADVICE_METHOD_ZH: &str = "按本地日（Asia/Shanghai，15 分钟时段）：记录的场站负荷与光伏；负荷中高于当日最低值部分的五分之一可在 06:00–24:00 内移动，功率最高为其峰值的 1.5 倍（docs/optimizer.md）；示例分时电价；电网购电 × 该时段发布的因子与电价，由 tanji-optimizer 的线性规划求最小值，每个负荷的电量精确到瓦时不变";
+
+/// [`FORECAST_METHOD`] in Chinese.
+pub const FORECAST_METHOD_ZH: &str = "基于预测规划：当日每个 15 分钟因子由该发布此前最多 56 个本地日（至少 21 个）的因子，用 tanji-forecast 的逐时段岭回归预测（前一日与一周前的同一时段、7 日均值、前一日均值、周六、周日、周一），如同前一天做出的计划；时段与合计基于预测，totals.realised 用当日发布的因子为同一计划打分";
+
+/// The answer with its method and advice lines in `lang` (the lines written again from their
+/// figures: load, energy moved, from, to, emissions and cost).
+fn in_lang(mut v: Value, lang: Lang) -> Value {
+    if lang == Lang::En {
+        return v;
+    }
+    let currency = v["currency"].as_str().unwrap_or("").to_string();
+    if let Some(lines) = v["advice"].as_array_mut() {
+        for line in lines {
+            let strings = |k: &str| -> Vec<String> {
+                line[k]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|x| x.as_str().map(str::to_string))
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            };
+            let change = tanji_optimizer::Change {
+                load: line["load"].as_str().unwrap_or("").to_string(),
+                moved_wh: line["moved_wh"].as_i64().unwrap_or(0),
+                from: strings("from"),
+                to: strings("to"),
+                emissions_g: line["emissions_g"].as_i64().unwrap_or(0),
+                cost: line["cost"].as_f64().unwrap_or(0.0),
+                text: String::new(),
+            };
+            line["text"] = json!(crate::lang::advice_zh(&change, &currency));
+        }
+    }
+    if let Some(refused) = v["refused"].as_array_mut() {
+        for r in refused {
+            r["reason"] = json!("该日无法规划：缺少完整一天的已记录数据或覆盖该日的因子，或负荷约束无解（英文界面列出具体原因）。");
+        }
+    }
+    if let Some(solver) = v["provenance"]["solver"].as_str() {
+        let zh = if solver.starts_with("mixed-integer") {
+            "混合整数线性规划，按批次启动时刻分支定界（microlp 0.6，纯 Rust），按最大余数取整到瓦时"
+        } else {
+            "线性规划，单纯形法（microlp 0.6，纯 Rust），按最大余数取整到瓦时"
+        };
+        v["provenance"]["solver"] = json!(zh);
+    }
+    let forecast = v["planned_on"] == "forecast";
+    v["method"] = json!(if forecast {
+        format!("{ADVICE_METHOD_ZH}；{FORECAST_METHOD_ZH}")
+    } else {
+        ADVICE_METHOD_ZH.to_string()
+    });
+    v
+}
 
 /// Cached answers, keyed by (enterprise, first day, days, objective, planning, log size).
 type Key = (String, String, u32, String, &'static str, u64);
@@ -307,6 +367,7 @@ pub(super) async fn enterprise_optimize(
     State(state): State<AppState>,
     caller: Caller,
     Extension(q): Shared,
+    Asked(lang): Asked,
     Path(id): Path<String>,
     Query(oq): Query<OptimizeQuery>,
 ) -> Result<Json<Value>, ApiError> {
@@ -355,7 +416,7 @@ pub(super) async fn enterprise_optimize(
         size,
     );
     if let Some(v) = q.advice.get(&key) {
-        return Ok(Json((*v).clone()));
+        return Ok(Json(in_lang((*v).clone(), lang)));
     }
     let v = verifier(&state)?;
     let value = state
@@ -419,5 +480,5 @@ pub(super) async fn enterprise_optimize(
         .await?;
     let value = Arc::new(value);
     q.advice.put(key, value.clone());
-    Ok(Json((*value).clone()))
+    Ok(Json(in_lang((*value).clone(), lang)))
 }

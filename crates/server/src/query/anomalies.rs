@@ -22,6 +22,9 @@ pub const MAX_DAYS: i64 = 31;
 /// How the alerts were found.
 pub const METHOD: &str = "tanji_anomaly::detect with its default settings on each meter's logged values (thousandths of the registered unit, one interval of the meter's shortest channel; the rated capacity per interval from the registration; no idle schedule or known breaks), over the last days of data";
 
+/// [`METHOD`] in Chinese.
+pub const METHOD_ZH: &str = "对每个计量表已记录的数值运行 tanji_anomaly::detect（默认设置；登记单位的千分之一，取该表最短通道的时段；额定容量取自登记；无停机计划或已知中断），范围为数据的最后若干天";
+
 /// Query of the anomaly routes.
 #[derive(Debug, Default, Deserialize)]
 pub struct AnomalyQuery {
@@ -91,6 +94,21 @@ pub struct Anomalies {
     pub alerts: Vec<AlertView>,
     /// How they were found.
     pub method: &'static str,
+}
+
+impl Anomalies {
+    /// The answer with its method and every alert's sentence in `lang` (the numbers, kinds and
+    /// spans unchanged).
+    pub fn in_lang(mut self, lang: crate::lang::Lang) -> Anomalies {
+        if lang == crate::lang::Lang::En {
+            return self;
+        }
+        self.method = METHOD_ZH;
+        for a in &mut self.alerts {
+            a.evidence.reason = crate::lang::alert_zh(a.kind, &a.evidence, &a.unit);
+        }
+        self
+    }
 }
 
 /// Runs detection on every meter of `meters` (by enterprise) over the last `days` days of

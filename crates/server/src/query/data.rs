@@ -187,6 +187,18 @@ pub struct FactorCurve {
 /// Method of [`AnnualMean`].
 pub const ANNUAL_MEAN_METHOD: &str = "consumption-weighted mean of the publication's hourly consumption-based direct factors over its whole period (weights: the region's consumption_mwh)";
 
+/// [`ANNUAL_MEAN_METHOD`] in Chinese.
+pub const ANNUAL_MEAN_METHOD_ZH: &str =
+    "该发布整个期间逐时的基于消费的直接排放因子的用电量加权平均（权重：该区域的 consumption_mwh）";
+
+/// How the annual mean is computed, in `lang`.
+pub fn annual_mean_method(lang: crate::lang::Lang) -> &'static str {
+    match lang {
+        crate::lang::Lang::En => ANNUAL_MEAN_METHOD,
+        crate::lang::Lang::Zh => ANNUAL_MEAN_METHOD_ZH,
+    }
+}
+
 fn round4(x: f64) -> f64 {
     (x * 10_000.0).round() / 10_000.0
 }
@@ -445,6 +457,17 @@ pub struct Loads {
 
 /// Method of [`Loads`].
 pub const LOADS_METHOD: &str = "sum of the logged upload values of the enterprise's meters per carrier and unit, each value converted exactly to thousandths of the meter's registered unit (rounded half away from zero); a coarser interval split evenly over the series' intervals";
+
+/// [`LOADS_METHOD`] in Chinese.
+pub const LOADS_METHOD_ZH: &str = "企业各计量表已记录的上传数值按载能类型和单位求和；每个数值精确换算为计量表登记单位的千分之一（四舍五入，远离零）；较粗的时段均分到序列的各时段";
+
+/// How the loads are summed, in `lang`.
+pub fn loads_method(lang: crate::lang::Lang) -> &'static str {
+    match lang {
+        crate::lang::Lang::En => LOADS_METHOD,
+        crate::lang::Lang::Zh => LOADS_METHOD_ZH,
+    }
+}
 
 /// Default length of a loads query without a start: the last 7 days of data.
 pub const LOADS_DEFAULT_DAYS: i64 = 7;

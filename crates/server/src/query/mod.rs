@@ -33,6 +33,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use tanji_ledger::NoteVerifier;
 
+use crate::lang::Asked;
 use crate::{Access, ApiError, ApiRouter, AppState, Caller, RouteInfo};
 
 pub use anomalies::{AlertView, Anomalies, AnomalyQuery};
@@ -395,6 +396,7 @@ pub struct CurveQuery {
 async fn factor_curve(
     State(state): State<AppState>,
     Extension(q): Shared,
+    Asked(lang): Asked,
     Query(cq): Query<CurveQuery>,
 ) -> Result<Json<FactorCurve>, ApiError> {
     let pubs = publications(&state, &q, state.head().size).await?;
@@ -403,13 +405,11 @@ async fn factor_curve(
         None => None,
         Some(d) => Some(parse_instant(d, false)?.div_euclid(86_400)),
     };
-    Ok(Json(data::factor_curve(
-        &p,
-        cq.region.as_deref(),
-        day,
-        now(),
-        UTC_OFFSET_S,
-    )?))
+    let mut curve = data::factor_curve(&p, cq.region.as_deref(), day, now(), UTC_OFFSET_S)?;
+    if let Some(m) = curve.annual_mean.as_mut() {
+        m.method = data::annual_mean_method(lang);
+    }
+    Ok(Json(curve))
 }
 
 async fn enterprise_list(
@@ -438,6 +438,7 @@ async fn enterprise_loads(
     State(state): State<AppState>,
     caller: Caller,
     Extension(q): Shared,
+    Asked(lang): Asked,
     Path(id): Path<String>,
     Query(pq): Query<PeriodQuery>,
 ) -> Result<Json<Loads>, ApiError> {
@@ -462,6 +463,8 @@ async fn enterprise_loads(
             )?)
         })
         .await?;
+    let mut loads = loads;
+    loads.method = data::loads_method(lang);
     Ok(Json(loads))
 }
 
@@ -492,12 +495,13 @@ async fn enterprise_emissions(
     State(state): State<AppState>,
     caller: Caller,
     Extension(q): Shared,
+    Asked(lang): Asked,
     Path(id): Path<String>,
     Query(pq): Query<PeriodQuery>,
 ) -> Result<Response, ApiError> {
     let r = enterprise_doc(&state, &q, &caller, id, &pq).await?;
-    Ok(r.view("enterprise emissions", |r| {
-        reports::enterprise_view(r, "emissions")
+    Ok(r.view("enterprise emissions", lang, |r| {
+        reports::enterprise_view(r, "emissions", lang)
     }))
 }
 
@@ -505,12 +509,13 @@ async fn enterprise_comparison(
     State(state): State<AppState>,
     caller: Caller,
     Extension(q): Shared,
+    Asked(lang): Asked,
     Path(id): Path<String>,
     Query(pq): Query<PeriodQuery>,
 ) -> Result<Response, ApiError> {
     let r = enterprise_doc(&state, &q, &caller, id, &pq).await?;
-    Ok(r.view("enterprise comparison", |r| {
-        reports::enterprise_view(r, "comparison")
+    Ok(r.view("enterprise comparison", lang, |r| {
+        reports::enterprise_view(r, "comparison", lang)
     }))
 }
 
@@ -518,12 +523,13 @@ async fn enterprise_indicators(
     State(state): State<AppState>,
     caller: Caller,
     Extension(q): Shared,
+    Asked(lang): Asked,
     Path(id): Path<String>,
     Query(pq): Query<PeriodQuery>,
 ) -> Result<Response, ApiError> {
     let r = enterprise_doc(&state, &q, &caller, id, &pq).await?;
-    Ok(r.view("enterprise indicators", |r| {
-        reports::enterprise_view(r, "indicators")
+    Ok(r.view("enterprise indicators", lang, |r| {
+        reports::enterprise_view(r, "indicators", lang)
     }))
 }
 
@@ -531,6 +537,7 @@ async fn enterprise_issues(
     State(state): State<AppState>,
     caller: Caller,
     Extension(q): Shared,
+    Asked(lang): Asked,
     Path(id): Path<String>,
     Query(pq): Query<PeriodQuery>,
 ) -> Result<Json<Value>, ApiError> {
@@ -548,13 +555,14 @@ async fn enterprise_issues(
             reports::quarantine(store, Some(&devices))
         })
         .await?;
-    Ok(Json(reports::issues_view(&r, None, quarantine)))
+    Ok(Json(reports::issues_view(&r, None, quarantine, lang)))
 }
 
 async fn enterprise_anomalies(
     State(state): State<AppState>,
     caller: Caller,
     Extension(q): Shared,
+    Asked(lang): Asked,
     Path(id): Path<String>,
     Query(aq): Query<AnomalyQuery>,
 ) -> Result<Json<Anomalies>, ApiError> {
@@ -571,12 +579,13 @@ async fn enterprise_anomalies(
             Ok(anomalies::anomalies(store, size, &one, Some(&id), days)?)
         })
         .await?;
-    Ok(Json(found))
+    Ok(Json(found.in_lang(lang)))
 }
 
 async fn park_anomalies(
     State(state): State<AppState>,
     Extension(q): Shared,
+    Asked(lang): Asked,
     Query(aq): Query<AnomalyQuery>,
 ) -> Result<Json<Anomalies>, ApiError> {
     let days = aq.days()?;
@@ -589,7 +598,7 @@ async fn park_anomalies(
             Ok(anomalies::anomalies(store, size, &all, None, days)?)
         })
         .await?;
-    Ok(Json(found))
+    Ok(Json(found.in_lang(lang)))
 }
 
 /// Query of the report downloads.
@@ -626,33 +635,43 @@ async fn enterprise_report(
 async fn park_emissions(
     State(state): State<AppState>,
     Extension(q): Shared,
+    Asked(lang): Asked,
     Query(pq): Query<PeriodQuery>,
 ) -> Result<Response, ApiError> {
     let r = park_doc(&state, &q, &pq).await?;
-    Ok(r.view("park emissions", |r| reports::park_view(r, "emissions")))
+    Ok(r.view("park emissions", lang, |r| {
+        reports::park_view(r, "emissions", lang)
+    }))
 }
 
 async fn park_comparison(
     State(state): State<AppState>,
     Extension(q): Shared,
+    Asked(lang): Asked,
     Query(pq): Query<PeriodQuery>,
 ) -> Result<Response, ApiError> {
     let r = park_doc(&state, &q, &pq).await?;
-    Ok(r.view("park comparison", |r| reports::park_view(r, "comparison")))
+    Ok(r.view("park comparison", lang, |r| {
+        reports::park_view(r, "comparison", lang)
+    }))
 }
 
 async fn park_indicators(
     State(state): State<AppState>,
     Extension(q): Shared,
+    Asked(lang): Asked,
     Query(pq): Query<PeriodQuery>,
 ) -> Result<Response, ApiError> {
     let r = park_doc(&state, &q, &pq).await?;
-    Ok(r.view("park indicators", |r| reports::park_view(r, "indicators")))
+    Ok(r.view("park indicators", lang, |r| {
+        reports::park_view(r, "indicators", lang)
+    }))
 }
 
 async fn park_issues(
     State(state): State<AppState>,
     Extension(q): Shared,
+    Asked(lang): Asked,
     Query(pq): Query<PeriodQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let r = park_doc(&state, &q, &pq).await?;
@@ -669,7 +688,12 @@ async fn park_issues(
             ))
         })
         .await?;
-    Ok(Json(reports::issues_view(&r, Some(ingest), quarantine)))
+    Ok(Json(reports::issues_view(
+        &r,
+        Some(ingest),
+        quarantine,
+        lang,
+    )))
 }
 
 async fn park_report(

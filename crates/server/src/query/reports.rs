@@ -15,6 +15,7 @@ use tanji_report::{ReportDoc, ReportError, Request, Scope};
 use tanji_store::{Store, StoredIssue};
 
 use super::{verifier, UTC_OFFSET_S};
+use crate::lang::{self, Lang};
 use crate::{ApiError, AppState};
 
 /// At most this many (scope, period) reports are kept; the dashboard asks for a handful.
@@ -57,16 +58,26 @@ pub struct Report {
     /// Problems found in the log while building (undecodable entries, bad device
     /// signatures): shown as alerts; a report with problems is not offered for download.
     pub problems: Vec<String>,
-    /// Views already cut from it, as JSON bytes, by name (`park emissions`, …): a park's
-    /// view lists every enterprise, and dashboards ask for the same ones again and again.
-    views: Mutex<HashMap<&'static str, axum::body::Bytes>>,
+    /// Views already cut from it, as JSON bytes, by name (`park emissions`, …) and language:
+    /// a park's view lists every enterprise, and dashboards ask for the same ones again and
+    /// again.
+    views: Mutex<HashMap<(&'static str, Lang), axum::body::Bytes>>,
 }
 
 impl Report {
-    /// The view `name` as a JSON response: made by `make` the first time, then served from
-    /// the bytes kept with the report.
-    pub fn view(&self, name: &'static str, make: impl FnOnce(&Report) -> Value) -> Response {
-        let kept = self.views.lock().ok().and_then(|v| v.get(name).cloned());
+    /// The view `name` in `lang` as a JSON response: made by `make` the first time, then
+    /// served from the bytes kept with the report.
+    pub fn view(
+        &self,
+        name: &'static str,
+        lang: Lang,
+        make: impl FnOnce(&Report) -> Value,
+    ) -> Response {
+        let kept = self
+            .views
+            .lock()
+            .ok()
+            .and_then(|v| v.get(&(name, lang)).cloned());
         let bytes = match kept {
             Some(b) => b,
             None => {
@@ -78,7 +89,7 @@ impl Report {
                     }
                 };
                 if let Ok(mut v) = self.views.lock() {
-                    v.insert(name, b.clone());
+                    v.insert((name, lang), b.clone());
                 }
                 b
             }
@@ -251,8 +262,9 @@ fn at<'a>(v: &'a Value, path: &[&str]) -> &'a Value {
         .fold(v, |cur, k| cur.get(k).unwrap_or(&Value::Null))
 }
 
-/// One enterprise's view: `emissions`, `comparison` or `indicators`.
-pub fn enterprise_view(r: &Report, what: &str) -> Value {
+/// One enterprise's view: `emissions`, `comparison` or `indicators`; the reason sentence in
+/// `lang`.
+pub fn enterprise_view(r: &Report, what: &str, lang: Lang) -> Value {
     let mut m = header(r);
     let Some(e) = r.doc.reports.first() else {
         return Value::Object(m);
@@ -271,7 +283,10 @@ pub fn enterprise_view(r: &Report, what: &str) -> Value {
             m.insert("uploads".into(), json!(e.uploads));
         }
         "comparison" => {
-            m.insert("comparison".into(), at(f, &["comparison"]).clone());
+            m.insert(
+                "comparison".into(),
+                lang::comparison(at(f, &["comparison"]), lang),
+            );
         }
         _ => {
             m.insert("indicators".into(), at(f, &["indicators"]).clone());
@@ -280,8 +295,9 @@ pub fn enterprise_view(r: &Report, what: &str) -> Value {
     Value::Object(m)
 }
 
-/// The park's view: `emissions`, `comparison` or `indicators`, by enterprise and in total.
-pub fn park_view(r: &Report, what: &str) -> Value {
+/// The park's view: `emissions`, `comparison` or `indicators`, by enterprise and in total;
+/// the reason sentences in `lang`.
+pub fn park_view(r: &Report, what: &str, lang: Lang) -> Value {
     let mut m = header(r);
     let t = r.doc.park_totals.as_ref();
     let rows: Vec<Value> = r
@@ -308,7 +324,7 @@ pub fn park_view(r: &Report, what: &str) -> Value {
                     "difference_pct": at(f, &["comparison", "difference_pct"]),
                     "season_g": at(f, &["comparison", "season_g"]),
                     "timing_g": at(f, &["comparison", "timing_g"]),
-                    "reason": at(f, &["comparison", "reason"]),
+                    "reason": lang::reason(at(f, &["comparison"]), lang),
                 }),
                 _ => json!({
                     "enterprise": e.enterprise,
@@ -377,14 +393,20 @@ pub fn quarantine<S: Store>(store: &S, devices: Option<&[String]>) -> Result<Val
 }
 
 /// Every data issue: the report's log issues, each enterprise's gaps (with their effect), the
-/// ingest issues (park view only) and the quarantine. `count` adds the first three.
-pub fn issues_view(r: &Report, ingest: Option<Vec<StoredIssue>>, quarantine: Value) -> Value {
+/// ingest issues (park view only) and the quarantine. `count` adds the first three. The log
+/// and accounting issues' messages are in `lang`.
+pub fn issues_view(
+    r: &Report,
+    ingest: Option<Vec<StoredIssue>>,
+    quarantine: Value,
+    lang: Lang,
+) -> Value {
     let mut m = header(r);
     let mut accounting = Vec::new();
     for e in &r.doc.reports {
         if let Some(list) = e.figures.get("issues").and_then(Value::as_array) {
             for i in list {
-                let mut i = i.clone();
+                let mut i = lang::accounting_issue(i, lang);
                 if let Some(o) = i.as_object_mut() {
                     o.insert("enterprise".into(), json!(e.enterprise));
                 }
@@ -398,13 +420,21 @@ pub fn issues_view(r: &Report, ingest: Option<Vec<StoredIssue>>, quarantine: Val
         .iter()
         .rev()
         .take(LIST_LIMIT)
-        .map(|i| json!({"index": i.index, "code": i.code, "message": i.message}))
+        .map(|i| {
+            json!({"index": i.index, "code": i.code, "message": lang::ingest_issue(&i.code, &i.message, lang)})
+        })
         .collect();
     m.insert(
         "count".into(),
         json!(r.doc.issues.len() + accounting.len() + ingest_count),
     );
-    m.insert("log_issues".into(), json!(r.doc.issues));
+    let log_issues: Vec<Value> = r
+        .doc
+        .issues
+        .iter()
+        .map(|i| lang::log_issue(&json!(i), lang))
+        .collect();
+    m.insert("log_issues".into(), Value::Array(log_issues));
     m.insert("accounting_issues".into(), Value::Array(accounting));
     m.insert("ingest_issue_count".into(), json!(ingest_count));
     m.insert("ingest_issues".into(), Value::Array(ingest_list));

@@ -377,6 +377,28 @@ fn step_output(log: &str, i: usize) -> &str {
     &rest[..rest.find("::: ").unwrap_or(rest.len())]
 }
 
+/// The last lines of each background command's output, for a failure message.
+fn background_logs(state: &Path) -> String {
+    let mut out = String::new();
+    let mut logs: Vec<PathBuf> = std::fs::read_dir(state)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("background-"))
+        })
+        .collect();
+    logs.sort();
+    for p in logs {
+        let text = std::fs::read_to_string(&p).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        let tail = &lines[lines.len().saturating_sub(20)..];
+        let _ = write!(out, "\n--- {}\n{}", p.display(), tail.join("\n"));
+    }
+    out
+}
+
 fn find_step(steps: &[Step], prefix: &str) -> usize {
     steps
         .iter()
@@ -450,6 +472,7 @@ fn the_readme_using_it_section_runs_as_written() {
         .arg(state.join("readme.sh"))
         .current_dir(&repo)
         .env("TMPDIR", tmp.path())
+        .env("NO_COLOR", "1")
         .env_remove("TANJI_LOG")
         .stdin(Stdio::null())
         .stdout(log_file.try_clone().unwrap())
@@ -475,16 +498,17 @@ fn the_readme_using_it_section_runs_as_written() {
             .find_map(|l| l.strip_prefix("::: step "))
             .and_then(|r| r.split(' ').next())
             .and_then(|n| n.parse::<usize>().ok());
-        let tail: Vec<&str> = log.lines().rev().take(80).collect();
-        let tail: Vec<&str> = tail.into_iter().rev().collect();
         panic!(
-            "README.md's 'Using it' failed ({status}, after {:?}) at:\n  {}\nas run:\n  {}\n--- last lines of the output\n{}",
+            "README.md's 'Using it' failed ({status}, after {:?}) at:\n  {}\nas run:\n  {}\n--- its output\n{}{}",
             started.elapsed(),
             last.map_or("(before the first step)", |i| steps[i].readme.as_str()),
             last.map_or("", |i| steps[i].run.as_str()),
-            tail.join("\n")
+            last.map_or(log.as_str(), |i| step_output(&log, i)),
+            background_logs(&state)
         );
     }
+    // The servers' own output, for a route that did not answer 200.
+    let servers = background_logs(&state);
 
     let workdir = PathBuf::from(
         std::fs::read_to_string(state.join("workdir"))
@@ -561,7 +585,7 @@ fn the_readme_using_it_section_runs_as_written() {
     let failed: Vec<&str> = routes.lines().filter(|l| !l.ends_with(" 200")).collect();
     assert!(
         failed.is_empty(),
-        "dashboard routes not answering 200 (route status):\n{}",
+        "dashboard routes not answering 200 (route status):\n{}{servers}",
         failed.join("\n")
     );
     assert_eq!(routes.lines().count(), DASHBOARD_ROUTES.len());

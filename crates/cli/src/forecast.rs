@@ -180,6 +180,9 @@ fn backtest_cmd(
     enterprises: usize,
     write: Option<&Path>,
 ) -> Result<ExitCode> {
+    if let Some(path) = write {
+        crate::bench::check_write(path)?;
+    }
     let t0 = Instant::now();
     let zone = Zone::shanghai();
     let need = Model::ALL.iter().map(Model::min_history).max().unwrap_or(0);

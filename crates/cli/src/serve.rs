@@ -1,7 +1,7 @@
 //! `tanji serve` (the park as a service) and `tanji token new` (an API token and its config
 //! lines).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
@@ -41,25 +41,68 @@ pub enum TokenCommand {
         /// A name for the holder, shown in logs.
         #[arg(long)]
         name: Option<String>,
+        /// Append the `[[tokens]]` lines to this server config (created if missing) and print
+        /// only the token, e.g. `TOKEN=$(tanji token new --role operator --config tanji.toml)`.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
     },
 }
 
 pub fn token(cmd: TokenCommand) -> Result<ExitCode> {
     match cmd {
-        TokenCommand::New { role, name } => {
+        TokenCommand::New { role, name, config } => {
             let role = Role::parse(&role).map_err(anyhow::Error::msg)?;
             let (token, hash) = tanji_server::auth::new_token();
-            println!("token (give it to its holder; it is not stored anywhere):\n  {token}\n");
-            println!("add to the server config:\n");
-            println!("[[tokens]]");
+            let mut lines = String::from("[[tokens]]\n");
             if let Some(n) = name {
-                println!("name = {}", toml_string(&n));
+                lines.push_str(&format!("name = {}\n", toml_string(&n)));
             }
-            println!("sha256 = \"{hash}\"");
-            println!("role = {}", toml_string(&role.to_string()));
+            lines.push_str(&format!("sha256 = \"{hash}\"\n"));
+            lines.push_str(&format!("role = {}\n", toml_string(&role.to_string())));
+            match config {
+                Some(path) => {
+                    append_to_config(&path, &lines)?;
+                    eprintln!(
+                        "added a token for role {role} to {} (only its SHA-256; the token is printed once, here)",
+                        path.display()
+                    );
+                    println!("{token}");
+                }
+                None => {
+                    println!(
+                        "token (give it to its holder; it is not stored anywhere):\n  {token}\n"
+                    );
+                    println!("add to the server config:\n");
+                    print!("{lines}");
+                }
+            }
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Appends `lines` to the TOML file `path` (created if missing), after a blank line, and checks
+/// that the result still parses as a server config.
+fn append_to_config(path: &Path, lines: &str) -> Result<()> {
+    let old = match std::fs::read_to_string(path) {
+        Ok(s) => s,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    };
+    let sep = match old.as_str() {
+        "" => "",
+        s if s.ends_with("\n\n") => "",
+        s if s.ends_with('\n') => "\n",
+        _ => "\n\n",
+    };
+    let new = format!("{old}{sep}{lines}");
+    Config::parse(&new, &path.display().to_string()).with_context(|| {
+        format!(
+            "{} would not be a valid server config with the new token; nothing was written",
+            path.display()
+        )
+    })?;
+    std::fs::write(path, new).with_context(|| format!("writing {}", path.display()))
 }
 
 fn toml_string(s: &str) -> String {

@@ -1,6 +1,6 @@
 //! `tanji serve` as a process: it prints where it listens, acknowledges an upload over HTTP,
 //! stops cleanly on SIGINT with the upload on disk; `tanji token new` prints a token and the
-//! config lines holding its SHA-256.
+//! config lines holding its SHA-256, or appends them to a config with `--config`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -107,4 +107,47 @@ fn token_new_prints_a_token_and_its_config_lines() {
         "{}",
         bad.stderr
     );
+}
+
+#[test]
+fn token_new_with_config_appends_its_lines_and_prints_only_the_token() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tmp.path().join("tanji.toml");
+    std::fs::write(&config, "listen = \"127.0.0.1:9000\"\n").unwrap();
+    let mut tokens = Vec::new();
+    for role in ["operator", "enterprise:e-0001"] {
+        let out = tanji(["token", "new", "--role", role, "--config", s(&config)])
+            .ok()
+            .stdout;
+        let token = out.trim().to_string();
+        assert!(
+            token.starts_with("tanji_") && !token.contains('\n'),
+            "{out}"
+        );
+        tokens.push(token);
+    }
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert!(
+        text.starts_with("listen = \"127.0.0.1:9000\"\n\n[[tokens]]\n"),
+        "{text}"
+    );
+    for (token, role) in tokens.iter().zip(["operator", "enterprise:e-0001"]) {
+        let hash = hex::encode(Sha256::digest(token.as_bytes()));
+        assert!(
+            text.contains(&format!("sha256 = \"{hash}\"\nrole = \"{role}\"\n")),
+            "{text}"
+        );
+        assert!(
+            !text.contains(token.as_str()),
+            "the token itself is not stored"
+        );
+    }
+    assert_eq!(text.matches("[[tokens]]").count(), 2, "{text}");
+
+    // A config that would not parse is left alone.
+    std::fs::write(&config, "listen = [\n").unwrap();
+    let bad = tanji(["token", "new", "--role", "operator", "--config", s(&config)]).expect_code(2);
+    assert!(bad.stdout.is_empty(), "{}", bad.stdout);
+    assert!(bad.stderr.contains("nothing was written"), "{}", bad.stderr);
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), "listen = [\n");
 }

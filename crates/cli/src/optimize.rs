@@ -461,7 +461,7 @@ pub fn run(a: OptimizeArgs) -> Result<ExitCode> {
             }
             println!(
                 "  modelled: grid import × the interval's factor and tariff price; solved as a {}",
-                plan.solver.method
+                plan.solver.describe()
             );
         }
     }

@@ -247,6 +247,9 @@ impl Plan {
                 "NO"
             }
         ));
+        if !self.solver.proven_optimal {
+            s.push_str(&format!("solver: {}\n", self.solver.describe()));
+        }
         s
     }
 }

@@ -287,6 +287,86 @@ pub struct SolverNote {
     pub constraints: usize,
     /// Wh moved by the rounding repair (away from the solver's rounded answer).
     pub repaired_wh: i64,
+    /// Whether the solver proved the schedule optimal (always so for a linear programme).
+    /// `false`: it stopped at a [`Limits`] bound with the best schedule found so far, which
+    /// keeps every constraint but may not be the least objective.
+    #[serde(default = "proven")]
+    pub proven_optimal: bool,
+    /// The relative gap between the schedule's objective and the best bound the solver proved
+    /// (0 when proven optimal; e.g. 0.006 = the schedule is within 0.6% of the best possible),
+    /// `None` if the solver stopped before it had a bound.
+    #[serde(default)]
+    pub gap: Option<f64>,
+    /// Why the solver stopped: `optimal`, `mip_gap` (within [`Limits::mip_gap`]),
+    /// `time_limit` or `node_limit`.
+    #[serde(default = "optimal")]
+    pub stopped: String,
+}
+
+fn proven() -> bool {
+    true
+}
+
+fn optimal() -> String {
+    "optimal".into()
+}
+
+impl SolverNote {
+    /// The method and how far it got, in words: "…, proven optimal" or "…, not proven
+    /// optimal: stopped at the time limit, within 0.6% of the best possible".
+    pub fn describe(&self) -> String {
+        if self.proven_optimal {
+            return format!("{}, proven optimal", self.method);
+        }
+        let why = match self.stopped.as_str() {
+            "mip_gap" => "stopped within the allowed MIP gap",
+            "time_limit" => "stopped at the time limit",
+            "node_limit" => "stopped at the node limit",
+            other => other,
+        };
+        match self.gap {
+            Some(g) => format!(
+                "{}, not proven optimal: {why}, within {:.2}% of the best possible",
+                self.method,
+                g * 100.0
+            ),
+            None => format!(
+                "{}, not proven optimal: {why}, with no bound on how far from the best possible",
+                self.method
+            ),
+        }
+    }
+}
+
+/// How long the solver may search and how close to the optimum it may stop: a plan is
+/// always returned within these bounds (or refused), whatever the instance.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Limits {
+    /// Relative MIP gap at which branch and bound may stop with the best schedule found.
+    pub mip_gap: f64,
+    /// Wall-clock budget of one [`optimize_with`] call, all its solves together; `None`:
+    /// none (only for tests with a node limit).
+    pub time_limit: Option<std::time::Duration>,
+    /// Branch-and-bound nodes per solve; `None`: no limit. Deterministic, unlike the time
+    /// limit: tests use it to stop a search at the same point on any machine.
+    pub node_limit: Option<u64>,
+}
+
+impl Limits {
+    /// The default relative MIP gap: 10⁻⁴ (HiGHS's default `mip_rel_gap`).
+    pub const DEFAULT_MIP_GAP: f64 = 1e-4;
+    /// The default time limit per plan: 10 s.
+    pub const DEFAULT_TIME_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            mip_gap: Self::DEFAULT_MIP_GAP,
+            time_limit: Some(Self::DEFAULT_TIME_LIMIT),
+            node_limit: None,
+        }
+    }
 }
 
 /// The advice for one problem.
@@ -319,11 +399,18 @@ pub struct Plan {
 }
 
 /// Plans `p`: the least-objective schedule of its flexible loads, each load's energy
-/// unchanged to the Wh, every bound and the import limit kept.
+/// unchanged to the Wh, every bound and the import limit kept; within the default
+/// [`Limits`] (10 s, a 10⁻⁴ gap), and the plan's [`SolverNote`] says whether it is proven
+/// optimal.
 pub fn optimize(p: &Problem) -> Result<Plan, Infeasible> {
+    optimize_with(p, &Limits::default())
+}
+
+/// [`optimize`] within `limits`.
+pub fn optimize_with(p: &Problem, limits: &Limits) -> Result<Plan, Infeasible> {
     check::validate(p)?;
     check::precheck(p)?;
-    let solved = solve::solve(p)?;
+    let solved = solve::solve(p, limits)?;
     Ok(advice::plan(p, solved))
 }
 

@@ -10,10 +10,15 @@
 //! a 10⁻⁶ nudge towards each load's baseline intervals so that equally good plans move least.
 //! At the optimum `imp[t] = max(net load, 0)` wherever `c[t] > 0`: PV serves the site first.
 
-use microlp::{ComparisonOp, LinearExpr, OptimizationDirection, Problem as Lp, Variable};
+use std::time::{Duration, Instant};
+
+use microlp::{
+    ComparisonOp, LinearExpr, OptimizationDirection, Problem as Lp, SolveOptions, SolveOutcome,
+    TerminationReason, Variable,
+};
 
 use crate::check::{batch_starts, mask};
-use crate::{FlexKind, Infeasible, Objective, Problem, SolverNote};
+use crate::{FlexKind, Infeasible, Limits, Objective, Problem, SolverNote};
 
 /// The solver's schedules in whole Wh.
 pub(crate) struct Solved {
@@ -309,9 +314,75 @@ fn repair_limit(p: &Problem, loads: &[LoadVars], schedules: &mut [Vec<i64>]) -> 
     Ok(moved)
 }
 
-fn diagnose(p: &Problem, err: &microlp::Error) -> Infeasible {
-    let feasible =
-        |use_limit: bool, contiguous: bool| build(p, use_limit, 0, contiguous).lp.solve().is_ok();
+/// The solver's limits for the rest of one plan: the gap, the node limit per solve, and
+/// the time left of the plan's budget.
+struct Budget<'a> {
+    limits: &'a Limits,
+    deadline: Option<Instant>,
+}
+
+impl<'a> Budget<'a> {
+    fn start(limits: &'a Limits) -> Self {
+        Budget {
+            limits,
+            deadline: limits.time_limit.map(|t| Instant::now() + t),
+        }
+    }
+
+    /// Solves `lp` within what is left of the budget.
+    fn solve(&self, lp: &Lp) -> Result<SolveOutcome, microlp::Error> {
+        self.solve_from(lp, None)
+    }
+
+    /// [`Budget::solve`], seeding branch and bound with `hint` (ignored by the solver if
+    /// infeasible), so that a search stopped early still has a schedule.
+    fn solve_from(
+        &self,
+        lp: &Lp,
+        hint: Option<Vec<(Variable, f64)>>,
+    ) -> Result<SolveOutcome, microlp::Error> {
+        let mut options = SolveOptions::default();
+        options.warm_start = hint;
+        options.mip_gap = self.limits.mip_gap;
+        options.node_limit = self.limits.node_limit;
+        options.time_limit = self.deadline.map(|d| {
+            d.saturating_duration_since(Instant::now())
+                .max(Duration::from_millis(1))
+        });
+        lp.solve_with(options)
+    }
+
+    /// Whether `lp` has a solution, as far as the budget lets the solver tell (`None`: it
+    /// could not tell).
+    fn feasible(&self, lp: &Lp) -> Option<bool> {
+        match self.solve(lp) {
+            Ok(o) => o.solution().map(|_| true),
+            Err(microlp::Error::Infeasible) => Some(false),
+            Err(_) => None,
+        }
+    }
+
+    /// The limits, in words, for messages.
+    fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(t) = self.limits.time_limit {
+            parts.push(format!("a time limit of {} s", t.as_secs_f64()));
+        }
+        if let Some(n) = self.limits.node_limit {
+            parts.push(format!("{n} branch-and-bound nodes"));
+        }
+        if parts.is_empty() {
+            "no limit".into()
+        } else {
+            parts.join(" and ")
+        }
+    }
+}
+
+fn diagnose(p: &Problem, err: &microlp::Error, budget: &Budget<'_>) -> Infeasible {
+    let feasible = |use_limit: bool, contiguous: bool| {
+        budget.feasible(&build(p, use_limit, 0, contiguous).lp) == Some(true)
+    };
     let has_batch = p
         .loads
         .iter()
@@ -331,8 +402,30 @@ fn diagnose(p: &Problem, err: &microlp::Error) -> Infeasible {
     Infeasible::Solver { diagnosis }
 }
 
-/// Solves `p` (already validated and pre-checked) into whole-Wh schedules.
-pub(crate) fn solve(p: &Problem) -> Result<Solved, Infeasible> {
+/// Each batch at its baseline start, if that start is allowed: a schedule that exists before
+/// any search (when it keeps the import limit), so a search stopped by its limits has at
+/// least the baseline to improve on. `None` without batches (a linear programme).
+fn baseline_hint(p: &Problem, built: &Built) -> Option<Vec<(Variable, f64)>> {
+    let mut hint = Vec::new();
+    for (l, lv) in built.loads.iter().enumerate() {
+        if let LoadVars::Batch { starts, .. } = lv {
+            let s0 = p.loads[l].baseline_wh.iter().position(|&e| e != 0)?;
+            if !starts.iter().any(|&(s, _)| s == s0) {
+                return None;
+            }
+            hint.extend(
+                starts
+                    .iter()
+                    .map(|&(s, y)| (y, if s == s0 { 1.0 } else { 0.0 })),
+            );
+        }
+    }
+    (!hint.is_empty()).then_some(hint)
+}
+
+/// Solves `p` (already validated and pre-checked) into whole-Wh schedules, within `limits`.
+pub(crate) fn solve(p: &Problem, limits: &Limits) -> Result<Solved, Infeasible> {
+    let budget = Budget::start(limits);
     let n = p.len();
     let shiftable = p
         .loads
@@ -341,17 +434,36 @@ pub(crate) fn solve(p: &Problem) -> Result<Solved, Infeasible> {
         .count() as i64;
     // Rounding adds at most 1 Wh per shiftable load per interval: keep that much below the limit.
     let mut built = build(p, true, shiftable, true);
-    let outcome = match built.lp.solve() {
+    let outcome = match budget.solve_from(&built.lp, baseline_hint(p, &built)) {
         Ok(o) => o,
         Err(_) if p.import_limit_wh.is_some() && shiftable > 0 => {
             built = build(p, true, 0, true);
-            built.lp.solve().map_err(|e| diagnose(p, &e))?
+            budget
+                .solve(&built.lp)
+                .map_err(|e| diagnose(p, &e, &budget))?
         }
-        Err(e) => return Err(diagnose(p, &e)),
+        Err(e) => return Err(diagnose(p, &e, &budget)),
     };
     let solution = outcome.solution().ok_or_else(|| Infeasible::Solver {
-        diagnosis: "the solver was interrupted before it found a schedule".into(),
+        diagnosis: format!(
+            "the solver found no schedule within {} ({} batch starts to choose among); plan fewer no-pause batches at once, narrow their windows, or allow a longer time",
+            budget.describe(),
+            built.binaries
+        ),
     })?;
+    let stopped = match solution.termination_reason() {
+        TerminationReason::ProvenOptimal => "optimal",
+        TerminationReason::MipGap => "mip_gap",
+        TerminationReason::TimeLimit => "time_limit",
+        TerminationReason::NodeLimit => "node_limit",
+        _ => "limit",
+    };
+    let proven_optimal = stopped == "optimal";
+    let gap = if proven_optimal {
+        Some(0.0)
+    } else {
+        solution.gap()
+    };
     let mut schedules = vec![vec![0i64; n]; p.loads.len()];
     let mut repaired = 0;
     for (l, lv) in built.loads.iter().enumerate() {
@@ -409,6 +521,9 @@ pub(crate) fn solve(p: &Problem) -> Result<Solved, Infeasible> {
             binaries: built.binaries,
             constraints: built.constraints,
             repaired_wh: repaired + moved,
+            proven_optimal,
+            gap,
+            stopped: stopped.into(),
         },
     })
 }

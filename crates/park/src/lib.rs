@@ -427,12 +427,85 @@ impl<S: Store> Park<S> {
     /// input, in order, only after the batch is on disk. `now` is the time the validation uses
     /// for the clock-skew check (Unix seconds, UTC); rejected input is quarantined with the
     /// wall-clock time it was received.
+    ///
+    /// One record never fails the others: if the store refuses the batch because of a value in
+    /// it ([`StoreError::is_refusal`]; validation enforces every limit the store has, so this
+    /// means one was missed), the batch is split in halves and each half logged on its own,
+    /// down to the one record the store refuses, which is rejected (`store_refused`) and
+    /// quarantined; the others are logged, each half with its own checkpoint. A failure of
+    /// the store itself (I/O, a full disk) still fails the call, and nothing not yet
+    /// committed is acknowledged.
     pub fn ingest(&mut self, batch: Vec<Incoming>, now: i64) -> Result<Vec<Outcome>, ParkError> {
         let policy = Policy::at(now);
         // The quarantine records when input really arrived, whatever time validation used.
         let received_at = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(now, |d| i64::try_from(d.as_secs()).unwrap_or(now));
+        self.ingest_isolating(&batch, &policy, received_at)
+    }
+
+    /// [`Park::ingest_once`], splitting the batch around records the store refuses.
+    fn ingest_isolating(
+        &mut self,
+        batch: &[Incoming],
+        policy: &Policy,
+        received_at: i64,
+    ) -> Result<Vec<Outcome>, ParkError> {
+        match self.ingest_once(batch, policy, received_at) {
+            Err(ParkError::Store(e)) if e.is_refusal() => match batch {
+                [one] => self.refuse(one, &e, received_at),
+                _ => {
+                    let (left, right) = batch.split_at(batch.len() / 2);
+                    let mut out = self.ingest_isolating(left, policy, received_at)?;
+                    out.extend(self.ingest_isolating(right, policy, received_at)?);
+                    Ok(out)
+                }
+            },
+            other => other,
+        }
+    }
+
+    /// Rejects and quarantines one record the store refused to log.
+    fn refuse(
+        &mut self,
+        inc: &Incoming,
+        e: &StoreError,
+        received_at: i64,
+    ) -> Result<Vec<Outcome>, ParkError> {
+        let (device, seq) = match &inc.parsed {
+            Ok(u) => (Some(u.body.device.clone()), Some(u.body.seq)),
+            Err(_) => (None, None),
+        };
+        tracing::error!(source = %inc.source, error = %e, "the store refused a validated record; it is rejected alone and the rest of its batch logged");
+        let rejection = Rejection {
+            code: RejectCode::StoreRefused,
+            message: format!(
+                "{}: the record passed validation but the park's store refused it ({e}); it was not logged and the rest of its batch was; report this to the park operator",
+                inc.source
+            ),
+        };
+        let mut ab = AppendBatch::default();
+        ab.quarantine.push(Quarantined {
+            received_at,
+            source: inc.source.clone(),
+            code: rejection.code.code().to_string(),
+            message: rejection.message.clone(),
+            device,
+            seq,
+            raw: inc.raw.clone(),
+        });
+        let frontier = self.frontier.clone();
+        self.commit(ab, frontier)?;
+        Ok(vec![Outcome::Rejected(rejection)])
+    }
+
+    /// Validates and logs `batch` in one transaction, all or nothing.
+    fn ingest_once(
+        &mut self,
+        batch: &[Incoming],
+        policy: &Policy,
+        received_at: i64,
+    ) -> Result<Vec<Outcome>, ParkError> {
         let mut frontier = self.frontier.clone();
         let mut out = Vec::with_capacity(batch.len());
         let mut ab = AppendBatch::default();
@@ -443,16 +516,15 @@ impl<S: Store> Park<S> {
                     code: RejectCode::Malformed,
                     message: format!("{}: {e}", inc.source),
                 }),
-                Ok(u) => validate_checked(u, &self.state, &policy, inc.checked.as_ref()),
+                Ok(u) => validate_checked(u, &self.state, policy, inc.checked.as_ref()),
             };
-            match verdict {
-                Ok(Verdict::Accept { issues }) => {
-                    let Ok(u) = inc.parsed else { continue };
+            match (verdict, &inc.parsed) {
+                (Ok(Verdict::Accept { issues }), Ok(u)) => {
                     let index = frontier.size();
                     let (device, seq, prev) = (u.body.device.clone(), u.body.seq, u.body.prev);
-                    let spans = spans_of(&u);
-                    ab.channels.extend(channel_rows(&u, index));
-                    let data = LogEntry::Upload(u).to_bytes();
+                    let spans = spans_of(u);
+                    ab.channels.extend(channel_rows(u, index));
+                    let data = u.to_entry_bytes();
                     let record_hash: Hash = Sha256::digest(&data[1..]).into();
                     frontier.append(leaf_hash(&data), &mut ab.nodes);
                     for issue in &issues {
@@ -486,15 +558,17 @@ impl<S: Store> Park<S> {
                     added.push((device, seq, spans));
                     out.push(Outcome::Accepted { index, issues });
                 }
-                Ok(Verdict::Duplicate) => {
-                    let index = inc
-                        .parsed
-                        .as_ref()
-                        .ok()
-                        .and_then(|u| self.state.upload(&u.body.device, u.body.seq))
-                        .map(|a| a.index);
-                    match index {
-                        Some(index) => out.push(Outcome::Duplicate { index }),
+                (Ok(_), Err(_)) => {
+                    // Validation never accepts what did not decode.
+                    self.rollback(&added);
+                    return Err(ParkError::Inconsistent(format!(
+                        "{}: validation accepted a record that did not decode",
+                        inc.source
+                    )));
+                }
+                (Ok(Verdict::Duplicate), Ok(u)) => {
+                    match self.state.upload(&u.body.device, u.body.seq) {
+                        Some(a) => out.push(Outcome::Duplicate { index: a.index }),
                         None => {
                             self.rollback(&added);
                             return Err(ParkError::Inconsistent(format!(
@@ -504,19 +578,19 @@ impl<S: Store> Park<S> {
                         }
                     }
                 }
-                Err(rejection) => {
-                    let (device, seq) = match &inc.parsed {
+                (Err(rejection), parsed) => {
+                    let (device, seq) = match parsed {
                         Ok(u) => (Some(u.body.device.clone()), Some(u.body.seq)),
                         Err(_) => (None, None),
                     };
                     ab.quarantine.push(Quarantined {
                         received_at,
-                        source: inc.source,
+                        source: inc.source.clone(),
                         code: rejection.code.code().to_string(),
                         message: rejection.message.clone(),
                         device,
                         seq,
-                        raw: inc.raw,
+                        raw: inc.raw.clone(),
                     });
                     out.push(Outcome::Rejected(rejection));
                 }

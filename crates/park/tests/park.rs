@@ -445,3 +445,127 @@ fn a_meter_passes_from_its_import_device_to_its_own_device() {
         .unwrap()
         .ok());
 }
+
+/// The outcomes of one batch: every good record accepted once, at consecutive indices from
+/// `first`, in input order; every record of `poison` rejected with `code`.
+fn assert_isolated(out: &[Outcome], poison: &[usize], code: RejectCode, first: u64) -> u64 {
+    let mut next = first;
+    for (i, o) in out.iter().enumerate() {
+        match o {
+            Outcome::Rejected(r) if poison.contains(&i) => {
+                assert_eq!(r.code, code, "record {i}: {}", r.message)
+            }
+            Outcome::Accepted { index, .. } if !poison.contains(&i) => {
+                assert_eq!(*index, next, "record {i}");
+                next += 1;
+            }
+            other => panic!("record {i}: {other:?}"),
+        }
+    }
+    next
+}
+
+/// A validly signed record whose `seq` is beyond what the store holds (≥ 2^63) is refused by
+/// validation, alone: the other devices' records of the same batch are logged.
+#[test]
+fn a_seq_the_store_cannot_hold_fails_only_its_own_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = sim(3, 1);
+    let mut park = fresh(dir.path(), &s);
+    let regs = park.size();
+    let mut uploads: Vec<SignedUpload> = s.uploads().collect();
+    assert_eq!(uploads.len(), 3);
+    // Device 1 signs a second record with seq 2^63.
+    let mut body = uploads[1].body.clone();
+    body.seq = 1 << 63;
+    body.prev = uploads[1].record_hash();
+    for c in &mut body.channels {
+        c.start += DAY;
+    }
+    uploads.insert(2, body.sign(&s.devices[1].key));
+    let batch = uploads
+        .iter()
+        .enumerate()
+        .map(|(i, u)| incoming(u, i))
+        .collect();
+    let out = park.ingest(batch, NOW).unwrap();
+    assert_eq!(
+        assert_isolated(&out, &[2], RejectCode::OutOfRange, regs),
+        regs + 3
+    );
+    assert_eq!(park.size(), regs + 3);
+    let q = tanji_store::Store::quarantined(park.store()).unwrap();
+    assert_eq!(q.len(), 1);
+    assert_eq!((q[0].code.as_str(), q[0].seq), ("out_of_range", None));
+    assert!(park
+        .audit(&AuditOptions::default(), &mut |_, _| {})
+        .unwrap()
+        .ok());
+}
+
+/// Should the store refuse a record validation let through, that record alone is rejected
+/// (`store_refused`, quarantined) and every other record of the batch is logged, once. The
+/// store is made to refuse one upload by a trigger, as a missed limit would.
+#[test]
+fn a_record_the_store_refuses_is_rejected_alone_and_the_rest_logged() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = sim(3, 3);
+    let park = fresh(dir.path(), &s);
+    let regs = park.size();
+    drop(park);
+    let uploads: Vec<SignedUpload> = s.uploads().collect();
+    let victim = uploads
+        .iter()
+        .position(|u| u.body.device == s.devices[1].device && u.body.seq == 3)
+        .unwrap();
+    let conn = rusqlite::Connection::open(tanji_park::Park::db_path(dir.path())).unwrap();
+    conn.execute_batch(&format!(
+        "CREATE TRIGGER poison BEFORE INSERT ON uploads
+         WHEN NEW.device = '{}' AND NEW.seq = 3
+         BEGIN SELECT RAISE(ABORT, 'refused for the test'); END;",
+        s.devices[1].device
+    ))
+    .unwrap();
+    drop(conn);
+
+    let mut park = Park::open(dir.path()).unwrap();
+    let batch = uploads
+        .iter()
+        .enumerate()
+        .map(|(i, u)| incoming(u, i))
+        .collect();
+    let out = park.ingest(batch, NOW).unwrap();
+    let end = assert_isolated(&out, &[victim], RejectCode::StoreRefused, regs);
+    assert_eq!(park.size(), end);
+    assert_eq!(end, regs + uploads.len() as u64 - 1);
+    let Outcome::Rejected(r) = &out[victim] else {
+        unreachable!()
+    };
+    assert!(
+        r.message.starts_with(&format!(
+            "test:{victim}: the record passed validation but the park's store refused it"
+        )) && r.message.contains("refused for the test"),
+        "{}",
+        r.message
+    );
+    let q = tanji_store::Store::quarantined(park.store()).unwrap();
+    assert_eq!(q.len(), 1);
+    assert_eq!((q[0].code.as_str(), q[0].seq), ("store_refused", Some(3)));
+    // Sent again, each good record is a duplicate of its one logged copy.
+    let again = uploads
+        .iter()
+        .enumerate()
+        .map(|(i, u)| incoming(u, i))
+        .collect();
+    let out = park.ingest(again, NOW).unwrap();
+    for (i, o) in out.iter().enumerate() {
+        if i != victim {
+            assert!(matches!(o, Outcome::Duplicate { .. }), "record {i}: {o:?}");
+        }
+    }
+    assert_eq!(park.size(), end);
+    assert!(park
+        .audit(&AuditOptions::default(), &mut |_, _| {})
+        .unwrap()
+        .ok());
+}

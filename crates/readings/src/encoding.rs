@@ -27,6 +27,10 @@ pub const MAX_VALUES: usize = 1440;
 pub const MAX_ENTRY_LEN: usize = 65_535;
 /// Latest allowed `start` / `registered_at`: 9999-12-31T23:59:59Z. Earliest is 0 (1970).
 pub const MAX_START: i64 = 253_402_300_799;
+/// Highest sequence number a park logs: 2^63 − 1. The format carries a `u64`, but a park's
+/// store keeps sequence numbers as signed 64-bit integers (SQLite `INTEGER`), so validation
+/// refuses larger ones (`out_of_range`) rather than let the store refuse them mid-batch.
+pub const MAX_SEQ: u64 = i64::MAX as u64;
 
 /// Why bytes or JSON could not be decoded into a record.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -523,6 +527,16 @@ impl SignedUpload {
         v
     }
 
+    /// The bytes of the log entry holding this upload (`LogEntry::Upload(u).to_bytes()`),
+    /// without giving up the upload.
+    pub fn to_entry_bytes(&self) -> Vec<u8> {
+        let mut v = Vec::with_capacity(1 + body_len(&self.body) + 64);
+        v.push(KIND_UPLOAD);
+        write_body(&mut v, &self.body);
+        v.extend_from_slice(&self.signature);
+        v
+    }
+
     /// Strict decoding: rejects truncation, trailing bytes, a wrong domain prefix, and
     /// anything outside the limits of [`UploadBody::check_limits`]. It does not check the
     /// signature or whether carrier and unit codes are known ([`crate::validate`] does).
@@ -677,13 +691,7 @@ impl LogEntry {
     /// Leaf bytes: kind byte || payload.
     pub fn to_bytes(&self) -> Vec<u8> {
         match self {
-            LogEntry::Upload(u) => {
-                let mut v = Vec::with_capacity(1 + body_len(&u.body) + 64);
-                v.push(KIND_UPLOAD);
-                write_body(&mut v, &u.body);
-                v.extend_from_slice(&u.signature);
-                v
-            }
+            LogEntry::Upload(u) => u.to_entry_bytes(),
             LogEntry::Registration(reg) => {
                 let mut v = Vec::with_capacity(1 + registration_len(reg));
                 v.push(KIND_REGISTRATION);

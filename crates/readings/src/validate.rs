@@ -1,7 +1,7 @@
 //! Validation of uploads before they are logged.
 
 use crate::json::Rfc3339;
-use crate::{Channel, Hash, SignedUpload, UploadBody, ZERO_HASH};
+use crate::{Channel, Hash, SignedUpload, UploadBody, MAX_SEQ, ZERO_HASH};
 use std::fmt;
 use tanji_units::{is_aligned, is_allowed_interval, pow10, Carrier, Fixed, Unit};
 
@@ -44,11 +44,18 @@ pub enum RejectCode {
     /// `overlapping_interval`: another accepted upload already reported this meter for an
     /// overlapping time span (the energy would be counted twice).
     OverlappingInterval,
+    /// `out_of_range`: a field is within the format but beyond what a park can log: `seq`
+    /// above [`crate::MAX_SEQ`] (2^63 − 1; the store keeps signed 64-bit integers).
+    OutOfRange,
+    /// `store_refused`: the record passed validation but the park's store refused to write it;
+    /// it alone is refused (the rest of its batch is logged). Validation enforces every limit
+    /// the store has, so this means a limit was missed: the park logs it as an error.
+    StoreRefused,
 }
 
 impl RejectCode {
     /// Every code, in table order.
-    pub const ALL: [RejectCode; 17] = [
+    pub const ALL: [RejectCode; 19] = [
         RejectCode::Malformed,
         RejectCode::UnknownDevice,
         RejectCode::BadSignature,
@@ -66,6 +73,8 @@ impl RejectCode {
         RejectCode::FutureInterval,
         RejectCode::Empty,
         RejectCode::OverlappingInterval,
+        RejectCode::OutOfRange,
+        RejectCode::StoreRefused,
     ];
 
     /// The stable snake_case code, e.g. `"bad_signature"`.
@@ -88,6 +97,8 @@ impl RejectCode {
             RejectCode::FutureInterval => "future_interval",
             RejectCode::Empty => "empty",
             RejectCode::OverlappingInterval => "overlapping_interval",
+            RejectCode::OutOfRange => "out_of_range",
+            RejectCode::StoreRefused => "store_refused",
         }
     }
 }
@@ -196,7 +207,8 @@ impl Policy {
 ///
 /// Checks, in this order (the first failure is returned):
 /// 1. format limits ([`crate::UploadBody::check_limits`]) and no two channels of one meter
-///    overlapping in time → `malformed`;
+///    overlapping in time → `malformed`; then the park's limits beyond the format (`seq` at
+///    most [`crate::MAX_SEQ`]) → `out_of_range`;
 /// 2. device known → signature (`verify_strict`);
 /// 3. same seq already accepted: same record_hash → [`Verdict::Duplicate`], else
 ///    `replay_conflict`;
@@ -256,6 +268,7 @@ pub fn validate_checked(
         ));
     }
     check_overlaps(u)?;
+    check_park_limits(rec)?;
 
     let Some(key) = ctx.device_key(&b.device) else {
         return Err(reject(
@@ -410,6 +423,21 @@ impl fmt::Display for Chan<'_> {
 fn short_hex(b: &[u8]) -> String {
     let n = b.len().min(8);
     format!("{}…", hex::encode(&b[..n]))
+}
+
+/// The limits a park's store has beyond the format's: what passes here, the store can hold
+/// (the times, lengths and counts it keeps are bounded by the format limits already).
+fn check_park_limits(rec: Rec<'_>) -> Result<(), Rejection> {
+    let seq = rec.0.seq;
+    if seq > MAX_SEQ {
+        return Err(reject(
+            RejectCode::OutOfRange,
+            format_args!(
+                "{rec}, field seq: seq {seq} is above {MAX_SEQ} (2^63 − 1), the highest sequence number a park logs; the device's record counter is corrupt; fix the device (it counts records from 1, one per record)"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn check_overlaps(u: &SignedUpload) -> Result<(), Rejection> {

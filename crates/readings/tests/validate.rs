@@ -139,8 +139,42 @@ fn codes_are_stable() {
             "bad_interval",
             "future_interval",
             "empty",
-            "overlapping_interval"
+            "overlapping_interval",
+            "out_of_range",
+            "store_refused"
         ]
+    );
+}
+
+/// A park's store keeps sequence numbers as signed 64-bit integers: a validly signed record
+/// with a larger `seq` must be refused by validation, by itself, and not reach the store
+/// (which would fail the whole batch it came in).
+#[test]
+fn a_seq_the_store_cannot_hold_is_out_of_range() {
+    for seq in [1u64 << 63, u64::MAX] {
+        let u = signed(|b| {
+            b.seq = seq;
+            b.prev = [9; 32];
+        });
+        let m = rejected(&u, &ctx(), RejectCode::OutOfRange);
+        assert_eq!(
+            m,
+            format!("upload d-0001#{seq}, field seq: seq {seq} is above 9223372036854775807 (2^63 − 1), the highest sequence number a park logs; the device's record counter is corrupt; fix the device (it counts records from 1, one per record)")
+        );
+    }
+    // The highest seq the store holds passes (a gap, flagged, as for any jump ahead).
+    let u = signed(|b| {
+        b.seq = MAX_SEQ;
+        b.prev = [9; 32];
+    });
+    assert_eq!(MAX_SEQ, i64::MAX as u64);
+    let issues = accepted_issues(&u, &ctx());
+    assert_eq!(
+        issues.iter().map(|i| &i.kind).collect::<Vec<_>>(),
+        [&DataIssueKind::SequenceGap {
+            missing_from: 1,
+            missing_to: MAX_SEQ - 1
+        }]
     );
 }
 

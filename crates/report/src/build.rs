@@ -832,9 +832,10 @@ pub fn build<S: Store>(
     let enterprises: Vec<String> = match &req.scope {
         Scope::Enterprise(e) => {
             if !by_enterprise.contains_key(e) {
+                // Only the enterprise asked for: the caller may not read the others (an API
+                // token of an enterprise that is not registered).
                 return Err(ReportError::Request(format!(
-                    "no enterprise {e:?} is registered in this log (up to entry {size}); registered: {}",
-                    by_enterprise.keys().cloned().collect::<Vec<_>>().join(", ")
+                    "no enterprise {e:?} is registered in this log (up to entry {size}); `tanji device list` shows the registrations"
                 )));
             }
             vec![e.clone()]

@@ -103,15 +103,9 @@ pub fn site_series<S: Store>(
         }
     }
     if meters.is_empty() {
-        let known: std::collections::BTreeSet<&str> = view
-            .registrations
-            .values()
-            .filter_map(|v| v.last())
-            .map(|(_, r)| r.enterprise.as_str())
-            .collect();
+        // Only the enterprise asked for: the caller may not read the others (an API token).
         return Err(ReportError::Request(format!(
-            "no enterprise {enterprise:?} is registered in this log; registered: {}",
-            known.into_iter().collect::<Vec<_>>().join(", ")
+            "no enterprise {enterprise:?} is registered in this log; `tanji device list` shows the registrations"
         )));
     }
     let has = |c: Carrier| meters.values().any(|(k, _)| *k == c);

@@ -200,3 +200,61 @@ async fn token_roles_parse_and_new_tokens_authenticate() {
         .to_string();
     assert!(err.contains("window"), "{err}");
 }
+
+/// A token for an enterprise that is not (or no longer, or not yet) registered gets a plain
+/// "not found" on every route about its enterprise: the message never lists the enterprises
+/// that are registered, nor their devices or meters, since the token may read none of them.
+#[tokio::test]
+async fn an_unregistered_enterprise_token_sees_no_enterprise_id_in_errors() {
+    let fx = fixture(3, 1);
+    common::publish_factors(fx.path(), 1);
+    let mut cfg = config(&fx);
+    let stranger_token = "tanji_test_unregistered_enterprise";
+    let stranger = "e-not-registered";
+    cfg.tokens.push(tanji_server::config::TokenConfig {
+        name: Some("stranger".into()),
+        sha256: hex::encode(tanji_server::auth::token_hash(stranger_token)),
+        role: format!("enterprise:{stranger}"),
+    });
+    let srv = start(fx.path(), cfg).await;
+    common::post_uploads(&srv, &fx, 0..fx.uploads.len()).await;
+    let http = client();
+
+    let secrets: Vec<String> = (0..3)
+        .map(|i| fx.enterprise(i))
+        .chain(fx.sim.devices.iter().map(|d| d.device.clone()))
+        .collect();
+    let mut checked = 0;
+    for route in &srv.routes {
+        if route.method != "GET" || route.access != Access::Enterprise {
+            continue;
+        }
+        let url = srv.at(&route
+            .example
+            .replace("{enterprise}", stranger)
+            .replace("{other}", stranger));
+        let res = http
+            .get(&url)
+            .bearer_auth(stranger_token)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status();
+        let body = res.text().await.unwrap();
+        assert!(
+            status == 404 || status == 403 || status.is_success(),
+            "{} as an unregistered enterprise: {status} {body}",
+            route.path
+        );
+        for secret in &secrets {
+            assert!(
+                !body.contains(secret.as_str()),
+                "{} as an unregistered enterprise shows {secret:?}: {body}",
+                route.path
+            );
+        }
+        checked += 1;
+    }
+    assert!(checked >= 4, "only {checked} enterprise routes");
+    srv.stop().await;
+}

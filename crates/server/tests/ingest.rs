@@ -228,3 +228,98 @@ async fn bad_requests_are_refused_whole_and_change_nothing() {
     assert_eq!(park.size(), before.size);
     assert!(park.store().quarantined().unwrap().is_empty());
 }
+
+/// One device cannot stop the others: in one sequencer batch, made of concurrent requests of
+/// several devices, a record validation refuses for a store limit (`seq` 2^63) and a record the
+/// store itself refuses (made so by a trigger, as a missed limit would be) are each rejected
+/// alone; every other record is acknowledged once and logged once.
+#[tokio::test]
+async fn a_poison_record_in_a_batch_fails_only_itself() {
+    let fx = fixture(4, 2);
+    let refused = fx.sim.devices[2].device.clone();
+    let conn = rusqlite::Connection::open(Park::db_path(fx.path())).unwrap();
+    conn.execute_batch(&format!(
+        "CREATE TRIGGER poison BEFORE INSERT ON uploads WHEN NEW.device = '{refused}' AND NEW.seq = 2
+         BEGIN SELECT RAISE(ABORT, 'refused for the test'); END;"
+    ))
+    .unwrap();
+    drop(conn);
+    let mut cfg = config(&fx);
+    // A long window, so that the concurrent requests below share one batch.
+    cfg.batch.window_ms = 300;
+    let srv = start(fx.path(), cfg).await;
+
+    // Device 1's record with seq 2^63, validly signed.
+    let first = fx
+        .uploads
+        .iter()
+        .position(|u| u.body.device == fx.sim.devices[1].device)
+        .unwrap();
+    let mut body = fx.uploads[first].body.clone();
+    body.seq = 1 << 63;
+    body.prev = fx.uploads[first].record_hash();
+    for c in &mut body.channels {
+        c.start += 3 * 86_400;
+    }
+    let out_of_range = tanji_readings::upload_to_json(&body.sign(&fx.sim.devices[1].key));
+    let mut bodies: Vec<(String, &str)> = (0..fx.uploads.len())
+        .map(|i| {
+            let u = &fx.uploads[i];
+            let expect = if u.body.device == refused && u.body.seq == 2 {
+                "store_refused"
+            } else {
+                "accepted"
+            };
+            (fx.json(i), expect)
+        })
+        .collect();
+    bodies.insert(3, (out_of_range, "out_of_range"));
+    let http = client();
+    let answers = futures_util::future::join_all(bodies.iter().map(|(body, _)| {
+        let req = http.post(srv.at("/api/v1/uploads")).body(body.clone());
+        async move {
+            let res = req.send().await.unwrap();
+            assert_eq!(res.status(), 200);
+            res.json::<Value>().await.unwrap()
+        }
+    }))
+    .await;
+    let mut indices = Vec::new();
+    for ((_, expect), answer) in bodies.iter().zip(&answers) {
+        let answer = if answer.is_array() {
+            &answer[0]
+        } else {
+            answer
+        };
+        if *expect == "accepted" {
+            assert_eq!(answer["status"], "accepted", "{answer}");
+            indices.push(answer["index"].as_u64().unwrap());
+        } else {
+            assert_eq!(answer["status"], "rejected", "{answer}");
+            assert_eq!(answer["code"], *expect, "{answer}");
+        }
+    }
+    // Each good record logged once: distinct indices, and as many uploads in the log.
+    let good = fx.uploads.len() - 1;
+    indices.sort_unstable();
+    indices.dedup();
+    assert_eq!(indices.len(), good);
+    srv.stop().await;
+    let park = Park::open(fx.path()).unwrap();
+    let logged = park
+        .store()
+        .entries_of_kind(tanji_readings::KIND_UPLOAD)
+        .unwrap();
+    assert_eq!(logged, indices);
+    let codes: Vec<String> = park
+        .store()
+        .quarantined()
+        .unwrap()
+        .into_iter()
+        .map(|q| q.code)
+        .collect();
+    assert_eq!(codes.len(), 2);
+    assert!(
+        codes.contains(&"out_of_range".to_string()) && codes.contains(&"store_refused".to_string())
+    );
+}

@@ -58,6 +58,32 @@ pub enum StoreError {
         /// What is wrong.
         message: String,
     },
+    /// A value of a batch is beyond what the store can hold (e.g. a sequence number above
+    /// 2^63 − 1): the batch was not written, and the data, not the store, is at fault.
+    #[error("store: cannot hold {0}")]
+    Refused(String),
+}
+
+impl StoreError {
+    /// Whether a failed [`Store::append`] was caused by a value of the batch (a number out of
+    /// the store's range, a uniqueness or other constraint) rather than by the store itself
+    /// (I/O, a full disk, a locked or damaged file): the same batch without the offending
+    /// entry can be written.
+    pub fn is_refusal(&self) -> bool {
+        use rusqlite::ErrorCode;
+        match self {
+            StoreError::Refused(_) => true,
+            StoreError::Sqlite { source, .. } => match source {
+                rusqlite::Error::SqliteFailure(e, _) => matches!(
+                    e.code,
+                    ErrorCode::ConstraintViolation | ErrorCode::TooBig | ErrorCode::TypeMismatch
+                ),
+                rusqlite::Error::ToSqlConversionFailure(_) => true,
+                _ => false,
+            },
+            _ => false,
+        }
+    }
 }
 
 /// A visitor of stored entries: `(index, bytes)`; an error stops the scan.

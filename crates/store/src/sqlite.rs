@@ -637,14 +637,14 @@ impl Store for SqliteStore {
                     .execute(params![idx, e.kind, e.data])
                     .map_err(|e| err("writing an entry", e))?;
                 if let Some(u) = &e.upload {
+                    let seq = i64::try_from(u.seq).map_err(|_| {
+                        StoreError::Refused(format!(
+                            "sequence number {} of device {} (entry {idx}): above 2^63 − 1",
+                            u.seq, u.device
+                        ))
+                    })?;
                     ins_upload
-                        .execute(params![
-                            u.device,
-                            to_i64(u.seq, "sequence number")?,
-                            idx,
-                            &u.record_hash[..],
-                            &u.prev[..]
-                        ])
+                        .execute(params![u.device, seq, idx, &u.record_hash[..], &u.prev[..]])
                         .map_err(|e| err("indexing an upload", e))?;
                     for sp in &u.spans {
                         ins_span

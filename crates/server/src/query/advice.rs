@@ -283,6 +283,7 @@ fn answer(
             "after": plan.after,
             "moved_wh": m,
             "changes": plan.changes.len(),
+            "solver": plan.solver,
         });
         if let Some((b, a)) = &d.realised {
             outcome_sum(&mut realised_before, &mut realised_cost_before, b);

@@ -319,15 +319,16 @@ pub struct MeterInfo {
 /// Registered meters by enterprise.
 pub type Enterprises = BTreeMap<String, Vec<MeterInfo>>;
 
-/// The meters of `enterprise` in `all`, or not found, naming the enterprises registered.
+/// The meters of `enterprise` in `all`, or not found. The message names only the enterprise
+/// asked for: the caller may be a token of an enterprise that is not registered, which may
+/// not learn which ones are (`GET /api/v1/enterprises` lists those a caller may read).
 pub fn meters_of<'a>(
     all: &'a Enterprises,
     enterprise: &str,
 ) -> Result<&'a [MeterInfo], QueryError> {
     all.get(enterprise).map(Vec::as_slice).ok_or_else(|| {
         QueryError::NotFound(format!(
-            "no enterprise {enterprise:?} is registered in this log; registered: {}",
-            all.keys().cloned().collect::<Vec<_>>().join(", ")
+            "no enterprise {enterprise:?} is registered in this log; GET /api/v1/enterprises lists the enterprises this token may read"
         ))
     })
 }

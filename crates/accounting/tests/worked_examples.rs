@@ -330,7 +330,8 @@ fn product_case_consistent_series_overcounts_409_t_all_timing() {
         "22% below the annual factor (561.7 g/kWh)",
         "over-counted by 409.1 t (3.9%)",
     ] {
-        assert!(c.reason.contains(part), "{part}: {}", c.reason);
+        let reason = c.reason.as_deref().unwrap_or_default();
+        assert!(reason.contains(part), "{part}: {reason}");
     }
 }
 

@@ -154,3 +154,19 @@ pub fn compute_with_intervals(
 ) -> Result<(Report, Vec<IntervalEmission>), AccountingError> {
     compute::run_detailed(inputs, factors, options)
 }
+
+#[cfg(test)]
+mod utc_tests {
+    use super::utc;
+
+    #[test]
+    fn utc_names_the_civil_date() {
+        assert_eq!(utc(&0), "1970-01-01T00:00:00Z");
+        // 2024-02-29T12:34:56Z, a leap day.
+        assert_eq!(utc(&1_709_210_096), "2024-02-29T12:34:56Z");
+        // 2026-11-01T00:00:00Z.
+        assert_eq!(utc(&1_793_491_200), "2026-11-01T00:00:00Z");
+        // One second before the epoch.
+        assert_eq!(utc(&-1), "1969-12-31T23:59:59Z");
+    }
+}

@@ -306,7 +306,7 @@ pub fn show_day(
     day: &str,
     offset_s: i64,
 ) -> Result<()> {
-    let day_start = util::parse_day(day)? - offset_s;
+    let day_start = util::parse_day(day).with_context(|| format!("--day {day}"))? - offset_s;
     let rows: Vec<_> = series
         .rows
         .iter()

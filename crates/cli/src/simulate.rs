@@ -56,7 +56,7 @@ pub struct Written {
 
 pub fn spec(enterprises: usize, days: u32, seed: u64, start: Option<&str>) -> Result<ParkSpec> {
     let start_day = match start {
-        Some(s) => util::parse_day(s)?,
+        Some(s) => util::parse_day(s).with_context(|| format!("--start {s}"))?,
         None => (util::now().div_euclid(86_400) - i64::from(days)) * 86_400,
     };
     anyhow::ensure!(enterprises > 0, "--enterprises must be at least 1");

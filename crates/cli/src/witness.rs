@@ -69,8 +69,9 @@ pub enum WitnessCommand {
 
 /// Parses a witness verifier key given on the command line.
 pub fn parse_witness_key(vkey: &str) -> Result<CosignatureVerifier> {
+    // The parse error names the key itself (`witness key "…" is malformed: …`).
     vkey.parse()
-        .map_err(|e| anyhow::anyhow!("witness key {vkey:?}: {e}"))
+        .map_err(|e: tanji_ledger::CosignatureError| anyhow::anyhow!("{e}"))
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {

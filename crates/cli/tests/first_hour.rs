@@ -223,7 +223,18 @@ fn verify_refuses_witness_arguments_before_any_work() {
     .expect_code(2);
     assert!(!run.stdout.contains("OK"), "{}", run.stdout);
     assert!(run.stdout.is_empty(), "{}", run.stdout);
-    assert!(run.stderr.contains("--witness-key"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("--witness-key: witness key \"\" is malformed: expected"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        run.stderr.matches("witness key").count(),
+        1,
+        "{}",
+        run.stderr
+    );
     let run = tanji([
         "verify",
         "--dir",

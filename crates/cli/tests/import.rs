@@ -287,4 +287,29 @@ fn imported_history_does_not_fill_other_meters_before_they_existed() {
         .filter(|i| i["kind"] == "outside_meter_life")
         .count();
     assert!(life >= 2, "{}", after["issues"]);
+
+    // Nor after it stopped: a period running past the last logged interval fills nothing.
+    let run = tanji([
+        "report",
+        "--dir",
+        d,
+        "--enterprise",
+        "e-0002",
+        "--from",
+        "2026-09-01",
+        "--to",
+        "2027-01-31",
+    ])
+    .ok();
+    let long: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let l = &long["reports"][0];
+    assert_eq!(
+        l["filled_share"], b["filled_share"],
+        "{}",
+        l["filled_share"]
+    );
+    assert_eq!(
+        l["figures"]["scope2_location"]["import_wh"],
+        b["figures"]["scope2_location"]["import_wh"]
+    );
 }

@@ -294,6 +294,61 @@ fn report_warns_when_factor_series_does_not_cover_the_period() {
         grid * 2 * 96
     )));
 
+    // Two days straddling the series' end: the second day has no factors, the first has.
+    let edge = tmp.path().join("edge");
+    let e = s(&edge);
+    tanji(["init", "--dir", e, "--park", "edge"]).ok();
+    tanji(["factors", "publish", s(&series), "--dir", e]).ok();
+    let sim = tmp.path().join("sim-edge");
+    tanji([
+        "simulate",
+        "--out",
+        s(&sim),
+        "--dir",
+        e,
+        "--enterprises",
+        "1",
+        "--days",
+        "2",
+        "--seed",
+        "3",
+        "--start",
+        "2025-12-31",
+    ])
+    .ok();
+    tanji(["ingest", "--dir", e, s(&sim.join("uploads.jsonl"))]).ok();
+    let run = tanji(["report", "--dir", e, "--enterprise", "e-0001"]).ok();
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let c = &v["reports"][0]["factor_coverage"];
+    assert_eq!(c["intervals"], grid * 2 * 96, "{c}");
+    assert_eq!(c["intervals_without_factor"], grid * 96, "{c}");
+    assert!(
+        run.stderr.contains(&format!(
+            "{} of {} grid intervals",
+            grid * 96,
+            grid * 2 * 96
+        )),
+        "{}",
+        run.stderr
+    );
+    // Only the covered day: complete, and nothing on the terminal.
+    let run = tanji([
+        "report",
+        "--dir",
+        e,
+        "--enterprise",
+        "e-0001",
+        "--from",
+        "2025-12-31",
+        "--to",
+        "2025-12-31",
+    ])
+    .ok();
+    assert!(!run.stderr.contains("warning"), "{}", run.stderr);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(v["reports"][0]["factor_coverage"]["complete"], true);
+    assert_eq!(v["reports"][0]["factor_coverage"]["intervals"], grid * 96);
+
     // Inside the series' span there is nothing to say (no data there: the coverage of the
     // demo below is complete).
     let demo = tmp.path().join("demo");

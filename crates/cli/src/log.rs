@@ -247,14 +247,17 @@ pub fn verify(a: VerifyArgs) -> Result<ExitCode> {
     let report = report.with_context(|| format!("auditing the park in {}", a.dir.display()))?;
     if report.ok() {
         println!(
-            "OK: {} entries ({} uploads with {} readings, {} registrations of {} devices, {} factor publications, {} inputs publications), {} tree nodes and {} checkpoints check out; root {}",
+            "OK: {} entries ({} uploads with {} readings, {} registrations of {} devices, {} factor publications{}), {} tree nodes and {} checkpoints check out; root {}",
             report.size,
             report.uploads,
             report.readings,
             report.registrations,
             report.devices,
             report.factor_publications,
-            report.inputs_publications,
+            match report.inputs_publications {
+                0 => String::new(),
+                n => format!(", {n} inputs publications"),
+            },
             report.nodes,
             report.checkpoints,
             b64(&report.root)

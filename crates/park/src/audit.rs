@@ -173,9 +173,13 @@ impl<S: Store> Park<S> {
                                 PublicationKind::Factors => report.factor_publications += 1,
                                 PublicationKind::Inputs => report.inputs_publications += 1,
                             },
-                            Err(e) => report
-                                .findings
-                                .push(finding(" (publication)".into(), e.to_string())),
+                            Err(e) => {
+                                let what = crate::publication::read_manifest(index, &note)
+                                    .map_or(" (publication)".to_string(), |(_, m)| {
+                                        format!(" ({})", m.kind.noun())
+                                    });
+                                report.findings.push(finding(what, e.to_string()));
+                            }
                         }
                     }
                     Ok(LogEntry::Upload(u)) => {

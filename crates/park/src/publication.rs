@@ -97,6 +97,14 @@ impl PublicationKind {
         }
     }
 
+    /// What the content of this kind is: `series` or `inputs document`.
+    pub fn content_noun(self) -> &'static str {
+        match self {
+            PublicationKind::Factors => "series",
+            PublicationKind::Inputs => "inputs document",
+        }
+    }
+
     /// The command that publishes one of this kind.
     pub fn publish_command(self) -> &'static str {
         match self {
@@ -146,11 +154,12 @@ pub enum ManifestError {
     },
 }
 
-/// A logged publication that does not check.
+/// A logged publication that does not check. The messages do not repeat the entry's index;
+/// the caller names it (`entry 7: …`).
 #[derive(Debug, thiserror::Error)]
 pub enum PublicationError {
     /// The entry's note is not a C2SP signed note.
-    #[error("entry {index}: the publication is not a signed note: {reason}")]
+    #[error("the publication is not a signed note: {reason}")]
     NotANote {
         /// Its log entry.
         index: u64,
@@ -158,7 +167,7 @@ pub enum PublicationError {
         reason: String,
     },
     /// The manifest does not parse.
-    #[error("entry {index}: {problem}")]
+    #[error("the publication's manifest: {problem}")]
     Manifest {
         /// Its log entry.
         index: u64,
@@ -166,9 +175,7 @@ pub enum PublicationError {
         problem: ManifestError,
     },
     /// The note's signature does not verify with the log key.
-    #[error(
-        "{id} (entry {index}): its signature does not verify with the log key {key}: {reason}"
-    )]
+    #[error("publication {id}: its signature does not verify with the log key {key}: {reason}")]
     Signature {
         /// Publication id.
         id: String,
@@ -180,7 +187,7 @@ pub enum PublicationError {
         reason: String,
     },
     /// The content is not in the store.
-    #[error("{id} (entry {index}): its content sha256:{hash} is missing from the store")]
+    #[error("publication {id}: its content sha256:{hash} is missing from the store")]
     ContentMissing {
         /// Publication id.
         id: String,
@@ -191,9 +198,11 @@ pub enum PublicationError {
     },
     /// The stored content differs from what the manifest names.
     #[error(
-        "{id} (entry {index}): the stored content hashes to sha256:{actual} ({actual_len} bytes), the signed manifest says sha256:{expected} ({expected_len} bytes): the content was changed after it was published"
+        "publication {id}: the stored content hashes to sha256:{actual} ({actual_len} bytes), the signed manifest says sha256:{expected} ({expected_len} bytes): the {what} was changed after it was published"
     )]
     ContentChanged {
+        /// What the content is: `series` or `inputs document`.
+        what: &'static str,
         /// Publication id.
         id: String,
         /// Its log entry.
@@ -398,6 +407,7 @@ pub fn open_publication<S: Store>(
     let actual: [u8; 32] = Sha256::digest(&content).into();
     if actual != m.content_hash || content.len() as u64 != m.content_len {
         return Err(PublicationError::ContentChanged {
+            what: m.kind.content_noun(),
             id: m.id,
             index,
             actual: hex::encode(actual),
@@ -426,7 +436,7 @@ impl<S: Store> Park<S> {
                 }
             };
             let (p, _) = open_publication(&self.store, index, &note, &verifier)
-                .map_err(|e| ParkError::Inconsistent(e.to_string()))?;
+                .map_err(|e| ParkError::Inconsistent(format!("entry {index}: {e}")))?;
             out.push(p);
         }
         Ok(out)

@@ -277,11 +277,8 @@ fn publications_are_versioned_immutable_and_audited() {
     assert!(!report.ok());
     let first = report.findings[0].to_string();
     assert!(
-        first.starts_with(&format!("entry {} (publication)", p1.index))
-            && first.contains(&format!(
-                "fj@v1 (entry {}): the stored content hashes to",
-                p1.index
-            )),
+        first.starts_with(&format!("entry {} (factor publication)", p1.index))
+            && first.contains("publication fj@v1: the stored content hashes to"),
         "{first}"
     );
 }

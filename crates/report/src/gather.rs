@@ -158,8 +158,8 @@ fn load_publication<S: Store>(
     let mut found = None;
     let mut ids = Vec::new();
     for (index, note) in &view.publications {
-        let (_, m) =
-            read_manifest(*index, note).map_err(|e| ReportError::Factors(e.to_string()))?;
+        let (_, m) = read_manifest(*index, note)
+            .map_err(|e| ReportError::Factors(format!("entry {index}: {e}")))?;
         if m.kind != kind {
             continue;
         }
@@ -183,7 +183,7 @@ fn load_publication<S: Store>(
     };
     open_publication(store, index, note, verifier).map_err(|e| match e {
         PublicationError::Store(e) => ReportError::from(e),
-        e => ReportError::Factors(e.to_string()),
+        e => ReportError::Factors(format!("entry {index}: {e}")),
     })
 }
 

@@ -273,7 +273,10 @@ fn enterprise_section(doc: &ReportDoc, e: &EnterpriseDoc, out: &mut String) {
             } else {
                 "no difference"
             },
-            esc(at(c, &["reason"]).as_str().unwrap_or("")),
+            // No reason when there is nothing to compare (no hourly factor for the import).
+            esc(at(c, &["reason"]).as_str().unwrap_or(
+                "nothing to compare: no hourly factor covers this period's grid import (see the factor coverage above)"
+            )),
         );
         let hours = at(c, &["by_hour"]).as_array().cloned().unwrap_or_default();
         let max_share = hours

@@ -538,8 +538,23 @@ fn the_readme_using_it_section_runs_as_written() {
         }
         reports += 1;
         assert!(
-            !text.contains("missing_factor") && !text.contains("factor_coverage"),
+            !text.contains("missing_factor"),
             "{} has intervals without an hourly factor",
+            path.display()
+        );
+        let mut coverage = Vec::new();
+        values_named(&v, "factor_coverage", &mut coverage);
+        for c in coverage {
+            assert!(
+                c["complete"] == true && c["intervals_without_factor"] == 0,
+                "{}: the factor series does not cover the period: {c}",
+                path.display()
+            );
+        }
+        let issues = v["issues"].as_array().unwrap();
+        assert!(
+            !issues.iter().any(|i| i["kind"] == "factor_coverage"),
+            "{}: {issues:?}",
             path.display()
         );
         let figures = &v["reports"][0]["figures"];
@@ -685,6 +700,22 @@ fn report_doc_inputs_example_publishes(park: &Path, (start, days): (i64, i64)) {
         shown["enterprises"]["e-0001"]["products"]["production"][0]["product"]
     );
     tanji(["audit", s(&out), "--dir", d]).ok();
+}
+
+/// Every value of a field named `name`, at any depth.
+fn values_named<'a>(v: &'a serde_json::Value, name: &str, out: &mut Vec<&'a serde_json::Value>) {
+    match v {
+        serde_json::Value::Object(m) => {
+            for (k, x) in m {
+                if k == name {
+                    out.push(x);
+                }
+                values_named(x, name, out);
+            }
+        }
+        serde_json::Value::Array(a) => a.iter().for_each(|x| values_named(x, name, out)),
+        _ => {}
+    }
 }
 
 /// Every integer field whose name says it is an instant, with its JSON path.

@@ -14,8 +14,13 @@
 //! [`tariff`] turns a time-of-use tariff into prices per interval; [`spec`] builds flexible
 //! loads from a site's metered day and a description of what can move.
 //!
-//! What it is not: it reads no files or clock, knows nothing of the park log (the CLI and
-//! server gather the data), and forecasts nothing (`tanji-forecast` does). Its figures are
+//! Every plan is solved within [`Limits`] (a MIP gap, a time and a node budget) and says in
+//! its [`SolverNote`] whether it is proven optimal and the gap achieved: no instance can hang
+//! a caller.
+//!
+//! What it is not: it reads no files, and no clock but the monotonic one behind the solver's
+//! time limit; it knows nothing of the park log (the CLI and server gather the data), and
+//! forecasts nothing (`tanji-forecast` does). Its figures are
 //! modelled: emissions are grid imports × the given factors, not a measurement.
 
 mod advice;

@@ -4,8 +4,11 @@
 //! thread takes the first waiting job, keeps collecting jobs for up to the batch window (or
 //! until the batch holds `max_records`), validates and logs the whole batch with one
 //! [`Park::ingest`] (one fsynced transaction, the signed checkpoint included), and only then
-//! answers each caller, with inclusion proofs against the new checkpoint. A failed batch is
-//! answered with an error and nothing of it is acknowledged.
+//! answers each caller, with inclusion proofs against the new checkpoint. One caller's record
+//! cannot fail the others': a record validation refuses, or the store refuses, is rejected
+//! alone ([`Park::ingest`] isolates it) and the rest of the batch is logged. A batch that fails
+//! for the store itself (I/O, a full disk) is answered with an error, and nothing of it is
+//! acknowledged.
 //!
 //! Proofs for a batch are computed together: nodes inside the batch's leaf range are hashed in
 //! memory from the batch's leaf hashes, nodes to its left are read from the store once and
@@ -402,6 +405,14 @@ impl Worker {
             .map_err(|e| ServerError::Ingest(e.to_string()));
         let ingest_ms = started.elapsed().as_millis() as u64;
         let result = ingested.and_then(|outcomes| self.answers(start, outcomes));
+        // The metrics first, so that a caller who has its answer reads them up to date.
+        self.metrics.batch_records.observe(total as f64);
+        self.metrics
+            .batch_seconds
+            .observe(started.elapsed().as_secs_f64());
+        self.metrics
+            .tree_size
+            .set(i64::try_from(self.park.size()).unwrap_or(i64::MAX));
         match result {
             Ok(answers) => {
                 let mut answers = answers.into_iter();
@@ -425,13 +436,6 @@ impl Worker {
                 }
             }
         }
-        self.metrics.batch_records.observe(total as f64);
-        self.metrics
-            .batch_seconds
-            .observe(started.elapsed().as_secs_f64());
-        self.metrics
-            .tree_size
-            .set(i64::try_from(self.park.size()).unwrap_or(i64::MAX));
     }
 
     /// Turns outcomes into answers with proofs against the new head, and publishes the head.

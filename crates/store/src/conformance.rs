@@ -82,6 +82,31 @@ pub fn run_all<S: Store>(make: &mut dyn FnMut() -> S) {
     failed_append_changes_nothing(&mut make());
     quarantine_and_meta(&mut make());
     reporting_index(&mut make());
+    sequence_numbers_up_to_2_63_minus_1(&mut make());
+}
+
+/// The store holds sequence numbers up to 2^63 − 1 (what validation lets through, its
+/// `MAX_SEQ`), and refuses a larger one as a refusal of the batch's data
+/// ([`StoreError::is_refusal`]), storing nothing of that batch.
+fn sequence_numbers_up_to_2_63_minus_1<S: Store>(s: &mut S) {
+    let mut top = batch(0, 2);
+    let max = i64::MAX as u64;
+    if let Some(u) = top.entries[1].upload.as_mut() {
+        u.seq = max;
+    }
+    top.channels.iter_mut().for_each(|c| c.seq = max);
+    s.append(&top).unwrap();
+    assert_eq!(s.device_seqs("d-0001", 2).unwrap(), vec![max]);
+    let mut over = batch(2, 2);
+    if let Some(u) = over.entries[1].upload.as_mut() {
+        u.seq = max + 1;
+    }
+    let err = s.append(&over).unwrap_err();
+    assert!(
+        matches!(err, StoreError::Refused(_)) && err.is_refusal(),
+        "seq 2^63: {err:?}"
+    );
+    assert_eq!(s.size().unwrap(), 2);
 }
 
 fn reporting_index<S: Store>(s: &mut S) {
@@ -265,7 +290,11 @@ fn failed_append_changes_nothing<S: Store>(s: &mut S) {
     bad.entries[2].upload = bad.entries[1].upload.clone();
     bad.quarantine.push(quarantined());
     bad.blobs.push(([7; 32], vec![1, 2, 3]));
-    assert!(s.append(&bad).is_err(), "duplicate index row must fail");
+    let err = s.append(&bad).unwrap_err();
+    assert!(
+        err.is_refusal(),
+        "duplicate index row must fail as a refusal: {err:?}"
+    );
     assert_eq!(s.size().unwrap(), 4, "failed batch left entries behind");
     assert!(
         matches!(s.node(0, 4), Err(StoreError::NotFound(_))),

@@ -327,7 +327,7 @@ fn product_case_consistent_series_overcounts_409_t_all_timing() {
     // (The sentence's wording may change; these are its figures.)
     for part in [
         "35% of your use falls in 10:00–15:00",
-        "22% below the annual factor (561.7 g/kWh)",
+        "when the factor is 22% below the period's mean",
         "over-counted by 409.1 t (3.9%)",
     ] {
         let reason = c.reason.as_deref().unwrap_or_default();

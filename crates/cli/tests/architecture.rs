@@ -522,7 +522,14 @@ fn the_dependency_graph_is_exactly_the_one_architecture_md_draws() {
             "the no-IO rules must forbid {dep}"
         );
     }
-    let errors = check_dependencies(&rules, &crates);
+    let mut errors = check_dependencies(&rules, &crates);
+    // And every crate has its section, saying what it is and what it is not.
+    let doc = std::fs::read_to_string(workspace_root().join("ARCHITECTURE.md")).unwrap_or_default();
+    for name in crates.keys() {
+        if !doc.contains(&format!("\n## `crates/{name}`")) {
+            errors.push(format!("crate {name} has no section \"## `crates/{name}`\" in ARCHITECTURE.md; add one (what it is, what it is not, its invariants)"));
+        }
+    }
     assert!(
         errors.is_empty(),
         "ARCHITECTURE.md and Cargo.toml disagree:\n{}",

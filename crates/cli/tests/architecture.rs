@@ -4,9 +4,10 @@
 //! - Every dependency edge between workspace crates (normal and build dependencies; dev-
 //!   dependencies are free) must be listed in the block, and every listed edge must exist: the
 //!   document and `cargo metadata` agree exactly, so neither can drift from the other.
-//! - The no-IO crates may depend only on no-IO crates and never on the external crates the block
-//!   forbids them (tokio, rusqlite, axum, …); `only … depend on:` lines name the only crates
-//!   allowed a given external crate (anyhow, tokio, axum).
+//! - The no-IO crates may depend only on no-IO crates and never, directly or through another
+//!   crate (`cargo tree`), on the external crates the block forbids them (tokio, rusqlite,
+//!   axum, …); `only … depend on:` lines name the only crates allowed a given external crate
+//!   (anyhow, tokio, axum). Every crate has a `## \`crates/<name>\`` section.
 //! - The no-IO crates' `src/` is scanned (comments and string literals blanked out, grouped
 //!   `use` trees expanded) for the forbidden paths (`std::fs`, `std::net`, the clocks); an
 //!   exception is allowed only where the block names the file and the path.
@@ -46,6 +47,8 @@ struct Crate {
     external: BTreeSet<String>,
     /// Its `src/` directory.
     src: PathBuf,
+    /// Its package name (`tanji-units`).
+    package: String,
 }
 
 const FENCE: &str = "```architecture";
@@ -156,6 +159,7 @@ fn parse_metadata(metadata: &Value) -> Result<BTreeMap<String, Crate>, String> {
         let (dir, src) = dir_of[name].clone();
         let mut c = Crate {
             src,
+            package: name.to_string(),
             ..Crate::default()
         };
         for d in p["dependencies"].as_array().into_iter().flatten() {
@@ -215,6 +219,50 @@ fn check_dependencies(rules: &Rules, crates: &BTreeMap<String, Crate>) -> Vec<St
         errors.push(format!(
             "ARCHITECTURE.md names {name} a no-IO crate, but it is not in the workspace"
         ));
+    }
+    errors
+}
+
+/// Root package → every package in its tree, from `cargo tree --prefix depth --format {p}`
+/// output (lines `0tanji-units v0.1.0 (/path)`, `1serde v1.0.0`, …).
+fn parse_tree(text: &str) -> BTreeMap<String, BTreeSet<String>> {
+    let mut trees: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut root = None;
+    for line in text.lines() {
+        let rest = line.trim_start_matches(|c: char| c.is_ascii_digit());
+        let depth = &line[..line.len() - rest.len()];
+        let Some(name) = rest.split_whitespace().next() else {
+            continue;
+        };
+        if depth == "0" {
+            root = Some(name.to_string());
+            trees.entry(name.to_string()).or_default();
+        } else if let Some(r) = &root {
+            trees.entry(r.clone()).or_default().insert(name.to_string());
+        }
+    }
+    trees
+}
+
+/// Every forbidden external crate a no-IO crate reaches through its normal dependencies.
+fn check_transitive(
+    rules: &Rules,
+    crates: &BTreeMap<String, Crate>,
+    trees: &BTreeMap<String, BTreeSet<String>>,
+) -> Vec<String> {
+    let mut errors = Vec::new();
+    for name in &rules.no_io {
+        let Some(c) = crates.get(name) else { continue };
+        let Some(tree) = trees.get(&c.package) else {
+            errors.push(format!("cargo tree printed no tree for {}", c.package));
+            continue;
+        };
+        for dep in tree
+            .intersection(&rules.no_io_forbidden_deps)
+            .filter(|d| !c.external.contains(*d))
+        {
+            errors.push(format!("no-IO crate {name} depends on {dep} through another crate, which ARCHITECTURE.md forbids below store; `cargo tree -e normal -p {} -i {dep}` shows how", c.package));
+        }
     }
     errors
 }
@@ -534,6 +582,63 @@ fn the_dependency_graph_is_exactly_the_one_architecture_md_draws() {
         errors.is_empty(),
         "ARCHITECTURE.md and Cargo.toml disagree:\n{}",
         errors.join("\n")
+    );
+}
+
+#[test]
+fn the_bottom_crates_reach_no_forbidden_crate_indirectly() {
+    let rules = rules();
+    let crates = metadata();
+    let mut cmd = Command::new(env!("CARGO"));
+    cmd.args([
+        "tree",
+        "-e",
+        "normal",
+        "--prefix",
+        "depth",
+        "--format",
+        "{p}",
+        "--manifest-path",
+    ])
+    .arg(workspace_root().join("Cargo.toml"));
+    for name in &rules.no_io {
+        if let Some(c) = crates.get(name) {
+            cmd.args(["-p", &c.package]);
+        }
+    }
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run cargo tree: {e}"));
+    assert!(
+        out.status.success(),
+        "cargo tree failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let trees = parse_tree(&String::from_utf8_lossy(&out.stdout));
+    // The trees were read: every bottom crate has one, and accounting's holds units.
+    assert_eq!(trees.len(), rules.no_io.len(), "{:?}", trees.keys());
+    assert!(trees["tanji-accounting"].contains("tanji-units"));
+    let errors = check_transitive(&rules, &crates, &trees);
+    assert!(
+        errors.is_empty(),
+        "forbidden crates below store:\n{}",
+        errors.join("\n")
+    );
+}
+
+#[test]
+fn an_indirect_forbidden_crate_is_named() {
+    let rules = parse_rules(FIXTURE_DOC).unwrap_or_else(|e| panic!("{e}"));
+    let crates = fixture(&[("tanji-units", None), ("some-client", None)]);
+    let tree = "0tanji-accounting v0.1.0 (/ws/crates/accounting)\n1some-client v1.0.0\n2tokio v1.0.0\n\
+                1tanji-units v0.1.0 (/ws/crates/units)\n0tanji-units v0.1.0 (/ws/crates/units)\n1serde v1.0.0\n";
+    let trees = parse_tree(tree);
+    assert_eq!(trees["tanji-units"], BTreeSet::from(["serde".to_string()]));
+    let errors = check_transitive(&rules, &crates, &trees);
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert!(
+        errors[0].starts_with("no-IO crate accounting depends on tokio through another crate"),
+        "{errors:#?}"
     );
 }
 

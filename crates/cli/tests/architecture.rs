@@ -7,7 +7,7 @@
 //! - The no-IO crates may depend only on no-IO crates and never, directly or through another
 //!   crate (`cargo tree`), on the external crates the block forbids them (tokio, rusqlite,
 //!   axum, …); `only … depend on:` lines name the only crates allowed a given external crate
-//!   (anyhow, tokio, axum). Every crate has a `## \`crates/<name>\`` section.
+//!   (anyhow, tokio, axum). Every crate has a section headed ``## `crates/<name>` ``.
 //! - The no-IO crates' `src/` is scanned (comments and string literals blanked out, grouped
 //!   `use` trees expanded) for the forbidden paths (`std::fs`, `std::net`, the clocks); an
 //!   exception is allowed only where the block names the file and the path.

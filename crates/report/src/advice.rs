@@ -93,7 +93,7 @@ pub fn published_factors<S: Store>(
 
 /// Checks, before any planning, that publication `want` (id, name, or `None` for the latest)
 /// has a factor for every interval of the `days` local days from `first`; if not, the one
-/// message of [`uncovered`].
+/// message of `uncovered`.
 pub fn check_factor_coverage<S: Store>(
     store: &S,
     verifier: &NoteVerifier,

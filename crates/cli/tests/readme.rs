@@ -690,10 +690,25 @@ fn report_doc_inputs_example_publishes(park: &Path, (start, days): (i64, i64)) {
     assert!(!text.contains("missing_factor"));
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
     let f = &v["reports"][0]["figures"];
+    // Market-based without double counting: the 7 MWh of certificates and purchase count at
+    // zero, and only the import they leave uncovered at the default residual (China's average
+    // excluding market-traded non-fossil power), so the figure is that import × residual.
+    let m = &f["scope2_market"];
+    let import = f["scope2_location"]["import_wh"].as_i64().unwrap();
+    let applied = m["applied_wh"].as_i64().unwrap();
+    let uncovered = m["uncovered_import_wh"].as_i64().unwrap();
+    let residual = m["residual_factor"]["value"].as_f64().unwrap();
+    assert_eq!(m["residual"], "china_excluding_traded", "{f}");
+    assert_eq!(
+        applied, 7_000_000,
+        "the example's 5 MWh certificate and 2 MWh purchase: {f}"
+    );
+    assert_eq!(uncovered, import - applied, "{f}");
+    let expected = uncovered as f64 * residual / 1000.0;
+    let market = m["electricity_g"].as_i64().unwrap() as f64;
     assert!(
-        f["scope2_market"]["total_g"].as_i64().unwrap()
-            < f["scope2_location"]["total_g"].as_i64().unwrap(),
-        "the example's certificates and purchase lower the market-based figure: {f}"
+        (market - expected).abs() <= 1.0,
+        "market-based electricity is the uncovered import at the residual: {market} g against {expected} g: {f}"
     );
     assert_eq!(
         v["reports"][0]["products"]["products"][0]["product"],

@@ -30,8 +30,8 @@ fn signed(x: f64, body: String) -> String {
     }
 }
 
-/// `−0.31 t CO2` (from 0.1 t), `+12 kg CO2`.
-fn format_emissions(g: i64) -> String {
+/// `−0.31 t CO2` (from 0.1 t), `+12 kg CO2`: how advice lines write emissions, in every language.
+pub fn format_emissions(g: i64) -> String {
     let a = g.unsigned_abs() as f64;
     let body = if a >= 1e5 {
         format!("{:.2} t CO2", a / 1e6)
@@ -43,8 +43,8 @@ fn format_emissions(g: i64) -> String {
     signed(g as f64, body)
 }
 
-/// `−412 CNY`, `+3.50 CNY`.
-fn format_money(x: f64, currency: &str) -> String {
+/// `−412 CNY`, `+3.50 CNY`: how advice lines write money, in every language.
+pub fn format_money(x: f64, currency: &str) -> String {
     let a = x.abs();
     let body = if a >= 10.0 {
         format!("{a:.0} {currency}")

@@ -32,7 +32,7 @@ pub mod tariff;
 
 use serde::{Deserialize, Serialize};
 
-pub use advice::format_energy;
+pub use advice::{format_emissions, format_energy, format_money};
 pub use tariff::{PeriodKind, Tariff};
 
 /// What to minimise.

@@ -109,6 +109,26 @@ pub struct Incoming {
     pub checked: Option<SignatureChecked>,
 }
 
+impl Incoming {
+    /// Its quarantine row for `rejection`: the bytes as received, and the device and sequence
+    /// number when it decoded.
+    fn quarantined(&self, received_at: i64, rejection: &Rejection) -> Quarantined {
+        let (device, seq) = match &self.parsed {
+            Ok(u) => (Some(u.body.device.clone()), Some(u.body.seq)),
+            Err(_) => (None, None),
+        };
+        Quarantined {
+            received_at,
+            source: self.source.clone(),
+            code: rejection.code.code().to_string(),
+            message: rejection.message.clone(),
+            device,
+            seq,
+            raw: self.raw.clone(),
+        }
+    }
+}
+
 /// The answer for one upload. Given only after the batch is durable.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
@@ -472,10 +492,6 @@ impl<S: Store> Park<S> {
         e: &StoreError,
         received_at: i64,
     ) -> Result<Vec<Outcome>, ParkError> {
-        let (device, seq) = match &inc.parsed {
-            Ok(u) => (Some(u.body.device.clone()), Some(u.body.seq)),
-            Err(_) => (None, None),
-        };
         tracing::error!(source = %inc.source, error = %e, "the store refused a validated record; it is rejected alone and the rest of its batch logged");
         let rejection = Rejection {
             code: RejectCode::StoreRefused,
@@ -485,15 +501,7 @@ impl<S: Store> Park<S> {
             ),
         };
         let mut ab = AppendBatch::default();
-        ab.quarantine.push(Quarantined {
-            received_at,
-            source: inc.source.clone(),
-            code: rejection.code.code().to_string(),
-            message: rejection.message.clone(),
-            device,
-            seq,
-            raw: inc.raw.clone(),
-        });
+        ab.quarantine.push(inc.quarantined(received_at, &rejection));
         let frontier = self.frontier.clone();
         self.commit(ab, frontier)?;
         Ok(vec![Outcome::Rejected(rejection)])
@@ -578,20 +586,8 @@ impl<S: Store> Park<S> {
                         }
                     }
                 }
-                (Err(rejection), parsed) => {
-                    let (device, seq) = match parsed {
-                        Ok(u) => (Some(u.body.device.clone()), Some(u.body.seq)),
-                        Err(_) => (None, None),
-                    };
-                    ab.quarantine.push(Quarantined {
-                        received_at,
-                        source: inc.source.clone(),
-                        code: rejection.code.code().to_string(),
-                        message: rejection.message.clone(),
-                        device,
-                        seq,
-                        raw: inc.raw.clone(),
-                    });
+                (Err(rejection), _) => {
+                    ab.quarantine.push(inc.quarantined(received_at, &rejection));
                     out.push(Outcome::Rejected(rejection));
                 }
             }

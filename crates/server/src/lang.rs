@@ -221,30 +221,6 @@ pub fn accounting_issue(i: &Value, lang: Lang) -> Value {
     out
 }
 
-/// `−0.31 t CO2`, `+12 kg CO2`, as the optimiser's English advice writes them.
-fn emissions(g: i64) -> String {
-    let a = g.unsigned_abs() as f64;
-    let body = if a >= 1e5 {
-        format!("{:.2} t CO2", a / 1e6)
-    } else if a >= 1e3 {
-        format!("{:.0} kg CO2", a / 1e3)
-    } else {
-        format!("{a:.0} g CO2")
-    };
-    format!("{}{body}", if g < 0 { "\u{2212}" } else { "+" })
-}
-
-/// `−412 CNY`, `+3.50 CNY`.
-fn money(x: f64, currency: &str) -> String {
-    let a = x.abs();
-    let body = if a >= 10.0 {
-        format!("{a:.0} {currency}")
-    } else {
-        format!("{a:.2} {currency}")
-    };
-    format!("{}{body}", if x < 0.0 { "\u{2212}" } else { "+" })
-}
-
 /// One advice line in Chinese from the optimiser's [`tanji_optimizer::Change`].
 pub fn advice_zh(c: &tanji_optimizer::Change, currency: &str) -> String {
     let ranges = |r: &[String]| match r.len() {
@@ -258,8 +234,8 @@ pub fn advice_zh(c: &tanji_optimizer::Change, currency: &str) -> String {
         tanji_optimizer::format_energy(c.moved_wh),
         ranges(&c.from),
         ranges(&c.to),
-        emissions(c.emissions_g),
-        money(c.cost, currency)
+        tanji_optimizer::format_emissions(c.emissions_g),
+        tanji_optimizer::format_money(c.cost, currency)
     )
 }
 

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{s, tanji};
+use common::{s, simulate, tanji};
 
 /// The demo's first simulated UTC day, from its summary line.
 fn first_day(stdout: &str) -> time::Date {
@@ -333,24 +333,8 @@ fn optimize_refuses_days_without_factors_with_one_message() {
     ])
     .ok();
     tanji(["factors", "publish", s(&series), "--dir", d]).ok();
-    let sim = tmp.path().join("sim");
-    tanji([
-        "simulate",
-        "--out",
-        s(&sim),
-        "--dir",
-        d,
-        "--enterprises",
-        "1",
-        "--days",
-        "3",
-        "--seed",
-        "3",
-        "--start",
-        "2026-03-02",
-    ])
-    .ok();
-    tanji(["ingest", "--dir", d, s(&sim.join("uploads.jsonl"))]).ok();
+    let uploads = simulate(&dir, &tmp.path().join("sim"), 1, 3, 3, "2026-03-02");
+    tanji(["ingest", "--dir", d, s(&uploads)]).ok();
     let run = tanji([
         "optimize",
         "--dir",

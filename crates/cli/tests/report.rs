@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{s, tanji};
+use common::{s, simulate, tanji};
 
 #[test]
 fn demo_report_formats_and_audit() {
@@ -199,24 +199,8 @@ fn report_warns_when_factor_series_does_not_cover_the_period() {
     .ok();
     tanji(["factors", "publish", s(&series), "--dir", d]).ok();
     // Two days from 2026-03-02: after the 2025 series ends.
-    let sim = tmp.path().join("sim");
-    tanji([
-        "simulate",
-        "--out",
-        s(&sim),
-        "--dir",
-        d,
-        "--enterprises",
-        "1",
-        "--days",
-        "2",
-        "--seed",
-        "3",
-        "--start",
-        "2026-03-02",
-    ])
-    .ok();
-    tanji(["ingest", "--dir", d, s(&sim.join("uploads.jsonl"))]).ok();
+    let uploads = simulate(&dir, &tmp.path().join("sim"), 1, 2, 3, "2026-03-02");
+    tanji(["ingest", "--dir", d, s(&uploads)]).ok();
 
     let json = tmp.path().join("e1.json");
     let run = tanji([
@@ -299,24 +283,8 @@ fn report_warns_when_factor_series_does_not_cover_the_period() {
     let e = s(&edge);
     tanji(["init", "--dir", e, "--park", "edge"]).ok();
     tanji(["factors", "publish", s(&series), "--dir", e]).ok();
-    let sim = tmp.path().join("sim-edge");
-    tanji([
-        "simulate",
-        "--out",
-        s(&sim),
-        "--dir",
-        e,
-        "--enterprises",
-        "1",
-        "--days",
-        "2",
-        "--seed",
-        "3",
-        "--start",
-        "2025-12-31",
-    ])
-    .ok();
-    tanji(["ingest", "--dir", e, s(&sim.join("uploads.jsonl"))]).ok();
+    let uploads = simulate(&edge, &tmp.path().join("sim-edge"), 1, 2, 3, "2025-12-31");
+    tanji(["ingest", "--dir", e, s(&uploads)]).ok();
     let run = tanji(["report", "--dir", e, "--enterprise", "e-0001"]).ok();
     let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     let c = &v["reports"][0]["factor_coverage"];

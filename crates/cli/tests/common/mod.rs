@@ -93,12 +93,31 @@ pub fn sim_park(enterprises: usize, days: u32, seed: u64) -> SimPark {
     let dir = tmp.path().join("park");
     let sim = tmp.path().join("sim");
     tanji(["init", "--dir", s(&dir), "--park", "test-park"]).ok();
+    let uploads = simulate(&dir, &sim, enterprises, days, seed, SIM_START);
+    SimPark {
+        tmp,
+        dir,
+        sim,
+        uploads,
+    }
+}
+
+/// `tanji simulate --dir dir --out out` from local day `start` (registers the devices in
+/// `dir`); returns the uploads file, not yet ingested.
+pub fn simulate(
+    dir: &Path,
+    out: &Path,
+    enterprises: usize,
+    days: u32,
+    seed: u64,
+    start: &str,
+) -> PathBuf {
     tanji([
         "simulate",
         "--out",
-        s(&sim),
+        s(out),
         "--dir",
-        s(&dir),
+        s(dir),
         "--enterprises",
         &enterprises.to_string(),
         "--days",
@@ -106,16 +125,10 @@ pub fn sim_park(enterprises: usize, days: u32, seed: u64) -> SimPark {
         "--seed",
         &seed.to_string(),
         "--start",
-        SIM_START,
+        start,
     ])
     .ok();
-    let uploads = sim.join("uploads.jsonl");
-    SimPark {
-        tmp,
-        dir,
-        sim,
-        uploads,
-    }
+    out.join("uploads.jsonl")
 }
 
 /// `tanji verify --dir dir`.

@@ -50,3 +50,63 @@ pub(super) fn indicators(t: &Totals<'_>, output: Option<&Output>) -> Indicators 
         intensity,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn shares_are_of_consumption_and_intensities_per_unit_of_output() {
+        let scope1 = Scope1 {
+            lines: Vec::new(),
+            fossil_g: 1_000_000,
+            biogenic_g: 5,
+        };
+        let loc = Scope2Location {
+            import_wh: 8_000_000,
+            electricity_g: 4_000_000,
+            export_wh: 0,
+            export_g: 0,
+            exports_netted: false,
+            pv_generation_wh: 2_000_000,
+            pv_self_consumed_wh: 2_000_000,
+            consumption_wh: 10_000_000,
+            heat: Vec::new(),
+            heat_g: 0,
+            total_g: 4_000_000,
+        };
+        let t = Totals {
+            scope1: &scope1,
+            loc: &loc,
+            market_total_g: 3_000_000,
+            applied_wh: 3_000_000,
+            cfe_matched_wh: 4_000_000,
+            energy: OtherEnergy {
+                fuel_gj: 4.0,
+                heat_gj: 0.0,
+            },
+        };
+        let output = Output {
+            quantity_milli: 2_000,
+            unit: "t".to_owned(),
+        };
+        let i = indicators(&t, Some(&output));
+        // Green: 2 MWh PV + 3 MWh instruments of 10 MWh.
+        assert_eq!((i.green_wh, i.green_share), (5_000_000, Some(0.5)));
+        assert_eq!(i.cfe_score, Some(0.4));
+        let x = i.intensity.unwrap();
+        // 10 000 kWh / 2 t; (36 GJ electricity + 4 GJ fuel) / 2 t; (1 + 4) t / 2 t; (1 + 3) / 2.
+        assert_eq!(x.electricity_kwh_per_unit, 5_000.0);
+        assert_eq!(x.energy_gj_per_unit, 20.0);
+        assert_eq!((x.location_t_per_unit, x.market_t_per_unit), (2.5, 2.0));
+        // No output, or none made: no intensity.
+        let none = Output {
+            quantity_milli: 0,
+            ..output
+        };
+        assert!(indicators(&t, Some(&none)).intensity.is_none());
+        assert!(indicators(&t, None).intensity.is_none());
+    }
+}

@@ -113,3 +113,73 @@ fn gap(f: &Filled<'_>, run: &Run, eff: &[f64]) -> DataIssue {
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use tanji_units::{Carrier, Unit};
+
+    use super::super::series::{prepare, Clip};
+    use super::super::testing::series;
+    use super::*;
+    use crate::input::Options;
+
+    #[test]
+    fn a_filled_gap_carries_the_emissions_of_its_intervals() {
+        // 10, _, _, 40 → 20 and 30 filled; their intervals' g are 2.4 and 3.4.
+        let s = series(
+            "m",
+            Carrier::ElectricityImport,
+            Unit::KWh,
+            0,
+            900,
+            vec![Some(10), None, None, Some(40)],
+        );
+        let f = prepare(&s, Clip { first: 0, last: 4 }, &Options::default());
+        let mut issues = Vec::new();
+        gaps(&[f], &[vec![1.0, 2.4, 3.4, 4.0]], &mut issues);
+        assert_eq!(issues.len(), 1);
+        let i = &issues[0];
+        assert_eq!(i.kind, IssueKind::GapLinear);
+        assert_eq!(
+            (i.start, i.end, i.intervals, i.quantity_milli, i.effect_g),
+            (900, 2_700, 2, 50, 6)
+        );
+        assert_eq!(
+            i.message,
+            "meter m: 2 missing intervals interpolated linearly between its neighbours; \
+             filled 0.05 kWh, 0.000006 tCO2"
+        );
+    }
+
+    #[test]
+    fn an_unfilled_gap_has_no_effect() {
+        // One day only, a gap longer than the linear limit: no profile to fill it from.
+        let mut v = vec![None; 8];
+        (v[0], v[7]) = (Some(5), Some(5));
+        let s = series("m", Carrier::ElectricityImport, Unit::KWh, 0, 900, v);
+        let f = prepare(&s, Clip { first: 0, last: 8 }, &Options::default());
+        let mut issues = Vec::new();
+        gaps(&[f], &[vec![9.0; 8]], &mut issues);
+        assert_eq!(issues[0].kind, IssueKind::GapUnfilled);
+        assert_eq!((issues[0].intervals, issues[0].effect_g), (6, 0));
+    }
+
+    #[test]
+    fn an_unconvertible_quantity_names_meter_carrier_unit_and_span() {
+        let s = series(
+            "s",
+            Carrier::Steam,
+            Unit::T,
+            3_600,
+            3_600,
+            vec![Some(2_000); 2],
+        );
+        let f = prepare(&s, Clip { first: 0, last: 2 }, &Options::default());
+        let i = unconvertible(&f, 4_000, "why");
+        assert_eq!(
+            (i.start, i.end, i.intervals, i.effect_g),
+            (3_600, 10_800, 2, 0)
+        );
+        assert_eq!(i.message, "meter s (steam in t): not counted: why");
+    }
+}

@@ -523,3 +523,136 @@ fn pv_hours<V: Milli>(values: &[V], t0: i64, len: i64, to_wh: ToWh, hours: &mut 
     }
     total
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use tanji_units::Unit;
+
+    use super::super::series::{clip, prepare};
+    use super::super::testing::{inputs, series};
+    use super::*;
+    use crate::factor::TableFactors;
+    use crate::input::NamedFactor;
+    use crate::report::IssueKind;
+
+    #[test]
+    fn import_takes_each_hours_factor_and_the_fixed_factor_counts_the_rest() {
+        // A factor of 400 g/kWh for the first hour only; 1000 Wh a quarter-hour for two hours.
+        let table = TableFactors::regular("t", 0, 3_600, &[400.0]);
+        let i = inputs(
+            0,
+            7_200,
+            vec![series(
+                "a",
+                Carrier::ElectricityImport,
+                Unit::KWh,
+                0,
+                900,
+                vec![Some(1_000); 8],
+            )],
+        );
+        let opts = Options {
+            fixed_factor: Some(NamedFactor {
+                value: 600.0,
+                source: "test".to_owned(),
+            }),
+            ..Options::default()
+        };
+        let clips = clip(&i).unwrap();
+        let mut grid = Grid::new(&i, &clips, &table, &opts, true);
+        let f = prepare(&i.series[0], clips[0], &opts);
+        let mut eff = vec![0.0; 8];
+        let sums = grid.meter(&f, &mut eff);
+        // First hour 4 × 1000 Wh × 0.4 = 1600 g; second hour 4000 Wh at the fixed 0.6 = 2400 g.
+        assert_eq!((sums.wh, sums.g), (8_000, 4_000));
+        assert_eq!(
+            (sums.missing_n, sums.missing_wh, sums.missing_g),
+            (4, 4_000.0, 2_400.0)
+        );
+        assert_eq!(
+            sums.span,
+            Span {
+                start: 3_600,
+                end: 7_200
+            }
+        );
+        assert_eq!(
+            eff,
+            [400.0, 400.0, 400.0, 400.0, 600.0, 600.0, 600.0, 600.0]
+        );
+        assert_eq!(grid.imports.as_ref().unwrap().len(), 8);
+        let first = &grid.hours.slots[0];
+        assert_eq!((first.import_wh, first.import_g), (4_000, 1_600));
+        // UTC+8: the first hour is 08:00 local; only intervals with a factor count in its mean.
+        let b = grid.by_hour.as_ref().unwrap();
+        assert_eq!((b.wh[8], b.g[8], b.fcount[8]), (4_000, 1_600, 4));
+        assert_eq!((b.wh[9], b.g[9], b.fcount[9]), (4_000, 2_400, 0));
+        let mut tally = Tally::new(&opts);
+        count_meter(&mut tally, &f, &sums, Some(600.0), "t");
+        assert_eq!(
+            (tally.loc.import_wh, tally.loc.electricity_g),
+            (8_000, 4_000)
+        );
+        assert_eq!(tally.import_without_factor, 4);
+        let issue = &tally.issues[0];
+        assert_eq!(issue.kind, IssueKind::MissingFactor);
+        assert_eq!(
+            (issue.intervals, issue.effect_g, issue.quantity_milli),
+            (4, 2_400, 4_000_000)
+        );
+    }
+
+    #[test]
+    fn pv_self_consumption_is_generation_less_export_hour_by_hour() {
+        let table = TableFactors::regular("t", 0, 3_600, &[100.0, 100.0]);
+        let hourly = |m: &str, c, v: [i64; 2]| {
+            series(
+                m,
+                c,
+                Unit::KWh,
+                0,
+                3_600,
+                v.iter().map(|&x| Some(x)).collect(),
+            )
+        };
+        let i = inputs(
+            0,
+            7_200,
+            vec![
+                hourly("i", Carrier::ElectricityImport, [5_000, 5_000]),
+                hourly("x", Carrier::ElectricityExport, [1_000, 2_000]),
+                hourly("p", Carrier::PvGeneration, [3_000, 500]),
+            ],
+        );
+        let opts = Options {
+            net_exports: true,
+            ..Options::default()
+        };
+        let clips = clip(&i).unwrap();
+        let mut grid = Grid::new(&i, &clips, &table, &opts, false);
+        let mut tally = Tally::new(&opts);
+        for (s, &c) in i.series.iter().zip(&clips) {
+            let f = prepare(s, c, &opts);
+            if f.carrier == Carrier::PvGeneration {
+                tally.loc.pv_generation_wh += grid.pv(&f);
+            } else {
+                let sums = grid.meter(&f, &mut []);
+                count_meter(&mut tally, &f, &sums, None, "t");
+            }
+        }
+        close(&mut grid.hours, &mut tally.loc, opts.net_exports);
+        let loc = &tally.loc;
+        assert_eq!(
+            (loc.pv_generation_wh, loc.export_wh, loc.export_g),
+            (3_500, 3_000, 300)
+        );
+        // 3000 − 1000 in the first hour, nothing (500 − 2000) in the second.
+        assert_eq!(loc.pv_self_consumed_wh, 2_000);
+        assert_eq!(loc.consumption_wh, 12_000);
+        // 10 000 Wh × 0.1 = 1000 g, less the netted 300 g of export.
+        assert_eq!(loc.total_g, 700);
+        assert_eq!(grid.hours.slots[1].uncovered, 5_000.0);
+    }
+}

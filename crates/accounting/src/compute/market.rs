@@ -339,3 +339,126 @@ pub(super) fn residual_location_issue(
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::inputs;
+    use super::*;
+    use crate::input::Certificate;
+    use crate::report::{Scope2Location, Scope2Market};
+
+    /// Two hours of 600 000 Wh import at 100 g/kWh (60 000 g each), as the location-based
+    /// stage leaves them.
+    fn two_hours() -> (Hours, Vec<ImportPoint>) {
+        let mut hours = Hours::new(0, HOUR);
+        for h in hours.slots.iter_mut() {
+            (h.present, h.import_wh, h.import_g) = (true, 600_000, 60_000);
+            h.uncovered = 600_000.0;
+        }
+        let imports = (0..2)
+            .map(|i| ImportPoint {
+                t: i * HOUR,
+                wh: 600_000,
+                g: 60_000,
+            })
+            .collect();
+        (hours, imports)
+    }
+
+    /// A 1 MWh certificate generated in `[0, generated_until)`, valid over both hours, against
+    /// the two hours, the rest at a residual 500 g/kWh.
+    fn one_certificate(matching: Matching, generated_until: i64) -> Market {
+        let mut i = inputs(0, 2 * HOUR, Vec::new());
+        i.certificates.push(Certificate {
+            id: "c".to_owned(),
+            mwh: 1,
+            generation_start: 0,
+            generation_end: generated_until,
+            valid_from: 0,
+            valid_until: 2 * HOUR,
+        });
+        let opts = Options {
+            matching,
+            residual: Residual::Fixed(NamedFactor {
+                value: 500.0,
+                source: "test".to_owned(),
+            }),
+            ..Options::default()
+        };
+        let (mut hours, imports) = two_hours();
+        let loc = location();
+        market(&i, &opts, &mut hours, Some(&imports), &loc)
+    }
+
+    fn location() -> Scope2Location {
+        Scope2Location {
+            import_wh: 1_200_000,
+            electricity_g: 120_000,
+            export_wh: 0,
+            export_g: 0,
+            exports_netted: false,
+            pv_generation_wh: 0,
+            pv_self_consumed_wh: 0,
+            consumption_wh: 1_200_000,
+            heat: Vec::new(),
+            heat_g: 7,
+            total_g: 120_007,
+        }
+    }
+
+    fn figures(m: &Scope2Market) -> (i64, i64, i64, i64, i64) {
+        (
+            m.applied_wh,
+            m.unused_wh,
+            m.uncovered_import_wh,
+            m.electricity_g,
+            m.total_g,
+        )
+    }
+
+    #[test]
+    fn annual_matching_covers_import_anywhere_in_the_window() {
+        // 1 MWh of 1.2 MWh covered; 0.2 MWh at 500 g/kWh = 100 000 g (+ 7 g heat).
+        let m = one_certificate(Matching::Annual, HOUR);
+        assert_eq!(
+            figures(&m.scope2),
+            (1_000_000, 0, 200_000, 100_000, 100_007)
+        );
+        // Delivered in the first hour only: 600 000 Wh of it matches import that hour.
+        assert_eq!(m.cfe_matched_wh, 600_000);
+    }
+
+    #[test]
+    fn hourly_matching_covers_only_the_hours_of_delivery() {
+        // Generated in the first hour: 600 000 Wh applied, 400 000 unused, the second hour's
+        // 600 000 Wh uncovered at 500 g/kWh = 300 000 g.
+        let m = one_certificate(Matching::Hourly, HOUR);
+        assert_eq!(
+            figures(&m.scope2),
+            (600_000, 400_000, 600_000, 300_000, 300_007)
+        );
+        // Spread over both hours: 500 000 Wh each, all applied.
+        let m = one_certificate(Matching::Hourly, 2 * HOUR);
+        assert_eq!(
+            figures(&m.scope2),
+            (1_000_000, 0, 200_000, 100_000, 100_007)
+        );
+        assert_eq!(m.cfe_matched_wh, 1_000_000);
+    }
+
+    #[test]
+    fn without_instruments_hour_sums_count_at_the_grid_factor() {
+        let i = inputs(0, 2 * HOUR, Vec::new());
+        let opts = Options {
+            residual: Residual::Grid,
+            ..Options::default()
+        };
+        let (mut hours, _) = two_hours();
+        let m = market(&i, &opts, &mut hours, None, &location());
+        assert_eq!(figures(&m.scope2), (0, 0, 1_200_000, 120_000, 120_007));
+        assert_eq!(m.scope2.residual_factor, None);
+        let issue = residual_location_issue(&i, &opts, &m.scope2);
+        assert_eq!(issue.kind, IssueKind::ResidualLocation);
+        assert_eq!(issue.quantity_milli, 1_200_000_000);
+    }
+}

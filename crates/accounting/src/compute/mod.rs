@@ -292,6 +292,47 @@ fn check_options(opts: &Options) -> Result<(), AccountingError> {
     Ok(())
 }
 
+/// Small inputs for the stages' tests.
+#[cfg(test)]
+mod testing {
+    use tanji_units::{Carrier, Unit};
+
+    use crate::input::{Inputs, IntervalSeries};
+
+    /// Meter `meter`'s series from `start`, `interval_s` apart.
+    pub(super) fn series(
+        meter: &str,
+        carrier: Carrier,
+        unit: Unit,
+        start: i64,
+        interval_s: u32,
+        values: Vec<Option<i64>>,
+    ) -> IntervalSeries {
+        IntervalSeries {
+            meter: meter.to_owned(),
+            carrier,
+            unit,
+            fuel: None,
+            start,
+            interval_s,
+            values,
+        }
+    }
+
+    /// Enterprise `e` over `[start, end)`.
+    pub(super) fn inputs(start: i64, end: i64, series: Vec<IntervalSeries>) -> Inputs {
+        Inputs {
+            enterprise: "e".to_owned(),
+            period_start: start,
+            period_end: end,
+            series,
+            certificates: Vec::new(),
+            purchases: Vec::new(),
+            output: None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]

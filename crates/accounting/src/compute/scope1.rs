@@ -223,3 +223,101 @@ fn gas_volume(
         note,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use tanji_units::{Carrier, Unit};
+
+    use super::super::series::{prepare, Clip};
+    use super::super::testing::{inputs, series};
+    use super::*;
+
+    /// Fuel meter `carrier` in `unit`, one hourly value of `milli`, through the stage.
+    fn run(
+        carrier: Carrier,
+        unit: Unit,
+        milli: i64,
+        opts: &Options,
+    ) -> Result<Tally, AccountingError> {
+        let s = series("f", carrier, unit, 0, 3_600, vec![Some(milli)]);
+        let i = inputs(0, 3_600, vec![s.clone()]);
+        let f = prepare(&s, Clip { first: 0, last: 1 }, opts);
+        let mut tally = Tally::new(opts);
+        let mut eff = vec![0.0];
+        fuel(&f, &i, opts, &mut eff, &mut tally)?;
+        assert_eq!(eff[0].round() as i64, tally.scope1.fossil_g);
+        Ok(tally)
+    }
+
+    #[test]
+    fn diesel_by_volume_goes_through_the_default_density() {
+        // 1000 L × 0.84 kg/L = 0.84 t × 42.652 GJ/t = 35.82768 GJ; EF = 20.2 tC/TJ × 0.98 ×
+        // 44/12 = 0.0725853 t/GJ: 2 600 564 g.
+        let t = run(Carrier::Diesel, Unit::L, 1_000_000, &Options::default()).unwrap();
+        assert_eq!(t.scope1.fossil_g, 2_600_564);
+        assert!(
+            (t.energy.fuel_gj - 35.82768).abs() < 1e-9,
+            "{}",
+            t.energy.fuel_gj
+        );
+        let line = &t.scope1.lines[0];
+        assert_eq!(
+            (line.fuel.as_str(), line.density_kg_per_l),
+            ("diesel", Some(0.84))
+        );
+        assert_eq!(t.issues[0].kind, IssueKind::DefaultDensity);
+        assert_eq!(t.issues[0].effect_g, 2_600_564);
+    }
+
+    #[test]
+    fn gas_without_reference_conditions_is_taken_as_normal_m3_with_an_issue() {
+        // 10 000 m3 at 389.31 GJ per 10^4 Nm3 × 15.3 tC/TJ × 0.99 × 44/12: 21 621 888 g.
+        let t = run(
+            Carrier::NaturalGas,
+            Unit::M3,
+            10_000_000,
+            &Options::default(),
+        )
+        .unwrap();
+        assert_eq!(t.scope1.fossil_g, 21_621_888);
+        assert_eq!(t.issues[0].kind, IssueKind::GasReferenceAssumed);
+        // Were they 20 °C m3: × 273.15/293.15 = 20 146 746 g, 1 475 142 g less.
+        assert_eq!(t.issues[0].effect_g, 21_621_888 - 20_146_746);
+        let gas = t.scope1.lines[0].gas_volume.as_ref().unwrap();
+        assert!(!gas.stated);
+        // Stated as 20 °C m3: fewer normal m3, no issue.
+        let mut opts = Options::default();
+        opts.meter_fuels.insert(
+            "f".to_owned(),
+            MeterFuel {
+                gas_reference: Some(GasReference::Standard20C),
+                ..MeterFuel::default()
+            },
+        );
+        let t = run(Carrier::NaturalGas, Unit::M3, 10_000_000, &opts).unwrap();
+        assert_eq!(t.scope1.fossil_g, 20_146_746);
+        assert!(t.issues.is_empty());
+    }
+
+    #[test]
+    fn an_unknown_fuel_table_is_refused_with_the_meter() {
+        let mut opts = Options::default();
+        opts.meter_fuels.insert(
+            "f".to_owned(),
+            MeterFuel {
+                table: Some("nope".to_owned()),
+                ..MeterFuel::default()
+            },
+        );
+        let e = run(Carrier::Diesel, Unit::L, 1, &opts).err().unwrap();
+        assert_eq!(
+            e,
+            AccountingError::UnknownFuelTable {
+                meter: "f".to_owned(),
+                table: "nope".to_owned()
+            }
+        );
+    }
+}

@@ -266,9 +266,9 @@ type Row = (&'static str, &'static str, f64, NcvBasis, f64, f64, bool);
 
 /// The rows of table 2.1 of the NDRC 2015 other-industry guideline (the same parameters as
 /// GB/T 32150-2015 Appendix B, as commonly reproduced).
-fn fossil_rows() -> Vec<Row> {
+const FOSSIL_ROWS: &[Row] = {
     use NcvBasis::*;
-    vec![
+    &[
         // Solid fuels.
         (
             "anthracite",
@@ -418,7 +418,7 @@ fn fossil_rows() -> Vec<Row> {
             false,
         ),
     ]
-}
+};
 
 /// Density of diesel, kg/L, and its source.
 const DIESEL_DENSITY: (f64, &str) = (
@@ -435,8 +435,9 @@ const GASOLINE_DENSITY: (f64, &str) = (
 
 fn fossil_table(id: &str, title: &str, table: &str, year: u16, note: &str) -> FuelTable {
     let citation = format!("{title}, {table} ({year})");
-    let fuels = fossil_rows()
-        .into_iter()
+    let fuels = FOSSIL_ROWS
+        .iter()
+        .copied()
         .map(|(fid, name, ncv, basis, cc, of, reviewed)| {
             let density = match fid {
                 "diesel" => Some(DIESEL_DENSITY),

@@ -74,6 +74,9 @@ pub struct Caller {
     pub role: Option<Role>,
     /// The token's configured name, for logs.
     pub name: Option<String>,
+    /// The token's id: the first 16 hex digits of its SHA-256 (what per-caller limits count
+    /// by); `None` without a token.
+    pub id: Option<String>,
 }
 
 impl Caller {
@@ -181,20 +184,24 @@ impl Tokens {
         let Some(value) = authorization else {
             return Ok(Caller::default());
         };
+        // The scheme is case-insensitive (RFC 9110 §11.1): `Bearer`, `bearer`, `BEARER`.
         let token = std::str::from_utf8(value)
             .ok()
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim())
             .filter(|t| !t.is_empty())
             .ok_or_else(|| {
                 ApiError::unauthorized(
                     "the Authorization header must be `Bearer <token>`; devices send no token",
                 )
             })?;
-        match self.by_hash.get(&token_hash(token)) {
+        let hash = token_hash(token);
+        match self.by_hash.get(&hash) {
             Some((role, name)) => Ok(Caller {
                 role: Some(role.clone()),
                 name: name.clone(),
+                id: Some(hex::encode(&hash[..8])),
             }),
             None => Err(ApiError::unauthorized(
                 "unknown token; ask the park operator for one (`tanji token new`)",

@@ -10,6 +10,17 @@
 //! [http]
 //! max_body_bytes = 4194304
 //! max_records_per_request = 1000
+//! header_read_timeout_ms = 10000  # a request head must arrive within this
+//! idle_timeout_ms = 60000         # a connection with no traffic and no request is closed
+//! # max_connections = 700         # default: the open-file limit less a reserve
+//! refusals_per_window = 1000      # refused records/requests per peer before 429
+//! refusal_window_ms = 60000
+//!
+//! [reports]
+//! enterprise_max_days = 366   # longest period an enterprise token may ask a report for
+//! max_days = 3660             # longest period for operators and auditors
+//! builds_per_caller = 2       # report builds one token may have waiting or running
+//! builds_total = 8            # report builds waiting or running in all
 //!
 //! [[tokens]]             # `tanji token new --role operator` prints these lines
 //! name = "ops"
@@ -55,6 +66,9 @@ pub struct Config {
     /// How the query API and the dashboard keep their reports current.
     #[serde(default)]
     pub dashboard: DashboardConfig,
+    /// Bounds on the reports callers may ask for.
+    #[serde(default)]
+    pub reports: ReportsConfig,
 }
 
 impl Default for Config {
@@ -67,6 +81,7 @@ impl Default for Config {
             witness: Vec::new(),
             mqtt: None,
             dashboard: DashboardConfig::default(),
+            reports: ReportsConfig::default(),
         }
     }
 }
@@ -129,7 +144,35 @@ impl Default for DashboardConfig {
     }
 }
 
-/// HTTP request limits.
+/// Bounds on report building: how long a period each role may ask for, and how many builds
+/// may wait or run at once, per caller and in all (`docs/api.md`, "Limits").
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReportsConfig {
+    /// The longest period, in days, an enterprise token may ask a report for (a longer one
+    /// gets 400 naming this limit). The default, 366, holds any calendar year.
+    pub enterprise_max_days: u32,
+    /// The longest period, in days, an operator or auditor may ask a report for.
+    pub max_days: u32,
+    /// Report builds one caller (one token) may have waiting or running; one more gets 429
+    /// with `Retry-After`.
+    pub builds_per_caller: usize,
+    /// Report builds waiting or running in all; one more gets 503 with `Retry-After`.
+    pub builds_total: usize,
+}
+
+impl Default for ReportsConfig {
+    fn default() -> Self {
+        ReportsConfig {
+            enterprise_max_days: 366,
+            max_days: 3660,
+            builds_per_caller: 2,
+            builds_total: 8,
+        }
+    }
+}
+
+/// HTTP request and connection limits.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct HttpConfig {
@@ -137,6 +180,24 @@ pub struct HttpConfig {
     pub max_body_bytes: usize,
     /// Most records in one upload request (more gets 413).
     pub max_records_per_request: usize,
+    /// A request's head (request line and headers) must have arrived this many milliseconds
+    /// after the server began waiting for it — on a new connection and between the requests
+    /// of a kept-alive one; otherwise the connection is closed.
+    pub header_read_timeout_ms: u64,
+    /// A connection on which nothing was read or written for this many milliseconds, and no
+    /// request is being answered, is closed; so is a request body that stalls this long.
+    pub idle_timeout_ms: u64,
+    /// Most connections open at once. Default: the process's open-file limit
+    /// (`RLIMIT_NOFILE`) less a reserve for the store, MQTT and files. At the limit the
+    /// longest-idle connection is closed to make room; if every connection is busy, a new one
+    /// gets 503 `too_many_connections` and is closed.
+    pub max_connections: Option<usize>,
+    /// Refusals (a rejected record, a request refused whole) one peer address may earn on the
+    /// upload route within `refusal_window_ms` before its uploads get 429 until the window
+    /// ends.
+    pub refusals_per_window: u32,
+    /// The window of `refusals_per_window`, in milliseconds.
+    pub refusal_window_ms: u64,
 }
 
 impl Default for HttpConfig {
@@ -144,7 +205,29 @@ impl Default for HttpConfig {
         HttpConfig {
             max_body_bytes: 4 << 20,
             max_records_per_request: 1000,
+            header_read_timeout_ms: 10_000,
+            idle_timeout_ms: 60_000,
+            max_connections: None,
+            refusals_per_window: 1000,
+            refusal_window_ms: 60_000,
         }
+    }
+}
+
+impl HttpConfig {
+    /// The header-read timeout.
+    pub fn header_read_timeout(&self) -> Duration {
+        Duration::from_millis(self.header_read_timeout_ms)
+    }
+
+    /// The idle timeout.
+    pub fn idle_timeout(&self) -> Duration {
+        Duration::from_millis(self.idle_timeout_ms)
+    }
+
+    /// The refusal window.
+    pub fn refusal_window(&self) -> Duration {
+        Duration::from_millis(self.refusal_window_ms)
     }
 }
 
@@ -200,6 +283,33 @@ impl Config {
             return Err(bad(
                 "http.max_records_per_request and http.max_body_bytes must be at least 1".into(),
             ));
+        }
+        if self.http.header_read_timeout_ms == 0 || self.http.idle_timeout_ms == 0 {
+            return Err(bad(
+                "http.header_read_timeout_ms and http.idle_timeout_ms must be at least 1".into(),
+            ));
+        }
+        if self.http.max_connections == Some(0) {
+            return Err(bad(
+                "http.max_connections must be at least 1 (or left out: the open-file limit less a reserve)".into(),
+            ));
+        }
+        if self.http.refusals_per_window == 0 || self.http.refusal_window_ms == 0 {
+            return Err(bad(
+                "http.refusals_per_window and http.refusal_window_ms must be at least 1".into(),
+            ));
+        }
+        let r = &self.reports;
+        if r.enterprise_max_days == 0 || r.max_days == 0 {
+            return Err(bad(
+                "reports.enterprise_max_days and reports.max_days must be at least 1".into(),
+            ));
+        }
+        if r.builds_per_caller == 0 || r.builds_total < r.builds_per_caller {
+            return Err(bad(format!(
+                "reports.builds_per_caller ({}) must be at least 1 and at most reports.builds_total ({})",
+                r.builds_per_caller, r.builds_total
+            )));
         }
         if let Some(m) = &self.mqtt {
             m.check().map_err(|e| bad(e.to_string()))?;

@@ -8,12 +8,15 @@
 //!
 //! A request that is not JSON at all, is empty, or is too large is refused whole with a 4xx and
 //! a message saying what and where; nothing of it is logged or quarantined.
+//!
+//! Each rejected record and each request refused whole counts against its peer address
+//! ([`crate::limits::Refusals`]): past `http.refusals_per_window` in a window, the peer's
+//! uploads get 429 with `Retry-After` until the window ends, before anything is read.
 
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::body::Body;
 use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -108,13 +111,19 @@ pub fn decode_body(
 async fn uploads(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Result<Response, ApiError> {
     let started = Instant::now();
     let metrics = state.metrics().clone();
+    if let Err(e) = state.refusals().check(peer.ip()) {
+        metrics.requests_refused.inc();
+        return Err(e);
+    }
     let result = async {
-        let body = body.map_err(|e| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        let limit = state.config().http.max_body_bytes;
+        let body = axum::body::to_bytes(body, limit).await.map_err(|e| {
+            let e = e.into_inner();
+            if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
                 ApiError::new(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     "body_too_large",
@@ -139,6 +148,13 @@ async fn uploads(
     match result {
         Ok((answers, array)) => {
             metrics.ack_seconds.observe(started.elapsed().as_secs_f64());
+            let rejected = answers
+                .iter()
+                .filter(|a| matches!(a, Answer::Rejected { .. }))
+                .count();
+            state
+                .refusals()
+                .add(peer.ip(), u32::try_from(rejected).unwrap_or(u32::MAX));
             Ok(if array {
                 Json(answers).into_response()
             } else {
@@ -148,6 +164,10 @@ async fn uploads(
         }
         Err(e) => {
             metrics.requests_refused.inc();
+            // The server's own trouble (busy, shutting down, a full disk) is not the peer's.
+            if e.status.is_client_error() {
+                state.refusals().add(peer.ip(), 1);
+            }
             Err(e)
         }
     }

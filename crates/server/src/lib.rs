@@ -17,18 +17,19 @@ pub mod config;
 mod error;
 pub mod ingest;
 pub mod lang;
+pub mod limits;
 pub mod metrics;
 pub mod mqtt;
 pub mod query;
 mod reader;
 pub mod routes;
 pub mod sequencer;
+mod serve;
 pub mod tlog;
 mod web;
 pub mod witnessing;
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::{Arc, RwLock};
 
@@ -39,6 +40,7 @@ use axum::routing::get;
 use axum::Router;
 use tanji_park::Park;
 use tokio::net::TcpListener;
+use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 pub use auth::{Caller, Role, Tokens};
@@ -66,6 +68,8 @@ struct Inner {
     /// Turns `true` when shutdown begins: long-lived responses (the checkpoint event stream)
     /// end then, so that a graceful shutdown does not wait for open dashboards.
     shutdown: tokio::sync::watch::Sender<bool>,
+    /// Refused uploads per peer address.
+    refusals: limits::Refusals,
 }
 
 /// What every handler shares; cheap to clone.
@@ -122,6 +126,11 @@ impl AppState {
         self.0.sequencer.head()
     }
 
+    /// Refused uploads per peer address (`http.refusals_per_window`).
+    pub fn refusals(&self) -> &limits::Refusals {
+        &self.0.refusals
+    }
+
     /// A receiver that turns `true` when shutdown begins.
     pub fn shutdown_signal(&self) -> tokio::sync::watch::Receiver<bool> {
         self.0.shutdown.subscribe()
@@ -169,6 +178,10 @@ impl Server {
         let vkey = park.verifier().to_string();
         let metrics = Metrics::new();
         let sequencer = Sequencer::start(park, &config.batch, metrics.clone())?;
+        let refusals = limits::Refusals::new(
+            config.http.refusals_per_window,
+            config.http.refusal_window(),
+        );
         let state = AppState(Arc::new(Inner {
             reader: Reader::new(&Park::db_path(dir)),
             config,
@@ -179,6 +192,7 @@ impl Server {
             vkey,
             cosigned: RwLock::new(None),
             shutdown: tokio::sync::watch::channel(false).0,
+            refusals,
         }));
         let (api, routes) = api_routes().into_parts();
         let router = api
@@ -188,6 +202,10 @@ impl Server {
                 auth::authenticate,
             ))
             .layer(DefaultBodyLimit::max(state.config().http.max_body_bytes))
+            .layer(RequestBodyTimeoutLayer::new(
+                state.config().http.idle_timeout(),
+            ))
+            .layer(axum::middleware::from_fn(error::json_errors))
             .layer(TraceLayer::new_for_http())
             .with_state(state.clone());
         Ok(Server {
@@ -340,16 +358,21 @@ pub async fn run(
         let _ = stop_mqtt.send(true);
         draining.drain();
     };
-    let app = server
-        .router
-        .into_make_service_with_connect_info::<SocketAddr>();
     let witnessing = witnessing::start(
         server.state.clone(),
         server.state.reader().path().to_path_buf(),
     );
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(signal)
-        .await;
+    let http = &server.state.config().http;
+    let limits = serve::Limits {
+        header_read: http.header_read_timeout(),
+        idle: http.idle_timeout(),
+        max_connections: serve::connection_limit(http.max_connections, serve::open_file_limit()),
+    };
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let serving = tokio::spawn(serve::serve(listener, server.router, limits, stopped));
+    signal.await;
+    let _ = stop.send(true);
+    let served = serving.await;
     if let Some(task) = mqtt {
         match task.await {
             Ok(Ok(())) => {}
@@ -364,6 +387,6 @@ pub async fn run(
     tracing::info!(size = sequencer.head().size, "stopped");
     served.map_err(|e| ServerError::Io {
         context: format!("serving on {addr}"),
-        source: e,
+        source: std::io::Error::other(e),
     })
 }

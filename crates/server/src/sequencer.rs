@@ -402,7 +402,7 @@ impl Worker {
         let ingested = self
             .park
             .ingest(items, unix_now())
-            .map_err(|e| ServerError::Ingest(e.to_string()));
+            .map_err(|e| ServerError::batch_failed(&e));
         let ingest_ms = started.elapsed().as_millis() as u64;
         let result = ingested.and_then(|outcomes| self.answers(start, outcomes));
         // The metrics first, so that a caller who has its answer reads them up to date.
@@ -430,9 +430,20 @@ impl Worker {
             }
             Err(e) => {
                 tracing::error!(records = total, error = %e, "batch failed; nothing acknowledged");
-                let message = e.to_string();
+                // Every caller gets the same kind of error (a full disk stays retryable), with
+                // the cause once, not wrapped in the prefix again.
+                let again: Box<dyn Fn() -> ServerError> = match e {
+                    ServerError::StorageFull(m) => {
+                        Box::new(move || ServerError::StorageFull(m.clone()))
+                    }
+                    ServerError::Ingest(m) => Box::new(move || ServerError::Ingest(m.clone())),
+                    other => {
+                        let m = other.to_string();
+                        Box::new(move || ServerError::Ingest(m.clone()))
+                    }
+                };
                 for reply in replies {
-                    let _ = reply.send(Err(ServerError::Ingest(message.clone())));
+                    let _ = reply.send(Err(again()));
                 }
             }
         }

@@ -84,6 +84,19 @@ impl StoreError {
             _ => false,
         }
     }
+
+    /// Whether the store failed because the disk is full (`SQLITE_FULL`, which SQLite's unix
+    /// layer also returns for the OS's `ENOSPC`): nothing was written, and the same request
+    /// may succeed once there is room, so servers answer it as retryable.
+    pub fn is_storage_full(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Sqlite {
+                source: rusqlite::Error::SqliteFailure(e, _),
+                ..
+            } if e.code == rusqlite::ErrorCode::DiskFull
+        )
+    }
 }
 
 /// A visitor of stored entries: `(index, bytes)`; an error stops the scan.

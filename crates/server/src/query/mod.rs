@@ -444,6 +444,7 @@ async fn enterprise_loads(
 ) -> Result<Json<Loads>, ApiError> {
     check_enterprise(&caller, &id)?;
     let period = pq.period()?;
+    crate::limits::check_period(&caller, period, &state.config().reports)?;
     let size = state.head().size;
     let pubs = publications(&state, &q, size).await?;
     let p = pubs.last().cloned();
@@ -478,17 +479,20 @@ async fn enterprise_doc(
     check_enterprise(caller, &id)?;
     let period = pq.period()?;
     q.reports
-        .get(state, reports::Key::enterprise(id, period))
+        .get(state, caller, reports::Key::enterprise(id, period))
         .await
 }
 
 async fn park_doc(
     state: &AppState,
     q: &Arc<QueryState>,
+    caller: &Caller,
     pq: &PeriodQuery,
 ) -> Result<Arc<reports::Report>, ApiError> {
     let period = pq.period()?;
-    q.reports.get(state, reports::Key::park(period)).await
+    q.reports
+        .get(state, caller, reports::Key::park(period))
+        .await
 }
 
 async fn enterprise_emissions(
@@ -634,11 +638,12 @@ async fn enterprise_report(
 
 async fn park_emissions(
     State(state): State<AppState>,
+    caller: Caller,
     Extension(q): Shared,
     Asked(lang): Asked,
     Query(pq): Query<PeriodQuery>,
 ) -> Result<Response, ApiError> {
-    let r = park_doc(&state, &q, &pq).await?;
+    let r = park_doc(&state, &q, &caller, &pq).await?;
     Ok(r.view("park emissions", lang, |r| {
         reports::park_view(r, "emissions", lang)
     }))
@@ -646,11 +651,12 @@ async fn park_emissions(
 
 async fn park_comparison(
     State(state): State<AppState>,
+    caller: Caller,
     Extension(q): Shared,
     Asked(lang): Asked,
     Query(pq): Query<PeriodQuery>,
 ) -> Result<Response, ApiError> {
-    let r = park_doc(&state, &q, &pq).await?;
+    let r = park_doc(&state, &q, &caller, &pq).await?;
     Ok(r.view("park comparison", lang, |r| {
         reports::park_view(r, "comparison", lang)
     }))
@@ -658,11 +664,12 @@ async fn park_comparison(
 
 async fn park_indicators(
     State(state): State<AppState>,
+    caller: Caller,
     Extension(q): Shared,
     Asked(lang): Asked,
     Query(pq): Query<PeriodQuery>,
 ) -> Result<Response, ApiError> {
-    let r = park_doc(&state, &q, &pq).await?;
+    let r = park_doc(&state, &q, &caller, &pq).await?;
     Ok(r.view("park indicators", lang, |r| {
         reports::park_view(r, "indicators", lang)
     }))
@@ -670,11 +677,12 @@ async fn park_indicators(
 
 async fn park_issues(
     State(state): State<AppState>,
+    caller: Caller,
     Extension(q): Shared,
     Asked(lang): Asked,
     Query(pq): Query<PeriodQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let r = park_doc(&state, &q, &pq).await?;
+    let r = park_doc(&state, &q, &caller, &pq).await?;
     let (ingest, quarantine) = state
         .reader()
         .with(|store| {
@@ -698,10 +706,11 @@ async fn park_issues(
 
 async fn park_report(
     State(state): State<AppState>,
+    caller: Caller,
     Extension(q): Shared,
     Query(rq): Query<ReportQuery>,
 ) -> Result<Response, ApiError> {
-    let r = park_doc(&state, &q, &rq.period()).await?;
+    let r = park_doc(&state, &q, &caller, &rq.period()).await?;
     let name = r.doc.scope.park.clone();
     reports::download(&r, rq.format.as_deref(), &name)
 }

@@ -16,7 +16,8 @@ use tanji_store::{Store, StoredIssue};
 
 use super::{verifier, UTC_OFFSET_S};
 use crate::lang::{self, Lang};
-use crate::{ApiError, AppState};
+use crate::limits::{self, BuildQueue};
+use crate::{ApiError, AppState, Caller};
 
 /// At most this many (scope, period) reports are kept; the dashboard asks for a handful.
 const MAX_CACHED: usize = 64;
@@ -127,9 +128,16 @@ type Slot = Arc<tokio::sync::Mutex<SlotState>>;
 /// gets the last report until the new one is done. A report that failed, or that is not there
 /// yet, is built while the request waits (one build; whoever else asks waits for it). With a
 /// refresh of 0 every request after the log grew waits for a report at the latest checkpoint.
+///
+/// Builds are bounded ([`crate::limits::BuildQueue`]): a caller may have
+/// `reports.builds_per_caller` builds waiting or running (one more gets 429), the server
+/// `reports.builds_total` (one more gets 503); a report already built is served whatever the
+/// queue holds, and a background rebuild is skipped, not queued, while the caller is at its
+/// share.
 #[derive(Debug, Default)]
 pub struct ReportCache {
     slots: Mutex<HashMap<Key, Slot>>,
+    queue: BuildQueue,
 }
 
 fn report_error(e: ReportError) -> ApiError {
@@ -146,9 +154,18 @@ fn report_error(e: ReportError) -> ApiError {
 }
 
 impl ReportCache {
-    /// The report `key`: at the log's latest checkpoint, or at an earlier one built less than
-    /// the refresh interval ago (see [`ReportCache`]); the report names its checkpoint.
-    pub async fn get(&self, state: &AppState, key: Key) -> Result<Arc<Report>, ApiError> {
+    /// The report `key` for `caller`: at the log's latest checkpoint, or at an earlier one
+    /// built less than the refresh interval ago (see [`ReportCache`]); the report names its
+    /// checkpoint. A period longer than the caller's role may ask for is refused (400), and a
+    /// build beyond the caller's share or the server's queue gets 429 or 503.
+    pub async fn get(
+        &self,
+        state: &AppState,
+        caller: &Caller,
+        key: Key,
+    ) -> Result<Arc<Report>, ApiError> {
+        let bounds = &state.config().reports;
+        limits::check_period(caller, key.period, bounds)?;
         let size = state.head().size;
         let refresh = Duration::from_millis(state.config().dashboard.report_refresh_ms);
         let slot = {
@@ -169,12 +186,19 @@ impl ReportCache {
             }
             if usable {
                 // Stale: one rebuild in the background; meanwhile the last report is served.
-                if !cached.rebuilding {
+                // A caller at its share of builds is served the last report without one.
+                let permit = if cached.rebuilding {
+                    None
+                } else {
+                    self.queue.enter(caller, bounds).ok()
+                };
+                if let Some(permit) = permit {
                     cached.rebuilding = true;
                     let (state, slot, key) = (state.clone(), Arc::clone(&slot), key.clone());
                     tokio::spawn(async move {
                         let size = state.head().size;
                         let result = build(&state, &key, size).await;
+                        drop(permit);
                         let mut s = slot.lock().await;
                         s.rebuilding = false;
                         s.built = Some(Built {
@@ -187,7 +211,9 @@ impl ReportCache {
                 return b.result.clone();
             }
         }
+        let permit = self.queue.enter(caller, bounds)?;
         let result = build(state, &key, size).await;
+        drop(permit);
         cached.built = Some(Built {
             size,
             at: Instant::now(),

@@ -59,6 +59,10 @@ fn prepare(dir: &Path) -> Result<()> {
         let mut entries =
             std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))?;
         if dir.join(MARKER).exists() {
+            // Not under a running `tanji demo --serve` or `tanji serve`: replacing the park is
+            // a write, so it needs the park's writer lock (held until the directory is gone).
+            let _writer = tanji_park::WriterLock::acquire(dir)
+                .with_context(|| format!("replacing the earlier demo park in {}", dir.display()))?;
             std::fs::remove_dir_all(dir)
                 .with_context(|| format!("removing the earlier demo in {}", dir.display()))?;
             println!("replacing the earlier demo park in {}", dir.display());

@@ -8,8 +8,8 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use ed25519_dalek::SigningKey;
 use rand_core::OsRng;
+use tanji_park::RegistrationRequest;
 use tanji_readings::{parse_json_registration, DeviceRegistration};
-use tanji_units::{Carrier, Dimension, Unit};
 
 use crate::util;
 
@@ -96,70 +96,30 @@ fn keygen(out: PathBuf) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn default_unit(carrier: Carrier) -> Unit {
-    match carrier {
-        Carrier::NaturalGas => Unit::M3,
-        Carrier::Diesel | Carrier::Gasoline | Carrier::FuelOil => Unit::L,
-        Carrier::Coal | Carrier::Lpg | Carrier::Steam => Unit::T,
-        Carrier::Heat => Unit::GJ,
-        _ => Unit::KWh,
-    }
-}
-
 fn single(a: &RegisterArgs) -> Result<DeviceRegistration> {
-    let carrier: Carrier = a
-        .carrier
-        .parse()
-        .map_err(|e| anyhow::anyhow!("--carrier: {e}"))?;
-    let unit: Unit = match &a.unit {
-        Some(u) => u.parse().map_err(|e| anyhow::anyhow!("--unit: {e}"))?,
-        None => default_unit(carrier),
-    };
-    if !carrier.accepts(unit) {
-        bail!("--unit {unit}: a {carrier} meter does not report in {unit}");
-    }
-    let rated = match (a.rated_kw, a.rated_per_hour) {
-        (Some(kw), None) => {
-            if unit.dimension() != Dimension::Energy {
-                bail!("--rated-kw is for electricity meters; use --rated-per-hour in {unit}/h");
-            }
-            // kW → the meter's energy unit per hour.
-            let wh_per_unit = match unit {
-                Unit::Wh => 1.0,
-                Unit::KWh => 1_000.0,
-                Unit::MWh => 1_000_000.0,
-                Unit::MJ => 1_000_000.0 / 3_600.0,
-                Unit::GJ => 1_000_000_000.0 / 3_600.0,
-                _ => 1_000.0,
-            };
-            kw * 1_000.0 / wh_per_unit
-        }
-        (None, Some(r)) => r,
-        _ => bail!("give the meter's rated capacity: --rated-kw (electricity) or --rated-per-hour"),
-    };
-    if !(rated.is_finite() && rated > 0.0 && rated < 1e12) {
-        bail!("rated capacity {rated}: must be a positive number");
-    }
-    let public_key: [u8; 32] = match (&a.public_key, &a.key_file) {
-        (Some(h), None) => hex::decode(h.trim())
-            .ok()
-            .and_then(|b| b.try_into().ok())
-            .with_context(|| format!("--public-key {h:?}: expected 64 hex characters"))?,
-        (None, Some(f)) => tanji_park::keys::read_device_key(f)?
-            .verifying_key()
-            .to_bytes(),
+    let public_key = match (&a.public_key, &a.key_file) {
+        (Some(h), None) => h.clone(),
+        (None, Some(f)) => hex::encode(
+            tanji_park::keys::read_device_key(f)?
+                .verifying_key()
+                .to_bytes(),
+        ),
         _ => bail!("give the device's key: --public-key HEX or --key-file FILE"),
     };
-    Ok(DeviceRegistration {
+    let request = RegistrationRequest {
         device: a.device.clone().unwrap_or_default(),
         public_key,
         enterprise: a.enterprise.clone().unwrap_or_default(),
         meter: a.meter.clone().unwrap_or_default(),
-        carrier: carrier.code().to_string(),
-        unit: unit.code().to_string(),
-        rated_per_hour_milli: (rated * 1000.0).round() as i64,
-        registered_at: util::now(),
-    })
+        carrier: Some(a.carrier.clone()),
+        unit: a.unit.clone(),
+        rated_kw: a.rated_kw,
+        rated_per_hour: a.rated_per_hour,
+    };
+    // The request's field names, as this command's flags.
+    request
+        .to_registration(util::now())
+        .map_err(|e| anyhow::anyhow!("--{}: {}", e.field.replace('_', "-"), e.message))
 }
 
 fn read_file(path: &PathBuf) -> Result<Vec<DeviceRegistration>> {
@@ -209,7 +169,7 @@ fn register(a: RegisterArgs) -> Result<ExitCode> {
 }
 
 fn list(dir: PathBuf) -> Result<ExitCode> {
-    let park = util::open(&dir)?;
+    let park = util::open_read(&dir)?;
     let regs = park.registrations()?;
     println!(
         "{:<10} {:<10} {:<16} {:<20} {:<5} {:>14}",

@@ -471,7 +471,7 @@ pub fn run(cmd: FactorsCommand) -> Result<ExitCode> {
             );
         }
         FactorsCommand::List { dir } => {
-            let park = util::open(&dir)?;
+            let park = util::open_read(&dir)?;
             let all = park.publications_of(PublicationKind::Factors)?;
             if all.is_empty() {
                 println!("no factor publications in this park (tanji factors publish …)");
@@ -488,7 +488,7 @@ pub fn run(cmd: FactorsCommand) -> Result<ExitCode> {
             }
         }
         FactorsCommand::Verify { dir, id } => {
-            let park = util::open(&dir)?;
+            let park = util::open_read(&dir)?;
             let (p, content) = park.publication(PublicationKind::Factors, Some(&id))?;
             let proof = park.prove(p.index, None)?;
             tanji_ledger::verify_inclusion(
@@ -514,7 +514,7 @@ pub fn run(cmd: FactorsCommand) -> Result<ExitCode> {
             let (label, text) = match (file, dir) {
                 (Some(f), _) => (f.display().to_string(), read(&f)?),
                 (None, Some(dir)) => {
-                    let park = util::open(&dir)?;
+                    let park = util::open_read(&dir)?;
                     let (p, content) = park.publication(PublicationKind::Factors, id.as_deref())?;
                     (
                         format!("publication {} ({})", p.id, p.method),

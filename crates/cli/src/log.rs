@@ -99,13 +99,13 @@ pub struct VerifyArgs {
 pub fn run(cmd: LogCommand) -> Result<ExitCode> {
     match cmd {
         LogCommand::Checkpoint { dir } => {
-            print!("{}", util::open(&dir)?.checkpoint()?);
+            print!("{}", util::open_read(&dir)?.checkpoint()?);
         }
         LogCommand::Key { dir } => {
-            println!("{}", util::open(&dir)?.verifier());
+            println!("{}", util::open_read(&dir)?.verifier());
         }
         LogCommand::Prove { dir, index, size } => {
-            let park = util::open(&dir)?;
+            let park = util::open_read(&dir)?;
             let p = park.prove(index, size)?;
             println!("leaf index: {}", p.index);
             println!("tree size:  {}", p.size);
@@ -128,7 +128,7 @@ pub fn run(cmd: LogCommand) -> Result<ExitCode> {
             }
         }
         LogCommand::Consistency { dir, from, to } => {
-            let park = util::open(&dir)?;
+            let park = util::open_read(&dir)?;
             let p = park.consistency(from, to)?;
             println!("from size:  {}  root {}", p.from, b64(&p.from_root));
             println!("to size:    {}  root {}", p.to, b64(&p.to_root));
@@ -138,7 +138,7 @@ pub fn run(cmd: LogCommand) -> Result<ExitCode> {
             }
         }
         LogCommand::ExportTiles { dir, out } => {
-            let park = util::open(&dir)?;
+            let park = util::open_read(&dir)?;
             let pb = util::bar(0, "tiles");
             let s = park.export_tiles(&out, &mut |done, total| {
                 pb.set_length(total);

@@ -391,7 +391,7 @@ fn run_days(park: &Park, a: &OptimizeArgs, zone: &Zone, first: LocalDate) -> Res
 }
 
 pub fn run(a: OptimizeArgs) -> Result<ExitCode> {
-    let park = util::open(&a.dir)?;
+    let park = util::open_read(&a.dir)?;
     let zone = Zone::named(&a.zone)?;
     let date = LocalDate::parse(&a.day)?;
     // Days without factors are refused once, before any planning.

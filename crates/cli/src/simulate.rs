@@ -161,7 +161,7 @@ pub fn run(a: SimulateArgs) -> Result<ExitCode> {
     if let Some(url) = &a.mqtt {
         let park = match (&a.park, &a.dir) {
             (Some(p), _) => p.clone(),
-            (None, Some(dir)) => util::open(dir)?.name()?,
+            (None, Some(dir)) => util::open_read(dir)?.name()?,
             (None, None) => anyhow::bail!(
                 "--mqtt needs the park's name for the topics: give --park NAME (or --dir of the park)"
             ),

@@ -129,9 +129,17 @@ pub fn byte_bar(len: u64, what: &str) -> ProgressBar {
     pb
 }
 
-/// Opens the park in `dir`, with the path in the error.
+/// Opens the park in `dir` for writing, with the path in the error. It takes the park's
+/// writer lock, so it fails at once, naming the holder, while another process (a running
+/// `tanji serve`) writes to the park: only commands that log entries open a park this way.
 pub fn open(dir: &Path) -> Result<Park> {
-    Park::open(dir).with_context(|| format!("opening the park in {}", dir.display()))
+    Park::open(dir).with_context(|| format!("opening the park in {} for writing", dir.display()))
+}
+
+/// Opens the park in `dir` to read only (no writer lock), with the path in the error: what
+/// every command that logs nothing uses, so that it works while a server runs.
+pub fn open_read(dir: &Path) -> Result<Park> {
+    Park::open_read(dir).with_context(|| format!("opening the park in {}", dir.display()))
 }
 
 /// `tanji init`.

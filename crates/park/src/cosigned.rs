@@ -123,6 +123,7 @@ impl<S: Store> Park<S> {
         lines: &[String],
         witnesses: &[CosignatureVerifier],
     ) -> Result<usize, ParkError> {
+        self.writable()?;
         let note = checkpoint_at(&self.store, size)?;
         let text = Note::parse(&note)
             .map_err(|e| ParkError::Inconsistent(format!("checkpoint {size}: {e}")))?

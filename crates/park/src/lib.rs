@@ -15,7 +15,9 @@ mod audit;
 mod cosigned;
 mod export;
 pub mod keys;
+mod lock;
 mod publication;
+mod request;
 mod state;
 
 use std::path::{Path, PathBuf};
@@ -39,10 +41,12 @@ use tanji_store::{
 pub use audit::{AuditFinding, AuditOptions, AuditReport};
 pub use cosigned::{check_witnesses, checkpoint_at, with_cosignatures, witness_id, WitnessCheck};
 pub use export::ExportSummary;
+pub use lock::{Holder, WriterLock, LOCK_FILE};
 pub use publication::{
     is_named, open_publication, parse_manifest, read_manifest, Manifest, ManifestError,
     Publication, PublicationError, PublicationKind, PublicationRequest,
 };
+pub use request::{default_unit, RegistrationRequest, RequestError};
 pub use state::RegistrationError;
 use state::{spans_of, Accepted, State};
 
@@ -92,6 +96,17 @@ pub enum ParkError {
     /// A witness cosignature is unusable (not by a configured witness, or does not verify).
     #[error("{0}")]
     Witness(String),
+    /// Another process has the park open for writing (see [`WriterLock`]).
+    #[error("the park in {dir} is open for writing by {holder}; one process writes to a park at a time: while `tanji serve` runs, register devices through its API (POST /api/v1/devices), or stop the server first")]
+    Locked {
+        /// The park directory.
+        dir: String,
+        /// Who holds the lock, as its lock file says.
+        holder: Holder,
+    },
+    /// A write was asked of a park opened read-only ([`Park::open_read`]).
+    #[error("the park in {0} was opened read-only; open it with `Park::open` to write")]
+    ReadOnly(String),
 }
 
 /// One upload offered for ingest.
@@ -187,6 +202,17 @@ pub struct ConsistencyProof {
     pub proof: Vec<Hash>,
 }
 
+/// How a park was opened: whether it may write, and the lock that makes it the one writer.
+#[derive(Debug)]
+enum Access {
+    /// Over a store given by the caller ([`Park::from_store`]), who answers for its writers.
+    Store,
+    /// Opened from its directory for writing: holds the directory's writer lock.
+    Writer(WriterLock),
+    /// Opened from its directory to read only ([`Park::open_read`]): every write is refused.
+    ReadOnly(PathBuf),
+}
+
 /// A park: its store, its log key and the in-memory state rebuilt from the log.
 pub struct Park<S: Store = SqliteStore> {
     store: S,
@@ -194,6 +220,7 @@ pub struct Park<S: Store = SqliteStore> {
     origin: String,
     frontier: Frontier,
     state: State,
+    access: Access,
 }
 
 impl<S: Store> std::fmt::Debug for Park<S> {
@@ -231,6 +258,7 @@ impl Park<SqliteStore> {
             path: dir.display().to_string(),
             source: e,
         })?;
+        let lock = WriterLock::acquire(dir)?;
         let db = dir.join(DB_FILE);
         let key_path = dir.join(KEY_FILE);
         if db.exists() || key_path.exists() {
@@ -253,6 +281,7 @@ impl Park<SqliteStore> {
             origin,
             frontier: Frontier::new(),
             state: State::default(),
+            access: Access::Writer(lock),
         };
         park.commit(AppendBatch::default(), park.frontier.clone())?;
         Ok(park)
@@ -272,11 +301,36 @@ impl Park<SqliteStore> {
         Ok(SqliteStore::open(&db)?)
     }
 
-    /// Opens the park in `dir`.
+    /// Opens the park in `dir` for writing: takes the directory's writer lock (held until the
+    /// park is dropped), or fails at once with [`ParkError::Locked`] naming the process that
+    /// holds it.
     pub fn open(dir: &Path) -> Result<Self, ParkError> {
+        let lock = WriterLock::acquire(dir)?;
         let store = Self::open_store(dir)?;
         let signer = keys::read_signer_key(&dir.join(KEY_FILE))?;
-        Park::from_store(store, signer)
+        let mut park = Park::from_store(store, signer)?;
+        park.access = Access::Writer(lock);
+        Ok(park)
+    }
+
+    /// Opens the park in `dir` to read only, without the writer lock, so that it works while
+    /// another process (a running server) writes: its writes ([`Park::register`],
+    /// [`Park::ingest`], [`Park::publish`], [`Park::add_cosignatures`]) fail with
+    /// [`ParkError::ReadOnly`]. The state is the log's as of opening.
+    pub fn open_read(dir: &Path) -> Result<Self, ParkError> {
+        let store = Self::open_store(dir)?;
+        let signer = keys::read_signer_key(&dir.join(KEY_FILE))?;
+        // A store made before the reporting index existed gets it on its first open, which
+        // writes: only under the writer lock, released again once it is written.
+        let rebuilding = if store.channels_complete()? {
+            None
+        } else {
+            Some(WriterLock::acquire(dir)?)
+        };
+        let mut park = Park::from_store(store, signer)?;
+        drop(rebuilding);
+        park.access = Access::ReadOnly(dir.to_path_buf());
+        Ok(park)
     }
 
     /// The data directory's store file path.
@@ -338,7 +392,24 @@ impl<S: Store> Park<S> {
             origin,
             frontier,
             state,
+            access: Access::Store,
         })
+    }
+
+    /// Refuses a write to a park opened read-only.
+    fn writable(&self) -> Result<(), ParkError> {
+        match &self.access {
+            Access::ReadOnly(dir) => Err(ParkError::ReadOnly(dir.display().to_string())),
+            Access::Store | Access::Writer(_) => Ok(()),
+        }
+    }
+
+    /// The writer lock this park holds, if it was opened from its directory for writing.
+    pub fn writer_lock(&self) -> Option<&WriterLock> {
+        match &self.access {
+            Access::Writer(lock) => Some(lock),
+            Access::Store | Access::ReadOnly(_) => None,
+        }
     }
 
     /// The log's origin line.
@@ -395,6 +466,7 @@ impl<S: Store> Park<S> {
 
     /// Writes `batch` (entries already folded into `frontier`) with a fresh checkpoint.
     fn commit(&mut self, mut batch: AppendBatch, frontier: Frontier) -> Result<(), ParkError> {
+        self.writable()?;
         batch.start = self.frontier.size();
         batch.checkpoint = self.sign(&frontier)?;
         self.store.append(&batch)?;

@@ -14,6 +14,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod devices;
 mod error;
 pub mod ingest;
 pub mod lang;
@@ -49,7 +50,7 @@ pub use error::{ApiError, ErrorBody, ServerError};
 pub use metrics::Metrics;
 pub use reader::Reader;
 pub use routes::{Access, ApiRouter, RouteInfo};
-pub use sequencer::{Answer, Head, Logged, Sequencer};
+pub use sequencer::{Answer, Head, Logged, Registered, Sequencer};
 
 /// The OpenAPI 3.1 document of every route, served at `/openapi.json`.
 pub const OPENAPI: &str = include_str!("../openapi.json");
@@ -236,6 +237,7 @@ fn api_routes() -> ApiRouter {
     let r = ApiRouter::default();
     let r = tlog::routes(r);
     let r = ingest::routes(r);
+    let r = devices::routes(r);
     let r = query::routes(r);
     let r = web::routes(r);
     service_routes(r)

@@ -10,6 +10,12 @@
 //! for the store itself (I/O, a full disk) is answered with an error, and nothing of it is
 //! acknowledged.
 //!
+//! Device registrations (`POST /api/v1/devices`) go through the same thread
+//! ([`Sequencer::register`]): the uploads collected before one are logged first, then the
+//! registration is logged as its own batch with its checkpoint, and answered with its leaf
+//! index once durable. The thread's [`Park`] holds the park's writer lock, so no other process
+//! writes to the log under it.
+//!
 //! Proofs for a batch are computed together: nodes inside the batch's leaf range are hashed in
 //! memory from the batch's leaf hashes, nodes to its left are read from the store once and
 //! remembered (`BatchNodes`), so a batch of `B` records costs about `B` store reads and `2B`
@@ -27,7 +33,7 @@ use base64::Engine;
 use serde::Serialize;
 use tanji_ledger::{inclusion_proof, node_hash, Hash, NodeSource};
 use tanji_park::{Incoming, Outcome, Park};
-use tanji_readings::SignatureChecked;
+use tanji_readings::{DeviceRegistration, SignatureChecked};
 use tanji_store::{SqliteStore, StoreError};
 use tokio::sync::{oneshot, watch};
 
@@ -116,6 +122,8 @@ impl Answer {
 
 enum Msg {
     Job(Job),
+    /// Log device registrations (all or none) as their own batch.
+    Register(RegisterJob),
     /// Stop waiting for more records: log what is pending at once, and keep doing so.
     Drain,
     /// Log what is pending, answer it, and stop.
@@ -125,6 +133,20 @@ enum Msg {
 struct Job {
     items: Vec<Incoming>,
     reply: oneshot::Sender<Result<Vec<Answer>, ServerError>>,
+}
+
+struct RegisterJob {
+    regs: Vec<DeviceRegistration>,
+    reply: oneshot::Sender<Result<Registered, ServerError>>,
+}
+
+/// The answer to registrations, given once they are durable.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Registered {
+    /// Each new registration's place in the log, with its inclusion proof, in request order.
+    pub logged: Vec<Logged>,
+    /// Registrations identical to ones already logged (nothing written for them).
+    pub already: usize,
 }
 
 struct Shared {
@@ -262,6 +284,24 @@ impl Sequencer {
         result
     }
 
+    /// Logs device registrations, all or none, after the uploads submitted before them, and
+    /// waits until they are durable. A registration the park refuses (a key, enterprise or
+    /// meter conflict, an invalid field) fails the call with [`ServerError::Park`] and logs
+    /// nothing.
+    pub async fn register(&self, regs: Vec<DeviceRegistration>) -> Result<Registered, ServerError> {
+        if self.shared.closed.load(Ordering::SeqCst) {
+            return Err(ServerError::ShuttingDown);
+        }
+        let (reply, answer) = oneshot::channel();
+        match self.tx.try_send(Msg::Register(RegisterJob { regs, reply })) {
+            Ok(()) => answer.await.unwrap_or(Err(ServerError::ShuttingDown)),
+            Err(TrySendError::Full(_)) => Err(ServerError::Busy(
+                usize::try_from(self.pending()).unwrap_or(usize::MAX),
+            )),
+            Err(TrySendError::Disconnected(_)) => Err(ServerError::ShuttingDown),
+        }
+    }
+
     /// Records submitted and not yet answered.
     pub fn pending(&self) -> u64 {
         self.shared.pending.load(Ordering::SeqCst)
@@ -322,6 +362,10 @@ impl Worker {
         loop {
             let first = match self.rx.recv() {
                 Ok(Msg::Job(job)) => job,
+                Ok(Msg::Register(r)) => {
+                    self.register(r);
+                    continue;
+                }
                 Ok(Msg::Drain) => {
                     self.draining = true;
                     continue;
@@ -331,6 +375,8 @@ impl Worker {
             let mut records = first.items.len();
             let mut jobs = vec![first];
             let mut closing = false;
+            // A registration ends the batch: it is logged right after it, in arrival order.
+            let mut registration = None;
             let deadline = Instant::now()
                 + if self.draining {
                     Duration::ZERO
@@ -359,6 +405,10 @@ impl Worker {
                         records += job.items.len();
                         jobs.push(job);
                     }
+                    Msg::Register(r) => {
+                        registration = Some(r);
+                        break;
+                    }
                     Msg::Drain => {
                         self.draining = true;
                         break;
@@ -370,6 +420,9 @@ impl Worker {
                 }
             }
             self.log_batch(jobs);
+            if let Some(r) = registration {
+                self.register(r);
+            }
             if closing {
                 break;
             }
@@ -377,8 +430,15 @@ impl Worker {
         // Whatever was queued before the channel closed is still logged and answered.
         let mut rest = Vec::new();
         while let Ok(msg) = self.rx.try_recv() {
-            if let Msg::Job(job) = msg {
-                rest.push(job);
+            match msg {
+                Msg::Job(job) => rest.push(job),
+                Msg::Register(r) => {
+                    if !rest.is_empty() {
+                        self.log_batch(std::mem::take(&mut rest));
+                    }
+                    self.register(r);
+                }
+                Msg::Drain | Msg::Close => {}
             }
         }
         if !rest.is_empty() {
@@ -449,6 +509,47 @@ impl Worker {
         }
     }
 
+    /// Logs registrations as one batch and answers them once durable.
+    fn register(&mut self, job: RegisterJob) {
+        let start = self.park.size();
+        let result = self
+            .park
+            .register(&job.regs)
+            .map_err(ServerError::from)
+            .and_then(|summary| {
+                let size = self.park.size();
+                let checkpoint: Arc<str> = self.park.checkpoint()?.into();
+                let nodes = BatchNodes::new(self.park.store(), start, size);
+                let logged = summary
+                    .logged
+                    .iter()
+                    .map(|&index| prove(&nodes, index, size, &checkpoint, Vec::new()))
+                    .collect::<Result<Vec<_>, _>>()?;
+                drop(nodes);
+                let head = Head { size, checkpoint };
+                if *self.head.borrow() != head {
+                    self.head.send_replace(head);
+                }
+                Ok(Registered {
+                    logged,
+                    already: summary.already,
+                })
+            });
+        self.metrics
+            .tree_size
+            .set(i64::try_from(self.park.size()).unwrap_or(i64::MAX));
+        match &result {
+            Ok(r) => tracing::info!(
+                logged = r.logged.len(),
+                already = r.already,
+                size = self.park.size(),
+                "registrations logged"
+            ),
+            Err(e) => tracing::info!(error = %e, "registrations refused"),
+        }
+        let _ = job.reply.send(result);
+    }
+
     /// Turns outcomes into answers with proofs against the new head, and publishes the head.
     fn answers(&mut self, start: u64, outcomes: Vec<Outcome>) -> Result<Vec<Answer>, ServerError> {
         let size = self.park.size();
@@ -462,17 +563,8 @@ impl Worker {
             }
         };
         let nodes = BatchNodes::new(self.park.store(), start, size);
-        let b64 = base64::engine::general_purpose::STANDARD;
-        let logged = |index: u64, issues: Vec<IssueNote>| -> Result<Logged, ServerError> {
-            let proof = inclusion_proof(&nodes, index, size)
-                .map_err(|e| ServerError::Ingest(format!("proof for leaf {index}: {e}")))?;
-            Ok(Logged {
-                index,
-                tree_size: size,
-                proof: proof.iter().map(|h| b64.encode(h)).collect(),
-                checkpoint: head.checkpoint.to_string(),
-                issues,
-            })
+        let logged = |index: u64, issues: Vec<IssueNote>| {
+            prove(&nodes, index, size, &head.checkpoint, issues)
         };
         let mut out = Vec::with_capacity(outcomes.len());
         for o in outcomes {
@@ -508,6 +600,26 @@ impl Worker {
         }
         Ok(out)
     }
+}
+
+/// Where leaf `index` sits in the tree of `size`, with its inclusion proof and checkpoint.
+fn prove(
+    nodes: &BatchNodes<'_>,
+    index: u64,
+    size: u64,
+    checkpoint: &str,
+    issues: Vec<IssueNote>,
+) -> Result<Logged, ServerError> {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let proof = inclusion_proof(nodes, index, size)
+        .map_err(|e| ServerError::Ingest(format!("proof for leaf {index}: {e}")))?;
+    Ok(Logged {
+        index,
+        tree_size: size,
+        proof: proof.iter().map(|h| b64.encode(h)).collect(),
+        checkpoint: checkpoint.to_string(),
+        issues,
+    })
 }
 
 fn issue_code(kind: &tanji_readings::DataIssueKind) -> &'static str {

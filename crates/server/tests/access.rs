@@ -42,8 +42,26 @@ async fn no_route_gives_an_enterprise_another_enterprises_data() {
     assert!(srv.routes.len() >= 9);
     for route in &srv.routes {
         if route.method != "GET" {
-            // Writes: only the device upload route exists, and it needs no token.
-            assert_eq!(route.access, Access::Device, "{route:?}");
+            // Writes: the device upload route needs no token; every other write is the
+            // operator's, refused to everyone else before its body is read.
+            if route.access != Access::Device {
+                assert_eq!(route.access, Access::Operator, "{route:?}");
+                for (token, status) in [
+                    (None, 401),
+                    (Some("tanji_not_a_token"), 401),
+                    (Some(AUDITOR), 403),
+                    (Some(ENTERPRISE_1), 403),
+                ] {
+                    let mut req = http.post(srv.at(route.example)).body("{}");
+                    if let Some(t) = token {
+                        req = req.bearer_auth(t);
+                    }
+                    let res = req.send().await.unwrap();
+                    assert_eq!(res.status(), status, "{} with {token:?}", route.path);
+                    let body: serde_json::Value = res.json().await.unwrap();
+                    assert!(body["message"].is_string(), "{}: {body}", route.path);
+                }
+            }
             continue;
         }
         let url = srv.at(&route

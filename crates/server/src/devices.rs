@@ -1,0 +1,137 @@
+//! `POST /api/v1/devices`: the operator registers a device's meter while the server runs.
+//!
+//! The server's sequencer holds the park's writer lock, so `tanji device register` refuses
+//! while it runs; this route is how a running park registers devices. The body is what the
+//! command takes, as JSON ([`tanji_park::RegistrationRequest`]: `device`, `public_key`,
+//! `enterprise`, `meter`, `rated_kw` or `rated_per_hour`, optionally `carrier` and `unit`),
+//! turned into the same log entry by the same code. The registration is logged through the
+//! [`crate::Sequencer`] like every write, in its own batch with its checkpoint, and answered
+//! with its leaf index and inclusion proof once durable.
+//!
+//! Answers: 201 `registered` (logged now), 200 `already_registered` (identical to a logged
+//! registration; nothing written), 400 naming the field at fault, 409 when the park refuses
+//! it (the device has another key or enterprise, the meter is bound to another device).
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Json;
+use serde::Serialize;
+use tanji_park::{ParkError, RegistrationError, RegistrationRequest};
+
+use crate::routes::{Access, ApiRouter, RouteInfo};
+use crate::sequencer::Logged;
+use crate::{ApiError, AppState, ServerError};
+
+/// Adds the device registration route.
+pub fn routes(r: ApiRouter) -> ApiRouter {
+    r.route(
+        RouteInfo {
+            method: "POST",
+            path: "/api/v1/devices",
+            access: Access::Operator,
+            summary: "Register a device's meter (the body `tanji device register` takes, as JSON); logged, answered with its leaf index once durable",
+            example: "/api/v1/devices",
+        },
+        post(register),
+    )
+}
+
+/// The answer to a registration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum RegistrationAnswer {
+    /// Logged now, at `index`.
+    Registered {
+        /// Device id.
+        device: String,
+        /// Meter id.
+        meter: String,
+        /// The entry's place in the log and its inclusion proof.
+        #[serde(flatten)]
+        logged: Logged,
+    },
+    /// Identical to a registration already logged; nothing was written.
+    AlreadyRegistered {
+        /// Device id.
+        device: String,
+        /// Meter id.
+        meter: String,
+    },
+}
+
+/// What the body must hold, for the messages.
+const EXPECTED: &str = "send a JSON object with \"device\", \"public_key\" (64 hex), \"enterprise\", \"meter\", \"rated_kw\" or \"rated_per_hour\", and optionally \"carrier\" (default electricity_import) and \"unit\"";
+
+async fn register(
+    State(state): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                format!(
+                    "the body is larger than the limit of {} bytes; a registration is one small JSON object",
+                    state.config().http.max_body_bytes
+                ),
+            )
+        } else {
+            ApiError::bad_request(format!("reading the body: {e}"))
+        }
+    })?;
+    let request: RegistrationRequest = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::bad_request(format!(
+            "the body is not a device registration: {e}; {EXPECTED}"
+        ))
+    })?;
+    let reg = request
+        .to_registration(unix_now())
+        .map_err(|e| ApiError::bad_request(format!("{e}; nothing was logged")))?;
+    let (device, meter) = (reg.device.clone(), reg.meter.clone());
+    let registered = state
+        .sequencer()
+        .register(vec![reg])
+        .await
+        .map_err(refusal)?;
+    Ok(match registered.logged.into_iter().next() {
+        Some(logged) => (
+            StatusCode::CREATED,
+            Json(RegistrationAnswer::Registered {
+                device,
+                meter,
+                logged,
+            }),
+        )
+            .into_response(),
+        None => Json(RegistrationAnswer::AlreadyRegistered { device, meter }).into_response(),
+    })
+}
+
+/// A registration the park refuses is the caller's to fix (400 or 409); anything else is the
+/// server's.
+fn refusal(e: ServerError) -> ApiError {
+    match e {
+        ServerError::Park(ParkError::Registration(r)) => match r {
+            RegistrationError::Invalid { .. } => {
+                ApiError::bad_request(format!("{r}; nothing was logged"))
+            }
+            _ => ApiError::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                format!("{r}; nothing was logged"),
+            ),
+        },
+        other => other.into(),
+    }
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}

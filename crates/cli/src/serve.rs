@@ -167,15 +167,33 @@ pub fn run(a: ServeArgs) -> Result<ExitCode> {
             );
         }
         eprintln!(
-            "tanji serving {} on http://{addr} (log size {}); Ctrl-C stops after logging what is pending",
+            "tanji serving {} on http://{addr} (log size {}); Ctrl-C or SIGTERM stops after logging what is pending",
             server.state().origin(),
             head.size
         );
-        tanji_server::run(listener, server, async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+        tanji_server::run(listener, server, stop_signal()).await?;
         eprintln!("stopped");
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// Resolves on Ctrl-C (SIGINT) or, on Unix, SIGTERM (what service managers and container
+/// runtimes send): both stop a server gracefully. Says which arrived.
+pub(crate) async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => eprintln!("interrupted (SIGINT): stopping"),
+                    _ = term.recv() => eprintln!("terminated (SIGTERM): stopping"),
+                }
+                return;
+            }
+            Err(e) => eprintln!("SIGTERM cannot be caught ({e}); only Ctrl-C stops gracefully"),
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+    eprintln!("interrupted (SIGINT): stopping");
 }

@@ -135,11 +135,9 @@ fn serve(dir: &Path, listen: &str) -> Result<()> {
             witness.name(),
             witness.verifier()
         );
-        tanji_witness::run(listener, witness, async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
-        .context("serving")
+        tanji_witness::run(listener, witness, crate::serve::stop_signal())
+            .await
+            .context("serving")
     })
 }
 

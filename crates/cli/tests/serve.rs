@@ -1,5 +1,5 @@
-//! `tanji serve` as a process: it prints where it listens, acknowledges an upload over HTTP,
-//! stops cleanly on SIGINT with the upload on disk; `tanji token new` prints a token and the
+//! `tanji serve` as a process: it prints where it listens, acknowledges uploads over HTTP,
+//! stops cleanly on SIGINT and on SIGTERM (exit 0) with the uploads on disk; `tanji token new` prints a token and the
 //! config lines holding its SHA-256, or appends them to a config with `--config`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -26,15 +26,16 @@ fn http(addr: &str, method: &str, path: &str, body: &str) -> String {
     out
 }
 
-#[test]
-fn serve_acknowledges_an_upload_and_stops_cleanly_on_sigint() {
+/// Serves a park, uploads two records over HTTP, sends `signal` (`INT`, `TERM`) and requires a
+/// clean exit (status 0) with both acknowledged uploads in a log that verifies.
+fn serve_upload_then_stop_on(signal: &str) {
     let park = sim_park(2, 2, 5);
-    let upload = std::fs::read_to_string(&park.uploads)
+    let uploads: Vec<String> = std::fs::read_to_string(&park.uploads)
         .unwrap()
         .lines()
-        .next()
-        .unwrap()
-        .to_string();
+        .take(2)
+        .map(str::to_string)
+        .collect();
     let mut child = command([
         "serve",
         "--dir",
@@ -60,24 +61,39 @@ fn serve_acknowledges_an_upload_and_stops_cleanly_on_sigint() {
             break rest.split_whitespace().next().unwrap().to_string();
         }
     };
-    let res = http(&addr, "POST", "/api/v1/uploads", &upload);
-    assert!(res.starts_with("HTTP/1.1 200"), "{res}");
-    assert!(res.contains(r#"{"status":"accepted","index":"#), "{res}");
+    assert!(line.contains("Ctrl-C or SIGTERM stops"), "{line}");
+    for upload in &uploads {
+        let res = http(&addr, "POST", "/api/v1/uploads", upload);
+        assert!(res.starts_with("HTTP/1.1 200"), "{res}");
+        assert!(res.contains(r#"{"status":"accepted","index":"#), "{res}");
+    }
     let res = http(&addr, "GET", "/checkpoint", "");
     assert!(res.contains("tanji/test-park"), "{res}");
 
     let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args([&format!("-{signal}"), &child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
     let mut rest = String::new();
     stderr.read_to_string(&mut rest).unwrap();
-    assert!(child.wait().unwrap().success(), "{rest}");
+    let exit = child.wait().unwrap();
+    assert!(exit.success(), "SIG{signal}: {exit:?}\n{rest}");
+    assert!(rest.contains(&format!("(SIG{signal}): stopping")), "{rest}");
     assert!(rest.contains("stopped"), "{rest}");
-    // The acknowledged upload is in the log, and the log audits clean.
+    // The acknowledged uploads are in the log, and the log audits clean.
     let out = tanji(["verify", "--dir", s(&park.dir)]).ok().stdout;
-    assert!(out.contains("1 upload"), "{out}");
+    assert!(out.contains("2 uploads"), "{out}");
+}
+
+#[test]
+fn serve_acknowledges_an_upload_and_stops_cleanly_on_sigint() {
+    serve_upload_then_stop_on("INT");
+}
+
+#[test]
+fn serve_drains_and_exits_cleanly_on_sigterm() {
+    serve_upload_then_stop_on("TERM");
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! `tanji witness` and `tanji verify --witnesses K-of-N` with the real binary: two witnesses
 //! served on loopback (port 0) cosign a park's checkpoint; verify requires both, names the one
-//! missing, and refuses a stale or altered cosignature.
+//! missing, and refuses a stale or altered cosignature; a witness stops cleanly on SIGTERM
+//! with what it cosigned kept.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -210,4 +211,52 @@ fn verify_requires_the_cosignatures_of_both_witnesses() {
         k2,
     ])
     .expect_code(2);
+}
+
+#[test]
+fn witness_serve_stops_cleanly_on_sigterm_keeping_what_it_cosigned() {
+    let park = sim_park(2, 1, 7);
+    let dir = &park.dir;
+    let log_key = tanji(["log", "key", "--dir", s(dir)]).ok().stdout;
+    let wdir = park.tmp.path().join("witness");
+    let vkey = tanji([
+        "witness",
+        "init",
+        "--dir",
+        s(&wdir),
+        "--name",
+        "witness.test/w",
+    ])
+    .ok()
+    .stdout;
+    tanji([
+        "witness",
+        "add-log",
+        "--dir",
+        s(&wdir),
+        "--vkey",
+        log_key.trim(),
+    ])
+    .ok();
+    let mut served = serve(&wdir);
+    tanji([
+        "witness",
+        "submit",
+        "--dir",
+        s(dir),
+        "--url",
+        &served.url,
+        "--witness-key",
+        vkey.trim(),
+    ])
+    .ok();
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &served.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = served.child.wait().unwrap();
+    assert!(exit.success(), "witness serve on SIGTERM: {exit:?}");
+    // Its state holds the cosigned size, and the park holds the cosignature.
+    verify(dir, "1-of-1", &[vkey.trim()]).ok();
 }

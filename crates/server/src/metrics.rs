@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
@@ -18,6 +19,30 @@ pub struct UploadCounters {
     pub duplicate: Counter,
     /// Records refused (quarantined).
     pub rejected: Counter,
+}
+
+/// MQTT ingest's counts (see [`crate::mqtt`]).
+#[derive(Debug, Clone, Default)]
+pub struct MqttMetrics {
+    /// Messages being handled now (decoded, logged, answered); at most `[mqtt] max_in_flight`.
+    pub in_flight: Gauge,
+    /// The most messages handled at once since the server started.
+    pub in_flight_peak: Gauge,
+    /// Messages refused whole, by reason (`body_too_large`, `too_many_records`, `bad_request`,
+    /// `overloaded`, `unexpected_topic`).
+    pub refused: Family<[(&'static str, &'static str); 1], Counter>,
+}
+
+impl MqttMetrics {
+    /// Counts one message refused for `reason`.
+    pub fn refuse(&self, reason: &'static str) {
+        self.refused.get_or_create(&[("reason", reason)]).inc();
+    }
+
+    /// Messages refused so far for `reason`.
+    pub fn refused(&self, reason: &'static str) -> u64 {
+        self.refused.get_or_create(&[("reason", reason)]).get()
+    }
 }
 
 /// The server's metrics.
@@ -38,6 +63,8 @@ pub struct Metrics {
     pub requests_refused: Counter,
     /// Seconds to build one report for the query API (the park's or an enterprise's).
     pub report_build_seconds: Histogram,
+    /// MQTT ingest.
+    pub mqtt: MqttMetrics,
 }
 
 impl Metrics {
@@ -95,6 +122,22 @@ impl Metrics {
             "Seconds to build one report for the query API and the dashboard",
             report_build_seconds.clone(),
         );
+        let mqtt = MqttMetrics::default();
+        r.register(
+            "mqtt_in_flight",
+            "MQTT messages being handled now (bounded by mqtt.max_in_flight)",
+            mqtt.in_flight.clone(),
+        );
+        r.register(
+            "mqtt_in_flight_peak",
+            "The most MQTT messages handled at once since the server started",
+            mqtt.in_flight_peak.clone(),
+        );
+        r.register(
+            "mqtt_refused",
+            "MQTT messages refused whole (acknowledged to the broker, answered on the ack topic unless overloaded), by reason",
+            mqtt.refused.clone(),
+        );
         Metrics {
             registry: Arc::new(r),
             uploads,
@@ -104,6 +147,7 @@ impl Metrics {
             tree_size,
             requests_refused,
             report_build_seconds,
+            mqtt,
         }
     }
 

@@ -16,6 +16,19 @@
 //! nothing. A lost connection is retried with exponential backoff ([`BACKOFF_MIN`] doubling
 //! to [`BACKOFF_MAX`]).
 //!
+//! No message can stop ingest. The client takes any packet MQTT allows ([`MQTT_MAX_PACKET`]):
+//! rumqttc refuses a packet over its own limit by dropping the connection, and the broker
+//! would deliver the same message again on every reconnection. A message over
+//! `http.max_body_bytes` is instead refused by size (`body_too_large`), and one that is not
+//! upload JSON gets the HTTP 400/413 body; both are answered on the device's ack topic,
+//! acknowledged to the broker and counted (`tanji_mqtt_refused_total{reason}`).
+//!
+//! Work in flight is bounded: at most [`MqttConfig::max_in_flight`] messages are handled at
+//! once (`tanji_mqtt_in_flight`). Beyond it a QoS 1 message waits for a free handler, and the
+//! event loop is not polled meanwhile (backpressure on the broker); a QoS 0 message, which
+//! nothing would deliver again, is dropped and counted (`overloaded`). Shutdown takes at most
+//! [`MqttConfig::shutdown_ms`] (10 s by default) whatever the broker does.
+//!
 //! The server's state is published, retained, on `tanji/<park>/status`: `{"status":"online",…}`
 //! once subscribed, `{"status":"offline"}` on a graceful stop and, as the broker's last will,
 //! when the connection is lost.
@@ -38,12 +51,14 @@ use rumqttc::{
 use serde::Deserialize;
 use tanji_park::Incoming;
 use tanji_store::Store;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
+use tokio::time::Instant;
 
 use crate::ingest::decode_body;
+use crate::metrics::MqttMetrics;
 use crate::sequencer::Answer;
-use crate::{AppState, ServerError};
+use crate::{AppState, ErrorBody, ServerError};
 
 /// The first wait before reconnecting to a broker.
 pub const BACKOFF_MIN: Duration = Duration::from_millis(100);
@@ -51,6 +66,19 @@ pub const BACKOFF_MIN: Duration = Duration::from_millis(100);
 pub const BACKOFF_MAX: Duration = Duration::from_secs(30);
 /// The answer code of a record published on another device's topic.
 pub const WRONG_TOPIC: &str = "wrong_topic";
+/// The largest packet MQTT 3.1.1 can frame (its remaining length's maximum, 256 MiB): the
+/// client's limit, so that no message breaks the connection (see [`serve`]).
+pub const MQTT_MAX_PACKET: usize = 268_435_455;
+/// `[mqtt] max_in_flight` by default.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 64;
+/// The largest `[mqtt] max_in_flight` accepted.
+pub const MAX_IN_FLIGHT_LIMIT: usize = 4096;
+/// `[mqtt] shutdown_ms` by default.
+pub const DEFAULT_SHUTDOWN_MS: u64 = 10_000;
+/// The refusal reason of a QoS 0 message dropped because every handler was busy.
+pub const OVERLOADED: &str = "overloaded";
+/// The refusal reason of a message on a topic that is not an upload topic of the park.
+pub const UNEXPECTED_TOPIC: &str = "unexpected_topic";
 
 /// The `[mqtt]` section of the configuration.
 #[derive(Debug, Clone, Deserialize)]
@@ -64,6 +92,24 @@ pub struct MqttConfig {
     /// The server's MQTT client id (its persistent session); `tanji-server-<park>` by default.
     #[serde(default)]
     pub client_id: Option<String>,
+    /// The most messages handled at once (decoded, logged, answered): beyond it the event
+    /// loop waits for a free handler (QoS 1: the broker holds further messages back) or drops
+    /// the message (QoS 0, counted as `overloaded`). [`DEFAULT_MAX_IN_FLIGHT`] by default.
+    #[serde(default = "default_max_in_flight")]
+    pub max_in_flight: usize,
+    /// The longest MQTT ingest takes to stop once shutdown begins, in milliseconds: messages
+    /// being logged are answered until then, the rest is left unacknowledged for the broker to
+    /// deliver again. [`DEFAULT_SHUTDOWN_MS`] by default.
+    #[serde(default = "default_shutdown_ms")]
+    pub shutdown_ms: u64,
+}
+
+fn default_max_in_flight() -> usize {
+    DEFAULT_MAX_IN_FLIGHT
+}
+
+fn default_shutdown_ms() -> u64 {
+    DEFAULT_SHUTDOWN_MS
 }
 
 impl MqttConfig {
@@ -73,14 +119,30 @@ impl MqttConfig {
             url: url.to_string(),
             park: None,
             client_id: None,
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            shutdown_ms: DEFAULT_SHUTDOWN_MS,
         }
     }
 
-    /// Checks the URL and the topic segment.
+    /// Checks the URL, the topic segment and the limits.
     pub fn check(&self) -> Result<(), MqttError> {
         Broker::parse(&self.url)?;
         if let Some(p) = &self.park {
             check_segment(p, "mqtt.park")?;
+        }
+        if !(1..=MAX_IN_FLIGHT_LIMIT).contains(&self.max_in_flight) {
+            return Err(MqttError::Limit {
+                what: "mqtt.max_in_flight",
+                value: self.max_in_flight as u64,
+                range: format!("1 to {MAX_IN_FLIGHT_LIMIT}"),
+            });
+        }
+        if !(100..=3_600_000).contains(&self.shutdown_ms) {
+            return Err(MqttError::Limit {
+                what: "mqtt.shutdown_ms",
+                value: self.shutdown_ms,
+                range: "100 to 3600000 (an hour)".into(),
+            });
         }
         Ok(())
     }
@@ -96,6 +158,16 @@ pub enum MqttError {
         url: String,
         /// What is wrong and what to write instead.
         message: String,
+    },
+    /// A limit is out of its range.
+    #[error("{what} = {value} is out of range: write a value from {range}")]
+    Limit {
+        /// Which setting.
+        what: &'static str,
+        /// Its value.
+        value: u64,
+        /// The values allowed.
+        range: String,
     },
     /// A park or device name cannot be a topic level.
     #[error("{what} {value:?} cannot be an MQTT topic level: it must be non-empty and hold no '/', '+', '#' or NUL")]
@@ -240,8 +312,9 @@ fn status(online: bool, log_size: Option<u64>) -> Vec<u8> {
 }
 
 /// Serves MQTT ingest for `state`'s park until `shutdown` resolves; then stops taking
-/// messages, answers and acknowledges those being logged, marks itself offline and
-/// disconnects. Messages not acknowledged are delivered again by the broker next time.
+/// messages, answers and acknowledges those being logged for at most
+/// [`MqttConfig::shutdown_ms`] in all, marks itself offline and disconnects. Messages not
+/// acknowledged are delivered again by the broker next time.
 ///
 /// Connection failures are not errors: they are logged and retried with backoff. An error is
 /// returned only for a configuration that cannot work.
@@ -254,6 +327,7 @@ pub async fn serve(
         path: "mqtt".into(),
         message: e.to_string(),
     };
+    config.check().map_err(bad)?;
     let broker = Broker::parse(&config.url).map_err(bad)?;
     let park = match &config.park {
         Some(p) => p.clone(),
@@ -271,14 +345,16 @@ pub async fn serve(
         .client_id
         .clone()
         .unwrap_or_else(|| format!("tanji-server-{park}"));
-    let max_bytes = state.config().http.max_body_bytes;
     let mut options = MqttOptions::new(client_id.clone(), broker.host.clone(), broker.port);
     options
         .set_clean_session(false)
         .set_manual_acks(true)
         .set_keep_alive(Duration::from_secs(30))
-        // Room for the largest upload body plus the topic and MQTT header.
-        .set_max_packet_size(max_bytes + 4096, max_bytes + 4096)
+        // rumqttc refuses a packet over its limit by dropping the whole connection, and the
+        // broker then delivers the same message again on every reconnection: one oversized
+        // message would stop ingest for good. So the client takes any packet MQTT allows and
+        // `handle` refuses what is over `http.max_body_bytes` (acknowledged and answered).
+        .set_max_packet_size(MQTT_MAX_PACKET, MQTT_MAX_PACKET)
         .set_last_will(LastWill::new(
             status_topic(&park),
             status(false, None),
@@ -288,93 +364,242 @@ pub async fn serve(
     if let Some(user) = &broker.username {
         options.set_credentials(user.clone(), broker.password.clone().unwrap_or_default());
     }
-    let (client, events) = AsyncClient::new(options, 1024);
-    let (tx, mut rx) = mpsc::channel(1024);
+    // Each handler queues at most two requests (its answer and its PUBACK), so the queue never
+    // fills while the event loop waits for a free handler (which would deadlock).
+    let (client, events) = AsyncClient::new(options, 2 * config.max_in_flight + 16);
+    let (tx, mut rx) = mpsc::channel(64);
     let connected = Arc::new(AtomicBool::new(false));
     let poller = tokio::spawn(poll_events(events, tx, Arc::clone(&connected)));
     tracing::info!(
         broker = %format!("{}:{}", broker.host, broker.port),
         client_id,
         topics = %up_topic(&park, "+"),
+        max_in_flight = config.max_in_flight,
         "MQTT ingest starting"
     );
     let filter = up_topic(&park, "+");
+    let metrics = state.metrics().mqtt.clone();
+    let permits = Arc::new(Semaphore::new(config.max_in_flight));
+    let mut overload = Overload::default();
     let mut handlers = JoinSet::new();
     let shutdown = std::pin::pin!(shutdown);
     let mut shutdown = shutdown;
     loop {
-        tokio::select! {
+        let event = tokio::select! {
             () = &mut shutdown => break,
-            Some(_) = handlers.join_next(), if !handlers.is_empty() => {}
-            event = rx.recv() => match event {
-                None => break,
-                Some(Event::Incoming(Packet::ConnAck(c))) => {
-                    if c.code == ConnectReturnCode::Success {
-                        tracing::info!(session_present = c.session_present, "MQTT connected");
-                        // Subscribing again on a resumed session is harmless and covers a
-                        // broker that lost it.
-                        if let Err(e) = client.subscribe(filter.clone(), QoS::AtLeastOnce).await {
-                            tracing::error!(error = %e, "MQTT subscribe could not be queued");
-                        }
-                    } else {
-                        tracing::error!(code = ?c.code, "MQTT broker refused the connection");
+            Some(_) = handlers.join_next(), if !handlers.is_empty() => continue,
+            event = rx.recv() => event,
+        };
+        match event {
+            None => break,
+            Some(Event::Incoming(Packet::ConnAck(c))) => {
+                if c.code == ConnectReturnCode::Success {
+                    tracing::info!(session_present = c.session_present, "MQTT connected");
+                    // Subscribing again on a resumed session is harmless and covers a
+                    // broker that lost it.
+                    if let Err(e) = client.subscribe(filter.clone(), QoS::AtLeastOnce).await {
+                        tracing::error!(error = %e, "MQTT subscribe could not be queued");
                     }
+                } else {
+                    tracing::error!(code = ?c.code, "MQTT broker refused the connection");
                 }
-                Some(Event::Incoming(Packet::SubAck(s))) => {
-                    if s.return_codes.iter().any(|c| matches!(c, SubscribeReasonCode::Failure)) {
-                        tracing::error!(topic = filter, "MQTT broker refused the subscription; check its ACL");
-                    } else {
-                        tracing::info!(topic = filter, "MQTT subscribed");
-                        let size = state.head().size;
-                        let _ = client
-                            .publish(status_topic(&park), QoS::AtLeastOnce, true, status(true, Some(size)))
-                            .await;
-                    }
-                }
-                Some(Event::Incoming(Packet::Publish(p))) => {
-                    handlers.spawn(handle(state.clone(), client.clone(), park.clone(), p));
-                }
-                Some(_) => {}
             }
+            Some(Event::Incoming(Packet::SubAck(s))) => {
+                if s.return_codes
+                    .iter()
+                    .any(|c| matches!(c, SubscribeReasonCode::Failure))
+                {
+                    tracing::error!(
+                        topic = filter,
+                        "MQTT broker refused the subscription; check its ACL"
+                    );
+                } else {
+                    tracing::info!(topic = filter, "MQTT subscribed");
+                    let size = state.head().size;
+                    let _ = client
+                        .publish(
+                            status_topic(&park),
+                            QoS::AtLeastOnce,
+                            true,
+                            status(true, Some(size)),
+                        )
+                        .await;
+                }
+            }
+            Some(Event::Incoming(Packet::Publish(p))) => {
+                let permit = match Arc::clone(&permits).try_acquire_owned() {
+                    Ok(permit) => permit,
+                    Err(_) if p.qos == QoS::AtMostOnce => {
+                        // Nothing asks the broker to send it again: dropped, and counted.
+                        metrics.refuse(OVERLOADED);
+                        overload.dropped(config.max_in_flight);
+                        continue;
+                    }
+                    Err(_) => {
+                        // Backpressure: the event loop is not polled until a handler is free,
+                        // so the broker holds further messages back.
+                        let permit = tokio::select! {
+                            () = &mut shutdown => break,
+                            permit = Arc::clone(&permits).acquire_owned() => permit,
+                        };
+                        match permit {
+                            Ok(permit) => permit,
+                            Err(_) => break,
+                        }
+                    }
+                };
+                overload.taken();
+                let in_flight = InFlight::enter(&metrics, permit);
+                handlers.spawn(handle(
+                    state.clone(),
+                    client.clone(),
+                    park.clone(),
+                    p,
+                    in_flight,
+                ));
+            }
+            Some(_) => {}
         }
     }
-    // Stop: messages arriving from now on are left unacknowledged (the broker keeps them for
-    // the next session); those being logged are answered and acknowledged first.
-    tracing::info!(
-        pending = handlers.len(),
-        "MQTT ingest stopping: answering what is being logged"
-    );
-    let mut left = handlers.len();
-    while left > 0 {
-        tokio::select! {
-            Some(_) = handlers.join_next() => left -= 1,
-            event = rx.recv() => if event.is_none() { break },
-        }
-    }
-    handlers.abort_all();
-    let _ = client
-        .publish(
-            status_topic(&park),
-            QoS::AtLeastOnce,
-            true,
-            status(false, None),
-        )
-        .await;
-    let _ = client.disconnect().await;
-    // The event loop ends once the disconnect is written; with no connection there is
-    // nothing to wait for (the broker's last will says the server is offline).
-    if connected.load(Ordering::SeqCst) {
-        let closed = tokio::time::timeout(Duration::from_secs(5), async {
-            while rx.recv().await.is_some() {}
-        })
-        .await;
-        if closed.is_err() {
-            tracing::warn!("MQTT disconnect not confirmed within 5 s; closing anyway");
-        }
-    }
+    stop(StopArgs {
+        park: &park,
+        client: &client,
+        rx: &mut rx,
+        handlers: &mut handlers,
+        connected: &connected,
+        bound: Duration::from_millis(config.shutdown_ms),
+    })
+    .await;
     poller.abort();
     tracing::info!("MQTT ingest stopped");
     Ok(())
+}
+
+/// What [`stop`] works on.
+struct StopArgs<'a> {
+    park: &'a str,
+    client: &'a AsyncClient,
+    rx: &'a mut mpsc::Receiver<Event>,
+    handlers: &'a mut JoinSet<()>,
+    connected: &'a AtomicBool,
+    bound: Duration,
+}
+
+/// Stops within `bound` whatever the broker does: messages arriving from now on are left
+/// unacknowledged (the broker keeps them for the next session); those being logged are
+/// answered and acknowledged until the disconnection's share of `bound` (a second, or half of
+/// `bound` if shorter) is all that is left; then the rest is abandoned (not acknowledged, so
+/// delivered again), `offline` is published and the client disconnects.
+async fn stop(a: StopArgs<'_>) {
+    let started = Instant::now();
+    let deadline = started + a.bound;
+    let drain_until = deadline - (a.bound / 2).min(Duration::from_secs(1));
+    tracing::info!(
+        pending = a.handlers.len(),
+        bound_ms = a.bound.as_millis() as u64,
+        "MQTT ingest stopping: answering what is being logged"
+    );
+    let mut poller_gone = false;
+    while !a.handlers.is_empty() {
+        tokio::select! {
+            _ = a.handlers.join_next() => {}
+            event = a.rx.recv() => if event.is_none() { poller_gone = true; break },
+            () = tokio::time::sleep_until(drain_until) => {
+                tracing::warn!(
+                    left = a.handlers.len(),
+                    "MQTT messages not answered in time; left unacknowledged, the broker delivers them again"
+                );
+                break;
+            }
+        }
+    }
+    a.handlers.abort_all();
+    if poller_gone {
+        return;
+    }
+    let disconnected = tokio::time::timeout_at(deadline, async {
+        let _ = a
+            .client
+            .publish(
+                status_topic(a.park),
+                QoS::AtLeastOnce,
+                true,
+                status(false, None),
+            )
+            .await;
+        let _ = a.client.disconnect().await;
+        // The event loop ends once the disconnect is written; with no connection there is
+        // nothing to wait for (the broker's last will says the server is offline).
+        if a.connected.load(Ordering::SeqCst) {
+            while a.rx.recv().await.is_some() {}
+        }
+    })
+    .await;
+    if disconnected.is_err() {
+        tracing::warn!(
+            bound_ms = a.bound.as_millis() as u64,
+            "MQTT disconnect not confirmed within the shutdown bound; closing anyway"
+        );
+    }
+    tracing::debug!(
+        ms = started.elapsed().as_millis() as u64,
+        "MQTT shutdown took"
+    );
+}
+
+/// Tells the log when QoS 0 messages start and stop being dropped (once each, not per message).
+#[derive(Default)]
+struct Overload {
+    dropped: u64,
+}
+
+impl Overload {
+    fn dropped(&mut self, bound: usize) {
+        if self.dropped == 0 {
+            tracing::warn!(
+                max_in_flight = bound,
+                "MQTT handlers all busy: QoS 0 messages are dropped (counted in tanji_mqtt_refused_total{{reason=\"overloaded\"}}) until one is free"
+            );
+        }
+        self.dropped += 1;
+    }
+
+    fn taken(&mut self) {
+        if self.dropped > 0 {
+            tracing::info!(
+                dropped = self.dropped,
+                "MQTT handler free again: taking QoS 0 messages"
+            );
+            self.dropped = 0;
+        }
+    }
+}
+
+/// One message being handled: holds its handler permit and counts itself in the in-flight
+/// gauge (taken after the permit, given back before it, so the gauge never exceeds the bound).
+struct InFlight {
+    gauge: prometheus_client::metrics::gauge::Gauge,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl InFlight {
+    fn enter(metrics: &MqttMetrics, permit: OwnedSemaphorePermit) -> InFlight {
+        let now = metrics.in_flight.inc() + 1;
+        metrics
+            .in_flight_peak
+            .inner()
+            .fetch_max(now, Ordering::Relaxed);
+        InFlight {
+            gauge: metrics.in_flight.clone(),
+            _permit: permit,
+        }
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.gauge.dec();
+    }
 }
 
 /// Polls the event loop (never cancelled mid-poll), forwards events, and reconnects with
@@ -406,19 +631,47 @@ async fn poll_events(mut events: EventLoop, tx: mpsc::Sender<Event>, connected: 
     }
 }
 
-/// Logs one message, publishes its answer, then acknowledges it to the broker.
-async fn handle(state: AppState, client: AsyncClient, park: String, publish: Publish) {
+/// Logs one message, publishes its answer, then acknowledges it to the broker. A message over
+/// `http.max_body_bytes` is refused unread (`body_too_large`), and one that is not upload JSON
+/// gets the HTTP 400/413 body: both are answered and acknowledged like any other, so that the
+/// broker never delivers them again.
+async fn handle(
+    state: AppState,
+    client: AsyncClient,
+    park: String,
+    mut publish: Publish,
+    _in_flight: InFlight,
+) {
+    let metrics = &state.metrics().mqtt;
     let Some(device) = device_of(&publish.topic, &park).map(str::to_string) else {
+        metrics.refuse(UNEXPECTED_TOPIC);
         tracing::warn!(
             topic = publish.topic,
-            "MQTT message on an unexpected topic; ignored"
+            "MQTT message on an unexpected topic; acknowledged and ignored"
         );
         let _ = client.ack(&publish).await;
         return;
     };
-    let Some(reply) = answer(&state, &park, &device, &publish).await else {
-        // Shutting down: no answer, no PUBACK; the broker delivers it again next session.
-        return;
+    let max = state.config().http.max_body_bytes;
+    let reply = if publish.payload.len() > max {
+        let size = publish.payload.len();
+        // Only the packet id and QoS are needed from now on.
+        publish.payload = Default::default();
+        let refusal = too_large(size, max);
+        metrics.refuse(refusal.error);
+        tracing::warn!(
+            device,
+            bytes = size,
+            max,
+            "MQTT message over the size limit refused"
+        );
+        serde_json::to_vec(&refusal).unwrap_or_default()
+    } else {
+        match answer(&state, &park, &device, &publish).await {
+            Some(reply) => reply,
+            // Shutting down: no answer, no PUBACK; the broker delivers it again next session.
+            None => return,
+        }
     };
     if let Err(e) = client
         .publish(ack_topic(&park, &device), QoS::AtLeastOnce, false, reply)
@@ -432,6 +685,16 @@ async fn handle(state: AppState, client: AsyncClient, park: String, publish: Pub
     }
 }
 
+/// The answer to a message over the size limit: the body HTTP answers with 413.
+fn too_large(size: usize, max: usize) -> ErrorBody {
+    ErrorBody {
+        error: "body_too_large",
+        message: format!(
+            "the message is {size} bytes, larger than the limit of {max} bytes (http.max_body_bytes); nothing was logged: publish fewer records per message"
+        ),
+    }
+}
+
 /// The answer payload to a message: answers as HTTP gives them (an object for an object, an
 /// array for an array), or an error body (`{"error", "message"}`) for a payload that is not
 /// upload JSON. `None` if the server is shutting down.
@@ -442,7 +705,10 @@ async fn answer(state: &AppState, park: &str, device: &str, publish: &Publish) -
     loop {
         let (items, array) = match decode_body(&publish.payload, max, &source) {
             Ok(d) => d,
-            Err(e) => return serde_json::to_vec(&e.body).ok(),
+            Err(e) => {
+                state.metrics().mqtt.refuse(e.body.error);
+                return serde_json::to_vec(&e.body).ok();
+            }
         };
         // Records of another device are answered here and not logged.
         let mut answers: Vec<Option<Answer>> = Vec::with_capacity(items.len());

@@ -5,6 +5,11 @@
 //! reconnects (and gets what was published meanwhile) after its connection is cut or after it
 //! was stopped and started again.
 //!
+//! No message stops ingest: a message over the size limit is refused, answered, acknowledged
+//! and counted while the next device's upload is logged, and it is not delivered again after a
+//! restart. A QoS 0 flood keeps the messages handled at once within `[mqtt] max_in_flight` and
+//! the server still stops.
+//!
 //! The server reaches the broker through a TCP relay the test can cut. Each run uses its own
 //! park name, so its topics are its own.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -103,7 +108,7 @@ struct Device {
 impl Device {
     async fn connect(id: &str, topics: &[String]) -> Device {
         let mut options = MqttOptions::new(id, "127.0.0.1", 1883);
-        options.set_max_packet_size(1 << 20, 1 << 20);
+        options.set_max_packet_size(8 << 20, 8 << 20);
         let (client, mut events): (AsyncClient, EventLoop) = AsyncClient::new(options, 64);
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         let (subscribed_tx, subscribed) = oneshot::channel();
@@ -127,7 +132,8 @@ impl Device {
                         }
                     }
                     Ok(_) => {}
-                    Err(e) => panic!("test client {e}"),
+                    // Disconnected (by the test, at its end): `next_on` says so if awaited.
+                    Err(_) => return,
                 }
             }
         });
@@ -151,7 +157,7 @@ impl Device {
             let (t, payload) = tokio::time::timeout(PATIENCE, self.rx.recv())
                 .await
                 .unwrap_or_else(|_| panic!("nothing on {topic} within {PATIENCE:?}"))
-                .unwrap();
+                .expect("the test client lost its connection to the broker");
             if t == topic && !payload.is_empty() {
                 return serde_json::from_slice(&payload).unwrap();
             }
@@ -341,12 +347,242 @@ async fn publish_acknowledge_log_redeliver_reconnect() {
         let entry = park.store().entry(registered + k as u64).unwrap();
         assert_eq!(entry, LogEntry::Upload((*u).clone()).to_bytes());
     }
-    // Leave no retained status behind on the shared broker.
+    // Leave no retained status or session behind on the shared broker.
+    clear_status(&device, &name).await;
+}
+
+/// A fresh park name for one run of a test.
+fn park_name(test: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("mqtt-{test}-{}-{nanos}", std::process::id())
+}
+
+/// A park named `name` in `dir` with `enterprises` simulated enterprises registered; the
+/// simulation and the log's size.
+fn registered_park(dir: &std::path::Path, name: &str, enterprises: usize) -> (SimPark, u64) {
+    let sim = SimPark::generate(ParkSpec {
+        seed: 7,
+        enterprises,
+        start_day: START,
+        days: 3,
+    });
+    let mut park = Park::create(dir, name, None).unwrap();
+    park.register(&sim.registrations(START - 86_400)).unwrap();
+    let size = park.size();
+    (sim, size)
+}
+
+/// The value of the sample `name` (with its labels, as exposed) in the server's `/metrics`
+/// text; 0 if it has none yet.
+fn metric(state: &tanji_server::AppState, name: &str) -> f64 {
+    let text = state.metrics().render();
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+        .map_or(0.0, |v| v.trim().parse().unwrap())
+}
+
+/// Removes the retained status and the persistent session a test's server left on the shared
+/// broker (a clean-session connection with its client id ends the session).
+async fn clear_status(device: &Device, name: &str) {
+    let mut options = MqttOptions::new(format!("tanji-server-{name}"), "127.0.0.1", 1883);
+    options.set_clean_session(true);
+    let (client, mut events) = AsyncClient::new(options, 8);
+    tokio::time::timeout(PATIENCE, async {
+        while !matches!(events.poll().await, Ok(Event::Incoming(Packet::ConnAck(_)))) {}
+    })
+    .await
+    .expect("no CONNACK from the broker");
+    client.disconnect().await.unwrap();
+    let _ = tokio::time::timeout(PATIENCE, async { while events.poll().await.is_ok() {} }).await;
     device
         .client
-        .publish(&status, QoS::AtLeastOnce, true, Vec::new())
+        .publish(
+            format!("tanji/{name}/status"),
+            QoS::AtLeastOnce,
+            true,
+            Vec::new(),
+        )
         .await
         .unwrap();
     device.client.disconnect().await.unwrap();
     tokio::time::sleep(Duration::from_millis(100)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_message_is_refused_acknowledged_and_never_blocks_the_next() {
+    if !broker_up().await {
+        return;
+    }
+    let name = park_name("oversized");
+    let dir = tempfile::tempdir().unwrap();
+    let (sim, registered) = registered_park(dir.path(), &name, 2);
+    let uploads: Vec<SignedUpload> = sim.uploads().collect();
+    let big_dev = sim.devices[0].device.clone();
+    let dev = sim.devices[1].device.clone();
+    let mine: Vec<&SignedUpload> = uploads.iter().filter(|u| u.body.device == dev).collect();
+    let big_ack = format!("tanji/{name}/{big_dev}/ack");
+    let ack = format!("tanji/{name}/{dev}/ack");
+    let mut big =
+        Device::connect(&format!("{name}-{big_dev}"), std::slice::from_ref(&big_ack)).await;
+    let mut device = Device::connect(&format!("{name}-{dev}"), std::slice::from_ref(&ack)).await;
+
+    let config = Config::parse(
+        &format!("[batch]\nwindow_ms = 20\n\n[mqtt]\nurl = \"mqtt://{BROKER}\"\n"),
+        "test config",
+    )
+    .unwrap();
+    let limit = config.http.max_body_bytes;
+    let (state, stop, running) = serve(dir.path(), config.clone()).await;
+
+    // 5 MiB of upload JSON (over the 4 MiB limit) at QoS 1, then another device's upload.
+    let record = upload_to_json(uploads.iter().find(|u| u.body.device == big_dev).unwrap());
+    let copies = (5 << 20) / (record.len() + 1) + 1;
+    let payload = format!("[{}]", vec![record; copies].join(","));
+    assert!(payload.len() >= 5 << 20 && payload.len() > limit);
+    big.publish(&format!("tanji/{name}/{big_dev}/up"), &payload)
+        .await;
+    device
+        .publish(&format!("tanji/{name}/{dev}/up"), &upload_to_json(mine[0]))
+        .await;
+
+    // The next device's upload is logged and acknowledged.
+    let a = device.next_on(&ack).await;
+    assert_eq!(a["status"], "accepted", "{a}");
+    assert_eq!(a["index"], registered, "{a}");
+    // The oversized one is answered with the HTTP 413 body, naming its size and the limit.
+    let a = big.next_on(&big_ack).await;
+    assert_eq!(a["error"], "body_too_large", "{a}");
+    let message = a["message"].as_str().unwrap();
+    assert!(message.contains(&format!("{} bytes", payload.len())), "{a}");
+    assert!(message.contains(&format!("{limit} bytes")), "{a}");
+    assert_eq!(state.head().size, registered + 1);
+    assert_eq!(
+        metric(
+            &state,
+            r#"tanji_mqtt_refused_total{reason="body_too_large"}"#
+        ),
+        1.0
+    );
+    stop.send(()).unwrap();
+    running.await.unwrap().unwrap();
+
+    // Started again: the refused message was acknowledged, so the broker does not deliver it
+    // again; the next upload is answered, and nothing more was refused.
+    let (state, stop, running) = serve(dir.path(), config).await;
+    device
+        .publish(&format!("tanji/{name}/{dev}/up"), &upload_to_json(mine[1]))
+        .await;
+    let a = device.next_on(&ack).await;
+    assert_eq!(a["status"], "accepted", "{a}");
+    assert_eq!(a["index"], registered + 1, "{a}");
+    assert_eq!(
+        metric(
+            &state,
+            r#"tanji_mqtt_refused_total{reason="body_too_large"}"#
+        ),
+        0.0
+    );
+    stop.send(()).unwrap();
+    running.await.unwrap().unwrap();
+    while let Ok((topic, _)) = big.rx.try_recv() {
+        assert_ne!(topic, big_ack, "the oversized message was answered again");
+    }
+    clear_status(&device, &name).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn qos0_flood_stays_within_max_in_flight_and_shutdown_finishes() {
+    if !broker_up().await {
+        return;
+    }
+    const FLOOD: usize = 20_000;
+    const BOUND: usize = 4;
+    let name = park_name("flood");
+    let dir = tempfile::tempdir().unwrap();
+    let (sim, _) = registered_park(dir.path(), &name, 1);
+    let dev = sim.devices[0].device.clone();
+    let config = Config::parse(
+        &format!(
+            "[mqtt]\nurl = \"mqtt://{BROKER}\"\nmax_in_flight = {BOUND}\nshutdown_ms = 5000\n"
+        ),
+        "test config",
+    )
+    .unwrap();
+    let status = format!("tanji/{name}/status");
+    let mut observer =
+        Device::connect(&format!("{name}-observer"), std::slice::from_ref(&status)).await;
+    let (state, stop, running) = serve(dir.path(), config).await;
+    let s = observer.next_on(&status).await;
+    assert_eq!(s["status"], "online", "{s}");
+
+    // A device floods its topic with small malformed QoS 0 messages.
+    let up = format!("tanji/{name}/{dev}/up");
+    let mut options = MqttOptions::new(format!("{name}-flood"), "127.0.0.1", 1883);
+    options.set_max_packet_size(1 << 16, 1 << 16);
+    let (client, mut events) = AsyncClient::new(options, 1024);
+    let polling = tokio::spawn(async move { while events.poll().await.is_ok() {} });
+    let flood = tokio::spawn(async move {
+        for i in 0..FLOOD {
+            let payload = format!("not json {i}").into_bytes();
+            if client
+                .publish(&up, QoS::AtMostOnce, false, payload)
+                .await
+                .is_err()
+            {
+                return; // the test is over
+            }
+        }
+    });
+
+    // While it lasts, the messages being handled never exceed the bound.
+    let refused = |state: &tanji_server::AppState| {
+        metric(state, r#"tanji_mqtt_refused_total{reason="bad_request"}"#)
+            + metric(state, r#"tanji_mqtt_refused_total{reason="overloaded"}"#)
+    };
+    let mut samples = 0;
+    let guard = tokio::time::Instant::now() + Duration::from_secs(120);
+    while refused(&state) < (FLOOD / 10) as f64 {
+        assert!(
+            tokio::time::Instant::now() < guard,
+            "the flood never reached the server"
+        );
+        let in_flight = metric(&state, "tanji_mqtt_in_flight");
+        assert!(
+            in_flight <= BOUND as f64,
+            "{in_flight} messages in flight, bound {BOUND}"
+        );
+        samples += 1;
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+
+    // Stop in the middle of the flood: the server finishes (the timeout only guards a hang).
+    let stopping = std::time::Instant::now();
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(60), running)
+        .await
+        .expect("the server did not stop during a QoS 0 flood")
+        .unwrap()
+        .unwrap();
+    let took = stopping.elapsed();
+    let peak = metric(&state, "tanji_mqtt_in_flight_peak");
+    assert!(
+        peak >= 1.0 && peak <= BOUND as f64,
+        "peak {peak}, bound {BOUND}"
+    );
+    assert_eq!(metric(&state, "tanji_mqtt_in_flight"), 0.0);
+    let answered = metric(&state, r#"tanji_mqtt_refused_total{reason="bad_request"}"#);
+    let dropped = metric(&state, r#"tanji_mqtt_refused_total{reason="overloaded"}"#);
+    assert!(answered + dropped <= FLOOD as f64);
+    // Nothing of it was logged.
+    assert_eq!(metric(&state, "tanji_uploads_accepted_total"), 0.0);
+    eprintln!(
+        "flood of {FLOOD}: {answered} answered, {dropped} dropped, peak in flight {peak} (bound {BOUND}, {samples} samples); stopped in {} ms",
+        took.as_millis()
+    );
+    flood.abort();
+    polling.abort();
+    clear_status(&observer, &name).await;
 }

@@ -88,7 +88,8 @@ pub struct VerifyArgs {
     #[arg(long)]
     all: bool,
     /// Require witness cosignatures: K of the N witnesses given with --witness-key must have
-    /// cosigned the latest checkpoint (the park's current tree), e.g. `2-of-3`.
+    /// cosigned the latest checkpoint (the park's current tree), e.g. `2-of-3`. Every kept
+    /// cosignature is then also checked against these keys.
     #[arg(long, value_name = "K-of-N", requires = "witness_key")]
     witnesses: Option<crate::witness::Quorum>,
     /// A witness's verifier key (as printed by `tanji witness init`); repeat for each of N.
@@ -239,7 +240,14 @@ pub fn verify(a: VerifyArgs) -> Result<ExitCode> {
     // secret key nor a consistent state, so damage that stops `Park::open` is named here.
     let pb = util::bar(0, "verify");
     let log_key = trusted_key.clone();
-    let report = Park::audit_dir(&a.dir, &AuditOptions { trusted_key }, &mut |done, total| {
+    let opts = AuditOptions {
+        trusted_key,
+        witnesses: witnesses
+            .as_ref()
+            .map(|(_, keys)| keys.clone())
+            .unwrap_or_default(),
+    };
+    let report = Park::audit_dir(&a.dir, &opts, &mut |done, total| {
         pb.set_length(total);
         pb.set_position(done);
     });

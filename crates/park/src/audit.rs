@@ -1,16 +1,26 @@
 //! The full audit behind `tanji verify`: everything is recomputed from the stored entry bytes
 //! and compared with what the store claims — every leaf, every device signature and chain link
 //! (by replaying the same validation as at ingest), every stored tree node, every checkpoint's
-//! signature and root, and the upload index.
+//! signature and root, and every table beside the log that a report, the API or the dashboard
+//! reads: the upload index and its spans, the reporting index (`channels`) and the data issues
+//! are re-derived from the entries and compared row by row; the quarantine (refused input, which
+//! no entry holds) and its summaries are checked against the park's signed seal; blobs against
+//! the publications that name them; witness cosignatures against the witness keys given.
 
 use std::collections::HashMap;
 use std::path::Path;
 
-use tanji_ledger::{leaf_hash, open_checkpoint, Hash, MemoryTree, NodeSource, NoteVerifier};
+use tanji_ledger::{
+    leaf_hash, open_checkpoint, CosignatureVerifier, Hash, MemoryTree, NodeSource, Note,
+    NoteVerifier,
+};
 use tanji_readings::{validate, LogEntry, Policy, Verdict};
-use tanji_store::{SqliteStore, Store, StoreError, StoredUpload, UploadRow};
+use tanji_store::{
+    ChannelRow, SqliteStore, Store, StoreError, StoredIssue, StoredUpload, UploadRow,
+};
 
-use crate::publication::PublicationKind;
+use crate::publication::{PublicationError, PublicationKind};
+use crate::seal::Seal;
 use crate::state::{spans_of, Accepted, State};
 use crate::{Park, ParkError};
 
@@ -20,6 +30,9 @@ pub struct AuditOptions {
     /// The log key the auditor trusts. `None` = the key the park itself names (a weaker check:
     /// whoever can rewrite the store could also replace that key).
     pub trusted_key: Option<NoteVerifier>,
+    /// Witness keys: every kept cosignature by one of them must verify, and one by another
+    /// key is named. Empty = cosignatures are checked for their form and checkpoint only.
+    pub witnesses: Vec<CosignatureVerifier>,
 }
 
 /// One problem found, naming what is wrong.
@@ -144,6 +157,9 @@ impl<S: Store> Park<S> {
             clock_skew_s: 0,
         };
         let mut derived: Vec<StoredUpload> = Vec::new();
+        // The reporting index rows the entries imply, as (entry, meter, start, row hash).
+        let mut derived_channels: Vec<(u64, String, i64, Hash)> = Vec::new();
+        let mut derived_issues: Vec<StoredIssue> = Vec::new();
         let mut seen: HashMap<(String, u64), u64> = HashMap::new();
         let step = (size / 200).max(1);
         store
@@ -178,7 +194,14 @@ impl<S: Store> Park<S> {
                                     .map_or(" (publication)".to_string(), |(_, m)| {
                                         format!(" ({})", m.kind.noun())
                                     });
-                                report.findings.push(finding(what, e.to_string()));
+                                let problem = match e {
+                                    PublicationError::ContentMissing { .. }
+                                    | PublicationError::ContentChanged { .. } => {
+                                        format!("blobs table: {e}")
+                                    }
+                                    e => e.to_string(),
+                                };
+                                report.findings.push(finding(what, problem));
                             }
                         }
                     }
@@ -187,7 +210,19 @@ impl<S: Store> Park<S> {
                         report.readings += u.reading_count() as u64;
                         let what = format!(" (upload {}#{})", u.body.device, u.body.seq);
                         match validate(&u, &state, &policy) {
-                            Ok(Verdict::Accept { .. }) => {
+                            Ok(Verdict::Accept { issues }) => {
+                                let mut rows: Vec<ChannelRow> =
+                                    crate::channel_rows(&u, index).collect();
+                                rows.sort_by(|a, b| (&a.meter, a.start).cmp(&(&b.meter, b.start)));
+                                for r in rows {
+                                    let h = channel_hash(&r);
+                                    derived_channels.push((index, r.meter, r.start, h));
+                                }
+                                derived_issues.extend(issues.iter().map(|i| StoredIssue {
+                                    index,
+                                    code: crate::issue_code(&i.kind).to_string(),
+                                    message: i.message.clone(),
+                                }));
                                 let row = UploadRow {
                                     device: u.body.device.clone(),
                                     seq: u.body.seq,
@@ -312,7 +347,9 @@ impl<S: Store> Park<S> {
         if latest != size {
             report.findings.push(AuditFinding {
                 subject: format!("entries {latest}..{size}"),
-                problem: "are not covered by any signed checkpoint".into(),
+                problem: format!(
+                    "are not covered by any signed checkpoint (the checkpoints table holds none of size {size})"
+                ),
             });
         }
 
@@ -408,18 +445,36 @@ impl<S: Store> Park<S> {
                     )
                 });
             node_findings.push(AuditFinding {
-                subject: "upload index".into(),
+                subject: "uploads table (the upload index)".into(),
                 problem: first,
             });
         }
+        let mut rest_findings = Vec::new();
+        check_spans(store, &derived, &mut rest_findings)?;
+        check_channels(store, &derived_channels, &mut rest_findings)?;
+        check_issues(store, &derived_issues, &mut rest_findings)?;
+        check_seal(store, origin, &verifier, &mut rest_findings)?;
+        check_cosignatures(store, &checkpoints, &opts.witnesses, &mut rest_findings)?;
+        for problem in store.quick_check()? {
+            let (subject, problem) = match problem.split_once(": ") {
+                Some((s, p)) if s.ends_with(')') || s.contains(" table") => {
+                    (s.to_string(), p.to_string())
+                }
+                _ => ("store".to_string(), problem),
+            };
+            report.findings.push(AuditFinding { subject, problem });
+        }
+        node_findings.extend(rest_findings);
 
         // Most specific first: entry findings (in log order), then nodes, then the rest.
         let (mut entries, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut report.findings)
             .into_iter()
-            .partition(|f| f.subject.starts_with("entry "));
+            .partition(|f| {
+                f.subject.starts_with("entry ") || f.subject.starts_with("entries table, entry ")
+            });
         entries.extend(leaf_findings);
         entries.sort_by_key(|f| {
-            f.subject["entry ".len()..]
+            f.subject[f.subject.find("entry ").map_or(0, |i| i + "entry ".len())..]
                 .split(|c: char| !c.is_ascii_digit())
                 .next()
                 .and_then(|n| n.parse::<u64>().ok())
@@ -430,4 +485,231 @@ impl<S: Store> Park<S> {
         report.findings.extend(rest);
         Ok(report)
     }
+}
+
+/// The hash a reporting index row is compared by.
+fn channel_hash(r: &ChannelRow) -> Hash {
+    let mut c = crate::seal::Chain::default();
+    c.push_channel(r);
+    c.head
+}
+
+/// The spans table must hold exactly the spans of the logged uploads.
+fn check_spans<S: Store>(
+    store: &S,
+    derived: &[StoredUpload],
+    out: &mut Vec<AuditFinding>,
+) -> Result<(), StoreError> {
+    let mut want: Vec<(u64, tanji_store::Span)> = Vec::new();
+    for u in derived {
+        let mut spans = u.row.spans.clone();
+        spans.sort_by(|a, b| (&a.meter, a.start).cmp(&(&b.meter, b.start)));
+        want.extend(spans.into_iter().map(|s| (u.index, s)));
+    }
+    let stored = store.spans()?;
+    if stored != want {
+        let problem = match stored.iter().zip(&want).find(|(a, b)| a != b) {
+            Some(((i, s), (j, w))) => format!(
+                "the row of entry {i}, meter {} [{}, {}) differs from what entry {j} says (meter {} [{}, {}))",
+                s.meter, s.start, s.end, w.meter, w.start, w.end
+            ),
+            None => format!(
+                "{} rows stored, the logged uploads have {} spans",
+                stored.len(),
+                want.len()
+            ),
+        };
+        out.push(AuditFinding {
+            subject: "spans table".into(),
+            problem,
+        });
+    }
+    Ok(())
+}
+
+/// The reporting index must hold exactly the channels of the logged uploads, value for value.
+fn check_channels<S: Store>(
+    store: &S,
+    derived: &[(u64, String, i64, Hash)],
+    out: &mut Vec<AuditFinding>,
+) -> Result<(), StoreError> {
+    let mut next = 0;
+    let mut problem: Option<String> = None;
+    let scan = store.scan_channels(&mut |r| {
+        if problem.is_some() {
+            return Ok(());
+        }
+        match derived.get(next) {
+            None => {
+                problem = Some(format!(
+                    "the row of meter {} at {} (entry {}) is not in any logged upload",
+                    r.meter, r.start, r.index
+                ))
+            }
+            Some((i, m, s, h)) if (*i, m.as_str(), *s) == (r.index, r.meter.as_str(), r.start) => {
+                if *h != channel_hash(&r) {
+                    problem = Some(format!(
+                        "the row of meter {} at {} (entry {}) differs from the logged upload: a report would use values that were never logged",
+                        r.meter, r.start, r.index
+                    ));
+                }
+            }
+            Some((i, m, s, _)) => {
+                problem = Some(if (*i, m.as_str(), *s) < (r.index, r.meter.as_str(), r.start) {
+                    format!("the row of meter {m} at {s} (entry {i}) is missing")
+                } else {
+                    format!(
+                        "the row of meter {} at {} (entry {}) is not in any logged upload",
+                        r.meter, r.start, r.index
+                    )
+                })
+            }
+        }
+        next += 1;
+        Ok(())
+    });
+    if let Err(e) = scan {
+        match e {
+            StoreError::Corrupt(m) => problem = problem.or(Some(m)),
+            other => return Err(other),
+        }
+    }
+    if problem.is_none() && next < derived.len() {
+        let (i, m, s, _) = &derived[next];
+        problem = Some(format!(
+            "the row of meter {m} at {s} (entry {i}) is missing ({} rows stored, the log implies {})",
+            next,
+            derived.len()
+        ));
+    }
+    if let Some(problem) = problem {
+        out.push(AuditFinding {
+            subject: "channels table (the reporting index)".into(),
+            problem,
+        });
+    }
+    Ok(())
+}
+
+/// The data issues must be exactly those validation notes when it replays the log.
+fn check_issues<S: Store>(
+    store: &S,
+    derived: &[StoredIssue],
+    out: &mut Vec<AuditFinding>,
+) -> Result<(), StoreError> {
+    let stored = store.issues()?;
+    if stored != derived {
+        let problem = match stored.iter().zip(derived).find(|(a, b)| a != b) {
+            Some((a, b)) => format!(
+                "the issue {} on entry {} ({:?}) differs from what replaying the log notes: {} on entry {} ({:?})",
+                a.code, a.index, a.message, b.code, b.index, b.message
+            ),
+            None => format!(
+                "{} rows stored, replaying the log notes {}",
+                stored.len(),
+                derived.len()
+            ),
+        };
+        out.push(AuditFinding {
+            subject: "issues table".into(),
+            problem,
+        });
+    }
+    Ok(())
+}
+
+/// The quarantine, its summaries, the park's name and the derived tables' digests must be what
+/// the park signed in its seal.
+fn check_seal<S: Store>(
+    store: &S,
+    origin: &str,
+    verifier: &NoteVerifier,
+    out: &mut Vec<AuditFinding>,
+) -> Result<(), StoreError> {
+    let Some(note) = store.meta("seal")? else {
+        out.push(AuditFinding {
+            subject: "meta table".into(),
+            problem: "holds no seal: the quarantine cannot be checked (a park made before the seal existed gets one the next time it is opened)".into(),
+        });
+        return Ok(());
+    };
+    let sealed = match Seal::open(&note, verifier) {
+        Ok(s) => s,
+        Err(e) => {
+            out.push(AuditFinding {
+                subject: "meta table".into(),
+                problem: format!("the park's seal {e}"),
+            });
+            return Ok(());
+        }
+    };
+    let name = store.meta("park")?.unwrap_or_default();
+    let now = match Seal::of_store(store, origin, &name) {
+        Ok((s, _)) => s,
+        // An unreadable reporting index row is named by the channels check.
+        Err(StoreError::Corrupt(_)) => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    for (table, problem) in now.differences(&sealed) {
+        out.push(AuditFinding {
+            subject: format!("{table} table"),
+            problem,
+        });
+    }
+    Ok(())
+}
+
+/// Every kept cosignature line must be one signature line on a stored checkpoint, by the
+/// witness its row names; with witness keys given, it must verify.
+fn check_cosignatures<S: Store>(
+    store: &S,
+    checkpoints: &[(u64, String)],
+    witnesses: &[CosignatureVerifier],
+    out: &mut Vec<AuditFinding>,
+) -> Result<(), StoreError> {
+    for (size, note) in checkpoints {
+        let lines = store.cosignatures(*size)?;
+        if lines.is_empty() {
+            continue;
+        }
+        let Ok(text) = Note::parse(note).map(|n| n.text().to_string()) else {
+            continue; // named by the checkpoint check
+        };
+        for line in lines {
+            let subject = format!("cosignatures table, checkpoint {size}");
+            let sig = Note::parse(&format!("{text}\n{line}\n"))
+                .ok()
+                .and_then(|n| n.signatures().first().cloned());
+            let Some(sig) = sig else {
+                out.push(AuditFinding {
+                    subject,
+                    problem: format!("{line:?} is not one signature line"),
+                });
+                continue;
+            };
+            match witnesses.iter().find(|w| w.matches(&sig)) {
+                Some(w) => {
+                    if let Err(e) = w.verify(&text, &sig) {
+                        out.push(AuditFinding {
+                            subject,
+                            problem: format!(
+                                "the cosignature by {} does not verify: {e}",
+                                crate::witness_id(w)
+                            ),
+                        });
+                    }
+                }
+                None if !witnesses.is_empty() => out.push(AuditFinding {
+                    subject,
+                    problem: format!(
+                        "a cosignature by {}+{:08x}, none of the witness keys given",
+                        sig.name(),
+                        sig.key_id()
+                    ),
+                }),
+                None => {}
+            }
+        }
+    }
+    Ok(())
 }

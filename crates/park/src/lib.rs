@@ -18,6 +18,7 @@ pub mod keys;
 mod lock;
 mod publication;
 mod request;
+mod seal;
 mod state;
 
 use std::path::{Path, PathBuf};
@@ -34,8 +35,8 @@ use tanji_readings::{
     RejectCode, Rejection, SignatureChecked, SignedUpload, Verdict, KIND_REGISTRATION, KIND_UPLOAD,
 };
 use tanji_store::{
-    AppendBatch, ChannelRow, NewEntry, Quarantined, Span, SqliteStore, Store, StoreError,
-    StoredIssue, UploadRow,
+    AppendBatch, ChannelRow, NewEntry, QuarantineListing, QuarantineSummary, Quarantined, Span,
+    SqliteStore, Store, StoreError, StoredIssue, UploadRow,
 };
 
 pub use audit::{AuditFinding, AuditOptions, AuditReport};
@@ -47,6 +48,7 @@ pub use publication::{
     Publication, PublicationError, PublicationKind, PublicationRequest,
 };
 pub use request::{default_unit, RegistrationRequest, RequestError};
+pub use seal::{Chain, Seal};
 pub use state::RegistrationError;
 use state::{spans_of, Accepted, State};
 
@@ -125,11 +127,20 @@ pub struct Incoming {
 }
 
 impl Incoming {
-    /// Its quarantine row for `rejection`: the bytes as received, and the device and sequence
-    /// number when it decoded.
-    fn quarantined(&self, received_at: i64, rejection: &Rejection) -> Quarantined {
+    /// Its quarantine row for `rejection`: the first `raw_prefix` bytes as received and their
+    /// full length, and the device and sequence number when it decoded (a sequence number
+    /// beyond the store's range is not kept).
+    fn quarantined(
+        &self,
+        received_at: i64,
+        rejection: &Rejection,
+        raw_prefix: usize,
+    ) -> Quarantined {
         let (device, seq) = match &self.parsed {
-            Ok(u) => (Some(u.body.device.clone()), Some(u.body.seq)),
+            Ok(u) => (
+                Some(u.body.device.clone()),
+                Some(u.body.seq).filter(|s| i64::try_from(*s).is_ok()),
+            ),
             Err(_) => (None, None),
         };
         Quarantined {
@@ -139,7 +150,8 @@ impl Incoming {
             message: rejection.message.clone(),
             device,
             seq,
-            raw: self.raw.clone(),
+            raw: self.raw[..self.raw.len().min(raw_prefix)].to_vec(),
+            raw_len: self.raw.len() as u64,
         }
     }
 }
@@ -211,6 +223,32 @@ enum Access {
     Writer(WriterLock),
     /// Opened from its directory to read only ([`Park::open_read`]): every write is refused.
     ReadOnly(PathBuf),
+/// The bounds of the quarantine. Beyond them the oldest rows are summarised (one row per
+/// source and rejection code: count, bytes, first and last time) — never silently dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuarantineLimits {
+    /// Bytes of a refused record kept (its length and the rest of its row are always kept).
+    pub raw_prefix: usize,
+    /// Rows kept one by one per source (a file, or a network peer).
+    pub rows_per_source: u64,
+    /// Seconds a row is kept one by one (0 = no age bound).
+    pub max_age_s: i64,
+    /// Bytes all kept rows may take ([`seal::row_bytes`]: raw prefix, message, source and 64).
+    pub max_bytes: u64,
+}
+
+impl Default for QuarantineLimits {
+    /// 1 KiB of each record (enough for the device, sequence number and first fields of an
+    /// upload, which is what identifies it; its length is kept), 1,000 rows per source,
+    /// 30 days, 64 MiB in all.
+    fn default() -> Self {
+        QuarantineLimits {
+            raw_prefix: 1024,
+            rows_per_source: 1000,
+            max_age_s: 30 * 86_400,
+            max_bytes: 64 << 20,
+        }
+    }
 }
 
 /// A park: its store, its log key and the in-memory state rebuilt from the log.
@@ -221,6 +259,11 @@ pub struct Park<S: Store = SqliteStore> {
     frontier: Frontier,
     state: State,
     access: Access,
+    /// What the store's sealed tables hold now, as last signed.
+    seal: Seal,
+    /// The bytes the kept quarantine rows take ([`seal::row_bytes`]).
+    quarantine_bytes: u64,
+    limits: QuarantineLimits,
 }
 
 impl<S: Store> std::fmt::Debug for Park<S> {
@@ -275,6 +318,7 @@ impl Park<SqliteStore> {
         store.set_meta("park", name)?;
         store.set_meta("origin", &origin)?;
         store.set_meta("vkey", &signer.verifier().to_string())?;
+        let seal = Seal::empty(&origin, name);
         let mut park = Park {
             store,
             signer,
@@ -282,6 +326,9 @@ impl Park<SqliteStore> {
             frontier: Frontier::new(),
             state: State::default(),
             access: Access::Writer(lock),
+            seal,
+            quarantine_bytes: 0,
+            limits: QuarantineLimits::default(),
         };
         park.commit(AppendBatch::default(), park.frontier.clone())?;
         Ok(park)
@@ -340,14 +387,45 @@ impl Park<SqliteStore> {
 }
 
 impl<S: Store> Park<S> {
-    /// Opens a park over any store, rebuilding the in-memory state from the log.
+    /// Opens a park over any store, rebuilding the in-memory state from the log. Refuses a
+    /// store that fails its own quick check or whose sealed tables (reporting index, data
+    /// issues, quarantine) differ from what the park signed, so that nothing is served from
+    /// tables `tanji verify` would reject.
     pub fn from_store(mut store: S, signer: NoteSigner) -> Result<Self, ParkError> {
+        let problems = store.quick_check()?;
+        if !problems.is_empty() {
+            return Err(ParkError::Inconsistent(problems.join("; ")));
+        }
         if !store.channels_complete()? {
             rebuild_channels(&mut store)?;
         }
         let origin = store
             .meta("origin")?
             .ok_or_else(|| ParkError::Directory("the store names no origin".into()))?;
+        let name = store.meta("park")?.unwrap_or_default();
+        let (seal, quarantine_bytes) = Seal::of_store(&store, &origin, &name)?;
+        match store.meta("seal")? {
+            // A store made before the seal existed is sealed as it is now.
+            None => store.set_meta(
+                "seal",
+                &seal
+                    .sign(&signer)
+                    .map_err(|e| ParkError::Tree(e.to_string()))?,
+            )?,
+            Some(note) => {
+                let sealed = Seal::open(&note, &signer.verifier()).map_err(|e| {
+                    ParkError::Inconsistent(format!("meta table: the park's seal {e}"))
+                })?;
+                let diffs = seal.differences(&sealed);
+                if !diffs.is_empty() {
+                    let text: Vec<String> = diffs
+                        .iter()
+                        .map(|(table, problem)| format!("{table} table: {problem}"))
+                        .collect();
+                    return Err(ParkError::Inconsistent(text.join("; ")));
+                }
+            }
+        }
         if signer.name() != origin {
             return Err(ParkError::Directory(format!(
                 "the log key is for {:?}, the store for {:?}",
@@ -393,8 +471,12 @@ impl<S: Store> Park<S> {
             frontier,
             state,
             access: Access::Store,
+            seal,
+            quarantine_bytes,
+            limits: QuarantineLimits::default(),
         })
     }
+
 
     /// Refuses a write to a park opened read-only.
     fn writable(&self) -> Result<(), ParkError> {
@@ -410,6 +492,21 @@ impl<S: Store> Park<S> {
             Access::Writer(lock) => Some(lock),
             Access::Store | Access::ReadOnly(_) => None,
         }
+    }
+
+    /// Sets the quarantine's bounds (from the next batch on).
+    pub fn set_quarantine_limits(&mut self, limits: QuarantineLimits) {
+        self.limits = limits;
+    }
+
+    /// The quarantine's bounds.
+    pub fn quarantine_limits(&self) -> QuarantineLimits {
+        self.limits
+    }
+
+    /// Records refused since the park was created: kept one by one or summarised.
+    pub fn refused(&self) -> u64 {
+        self.seal.refused
     }
 
     /// The log's origin line.
@@ -464,13 +561,156 @@ impl<S: Store> Park<S> {
         sign_checkpoint(&cp, &self.signer).map_err(|e| ParkError::Tree(format!("signing: {e}")))
     }
 
-    /// Writes `batch` (entries already folded into `frontier`) with a fresh checkpoint.
+    /// Writes `batch` (entries already folded into `frontier`) with a fresh checkpoint and
+    /// seal, then keeps the quarantine within its bounds.
     fn commit(&mut self, mut batch: AppendBatch, frontier: Frontier) -> Result<(), ParkError> {
         self.writable()?;
         batch.start = self.frontier.size();
         batch.checkpoint = self.sign(&frontier)?;
+        let mut seal = self.seal.clone();
+        let mut rows: Vec<&ChannelRow> = batch.channels.iter().collect();
+        rows.sort_by(|a, b| (a.index, &a.meter, a.start).cmp(&(b.index, &b.meter, b.start)));
+        for r in rows {
+            seal.channels.push_channel(r);
+        }
+        for i in &batch.issues {
+            seal.issues.push_issue(i);
+        }
+        let mut added = 0;
+        for q in &batch.quarantine {
+            seal.quarantine.push_quarantined(q);
+            seal.refused += 1;
+            added += seal::row_bytes(q);
+        }
+        batch.seal = seal.sign(&self.signer).map_err(ParkError::Tree)?;
         self.store.append(&batch)?;
         self.frontier = frontier;
+        self.seal = seal;
+        self.quarantine_bytes += added;
+        if let Some(now) = batch.quarantine.iter().map(|q| q.received_at).max() {
+            let sources: std::collections::BTreeSet<&str> =
+                batch.quarantine.iter().map(|q| q.source.as_str()).collect();
+            // The batch is durable and acknowledged whatever happens here; a failure leaves
+            // the quarantine as sealed, to be bounded after the next batch.
+            if let Err(e) = self.bound_quarantine(&sources, now) {
+                tracing::warn!(error = %e, "could not summarise the quarantine's oldest rows");
+            }
+        }
+        Ok(())
+    }
+
+    /// Summarises the oldest quarantine rows beyond the bounds: per source (of `sources`),
+    /// older than the age bound at `now`, and beyond the byte bound; each bound, once struck,
+    /// is brought down to 90% of itself so that summarising is not repeated every batch.
+    fn bound_quarantine(
+        &mut self,
+        sources: &std::collections::BTreeSet<&str>,
+        now: i64,
+    ) -> Result<(), ParkError> {
+        let l = self.limits;
+        let est = |r: &QuarantineListing| -> u64 {
+            (r.raw_len.min(l.raw_prefix as u64) as usize + r.message.len() + r.source.len() + 64)
+                as u64
+        };
+        let mut chosen: std::collections::BTreeMap<u64, QuarantineListing> =
+            std::collections::BTreeMap::new();
+        for src in sources {
+            let n = self.store.quarantine_rows_of(src)?;
+            if n > l.rows_per_source {
+                let over = n - l.rows_per_source * 9 / 10;
+                for r in self.store.quarantine_oldest(
+                    Some(src),
+                    None,
+                    usize::try_from(over).unwrap_or(usize::MAX),
+                )? {
+                    chosen.insert(r.id, r);
+                }
+            }
+        }
+        if l.max_age_s > 0 {
+            for r in
+                self.store
+                    .quarantine_oldest(None, Some(now.saturating_sub(l.max_age_s)), 10_000)?
+            {
+                chosen.insert(r.id, r);
+            }
+        }
+        let mut bytes = self
+            .quarantine_bytes
+            .saturating_sub(chosen.values().map(est).sum());
+        if bytes > l.max_bytes {
+            let target = l.max_bytes / 10 * 9;
+            let mut want = 1024;
+            'more: loop {
+                let oldest = self.store.quarantine_oldest(None, None, want)?;
+                let exhausted = oldest.len() < want;
+                for r in oldest {
+                    if bytes <= target {
+                        break 'more;
+                    }
+                    if let std::collections::btree_map::Entry::Vacant(e) = chosen.entry(r.id) {
+                        bytes = bytes.saturating_sub(est(&r));
+                        e.insert(r);
+                    }
+                }
+                if exhausted || bytes <= target {
+                    break;
+                }
+                want = want.saturating_mul(4);
+            }
+        }
+        if chosen.is_empty() {
+            return Ok(());
+        }
+        let mut all: std::collections::BTreeMap<(String, String), QuarantineSummary> = self
+            .store
+            .quarantine_summaries()?
+            .into_iter()
+            .map(|s| ((s.source.clone(), s.code.clone()), s))
+            .collect();
+        let mut changed = std::collections::BTreeSet::new();
+        for r in chosen.values() {
+            let key = (r.source.clone(), r.code.clone());
+            let s = all.entry(key.clone()).or_insert_with(|| QuarantineSummary {
+                source: r.source.clone(),
+                code: r.code.clone(),
+                count: 0,
+                bytes: 0,
+                first_at: r.received_at,
+                last_at: r.received_at,
+            });
+            s.count += 1;
+            s.bytes += r.raw_len;
+            s.first_at = s.first_at.min(r.received_at);
+            s.last_at = s.last_at.max(r.received_at);
+            changed.insert(key);
+        }
+        let mut seal = self.seal.clone();
+        seal.quarantine = Chain::default();
+        let mut kept_bytes = 0;
+        self.store.scan_quarantine(&mut |r| {
+            if !chosen.contains_key(&r.id) {
+                seal.quarantine.push_quarantined(&r.item);
+                kept_bytes += seal::row_bytes(&r.item);
+            }
+            Ok(())
+        })?;
+        let summaries: Vec<QuarantineSummary> = all.values().cloned().collect();
+        seal.summaries = summaries.len() as u64;
+        seal.summaries_digest = seal::summaries_digest(&summaries);
+        let note = seal.sign(&self.signer).map_err(ParkError::Tree)?;
+        let ids: Vec<u64> = chosen.keys().copied().collect();
+        let changed: Vec<QuarantineSummary> =
+            changed.iter().filter_map(|k| all.get(k).cloned()).collect();
+        self.store.summarise_quarantine(&ids, &changed, &note)?;
+        tracing::info!(
+            rows = ids.len(),
+            kept = seal.quarantine.rows,
+            kept_bytes,
+            "summarised the quarantine's oldest rows"
+        );
+        self.seal = seal;
+        self.quarantine_bytes = kept_bytes;
         Ok(())
     }
 
@@ -573,7 +813,8 @@ impl<S: Store> Park<S> {
             ),
         };
         let mut ab = AppendBatch::default();
-        ab.quarantine.push(inc.quarantined(received_at, &rejection));
+        ab.quarantine
+            .push(inc.quarantined(received_at, &rejection, self.limits.raw_prefix));
         let frontier = self.frontier.clone();
         self.commit(ab, frontier)?;
         Ok(vec![Outcome::Rejected(rejection)])
@@ -659,7 +900,11 @@ impl<S: Store> Park<S> {
                     }
                 }
                 (Err(rejection), _) => {
-                    ab.quarantine.push(inc.quarantined(received_at, &rejection));
+                    ab.quarantine.push(inc.quarantined(
+                        received_at,
+                        &rejection,
+                        self.limits.raw_prefix,
+                    ));
                     out.push(Outcome::Rejected(rejection));
                 }
             }
@@ -808,7 +1053,7 @@ pub fn open_issues<S: Store>(store: &S) -> Result<Vec<StoredIssue>, ParkError> {
     Ok(out)
 }
 
-fn issue_code(kind: &DataIssueKind) -> &'static str {
+pub(crate) fn issue_code(kind: &DataIssueKind) -> &'static str {
     match kind {
         DataIssueKind::SequenceGap { .. } => "sequence_gap",
     }

@@ -2,7 +2,8 @@
 //! [`run_all`] with a function that makes a fresh, empty store.
 
 use crate::{
-    AppendBatch, ChannelRow, NewEntry, Quarantined, Span, Store, StoreError, StoredIssue, UploadRow,
+    AppendBatch, ChannelRow, NewEntry, QuarantineSummary, Quarantined, Span, Store, StoreError,
+    StoredIssue, UploadRow,
 };
 
 fn entry(i: u8, upload: bool) -> NewEntry {
@@ -45,6 +46,7 @@ fn batch(start: u64, n: u8) -> AppendBatch {
         checkpoint: format!("origin\n{}\nroot\n\n— sig\n", start + u64::from(n)),
         quarantine: Vec::new(),
         blobs: Vec::new(),
+        seal: String::new(),
         channels: entries
             .iter()
             .enumerate()
@@ -81,6 +83,7 @@ pub fn run_all<S: Store>(make: &mut dyn FnMut() -> S) {
     append_must_be_contiguous(&mut make());
     failed_append_changes_nothing(&mut make());
     quarantine_and_meta(&mut make());
+    quarantine_pages_and_summaries(&mut make());
     reporting_index(&mut make());
     sequence_numbers_up_to_2_63_minus_1(&mut make());
 }
@@ -322,6 +325,7 @@ fn quarantined() -> Quarantined {
         device: Some("d-0001".into()),
         seq: Some(3),
         raw: b"{\"device\":\"d-0001\"}".to_vec(),
+        raw_len: 19,
     }
 }
 
@@ -348,4 +352,64 @@ fn quarantine_and_meta<S: Store>(s: &mut S) {
     s.set_meta("origin", "a").unwrap();
     s.set_meta("origin", "b").unwrap();
     assert_eq!(s.meta("origin").unwrap().as_deref(), Some("b"));
+}
+
+/// Listings are paged newest first by a cursor, never carry raw bytes, filter by device in the
+/// query, and summarising removes rows and keeps their summaries and the seal in one step.
+fn quarantine_pages_and_summaries<S: Store>(s: &mut S) {
+    let items: Vec<Quarantined> = (0..7)
+        .map(|k| Quarantined {
+            received_at: 1_700_000_000 + k,
+            source: format!("peer-{}", k % 2),
+            device: (k % 3 == 0).then(|| "d-0001".to_string()),
+            raw: vec![b'x'; 10],
+            raw_len: 100,
+            ..quarantined()
+        })
+        .collect();
+    s.quarantine(&items).unwrap();
+    let first = s.quarantine_page(None, 3, None).unwrap();
+    assert_eq!(first.len(), 3, "a page holds at most its limit");
+    assert!(first.windows(2).all(|w| w[0].id > w[1].id), "newest first");
+    let second = s.quarantine_page(Some(first[2].id), 3, None).unwrap();
+    assert_eq!(second.len(), 3);
+    assert!(second[0].id < first[2].id, "the cursor continues below");
+    let last = s.quarantine_page(Some(second[2].id), 3, None).unwrap();
+    assert_eq!(last.len(), 1, "7 rows in pages of 3");
+    let mine = s
+        .quarantine_page(None, 10, Some(&["d-0001".to_string()]))
+        .unwrap();
+    assert_eq!(mine.len(), 3, "rows 0, 3 and 6 are d-0001's");
+    assert!(mine.iter().all(|l| l.raw_len == 100));
+    let counts = s.quarantine_counts(None).unwrap();
+    assert_eq!(counts.kept, 7);
+    assert_eq!(counts.by_code.get("bad_signature"), Some(&7));
+    assert_eq!(s.quarantine_rows_of("peer-0").unwrap(), 4);
+    let oldest = s.quarantine_oldest(Some("peer-1"), None, 2).unwrap();
+    assert_eq!(
+        oldest.iter().map(|l| l.received_at).collect::<Vec<_>>(),
+        vec![1_700_000_001, 1_700_000_003]
+    );
+    let ids: Vec<u64> = oldest.iter().map(|l| l.id).collect();
+    let summary = QuarantineSummary {
+        source: "peer-1".into(),
+        code: "bad_signature".into(),
+        count: 2,
+        bytes: 200,
+        first_at: 1_700_000_001,
+        last_at: 1_700_000_003,
+    };
+    s.summarise_quarantine(&ids, std::slice::from_ref(&summary), "seal-1")
+        .unwrap();
+    assert_eq!(s.quarantine_counts(None).unwrap().kept, 5);
+    assert_eq!(s.quarantine_summaries().unwrap(), vec![summary]);
+    assert_eq!(s.meta("seal").unwrap().as_deref(), Some("seal-1"));
+    let mut scanned = Vec::new();
+    s.scan_quarantine(&mut |r| {
+        scanned.push(r.id);
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(scanned.len(), 5);
+    assert!(scanned.iter().all(|id| !ids.contains(id)));
 }

@@ -153,6 +153,8 @@ pub struct StoredUpload {
 /// A record that failed validation, kept with its reason and never used for accounting.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Quarantined {
+    /// The length of the input as received, in bytes (`raw` may hold only its first bytes).
+    pub raw_len: u64,
     /// When it was received (Unix seconds, UTC).
     pub received_at: i64,
     /// Where it came from (a file and line, or a network peer).
@@ -165,8 +167,64 @@ pub struct Quarantined {
     pub device: Option<String>,
     /// The sequence number, when it could be read.
     pub seq: Option<u64>,
-    /// The raw input as received.
+    /// The raw input as received, or its first bytes when the park keeps only a prefix.
     pub raw: Vec<u8>,
+}
+
+/// A kept quarantine row as [`Store::scan_quarantine`] reads it: its row id and the row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuarantineRow {
+    /// The row's id (ascending in the order rows were written; never reused).
+    pub id: u64,
+    /// The row.
+    pub item: Quarantined,
+}
+
+/// A quarantine row as a listing shows it: everything but the raw bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuarantineListing {
+    /// The row's id: the cursor of the next page.
+    pub id: u64,
+    /// When it was received (Unix seconds, UTC).
+    pub received_at: i64,
+    /// Where it came from.
+    pub source: String,
+    /// The stable rejection code.
+    pub code: String,
+    /// The full rejection message.
+    pub message: String,
+    /// The device id, when it could be read.
+    pub device: Option<String>,
+    /// The sequence number, when it could be read.
+    pub seq: Option<u64>,
+    /// The length of the input as received, in bytes.
+    pub raw_len: u64,
+}
+
+/// Refused records no longer kept one by one, summed per source and rejection code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuarantineSummary {
+    /// Where they came from.
+    pub source: String,
+    /// The rejection code.
+    pub code: String,
+    /// How many records.
+    pub count: u64,
+    /// Their bytes as received.
+    pub bytes: u64,
+    /// When the first was received (Unix seconds, UTC).
+    pub first_at: i64,
+    /// When the last was received (Unix seconds, UTC).
+    pub last_at: i64,
+}
+
+/// What a listing of the quarantine counts (of the rows it may show).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QuarantineCounts {
+    /// Rows kept one by one.
+    pub kept: u64,
+    /// Kept rows per rejection code.
+    pub by_code: std::collections::BTreeMap<String, u64>,
 }
 
 /// A data issue noted on an accepted entry (for example a sequence gap).
@@ -200,6 +258,9 @@ pub struct AppendBatch {
     pub blobs: Vec<(Hash, Vec<u8>)>,
     /// The reporting index rows of the batch's uploads (one per channel).
     pub channels: Vec<ChannelRow>,
+    /// The park's signed seal over the tables beside the log after this batch (kept as the
+    /// `seal` metadata value, in the same transaction); empty = left as it is.
+    pub seal: String,
 }
 
 /// Calls `f` with each reporting index row, one at a time.
@@ -301,10 +362,62 @@ pub trait Store: NodeSource<Error = StoreError> {
     fn append(&mut self, batch: &AppendBatch) -> Result<(), StoreError>;
     /// Keeps rejected input (durably).
     fn quarantine(&mut self, items: &[Quarantined]) -> Result<(), StoreError>;
-    /// The quarantine, oldest first.
+    /// The quarantine, oldest first (every kept row with its raw bytes: for tests and small
+    /// stores; listings use [`Store::quarantine_page`]).
     fn quarantined(&self) -> Result<Vec<Quarantined>, StoreError>;
+    /// Calls `f` with every kept quarantine row, by id, raw bytes included.
+    fn scan_quarantine(
+        &self,
+        f: &mut dyn FnMut(QuarantineRow) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError>;
+    /// At most `limit` kept quarantine rows, newest first, with ids below `before` (all when
+    /// `None`), of `devices` only when given; without their raw bytes.
+    fn quarantine_page(
+        &self,
+        before: Option<u64>,
+        limit: usize,
+        devices: Option<&[String]>,
+    ) -> Result<Vec<QuarantineListing>, StoreError>;
+    /// At most `limit` kept quarantine rows, oldest first, of `source` only when given, and
+    /// received before `older_than` only when given; without their raw bytes.
+    fn quarantine_oldest(
+        &self,
+        source: Option<&str>,
+        older_than: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<QuarantineListing>, StoreError>;
+    /// How many kept rows `source` has.
+    fn quarantine_rows_of(&self, source: &str) -> Result<u64, StoreError>;
+    /// The kept rows counted (of `devices` only, when given), in total and per code.
+    fn quarantine_counts(&self, devices: Option<&[String]>)
+        -> Result<QuarantineCounts, StoreError>;
+    /// The summaries of refused records no longer kept one by one, by source and code.
+    fn quarantine_summaries(&self) -> Result<Vec<QuarantineSummary>, StoreError>;
+    /// In one transaction: removes the kept rows `ids`, writes `summaries` (replacing those of
+    /// the same source and code) and the park's new `seal`.
+    fn summarise_quarantine(
+        &mut self,
+        ids: &[u64],
+        summaries: &[QuarantineSummary],
+        seal: &str,
+    ) -> Result<(), StoreError>;
     /// Data issues, in log order.
     fn issues(&self) -> Result<Vec<StoredIssue>, StoreError>;
+    /// At most `limit` data issues, newest first, with row ids below `before` (all when
+    /// `None`), each with its row id (the cursor of the next page).
+    fn issues_page(
+        &self,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<(u64, StoredIssue)>, StoreError>;
+    /// Calls `f` with every reporting index row, in (entry, meter, start) order.
+    fn scan_channels(&self, f: &mut ChannelVisitor<'_>) -> Result<(), StoreError>;
+    /// Every stored upload span with the entry it belongs to, in (entry, meter, start) order.
+    fn spans(&self) -> Result<Vec<(u64, Span)>, StoreError>;
+    /// The store's own consistency check (for SQLite, `PRAGMA quick_check`) and values of the
+    /// wrong type (text where bytes belong): each problem found, naming table and row; empty =
+    /// none. Cheap enough to run whenever a park is opened.
+    fn quick_check(&self) -> Result<Vec<String>, StoreError>;
     /// A content-addressed blob by its SHA-256, exactly as written.
     fn blob(&self, hash: &Hash) -> Result<Option<Vec<u8>>, StoreError>;
     /// Keeps witness cosignature lines for the checkpoint of `size`, as `(witness, line)`

@@ -8,7 +8,8 @@ use tanji_ledger::{Hash, NodeSource};
 use crate::channels::PACKING;
 use crate::{
     pack, AppendBatch, ChannelRef, ChannelRow, EntryVisitor, NodeVisitor, PackedVisitor,
-    Quarantined, Span, Store, StoreError, StoredIssue, StoredUpload, UploadRow,
+    QuarantineCounts, QuarantineListing, QuarantineRow, QuarantineSummary, Quarantined, Span,
+    Store, StoreError, StoredIssue, StoredUpload, UploadRow,
 };
 
 const SCHEMA_VERSION: &str = "1";
@@ -38,10 +39,40 @@ CREATE TABLE IF NOT EXISTS spans (meter TEXT NOT NULL, start INTEGER NOT NULL, e
 CREATE TABLE IF NOT EXISTS blobs (hash BLOB PRIMARY KEY, data BLOB NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS issues (id INTEGER PRIMARY KEY, idx INTEGER NOT NULL, code TEXT NOT NULL,
     message TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS quarantine (id INTEGER PRIMARY KEY, received_at INTEGER NOT NULL,
+CREATE TABLE IF NOT EXISTS quarantine (id INTEGER PRIMARY KEY AUTOINCREMENT, received_at INTEGER NOT NULL,
     source TEXT NOT NULL, code TEXT NOT NULL, message TEXT NOT NULL, device TEXT, seq INTEGER,
-    raw BLOB NOT NULL);
+    raw BLOB NOT NULL, raw_len INTEGER NOT NULL);
 ";
+
+/// The quarantine's summaries and source index (added to older stores when they are opened).
+const QUARANTINE_SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS quarantine_summary (source TEXT NOT NULL, code TEXT NOT NULL,
+    count INTEGER NOT NULL, bytes INTEGER NOT NULL, first_at INTEGER NOT NULL,
+    last_at INTEGER NOT NULL, PRIMARY KEY (source, code)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS quarantine_source ON quarantine(source, id);
+CREATE INDEX IF NOT EXISTS quarantine_device ON quarantine(device, id);
+";
+
+/// The columns that hold bytes, as (table, column, the row's name): a value of another type
+/// there was written by something other than tanji.
+const BYTE_COLUMNS: [(&str, &str, &str); 8] = [
+    ("entries", "data", "'entry ' || idx"),
+    ("nodes", "hash", "'node (' || level || ', ' || idx || ')'"),
+    (
+        "uploads",
+        "record_hash",
+        "'upload ' || device || '#' || seq",
+    ),
+    ("uploads", "prev", "'upload ' || device || '#' || seq"),
+    ("blobs", "data", "'blob of ' || length(data) || ' bytes'"),
+    ("blobs", "hash", "'blob of ' || length(data) || ' bytes'"),
+    (
+        "channels",
+        "vals",
+        "'meter ' || meter || ' at ' || start || ', entry ' || idx",
+    ),
+    ("quarantine", "raw", "'row ' || id"),
+];
 
 /// A park store in one SQLite file.
 pub struct SqliteStore {
@@ -93,6 +124,7 @@ impl SqliteStore {
             .conn
             .execute_batch(SCHEMA)
             .and_then(|()| store.conn.execute_batch(CHANNELS_SCHEMA))
+            .and_then(|()| store.conn.execute_batch(QUARANTINE_SCHEMA))
             .map_err(|e| store.err("creating the schema", e))?;
         store
             .conn
@@ -121,6 +153,7 @@ impl SqliteStore {
                     .conn
                     .execute_batch(CHANNELS_SCHEMA)
                     .map_err(|e| store.err("adding the reporting index", e))?;
+                store.upgrade_quarantine()?;
                 Ok(store)
             }
             Ok(Some(v)) => Err(StoreError::Schema {
@@ -156,6 +189,32 @@ impl SqliteStore {
         Ok(store)
     }
 
+    /// Gives a quarantine made before rows kept a prefix of their bytes its `raw_len` column,
+    /// and adds the summaries table and the listing indexes.
+    fn upgrade_quarantine(&self) -> Result<(), StoreError> {
+        let context = "adding the quarantine's summaries";
+        let has_len: bool = self
+            .conn
+            .query_row(
+                "SELECT COUNT(*) FROM pragma_table_info('quarantine') WHERE name = 'raw_len'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map_err(|e| self.err(context, e))?
+            > 0;
+        if !has_len {
+            self.conn
+                .execute_batch(
+                    "ALTER TABLE quarantine ADD COLUMN raw_len INTEGER NOT NULL DEFAULT 0;
+                     UPDATE quarantine SET raw_len = length(raw);",
+                )
+                .map_err(|e| self.err(context, e))?;
+        }
+        self.conn
+            .execute_batch(QUARANTINE_SCHEMA)
+            .map_err(|e| self.err(context, e))
+    }
+
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path
@@ -184,8 +243,8 @@ fn insert_quarantine(
         return Ok(());
     }
     let mut stmt = tx.prepare_cached(
-        "INSERT INTO quarantine(received_at, source, code, message, device, seq, raw)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO quarantine(received_at, source, code, message, device, seq, raw, raw_len)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?;
     for q in items {
         // Sequence numbers beyond i64 cannot come from a decoded record; keep them as NULL.
@@ -197,7 +256,8 @@ fn insert_quarantine(
             q.message,
             q.device,
             seq,
-            q.raw
+            q.raw,
+            i64::try_from(q.raw_len).unwrap_or(i64::MAX)
         ])?;
     }
     Ok(())
@@ -229,6 +289,96 @@ fn insert_channels(tx: &rusqlite::Transaction<'_>, rows: &[ChannelRow]) -> rusql
         ])?;
     }
     Ok(())
+}
+
+/// The columns of a quarantine listing (no raw bytes).
+const LISTING: &str =
+    "SELECT id, received_at, source, code, message, device, seq, raw_len FROM quarantine";
+
+/// `items` as a JSON array of strings, for SQLite's `json_each`.
+fn json_strings(items: &[String]) -> String {
+    let mut out = String::from("[");
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push('"');
+        for c in item.chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+    }
+    out.push(']');
+    out
+}
+
+fn set_seal(tx: &rusqlite::Transaction<'_>, seal: &str) -> rusqlite::Result<()> {
+    tx.execute(
+        "INSERT INTO meta(key, value) VALUES ('seal', ?1)
+         ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        params![seal],
+    )
+    .map(|_| ())
+}
+
+impl SqliteStore {
+    fn quarantined_row(
+        &self,
+        row: &rusqlite::Row<'_>,
+        at: usize,
+    ) -> Result<Quarantined, StoreError> {
+        let get = |e| self.err("reading the quarantine", e);
+        let seq: Option<i64> = row.get(at + 5).map_err(get)?;
+        let raw = match row.get_ref(at + 6).map_err(get)? {
+            rusqlite::types::ValueRef::Blob(b) => b.to_vec(),
+            rusqlite::types::ValueRef::Text(t) => t.to_vec(),
+            _ => Vec::new(),
+        };
+        Ok(Quarantined {
+            received_at: row.get(at).map_err(get)?,
+            source: row.get(at + 1).map_err(get)?,
+            code: row.get(at + 2).map_err(get)?,
+            message: row.get(at + 3).map_err(get)?,
+            device: row.get(at + 4).map_err(get)?,
+            seq: seq.map(|s| to_u64(s, "sequence number")).transpose()?,
+            raw,
+            raw_len: to_u64(row.get(at + 7).map_err(get)?, "raw length")?,
+        })
+    }
+
+    fn listings(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+    ) -> Result<Vec<QuarantineListing>, StoreError> {
+        let context = "listing the quarantine";
+        let mut stmt = self
+            .conn
+            .prepare_cached(sql)
+            .map_err(|e| self.err(context, e))?;
+        let mut rows = stmt.query(params).map_err(|e| self.err(context, e))?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().map_err(|e| self.err(context, e))? {
+            let get = |e| self.err(context, e);
+            let seq: Option<i64> = row.get(6).map_err(get)?;
+            out.push(QuarantineListing {
+                id: to_u64(row.get(0).map_err(get)?, "quarantine row id")?,
+                received_at: row.get(1).map_err(get)?,
+                source: row.get(2).map_err(get)?,
+                code: row.get(3).map_err(get)?,
+                message: row.get(4).map_err(get)?,
+                device: row.get(5).map_err(get)?,
+                seq: seq.map(|s| to_u64(s, "sequence number")).transpose()?,
+                raw_len: to_u64(row.get(7).map_err(get)?, "raw length")?,
+            });
+        }
+        Ok(out)
+    }
 }
 
 impl NodeSource for SqliteStore {
@@ -461,10 +611,14 @@ impl Store for SqliteStore {
                     "entry {expected} is missing (next stored entry is {idx})"
                 )));
             }
-            let data = row
+            // A value stored as text is handed on as its bytes: `quick_check` names its type.
+            let data = match row
                 .get_ref(1)
-                .and_then(|v| v.as_blob().map_err(Into::into))
-                .map_err(|e| self.err("scanning entries", e))?;
+                .map_err(|e| self.err("scanning entries", e))?
+            {
+                rusqlite::types::ValueRef::Blob(b) | rusqlite::types::ValueRef::Text(b) => b,
+                _ => &[],
+            };
             f(idx, data)?;
             expected += 1;
         }
@@ -677,6 +831,9 @@ impl Store for SqliteStore {
             }
             insert_quarantine(&tx, &batch.quarantine)
                 .map_err(|e| err("writing the quarantine", e))?;
+            if !batch.seal.is_empty() {
+                set_seal(&tx, &batch.seal).map_err(|e| err("writing the seal", e))?;
+            }
             let new_size = size + batch.entries.len() as u64;
             tx.execute(
                 "INSERT INTO checkpoints(size, note) VALUES (?1, ?2)
@@ -704,40 +861,342 @@ impl Store for SqliteStore {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT received_at, source, code, message, device, seq, raw FROM quarantine ORDER BY id",
+                "SELECT received_at, source, code, message, device, seq, raw, raw_len FROM quarantine ORDER BY id",
             )
             .map_err(|e| self.err("reading the quarantine", e))?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, Option<String>>(4)?,
-                    r.get::<_, Option<i64>>(5)?,
-                    r.get::<_, Vec<u8>>(6)?,
-                ))
-            })
+        let mut rows = stmt
+            .query([])
             .map_err(|e| self.err("reading the quarantine", e))?;
-        rows.map(|r| {
-            let (received_at, source, code, message, device, seq, raw) =
-                r.map_err(|e| self.err("reading the quarantine", e))?;
-            let seq = match seq {
-                Some(s) => Some(to_u64(s, "sequence number")?),
-                None => None,
+        let mut out = Vec::new();
+        while let Some(row) = rows
+            .next()
+            .map_err(|e| self.err("reading the quarantine", e))?
+        {
+            out.push(self.quarantined_row(row, 0)?);
+        }
+        Ok(out)
+    }
+
+    fn scan_quarantine(
+        &self,
+        f: &mut dyn FnMut(QuarantineRow) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let context = "reading the quarantine";
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT received_at, source, code, message, device, seq, raw, raw_len, id FROM quarantine ORDER BY id",
+            )
+            .map_err(|e| self.err(context, e))?;
+        let mut rows = stmt.query([]).map_err(|e| self.err(context, e))?;
+        while let Some(row) = rows.next().map_err(|e| self.err(context, e))? {
+            let item = self.quarantined_row(row, 0)?;
+            let id: i64 = row.get(8).map_err(|e| self.err(context, e))?;
+            f(QuarantineRow {
+                id: to_u64(id, "quarantine row id")?,
+                item,
+            })?;
+        }
+        Ok(())
+    }
+
+    fn quarantine_page(
+        &self,
+        before: Option<u64>,
+        limit: usize,
+        devices: Option<&[String]>,
+    ) -> Result<Vec<QuarantineListing>, StoreError> {
+        let before = before.map_or(Ok(i64::MAX), |b| to_i64(b, "cursor"))?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        match devices {
+            None => self.listings(
+                &format!("{LISTING} WHERE id < ?1 ORDER BY id DESC LIMIT ?2"),
+                params![before, limit],
+            ),
+            Some(ds) => {
+                let list = json_strings(ds);
+                self.listings(
+                    &format!(
+                        "{LISTING} WHERE id < ?1 AND device IN (SELECT value FROM json_each(?3))
+                         ORDER BY id DESC LIMIT ?2"
+                    ),
+                    params![before, limit, list],
+                )
+            }
+        }
+    }
+
+    fn quarantine_oldest(
+        &self,
+        source: Option<&str>,
+        older_than: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<QuarantineListing>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let older = older_than.unwrap_or(i64::MAX);
+        match source {
+            Some(src) => self.listings(
+                &format!("{LISTING} WHERE source = ?1 AND received_at < ?2 ORDER BY id LIMIT ?3"),
+                params![src, older, limit],
+            ),
+            None => self.listings(
+                &format!("{LISTING} WHERE received_at < ?1 ORDER BY id LIMIT ?2"),
+                params![older, limit],
+            ),
+        }
+    }
+
+    fn quarantine_rows_of(&self, source: &str) -> Result<u64, StoreError> {
+        let n: i64 = self
+            .conn
+            .prepare_cached("SELECT COUNT(*) FROM quarantine WHERE source = ?1")
+            .and_then(|mut s| s.query_row(params![source], |r| r.get(0)))
+            .map_err(|e| self.err("counting a source's quarantine rows", e))?;
+        to_u64(n, "row count")
+    }
+
+    fn quarantine_counts(
+        &self,
+        devices: Option<&[String]>,
+    ) -> Result<QuarantineCounts, StoreError> {
+        let context = "counting the quarantine";
+        let list = devices.map(json_strings);
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT code, COUNT(*) FROM quarantine
+                 WHERE ?1 IS NULL OR device IN (SELECT value FROM json_each(?1)) GROUP BY code",
+            )
+            .map_err(|e| self.err(context, e))?;
+        let mut rows = stmt
+            .query(params![list])
+            .map_err(|e| self.err(context, e))?;
+        let mut out = QuarantineCounts::default();
+        while let Some(row) = rows.next().map_err(|e| self.err(context, e))? {
+            let code: String = row.get(0).map_err(|e| self.err(context, e))?;
+            let n = to_u64(row.get(1).map_err(|e| self.err(context, e))?, "row count")?;
+            out.kept += n;
+            out.by_code.insert(code, n);
+        }
+        Ok(out)
+    }
+
+    fn quarantine_summaries(&self) -> Result<Vec<QuarantineSummary>, StoreError> {
+        let context = "reading the quarantine's summaries";
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT source, code, count, bytes, first_at, last_at FROM quarantine_summary
+                 ORDER BY source, code",
+            )
+            .map_err(|e| self.err(context, e))?;
+        let mut rows = stmt.query([]).map_err(|e| self.err(context, e))?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().map_err(|e| self.err(context, e))? {
+            let get = |e| self.err(context, e);
+            out.push(QuarantineSummary {
+                source: row.get(0).map_err(get)?,
+                code: row.get(1).map_err(get)?,
+                count: to_u64(row.get(2).map_err(get)?, "summary count")?,
+                bytes: to_u64(row.get(3).map_err(get)?, "summary bytes")?,
+                first_at: row.get(4).map_err(get)?,
+                last_at: row.get(5).map_err(get)?,
+            });
+        }
+        Ok(out)
+    }
+
+    fn summarise_quarantine(
+        &mut self,
+        ids: &[u64],
+        summaries: &[QuarantineSummary],
+        seal: &str,
+    ) -> Result<(), StoreError> {
+        let path = self.path.display().to_string();
+        let err = |context: &str, source| StoreError::Sqlite {
+            path: path.clone(),
+            context: context.to_string(),
+            source,
+        };
+        let tx = self
+            .conn
+            .transaction()
+            .map_err(|e| err("starting a transaction", e))?;
+        {
+            let mut del = tx
+                .prepare_cached("DELETE FROM quarantine WHERE id = ?1")
+                .map_err(|e| err("summarising the quarantine", e))?;
+            for id in ids {
+                del.execute(params![to_i64(*id, "quarantine row id")?])
+                    .map_err(|e| err("summarising the quarantine", e))?;
+            }
+            let mut put = tx
+                .prepare_cached(
+                    "INSERT INTO quarantine_summary(source, code, count, bytes, first_at, last_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(source, code) DO UPDATE SET
+                     count = excluded.count, bytes = excluded.bytes,
+                     first_at = excluded.first_at, last_at = excluded.last_at",
+                )
+                .map_err(|e| err("writing the quarantine's summaries", e))?;
+            for s in summaries {
+                put.execute(params![
+                    s.source,
+                    s.code,
+                    to_i64(s.count, "summary count")?,
+                    to_i64(s.bytes, "summary bytes")?,
+                    s.first_at,
+                    s.last_at
+                ])
+                .map_err(|e| err("writing the quarantine's summaries", e))?;
+            }
+            set_seal(&tx, seal).map_err(|e| err("writing the seal", e))?;
+        }
+        tx.commit()
+            .map_err(|e| err("committing the quarantine's summaries", e))
+    }
+
+    fn issues_page(
+        &self,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<(u64, StoredIssue)>, StoreError> {
+        let context = "reading data issues";
+        let before = before.map_or(Ok(i64::MAX), |b| to_i64(b, "cursor"))?;
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT id, idx, code, message FROM issues WHERE id < ?1 ORDER BY id DESC LIMIT ?2",
+            )
+            .map_err(|e| self.err(context, e))?;
+        let mut rows = stmt
+            .query(params![before, i64::try_from(limit).unwrap_or(i64::MAX)])
+            .map_err(|e| self.err(context, e))?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().map_err(|e| self.err(context, e))? {
+            let get = |e| self.err(context, e);
+            out.push((
+                to_u64(row.get(0).map_err(get)?, "issue row id")?,
+                StoredIssue {
+                    index: to_u64(row.get(1).map_err(get)?, "entry index")?,
+                    code: row.get(2).map_err(get)?,
+                    message: row.get(3).map_err(get)?,
+                },
+            ));
+        }
+        Ok(out)
+    }
+
+    fn scan_channels(&self, f: &mut crate::ChannelVisitor<'_>) -> Result<(), StoreError> {
+        let context = "reading the reporting index";
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT meter, start, idx, device, seq, interval_s, unit, decimals, vals, end
+                 FROM channels ORDER BY idx, meter, start",
+            )
+            .map_err(|e| self.err(context, e))?;
+        let mut rows = stmt.query([]).map_err(|e| self.err(context, e))?;
+        while let Some(row) = rows.next().map_err(|e| self.err(context, e))? {
+            let get = |e| self.err(context, e);
+            let meter: String = row.get(0).map_err(get)?;
+            let start: i64 = row.get(1).map_err(get)?;
+            let index = to_u64(row.get(2).map_err(get)?, "entry index")?;
+            let name = || format!("reporting index row of meter {meter} at {start}, entry {index}");
+            let vals = row.get_ref(8).map_err(get)?;
+            let packed = match vals {
+                rusqlite::types::ValueRef::Blob(b) => b,
+                other => {
+                    return Err(StoreError::Corrupt(format!(
+                        "{}: values stored as {:?}, not bytes",
+                        name(),
+                        other.data_type()
+                    )))
+                }
             };
-            Ok(Quarantined {
-                received_at,
-                source,
-                code,
-                message,
-                device,
-                seq,
-                raw,
-            })
-        })
-        .collect()
+            let r = ChannelRow {
+                index,
+                device: row.get(3).map_err(get)?,
+                seq: to_u64(row.get(4).map_err(get)?, "sequence number")?,
+                start,
+                interval_s: row.get(5).map_err(get)?,
+                unit: row.get(6).map_err(get)?,
+                decimals: row.get(7).map_err(get)?,
+                values: crate::unpack(packed, &name)?,
+                meter: meter.clone(),
+            };
+            let end: i64 = row.get(9).map_err(get)?;
+            if end != r.end() {
+                return Err(StoreError::Corrupt(format!(
+                    "{}: ends at {end}, its values end at {}",
+                    name(),
+                    r.end()
+                )));
+            }
+            f(r)?;
+        }
+        Ok(())
+    }
+
+    fn spans(&self) -> Result<Vec<(u64, Span)>, StoreError> {
+        let context = "reading upload spans";
+        let mut stmt = self
+            .conn
+            .prepare("SELECT meter, start, end, idx FROM spans ORDER BY idx, meter, start")
+            .map_err(|e| self.err(context, e))?;
+        let mut rows = stmt.query([]).map_err(|e| self.err(context, e))?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().map_err(|e| self.err(context, e))? {
+            let get = |e| self.err(context, e);
+            out.push((
+                to_u64(row.get(3).map_err(get)?, "entry index")?,
+                Span {
+                    meter: row.get(0).map_err(get)?,
+                    start: row.get(1).map_err(get)?,
+                    end: row.get(2).map_err(get)?,
+                },
+            ));
+        }
+        Ok(out)
+    }
+
+    fn quick_check(&self) -> Result<Vec<String>, StoreError> {
+        let mut out = Vec::new();
+        let file = self.path.display().to_string();
+        let check: Result<Vec<String>, rusqlite::Error> = self
+            .conn
+            .prepare("PRAGMA quick_check")
+            .and_then(|mut s| s.query_map([], |r| r.get::<_, String>(0))?.collect());
+        match check {
+            Ok(lines) if lines == ["ok"] => {}
+            Ok(lines) => {
+                for l in lines.iter().take(10) {
+                    out.push(format!("{file}: SQLite's quick_check: {l}"));
+                }
+                return Ok(out);
+            }
+            Err(e) => {
+                out.push(format!(
+                    "{file}: SQLite's quick_check cannot read the file: {e}"
+                ));
+                return Ok(out);
+            }
+        }
+        for (table, column, name) in BYTE_COLUMNS {
+            let sql = format!(
+                "SELECT {name}, typeof({column}) FROM {table} WHERE typeof({column}) != 'blob' LIMIT 10"
+            );
+            let rows: Result<Vec<(String, String)>, rusqlite::Error> = self
+                .conn
+                .prepare(&sql)
+                .and_then(|mut s| s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect());
+            let rows = rows.map_err(|e| self.err(&format!("checking the {table} table"), e))?;
+            for (row, ty) in rows {
+                out.push(format!(
+                    "{table} table, {row}: {column} is stored as {ty}, not as bytes (the database was edited outside tanji)"
+                ));
+            }
+        }
+        Ok(out)
     }
 
     fn blob(&self, hash: &Hash) -> Result<Option<Vec<u8>>, StoreError> {

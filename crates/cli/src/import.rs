@@ -11,8 +11,8 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use tanji_park::Incoming;
 use tanji_readings::{
-    is_import_device, upload_to_json, Channel, UploadBody, IMPORT_DEVICE_PREFIX, MAX_CHANNELS,
-    MAX_VALUES, ZERO_HASH,
+    import_channels, is_import_device, parse_import_csv, upload_to_json, Channel, ImportError,
+    ImportRow, UploadBody, IMPORT_DEVICE_PREFIX, MAX_CHANNELS, ZERO_HASH,
 };
 
 use crate::{ingest, util};
@@ -47,144 +47,19 @@ pub struct ImportArgs {
     pub strict: bool,
 }
 
-/// A decimal value as an integer and its number of decimals: "12.50" → (1250, 2).
-fn parse_decimal(s: &str) -> Option<(i64, u8)> {
-    let (neg, digits) = match s.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, s),
-    };
-    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
-    let ok = |p: &str| p.bytes().all(|b| b.is_ascii_digit());
-    if int.is_empty()
-        || !ok(int)
-        || !ok(frac)
-        || frac.len() > 6
-        || (digits.contains('.') && frac.is_empty())
-    {
-        return None;
-    }
-    let mut v: i64 = 0;
-    for b in int.bytes().chain(frac.bytes()) {
-        v = v.checked_mul(10)?.checked_add(i64::from(b - b'0'))?;
-    }
-    Some((if neg { -v } else { v }, frac.len() as u8))
-}
-
-/// One CSV row.
-struct Row {
-    line: u64,
-    start: i64,
-    value: i64,
-    decimals: u8,
-}
-
 /// Reads and checks the whole file before anything is signed or logged.
-fn read_rows(path: &std::path::Path, interval: u32) -> Result<BTreeMap<String, Vec<Row>>> {
+fn read_rows(path: &std::path::Path, interval: u32) -> Result<BTreeMap<String, Vec<ImportRow>>> {
     let name = path.display().to_string();
-    let mut r = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .trim(csv::Trim::All)
-        .from_path(path)
-        .with_context(|| format!("opening {name}"))?;
-    let headers = r
-        .headers()
-        .with_context(|| format!("{name}: reading the header"))?
-        .clone();
-    let col = |want: &str| {
-        headers.iter().position(|h| h == want).with_context(|| {
-            format!("{name}: the header has no column {want:?}; expected meter,start,value")
-        })
-    };
-    let (c_meter, c_start, c_value) = (col("meter")?, col("start")?, col("value")?);
-    let mut by_meter: BTreeMap<String, Vec<Row>> = BTreeMap::new();
-    for (i, rec) in r.records().enumerate() {
-        let line = i as u64 + 2;
-        let rec = rec.with_context(|| format!("{name}:{line}: not a CSV record"))?;
-        let field = |c: usize, what: &str| {
-            rec.get(c)
-                .filter(|v| !v.is_empty())
-                .with_context(|| format!("{name}:{line}: {what} is empty"))
-        };
-        let meter = field(c_meter, "meter")?;
-        let start_text = field(c_start, "start")?;
-        let start = match start_text.parse::<i64>() {
-            Ok(t) => t,
-            Err(_) => {
-                util::parse_instant(start_text).with_context(|| format!("{name}:{line}: start"))?
-            }
-        };
-        if start.rem_euclid(i64::from(interval)) != 0 {
-            bail!(
-                "{name}:{line}: start {} is not on a {interval} s interval boundary",
-                util::rfc3339(start)
-            );
-        }
-        let value_text = field(c_value, "value")?;
-        let (value, decimals) = parse_decimal(value_text).with_context(|| {
-            format!("{name}:{line}: value {value_text:?} is not a decimal number with at most 6 decimals")
-        })?;
-        by_meter.entry(meter.to_string()).or_default().push(Row {
-            line,
-            start,
-            value,
-            decimals,
-        });
-    }
-    for (meter, rows) in &mut by_meter {
-        rows.sort_by_key(|r| r.start);
-        for w in rows.windows(2) {
-            if w[0].start == w[1].start {
-                bail!(
-                    "{name}:{} and line {}: meter {meter} has two values for {}",
-                    w[0].line,
-                    w[1].line,
-                    util::rfc3339(w[0].start)
-                );
-            }
-        }
-    }
-    if by_meter.is_empty() {
-        bail!("{name}: no rows after the header");
-    }
-    Ok(by_meter)
+    let text = std::fs::read_to_string(path).with_context(|| format!("opening {name}"))?;
+    parse_import_csv(&text, interval).map_err(|e| located(&name, e))
 }
 
-/// The channels of one meter: runs of consecutive intervals within one UTC day.
-fn channels_of(meter: &str, rows: &[Row], interval: u32) -> Vec<(i64, Channel)> {
-    let iv = i64::from(interval);
-    let mut out: Vec<(i64, Channel)> = Vec::new();
-    let mut i = 0;
-    while i < rows.len() {
-        let day = rows[i].start.div_euclid(86_400);
-        let mut j = i + 1;
-        while j < rows.len()
-            && rows[j].start == rows[j - 1].start + iv
-            && rows[j].start.div_euclid(86_400) == day
-            && j - i < MAX_VALUES
-        {
-            j += 1;
-        }
-        let run = &rows[i..j];
-        let decimals = run.iter().map(|r| r.decimals).max().unwrap_or(0);
-        let values = run
-            .iter()
-            .map(|r| r.value * 10i64.pow(u32::from(decimals - r.decimals)))
-            .collect();
-        out.push((
-            day,
-            Channel {
-                meter: meter.to_string(),
-                carrier: String::new(),
-                unit: String::new(),
-                decimals,
-                start: run[0].start,
-                interval_s: interval,
-                values,
-            },
-        ));
-        i = j;
+/// An import error with the file's name before its line: `h.csv:3: value …`.
+fn located(name: &str, e: ImportError) -> anyhow::Error {
+    match e.line {
+        Some(line) => anyhow::anyhow!("{name}:{line}: {}", e.message),
+        None => anyhow::anyhow!("{name}: {}", e.message),
     }
-    out
 }
 
 pub fn run(a: ImportArgs) -> Result<ExitCode> {
@@ -222,7 +97,9 @@ pub fn run(a: ImportArgs) -> Result<ExitCode> {
     let mut by_day: BTreeMap<i64, Vec<Channel>> = BTreeMap::new();
     for (meter, rs) in &rows {
         let (_, carrier, unit) = &registered[meter];
-        for (day, mut c) in channels_of(meter, rs, a.interval) {
+        let channels = import_channels(meter, rs, a.interval)
+            .map_err(|e| located(&a.file.display().to_string(), e))?;
+        for (day, mut c) in channels {
             c.carrier = carrier.clone();
             c.unit = unit.clone();
             by_day.entry(day).or_default().push(c);
@@ -263,55 +140,4 @@ pub fn run(a: ImportArgs) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
-    use super::*;
-
-    #[test]
-    fn decimals_parse_exactly() {
-        assert_eq!(parse_decimal("12.50"), Some((1250, 2)));
-        assert_eq!(parse_decimal("0"), Some((0, 0)));
-        assert_eq!(parse_decimal("-3.000001"), Some((-3_000_001, 6)));
-        for bad in [
-            "",
-            "1.",
-            ".5",
-            "1.2345678",
-            "1e3",
-            "12,5",
-            "--1",
-            "9223372036854775808",
-        ] {
-            assert_eq!(parse_decimal(bad), None, "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn runs_split_at_gaps_and_days() {
-        let row = |start: i64, value: i64, decimals: u8| Row {
-            line: 0,
-            start,
-            value,
-            decimals,
-        };
-        let day = 1_790_812_800; // 2026-10-01T00:00:00Z
-        let rows = [
-            row(day - 900, 5, 0),
-            row(day, 15, 1),
-            row(day + 900, 2, 0),
-            row(day + 2700, 7, 3),
-        ];
-        let ch = channels_of("m", &rows, 900);
-        assert_eq!(ch.len(), 3);
-        assert_eq!(ch[0].1.values, vec![5]);
-        // 1.5 and 2 at one decimal.
-        assert_eq!(
-            (ch[1].1.decimals, ch[1].1.values.clone()),
-            (1, vec![15, 20])
-        );
-        assert_eq!(ch[2].1.start, day + 2700);
-    }
 }

@@ -170,7 +170,10 @@ fn bad_import_input_is_refused_before_anything_is_logged() {
         "import-ops",
         &format!("meter,start,value\nm-x,{t},1\nm-x,{t},2\n"),
     );
-    assert!(e.contains("h.csv:2 and line 3"), "{e}");
+    assert!(
+        e.contains("h.csv:2: meter m-x has two values") && e.contains("(lines 2 and 3)"),
+        "{e}"
+    );
     let e = import("import-ops", "meter,begin,value\n");
     assert!(e.contains("no column \"start\""), "{e}");
     assert_eq!(size(), before, "a refused import changed the log");

@@ -13,12 +13,17 @@
 //! does not store anything (that is `store`).
 
 mod encoding;
+mod import;
 mod json;
 mod validate;
 
 pub use encoding::{
     DecodeError, KIND_PUBLICATION, KIND_REGISTRATION, KIND_UPLOAD, MAX_CHANNELS, MAX_ENTRY_LEN,
     MAX_ID_LEN, MAX_SEQ, MAX_START, MAX_VALUES, REGISTRATION_DOMAIN, UPLOAD_DOMAIN,
+};
+pub use import::{
+    import_channels, parse_import_csv, parse_import_decimal, ImportError, ImportRow,
+    MAX_IMPORT_DECIMALS,
 };
 pub use json::{parse_json_registration, parse_json_upload, registration_to_json, upload_to_json};
 pub use validate::{

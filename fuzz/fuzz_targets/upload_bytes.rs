@@ -1,0 +1,8 @@
+#![no_main]
+//! `tanji_fuzzing::upload_bytes` under libFuzzer.
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let _ = tanji_fuzzing::upload_bytes(data);
+});

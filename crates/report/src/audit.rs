@@ -47,6 +47,46 @@ pub fn audit<S: Store>(
     store: &S,
     trusted_key: Option<&NoteVerifier>,
 ) -> Result<AuditResult, ReportError> {
+    let (value, doc) = parse_report(report_json)?;
+    let size = doc.provenance.checkpoint.size;
+    let mut out = AuditResult {
+        size,
+        trusted_key: trusted_key.is_some(),
+        ..AuditResult::default()
+    };
+    let verifier = check_key(&doc, store, trusted_key, &mut out.findings)?;
+    let signed_root = check_checkpoint(&doc, &verifier, &mut out.findings);
+    if !check_log_root(store, size, signed_root, &mut out.findings)? {
+        return Ok(out);
+    }
+    out.leaves = check_leaves(&doc, store, signed_root, &mut out.findings)?;
+    // Recompute with the report's own parameters.
+    let req = match request_of(&doc) {
+        Ok(req) => req,
+        Err(f) => {
+            out.findings.push(f);
+            return Ok(out);
+        }
+    };
+    let built = match build(store, &verifier, &req) {
+        Ok(b) => b,
+        Err(e) => {
+            out.findings.push(finding("recomputation", e.to_string()));
+            return Ok(out);
+        }
+    };
+    out.findings.extend(built.problems);
+    check_completeness(&doc, &built.doc, &mut out.findings);
+    // Every value.
+    let recomputed = serde_json::to_value(&built.doc)
+        .map_err(|e| ReportError::Format(format!("serializing the recomputation: {e}")))?;
+    walk("", &value, &recomputed, &mut out.findings, &mut out.values);
+    compare_issues(&value, &built.doc.issues, &mut out.findings);
+    Ok(out)
+}
+
+/// The report as JSON and as a [`ReportDoc`]; an error if it is not a `tanji-report/v1`.
+fn parse_report(report_json: &str) -> Result<(Value, ReportDoc), ReportError> {
     let value: Value =
         serde_json::from_str(report_json).map_err(|e| ReportError::Format(e.to_string()))?;
     if value.get("format").and_then(Value::as_str) != Some(FORMAT) {
@@ -59,14 +99,17 @@ pub fn audit<S: Store>(
     }
     let doc: ReportDoc =
         serde_json::from_value(value.clone()).map_err(|e| ReportError::Format(e.to_string()))?;
-    let mut out = AuditResult {
-        size: doc.provenance.checkpoint.size,
-        trusted_key: trusted_key.is_some(),
-        ..AuditResult::default()
-    };
-    let f = &mut out.findings;
+    Ok((value, doc))
+}
 
-    // The key.
+/// The key to check the checkpoint with: the auditor's if given, else the store's; a report
+/// naming another key than the store's is a finding.
+fn check_key<S: Store>(
+    doc: &ReportDoc,
+    store: &S,
+    trusted_key: Option<&NoteVerifier>,
+    f: &mut Vec<Finding>,
+) -> Result<NoteVerifier, ReportError> {
     let stored_vkey = store.meta("vkey")?.unwrap_or_default();
     let stored: NoteVerifier = stored_vkey
         .parse()
@@ -80,52 +123,72 @@ pub fn audit<S: Store>(
             ),
         ));
     }
-    let verifier = trusted_key.cloned().unwrap_or(stored);
+    Ok(trusted_key.cloned().unwrap_or(stored))
+}
 
-    // The checkpoint: signed, and still the log's root at that size.
-    let size = doc.provenance.checkpoint.size;
+/// The checkpoint note: signed with `verifier`, for the report's origin, size and root.
+/// Returns the signed root (the report's own if the note does not open).
+fn check_checkpoint(
+    doc: &ReportDoc,
+    verifier: &NoteVerifier,
+    f: &mut Vec<Finding>,
+) -> Option<[u8; 32]> {
+    let checkpoint = &doc.provenance.checkpoint;
+    let size = checkpoint.size;
     let b64 = base64::engine::general_purpose::STANDARD;
-    let mut signed_root: Option<[u8; 32]> = b64
-        .decode(&doc.provenance.checkpoint.root)
-        .ok()
-        .and_then(|b| b.try_into().ok());
-    match open_checkpoint(&doc.provenance.checkpoint.note, &verifier) {
-        Err(e) => f.push(finding(
-            "checkpoint",
-            format!("the note does not verify with the log key {verifier}: {e}"),
-        )),
-        Ok(cp) => {
-            if cp.size != size || b64.encode(cp.root) != doc.provenance.checkpoint.root {
-                f.push(finding(
-                    "checkpoint",
-                    format!(
-                        "the signed note says size {} root {}, the report says size {size} root {}",
-                        cp.size,
-                        b64.encode(cp.root),
-                        doc.provenance.checkpoint.root
-                    ),
-                ));
-            }
-            if cp.origin != doc.provenance.log.origin {
-                f.push(finding(
-                    "checkpoint",
-                    format!(
-                        "the note is for log {:?}, the report names {:?}",
-                        cp.origin, doc.provenance.log.origin
-                    ),
-                ));
-            }
-            signed_root = Some(cp.root);
+    let cp = match open_checkpoint(&checkpoint.note, verifier) {
+        Ok(cp) => cp,
+        Err(e) => {
+            f.push(finding(
+                "checkpoint",
+                format!("the note does not verify with the log key {verifier}: {e}"),
+            ));
+            return b64
+                .decode(&checkpoint.root)
+                .ok()
+                .and_then(|b| b.try_into().ok());
         }
+    };
+    if cp.size != size || b64.encode(cp.root) != checkpoint.root {
+        f.push(finding(
+            "checkpoint",
+            format!(
+                "the signed note says size {} root {}, the report says size {size} root {}",
+                cp.size,
+                b64.encode(cp.root),
+                checkpoint.root
+            ),
+        ));
     }
+    if cp.origin != doc.provenance.log.origin {
+        f.push(finding(
+            "checkpoint",
+            format!(
+                "the note is for log {:?}, the report names {:?}",
+                cp.origin, doc.provenance.log.origin
+            ),
+        ));
+    }
+    Some(cp.root)
+}
+
+/// Whether the log reaches `size` (if not, nothing more can be checked); its root there must
+/// be the signed one.
+fn check_log_root<S: Store>(
+    store: &S,
+    size: u64,
+    signed_root: Option<[u8; 32]>,
+    f: &mut Vec<Finding>,
+) -> Result<bool, ReportError> {
     let log_size = store.size()?;
     if size > log_size {
         f.push(finding(
             "checkpoint",
             format!("size {size} is beyond the log's {log_size} entries: this is not this park's log, or it was truncated"),
         ));
-        return Ok(out);
+        return Ok(false);
     }
+    let b64 = base64::engine::general_purpose::STANDARD;
     match tanji_ledger::root(store, size) {
         Ok(r) if Some(r) == signed_root => {}
         Ok(r) => f.push(finding(
@@ -140,10 +203,21 @@ pub fn audit<S: Store>(
             format!("the log's tree at size {size}: {e}"),
         )),
     }
+    Ok(true)
+}
 
-    // Every listed leaf: its bytes hash to the listed hash and lie under the signed root.
+/// Every listed leaf: its bytes hash to the listed hash and lie under the signed root.
+/// Returns how many were checked.
+fn check_leaves<S: Store>(
+    doc: &ReportDoc,
+    store: &S,
+    signed_root: Option<[u8; 32]>,
+    f: &mut Vec<Finding>,
+) -> Result<u64, ReportError> {
+    let size = doc.provenance.checkpoint.size;
+    let mut checked = 0;
     for leaf in &doc.provenance.leaves {
-        out.leaves += 1;
+        checked += 1;
         let subject = format!("entry {} ({} {})", leaf.index, leaf.kind, leaf.what);
         if leaf.index >= size {
             f.push(finding(
@@ -177,33 +251,35 @@ pub fn audit<S: Store>(
             ));
         }
     }
+    Ok(checked)
+}
 
-    // Recompute with the report's own parameters.
+/// The request that recomputes the report: its own parameters, from the log, with every
+/// device signature checked again.
+fn request_of(doc: &ReportDoc) -> Result<Request, Finding> {
     let period = match (
         parse_rfc3339(&doc.period.start),
         parse_rfc3339(&doc.period.end),
     ) {
         (Some(a), Some(b)) => (a, b),
         _ => {
-            f.push(finding(
+            return Err(finding(
                 "period",
                 format!(
                     "{:?}..{:?} is not RFC 3339",
                     doc.period.start, doc.period.end
                 ),
-            ));
-            return Ok(out);
+            ))
         }
     };
     let scope = match (doc.scope.kind.as_str(), &doc.scope.enterprise) {
         ("enterprise", Some(e)) => Scope::Enterprise(e.clone()),
         ("park", None) => Scope::Park,
         (k, e) => {
-            f.push(finding(
+            return Err(finding(
                 "scope",
                 format!("kind {k:?} with enterprise {e:?} is not a scope"),
-            ));
-            return Ok(out);
+            ))
         }
     };
     let fixed = if doc.parameters.fixed_factor.basis == "given" {
@@ -211,32 +287,26 @@ pub fn audit<S: Store>(
     } else {
         FixedChoice::Default
     };
-    let req = Request {
+    Ok(Request {
         scope,
         period: Some(period),
         factors: Some(doc.parameters.factors.clone()),
         region: Some(doc.parameters.region.clone()),
         fixed,
-        checkpoint_size: Some(size),
+        checkpoint_size: Some(doc.provenance.checkpoint.size),
         utc_offset_s: doc.parameters.utc_offset_s,
         device_signatures: true,
         source: Source::Log,
         inputs: doc.parameters.inputs.clone(),
         anomalies: doc.parameters.anomalies,
-    };
-    let built = match build(store, &verifier, &req) {
-        Ok(b) => b,
-        Err(e) => {
-            f.push(finding("recomputation", e.to_string()));
-            return Ok(out);
-        }
-    };
-    f.extend(built.problems);
+    })
+}
 
-    // Completeness: the recomputation uses exactly the listed leaves.
+/// Completeness: the recomputation uses exactly the listed leaves.
+fn check_completeness(doc: &ReportDoc, recomputed: &ReportDoc, f: &mut Vec<Finding>) {
     let listed: std::collections::BTreeMap<u64, &crate::LeafDoc> =
         doc.provenance.leaves.iter().map(|l| (l.index, l)).collect();
-    for l in &built.doc.provenance.leaves {
+    for l in &recomputed.provenance.leaves {
         if !listed.contains_key(&l.index) {
             f.push(finding(
                 format!("entry {} ({} {})", l.index, l.kind, l.what),
@@ -244,8 +314,7 @@ pub fn audit<S: Store>(
             ));
         }
     }
-    let used: std::collections::BTreeSet<u64> = built
-        .doc
+    let used: std::collections::BTreeSet<u64> = recomputed
         .provenance
         .leaves
         .iter()
@@ -259,40 +328,38 @@ pub fn audit<S: Store>(
             ));
         }
     }
+}
 
-    // Every value.
-    let recomputed = serde_json::to_value(&built.doc)
-        .map_err(|e| ReportError::Format(format!("serializing the recomputation: {e}")))?;
-    walk("", &value, &recomputed, f, &mut out.values);
-    // Issues by content too: an issue removed, added or changed is named by what it says,
-    // not only by the positions that then differ.
-    if let Ok(listed) = serde_json::from_value::<Vec<IssueDoc>>(value["issues"].clone()) {
-        let mut left: Vec<&IssueDoc> = listed.iter().collect();
-        for issue in &built.doc.issues {
-            match left.iter().position(|l| *l == issue) {
-                Some(i) => {
-                    left.swap_remove(i);
-                }
-                None => f.push(finding(
-                    format!("issue {} of {}", issue.kind, issue.subject),
-                    format!(
-                        "recomputed from the log but missing from the report: {}",
-                        issue.message
-                    ),
-                )),
+/// Issues by content too: an issue removed, added or changed is named by what it says, not
+/// only by the positions that then differ.
+fn compare_issues(value: &Value, recomputed: &[IssueDoc], f: &mut Vec<Finding>) {
+    let Ok(listed) = serde_json::from_value::<Vec<IssueDoc>>(value["issues"].clone()) else {
+        return;
+    };
+    let mut left: Vec<&IssueDoc> = listed.iter().collect();
+    for issue in recomputed {
+        match left.iter().position(|l| *l == issue) {
+            Some(i) => {
+                left.swap_remove(i);
             }
-        }
-        for issue in left {
-            f.push(finding(
+            None => f.push(finding(
                 format!("issue {} of {}", issue.kind, issue.subject),
                 format!(
-                    "in the report but not in the recomputation: {}",
+                    "recomputed from the log but missing from the report: {}",
                     issue.message
                 ),
-            ));
+            )),
         }
     }
-    Ok(out)
+    for issue in left {
+        f.push(finding(
+            format!("issue {} of {}", issue.kind, issue.subject),
+            format!(
+                "in the report but not in the recomputation: {}",
+                issue.message
+            ),
+        ));
+    }
 }
 
 fn join(path: &str, key: &str) -> String {
@@ -376,5 +443,56 @@ fn walk(path: &str, a: &Value, b: &Value, out: &mut Vec<Finding>, n: &mut u64) {
                 ));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn issue(kind: &str, message: &str) -> IssueDoc {
+        IssueDoc {
+            kind: kind.into(),
+            subject: "meter m-1".into(),
+            message: message.into(),
+        }
+    }
+
+    #[test]
+    fn issues_are_compared_by_what_they_say() {
+        let report = serde_json::json!({
+            "issues": [issue("no_data", "a"), issue("imported", "b")],
+        });
+        let mut f = Vec::new();
+        compare_issues(
+            &report,
+            &[issue("imported", "b"), issue("no_data", "a")],
+            &mut f,
+        );
+        assert!(f.is_empty(), "the same issues in another order: {f:?}");
+        compare_issues(
+            &report,
+            &[issue("imported", "b"), issue("no_data", "c")],
+            &mut f,
+        );
+        let said: Vec<String> = f.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            said,
+            [
+                "issue no_data of meter m-1: recomputed from the log but missing from the report: c",
+                "issue no_data of meter m-1: in the report but not in the recomputation: a",
+            ]
+        );
+    }
+
+    #[test]
+    fn every_differing_value_is_named_by_its_path() {
+        let report = serde_json::json!({"a": {"g": 10, "x": [1, 2]}, "only": true});
+        let again = serde_json::json!({"a": {"g": 11, "x": [1, 2, 3]}, "new": "n"});
+        let (mut f, mut n) = (Vec::new(), 0);
+        walk("", &report, &again, &mut f, &mut n);
+        let paths: Vec<&str> = f.iter().map(|x| x.subject.as_str()).collect();
+        assert_eq!(paths, ["a.g", "a.x", "only", "new"]);
+        assert_eq!(n, 3);
     }
 }

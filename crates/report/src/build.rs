@@ -1,15 +1,37 @@
 //! Assembling a report: the log up to a checkpoint → accounting inputs → figures + provenance.
+//!
+//! [`build`] runs a `Builder` through named stages: the checkpoint and the log tied to its
+//! root, the publications (factors, inputs, region, fixed factor), the meters by enterprise
+//! and the scope, the readings and the period; then for each enterprise the rows it uses, a
+//! series per meter, its data issues and its figures; then the park totals and the document
+//! with its provenance. [`rows`] turns logged rows into series; [`figures`] holds what a
+//! report adds to accounting's figures (fixed factor, coverage, filled share, totals).
 
-use std::collections::{BTreeMap, BTreeSet};
+mod figures;
+mod rows;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use base64::Engine as _;
-use tanji_accounting::{
-    FactorLookup as _, Inputs, IntervalSeries, NamedFactor, Options, SeriesFactors, TableFactors,
-};
+use tanji_accounting::{Inputs, IntervalSeries, NamedFactor, Options, SeriesFactors, TableFactors};
 use tanji_ledger::{open_checkpoint, NoteVerifier};
-use tanji_readings::SignedUpload;
-use tanji_store::{ChannelRef, ChannelRow, Store, StoreError};
+use tanji_readings::{DeviceRegistration, SignedUpload};
+use tanji_store::Store;
 use tanji_units::{Carrier, Unit};
+
+use self::figures::{
+    coverage, coverage_issue, filled_share, fixed_factor, grid_coverage, scope_of, sequence_gaps,
+    sum_coverage, sum_filled, totals,
+};
+use self::rows::{series_of, MeterData, Readings, Row, Span};
+use crate::doc::{
+    CheckpointDoc, EnterpriseDoc, FactorsDoc, FixedFactorDoc, InputsDoc, IssueDoc, LeafDoc, LogDoc,
+    MeterDoc, Methods, Parameters, PeriodDoc, Provenance, ReportDoc, ScopeDoc, SteamEnthalpyDoc,
+};
+use crate::gather::{
+    load_factors, load_inputs, series_span, Factors, Inputs as InputsPublication, LogView,
+};
+use crate::{rfc3339, Finding, ReportError, FORMAT};
 
 /// Enthalpy of steam metered by mass when the meter gives no pressure and temperature:
 /// saturated steam at 1.0 MPa (absolute), kJ/kg.
@@ -17,14 +39,6 @@ pub const STEAM_ENTHALPY_KJ_PER_KG: f64 = 2777.1;
 /// Where [`STEAM_ENTHALPY_KJ_PER_KG`] comes from.
 pub const STEAM_ENTHALPY_SOURCE: &str = "saturated steam at 1.0 MPa(a), IAPWS-IF97 steam tables \
 (h'' = 2777.1 kJ/kg); used for steam metered by mass without pressure and temperature";
-
-use crate::doc::{
-    CheckpointDoc, EnterpriseDoc, FactorCoverage, FactorsDoc, FilledShare, FixedFactorDoc,
-    InputsDoc, IssueDoc, LeafDoc, LogDoc, MeterDoc, Methods, Parameters, PeriodDoc, Provenance,
-    ReportDoc, ScopeDoc, SteamEnthalpyDoc, Totals,
-};
-use crate::gather::{load_factors, load_inputs, series_span, Factors, LogView};
-use crate::{rfc3339, Finding, ReportError, FORMAT};
 
 /// Whose report.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -121,103 +135,1102 @@ pub struct Built {
     pub problems: Vec<Finding>,
 }
 
-fn scope_of(carrier: Carrier) -> &'static str {
-    match carrier {
-        Carrier::ElectricityImport | Carrier::ElectricityExport | Carrier::PvGeneration => "scope2",
-        Carrier::Steam | Carrier::Heat => "scope2_heat",
-        _ => "scope1",
-    }
+/// The signed checkpoint a report is built at.
+struct Checkpoint {
+    /// The log's origin line.
+    origin: String,
+    size: u64,
+    /// The signed note, as stored.
+    note: String,
+    root: [u8; 32],
 }
 
-/// A channel's conversion: `v / 10^decimals` in `from` as thousandths of `to`, rounded half
-/// away from zero (`v × num / den`); `None` if the units do not convert or it overflows.
-#[derive(Clone, Copy)]
-struct ToMilli {
-    num: i128,
-    den: i128,
-    /// The ratio when it is a whole number (the usual case, 3 decimals in the meter's own
-    /// unit: 1): then the conversion is a multiplication.
-    times: Option<i64>,
+/// The log up to the checkpoint, read and tied to its signed root.
+struct Log {
+    view: LogView,
+    /// Accepted uploads by leaf index (decoded from the log; none when the readings come
+    /// from the index).
+    uploads: BTreeMap<u64, SignedUpload>,
+    /// Entries that did not decode or verify.
+    problems: Vec<Finding>,
 }
 
-impl ToMilli {
-    fn new(decimals: u8, from: Unit, to: Unit) -> Option<ToMilli> {
-        let r = from.factor_to(to)?;
-        let num = i128::from(r.num) * 1000;
-        let den = i128::from(r.den) * 10i128.checked_pow(u32::from(decimals))?;
-        let times = (num % den == 0)
-            .then(|| i64::try_from(num / den).ok())
-            .flatten();
-        Some(ToMilli { num, den, times })
-    }
+/// The publications a report's figures rest on, and what the request chose of them.
+struct Basis {
+    factors: Factors,
+    inputs: Option<InputsPublication>,
+    region: String,
+    fixed: FixedFactorDoc,
+    /// The factor series' span for the region.
+    span: Option<Span>,
+}
 
-    fn apply(self, v: i64) -> Option<i64> {
-        if let Some(x) = self.times.and_then(|k| v.checked_mul(k)) {
-            return Some(x);
+/// Registered meters by enterprise, then by meter id.
+type MetersByEnterprise = BTreeMap<String, BTreeMap<String, MeterData>>;
+
+/// A meter's registrations, in log order.
+type Regs<'a> = &'a [(u64, DeviceRegistration)];
+
+/// Builds a report in named stages; [`build`] runs them in order.
+struct Builder<'a, S> {
+    store: &'a S,
+    verifier: &'a NoteVerifier,
+    req: &'a Request,
+}
+
+/// Builds the report `req` from `store`'s log, checking the checkpoint and the factor
+/// publication with `verifier`.
+pub fn build<S: Store>(
+    store: &S,
+    verifier: &NoteVerifier,
+    req: &Request,
+) -> Result<Built, ReportError> {
+    // One snapshot for every read: the figures, the leaves and the checkpoint belong together.
+    let _snapshot = store.read_snapshot()?;
+    Builder {
+        store,
+        verifier,
+        req,
+    }
+    .build()
+}
+
+impl<S: Store> Builder<'_, S> {
+    /// Every stage in order: checkpoint, log, publications, meters, scope, readings, period,
+    /// then each enterprise (rows used, series per meter, issues, accounting), then the park.
+    fn build(&self) -> Result<Built, ReportError> {
+        let cp = self.checkpoint()?;
+        let source = self.source()?;
+        let mut log = self.read_log(&cp, source)?;
+        let basis = self.basis(&log.view)?;
+        let mut problems = std::mem::take(&mut log.problems);
+        let meters = meters_by_enterprise(&log.view, &mut problems);
+        let enterprises = enterprises_in_scope(&self.req.scope, &meters, cp.size)?;
+        let mut log_rows = match source {
+            Source::Log => rows_from_log(&log, &meters, &enterprises),
+            Source::Index => BTreeMap::new(),
+        };
+        let extents = self.data_extents(cp.size, source, &enterprises, &meters, &log_rows)?;
+        let period = period_of(self.req.period, &extents, &enterprises, cp.size)?;
+        let run = Run::new(self.req, &cp, source, period, extents, &log, &basis);
+        let mut acc = Collected::new(cp.size, problems);
+        run.publication_leaves(&basis, &mut acc);
+        let mut reports = Vec::new();
+        for e in &enterprises {
+            let Some(ms) = meters.get(e) else {
+                continue;
+            };
+            let readings = match source {
+                Source::Index => self.readings_from_index(ms, cp.size)?,
+                Source::Log => log_rows.remove(e.as_str()).unwrap_or_default(),
+            };
+            reports.push(self.enterprise(e, ms, &readings, &run, &basis, &mut acc)?);
         }
-        let n = i128::from(v) * self.num;
-        let q = (2 * n.abs() + self.den) / (2 * self.den);
-        i64::try_from(if n < 0 { -q } else { q }).ok()
+        self.finish(cp, basis, period, reports, acc)
+    }
+
+    /// The checkpoint asked for (or the latest), its signature checked with the log key and
+    /// its origin and size with the store's.
+    fn checkpoint(&self) -> Result<Checkpoint, ReportError> {
+        let origin = self
+            .store
+            .meta("origin")?
+            .ok_or_else(|| ReportError::Log("the store names no origin".into()))?;
+        let checkpoints = self.store.checkpoints()?;
+        let wanted = self.req.checkpoint_size;
+        let (size, note) = match wanted {
+            None => checkpoints.last().cloned(),
+            Some(s) => checkpoints.iter().rev().find(|(n, _)| *n == s).cloned(),
+        }
+        .ok_or_else(|| {
+            ReportError::Request(match wanted {
+                Some(s) => format!("the log has no checkpoint at size {s}"),
+                None => "the log has no checkpoint".into(),
+            })
+        })?;
+        let cp = open_checkpoint(&note, self.verifier).map_err(|e| {
+            ReportError::Log(format!(
+                "the checkpoint at size {size} does not verify with {}: {e}",
+                self.verifier
+            ))
+        })?;
+        if cp.size != size || cp.origin != origin {
+            return Err(ReportError::Log(format!(
+                "the checkpoint stored for size {size} says origin {:?} size {}",
+                cp.origin, cp.size
+            )));
+        }
+        Ok(Checkpoint {
+            origin,
+            size,
+            note,
+            root: cp.root,
+        })
+    }
+
+    /// Where the readings come from: the index only when it is complete; a store made before
+    /// it existed is read from the log until the park rebuilds the index.
+    fn source(&self) -> Result<Source, ReportError> {
+        Ok(match self.req.source {
+            Source::Index if self.store.channels_complete()? => Source::Index,
+            _ => Source::Log,
+        })
+    }
+
+    /// The log's entries up to the checkpoint, their leaves folded into the tree they must
+    /// form: this ties every entry the report lists to the signed root. From the log, every
+    /// entry's bytes are re-hashed first.
+    fn read_log(&self, cp: &Checkpoint, source: Source) -> Result<Log, ReportError> {
+        let mut view = match source {
+            Source::Index => LogView::read_headers(self.store, cp.size)?,
+            Source::Log => LogView::read(self.store, cp.size)?,
+        };
+        let mut problems = view.problems.clone();
+        if !tree_matches(&view.leaf_hashes, cp.size, &cp.root) {
+            let problem = format!(
+                "the log's leaves 0..{} do not hash to the signed checkpoint's root: the log was changed; run `tanji verify` to find where",
+                cp.size
+            );
+            match source {
+                // From the index nothing can be trusted without the tree; from the log, go on
+                // and name every record that no longer verifies.
+                Source::Index => return Err(ReportError::Log(problem)),
+                Source::Log => problems.push(Finding {
+                    subject: "checkpoint".into(),
+                    problem,
+                }),
+            }
+        }
+        let uploads = std::mem::take(&mut view.uploads).into_iter().collect();
+        Ok(Log {
+            view,
+            uploads,
+            problems,
+        })
+    }
+
+    /// The factor publication, the inputs publication, the region and the fixed factor.
+    fn basis(&self, view: &LogView) -> Result<Basis, ReportError> {
+        let (store, verifier) = (self.store, self.verifier);
+        let factors = load_factors(store, view, verifier, self.req.factors.as_deref())?;
+        let inputs = self
+            .req
+            .inputs
+            .as_deref()
+            .map(|w| load_inputs(store, view, verifier, w))
+            .transpose()?;
+        let region = choose_region(self.req.region.as_deref(), &factors)?;
+        let fixed = fixed_factor(self.req.fixed, &factors, &region)?;
+        let span = series_span(&factors.series, &region).map(|(start, end)| Span { start, end });
+        Ok(Basis {
+            factors,
+            inputs,
+            region,
+            fixed,
+            span,
+        })
+    }
+
+    /// Where the logged data of every meter of `enterprises` begins and ends (start of its
+    /// first interval, end of its last), from the reporting index or the decoded log rows.
+    fn data_extents(
+        &self,
+        size: u64,
+        source: Source,
+        enterprises: &[String],
+        meters: &MetersByEnterprise,
+        log_rows: &BTreeMap<&str, Readings>,
+    ) -> Result<BTreeMap<String, Span>, ReportError> {
+        let mut extents: BTreeMap<String, Span> = BTreeMap::new();
+        match source {
+            Source::Index => {
+                for ms in enterprises.iter().filter_map(|e| meters.get(e)) {
+                    for meter in ms.keys() {
+                        if let Some((start, end)) = self.store.channels_extent(meter, size)? {
+                            extents.insert(meter.clone(), Span { start, end });
+                        }
+                    }
+                }
+            }
+            Source::Log => {
+                for r in log_rows.values().flat_map(Readings::rows) {
+                    if r.values.is_empty() {
+                        continue;
+                    }
+                    let x = Span {
+                        start: r.start,
+                        end: r.end(),
+                    };
+                    extents
+                        .entry(r.meter.to_string())
+                        .and_modify(|s| *s = s.union(x))
+                        .or_insert(x);
+                }
+            }
+        }
+        Ok(extents)
+    }
+
+    /// One enterprise's rows from the reporting index: its meters', in the period asked (all
+    /// of them without one).
+    fn readings_from_index(
+        &self,
+        meters: &BTreeMap<String, MeterData>,
+        size: u64,
+    ) -> Result<Readings, ReportError> {
+        let (from, to) = self.req.period.unwrap_or((i64::MIN, i64::MAX));
+        let mut readings = Readings::default();
+        for meter in meters.keys() {
+            self.store
+                .channels_packed(meter, size, from, to, &mut |r| {
+                    readings.push_packed(meter, r)
+                })?;
+        }
+        Ok(readings)
+    }
+
+    /// One enterprise's report: the rows it uses, a series per meter, its data issues, and
+    /// its figures.
+    fn enterprise(
+        &self,
+        e: &str,
+        meters: &BTreeMap<String, MeterData>,
+        readings: &Readings,
+        run: &Run<'_>,
+        basis: &Basis,
+        acc: &mut Collected,
+    ) -> Result<EnterpriseDoc, ReportError> {
+        let selected = run.select(readings, acc);
+        let measured = run.meter_series(e, meters, &selected, acc)?;
+        imported_issues(&selected.imported, meters, &mut acc.issues);
+        self.device_gaps(&measured.devices, run, &mut acc.issues)?;
+        run.account(e, measured, basis)
+    }
+
+    /// The sequence gaps of `devices` over the whole log up to the checkpoint.
+    fn device_gaps(
+        &self,
+        devices: &BTreeSet<String>,
+        run: &Run<'_>,
+        issues: &mut Vec<IssueDoc>,
+    ) -> Result<(), ReportError> {
+        for d in devices {
+            let from_index: BTreeSet<u64>;
+            let logged = match run.source {
+                Source::Log => run.seqs.get(d.as_str()),
+                Source::Index => {
+                    from_index = self.store.device_seqs(d, run.size)?.into_iter().collect();
+                    Some(&from_index)
+                }
+            };
+            sequence_gaps(d, logged, issues);
+        }
+        Ok(())
+    }
+
+    /// The park stage: a factor series that does not cover the period said loudly first,
+    /// uploads counted per enterprise, park totals, and the document with its provenance.
+    fn finish(
+        &self,
+        cp: Checkpoint,
+        basis: Basis,
+        period: Span,
+        mut reports: Vec<EnterpriseDoc>,
+        mut acc: Collected,
+    ) -> Result<Built, ReportError> {
+        if let Some(issue) = short_coverage_issue(&basis, period, &reports) {
+            acc.issues.insert(0, issue);
+        }
+        // A meter's upload counts for the enterprise it belonged to when it was logged.
+        for r in &mut reports {
+            if let Some(list) = acc.uploads_of.get_mut(&r.enterprise) {
+                list.sort_unstable();
+                list.dedup();
+                r.uploads = list.len() as u64;
+            }
+        }
+        let park_totals = matches!(self.req.scope, Scope::Park).then(|| {
+            let mut t = totals(&reports);
+            t.factor_coverage = Some(sum_coverage(&basis.factors.id, basis.span, &reports));
+            t.filled_share = Some(sum_filled(&reports));
+            t
+        });
+        let provenance = self.provenance(cp, &basis, acc.leaves)?;
+        let doc = ReportDoc {
+            format: FORMAT.into(),
+            scope: ScopeDoc {
+                kind: match self.req.scope {
+                    Scope::Enterprise(_) => "enterprise".into(),
+                    Scope::Park => "park".into(),
+                },
+                enterprise: match &self.req.scope {
+                    Scope::Enterprise(e) => Some(e.clone()),
+                    Scope::Park => None,
+                },
+                park: self.store.meta("park")?.unwrap_or_default(),
+            },
+            period: PeriodDoc {
+                start: rfc3339(period.start),
+                end: rfc3339(period.end),
+            },
+            parameters: self.parameters(&basis),
+            methods: Methods {
+                accounting: tanji_accounting::METHOD.into(),
+                factors: basis.factors.method.clone(),
+                report: FORMAT.into(),
+            },
+            reports,
+            park_totals,
+            issues: acc.issues,
+            provenance,
+        };
+        Ok(Built {
+            doc,
+            problems: acc.problems,
+        })
+    }
+
+    /// The request's parameters as the report records them (the audit rebuilds with them).
+    fn parameters(&self, basis: &Basis) -> Parameters {
+        Parameters {
+            factors: basis.factors.id.clone(),
+            region: basis.region.clone(),
+            fixed_factor: basis.fixed.clone(),
+            utc_offset_s: self.req.utc_offset_s,
+            steam_enthalpy: Some(SteamEnthalpyDoc {
+                kj_per_kg: STEAM_ENTHALPY_KJ_PER_KG,
+                source: STEAM_ENTHALPY_SOURCE.into(),
+            }),
+            inputs: basis.inputs.as_ref().map(|i| i.id.clone()),
+            anomalies: self.req.anomalies,
+        }
+    }
+
+    /// Where the figures come from: the log and its key, the checkpoint, the publications
+    /// and every leaf used.
+    fn provenance(
+        &self,
+        cp: Checkpoint,
+        basis: &Basis,
+        leaves: BTreeMap<u64, LeafDoc>,
+    ) -> Result<Provenance, ReportError> {
+        let factors = &basis.factors;
+        Ok(Provenance {
+            log: LogDoc {
+                origin: cp.origin,
+                verifier_key: self.store.meta("vkey")?.unwrap_or_default(),
+            },
+            checkpoint: CheckpointDoc {
+                size: cp.size,
+                root: base64::engine::general_purpose::STANDARD.encode(cp.root),
+                note: cp.note,
+            },
+            factors: FactorsDoc {
+                id: factors.id.clone(),
+                index: factors.index,
+                content_sha256: hex::encode(factors.content_sha256),
+                method: factors.method.clone(),
+                synthetic: basis.region.to_ascii_lowercase().contains("synthetic"),
+                region: basis.region.clone(),
+            },
+            inputs: basis.inputs.as_ref().map(|i| InputsDoc {
+                id: i.id.clone(),
+                index: i.index,
+                content_sha256: hex::encode(i.content_sha256),
+            }),
+            leaves: leaves.into_values().collect(),
+        })
     }
 }
 
-/// One meter's data in the period.
-struct MeterData {
-    reg_index: u64,
-    device: String,
-    carrier: Carrier,
-    unit: Unit,
+/// Whether `leaf_hashes` fold into a tree of `size` leaves with root `root`.
+fn tree_matches(leaf_hashes: &[[u8; 32]], size: u64, root: &[u8; 32]) -> bool {
+    let mut frontier = tanji_ledger::Frontier::new();
+    let mut scratch = Vec::with_capacity(64);
+    for lh in leaf_hashes {
+        scratch.clear();
+        frontier.append(*lh, &mut scratch);
+    }
+    frontier.size() == size && frontier.root() == *root
 }
 
-fn overlaps(c: &Row<'_>, start: i64, end: i64) -> bool {
-    c.end() > start && c.start < end
+/// The region asked for, or the publication's only region.
+fn choose_region(asked: Option<&str>, factors: &Factors) -> Result<String, ReportError> {
+    match asked {
+        Some(r) if factors.regions.iter().any(|x| x == r) => Ok(r.to_string()),
+        Some(r) => Err(ReportError::Request(format!(
+            "region {r:?} is not in publication {}; it has {}",
+            factors.id,
+            factors.regions.join(", ")
+        ))),
+        None if factors.regions.len() == 1 => Ok(factors.regions[0].clone()),
+        None => Err(ReportError::Request(format!(
+            "publication {} has regions {}; name one with --region",
+            factors.id,
+            factors.regions.join(", ")
+        ))),
+    }
 }
 
-/// One enterprise's readings: each row's fields, its values in one buffer and its names
-/// stored once (a park-year is some 110 000 rows: one allocation each would cost more than
-/// reading them).
+/// Every meter by the enterprise of its latest registration; a registration whose carrier or
+/// unit is unknown is a problem, and its meter is left out.
+fn meters_by_enterprise(view: &LogView, problems: &mut Vec<Finding>) -> MetersByEnterprise {
+    let mut by_enterprise = MetersByEnterprise::new();
+    for (meter, regs) in &view.registrations {
+        let Some((index, reg)) = regs.last() else {
+            continue;
+        };
+        let (Ok(carrier), Ok(unit)) = (reg.carrier.parse::<Carrier>(), reg.unit.parse::<Unit>())
+        else {
+            problems.push(Finding {
+                subject: format!("entry {index} (registration of {meter})"),
+                problem: format!("carrier {:?} or unit {:?} unknown", reg.carrier, reg.unit),
+            });
+            continue;
+        };
+        let data = MeterData {
+            reg_index: *index,
+            device: reg.device.clone(),
+            carrier,
+            unit,
+        };
+        by_enterprise
+            .entry(reg.enterprise.clone())
+            .or_default()
+            .insert(meter.clone(), data);
+    }
+    by_enterprise
+}
+
+/// The enterprises the report covers: the one asked for (an error if it is not registered:
+/// the caller may not read the others, e.g. an API token of an unregistered enterprise), or
+/// every enterprise of the park.
+fn enterprises_in_scope(
+    scope: &Scope,
+    meters: &MetersByEnterprise,
+    size: u64,
+) -> Result<Vec<String>, ReportError> {
+    match scope {
+        Scope::Enterprise(e) if meters.contains_key(e) => Ok(vec![e.clone()]),
+        Scope::Enterprise(e) => Err(ReportError::Request(format!(
+            "no enterprise {e:?} is registered in this log (up to entry {size}); `tanji device list` shows the registrations"
+        ))),
+        Scope::Park => Ok(meters.keys().cloned().collect()),
+    }
+}
+
+/// Every logged upload's channels of the scope's meters, decoded, grouped by the enterprise
+/// of the meter.
+fn rows_from_log<'e>(
+    log: &Log,
+    meters: &MetersByEnterprise,
+    enterprises: &'e [String],
+) -> BTreeMap<&'e str, Readings> {
+    let in_scope: BTreeSet<&str> = enterprises.iter().map(String::as_str).collect();
+    let mut rows: BTreeMap<&str, Readings> = BTreeMap::new();
+    for (&index, u) in &log.uploads {
+        for r in tanji_park::channel_rows(u, index) {
+            let Some((_, reg)) = log.view.meter(&r.meter) else {
+                continue;
+            };
+            let Some(&e) = in_scope.get(reg.enterprise.as_str()) else {
+                continue;
+            };
+            if meters.get(e).is_some_and(|ms| ms.contains_key(&r.meter)) {
+                rows.entry(e).or_default().push_row(&r);
+            }
+        }
+    }
+    rows
+}
+
+/// The period: given, or all logged data of the scope's meters.
+fn period_of(
+    asked: Option<(i64, i64)>,
+    extents: &BTreeMap<String, Span>,
+    enterprises: &[String],
+    size: u64,
+) -> Result<Span, ReportError> {
+    let period = match asked {
+        Some((start, end)) => Span { start, end },
+        None => extents
+            .values()
+            .copied()
+            .reduce(Span::union)
+            .ok_or_else(|| {
+                ReportError::Request(format!(
+                    "no accepted upload of {} is in the log (up to entry {size}); nothing to report",
+                    enterprises.join(", ")
+                ))
+            })?,
+    };
+    if period.end <= period.start {
+        return Err(ReportError::Request(format!(
+            "period {}..{} is empty; the end must be after the start",
+            rfc3339(period.start),
+            rfc3339(period.end)
+        )));
+    }
+    Ok(period)
+}
+
+/// The accounting options of a report: the fixed factor in g/kWh, the local offset, the
+/// inputs' market-based settings and the steam enthalpy.
+fn options(
+    fixed: &FixedFactorDoc,
+    inputs: Option<&InputsPublication>,
+    utc_offset_s: i32,
+) -> Options {
+    Options {
+        fixed_factor: Some(NamedFactor {
+            // t/MWh → g/kWh, kept to 4 decimals so 0.5703 gives 570.3, not 570.3000000000001.
+            value: (fixed.t_per_mwh * 10_000_000.0).round() / 10_000.0,
+            source: fixed.source.clone(),
+        }),
+        utc_offset_s,
+        matching: inputs.map_or(tanji_accounting::Matching::Annual, |i| i.file.matching),
+        residual: inputs.map_or(tanji_accounting::Residual::ChinaExcludingTraded, |i| {
+            i.file.residual.clone()
+        }),
+        heat: tanji_accounting::HeatFactors {
+            steam_enthalpy_kj_per_kg: Some(STEAM_ENTHALPY_KJ_PER_KG),
+            ..Default::default()
+        },
+        ..Options::default()
+    }
+}
+
+/// A meter's life: from its first logged interval (or its first registration, if that is
+/// earlier) to the end of its last logged interval; `None` without logged data. Gap filling
+/// is for holes inside it: before a meter existed and after it stopped there is nothing to
+/// fill.
+fn meter_life(extent: Option<Span>, regs: Regs<'_>) -> Option<Span> {
+    let x = extent?;
+    let registered = regs.iter().map(|(_, r)| r.registered_at).min();
+    Some(Span {
+        start: registered.map_or(x.start, |r| r.min(x.start)),
+        end: x.end,
+    })
+}
+
+/// The factor-coverage issue when some enterprise's grid intervals lack a factor.
+fn short_coverage_issue(
+    basis: &Basis,
+    period: Span,
+    reports: &[EnterpriseDoc],
+) -> Option<IssueDoc> {
+    let short: Vec<&str> = reports
+        .iter()
+        .filter(|r| r.factor_coverage.as_ref().is_some_and(|c| !c.complete))
+        .map(|r| r.enterprise.as_str())
+        .collect();
+    if short.is_empty() {
+        return None;
+    }
+    let all = sum_coverage(&basis.factors.id, basis.span, reports);
+    Some(coverage_issue(
+        &all,
+        &basis.region,
+        period,
+        &basis.fixed,
+        &short,
+    ))
+}
+
+/// An operator import's share of a meter's values in the period.
+struct Imported<'r> {
+    /// The import device.
+    device: &'r str,
+    /// Values in the period.
+    values: u64,
+    /// First and last entry.
+    first: u64,
+    last: u64,
+}
+
+impl<'r> Imported<'r> {
+    fn new(r: &Row<'r>) -> Imported<'r> {
+        Imported {
+            device: r.device,
+            values: 0,
+            first: r.index,
+            last: r.index,
+        }
+    }
+
+    fn add(&mut self, r: &Row<'_>, period: Span) {
+        let n = (0..r.values.len())
+            .filter(|&i| period.contains(r.time_of(i)))
+            .count();
+        self.values += n as u64;
+        self.first = self.first.min(r.index);
+        self.last = self.last.max(r.index);
+    }
+}
+
+/// The `imported` issue of every imported meter of `meters`.
+fn imported_issues(
+    imported: &BTreeMap<&str, Imported<'_>>,
+    meters: &BTreeMap<String, MeterData>,
+    issues: &mut Vec<IssueDoc>,
+) {
+    for (meter, i) in imported {
+        if meters.contains_key(*meter) {
+            issues.push(IssueDoc {
+                kind: "imported".into(),
+                subject: format!("meter {meter}"),
+                message: format!(
+                    "{} value(s) of meter {meter} in the period come from an operator import ({}, entries {}..={}), not from the meter's own device",
+                    i.values, i.device, i.first, i.last
+                ),
+            });
+        }
+    }
+}
+
+/// The rows of one enterprise's readings the report uses, by meter, in log order.
 #[derive(Default)]
-struct Readings {
-    rows: Vec<RowMeta>,
-    values: Vec<i64>,
-    names: Vec<String>,
-    ids: std::collections::HashMap<String, u32>,
-    /// The device, meter and unit of the last row added.
-    last_ids: (u32, u32, u32),
+struct Selected<'r> {
+    per_meter: HashMap<&'r str, Vec<Row<'r>>>,
+    /// Operator imports per meter.
+    imported: BTreeMap<&'r str, Imported<'r>>,
 }
 
-struct RowMeta {
-    index: u64,
-    device: u32,
-    seq: u64,
-    meter: u32,
-    start: i64,
-    interval_s: u32,
-    unit: u32,
-    decimals: u8,
-    values: (usize, usize),
+/// Consecutive rows of one meter (rows come grouped by meter from the index).
+#[derive(Default)]
+struct MeterRun<'r> {
+    meter: &'r str,
+    rows: Vec<Row<'r>>,
 }
 
-/// A row of [`Readings`]: what a [`ChannelRow`] says, borrowed.
-#[derive(Clone, Copy)]
-struct Row<'a> {
-    index: u64,
-    device: &'a str,
-    seq: u64,
-    meter: &'a str,
-    start: i64,
-    interval_s: u32,
-    unit: &'a str,
-    decimals: u8,
-    values: &'a [i64],
+impl<'r> Selected<'r> {
+    fn flush(&mut self, run: &mut MeterRun<'r>) {
+        if !run.rows.is_empty() {
+            self.per_meter
+                .entry(run.meter)
+                .or_default()
+                .append(&mut run.rows);
+        }
+    }
 }
 
-impl Row<'_> {
-    /// End of the last interval (`start` if there are no values), saturating.
-    fn end(&self) -> i64 {
-        let n = i64::try_from(self.values.len()).unwrap_or(i64::MAX);
-        self.start
-            .saturating_add(n.saturating_mul(i64::from(self.interval_s)))
+/// The registration in force when the upload at `index` was logged (a meter whose history
+/// was imported passes from its import device to its own device).
+fn in_force(regs: Regs<'_>, index: u64) -> Option<&(u64, DeviceRegistration)> {
+    regs.iter()
+        .rev()
+        .find(|(i, _)| *i < index)
+        .or_else(|| regs.last())
+}
+
+/// One enterprise's meters as series over the period, with what the report says of each.
+#[derive(Default)]
+struct Measured {
+    series: Vec<IntervalSeries>,
+    docs: Vec<MeterDoc>,
+    /// The meters' devices.
+    devices: BTreeSet<String>,
+}
+
+/// What the enterprises' stages add to, in the order the report lists them.
+struct Collected {
+    leaves: BTreeMap<u64, LeafDoc>,
+    /// Uploads used, by the enterprise the meter belonged to when each was logged.
+    uploads_of: BTreeMap<String, Vec<u64>>,
+    /// Entries already checked and listed (an upload used twice is listed once).
+    checked: Vec<bool>,
+    problems: Vec<Finding>,
+    issues: Vec<IssueDoc>,
+}
+
+impl Collected {
+    fn new(size: u64, problems: Vec<Finding>) -> Collected {
+        Collected {
+            leaves: BTreeMap::new(),
+            uploads_of: BTreeMap::new(),
+            checked: vec![false; usize::try_from(size).unwrap_or(0)],
+            problems,
+            issues: Vec::new(),
+        }
+    }
+
+    fn used_by(&mut self, enterprise: &str, index: u64) {
+        if let Some(list) = self.uploads_of.get_mut(enterprise) {
+            list.push(index);
+        } else {
+            self.uploads_of.insert(enterprise.to_string(), vec![index]);
+        }
+    }
+
+    /// Whether entry `index` is used here for the first time (then it is marked).
+    fn first_use(&mut self, index: u64) -> bool {
+        match self
+            .checked
+            .get_mut(usize::try_from(index).unwrap_or(usize::MAX))
+        {
+            Some(seen) if !*seen => {
+                *seen = true;
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+/// What every enterprise's stages read: fixed once the period is known.
+struct Run<'v> {
+    size: u64,
+    period: Span,
+    source: Source,
+    device_signatures: bool,
+    anomalies: bool,
+    view: &'v LogView,
+    uploads: &'v BTreeMap<u64, SignedUpload>,
+    /// Each meter's registrations, looked up once per meter, not once per row.
+    registered: HashMap<&'v str, Regs<'v>>,
+    /// Device keys, for checking again every used upload's signature when asked (decoded
+    /// once; `None`: not a valid key, which verifies nothing).
+    keys: BTreeMap<&'v str, Vec<Option<ed25519_dalek::VerifyingKey>>>,
+    /// Every logged sequence number of a device (for its gaps), from the log.
+    seqs: BTreeMap<&'v str, BTreeSet<u64>>,
+    /// Where each meter's logged data begins and ends.
+    extents: BTreeMap<String, Span>,
+    lookup: TableFactors,
+    options: Options,
+}
+
+impl<'v> Run<'v> {
+    fn new(
+        req: &Request,
+        cp: &Checkpoint,
+        source: Source,
+        period: Span,
+        extents: BTreeMap<String, Span>,
+        log: &'v Log,
+        basis: &Basis,
+    ) -> Run<'v> {
+        let view = &log.view;
+        let mut keys: BTreeMap<&str, Vec<_>> = BTreeMap::new();
+        if req.device_signatures {
+            for (_, r) in view.registrations.values().flatten() {
+                keys.entry(r.device.as_str())
+                    .or_default()
+                    .push(ed25519_verifying(&r.public_key));
+            }
+        }
+        let mut seqs: BTreeMap<&str, BTreeSet<u64>> = BTreeMap::new();
+        for u in log.uploads.values() {
+            seqs.entry(u.body.device.as_str())
+                .or_default()
+                .insert(u.body.seq);
+        }
+        let lookup = TableFactors::from_series(&SeriesFactors {
+            series: &basis.factors.series,
+            region: basis.region.clone(),
+            id: basis.factors.id.clone(),
+        });
+        Run {
+            size: cp.size,
+            period,
+            source,
+            device_signatures: req.device_signatures,
+            anomalies: req.anomalies,
+            view,
+            uploads: &log.uploads,
+            registered: (view.registrations.iter())
+                .map(|(meter, regs)| (meter.as_str(), regs.as_slice()))
+                .collect(),
+            keys,
+            seqs,
+            extents,
+            lookup,
+            options: options(&basis.fixed, basis.inputs.as_ref(), req.utc_offset_s),
+        }
+    }
+
+    /// The leaf at `index`, described.
+    fn leaf(&self, index: u64, kind: &str, what: String) -> LeafDoc {
+        LeafDoc {
+            index,
+            kind: kind.into(),
+            what,
+            leaf_hash: hex32(&self.view.leaf_hashes[usize::try_from(index).unwrap_or(0)]),
+        }
+    }
+
+    /// The factor and inputs publications' leaves.
+    fn publication_leaves(&self, basis: &Basis, acc: &mut Collected) {
+        let f = &basis.factors;
+        acc.leaves
+            .insert(f.index, self.leaf(f.index, "publication", f.id.clone()));
+        if let Some(i) = &basis.inputs {
+            acc.leaves
+                .insert(i.index, self.leaf(i.index, "publication", i.id.clone()));
+        }
+    }
+
+    /// The rows of `readings` in the period from the device their meter was registered to
+    /// when logged, by meter; a row from another device is a problem. Every row used is
+    /// listed as a leaf (its signature checked again when asked), with its meter's
+    /// registration when it is an operator import.
+    fn select<'r>(&self, readings: &'r Readings, acc: &mut Collected) -> Selected<'r> {
+        let mut selected = Selected::default();
+        // Rows come grouped by meter from the index: look a meter up once per run of its rows.
+        let mut last: Option<(&str, Option<Regs<'_>>)> = None;
+        let mut run = MeterRun::default();
+        for r in readings.rows() {
+            let regs = match last {
+                Some((m, regs)) if m == r.meter => regs,
+                _ => {
+                    let regs = self.registered.get(r.meter).copied();
+                    last = Some((r.meter, regs));
+                    regs
+                }
+            };
+            let Some(regs) = regs else {
+                continue;
+            };
+            if !r.overlaps(self.period) {
+                continue;
+            }
+            let Some((reg_index, reg)) = in_force(regs, r.index) else {
+                continue;
+            };
+            if reg.device != r.device {
+                acc.problems.push(Finding {
+                    subject: format!("entry {} (upload {}#{})", r.index, r.device, r.seq),
+                    problem: format!(
+                        "meter {} is registered to {}, not to this device",
+                        r.meter, reg.device
+                    ),
+                });
+                continue;
+            }
+            if run.meter != r.meter {
+                selected.flush(&mut run);
+                run.meter = r.meter;
+            }
+            run.rows.push(r);
+            acc.used_by(&reg.enterprise, r.index);
+            let import = tanji_readings::is_import_device(r.device);
+            if import {
+                (selected.imported.entry(r.meter))
+                    .or_insert_with(|| Imported::new(&r))
+                    .add(&r, self.period);
+                let what = format!("{}/{}", reg.device, r.meter);
+                acc.leaves
+                    .insert(*reg_index, self.leaf(*reg_index, "registration", what));
+            }
+            if !acc.first_use(r.index) {
+                continue;
+            }
+            if self.device_signatures {
+                acc.problems.extend(self.signature_problem(&r));
+            }
+            let kind = if import { "import" } else { "upload" };
+            let what = format!("{}#{}", r.device, r.seq);
+            acc.leaves.insert(r.index, self.leaf(r.index, kind, what));
+        }
+        selected.flush(&mut run);
+        // Log order, whichever way the rows were read.
+        for rows in selected.per_meter.values_mut() {
+            rows.sort_by_key(|c| c.index);
+        }
+        selected
+    }
+
+    /// The problem of a row whose upload's device signature does not verify with any key
+    /// registered to its device.
+    fn signature_problem(&self, r: &Row<'_>) -> Option<Finding> {
+        let signed = self.uploads.get(&r.index).is_some_and(|u| {
+            self.keys.get(u.body.device.as_str()).is_some_and(|ks| {
+                ks.iter()
+                    .any(|k| k.as_ref().is_some_and(|vk| u.verify_signature(vk)))
+            })
+        });
+        (!signed).then(|| Finding {
+            subject: format!("entry {} (upload {}#{})", r.index, r.device, r.seq),
+            problem: "its device signature does not verify with the registered key: the record was changed".into(),
+        })
+    }
+
+    /// Each meter's series over the part of the period in its life, with its
+    /// [`MeterDoc`] and its issues (no data, outside its life, anomalies when asked).
+    fn meter_series(
+        &self,
+        e: &str,
+        meters: &BTreeMap<String, MeterData>,
+        selected: &Selected<'_>,
+        acc: &mut Collected,
+    ) -> Result<Measured, ReportError> {
+        let mut out = Measured::default();
+        for (meter, m) in meters {
+            out.devices.insert(m.device.clone());
+            let what = format!("{}/{meter}", m.device);
+            acc.leaves
+                .insert(m.reg_index, self.leaf(m.reg_index, "registration", what));
+            let channels = (selected.per_meter.get(meter.as_str())).map_or(&[][..], Vec::as_slice);
+            let regs = (self.view.registrations.get(meter)).map_or(&[][..], Vec::as_slice);
+            let life = meter_life(self.extents.get(meter.as_str()).copied(), regs);
+            let within = life.map_or(self.period, |l| Span {
+                start: self.period.start.max(l.start),
+                end: self.period.end.min(l.end),
+            });
+            let built = (within.start < within.end)
+                .then(|| series_of(meter, m, channels, within, &mut acc.issues))
+                .flatten();
+            let Some(s) = built else {
+                acc.issues.push(no_data_issue(e, meter, m));
+                continue;
+            };
+            acc.issues
+                .extend(life_issue(e, meter, m, life, self.period));
+            out.docs.push(meter_doc(meter, m, &s, self.period));
+            if self.anomalies {
+                let reg = regs.last().map(|(_, r)| r);
+                let (lookup, options) = (&self.lookup, &self.options);
+                let period = self.period.pair();
+                crate::anomalies::add_issues(e, &s, reg, period, lookup, options, &mut acc.issues)?;
+            }
+            out.series.push(s);
+        }
+        Ok(out)
+    }
+
+    /// The enterprise's figures from accounting (and its products' with production records
+    /// among its inputs), with factor coverage and filled share.
+    fn account(
+        &self,
+        e: &str,
+        measured: Measured,
+        basis: &Basis,
+    ) -> Result<EnterpriseDoc, ReportError> {
+        let given = basis
+            .inputs
+            .as_ref()
+            .and_then(|i| i.file.enterprises.get(e));
+        let inputs = Inputs {
+            enterprise: e.to_string(),
+            period_start: self.period.start,
+            period_end: self.period.end,
+            series: measured.series,
+            certificates: given.map(|g| g.certificates.clone()).unwrap_or_default(),
+            purchases: given.map(|g| g.purchases.clone()).unwrap_or_default(),
+            output: given.and_then(|g| g.output.clone()),
+        };
+        // The enterprise's per-meter fuel choices (table, fuel, gas reference conditions).
+        let with_meters;
+        let opts = match given.filter(|g| !g.meters.is_empty()) {
+            Some(g) => {
+                with_meters = Options {
+                    meter_fuels: g.meters.clone(),
+                    ..self.options.clone()
+                };
+                &with_meters
+            }
+            None => &self.options,
+        };
+        let report = tanji_accounting::compute(&inputs, &self.lookup, opts).map_err(|source| {
+            ReportError::Accounting {
+                enterprise: e.to_string(),
+                source,
+            }
+        })?;
+        let grid = grid_coverage(&inputs.series, self.period, &self.lookup);
+        let filled = filled_share(&measured.docs);
+        let figures = serde_json::to_value(&report)
+            .map_err(|err| ReportError::Format(format!("serializing the figures: {err}")))?;
+        let products = match given.and_then(|g| g.products.as_ref()) {
+            None => None,
+            Some(pi) => Some(self.products(e, &inputs, opts, pi, basis)?),
+        };
+        Ok(EnterpriseDoc {
+            enterprise: e.to_string(),
+            meters: measured.docs,
+            // Counted by the park stage, once every enterprise's rows are read.
+            uploads: 0,
+            figures,
+            products,
+            factor_coverage: Some(coverage(&basis.factors.id, basis.span, grid)),
+            filled_share: Some(filled),
+        })
+    }
+
+    /// The enterprise's products (SEE and CBAM figures) from its production records.
+    fn products(
+        &self,
+        e: &str,
+        inputs: &Inputs,
+        opts: &Options,
+        records: &tanji_accounting::cbam::ProductInputs,
+        basis: &Basis,
+    ) -> Result<serde_json::Value, ReportError> {
+        let p = tanji_accounting::cbam::products(inputs, &self.lookup, opts, records).map_err(
+            |err| {
+                ReportError::Request(format!(
+                    "products of {e} (inputs {}): {err}",
+                    basis.inputs.as_ref().map_or("", |i| i.id.as_str())
+                ))
+            },
+        )?;
+        serde_json::to_value(&p)
+            .map_err(|err| ReportError::Format(format!("serializing the products: {err}")))
+    }
+}
+
+/// The `no_data` issue of a meter without an accepted upload in the period.
+fn no_data_issue(e: &str, meter: &str, m: &MeterData) -> IssueDoc {
+    IssueDoc {
+        kind: "no_data".into(),
+        subject: format!("meter {meter}"),
+        message: format!(
+            "meter {meter} ({}) of {e} has no accepted upload in the period: it is not counted",
+            m.carrier.code()
+        ),
+    }
+}
+
+/// The `outside_meter_life` issue of a meter whose life does not cover the period.
+fn life_issue(
+    e: &str,
+    meter: &str,
+    m: &MeterData,
+    life: Option<Span>,
+    period: Span,
+) -> Option<IssueDoc> {
+    let l = life.filter(|l| l.start > period.start || l.end < period.end)?;
+    Some(IssueDoc {
+        kind: "outside_meter_life".into(),
+        subject: format!("meter {meter}"),
+        message: format!(
+            "meter {meter} ({}) of {e} counts from {} to {} (from its first logged interval, or its registration if earlier, to its last logged interval); in the rest of the period it did not exist or had stopped: nothing is counted or filled there",
+            m.carrier.code(),
+            rfc3339(l.start.max(period.start)),
+            rfc3339(l.end.min(period.end)),
+        ),
+    })
+}
+
+/// What the report says of a meter: its series' intervals starting in the period, and how
+/// many of them have no value.
+fn meter_doc(meter: &str, m: &MeterData, s: &IntervalSeries, period: Span) -> MeterDoc {
+    // The intervals starting in the period (their starts increase with i).
+    let iv = i64::from(s.interval_s);
+    let first_at = |t: i64| {
+        let k = (t - s.start).div_euclid(iv) + i64::from((t - s.start) % iv != 0);
+        usize::try_from(k.max(0)).unwrap_or(0).min(s.values.len())
+    };
+    let (from, to) = (first_at(period.start), first_at(period.end));
+    let in_period = &s.values[from..to.max(from)];
+    MeterDoc {
+        meter: meter.to_string(),
+        device: m.device.clone(),
+        carrier: m.carrier.code().into(),
+        unit: m.unit.code().into(),
+        scope: scope_of(m.carrier).into(),
+        interval_s: s.interval_s,
+        intervals: in_period.len() as u64,
+        missing: in_period.iter().filter(|v| v.is_none()).count() as u64,
     }
 }
 
@@ -231,1140 +1244,274 @@ fn hex32(h: &[u8; 32]) -> String {
     }
 }
 
-impl Readings {
-    fn id(&mut self, name: &str) -> u32 {
-        // Rows of one meter nearly always repeat the names of the row before.
-        if let Some(i) = [self.last_ids.0, self.last_ids.1, self.last_ids.2]
-            .into_iter()
-            .find(|&i| self.names.get(i as usize).is_some_and(|n| n == name))
-        {
-            return i;
-        }
-        if let Some(&i) = self.ids.get(name) {
-            return i;
-        }
-        let i = u32::try_from(self.names.len()).unwrap_or(u32::MAX);
-        self.names.push(name.to_string());
-        self.ids.insert(name.to_string(), i);
-        i
-    }
-
-    /// Adds a row of the index, unpacking its values.
-    fn push_packed(&mut self, meter: &str, r: ChannelRef<'_>) -> Result<(), StoreError> {
-        let from = self.values.len();
-        tanji_store::unpack_into(r.packed, &mut self.values, &|| r.describe(meter))?;
-        self.push_fields(ChannelRef { packed: &[], ..r }, meter, from);
-        Ok(())
-    }
-
-    /// Records the row whose values were just appended from `from` on.
-    fn push_fields(&mut self, r: ChannelRef<'_>, meter: &str, from: usize) {
-        let meta = RowMeta {
-            index: r.index,
-            device: self.id(r.device),
-            seq: r.seq,
-            meter: self.id(meter),
-            start: r.start,
-            interval_s: r.interval_s,
-            unit: self.id(r.unit),
-            decimals: r.decimals,
-            values: (from, self.values.len()),
-        };
-        self.last_ids = (meta.device, meta.meter, meta.unit);
-        self.rows.push(meta);
-    }
-
-    /// Adds a row decoded from the log.
-    fn push_row(&mut self, r: &ChannelRow) {
-        let from = self.values.len();
-        self.values.extend_from_slice(&r.values);
-        let fields = ChannelRef {
-            index: r.index,
-            device: &r.device,
-            seq: r.seq,
-            start: r.start,
-            interval_s: r.interval_s,
-            unit: &r.unit,
-            decimals: r.decimals,
-            packed: &[],
-        };
-        self.push_fields(fields, &r.meter, from);
-    }
-
-    fn rows(&self) -> impl Iterator<Item = Row<'_>> + '_ {
-        let name = |i: u32| self.names.get(i as usize).map_or("", String::as_str);
-        self.rows.iter().map(move |m| Row {
-            index: m.index,
-            device: name(m.device),
-            seq: m.seq,
-            meter: name(m.meter),
-            start: m.start,
-            interval_s: m.interval_s,
-            unit: name(m.unit),
-            decimals: m.decimals,
-            values: self.values.get(m.values.0..m.values.1).unwrap_or(&[]),
-        })
-    }
-}
-
-/// Builds the series of one meter over `[start, end)`.
-fn series_of(
-    meter: &str,
-    m: &MeterData,
-    channels: &[Row<'_>],
-    start: i64,
-    end: i64,
-    issues: &mut Vec<IssueDoc>,
-) -> Option<IntervalSeries> {
-    let iv = channels.iter().map(|c| c.interval_s).min()?;
-    let iv_i = i64::from(iv);
-    let s0 = start.div_euclid(iv_i) * iv_i;
-    let n = usize::try_from((end - s0 + iv_i - 1) / iv_i).ok()?;
-    let mut values: Vec<Option<i64>> = vec![None; n];
-    // A meter's channels nearly always share one unit: parse it once.
-    let mut unit_of: Option<(&str, Unit)> = None;
-    for c in channels {
-        let index = c.index;
-        let parsed = match unit_of {
-            Some((text, u)) if text == c.unit => Ok(u),
-            _ => c.unit.parse::<Unit>(),
-        };
-        if let Ok(u) = parsed {
-            unit_of = Some((c.unit, u));
-        }
-        let Ok(cu) = parsed else {
-            issues.push(IssueDoc {
-                kind: "unconvertible".into(),
-                subject: format!("meter {meter}"),
-                message: format!(
-                    "entry {index}: unit {:?} is unknown; its values are not counted",
-                    c.unit
-                ),
-            });
-            continue;
-        };
-        if c.interval_s % iv != 0 {
-            issues.push(IssueDoc {
-                kind: "interval_mismatch".into(),
-                subject: format!("meter {meter}"),
-                message: format!(
-                    "entry {index}: {} s intervals do not divide into the meter's {iv} s series; its values are not counted",
-                    c.interval_s
-                ),
-            });
-            continue;
-        }
-        let k = i64::from(c.interval_s / iv);
-        let scale = ToMilli::new(c.decimals, cu, m.unit);
-        // The usual case — the series' own interval, thousandths of its own unit, aligned —
-        // is a plain copy into the slots the channel covers (the general loop below gives the
-        // same result, more slowly).
-        if k == 1 && scale.is_some_and(|s| s.times == Some(1)) && (c.start - s0) % iv_i == 0 {
-            let first = (c.start - s0) / iv_i;
-            let skip = usize::try_from(-first).unwrap_or(0);
-            let at = usize::try_from(first).unwrap_or(0);
-            let take = n.saturating_sub(at);
-            for (cell, &v) in values[at.min(n)..]
-                .iter_mut()
-                .zip(c.values.iter().skip(skip).take(take))
-            {
-                *cell = Some(cell.unwrap_or(0) + v);
-            }
-            continue;
-        }
-        for (i, &v) in c.values.iter().enumerate() {
-            let t = c.start + i as i64 * i64::from(c.interval_s);
-            let Some(milli) = scale.and_then(|s| s.apply(v)) else {
-                issues.push(IssueDoc {
-                    kind: "unconvertible".into(),
-                    subject: format!("meter {meter}"),
-                    message: format!(
-                        "entry {index}, value {i}: {v} ×10^-{} {} does not convert to {}; not counted",
-                        c.decimals, c.unit, m.unit.code()
-                    ),
-                });
-                continue;
-            };
-            // Split a coarser interval evenly (exact: the parts sum to the whole).
-            for j in 0..k {
-                let ts = t + j * iv_i;
-                if ts < s0 {
-                    continue;
-                }
-                let slot = usize::try_from((ts - s0) / iv_i).unwrap_or(usize::MAX);
-                if slot >= n {
-                    continue;
-                }
-                let part = if k == 1 {
-                    milli
-                } else {
-                    milli * (j + 1) / k - milli * j / k
-                };
-                let cell = &mut values[slot];
-                *cell = Some(cell.unwrap_or(0) + part);
-            }
-        }
-    }
-    Some(IntervalSeries {
-        meter: meter.to_string(),
-        carrier: m.carrier,
-        unit: m.unit,
-        fuel: None,
-        start: s0,
-        interval_s: iv,
-        values,
-    })
-}
-
-fn weighted_mean(series: &tanji_factors::Series, region: &str) -> Option<f64> {
-    let (mut num, mut den) = (0.0, 0.0);
-    for r in series.rows.iter().filter(|r| r.region == region) {
-        if let Some(x) = r.consumption_direct {
-            num += x * r.consumption_mwh;
-            den += r.consumption_mwh;
-        }
-    }
-    (den > 0.0).then(|| num / den)
-}
-
-fn fixed_factor(
-    fixed: FixedChoice,
-    f: &Factors,
-    region: &str,
-) -> Result<FixedFactorDoc, ReportError> {
-    if let FixedChoice::Given(t) = fixed {
-        if !(t.is_finite() && t >= 0.0) {
-            return Err(ReportError::Request(format!(
-                "fixed factor {t} tCO2/MWh is not a finite, non-negative number"
-            )));
-        }
-        return Ok(FixedFactorDoc {
-            t_per_mwh: t,
-            basis: "given".into(),
-            source: format!("given by the report's requester ({t} tCO2/MWh)"),
-        });
-    }
-    if let Some((_, t)) = f.calibrations.iter().find(|(r, _)| r == region) {
-        return Ok(FixedFactorDoc {
-            t_per_mwh: *t,
-            basis: "calibration_target".into(),
-            source: format!(
-                "the official annual figure publication {} was calibrated to for {region} ({t} tCO2/MWh)",
-                f.id
-            ),
-        });
-    }
-    let g = weighted_mean(&f.series, region).ok_or_else(|| {
-        ReportError::Factors(format!(
-            "{}: region {region} has no factors to average; give --fixed-factor",
-            f.id
-        ))
-    })?;
-    let t = (g * 10.0).round() / 10_000.0;
-    Ok(FixedFactorDoc {
-        t_per_mwh: t,
-        basis: "weighted_mean".into(),
-        source: format!(
-            "consumption-weighted mean of publication {} for {region} ({t} tCO2/MWh)",
-            f.id
-        ),
-    })
-}
-
-fn totals(reports: &[EnterpriseDoc]) -> Totals {
-    let get = |v: &serde_json::Value, path: &[&str]| -> i64 {
-        let mut cur = v;
-        for p in path {
-            match cur.get(p) {
-                Some(x) => cur = x,
-                None => return 0,
-            }
-        }
-        cur.as_i64().unwrap_or(0)
-    };
-    let mut t = Totals {
-        enterprises: reports.len() as u64,
-        scope1_g: 0,
-        scope2_location_g: 0,
-        scope2_market_g: 0,
-        import_wh: 0,
-        export_wh: 0,
-        pv_self_consumed_wh: 0,
-        consumption_wh: 0,
-        fixed_g: 0,
-        dynamic_g: 0,
-        difference_g: 0,
-        difference_pct: None,
-        green_wh: 0,
-        green_share: None,
-        factor_coverage: None,
-        filled_share: None,
-    };
-    for r in reports {
-        let f = &r.figures;
-        t.scope1_g += get(f, &["scope1", "fossil_g"]);
-        t.scope2_location_g += get(f, &["scope2_location", "total_g"]);
-        t.scope2_market_g += get(f, &["scope2_market", "total_g"]);
-        t.import_wh += get(f, &["scope2_location", "import_wh"]);
-        t.export_wh += get(f, &["scope2_location", "export_wh"]);
-        t.pv_self_consumed_wh += get(f, &["scope2_location", "pv_self_consumed_wh"]);
-        t.consumption_wh += get(f, &["scope2_location", "consumption_wh"]);
-        t.fixed_g += get(f, &["comparison", "fixed_g"]);
-        t.dynamic_g += get(f, &["comparison", "dynamic_g"]);
-        t.difference_g += get(f, &["comparison", "difference_g"]);
-        t.green_wh += get(f, &["indicators", "green_wh"]);
-    }
-    t.difference_pct = (t.fixed_g != 0).then(|| t.difference_g as f64 / t.fixed_g as f64 * 100.0);
-    t.green_share = (t.consumption_wh > 0).then(|| t.green_wh as f64 / t.consumption_wh as f64);
-    t
-}
-
-/// Where the logged data of every meter of `enterprises` begins and ends (start of its first
-/// interval, end of its last), from the reporting index or the decoded log rows.
-fn data_extents<S: Store>(
-    store: &S,
-    size: u64,
-    source: Source,
-    enterprises: &[String],
-    by_enterprise: &BTreeMap<String, BTreeMap<String, MeterData>>,
-    log_rows: &BTreeMap<&str, Readings>,
-) -> Result<BTreeMap<String, (i64, i64)>, ReportError> {
-    let mut extents: BTreeMap<String, (i64, i64)> = BTreeMap::new();
-    match source {
-        Source::Index => {
-            for meters in enterprises.iter().filter_map(|e| by_enterprise.get(e)) {
-                for meter in meters.keys() {
-                    if let Some(x) = store.channels_extent(meter, size)? {
-                        extents.insert(meter.clone(), x);
-                    }
-                }
-            }
-        }
-        Source::Log => {
-            for r in log_rows.values().flat_map(Readings::rows) {
-                if r.values.is_empty() {
-                    continue;
-                }
-                let x = (r.start, r.end());
-                extents
-                    .entry(r.meter.to_string())
-                    .and_modify(|(a, b)| {
-                        *a = (*a).min(x.0);
-                        *b = (*b).max(x.1);
-                    })
-                    .or_insert(x);
-            }
-        }
-    }
-    Ok(extents)
-}
-
-/// A meter's life: from its first logged interval (or its first registration, if that is
-/// earlier) to the end of its last logged interval; `None` without logged data. Gap filling
-/// is for holes inside it: before a meter existed and after it stopped there is nothing to
-/// fill.
-fn meter_life(
-    extent: Option<(i64, i64)>,
-    regs: &[(u64, tanji_readings::DeviceRegistration)],
-) -> Option<(i64, i64)> {
-    let (first, last) = extent?;
-    let registered = regs.iter().map(|(_, r)| r.registered_at).min();
-    Some((registered.map_or(first, |r| r.min(first)), last))
-}
-
-/// Whether `lookup` gives a factor for the whole of `[t, t + len)`.
-fn has_factor(lookup: &TableFactors, t: i64, len: i64) -> bool {
-    let mut cur = t;
-    while let Some(f) = lookup.factor_at(cur) {
-        if f.end >= t + len {
-            return true;
-        }
-        if f.end <= cur {
-            return false;
-        }
-        cur = f.end;
-    }
-    false
-}
-
-/// How far `lookup` covers the grid intervals (electricity import and export) of `series`
-/// that start in `[start, end)`: (intervals, intervals without a factor).
-fn grid_coverage(
-    series: &[IntervalSeries],
-    start: i64,
-    end: i64,
-    lookup: &TableFactors,
-) -> (u64, u64) {
-    let (mut n, mut without) = (0u64, 0u64);
-    for s in series.iter().filter(|s| {
-        matches!(
-            s.carrier,
-            Carrier::ElectricityImport | Carrier::ElectricityExport
-        )
-    }) {
-        let iv = i64::from(s.interval_s);
-        for i in 0..s.values.len() {
-            let t = s.start + i as i64 * iv;
-            if t < start || t >= end {
-                continue;
-            }
-            n += 1;
-            if !has_factor(lookup, t, iv) {
-                without += 1;
-            }
-        }
-    }
-    (n, without)
-}
-
-/// The share of `meters`' values that are filled.
-fn filled_share(meters: &[MeterDoc]) -> FilledShare {
-    let values: u64 = meters.iter().map(|m| m.intervals).sum();
-    let filled_values: u64 = meters.iter().map(|m| m.missing).sum();
-    share_of(filled_values, values)
-}
-
-fn share_of(filled_values: u64, values: u64) -> FilledShare {
-    FilledShare {
-        filled_values,
-        values,
-        share: if values > 0 {
-            filled_values as f64 / values as f64
-        } else {
-            0.0
-        },
-    }
-}
-
-/// The factor coverage of every report of `reports`, summed.
-fn sum_coverage(id: &str, span: Option<(i64, i64)>, reports: &[EnterpriseDoc]) -> FactorCoverage {
-    let (intervals, without) = reports
-        .iter()
-        .filter_map(|r| r.factor_coverage.as_ref())
-        .fold((0, 0), |(n, w), c| {
-            (n + c.intervals, w + c.intervals_without_factor)
-        });
-    FactorCoverage {
-        series: id.to_string(),
-        series_from: span.map_or_else(String::new, |(a, _)| rfc3339(a)),
-        series_to: span.map_or_else(String::new, |(_, b)| rfc3339(b)),
-        intervals,
-        intervals_without_factor: without,
-        complete: without == 0,
-    }
-}
-
-/// The data issue of a factor series that does not cover every grid interval of the report:
-/// which series, its span, the period asked, what it does to the figures and how to fix it.
-fn coverage_issue(
-    c: &FactorCoverage,
-    region: &str,
-    period: (i64, i64),
-    fixed: &FixedFactorDoc,
-    short: &[&str],
-) -> IssueDoc {
-    IssueDoc {
-        kind: "factor_coverage".into(),
-        subject: format!("factors {}", c.series),
-        message: format!(
-            "factor series {} ({region}) covers {} to {}, but the period asked is {} to {}: \
-{} of {} grid intervals ({}) have no hourly factor and are counted at the fixed annual factor \
-{} tCO2/MWh, so for them the dynamic figure is the fixed one and the fixed-vs-dynamic \
-difference says nothing. Publish a factor series covering the period (`tanji factors compute \
---generation GENERATION.csv --out factors.csv && tanji factors publish factors.csv --dir \
-PARK_DIR`, with generation data for those dates) and report with `--factors NAME`, or report \
-a period inside the series' span (`--from`, `--to`).",
-            c.series,
-            c.series_from,
-            c.series_to,
-            rfc3339(period.0),
-            rfc3339(period.1),
-            c.intervals_without_factor,
-            c.intervals,
-            short.join(", "),
-            fixed.t_per_mwh,
-        ),
-    }
-}
-
-/// Sequence gaps of `device`, given its logged sequence numbers (over the whole log up to
-/// the checkpoint).
-fn sequence_gaps(device: &str, seqs: Option<&BTreeSet<u64>>, issues: &mut Vec<IssueDoc>) {
-    let mut expect = 1;
-    for &s in seqs.into_iter().flatten() {
-        if s > expect {
-            issues.push(IssueDoc {
-                kind: "sequence_gap".into(),
-                subject: format!("device {device}"),
-                message: format!(
-                    "records {expect}..={} of {device} are not in the log: the intervals they would cover show as gaps",
-                    s - 1
-                ),
-            });
-        }
-        expect = s + 1;
-    }
-}
-
-/// Builds the report `req` from `store`'s log, checking the checkpoint and the factor
-/// publication with `verifier`.
-pub fn build<S: Store>(
-    store: &S,
-    verifier: &NoteVerifier,
-    req: &Request,
-) -> Result<Built, ReportError> {
-    // One snapshot for every read: the figures, the leaves and the checkpoint belong together.
-    let _snapshot = store.read_snapshot()?;
-    let origin = store
-        .meta("origin")?
-        .ok_or_else(|| ReportError::Log("the store names no origin".into()))?;
-    let park = store.meta("park")?.unwrap_or_default();
-    // The checkpoint.
-    let checkpoints = store.checkpoints()?;
-    let (size, note) = match req.checkpoint_size {
-        None => checkpoints.last().cloned(),
-        Some(s) => checkpoints.iter().rev().find(|(n, _)| *n == s).cloned(),
-    }
-    .ok_or_else(|| {
-        ReportError::Request(match req.checkpoint_size {
-            Some(s) => format!("the log has no checkpoint at size {s}"),
-            None => "the log has no checkpoint".into(),
-        })
-    })?;
-    let cp = open_checkpoint(&note, verifier).map_err(|e| {
-        ReportError::Log(format!(
-            "the checkpoint at size {size} does not verify with {verifier}: {e}"
-        ))
-    })?;
-    if cp.size != size || cp.origin != origin {
-        return Err(ReportError::Log(format!(
-            "the checkpoint stored for size {size} says origin {:?} size {}",
-            cp.origin, cp.size
-        )));
-    }
-    // Read from the index only when it is complete; a store made before it existed is read
-    // from the log until the park rebuilds the index.
-    let source = match req.source {
-        Source::Index if store.channels_complete()? => Source::Index,
-        _ => Source::Log,
-    };
-    // The leaves, folded into the tree they must form: this ties every entry the report lists
-    // to the signed root. From the log, every entry's bytes are re-hashed first.
-    let mut view = match source {
-        Source::Index => LogView::read_headers(store, size)?,
-        Source::Log => LogView::read(store, size)?,
-    };
-    let mut frontier = tanji_ledger::Frontier::new();
-    let mut scratch = Vec::with_capacity(64);
-    for lh in &view.leaf_hashes {
-        scratch.clear();
-        frontier.append(*lh, &mut scratch);
-    }
-    let mut problems = view.problems.clone();
-    if frontier.size() != size || frontier.root() != cp.root {
-        let problem = format!(
-            "the log's leaves 0..{size} do not hash to the signed checkpoint's root: the log was changed; run `tanji verify` to find where"
-        );
-        match source {
-            // From the index nothing can be trusted without the tree; from the log, go on and
-            // name every record that no longer verifies.
-            Source::Index => return Err(ReportError::Log(problem)),
-            Source::Log => problems.push(Finding {
-                subject: "checkpoint".into(),
-                problem,
-            }),
-        }
-    }
-    let factors = load_factors(store, &view, verifier, req.factors.as_deref())?;
-    let inputs = req
-        .inputs
-        .as_deref()
-        .map(|w| load_inputs(store, &view, verifier, w))
-        .transpose()?;
-    let region = match &req.region {
-        Some(r) if factors.regions.contains(r) => r.clone(),
-        Some(r) => {
-            return Err(ReportError::Request(format!(
-                "region {r:?} is not in publication {}; it has {}",
-                factors.id,
-                factors.regions.join(", ")
-            )))
-        }
-        None if factors.regions.len() == 1 => factors.regions[0].clone(),
-        None => {
-            return Err(ReportError::Request(format!(
-                "publication {} has regions {}; name one with --region",
-                factors.id,
-                factors.regions.join(", ")
-            )))
-        }
-    };
-    let fixed = fixed_factor(req.fixed, &factors, &region)?;
-    let span = series_span(&factors.series, &region);
-
-    // Meters by enterprise.
-    let mut by_enterprise: BTreeMap<String, BTreeMap<String, MeterData>> = BTreeMap::new();
-    for (meter, regs) in &view.registrations {
-        let Some((index, reg)) = regs.last() else {
-            continue;
-        };
-        let (Ok(carrier), Ok(unit)) = (reg.carrier.parse::<Carrier>(), reg.unit.parse::<Unit>())
-        else {
-            problems.push(Finding {
-                subject: format!("entry {index} (registration of {meter})"),
-                problem: format!("carrier {:?} or unit {:?} unknown", reg.carrier, reg.unit),
-            });
-            continue;
-        };
-        by_enterprise
-            .entry(reg.enterprise.clone())
-            .or_default()
-            .insert(
-                meter.clone(),
-                MeterData {
-                    reg_index: *index,
-                    device: reg.device.clone(),
-                    carrier,
-                    unit,
-                },
-            );
-    }
-    let enterprises: Vec<String> = match &req.scope {
-        Scope::Enterprise(e) => {
-            if !by_enterprise.contains_key(e) {
-                // Only the enterprise asked for: the caller may not read the others (an API
-                // token of an enterprise that is not registered).
-                return Err(ReportError::Request(format!(
-                    "no enterprise {e:?} is registered in this log (up to entry {size}); `tanji device list` shows the registrations"
-                )));
-            }
-            vec![e.clone()]
-        }
-        Scope::Park => by_enterprise.keys().cloned().collect(),
-    };
-    let in_scope: BTreeSet<&str> = enterprises.iter().map(String::as_str).collect();
-
-    // The readings of the scope's meters: from the index, read enterprise by enterprise below
-    // (a park report holds one enterprise's readings at a time); from the log, every upload's
-    // channels, decoded already, grouped by the enterprise of the meter.
-    let uploads: BTreeMap<u64, SignedUpload> =
-        std::mem::take(&mut view.uploads).into_iter().collect();
-    let mut log_rows: BTreeMap<&str, Readings> = BTreeMap::new();
-    if source == Source::Log {
-        for (&index, u) in &uploads {
-            for r in tanji_park::channel_rows(u, index) {
-                let Some((_, reg)) = view.meter(&r.meter) else {
-                    continue;
-                };
-                let Some(&e) = in_scope.get(reg.enterprise.as_str()) else {
-                    continue;
-                };
-                if by_enterprise
-                    .get(e)
-                    .is_some_and(|ms| ms.contains_key(&r.meter))
-                {
-                    log_rows.entry(e).or_default().push_row(&r);
-                }
-            }
-        }
-    }
-
-    // Where each meter's logged data begins and ends: the default period, and each meter's
-    // life (outside it a meter counts nothing and nothing is filled).
-    let extents = data_extents(store, size, source, &enterprises, &by_enterprise, &log_rows)?;
-    // The period: given, or all data of the scope.
-    let (start, end) = match req.period {
-        Some(p) => p,
-        None => extents
-            .values()
-            .copied()
-            .reduce(|(a, b), (s, e)| (a.min(s), b.max(e)))
-            .ok_or_else(|| {
-                ReportError::Request(format!(
-                    "no accepted upload of {} is in the log (up to entry {size}); nothing to report",
-                    enterprises.join(", ")
-                ))
-            })?,
-    };
-    if end <= start {
-        return Err(ReportError::Request(format!(
-            "period {}..{} is empty; the end must be after the start",
-            rfc3339(start),
-            rfc3339(end)
-        )));
-    }
-
-    // Device keys, for checking again every used upload's signature when asked (decoded
-    // once; `None`: not a valid key, which verifies nothing).
-    let mut keys: BTreeMap<&str, Vec<Option<ed25519_dalek::VerifyingKey>>> = BTreeMap::new();
-    if req.device_signatures {
-        for regs in view.registrations.values() {
-            for (_, r) in regs {
-                keys.entry(r.device.as_str())
-                    .or_default()
-                    .push(ed25519_verifying(&r.public_key));
-            }
-        }
-    }
-
-    // Uploads of the scope in the period.
-    let mut leaves: BTreeMap<u64, LeafDoc> = BTreeMap::new();
-    let leaf = |index: u64, kind: &str, what: String| LeafDoc {
-        index,
-        kind: kind.into(),
-        what,
-        leaf_hash: hex32(&view.leaf_hashes[usize::try_from(index).unwrap_or(0)]),
-    };
-    leaves.insert(
-        factors.index,
-        leaf(factors.index, "publication", factors.id.clone()),
-    );
-    if let Some(i) = &inputs {
-        leaves.insert(i.index, leaf(i.index, "publication", i.id.clone()));
-    }
-    // Uploads used, by the enterprise the meter belonged to when each was logged.
-    let mut uploads_of: BTreeMap<String, Vec<u64>> = BTreeMap::new();
-    let mut checked = vec![false; usize::try_from(size).unwrap_or(0)];
-    // Each meter's registrations, looked up once per meter, not once per row.
-    type Regs<'a> = &'a [(u64, tanji_readings::DeviceRegistration)];
-    let registered: std::collections::HashMap<&str, Regs<'_>> = view
-        .registrations
-        .iter()
-        .map(|(meter, regs)| (meter.as_str(), regs.as_slice()))
-        .collect();
-
-    // Compute.
-    let lookup = TableFactors::from_series(&SeriesFactors {
-        series: &factors.series,
-        region: region.clone(),
-        id: factors.id.clone(),
-    });
-    let options = Options {
-        fixed_factor: Some(NamedFactor {
-            // t/MWh → g/kWh, kept to 4 decimals so 0.5703 gives 570.3, not 570.3000000000001.
-            value: (fixed.t_per_mwh * 10_000_000.0).round() / 10_000.0,
-            source: fixed.source.clone(),
-        }),
-        utc_offset_s: req.utc_offset_s,
-        matching: inputs
-            .as_ref()
-            .map_or(tanji_accounting::Matching::Annual, |i| i.file.matching),
-        residual: inputs
-            .as_ref()
-            .map_or(tanji_accounting::Residual::ChinaExcludingTraded, |i| {
-                i.file.residual.clone()
-            }),
-        heat: tanji_accounting::HeatFactors {
-            steam_enthalpy_kj_per_kg: Some(STEAM_ENTHALPY_KJ_PER_KG),
-            ..Default::default()
-        },
-        ..Options::default()
-    };
-    // Every logged sequence number of a device (for its gaps), from the log or the index.
-    let mut seqs: BTreeMap<&str, BTreeSet<u64>> = BTreeMap::new();
-    for u in uploads.values() {
-        seqs.entry(u.body.device.as_str())
-            .or_default()
-            .insert(u.body.seq);
-    }
-    let mut issues = Vec::new();
-    let mut reports = Vec::new();
-    for e in &enterprises {
-        let Some(meters) = by_enterprise.get(e) else {
-            continue;
-        };
-        let readings = match source {
-            Source::Index => {
-                let (from, to) = req.period.unwrap_or((i64::MIN, i64::MAX));
-                let mut readings = Readings::default();
-                for meter in meters.keys() {
-                    store.channels_packed(meter, size, from, to, &mut |r| {
-                        readings.push_packed(meter, r)
-                    })?;
-                }
-                readings
-            }
-            Source::Log => log_rows.remove(e.as_str()).unwrap_or_default(),
-        };
-        let mut per_meter: std::collections::HashMap<&str, Vec<Row<'_>>> =
-            std::collections::HashMap::new();
-        // Operator imports per meter: (import device, values in the period, first and last
-        // entry).
-        let mut imported: BTreeMap<&str, (&str, u64, u64, u64)> = BTreeMap::new();
-        // Rows come grouped by meter from the index: look a meter up once per run of its rows.
-        let mut last: Option<(&str, Option<Regs<'_>>)> = None;
-        let mut run: (&str, Vec<Row<'_>>) = ("", Vec::new());
-        for r in readings.rows() {
-            let regs = match last {
-                Some((m, regs)) if m == r.meter => regs,
-                _ => {
-                    let regs = registered.get(r.meter).copied();
-                    last = Some((r.meter, regs));
-                    regs
-                }
-            };
-            let Some(regs) = regs else {
-                continue;
-            };
-            if !overlaps(&r, start, end) {
-                continue;
-            }
-            // The registration in force when the upload was logged (a meter whose history was
-            // imported passes from its import device to its own device).
-            let Some((reg_index, reg)) = regs
-                .iter()
-                .rev()
-                .find(|(i, _)| *i < r.index)
-                .or_else(|| regs.last())
-            else {
-                continue;
-            };
-            if reg.device != r.device {
-                problems.push(Finding {
-                    subject: format!("entry {} (upload {}#{})", r.index, r.device, r.seq),
-                    problem: format!(
-                        "meter {} is registered to {}, not to this device",
-                        r.meter, reg.device
-                    ),
-                });
-                continue;
-            }
-            if run.0 != r.meter {
-                if !run.1.is_empty() {
-                    per_meter.entry(run.0).or_default().append(&mut run.1);
-                }
-                run.0 = r.meter;
-            }
-            run.1.push(r);
-            if let Some(list) = uploads_of.get_mut(reg.enterprise.as_str()) {
-                list.push(r.index);
-            } else {
-                uploads_of.insert(reg.enterprise.clone(), vec![r.index]);
-            }
-            let import = tanji_readings::is_import_device(r.device);
-            if import {
-                let n = (0..r.values.len())
-                    .filter(|&i| {
-                        let t = r.start + i as i64 * i64::from(r.interval_s);
-                        t >= start && t < end
-                    })
-                    .count() as u64;
-                let e = imported
-                    .entry(r.meter)
-                    .or_insert((r.device, 0, r.index, r.index));
-                e.1 += n;
-                e.2 = e.2.min(r.index);
-                e.3 = e.3.max(r.index);
-                leaves.insert(
-                    *reg_index,
-                    leaf(
-                        *reg_index,
-                        "registration",
-                        format!("{}/{}", reg.device, r.meter),
-                    ),
-                );
-            }
-            match checked.get_mut(usize::try_from(r.index).unwrap_or(usize::MAX)) {
-                Some(seen) if !*seen => *seen = true,
-                _ => continue,
-            }
-            if req.device_signatures {
-                let signed = uploads.get(&r.index).is_some_and(|u| {
-                    keys.get(u.body.device.as_str()).is_some_and(|ks| {
-                        ks.iter()
-                            .any(|k| k.as_ref().is_some_and(|vk| u.verify_signature(vk)))
-                    })
-                });
-                if !signed {
-                    problems.push(Finding {
-                        subject: format!("entry {} (upload {}#{})", r.index, r.device, r.seq),
-                        problem: "its device signature does not verify with the registered key: the record was changed".into(),
-                    });
-                }
-            }
-            leaves.insert(
-                r.index,
-                leaf(
-                    r.index,
-                    if import { "import" } else { "upload" },
-                    format!("{}#{}", r.device, r.seq),
-                ),
-            );
-        }
-        if !run.1.is_empty() {
-            per_meter.entry(run.0).or_default().append(&mut run.1);
-        }
-        // Log order, whichever way the rows were read.
-        for cs in per_meter.values_mut() {
-            cs.sort_by_key(|c| c.index);
-        }
-
-        let mut series = Vec::new();
-        let mut meter_docs = Vec::new();
-        let mut devices = BTreeSet::new();
-        for (meter, m) in meters {
-            devices.insert(m.device.clone());
-            leaves.insert(
-                m.reg_index,
-                leaf(m.reg_index, "registration", format!("{}/{meter}", m.device)),
-            );
-            let channels = per_meter.get(meter.as_str()).map_or(&[][..], Vec::as_slice);
-            let life = meter_life(
-                extents.get(meter.as_str()).copied(),
-                view.registrations.get(meter).map_or(&[][..], Vec::as_slice),
-            );
-            // The part of the period in the meter's life.
-            let (from, to) = life.map_or((start, end), |(a, b)| (start.max(a), end.min(b)));
-            let built = if from < to {
-                series_of(meter, m, channels, from, to, &mut issues)
-            } else {
-                None
-            };
-            match built {
-                Some(s) => {
-                    if let Some((a, b)) = life.filter(|&(a, b)| a > start || b < end) {
-                        issues.push(IssueDoc {
-                            kind: "outside_meter_life".into(),
-                            subject: format!("meter {meter}"),
-                            message: format!(
-                                "meter {meter} ({}) of {e} counts from {} to {} (from its first logged interval, or its registration if earlier, to its last logged interval); in the rest of the period it did not exist or had stopped: nothing is counted or filled there",
-                                m.carrier.code(),
-                                rfc3339(a.max(start)),
-                                rfc3339(b.min(end)),
-                            ),
-                        });
-                    }
-                    // The intervals starting in the period (their starts increase with i).
-                    let iv = i64::from(s.interval_s);
-                    let first_at = |t: i64| {
-                        let k = (t - s.start).div_euclid(iv) + i64::from((t - s.start) % iv != 0);
-                        usize::try_from(k.max(0)).unwrap_or(0).min(s.values.len())
-                    };
-                    let in_period = &s.values[first_at(start)..first_at(end).max(first_at(start))];
-                    meter_docs.push(MeterDoc {
-                        meter: meter.clone(),
-                        device: m.device.clone(),
-                        carrier: m.carrier.code().into(),
-                        unit: m.unit.code().into(),
-                        scope: scope_of(m.carrier).into(),
-                        interval_s: s.interval_s,
-                        intervals: in_period.len() as u64,
-                        missing: in_period.iter().filter(|v| v.is_none()).count() as u64,
-                    });
-                    if req.anomalies {
-                        let reg = view.registrations.get(meter).and_then(|r| r.last());
-                        let reg = reg.map(|(_, r)| r);
-                        let period = (start, end);
-                        crate::anomalies::add_issues(
-                            e,
-                            &s,
-                            reg,
-                            period,
-                            &lookup,
-                            &options,
-                            &mut issues,
-                        )?;
-                    }
-                    series.push(s);
-                }
-                None => issues.push(IssueDoc {
-                    kind: "no_data".into(),
-                    subject: format!("meter {meter}"),
-                    message: format!(
-                        "meter {meter} ({}) of {e} has no accepted upload in the period: it is not counted",
-                        m.carrier.code()
-                    ),
-                }),
-            }
-        }
-        for (meter, (device, n, first, last)) in &imported {
-            if meters.contains_key(*meter) {
-                issues.push(IssueDoc {
-                    kind: "imported".into(),
-                    subject: format!("meter {meter}"),
-                    message: format!(
-                        "{n} value(s) of meter {meter} in the period come from an operator import ({device}, entries {first}..={last}), not from the meter's own device"
-                    ),
-                });
-            }
-        }
-        for d in &devices {
-            let from_index;
-            let logged = match source {
-                Source::Log => seqs.get(d.as_str()),
-                Source::Index => {
-                    from_index = store.device_seqs(d, size)?.into_iter().collect();
-                    Some(&from_index)
-                }
-            };
-            sequence_gaps(d, logged, &mut issues);
-        }
-        let given = inputs.as_ref().and_then(|i| i.file.enterprises.get(e));
-        let acc_inputs = Inputs {
-            enterprise: e.clone(),
-            period_start: start,
-            period_end: end,
-            series,
-            certificates: given.map(|g| g.certificates.clone()).unwrap_or_default(),
-            purchases: given.map(|g| g.purchases.clone()).unwrap_or_default(),
-            output: given.and_then(|g| g.output.clone()),
-        };
-        // The enterprise's per-meter fuel choices (table, fuel, gas reference conditions).
-        let with_meters;
-        let opts = match given.filter(|g| !g.meters.is_empty()) {
-            Some(g) => {
-                with_meters = Options {
-                    meter_fuels: g.meters.clone(),
-                    ..options.clone()
-                };
-                &with_meters
-            }
-            None => &options,
-        };
-        let report = tanji_accounting::compute(&acc_inputs, &lookup, opts).map_err(|source| {
-            ReportError::Accounting {
-                enterprise: e.clone(),
-                source,
-            }
-        })?;
-        let (grid_intervals, without) = grid_coverage(&acc_inputs.series, start, end, &lookup);
-        let coverage = FactorCoverage {
-            series: factors.id.clone(),
-            series_from: span.map_or_else(String::new, |(a, _)| rfc3339(a)),
-            series_to: span.map_or_else(String::new, |(_, b)| rfc3339(b)),
-            intervals: grid_intervals,
-            intervals_without_factor: without,
-            complete: without == 0,
-        };
-        let filled = filled_share(&meter_docs);
-        let figures = serde_json::to_value(&report)
-            .map_err(|err| ReportError::Format(format!("serializing the figures: {err}")))?;
-        let products = match given.and_then(|g| g.products.as_ref()) {
-            None => None,
-            Some(pi) => {
-                let p = tanji_accounting::cbam::products(&acc_inputs, &lookup, opts, pi).map_err(
-                    |err| {
-                        ReportError::Request(format!(
-                            "products of {e} (inputs {}): {err}",
-                            inputs.as_ref().map_or("", |i| i.id.as_str())
-                        ))
-                    },
-                )?;
-                Some(serde_json::to_value(&p).map_err(|err| {
-                    ReportError::Format(format!("serializing the products: {err}"))
-                })?)
-            }
-        };
-        reports.push(EnterpriseDoc {
-            enterprise: e.clone(),
-            meters: meter_docs,
-            // Counted below, once every enterprise's rows are read.
-            uploads: 0,
-            figures,
-            products,
-            factor_coverage: Some(coverage),
-            filled_share: Some(filled),
-        });
-    }
-    // A series that does not cover the period: said loudly, first.
-    let short: Vec<&str> = reports
-        .iter()
-        .filter(|r| r.factor_coverage.as_ref().is_some_and(|c| !c.complete))
-        .map(|r| r.enterprise.as_str())
-        .collect();
-    if !short.is_empty() {
-        let all = sum_coverage(&factors.id, span, &reports);
-        issues.insert(
-            0,
-            coverage_issue(&all, &region, (start, end), &fixed, &short),
-        );
-    }
-    // Uploads per enterprise (a meter's upload counts for the enterprise it belonged to when
-    // it was logged).
-    for r in &mut reports {
-        if let Some(list) = uploads_of.get_mut(&r.enterprise) {
-            list.sort_unstable();
-            list.dedup();
-            r.uploads = list.len() as u64;
-        }
-    }
-    let park_totals = matches!(req.scope, Scope::Park).then(|| {
-        let mut t = totals(&reports);
-        t.factor_coverage = Some(sum_coverage(&factors.id, span, &reports));
-        let (filled, values) = reports
-            .iter()
-            .filter_map(|r| r.filled_share.as_ref())
-            .fold((0, 0), |(f, v), s| (f + s.filled_values, v + s.values));
-        t.filled_share = Some(share_of(filled, values));
-        t
-    });
-    let vkey = store.meta("vkey")?.unwrap_or_default();
-    let doc = ReportDoc {
-        format: FORMAT.into(),
-        scope: ScopeDoc {
-            kind: match req.scope {
-                Scope::Enterprise(_) => "enterprise".into(),
-                Scope::Park => "park".into(),
-            },
-            enterprise: match &req.scope {
-                Scope::Enterprise(e) => Some(e.clone()),
-                Scope::Park => None,
-            },
-            park,
-        },
-        period: PeriodDoc {
-            start: rfc3339(start),
-            end: rfc3339(end),
-        },
-        parameters: Parameters {
-            factors: factors.id.clone(),
-            region: region.clone(),
-            fixed_factor: fixed,
-            utc_offset_s: req.utc_offset_s,
-            steam_enthalpy: Some(SteamEnthalpyDoc {
-                kj_per_kg: STEAM_ENTHALPY_KJ_PER_KG,
-                source: STEAM_ENTHALPY_SOURCE.into(),
-            }),
-            inputs: inputs.as_ref().map(|i| i.id.clone()),
-            anomalies: req.anomalies,
-        },
-        methods: Methods {
-            accounting: tanji_accounting::METHOD.into(),
-            factors: factors.method.clone(),
-            report: FORMAT.into(),
-        },
-        reports,
-        park_totals,
-        issues,
-        provenance: Provenance {
-            log: LogDoc {
-                origin,
-                verifier_key: vkey,
-            },
-            checkpoint: CheckpointDoc {
-                size,
-                root: base64::engine::general_purpose::STANDARD.encode(cp.root),
-                note,
-            },
-            factors: FactorsDoc {
-                id: factors.id.clone(),
-                index: factors.index,
-                content_sha256: hex::encode(factors.content_sha256),
-                method: factors.method.clone(),
-                synthetic: region.to_ascii_lowercase().contains("synthetic"),
-                region,
-            },
-            inputs: inputs.as_ref().map(|i| InputsDoc {
-                id: i.id.clone(),
-                index: i.index,
-                content_sha256: hex::encode(i.content_sha256),
-            }),
-            leaves: leaves.into_values().collect(),
-        },
-    };
-    Ok(Built { doc, problems })
-}
-
 fn ed25519_verifying(k: &[u8; 32]) -> Option<ed25519_dalek::VerifyingKey> {
     ed25519_dalek::VerifyingKey::from_bytes(k).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn registration(enterprise: &str, meter: &str, carrier: &str, at: i64) -> DeviceRegistration {
+        DeviceRegistration {
+            device: format!("d-{meter}"),
+            public_key: [7; 32],
+            enterprise: enterprise.into(),
+            meter: meter.into(),
+            carrier: carrier.into(),
+            unit: "kWh".into(),
+            rated_per_hour_milli: 0,
+            registered_at: at,
+        }
+    }
+
+    fn view(registrations: Vec<(u64, DeviceRegistration)>) -> LogView {
+        let mut by_meter: BTreeMap<String, Vec<(u64, DeviceRegistration)>> = BTreeMap::new();
+        for (i, r) in registrations {
+            by_meter.entry(r.meter.clone()).or_default().push((i, r));
+        }
+        LogView {
+            registrations: by_meter,
+            uploads: Vec::new(),
+            publications: Vec::new(),
+            leaf_hashes: Vec::new(),
+            problems: Vec::new(),
+        }
+    }
+
+    fn factors(regions: &[&str]) -> Factors {
+        Factors {
+            id: "grid@v2".into(),
+            index: 0,
+            content_sha256: [0; 32],
+            method: "m".into(),
+            regions: regions.iter().map(|r| r.to_string()).collect(),
+            calibrations: Vec::new(),
+            series: tanji_factors::Series::default(),
+        }
+    }
+
+    fn meter(carrier: Carrier) -> MeterData {
+        MeterData {
+            reg_index: 1,
+            device: "d-1".into(),
+            carrier,
+            unit: Unit::KWh,
+        }
+    }
+
+    fn span(start: i64, end: i64) -> Span {
+        Span { start, end }
+    }
+
+    #[test]
+    fn the_leaves_must_fold_into_the_signed_root() {
+        let leaves: Vec<[u8; 32]> = [&b"a"[..], b"b", b"c"]
+            .iter()
+            .map(|e| tanji_ledger::leaf_hash(e))
+            .collect();
+        let mut frontier = tanji_ledger::Frontier::new();
+        for lh in &leaves {
+            frontier.append(*lh, &mut Vec::new());
+        }
+        let root = frontier.root();
+        assert!(tree_matches(&leaves, 3, &root));
+        assert!(!tree_matches(&leaves, 4, &root));
+        let mut changed = leaves.clone();
+        changed[1] = tanji_ledger::leaf_hash(b"B");
+        assert!(!tree_matches(&changed, 3, &root));
+    }
+
+    #[test]
+    fn the_region_is_the_one_asked_or_the_only_one() {
+        let two = factors(&["CN-FJ", "CN-SD"]);
+        assert_eq!(choose_region(Some("CN-SD"), &two).expect("listed"), "CN-SD");
+        let unknown = choose_region(Some("CN-XX"), &two).expect_err("not listed");
+        assert_eq!(
+            unknown.to_string(),
+            "region \"CN-XX\" is not in publication grid@v2; it has CN-FJ, CN-SD"
+        );
+        let none = choose_region(None, &two).expect_err("two regions");
+        assert!(
+            none.to_string().ends_with("name one with --region"),
+            "{none}"
+        );
+        assert_eq!(
+            choose_region(None, &factors(&["CN-FJ"])).expect("only"),
+            "CN-FJ"
+        );
+    }
+
+    #[test]
+    fn meters_go_to_the_enterprise_of_their_latest_registration() {
+        let v = view(vec![
+            (1, registration("e-old", "m-1", "electricity_import", 0)),
+            (2, registration("e-new", "m-1", "electricity_import", 10)),
+            (4, registration("e-new", "m-2", "unobtainium", 10)),
+        ]);
+        let mut problems = Vec::new();
+        let by = meters_by_enterprise(&v, &mut problems);
+        assert_eq!(by.keys().collect::<Vec<_>>(), ["e-new"]);
+        let m = &by["e-new"]["m-1"];
+        assert_eq!((m.reg_index, m.carrier), (2, Carrier::ElectricityImport));
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].subject, "entry 4 (registration of m-2)");
+
+        let scope = Scope::Enterprise("e-old".into());
+        let err = enterprises_in_scope(&scope, &by, 5).expect_err("not registered now");
+        assert!(err
+            .to_string()
+            .starts_with("no enterprise \"e-old\" is registered in this log (up to entry 5)"));
+        assert_eq!(
+            enterprises_in_scope(&Scope::Park, &by, 5).expect("park"),
+            ["e-new"]
+        );
+    }
+
+    #[test]
+    fn the_default_period_is_all_logged_data_and_an_empty_one_is_refused() {
+        let extents = BTreeMap::from([
+            ("m-1".to_string(), span(3600, 7200)),
+            ("m-2".to_string(), span(0, 5400)),
+        ]);
+        let e = ["e-1".to_string()];
+        assert_eq!(
+            period_of(None, &extents, &e, 9).expect("data"),
+            span(0, 7200)
+        );
+        assert_eq!(
+            period_of(Some((60, 120)), &extents, &e, 9).expect("given"),
+            span(60, 120)
+        );
+        let empty = period_of(Some((120, 120)), &extents, &e, 9).expect_err("empty");
+        assert!(empty
+            .to_string()
+            .starts_with("period 1970-01-01T00:02:00Z..1970-01-01T00:02:00Z is empty"));
+        let none = period_of(None, &BTreeMap::new(), &e, 9).expect_err("no data");
+        assert!(none
+            .to_string()
+            .starts_with("no accepted upload of e-1 is in the log (up to entry 9)"));
+    }
+
+    #[test]
+    fn the_fixed_factor_goes_to_accounting_in_grams_per_kwh_without_float_noise() {
+        let fixed = FixedFactorDoc {
+            t_per_mwh: 0.5703,
+            basis: "given".into(),
+            source: "given".into(),
+        };
+        let o = options(&fixed, None, 8 * 3600);
+        let f = o.fixed_factor.expect("a fixed factor");
+        assert_eq!(f.value.to_string(), "570.3");
+        assert_eq!(o.utc_offset_s, 28_800);
+        assert_eq!(o.matching, tanji_accounting::Matching::Annual);
+        assert_eq!(
+            o.heat.steam_enthalpy_kj_per_kg,
+            Some(STEAM_ENTHALPY_KJ_PER_KG)
+        );
+    }
+
+    #[test]
+    fn a_meter_lives_from_its_registration_or_first_data_to_its_last_data() {
+        let regs = [(3, registration("e", "m-1", "electricity_import", 1000))];
+        assert_eq!(
+            meter_life(Some(span(4000, 9000)), &regs),
+            Some(span(1000, 9000))
+        );
+        assert_eq!(
+            meter_life(Some(span(500, 9000)), &regs),
+            Some(span(500, 9000))
+        );
+        assert_eq!(meter_life(None, &regs), None);
+        let m = meter(Carrier::ElectricityImport);
+        assert!(life_issue("e", "m-1", &m, Some(span(0, 9000)), span(0, 9000)).is_none());
+        let issue =
+            life_issue("e", "m-1", &m, Some(span(3600, 9000)), span(0, 7200)).expect("starts late");
+        assert!(
+            issue
+                .message
+                .contains("counts from 1970-01-01T01:00:00Z to 1970-01-01T02:00:00Z"),
+            "{}",
+            issue.message
+        );
+    }
+
+    #[test]
+    fn a_meter_doc_counts_the_intervals_starting_in_the_period() {
+        let s = IntervalSeries {
+            meter: "m-1".into(),
+            carrier: Carrier::Steam,
+            unit: Unit::KWh,
+            fuel: None,
+            start: 0,
+            interval_s: 900,
+            values: vec![Some(1), None, Some(1), None, None],
+        };
+        let d = meter_doc("m-1", &meter(Carrier::Steam), &s, span(100, 3600));
+        // Intervals at 900, 1800 and 2700 start in the period; two have no value.
+        assert_eq!((d.intervals, d.missing), (3, 2));
+        assert_eq!(
+            (d.scope.as_str(), d.carrier.as_str()),
+            ("scope2_heat", "steam")
+        );
+    }
+
+    #[test]
+    fn the_registration_in_force_is_the_last_one_logged_before_the_upload() {
+        let regs = [
+            (2, registration("e", "m-1", "electricity_import", 0)),
+            (8, registration("e", "m-1", "electricity_import", 0)),
+        ];
+        assert_eq!(in_force(&regs, 5).map(|r| r.0), Some(2));
+        assert_eq!(in_force(&regs, 9).map(|r| r.0), Some(8));
+        // A history imported before the meter's registration is logged.
+        assert_eq!(in_force(&regs, 1).map(|r| r.0), Some(8));
+        assert!(in_force(&[], 1).is_none());
+    }
+
+    #[test]
+    fn an_import_counts_its_values_in_the_period_and_its_entries() {
+        let (a, b) = ([1, 2, 3, 4], [5, 6]);
+        let row = |index, start, values| Row {
+            index,
+            device: "import-op",
+            seq: index,
+            meter: "m-1",
+            start,
+            interval_s: 900,
+            unit: "kWh",
+            decimals: 3,
+            values,
+        };
+        let (r1, r2) = (row(7, 0, &a[..]), row(4, 3600, &b[..]));
+        let mut i = Imported::new(&r1);
+        let period = span(900, 4500);
+        i.add(&r1, period);
+        i.add(&r2, period);
+        assert_eq!((i.values, i.first, i.last), (4, 4, 7));
+        let imported = BTreeMap::from([("m-1", i)]);
+        let mut issues = Vec::new();
+        imported_issues(&imported, &BTreeMap::new(), &mut issues);
+        assert!(
+            issues.is_empty(),
+            "an import of another enterprise's meter is not ours"
+        );
+        let meters = BTreeMap::from([("m-1".to_string(), meter(Carrier::ElectricityImport))]);
+        imported_issues(&imported, &meters, &mut issues);
+        assert_eq!(
+            issues[0].message,
+            "4 value(s) of meter m-1 in the period come from an operator import (import-op, entries 4..=7), not from the meter's own device"
+        );
+    }
+
+    #[test]
+    fn an_entry_is_listed_once() {
+        let mut acc = Collected::new(3, Vec::new());
+        assert!(acc.first_use(1));
+        assert!(!acc.first_use(1));
+        assert!(!acc.first_use(3), "beyond the checkpoint");
+        acc.used_by("e", 2);
+        acc.used_by("e", 1);
+        assert_eq!(acc.uploads_of["e"], [2, 1]);
+    }
 }

@@ -117,13 +117,21 @@ pub(crate) struct Factors {
     pub content_sha256: [u8; 32],
     pub method: String,
     pub regions: Vec<String>,
-    /// (region, target tCO2/MWh) from `calibration` lines.
-    pub calibrations: Vec<(String, f64)>,
+    /// Targets from `calibration` lines.
+    pub calibrations: Vec<CalibrationTarget>,
     pub series: tanji_factors::Series,
 }
 
-/// (region, target tCO2/MWh) of a manifest's `calibration` line, if it names a target.
-fn calibration_target(line: &str) -> Option<(String, f64)> {
+/// The official annual figure a publication's series was calibrated to for a region.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct CalibrationTarget {
+    pub region: String,
+    /// tCO2/MWh.
+    pub t_per_mwh: f64,
+}
+
+/// The target of a manifest's `calibration` line, if it names one.
+fn calibration_target(line: &str) -> Option<CalibrationTarget> {
     // tanji-factors writes `REGION: direct factors x0.947012 (mean … -> … t/MWh, target
     // 0.4092; 8760 intervals, … MWh)`; `REGION target=0.4092 …` is read too.
     let region = line
@@ -139,7 +147,10 @@ fn calibration_target(line: &str) -> Option<(String, f64)> {
                 .next()
                 .and_then(|t| t.parse::<f64>().ok())
         })?;
-    (!region.is_empty()).then_some((region, target))
+    (!region.is_empty()).then_some(CalibrationTarget {
+        region,
+        t_per_mwh: target,
+    })
 }
 
 /// The method of an enterprise inputs document.
@@ -297,4 +308,24 @@ pub(crate) fn load_inputs<S: Store>(
         content_sha256: p.content_hash,
         file,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_calibration_line_gives_its_region_and_target() {
+        let written = "CN-FJ: direct factors x0.947012 (mean 0.4321 -> 0.4092 t/MWh, target 0.4092; 8760 intervals, 1.0 MWh)";
+        assert_eq!(
+            calibration_target(written),
+            Some(CalibrationTarget {
+                region: "CN-FJ".into(),
+                t_per_mwh: 0.4092
+            })
+        );
+        let short = calibration_target("CN-SD target=0.6 from the yearbook").expect("a target");
+        assert_eq!((short.region.as_str(), short.t_per_mwh), ("CN-SD", 0.6));
+        assert_eq!(calibration_target("CN-SD: scaled by hand"), None);
+    }
 }

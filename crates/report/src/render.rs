@@ -179,7 +179,18 @@ th{background:#f3f6f9}td:first-child,th:first-child{text-align:left}.muted{color
 .cards{display:flex;gap:1em;flex-wrap:wrap}.card{border:1px solid #d5dde5;border-radius:6px;padding:.6em 1em;min-width:180px}\
 pre{background:#f3f6f9;padding:.6em;overflow-x:auto;font-size:12px}code{font-size:12px;word-break:break-all}";
 
+/// One enterprise's section: filled share, totals by scope with the Scope 1 and heat lines,
+/// fixed vs dynamic, indicators and data issues.
 fn enterprise_section(doc: &ReportDoc, e: &EnterpriseDoc, out: &mut String) {
+    scope_totals(e, out);
+    fuel_lines(&e.figures, out);
+    comparison_section(doc, &e.figures, out);
+    indicators_section(&e.figures, out);
+    issues_section(e, out);
+}
+
+/// The filled-share banner and the totals by scope.
+fn scope_totals(e: &EnterpriseDoc, out: &mut String) {
     let f = &e.figures;
     let s1 = int(f, &["scope1", "fossil_g"]);
     let s2 = int(f, &["scope2_location", "total_g"]);
@@ -210,6 +221,10 @@ fn enterprise_section(doc: &ReportDoc, e: &EnterpriseDoc, out: &mut String) {
         t(s2m),
         t(s1 + s2),
     );
+}
+
+/// The Scope 1 lines and heat/steam lines: meter, quantity, emissions and their parameters.
+fn fuel_lines(f: &Value, out: &mut String) {
     let lines = at(f, &["scope1", "lines"])
         .as_array()
         .cloned()
@@ -237,8 +252,10 @@ fn enterprise_section(doc: &ReportDoc, e: &EnterpriseDoc, out: &mut String) {
         }
         out.push_str("</table>");
     }
+}
 
-    // Fixed vs dynamic.
+/// Fixed vs dynamic grid factor, with the reason and the hour-of-day table.
+fn comparison_section(doc: &ReportDoc, f: &Value, out: &mut String) {
     let c = at(f, &["comparison"]);
     if !c.is_null() {
         let fixed = int(c, &["fixed_g"]);
@@ -317,8 +334,10 @@ fn enterprise_section(doc: &ReportDoc, e: &EnterpriseDoc, out: &mut String) {
             ff
         );
     }
+}
 
-    // Indicators.
+/// The indicators: consumption, import, PV, export, green share, hourly match.
+fn indicators_section(f: &Value, out: &mut String) {
     let i = at(f, &["indicators"]);
     let _ = write!(
         out,
@@ -336,8 +355,11 @@ fn enterprise_section(doc: &ReportDoc, e: &EnterpriseDoc, out: &mut String) {
         pct(float(i, &["green_share"])),
         pct(float(i, &["cfe_score"])),
     );
+}
 
-    // Data issues.
+/// The data issues accounting found, and the uploads and meters counted.
+fn issues_section(e: &EnterpriseDoc, out: &mut String) {
+    let f = &e.figures;
     let issues = at(f, &["issues"]).as_array().cloned().unwrap_or_default();
     let _ = write!(out, "<h2>Data issues (数据问题) — {}</h2>", issues.len());
     if issues.is_empty() {

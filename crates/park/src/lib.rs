@@ -223,6 +223,8 @@ enum Access {
     Writer(WriterLock),
     /// Opened from its directory to read only ([`Park::open_read`]): every write is refused.
     ReadOnly(PathBuf),
+}
+
 /// The bounds of the quarantine. Beyond them the oldest rows are summarised (one row per
 /// source and rejection code: count, bytes, first and last time) — never silently dropped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -476,7 +478,6 @@ impl<S: Store> Park<S> {
             limits: QuarantineLimits::default(),
         })
     }
-
 
     /// Refuses a write to a park opened read-only.
     fn writable(&self) -> Result<(), ParkError> {

@@ -181,7 +181,7 @@ fn backtest_cmd(
     write: Option<&Path>,
 ) -> Result<ExitCode> {
     if let Some(path) = write {
-        crate::bench::check_write(path)?;
+        crate::record::check_write(path)?;
     }
     let t0 = Instant::now();
     let zone = Zone::shanghai();
@@ -267,7 +267,7 @@ fn backtest_cmd(
             "Measured {} with `tanji forecast backtest --days {held}`:\n\n{table}\n{note}",
             crate::util::rfc3339(crate::util::now()),
         );
-        crate::bench::record(path, "forecast", &body)?;
+        crate::record::record(path, "forecast", &body)?;
         println!("recorded in {}", path.display());
     }
     Ok(ExitCode::SUCCESS)

@@ -1,30 +1,24 @@
 //! `tanji`: the command-line tool of tanji, precise and verifiable carbon accounting for
 //! industrial parks. Every command that works on a park takes `--dir D`, its data directory.
 
-mod bench;
-mod bench_optimize;
-mod bench_report;
-mod bench_serve;
 mod demo;
 mod demo_serve;
 mod device;
-mod factors;
 mod forecast;
 mod import;
-mod ingest;
 mod inputs;
 mod log;
 mod optimize;
-mod report;
 mod serve;
-mod simulate;
-mod util;
 mod witness;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use tanji_cli::{
+    error_text, factors, ingest, quiet_on_broken_pipe, record, report, simulate, util,
+};
 
 /// tanji (碳计): signed meter data, a tamper-evident log, and carbon figures an auditor can
 /// recompute.
@@ -99,33 +93,12 @@ enum Command {
     /// Next-day forecasts of grid factors, loads and PV: backtests of each model.
     #[command(subcommand)]
     Forecast(forecast::ForecastCommand),
-    /// Benchmarks that print a table and record it in docs/benchmarks.md.
-    #[command(subcommand)]
-    Bench(bench::BenchCommand),
     /// Run the park as a service: HTTP ingest, the log in the C2SP tlog-tiles layout, proofs,
     /// access by token, metrics.
     Serve(serve::ServeArgs),
     /// API tokens for the service.
     #[command(subcommand)]
     Token(serve::TokenCommand),
-}
-
-/// `tanji … | head` closes stdout early; print! then panics with "Broken pipe". Exit quietly
-/// with the shell's SIGPIPE status instead of printing a panic.
-fn quiet_on_broken_pipe() {
-    let default = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        let msg = info
-            .payload()
-            .downcast_ref::<String>()
-            .map(String::as_str)
-            .or_else(|| info.payload().downcast_ref::<&str>().copied())
-            .unwrap_or("");
-        if msg.contains("Broken pipe") {
-            std::process::exit(141);
-        }
-        default(info);
-    }));
 }
 
 fn main() -> ExitCode {
@@ -155,7 +128,6 @@ fn main() -> ExitCode {
         Command::Demo(a) => demo::run(a),
         Command::Optimize(a) => optimize::run(a),
         Command::Forecast(c) => forecast::run(c),
-        Command::Bench(c) => bench::run(c),
         Command::Serve(a) => serve::run(a),
         Command::Token(c) => serve::token(c),
     };
@@ -165,61 +137,5 @@ fn main() -> ExitCode {
             eprintln!("error: {}", error_text(&e));
             ExitCode::from(2)
         }
-    }
-}
-
-/// An error and its causes on one line, `outer: inner: …`, each text once: a cause whose text
-/// the line already ends with (an error that prints its source and also returns it as its
-/// source, as `std::io::Error` wrappers and `time`'s parse errors do) is not repeated.
-fn error_text(e: &anyhow::Error) -> String {
-    let mut text = String::new();
-    for cause in e.chain() {
-        let part = cause.to_string();
-        if text.ends_with(&part) || text.contains(&format!("{part}: ")) {
-            continue;
-        }
-        if !text.is_empty() {
-            text.push_str(": ");
-        }
-        text.push_str(&part);
-    }
-    text
-}
-
-#[cfg(test)]
-mod tests {
-    use super::error_text;
-
-    #[test]
-    fn an_error_chain_prints_each_text_once() {
-        let io = std::io::Error::from_raw_os_error(17);
-        let io_text = io.to_string();
-        /// Like `tanji_park::ParkError::Io`: prints its source and returns it as its source.
-        #[derive(Debug)]
-        struct Wrapped {
-            path: String,
-            source: std::io::Error,
-        }
-        impl std::fmt::Display for Wrapped {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                write!(f, "{}: {}", self.path, self.source)
-            }
-        }
-        impl std::error::Error for Wrapped {
-            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-                Some(&self.source)
-            }
-        }
-        let e = anyhow::Error::new(Wrapped {
-            path: "/tmp/x".into(),
-            source: io,
-        })
-        .context("creating a park in /tmp/x");
-        assert_eq!(
-            error_text(&e),
-            format!("creating a park in /tmp/x: /tmp/x: {io_text}")
-        );
-        let plain = anyhow::anyhow!("inner").context("outer");
-        assert_eq!(error_text(&plain), "outer: inner");
     }
 }

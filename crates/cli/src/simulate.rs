@@ -177,7 +177,7 @@ pub fn run(a: SimulateArgs) -> Result<ExitCode> {
 }
 
 /// How long a device waits for an answer before publishing the same upload again.
-const ACK_WAIT: Duration = Duration::from_secs(30);
+pub const ACK_WAIT: Duration = Duration::from_secs(30);
 /// Publications of one upload before a device gives up.
 const ATTEMPTS: u32 = 4;
 

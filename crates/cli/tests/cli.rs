@@ -57,8 +57,11 @@ fn help_of_every_command() {
             queue.push(p);
         }
     }
-    // tanji, its 9 commands, device's 3, log's 6, bench's 1 at least.
+    // tanji, its 9 commands, device's 3, log's 6 at least.
     assert!(seen >= 20, "only {seen} help texts");
+    // The benchmarks are the tanji-bench binary, not a command of the shipped tanji.
+    let top = subcommands(&tanji(["--help"]).ok().stdout);
+    assert!(!top.iter().any(|c| c == "bench"), "{top:?}");
     tanji(["--version"]).ok();
     // No command: usage on stderr, exit 2.
     let run = tanji::<[&str; 0], &str>([]).expect_code(2);

@@ -6,9 +6,14 @@
 //! example of docs/report.md is published and reported on in the same park.
 //!
 //! What the test changes in the README's commands, and only this:
-//! - the `cargo build --release -p tanji-cli` line puts the binary under test first on PATH
-//!   instead of building (bash starts in the repository root, as the README's reader does, and
-//!   `TMPDIR` is this test's temporary directory, so the README's `mktemp -d` lands in it);
+//! - the `cargo build --release -p tanji-cli -p tanji-bench` line puts the binary under test
+//!   first on PATH instead of building (bash starts in the repository root, as the README's
+//!   reader does, and `TMPDIR` is this test's temporary directory, so the README's `mktemp -d`
+//!   lands in it). The benches are the `tanji-bench` binary of another package, which Cargo
+//!   gives this test no path to: it is taken from beside the binary under test
+//!   (`target/<profile>/tanji-bench`), where `cargo test --workspace` builds it before any test
+//!   runs; run alone (`cargo test -p tanji-cli --test readme`), build it first with
+//!   `cargo build -p tanji-bench`, or the test stops and says so;
 //! - each `127.0.0.1:PORT` is replaced by a free port (tests run side by side);
 //! - a command ending in `&` (`tanji serve`, `tanji witness serve`) writes its output to a log
 //!   of its own, and the next step starts once its `--listen` port accepts connections (a
@@ -16,7 +21,7 @@
 //! - `tanji verify … --witnesses K-of-N` first waits until the server's `/checkpoint` carries K
 //!   cosignatures (the server asks the witnesses as it starts, in the background);
 //! - benches and the forecast backtest run at the tiny sizes of [`TINY`] (same code, smaller
-//!   inputs); `tanji bench report` needs Python's `duckdb` and says SKIPPED without it (under
+//!   inputs); `tanji-bench report` needs Python's `duckdb` and says SKIPPED without it (under
 //!   `CI=true` it must run).
 //!
 //! Needs `bash` and `curl` (the README uses curl too).
@@ -37,26 +42,26 @@ const REPORT_DOC: &str = include_str!("../../../docs/report.md");
 const EXAMPLE_INPUTS: &str = include_str!("../../../examples/e1-inputs.json");
 
 /// Size flags for the long-running commands of the README (set or replaced): the same code on
-/// inputs small enough for a test. Every `tanji bench` of the README must be listed.
+/// inputs small enough for a test. Every `tanji-bench` command of the README must be listed.
 const TINY: &[(&str, &[(&str, &str)])] = &[
     (
-        "tanji bench ingest",
+        "tanji-bench ingest",
         &[("--uploads", "200"), ("--devices", "4")],
     ),
     (
-        "tanji bench factors",
+        "tanji-bench factors",
         &[("--regions", "3"), ("--hours", "48"), ("--rounds", "1")],
     ),
     (
-        "tanji bench report",
+        "tanji-bench report",
         &[("--enterprises", "1"), ("--days", "2"), ("--rounds", "1")],
     ),
     (
-        "tanji bench optimize",
+        "tanji-bench optimize",
         &[("--loads", "4"), ("--rounds", "1")],
     ),
     (
-        "tanji bench serve",
+        "tanji-bench serve",
         &[
             ("--devices", "5"),
             ("--days", "2"),
@@ -289,8 +294,14 @@ fn steps(state: &Path, ports: &BTreeMap<String, u16>) -> (Vec<Step>, Vec<String>
             run = run.replace(from.as_str(), &format!("127.0.0.1:{to}"));
         }
         let code = code_part(&run).to_string();
-        if let Some(rest) = code.strip_prefix("cargo build --release -p tanji-cli") {
+        if let Some(rest) = code.strip_prefix("cargo build --release -p tanji-cli -p tanji-bench") {
             build_lines += 1;
+            let bench = bin_dir.join("tanji-bench");
+            assert!(
+                bench.is_file(),
+                "{} is missing: the README's benches run the tanji-bench binary from beside the tanji under test; `cargo test --workspace` builds it, or run `cargo build -p tanji-bench` (the same profile) before this test",
+                bench.display()
+            );
             let rest = rest.trim_start().trim_start_matches("&&").trim_start();
             assert!(
                 rest.starts_with("export PATH="),
@@ -306,16 +317,16 @@ fn steps(state: &Path, ports: &BTreeMap<String, u16>) -> (Vec<Step>, Vec<String>
         if code.split_whitespace().any(|w| w == "cd") {
             seen_cd = true;
         }
-        if code.starts_with("tanji bench") || code.starts_with("tanji forecast backtest") {
+        if code.starts_with("tanji-bench ") || code.starts_with("tanji forecast backtest") {
             let (_, flags) = TINY
                 .iter()
                 .find(|(prefix, _)| code.starts_with(prefix))
                 .unwrap_or_else(|| panic!("no tiny size in TINY for the README's {code:?}"));
             run = with_flags(&code, flags);
-            if code.starts_with("tanji bench report") && !python_has_duckdb() {
+            if code.starts_with("tanji-bench report") && !python_has_duckdb() {
                 assert!(
                     std::env::var("CI").as_deref() != Ok("true"),
-                    "CI=true but python3 cannot import duckdb for `tanji bench report`"
+                    "CI=true but python3 cannot import duckdb for `tanji-bench report`"
                 );
                 eprintln!("SKIPPED: {code} (python3 cannot import duckdb)");
                 skipped.push(code.clone());
@@ -611,7 +622,7 @@ fn the_readme_using_it_section_runs_as_written() {
         let mark = format!("<!-- bench:{name}:start -->");
         let ran = !skipped
             .iter()
-            .any(|c| c.starts_with(&format!("tanji bench {name}")));
+            .any(|c| c.starts_with(&format!("tanji-bench {name}")));
         assert_eq!(recorded.contains(&mark), ran, "bench {name} in\n{recorded}");
     }
     assert_eq!(
@@ -771,9 +782,9 @@ fn commands_keep_continuations_and_here_documents() {
     assert_eq!(code_part("tanji x \"#no\" # yes"), "tanji x \"#no\"");
     assert_eq!(
         with_flags(
-            "tanji bench factors --write b.md  # c",
+            "tanji-bench factors --write b.md  # c",
             &[("--rounds", "1"), ("--write", "x.md")]
         ),
-        "tanji bench factors --write x.md --rounds 1"
+        "tanji-bench factors --write x.md --rounds 1"
     );
 }

@@ -1,5 +1,5 @@
 //! The flow-tracing benchmark: a synthetic year of hourly data for a meshed network, timed
-//! end to end and solver against solver. `cargo bench -p tanji-factors` and `tanji bench
+//! end to end and solver against solver. `cargo bench -p tanji-factors` and `tanji-bench
 //! factors` both call [`run`]. This module is the crate's only use of a clock.
 //!
 //! The network: `regions` regions on a ring with chords (region i linked to i+1 and i+7), so

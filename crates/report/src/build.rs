@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use base64::Engine as _;
 use tanji_accounting::{Inputs, IntervalSeries, NamedFactor, Options, SeriesFactors, TableFactors};
 use tanji_ledger::{open_checkpoint, NoteVerifier};
-use tanji_readings::{DeviceRegistration, SignedUpload};
+use tanji_readings::SignedUpload;
 use tanji_store::Store;
 use tanji_units::{Carrier, Unit};
 
@@ -30,6 +30,7 @@ use crate::doc::{
 };
 use crate::gather::{
     load_factors, load_inputs, series_span, Factors, Inputs as InputsPublication, LogView,
+    Registered,
 };
 use crate::{rfc3339, Finding, ReportError, FORMAT};
 
@@ -169,7 +170,7 @@ struct Basis {
 type MetersByEnterprise = BTreeMap<String, BTreeMap<String, MeterData>>;
 
 /// A meter's registrations, in log order.
-type Regs<'a> = &'a [(u64, DeviceRegistration)];
+type Regs<'a> = &'a [Registered];
 
 /// Builds a report in named stages; [`build`] runs them in order.
 struct Builder<'a, S> {
@@ -577,7 +578,7 @@ fn choose_region(asked: Option<&str>, factors: &Factors) -> Result<String, Repor
 fn meters_by_enterprise(view: &LogView, problems: &mut Vec<Finding>) -> MetersByEnterprise {
     let mut by_enterprise = MetersByEnterprise::new();
     for (meter, regs) in &view.registrations {
-        let Some((index, reg)) = regs.last() else {
+        let Some(Registered { index, reg }) = regs.last() else {
             continue;
         };
         let (Ok(carrier), Ok(unit)) = (reg.carrier.parse::<Carrier>(), reg.unit.parse::<Unit>())
@@ -630,7 +631,7 @@ fn rows_from_log<'e>(
     let mut rows: BTreeMap<&str, Readings> = BTreeMap::new();
     for (&index, u) in &log.uploads {
         for r in tanji_park::channel_rows(u, index) {
-            let Some((_, reg)) = log.view.meter(&r.meter) else {
+            let Some(Registered { reg, .. }) = log.view.meter(&r.meter) else {
                 continue;
             };
             let Some(&e) = in_scope.get(reg.enterprise.as_str()) else {
@@ -706,7 +707,7 @@ fn options(
 /// fill.
 fn meter_life(extent: Option<Span>, regs: Regs<'_>) -> Option<Span> {
     let x = extent?;
-    let registered = regs.iter().map(|(_, r)| r.registered_at).min();
+    let registered = regs.iter().map(|r| r.reg.registered_at).min();
     Some(Span {
         start: registered.map_or(x.start, |r| r.min(x.start)),
         end: x.end,
@@ -816,10 +817,10 @@ impl<'r> Selected<'r> {
 
 /// The registration in force when the upload at `index` was logged (a meter whose history
 /// was imported passes from its import device to its own device).
-fn in_force(regs: Regs<'_>, index: u64) -> Option<&(u64, DeviceRegistration)> {
+fn in_force(regs: Regs<'_>, index: u64) -> Option<&Registered> {
     regs.iter()
         .rev()
-        .find(|(i, _)| *i < index)
+        .find(|r| r.index < index)
         .or_else(|| regs.last())
 }
 
@@ -912,10 +913,10 @@ impl<'v> Run<'v> {
         let view = &log.view;
         let mut keys: BTreeMap<&str, Vec<_>> = BTreeMap::new();
         if req.device_signatures {
-            for (_, r) in view.registrations.values().flatten() {
-                keys.entry(r.device.as_str())
+            for Registered { reg, .. } in view.registrations.values().flatten() {
+                keys.entry(reg.device.as_str())
                     .or_default()
-                    .push(ed25519_verifying(&r.public_key));
+                    .push(ed25519_verifying(&reg.public_key));
             }
         }
         let mut seqs: BTreeMap<&str, BTreeSet<u64>> = BTreeMap::new();
@@ -993,7 +994,11 @@ impl<'v> Run<'v> {
             if !r.overlaps(self.period) {
                 continue;
             }
-            let Some((reg_index, reg)) = in_force(regs, r.index) else {
+            let Some(Registered {
+                index: reg_index,
+                reg,
+            }) = in_force(regs, r.index)
+            else {
                 continue;
             };
             if reg.device != r.device {
@@ -1087,7 +1092,7 @@ impl<'v> Run<'v> {
                 .extend(life_issue(e, meter, m, life, self.period));
             out.docs.push(meter_doc(meter, m, &s, self.period));
             if self.anomalies {
-                let reg = regs.last().map(|(_, r)| r);
+                let reg = regs.last().map(|r| &r.reg);
                 let (lookup, options) = (&self.lookup, &self.options);
                 let period = self.period.pair();
                 crate::anomalies::add_issues(e, &s, reg, period, lookup, options, &mut acc.issues)?;
@@ -1251,6 +1256,7 @@ fn ed25519_verifying(k: &[u8; 32]) -> Option<ed25519_dalek::VerifyingKey> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tanji_readings::DeviceRegistration;
 
     fn registration(enterprise: &str, meter: &str, carrier: &str, at: i64) -> DeviceRegistration {
         DeviceRegistration {
@@ -1265,10 +1271,19 @@ mod tests {
         }
     }
 
+    fn registered(index: u64, enterprise: &str, meter: &str, at: i64) -> Registered {
+        let reg = registration(enterprise, meter, "electricity_import", at);
+        Registered { index, reg }
+    }
+
     fn view(registrations: Vec<(u64, DeviceRegistration)>) -> LogView {
-        let mut by_meter: BTreeMap<String, Vec<(u64, DeviceRegistration)>> = BTreeMap::new();
-        for (i, r) in registrations {
-            by_meter.entry(r.meter.clone()).or_default().push((i, r));
+        let mut by_meter: BTreeMap<String, Vec<Registered>> = BTreeMap::new();
+        for (index, reg) in registrations {
+            let meter = reg.meter.clone();
+            by_meter
+                .entry(meter)
+                .or_default()
+                .push(Registered { index, reg });
         }
         LogView {
             registrations: by_meter,
@@ -1413,7 +1428,7 @@ mod tests {
 
     #[test]
     fn a_meter_lives_from_its_registration_or_first_data_to_its_last_data() {
-        let regs = [(3, registration("e", "m-1", "electricity_import", 1000))];
+        let regs = [registered(3, "e", "m-1", 1000)];
         assert_eq!(
             meter_life(Some(span(4000, 9000)), &regs),
             Some(span(1000, 9000))
@@ -1458,14 +1473,11 @@ mod tests {
 
     #[test]
     fn the_registration_in_force_is_the_last_one_logged_before_the_upload() {
-        let regs = [
-            (2, registration("e", "m-1", "electricity_import", 0)),
-            (8, registration("e", "m-1", "electricity_import", 0)),
-        ];
-        assert_eq!(in_force(&regs, 5).map(|r| r.0), Some(2));
-        assert_eq!(in_force(&regs, 9).map(|r| r.0), Some(8));
+        let regs = [registered(2, "e", "m-1", 0), registered(8, "e", "m-1", 0)];
+        assert_eq!(in_force(&regs, 5).map(|r| r.index), Some(2));
+        assert_eq!(in_force(&regs, 9).map(|r| r.index), Some(8));
         // A history imported before the meter's registration is logged.
-        assert_eq!(in_force(&regs, 1).map(|r| r.0), Some(8));
+        assert_eq!(in_force(&regs, 1).map(|r| r.index), Some(8));
         assert!(in_force(&[], 1).is_none());
     }
 

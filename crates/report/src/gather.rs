@@ -13,10 +13,18 @@ use tanji_store::Store;
 
 use crate::{Finding, ReportError};
 
+/// A registration with the leaf index of its entry.
+#[derive(Clone, Debug)]
+pub(crate) struct Registered {
+    /// Leaf index of the registration's entry.
+    pub index: u64,
+    pub reg: DeviceRegistration,
+}
+
 /// The log's entries up to a size, decoded.
 pub(crate) struct LogView {
-    /// Registrations by meter: every (index, registration), in log order.
-    pub registrations: BTreeMap<String, Vec<(u64, DeviceRegistration)>>,
+    /// Registrations by meter, in log order.
+    pub registrations: BTreeMap<String, Vec<Registered>>,
     /// Accepted uploads with their leaf index, in log order.
     pub uploads: Vec<(u64, SignedUpload)>,
     /// Publication notes with their leaf index, in log order.
@@ -44,7 +52,7 @@ impl LogView {
                     .registrations
                     .entry(r.meter.clone())
                     .or_default()
-                    .push((index, r)),
+                    .push(Registered { index, reg: r }),
                 Ok(LogEntry::Upload(u)) => view.uploads.push((index, u)),
                 Ok(LogEntry::Publication(n)) => view.publications.push((index, n)),
                 Err(e) => view.problems.push(Finding {
@@ -92,7 +100,7 @@ impl LogView {
                     .registrations
                     .entry(r.meter.clone())
                     .or_default()
-                    .push((index, r)),
+                    .push(Registered { index, reg: r }),
                 Ok(LogEntry::Publication(n)) => view.publications.push((index, n)),
                 Ok(LogEntry::Upload(_)) => {}
                 Err(e) => view.problems.push(Finding {
@@ -105,7 +113,7 @@ impl LogView {
     }
 
     /// The registration in force for a meter (the latest logged).
-    pub fn meter(&self, meter: &str) -> Option<&(u64, DeviceRegistration)> {
+    pub fn meter(&self, meter: &str) -> Option<&Registered> {
         self.registrations.get(meter).and_then(|v| v.last())
     }
 }

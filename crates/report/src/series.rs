@@ -92,7 +92,7 @@ pub fn site_series<S: Store>(
     // Meters of the enterprise, by carrier, with their rated capacity.
     let mut meters: BTreeMap<&str, (Carrier, i64)> = BTreeMap::new();
     for (meter, regs) in &view.registrations {
-        if let Some((_, r)) = regs.last() {
+        if let Some(crate::gather::Registered { reg: r, .. }) = regs.last() {
             if r.enterprise == enterprise {
                 if let Ok(c) = r.carrier.parse::<Carrier>() {
                     let cap = to_wh(r.rated_per_hour_milli, 3, &r.unit)

@@ -1,4 +1,4 @@
-//! `tanji bench serve`: the service under load, on loopback only. Starts the server in this
+//! `tanji-bench serve`: the service under load, on loopback only. Starts the server in this
 //! process on 127.0.0.1:0 over a temporary park, has N simulated devices (the simulator's
 //! registrations and signed daily uploads) POST one upload per request at a fixed total rate
 //! over real HTTP (at most [`MAX_CONNECTIONS`] requests in flight), while dashboard readers
@@ -18,7 +18,7 @@ use tanji_readings::{parse_json_upload, upload_to_json};
 use tanji_server::{Config, Server};
 use tanji_simulator::{Park as SimPark, ParkSpec};
 
-use crate::util;
+use tanji_cli::util;
 
 /// The most connections the simulated devices hold at once: each is two file descriptors in
 /// this one process (the device's and the server's), and a process usually may have 20 000.
@@ -169,8 +169,8 @@ pub fn run(a: Args) -> Result<ExitCode> {
         let year = time::OffsetDateTime::from_unix_timestamp(start_day)
             .map(|d| d.year())
             .unwrap_or(2026);
-        let grid = crate::factors::fujian_like(year, a.seed)?;
-        crate::factors::publish(&mut park, &grid.name, grid.csv.as_bytes(), &grid.meta)?;
+        let grid = tanji_cli::factors::fujian_like(year, a.seed)?;
+        tanji_cli::factors::publish(&mut park, &grid.name, grid.csv.as_bytes(), &grid.meta)?;
         park.register(&sim.registrations(start_day - 86_400))?;
         park.size()
     };
@@ -435,14 +435,14 @@ pub fn run(a: Args) -> Result<ExitCode> {
     println!("{table}\n{note}");
     if let Some(path) = &a.write {
         let intro = format!(
-            "Measured {} on this machine (loopback, batch window {} ms) with\n`tanji bench serve --devices {devices} --days {} --rate {rate} --window-ms {} --readers {readers} --reader-interval-ms {}`:\n\n",
+            "Measured {} on this machine (loopback, batch window {} ms) with\n`tanji-bench serve --devices {devices} --days {} --rate {rate} --window-ms {} --readers {readers} --reader-interval-ms {}`:\n\n",
             util::rfc3339(util::now()),
             a.window_ms,
             a.days,
             a.window_ms,
             a.reader_interval_ms
         );
-        crate::bench::record(path, "serve", &format!("{intro}{table}\n{note}"))?;
+        tanji_cli::record::record(path, "serve", &format!("{intro}{table}\n{note}"))?;
         println!("recorded in {}", path.display());
     }
     Ok(if other + failed == 0 {

@@ -1,4 +1,4 @@
-# The DuckDB baseline of `tanji bench report` (crates/cli/src/bench_report.rs runs it with
+# The DuckDB baseline of `tanji-bench report` (crates/bench/src/report.rs runs it with
 # `python3 -c`; it needs the `duckdb` package: `pip install duckdb`).
 #
 # argv: READINGS_CSV FACTORS_CSV WORKDIR ROUNDS

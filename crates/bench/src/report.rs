@@ -1,4 +1,4 @@
-//! `tanji bench report`: a park-year reported end to end from the store, and the accounting
+//! `tanji-bench report`: a park-year reported end to end from the store, and the accounting
 //! computation alone, beside DuckDB running the same join-multiply-aggregate over the same
 //! readings in Parquet and in memory, in the same run (DuckDB through Python's `duckdb`).
 
@@ -15,7 +15,7 @@ use tanji_report::{Request, Scope, Source};
 use tanji_store::Store;
 use tanji_units::{Carrier, Unit};
 
-use crate::{factors, ingest, simulate, util};
+use tanji_cli::{factors, ingest, simulate, util};
 
 /// The DuckDB side, run with `python3 -c`.
 const DUCKDB_SCRIPT: &str = include_str!("../bench/duckdb_report.py");
@@ -25,7 +25,7 @@ const FIRST_DAY: &str = "2025-01-01";
 /// Meters a default run has at least.
 const MIN_METERS: usize = 300;
 
-/// Options of `tanji bench report`.
+/// Options of `tanji-bench report`.
 pub struct Args {
     pub enterprises: Option<usize>,
     pub days: u32,
@@ -335,7 +335,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
     // a. tanji end to end from the store.
     eprintln!("tanji: park report from the store, best of {rounds} …");
     let (e2e_time, built) = best_of(rounds, || {
-        let (store, _) = crate::report::open_store(&dir)?;
+        let (store, _) = tanji_cli::report::open_store(&dir)?;
         let built = tanji_report::build(&store, &verifier, &Request::new(Scope::Park))?;
         Ok(built)
     })?;
@@ -371,7 +371,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
         "tanji: the same report recomputed from the log (the audit's path), best of {rounds} …"
     );
     let (log_time, from_log) = best_of(rounds, || {
-        let (store, _) = crate::report::open_store(&dir)?;
+        let (store, _) = tanji_cli::report::open_store(&dir)?;
         let mut req = Request::new(Scope::Park);
         req.source = Source::Log;
         req.device_signatures = true;
@@ -598,7 +598,7 @@ logged uploads; factors {} ({factor_rows} hours); DuckDB {duckdb} (Python), `SET
             publication.id,
             duck["parquet_bytes"].as_f64().unwrap_or(0.0) / 1e6,
         );
-        crate::bench::record(path, "report", &format!("{intro}{table}\n{note}"))?;
+        tanji_cli::record::record(path, "report", &format!("{intro}{table}\n{note}"))?;
         println!("recorded in {}", path.display());
     }
     if a.keep {

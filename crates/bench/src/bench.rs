@@ -1,4 +1,4 @@
-//! `tanji bench …`: measured in one run, beside a named baseline, printed as a table and
+//! `tanji-bench …`: measured in one run, beside a named baseline, printed as a table and
 //! optionally recorded in docs/benchmarks.md.
 
 use std::path::{Path, PathBuf};
@@ -15,7 +15,8 @@ use tanji_readings::{
     ZERO_HASH,
 };
 
-use crate::util;
+use tanji_cli::record::{check_write, record};
+use tanji_cli::util;
 
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
@@ -53,7 +54,7 @@ pub enum BenchCommand {
     },
     /// Load-shift advice: a day of 96 quarter-hours with 50 flexible loads solved exactly,
     /// beside a greedy fill of each load's cleanest intervals.
-    Optimize(crate::bench_optimize::Args),
+    Optimize(crate::optimize::Args),
     /// A park-year reported end to end from the store, and the accounting alone, beside
     /// DuckDB (through Python's `duckdb`) running the same join-multiply-aggregate over the
     /// same readings in Parquet and in memory, single-threaded, in the same run.
@@ -79,7 +80,7 @@ pub enum BenchCommand {
     },
     /// The service under load on loopback: N simulated devices POST signed uploads at a given
     /// rate to an in-process server; accepted uploads/s and acknowledgement latency p50/p99.
-    Serve(crate::bench_serve::Args),
+    Serve(crate::serve::Args),
 }
 
 pub fn run(cmd: BenchCommand) -> Result<ExitCode> {
@@ -106,7 +107,7 @@ pub fn run(cmd: BenchCommand) -> Result<ExitCode> {
             rounds,
             write,
         } => factors(regions, hours, rounds, write.as_deref()),
-        BenchCommand::Optimize(a) => crate::bench_optimize::run(a),
+        BenchCommand::Optimize(a) => crate::optimize::run(a),
         BenchCommand::Report {
             enterprises,
             days,
@@ -114,7 +115,7 @@ pub fn run(cmd: BenchCommand) -> Result<ExitCode> {
             seed,
             write,
             keep,
-        } => crate::bench_report::run(crate::bench_report::Args {
+        } => crate::report::run(crate::report::Args {
             enterprises,
             days,
             rounds,
@@ -122,7 +123,7 @@ pub fn run(cmd: BenchCommand) -> Result<ExitCode> {
             write,
             keep,
         }),
-        BenchCommand::Serve(a) => crate::bench_serve::run(a),
+        BenchCommand::Serve(a) => crate::serve::run(a),
     }
 }
 
@@ -353,62 +354,4 @@ each one channel of 96 quarter-hour readings (one day), SQLite WAL with synchron
         println!("recorded in {}", path.display());
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Checks, before anything is measured, that `--write FILE` will succeed: FILE is a readable
-/// UTF-8 file that may be written, or a new file in an existing directory that may be written
-/// in. A benchmark that runs for minutes must not fail at its last step.
-pub(crate) fn check_write(path: &Path) -> Result<()> {
-    let fail =
-        |why: String| anyhow::anyhow!("--write {}: {why}; nothing was measured", path.display());
-    match std::fs::metadata(path) {
-        Ok(m) if !m.is_file() => Err(fail("is not a regular file".into())),
-        Ok(_) => {
-            std::fs::read_to_string(path).map_err(|e| {
-                fail(format!(
-                    "cannot be read as text ({e}); the table replaces a section of a Markdown file"
-                ))
-            })?;
-            std::fs::OpenOptions::new()
-                .append(true)
-                .open(path)
-                .map_err(|e| fail(format!("cannot be written ({e})")))?;
-            Ok(())
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let dir = match path.parent() {
-                Some(d) if !d.as_os_str().is_empty() => d,
-                _ => Path::new("."),
-            };
-            if !dir.is_dir() {
-                return Err(fail(format!(
-                    "the directory {} does not exist (the repository's table is docs/benchmarks.md, from the repository root)",
-                    dir.display()
-                )));
-            }
-            tempfile::NamedTempFile::new_in(dir)
-                .map_err(|e| fail(format!("no file can be created in {} ({e})", dir.display())))?;
-            Ok(())
-        }
-        Err(e) => Err(fail(format!("cannot be checked ({e})"))),
-    }
-}
-
-/// Replaces the text between `<!-- bench:NAME:start -->` and `<!-- bench:NAME:end -->` in
-/// `path` (appending the section if the markers are missing; creating the file if it does
-/// not exist).
-pub(crate) fn record(path: &Path, name: &str, body: &str) -> Result<()> {
-    let start = format!("<!-- bench:{name}:start -->");
-    let end = format!("<!-- bench:{name}:end -->");
-    let old = match std::fs::read_to_string(path) {
-        Ok(s) => s,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
-    };
-    let section = format!("{start}\n{body}{end}");
-    let new = match (old.find(&start), old.find(&end)) {
-        (Some(a), Some(b)) if b > a => format!("{}{}{}", &old[..a], section, &old[b + end.len()..]),
-        _ => format!("{old}\n{section}\n"),
-    };
-    std::fs::write(path, new).with_context(|| format!("writing {}", path.display()))
 }

@@ -1,4 +1,4 @@
-//! `tanji bench optimize`: one day of 96 quarter-hours with many flexible loads, solved by
+//! `tanji-bench optimize`: one day of 96 quarter-hours with many flexible loads, solved by
 //! `tanji_optimizer::optimize` (exact to the Wh), beside a greedy baseline that fills each
 //! load's cleanest allowed intervals in turn (no PV netting, no import limit), in the same run.
 
@@ -262,7 +262,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
         let threads = std::thread::available_parallelism().map_or(1, usize::from);
         let body = format!(
             "Measured {} on this machine ({threads} core(s) available to the process), seed {}:\n\n{table}\n{note}",
-            crate::util::rfc3339(crate::util::now()),
+            tanji_cli::util::rfc3339(tanji_cli::util::now()),
             a.seed
         );
         let name = if a.batches > 0 {
@@ -270,7 +270,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
         } else {
             "optimize"
         };
-        crate::bench::record(path, name, &body)?;
+        tanji_cli::record::record(path, name, &body)?;
         println!("recorded in {}", path.display());
     }
     Ok(ExitCode::SUCCESS)

@@ -1,17 +1,63 @@
-//! `tanji bench … --write FILE`: FILE is checked before anything is measured, and only the
+//! `tanji-bench … --write FILE`: FILE is checked before anything is measured, and only the
 //! bench's own section of it is replaced.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use std::path::Path;
+use std::process::Command;
 
-use common::{s, tanji};
+/// A finished `tanji-bench` run.
+struct Run {
+    args: Vec<String>,
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    /// Panics with the whole output unless the exit status is `code`.
+    fn expect_code(self, code: i32) -> Self {
+        assert_eq!(
+            self.code,
+            Some(code),
+            "tanji-bench {} exited {:?}, expected {code}\n--- stdout\n{}\n--- stderr\n{}",
+            self.args.join(" "),
+            self.code,
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    fn ok(self) -> Self {
+        self.expect_code(0)
+    }
+}
+
+/// Runs `tanji-bench args…` to completion, with no inherited log filter.
+fn bench<const N: usize>(args: [&str; N]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_tanji-bench"))
+        .args(args)
+        .env_remove("TANJI_LOG")
+        .output()
+        .expect("running tanji-bench");
+    Run {
+        args: args.iter().map(|a| a.to_string()).collect(),
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// `p` as a `&str` (test paths are UTF-8).
+fn s(p: &Path) -> &str {
+    p.to_str().expect("UTF-8 test path")
+}
 
 #[test]
 fn bench_write_into_a_missing_directory_fails_before_measuring() {
     let tmp = tempfile::tempdir().unwrap();
     let file = tmp.path().join("no-such-dir").join("benchmarks.md");
-    let run = tanji([
-        "bench",
+    let run = bench([
         "ingest",
         "--uploads",
         "20",
@@ -30,8 +76,7 @@ fn bench_write_into_a_missing_directory_fails_before_measuring() {
     assert!(!file.exists());
 
     // A directory is not a file to write a table into.
-    let run = tanji([
-        "bench",
+    let run = bench([
         "optimize",
         "--loads",
         "2",
@@ -55,8 +100,7 @@ fn bench_write_replaces_only_its_own_section() {
     let file = tmp.path().join("benchmarks.md");
     let before = "# Benchmarks\n\nkept\n\n<!-- bench:optimize:start -->\nold table\n<!-- bench:optimize:end -->\n\nalso kept\n";
     std::fs::write(&file, before).unwrap();
-    let run = tanji([
-        "bench",
+    let run = bench([
         "optimize",
         "--loads",
         "3",
@@ -81,8 +125,7 @@ fn bench_write_replaces_only_its_own_section() {
 
     // A new file in an existing directory is created with the section.
     let new = tmp.path().join("new.md");
-    tanji([
-        "bench",
+    bench([
         "factors",
         "--regions",
         "2",

@@ -399,9 +399,8 @@ impl Electric<'_, '_, '_> {
                 s.max_wh = s.max_wh.max(wh.unsigned_abs());
                 s.max_g = s.max_g.max(gi.unsigned_abs());
             }
-            let effect = self.effect(gi);
             if let Some(e) = self.eff.get_mut(b.k + j) {
-                *e = effect;
+                *e = effect(self.import, self.net_exports, gi);
             }
             let t = b.t + j as i64 * len;
             if keep_seen {
@@ -412,18 +411,6 @@ impl Electric<'_, '_, '_> {
             }
         }
         self.add_sums(s, clock, bw, bg, b.end - b.k, Some(factor));
-    }
-
-    /// What an interval of `gi` g adds to the location-based total.
-    #[inline]
-    fn effect(&self, gi: i64) -> f64 {
-        if self.import {
-            gi as f64
-        } else if self.net_exports {
-            -(gi as f64)
-        } else {
-            0.0
-        }
     }
 
     /// Adds one interval computed alone.
@@ -443,9 +430,8 @@ impl Electric<'_, '_, '_> {
             s.max_wh = s.max_wh.max(wh.unsigned_abs());
             s.max_g = s.max_g.max(gi.unsigned_abs());
         }
-        let effect = self.effect(gi);
         if let Some(e) = self.eff.get_mut(k) {
-            *e = effect;
+            *e = effect(self.import, self.net_exports, gi);
         }
         if self.import {
             if let (Some(b), Some(factor)) = (self.by_hour.as_ref(), factor) {
@@ -498,6 +484,19 @@ impl Electric<'_, '_, '_> {
         } else {
             h.export_wh += wh;
         }
+    }
+}
+
+/// What an interval of `gi` g of grid import (or export, subtracted when exports are netted)
+/// adds to the location-based total.
+#[inline]
+fn effect(import: bool, net_exports: bool, gi: i64) -> f64 {
+    if import {
+        gi as f64
+    } else if net_exports {
+        -(gi as f64)
+    } else {
+        0.0
     }
 }
 

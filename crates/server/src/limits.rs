@@ -130,6 +130,14 @@ impl BuildQueue {
     }
 }
 
+impl BuildPermit {
+    /// Whose build this is (a token's id, or a role): the background thread takes builds in
+    /// turn by it.
+    pub fn owner(&self) -> &str {
+        &self.caller
+    }
+}
+
 impl Drop for BuildPermit {
     fn drop(&mut self) {
         let took = self.started.elapsed().as_secs_f64();

@@ -7,10 +7,14 @@
 //!
 //! Work nobody waits for (refreshing a dashboard report while uploads arrive) runs on one
 //! background thread at a lower CPU priority ([`Reader::in_background`]), so that it takes the
-//! cores only when acknowledging uploads does not need them.
+//! cores only when acknowledging uploads does not need them. Its jobs are taken in turn by
+//! owner ([`Reader::in_background_for`]: one job of each caller with jobs waiting, round
+//! robin), so one caller's queue of report builds does not hold everyone else's behind it.
 
+use std::collections::{HashMap, VecDeque};
+use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::sync::{mpsc, Arc, Mutex, OnceLock};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 
 use tanji_store::SqliteStore;
 
@@ -25,12 +29,90 @@ const BACKGROUND_NICE: i32 = 10;
 
 type BackgroundJob = Box<dyn FnOnce() + Send>;
 
+/// Background jobs waiting, by owner, taken in turn.
+#[derive(Default)]
+struct Turns {
+    by_owner: HashMap<String, VecDeque<BackgroundJob>>,
+    /// Owners with jobs waiting, in the order they are served next.
+    turn: VecDeque<String>,
+    /// No more jobs will come: the thread ends when the queues are empty.
+    closed: bool,
+}
+
+/// The background thread's queue.
+#[derive(Default)]
+struct Fair {
+    turns: Mutex<Turns>,
+    ready: Condvar,
+}
+
+impl Fair {
+    fn push(&self, owner: &str, job: BackgroundJob) -> bool {
+        let Ok(mut t) = self.turns.lock() else {
+            return false;
+        };
+        let q = t.by_owner.entry(owner.to_string()).or_default();
+        let was_empty = q.is_empty();
+        q.push_back(job);
+        if was_empty {
+            t.turn.push_back(owner.to_string());
+        }
+        self.ready.notify_one();
+        true
+    }
+
+    /// The next job: the first waiting one of the owner whose turn it is; `None` once closed
+    /// and empty.
+    fn pop(&self) -> Option<BackgroundJob> {
+        let mut t = self.turns.lock().ok()?;
+        loop {
+            if let Some(owner) = t.turn.pop_front() {
+                let (job, more) = match t.by_owner.get_mut(&owner) {
+                    Some(q) => (q.pop_front(), !q.is_empty()),
+                    None => (None, false),
+                };
+                if more {
+                    t.turn.push_back(owner);
+                } else {
+                    t.by_owner.remove(&owner);
+                }
+                if job.is_some() {
+                    return job;
+                }
+                continue;
+            }
+            if t.closed {
+                return None;
+            }
+            t = self.ready.wait(t).ok()?;
+        }
+    }
+}
+
+/// The readers' handle on the background thread: closing its queue when the last reader goes.
+struct Background(Arc<Fair>);
+
+impl std::fmt::Debug for Background {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Background")
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        if let Ok(mut t) = self.0.turns.lock() {
+            t.closed = true;
+        }
+        self.0.ready.notify_all();
+    }
+}
+
 /// A pool of read connections to one store.
 #[derive(Debug, Clone)]
 pub struct Reader {
     path: Arc<PathBuf>,
     pool: Arc<Mutex<Vec<SqliteStore>>>,
-    background: Arc<OnceLock<Option<mpsc::Sender<BackgroundJob>>>>,
+    background: Arc<OnceLock<Option<Background>>>,
 }
 
 impl Reader {
@@ -72,21 +154,44 @@ impl Reader {
         T: Send + 'static,
         F: FnOnce(&SqliteStore) -> Result<T, ApiError> + Send + 'static,
     {
-        let Some(sender) = self.background.get_or_init(start_background) else {
-            return self.with(f).await;
-        };
-        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.in_background_for("", f).await
+    }
+
+    /// [`Reader::in_background`] for `owner` (a caller): the job is queued when this is called
+    /// and run in `owner`'s turn — the thread takes one job of each owner with jobs waiting,
+    /// round robin.
+    pub fn in_background_for<T, F>(
+        &self,
+        owner: &str,
+        f: F,
+    ) -> impl Future<Output = Result<T, ApiError>> + Send + 'static
+    where
+        T: Send + 'static,
+        F: FnOnce(&SqliteStore) -> Result<T, ApiError> + Send + 'static,
+    {
         let this = self.clone();
-        let job: BackgroundJob = Box::new(move || {
-            let _ = tx.send(this.run(f));
-        });
-        if sender.send(job).is_err() {
-            return Err(ApiError::internal(
-                "the background report thread has stopped",
-            ));
+        let queued = match self.background.get_or_init(start_background) {
+            Some(Background(fair)) => {
+                let (tx, rx) = tokio::sync::oneshot::channel();
+                let runner = self.clone();
+                let job: BackgroundJob = Box::new(move || {
+                    let _ = tx.send(runner.run(f));
+                });
+                Ok(fair.push(owner, job).then_some(rx))
+            }
+            None => Err(f),
+        };
+        async move {
+            match queued {
+                Err(f) => this.with(f).await,
+                Ok(None) => Err(ApiError::internal(
+                    "the background report thread has stopped",
+                )),
+                Ok(Some(rx)) => rx
+                    .await
+                    .map_err(|_| ApiError::internal("a background store read failed"))?,
+            }
         }
-        rx.await
-            .map_err(|_| ApiError::internal("a background store read failed"))?
     }
 
     /// Runs `f` with a store connection on a blocking thread.
@@ -103,13 +208,14 @@ impl Reader {
 }
 
 /// Starts the background thread; `None` (with a warning) if it cannot be started.
-fn start_background() -> Option<mpsc::Sender<BackgroundJob>> {
-    let (tx, rx) = mpsc::channel::<BackgroundJob>();
+fn start_background() -> Option<Background> {
+    let fair = Arc::new(Fair::default());
+    let queue = Arc::clone(&fair);
     let started = std::thread::Builder::new()
         .name("tanji-reports".into())
         .spawn(move || {
             lower_priority();
-            while let Ok(job) = rx.recv() {
+            while let Some(job) = queue.pop() {
                 // A job that panics drops its answer (its caller gets an error); the thread
                 // goes on with the next.
                 if std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)).is_err() {
@@ -118,7 +224,7 @@ fn start_background() -> Option<mpsc::Sender<BackgroundJob>> {
             }
         });
     match started {
-        Ok(_) => Some(tx),
+        Ok(_) => Some(Background(fair)),
         Err(e) => {
             tracing::warn!(error = %e, "cannot start the background report thread; refreshing reports on the request threads");
             None

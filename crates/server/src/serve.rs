@@ -381,3 +381,18 @@ pub(crate) async fn serve(
     let all = u32::try_from(limits.max_connections).unwrap_or(u32::MAX);
     let _ = permits.acquire_many(all).await;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_connection_cap_leaves_file_descriptors_for_the_rest() {
+        assert_eq!(connection_limit(None, Some(1024)), 1024 - 256);
+        assert_eq!(connection_limit(None, Some(300)), 150);
+        assert_eq!(connection_limit(None, None), 65_536);
+        // A configured cap is kept below what the limit leaves.
+        assert_eq!(connection_limit(Some(100), Some(1024)), 100);
+        assert_eq!(connection_limit(Some(5000), Some(1024)), 768);
+    }
+}

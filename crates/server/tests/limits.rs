@@ -312,6 +312,35 @@ async fn a_caller_over_its_share_of_report_builds_gets_429_and_others_are_still_
 }
 
 #[tokio::test]
+async fn report_builds_are_taken_in_turn_by_caller_not_first_come() {
+    let fx = fixture(2, 1);
+    let srv = start(fx.path(), config(&fx)).await;
+    let release = block_report_builds(&srv).await;
+    let reader = srv.state.reader().clone();
+    let order = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let job = |owner: &str, name: &'static str| {
+        let order = std::sync::Arc::clone(&order);
+        reader.in_background_for(owner, move |_| {
+            order.lock().unwrap().push(name);
+            Ok(())
+        })
+    };
+    // One caller queues three builds, then another caller one: the other's comes second.
+    let queued = vec![
+        job("a", "a1"),
+        job("a", "a2"),
+        job("a", "a3"),
+        job("b", "b1"),
+    ];
+    release.send(()).unwrap();
+    for q in queued {
+        q.await.unwrap();
+    }
+    assert_eq!(*order.lock().unwrap(), ["a1", "b1", "a2", "a3"]);
+    srv.stop().await;
+}
+
+#[tokio::test]
 async fn when_the_whole_build_queue_is_full_a_request_gets_503_with_retry_after() {
     let fx = fixture(2, 1);
     publish_factors(fx.path(), 1);

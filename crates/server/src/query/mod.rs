@@ -345,6 +345,8 @@ async fn events(State(state): State<AppState>, Query(eq): Query<EventsQuery>) ->
     let rx = state.sequencer().subscribe();
     let stop = state.shutdown_signal();
     let left = eq.max.unwrap_or(u64::MAX);
+    // A comment every 15 s, or often enough that the idle timeout never closes the stream.
+    let every = Duration::from_secs(15).min(state.config().http.idle_timeout() / 2);
     // The stream ends after `max` events, when the log's head channel closes, or when the
     // server begins to shut down (so that a graceful shutdown does not wait for it).
     let stream = futures_util::stream::unfold(
@@ -370,7 +372,7 @@ async fn events(State(state): State<AppState>, Query(eq): Query<EventsQuery>) ->
             ))
         },
     );
-    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+    Sse::new(stream).keep_alive(KeepAlive::new().interval(every.max(Duration::from_millis(1))))
 }
 
 async fn factor_list(

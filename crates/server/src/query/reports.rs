@@ -197,7 +197,7 @@ impl ReportCache {
                     let (state, slot, key) = (state.clone(), Arc::clone(&slot), key.clone());
                     tokio::spawn(async move {
                         let size = state.head().size;
-                        let result = build(&state, &key, size).await;
+                        let result = build(&state, &key, size, permit.owner()).await;
                         drop(permit);
                         let mut s = slot.lock().await;
                         s.rebuilding = false;
@@ -212,7 +212,7 @@ impl ReportCache {
             }
         }
         let permit = self.queue.enter(caller, bounds)?;
-        let result = build(state, &key, size).await;
+        let result = build(state, &key, size, permit.owner()).await;
         drop(permit);
         cached.built = Some(Built {
             size,
@@ -224,9 +224,14 @@ impl ReportCache {
 }
 
 /// Builds the report `key` at tree size `size` on the background thread of lower CPU priority
-/// ([`crate::reader::Reader::in_background`]): reports take the cores that acknowledging
-/// uploads leaves.
-async fn build(state: &AppState, key: &Key, size: u64) -> Result<Arc<Report>, ApiError> {
+/// ([`crate::reader::Reader::in_background_for`]), in `owner`'s turn: reports take the cores
+/// that acknowledging uploads leaves, and callers take turns.
+async fn build(
+    state: &AppState,
+    key: &Key,
+    size: u64,
+    owner: &str,
+) -> Result<Arc<Report>, ApiError> {
     let v = verifier(state)?;
     let mut req = Request::new(match &key.enterprise {
         Some(e) => Scope::Enterprise(e.clone()),
@@ -250,7 +255,7 @@ async fn build(state: &AppState, key: &Key, size: u64) -> Result<Arc<Report>, Ap
         took.observe(started.elapsed().as_secs_f64());
         Ok(built)
     };
-    state.reader().in_background(job).await?
+    state.reader().in_background_for(owner, job).await?
 }
 
 /// What every view starts with: whose figures, the period, the checkpoint and the factors.

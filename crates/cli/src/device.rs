@@ -24,7 +24,8 @@ pub enum DeviceCommand {
         out: PathBuf,
     },
     /// Bind a device key to one meter of an enterprise (a logged entry), or register many
-    /// from a JSON-lines file (`--file`, as written by `tanji simulate`).
+    /// from a JSON-lines file (`--file`, as written by `tanji simulate`). Refuses while a
+    /// server holds the park: register through its API then (`POST /api/v1/devices`).
     Register(RegisterArgs),
     /// List registered devices and their meters.
     List {

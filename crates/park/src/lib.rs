@@ -338,8 +338,13 @@ impl Park<SqliteStore> {
 
     /// Opens the store of the park in `dir`, saying how to create one if there is none.
     pub(crate) fn open_store(dir: &Path) -> Result<SqliteStore, ParkError> {
-        let db = dir.join(DB_FILE);
-        if !db.exists() {
+        Self::require_park(dir)?;
+        Ok(SqliteStore::open(&dir.join(DB_FILE))?)
+    }
+
+    /// Fails, saying how to create one, unless `dir` holds a park.
+    fn require_park(dir: &Path) -> Result<(), ParkError> {
+        if !dir.join(DB_FILE).exists() {
             return Err(ParkError::Directory(format!(
                 "{} holds no park ({} is missing); create one with `tanji init --dir {} --park NAME`",
                 dir.display(),
@@ -347,13 +352,15 @@ impl Park<SqliteStore> {
                 dir.display()
             )));
         }
-        Ok(SqliteStore::open(&db)?)
+        Ok(())
     }
 
     /// Opens the park in `dir` for writing: takes the directory's writer lock (held until the
     /// park is dropped), or fails at once with [`ParkError::Locked`] naming the process that
     /// holds it.
     pub fn open(dir: &Path) -> Result<Self, ParkError> {
+        // No lock file is made where there is no park.
+        Self::require_park(dir)?;
         let lock = WriterLock::acquire(dir)?;
         let store = Self::open_store(dir)?;
         let signer = keys::read_signer_key(&dir.join(KEY_FILE))?;

@@ -71,3 +71,11 @@ fn a_read_only_park_refuses_writes() {
     writer.register(&[registration("d-1")]).unwrap();
     assert_eq!(writer.size(), 1);
 }
+
+#[test]
+fn opening_a_directory_without_a_park_leaves_no_lock_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = Park::open(dir.path()).unwrap_err();
+    assert!(err.to_string().contains("tanji init"), "{err}");
+    assert!(!dir.path().join(LOCK_FILE).exists());
+}

@@ -841,6 +841,36 @@ mod tests {
     }
 
     #[test]
+    fn limits_are_checked_and_named() {
+        let mut c = MqttConfig::new("mqtt://127.0.0.1:1883");
+        assert_eq!(c.max_in_flight, DEFAULT_MAX_IN_FLIGHT);
+        assert_eq!(c.shutdown_ms, DEFAULT_SHUTDOWN_MS);
+        assert!(c.check().is_ok());
+        c.max_in_flight = 0;
+        let e = c.check().unwrap_err().to_string();
+        assert!(e.contains("mqtt.max_in_flight = 0"), "{e}");
+        c.max_in_flight = 1;
+        c.shutdown_ms = 10;
+        let e = c.check().unwrap_err().to_string();
+        assert!(e.contains("mqtt.shutdown_ms = 10"), "{e}");
+        let parsed: MqttConfig =
+            toml::from_str("url = \"mqtt://h\"\nmax_in_flight = 8\nshutdown_ms = 2000\n").unwrap();
+        assert_eq!((parsed.max_in_flight, parsed.shutdown_ms), (8, 2000));
+    }
+
+    #[test]
+    fn oversized_messages_are_held_without_their_payload() {
+        let p = Publish::new("tanji/p/d/up", QoS::AtLeastOnce, vec![b'x'; 11]);
+        let m = Message::new(p.clone(), 10);
+        assert_eq!((m.size, m.publish.payload.len()), (11, 0));
+        let m = Message::new(p, 11);
+        assert_eq!((m.size, m.publish.payload.len()), (11, 11));
+        let e = too_large(11, 10);
+        assert_eq!(e.error, "body_too_large");
+        assert!(e.message.contains("11 bytes") && e.message.contains("limit of 10 bytes"));
+    }
+
+    #[test]
     fn topics() {
         assert_eq!(up_topic("p1", "d-0001"), "tanji/p1/d-0001/up");
         assert_eq!(ack_topic("p1", "d-0001"), "tanji/p1/d-0001/ack");

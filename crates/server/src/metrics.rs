@@ -28,6 +28,9 @@ pub struct MqttMetrics {
     pub in_flight: Gauge,
     /// The most messages handled at once since the server started.
     pub in_flight_peak: Gauge,
+    /// QoS 1 messages received while every handler was busy, waiting for one (unacknowledged,
+    /// so bounded by the broker's in-flight window).
+    pub waiting: Gauge,
     /// Messages refused whole, by reason (`body_too_large`, `too_many_records`, `bad_request`,
     /// `overloaded`, `unexpected_topic`).
     pub refused: Family<[(&'static str, &'static str); 1], Counter>,
@@ -132,6 +135,11 @@ impl Metrics {
             "mqtt_in_flight_peak",
             "The most MQTT messages handled at once since the server started",
             mqtt.in_flight_peak.clone(),
+        );
+        r.register(
+            "mqtt_waiting",
+            "MQTT QoS 1 messages waiting for a free handler (bounded by the broker's in-flight window)",
+            mqtt.waiting.clone(),
         );
         r.register(
             "mqtt_refused",

@@ -24,9 +24,11 @@
 //! acknowledged to the broker and counted (`tanji_mqtt_refused_total{reason}`).
 //!
 //! Work in flight is bounded: at most [`MqttConfig::max_in_flight`] messages are handled at
-//! once (`tanji_mqtt_in_flight`). Beyond it a QoS 1 message waits for a free handler, and the
-//! event loop is not polled meanwhile (backpressure on the broker); a QoS 0 message, which
-//! nothing would deliver again, is dropped and counted (`overloaded`). Shutdown takes at most
+//! once (`tanji_mqtt_in_flight`). Beyond it a QoS 1 message waits, unacknowledged, for a free
+//! handler (`tanji_mqtt_waiting`): the broker sends no more than its in-flight window of
+//! unacknowledged messages, which is the backpressure (the event loop itself is polled all the
+//! time, since it also sends the answers and PUBACKs). A QoS 0 message, which nothing would
+//! deliver again, is dropped and counted (`overloaded`). Shutdown takes at most
 //! [`MqttConfig::shutdown_ms`] (10 s by default) whatever the broker does.
 //!
 //! The server's state is published, retained, on `tanji/<park>/status`: `{"status":"online",…}`
@@ -39,6 +41,7 @@
 //!
 //! What it is not: not a broker, and not a second ingest path — it never validates records.
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -75,6 +78,8 @@ pub const DEFAULT_MAX_IN_FLIGHT: usize = 64;
 pub const MAX_IN_FLIGHT_LIMIT: usize = 4096;
 /// `[mqtt] shutdown_ms` by default.
 pub const DEFAULT_SHUTDOWN_MS: u64 = 10_000;
+/// How often dropped QoS 0 messages are reported in the log (at most).
+const OVERLOAD_REPORT_EVERY: Duration = Duration::from_secs(10);
 /// The refusal reason of a QoS 0 message dropped because every handler was busy.
 pub const OVERLOADED: &str = "overloaded";
 /// The refusal reason of a message on a topic that is not an upload topic of the park.
@@ -92,9 +97,10 @@ pub struct MqttConfig {
     /// The server's MQTT client id (its persistent session); `tanji-server-<park>` by default.
     #[serde(default)]
     pub client_id: Option<String>,
-    /// The most messages handled at once (decoded, logged, answered): beyond it the event
-    /// loop waits for a free handler (QoS 1: the broker holds further messages back) or drops
-    /// the message (QoS 0, counted as `overloaded`). [`DEFAULT_MAX_IN_FLIGHT`] by default.
+    /// The most messages handled at once (decoded, logged, answered): beyond it a QoS 1
+    /// message waits, unacknowledged, for a free handler (the broker sends no more than its
+    /// in-flight window of those), and a QoS 0 message is dropped (counted as `overloaded`).
+    /// [`DEFAULT_MAX_IN_FLIGHT`] by default.
     #[serde(default = "default_max_in_flight")]
     pub max_in_flight: usize,
     /// The longest MQTT ingest takes to stop once shutdown begins, in milliseconds: messages
@@ -380,26 +386,55 @@ pub async fn serve(
     let filter = up_topic(&park, "+");
     let metrics = state.metrics().mqtt.clone();
     let permits = Arc::new(Semaphore::new(config.max_in_flight));
+    let max_bytes = state.config().http.max_body_bytes;
     let mut overload = Overload::default();
+    // QoS 1 messages received while every handler is busy, in order. The broker sends at most
+    // its in-flight window of unacknowledged messages (Mosquitto `max_inflight_messages`), so
+    // this queue is bounded by it; oversized ones are held without their payload.
+    let mut waiting: VecDeque<Message> = VecDeque::new();
     let mut handlers = JoinSet::new();
     let shutdown = std::pin::pin!(shutdown);
     let mut shutdown = shutdown;
+    // The event loop is polled all the time (it also sends the answers and PUBACKs), so
+    // nothing here may wait on the client: requests are queued from tasks.
     loop {
         let event = tokio::select! {
             () = &mut shutdown => break,
-            Some(_) = handlers.join_next(), if !handlers.is_empty() => continue,
+            Some(_) = handlers.join_next(), if !handlers.is_empty() => {
+                while let Some(message) = waiting.pop_front() {
+                    match Arc::clone(&permits).try_acquire_owned() {
+                        Ok(permit) => {
+                            let in_flight = InFlight::enter(&metrics, permit);
+                            handlers.spawn(handle(state.clone(), client.clone(), park.clone(), message, in_flight));
+                        }
+                        Err(_) => {
+                            waiting.push_front(message);
+                            break;
+                        }
+                    }
+                }
+                metrics.waiting.set(waiting.len() as i64);
+                continue;
+            }
             event = rx.recv() => event,
         };
         match event {
             None => break,
             Some(Event::Incoming(Packet::ConnAck(c))) => {
+                // Messages of an earlier connection are delivered again on this one; their
+                // packet ids are not this connection's to acknowledge.
+                waiting.clear();
+                metrics.waiting.set(0);
                 if c.code == ConnectReturnCode::Success {
                     tracing::info!(session_present = c.session_present, "MQTT connected");
                     // Subscribing again on a resumed session is harmless and covers a
                     // broker that lost it.
-                    if let Err(e) = client.subscribe(filter.clone(), QoS::AtLeastOnce).await {
-                        tracing::error!(error = %e, "MQTT subscribe could not be queued");
-                    }
+                    let (client, filter) = (client.clone(), filter.clone());
+                    tokio::spawn(async move {
+                        if let Err(e) = client.subscribe(filter, QoS::AtLeastOnce).await {
+                            tracing::error!(error = %e, "MQTT subscribe could not be queued");
+                        }
+                    });
                 } else {
                     tracing::error!(code = ?c.code, "MQTT broker refused the connection");
                 }
@@ -416,51 +451,46 @@ pub async fn serve(
                 } else {
                     tracing::info!(topic = filter, "MQTT subscribed");
                     let size = state.head().size;
-                    let _ = client
-                        .publish(
-                            status_topic(&park),
-                            QoS::AtLeastOnce,
-                            true,
-                            status(true, Some(size)),
-                        )
-                        .await;
+                    let (client, topic) = (client.clone(), status_topic(&park));
+                    tokio::spawn(async move {
+                        let _ = client
+                            .publish(topic, QoS::AtLeastOnce, true, status(true, Some(size)))
+                            .await;
+                    });
                 }
             }
             Some(Event::Incoming(Packet::Publish(p))) => {
-                let permit = match Arc::clone(&permits).try_acquire_owned() {
-                    Ok(permit) => permit,
-                    Err(_) if p.qos == QoS::AtMostOnce => {
+                let message = Message::new(p, max_bytes);
+                match Arc::clone(&permits).try_acquire_owned() {
+                    Ok(permit) if waiting.is_empty() => {
+                        let in_flight = InFlight::enter(&metrics, permit);
+                        handlers.spawn(handle(
+                            state.clone(),
+                            client.clone(),
+                            park.clone(),
+                            message,
+                            in_flight,
+                        ));
+                    }
+                    _ if message.publish.qos == QoS::AtMostOnce => {
                         // Nothing asks the broker to send it again: dropped, and counted.
                         metrics.refuse(OVERLOADED);
                         overload.dropped(config.max_in_flight);
-                        continue;
                     }
-                    Err(_) => {
-                        // Backpressure: the event loop is not polled until a handler is free,
-                        // so the broker holds further messages back.
-                        let permit = tokio::select! {
-                            () = &mut shutdown => break,
-                            permit = Arc::clone(&permits).acquire_owned() => permit,
-                        };
-                        match permit {
-                            Ok(permit) => permit,
-                            Err(_) => break,
-                        }
+                    _ => {
+                        // Unacknowledged, it holds a place of the broker's in-flight window:
+                        // the broker sends no more than that window until handlers free up.
+                        waiting.push_back(message);
+                        metrics.waiting.set(waiting.len() as i64);
                     }
-                };
-                overload.taken();
-                let in_flight = InFlight::enter(&metrics, permit);
-                handlers.spawn(handle(
-                    state.clone(),
-                    client.clone(),
-                    park.clone(),
-                    p,
-                    in_flight,
-                ));
+                }
             }
             Some(_) => {}
         }
     }
+    // Waiting messages are left unacknowledged: the broker delivers them again next session.
+    waiting.clear();
+    metrics.waiting.set(0);
     stop(StopArgs {
         park: &park,
         client: &client,
@@ -518,16 +548,26 @@ async fn stop(a: StopArgs<'_>) {
         return;
     }
     let disconnected = tokio::time::timeout_at(deadline, async {
-        let _ = a
-            .client
-            .publish(
-                status_topic(a.park),
-                QoS::AtLeastOnce,
-                true,
-                status(false, None),
-            )
-            .await;
-        let _ = a.client.disconnect().await;
+        let send = async {
+            let _ = a
+                .client
+                .publish(
+                    status_topic(a.park),
+                    QoS::AtLeastOnce,
+                    true,
+                    status(false, None),
+                )
+                .await;
+            let _ = a.client.disconnect().await;
+        };
+        let mut send = std::pin::pin!(send);
+        // Events are taken meanwhile, so the event loop keeps being polled and sends them.
+        loop {
+            tokio::select! {
+                () = &mut send => break,
+                event = a.rx.recv() => if event.is_none() { return },
+            }
+        }
         // The event loop ends once the disconnect is written; with no connection there is
         // nothing to wait for (the broker's last will says the server is offline).
         if a.connected.load(Ordering::SeqCst) {
@@ -547,31 +587,48 @@ async fn stop(a: StopArgs<'_>) {
     );
 }
 
-/// Tells the log when QoS 0 messages start and stop being dropped (once each, not per message).
+/// Reports dropped QoS 0 messages in the log at most every [`OVERLOAD_REPORT_EVERY`] (a flood
+/// must not flood the log too); the metric counts each one.
 #[derive(Default)]
 struct Overload {
     dropped: u64,
+    reported: Option<Instant>,
 }
 
 impl Overload {
     fn dropped(&mut self, bound: usize) {
-        if self.dropped == 0 {
+        self.dropped += 1;
+        if self
+            .reported
+            .is_none_or(|t| t.elapsed() >= OVERLOAD_REPORT_EVERY)
+        {
             tracing::warn!(
                 max_in_flight = bound,
-                "MQTT handlers all busy: QoS 0 messages are dropped (counted in tanji_mqtt_refused_total{{reason=\"overloaded\"}}) until one is free"
-            );
-        }
-        self.dropped += 1;
-    }
-
-    fn taken(&mut self) {
-        if self.dropped > 0 {
-            tracing::info!(
                 dropped = self.dropped,
-                "MQTT handler free again: taking QoS 0 messages"
+                "MQTT handlers all busy: QoS 0 messages dropped since the last report (counted in tanji_mqtt_refused_total{{reason=\"overloaded\"}})"
             );
             self.dropped = 0;
+            self.reported = Some(Instant::now());
         }
+    }
+}
+
+/// A message received: the publish (without its payload if it is over the size limit) and the
+/// payload's size.
+struct Message {
+    publish: Publish,
+    size: usize,
+}
+
+impl Message {
+    /// Keeps the payload only if it is within `max` bytes: an oversized one is refused by size,
+    /// and is not held in memory meanwhile.
+    fn new(mut publish: Publish, max: usize) -> Message {
+        let size = publish.payload.len();
+        if size > max {
+            publish.payload = Default::default();
+        }
+        Message { publish, size }
     }
 }
 
@@ -639,9 +696,10 @@ async fn handle(
     state: AppState,
     client: AsyncClient,
     park: String,
-    mut publish: Publish,
+    message: Message,
     _in_flight: InFlight,
 ) {
+    let Message { publish, size } = message;
     let metrics = &state.metrics().mqtt;
     let Some(device) = device_of(&publish.topic, &park).map(str::to_string) else {
         metrics.refuse(UNEXPECTED_TOPIC);
@@ -653,10 +711,7 @@ async fn handle(
         return;
     };
     let max = state.config().http.max_body_bytes;
-    let reply = if publish.payload.len() > max {
-        let size = publish.payload.len();
-        // Only the packet id and QoS are needed from now on.
-        publish.payload = Default::default();
+    let reply = if size > max {
         let refusal = too_large(size, max);
         metrics.refuse(refusal.error);
         tracing::warn!(
@@ -783,6 +838,36 @@ mod tests {
             let e = Broker::parse(bad).unwrap_err();
             assert!(e.to_string().contains(bad), "{e}");
         }
+    }
+
+    #[test]
+    fn limits_are_checked_and_named() {
+        let mut c = MqttConfig::new("mqtt://127.0.0.1:1883");
+        assert_eq!(c.max_in_flight, DEFAULT_MAX_IN_FLIGHT);
+        assert_eq!(c.shutdown_ms, DEFAULT_SHUTDOWN_MS);
+        assert!(c.check().is_ok());
+        c.max_in_flight = 0;
+        let e = c.check().unwrap_err().to_string();
+        assert!(e.contains("mqtt.max_in_flight = 0"), "{e}");
+        c.max_in_flight = 1;
+        c.shutdown_ms = 10;
+        let e = c.check().unwrap_err().to_string();
+        assert!(e.contains("mqtt.shutdown_ms = 10"), "{e}");
+        let parsed: MqttConfig =
+            toml::from_str("url = \"mqtt://h\"\nmax_in_flight = 8\nshutdown_ms = 2000\n").unwrap();
+        assert_eq!((parsed.max_in_flight, parsed.shutdown_ms), (8, 2000));
+    }
+
+    #[test]
+    fn oversized_messages_are_held_without_their_payload() {
+        let p = Publish::new("tanji/p/d/up", QoS::AtLeastOnce, vec![b'x'; 11]);
+        let m = Message::new(p.clone(), 10);
+        assert_eq!((m.size, m.publish.payload.len()), (11, 0));
+        let m = Message::new(p, 11);
+        assert_eq!((m.size, m.publish.payload.len()), (11, 11));
+        let e = too_large(11, 10);
+        assert_eq!(e.error, "body_too_large");
+        assert!(e.message.contains("11 bytes") && e.message.contains("limit of 10 bytes"));
     }
 
     #[test]

@@ -7,8 +7,8 @@
 //!
 //! No message stops ingest: a message over the size limit is refused, answered, acknowledged
 //! and counted while the next device's upload is logged, and it is not delivered again after a
-//! restart. A QoS 0 flood keeps the messages handled at once within `[mqtt] max_in_flight` and
-//! the server still stops.
+//! restart. A QoS 0 flood keeps the messages handled at once within `[mqtt] max_in_flight`
+//! (QoS 1 messages beyond it wait and are all answered), and the server still stops.
 //!
 //! The server reaches the broker through a TCP relay the test can cut. Each run uses its own
 //! park name, so its topics are its own.
@@ -537,17 +537,32 @@ async fn qos0_flood_stays_within_max_in_flight_and_shutdown_finishes() {
         }
     });
 
+    // Meanwhile another device publishes QoS 1 messages (malformed too): beyond the bound
+    // they wait for a handler, and every one is answered.
+    const QOS1: usize = 200;
+    let q1_ack = format!("tanji/{name}/q1/ack");
+    let mut q1 = Device::connect(&format!("{name}-q1"), std::slice::from_ref(&q1_ack)).await;
+    for i in 0..QOS1 {
+        q1.publish(
+            &format!("tanji/{name}/q1/up"),
+            &format!("not json either {i}"),
+        )
+        .await;
+    }
+
     // While it lasts, the messages being handled never exceed the bound.
     let refused = |state: &tanji_server::AppState| {
         metric(state, r#"tanji_mqtt_refused_total{reason="bad_request"}"#)
             + metric(state, r#"tanji_mqtt_refused_total{reason="overloaded"}"#)
     };
     let mut samples = 0;
+    let mut answered_q1 = 0;
     let guard = tokio::time::Instant::now() + Duration::from_secs(120);
-    while refused(&state) < (FLOOD / 10) as f64 {
+    while answered_q1 < QOS1 || refused(&state) < (FLOOD / 10) as f64 {
         assert!(
             tokio::time::Instant::now() < guard,
-            "the flood never reached the server"
+            "{answered_q1} of {QOS1} QoS 1 messages answered, {} refused",
+            refused(&state)
         );
         let in_flight = metric(&state, "tanji_mqtt_in_flight");
         assert!(
@@ -555,8 +570,15 @@ async fn qos0_flood_stays_within_max_in_flight_and_shutdown_finishes() {
             "{in_flight} messages in flight, bound {BOUND}"
         );
         samples += 1;
+        while let Ok((topic, payload)) = q1.rx.try_recv() {
+            assert_eq!(topic, q1_ack);
+            let a: Value = serde_json::from_slice(&payload).unwrap();
+            assert_eq!(a["error"], "bad_request", "{a}");
+            answered_q1 += 1;
+        }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
+    assert_eq!(answered_q1, QOS1);
 
     // Stop in the middle of the flood: the server finishes (the timeout only guards a hang).
     let stopping = std::time::Instant::now();
@@ -575,7 +597,7 @@ async fn qos0_flood_stays_within_max_in_flight_and_shutdown_finishes() {
     assert_eq!(metric(&state, "tanji_mqtt_in_flight"), 0.0);
     let answered = metric(&state, r#"tanji_mqtt_refused_total{reason="bad_request"}"#);
     let dropped = metric(&state, r#"tanji_mqtt_refused_total{reason="overloaded"}"#);
-    assert!(answered + dropped <= FLOOD as f64);
+    assert!(answered + dropped <= (FLOOD + QOS1) as f64);
     // Nothing of it was logged.
     assert_eq!(metric(&state, "tanji_uploads_accepted_total"), 0.0);
     eprintln!(

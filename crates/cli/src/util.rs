@@ -156,13 +156,17 @@ pub fn init(dir: &Path, name: &str, origin: Option<&str>) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `tanji quarantine`.
+/// `tanji quarantine`: the kept rows counted, the newest `limit` of them (newest last, read
+/// a page at a time without their raw bytes), and the summaries of those no longer kept.
 pub fn quarantine(dir: &Path, limit: usize) -> Result<ExitCode> {
+    use tanji_store::Store as _;
     let park = open(dir)?;
-    let items = tanji_store::Store::quarantined(park.store())?;
-    println!("{} rejected upload(s) in quarantine", items.len());
-    let skip = items.len().saturating_sub(limit);
-    for q in items.iter().skip(skip) {
+    let store = park.store();
+    let counts = store.quarantine_counts(None)?;
+    println!("{} rejected upload(s) in quarantine", counts.kept);
+    let mut rows = store.quarantine_page(None, limit, None)?;
+    rows.reverse();
+    for q in &rows {
         println!(
             "{}  {}  {}  {}",
             rfc3339(q.received_at),
@@ -170,6 +174,25 @@ pub fn quarantine(dir: &Path, limit: usize) -> Result<ExitCode> {
             q.code,
             q.message
         );
+    }
+    let summaries = store.quarantine_summaries()?;
+    if !summaries.is_empty() {
+        let n: u64 = summaries.iter().map(|s| s.count).sum();
+        println!(
+            "{n} older rejected upload(s) summarised ({} refused in all):",
+            park.refused()
+        );
+        for s in &summaries {
+            println!(
+                "  {}  {}  {} record(s), {} bytes, {} .. {}",
+                s.source,
+                s.code,
+                s.count,
+                s.bytes,
+                rfc3339(s.first_at),
+                rfc3339(s.last_at)
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -464,7 +464,6 @@ impl<S: Store> Park<S> {
             };
             report.findings.push(AuditFinding { subject, problem });
         }
-        node_findings.extend(rest_findings);
 
         // Most specific first: entry findings (in log order), then nodes, then the rest.
         let (mut entries, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut report.findings)
@@ -483,6 +482,8 @@ impl<S: Store> Park<S> {
         report.findings = entries;
         report.findings.extend(node_findings);
         report.findings.extend(rest);
+        // The tables beside the log last: a damaged log makes them differ too.
+        report.findings.extend(rest_findings);
         Ok(report)
     }
 }

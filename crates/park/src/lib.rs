@@ -635,11 +635,17 @@ impl<S: Store> Park<S> {
                 }
             }
         }
-        if l.max_age_s > 0 {
-            for r in
-                self.store
-                    .quarantine_oldest(None, Some(now.saturating_sub(l.max_age_s)), 10_000)?
-            {
+        let cutoff = now.saturating_sub(l.max_age_s);
+        // Only when the oldest row is past the age bound (rows are written in time order), so
+        // that a quarantine within its bounds costs one row read here.
+        let aged = l.max_age_s > 0
+            && self
+                .store
+                .quarantine_oldest(None, None, 1)?
+                .first()
+                .is_some_and(|r| r.received_at < cutoff);
+        if aged {
+            for r in self.store.quarantine_oldest(None, Some(cutoff), 10_000)? {
                 chosen.insert(r.id, r);
             }
         }

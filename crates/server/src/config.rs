@@ -32,6 +32,12 @@
 //!
 //! [dashboard]
 //! report_refresh_ms = 5000  # rebuild a served report at most this often while data arrives
+//!
+//! [quarantine]           # beyond these the oldest rejected records are summarised
+//! raw_prefix_bytes = 1024
+//! rows_per_source = 1000
+//! max_age_days = 30
+//! max_bytes = 67108864
 //! ```
 
 use std::path::Path;
@@ -69,6 +75,9 @@ pub struct Config {
     /// Bounds on the reports callers may ask for.
     #[serde(default)]
     pub reports: ReportsConfig,
+    /// The quarantine's bounds.
+    #[serde(default)]
+    pub quarantine: QuarantineConfig,
 }
 
 impl Default for Config {
@@ -82,6 +91,7 @@ impl Default for Config {
             mqtt: None,
             dashboard: DashboardConfig::default(),
             reports: ReportsConfig::default(),
+            quarantine: QuarantineConfig::default(),
         }
     }
 }
@@ -119,6 +129,46 @@ impl BatchConfig {
     /// The window as a duration.
     pub fn window(&self) -> Duration {
         Duration::from_millis(self.window_ms)
+    }
+}
+
+/// The quarantine's bounds (`tanji_park::QuarantineLimits`): beyond them the oldest rejected
+/// records are summarised per source and rejection code (count, bytes, first and last time),
+/// never dropped uncounted.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct QuarantineConfig {
+    /// Bytes of each rejected record kept (its length is always kept).
+    pub raw_prefix_bytes: usize,
+    /// Rows kept one by one per source (network peer, MQTT topic or file).
+    pub rows_per_source: u64,
+    /// Days a row is kept one by one (0: no age bound).
+    pub max_age_days: u32,
+    /// Bytes all kept rows may take.
+    pub max_bytes: u64,
+}
+
+impl Default for QuarantineConfig {
+    fn default() -> Self {
+        let l = tanji_park::QuarantineLimits::default();
+        QuarantineConfig {
+            raw_prefix_bytes: l.raw_prefix,
+            rows_per_source: l.rows_per_source,
+            max_age_days: u32::try_from(l.max_age_s / 86_400).unwrap_or(u32::MAX),
+            max_bytes: l.max_bytes,
+        }
+    }
+}
+
+impl QuarantineConfig {
+    /// The park's limits.
+    pub fn limits(&self) -> tanji_park::QuarantineLimits {
+        tanji_park::QuarantineLimits {
+            raw_prefix: self.raw_prefix_bytes,
+            rows_per_source: self.rows_per_source,
+            max_age_s: i64::from(self.max_age_days) * 86_400,
+            max_bytes: self.max_bytes,
+        }
     }
 }
 

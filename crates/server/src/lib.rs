@@ -174,7 +174,8 @@ impl Server {
                 path: "config".into(),
                 message,
             })?;
-        let park = Park::open(dir)?;
+        let mut park = Park::open(dir)?;
+        park.set_quarantine_limits(config.quarantine.limits());
         let origin = park.origin().to_string();
         let vkey = park.verifier().to_string();
         let metrics = Metrics::new();

@@ -553,3 +553,53 @@ async fn texts_come_in_the_language_asked() {
     assert_eq!(fr["comparison"]["reason"], en_reason);
     srv.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_quarantine_is_listed_a_page_at_a_time_without_raw_bytes() {
+    let fx = fixture(2, 1);
+    common::publish_factors(fx.path(), 1);
+    {
+        let mut park = Park::open(fx.path()).unwrap();
+        let bad: Vec<tanji_park::Incoming> = (0..7)
+            .map(|k| {
+                let text = format!("{{not json {k}");
+                tanji_park::Incoming {
+                    source: format!("peer-{k}"),
+                    parsed: tanji_readings::parse_json_upload(&text),
+                    raw: text.into_bytes(),
+                    checked: None,
+                }
+            })
+            .collect();
+        park.ingest(bad, common::START).unwrap();
+    }
+    let srv = start(fx.path(), config(&fx)).await;
+    post_uploads(&srv, &fx, 0..1).await;
+    let mut seen = Vec::new();
+    let mut path = "/api/v1/park/issues?limit=3".to_string();
+    loop {
+        let issues = json_at(&srv, &path).await;
+        let q = &issues["quarantine"];
+        assert_eq!(q["count"], 7);
+        assert_eq!(q["refused"], 7);
+        let page = q["latest"].as_array().unwrap();
+        assert!(page.len() <= 3, "a page holds at most its limit");
+        for row in page {
+            assert!(row.get("raw").is_none(), "a listing carries no raw bytes");
+            seen.push(row["id"].as_u64().unwrap());
+        }
+        match q["next"].as_u64() {
+            Some(next) => path = format!("/api/v1/park/issues?limit=3&before={next}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 7, "pages of 3, 3 and 1: {seen:?}");
+    assert!(
+        seen.windows(2).all(|w| w[0] > w[1]),
+        "newest first: {seen:?}"
+    );
+    let (status, body) = get(&srv, "/api/v1/park/issues?limit=501").await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("limit 501"), "{body}");
+    srv.stop().await;
+}

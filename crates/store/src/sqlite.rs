@@ -160,9 +160,15 @@ impl SqliteStore {
                 path: path.display().to_string(),
                 message: format!("schema version {v}, this build reads {SCHEMA_VERSION}"),
             }),
-            Ok(None) | Err(_) => Err(StoreError::Schema {
+            Ok(None) => Err(StoreError::Schema {
                 path: path.display().to_string(),
                 message: "not a tanji store (no schema version)".into(),
+            }),
+            Err(e) => Err(StoreError::Schema {
+                path: path.display().to_string(),
+                message: format!(
+                    "cannot be read ({e}): the file is damaged (truncated or overwritten) or not a tanji store; restore it from a backup"
+                ),
             }),
         }
     }

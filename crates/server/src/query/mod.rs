@@ -118,6 +118,35 @@ pub struct PeriodQuery {
     pub to: Option<String>,
 }
 
+/// The page of a listing (`before`: the `next` cursor of the previous page; `limit`: rows,
+/// at most [`PageQuery::MAX`]).
+#[derive(Debug, Default, Deserialize)]
+pub struct PageQuery {
+    /// Only rows with ids below this.
+    pub before: Option<u64>,
+    /// Rows per page (default [`PageQuery::DEFAULT`]).
+    pub limit: Option<usize>,
+}
+
+impl PageQuery {
+    /// Rows per page unless asked.
+    pub const DEFAULT: usize = 100;
+    /// The largest page.
+    pub const MAX: usize = 500;
+
+    /// The page size asked, checked.
+    pub fn limit(&self) -> Result<usize, ApiError> {
+        match self.limit {
+            None => Ok(Self::DEFAULT),
+            Some(n) if (1..=Self::MAX).contains(&n) => Ok(n),
+            Some(n) => Err(ApiError::bad_request(format!(
+                "limit {n}: a page holds 1 to {} rows",
+                Self::MAX
+            ))),
+        }
+    }
+}
+
 fn parse_instant(s: &str, end: bool) -> Result<i64, ApiError> {
     let day = time::macros::format_description!("[year]-[month]-[day]");
     if let Ok(d) = time::Date::parse(s, &day) {
@@ -546,7 +575,9 @@ async fn enterprise_issues(
     Asked(lang): Asked,
     Path(id): Path<String>,
     Query(pq): Query<PeriodQuery>,
+    Query(page): Query<PageQuery>,
 ) -> Result<Json<Value>, ApiError> {
+    page.limit()?;
     let r = enterprise_doc(&state, &q, &caller, id.clone(), &pq).await?;
     let size = r.doc.provenance.checkpoint.size;
     let directory = Arc::clone(&q.meters);
@@ -558,7 +589,7 @@ async fn enterprise_issues(
                 .get(&id)
                 .map(|ms| ms.iter().map(|m| m.device.clone()).collect())
                 .unwrap_or_default();
-            reports::quarantine(store, Some(&devices))
+            reports::quarantine(store, Some(&devices), &page)
         })
         .await?;
     Ok(Json(reports::issues_view(&r, None, quarantine, lang)))
@@ -683,18 +714,20 @@ async fn park_issues(
     Extension(q): Shared,
     Asked(lang): Asked,
     Query(pq): Query<PeriodQuery>,
+    Query(page): Query<PageQuery>,
 ) -> Result<Json<Value>, ApiError> {
+    page.limit()?;
     let r = park_doc(&state, &q, &caller, &pq).await?;
     let (ingest, quarantine) = state
         .reader()
-        .with(|store| {
+        .with(move |store| {
             Ok((
                 // Only issues that still hold: a sequence gap since filled is not an alert.
                 tanji_park::open_issues(store).map_err(|e| match e {
                     tanji_park::ParkError::Store(e) => ApiError::from(e),
                     e => ApiError::internal(e.to_string()),
                 })?,
-                reports::quarantine(store, None)?,
+                reports::quarantine(store, None, &page)?,
             ))
         })
         .await?;

@@ -4,7 +4,7 @@
 //! dashboard reads. The views only select and rename fields of the report; every number is
 //! the report's.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -393,34 +393,62 @@ pub fn park_view(r: &Report, what: &str, lang: Lang) -> Value {
     Value::Object(m)
 }
 
-/// The quarantine (rejected records), optionally only `devices`' records: count, count by
-/// rejection code, and the latest [`LIST_LIMIT`] without their raw bytes.
-pub fn quarantine<S: Store>(store: &S, devices: Option<&[String]>) -> Result<Value, ApiError> {
-    let all = store.quarantined()?;
-    let mine: Vec<_> = all
+/// The quarantine (rejected records), optionally only `devices`' records: the kept rows
+/// counted by rejection code, one page of them, newest first and without their raw bytes, the
+/// cursor of the next page, and (park view) the records refused in all and the summaries of
+/// those no longer kept one by one. Everything is counted and paged by the store's queries;
+/// no listing reads raw bytes.
+pub fn quarantine<S: Store>(
+    store: &S,
+    devices: Option<&[String]>,
+    page: &super::PageQuery,
+) -> Result<Value, ApiError> {
+    let limit = page.limit()?;
+    let counts = store.quarantine_counts(devices)?;
+    let rows = store.quarantine_page(page.before, limit, devices)?;
+    let next = (rows.len() == limit)
+        .then(|| rows.last().map(|r| r.id))
+        .flatten();
+    let latest: Vec<Value> = rows
         .iter()
-        .filter(|q| devices.is_none_or(|ds| q.device.as_ref().is_some_and(|d| ds.contains(d))))
-        .collect();
-    let mut by_code: BTreeMap<&str, u64> = BTreeMap::new();
-    for q in &mine {
-        *by_code.entry(q.code.as_str()).or_default() += 1;
-    }
-    let latest: Vec<Value> = mine
-        .iter()
-        .rev()
-        .take(LIST_LIMIT)
         .map(|q| {
             json!({
+                "id": q.id,
                 "received_at": tanji_report::rfc3339(q.received_at),
                 "source": q.source,
                 "code": q.code,
                 "message": q.message,
                 "device": q.device,
                 "seq": q.seq,
+                "bytes": q.raw_len,
             })
         })
         .collect();
-    Ok(json!({"count": mine.len(), "by_code": by_code, "latest": latest}))
+    let mut out = json!({
+        "count": counts.kept,
+        "by_code": counts.by_code,
+        "latest": latest,
+        "next": next,
+    });
+    if devices.is_none() {
+        let summaries = store.quarantine_summaries()?;
+        let summarised: u64 = summaries.iter().map(|s| s.count).sum();
+        out["refused"] = json!(counts.kept + summarised);
+        out["summaries"] = summaries
+            .iter()
+            .map(|s| {
+                json!({
+                    "source": s.source,
+                    "code": s.code,
+                    "count": s.count,
+                    "bytes": s.bytes,
+                    "first_at": tanji_report::rfc3339(s.first_at),
+                    "last_at": tanji_report::rfc3339(s.last_at),
+                })
+            })
+            .collect();
+    }
+    Ok(out)
 }
 
 /// Every data issue: the report's log issues, each enterprise's gaps (with their effect), the

@@ -412,7 +412,7 @@ fn compute_publish_version_show_verify_tamper() {
     let run = verify(&dir).expect_code(1);
     let first = first_problem(&run);
     assert!(
-        first.starts_with(&format!("entry {v1_index} (factor publication): publication fj@v1: the stored content hashes to")),
+        first.starts_with(&format!("entry {v1_index} (factor publication): blobs table: publication fj@v1: the stored content hashes to")),
         "{first}"
     );
 }

@@ -236,8 +236,11 @@ pub fn cosignature_lines(data: &[u8]) -> Outcome {
     };
     let mut parsed = false;
     let witness = test_witness().verifier();
-    if let Ok(note) = Note::parse(&format!("{COSIGNED_TEXT}\n{text}")) {
-        let lines: Vec<&str> = text.lines().collect();
+    let full = format!("{COSIGNED_TEXT}\n{text}");
+    if let Ok(note) = Note::parse(&full) {
+        // The signature block follows the note's last blank line (which `text` may contain).
+        let block = full.get(note.text().len() + 1..).unwrap_or_default();
+        let lines: Vec<&str> = block.lines().collect();
         assert_eq!(
             lines.len(),
             note.signatures().len(),
@@ -520,8 +523,10 @@ pub fn upload_body(data: &[u8]) -> Outcome {
                 let Ok(raw) = std::str::from_utf8(&item.raw) else {
                     panic!("{}: a record's text is not UTF-8", item.source);
                 };
+                // JSON by the grammar, as the server reads it (`27e600` is a JSON number
+                // even though it does not fit an f64).
                 assert!(
-                    serde_json::from_str::<serde_json::Value>(raw).is_ok(),
+                    serde_json::from_str::<Box<serde_json::value::RawValue>>(raw).is_ok(),
                     "{}: a record's text is not JSON: {raw}",
                     item.source
                 );

@@ -146,7 +146,7 @@ pub const CHINA_RESIDUAL: &[(i32, f64, &str)] = &[
         0.5856,
         "MEE/NBS 《关于发布2022年电力二氧化碳排放因子的公告》 (20 Dec 2024): national average \
          excluding market-traded non-fossil power, 2022, 0.5856 kgCO2/kWh [unverified: from \
-         shared/reference/factors.md, consistent with the 2023 announcement's +4.1%]",
+         docs/reference/factors.md, consistent with the 2023 announcement's +4.1%]",
     ),
     (
         2023,

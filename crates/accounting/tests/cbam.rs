@@ -54,7 +54,7 @@ fn record(
     }
 }
 
-/// China's 2022 national grid average, 0.5366 tCO2/MWh (MEE/NBS, shared/reference/factors.md):
+/// China's 2022 national grid average, 0.5366 tCO2/MWh (MEE/NBS, docs/reference/factors.md):
 /// a public grid factor of the country of origin, as Annex IV allows for the default.
 fn cn_default() -> NamedFactor {
     NamedFactor {

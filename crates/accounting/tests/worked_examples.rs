@@ -195,9 +195,9 @@ fn daytime_year(
     )
 }
 
-// Source: PRODUCT.md (the grid company's pilot): 35% of a year's use at a factor 22% below the
+// Source: docs/reference/pilot.md (the grid company's pilot): 35% of a year's use at a factor 22% below the
 // annual average, the rest at the average; 18.5 GWh/yr at 0.5617 t/MWh (East China 2022,
-// shared/reference/factors.md). Over-count = 0.35 × 0.22 = 7.7% of the fixed figure;
+// docs/reference/factors.md). Over-count = 0.35 × 0.22 = 7.7% of the fixed figure;
 // 18 500 MWh × 0.5617 × 0.35 × 0.22 = 800.14165 t.
 #[test]
 fn product_case_fixed_factor_overcounts_800_t() {

@@ -852,3 +852,101 @@ fn exceptions_must_be_used_and_only_cover_their_file() {
     assert_eq!(errors.len(), 2, "{errors:#?}");
     assert!(errors[1].starts_with("ARCHITECTURE.md allows Instant::now in crates/units/src/bench.rs, which no longer uses it"), "{errors:#?}");
 }
+
+/// Every `docs/….md` path cited in `text`, with its line number.
+fn cited_docs(text: &str) -> Vec<(usize, String)> {
+    let mut found = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let mut rest = line;
+        while let Some(at) = rest.find("docs/") {
+            let tail = &rest[at..];
+            let end = tail
+                .find(|c: char| !(c.is_ascii_alphanumeric() || "/_-.".contains(c)))
+                .unwrap_or(tail.len());
+            let path = tail[..end].trim_end_matches('.');
+            if path.ends_with(".md") && !rest[..at].ends_with('/') {
+                found.push((n + 1, path.to_owned()));
+            }
+            rest = &tail[end.max(5)..];
+        }
+    }
+    found
+}
+
+/// Places outside the repository a reader of the code cannot open.
+const OUTSIDE: &[&str] = &["shared/reference/", "/work/", "PRODUCT.md"];
+
+/// What the code and the docs cite as a source must be in the repository: a reader checking
+/// a constant against its table opens the file named beside it.
+fn check_citations(root: &Path) -> Vec<String> {
+    let mut files = Vec::new();
+    for dir in ["crates", "docs", "data"] {
+        let mut found = Vec::new();
+        let _ = markdown_and_rust(&root.join(dir), &mut found);
+        files.extend(found);
+    }
+    files.sort();
+    let mut errors = Vec::new();
+    for file in files {
+        let Ok(text) = std::fs::read_to_string(&file) else {
+            continue;
+        };
+        let rel = file
+            .strip_prefix(root)
+            .unwrap_or(&file)
+            .display()
+            .to_string();
+        for (n, line) in text.lines().enumerate() {
+            for outside in OUTSIDE {
+                if line.contains(outside) {
+                    errors.push(format!("{rel}:{}: cites {outside:?}, which is not in the repository; cite the copy under docs/reference/", n + 1));
+                }
+            }
+        }
+        for (n, path) in cited_docs(&text) {
+            if !root.join(&path).is_file() {
+                errors.push(format!("{rel}:{n}: cites {path}, which does not exist"));
+            }
+        }
+    }
+    errors
+}
+
+fn markdown_and_rust(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            if path.file_name().is_some_and(|n| n == "target") {
+                continue;
+            }
+            markdown_and_rust(&path, out)?;
+        } else if path.extension().is_some_and(|e| e == "rs" || e == "md") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn every_cited_source_is_in_the_repository() {
+    let errors = check_citations(&workspace_root());
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
+}
+
+#[test]
+fn a_citation_outside_the_repository_or_of_a_missing_doc_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("crates/x/src")).unwrap();
+    std::fs::create_dir_all(dir.path().join("docs")).unwrap();
+    std::fs::write(dir.path().join("docs/here.md"), "# here\n").unwrap();
+    std::fs::write(
+        dir.path().join("crates/x/src/lib.rs"),
+        "//! See docs/here.md and docs/gone.md.\n//! From /work/shared/reference/factors.md.\n",
+    )
+    .unwrap();
+    let errors = check_citations(dir.path());
+    assert_eq!(errors.len(), 3, "{errors:#?}");
+    assert!(errors.iter().any(|e| e.contains("docs/gone.md")));
+    assert!(!errors.iter().any(|e| e.contains("docs/here.md")));
+    assert!(errors.iter().any(|e| e.contains("/work/")));
+}

@@ -4,7 +4,7 @@
 //! direct CO2 and lifecycle CO2eq, in g/kWh, optionally calibrated to an official annual figure.
 //!
 //! The method, [`METHOD`]:
-//! - per-source factors from [`SourceFactors`] (default: `shared/reference/factors.md`);
+//! - per-source factors from [`SourceFactors`] (default: `docs/reference/factors.md`);
 //!   provider names (ENTSO-E, EIA) map onto [`Source`] through the one table [`ALIASES`];
 //! - storage discharge at the mix it most plausibly charged from, [`STORAGE_METHOD`];
 //! - consumption factors by flow tracing, one linear system per interval (Tranberg et al. 2019,

@@ -196,7 +196,7 @@ pub struct SourceFactors {
     entries: [SourceFactor; 11],
 }
 
-const TABLE: &str = "shared/reference/factors.md, as used by Electricity Maps' defaults";
+const TABLE: &str = "docs/reference/factors.md, as used by Electricity Maps' defaults";
 
 /// The default table: `(source, direct, lifecycle, provenance)`.
 const DEFAULTS: [(Source, f64, f64, &str); 11] = [
@@ -272,7 +272,7 @@ const DEFAULTS: [(Source, f64, f64, &str); 11] = [
 ];
 
 impl SourceFactors {
-    /// The default table, `shared/reference/factors.md` (IPCC AR5 WG3 Annex III 2014 lifecycle
+    /// The default table, `docs/reference/factors.md` (IPCC AR5 WG3 Annex III 2014 lifecycle
     /// medians; EIA/BEIS for oil direct; as used by Electricity Maps).
     pub fn default_table() -> SourceFactors {
         SourceFactors {

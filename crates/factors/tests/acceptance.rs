@@ -390,7 +390,7 @@ fn storage_discharge_at_its_charging_mix() {
 }
 
 /// Calibrate a multi-day synthetic Fujian to the official 2022 factor, 0.4092 tCO2/MWh
-/// (Ministry of Ecology and Environment / National Bureau of Statistics, shared/reference/factors.md).
+/// (Ministry of Ecology and Environment / National Bureau of Statistics, docs/reference/factors.md).
 #[test]
 fn calibration_reproduces_fujian_2022() {
     let fmt = |t: i64| {

@@ -20,7 +20,7 @@ fn data(rel: &str) -> String {
 }
 
 /// The factors the reference used (`crosscheck_gridemissions.py`: `DIRECT`, and 0 for every
-/// other fuel it maps): the direct column of `shared/reference/factors.md`, g/kWh = kg/MWh.
+/// other fuel it maps): the direct column of `docs/reference/factors.md`, g/kWh = kg/MWh.
 /// Lifecycle figures are not compared; they are set equal to the direct ones. Storage is not in
 /// the table because the script leaves pumped-storage discharge out of the generation (checked
 /// below), so the storage rule plays no part.

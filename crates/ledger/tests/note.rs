@@ -1,4 +1,4 @@
-//! C2SP signed-note and tlog-checkpoint: the examples of the specs in /work/shared/specs/c2sp
+//! C2SP signed-note and tlog-checkpoint: the examples of the specs of C2SP (signed-note.md, tlog-checkpoint.md)
 //! (signed-note.md, tlog-checkpoint.md, tlog-cosignature.md) and every format rule.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

@@ -52,7 +52,7 @@ pub enum Objective {
 
 impl Objective {
     /// The carbon price the product's source document implies: about 120 000 CNY for about
-    /// 800 t CO2 a year (PRODUCT.md, "the problem"), i.e. 150 CNY/t.
+    /// 800 t CO2 a year (docs/reference/pilot.md), i.e. 150 CNY/t.
     pub const DEFAULT_CARBON_PRICE: f64 = 150.0;
 
     /// `emissions`, `cost` or `blend`.

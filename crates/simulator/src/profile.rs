@@ -9,7 +9,7 @@ use crate::calendar::{civil_from_days, day_of_year, is_holiday, weekday};
 use crate::seed::{normal, stream};
 use crate::solar::{clear_sky_ghi, cos_zenith, weather, SLOTS};
 
-/// What an enterprise makes. The park is a smart-equipment park (see PRODUCT.md); the sector
+/// What an enterprise makes. The park is a smart-equipment park (see docs/reference/pilot.md); the sector
 /// decides the likely shift pattern and which fuels the site burns or buys.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]

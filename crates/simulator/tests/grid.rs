@@ -6,7 +6,7 @@ use tanji_simulator::grid::{
 };
 use tanji_simulator::LOCAL_OFFSET_S;
 
-/// Direct (operational) factors, gCO2/kWh, from shared/reference/factors.md (Electricity Maps'
+/// Direct (operational) factors, gCO2/kWh, from docs/reference/factors.md (Electricity Maps'
 /// defaults: IPCC AR5 WG3 Annex III, EIA/BEIS for oil); nuclear, hydro, wind and solar are 0.
 fn direct_g_per_kwh(s: Source) -> f64 {
     match s {

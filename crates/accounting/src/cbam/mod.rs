@@ -26,7 +26,7 @@
 //! electricity: the default factor unless a direct technical link or a power purchase
 //! agreement, PPA, lets the actual factor be used; "PPA means a contract under which a person
 //! agrees to purchase electricity directly from an electricity producer", Annex IV 1(f)).
-//! `/work/shared/reference/factors.md` (EU CBAM section) states the same rules in short.
+//! `docs/reference/factors.md` (EU CBAM section) states the same rules in short.
 //! Checked against public pages (see `crates/accounting/README.md`, "CBAM"): Annex IV
 //! point 2 text (converter.com.tw reproduction of Annex IV); the Commission's CBAM Q&A as
 //! reproduced by wtocenter.vn ("actual emission factors for electricity may be used in the case

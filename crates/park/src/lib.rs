@@ -235,7 +235,7 @@ pub struct QuarantineLimits {
     pub rows_per_source: u64,
     /// Seconds a row is kept one by one (0 = no age bound).
     pub max_age_s: i64,
-    /// Bytes all kept rows may take ([`seal::row_bytes`]: raw prefix, message, source and 64).
+    /// Bytes all kept rows may take (`seal::row_bytes`: raw prefix, message, source and 64).
     pub max_bytes: u64,
 }
 

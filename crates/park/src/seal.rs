@@ -169,7 +169,7 @@ pub struct Seal {
     pub refused: u64,
     /// Summary rows.
     pub summaries: u64,
-    /// Digest of the summaries ([`summaries_digest`]).
+    /// Digest of the summaries (`summaries_digest`).
     pub summaries_digest: Hash,
 }
 
@@ -267,7 +267,7 @@ impl Seal {
     }
 
     /// The seal of what `store` holds now, recomputed by reading every sealed table; also
-    /// returns the bytes the kept quarantine rows take ([`row_bytes`]).
+    /// returns the bytes the kept quarantine rows take (`row_bytes`).
     pub fn of_store<S: Store>(
         store: &S,
         origin: &str,

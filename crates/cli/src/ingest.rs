@@ -28,7 +28,8 @@ pub struct IngestArgs {
     /// (`accepted|duplicate|rejected <source> <device> <seq> <index|code>`); `-` = stdout.
     #[arg(long)]
     pub acks: Option<PathBuf>,
-    /// Validate against this time instead of the clock (RFC 3339), e.g. to re-ingest old files.
+    /// Validate against this time instead of the clock (RFC 3339), e.g. to re-ingest old files;
+    /// records refused are quarantined as received at this time.
     #[arg(long)]
     pub now: Option<String>,
     /// Exit with status 1 if any record was rejected.

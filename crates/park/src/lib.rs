@@ -12,6 +12,7 @@
 //! do); it never edits or deletes a logged entry.
 
 mod audit;
+mod clock;
 mod cosigned;
 mod export;
 pub mod keys;
@@ -40,6 +41,7 @@ use tanji_store::{
 };
 
 pub use audit::{AuditFinding, AuditOptions, AuditReport};
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use cosigned::{check_witnesses, checkpoint_at, with_cosignatures, witness_id, WitnessCheck};
 pub use export::ExportSummary;
 pub use lock::{Holder, WriterLock, LOCK_FILE};
@@ -771,8 +773,9 @@ impl<S: Store> Park<S> {
 
     /// Validates and logs a batch of uploads in one durable transaction; returns one outcome per
     /// input, in order, only after the batch is on disk. `now` is the time the validation uses
-    /// for the clock-skew check (Unix seconds, UTC); rejected input is quarantined with the
-    /// wall-clock time it was received.
+    /// for the clock-skew check (Unix seconds, UTC) and the time rejected input is quarantined
+    /// with (`received_at`, which the quarantine's age bound counts from); the park reads no
+    /// clock of its own (see [`Clock`]).
     ///
     /// One record never fails the others: if the store refuses the batch because of a value in
     /// it ([`StoreError::is_refusal`]; validation enforces every limit the store has, so this
@@ -783,11 +786,7 @@ impl<S: Store> Park<S> {
     /// committed is acknowledged.
     pub fn ingest(&mut self, batch: Vec<Incoming>, now: i64) -> Result<Vec<Outcome>, ParkError> {
         let policy = Policy::at(now);
-        // The quarantine records when input really arrived, whatever time validation used.
-        let received_at = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(now, |d| i64::try_from(d.as_secs()).unwrap_or(now));
-        self.ingest_isolating(&batch, &policy, received_at)
+        self.ingest_isolating(&batch, &policy, now)
     }
 
     /// [`Park::ingest_once`], splitting the batch around records the store refuses.

@@ -9,7 +9,7 @@ use std::path::Path;
 use ed25519_dalek::SigningKey;
 use rusqlite::{params, Connection};
 use tanji_ledger::CosignatureSigner;
-use tanji_park::{AuditOptions, Incoming, Outcome, Park, QuarantineLimits};
+use tanji_park::{AuditOptions, Clock, Incoming, ManualClock, Outcome, Park, QuarantineLimits};
 use tanji_readings::SignedUpload;
 use tanji_simulator::{Park as SimPark, ParkSpec};
 use tanji_store::Store;
@@ -341,4 +341,60 @@ fn the_quarantine_stays_within_its_bounds_and_counts_every_refusal() {
     drop(park);
     let park = Park::open(&dir).unwrap();
     assert_eq!(park.refused(), n as u64);
+}
+
+#[test]
+fn quarantined_rows_older_than_the_age_bound_are_summarised_with_their_count() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut park = Park::create(&tmp.path().join("p"), "aged", None).unwrap();
+    let hour = 3_600;
+    park.set_quarantine_limits(QuarantineLimits {
+        max_age_s: hour,
+        ..QuarantineLimits::default()
+    });
+    // The time ingest is given is the time a refused record is kept with: a clock that moves
+    // only when told stands in for the hours between batches.
+    let clock = ManualClock::at(NOW);
+    let ingest = |park: &mut Park, ks: std::ops::Range<usize>, at: i64| {
+        let batch = ks.map(|k| malformed("peer-a", k, 64)).collect();
+        park.ingest(batch, at).unwrap();
+    };
+    let rows = |park: &Park| -> Vec<i64> {
+        let conn = park.store().connection();
+        let mut st = conn
+            .prepare("SELECT received_at FROM quarantine ORDER BY id")
+            .unwrap();
+        let rows = st.query_map([], |r| r.get(0)).unwrap();
+        rows.map(Result::unwrap).collect()
+    };
+    ingest(&mut park, 0..4, clock.now_s());
+    assert_eq!(
+        rows(&park),
+        vec![NOW; 4],
+        "kept with the time ingest was given"
+    );
+    clock.advance(std::time::Duration::from_secs(1_800));
+    ingest(&mut park, 4..5, clock.now_s());
+    assert!(park.store().quarantine_summaries().unwrap().is_empty());
+    assert_eq!(
+        rows(&park).len(),
+        5,
+        "within the age bound every row is kept"
+    );
+
+    // Past the bound for the first four (not yet for the fifth): one more refusal summarises
+    // them, counted.
+    clock.set(NOW + hour + 1);
+    ingest(&mut park, 5..6, clock.now_s());
+    assert_eq!(rows(&park), vec![NOW + 1_800, NOW + hour + 1]);
+    let summaries = park.store().quarantine_summaries().unwrap();
+    assert_eq!(summaries.len(), 1, "{summaries:?}");
+    let s = &summaries[0];
+    assert_eq!((s.source.as_str(), s.count), ("peer-a", 4));
+    assert_eq!((s.first_at, s.last_at), (NOW, NOW));
+    assert_eq!(park.refused(), 6);
+    let report = park
+        .audit(&AuditOptions::default(), &mut |_, _| {})
+        .unwrap();
+    assert!(report.ok(), "{:?}", report.findings);
 }

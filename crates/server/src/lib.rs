@@ -39,7 +39,7 @@ use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use tanji_park::Park;
+use tanji_park::{Clock, Park, SystemClock};
 use tokio::net::TcpListener;
 use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -71,6 +71,8 @@ struct Inner {
     shutdown: tokio::sync::watch::Sender<bool>,
     /// Refused uploads per peer address.
     refusals: limits::Refusals,
+    /// Now, for the sequencer, the report cache and the queries.
+    clock: Arc<dyn Clock>,
 }
 
 /// What every handler shares; cheap to clone.
@@ -122,6 +124,11 @@ impl AppState {
         &self.0.vkey
     }
 
+    /// The server's clock: the sequencer's "now" and the report cache's refresh times.
+    pub fn clock(&self) -> &dyn Clock {
+        self.0.clock.as_ref()
+    }
+
     /// The latest durable log head.
     pub fn head(&self) -> Head {
         self.0.sequencer.head()
@@ -166,8 +173,19 @@ pub struct Server {
 }
 
 impl Server {
-    /// Opens the park in `dir` and starts its sequencer.
+    /// Opens the park in `dir` and starts its sequencer, on the system clock.
     pub fn open(dir: &Path, config: Config) -> Result<Server, ServerError> {
+        Self::open_with_clock(dir, config, Arc::new(SystemClock))
+    }
+
+    /// [`Server::open`] on `clock`: the time records are validated and quarantined at, the
+    /// sequencer's batch window and the report cache's refresh interval all read it (tests
+    /// pass a [`tanji_park::ManualClock`] and move it instead of sleeping).
+    pub fn open_with_clock(
+        dir: &Path,
+        config: Config,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Server, ServerError> {
         config.check("config")?;
         let tokens =
             Tokens::from_config(&config.tokens).map_err(|message| ServerError::Config {
@@ -179,7 +197,8 @@ impl Server {
         let origin = park.origin().to_string();
         let vkey = park.verifier().to_string();
         let metrics = Metrics::new();
-        let sequencer = Sequencer::start(park, &config.batch, metrics.clone())?;
+        let sequencer =
+            Sequencer::start_with_clock(park, &config.batch, metrics.clone(), Arc::clone(&clock))?;
         let refusals = limits::Refusals::new(
             config.http.refusals_per_window,
             config.http.refusal_window(),
@@ -195,6 +214,7 @@ impl Server {
             cosigned: RwLock::new(None),
             shutdown: tokio::sync::watch::channel(false).0,
             refusals,
+            clock,
         }));
         let (api, routes) = api_routes().into_parts();
         let router = api

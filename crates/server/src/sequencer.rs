@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use serde::Serialize;
 use tanji_ledger::{inclusion_proof, node_hash, Hash, NodeSource};
-use tanji_park::{Incoming, Outcome, Park};
+use tanji_park::{Clock, Incoming, Outcome, Park, SystemClock};
 use tanji_readings::{DeviceRegistration, SignatureChecked};
 use tanji_store::{SqliteStore, StoreError};
 use tokio::sync::{oneshot, watch};
@@ -182,8 +182,19 @@ impl std::fmt::Debug for Sequencer {
 }
 
 impl Sequencer {
-    /// Starts the sequencer thread, which owns `park` from now on.
+    /// Starts the sequencer thread, which owns `park` from now on, on the system clock.
     pub fn start(park: Park, config: &BatchConfig, metrics: Metrics) -> Result<Self, ServerError> {
+        Self::start_with_clock(park, config, metrics, Arc::new(SystemClock))
+    }
+
+    /// [`Sequencer::start`] on `clock`: the time every batch is validated and quarantined at
+    /// (given to [`Park::ingest`]), and the clock its batch window is measured on.
+    pub fn start_with_clock(
+        park: Park,
+        config: &BatchConfig,
+        metrics: Metrics,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, ServerError> {
         let mut keys = HashMap::new();
         for (_, r) in park.registrations()? {
             // The latest registration of a device holds its key in force.
@@ -216,6 +227,7 @@ impl Sequencer {
             head: head_tx,
             metrics,
             draining: false,
+            clock,
         };
         let handle = std::thread::Builder::new()
             .name("tanji-sequencer".into())
@@ -354,6 +366,8 @@ struct Worker {
     head: watch::Sender<Head>,
     metrics: Metrics,
     draining: bool,
+    /// Now: for validation and the quarantine, and for the batch window.
+    clock: Arc<dyn Clock>,
 }
 
 impl Worker {
@@ -377,14 +391,20 @@ impl Worker {
             let mut closing = false;
             // A registration ends the batch: it is logged right after it, in arrival order.
             let mut registration = None;
-            let deadline = Instant::now()
-                + if self.draining {
-                    Duration::ZERO
-                } else {
-                    self.window
-                };
+            // The window is measured on the clock; one wait never exceeds the window, so a
+            // clock set back (or a test clock standing still) ends the batch after a window
+            // with nothing arriving, and `max_records` bounds it in any case.
+            let window_ms = if self.draining {
+                0
+            } else {
+                i64::try_from(self.window.as_millis()).unwrap_or(i64::MAX)
+            };
+            let deadline = self.clock.now_ms().saturating_add(window_ms);
             while records < self.max_records {
-                let left = deadline.saturating_duration_since(Instant::now());
+                let left = deadline
+                    .saturating_sub(self.clock.now_ms())
+                    .clamp(0, window_ms);
+                let left = Duration::from_millis(u64::try_from(left).unwrap_or(0));
                 let msg = if left.is_zero() {
                     match self.rx.try_recv() {
                         Ok(m) => m,
@@ -461,7 +481,7 @@ impl Worker {
         let total = items.len();
         let ingested = self
             .park
-            .ingest(items, unix_now())
+            .ingest(items, self.clock.now_s())
             .map_err(|e| ServerError::batch_failed(&e));
         let ingest_ms = started.elapsed().as_millis() as u64;
         let result = ingested.and_then(|outcomes| self.answers(start, outcomes));
@@ -626,12 +646,6 @@ fn issue_code(kind: &tanji_readings::DataIssueKind) -> &'static str {
     match kind {
         tanji_readings::DataIssueKind::SequenceGap { .. } => "sequence_gap",
     }
-}
-
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 /// The tree's nodes for proving a batch's leaves: nodes whose leaves all lie in

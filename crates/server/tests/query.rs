@@ -7,11 +7,13 @@
 
 mod common;
 
+use std::sync::Arc;
+
 use base64::Engine;
 use common::{client, config, fixture, post_uploads, start, OPERATOR};
 use serde_json::{json, Value};
 use tanji_ledger::NoteVerifier;
-use tanji_park::Park;
+use tanji_park::{ManualClock, Park};
 use tanji_report::{Request, Scope};
 
 /// JSON trees equal, numbers to 1e-12 relative: serde_json's default float parsing may be one
@@ -316,9 +318,11 @@ async fn while_the_log_grows_a_report_is_rebuilt_at_most_once_per_refresh_interv
     let fx = fixture(2, 3);
     common::publish_factors(fx.path(), 3);
     let mut cfg = config(&fx);
-    // Longer than this test runs: within it, the report built first is the one served.
-    cfg.dashboard.report_refresh_ms = 600_000;
-    let srv = start(fx.path(), cfg).await;
+    let refresh = std::time::Duration::from_secs(600);
+    cfg.dashboard.report_refresh_ms = refresh.as_millis() as u64;
+    // The server's clock moves only when told: the interval passes when the test says so.
+    let clock = Arc::new(ManualClock::at_system_now());
+    let srv = common::start_on(fx.path(), cfg, clock.clone()).await;
     post_uploads(&srv, &fx, 0..2).await;
     let first = srv.state.head().size;
     let em = json_at(&srv, "/api/v1/park/emissions").await;
@@ -326,40 +330,45 @@ async fn while_the_log_grows_a_report_is_rebuilt_at_most_once_per_refresh_interv
     post_uploads(&srv, &fx, 2..4).await;
     let grown = srv.state.head().size;
     assert_eq!(grown, first + 2);
-    // Within the interval: the last build, which names its (earlier) checkpoint.
+    // Within the interval (up to its last millisecond): the last build, which names its
+    // (earlier) checkpoint.
+    clock.advance(refresh - std::time::Duration::from_millis(1));
     let again = json_at(&srv, "/api/v1/park/emissions").await;
     assert_eq!(again["checkpoint_size"], first);
     assert_eq!(again["totals"], em["totals"]);
     // The status always names the latest checkpoint.
     assert_eq!(json_at(&srv, "/api/v1/status").await["size"], grown);
-    srv.stop().await;
 
     // Past the interval: the first request gets the last build and starts one rebuild in the
     // background; the rebuilt report at the latest checkpoint follows.
-    let mut cfg = config(&fx);
-    cfg.dashboard.report_refresh_ms = 1;
-    let srv = start(fx.path(), cfg).await;
-    let em = json_at(&srv, "/api/v1/park/emissions").await;
-    assert_eq!(em["checkpoint_size"], grown);
-    post_uploads(&srv, &fx, 4..6).await;
-    let last = srv.state.head().size;
-    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    clock.advance(std::time::Duration::from_millis(1));
     let stale = json_at(&srv, "/api/v1/park/emissions").await;
-    assert_eq!(stale["checkpoint_size"], grown);
+    assert_eq!(stale["checkpoint_size"], first);
+    // Waiting for the background build, not for time: the clock stands still meanwhile.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     let fresh = loop {
         let v = json_at(&srv, "/api/v1/park/emissions").await;
-        if v["checkpoint_size"] == last {
+        if v["checkpoint_size"] == grown {
             break v;
         }
         assert!(
             std::time::Instant::now() < deadline,
-            "no rebuilt report at size {last} within 60 s: {v}"
+            "no rebuilt report at size {grown} within 60 s: {v}"
         );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     };
-    let park = report(&fx, Scope::Park, last, None);
+    let park = report(&fx, Scope::Park, grown, None);
     same(&fresh["totals"], &json!(park.park_totals.unwrap()));
+
+    // The rebuilt report is the one served for the next interval, though the log grows again.
+    post_uploads(&srv, &fx, 4..6).await;
+    let last = srv.state.head().size;
+    assert_eq!(last, grown + 2);
+    clock.advance(refresh - std::time::Duration::from_millis(1));
+    assert_eq!(
+        json_at(&srv, "/api/v1/park/emissions").await["checkpoint_size"],
+        grown
+    );
     srv.stop().await;
 }
 

@@ -102,12 +102,6 @@ fn verifier(state: &AppState) -> Result<NoteVerifier, ApiError> {
         .map_err(|e| ApiError::internal(format!("the log key {:?}: {e}", state.vkey())))
 }
 
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-}
-
 /// `from`/`to` of a query: `YYYY-MM-DD` UTC days (`to` inclusive) or RFC 3339 instants (`to`
 /// exclusive), as `tanji report` takes them.
 #[derive(Debug, Default, Deserialize)]
@@ -436,7 +430,13 @@ async fn factor_curve(
         None => None,
         Some(d) => Some(parse_instant(d, false)?.div_euclid(86_400)),
     };
-    let mut curve = data::factor_curve(&p, cq.region.as_deref(), day, now(), UTC_OFFSET_S)?;
+    let mut curve = data::factor_curve(
+        &p,
+        cq.region.as_deref(),
+        day,
+        state.clock().now_s(),
+        UTC_OFFSET_S,
+    )?;
     if let Some(m) = curve.annual_mean.as_mut() {
         m.method = data::annual_mean_method(lang);
     }

@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -107,7 +107,8 @@ impl Report {
 #[derive(Debug, Clone)]
 struct Built {
     size: u64,
-    at: Instant,
+    /// When it was built, on the server's clock (Unix milliseconds).
+    at_ms: i64,
     result: Result<Arc<Report>, ApiError>,
 }
 
@@ -167,7 +168,8 @@ impl ReportCache {
         let bounds = &state.config().reports;
         limits::check_period(caller, key.period, bounds)?;
         let size = state.head().size;
-        let refresh = Duration::from_millis(state.config().dashboard.report_refresh_ms);
+        let refresh_ms =
+            i64::try_from(state.config().dashboard.report_refresh_ms).unwrap_or(i64::MAX);
         let slot = {
             let mut slots = self
                 .slots
@@ -180,8 +182,10 @@ impl ReportCache {
         };
         let mut cached = slot.lock().await;
         if let Some(b) = cached.built.clone() {
-            let usable = b.result.is_ok() && !refresh.is_zero();
-            if b.size >= size || (usable && b.at.elapsed() < refresh) {
+            let usable = b.result.is_ok() && refresh_ms > 0;
+            // Built in the future (the clock was set back) counts as stale.
+            let age_ms = state.clock().now_ms().saturating_sub(b.at_ms);
+            if b.size >= size || (usable && (0..refresh_ms).contains(&age_ms)) {
                 return b.result.clone();
             }
             if usable {
@@ -203,7 +207,7 @@ impl ReportCache {
                         s.rebuilding = false;
                         s.built = Some(Built {
                             size,
-                            at: Instant::now(),
+                            at_ms: state.clock().now_ms(),
                             result,
                         });
                     });
@@ -216,7 +220,7 @@ impl ReportCache {
         drop(permit);
         cached.built = Some(Built {
             size,
-            at: Instant::now(),
+            at_ms: state.clock().now_ms(),
             result: result.clone(),
         });
         result

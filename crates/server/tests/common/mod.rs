@@ -190,7 +190,16 @@ impl Running {
 }
 
 pub async fn start(dir: &Path, config: Config) -> Running {
-    let server = Server::open(dir, config).unwrap();
+    start_on(dir, config, std::sync::Arc::new(tanji_park::SystemClock)).await
+}
+
+/// [`start`] on `clock`.
+pub async fn start_on(
+    dir: &Path,
+    config: Config,
+    clock: std::sync::Arc<dyn tanji_park::Clock>,
+) -> Running {
+    let server = Server::open_with_clock(dir, config, clock).unwrap();
     let state = server.state().clone();
     let routes = server.routes().to_vec();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

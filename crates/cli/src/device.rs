@@ -8,8 +8,8 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use ed25519_dalek::SigningKey;
 use rand_core::OsRng;
-use tanji_park::RegistrationRequest;
-use tanji_readings::{parse_json_registration, DeviceRegistration};
+use tanji_park::{RegistrationRequest, Revoked};
+use tanji_readings::{parse_json_registration, DeviceRegistration, DeviceRevocation};
 
 use crate::util;
 
@@ -27,6 +27,21 @@ pub enum DeviceCommand {
     /// from a JSON-lines file (`--file`, as written by `tanji simulate`). Refuses while a
     /// server holds the park: register through its API then (`POST /api/v1/devices`).
     Register(RegisterArgs),
+    /// Revoke a device's key (a logged entry): its later uploads are refused (`device_revoked`),
+    /// its uploads logged before stay valid, and its id is not registered again. Refuses while
+    /// a server holds the park: revoke through its API then
+    /// (`POST /api/v1/devices/{device}/revoke`).
+    Revoke {
+        /// The park's data directory.
+        #[arg(long)]
+        dir: PathBuf,
+        /// Device id.
+        #[arg(long)]
+        device: String,
+        /// Why (logged with the revocation; at most 256 bytes).
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
     /// List registered devices and their meters.
     List {
         /// The park's data directory.
@@ -78,6 +93,11 @@ pub fn run(cmd: DeviceCommand) -> Result<ExitCode> {
     match cmd {
         DeviceCommand::Keygen { out } => keygen(out),
         DeviceCommand::Register(a) => register(a),
+        DeviceCommand::Revoke {
+            dir,
+            device,
+            reason,
+        } => revoke(dir, device, reason),
         DeviceCommand::List { dir } => list(dir),
     }
 }
@@ -166,6 +186,29 @@ fn register(a: RegisterArgs) -> Result<ExitCode> {
         summary.already,
         park.size()
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn revoke(dir: PathBuf, device: String, reason: String) -> Result<ExitCode> {
+    let rev = DeviceRevocation {
+        device,
+        revoked_at: util::now(),
+        reason,
+    };
+    rev.check()
+        .map_err(|e| anyhow::anyhow!("revocation of device {:?}: {e}", rev.device))?;
+    let mut park = util::open(&dir)?;
+    match park.revoke(&rev)? {
+        Revoked::Logged(index) => println!(
+            "revoked device {} as log entry {index}; its later uploads are refused (device_revoked); log size {}",
+            rev.device,
+            park.size()
+        ),
+        Revoked::Already(index) => println!(
+            "device {} was already revoked by log entry {index}; nothing written",
+            rev.device
+        ),
+    }
     Ok(ExitCode::SUCCESS)
 }
 

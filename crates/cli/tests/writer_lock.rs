@@ -150,3 +150,53 @@ fn lock_released_when_holder_killed() {
     assert!(out.contains("registered device d-late"), "{out}");
     tanji(["verify", "--dir", s(&park.dir)]).ok();
 }
+
+#[test]
+fn cli_revoke_refuses_while_server_holds_the_park() {
+    let park = sim_park(1, 1, 7);
+    let upload = std::fs::read_to_string(&park.uploads)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    let record: serde_json::Value = serde_json::from_str(&upload).unwrap();
+    let device = record["device"].as_str().unwrap().to_string();
+    let revoke = || {
+        tanji([
+            "device",
+            "revoke",
+            "--dir",
+            s(&park.dir),
+            "--device",
+            &device,
+            "--reason",
+            "key leaked",
+        ])
+    };
+    let (mut child, mut stderr, _addr) = serve(&park.dir);
+    assert_refused_by(&revoke(), &park.dir, child.id());
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let mut log = String::new();
+    stderr.read_to_string(&mut log).unwrap();
+    assert!(child.wait().unwrap().success(), "{log}");
+
+    // Once the server has stopped, the revocation is logged; then the device's upload is
+    // refused, naming the revocation, and the log still verifies.
+    let out = revoke().ok().stdout;
+    assert!(
+        out.contains(&format!("revoked device {device} as log entry")),
+        "{out}"
+    );
+    let again = revoke().ok().stdout;
+    assert!(again.contains("already revoked"), "{again}");
+    let one = park.tmp.path().join("one.jsonl");
+    std::fs::write(&one, format!("{upload}\n")).unwrap();
+    let run = tanji(["ingest", "--dir", s(&park.dir), s(&one)]);
+    let text = format!("{}{}", run.stdout, run.stderr);
+    assert!(text.contains("device_revoked"), "{text}");
+    tanji(["verify", "--dir", s(&park.dir)]).ok();
+}

@@ -182,6 +182,17 @@ impl<S: Store> Park<S> {
                             Err(e) => report.findings.push(finding(what, e.to_string())),
                         }
                     }
+                    Ok(LogEntry::Revocation(rev)) => {
+                        let what = format!(" (revocation of {})", rev.device);
+                        match state.check_revocation(&rev.device) {
+                            Ok(None) => state.add_revocation(&rev.device, index),
+                            Ok(Some(first)) => report.findings.push(finding(
+                                what,
+                                format!("repeats the revocation already logged as entry {first}"),
+                            )),
+                            Err(e) => report.findings.push(finding(what, e.to_string())),
+                        }
+                    }
                     Ok(LogEntry::Publication(note)) => {
                         report.publications += 1;
                         match crate::publication::open_publication(store, index, &note, &verifier) {

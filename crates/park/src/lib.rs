@@ -32,8 +32,9 @@ use tanji_ledger::{
     Hash, NoteSigner, NoteVerifier,
 };
 use tanji_readings::{
-    validate_checked, DataIssue, DataIssueKind, DecodeError, DeviceRegistration, LogEntry, Policy,
-    RejectCode, Rejection, SignatureChecked, SignedUpload, Verdict, KIND_REGISTRATION, KIND_UPLOAD,
+    validate_checked, DataIssue, DataIssueKind, DecodeError, DeviceRegistration, DeviceRevocation,
+    LogEntry, Policy, RejectCode, Rejection, SignatureChecked, SignedUpload, Verdict,
+    KIND_REGISTRATION, KIND_REVOCATION, KIND_UPLOAD,
 };
 use tanji_store::{
     AppendBatch, ChannelRow, NewEntry, QuarantineListing, QuarantineSummary, Quarantined, Span,
@@ -51,8 +52,8 @@ pub use publication::{
 };
 pub use request::{default_unit, RegistrationRequest, RequestError};
 pub use seal::{Chain, Seal};
-pub use state::RegistrationError;
 use state::{spans_of, Accepted, State};
+pub use state::{RegistrationError, RevocationError};
 
 /// The store file inside a park directory.
 pub const DB_FILE: &str = "park.db";
@@ -85,6 +86,9 @@ pub enum ParkError {
     /// A registration was refused.
     #[error(transparent)]
     Registration(#[from] RegistrationError),
+    /// A revocation was refused.
+    #[error(transparent)]
+    Revocation(#[from] RevocationError),
     /// The directory is not a park, or is one already.
     #[error("{0}")]
     Directory(String),
@@ -101,7 +105,7 @@ pub enum ParkError {
     #[error("{0}")]
     Witness(String),
     /// Another process has the park open for writing (see [`WriterLock`]).
-    #[error("the park in {dir} is open for writing by {holder}; one process writes to a park at a time: while `tanji serve` runs, register devices through its API (POST /api/v1/devices), or stop the server first")]
+    #[error("the park in {dir} is open for writing by {holder}; one process writes to a park at a time: while `tanji serve` runs, register or revoke devices through its API (POST /api/v1/devices, POST /api/v1/devices/{{device}}/revoke), or stop the server first")]
     Locked {
         /// The park directory.
         dir: String,
@@ -184,6 +188,15 @@ pub struct RegisterSummary {
     pub logged: Vec<u64>,
     /// Registrations identical to ones already logged (nothing written).
     pub already: usize,
+}
+
+/// What a revocation call did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Revoked {
+    /// Logged now at this leaf index.
+    Logged(u64),
+    /// The device was already revoked by the entry at this leaf index; nothing was written.
+    Already(u64),
 }
 
 /// An inclusion proof with what is needed to check it.
@@ -448,20 +461,31 @@ impl<S: Store> Park<S> {
         let frontier = Frontier::from_source(&store, size)
             .map_err(|e| ParkError::Inconsistent(format!("rebuilding the tree edge: {e}")))?;
         let mut state = State::default();
-        for index in store.entries_of_kind(KIND_REGISTRATION)? {
+        // Registrations and revocations in log order: a revoked id is not registered again.
+        let mut indices = store.entries_of_kind(KIND_REGISTRATION)?;
+        indices.extend(store.entries_of_kind(KIND_REVOCATION)?);
+        indices.sort_unstable();
+        for index in indices {
             let data = store.entry(index)?;
-            let reg = match LogEntry::from_bytes(&data) {
-                Ok(LogEntry::Registration(r)) => r,
+            match LogEntry::from_bytes(&data) {
+                Ok(LogEntry::Registration(reg)) => {
+                    let (key, info) = state
+                        .check_registration(&reg)
+                        .map_err(|e| ParkError::Inconsistent(format!("entry {index}: {e}")))?;
+                    state.add_registration(&reg, key, info);
+                }
+                Ok(LogEntry::Revocation(rev)) => {
+                    state
+                        .check_revocation(&rev.device)
+                        .map_err(|e| ParkError::Inconsistent(format!("entry {index}: {e}")))?;
+                    state.add_revocation(&rev.device, index);
+                }
                 Ok(_) | Err(_) => {
                     return Err(ParkError::Inconsistent(format!(
-                        "entry {index} is marked as a registration but does not decode as one"
+                        "entry {index} is marked as a registration or revocation but does not decode as one"
                     )))
                 }
-            };
-            let (key, info) = state
-                .check_registration(&reg)
-                .map_err(|e| ParkError::Inconsistent(format!("entry {index}: {e}")))?;
-            state.add_registration(&reg, key, info);
+            }
         }
         for u in store.uploads()? {
             state.add_upload(
@@ -738,6 +762,14 @@ impl<S: Store> Park<S> {
         let mut batch = AppendBatch::default();
         let mut summary = RegisterSummary::default();
         for reg in regs {
+            // A revoked id stays revoked, even for a registration identical to a logged one.
+            if let Some(&index) = trial.revoked.get(&reg.device) {
+                return Err(RegistrationError::Revoked {
+                    device: reg.device.clone(),
+                    index,
+                }
+                .into());
+            }
             if let Some(d) = trial.devices.get(&reg.device) {
                 if let (Some(owner), Ok(info)) =
                     (trial.meter_owner.get(&reg.meter), reg.meter_info())
@@ -769,6 +801,38 @@ impl<S: Store> Park<S> {
         self.commit(batch, frontier)?;
         self.state = trial;
         Ok(summary)
+    }
+
+    /// Logs the revocation of a registered device in its own batch (with its checkpoint):
+    /// from its leaf on, every upload the device signs is refused (`device_revoked`), and its
+    /// id is not registered again. Returns `Revoked::Logged(index)`, or
+    /// `Revoked::Already(index)` (nothing written) if the device is revoked already.
+    pub fn revoke(&mut self, rev: &DeviceRevocation) -> Result<Revoked, ParkError> {
+        rev.check().map_err(|e| RevocationError::Invalid {
+            device: rev.device.clone(),
+            message: e.to_string(),
+        })?;
+        if let Some(index) = self.state.check_revocation(&rev.device)? {
+            return Ok(Revoked::Already(index));
+        }
+        let mut frontier = self.frontier.clone();
+        let mut batch = AppendBatch::default();
+        let data = LogEntry::Revocation(rev.clone()).to_bytes();
+        let index = frontier.size();
+        frontier.append(leaf_hash(&data), &mut batch.nodes);
+        batch.entries.push(NewEntry {
+            kind: KIND_REVOCATION,
+            data,
+            upload: None,
+        });
+        self.commit(batch, frontier)?;
+        self.state.add_revocation(&rev.device, index);
+        Ok(Revoked::Logged(index))
+    }
+
+    /// The leaf index of `device`'s revocation, if it is revoked.
+    pub fn revocation_of(&self, device: &str) -> Option<u64> {
+        self.state.revoked.get(device).copied()
     }
 
     /// Validates and logs a batch of uploads in one durable transaction; returns one outcome per

@@ -33,6 +33,8 @@ pub(crate) struct State {
     pub meter_owner: HashMap<String, String>,
     /// meter id -> start -> (end, seq): the disjoint spans accepted uploads cover.
     pub spans: HashMap<String, BTreeMap<i64, (i64, u64)>>,
+    /// device id -> log index of its revocation.
+    pub revoked: HashMap<String, u64>,
 }
 
 /// Why a registration cannot be logged.
@@ -66,6 +68,14 @@ pub enum RegistrationError {
         /// The enterprise asked for.
         requested: String,
     },
+    /// The device was revoked: its id is not registered again.
+    #[error("device {device} was revoked by log entry {index}; a revoked device id is not registered again — register the new key under a new device id")]
+    Revoked {
+        /// Device id.
+        device: String,
+        /// Leaf index of the revocation.
+        index: u64,
+    },
     /// The meter is already bound.
     #[error("meter {meter} is already bound to device {device}")]
     MeterTaken {
@@ -73,6 +83,25 @@ pub enum RegistrationError {
         meter: String,
         /// The device it is bound to.
         device: String,
+    },
+}
+
+/// Why a revocation cannot be logged.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RevocationError {
+    /// No device of that id is registered.
+    #[error("device {device} is not registered; there is nothing to revoke")]
+    UnknownDevice {
+        /// Device id.
+        device: String,
+    },
+    /// The revocation itself is malformed (bad id, reason too long, …).
+    #[error("revocation of device {device}: {message}")]
+    Invalid {
+        /// Device id.
+        device: String,
+        /// What is wrong.
+        message: String,
     },
 }
 
@@ -104,6 +133,12 @@ impl State {
             message,
         };
         reg.check().map_err(|e| invalid(e.to_string()))?;
+        if let Some(&index) = self.revoked.get(&reg.device) {
+            return Err(RegistrationError::Revoked {
+                device: reg.device.clone(),
+                index,
+            });
+        }
         let key = reg.verifying_key().map_err(|e| invalid(e.to_string()))?;
         let info = reg.meter_info().map_err(|e| invalid(e.to_string()))?;
         if let Some(owner) = self.meter_owner.get(&reg.meter) {
@@ -171,6 +206,26 @@ impl State {
         }
     }
 
+    /// Checks that `device` may be revoked now: `Ok(None)` if it may, `Ok(Some(index))` if it
+    /// is revoked already (by the entry at `index`), `Err` if no device of that id is
+    /// registered.
+    pub fn check_revocation(&self, device: &str) -> Result<Option<u64>, RevocationError> {
+        if let Some(&index) = self.revoked.get(device) {
+            return Ok(Some(index));
+        }
+        if !self.devices.contains_key(device) {
+            return Err(RevocationError::UnknownDevice {
+                device: device.to_owned(),
+            });
+        }
+        Ok(None)
+    }
+
+    /// Records a logged revocation (already checked) at leaf `index`.
+    pub fn add_revocation(&mut self, device: &str, index: u64) {
+        self.revoked.entry(device.to_owned()).or_insert(index);
+    }
+
     /// Records a logged upload and the spans its channels cover.
     pub fn add_upload(&mut self, device: &str, seq: u64, a: Accepted, spans: &[Span]) {
         if let Some(d) = self.devices.get_mut(device) {
@@ -224,6 +279,10 @@ impl ValidationContext for State {
         } else {
             None
         }
+    }
+
+    fn revoked(&self, device: &str) -> Option<u64> {
+        self.revoked.get(device).copied()
     }
 
     fn last_seq(&self, device: &str) -> Option<u64> {

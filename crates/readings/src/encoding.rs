@@ -1,6 +1,9 @@
 //! Canonical binary encoding of uploads, registrations and log entries (see docs/formats.md).
 
-use crate::{Channel, DeviceRegistration, Hash, LogEntry, MeterInfo, SignedUpload, UploadBody};
+use crate::{
+    Channel, DeviceRegistration, DeviceRevocation, Hash, LogEntry, MeterInfo, SignedUpload,
+    UploadBody,
+};
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use sha2::{Digest, Sha256};
 use std::fmt;
@@ -16,6 +19,12 @@ pub const KIND_UPLOAD: u8 = 0x01;
 pub const KIND_REGISTRATION: u8 = 0x02;
 /// Log entry kind of a grid-factor publication (a signed note).
 pub const KIND_PUBLICATION: u8 = 0x03;
+/// Version prefix of every revocation payload.
+pub const REVOCATION_DOMAIN: &[u8; 20] = b"tanji/revocation/v1\n";
+/// Log entry kind of a device revocation.
+pub const KIND_REVOCATION: u8 = 0x04;
+/// Longest revocation reason, in bytes of UTF-8.
+pub const MAX_REASON_LEN: usize = 256;
 /// Longest id (device, meter, enterprise, carrier, unit), in bytes.
 pub const MAX_ID_LEN: usize = 64;
 /// Most channels in one upload.
@@ -66,7 +75,7 @@ pub enum DecodeError {
         max: usize,
     },
     /// A log entry's kind byte is not known.
-    #[error("unknown log entry kind 0x{kind:02x}; known kinds: 0x01 upload, 0x02 registration, 0x03 publication")]
+    #[error("unknown log entry kind 0x{kind:02x}; known kinds: 0x01 upload, 0x02 registration, 0x03 publication, 0x04 revocation")]
     UnknownKind {
         /// The kind byte.
         kind: u8,
@@ -225,6 +234,31 @@ fn registration_len(r: &DeviceRegistration) -> usize {
         + 8
 }
 
+fn revocation_len(r: &DeviceRevocation) -> usize {
+    REVOCATION_DOMAIN.len() + str_len(&r.device) + 8 + str_len(&r.reason)
+}
+
+/// A revocation reason: at most [`MAX_REASON_LEN`] bytes of UTF-8 without control characters
+/// (it is shown to people in messages and reports); may be empty.
+pub(crate) fn check_reason(s: &str) -> Result<(), DecodeError> {
+    let field = Field::top("reason");
+    if s.len() > MAX_REASON_LEN {
+        return Err(invalid(
+            field,
+            format_args!("{} bytes", s.len()),
+            format!("a revocation reason is at most {MAX_REASON_LEN} bytes of UTF-8"),
+        ));
+    }
+    if let Some(c) = s.chars().find(|c| c.is_control()) {
+        return Err(invalid(
+            field,
+            format_args!("{c:?}"),
+            "a revocation reason is one line of text without control characters",
+        ));
+    }
+    Ok(())
+}
+
 // ---------------------------------------------------------------------------------------------
 // Writing: to a Vec or straight into a hash
 
@@ -293,6 +327,13 @@ fn write_registration(s: &mut impl Sink, r: &DeviceRegistration) {
     put_str(s, &r.unit);
     s.put(&r.rated_per_hour_milli.to_be_bytes());
     s.put(&r.registered_at.to_be_bytes());
+}
+
+fn write_revocation(s: &mut impl Sink, r: &DeviceRevocation) {
+    s.put(REVOCATION_DOMAIN);
+    put_str(s, &r.device);
+    s.put(&r.revoked_at.to_be_bytes());
+    put_str(s, &r.reason);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -471,6 +512,38 @@ fn read_registration(
         KeyCheck::Logged => reg.check_logged()?,
     }
     Ok(reg)
+}
+
+fn read_revocation(r: &mut Reader<'_>) -> Result<DeviceRevocation, DecodeError> {
+    r.domain(REVOCATION_DOMAIN)?;
+    let device = r.id(Field::top("device"))?;
+    let revoked_at = r.i64(Field::top("revoked_at"))?;
+    let field = Field::top("reason");
+    let len = usize::from(r.u16(field)?);
+    if len > MAX_REASON_LEN {
+        return Err(invalid(
+            field,
+            format_args!("length {len}"),
+            format!("a revocation reason is at most {MAX_REASON_LEN} bytes of UTF-8"),
+        ));
+    }
+    let bytes = r.take(len, field)?;
+    let reason = std::str::from_utf8(bytes)
+        .map_err(|e| {
+            invalid(
+                field,
+                format_args!("{len} bytes"),
+                format!("not UTF-8 ({e})"),
+            )
+        })?
+        .to_owned();
+    let rev = DeviceRevocation {
+        device,
+        revoked_at,
+        reason,
+    };
+    rev.check()?;
+    Ok(rev)
 }
 
 fn check_total(len: usize, max: usize) -> Result<(), DecodeError> {
@@ -678,13 +751,41 @@ impl DeviceRegistration {
     }
 }
 
+impl DeviceRevocation {
+    /// Canonical payload bytes ([`REVOCATION_DOMAIN`] followed by the fields).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut v = Vec::with_capacity(revocation_len(self));
+        write_revocation(&mut v, self);
+        v
+    }
+
+    /// Strict decoding, followed by [`DeviceRevocation::check`].
+    pub fn from_bytes(b: &[u8]) -> Result<Self, DecodeError> {
+        check_total(b.len(), MAX_ENTRY_LEN - 1)?;
+        let mut r = Reader { b, pos: 0 };
+        let rev = read_revocation(&mut r)?;
+        r.finish()?;
+        Ok(rev)
+    }
+
+    /// Checks the device id, `revoked_at` in `0..=MAX_START` and the reason (at most
+    /// [`MAX_REASON_LEN`] bytes, no control characters).
+    pub fn check(&self) -> Result<(), DecodeError> {
+        check_id(Field::top("device"), &self.device)?;
+        check_time(Field::top("revoked_at"), self.revoked_at)?;
+        check_reason(&self.reason)
+    }
+}
+
 impl LogEntry {
-    /// The kind byte: [`KIND_UPLOAD`], [`KIND_REGISTRATION`] or [`KIND_PUBLICATION`].
+    /// The kind byte: [`KIND_UPLOAD`], [`KIND_REGISTRATION`], [`KIND_PUBLICATION`] or
+    /// [`KIND_REVOCATION`].
     pub fn kind(&self) -> u8 {
         match self {
             LogEntry::Upload(_) => KIND_UPLOAD,
             LogEntry::Registration(_) => KIND_REGISTRATION,
             LogEntry::Publication(_) => KIND_PUBLICATION,
+            LogEntry::Revocation(_) => KIND_REVOCATION,
         }
     }
 
@@ -704,10 +805,16 @@ impl LogEntry {
                 v.extend_from_slice(note.as_bytes());
                 v
             }
+            LogEntry::Revocation(rev) => {
+                let mut v = Vec::with_capacity(1 + revocation_len(rev));
+                v.push(KIND_REVOCATION);
+                write_revocation(&mut v, rev);
+                v
+            }
         }
     }
 
-    /// Strict decoding; an unknown kind is an error naming the byte (kinds `0x04..` are
+    /// Strict decoding; an unknown kind is an error naming the byte (kinds `0x05..` are
     /// reserved).
     pub fn from_bytes(b: &[u8]) -> Result<Self, DecodeError> {
         Self::decode(b, KeyCheck::Point)
@@ -748,6 +855,9 @@ impl LogEntry {
                     });
                 }
                 Ok(LogEntry::Publication(text.to_owned()))
+            }
+            Some((&KIND_REVOCATION, rest)) => {
+                DeviceRevocation::from_bytes(rest).map(LogEntry::Revocation)
             }
             Some((&kind, _)) => Err(DecodeError::UnknownKind { kind }),
         }

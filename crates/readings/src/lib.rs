@@ -18,8 +18,9 @@ mod json;
 mod validate;
 
 pub use encoding::{
-    DecodeError, KIND_PUBLICATION, KIND_REGISTRATION, KIND_UPLOAD, MAX_CHANNELS, MAX_ENTRY_LEN,
-    MAX_ID_LEN, MAX_SEQ, MAX_START, MAX_VALUES, REGISTRATION_DOMAIN, UPLOAD_DOMAIN,
+    DecodeError, KIND_PUBLICATION, KIND_REGISTRATION, KIND_REVOCATION, KIND_UPLOAD, MAX_CHANNELS,
+    MAX_ENTRY_LEN, MAX_ID_LEN, MAX_REASON_LEN, MAX_SEQ, MAX_START, MAX_VALUES, REGISTRATION_DOMAIN,
+    REVOCATION_DOMAIN, UPLOAD_DOMAIN,
 };
 pub use import::{
     import_channels, parse_import_csv, parse_import_decimal, ImportError, ImportRow,
@@ -126,6 +127,19 @@ pub struct DeviceRegistration {
     pub registered_at: i64,
 }
 
+/// A revocation withdraws a device's key: from the revocation's place in the log on, every
+/// upload signed by the device is refused (`device_revoked`); its uploads logged before stay
+/// valid. The device id is not registered again (a new key needs a new device id).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct DeviceRevocation {
+    /// Device id.
+    pub device: String,
+    /// When the revocation was made, Unix seconds UTC.
+    pub revoked_at: i64,
+    /// Why, as the operator said it (at most [`MAX_REASON_LEN`] bytes; may be empty).
+    pub reason: String,
+}
+
 /// Everything the park log holds. Leaf entry bytes = 1 kind byte || payload.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum LogEntry {
@@ -137,4 +151,6 @@ pub enum LogEntry {
     /// is the publication manifest. Its meaning is the park's business; here it is only
     /// checked to be UTF-8 and non-empty.
     Publication(String),
+    /// Kind `0x04`, payload = [`DeviceRevocation::to_bytes`].
+    Revocation(DeviceRevocation),
 }

@@ -51,11 +51,14 @@ pub enum RejectCode {
     /// it alone is refused (the rest of its batch is logged). Validation enforces every limit
     /// the store has, so this means a limit was missed: the park logs it as an error.
     StoreRefused,
+    /// `device_revoked`: the device's key was revoked (a revocation entry is logged for it);
+    /// nothing it signs is logged any more.
+    DeviceRevoked,
 }
 
 impl RejectCode {
     /// Every code, in table order.
-    pub const ALL: [RejectCode; 19] = [
+    pub const ALL: [RejectCode; 20] = [
         RejectCode::Malformed,
         RejectCode::UnknownDevice,
         RejectCode::BadSignature,
@@ -75,6 +78,7 @@ impl RejectCode {
         RejectCode::OverlappingInterval,
         RejectCode::OutOfRange,
         RejectCode::StoreRefused,
+        RejectCode::DeviceRevoked,
     ];
 
     /// The stable snake_case code, e.g. `"bad_signature"`.
@@ -99,6 +103,7 @@ impl RejectCode {
             RejectCode::OverlappingInterval => "overlapping_interval",
             RejectCode::OutOfRange => "out_of_range",
             RejectCode::StoreRefused => "store_refused",
+            RejectCode::DeviceRevoked => "device_revoked",
         }
     }
 }
@@ -179,6 +184,11 @@ pub trait ValidationContext {
     /// An accepted upload `(device, seq)` with a channel of `meter` whose intervals overlap
     /// `[start, end)`, if any.
     fn overlapping(&self, meter: &str, start: i64, end: i64) -> Option<(String, u64)>;
+    /// The log index of `device`'s revocation, if it is revoked.
+    fn revoked(&self, device: &str) -> Option<u64> {
+        let _ = device;
+        None
+    }
 }
 
 /// Validation settings.
@@ -209,7 +219,7 @@ impl Policy {
 /// 1. format limits ([`crate::UploadBody::check_limits`]) and no two channels of one meter
 ///    overlapping in time → `malformed`; then the park's limits beyond the format (`seq` at
 ///    most [`crate::MAX_SEQ`]) → `out_of_range`;
-/// 2. device known → signature (`verify_strict`);
+/// 2. device known → signature (`verify_strict`) → device not revoked (`device_revoked`);
 /// 3. same seq already accepted: same record_hash → [`Verdict::Duplicate`], else
 ///    `replay_conflict`;
 /// 4. at least one channel (`empty`), then every channel in order: carrier and unit known, meter bound to the device, carrier equal
@@ -288,6 +298,15 @@ pub fn validate_checked(
                 "{rec}, field signature: signature {} does not verify (strict Ed25519) with the registered key {}; the record was altered or signed with another key",
                 short_hex(&u.signature),
                 short_hex(key.as_bytes())
+            ),
+        ));
+    }
+    if let Some(index) = ctx.revoked(&b.device) {
+        return Err(reject(
+            RejectCode::DeviceRevoked,
+            format_args!(
+                "{rec}, field device: device {:?} was revoked by log entry {index}; nothing it signs is logged any more — register a new key under a new device id",
+                b.device
             ),
         ));
     }

@@ -206,7 +206,7 @@ fn truncation_error_names_field_and_offset() {
 
 #[test]
 fn unknown_and_reserved_kinds_are_named() {
-    for kind in [0x00u8, 0x04, 0x7f, 0xff] {
+    for kind in [0x00u8, 0x05, 0x7f, 0xff] {
         let err = LogEntry::from_bytes(&[kind, 1, 2, 3]).unwrap_err();
         assert_eq!(err, DecodeError::UnknownKind { kind });
         assert!(err.to_string().contains(&format!("0x{kind:02x}")));
@@ -431,4 +431,39 @@ fn logged_registrations_are_checked_except_for_the_keys_curve_point() {
         logged(&r),
         Err(DecodeError::Invalid { field, .. }) if field == "registered_at"
     ));
+}
+
+#[test]
+fn a_revocation_round_trips_and_its_limits_are_named() {
+    let rev = tanji_readings::DeviceRevocation {
+        device: "d-0001".into(),
+        revoked_at: 1_767_225_600,
+        reason: "key leaked — 鍵".into(),
+    };
+    let bytes = LogEntry::Revocation(rev.clone()).to_bytes();
+    assert_eq!(bytes[0], tanji_readings::KIND_REVOCATION);
+    assert_eq!(&bytes[1..21], tanji_readings::REVOCATION_DOMAIN);
+    assert_eq!(
+        LogEntry::from_bytes(&bytes).unwrap(),
+        LogEntry::Revocation(rev.clone())
+    );
+    // Trailing bytes, a reason over the bound, a control character: refused, naming the field.
+    let mut long = bytes.clone();
+    long.push(0);
+    assert!(matches!(
+        LogEntry::from_bytes(&long),
+        Err(DecodeError::TrailingBytes { .. })
+    ));
+    for reason in [
+        "x".repeat(tanji_readings::MAX_REASON_LEN + 1),
+        "a\nb".into(),
+    ] {
+        let bad = tanji_readings::DeviceRevocation {
+            reason,
+            ..rev.clone()
+        };
+        let err = LogEntry::from_bytes(&LogEntry::Revocation(bad.clone()).to_bytes()).unwrap_err();
+        assert!(err.to_string().contains("reason"), "{err}");
+        assert!(bad.check().is_err());
+    }
 }

@@ -141,7 +141,8 @@ fn codes_are_stable() {
             "empty",
             "overlapping_interval",
             "out_of_range",
-            "store_refused"
+            "store_refused",
+            "device_revoked"
         ]
     );
 }

@@ -55,6 +55,8 @@ impl LogView {
                     .push(Registered { index, reg: r }),
                 Ok(LogEntry::Upload(u)) => view.uploads.push((index, u)),
                 Ok(LogEntry::Publication(n)) => view.publications.push((index, n)),
+                // A revoked device's meters keep their history: nothing for a report here.
+                Ok(LogEntry::Revocation(_)) => {}
                 Err(e) => view.problems.push(Finding {
                     subject: format!("entry {index}"),
                     problem: format!("does not decode: {e}"),
@@ -102,7 +104,7 @@ impl LogView {
                     .or_default()
                     .push(Registered { index, reg: r }),
                 Ok(LogEntry::Publication(n)) => view.publications.push((index, n)),
-                Ok(LogEntry::Upload(_)) => {}
+                Ok(LogEntry::Upload(_) | LogEntry::Revocation(_)) => {}
                 Err(e) => view.problems.push(Finding {
                     subject: format!("entry {index}"),
                     problem: format!("does not decode: {e}"),

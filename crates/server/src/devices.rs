@@ -8,22 +8,30 @@
 //! [`crate::Sequencer`] like every write, in its own batch with its checkpoint, and answered
 //! with its leaf index and inclusion proof once durable.
 //!
+//! `POST /api/v1/devices/{device}/revoke` revokes a device's key the same way (body: optional
+//! `{"reason": "..."}`, at most 256 bytes): the revocation entry is logged through the
+//! sequencer after the uploads submitted before it, in its own batch; from then on every upload
+//! the device signs is refused (`device_revoked`). Answers 201 `revoked` with its leaf index
+//! and inclusion proof once durable, 200 `already_revoked` (with the index of the revocation),
+//! 404 for a device that is not registered.
+//!
 //! Answers: 201 `registered` (logged now), 200 `already_registered` (identical to a logged
 //! registration; nothing written), 400 naming the field at fault, 409 when the park refuses
 //! it (the device has another key or enterprise, the meter is bound to another device).
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Json;
-use serde::Serialize;
-use tanji_park::{ParkError, RegistrationError, RegistrationRequest};
+use serde::{Deserialize, Serialize};
+use tanji_park::{ParkError, RegistrationError, RegistrationRequest, RevocationError};
+use tanji_readings::DeviceRevocation;
 
 use crate::routes::{Access, ApiRouter, RouteInfo};
-use crate::sequencer::Logged;
+use crate::sequencer::{Logged, Revocation};
 use crate::{ApiError, AppState, ServerError};
 
 /// Adds the device registration route.
@@ -38,6 +46,95 @@ pub fn routes(r: ApiRouter) -> ApiRouter {
         },
         post(register),
     )
+    .route(
+        RouteInfo {
+            method: "POST",
+            path: "/api/v1/devices/{device}/revoke",
+            access: Access::Operator,
+            summary: "Revoke a device's key (body: optional {\"reason\"}); logged, answered with its leaf index once durable; the device's later uploads are refused (device_revoked)",
+            example: "/api/v1/devices/d-0001/revoke",
+        },
+        post(revoke),
+    )
+}
+
+/// The body of a revocation: all optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RevokeBody {
+    /// Why, for the log (at most [`tanji_readings::MAX_REASON_LEN`] bytes).
+    #[serde(default)]
+    reason: String,
+}
+
+/// The answer to a revocation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum RevocationAnswer {
+    /// Logged now, at `index`.
+    Revoked {
+        /// Device id.
+        device: String,
+        /// The entry's place in the log and its inclusion proof.
+        #[serde(flatten)]
+        logged: Logged,
+    },
+    /// Revoked already by the entry at `index`; nothing was written.
+    AlreadyRevoked {
+        /// Device id.
+        device: String,
+        /// Leaf index of the revocation.
+        index: u64,
+    },
+}
+
+async fn revoke(
+    State(state): State<AppState>,
+    Path(device): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = body.map_err(|e| ApiError::bad_request(format!("reading the body: {e}")))?;
+    let parsed: RevokeBody = if body.iter().all(u8::is_ascii_whitespace) {
+        RevokeBody::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| {
+            ApiError::bad_request(format!(
+                "the body is not a revocation: {e}; send nothing, or a JSON object with an optional \"reason\" (at most {} bytes)",
+                tanji_readings::MAX_REASON_LEN
+            ))
+        })?
+    };
+    let rev = DeviceRevocation {
+        device: device.clone(),
+        revoked_at: state.clock().now_s(),
+        reason: parsed.reason,
+    };
+    rev.check().map_err(|e| {
+        ApiError::bad_request(format!(
+            "revocation of device {device:?}: {e}; nothing was logged"
+        ))
+    })?;
+    let answer = state.sequencer().revoke(rev).await.map_err(|e| match e {
+        ServerError::Park(ParkError::Revocation(RevocationError::UnknownDevice { .. })) => {
+            ApiError::not_found(format!(
+                "device {device:?} is not registered; there is nothing to revoke"
+            ))
+        }
+        ServerError::Park(ParkError::Revocation(r)) => {
+            ApiError::bad_request(format!("{r}; nothing was logged"))
+        }
+        other => other.into(),
+    })?;
+    Ok(match answer {
+        Revocation::Logged(logged) => (
+            StatusCode::CREATED,
+            Json(RevocationAnswer::Revoked { device, logged }),
+        )
+            .into_response(),
+        Revocation::Already(index) => {
+            Json(RevocationAnswer::AlreadyRevoked { device, index }).into_response()
+        }
+    })
 }
 
 /// The answer to a registration.
@@ -90,7 +187,7 @@ async fn register(
         ))
     })?;
     let reg = request
-        .to_registration(unix_now())
+        .to_registration(state.clock().now_s())
         .map_err(|e| ApiError::bad_request(format!("{e}; nothing was logged")))?;
     let (device, meter) = (reg.device.clone(), reg.meter.clone());
     let registered = state
@@ -128,10 +225,4 @@ fn refusal(e: ServerError) -> ApiError {
         },
         other => other.into(),
     }
-}
-
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }

@@ -13,7 +13,7 @@
 //! Device registrations (`POST /api/v1/devices`) go through the same thread
 //! ([`Sequencer::register`]): the uploads collected before one are logged first, then the
 //! registration is logged as its own batch with its checkpoint, and answered with its leaf
-//! index once durable. The thread's [`Park`] holds the park's writer lock, so no other process
+//! index once durable; so do revocations ([`Sequencer::revoke`]). The thread's [`Park`] holds the park's writer lock, so no other process
 //! writes to the log under it.
 //!
 //! Proofs for a batch are computed together: nodes inside the batch's leaf range are hashed in
@@ -32,8 +32,8 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use serde::Serialize;
 use tanji_ledger::{inclusion_proof, node_hash, Hash, NodeSource};
-use tanji_park::{Clock, Incoming, Outcome, Park, SystemClock};
-use tanji_readings::{DeviceRegistration, SignatureChecked};
+use tanji_park::{Clock, Incoming, Outcome, Park, Revoked, SystemClock};
+use tanji_readings::{DeviceRegistration, DeviceRevocation, SignatureChecked};
 use tanji_store::{SqliteStore, StoreError};
 use tokio::sync::{oneshot, watch};
 
@@ -122,8 +122,8 @@ impl Answer {
 
 enum Msg {
     Job(Job),
-    /// Log device registrations (all or none) as their own batch.
-    Register(RegisterJob),
+    /// Log device registrations (all or none), or a device's revocation, as their own batch.
+    Register(DeviceJob),
     /// Stop waiting for more records: log what is pending at once, and keep doing so.
     Drain,
     /// Log what is pending, answer it, and stop.
@@ -135,9 +135,28 @@ struct Job {
     reply: oneshot::Sender<Result<Vec<Answer>, ServerError>>,
 }
 
+enum DeviceJob {
+    Register(RegisterJob),
+    Revoke(RevokeJob),
+}
+
 struct RegisterJob {
     regs: Vec<DeviceRegistration>,
     reply: oneshot::Sender<Result<Registered, ServerError>>,
+}
+
+struct RevokeJob {
+    rev: DeviceRevocation,
+    reply: oneshot::Sender<Result<Revocation, ServerError>>,
+}
+
+/// The answer to a revocation, given once it is durable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Revocation {
+    /// Logged now: its place in the log and inclusion proof.
+    Logged(Logged),
+    /// The device was revoked already by the entry at this index; nothing was written.
+    Already(u64),
 }
 
 /// The answer to registrations, given once they are durable.
@@ -301,12 +320,25 @@ impl Sequencer {
     /// meter conflict, an invalid field) fails the call with [`ServerError::Park`] and logs
     /// nothing.
     pub async fn register(&self, regs: Vec<DeviceRegistration>) -> Result<Registered, ServerError> {
+        let (reply, answer) = oneshot::channel();
+        self.device_job(DeviceJob::Register(RegisterJob { regs, reply }))?;
+        answer.await.unwrap_or(Err(ServerError::ShuttingDown))
+    }
+
+    /// Logs a device's revocation after the uploads submitted before it, as its own batch, and
+    /// waits until it is durable; the uploads after it are judged with the device revoked.
+    pub async fn revoke(&self, rev: DeviceRevocation) -> Result<Revocation, ServerError> {
+        let (reply, answer) = oneshot::channel();
+        self.device_job(DeviceJob::Revoke(RevokeJob { rev, reply }))?;
+        answer.await.unwrap_or(Err(ServerError::ShuttingDown))
+    }
+
+    fn device_job(&self, job: DeviceJob) -> Result<(), ServerError> {
         if self.shared.closed.load(Ordering::SeqCst) {
             return Err(ServerError::ShuttingDown);
         }
-        let (reply, answer) = oneshot::channel();
-        match self.tx.try_send(Msg::Register(RegisterJob { regs, reply })) {
-            Ok(()) => answer.await.unwrap_or(Err(ServerError::ShuttingDown)),
+        match self.tx.try_send(Msg::Register(job)) {
+            Ok(()) => Ok(()),
             Err(TrySendError::Full(_)) => Err(ServerError::Busy(
                 usize::try_from(self.pending()).unwrap_or(usize::MAX),
             )),
@@ -529,8 +561,12 @@ impl Worker {
         }
     }
 
-    /// Logs registrations as one batch and answers them once durable.
-    fn register(&mut self, job: RegisterJob) {
+    /// Logs registrations, or a revocation, as one batch and answers once durable.
+    fn register(&mut self, job: DeviceJob) {
+        let job = match job {
+            DeviceJob::Register(j) => j,
+            DeviceJob::Revoke(j) => return self.revoke(j),
+        };
         let start = self.park.size();
         let result = self
             .park
@@ -566,6 +602,35 @@ impl Worker {
                 "registrations logged"
             ),
             Err(e) => tracing::info!(error = %e, "registrations refused"),
+        }
+        let _ = job.reply.send(result);
+    }
+
+    /// Logs a revocation as its own batch and answers once durable.
+    fn revoke(&mut self, job: RevokeJob) {
+        let start = self.park.size();
+        let result = match self.park.revoke(&job.rev) {
+            Err(e) => Err(ServerError::from(e)),
+            Ok(Revoked::Already(index)) => Ok(Revocation::Already(index)),
+            Ok(Revoked::Logged(index)) => (|| {
+                let size = self.park.size();
+                let checkpoint: Arc<str> = self.park.checkpoint()?.into();
+                let nodes = BatchNodes::new(self.park.store(), start, size);
+                let logged = prove(&nodes, index, size, &checkpoint, Vec::new())?;
+                drop(nodes);
+                let head = Head { size, checkpoint };
+                if *self.head.borrow() != head {
+                    self.head.send_replace(head);
+                }
+                Ok(Revocation::Logged(logged))
+            })(),
+        };
+        self.metrics
+            .tree_size
+            .set(i64::try_from(self.park.size()).unwrap_or(i64::MAX));
+        match &result {
+            Ok(r) => tracing::info!(device = %job.rev.device, answer = ?r, "revocation"),
+            Err(e) => tracing::info!(device = %job.rev.device, error = %e, "revocation refused"),
         }
         let _ = job.reply.send(result);
     }

@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 use tanji_ledger::{leaf_hash, verify_inclusion};
 use tanji_park::Park;
 use tanji_readings::{upload_to_json, Channel, LogEntry, UploadBody};
+use tanji_store::Store as _;
 
 fn hash(b64: &Value) -> [u8; 32] {
     base64::engine::general_purpose::STANDARD
@@ -196,6 +197,195 @@ async fn device_registration_refusals_are_json_and_log_nothing() {
         "{e}"
     );
 
+    assert_eq!(srv.state.head().size, size, "nothing was logged");
+    srv.stop().await;
+}
+
+/// One day of a meter's 15-minute readings from `key`'s device, as the upload route takes it.
+fn day(
+    key: &SigningKey,
+    device: &str,
+    meter: &str,
+    seq: u64,
+    prev: [u8; 32],
+) -> tanji_readings::SignedUpload {
+    UploadBody {
+        device: device.into(),
+        seq,
+        prev,
+        channels: vec![Channel {
+            meter: meter.into(),
+            carrier: "electricity_import".into(),
+            unit: "kWh".into(),
+            decimals: 3,
+            start: START + (seq as i64 - 1) * 86_400,
+            interval_s: 900,
+            values: vec![12_500; 96],
+        }],
+    }
+    .sign(key)
+}
+
+#[tokio::test]
+async fn api_revokes_a_device_and_its_later_uploads_are_refused() {
+    let fx = fixture(2, 1);
+    let srv = start(fx.path(), config(&fx)).await;
+    let http = client();
+    let key = SigningKey::from_bytes(&[44; 32]);
+    let registration = json!({
+        "device": "d-rev",
+        "public_key": hex::encode(key.verifying_key().to_bytes()),
+        "enterprise": fx.enterprise(0),
+        "meter": "m-rev-grid",
+        "rated_kw": 250,
+    });
+    let res = http
+        .post(srv.at("/api/v1/devices"))
+        .bearer_auth(OPERATOR)
+        .json(&registration)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let first = day(&key, "d-rev", "m-rev-grid", 1, [0; 32]);
+    let res = http
+        .post(srv.at("/api/v1/uploads"))
+        .body(upload_to_json(&first))
+        .send()
+        .await
+        .unwrap();
+    let ack: Value = res.json().await.unwrap();
+    assert_eq!(ack["status"], "accepted", "{ack}");
+    let first_index = ack["index"].as_u64().unwrap();
+
+    // The revocation: logged next, in its own batch, with a proof against its checkpoint.
+    let size = srv.state.head().size;
+    let res = http
+        .post(srv.at("/api/v1/devices/d-rev/revoke"))
+        .bearer_auth(OPERATOR)
+        .json(&json!({"reason": "key leaked"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let a: Value = res.json().await.unwrap();
+    assert_eq!(a["status"], "revoked", "{a}");
+    assert_eq!(a["device"], "d-rev", "{a}");
+    assert_eq!(a["index"], size, "{a}");
+    assert_eq!(a["tree_size"], size + 1, "{a}");
+    assert_eq!(srv.state.head().size, size + 1);
+
+    // The device's next upload is refused, naming the device and the revocation's index.
+    let second = day(&key, "d-rev", "m-rev-grid", 2, first.record_hash());
+    let res = http
+        .post(srv.at("/api/v1/uploads"))
+        .body(upload_to_json(&second))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let r: Value = res.json().await.unwrap();
+    assert_eq!(r["status"], "rejected", "{r}");
+    assert_eq!(r["code"], "device_revoked", "{r}");
+    let reason = r["reason"].as_str().unwrap();
+    assert!(reason.contains("d-rev"), "{r}");
+    assert!(reason.contains(&format!("log entry {size}")), "{r}");
+    assert_eq!(srv.state.head().size, size + 1, "nothing logged");
+
+    // Again: 200 already_revoked, nothing written.
+    let res = http
+        .post(srv.at("/api/v1/devices/d-rev/revoke"))
+        .bearer_auth(OPERATOR)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let again: Value = res.json().await.unwrap();
+    assert_eq!(again["status"], "already_revoked", "{again}");
+    assert_eq!(again["index"], size, "{again}");
+
+    // The id is not registered again, even with the same key: a new key needs a new id.
+    let res = http
+        .post(srv.at("/api/v1/devices"))
+        .bearer_auth(OPERATOR)
+        .json(&registration)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 409);
+    let e: Value = res.json().await.unwrap();
+    assert!(
+        e["message"].as_str().unwrap().contains("new device id"),
+        "{e}"
+    );
+    assert_eq!(srv.state.head().size, size + 1);
+    srv.stop().await;
+
+    // On disk: the revocation the answer proved, the upload before it still logged, and a
+    // log that audits clean (reopened, the park still refuses the device).
+    let park = Park::open(fx.path()).unwrap();
+    assert_eq!(park.revocation_of("d-rev"), Some(size));
+    let entry = park.store().entry(size).unwrap();
+    let Ok(LogEntry::Revocation(rev)) = LogEntry::from_bytes(&entry) else {
+        panic!("entry {size} is not a revocation");
+    };
+    assert_eq!(
+        (rev.device.as_str(), rev.reason.as_str()),
+        ("d-rev", "key leaked")
+    );
+    let proof: Vec<[u8; 32]> = a["proof"].as_array().unwrap().iter().map(hash).collect();
+    let root = park.prove(size, Some(size + 1)).unwrap().root;
+    verify_inclusion(&leaf_hash(&entry), size, size + 1, &proof, &root).unwrap();
+    assert!(matches!(
+        LogEntry::from_bytes(&park.store().entry(first_index).unwrap()),
+        Ok(LogEntry::Upload(u)) if u == first
+    ));
+    let audit = park.audit(&Default::default(), &mut |_, _| {}).unwrap();
+    assert!(audit.ok(), "{:?}", audit.findings);
+}
+
+#[tokio::test]
+async fn device_revocation_refusals_are_json_and_log_nothing() {
+    let fx = fixture(2, 1);
+    let srv = start(fx.path(), config(&fx)).await;
+    let http = client();
+    let size = srv.state.head().size;
+    let device = fx.sim.devices[0].device.clone();
+    let post = |token: &'static str, device: String, body: String| {
+        http.post(srv.at(&format!("/api/v1/devices/{device}/revoke")))
+            .bearer_auth(token)
+            .body(body)
+            .send()
+    };
+
+    // An enterprise token may not revoke, even its own enterprise's device.
+    let res = post(ENTERPRISE_1, device.clone(), String::new())
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    let e: Value = res.json().await.unwrap();
+    assert_eq!(e["error"], "forbidden", "{e}");
+
+    // An unknown device: 404, naming only that device.
+    let res = post(OPERATOR, "d-nobody".into(), String::new())
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    let e: Value = res.json().await.unwrap();
+    assert_eq!(e["error"], "not_found", "{e}");
+    let m = e["message"].as_str().unwrap();
+    assert!(m.contains("d-nobody"), "{e}");
+    assert!(!m.contains(&device), "{e}");
+
+    // A reason beyond the bound, or a body that is not one: 400.
+    let long = json!({ "reason": "x".repeat(tanji_readings::MAX_REASON_LEN + 1) }).to_string();
+    for (body, field) in [(long, "reason"), ("{\"why\":1}".to_string(), "why")] {
+        let res = post(OPERATOR, device.clone(), body.clone()).await.unwrap();
+        assert_eq!(res.status(), 400, "{body:.40}");
+        let e: Value = res.json().await.unwrap();
+        assert_eq!(e["error"], "bad_request", "{e}");
+        assert!(e["message"].as_str().unwrap().contains(field), "{e}");
+    }
     assert_eq!(srv.state.head().size, size, "nothing was logged");
     srv.stop().await;
 }

@@ -896,6 +896,10 @@ fn check_citations(root: &Path) -> Vec<String> {
             .unwrap_or(&file)
             .display()
             .to_string();
+        // This file names the forbidden places in order to find them.
+        if rel.ends_with("cli/tests/architecture.rs") {
+            continue;
+        }
         for (n, line) in text.lines().enumerate() {
             for outside in OUTSIDE {
                 if line.contains(outside) {

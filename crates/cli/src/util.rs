@@ -13,16 +13,7 @@ pub fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
-/// Formats Unix seconds as RFC 3339 UTC.
-pub fn rfc3339(t: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(t)
-        .ok()
-        .and_then(|d| {
-            d.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_else(|| format!("@{t}"))
-}
+pub use tanji_readings::rfc3339;
 
 /// Parses `YYYY-MM-DD` as the UTC midnight starting that day.
 pub fn parse_day(s: &str) -> Result<i64> {

@@ -65,8 +65,9 @@ pub fn parse_import_decimal(s: &str) -> Option<(i64, u8)> {
     Some((if neg { -v } else { v }, frac.len() as u8))
 }
 
-/// RFC 3339 text of `t`, or `@t` where it has none.
-fn rfc3339(t: i64) -> String {
+/// Formats Unix seconds as RFC 3339 UTC (`2026-11-01T00:00:00Z`), or `@t` where `t` has no
+/// date: the one formatter the upper crates share.
+pub fn rfc3339(t: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(t)
         .ok()
         .and_then(|d| {

@@ -88,16 +88,7 @@ pub enum ReportError {
     Format(String),
 }
 
-/// Formats Unix seconds as RFC 3339 UTC (`2026-11-01T00:00:00Z`).
-pub fn rfc3339(t: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(t)
-        .ok()
-        .and_then(|d| {
-            d.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_else(|| format!("@{t}"))
-}
+pub use tanji_readings::rfc3339;
 
 /// Parses an RFC 3339 instant into Unix seconds.
 pub fn parse_rfc3339(s: &str) -> Option<i64> {

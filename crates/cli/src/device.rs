@@ -220,8 +220,12 @@ fn list(dir: PathBuf) -> Result<ExitCode> {
         "device", "enterprise", "meter", "carrier", "unit", "rated/h"
     );
     for (index, r) in regs {
+        let revoked = park
+            .revocation_of(&r.device)
+            .map(|at| format!(", revoked by entry {at}"))
+            .unwrap_or_default();
         println!(
-            "{:<10} {:<10} {:<16} {:<20} {:<5} {:>14}  (entry {index})",
+            "{:<10} {:<10} {:<16} {:<20} {:<5} {:>14}  (entry {index}{revoked})",
             r.device,
             r.enterprise,
             r.meter,

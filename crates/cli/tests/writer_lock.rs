@@ -193,6 +193,16 @@ fn cli_revoke_refuses_while_server_holds_the_park() {
     );
     let again = revoke().ok().stdout;
     assert!(again.contains("already revoked"), "{again}");
+    // `device list` marks every meter of the revoked device, and nothing else.
+    let listed = tanji(["device", "list", "--dir", s(&park.dir)]).ok().stdout;
+    for line in listed.lines().skip(1) {
+        assert_eq!(
+            line.contains(", revoked by entry "),
+            line.starts_with(&format!("{device} ")),
+            "{listed}"
+        );
+    }
+    assert!(listed.contains(", revoked by entry "), "{listed}");
     let one = park.tmp.path().join("one.jsonl");
     std::fs::write(&one, format!("{upload}\n")).unwrap();
     let run = tanji(["ingest", "--dir", s(&park.dir), s(&one)]);

@@ -5,6 +5,8 @@ use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+pub mod net;
+
 /// The `tanji` binary under test.
 pub const TANJI: &str = env!("CARGO_BIN_EXE_tanji");
 

@@ -533,7 +533,7 @@ fn the_optimiser_answers_a_hard_day_with_its_gap() {
 }
 
 /// A park with a name of its own on the shared broker, its devices registered.
-fn mqtt_park(tag: &str) -> (SimPark, String) {
+fn mqtt_park(tag: &str, enterprises: usize) -> (SimPark, String) {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -543,7 +543,7 @@ fn mqtt_park(tag: &str) -> (SimPark, String) {
     let dir = tmp.path().join("park");
     let sim = tmp.path().join("sim");
     tanji(["init", "--dir", s(&dir), "--park", &name]).ok();
-    let uploads = common::simulate(&dir, &sim, 1, 2, 12, common::SIM_START);
+    let uploads = common::simulate(&dir, &sim, enterprises, 2, 12, common::SIM_START);
     (
         SimPark {
             tmp,
@@ -562,7 +562,7 @@ fn an_oversized_mqtt_message_does_not_block_the_next() {
     if !broker_up() {
         return;
     }
-    let (park, name) = mqtt_park("big");
+    let (park, name) = mqtt_park("big", 1);
     let good = uploads(&park);
     let device = parse_json_upload(&good[0]).unwrap().body.device;
     let (cfg, _) = config(
@@ -621,7 +621,7 @@ fn a_qos0_flood_stays_within_the_in_flight_bound_and_sigterm_stops() {
     if !broker_up() {
         return;
     }
-    let (park, name) = mqtt_park("flood");
+    let (park, name) = mqtt_park("flood", 1);
     let good = uploads(&park);
     let device = parse_json_upload(&good[0]).unwrap().body.device;
     let (cfg, _) = config(
@@ -670,5 +670,88 @@ fn a_qos0_flood_stays_within_the_in_flight_bound_and_sigterm_stops() {
     let _ = client.disconnect();
     server.stop();
     clear_status(&status, &name);
+    verify(&park.dir).ok();
+}
+
+/// Item 4 over MQTT: a device topic whose messages keep being refused is answered
+/// `too_many_requests` (unread, not quarantined) for the rest of the window; another device's
+/// upload is accepted meanwhile.
+#[test]
+fn malformed_mqtt_messages_are_refused_per_device_topic() {
+    if !broker_up() {
+        return;
+    }
+    let (park, name) = mqtt_park("refusals", 2);
+    let good = uploads(&park);
+    let first = parse_json_upload(&good[0]).unwrap().body.device;
+    let other = good
+        .iter()
+        .find(|l| parse_json_upload(l).unwrap().body.device != first)
+        .expect("a second device")
+        .clone();
+    let other_device = parse_json_upload(&other).unwrap().body.device;
+    let (cfg, _) = config(
+        park.tmp.path(),
+        // One message at a time, so that the count is exact (with more in flight, up to that
+        // many more may be read before the first refusals are counted).
+        "\n[mqtt]\nurl = \"mqtt://127.0.0.1:1883\"\nmax_in_flight = 1\n",
+        &[],
+    );
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(
+        &cfg,
+        text.replace("refusals_per_window = 2000", "refusals_per_window = 5"),
+    )
+    .unwrap();
+    let (status, status_rx) =
+        subscriber(&format!("{name}-status"), &format!("tanji/{name}/status"));
+    let server = serve(&park.dir, &cfg, &[]);
+    wait_online(&status_rx);
+    let (client, acks) = subscriber(&format!("{name}-dev"), &format!("tanji/{name}/+/ack"));
+    std::thread::sleep(Duration::from_millis(200));
+    let up = format!("tanji/{name}/{first}/up");
+    for _ in 0..8 {
+        client
+            .publish(
+                &up,
+                rumqttc::QoS::AtLeastOnce,
+                false,
+                format!("{{\"device\": \"{first}\", \"seq\": \"x\"}}").into_bytes(),
+            )
+            .unwrap();
+    }
+    let answers: Vec<serde_json::Value> = (0..8)
+        .map(|_| acks.recv_timeout(HANG).expect("an answer to each message"))
+        .collect();
+    for (i, a) in answers.iter().enumerate() {
+        if i < 5 {
+            assert_ne!(a["error"], "too_many_requests", "message {i}: {a}");
+        } else {
+            assert_eq!(a["error"], "too_many_requests", "message {i}: {a}");
+            let msg = a["message"].as_str().unwrap();
+            assert!(msg.contains("one device topic may have refused"), "{msg}");
+        }
+    }
+    client
+        .publish(
+            format!("tanji/{name}/{other_device}/up"),
+            rumqttc::QoS::AtLeastOnce,
+            false,
+            other.into_bytes(),
+        )
+        .unwrap();
+    let answer = acks
+        .recv_timeout(HANG)
+        .expect("an answer to the good upload");
+    assert_eq!(answer["status"], "accepted", "{answer}");
+    let _ = client.disconnect();
+    server.stop();
+    clear_status(&status, &name);
+    // Only the five read were quarantined.
+    let listed = tanji(["quarantine", "--dir", s(&park.dir)]).ok().stdout;
+    assert!(
+        listed.contains("5 rejected upload(s) in quarantine"),
+        "{listed}"
+    );
     verify(&park.dir).ok();
 }

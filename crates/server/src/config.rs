@@ -13,7 +13,7 @@
 //! header_read_timeout_ms = 10000  # a request head must arrive within this
 //! idle_timeout_ms = 60000         # a connection with no traffic and no request is closed
 //! # max_connections = 700         # default: the open-file limit less a reserve
-//! refusals_per_window = 1000      # refused records/requests per peer before 429
+//! refusals_per_window = 1000      # refused records/requests per peer (address; MQTT: device topic) before 429
 //! refusal_window_ms = 60000
 //!
 //! [reports]

@@ -115,7 +115,7 @@ async fn uploads(
 ) -> Result<Response, ApiError> {
     let started = Instant::now();
     let metrics = state.metrics().clone();
-    if let Err(e) = state.refusals().check(peer.ip()) {
+    if let Err(e) = state.refusals().check(&peer.ip()) {
         metrics.requests_refused.inc();
         return Err(e);
     }
@@ -154,7 +154,7 @@ async fn uploads(
                 .count();
             state
                 .refusals()
-                .add(peer.ip(), u32::try_from(rejected).unwrap_or(u32::MAX));
+                .add(&peer.ip(), u32::try_from(rejected).unwrap_or(u32::MAX));
             Ok(if array {
                 Json(answers).into_response()
             } else {
@@ -166,7 +166,7 @@ async fn uploads(
             metrics.requests_refused.inc();
             // The server's own trouble (busy, shutting down, a full disk) is not the peer's.
             if e.status.is_client_error() {
-                state.refusals().add(peer.ip(), 1);
+                state.refusals().add(&peer.ip(), 1);
             }
             Err(e)
         }

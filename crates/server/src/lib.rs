@@ -71,6 +71,7 @@ struct Inner {
     shutdown: tokio::sync::watch::Sender<bool>,
     /// Refused uploads per peer address.
     refusals: limits::Refusals,
+    mqtt_refusals: limits::Refusals<String>,
     /// Now, for the sequencer, the report cache and the queries.
     clock: Arc<dyn Clock>,
 }
@@ -139,6 +140,11 @@ impl AppState {
         &self.0.refusals
     }
 
+    /// Refused MQTT messages per device topic (`http.refusals_per_window` too).
+    pub fn mqtt_refusals(&self) -> &limits::Refusals<String> {
+        &self.0.mqtt_refusals
+    }
+
     /// A receiver that turns `true` when shutdown begins.
     pub fn shutdown_signal(&self) -> tokio::sync::watch::Receiver<bool> {
         self.0.shutdown.subscribe()
@@ -202,6 +208,12 @@ impl Server {
         let refusals = limits::Refusals::new(
             config.http.refusals_per_window,
             config.http.refusal_window(),
+            "address",
+        );
+        let mqtt_refusals = limits::Refusals::new(
+            config.http.refusals_per_window,
+            config.http.refusal_window(),
+            "device topic",
         );
         let state = AppState(Arc::new(Inner {
             reader: Reader::new(&Park::db_path(dir)),
@@ -214,6 +226,7 @@ impl Server {
             cosigned: RwLock::new(None),
             shutdown: tokio::sync::watch::channel(false).0,
             refusals,
+            mqtt_refusals,
             clock,
         }));
         let (api, routes) = api_routes().into_parts();

@@ -176,38 +176,43 @@ fn who(caller: &Caller) -> String {
 /// Peers with more than this many windows kept are pruned of finished ones.
 const PRUNE_AT: usize = 4096;
 
-/// Refusals per peer address in fixed windows: after `max` refusals within a window, the
-/// peer's uploads get 429 until the window ends.
+/// Refusals per peer in fixed windows: after `max` refusals within a window, the peer's
+/// uploads are refused (429) until the window ends. A peer is an address for HTTP and a device
+/// topic for MQTT.
 #[derive(Debug)]
-pub struct Refusals {
+pub struct Refusals<K = IpAddr> {
     max: u32,
     window: Duration,
-    peers: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+    /// What a peer is, for messages: "address", "device topic".
+    kind: &'static str,
+    peers: Mutex<HashMap<K, (Instant, u32)>>,
 }
 
-impl Refusals {
-    /// At most `max` refusals per peer per `window`.
-    pub fn new(max: u32, window: Duration) -> Refusals {
+impl<K: Eq + std::hash::Hash + std::fmt::Display + Clone> Refusals<K> {
+    /// At most `max` refusals per peer (a `kind`, as messages name it) per `window`.
+    pub fn new(max: u32, window: Duration, kind: &'static str) -> Refusals<K> {
         Refusals {
             max,
             window,
+            kind,
             peers: Mutex::new(HashMap::new()),
         }
     }
 
     /// 429 if `peer` has used up its refusals of the current window.
-    pub fn check(&self, peer: IpAddr) -> Result<(), ApiError> {
+    pub fn check(&self, peer: &K) -> Result<(), ApiError> {
         let Ok(peers) = self.peers.lock() else {
             return Ok(());
         };
-        match peers.get(&peer) {
+        match peers.get(peer) {
             Some((start, n)) if *n >= self.max && start.elapsed() < self.window => {
                 let left = self.window.saturating_sub(start.elapsed());
                 Err(ApiError::too_many_requests(
                     left.as_secs_f64().ceil() as u64,
                     format!(
-                        "{n} uploads or records from {peer} were refused in the last {} s, the most one address may have refused (http.refusals_per_window); fix the records (see the rejection codes) and retry in {} s",
+                        "{n} uploads or records from {peer} were refused in the last {} s, the most one {} may have refused (http.refusals_per_window); fix the records (see the rejection codes) and retry in {} s",
                         self.window.as_secs(),
+                        self.kind,
                         left.as_secs_f64().ceil() as u64
                     ),
                 ))
@@ -217,7 +222,7 @@ impl Refusals {
     }
 
     /// Counts `n` refusals of `peer`.
-    pub fn add(&self, peer: IpAddr, n: u32) {
+    pub fn add(&self, peer: &K, n: u32) {
         if n == 0 {
             return;
         }
@@ -228,7 +233,7 @@ impl Refusals {
             let window = self.window;
             peers.retain(|_, (start, _)| start.elapsed() < window);
         }
-        let entry = peers.entry(peer).or_insert((Instant::now(), 0));
+        let entry = peers.entry(peer.clone()).or_insert((Instant::now(), 0));
         if entry.0.elapsed() >= self.window {
             *entry = (Instant::now(), 0);
         }
@@ -297,15 +302,26 @@ mod tests {
 
     #[test]
     fn a_peer_is_slowed_after_its_refusals_and_others_are_not() {
-        let r = Refusals::new(3, Duration::from_secs(3600));
+        let r = Refusals::new(3, Duration::from_secs(3600), "address");
         let (bad, good): (IpAddr, IpAddr) =
             ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
-        r.add(bad, 2);
-        assert!(r.check(bad).is_ok());
-        r.add(bad, 1);
-        let e = r.check(bad).unwrap_err();
+        r.add(&bad, 2);
+        assert!(r.check(&bad).is_ok());
+        r.add(&bad, 1);
+        let e = r.check(&bad).unwrap_err();
         assert_eq!(e.status, StatusCode::TOO_MANY_REQUESTS);
         assert!(e.retry_after_s.unwrap() > 0);
-        assert!(r.check(good).is_ok());
+        assert!(e.body.message.contains("the most one address may have"));
+        assert!(r.check(&good).is_ok());
+        // Device topics (MQTT) are peers too.
+        let topics: Refusals<String> = Refusals::new(1, Duration::from_secs(60), "device topic");
+        topics.add(&"tanji/p/d-1/up".to_string(), 1);
+        let e = topics.check(&"tanji/p/d-1/up".to_string()).unwrap_err();
+        assert!(
+            e.body.message.contains("one device topic may"),
+            "{}",
+            e.body.message
+        );
+        assert!(topics.check(&"tanji/p/d-2/up".to_string()).is_ok());
     }
 }

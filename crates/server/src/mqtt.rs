@@ -756,12 +756,20 @@ fn too_large(size: usize, max: usize) -> ErrorBody {
 async fn answer(state: &AppState, park: &str, device: &str, publish: &Publish) -> Option<Vec<u8>> {
     let source = format!("mqtt {}", publish.topic);
     let max = state.config().http.max_records_per_request;
+    let refusals = state.mqtt_refusals();
+    // A device topic whose messages keep being refused is answered 429's body, unread and
+    // unquarantined, for the rest of the refusal window (as an HTTP peer is).
+    if let Err(e) = refusals.check(&publish.topic) {
+        state.metrics().mqtt.refuse(e.body.error);
+        return serde_json::to_vec(&e.body).ok();
+    }
     let mut wait = BACKOFF_MIN;
     loop {
         let (items, array) = match decode_body(&publish.payload, max, &source) {
             Ok(d) => d,
             Err(e) => {
                 state.metrics().mqtt.refuse(e.body.error);
+                refusals.add(&publish.topic, 1);
                 return serde_json::to_vec(&e.body).ok();
             }
         };
@@ -792,6 +800,11 @@ async fn answer(state: &AppState, park: &str, device: &str, publish: &Publish) -
                     .into_iter()
                     .filter_map(|a| a.or_else(|| logged.next()))
                     .collect();
+                let rejected = answers
+                    .iter()
+                    .filter(|a| matches!(a, Answer::Rejected { .. }))
+                    .count();
+                refusals.add(&publish.topic, u32::try_from(rejected).unwrap_or(u32::MAX));
                 return if array {
                     serde_json::to_vec(&answers).ok()
                 } else {

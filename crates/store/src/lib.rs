@@ -13,10 +13,12 @@
 
 mod channels;
 mod cosigned;
+mod postgres;
 mod sqlite;
 
 pub use channels::{pack, unpack, unpack_into, ChannelRef, ChannelRow};
 
+pub use postgres::{PgLocation, PostgresStore};
 pub use sqlite::SqliteStore;
 
 use tanji_ledger::{Hash, NodeSource};
@@ -58,6 +60,17 @@ pub enum StoreError {
         /// What is wrong.
         message: String,
     },
+    /// PostgreSQL reported an error.
+    #[error("store {place}: {context}: {source}")]
+    Postgres {
+        /// The database (URL without password, schema) and park.
+        place: String,
+        /// What the store was doing.
+        context: String,
+        /// The client's own error (with the server's SQLSTATE, when it answered).
+        #[source]
+        source: ::postgres::Error,
+    },
     /// A value of a batch is beyond what the store can hold (e.g. a sequence number above
     /// 2^63 − 1): the batch was not written, and the data, not the store, is at fault.
     #[error("store: cannot hold {0}")]
@@ -81,6 +94,10 @@ impl StoreError {
                 rusqlite::Error::ToSqlConversionFailure(_) => true,
                 _ => false,
             },
+            // SQLSTATE class 22 (data exception) and 23 (integrity constraint violation).
+            StoreError::Postgres { source, .. } => source
+                .code()
+                .is_some_and(|c| c.code().starts_with("22") || c.code().starts_with("23")),
             _ => false,
         }
     }
@@ -88,14 +105,18 @@ impl StoreError {
     /// Whether the store failed because the disk is full (`SQLITE_FULL`, which SQLite's unix
     /// layer also returns for the OS's `ENOSPC`): nothing was written, and the same request
     /// may succeed once there is room, so servers answer it as retryable.
+    /// PostgreSQL's `disk_full` (SQLSTATE 53100) likewise.
     pub fn is_storage_full(&self) -> bool {
-        matches!(
-            self,
+        match self {
             StoreError::Sqlite {
                 source: rusqlite::Error::SqliteFailure(e, _),
                 ..
-            } if e.code == rusqlite::ErrorCode::DiskFull
-        )
+            } => e.code == rusqlite::ErrorCode::DiskFull,
+            StoreError::Postgres { source, .. } => {
+                source.code() == Some(&::postgres::error::SqlState::DISK_FULL)
+            }
+            _ => false,
+        }
     }
 }
 
@@ -275,6 +296,18 @@ pub struct ReadSnapshot<'a> {
     /// The open read transaction, rolled back (it wrote nothing) when the snapshot is dropped.
     #[allow(dead_code)]
     transaction: Option<rusqlite::Transaction<'a>>,
+    /// Another backend's guard that ends its snapshot when dropped.
+    #[allow(dead_code)]
+    guard: Option<Box<dyn SnapshotGuard + 'a>>,
+}
+
+/// A backend's open snapshot, ended by its `Drop`.
+pub(crate) trait SnapshotGuard {}
+
+impl std::fmt::Debug for dyn SnapshotGuard + '_ {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SnapshotGuard")
+    }
 }
 
 impl<'a> ReadSnapshot<'a> {
@@ -282,6 +315,15 @@ impl<'a> ReadSnapshot<'a> {
     pub(crate) fn new(transaction: rusqlite::Transaction<'a>) -> Self {
         ReadSnapshot {
             transaction: Some(transaction),
+            guard: None,
+        }
+    }
+
+    /// A snapshot held by another backend's guard.
+    pub(crate) fn guard(guard: Box<dyn SnapshotGuard + 'a>) -> Self {
+        ReadSnapshot {
+            transaction: None,
+            guard: Some(guard),
         }
     }
 }

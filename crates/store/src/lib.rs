@@ -18,7 +18,7 @@ mod sqlite;
 
 pub use channels::{pack, unpack, unpack_into, ChannelRef, ChannelRow};
 
-pub use postgres::{PgLocation, PostgresStore};
+pub use postgres::{Lease, PgLocation, PostgresStore};
 pub use sqlite::SqliteStore;
 
 use tanji_ledger::{Hash, NodeSource};
@@ -71,6 +71,10 @@ pub enum StoreError {
         #[source]
         source: ::postgres::Error,
     },
+    /// The writer lease this store's writes are fenced by is no longer the park's current
+    /// one: another instance writes the park now, and nothing of this write was kept.
+    #[error("store: {0}")]
+    LeaseLost(String),
     /// A value of a batch is beyond what the store can hold (e.g. a sequence number above
     /// 2^63 − 1): the batch was not written, and the data, not the store, is at fault.
     #[error("store: cannot hold {0}")]

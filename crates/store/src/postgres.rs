@@ -69,6 +69,11 @@ CREATE TABLE channels (park TEXT NOT NULL, meter TEXT NOT NULL, start BIGINT NOT
     interval_s BIGINT NOT NULL, unit TEXT NOT NULL, decimals SMALLINT NOT NULL,
     vals BYTEA NOT NULL, PRIMARY KEY (park, meter, start, idx)) PARTITION BY LIST (park);
 ",
+    // 2: the writer lease of each park, with its fencing token.
+    "
+CREATE TABLE leases (park TEXT PRIMARY KEY, holder TEXT NOT NULL, token BIGINT NOT NULL,
+    expires_at TIMESTAMPTZ NOT NULL);
+",
 ];
 
 /// Meta key saying the reporting index covers every entry (as in the SQLite backend).
@@ -145,6 +150,18 @@ pub struct PostgresStore {
     months: BTreeSet<i64>,
     /// Whether a read snapshot is open on this connection.
     in_snapshot: Cell<bool>,
+    /// The lease every write is fenced by, once one is taken.
+    fence: Option<Lease>,
+}
+
+/// A park's writer lease as held: who holds it and its fencing token (which grows by one each
+/// time the lease changes hands).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    /// The holder's name (an instance id).
+    pub holder: String,
+    /// The fencing token.
+    pub token: i64,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -310,6 +327,7 @@ impl PostgresStore {
             place,
             months: BTreeSet::new(),
             in_snapshot: Cell::new(false),
+            fence: None,
         }
     }
 
@@ -367,6 +385,97 @@ impl PostgresStore {
         }
         tx.commit().map_err(pg("committing the migrations"))?;
         Ok(client)
+    }
+
+    /// Takes the park's writer lease for `holder` for `ttl` if nobody holds it or the
+    /// holder's lease has expired (by the database's clock), or renews it if `holder` holds it
+    /// already. From then on every write of this store is fenced: its transaction commits only
+    /// while this lease is the park's current one, unexpired. `None` when another holder's
+    /// lease is still valid.
+    pub fn take_lease(
+        &mut self,
+        holder: &str,
+        ttl: std::time::Duration,
+    ) -> Result<Option<Lease>, StoreError> {
+        let ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
+        let row = self.query_opt(
+            "taking the writer lease",
+            "INSERT INTO leases(park, holder, token, expires_at)
+             VALUES ($1, $2, 1, clock_timestamp() + $3::bigint * interval '1 millisecond')
+             ON CONFLICT (park) DO UPDATE SET holder = excluded.holder,
+                 token = leases.token + CASE WHEN leases.holder = excluded.holder THEN 0 ELSE 1 END,
+                 expires_at = excluded.expires_at
+             WHERE leases.holder = excluded.holder OR leases.expires_at < clock_timestamp()
+             RETURNING token",
+            &[&self.park, &holder, &ms],
+        )?;
+        let lease = row.map(|r| Lease {
+            holder: holder.to_string(),
+            token: r.get(0),
+        });
+        if lease.is_some() {
+            self.fence.clone_from(&lease);
+        }
+        Ok(lease)
+    }
+
+    /// Extends the lease this store holds by `ttl`; `false` (and the store is no longer
+    /// fenced by it) when it was lost meanwhile: expired and taken, or taken over.
+    pub fn renew_lease(&mut self, ttl: std::time::Duration) -> Result<bool, StoreError> {
+        let Some(lease) = self.fence.clone() else {
+            return Ok(false);
+        };
+        let ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
+        let n = self
+            .client
+            .borrow_mut()
+            .execute(
+                "UPDATE leases SET expires_at = clock_timestamp() + $4::bigint * interval '1 millisecond'
+                 WHERE park = $1 AND holder = $2 AND token = $3 AND expires_at > clock_timestamp()",
+                &[&self.park, &lease.holder, &lease.token, &ms],
+            )
+            .map_err(self.err("renewing the writer lease"))?;
+        if n == 0 {
+            self.fence = None;
+        }
+        Ok(n == 1)
+    }
+
+    /// The park's current lease holder and token, if a lease was ever taken and is unexpired.
+    pub fn lease_holder(&self) -> Result<Option<Lease>, StoreError> {
+        Ok(self
+            .query_opt(
+                "reading the writer lease",
+                "SELECT holder, token FROM leases WHERE park = $1 AND expires_at > clock_timestamp()",
+                &[&self.park],
+            )?
+            .map(|r| Lease {
+                holder: r.get(0),
+                token: r.get(1),
+            }))
+    }
+
+    /// In a write transaction: refuses to go on unless this store's lease is the park's
+    /// current one, unexpired. The row is locked until the transaction ends, so the lease
+    /// cannot change hands between this check and the commit.
+    fn fenced(&self, tx: &mut Transaction<'_>) -> Result<(), StoreError> {
+        let Some(lease) = &self.fence else {
+            return Ok(());
+        };
+        let held = tx
+            .query_opt(
+                "SELECT 1 FROM leases WHERE park = $1 AND holder = $2 AND token = $3
+                 AND expires_at > clock_timestamp() FOR SHARE",
+                &[&self.park, &lease.holder, &lease.token],
+            )
+            .map_err(self.err("checking the writer lease"))?;
+        match held {
+            Some(_) => Ok(()),
+            None => Err(StoreError::LeaseLost(format!(
+                "park {}: the writer lease (token {}) of {} expired or was taken over; nothing was written",
+                self.park, lease.token, lease.holder
+            ))),
+        }
     }
 
     /// The park this store holds.
@@ -698,6 +807,7 @@ impl Store for PostgresStore {
         let mut tx = client
             .transaction()
             .map_err(self.err("starting a transaction"))?;
+        self.fenced(&mut tx)?;
         tx.execute("DELETE FROM channels WHERE park = $1", &[&self.park])
             .map_err(self.err("clearing the reporting index"))?;
         self.ensure_months(&mut tx, rows, &mut made)?;
@@ -752,15 +862,13 @@ impl Store for PostgresStore {
     }
 
     fn set_meta(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
-        self.client
-            .borrow_mut()
-            .execute(
-                "INSERT INTO meta(park, key, value) VALUES ($1, $2, $3)
-                 ON CONFLICT (park, key) DO UPDATE SET value = excluded.value",
-                &[&self.park, &key, &value],
-            )
-            .map(|_| ())
-            .map_err(self.err("writing metadata"))
+        let mut client = self.client.borrow_mut();
+        let mut tx = client
+            .transaction()
+            .map_err(self.err("starting a transaction"))?;
+        self.fenced(&mut tx)?;
+        self.set_meta_in(&mut tx, key, value)?;
+        tx.commit().map_err(self.err("writing metadata"))
     }
 
     fn size(&self) -> Result<u64, StoreError> {
@@ -918,6 +1026,7 @@ impl Store for PostgresStore {
         let mut tx = client
             .transaction()
             .map_err(self.err("starting a transaction"))?;
+        self.fenced(&mut tx)?;
         let ins_entry = tx
             .prepare("INSERT INTO entries(park, idx, kind, data) VALUES ($1, $2, $3, $4)")
             .map_err(self.err("preparing"))?;
@@ -1023,6 +1132,7 @@ impl Store for PostgresStore {
         let mut tx = client
             .transaction()
             .map_err(self.err("writing the quarantine"))?;
+        self.fenced(&mut tx)?;
         self.insert_quarantine(&mut tx, items)?;
         tx.commit().map_err(self.err("writing the quarantine"))
     }
@@ -1166,6 +1276,7 @@ impl Store for PostgresStore {
         let mut tx = client
             .transaction()
             .map_err(self.err("starting a transaction"))?;
+        self.fenced(&mut tx)?;
         tx.execute(
             "DELETE FROM quarantine WHERE park = $1 AND id = ANY($2)",
             &[&self.park, &ids],
@@ -1341,6 +1452,7 @@ impl Store for PostgresStore {
         let mut tx = client
             .transaction()
             .map_err(self.err("starting to store cosignatures"))?;
+        self.fenced(&mut tx)?;
         for (witness, line) in rows {
             tx.execute(
                 "INSERT INTO cosignatures(park, size, witness, line) VALUES ($1, $2, $3, $4)

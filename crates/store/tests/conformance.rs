@@ -219,3 +219,53 @@ fn postgres_partitions_the_reporting_index_by_park_and_month() {
     .unwrap();
     assert_eq!(n, 2);
 }
+
+/// One writer per park: a second store cannot take a valid lease; once the lease has expired
+/// (expired here by the test, not waited for) and been taken over, the first store's writes
+/// fail with `LeaseLost` and write nothing, and the new holder's go through.
+#[test]
+fn postgres_writes_are_fenced_by_the_writer_lease() {
+    use std::time::Duration;
+    use tanji_store::{Store, StoreError};
+    let Some(url) = postgres_url() else { return };
+    let schema = TestSchema::new(&url, "lease");
+    let at = schema.location();
+    let mut a = tanji_store::PostgresStore::create(&at, "p").unwrap();
+    let mut b = tanji_store::PostgresStore::open(&at, "p").unwrap();
+    let ttl = Duration::from_secs(60);
+    let first = a.take_lease("instance-a", ttl).unwrap().unwrap();
+    assert_eq!(first.token, 1);
+    assert_eq!(b.take_lease("instance-b", ttl).unwrap(), None);
+    // Renewing keeps the token.
+    assert!(a.renew_lease(ttl).unwrap());
+    assert_eq!(a.take_lease("instance-a", ttl).unwrap().unwrap().token, 1);
+    // Instance a stalls (paused, partitioned): its lease runs out.
+    let mut admin = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    admin
+        .execute(
+            &format!(
+                "UPDATE {}.leases SET expires_at = now() - interval '1 second'",
+                schema.name
+            ),
+            &[],
+        )
+        .unwrap();
+    let taken = b.take_lease("instance-b", ttl).unwrap().unwrap();
+    assert_eq!(taken.token, 2);
+    // a wakes up and tries to write: refused, nothing kept.
+    let err = a.append(&one_upload(&[1_738_368_000])).unwrap_err();
+    assert!(matches!(err, StoreError::LeaseLost(_)), "{err}");
+    assert!(err.to_string().contains("token 1"), "{err}");
+    let err = a.set_meta("k", "v").unwrap_err();
+    assert!(matches!(err, StoreError::LeaseLost(_)), "{err}");
+    assert!(!a.renew_lease(ttl).unwrap());
+    assert_eq!(b.size().unwrap(), 0);
+    assert_eq!(b.meta("k").unwrap(), None);
+    // The holder writes.
+    b.append(&one_upload(&[1_738_368_000])).unwrap();
+    assert_eq!(a.size().unwrap(), 1);
+    assert_eq!(
+        b.lease_holder().unwrap().map(|l| (l.holder, l.token)),
+        Some(("instance-b".to_string(), 2))
+    );
+}

@@ -2,8 +2,8 @@
 //! [`run_all`] with a function that makes a fresh, empty store.
 
 use crate::{
-    unpack, AppendBatch, ChannelRow, NewEntry, QuarantineSummary, Quarantined, Span, Store,
-    StoreError, StoreExt, StoredIssue, UploadRow,
+    unpack, AppendBatch, ChannelRow, NewEntry, QuarantineFilter, QuarantineSummary, Quarantined,
+    Span, Store, StoreError, StoreExt, StoredIssue, UploadRow,
 };
 
 fn entry(i: u8, upload: bool) -> NewEntry {
@@ -278,14 +278,18 @@ fn quarantine_filters<S: Store>(s: &mut S) {
     assert_eq!(s.quarantine_rows_of("peer-1").unwrap(), 3);
     assert_eq!(s.quarantine_rows_of("no-such-peer").unwrap(), 0);
     let mine = ["d-0001".to_string()];
-    let counts = s.quarantine_counts(Some(&mine)).unwrap();
+    let counts = s
+        .quarantine_counts(QuarantineFilter::Devices(&mine))
+        .unwrap();
     assert_eq!(counts.kept, 2, "rows 0 and 3 are d-0001's");
     assert_eq!(counts.by_code.get("bad_signature"), Some(&2));
-    let all = s.quarantine_counts(None).unwrap();
+    let all = s.quarantine_counts(QuarantineFilter::All).unwrap();
     assert_eq!(all.kept, 6);
     assert_eq!(all.by_code.get("bad_json"), Some(&2));
     assert_eq!(
-        s.quarantine_counts(Some(&[])).unwrap().kept,
+        s.quarantine_counts(QuarantineFilter::Devices(&[]))
+            .unwrap()
+            .kept,
         0,
         "of no device"
     );
@@ -318,7 +322,7 @@ fn quarantine_filters<S: Store>(s: &mut S) {
         vec![summary("peer-0", "x", 1), summary("peer-1", "x", 5)]
     );
     assert_eq!(
-        s.quarantine_counts(None).unwrap().kept,
+        s.quarantine_counts(QuarantineFilter::All).unwrap().kept,
         6,
         "an id not kept is ignored"
     );
@@ -662,7 +666,7 @@ fn quarantine_pages_and_summaries<S: Store>(s: &mut S) {
         .unwrap();
     assert_eq!(mine.len(), 3, "rows 0, 3 and 6 are d-0001's");
     assert!(mine.iter().all(|l| l.raw_len == 100));
-    let counts = s.quarantine_counts(None).unwrap();
+    let counts = s.quarantine_counts(QuarantineFilter::All).unwrap();
     assert_eq!(counts.kept, 7);
     assert_eq!(counts.by_code.get("bad_signature"), Some(&7));
     assert_eq!(s.quarantine_rows_of("peer-0").unwrap(), 4);
@@ -682,7 +686,7 @@ fn quarantine_pages_and_summaries<S: Store>(s: &mut S) {
     };
     s.summarise_quarantine(&ids, std::slice::from_ref(&summary), "seal-1")
         .unwrap();
-    assert_eq!(s.quarantine_counts(None).unwrap().kept, 5);
+    assert_eq!(s.quarantine_counts(QuarantineFilter::All).unwrap().kept, 5);
     assert_eq!(s.quarantine_summaries().unwrap(), vec![summary]);
     assert_eq!(s.meta("seal").unwrap().as_deref(), Some("seal-1"));
     let mut scanned = Vec::new();

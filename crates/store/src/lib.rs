@@ -220,6 +220,17 @@ pub struct QuarantineSummary {
     pub last_at: i64,
 }
 
+/// Which kept quarantine rows [`Store::quarantine_counts`] counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuarantineFilter<'a> {
+    /// Every kept row.
+    All,
+    /// The rows of these devices (none when empty).
+    Devices(&'a [String]),
+    /// The rows from this source.
+    Source(&'a str),
+}
+
 /// What a listing of the quarantine counts (of the rows it may show).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct QuarantineCounts {
@@ -464,12 +475,10 @@ pub trait Store: NodeSource<Error = StoreError> {
         older_than: Option<i64>,
         limit: usize,
     ) -> Result<Vec<QuarantineListing>, StoreError>;
-    /// How many kept rows `source` has: asked on every batch that quarantines input from it,
-    /// so answered by counting in the store, not by listing.
-    fn quarantine_rows_of(&self, source: &str) -> Result<u64, StoreError>;
-    /// The kept rows counted (of `devices` only, when given), in total and per code.
-    fn quarantine_counts(&self, devices: Option<&[String]>)
-        -> Result<QuarantineCounts, StoreError>;
+    /// The kept rows that `of` selects, counted in total and per code by the store (the park
+    /// asks on every batch that quarantines input, the dashboard on every listing: not by
+    /// reading the rows).
+    fn quarantine_counts(&self, of: QuarantineFilter<'_>) -> Result<QuarantineCounts, StoreError>;
     /// The summaries of refused records no longer kept one by one, ordered by (source, code).
     fn quarantine_summaries(&self) -> Result<Vec<QuarantineSummary>, StoreError>;
 
@@ -513,6 +522,13 @@ pub trait StoreExt: Store {
             Ok(())
         })?;
         Ok(out)
+    }
+
+    /// How many kept quarantine rows `source` has.
+    fn quarantine_rows_of(&self, source: &str) -> Result<u64, StoreError> {
+        Ok(self
+            .quarantine_counts(QuarantineFilter::Source(source))?
+            .kept)
     }
 }
 

@@ -8,8 +8,8 @@ use tanji_ledger::{Hash, NodeSource};
 use crate::channels::PACKING;
 use crate::{
     pack, AppendBatch, ChannelRef, ChannelRow, EntryVisitor, NodeVisitor, PackedVisitor,
-    QuarantineCounts, QuarantineListing, QuarantineRow, QuarantineSummary, QuarantineVisitor,
-    Quarantined, Span, Store, StoreError, StoredIssue, StoredUpload, UploadRow,
+    QuarantineCounts, QuarantineFilter, QuarantineListing, QuarantineRow, QuarantineSummary,
+    QuarantineVisitor, Quarantined, Span, Store, StoreError, StoredIssue, StoredUpload, UploadRow,
 };
 
 const SCHEMA_VERSION: &str = "1";
@@ -932,30 +932,27 @@ impl Store for SqliteStore {
         }
     }
 
-    fn quarantine_rows_of(&self, source: &str) -> Result<u64, StoreError> {
-        let n: i64 = self
-            .conn
-            .prepare_cached("SELECT COUNT(*) FROM quarantine WHERE source = ?1")
-            .and_then(|mut s| s.query_row(params![source], |r| r.get(0)))
-            .map_err(|e| self.err("counting a source's quarantine rows", e))?;
-        to_u64(n, "row count")
-    }
-
-    fn quarantine_counts(
-        &self,
-        devices: Option<&[String]>,
-    ) -> Result<QuarantineCounts, StoreError> {
+    fn quarantine_counts(&self, of: QuarantineFilter<'_>) -> Result<QuarantineCounts, StoreError> {
         let context = "counting the quarantine";
-        let list = devices.map(json_strings);
+        // One statement per filter, so that each uses its index (device, source).
+        let (sql, arg) = match of {
+            QuarantineFilter::All => ("SELECT code, COUNT(*) FROM quarantine GROUP BY code", None),
+            QuarantineFilter::Devices(ds) => (
+                "SELECT code, COUNT(*) FROM quarantine
+                 WHERE device IN (SELECT value FROM json_each(?1)) GROUP BY code",
+                Some(json_strings(ds)),
+            ),
+            QuarantineFilter::Source(src) => (
+                "SELECT code, COUNT(*) FROM quarantine WHERE source = ?1 GROUP BY code",
+                Some(src.to_string()),
+            ),
+        };
         let mut stmt = self
             .conn
-            .prepare_cached(
-                "SELECT code, COUNT(*) FROM quarantine
-                 WHERE ?1 IS NULL OR device IN (SELECT value FROM json_each(?1)) GROUP BY code",
-            )
+            .prepare_cached(sql)
             .map_err(|e| self.err(context, e))?;
         let mut rows = stmt
-            .query(params![list])
+            .query(rusqlite::params_from_iter(arg.iter()))
             .map_err(|e| self.err(context, e))?;
         let mut out = QuarantineCounts::default();
         while let Some(row) = rows.next().map_err(|e| self.err(context, e))? {

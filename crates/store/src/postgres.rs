@@ -702,8 +702,6 @@ struct PgSnapshot<'a> {
     store: &'a PostgresStore,
 }
 
-impl crate::SnapshotGuard for PgSnapshot<'_> {}
-
 impl Drop for PgSnapshot<'_> {
     fn drop(&mut self) {
         // It wrote nothing: ending it cannot lose data, so a failure is only logged away.
@@ -715,16 +713,14 @@ impl Drop for PgSnapshot<'_> {
 impl Store for PostgresStore {
     fn read_snapshot(&self) -> Result<crate::ReadSnapshot<'_>, StoreError> {
         if self.in_snapshot.get() {
-            return Ok(crate::ReadSnapshot::default());
+            return Ok(crate::ReadSnapshot::holding(()));
         }
         self.client
             .borrow_mut()
             .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             .map_err(self.err("starting a read snapshot"))?;
         self.in_snapshot.set(true);
-        Ok(crate::ReadSnapshot::guard(Box::new(PgSnapshot {
-            store: self,
-        })))
+        Ok(crate::ReadSnapshot::holding(PgSnapshot { store: self }))
     }
 
     fn channels_packed(
@@ -1137,19 +1133,7 @@ impl Store for PostgresStore {
         tx.commit().map_err(self.err("writing the quarantine"))
     }
 
-    fn quarantined(&self) -> Result<Vec<Quarantined>, StoreError> {
-        let mut out = Vec::new();
-        self.scan_quarantine(&mut |row| {
-            out.push(row.item);
-            Ok(())
-        })?;
-        Ok(out)
-    }
-
-    fn scan_quarantine(
-        &self,
-        f: &mut dyn FnMut(QuarantineRow) -> Result<(), StoreError>,
-    ) -> Result<(), StoreError> {
+    fn scan_quarantine(&self, f: &mut crate::QuarantineVisitor<'_>) -> Result<(), StoreError> {
         let mut after = 0i64;
         loop {
             let rows = self.query(
@@ -1213,26 +1197,23 @@ impl Store for PostgresStore {
         .collect()
     }
 
-    fn quarantine_rows_of(&self, source: &str) -> Result<u64, StoreError> {
-        let rows = self.query(
-            "counting a source's quarantine rows",
-            "SELECT COUNT(*) FROM quarantine WHERE park = $1 AND source = $2",
-            &[&self.park, &source],
-        )?;
-        to_u64(rows[0].get(0), "row count")
-    }
-
     fn quarantine_counts(
         &self,
-        devices: Option<&[String]>,
+        of: crate::QuarantineFilter<'_>,
     ) -> Result<QuarantineCounts, StoreError> {
-        let devices: Option<Vec<String>> = devices.map(<[String]>::to_vec);
+        use crate::QuarantineFilter;
+        let (devices, source): (Option<Vec<String>>, Option<&str>) = match of {
+            QuarantineFilter::All => (None, None),
+            QuarantineFilter::Devices(d) => (Some(d.to_vec()), None),
+            QuarantineFilter::Source(s) => (None, Some(s)),
+        };
         let mut out = QuarantineCounts::default();
         for row in self.query(
             "counting the quarantine",
             "SELECT code, COUNT(*) FROM quarantine
-             WHERE park = $1 AND ($2::text[] IS NULL OR device = ANY($2)) GROUP BY code",
-            &[&self.park, &devices],
+             WHERE park = $1 AND ($2::text[] IS NULL OR device = ANY($2))
+               AND ($3::text IS NULL OR source = $3) GROUP BY code",
+            &[&self.park, &devices, &source],
         )? {
             let n = to_u64(row.get(1), "row count")?;
             out.kept += n;
@@ -1318,33 +1299,6 @@ impl Store for PostgresStore {
                 code: r.get(1),
                 message: r.get(2),
             })
-        })
-        .collect()
-    }
-
-    fn issues_page(
-        &self,
-        before: Option<u64>,
-        limit: usize,
-    ) -> Result<Vec<(u64, StoredIssue)>, StoreError> {
-        let before = before.map_or(Ok(i64::MAX), |b| to_i64(b, "cursor"))?;
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        self.query(
-            "reading data issues",
-            "SELECT id, idx, code, message FROM issues WHERE park = $1 AND id < $2
-             ORDER BY id DESC LIMIT $3",
-            &[&self.park, &before, &limit],
-        )?
-        .iter()
-        .map(|r| {
-            Ok((
-                to_u64(r.get(0), "issue row id")?,
-                StoredIssue {
-                    index: to_u64(r.get(1), "entry index")?,
-                    code: r.get(2),
-                    message: r.get(3),
-                },
-            ))
         })
         .collect()
     }

@@ -165,7 +165,7 @@ fn one_upload(starts: &[i64]) -> tanji_store::AppendBatch {
 /// and a park-month query reads only that month's partition.
 #[test]
 fn postgres_partitions_the_reporting_index_by_park_and_month() {
-    use tanji_store::Store;
+    use tanji_store::{Store, StoreExt};
     let Some(url) = postgres_url() else { return };
     let schema = TestSchema::new(&url, "parts");
     let at = schema.location();

@@ -25,3 +25,42 @@ fn open_refuses_what_is_not_a_store() {
     );
     SqliteStore::open(&path).unwrap();
 }
+
+/// What one handle cannot show: a snapshot of one handle does not see a batch another handle
+/// commits meanwhile, and sees it once dropped; what was written is there after reopening.
+#[test]
+fn snapshots_are_isolated_and_writes_survive_reopening() {
+    use tanji_store::{AppendBatch, Store};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("park.db");
+    let mut writer = SqliteStore::create(&path).unwrap();
+    let reader = SqliteStore::open(&path).unwrap();
+    let batch = |start: u64| AppendBatch {
+        start,
+        entries: vec![tanji_store::NewEntry {
+            kind: 2,
+            data: vec![2, start as u8],
+            upload: None,
+        }],
+        nodes: vec![(0, start, [start as u8; 32])],
+        checkpoint: format!("origin\n{}\nroot\n\n— sig\n", start + 1),
+        ..AppendBatch::default()
+    };
+    writer.append(&batch(0)).unwrap();
+    {
+        let _snapshot = reader.read_snapshot().unwrap();
+        assert_eq!(reader.size().unwrap(), 1);
+        writer.append(&batch(1)).unwrap();
+        assert_eq!(reader.size().unwrap(), 1, "the snapshot saw a later commit");
+        assert!(reader
+            .latest_checkpoint()
+            .unwrap()
+            .unwrap()
+            .contains("\n1\n"));
+    }
+    assert_eq!(reader.size().unwrap(), 2);
+    drop((writer, reader));
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(store.size().unwrap(), 2);
+    assert_eq!(store.entry(1).unwrap(), vec![2, 1]);
+}

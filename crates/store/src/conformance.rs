@@ -1,5 +1,9 @@
 //! The conformance suite every [`Store`] backend must pass. Each backend's tests call
-//! [`run_all`] with a function that makes a fresh, empty store.
+//! [`run_all`] with a function that makes a fresh, empty store. Every required method of
+//! [`Store`] is called and its answer checked against the contract documented on it: contents,
+//! orders, filters, refusals, and that a failed batch leaves nothing behind. What it cannot
+//! see from one handle (durability across a crash, isolation from other handles) each backend
+//! tests beside it.
 
 use crate::{
     unpack, AppendBatch, ChannelRow, NewEntry, QuarantineFilter, QuarantineSummary, Quarantined,

@@ -361,6 +361,9 @@ impl std::fmt::Debug for ReadSnapshot<'_> {
 ///   [`StoreError::Corrupt`]. Absent entries and nodes are [`StoreError::NotFound`].
 /// - **One writer.** The park layer calls the `&mut self` methods from one handle at a time
 ///   (one sequencer per park); readers may use other handles concurrently.
+///
+/// The supertrait's [`NodeSource::node`] is required too: the stored Merkle node at
+/// `(level, index)`, [`StoreError::NotFound`] if there is none.
 pub trait Store: NodeSource<Error = StoreError> {
     // ---- writes ----
 

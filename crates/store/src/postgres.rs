@@ -1010,19 +1010,30 @@ impl Store for PostgresStore {
     }
 
     fn append(&mut self, batch: &AppendBatch) -> Result<(), StoreError> {
-        let size = self.size()?;
+        let mut made = BTreeSet::new();
+        let mut client = self.client.borrow_mut();
+        let mut tx = client
+            .transaction()
+            .map_err(self.err("starting a transaction"))?;
+        // Under the lease, the frontier read here is the one the commit extends.
+        self.fenced(&mut tx)?;
+        let max: Option<i64> = tx
+            .query_one(
+                "SELECT MAX(idx) FROM entries WHERE park = $1",
+                &[&self.park],
+            )
+            .map_err(self.err("counting entries"))?
+            .get(0);
+        let size = match max {
+            None => 0,
+            Some(m) => to_u64(m, "entry index")? + 1,
+        };
         if batch.start != size {
             return Err(StoreError::NotContiguous {
                 batch_start: batch.start,
                 size,
             });
         }
-        let mut made = BTreeSet::new();
-        let mut client = self.client.borrow_mut();
-        let mut tx = client
-            .transaction()
-            .map_err(self.err("starting a transaction"))?;
-        self.fenced(&mut tx)?;
         let ins_entry = tx
             .prepare("INSERT INTO entries(park, idx, kind, data) VALUES ($1, $2, $3, $4)")
             .map_err(self.err("preparing"))?;

@@ -361,27 +361,23 @@ fn set_seal(tx: &rusqlite::Transaction<'_>, seal: &str) -> rusqlite::Result<()> 
 }
 
 impl SqliteStore {
-    fn quarantined_row(
-        &self,
-        row: &rusqlite::Row<'_>,
-        at: usize,
-    ) -> Result<Quarantined, StoreError> {
+    fn quarantined_row(&self, row: &rusqlite::Row<'_>) -> Result<Quarantined, StoreError> {
         let get = |e| self.err("reading the quarantine", e);
-        let seq: Option<i64> = row.get(at + 5).map_err(get)?;
-        let raw = match row.get_ref(at + 6).map_err(get)? {
+        let seq: Option<i64> = row.get(5).map_err(get)?;
+        let raw = match row.get_ref(6).map_err(get)? {
             rusqlite::types::ValueRef::Blob(b) => b.to_vec(),
             rusqlite::types::ValueRef::Text(t) => t.to_vec(),
             _ => Vec::new(),
         };
         Ok(Quarantined {
-            received_at: row.get(at).map_err(get)?,
-            source: row.get(at + 1).map_err(get)?,
-            code: row.get(at + 2).map_err(get)?,
-            message: row.get(at + 3).map_err(get)?,
-            device: row.get(at + 4).map_err(get)?,
+            received_at: row.get(0).map_err(get)?,
+            source: row.get(1).map_err(get)?,
+            code: row.get(2).map_err(get)?,
+            message: row.get(3).map_err(get)?,
+            device: row.get(4).map_err(get)?,
             seq: seq.map(|s| to_u64(s, "sequence number")).transpose()?,
             raw,
-            raw_len: to_u64(row.get(at + 7).map_err(get)?, "raw length")?,
+            raw_len: to_u64(row.get(7).map_err(get)?, "raw length")?,
         })
     }
 
@@ -876,7 +872,7 @@ impl Store for SqliteStore {
             .map_err(|e| self.err(context, e))?;
         let mut rows = stmt.query([]).map_err(|e| self.err(context, e))?;
         while let Some(row) = rows.next().map_err(|e| self.err(context, e))? {
-            let item = self.quarantined_row(row, 0)?;
+            let item = self.quarantined_row(row)?;
             let id: i64 = row.get(8).map_err(|e| self.err(context, e))?;
             f(QuarantineRow {
                 id: to_u64(id, "quarantine row id")?,

@@ -269,3 +269,62 @@ fn postgres_writes_are_fenced_by_the_writer_lease() {
         Some(("instance-b".to_string(), 2))
     );
 }
+
+/// What one handle cannot show: a snapshot of one handle does not see a batch another handle
+/// commits meanwhile, and sees it once dropped; what was written is there after reopening.
+#[test]
+fn snapshots_are_isolated_and_writes_survive_reopening() {
+    use tanji_store::{AppendBatch, Store};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("park.db");
+    let mut writer = SqliteStore::create(&path).unwrap();
+    let reader = SqliteStore::open(&path).unwrap();
+    let batch = |start: u64| AppendBatch {
+        start,
+        entries: vec![tanji_store::NewEntry {
+            kind: 2,
+            data: vec![2, start as u8],
+            upload: None,
+        }],
+        nodes: vec![(0, start, [start as u8; 32])],
+        checkpoint: format!("origin\n{}\nroot\n\n— sig\n", start + 1),
+        ..AppendBatch::default()
+    };
+    writer.append(&batch(0)).unwrap();
+    {
+        let _snapshot = reader.read_snapshot().unwrap();
+        assert_eq!(reader.size().unwrap(), 1);
+        writer.append(&batch(1)).unwrap();
+        assert_eq!(reader.size().unwrap(), 1, "the snapshot saw a later commit");
+        assert!(reader
+            .latest_checkpoint()
+            .unwrap()
+            .unwrap()
+            .contains("\n1\n"));
+    }
+    assert_eq!(reader.size().unwrap(), 2);
+    drop((writer, reader));
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(store.size().unwrap(), 2);
+    assert_eq!(store.entry(1).unwrap(), vec![2, 1]);
+}
+
+/// On PostgreSQL too: a snapshot does not see a batch another handle commits meanwhile, and
+/// sees it once dropped.
+#[test]
+fn postgres_snapshots_are_isolated() {
+    use tanji_store::Store;
+    let Some(url) = postgres_url() else { return };
+    let schema = TestSchema::new(&url, "snap");
+    let at = schema.location();
+    let mut writer = tanji_store::PostgresStore::create(&at, "p").unwrap();
+    let reader = tanji_store::PostgresStore::open(&at, "p").unwrap();
+    {
+        let _snapshot = reader.read_snapshot().unwrap();
+        assert_eq!(reader.size().unwrap(), 0);
+        writer.append(&one_upload(&[1_738_368_000])).unwrap();
+        assert_eq!(reader.size().unwrap(), 0, "the snapshot saw a later commit");
+        assert_eq!(reader.latest_checkpoint().unwrap(), None);
+    }
+    assert_eq!(reader.size().unwrap(), 1);
+}

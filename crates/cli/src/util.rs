@@ -153,7 +153,7 @@ pub fn quarantine(dir: &Path, limit: usize) -> Result<ExitCode> {
     use tanji_store::Store as _;
     let park = open(dir)?;
     let store = park.store();
-    let counts = store.quarantine_counts(None)?;
+    let counts = store.quarantine_counts(tanji_store::QuarantineFilter::All)?;
     println!("{} rejected upload(s) in quarantine", counts.kept);
     let mut rows = store.quarantine_page(None, limit, None)?;
     rows.reverse();

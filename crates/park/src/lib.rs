@@ -38,7 +38,7 @@ use tanji_readings::{
 };
 use tanji_store::{
     AppendBatch, ChannelRow, NewEntry, QuarantineListing, QuarantineSummary, Quarantined, Span,
-    SqliteStore, Store, StoreError, StoredIssue, UploadRow,
+    SqliteStore, Store, StoreError, StoreExt, StoredIssue, UploadRow,
 };
 
 pub use audit::{AuditFinding, AuditOptions, AuditReport};

@@ -111,7 +111,7 @@ fn rejections_are_quarantined_and_do_not_touch_the_log() {
         matches!(&out[1], Outcome::Rejected(r) if r.code == RejectCode::Malformed && r.message.starts_with("test:1: "))
     );
     assert_eq!(park.size(), size, "rejections must not be logged");
-    let q = tanji_store::Store::quarantined(park.store()).unwrap();
+    let q = tanji_store::StoreExt::quarantined(park.store()).unwrap();
     assert_eq!(q.len(), 2);
     assert_eq!(q[0].code, "bad_signature");
     assert_eq!(
@@ -491,7 +491,7 @@ fn a_seq_the_store_cannot_hold_fails_only_its_own_record() {
         regs + 3
     );
     assert_eq!(park.size(), regs + 3);
-    let q = tanji_store::Store::quarantined(park.store()).unwrap();
+    let q = tanji_store::StoreExt::quarantined(park.store()).unwrap();
     assert_eq!(q.len(), 1);
     assert_eq!((q[0].code.as_str(), q[0].seq), ("out_of_range", None));
     assert!(park
@@ -545,7 +545,7 @@ fn a_record_the_store_refuses_is_rejected_alone_and_the_rest_logged() {
         "{}",
         r.message
     );
-    let q = tanji_store::Store::quarantined(park.store()).unwrap();
+    let q = tanji_store::StoreExt::quarantined(park.store()).unwrap();
     assert_eq!(q.len(), 1);
     assert_eq!((q[0].code.as_str(), q[0].seq), ("store_refused", Some(3)));
     // Sent again, each good record is a duplicate of its one logged copy.

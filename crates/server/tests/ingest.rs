@@ -10,7 +10,7 @@ use serde_json::Value;
 use tanji_ledger::{leaf_hash, open_checkpoint, verify_inclusion, NoteVerifier};
 use tanji_park::Park;
 use tanji_readings::LogEntry;
-use tanji_store::Store;
+use tanji_store::{Store, StoreExt};
 
 fn b64(s: &str) -> [u8; 32] {
     base64::engine::general_purpose::STANDARD

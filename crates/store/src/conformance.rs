@@ -1,9 +1,13 @@
 //! The conformance suite every [`Store`] backend must pass. Each backend's tests call
-//! [`run_all`] with a function that makes a fresh, empty store.
+//! [`run_all`] with a function that makes a fresh, empty store. Every required method of
+//! [`Store`] is called and its answer checked against the contract documented on it: contents,
+//! orders, filters, refusals, and that a failed batch leaves nothing behind. What it cannot
+//! see from one handle (durability across a crash, isolation from other handles) each backend
+//! tests beside it.
 
 use crate::{
-    AppendBatch, ChannelRow, NewEntry, QuarantineSummary, Quarantined, Span, Store, StoreError,
-    StoredIssue, UploadRow,
+    unpack, AppendBatch, ChannelRow, NewEntry, QuarantineFilter, QuarantineSummary, Quarantined,
+    Span, Store, StoreError, StoreExt, StoredIssue, UploadRow,
 };
 
 fn entry(i: u8, upload: bool) -> NewEntry {
@@ -86,6 +90,291 @@ pub fn run_all<S: Store>(make: &mut dyn FnMut() -> S) {
     quarantine_pages_and_summaries(&mut make());
     reporting_index(&mut make());
     sequence_numbers_up_to_2_63_minus_1(&mut make());
+    visitors_stop_at_their_error(&mut make());
+    index_scans_in_order(&mut make());
+    issues_and_checkpoints_in_order(&mut make());
+    quarantine_filters(&mut make());
+    cosignatures_per_size_and_witness(&mut make());
+    snapshots_and_health(&mut make());
+}
+
+/// A visitor's error stops a scan and is what the scan returns.
+fn visitors_stop_at_their_error<S: Store>(s: &mut S) {
+    s.append(&batch(0, 5)).unwrap();
+    let stop = || StoreError::NotFound("stop".into());
+    let mut n = 0;
+    let err = s
+        .scan_entries(0, 5, &mut |_, _| {
+            n += 1;
+            if n == 2 {
+                Err(stop())
+            } else {
+                Ok(())
+            }
+        })
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::NotFound(ref m) if m == "stop"),
+        "{err:?}"
+    );
+    assert_eq!(n, 2, "scan_entries went on after its visitor's error");
+    let err = s.scan_nodes(&mut |_, _, _| Err(stop())).unwrap_err();
+    assert!(matches!(err, StoreError::NotFound(_)), "{err:?}");
+    let err = s.scan_channels(&mut |_| Err(stop())).unwrap_err();
+    assert!(matches!(err, StoreError::NotFound(_)), "{err:?}");
+    let meter = batch(0, 5).channels[0].meter.clone();
+    let err = s
+        .channels_packed(&meter, 5, i64::MIN, i64::MAX, &mut |_| Err(stop()))
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound(_)), "{err:?}");
+    s.quarantine(&[quarantined()]).unwrap();
+    let err = s.scan_quarantine(&mut |_| Err(stop())).unwrap_err();
+    assert!(matches!(err, StoreError::NotFound(_)), "{err:?}");
+    // Reading the entries of a range the log does not hold is an error, not a short scan.
+    assert!(s.scan_entries(3, 7, &mut |_, _| Ok(())).is_err());
+}
+
+/// The whole-table reads of the reporting index and the spans come in (entry, meter, start)
+/// order; a meter's rows come packed, by start, and unpack to the values written.
+fn index_scans_in_order<S: Store>(s: &mut S) {
+    let b1 = batch(0, 5);
+    let b2 = batch(5, 3);
+    s.append(&b1).unwrap();
+    s.append(&b2).unwrap();
+    let mut want: Vec<ChannelRow> = b1.channels.iter().chain(&b2.channels).cloned().collect();
+    want.sort_by(|a, b| (a.index, &a.meter, a.start).cmp(&(b.index, &b.meter, b.start)));
+    let mut all = Vec::new();
+    s.scan_channels(&mut |r| {
+        all.push(r);
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(all, want, "scan_channels");
+    let mut spans: Vec<(u64, Span)> = b1
+        .entries
+        .iter()
+        .chain(&b2.entries)
+        .enumerate()
+        .filter_map(|(i, e)| Some((i as u64, e.upload.as_ref()?.spans.clone())))
+        .flat_map(|(i, sp)| sp.into_iter().map(move |x| (i, x)))
+        .collect();
+    spans.sort_by(|(i, a), (j, b)| (i, &a.meter, a.start).cmp(&(j, &b.meter, b.start)));
+    assert_eq!(s.spans().unwrap(), spans, "spans");
+    for r in &want {
+        let mut seen = Vec::new();
+        s.channels_packed(&r.meter, 8, r.start, r.end(), &mut |p| {
+            assert_eq!((p.index, p.device, p.seq), (r.index, &r.device[..], r.seq));
+            assert_eq!(
+                (p.start, p.interval_s, p.unit, p.decimals),
+                (r.start, 900, "kWh", 3)
+            );
+            seen.push(unpack(p.packed, &|| p.describe(&r.meter)).unwrap());
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(seen, vec![r.values.clone()], "packed row of {}", r.meter);
+    }
+    // Two rows of one meter come by start, whatever order they were written in.
+    let mut later = batch(8, 1);
+    let mut early = b1.channels[0].clone();
+    early.index = 8;
+    early.device = "d-later".into();
+    early.start -= 86_400;
+    later.entries[0] = entry(1, true);
+    if let Some(u) = later.entries[0].upload.as_mut() {
+        u.device = "d-later".into();
+        u.spans = vec![Span {
+            meter: early.meter.clone(),
+            start: early.start,
+            end: early.end(),
+        }];
+    }
+    later.nodes = vec![(0, 8, [8; 32])];
+    later.channels = vec![early.clone()];
+    s.append(&later).unwrap();
+    let mut starts = Vec::new();
+    s.channels_packed(&early.meter, 9, i64::MIN, i64::MAX, &mut |p| {
+        starts.push((p.start, p.index));
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(
+        starts,
+        vec![
+            (early.start, 8),
+            (b1.channels[0].start, b1.channels[0].index)
+        ]
+    );
+}
+
+/// Issues come by the entry they concern, then as written; checkpoints by size, and an empty
+/// batch re-signs the current size in place.
+fn issues_and_checkpoints_in_order<S: Store>(s: &mut S) {
+    let issue = |index: u64, code: &str| StoredIssue {
+        index,
+        code: code.into(),
+        message: format!("{code} at {index}"),
+    };
+    let mut b1 = batch(0, 4);
+    b1.issues = vec![issue(3, "late"), issue(1, "first"), issue(1, "second")];
+    s.append(&b1).unwrap();
+    let mut b2 = batch(4, 2);
+    b2.issues = vec![issue(5, "next")];
+    s.append(&b2).unwrap();
+    assert_eq!(
+        s.issues().unwrap(),
+        vec![
+            issue(1, "first"),
+            issue(1, "second"),
+            issue(3, "late"),
+            issue(5, "next")
+        ]
+    );
+    let resigned = AppendBatch {
+        start: 6,
+        checkpoint: "origin\n6\nroot\n\n— sig again\n".into(),
+        ..AppendBatch::default()
+    };
+    s.append(&resigned).unwrap();
+    assert_eq!(s.size().unwrap(), 6);
+    assert_eq!(
+        s.checkpoints().unwrap(),
+        vec![(4, b1.checkpoint.clone()), (6, resigned.checkpoint.clone())]
+    );
+    assert_eq!(s.latest_checkpoint().unwrap(), Some(resigned.checkpoint));
+    // A blob already held is kept as it is; a batch carrying it again is not refused.
+    let mut b3 = batch(6, 1);
+    b3.blobs = vec![([5; 32], b"first".to_vec())];
+    s.append(&b3).unwrap();
+    let mut b4 = batch(7, 1);
+    b4.blobs = vec![([5; 32], b"first".to_vec())];
+    s.append(&b4).unwrap();
+    assert_eq!(s.blob(&[5; 32]).unwrap().as_deref(), Some(&b"first"[..]));
+}
+
+/// Listings filter by device, source and age in the store, and counts follow the filters.
+fn quarantine_filters<S: Store>(s: &mut S) {
+    let items: Vec<Quarantined> = (0..6)
+        .map(|k| Quarantined {
+            received_at: 1_700_000_000 + k * 10,
+            source: format!("peer-{}", k % 2),
+            code: if k < 4 { "bad_signature" } else { "bad_json" }.into(),
+            device: (k % 3 == 0).then(|| "d-0001".to_string()),
+            ..quarantined()
+        })
+        .collect();
+    s.quarantine(&items[..3]).unwrap();
+    // Rows carried by a batch follow the ones kept before, in batch order.
+    let mut b = batch(0, 1);
+    b.quarantine = items[3..].to_vec();
+    s.append(&b).unwrap();
+    assert_eq!(s.quarantined().unwrap(), items, "in the order written");
+    let old = s.quarantine_oldest(None, Some(1_700_000_020), 10).unwrap();
+    assert_eq!(
+        old.iter().map(|l| l.received_at).collect::<Vec<_>>(),
+        vec![1_700_000_000, 1_700_000_010],
+        "received before the bound, oldest first"
+    );
+    let old = s
+        .quarantine_oldest(Some("peer-0"), Some(1_700_000_041), 10)
+        .unwrap();
+    assert_eq!(old.len(), 3, "peer-0's rows 0, 2, 4");
+    assert_eq!(s.quarantine_rows_of("peer-1").unwrap(), 3);
+    assert_eq!(s.quarantine_rows_of("no-such-peer").unwrap(), 0);
+    let mine = ["d-0001".to_string()];
+    let counts = s
+        .quarantine_counts(QuarantineFilter::Devices(&mine))
+        .unwrap();
+    assert_eq!(counts.kept, 2, "rows 0 and 3 are d-0001's");
+    assert_eq!(counts.by_code.get("bad_signature"), Some(&2));
+    let all = s.quarantine_counts(QuarantineFilter::All).unwrap();
+    assert_eq!(all.kept, 6);
+    assert_eq!(all.by_code.get("bad_json"), Some(&2));
+    assert_eq!(
+        s.quarantine_counts(QuarantineFilter::Devices(&[]))
+            .unwrap()
+            .kept,
+        0,
+        "of no device"
+    );
+    let page = s.quarantine_page(None, 1, Some(&mine)).unwrap();
+    assert_eq!(page.len(), 1, "the device filter comes before the limit");
+    assert_eq!(page[0].received_at, 1_700_000_030);
+    let next = s.quarantine_page(Some(page[0].id), 5, Some(&mine)).unwrap();
+    assert_eq!(next.len(), 1);
+    assert_eq!(next[0].received_at, 1_700_000_000);
+    assert!(s.quarantine_summaries().unwrap().is_empty());
+    // A summary of the same source and code replaces the earlier one, in (source, code) order.
+    let summary = |source: &str, code: &str, count| QuarantineSummary {
+        source: source.into(),
+        code: code.into(),
+        count,
+        bytes: count * 19,
+        first_at: 1,
+        last_at: 2,
+    };
+    s.summarise_quarantine(
+        &[],
+        &[summary("peer-1", "x", 1), summary("peer-0", "x", 1)],
+        "s1",
+    )
+    .unwrap();
+    s.summarise_quarantine(&[1_000_000], &[summary("peer-1", "x", 5)], "s2")
+        .unwrap();
+    assert_eq!(
+        s.quarantine_summaries().unwrap(),
+        vec![summary("peer-0", "x", 1), summary("peer-1", "x", 5)]
+    );
+    assert_eq!(
+        s.quarantine_counts(QuarantineFilter::All).unwrap().kept,
+        6,
+        "an id not kept is ignored"
+    );
+    assert_eq!(s.meta("seal").unwrap().as_deref(), Some("s2"));
+}
+
+/// Cosignature lines are kept per (checkpoint size, witness), a newer line replacing an older.
+fn cosignatures_per_size_and_witness<S: Store>(s: &mut S) {
+    assert_eq!(s.cosignatures(3).unwrap(), Vec::<String>::new());
+    assert_eq!(s.latest_cosigned(None).unwrap(), None);
+    let row = |w: &str, l: &str| (w.to_string(), l.to_string());
+    s.add_cosignatures(
+        3,
+        &[row("w2+00000002", "— w2 B"), row("w1+00000001", "— w1 A")],
+    )
+    .unwrap();
+    s.add_cosignatures(7, &[row("w1+00000001", "— w1 C")])
+        .unwrap();
+    s.add_cosignatures(7, &[row("w1+00000001", "— w1 D")])
+        .unwrap();
+    assert_eq!(s.cosignatures(3).unwrap(), vec!["— w1 A", "— w2 B"]);
+    assert_eq!(s.cosignatures(7).unwrap(), vec!["— w1 D"]);
+    assert_eq!(s.cosignatures(5).unwrap(), Vec::<String>::new());
+    assert_eq!(s.latest_cosigned(None).unwrap(), Some(7));
+    assert_eq!(s.latest_cosigned(Some("w2+00000002")).unwrap(), Some(3));
+    assert_eq!(s.latest_cosigned(Some("w3+00000003")).unwrap(), None);
+}
+
+/// Reads under a snapshot see the store; once it is dropped the handle writes again. A store
+/// tanji wrote passes its own check.
+fn snapshots_and_health<S: Store>(s: &mut S) {
+    assert!(s.quick_check().unwrap().is_empty(), "a new store");
+    let b = batch(0, 3);
+    s.append(&b).unwrap();
+    {
+        let _snapshot = s.read_snapshot().unwrap();
+        assert_eq!(s.size().unwrap(), 3);
+        assert_eq!(s.entry(2).unwrap(), b.entries[2].data);
+        assert_eq!(s.latest_checkpoint().unwrap(), Some(b.checkpoint.clone()));
+    }
+    s.append(&batch(3, 2)).unwrap();
+    {
+        let _snapshot = s.read_snapshot().unwrap();
+        assert_eq!(s.size().unwrap(), 5, "a new snapshot sees the later batch");
+    }
+    s.quarantine(&[quarantined()]).unwrap();
+    s.set_meta("origin", "x").unwrap();
+    assert!(s.quick_check().unwrap().is_empty(), "a used store");
 }
 
 /// The store holds sequence numbers up to 2^63 − 1 (what validation lets through, its
@@ -381,7 +670,7 @@ fn quarantine_pages_and_summaries<S: Store>(s: &mut S) {
         .unwrap();
     assert_eq!(mine.len(), 3, "rows 0, 3 and 6 are d-0001's");
     assert!(mine.iter().all(|l| l.raw_len == 100));
-    let counts = s.quarantine_counts(None).unwrap();
+    let counts = s.quarantine_counts(QuarantineFilter::All).unwrap();
     assert_eq!(counts.kept, 7);
     assert_eq!(counts.by_code.get("bad_signature"), Some(&7));
     assert_eq!(s.quarantine_rows_of("peer-0").unwrap(), 4);
@@ -401,7 +690,7 @@ fn quarantine_pages_and_summaries<S: Store>(s: &mut S) {
     };
     s.summarise_quarantine(&ids, std::slice::from_ref(&summary), "seal-1")
         .unwrap();
-    assert_eq!(s.quarantine_counts(None).unwrap().kept, 5);
+    assert_eq!(s.quarantine_counts(QuarantineFilter::All).unwrap().kept, 5);
     assert_eq!(s.quarantine_summaries().unwrap(), vec![summary]);
     assert_eq!(s.meta("seal").unwrap().as_deref(), Some("seal-1"));
     let mut scanned = Vec::new();

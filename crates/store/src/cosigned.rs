@@ -34,33 +34,28 @@ fn to_i64(v: u64) -> Result<i64, StoreError> {
         .map_err(|_| StoreError::Corrupt(format!("tree size {v} exceeds the store's range")))
 }
 
-/// Writes `(witness, line)` rows for the checkpoint of `size` in one transaction; a witness's
-/// newer line for the same size replaces its older one.
+/// Writes `(witness, line)` rows for the checkpoint of `size` in the transaction `tx`; a
+/// witness's newer line for the same size replaces its older one.
 pub(crate) fn add(
-    conn: &Connection,
-    path: &str,
+    tx: &rusqlite::Transaction<'_>,
+    err: &crate::sqlite::SqlError<'_>,
     size: u64,
     rows: &[(String, String)],
 ) -> Result<(), StoreError> {
     let size = to_i64(size)?;
-    let tx = conn
-        .unchecked_transaction()
-        .map_err(sql(path, "starting to store cosignatures"))?;
     tx.execute_batch(TABLE)
-        .map_err(sql(path, "creating the cosignatures table"))?;
-    {
-        let mut stmt = tx
-            .prepare_cached(
-                "INSERT INTO cosignatures(size, witness, line) VALUES (?1, ?2, ?3)
-                 ON CONFLICT(size, witness) DO UPDATE SET line = excluded.line",
-            )
-            .map_err(sql(path, "storing cosignatures"))?;
-        for (witness, line) in rows {
-            stmt.execute(params![size, witness, line])
-                .map_err(sql(path, "storing cosignatures"))?;
-        }
+        .map_err(|e| err("creating the cosignatures table", e))?;
+    let mut stmt = tx
+        .prepare_cached(
+            "INSERT INTO cosignatures(size, witness, line) VALUES (?1, ?2, ?3)
+             ON CONFLICT(size, witness) DO UPDATE SET line = excluded.line",
+        )
+        .map_err(|e| err("storing cosignatures", e))?;
+    for (witness, line) in rows {
+        stmt.execute(params![size, witness, line])
+            .map_err(|e| err("storing cosignatures", e))?;
     }
-    tx.commit().map_err(sql(path, "committing cosignatures"))
+    Ok(())
 }
 
 /// The lines stored for the checkpoint of `size`, ordered by witness.
@@ -108,35 +103,23 @@ mod tests {
 
     use crate::{SqliteStore, Store};
 
+    /// The table is made on first write (stores made before witnesses have none) and what was
+    /// written survives reopening; the rest of the contract is in the conformance suite.
     #[test]
-    fn cosignatures_are_kept_per_size_and_witness_and_survive_reopening() {
+    fn cosignatures_table_is_made_on_first_write_and_survives_reopening() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("park.db");
         let mut store = SqliteStore::create(&path).unwrap();
-        // A store without the table reads as holding no cosignatures.
+        assert!(!super::has_table(store.connection(), "park.db").unwrap());
         assert_eq!(store.cosignatures(3).unwrap(), Vec::<String>::new());
         assert_eq!(store.latest_cosigned(None).unwrap(), None);
-        let row = |w: &str, l: &str| (w.to_string(), l.to_string());
         store
-            .add_cosignatures(
-                3,
-                &[row("w2+00000002", "— w2 B"), row("w1+00000001", "— w1 A")],
-            )
-            .unwrap();
-        store
-            .add_cosignatures(7, &[row("w1+00000001", "— w1 C")])
-            .unwrap();
-        // A newer line by the same witness for the same size replaces the older one.
-        store
-            .add_cosignatures(7, &[row("w1+00000001", "— w1 D")])
+            .add_cosignatures(3, &[("w1+00000001".into(), "— w1 A".into())])
             .unwrap();
         drop(store);
         let store = SqliteStore::open(&path).unwrap();
-        assert_eq!(store.cosignatures(3).unwrap(), vec!["— w1 A", "— w2 B"]);
-        assert_eq!(store.cosignatures(7).unwrap(), vec!["— w1 D"]);
-        assert_eq!(store.cosignatures(5).unwrap(), Vec::<String>::new());
-        assert_eq!(store.latest_cosigned(None).unwrap(), Some(7));
-        assert_eq!(store.latest_cosigned(Some("w2+00000002")).unwrap(), Some(3));
-        assert_eq!(store.latest_cosigned(Some("w3+00000003")).unwrap(), None);
+        assert!(super::has_table(store.connection(), "park.db").unwrap());
+        assert_eq!(store.cosignatures(3).unwrap(), vec!["— w1 A"]);
+        assert_eq!(store.latest_cosigned(Some("w1+00000001")).unwrap(), Some(3));
     }
 }

@@ -2,9 +2,11 @@
 //!
 //! A park's store holds the log entries (the exact bytes of signed uploads and registrations),
 //! every perfect Merkle node over them, the signed checkpoints, a per-device index of accepted
-//! uploads, and a quarantine of rejected input. The [`Store`] trait is the narrow surface the
-//! rest of tanji uses, so that a PostgreSQL backend can follow the SQLite one ([`SqliteStore`]);
-//! both are meant to pass the same conformance suite (`tests/conformance.rs`).
+//! uploads, and a quarantine of rejected input. The [`Store`] trait is what a backend must do,
+//! every method required and its contract stated, so that a PostgreSQL backend can follow the
+//! SQLite one ([`SqliteStore`]); both pass the same conformance suite
+//! (`tanji_store::conformance`, run by `tests/conformance.rs`). What is derived from those
+//! methods, the same for every backend, is [`StoreExt`], provided for every store.
 //!
 //! What it is not: it does not validate, hash or sign anything. It stores what the park layer
 //! hands it, and hands it back byte for byte. Its one promise is atomic durability: when
@@ -13,10 +15,12 @@
 
 mod channels;
 mod cosigned;
+mod postgres;
 mod sqlite;
 
 pub use channels::{pack, unpack, unpack_into, ChannelRef, ChannelRow};
 
+pub use postgres::{Lease, PgLocation, PostgresStore};
 pub use sqlite::SqliteStore;
 
 use tanji_ledger::{Hash, NodeSource};
@@ -58,6 +62,21 @@ pub enum StoreError {
         /// What is wrong.
         message: String,
     },
+    /// PostgreSQL reported an error.
+    #[error("store {place}: {context}: {source}")]
+    Postgres {
+        /// The database (URL without password, schema) and park.
+        place: String,
+        /// What the store was doing.
+        context: String,
+        /// The client's own error (with the server's SQLSTATE, when it answered).
+        #[source]
+        source: ::postgres::Error,
+    },
+    /// The writer lease this store's writes are fenced by is no longer the park's current
+    /// one: another instance writes the park now, and nothing of this write was kept.
+    #[error("store: {0}")]
+    LeaseLost(String),
     /// A value of a batch is beyond what the store can hold (e.g. a sequence number above
     /// 2^63 − 1): the batch was not written, and the data, not the store, is at fault.
     #[error("store: cannot hold {0}")]
@@ -81,6 +100,10 @@ impl StoreError {
                 rusqlite::Error::ToSqlConversionFailure(_) => true,
                 _ => false,
             },
+            // SQLSTATE class 22 (data exception) and 23 (integrity constraint violation).
+            StoreError::Postgres { source, .. } => source
+                .code()
+                .is_some_and(|c| c.code().starts_with("22") || c.code().starts_with("23")),
             _ => false,
         }
     }
@@ -88,14 +111,18 @@ impl StoreError {
     /// Whether the store failed because the disk is full (`SQLITE_FULL`, which SQLite's unix
     /// layer also returns for the OS's `ENOSPC`): nothing was written, and the same request
     /// may succeed once there is room, so servers answer it as retryable.
+    /// PostgreSQL's `disk_full` (SQLSTATE 53100) likewise.
     pub fn is_storage_full(&self) -> bool {
-        matches!(
-            self,
+        match self {
             StoreError::Sqlite {
                 source: rusqlite::Error::SqliteFailure(e, _),
                 ..
-            } if e.code == rusqlite::ErrorCode::DiskFull
-        )
+            } => e.code == rusqlite::ErrorCode::DiskFull,
+            StoreError::Postgres { source, .. } => {
+                source.code() == Some(&::postgres::error::SqlState::DISK_FULL)
+            }
+            _ => false,
+        }
     }
 }
 
@@ -218,6 +245,17 @@ pub struct QuarantineSummary {
     pub last_at: i64,
 }
 
+/// Which kept quarantine rows [`Store::quarantine_counts`] counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuarantineFilter<'a> {
+    /// Every kept row.
+    All,
+    /// The rows of these devices (none when empty).
+    Devices(&'a [String]),
+    /// The rows from this source.
+    Source(&'a str),
+}
+
 /// What a listing of the quarantine counts (of the rows it may show).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct QuarantineCounts {
@@ -269,37 +307,155 @@ pub type ChannelVisitor<'a> = dyn FnMut(ChannelRow) -> Result<(), StoreError> + 
 /// Calls `f` with each reporting index row as the store holds it, borrowed for the call.
 pub type PackedVisitor<'a> = dyn FnMut(ChannelRef<'_>) -> Result<(), StoreError> + 'a;
 
-/// While it lives, the reads of one store connection see one snapshot ([`Store::read_snapshot`]).
-#[derive(Debug, Default)]
+/// Calls `f` with each kept quarantine row, raw bytes included; an error stops the scan.
+pub type QuarantineVisitor<'a> = dyn FnMut(QuarantineRow) -> Result<(), StoreError> + 'a;
+
+/// While it lives, the reads of one store handle see one snapshot ([`Store::read_snapshot`]).
+/// It holds whatever the backend needs for that (for SQLite, an open read transaction, rolled
+/// back when the snapshot is dropped: it wrote nothing).
 pub struct ReadSnapshot<'a> {
-    /// The open read transaction, rolled back (it wrote nothing) when the snapshot is dropped.
-    #[allow(dead_code)]
-    transaction: Option<rusqlite::Transaction<'a>>,
+    _held: Box<dyn Held + 'a>,
 }
 
+/// Anything a backend keeps alive for the length of a snapshot.
+trait Held {}
+impl<T> Held for T {}
+
 impl<'a> ReadSnapshot<'a> {
-    /// A snapshot held by an open read transaction.
-    pub(crate) fn new(transaction: rusqlite::Transaction<'a>) -> Self {
+    /// A snapshot that lasts as long as `held` (a read transaction, a pinned connection, …)
+    /// lives; `held` is dropped with it.
+    pub fn holding<T: 'a>(held: T) -> Self {
         ReadSnapshot {
-            transaction: Some(transaction),
+            _held: Box::new(held),
         }
     }
 }
 
-/// The storage surface of a park. Implementations must make [`Store::append`] atomic and
-/// durable, and must return every byte exactly as it was written.
-pub trait Store: NodeSource<Error = StoreError> {
-    /// Until the returned guard is dropped, this connection's reads see the store as it is
-    /// now: batches committed meanwhile are not seen, and no lock is taken per statement (for
-    /// SQLite, one read transaction). For many reads that belong together, such as a report.
-    /// Not to be called while this connection writes.
-    fn read_snapshot(&self) -> Result<ReadSnapshot<'_>, StoreError> {
-        Ok(ReadSnapshot::default())
+impl std::fmt::Debug for ReadSnapshot<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ReadSnapshot")
     }
+}
+
+/// What a storage backend of a park must do, and nothing that can be derived from it (that is
+/// [`StoreExt`]). Every method is required; a backend implements each one fully or is not a
+/// backend. `tanji_store::conformance` checks every method; [`SqliteStore`] is the reference.
+///
+/// The contract, for every backend:
+/// - **Atomic, durable writes.** Every `&mut self` method writes all it is given in one
+///   transaction or nothing (on any error, nothing of the call is visible afterwards, to this
+///   handle or any other), and returns `Ok` only once the transaction is durable: committed and
+///   flushed so that a process kill or power cut right after the return loses none of it (for
+///   SQLite, WAL with `synchronous=FULL`; for PostgreSQL, a commit with `synchronous_commit=on`).
+///   The park acknowledges a record to its device only after [`Store::append`] returns.
+/// - **Bytes as written.** Entries, nodes, checkpoints, blobs, packed values, quarantine bytes
+///   and text come back exactly as they went in. The store never validates, hashes or signs.
+/// - **Readers see commits whole.** A read never sees part of a batch: either all of an
+///   [`AppendBatch`] or none of it. Reads of one handle under [`Store::read_snapshot`] all see
+///   the same state.
+/// - **Orders are part of the answer.** Each method names the order of what it returns; reports
+///   and audits rely on it, and a different order is a different (wrong) answer.
+/// - **Numbers.** Indices, sizes and sequence numbers up to 2^63 − 1 are held; a larger value
+///   in a batch is refused with [`StoreError::Refused`] and nothing of the batch is written. A
+///   value read back out of range (a negative size, a hash that is not 32 bytes) is
+///   [`StoreError::Corrupt`]. Absent entries and nodes are [`StoreError::NotFound`].
+/// - **One writer.** The park layer calls the `&mut self` methods from one handle at a time
+///   (one sequencer per park); readers may use other handles concurrently.
+///
+/// The supertrait's [`NodeSource::node`] is required too: the stored Merkle node at
+/// `(level, index)`, [`StoreError::NotFound`] if there is none.
+pub trait Store: NodeSource<Error = StoreError> {
+    // ---- writes ----
+
+    /// Appends a batch to the log. In one transaction, all or nothing, durable before `Ok`:
+    /// - refuses with [`StoreError::NotContiguous`] (writing nothing) unless `batch.start` is
+    ///   the current [`Store::size`];
+    /// - the entries at `start..start + entries.len()` (kind and bytes), and for each upload
+    ///   its per-device index row (unique per `(device, seq)`: a repeat refuses the whole batch
+    ///   as a refusal, [`StoreError::is_refusal`]) and its spans;
+    /// - the nodes (unique per `(level, index)`), the issues (after all earlier issues), the
+    ///   reporting index rows `channels`, the blobs (a blob already held is kept as it is);
+    /// - the quarantine rows (given ids above every id ever given before, in batch order);
+    /// - the checkpoint as the one of size `start + entries.len()` (replacing one of that size,
+    ///   so an empty batch may re-sign the current size);
+    /// - the seal as the `seal` metadata value, unless it is empty.
+    fn append(&mut self, batch: &AppendBatch) -> Result<(), StoreError>;
+    /// Keeps rejected input in the quarantine, in one transaction, durable before `Ok`; rows
+    /// get ids above every id given before, in the order of `items`. Never touches the log.
+    fn quarantine(&mut self, items: &[Quarantined]) -> Result<(), StoreError>;
+    /// In one transaction, durable before `Ok`: removes the kept quarantine rows `ids` (ids
+    /// not kept are ignored), writes `summaries` (replacing those of the same source and code)
+    /// and writes `seal` as the `seal` metadata value.
+    fn summarise_quarantine(
+        &mut self,
+        ids: &[u64],
+        summaries: &[QuarantineSummary],
+        seal: &str,
+    ) -> Result<(), StoreError>;
+    /// In one transaction, durable before `Ok`: replaces the whole reporting index with `rows`
+    /// (derived from the log by the caller) and marks it complete ([`Store::channels_complete`]).
+    fn rebuild_channels(&mut self, rows: &[ChannelRow]) -> Result<(), StoreError>;
+    /// Writes a metadata value (replacing the key's value), durable before `Ok`.
+    fn set_meta(&mut self, key: &str, value: &str) -> Result<(), StoreError>;
+    /// Keeps witness cosignature lines for the checkpoint of `size`, as `(witness, line)`
+    /// pairs (`witness` is `name+hex key ID`), in one transaction, durable before `Ok`; a
+    /// witness's newer line for the same size replaces its older one. The store does not check
+    /// them, nor that a checkpoint of `size` exists.
+    fn add_cosignatures(&mut self, size: u64, rows: &[(String, String)]) -> Result<(), StoreError>;
+
+    // ---- the log ----
+
+    /// The number of entries in the log (the index of the next entry).
+    fn size(&self) -> Result<u64, StoreError>;
+    /// The entry at `index`, exactly as appended; [`StoreError::NotFound`] beyond the log.
+    fn entry(&self, index: u64) -> Result<Vec<u8>, StoreError>;
+    /// Calls `f` with every entry in `[start, end)`, in index order; an entry missing in that
+    /// range is [`StoreError::Corrupt`]. Stops at the first error `f` returns and returns it.
+    fn scan_entries(
+        &self,
+        start: u64,
+        end: u64,
+        f: &mut EntryVisitor<'_>,
+    ) -> Result<(), StoreError>;
+    /// Every entry index whose kind byte is `kind`, ascending (answered from an index on the
+    /// kind, not by reading every entry: the park asks for registrations and publications).
+    fn entries_of_kind(&self, kind: u8) -> Result<Vec<u64>, StoreError>;
+    /// Calls `f` with every stored Merkle node, in (level, index) order. Stops at the first
+    /// error `f` returns and returns it.
+    fn scan_nodes(&self, f: &mut NodeVisitor<'_>) -> Result<(), StoreError>;
+    /// The leaf hashes (level-0 nodes) of entries `0..size`, in order; a missing one is
+    /// [`StoreError::NotFound`] naming it.
+    fn leaf_hashes(&self, size: u64) -> Result<Vec<Hash>, StoreError>;
+    /// The signed checkpoint of the largest size, if the log has one.
+    fn latest_checkpoint(&self) -> Result<Option<String>, StoreError>;
+    /// Every stored checkpoint, as (size, signed note), ascending by size.
+    fn checkpoints(&self) -> Result<Vec<(u64, String)>, StoreError>;
+    /// A content-addressed blob by its SHA-256, exactly as written; `None` if not held.
+    fn blob(&self, hash: &Hash) -> Result<Option<Vec<u8>>, StoreError>;
+    /// The cosignature lines kept for the checkpoint of `size`, ordered by witness; empty if
+    /// none.
+    fn cosignatures(&self, size: u64) -> Result<Vec<String>, StoreError>;
+    /// The largest checkpoint size with a kept cosignature (by `witness`, if given).
+    fn latest_cosigned(&self, witness: Option<&str>) -> Result<Option<u64>, StoreError>;
+
+    // ---- the per-device upload index ----
+
+    /// The whole per-device upload index, ascending by entry index, each row with its spans
+    /// ordered by (meter, start).
+    fn uploads(&self) -> Result<Vec<StoredUpload>, StoreError>;
+    /// The sequence numbers of `device`'s uploads at entries below `size`, ascending.
+    fn device_seqs(&self, device: &str, size: u64) -> Result<Vec<u64>, StoreError>;
+    /// Every stored upload span with the entry it belongs to, in (entry, meter, start) order:
+    /// the spans table as it is, including any row no upload row claims (the audit compares
+    /// it with the log, so it is read as stored, not through [`Store::uploads`]).
+    fn spans(&self) -> Result<Vec<(u64, Span)>, StoreError>;
+
+    // ---- the reporting index ----
 
     /// Calls `f` with the reporting index rows of `meter` from entries below `size` whose
-    /// intervals overlap `[from, to)`, by start time, with their values still packed: what a
-    /// report reads, without an allocation per row.
+    /// intervals overlap `[from, to)` (half-open: `start < to` and `end > from`), by
+    /// (start, entry index), with their values still packed as written: what a report reads,
+    /// without an allocation per row. Stops at the first error `f` returns.
     fn channels_packed(
         &self,
         meter: &str,
@@ -308,6 +464,71 @@ pub trait Store: NodeSource<Error = StoreError> {
         to: i64,
         f: &mut PackedVisitor<'_>,
     ) -> Result<(), StoreError>;
+    /// The start of the first and the end of the last reporting index row of `meter` from
+    /// entries below `size` (rows of one meter never overlap: validation refuses that), or
+    /// `None` if it has none.
+    fn channels_extent(&self, meter: &str, size: u64) -> Result<Option<(i64, i64)>, StoreError>;
+    /// Calls `f` with every reporting index row, in (entry index, meter, start) order; a row
+    /// whose stored end disagrees with its values is [`StoreError::Corrupt`].
+    fn scan_channels(&self, f: &mut ChannelVisitor<'_>) -> Result<(), StoreError>;
+    /// Whether the reporting index covers every entry with the packing this build writes (a
+    /// new store's does; a store made before the index, or packed otherwise, has it only after
+    /// [`Store::rebuild_channels`]).
+    fn channels_complete(&self) -> Result<bool, StoreError>;
+
+    // ---- data issues ----
+
+    /// Every data issue, ordered by the entry it concerns, then in the order written.
+    fn issues(&self) -> Result<Vec<StoredIssue>, StoreError>;
+
+    // ---- quarantine ----
+
+    /// Calls `f` with every kept quarantine row, ascending by id, raw bytes included. Stops at
+    /// the first error `f` returns.
+    fn scan_quarantine(&self, f: &mut QuarantineVisitor<'_>) -> Result<(), StoreError>;
+    /// At most `limit` kept quarantine rows, newest (highest id) first, with ids below
+    /// `before` (all when `None`), of `devices` only when given (filtered by the store, not
+    /// after the limit); without their raw bytes.
+    fn quarantine_page(
+        &self,
+        before: Option<u64>,
+        limit: usize,
+        devices: Option<&[String]>,
+    ) -> Result<Vec<QuarantineListing>, StoreError>;
+    /// At most `limit` kept quarantine rows, oldest (lowest id) first, of `source` only when
+    /// given, and received before `older_than` only when given; without their raw bytes.
+    fn quarantine_oldest(
+        &self,
+        source: Option<&str>,
+        older_than: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<QuarantineListing>, StoreError>;
+    /// The kept rows that `of` selects, counted in total and per code by the store (the park
+    /// asks on every batch that quarantines input, the dashboard on every listing: not by
+    /// reading the rows).
+    fn quarantine_counts(&self, of: QuarantineFilter<'_>) -> Result<QuarantineCounts, StoreError>;
+    /// The summaries of refused records no longer kept one by one, ordered by (source, code).
+    fn quarantine_summaries(&self) -> Result<Vec<QuarantineSummary>, StoreError>;
+
+    // ---- metadata, snapshots, health ----
+
+    /// Reads a metadata value.
+    fn meta(&self, key: &str) -> Result<Option<String>, StoreError>;
+    /// Until the returned guard is dropped, this handle's reads see the store as it is now:
+    /// batches committed meanwhile (by other handles) are not seen, and no lock is taken per
+    /// statement (for SQLite, one read transaction; for PostgreSQL, a `REPEATABLE READ`
+    /// read-only transaction). For many reads that belong together, such as a report. Not to
+    /// be called while this handle writes; after the guard is dropped the handle writes again.
+    fn read_snapshot(&self) -> Result<ReadSnapshot<'_>, StoreError>;
+    /// The backend's own consistency check (for SQLite, `PRAGMA quick_check`) and values of
+    /// the wrong type (text where bytes belong): each problem found, naming table and row;
+    /// empty = none. Cheap enough to run whenever a park is opened.
+    fn quick_check(&self) -> Result<Vec<String>, StoreError>;
+}
+
+/// What is derived from a [`Store`]'s required methods, the same for every backend: provided
+/// here, for every store, and not overridable.
+pub trait StoreExt: Store {
     /// [`Store::channels_packed`] with each row's values unpacked.
     fn channels(
         &self,
@@ -319,127 +540,27 @@ pub trait Store: NodeSource<Error = StoreError> {
     ) -> Result<(), StoreError> {
         self.channels_packed(meter, size, from, to, &mut |r| f(r.to_row(meter)?))
     }
-    /// The start of the first and the end of the last reporting index row of `meter` from
-    /// entries below `size` (rows of one meter never overlap: validation refuses that), or
-    /// `None` if it has none.
-    fn channels_extent(&self, meter: &str, size: u64) -> Result<Option<(i64, i64)>, StoreError>;
-    /// Whether the reporting index covers every entry (a store made before the index existed
-    /// has it only after [`Store::rebuild_channels`]).
-    fn channels_complete(&self) -> Result<bool, StoreError>;
-    /// Replaces the whole reporting index with `rows` (derived from the log by the caller) and
-    /// marks it complete, in one transaction.
-    fn rebuild_channels(&mut self, rows: &[ChannelRow]) -> Result<(), StoreError>;
-    /// The sequence numbers of `device`'s uploads logged below `size`, ascending.
-    fn device_seqs(&self, device: &str, size: u64) -> Result<Vec<u64>, StoreError>;
-    /// The leaf hashes (level-0 nodes) of entries `0..size`, in order.
-    fn leaf_hashes(&self, size: u64) -> Result<Vec<Hash>, StoreError>;
-    /// Reads a metadata value.
-    fn meta(&self, key: &str) -> Result<Option<String>, StoreError>;
-    /// Writes a metadata value (durably).
-    fn set_meta(&mut self, key: &str, value: &str) -> Result<(), StoreError>;
-    /// The number of entries in the log.
-    fn size(&self) -> Result<u64, StoreError>;
-    /// The entry at `index`.
-    fn entry(&self, index: u64) -> Result<Vec<u8>, StoreError>;
-    /// Calls `f` with every entry in `[start, end)`, in order. Stops at the first error `f` returns.
-    fn scan_entries(
-        &self,
-        start: u64,
-        end: u64,
-        f: &mut EntryVisitor<'_>,
-    ) -> Result<(), StoreError>;
-    /// Calls `f` with every stored Merkle node, in (level, index) order.
-    fn scan_nodes(&self, f: &mut NodeVisitor<'_>) -> Result<(), StoreError>;
-    /// Every entry index of a given kind, in order.
-    fn entries_of_kind(&self, kind: u8) -> Result<Vec<u64>, StoreError>;
-    /// The whole per-device upload index.
-    fn uploads(&self) -> Result<Vec<StoredUpload>, StoreError>;
-    /// The latest signed checkpoint, if the log has one.
-    fn latest_checkpoint(&self) -> Result<Option<String>, StoreError>;
-    /// Every stored checkpoint, as (size, signed note), in size order.
-    fn checkpoints(&self) -> Result<Vec<(u64, String)>, StoreError>;
-    /// Appends a batch atomically and durably.
-    fn append(&mut self, batch: &AppendBatch) -> Result<(), StoreError>;
-    /// Keeps rejected input (durably).
-    fn quarantine(&mut self, items: &[Quarantined]) -> Result<(), StoreError>;
-    /// The quarantine, oldest first (every kept row with its raw bytes: for tests and small
-    /// stores; listings use [`Store::quarantine_page`]).
-    fn quarantined(&self) -> Result<Vec<Quarantined>, StoreError>;
-    /// Calls `f` with every kept quarantine row, by id, raw bytes included.
-    fn scan_quarantine(
-        &self,
-        f: &mut dyn FnMut(QuarantineRow) -> Result<(), StoreError>,
-    ) -> Result<(), StoreError>;
-    /// At most `limit` kept quarantine rows, newest first, with ids below `before` (all when
-    /// `None`), of `devices` only when given; without their raw bytes.
-    fn quarantine_page(
-        &self,
-        before: Option<u64>,
-        limit: usize,
-        devices: Option<&[String]>,
-    ) -> Result<Vec<QuarantineListing>, StoreError>;
-    /// At most `limit` kept quarantine rows, oldest first, of `source` only when given, and
-    /// received before `older_than` only when given; without their raw bytes.
-    fn quarantine_oldest(
-        &self,
-        source: Option<&str>,
-        older_than: Option<i64>,
-        limit: usize,
-    ) -> Result<Vec<QuarantineListing>, StoreError>;
-    /// How many kept rows `source` has.
-    fn quarantine_rows_of(&self, source: &str) -> Result<u64, StoreError>;
-    /// The kept rows counted (of `devices` only, when given), in total and per code.
-    fn quarantine_counts(&self, devices: Option<&[String]>)
-        -> Result<QuarantineCounts, StoreError>;
-    /// The summaries of refused records no longer kept one by one, by source and code.
-    fn quarantine_summaries(&self) -> Result<Vec<QuarantineSummary>, StoreError>;
-    /// In one transaction: removes the kept rows `ids`, writes `summaries` (replacing those of
-    /// the same source and code) and the park's new `seal`.
-    fn summarise_quarantine(
-        &mut self,
-        ids: &[u64],
-        summaries: &[QuarantineSummary],
-        seal: &str,
-    ) -> Result<(), StoreError>;
-    /// Data issues, in log order.
-    fn issues(&self) -> Result<Vec<StoredIssue>, StoreError>;
-    /// At most `limit` data issues, newest first, with row ids below `before` (all when
-    /// `None`), each with its row id (the cursor of the next page).
-    fn issues_page(
-        &self,
-        before: Option<u64>,
-        limit: usize,
-    ) -> Result<Vec<(u64, StoredIssue)>, StoreError>;
-    /// Calls `f` with every reporting index row, in (entry, meter, start) order.
-    fn scan_channels(&self, f: &mut ChannelVisitor<'_>) -> Result<(), StoreError>;
-    /// Every stored upload span with the entry it belongs to, in (entry, meter, start) order.
-    fn spans(&self) -> Result<Vec<(u64, Span)>, StoreError>;
-    /// The store's own consistency check (for SQLite, `PRAGMA quick_check`) and values of the
-    /// wrong type (text where bytes belong): each problem found, naming table and row; empty =
-    /// none. Cheap enough to run whenever a park is opened.
-    fn quick_check(&self) -> Result<Vec<String>, StoreError>;
-    /// A content-addressed blob by its SHA-256, exactly as written.
-    fn blob(&self, hash: &Hash) -> Result<Option<Vec<u8>>, StoreError>;
-    /// Keeps witness cosignature lines for the checkpoint of `size`, as `(witness, line)`
-    /// pairs (`witness` is `name+hex key ID`), durably and all at once; a witness's newer line
-    /// for the same size replaces its older one. The store does not check them.
-    fn add_cosignatures(&mut self, size: u64, rows: &[(String, String)]) -> Result<(), StoreError> {
-        let _ = rows;
-        Err(StoreError::NotFound(format!(
-            "cosignature storage in this backend (checkpoint {size})"
-        )))
+
+    /// Every kept quarantine row, oldest first, raw bytes included ([`Store::scan_quarantine`]
+    /// collected: for tests and small stores; listings use [`Store::quarantine_page`]).
+    fn quarantined(&self) -> Result<Vec<Quarantined>, StoreError> {
+        let mut out = Vec::new();
+        self.scan_quarantine(&mut |r| {
+            out.push(r.item);
+            Ok(())
+        })?;
+        Ok(out)
     }
-    /// The cosignature lines kept for the checkpoint of `size`, ordered by witness.
-    fn cosignatures(&self, size: u64) -> Result<Vec<String>, StoreError> {
-        let _ = size;
-        Ok(Vec::new())
-    }
-    /// The largest checkpoint size with a kept cosignature (by `witness`, if given).
-    fn latest_cosigned(&self, witness: Option<&str>) -> Result<Option<u64>, StoreError> {
-        let _ = witness;
-        Ok(None)
+
+    /// How many kept quarantine rows `source` has.
+    fn quarantine_rows_of(&self, source: &str) -> Result<u64, StoreError> {
+        Ok(self
+            .quarantine_counts(QuarantineFilter::Source(source))?
+            .kept)
     }
 }
+
+impl<S: Store + ?Sized> StoreExt for S {}
 
 #[doc(hidden)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]

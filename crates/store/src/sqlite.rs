@@ -8,8 +8,8 @@ use tanji_ledger::{Hash, NodeSource};
 use crate::channels::PACKING;
 use crate::{
     pack, AppendBatch, ChannelRef, ChannelRow, EntryVisitor, NodeVisitor, PackedVisitor,
-    QuarantineCounts, QuarantineListing, QuarantineRow, QuarantineSummary, Quarantined, Span,
-    Store, StoreError, StoredIssue, StoredUpload, UploadRow,
+    QuarantineCounts, QuarantineFilter, QuarantineListing, QuarantineRow, QuarantineSummary,
+    QuarantineVisitor, Quarantined, Span, Store, StoreError, StoredIssue, StoredUpload, UploadRow,
 };
 
 const SCHEMA_VERSION: &str = "1";
@@ -73,6 +73,9 @@ const BYTE_COLUMNS: [(&str, &str, &str); 8] = [
     ),
     ("quarantine", "raw", "'row ' || id"),
 ];
+
+/// Makes a [`StoreError`] of a database error and what the store was doing.
+pub(crate) type SqlError<'a> = dyn Fn(&str, rusqlite::Error) -> StoreError + 'a;
 
 /// A park store in one SQLite file.
 pub struct SqliteStore {
@@ -234,6 +237,31 @@ impl SqliteStore {
         }
     }
 
+    /// Runs `write` in one transaction of this connection and commits it: durable when this
+    /// returns `Ok` (`synchronous=FULL`), nothing of it written when it returns an error (the
+    /// transaction is rolled back when dropped). `write` gets the transaction and the store's
+    /// error maker (`err(context, source)`); `what` names the commit in its error.
+    fn in_transaction<T>(
+        &mut self,
+        what: &str,
+        write: impl FnOnce(&rusqlite::Transaction<'_>, &SqlError<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let path = self.path.display().to_string();
+        let err = |context: &str, source: rusqlite::Error| StoreError::Sqlite {
+            path: path.clone(),
+            context: context.to_string(),
+            source,
+        };
+        let tx = self
+            .conn
+            .transaction()
+            .map_err(|e| err("starting a transaction", e))?;
+        let out = write(&tx, &err)?;
+        tx.commit()
+            .map_err(|e| err(&format!("committing {what}"), e))?;
+        Ok(out)
+    }
+
     /// Direct access to the connection, for tests that must damage a store on purpose.
     #[doc(hidden)]
     pub fn connection(&self) -> &Connection {
@@ -333,27 +361,23 @@ fn set_seal(tx: &rusqlite::Transaction<'_>, seal: &str) -> rusqlite::Result<()> 
 }
 
 impl SqliteStore {
-    fn quarantined_row(
-        &self,
-        row: &rusqlite::Row<'_>,
-        at: usize,
-    ) -> Result<Quarantined, StoreError> {
+    fn quarantined_row(&self, row: &rusqlite::Row<'_>) -> Result<Quarantined, StoreError> {
         let get = |e| self.err("reading the quarantine", e);
-        let seq: Option<i64> = row.get(at + 5).map_err(get)?;
-        let raw = match row.get_ref(at + 6).map_err(get)? {
+        let seq: Option<i64> = row.get(5).map_err(get)?;
+        let raw = match row.get_ref(6).map_err(get)? {
             rusqlite::types::ValueRef::Blob(b) => b.to_vec(),
             rusqlite::types::ValueRef::Text(t) => t.to_vec(),
             _ => Vec::new(),
         };
         Ok(Quarantined {
-            received_at: row.get(at).map_err(get)?,
-            source: row.get(at + 1).map_err(get)?,
-            code: row.get(at + 2).map_err(get)?,
-            message: row.get(at + 3).map_err(get)?,
-            device: row.get(at + 4).map_err(get)?,
+            received_at: row.get(0).map_err(get)?,
+            source: row.get(1).map_err(get)?,
+            code: row.get(2).map_err(get)?,
+            message: row.get(3).map_err(get)?,
+            device: row.get(4).map_err(get)?,
             seq: seq.map(|s| to_u64(s, "sequence number")).transpose()?,
             raw,
-            raw_len: to_u64(row.get(at + 7).map_err(get)?, "raw length")?,
+            raw_len: to_u64(row.get(7).map_err(get)?, "raw length")?,
         })
     }
 
@@ -409,7 +433,7 @@ impl Store for SqliteStore {
     fn read_snapshot(&self) -> Result<crate::ReadSnapshot<'_>, StoreError> {
         self.conn
             .unchecked_transaction()
-            .map(crate::ReadSnapshot::new)
+            .map(crate::ReadSnapshot::holding)
             .map_err(|e| self.err("starting a read transaction", e))
     }
 
@@ -487,27 +511,18 @@ impl Store for SqliteStore {
     }
 
     fn rebuild_channels(&mut self, rows: &[ChannelRow]) -> Result<(), StoreError> {
-        let path = self.path.display().to_string();
-        let err = |context: &str, source| StoreError::Sqlite {
-            path: path.clone(),
-            context: context.to_string(),
-            source,
-        };
-        let tx = self
-            .conn
-            .transaction()
-            .map_err(|e| err("starting a transaction", e))?;
-        tx.execute("DELETE FROM channels", [])
-            .map_err(|e| err("clearing the reporting index", e))?;
-        insert_channels(&tx, rows).map_err(|e| err("rebuilding the reporting index", e))?;
-        tx.execute(
-            "INSERT INTO meta(key, value) VALUES (?1, ?2)
-             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            params![CHANNELS_COMPLETE, PACKING],
-        )
-        .map_err(|e| err("marking the reporting index complete", e))?;
-        tx.commit()
-            .map_err(|e| err("committing the reporting index", e))
+        self.in_transaction("the reporting index", |tx, err| {
+            tx.execute("DELETE FROM channels", [])
+                .map_err(|e| err("clearing the reporting index", e))?;
+            insert_channels(tx, rows).map_err(|e| err("rebuilding the reporting index", e))?;
+            tx.execute(
+                "INSERT INTO meta(key, value) VALUES (?1, ?2)
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                params![CHANNELS_COMPLETE, PACKING],
+            )
+            .map_err(|e| err("marking the reporting index complete", e))?;
+            Ok(())
+        })
     }
 
     fn device_seqs(&self, device: &str, size: u64) -> Result<Vec<u64>, StoreError> {
@@ -763,17 +778,7 @@ impl Store for SqliteStore {
                 size,
             });
         }
-        let path = self.path.display().to_string();
-        let err = |context: &str, source| StoreError::Sqlite {
-            path: path.clone(),
-            context: context.to_string(),
-            source,
-        };
-        let tx = self
-            .conn
-            .transaction()
-            .map_err(|e| err("starting a transaction", e))?;
-        {
+        self.in_transaction("the batch", |tx, err| {
             let mut ins_entry = tx
                 .prepare_cached("INSERT INTO entries(idx, kind, data) VALUES (?1, ?2, ?3)")
                 .map_err(|e| err("preparing", e))?;
@@ -813,7 +818,7 @@ impl Store for SqliteStore {
                     }
                 }
             }
-            insert_channels(&tx, &batch.channels).map_err(|e| err("indexing channels", e))?;
+            insert_channels(tx, &batch.channels).map_err(|e| err("indexing channels", e))?;
             for (level, index, hash) in &batch.nodes {
                 ins_node
                     .execute(params![level, to_i64(*index, "node index")?, &hash[..]])
@@ -835,10 +840,10 @@ impl Store for SqliteStore {
                 )
                 .map_err(|e| err("writing a blob", e))?;
             }
-            insert_quarantine(&tx, &batch.quarantine)
+            insert_quarantine(tx, &batch.quarantine)
                 .map_err(|e| err("writing the quarantine", e))?;
             if !batch.seal.is_empty() {
-                set_seal(&tx, &batch.seal).map_err(|e| err("writing the seal", e))?;
+                set_seal(tx, &batch.seal).map_err(|e| err("writing the seal", e))?;
             }
             let new_size = size + batch.entries.len() as u64;
             tx.execute(
@@ -847,46 +852,17 @@ impl Store for SqliteStore {
                 params![to_i64(new_size, "size")?, batch.checkpoint],
             )
             .map_err(|e| err("writing the checkpoint", e))?;
-        }
-        tx.commit().map_err(|e| err("committing", e))
+            Ok(())
+        })
     }
 
     fn quarantine(&mut self, items: &[Quarantined]) -> Result<(), StoreError> {
-        let path = self.path.display().to_string();
-        let err = |source| StoreError::Sqlite {
-            path: path.clone(),
-            context: "writing the quarantine".into(),
-            source,
-        };
-        let tx = self.conn.transaction().map_err(err)?;
-        insert_quarantine(&tx, items).map_err(err)?;
-        tx.commit().map_err(err)
+        self.in_transaction("the quarantine", |tx, err| {
+            insert_quarantine(tx, items).map_err(|e| err("writing the quarantine", e))
+        })
     }
 
-    fn quarantined(&self) -> Result<Vec<Quarantined>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT received_at, source, code, message, device, seq, raw, raw_len FROM quarantine ORDER BY id",
-            )
-            .map_err(|e| self.err("reading the quarantine", e))?;
-        let mut rows = stmt
-            .query([])
-            .map_err(|e| self.err("reading the quarantine", e))?;
-        let mut out = Vec::new();
-        while let Some(row) = rows
-            .next()
-            .map_err(|e| self.err("reading the quarantine", e))?
-        {
-            out.push(self.quarantined_row(row, 0)?);
-        }
-        Ok(out)
-    }
-
-    fn scan_quarantine(
-        &self,
-        f: &mut dyn FnMut(QuarantineRow) -> Result<(), StoreError>,
-    ) -> Result<(), StoreError> {
+    fn scan_quarantine(&self, f: &mut QuarantineVisitor<'_>) -> Result<(), StoreError> {
         let context = "reading the quarantine";
         let mut stmt = self
             .conn
@@ -896,7 +872,7 @@ impl Store for SqliteStore {
             .map_err(|e| self.err(context, e))?;
         let mut rows = stmt.query([]).map_err(|e| self.err(context, e))?;
         while let Some(row) = rows.next().map_err(|e| self.err(context, e))? {
-            let item = self.quarantined_row(row, 0)?;
+            let item = self.quarantined_row(row)?;
             let id: i64 = row.get(8).map_err(|e| self.err(context, e))?;
             f(QuarantineRow {
                 id: to_u64(id, "quarantine row id")?,
@@ -952,30 +928,27 @@ impl Store for SqliteStore {
         }
     }
 
-    fn quarantine_rows_of(&self, source: &str) -> Result<u64, StoreError> {
-        let n: i64 = self
-            .conn
-            .prepare_cached("SELECT COUNT(*) FROM quarantine WHERE source = ?1")
-            .and_then(|mut s| s.query_row(params![source], |r| r.get(0)))
-            .map_err(|e| self.err("counting a source's quarantine rows", e))?;
-        to_u64(n, "row count")
-    }
-
-    fn quarantine_counts(
-        &self,
-        devices: Option<&[String]>,
-    ) -> Result<QuarantineCounts, StoreError> {
+    fn quarantine_counts(&self, of: QuarantineFilter<'_>) -> Result<QuarantineCounts, StoreError> {
         let context = "counting the quarantine";
-        let list = devices.map(json_strings);
+        // One statement per filter, so that each uses its index (device, source).
+        let (sql, arg) = match of {
+            QuarantineFilter::All => ("SELECT code, COUNT(*) FROM quarantine GROUP BY code", None),
+            QuarantineFilter::Devices(ds) => (
+                "SELECT code, COUNT(*) FROM quarantine
+                 WHERE device IN (SELECT value FROM json_each(?1)) GROUP BY code",
+                Some(json_strings(ds)),
+            ),
+            QuarantineFilter::Source(src) => (
+                "SELECT code, COUNT(*) FROM quarantine WHERE source = ?1 GROUP BY code",
+                Some(src.to_string()),
+            ),
+        };
         let mut stmt = self
             .conn
-            .prepare_cached(
-                "SELECT code, COUNT(*) FROM quarantine
-                 WHERE ?1 IS NULL OR device IN (SELECT value FROM json_each(?1)) GROUP BY code",
-            )
+            .prepare_cached(sql)
             .map_err(|e| self.err(context, e))?;
         let mut rows = stmt
-            .query(params![list])
+            .query(rusqlite::params_from_iter(arg.iter()))
             .map_err(|e| self.err(context, e))?;
         let mut out = QuarantineCounts::default();
         while let Some(row) = rows.next().map_err(|e| self.err(context, e))? {
@@ -1018,17 +991,7 @@ impl Store for SqliteStore {
         summaries: &[QuarantineSummary],
         seal: &str,
     ) -> Result<(), StoreError> {
-        let path = self.path.display().to_string();
-        let err = |context: &str, source| StoreError::Sqlite {
-            path: path.clone(),
-            context: context.to_string(),
-            source,
-        };
-        let tx = self
-            .conn
-            .transaction()
-            .map_err(|e| err("starting a transaction", e))?;
-        {
+        self.in_transaction("the quarantine's summaries", |tx, err| {
             let mut del = tx
                 .prepare_cached("DELETE FROM quarantine WHERE id = ?1")
                 .map_err(|e| err("summarising the quarantine", e))?;
@@ -1055,41 +1018,8 @@ impl Store for SqliteStore {
                 ])
                 .map_err(|e| err("writing the quarantine's summaries", e))?;
             }
-            set_seal(&tx, seal).map_err(|e| err("writing the seal", e))?;
-        }
-        tx.commit()
-            .map_err(|e| err("committing the quarantine's summaries", e))
-    }
-
-    fn issues_page(
-        &self,
-        before: Option<u64>,
-        limit: usize,
-    ) -> Result<Vec<(u64, StoredIssue)>, StoreError> {
-        let context = "reading data issues";
-        let before = before.map_or(Ok(i64::MAX), |b| to_i64(b, "cursor"))?;
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT id, idx, code, message FROM issues WHERE id < ?1 ORDER BY id DESC LIMIT ?2",
-            )
-            .map_err(|e| self.err(context, e))?;
-        let mut rows = stmt
-            .query(params![before, i64::try_from(limit).unwrap_or(i64::MAX)])
-            .map_err(|e| self.err(context, e))?;
-        let mut out = Vec::new();
-        while let Some(row) = rows.next().map_err(|e| self.err(context, e))? {
-            let get = |e| self.err(context, e);
-            out.push((
-                to_u64(row.get(0).map_err(get)?, "issue row id")?,
-                StoredIssue {
-                    index: to_u64(row.get(1).map_err(get)?, "entry index")?,
-                    code: row.get(2).map_err(get)?,
-                    message: row.get(3).map_err(get)?,
-                },
-            ));
-        }
-        Ok(out)
+            set_seal(tx, seal).map_err(|e| err("writing the seal", e))
+        })
     }
 
     fn scan_channels(&self, f: &mut crate::ChannelVisitor<'_>) -> Result<(), StoreError> {
@@ -1217,7 +1147,9 @@ impl Store for SqliteStore {
     }
 
     fn add_cosignatures(&mut self, size: u64, rows: &[(String, String)]) -> Result<(), StoreError> {
-        crate::cosigned::add(&self.conn, &self.path.display().to_string(), size, rows)
+        self.in_transaction("cosignatures", |tx, err| {
+            crate::cosigned::add(tx, err, size, rows)
+        })
     }
 
     fn cosignatures(&self, size: u64) -> Result<Vec<String>, StoreError> {

@@ -12,7 +12,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 use tanji_report::{ReportDoc, ReportError, Request, Scope};
-use tanji_store::{Store, StoredIssue};
+use tanji_store::{QuarantineFilter, Store, StoredIssue};
 
 use super::{verifier, UTC_OFFSET_S};
 use crate::lang::{self, Lang};
@@ -408,7 +408,8 @@ pub fn quarantine<S: Store>(
     page: &super::PageQuery,
 ) -> Result<Value, ApiError> {
     let limit = page.limit()?;
-    let counts = store.quarantine_counts(devices)?;
+    let counts = store
+        .quarantine_counts(devices.map_or(QuarantineFilter::All, QuarantineFilter::Devices))?;
     let rows = store.quarantine_page(page.before, limit, devices)?;
     let next = (rows.len() == limit)
         .then(|| rows.last().map(|r| r.id))

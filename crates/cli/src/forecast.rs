@@ -1,6 +1,5 @@
 //! `tanji forecast backtest`: how well each next-day model forecasts the synthetic
-//! Fujian-like factor year and the simulated park's loads and PV, on held-out days; and the
-//! factor forecast `tanji optimize --factors forecast` plans on.
+//! Fujian-like factor year and the simulated park's loads and PV, on held-out days.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -10,7 +9,6 @@ use anyhow::{Context, Result};
 use clap::Subcommand;
 use tanji_forecast::{backtest, spread, Day, Model, Score};
 use tanji_optimizer::local::{LocalDate, Zone};
-use tanji_park::Park;
 use tanji_simulator::{MeterRole, ParkSpec};
 
 #[derive(Debug, Subcommand)]
@@ -271,23 +269,4 @@ fn backtest_cmd(
         println!("recorded in {}", path.display());
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// The ridge forecast of the published factors (g/kWh per quarter-hour) of local day `date`,
-/// fitted on the days before it, and a note saying so
-/// ([`tanji_report::advice::forecast_factors`], as the server's advice route makes it).
-pub fn factor_forecast(
-    park: &Park,
-    publication: Option<&str>,
-    zone: &Zone,
-    date: LocalDate,
-) -> Result<(Vec<f64>, String)> {
-    let (_, values, note) = tanji_report::advice::forecast_factors(
-        park.store(),
-        &park.verifier(),
-        publication,
-        zone,
-        date,
-    )?;
-    Ok((values, note))
 }

@@ -2,7 +2,8 @@
 //! ([`site_day`]) and the published grid factors of their quarter-hours ([`published_factors`],
 //! or their next-day ridge forecast, [`forecast_factors`]) are planned by `tanji_optimizer`
 //! ([`advise_day`]), one day or several in a row ([`AdvicePlan`], with its [`Totals`]);
-//! [`text`] writes a plan as `tanji optimize` prints it. `tanji optimize` and the server's
+//! [`text`] writes a plan as `tanji optimize` prints it; [`backtest`] scores the forecasts
+//! on the synthetic factor year and the simulated park. `tanji optimize` and the server's
 //! advice route both plan through here, so the same log gives the same plan and the same
 //! totals in both.
 //!
@@ -10,6 +11,7 @@
 //! of a plan that did not happen), so they never enter `tanji-report`'s measured, auditable
 //! figures; it reads the log through `tanji-report`'s series and writes nothing.
 
+pub mod backtest;
 mod day;
 mod plan;
 pub mod text;

@@ -307,3 +307,121 @@ impl AdvicePlan {
 pub(crate) fn moved_wh(plan: &Plan) -> i64 {
     plan.loads.iter().map(|l| l.moved_wh).sum()
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use tanji_optimizer::spec::SiteDay;
+
+    use super::*;
+
+    /// A plan of one local day: a load that peaks in the evening, factors lowest at midday.
+    fn planned(date: LocalDate) -> DayAdvice {
+        let zone = Zone::shanghai();
+        let (start, _) = zone.day_bounds(date).unwrap();
+        let load_wh: Vec<i64> = (0..96)
+            .map(|i| {
+                if (68..88).contains(&i) {
+                    900_000
+                } else {
+                    300_000
+                }
+            })
+            .collect();
+        let day = SiteDay {
+            enterprise: "e-0001".into(),
+            start,
+            interval_s: 900,
+            load_wh,
+            pv_wh: vec![0; 96],
+            import_limit_wh: None,
+        };
+        let factors = (0..96)
+            .map(|i| if (40..64).contains(&i) { 300.0 } else { 700.0 })
+            .collect();
+        let setup = Setup::default_for(Objective::Emissions, Planning::Published);
+        let p = setup
+            .flex
+            .problem(&day, factors, &setup.tariff, setup.objective, &zone)
+            .unwrap();
+        DayAdvice {
+            date,
+            publication: "fj@v1".into(),
+            plan: Ok(optimize(&p).unwrap()),
+            forecast: None,
+            realised: None,
+        }
+    }
+
+    fn plan_of(days: Vec<DayAdvice>, planning: Planning) -> AdvicePlan {
+        AdvicePlan {
+            enterprise: "e-0001".into(),
+            zone: "Asia/Shanghai".into(),
+            first: days[0].date,
+            objective: Objective::Emissions,
+            planning,
+            days,
+        }
+    }
+
+    #[test]
+    fn totals_sum_the_planned_days_and_count_the_refused() {
+        let d1 = LocalDate::parse("2026-03-02").unwrap();
+        let a = planned(d1);
+        let b = planned(d1.add_days(1).unwrap());
+        let refused = DayAdvice {
+            plan: Err("missing".into()),
+            ..planned(d1.add_days(2).unwrap())
+        };
+        let (pa, pb) = (a.plan.clone().unwrap(), b.plan.clone().unwrap());
+        assert!(
+            pa.after.emissions_g < pa.before.emissions_g,
+            "the plan cuts"
+        );
+        let t = plan_of(vec![a, b, refused], Planning::Published).totals();
+        assert_eq!((t.planned, t.refused), (2, 1));
+        assert_eq!(
+            t.own.0.emissions_g,
+            pa.before.emissions_g + pb.before.emissions_g
+        );
+        assert_eq!(
+            t.own.1.emissions_g,
+            pa.after.emissions_g + pb.after.emissions_g
+        );
+        assert_eq!(t.own.0.consumption_wh, t.own.1.consumption_wh);
+        assert_eq!(t.moved_wh, moved_wh(&pa) + moved_wh(&pb));
+        assert_eq!(t.realised, None);
+        assert_eq!(t.headline(), t.own);
+    }
+
+    #[test]
+    fn on_a_forecast_the_headline_is_the_realised_figure() {
+        let mut a = planned(LocalDate::parse("2026-03-02").unwrap());
+        let p = a.plan.clone().unwrap();
+        let mut worse = p.after;
+        worse.emissions_g += 1_000;
+        a.realised = Some((p.before, worse));
+        let t = plan_of(vec![a.clone()], Planning::Forecast).totals();
+        assert_eq!(a.headline(), Some((p.before, worse)));
+        let (b, f) = t.headline();
+        assert_eq!(
+            (b.emissions_g, f.emissions_g),
+            (p.before.emissions_g, worse.emissions_g)
+        );
+        assert_eq!(
+            t.own.1.emissions_g, p.after.emissions_g,
+            "the forecast's own figure"
+        );
+    }
+
+    #[test]
+    fn day_errors_are_refusals_and_log_errors_are_not() {
+        let data = AdviceError::Data("no factor".into());
+        assert_eq!(data.refusal().as_deref(), Some("no factor"));
+        let request = AdviceError::Report(tanji_report::ReportError::Request("unknown".into()));
+        assert_eq!(request.refusal().as_deref(), Some("unknown"));
+        let log = AdviceError::Report(tanji_report::ReportError::Log("bad root".into()));
+        assert_eq!(log.refusal(), None);
+    }
+}

@@ -159,7 +159,7 @@ fn publish_grid(
     let year = time::OffsetDateTime::from_unix_timestamp(spec.start_day)
         .map(|d| d.year())
         .unwrap_or(2026);
-    let grid = factors::fujian_like(year, a.seed)?;
+    let grid = tanji_simulator::grid::fujian_like(year, a.seed)?;
     let gen_file = a.dir.join(format!("{}-generation.csv", grid.name));
     std::fs::write(&gen_file, &grid.generation)
         .with_context(|| format!("writing {}", gen_file.display()))?;
@@ -173,7 +173,7 @@ fn publish_grid(
         tanji_simulator::grid::REGION,
         meta.intervals,
         meta.method,
-        factors::FUJIAN_2022_T_PER_MWH,
+        tanji_simulator::grid::FUJIAN_2022_T_PER_MWH,
         publication.id,
         publication.index,
         t.elapsed().as_secs_f64()

@@ -62,7 +62,7 @@ fn backtest_cmd(
         crate::record::check_write(path)?;
     }
     let t0 = Instant::now();
-    let grid = crate::factors::fujian_like(year, seed)?;
+    let grid = tanji_simulator::grid::fujian_like(year, seed)?;
     let Backtest { table, verdicts } =
         tanji_advice::backtest::run(&grid.series, year, seed, enterprises, held)?;
     let n_sim = tanji_advice::backtest::SIMULATED_DAYS;

@@ -20,7 +20,7 @@ pub use day::{
     check_factor_coverage, forecast_factors, published_factors, site_day, ADVICE_INTERVAL_S,
     FORECAST_TRAINING_DAYS,
 };
-pub use plan::{advise_day, AdvicePlan, DayAdvice, Gaps, Planning, Setup, Sum, Totals};
+pub use plan::{advise_day, moved_wh, AdvicePlan, DayAdvice, Gaps, Planning, Setup, Sum, Totals};
 
 use tanji_optimizer::spec::SpecError;
 use tanji_optimizer::Infeasible;

@@ -304,7 +304,7 @@ impl AdvicePlan {
 }
 
 /// The energy a plan moves, Wh.
-pub(crate) fn moved_wh(plan: &Plan) -> i64 {
+pub fn moved_wh(plan: &Plan) -> i64 {
     plan.loads.iter().map(|l| l.moved_wh).sum()
 }
 

@@ -1,11 +1,11 @@
 //! `GET /api/v1/enterprises/{enterprise}/optimize`: load-shift advice for up to a week of an
 //! enterprise's logged days, planned by `tanji_optimizer` with the documented default
 //! flexible-load description and the illustrative tariff — what `tanji optimize` gives without
-//! `--flex`/`--tariff` (the same [`AdvicePlan`] of `tanji-advice`, its totals included). Per interval: the grid
-//! factor and the site's load before and after; totals before and after (energy unchanged to
-//! the Wh, modelled emissions and cost); the advice lines; the factor publication and the log
-//! size read. Plans are solved on the blocking pool and cached per (enterprise, days,
-//! objective, log size).
+//! `--flex`/`--tariff` (the same [`AdvicePlan`] of `tanji-advice`, its totals included). Per
+//! interval: the grid factor and the site's load before and after; totals before and after
+//! (energy unchanged to the Wh, modelled emissions and cost); the advice lines; the factor
+//! publication and the log size read. Plans are solved on the blocking pool and cached per
+//! (enterprise, days, objective, log size).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -293,7 +293,7 @@ fn answer(p: &AdvicePlan, checkpoint_size: u64, log_size: u64) -> Value {
             "factors": d.publication,
             "before": plan.before,
             "after": plan.after,
-            "moved_wh": plan.loads.iter().map(|l| l.moved_wh).sum::<i64>(),
+            "moved_wh": tanji_advice::moved_wh(plan),
             "changes": plan.changes.len(),
             "solver": plan.solver,
         });

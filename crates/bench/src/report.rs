@@ -271,7 +271,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
     eprintln!("setup (not timed) in {}", tmp.path().display());
     let t = Instant::now();
     let mut park = tanji_park::Park::create(&dir, "bench-park", None)?;
-    let grid = factors::fujian_like(YEAR, a.seed)?;
+    let grid = tanji_simulator::grid::fujian_like(YEAR, a.seed)?;
     let (csv, meta) = (grid.csv, grid.meta);
     let publication = factors::publish(&mut park, &grid.name, csv.as_bytes(), &meta)?;
     // What a report reads: the published CSV (factors to 4 decimals), not the computed series.
@@ -280,7 +280,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
         "  factors {} ({} hours, calibrated to {} tCO2/MWh) in {:.1} s",
         publication.id,
         meta.intervals,
-        factors::FUJIAN_2022_T_PER_MWH,
+        tanji_simulator::grid::FUJIAN_2022_T_PER_MWH,
         t.elapsed().as_secs_f64()
     );
     let t = Instant::now();

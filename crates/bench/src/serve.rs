@@ -169,7 +169,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
         let year = time::OffsetDateTime::from_unix_timestamp(start_day)
             .map(|d| d.year())
             .unwrap_or(2026);
-        let grid = tanji_cli::factors::fujian_like(year, a.seed)?;
+        let grid = tanji_simulator::grid::fujian_like(year, a.seed)?;
         tanji_cli::factors::publish(&mut park, &grid.name, grid.csv.as_bytes(), &grid.meta)?;
         park.register(&sim.registrations(start_day - 86_400))?;
         park.size()

@@ -106,53 +106,95 @@ pub fn run(a: DemoArgs) -> Result<ExitCode> {
         util::check_port_free("--listen", &a.listen)?;
     }
     prepare(&a.dir)?;
-    let mut park = Park::create(&a.dir, "demo-park", None)
-        .with_context(|| format!("creating the demo park in {}", a.dir.display()))?;
+    let mut park = create(&a.dir)?;
+    let spec = simulate::spec(a.enterprises, a.days, a.seed, None)?;
+    let (series, publication) = publish_grid(&mut park, &a, &spec)?;
+    let sim = simulate_devices(&mut park, &a.dir, spec)?;
+    drop(park);
+    let mqtt = ingest(&a, &sim)?;
+    let park = util::open(&a.dir)?;
+    if !verify(&park)? {
+        return Ok(ExitCode::from(1));
+    }
+    let show_day = energy_and_factors(&park, &spec, &series, &publication.id)?;
+    let Some(report_json) = report_and_audit(&park, &a.dir)? else {
+        return Ok(ExitCode::from(1));
+    };
+    hints(
+        &a,
+        park,
+        t0,
+        (&publication.id, &report_json, show_day.as_deref()),
+        mqtt,
+    )
+}
+
+/// Creates the demo park in `dir`, marked as a demo's.
+fn create(dir: &Path) -> Result<Park> {
+    let park = Park::create(dir, "demo-park", None)
+        .with_context(|| format!("creating the demo park in {}", dir.display()))?;
     std::fs::write(
-        a.dir.join(MARKER),
+        dir.join(MARKER),
         "created by `tanji demo`; replaced by the next demo run\n",
     )
-    .with_context(|| format!("writing {}", a.dir.display()))?;
+    .with_context(|| format!("writing {}", dir.display()))?;
     println!(
         "park demo-park created in {} (log {})",
-        a.dir.display(),
+        dir.display(),
         park.origin()
     );
 
+    Ok(park)
+}
+
+/// The grid's factors, computed and published in the park: the series and its publication.
+fn publish_grid(
+    park: &mut Park,
+    a: &DemoArgs,
+    spec: &tanji_simulator::ParkSpec,
+) -> Result<(tanji_factors::Series, tanji_park::Publication)> {
     // The grid: a synthetic Fujian-like year of hourly generation by source, its hourly factors
     // calibrated to Fujian's official 2022 average, published (signed and logged) in the park.
-    let spec = simulate::spec(a.enterprises, a.days, a.seed, None)?;
     let t = Instant::now();
     let year = time::OffsetDateTime::from_unix_timestamp(spec.start_day)
         .map(|d| d.year())
         .unwrap_or(2026);
-    let grid = factors::fujian_like(year, a.seed)?;
+    let grid = tanji_simulator::grid::fujian_like(year, a.seed)?;
     let gen_file = a.dir.join(format!("{}-generation.csv", grid.name));
     std::fs::write(&gen_file, &grid.generation)
         .with_context(|| format!("writing {}", gen_file.display()))?;
     let series_file = a.dir.join(format!("{}.csv", grid.name));
     std::fs::write(&series_file, &grid.csv)
         .with_context(|| format!("writing {}", series_file.display()))?;
-    let publication = factors::publish(&mut park, &grid.name, grid.csv.as_bytes(), &grid.meta)?;
+    let publication = factors::publish(park, &grid.name, grid.csv.as_bytes(), &grid.meta)?;
     let (series, meta) = (grid.series, grid.meta);
     println!(
         "grid factors: {} (SYNTHETIC Fujian-like year, {} hours) computed with {}, calibrated to {} tCO2/MWh (Fujian 2022 official average), published as {} (log entry {}) in {:.1} s",
         tanji_simulator::grid::REGION,
         meta.intervals,
         meta.method,
-        factors::FUJIAN_2022_T_PER_MWH,
+        tanji_simulator::grid::FUJIAN_2022_T_PER_MWH,
         publication.id,
         publication.index,
         t.elapsed().as_secs_f64()
     );
 
+    Ok((series, publication))
+}
+
+/// Simulates the devices (with the demo's fault) and registers them in the park.
+fn simulate_devices(
+    park: &mut Park,
+    dir: &Path,
+    spec: tanji_simulator::ParkSpec,
+) -> Result<simulate::Written> {
     let t = Instant::now();
     let registered_at = util::now();
     let fault = demo_fault(&spec);
     let sim = simulate::write(
         spec,
         vec![fault.clone()],
-        &a.dir.join("uploads"),
+        &dir.join("uploads"),
         registered_at,
     )?;
     let regs = sim.park.registrations(registered_at);
@@ -176,10 +218,15 @@ pub fn run(a: DemoArgs) -> Result<ExitCode> {
         util::rfc3339(*end)
     );
 
+    Ok(sim)
+}
+
+/// Has the devices send their uploads to a server over the park, over HTTP and (if a broker
+/// answers) MQTT; fails unless every upload was accepted. Returns the MQTT plan used.
+fn ingest(a: &DemoArgs, sim: &simulate::Written) -> Result<Option<crate::demo_serve::MqttPlan>> {
     // The devices send their uploads the way real ones do: POST /api/v1/uploads to the
     // server, or publish on the broker the server subscribes to; the server sequences them into
     // durable batches and acknowledges each.
-    drop(park);
     let mqtt = if a.no_mqtt {
         None
     } else {
@@ -233,8 +280,11 @@ pub fn run(a: DemoArgs) -> Result<ExitCode> {
         "all {accepted} uploads acknowledged once durable in {:.1} s",
         http.seconds
     );
-    let park = util::open(&a.dir)?;
+    Ok(mqtt)
+}
 
+/// Audits the park's log; prints the outcome, and whether it passed.
+fn verify(park: &Park) -> Result<bool> {
     let t = Instant::now();
     let pb = util::bar(park.size(), "verify");
     let report = park.audit(&AuditOptions::default(), &mut |done, total| {
@@ -245,7 +295,7 @@ pub fn run(a: DemoArgs) -> Result<ExitCode> {
     let report = report?;
     if !report.ok() {
         println!("verify FAILED: {}", report.findings[0]);
-        return Ok(ExitCode::from(1));
+        return Ok(false);
     }
     println!(
         "verify OK in {:.1} s: {} entries, {} device signatures and chain links, {} factor publication(s), {} tree nodes, {} checkpoints",
@@ -257,12 +307,22 @@ pub fn run(a: DemoArgs) -> Result<ExitCode> {
         report.checkpoints
     );
 
+    Ok(true)
+}
+
+/// The energy logged per carrier, and one day of the published factors: the day shown, if any.
+fn energy_and_factors(
+    park: &Park,
+    spec: &tanji_simulator::ParkSpec,
+    series: &tanji_factors::Series,
+    publication: &str,
+) -> Result<Option<String>> {
     println!();
     println!(
         "energy logged, {} days (summed from the logged uploads):",
         spec.days
     );
-    for ((carrier, unit), v) in totals(&park)? {
+    for ((carrier, unit), v) in totals(park)? {
         println!("  {}", show(&carrier, &unit, v));
     }
     // One day of the published factors: the sunniest day of the period, where the midday dip
@@ -289,23 +349,29 @@ pub fn run(a: DemoArgs) -> Result<ExitCode> {
     if let Some(day) = &show_day {
         println!();
         factors::show_day(
-            &series,
-            &format!("publication {}", publication.id),
+            series,
+            &format!("publication {publication}"),
             region,
             day,
             offset,
         )?;
     }
 
+    Ok(show_day)
+}
+
+/// Writes and audits the demo enterprise's report; prints its figures. The report's JSON
+/// file, or `None` if the audit failed.
+fn report_and_audit(park: &Park, dir: &Path) -> Result<Option<PathBuf>> {
     // A report an auditor can recompute, for the enterprise whose timing of use the hourly
     // factors reward most.
     let t = Instant::now();
-    let (enterprise, report_json, report_html) = demo_report(&park, &a.dir)?;
-    let audit = report::audit_file(&report_json, &a.dir, Some(&park.verifier().to_string()))?;
+    let (enterprise, report_json, report_html) = demo_report(park, dir)?;
+    let audit = report::audit_file(&report_json, dir, Some(&park.verifier().to_string()))?;
     println!();
     if !audit.ok() {
         println!("audit FAILED: {}", audit.findings[0]);
-        return Ok(ExitCode::from(1));
+        return Ok(None);
     }
     let doc: tanji_report::ReportDoc = serde_json::from_str(
         &std::fs::read_to_string(&report_json)
@@ -342,6 +408,18 @@ pub fn run(a: DemoArgs) -> Result<ExitCode> {
     );
     println!("  readable page: {}", report_html.display());
 
+    Ok(Some(report_json))
+}
+
+/// The checkpoint, the log key and the commands to try next; then serves if asked.
+fn hints(
+    a: &DemoArgs,
+    park: Park,
+    t0: Instant,
+    (publication, report_json, show_day): (&str, &Path, Option<&str>),
+    mqtt: Option<crate::demo_serve::MqttPlan>,
+) -> Result<ExitCode> {
+    let region = tanji_simulator::grid::REGION;
     println!();
     println!("latest checkpoint (C2SP signed note):");
     for line in park.checkpoint()?.lines() {
@@ -359,14 +437,14 @@ pub fn run(a: DemoArgs) -> Result<ExitCode> {
     );
     println!("  {tanji} log export-tiles --dir {d} {d}/tiles");
     println!("  {tanji} device list --dir {d}");
-    println!("  {tanji} factors verify --dir {d} {}", publication.id);
+    println!("  {tanji} factors verify --dir {d} {}", publication);
     println!("  {tanji} report --dir {d} --park --format html --out {d}/reports/park.html");
     println!(
         "  {tanji} audit {} --dir {d} --key '{}'",
         report_json.display(),
         park.verifier()
     );
-    if let Some(day) = &show_day {
+    if let Some(day) = show_day {
         println!("  {tanji} factors show --dir {d} --region {region} --day {day}");
     }
     if a.serve {

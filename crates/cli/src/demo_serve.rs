@@ -67,7 +67,7 @@ pub struct DeviceIngest {
     /// Uploads posted over HTTP.
     pub posted: u64,
     /// What the devices that published over MQTT got, if any did.
-    pub mqtt: Option<crate::simulate::MqttSummary>,
+    pub mqtt: Option<tanji_server::mqtt_devices::MqttSummary>,
 }
 
 /// Sends every upload of the JSON-lines file to a server started over the park in `dir` on
@@ -148,13 +148,13 @@ pub fn ingest_as_devices(
         let publishing = async {
             match &mqtt {
                 Some(plan) if !by_device.is_empty() => {
-                    crate::simulate::wait_for_server(
+                    tanji_server::mqtt_devices::wait_for_server(
                         &plan.url,
                         &plan.park,
                         std::time::Duration::from_secs(10),
                     )
                     .await?;
-                    crate::simulate::publish_devices(&plan.url, &plan.park, by_device)
+                    tanji_server::mqtt_devices::publish_devices(&plan.url, &plan.park, by_device)
                         .await
                         .map(Some)
                 }

@@ -5,9 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use clap::Subcommand;
-use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
-use tanji_factors::{Options, Series, SourceFactors, METHOD};
+use tanji_factors::{compute_texts, sha256_hex, Series, SeriesMeta, METHOD};
 use tanji_park::{Park, PublicationKind, PublicationRequest};
 
 use crate::util;
@@ -83,31 +81,6 @@ pub enum FactorsCommand {
     },
 }
 
-/// The sidecar written beside a computed series.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct SeriesMeta {
-    /// Method and version.
-    pub method: String,
-    /// SHA-256 (hex) of the series CSV.
-    pub content_sha256: String,
-    /// (role, file name, SHA-256 hex) of every input.
-    pub inputs: Vec<(String, String, String)>,
-    /// Calibration lines.
-    pub calibrations: Vec<String>,
-    /// Regions.
-    pub regions: Vec<String>,
-    /// First start, last end (Unix s).
-    pub period: (i64, i64),
-    /// Intervals per region (the most any region has).
-    pub intervals: u64,
-    /// Data issues found while computing.
-    pub issues: Vec<String>,
-}
-
-fn sha256_hex(b: &[u8]) -> String {
-    hex::encode(Sha256::digest(b))
-}
-
 fn read(path: &Path) -> Result<String> {
     std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
 }
@@ -116,69 +89,6 @@ fn meta_path(series: &Path) -> PathBuf {
     let mut s = series.as_os_str().to_owned();
     s.push(".meta.json");
     PathBuf::from(s)
-}
-
-/// Computes a series from CSV texts. Returns the series, its CSV and its sidecar.
-pub fn compute_texts(
-    generation: (&str, &str),
-    exchanges: Option<(&str, &str)>,
-    source_factors: Option<(&str, &str)>,
-    calibrate: &[(String, f64)],
-) -> Result<(Series, String, SeriesMeta)> {
-    let gen = tanji_factors::parse_generation_csv(generation.1)
-        .with_context(|| format!("generation file {}", generation.0))?;
-    let ex = match exchanges {
-        Some((name, text)) => tanji_factors::parse_exchanges_csv(text)
-            .with_context(|| format!("exchanges file {name}"))?,
-        None => Vec::new(),
-    };
-    let factors = match source_factors {
-        Some((name, text)) => {
-            SourceFactors::parse_csv(text).with_context(|| format!("source factors file {name}"))?
-        }
-        None => SourceFactors::default_table(),
-    };
-    let opts = Options {
-        calibrate: calibrate.to_vec(),
-    };
-    let series = tanji_factors::compute(&gen, &ex, &factors, &opts)?;
-    let csv = series.to_csv();
-    let mut inputs = vec![(
-        "generation".to_string(),
-        generation.0.to_string(),
-        sha256_hex(generation.1.as_bytes()),
-    )];
-    if let Some((name, text)) = exchanges {
-        inputs.push(("exchanges".into(), name.into(), sha256_hex(text.as_bytes())));
-    }
-    if let Some((name, text)) = source_factors {
-        inputs.push((
-            "source-factors".into(),
-            name.into(),
-            sha256_hex(text.as_bytes()),
-        ));
-    }
-    let regions = series.regions();
-    let period = (
-        series.rows.iter().map(|r| r.start).min().unwrap_or(0),
-        series.rows.iter().map(|r| r.end).max().unwrap_or(0),
-    );
-    let intervals = regions
-        .iter()
-        .map(|r| series.rows.iter().filter(|row| &row.region == r).count() as u64)
-        .max()
-        .unwrap_or(0);
-    let meta = SeriesMeta {
-        method: METHOD.to_string(),
-        content_sha256: sha256_hex(csv.as_bytes()),
-        inputs,
-        calibrations: series.calibrations.iter().map(|c| c.to_string()).collect(),
-        regions,
-        period,
-        intervals,
-        issues: series.issues.iter().map(|i| i.to_string()).collect(),
-    };
-    Ok((series, csv, meta))
 }
 
 fn parse_calibrations(items: &[String]) -> Result<Vec<(String, f64)>> {
@@ -197,48 +107,6 @@ fn parse_calibrations(items: &[String]) -> Result<Vec<(String, f64)>> {
             Ok((r.to_string(), v))
         })
         .collect()
-}
-
-/// Fujian's official 2022 average grid CO2 factor, tCO2/MWh (Ministry of Ecology and
-/// Environment with the National Bureau of Statistics; reference/factors.md).
-pub const FUJIAN_2022_T_PER_MWH: f64 = 0.4092;
-
-/// The SYNTHETIC Fujian-like grid year the demo and benchmarks use: its generation CSV and
-/// its hourly factors, calibrated to [`FUJIAN_2022_T_PER_MWH`].
-pub struct FujianLike {
-    /// Series name, `CN-FJ-synthetic-<year>`.
-    pub name: String,
-    /// The generation CSV the factors were computed from.
-    pub generation: String,
-    /// The computed series.
-    pub series: Series,
-    /// Its CSV (what is published).
-    pub csv: String,
-    /// Its sidecar.
-    pub meta: SeriesMeta,
-}
-
-/// Generates the synthetic Fujian-like `year` and computes its calibrated factors.
-pub fn fujian_like(year: i32, seed: u64) -> Result<FujianLike> {
-    let name = format!("{}-{year}", tanji_simulator::grid::REGION);
-    let generation = tanji_simulator::grid::fujian_like_generation_csv(year, seed);
-    let calibration = vec![(
-        tanji_simulator::grid::REGION.to_string(),
-        FUJIAN_2022_T_PER_MWH,
-    )];
-    let (series, csv, meta) = compute_texts(
-        (&format!("{name}-generation.csv"), &generation),
-        None,
-        None,
-        &calibration,
-    )?;
-    Ok(FujianLike {
-        name,
-        generation,
-        series,
-        csv,
-        meta,
-    })
 }
 
 /// The consumption-weighted mean consumption factor of a region over the series, g/kWh.

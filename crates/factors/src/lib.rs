@@ -25,6 +25,7 @@
 mod compute;
 mod input;
 mod series;
+mod sidecar;
 mod source;
 mod trace;
 
@@ -38,6 +39,7 @@ pub use input::{
     parse_exchanges_csv, parse_generation_csv, ExchangeRow, GenerationRow, InputError,
 };
 pub use series::SERIES_HEADER;
+pub use sidecar::{compute_texts, sha256_hex, SeriesMeta, TextsError};
 pub use source::{Source, SourceFactor, SourceFactors, UnknownSource, ALIASES};
 
 /// The named method version. Every published series names it; bump it on any change that can

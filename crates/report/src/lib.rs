@@ -20,7 +20,6 @@
 //! A report is a pure function of (the log up to the checkpoint, the request): the same log
 //! and request give the same bytes, which is what makes the audit possible.
 
-pub mod advice;
 mod anomalies;
 mod audit;
 mod build;

@@ -21,6 +21,7 @@ pub mod lang;
 pub mod limits;
 pub mod metrics;
 pub mod mqtt;
+pub mod mqtt_devices;
 pub mod query;
 mod reader;
 pub mod routes;

@@ -64,6 +64,7 @@ use std::fmt::Write as _;
 
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
+use tanji_factors::{compute_texts, Series, SeriesMeta, TextsError};
 
 use crate::calendar::{civil_from_days, day_of_year, days_from_civil, is_holiday, weekday};
 use crate::seed::{normal, stream};
@@ -577,4 +578,44 @@ fn generate(year: i32, seed: u64) -> GridYear {
         })
         .collect();
     GridYear { year, seed, hours }
+}
+
+/// Fujian's official 2022 average grid CO2 factor, tCO2/MWh (Ministry of Ecology and
+/// Environment with the National Bureau of Statistics; docs/reference/factors.md).
+pub const FUJIAN_2022_T_PER_MWH: f64 = 0.4092;
+
+/// The SYNTHETIC Fujian-like grid year the demo, the forecast backtest and the benchmarks
+/// use: its generation CSV and its hourly factors (`tanji-factors`), calibrated to
+/// [`FUJIAN_2022_T_PER_MWH`].
+pub struct FujianLike {
+    /// Series name, `CN-FJ-synthetic-<year>`.
+    pub name: String,
+    /// The generation CSV the factors were computed from.
+    pub generation: String,
+    /// The computed series.
+    pub series: Series,
+    /// Its CSV (what is published).
+    pub csv: String,
+    /// Its sidecar.
+    pub meta: SeriesMeta,
+}
+
+/// Generates the synthetic Fujian-like `year` and computes its calibrated factors.
+pub fn fujian_like(year: i32, seed: u64) -> Result<FujianLike, TextsError> {
+    let name = format!("{}-{year}", REGION);
+    let generation = fujian_like_generation_csv(year, seed);
+    let calibration = vec![(REGION.to_string(), FUJIAN_2022_T_PER_MWH)];
+    let (series, csv, meta) = compute_texts(
+        (&format!("{name}-generation.csv"), &generation),
+        None,
+        None,
+        &calibration,
+    )?;
+    Ok(FujianLike {
+        name,
+        generation,
+        series,
+        csv,
+        meta,
+    })
 }

@@ -1,11 +1,11 @@
 //! `GET /api/v1/enterprises/{enterprise}/optimize`: load-shift advice for up to a week of an
 //! enterprise's logged days, planned by `tanji_optimizer` with the documented default
 //! flexible-load description and the illustrative tariff — what `tanji optimize` gives without
-//! `--flex`/`--tariff` (the shared steps are `tanji_report::advice`). Per interval: the grid
-//! factor and the site's load before and after; totals before and after (energy unchanged to
-//! the Wh, modelled emissions and cost); the advice lines; the factor publication and the log
-//! size read. Plans are solved on the blocking pool and cached per (enterprise, days,
-//! objective, log size).
+//! `--flex`/`--tariff` (the same [`AdvicePlan`] of `tanji-advice`, its totals included). Per
+//! interval: the grid factor and the site's load before and after; totals before and after
+//! (energy unchanged to the Wh, modelled emissions and cost); the advice lines; the factor
+//! publication and the log size read. Plans are solved on the blocking pool and cached per
+//! (enterprise, days, objective, log size).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -15,9 +15,9 @@ use axum::http::StatusCode;
 use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use tanji_advice::{AdviceError, AdvicePlan, Gaps, Planning, Setup, Sum};
 use tanji_optimizer::local::{LocalDate, Zone};
 use tanji_optimizer::Objective;
-use tanji_report::advice::{advise_default_day, DayAdvice, Planning};
 use tanji_report::ReportError;
 use tanji_store::Store;
 
@@ -136,9 +136,9 @@ pub struct OptimizeQuery {
     pub factors: Option<String>,
 }
 
-fn advice_error(e: ReportError) -> ApiError {
+fn advice_error(e: AdviceError) -> ApiError {
     match e {
-        ReportError::Factors(_) => ApiError::not_found(e.to_string()),
+        AdviceError::Report(ReportError::Factors(_)) => ApiError::not_found(e.to_string()),
         other => ApiError::internal(other.to_string()),
     }
 }
@@ -191,50 +191,66 @@ fn full_days<S: Store>(
     Ok((from, to))
 }
 
-fn outcome_sum(a: &mut [i64; 4], cost: &mut f64, o: &tanji_optimizer::Outcome) {
-    a[0] += o.consumption_wh;
-    a[1] += o.import_wh;
-    a[2] += o.export_wh;
-    a[3] += o.emissions_g;
-    *cost += o.cost;
-}
-
-fn totals_json(a: &[i64; 4], cost: f64) -> Value {
+fn totals_json(s: &Sum) -> Value {
     json!({
-        "consumption_wh": a[0],
-        "import_wh": a[1],
-        "export_wh": a[2],
-        "emissions_g": a[3],
-        "cost": cost,
+        "consumption_wh": s.consumption_wh,
+        "import_wh": s.import_wh,
+        "export_wh": s.export_wh,
+        "emissions_g": s.emissions_g,
+        "cost": s.cost,
     })
 }
 
+/// Before and after summed over days, with what the plan cut.
+fn summary((b, a): (Sum, Sum)) -> Value {
+    let cut_g = b.emissions_g - a.emissions_g;
+    json!({
+        "before": totals_json(&b),
+        "after": totals_json(&a),
+        "energy_unchanged": b.consumption_wh == a.consumption_wh,
+        "emissions_cut_g": cut_g,
+        "emissions_cut_pct": if b.emissions_g != 0 { cut_g as f64 / b.emissions_g as f64 * 100.0 } else { 0.0 },
+        "cost_cut": b.cost - a.cost,
+    })
+}
+
+/// The totals of the planned days: the headline on the day's published factors (planned on
+/// them, the plans' own figures; planned on a forecast, the same plans scored on them,
+/// realised), with the forecast's own figures beside it, labelled.
+fn totals(p: &AdvicePlan) -> Value {
+    let t = p.totals();
+    let planned = summary(t.own);
+    let (mut totals, realised, forecast) = match t.realised {
+        None => (planned, Value::Null, Value::Null),
+        Some(r) => {
+            let r = summary(r);
+            let mut f = planned;
+            f["label"] = json!("as modelled on the forecast factors the plan was made on, not what it does on the day's published factors");
+            (r.clone(), r, f)
+        }
+    };
+    totals["planned_days"] = json!(t.planned);
+    totals["moved_wh"] = json!(t.moved_wh);
+    totals["figures"] = json!(match p.planning {
+        Planning::Published => "modelled on the day's published factors",
+        Planning::Forecast => "realised: the plan scored on the day's published factors",
+    });
+    totals["realised"] = realised;
+    totals["forecast"] = forecast;
+    totals
+}
+
 /// The answer for the planned days.
-#[allow(clippy::too_many_arguments)]
-fn answer(
-    enterprise: &str,
-    zone: &Zone,
-    objective: Objective,
-    planning: Planning,
-    first: LocalDate,
-    days: &[DayAdvice],
-    checkpoint_size: u64,
-    log_size: u64,
-) -> Value {
+fn answer(p: &AdvicePlan, checkpoint_size: u64, log_size: u64) -> Value {
     let mut intervals = Vec::new();
     let mut per_day = Vec::new();
     let mut refused = Vec::new();
     let mut advice = Vec::new();
     let mut publications: Vec<String> = Vec::new();
-    let (mut before, mut after) = ([0i64; 4], [0i64; 4]);
-    let (mut cost_before, mut cost_after) = (0.0, 0.0);
-    let mut moved = 0i64;
-    let (mut realised_before, mut realised_after) = ([0i64; 4], [0i64; 4]);
-    let (mut realised_cost_before, mut realised_cost_after) = (0.0, 0.0);
     let mut forecasts = Vec::new();
     let mut currency = String::new();
     let mut solver = None;
-    for d in days {
+    for d in &p.days {
         if !d.publication.is_empty() && !publications.contains(&d.publication) {
             publications.push(d.publication.clone());
         }
@@ -247,10 +263,6 @@ fn answer(
         };
         currency.clone_from(&plan.currency);
         solver.get_or_insert_with(|| plan.solver.method.clone());
-        outcome_sum(&mut before, &mut cost_before, &plan.before);
-        outcome_sum(&mut after, &mut cost_after, &plan.after);
-        let m: i64 = plan.loads.iter().map(|l| l.moved_wh).sum();
-        moved += m;
         for iv in &plan.intervals {
             intervals.push(json!({
                 "start": iv.start,
@@ -281,13 +293,11 @@ fn answer(
             "factors": d.publication,
             "before": plan.before,
             "after": plan.after,
-            "moved_wh": m,
+            "moved_wh": tanji_advice::moved_wh(plan),
             "changes": plan.changes.len(),
             "solver": plan.solver,
         });
         if let Some((b, a)) = &d.realised {
-            outcome_sum(&mut realised_before, &mut realised_cost_before, b);
-            outcome_sum(&mut realised_after, &mut realised_cost_after, a);
             day["realised"] = json!({"before": b, "after": a});
         }
         if let Some(note) = &d.forecast {
@@ -296,58 +306,21 @@ fn answer(
         }
         per_day.push(day);
     }
-    // The headline is what the plan does on the day's published factors: planned on them,
-    // its own figures; planned on a forecast, the same plan scored on them (realised), with
-    // the forecast's own figures beside it, labelled.
-    let summary = |b: &[i64; 4], a: &[i64; 4], cb: f64, ca: f64| {
-        let cut_g = b[3] - a[3];
-        json!({
-            "before": totals_json(b, cb),
-            "after": totals_json(a, ca),
-            "energy_unchanged": b[0] == a[0],
-            "emissions_cut_g": cut_g,
-            "emissions_cut_pct": if b[3] != 0 { cut_g as f64 / b[3] as f64 * 100.0 } else { 0.0 },
-            "cost_cut": cb - ca,
-        })
-    };
-    let planned = summary(&before, &after, cost_before, cost_after);
-    let (mut totals, realised, forecast) = match planning {
-        Planning::Published => (planned, Value::Null, Value::Null),
-        Planning::Forecast => {
-            let r = summary(
-                &realised_before,
-                &realised_after,
-                realised_cost_before,
-                realised_cost_after,
-            );
-            let mut f = planned;
-            f["label"] = json!("as modelled on the forecast factors the plan was made on, not what it does on the day's published factors");
-            (r.clone(), r, f)
-        }
-    };
-    totals["planned_days"] = json!(per_day.len());
-    totals["moved_wh"] = json!(moved);
-    totals["figures"] = json!(match planning {
-        Planning::Published => "modelled on the day's published factors",
-        Planning::Forecast => "realised: the plan scored on the day's published factors",
-    });
-    totals["realised"] = realised;
-    totals["forecast"] = forecast;
     json!({
-        "enterprise": enterprise,
-        "zone": zone.name(),
-        "objective": objective.code(),
-        "planned_on": planning.code(),
-        "first_day": first.to_string(),
-        "days": days.len(),
-        "interval_s": tanji_report::advice::ADVICE_INTERVAL_S,
+        "enterprise": p.enterprise,
+        "zone": p.zone,
+        "objective": p.objective.code(),
+        "planned_on": p.planning.code(),
+        "first_day": p.first.to_string(),
+        "days": p.days.len(),
+        "interval_s": tanji_advice::ADVICE_INTERVAL_S,
         "currency": currency,
         "intervals": intervals,
         "per_day": per_day,
         "refused": refused,
-        "totals": totals,
+        "totals": totals(p),
         "advice": advice,
-        "method": match planning {
+        "method": match p.planning {
             Planning::Published => ADVICE_METHOD.to_string(),
             Planning::Forecast => format!("{ADVICE_METHOD}; {FORECAST_METHOD}"),
         },
@@ -442,28 +415,13 @@ pub(super) async fn enterprise_optimize(
                     (first, n)
                 }
             };
-            let mut planned = Vec::new();
-            for i in 0..days {
-                let date = first
-                    .add_days(i32::try_from(i).unwrap_or(0))
-                    .map_err(|e| ApiError::bad_request(e.to_string()))?;
-                // A day without whole-day data or factors is refused, with the reason.
-                planned.push(
-                    match advise_default_day(store, &v, &id, &zone, date, objective, planning) {
-                        Ok(a) => a,
-                        Err(ReportError::Request(m)) => DayAdvice {
-                            date,
-                            publication: String::new(),
-                            plan: Err(m),
-                            forecast: None,
-                            realised: None,
-                        },
-                        Err(e) => return Err(advice_error(e)),
-                    },
-                );
-            }
-            if planned.iter().all(|d| d.plan.is_err()) {
-                let why: Vec<String> = planned
+            // A day without whole-day data or factors is refused, with the reason.
+            let setup = Setup::default_for(objective, planning);
+            let plan = AdvicePlan::plan(store, &v, &id, &zone, first, days, &setup, Gaps::Refuse)
+                .map_err(advice_error)?;
+            if plan.days.iter().all(|d| d.plan.is_err()) {
+                let why: Vec<String> = plan
+                    .days
                     .iter()
                     .filter_map(|d| d.plan.as_ref().err().map(|m| format!("{}: {m}", d.date)))
                     .collect();
@@ -474,9 +432,7 @@ pub(super) async fn enterprise_optimize(
                 ));
             }
             let log_size = store.size()?;
-            Ok(answer(
-                &id, &zone, objective, planning, first, &planned, size, log_size,
-            ))
+            Ok(answer(&plan, size, log_size))
         })
         .await?;
     let value = Arc::new(value);

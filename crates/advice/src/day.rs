@@ -1,23 +1,21 @@
-//! Load-shift advice from the log: one enterprise's metered local day and the published
-//! factors of its intervals (or a next-day forecast of them), as `tanji_optimizer` needs them,
-//! and the plan of a day with the documented default flexible-load description and tariff.
-//! Shared by `tanji optimize` and the server's advice route, so both give the same plan for
-//! the same log.
+//! What a plan starts from, read from the log: one enterprise's metered local day and the
+//! published factors of its intervals (or a next-day forecast of them), as `tanji_optimizer`
+//! needs them.
 
 use tanji_forecast::{forecast, Day, Model};
 use tanji_ledger::NoteVerifier;
 use tanji_optimizer::local::{LocalDate, Zone};
-use tanji_optimizer::spec::{FlexSpec, SiteDay};
-use tanji_optimizer::{optimize, rescore, Objective, Outcome, Plan, Tariff};
+use tanji_optimizer::spec::SiteDay;
+use tanji_report::{interval_factors, rfc3339, site_series, IntervalFactors};
 use tanji_store::Store;
 
-use crate::{interval_factors, rfc3339, site_series, IntervalFactors, ReportError};
+use crate::AdviceError;
 
 /// Interval length of the advice, seconds.
 pub const ADVICE_INTERVAL_S: u32 = 900;
 
-fn advice_err(e: impl std::fmt::Display) -> ReportError {
-    ReportError::Request(format!("load-shift advice: {e}"))
+pub(crate) fn advice_err(e: impl std::fmt::Display) -> AdviceError {
+    AdviceError::Data(format!("load-shift advice: {e}"))
 }
 
 /// `what` per interval with every value present, or an error naming the gaps.
@@ -27,10 +25,10 @@ fn complete<T: Copy>(
     zone: &Zone,
     start: i64,
     interval_s: u32,
-) -> Result<Vec<T>, ReportError> {
+) -> Result<Vec<T>, AdviceError> {
     let missing: Vec<usize> = (0..values.len()).filter(|&i| values[i].is_none()).collect();
     if let Some(&first) = missing.first() {
-        return Err(ReportError::Request(format!(
+        return Err(AdviceError::Data(format!(
             "{what} is missing for {} of {} intervals (first at {} local); advice needs the whole day",
             missing.len(),
             values.len(),
@@ -46,7 +44,7 @@ pub fn site_day<S: Store>(
     enterprise: &str,
     zone: &Zone,
     date: LocalDate,
-) -> Result<SiteDay, ReportError> {
+) -> Result<SiteDay, AdviceError> {
     let (start, end) = zone.day_bounds(date).map_err(advice_err)?;
     let interval_s = ADVICE_INTERVAL_S;
     let n = usize::try_from((end - start) / i64::from(interval_s))
@@ -71,7 +69,7 @@ pub fn published_factors<S: Store>(
     want: Option<&str>,
     day: &SiteDay,
     zone: &Zone,
-) -> Result<(String, Vec<f64>), ReportError> {
+) -> Result<(String, Vec<f64>), AdviceError> {
     let f = interval_factors(
         store,
         verifier,
@@ -101,7 +99,7 @@ pub fn check_factor_coverage<S: Store>(
     zone: &Zone,
     first: LocalDate,
     days: u32,
-) -> Result<(), ReportError> {
+) -> Result<(), AdviceError> {
     let last = first
         .add_days(i32::try_from(days.max(1) - 1).map_err(advice_err)?)
         .map_err(advice_err)?;
@@ -124,7 +122,7 @@ fn uncovered(
     (start, end): (i64, i64),
     zone: &Zone,
     missing: usize,
-) -> ReportError {
+) -> AdviceError {
     let date = |t: i64| {
         zone.clock(t)
             .map(|c| c.date.to_string())
@@ -140,7 +138,7 @@ fn uncovered(
         || "has no factors at all".to_string(),
         |(a, b)| format!("covers {} to {}", rfc3339(a), rfc3339(b)),
     );
-    ReportError::Request(format!(
+    AdviceError::Data(format!(
         "factor series {} ({}) {span}, but the local days {} ({}: {} to {}) have no grid factor for \
 {missing} of their {} intervals: no plan, since advice needs every interval's factor. Publish a \
 factor series covering them (`tanji factors compute --generation GENERATION.csv --out factors.csv \
@@ -170,7 +168,7 @@ pub fn forecast_factors<S: Store>(
     want: Option<&str>,
     zone: &Zone,
     date: LocalDate,
-) -> Result<(String, Vec<f64>, String), ReportError> {
+) -> Result<(String, Vec<f64>, String), AdviceError> {
     let interval_s = ADVICE_INTERVAL_S;
     let first = date.add_days(-FORECAST_TRAINING_DAYS).map_err(advice_err)?;
     let (from, _) = zone.day_bounds(first).map_err(advice_err)?;
@@ -199,7 +197,7 @@ pub fn forecast_factors<S: Store>(
         weather: Vec::new(),
     };
     let values = forecast(Model::RIDGE, &history, &next).map_err(|e| {
-        ReportError::Request(format!(
+        AdviceError::Data(format!(
             "forecasting the factors of {date} from publication {id}'s previous days: {e}"
         ))
     })?;
@@ -209,86 +207,4 @@ pub fn forecast_factors<S: Store>(
         history.len()
     );
     Ok((id, values, note))
-}
-
-/// What a day is planned on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Planning {
-    /// The published factors of the day itself (hindsight: what the best plan was).
-    Published,
-    /// A forecast from the previous days ([`forecast_factors`]), as a plan made the day before;
-    /// the plan is then scored on the published factors too.
-    Forecast,
-}
-
-impl Planning {
-    /// `published` or `forecast`.
-    pub fn code(self) -> &'static str {
-        match self {
-            Planning::Published => "published",
-            Planning::Forecast => "forecast",
-        }
-    }
-}
-
-/// A planned day: the factor publication used and the plan, or why the optimiser refused it.
-#[derive(Debug, Clone)]
-pub struct DayAdvice {
-    /// The local day.
-    pub date: LocalDate,
-    /// The factor publication id (`name@vN`).
-    pub publication: String,
-    /// The plan, or the optimiser's reason for none.
-    pub plan: Result<Plan, String>,
-    /// Planned on a forecast: what it was fitted on.
-    pub forecast: Option<String>,
-    /// Planned on a forecast: the day's outcomes before and after on the published factors.
-    pub realised: Option<(Outcome, Outcome)>,
-}
-
-/// Plans local day `date` of `enterprise` on the latest publication's factors (or a forecast
-/// of them, [`Planning`]) with the documented default flexible-load description
-/// ([`FlexSpec::default_for_site`]) and the illustrative tariff ([`Tariff::illustrative`]) —
-/// what `tanji optimize` does without `--flex`/`--tariff`. Missing data or factors are an
-/// error; an infeasible plan is a [`DayAdvice`] without one.
-pub fn advise_default_day<S: Store>(
-    store: &S,
-    verifier: &NoteVerifier,
-    enterprise: &str,
-    zone: &Zone,
-    date: LocalDate,
-    objective: Objective,
-    planning: Planning,
-) -> Result<DayAdvice, ReportError> {
-    let day = site_day(store, enterprise, zone, date)?;
-    let (publication, factors) = published_factors(store, verifier, None, &day, zone)?;
-    let actual = FlexSpec::default_for_site()
-        .problem(&day, factors, &Tariff::illustrative(), objective, zone)
-        .map_err(advice_err)?;
-    if planning == Planning::Published {
-        return Ok(DayAdvice {
-            date,
-            publication,
-            plan: optimize(&actual).map_err(|e| e.to_string()),
-            forecast: None,
-            realised: None,
-        });
-    }
-    let (_, values, note) = forecast_factors(store, verifier, Some(&publication), zone, date)?;
-    let mut planned_on = actual.clone();
-    planned_on.factors = values;
-    let (plan, realised) = match optimize(&planned_on) {
-        Ok(p) => {
-            let realised = rescore(&p, &actual).map_err(advice_err)?;
-            (Ok(p), Some(realised))
-        }
-        Err(e) => (Err(e.to_string()), None),
-    };
-    Ok(DayAdvice {
-        date,
-        publication,
-        plan,
-        forecast: Some(note),
-        realised,
-    })
 }

@@ -8,6 +8,7 @@ use clap::Subcommand;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tanji_factors::{Options, Series, SourceFactors, METHOD};
+use tanji_park::view::weighted_mean;
 use tanji_park::{Park, PublicationKind, PublicationRequest};
 
 use crate::util;
@@ -239,18 +240,6 @@ pub fn fujian_like(year: i32, seed: u64) -> Result<FujianLike> {
         csv,
         meta,
     })
-}
-
-/// The consumption-weighted mean consumption factor of a region over the series, g/kWh.
-pub fn weighted_mean(series: &Series, region: &str) -> Option<f64> {
-    let (mut num, mut den) = (0.0, 0.0);
-    for r in series.rows.iter().filter(|r| r.region == region) {
-        if let Some(x) = r.consumption_direct {
-            num += x * r.consumption_mwh;
-            den += r.consumption_mwh;
-        }
-    }
-    (den > 0.0).then(|| num / den)
 }
 
 /// Publishes `csv` (with `meta`) into the park under `name`.

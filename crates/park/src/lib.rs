@@ -21,6 +21,7 @@ mod publication;
 mod request;
 mod seal;
 mod state;
+pub mod view;
 
 use std::path::{Path, PathBuf};
 
@@ -1065,17 +1066,11 @@ impl<S: Store> Park<S> {
 
     /// Every logged registration with its leaf index, in log order.
     pub fn registrations(&self) -> Result<Vec<(u64, DeviceRegistration)>, ParkError> {
-        let mut out = Vec::new();
-        for index in self.store.entries_of_kind(KIND_REGISTRATION)? {
-            match LogEntry::from_bytes(&self.store.entry(index)?) {
-                Ok(LogEntry::Registration(r)) => out.push((index, r)),
-                _ => {
-                    return Err(ParkError::Inconsistent(format!(
-                        "entry {index} is marked as a registration but does not decode as one"
-                    )))
-                }
-            }
-        }
+        let regs = view::Registrations::read(&self.store, self.size())?
+            .checked()
+            .map_err(|p| ParkError::Inconsistent(format!("entry {}: {p}", p.index())))?;
+        let mut out: Vec<_> = regs.all().map(|r| (r.index, r.reg.clone())).collect();
+        out.sort_by_key(|(index, _)| *index);
         Ok(out)
     }
 

@@ -33,6 +33,7 @@ use tanji_ledger::{leaf_hash, sign_note, Note, NoteVerifier};
 use tanji_readings::{LogEntry, KIND_PUBLICATION};
 use tanji_store::{AppendBatch, NewEntry, Store};
 
+use crate::view::PublicationLog;
 use crate::{Park, ParkError};
 
 const HEADER: &str = "tanji factor publication v1";
@@ -216,9 +217,92 @@ pub enum PublicationError {
         /// The manifest's length.
         expected_len: u64,
     },
+    /// An entry the store indexes as a publication does not decode as one.
+    #[error("the entry does not decode as a publication")]
+    NotAPublication {
+        /// Its log entry.
+        index: u64,
+    },
+    /// No publication of the kind has the name asked for.
+    #[error(
+        "no {} {} in the log; published: {}; publish one with `{}`",
+        kind.noun(),
+        want.as_ref().map_or_else(|| "at all".to_string(), |w| format!("{w:?}")),
+        if published.is_empty() { "none".to_string() } else { published.join(", ") },
+        kind.publish_command()
+    )]
+    NotFound {
+        /// The kind asked for.
+        kind: PublicationKind,
+        /// The id or name asked for (`None`: the latest).
+        want: Option<String>,
+        /// The ids of that kind in the log.
+        published: Vec<String>,
+    },
+    /// A publication read as a factor series is of another kind.
+    #[error("publication {id} is an {kind} publication, not a factor series")]
+    NotFactors {
+        /// Publication id.
+        id: String,
+        /// Its log entry.
+        index: u64,
+        /// Its kind.
+        kind: PublicationKind,
+    },
+    /// A factor publication's content is not UTF-8.
+    #[error("{id}: the series is not UTF-8: {error}")]
+    SeriesNotUtf8 {
+        /// Publication id.
+        id: String,
+        /// Its log entry.
+        index: u64,
+        /// Where it is not.
+        error: std::str::Utf8Error,
+    },
+    /// A factor publication's content is not a series CSV.
+    #[error("{id}: the series CSV: {error}")]
+    SeriesCsv {
+        /// Publication id.
+        id: String,
+        /// Its log entry.
+        index: u64,
+        /// What is wrong.
+        error: tanji_factors::InputError,
+    },
     /// The store failed.
     #[error(transparent)]
     Store(#[from] tanji_store::StoreError),
+}
+
+impl PublicationError {
+    /// The log entry the error is about, when it is about one entry.
+    pub fn index(&self) -> Option<u64> {
+        match self {
+            PublicationError::NotANote { index, .. }
+            | PublicationError::Manifest { index, .. }
+            | PublicationError::Signature { index, .. }
+            | PublicationError::ContentMissing { index, .. }
+            | PublicationError::ContentChanged { index, .. }
+            | PublicationError::NotAPublication { index }
+            | PublicationError::NotFactors { index, .. }
+            | PublicationError::SeriesNotUtf8 { index, .. }
+            | PublicationError::SeriesCsv { index, .. } => Some(*index),
+            PublicationError::NotFound { .. } | PublicationError::Store(_) => None,
+        }
+    }
+
+    /// Whether the message names the publication itself (its id, or what was asked for), so
+    /// that a caller need not prefix the entry's index.
+    pub fn names_itself(&self) -> bool {
+        matches!(
+            self,
+            PublicationError::NotFound { .. }
+                | PublicationError::NotFactors { .. }
+                | PublicationError::SeriesNotUtf8 { .. }
+                | PublicationError::SeriesCsv { .. }
+                | PublicationError::Store(_)
+        )
+    }
 }
 
 /// A parsed manifest.
@@ -419,27 +503,28 @@ pub fn open_publication<S: Store>(
     Ok((Publication::new(index, note, m), content))
 }
 
+/// A logged publication that does not read: the log contradicts itself (or the store failed).
+fn read_error(e: PublicationError) -> ParkError {
+    match e {
+        PublicationError::Store(e) => ParkError::Store(e),
+        e => ParkError::Inconsistent(match e.index() {
+            Some(index) => format!("entry {index}: {e}"),
+            None => e.to_string(),
+        }),
+    }
+}
+
 impl<S: Store> Park<S> {
     /// Every publication in the log, of both kinds, in log order, each checked against its
     /// content.
     pub fn publications(&self) -> Result<Vec<Publication>, ParkError> {
-        let verifier = self.verifier();
-        let mut out = Vec::new();
-        for index in self.store.entries_of_kind(KIND_PUBLICATION)? {
-            let data = self.store.entry(index)?;
-            let note = match LogEntry::from_bytes(&data) {
-                Ok(LogEntry::Publication(n)) => n,
-                _ => {
-                    return Err(ParkError::Inconsistent(format!(
-                        "entry {index} is marked as a publication but does not decode as one"
-                    )))
-                }
-            };
-            let (p, _) = open_publication(&self.store, index, &note, &verifier)
-                .map_err(|e| ParkError::Inconsistent(format!("entry {index}: {e}")))?;
-            out.push(p);
-        }
-        Ok(out)
+        let log = PublicationLog::read(&self.store, self.size()).map_err(read_error)?;
+        Ok(log
+            .open_all(&self.store, &self.verifier())
+            .map_err(read_error)?
+            .into_iter()
+            .map(|(p, _)| p)
+            .collect())
     }
 
     /// The publications of one kind, in log order.
@@ -458,32 +543,12 @@ impl<S: Store> Park<S> {
         kind: PublicationKind,
         want: Option<&str>,
     ) -> Result<(Publication, Vec<u8>), ParkError> {
-        let all = self.publications_of(kind)?;
-        let found = all
-            .iter()
-            .rev()
-            .find(|p| want.is_none_or(|w| is_named(&p.id, w)))
-            .cloned()
-            .ok_or_else(|| {
-                ParkError::Publication(format!(
-                    "no {} {} in this park; published: {}; publish one with `{}`",
-                    kind.noun(),
-                    want.map_or_else(|| "at all".to_string(), |w| format!("{w:?}")),
-                    if all.is_empty() {
-                        "none".to_string()
-                    } else {
-                        all.iter()
-                            .map(|p| p.id.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    },
-                    kind.publish_command()
-                ))
-            })?;
-        let content = self.store.blob(&found.content_hash)?.ok_or_else(|| {
-            ParkError::Inconsistent(format!("publication {}: content missing", found.id))
-        })?;
-        Ok((found, content))
+        let log = PublicationLog::read(&self.store, self.size()).map_err(read_error)?;
+        log.open(&self.store, &self.verifier(), kind, want)
+            .map_err(|e| match e {
+                e @ PublicationError::NotFound { .. } => ParkError::Publication(e.to_string()),
+                e => read_error(e),
+            })
     }
 
     /// Publishes a series: signs its manifest with the log key and logs it, with the content,

@@ -226,18 +226,12 @@ fn pick(pubs: &[Arc<Publication>], want: Option<&str>) -> Result<Arc<Publication
         Some(w) => pubs.iter().rev().find(|p| tanji_park::is_named(&p.id, w)),
     };
     found.cloned().ok_or_else(|| {
-        ApiError::not_found(format!(
-            "no factor publication {} in the log; published: {}",
-            want.map_or_else(|| "at all".to_string(), |w| format!("{w:?}")),
-            if pubs.is_empty() {
-                "none (publish one with `tanji factors publish`)".to_string()
-            } else {
-                pubs.iter()
-                    .map(|p| p.id.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            }
-        ))
+        let missing = tanji_park::PublicationError::NotFound {
+            kind: tanji_park::PublicationKind::Factors,
+            want: want.map(str::to_string),
+            published: pubs.iter().map(|p| p.id.clone()).collect(),
+        };
+        ApiError::not_found(missing.to_string())
     })
 }
 

@@ -8,6 +8,10 @@
 //! transaction. Nothing is acknowledged before it is durable. [`Park::audit`] re-checks all of
 //! it from the stored bytes alone.
 //!
+//! [`view`] is the read layer: the one place that turns the store and the log key into typed
+//! things (registrations, publications by kind, logged channels as series), which reports, the
+//! server and the CLI use instead of decoding entries themselves.
+//!
 //! What it is not: it does no networking and reads no files of input (the CLI and the server
 //! do); it never edits or deletes a logged entry.
 

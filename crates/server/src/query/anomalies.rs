@@ -7,11 +7,10 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use tanji_park::view::{interval_series, logged_channels};
+use tanji_park::view::{interval_series, logged_channels, Meter};
 use tanji_report::rfc3339;
 use tanji_store::Store;
 
-use super::data::MeterInfo;
 use super::QueryError;
 
 /// Days looked at when the query gives none: the last 7 days of data.
@@ -116,11 +115,11 @@ impl Anomalies {
 pub fn anomalies<S: Store>(
     store: &S,
     size: u64,
-    meters: &BTreeMap<String, Vec<MeterInfo>>,
+    meters: &BTreeMap<String, Vec<Meter>>,
     enterprise: Option<&str>,
     days: i64,
 ) -> Result<Anomalies, QueryError> {
-    let all: Vec<MeterInfo> = meters.values().flatten().cloned().collect();
+    let all: Vec<Meter> = meters.values().flatten().cloned().collect();
     let enterprise_of: BTreeMap<&str, &str> = meters
         .iter()
         .flat_map(|(e, ms)| ms.iter().map(move |m| (m.meter.as_str(), e.as_str())))

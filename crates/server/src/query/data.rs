@@ -271,9 +271,6 @@ pub fn factor_curve(
     })
 }
 
-/// A registered meter.
-pub type MeterInfo = Meter;
-
 /// Registered meters by enterprise.
 pub type Enterprises = tanji_park::view::Enterprises;
 
@@ -283,7 +280,7 @@ pub type Enterprises = tanji_park::view::Enterprises;
 pub fn meters_of<'a>(
     all: &'a Enterprises,
     enterprise: &str,
-) -> Result<&'a [MeterInfo], QueryError> {
+) -> Result<&'a [Meter], QueryError> {
     all.get(enterprise).map(Vec::as_slice).ok_or_else(|| {
         QueryError::NotFound(format!(
             "no enterprise {enterprise:?} is registered in this log; GET /api/v1/enterprises lists the enterprises this token may read"
@@ -383,7 +380,7 @@ pub fn loads<S: Store>(
     store: &S,
     size: u64,
     enterprise: &str,
-    meters: &[MeterInfo],
+    meters: &[Meter],
     period: Option<(i64, i64)>,
     factors: Option<(&Publication, Option<&str>)>,
 ) -> Result<Loads, QueryError> {

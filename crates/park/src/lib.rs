@@ -52,13 +52,13 @@ pub use cosigned::{check_witnesses, checkpoint_at, with_cosignatures, witness_id
 pub use export::ExportSummary;
 pub use lock::{Holder, WriterLock, LOCK_FILE};
 pub use publication::{
-    is_named, open_publication, parse_manifest, read_manifest, Manifest, ManifestError,
-    Publication, PublicationError, PublicationKind, PublicationRequest,
+    open_publication, read_manifest, Publication, PublicationError, PublicationRequest,
 };
 pub use request::{default_unit, RegistrationRequest, RequestError};
 pub use seal::{Chain, Seal};
 use state::{spans_of, Accepted, State};
 pub use state::{RegistrationError, RevocationError};
+pub use tanji_readings::{is_named, parse_manifest, Manifest, ManifestError, PublicationKind};
 
 /// The store file inside a park directory.
 pub const DB_FILE: &str = "park.db";

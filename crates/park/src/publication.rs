@@ -20,9 +20,10 @@
 //!
 //! The manifest's method decides the publication's kind ([`PublicationKind`]): a factor series
 //! (`tanji-factors/…`, a CSV) or an enterprise inputs document (`tanji-inputs/…`, JSON). This
-//! module is the one place that parses a manifest and decides its kind
-//! ([`parse_manifest`], [`open_publication`]); the report and the dashboard read publications
-//! through it, so a publication of one kind is never read as the other.
+//! manifest's one parser is `tanji_readings::parse_manifest`, next to the log entry it is
+//! logged in; this module opens a logged publication with it ([`read_manifest`],
+//! [`open_publication`]), and the read layer ([`crate::view`]) finds publications by kind, so a
+//! publication of one kind is never read as the other.
 //!
 //! The content itself (byte for byte) is stored beside the log as a blob keyed by its SHA-256.
 //! Publishing the same content twice returns the existing publication; a new version gets a new
@@ -30,13 +31,14 @@
 
 use sha2::{Digest, Sha256};
 use tanji_ledger::{leaf_hash, sign_note, Note, NoteVerifier};
-use tanji_readings::{LogEntry, KIND_PUBLICATION};
+use tanji_readings::{
+    parse_manifest, LogEntry, Manifest, ManifestError, PublicationKind, KIND_PUBLICATION,
+    MANIFEST_HEADER,
+};
 use tanji_store::{AppendBatch, NewEntry, Store};
 
 use crate::view::PublicationLog;
 use crate::{Park, ParkError};
-
-const HEADER: &str = "tanji factor publication v1";
 
 /// What to publish.
 #[derive(Debug, Clone, PartialEq)]
@@ -59,100 +61,6 @@ pub struct PublicationRequest {
     pub calibrations: Vec<String>,
     /// When it is published, Unix seconds.
     pub published_at: i64,
-}
-
-/// What a publication holds, decided by its manifest's method.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum PublicationKind {
-    /// A grid-factor series (the factors CSV); method `tanji-factors/…`.
-    Factors,
-    /// An enterprise inputs document (JSON: certificates, purchases, output, products); method
-    /// `tanji-inputs/…`.
-    Inputs,
-}
-
-impl PublicationKind {
-    /// The method prefix of factor series.
-    pub const FACTORS_METHOD_PREFIX: &'static str = "tanji-factors/";
-    /// The method prefix of enterprise inputs documents.
-    pub const INPUTS_METHOD_PREFIX: &'static str = "tanji-inputs/";
-
-    /// The kind a manifest's method names.
-    pub fn of_method(method: &str) -> Result<Self, ManifestError> {
-        if method.starts_with(Self::FACTORS_METHOD_PREFIX) {
-            Ok(PublicationKind::Factors)
-        } else if method.starts_with(Self::INPUTS_METHOD_PREFIX) {
-            Ok(PublicationKind::Inputs)
-        } else {
-            Err(ManifestError::UnknownMethod {
-                method: method.to_string(),
-            })
-        }
-    }
-
-    /// `factor publication` or `inputs publication`, for messages.
-    pub fn noun(self) -> &'static str {
-        match self {
-            PublicationKind::Factors => "factor publication",
-            PublicationKind::Inputs => "inputs publication",
-        }
-    }
-
-    /// What the content of this kind is: `series` or `inputs document`.
-    pub fn content_noun(self) -> &'static str {
-        match self {
-            PublicationKind::Factors => "series",
-            PublicationKind::Inputs => "inputs document",
-        }
-    }
-
-    /// The command that publishes one of this kind.
-    pub fn publish_command(self) -> &'static str {
-        match self {
-            PublicationKind::Factors => "tanji factors publish",
-            PublicationKind::Inputs => "tanji inputs publish",
-        }
-    }
-}
-
-impl std::fmt::Display for PublicationKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            PublicationKind::Factors => "factors",
-            PublicationKind::Inputs => "inputs",
-        })
-    }
-}
-
-/// A manifest that does not parse.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ManifestError {
-    /// The first line is not the manifest header.
-    #[error("the manifest starts with {found:?}, not {HEADER:?}")]
-    Header {
-        /// The first line found.
-        found: String,
-    },
-    /// A required line is missing.
-    #[error("the manifest has no `{key}` line")]
-    Missing {
-        /// The key of the missing line.
-        key: &'static str,
-    },
-    /// The content line is malformed.
-    #[error("content line {value:?}: expected `sha256:<64 hex digits> <length in bytes>`")]
-    Content {
-        /// The line's value.
-        value: String,
-    },
-    /// The method names neither kind.
-    #[error(
-        "method {method:?} names neither a factor series (tanji-factors/…) nor enterprise inputs (tanji-inputs/…)"
-    )]
-    UnknownMethod {
-        /// The method found.
-        method: String,
-    },
 }
 
 /// A logged publication that does not check. The messages do not repeat the entry's index;
@@ -305,39 +213,6 @@ impl PublicationError {
     }
 }
 
-/// A parsed manifest.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Manifest {
-    /// What the publication holds, from its method.
-    pub kind: PublicationKind,
-    /// `<name>@v<n>`.
-    pub id: String,
-    /// The method named in the manifest.
-    pub method: String,
-    /// SHA-256 of the content.
-    pub content_hash: [u8; 32],
-    /// Content length in bytes.
-    pub content_len: u64,
-    /// Regions (`regions` line; empty for inputs).
-    pub regions: Vec<String>,
-    /// `calibration` lines, verbatim.
-    pub calibrations: Vec<String>,
-    /// The manifest's text.
-    pub text: String,
-}
-
-impl Manifest {
-    /// Whether `want` names this publication: its id (`name@vN`) or its name.
-    pub fn is_named(&self, want: &str) -> bool {
-        is_named(&self.id, want)
-    }
-}
-
-/// Whether `want` names the publication `id`: the id itself (`name@vN`) or its name.
-pub fn is_named(id: &str, want: &str) -> bool {
-    id == want || id.split('@').next() == Some(want)
-}
-
 /// A logged publication, checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Publication {
@@ -397,58 +272,6 @@ fn check_word(what: &str, v: &str) -> Result<(), ParkError> {
         )));
     }
     Ok(())
-}
-
-fn parse_content(value: &str) -> Option<([u8; 32], u64)> {
-    let (h, len) = value.split_once(' ')?;
-    let hash: [u8; 32] = hex::decode(h.strip_prefix("sha256:")?)
-        .ok()?
-        .try_into()
-        .ok()?;
-    Some((hash, len.parse().ok()?))
-}
-
-/// Parses a manifest (the text of a publication's signed note) and decides its kind.
-pub fn parse_manifest(text: &str) -> Result<Manifest, ManifestError> {
-    let mut lines = text.lines();
-    let first = lines.next().unwrap_or_default();
-    if first != HEADER {
-        return Err(ManifestError::Header {
-            found: first.to_string(),
-        });
-    }
-    let (mut id, mut method, mut content) = (None, None, None);
-    let (mut regions, mut calibrations) = (Vec::new(), Vec::new());
-    for line in lines {
-        let (key, value) = line.split_once(' ').unwrap_or((line, ""));
-        match key {
-            "id" => id = Some(value.to_string()),
-            "method" => method = Some(value.to_string()),
-            "regions" if !value.is_empty() => {
-                regions = value.split(',').map(str::to_string).collect();
-            }
-            "calibration" => calibrations.push(value.to_string()),
-            "content" => {
-                content = Some(parse_content(value).ok_or_else(|| ManifestError::Content {
-                    value: value.to_string(),
-                })?);
-            }
-            _ => {}
-        }
-    }
-    let id = id.ok_or(ManifestError::Missing { key: "id" })?;
-    let method = method.ok_or(ManifestError::Missing { key: "method" })?;
-    let (content_hash, content_len) = content.ok_or(ManifestError::Missing { key: "content" })?;
-    Ok(Manifest {
-        kind: PublicationKind::of_method(&method)?,
-        id,
-        method,
-        content_hash,
-        content_len,
-        regions,
-        calibrations,
-        text: text.to_string(),
-    })
 }
 
 /// Parses the signed note logged at `index` and its manifest, without checking the signature
@@ -593,7 +416,7 @@ impl<S: Store> Park<S> {
             + 1;
         let id = format!("{}@v{version}", req.name);
         let mut text = format!(
-            "{HEADER}\nid {id}\nmethod {}\ncontent sha256:{} {}\nregions {}\nperiod {} {}\nintervals {}\n",
+            "{MANIFEST_HEADER}\nid {id}\nmethod {}\ncontent sha256:{} {}\nregions {}\nperiod {} {}\nintervals {}\n",
             req.method,
             hex::encode(content_hash),
             req.content.len(),

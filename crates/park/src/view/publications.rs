@@ -6,8 +6,9 @@ use tanji_ledger::NoteVerifier;
 use tanji_readings::{LogEntry, KIND_PUBLICATION};
 use tanji_store::Store;
 
-use crate::publication::{open_publication, read_manifest, Publication, PublicationKind};
+use crate::publication::{open_publication, read_manifest, Publication};
 use crate::PublicationError;
+use tanji_readings::PublicationKind;
 
 /// The publication notes logged up to a size, with their leaf index, in log order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

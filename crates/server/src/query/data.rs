@@ -277,10 +277,7 @@ pub type Enterprises = tanji_park::view::Enterprises;
 /// The meters of `enterprise` in `all`, or not found. The message names only the enterprise
 /// asked for: the caller may be a token of an enterprise that is not registered, which may
 /// not learn which ones are (`GET /api/v1/enterprises` lists those a caller may read).
-pub fn meters_of<'a>(
-    all: &'a Enterprises,
-    enterprise: &str,
-) -> Result<&'a [Meter], QueryError> {
+pub fn meters_of<'a>(all: &'a Enterprises, enterprise: &str) -> Result<&'a [Meter], QueryError> {
     all.get(enterprise).map(Vec::as_slice).ok_or_else(|| {
         QueryError::NotFound(format!(
             "no enterprise {enterprise:?} is registered in this log; GET /api/v1/enterprises lists the enterprises this token may read"

@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context, Result};
 use tanji_accounting::{Inputs, IntervalSeries, NamedFactor, Options, SeriesFactors, TableFactors};
-use tanji_readings::{LogEntry, SignedUpload};
+use tanji_park::view::{add_channel, LogView, Registered};
+use tanji_readings::SignedUpload;
 use tanji_report::{Request, Scope, Source};
 use tanji_store::Store;
 use tanji_units::{Carrier, Unit};
@@ -89,32 +90,37 @@ fn meter_series<S: Store>(
     start: i64,
     intervals: usize,
 ) -> Result<(BTreeMap<String, MeterSeries>, Signed, u64)> {
-    let mut meters: BTreeMap<String, MeterSeries> = BTreeMap::new();
     let mut bytes = 0u64;
-    let mut keys = BTreeMap::new();
-    let mut uploads = Vec::new();
     store.scan_entries(0, size, &mut |_, data| {
         bytes += data.len() as u64;
-        match LogEntry::from_bytes(data) {
-            Ok(LogEntry::Registration(r)) => {
-                keys.insert(r.device.clone(), r.public_key);
-                if let (Ok(carrier), Ok(unit)) = (r.carrier.parse(), r.unit.parse()) {
-                    meters.insert(
-                        r.meter.clone(),
-                        MeterSeries {
-                            enterprise: r.enterprise.clone(),
-                            carrier,
-                            unit,
-                            values: vec![None; intervals],
-                        },
-                    );
-                }
-            }
-            Ok(LogEntry::Upload(u)) => uploads.push(u),
-            _ => {}
-        }
         Ok(())
     })?;
+    let view = LogView::read(store, size)?;
+    if let Some(p) = view.problems.first() {
+        bail!("entry {}: {p}", p.index());
+    }
+    let mut meters: BTreeMap<String, MeterSeries> = BTreeMap::new();
+    for Registered { reg: r, .. } in view.registrations.in_force_all() {
+        if let (Ok(carrier), Ok(unit)) = (r.carrier.parse(), r.unit.parse()) {
+            meters.insert(
+                r.meter.clone(),
+                MeterSeries {
+                    enterprise: r.enterprise.clone(),
+                    carrier,
+                    unit,
+                    values: vec![None; intervals],
+                },
+            );
+        }
+    }
+    // Each device's key: that of its latest registration.
+    let mut registered: Vec<&Registered> = view.registrations.all().collect();
+    registered.sort_by_key(|r| r.index);
+    let keys: BTreeMap<String, [u8; 32]> = registered
+        .iter()
+        .map(|r| (r.reg.device.clone(), r.reg.public_key))
+        .collect();
+    let uploads: Vec<SignedUpload> = view.uploads.into_iter().map(|(_, u)| u).collect();
     for u in &uploads {
         for c in &u.body.channels {
             let m = meters
@@ -124,13 +130,7 @@ fn meter_series<S: Store>(
                 c.interval_s == 900 && c.decimals <= 3 && c.unit == m.unit.code(),
                 "the benchmark expects quarter-hour values with at most 3 decimals in the registered unit"
             );
-            let scale = 10i64.pow(u32::from(3 - c.decimals));
-            for (i, &v) in c.values.iter().enumerate() {
-                let slot = (c.start + 900 * i as i64 - start) / 900;
-                if let Some(cell) = usize::try_from(slot).ok().and_then(|s| m.values.get_mut(s)) {
-                    *cell = Some(v * scale);
-                }
-            }
+            add_channel(&mut m.values, start, 900, start, c, m.unit);
         }
     }
     let signed = uploads

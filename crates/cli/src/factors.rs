@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use clap::Subcommand;
 use tanji_factors::{compute_texts, sha256_hex, Series, SeriesMeta, METHOD};
+use tanji_park::view::weighted_mean;
 use tanji_park::{Park, PublicationKind, PublicationRequest};
 
 use crate::util;
@@ -107,18 +108,6 @@ fn parse_calibrations(items: &[String]) -> Result<Vec<(String, f64)>> {
             Ok((r.to_string(), v))
         })
         .collect()
-}
-
-/// The consumption-weighted mean consumption factor of a region over the series, g/kWh.
-pub fn weighted_mean(series: &Series, region: &str) -> Option<f64> {
-    let (mut num, mut den) = (0.0, 0.0);
-    for r in series.rows.iter().filter(|r| r.region == region) {
-        if let Some(x) = r.consumption_direct {
-            num += x * r.consumption_mwh;
-            den += r.consumption_mwh;
-        }
-    }
-    (den > 0.0).then(|| num / den)
 }
 
 /// Publishes `csv` (with `meta`) into the park under `name`.

@@ -19,10 +19,11 @@ use tanji_store::{
     ChannelRow, SqliteStore, Store, StoreError, StoredIssue, StoredUpload, UploadRow,
 };
 
-use crate::publication::{PublicationError, PublicationKind};
+use crate::publication::PublicationError;
 use crate::seal::Seal;
 use crate::state::{spans_of, Accepted, State};
 use crate::{Park, ParkError};
+use tanji_readings::PublicationKind;
 
 /// Options of an audit.
 #[derive(Debug, Clone, Default)]

@@ -8,6 +8,10 @@
 //! transaction. Nothing is acknowledged before it is durable. [`Park::audit`] re-checks all of
 //! it from the stored bytes alone.
 //!
+//! [`view`] is the read layer: the one place that turns the store and the log key into typed
+//! things (registrations, publications by kind, logged channels as series), which reports, the
+//! server and the CLI use instead of decoding entries themselves.
+//!
 //! What it is not: it does no networking and reads no files of input (the CLI and the server
 //! do); it never edits or deletes a logged entry.
 
@@ -21,6 +25,7 @@ mod publication;
 mod request;
 mod seal;
 mod state;
+pub mod view;
 
 use std::path::{Path, PathBuf};
 
@@ -47,13 +52,13 @@ pub use cosigned::{check_witnesses, checkpoint_at, with_cosignatures, witness_id
 pub use export::ExportSummary;
 pub use lock::{Holder, WriterLock, LOCK_FILE};
 pub use publication::{
-    is_named, open_publication, parse_manifest, read_manifest, Manifest, ManifestError,
-    Publication, PublicationError, PublicationKind, PublicationRequest,
+    open_publication, read_manifest, Publication, PublicationError, PublicationRequest,
 };
 pub use request::{default_unit, RegistrationRequest, RequestError};
 pub use seal::{Chain, Seal};
 use state::{spans_of, Accepted, State};
 pub use state::{RegistrationError, RevocationError};
+pub use tanji_readings::{is_named, parse_manifest, Manifest, ManifestError, PublicationKind};
 
 /// The store file inside a park directory.
 pub const DB_FILE: &str = "park.db";
@@ -1065,17 +1070,11 @@ impl<S: Store> Park<S> {
 
     /// Every logged registration with its leaf index, in log order.
     pub fn registrations(&self) -> Result<Vec<(u64, DeviceRegistration)>, ParkError> {
-        let mut out = Vec::new();
-        for index in self.store.entries_of_kind(KIND_REGISTRATION)? {
-            match LogEntry::from_bytes(&self.store.entry(index)?) {
-                Ok(LogEntry::Registration(r)) => out.push((index, r)),
-                _ => {
-                    return Err(ParkError::Inconsistent(format!(
-                        "entry {index} is marked as a registration but does not decode as one"
-                    )))
-                }
-            }
-        }
+        let regs = view::Registrations::read(&self.store, self.size())?
+            .checked()
+            .map_err(|p| ParkError::Inconsistent(format!("entry {}: {p}", p.index())))?;
+        let mut out: Vec<_> = regs.all().map(|r| (r.index, r.reg.clone())).collect();
+        out.sort_by_key(|(index, _)| *index);
         Ok(out)
     }
 

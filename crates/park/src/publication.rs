@@ -20,9 +20,10 @@
 //!
 //! The manifest's method decides the publication's kind ([`PublicationKind`]): a factor series
 //! (`tanji-factors/…`, a CSV) or an enterprise inputs document (`tanji-inputs/…`, JSON). This
-//! module is the one place that parses a manifest and decides its kind
-//! ([`parse_manifest`], [`open_publication`]); the report and the dashboard read publications
-//! through it, so a publication of one kind is never read as the other.
+//! manifest's one parser is `tanji_readings::parse_manifest`, next to the log entry it is
+//! logged in; this module opens a logged publication with it ([`read_manifest`],
+//! [`open_publication`]), and the read layer ([`crate::view`]) finds publications by kind, so a
+//! publication of one kind is never read as the other.
 //!
 //! The content itself (byte for byte) is stored beside the log as a blob keyed by its SHA-256.
 //! Publishing the same content twice returns the existing publication; a new version gets a new
@@ -30,12 +31,14 @@
 
 use sha2::{Digest, Sha256};
 use tanji_ledger::{leaf_hash, sign_note, Note, NoteVerifier};
-use tanji_readings::{LogEntry, KIND_PUBLICATION};
+use tanji_readings::{
+    parse_manifest, LogEntry, Manifest, ManifestError, PublicationKind, KIND_PUBLICATION,
+    MANIFEST_HEADER,
+};
 use tanji_store::{AppendBatch, NewEntry, Store};
 
+use crate::view::PublicationLog;
 use crate::{Park, ParkError};
-
-const HEADER: &str = "tanji factor publication v1";
 
 /// What to publish.
 #[derive(Debug, Clone, PartialEq)]
@@ -58,100 +61,6 @@ pub struct PublicationRequest {
     pub calibrations: Vec<String>,
     /// When it is published, Unix seconds.
     pub published_at: i64,
-}
-
-/// What a publication holds, decided by its manifest's method.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum PublicationKind {
-    /// A grid-factor series (the factors CSV); method `tanji-factors/…`.
-    Factors,
-    /// An enterprise inputs document (JSON: certificates, purchases, output, products); method
-    /// `tanji-inputs/…`.
-    Inputs,
-}
-
-impl PublicationKind {
-    /// The method prefix of factor series.
-    pub const FACTORS_METHOD_PREFIX: &'static str = "tanji-factors/";
-    /// The method prefix of enterprise inputs documents.
-    pub const INPUTS_METHOD_PREFIX: &'static str = "tanji-inputs/";
-
-    /// The kind a manifest's method names.
-    pub fn of_method(method: &str) -> Result<Self, ManifestError> {
-        if method.starts_with(Self::FACTORS_METHOD_PREFIX) {
-            Ok(PublicationKind::Factors)
-        } else if method.starts_with(Self::INPUTS_METHOD_PREFIX) {
-            Ok(PublicationKind::Inputs)
-        } else {
-            Err(ManifestError::UnknownMethod {
-                method: method.to_string(),
-            })
-        }
-    }
-
-    /// `factor publication` or `inputs publication`, for messages.
-    pub fn noun(self) -> &'static str {
-        match self {
-            PublicationKind::Factors => "factor publication",
-            PublicationKind::Inputs => "inputs publication",
-        }
-    }
-
-    /// What the content of this kind is: `series` or `inputs document`.
-    pub fn content_noun(self) -> &'static str {
-        match self {
-            PublicationKind::Factors => "series",
-            PublicationKind::Inputs => "inputs document",
-        }
-    }
-
-    /// The command that publishes one of this kind.
-    pub fn publish_command(self) -> &'static str {
-        match self {
-            PublicationKind::Factors => "tanji factors publish",
-            PublicationKind::Inputs => "tanji inputs publish",
-        }
-    }
-}
-
-impl std::fmt::Display for PublicationKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            PublicationKind::Factors => "factors",
-            PublicationKind::Inputs => "inputs",
-        })
-    }
-}
-
-/// A manifest that does not parse.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ManifestError {
-    /// The first line is not the manifest header.
-    #[error("the manifest starts with {found:?}, not {HEADER:?}")]
-    Header {
-        /// The first line found.
-        found: String,
-    },
-    /// A required line is missing.
-    #[error("the manifest has no `{key}` line")]
-    Missing {
-        /// The key of the missing line.
-        key: &'static str,
-    },
-    /// The content line is malformed.
-    #[error("content line {value:?}: expected `sha256:<64 hex digits> <length in bytes>`")]
-    Content {
-        /// The line's value.
-        value: String,
-    },
-    /// The method names neither kind.
-    #[error(
-        "method {method:?} names neither a factor series (tanji-factors/…) nor enterprise inputs (tanji-inputs/…)"
-    )]
-    UnknownMethod {
-        /// The method found.
-        method: String,
-    },
 }
 
 /// A logged publication that does not check. The messages do not repeat the entry's index;
@@ -216,42 +125,92 @@ pub enum PublicationError {
         /// The manifest's length.
         expected_len: u64,
     },
+    /// An entry the store indexes as a publication does not decode as one.
+    #[error("the entry does not decode as a publication")]
+    NotAPublication {
+        /// Its log entry.
+        index: u64,
+    },
+    /// No publication of the kind has the name asked for.
+    #[error(
+        "no {} {} in the log; published: {}; publish one with `{}`",
+        kind.noun(),
+        want.as_ref().map_or_else(|| "at all".to_string(), |w| format!("{w:?}")),
+        if published.is_empty() { "none".to_string() } else { published.join(", ") },
+        kind.publish_command()
+    )]
+    NotFound {
+        /// The kind asked for.
+        kind: PublicationKind,
+        /// The id or name asked for (`None`: the latest).
+        want: Option<String>,
+        /// The ids of that kind in the log.
+        published: Vec<String>,
+    },
+    /// A publication read as a factor series is of another kind.
+    #[error("publication {id} is an {kind} publication, not a factor series")]
+    NotFactors {
+        /// Publication id.
+        id: String,
+        /// Its log entry.
+        index: u64,
+        /// Its kind.
+        kind: PublicationKind,
+    },
+    /// A factor publication's content is not UTF-8.
+    #[error("{id}: the series is not UTF-8: {error}")]
+    SeriesNotUtf8 {
+        /// Publication id.
+        id: String,
+        /// Its log entry.
+        index: u64,
+        /// Where it is not.
+        error: std::str::Utf8Error,
+    },
+    /// A factor publication's content is not a series CSV.
+    #[error("{id}: the series CSV: {error}")]
+    SeriesCsv {
+        /// Publication id.
+        id: String,
+        /// Its log entry.
+        index: u64,
+        /// What is wrong.
+        error: tanji_factors::InputError,
+    },
     /// The store failed.
     #[error(transparent)]
     Store(#[from] tanji_store::StoreError),
 }
 
-/// A parsed manifest.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Manifest {
-    /// What the publication holds, from its method.
-    pub kind: PublicationKind,
-    /// `<name>@v<n>`.
-    pub id: String,
-    /// The method named in the manifest.
-    pub method: String,
-    /// SHA-256 of the content.
-    pub content_hash: [u8; 32],
-    /// Content length in bytes.
-    pub content_len: u64,
-    /// Regions (`regions` line; empty for inputs).
-    pub regions: Vec<String>,
-    /// `calibration` lines, verbatim.
-    pub calibrations: Vec<String>,
-    /// The manifest's text.
-    pub text: String,
-}
-
-impl Manifest {
-    /// Whether `want` names this publication: its id (`name@vN`) or its name.
-    pub fn is_named(&self, want: &str) -> bool {
-        is_named(&self.id, want)
+impl PublicationError {
+    /// The log entry the error is about, when it is about one entry.
+    pub fn index(&self) -> Option<u64> {
+        match self {
+            PublicationError::NotANote { index, .. }
+            | PublicationError::Manifest { index, .. }
+            | PublicationError::Signature { index, .. }
+            | PublicationError::ContentMissing { index, .. }
+            | PublicationError::ContentChanged { index, .. }
+            | PublicationError::NotAPublication { index }
+            | PublicationError::NotFactors { index, .. }
+            | PublicationError::SeriesNotUtf8 { index, .. }
+            | PublicationError::SeriesCsv { index, .. } => Some(*index),
+            PublicationError::NotFound { .. } | PublicationError::Store(_) => None,
+        }
     }
-}
 
-/// Whether `want` names the publication `id`: the id itself (`name@vN`) or its name.
-pub fn is_named(id: &str, want: &str) -> bool {
-    id == want || id.split('@').next() == Some(want)
+    /// Whether the message names the publication itself (its id, or what was asked for), so
+    /// that a caller need not prefix the entry's index.
+    pub fn names_itself(&self) -> bool {
+        matches!(
+            self,
+            PublicationError::NotFound { .. }
+                | PublicationError::NotFactors { .. }
+                | PublicationError::SeriesNotUtf8 { .. }
+                | PublicationError::SeriesCsv { .. }
+                | PublicationError::Store(_)
+        )
+    }
 }
 
 /// A logged publication, checked.
@@ -315,58 +274,6 @@ fn check_word(what: &str, v: &str) -> Result<(), ParkError> {
     Ok(())
 }
 
-fn parse_content(value: &str) -> Option<([u8; 32], u64)> {
-    let (h, len) = value.split_once(' ')?;
-    let hash: [u8; 32] = hex::decode(h.strip_prefix("sha256:")?)
-        .ok()?
-        .try_into()
-        .ok()?;
-    Some((hash, len.parse().ok()?))
-}
-
-/// Parses a manifest (the text of a publication's signed note) and decides its kind.
-pub fn parse_manifest(text: &str) -> Result<Manifest, ManifestError> {
-    let mut lines = text.lines();
-    let first = lines.next().unwrap_or_default();
-    if first != HEADER {
-        return Err(ManifestError::Header {
-            found: first.to_string(),
-        });
-    }
-    let (mut id, mut method, mut content) = (None, None, None);
-    let (mut regions, mut calibrations) = (Vec::new(), Vec::new());
-    for line in lines {
-        let (key, value) = line.split_once(' ').unwrap_or((line, ""));
-        match key {
-            "id" => id = Some(value.to_string()),
-            "method" => method = Some(value.to_string()),
-            "regions" if !value.is_empty() => {
-                regions = value.split(',').map(str::to_string).collect();
-            }
-            "calibration" => calibrations.push(value.to_string()),
-            "content" => {
-                content = Some(parse_content(value).ok_or_else(|| ManifestError::Content {
-                    value: value.to_string(),
-                })?);
-            }
-            _ => {}
-        }
-    }
-    let id = id.ok_or(ManifestError::Missing { key: "id" })?;
-    let method = method.ok_or(ManifestError::Missing { key: "method" })?;
-    let (content_hash, content_len) = content.ok_or(ManifestError::Missing { key: "content" })?;
-    Ok(Manifest {
-        kind: PublicationKind::of_method(&method)?,
-        id,
-        method,
-        content_hash,
-        content_len,
-        regions,
-        calibrations,
-        text: text.to_string(),
-    })
-}
-
 /// Parses the signed note logged at `index` and its manifest, without checking the signature
 /// or the content (see [`open_publication`]): enough to list publications by kind.
 pub fn read_manifest(index: u64, note: &str) -> Result<(Note, Manifest), PublicationError> {
@@ -419,27 +326,28 @@ pub fn open_publication<S: Store>(
     Ok((Publication::new(index, note, m), content))
 }
 
+/// A logged publication that does not read: the log contradicts itself (or the store failed).
+fn read_error(e: PublicationError) -> ParkError {
+    match e {
+        PublicationError::Store(e) => ParkError::Store(e),
+        e => ParkError::Inconsistent(match e.index() {
+            Some(index) => format!("entry {index}: {e}"),
+            None => e.to_string(),
+        }),
+    }
+}
+
 impl<S: Store> Park<S> {
     /// Every publication in the log, of both kinds, in log order, each checked against its
     /// content.
     pub fn publications(&self) -> Result<Vec<Publication>, ParkError> {
-        let verifier = self.verifier();
-        let mut out = Vec::new();
-        for index in self.store.entries_of_kind(KIND_PUBLICATION)? {
-            let data = self.store.entry(index)?;
-            let note = match LogEntry::from_bytes(&data) {
-                Ok(LogEntry::Publication(n)) => n,
-                _ => {
-                    return Err(ParkError::Inconsistent(format!(
-                        "entry {index} is marked as a publication but does not decode as one"
-                    )))
-                }
-            };
-            let (p, _) = open_publication(&self.store, index, &note, &verifier)
-                .map_err(|e| ParkError::Inconsistent(format!("entry {index}: {e}")))?;
-            out.push(p);
-        }
-        Ok(out)
+        let log = PublicationLog::read(&self.store, self.size()).map_err(read_error)?;
+        Ok(log
+            .open_all(&self.store, &self.verifier())
+            .map_err(read_error)?
+            .into_iter()
+            .map(|(p, _)| p)
+            .collect())
     }
 
     /// The publications of one kind, in log order.
@@ -458,32 +366,12 @@ impl<S: Store> Park<S> {
         kind: PublicationKind,
         want: Option<&str>,
     ) -> Result<(Publication, Vec<u8>), ParkError> {
-        let all = self.publications_of(kind)?;
-        let found = all
-            .iter()
-            .rev()
-            .find(|p| want.is_none_or(|w| is_named(&p.id, w)))
-            .cloned()
-            .ok_or_else(|| {
-                ParkError::Publication(format!(
-                    "no {} {} in this park; published: {}; publish one with `{}`",
-                    kind.noun(),
-                    want.map_or_else(|| "at all".to_string(), |w| format!("{w:?}")),
-                    if all.is_empty() {
-                        "none".to_string()
-                    } else {
-                        all.iter()
-                            .map(|p| p.id.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    },
-                    kind.publish_command()
-                ))
-            })?;
-        let content = self.store.blob(&found.content_hash)?.ok_or_else(|| {
-            ParkError::Inconsistent(format!("publication {}: content missing", found.id))
-        })?;
-        Ok((found, content))
+        let log = PublicationLog::read(&self.store, self.size()).map_err(read_error)?;
+        log.open(&self.store, &self.verifier(), kind, want)
+            .map_err(|e| match e {
+                e @ PublicationError::NotFound { .. } => ParkError::Publication(e.to_string()),
+                e => read_error(e),
+            })
     }
 
     /// Publishes a series: signs its manifest with the log key and logs it, with the content,
@@ -528,7 +416,7 @@ impl<S: Store> Park<S> {
             + 1;
         let id = format!("{}@v{version}", req.name);
         let mut text = format!(
-            "{HEADER}\nid {id}\nmethod {}\ncontent sha256:{} {}\nregions {}\nperiod {} {}\nintervals {}\n",
+            "{MANIFEST_HEADER}\nid {id}\nmethod {}\ncontent sha256:{} {}\nregions {}\nperiod {} {}\nintervals {}\n",
             req.method,
             hex::encode(content_hash),
             req.content.len(),

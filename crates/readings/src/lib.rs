@@ -15,6 +15,7 @@
 mod encoding;
 mod import;
 mod json;
+mod manifest;
 mod validate;
 
 pub use encoding::{
@@ -28,6 +29,9 @@ pub use import::{
     MAX_IMPORT_DECIMALS,
 };
 pub use json::{parse_json_registration, parse_json_upload, registration_to_json, upload_to_json};
+pub use manifest::{
+    is_named, parse_manifest, Manifest, ManifestError, PublicationKind, MANIFEST_HEADER,
+};
 pub use validate::{
     validate, validate_checked, DataIssue, DataIssueKind, MeterInfo, Policy, RejectCode, Rejection,
     SignatureChecked, ValidationContext, Verdict,

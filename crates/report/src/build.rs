@@ -28,11 +28,9 @@ use crate::doc::{
     CheckpointDoc, EnterpriseDoc, FactorsDoc, FixedFactorDoc, InputsDoc, IssueDoc, LeafDoc, LogDoc,
     MeterDoc, Methods, Parameters, PeriodDoc, Provenance, ReportDoc, ScopeDoc, SteamEnthalpyDoc,
 };
-use crate::gather::{
-    load_factors, load_inputs, series_span, Factors, Inputs as InputsPublication, LogView,
-    Registered,
-};
+use crate::gather::{findings, load_factors, load_inputs, Factors, Inputs as InputsPublication};
 use crate::{rfc3339, Finding, ReportError, FORMAT};
+use tanji_park::view::{LogView, Registered};
 
 /// Enthalpy of steam metered by mass when the meter gives no pressure and temperature:
 /// saturated steam at 1.0 MPa (absolute), kJ/kg.
@@ -286,7 +284,7 @@ impl<S: Store> Builder<'_, S> {
             Source::Index => LogView::read_headers(self.store, cp.size)?,
             Source::Log => LogView::read(self.store, cp.size)?,
         };
-        let mut problems = view.problems.clone();
+        let mut problems = findings(&view);
         if !tree_matches(&view.leaf_hashes, cp.size, &cp.root) {
             let problem = format!(
                 "the log's leaves 0..{} do not hash to the signed checkpoint's root: the log was changed; run `tanji verify` to find where",
@@ -322,7 +320,9 @@ impl<S: Store> Builder<'_, S> {
             .transpose()?;
         let region = choose_region(self.req.region.as_deref(), &factors)?;
         let fixed = fixed_factor(self.req.fixed, &factors, &region)?;
-        let span = series_span(&factors.series, &region).map(|(start, end)| Span { start, end });
+        let span = factors
+            .span(&region)
+            .map(|(start, end)| Span { start, end });
         Ok(Basis {
             factors,
             inputs,
@@ -529,7 +529,7 @@ impl<S: Store> Builder<'_, S> {
             factors: FactorsDoc {
                 id: factors.id.clone(),
                 index: factors.index,
-                content_sha256: hex::encode(factors.content_sha256),
+                content_sha256: hex::encode(factors.content_hash),
                 method: factors.method.clone(),
                 synthetic: basis.region.to_ascii_lowercase().contains("synthetic"),
                 region: basis.region.clone(),
@@ -577,7 +577,7 @@ fn choose_region(asked: Option<&str>, factors: &Factors) -> Result<String, Repor
 /// unit is unknown is a problem, and its meter is left out.
 fn meters_by_enterprise(view: &LogView, problems: &mut Vec<Finding>) -> MetersByEnterprise {
     let mut by_enterprise = MetersByEnterprise::new();
-    for (meter, regs) in &view.registrations {
+    for (meter, regs) in view.registrations.by_meter() {
         let Some(Registered { index, reg }) = regs.last() else {
             continue;
         };
@@ -913,7 +913,7 @@ impl<'v> Run<'v> {
         let view = &log.view;
         let mut keys: BTreeMap<&str, Vec<_>> = BTreeMap::new();
         if req.device_signatures {
-            for Registered { reg, .. } in view.registrations.values().flatten() {
+            for Registered { reg, .. } in view.registrations.all() {
                 keys.entry(reg.device.as_str())
                     .or_default()
                     .push(ed25519_verifying(&reg.public_key));
@@ -938,7 +938,7 @@ impl<'v> Run<'v> {
             anomalies: req.anomalies,
             view,
             uploads: &log.uploads,
-            registered: (view.registrations.iter())
+            registered: (view.registrations.by_meter().iter())
                 .map(|(meter, regs)| (meter.as_str(), regs.as_slice()))
                 .collect(),
             keys,
@@ -1075,7 +1075,7 @@ impl<'v> Run<'v> {
             acc.leaves
                 .insert(m.reg_index, self.leaf(m.reg_index, "registration", what));
             let channels = (selected.per_meter.get(meter.as_str())).map_or(&[][..], Vec::as_slice);
-            let regs = (self.view.registrations.get(meter)).map_or(&[][..], Vec::as_slice);
+            let regs = self.view.registrations.history(meter);
             let life = meter_life(self.extents.get(meter.as_str()).copied(), regs);
             let within = life.map_or(self.period, |l| Span {
                 start: self.period.start.max(l.start),
@@ -1277,30 +1277,21 @@ mod tests {
     }
 
     fn view(registrations: Vec<(u64, DeviceRegistration)>) -> LogView {
-        let mut by_meter: BTreeMap<String, Vec<Registered>> = BTreeMap::new();
+        let mut view = LogView::default();
         for (index, reg) in registrations {
-            let meter = reg.meter.clone();
-            by_meter
-                .entry(meter)
-                .or_default()
-                .push(Registered { index, reg });
+            view.registrations.push(index, reg);
         }
-        LogView {
-            registrations: by_meter,
-            uploads: Vec::new(),
-            publications: Vec::new(),
-            leaf_hashes: Vec::new(),
-            problems: Vec::new(),
-        }
+        view
     }
 
     fn factors(regions: &[&str]) -> Factors {
         Factors {
             id: "grid@v2".into(),
             index: 0,
-            content_sha256: [0; 32],
+            content_hash: [0; 32],
             method: "m".into(),
             regions: regions.iter().map(|r| r.to_string()).collect(),
+            calibration_lines: Vec::new(),
             calibrations: Vec::new(),
             series: tanji_factors::Series::default(),
         }

@@ -7,11 +7,11 @@
 use std::collections::BTreeMap;
 
 use tanji_ledger::NoteVerifier;
-use tanji_readings::Channel;
+use tanji_park::view::{add_channel, to_milli, LogView, Registered};
 use tanji_store::Store;
 use tanji_units::{Carrier, Unit};
 
-use crate::gather::{load_factors, series_span, LogView};
+use crate::gather::load_factors;
 use crate::ReportError;
 
 /// One enterprise's electricity per interval over `[start, start + n·interval_s)`, Wh;
@@ -40,40 +40,7 @@ pub struct SiteSeries {
 
 /// Wh of `v / 10^decimals` in `unit`, rounded; `None` if not energy or it overflows.
 fn to_wh(v: i64, decimals: u8, unit: &str) -> Option<i64> {
-    let r = unit.parse::<Unit>().ok()?.factor_to(Unit::Wh)?;
-    let num = i128::from(v) * i128::from(r.num);
-    let den = i128::from(r.den) * 10i128.checked_pow(u32::from(decimals))?;
-    let q = (2 * num.abs() + den) / (2 * den);
-    i64::try_from(if num < 0 { -q } else { q }).ok()
-}
-
-/// Adds a channel's values into `acc` (slots of `interval_s` from `start`): equal intervals
-/// directly, coarser ones split evenly (the parts sum to the whole).
-fn add(acc: &mut [Option<i64>], start: i64, interval_s: u32, c: &Channel) {
-    if c.interval_s == 0 || c.interval_s % interval_s != 0 {
-        return;
-    }
-    let k = i64::from(c.interval_s / interval_s);
-    let iv = i64::from(interval_s);
-    for (i, &v) in c.values.iter().enumerate() {
-        let Some(wh) = to_wh(v, c.decimals, &c.unit) else {
-            continue;
-        };
-        let t = c.start + i as i64 * i64::from(c.interval_s);
-        for j in 0..k {
-            let ts = t + j * iv;
-            if ts < start || (ts - start) % iv != 0 {
-                continue;
-            }
-            let Ok(slot) = usize::try_from((ts - start) / iv) else {
-                continue;
-            };
-            if let Some(cell) = acc.get_mut(slot) {
-                let part = wh * (j + 1) / k - wh * j / k;
-                *cell = Some(cell.unwrap_or(0) + part);
-            }
-        }
-    }
+    to_milli(v, decimals, unit.parse::<Unit>().ok()?, Unit::KWh)
 }
 
 /// `enterprise`'s electricity over `n` intervals of `interval_s` from `start`, from every
@@ -91,15 +58,14 @@ pub fn site_series<S: Store>(
     let view = LogView::read(store, store.size()?)?;
     // Meters of the enterprise, by carrier, with their rated capacity.
     let mut meters: BTreeMap<&str, (Carrier, i64)> = BTreeMap::new();
-    for (meter, regs) in &view.registrations {
-        if let Some(crate::gather::Registered { reg: r, .. }) = regs.last() {
-            if r.enterprise == enterprise {
-                if let Ok(c) = r.carrier.parse::<Carrier>() {
-                    let cap = to_wh(r.rated_per_hour_milli, 3, &r.unit)
-                        .map_or(0, |per_h| per_h * i64::from(interval_s) / 3600);
-                    meters.insert(meter.as_str(), (c, cap));
-                }
-            }
+    for Registered { reg: r, .. } in view.registrations.in_force_all() {
+        if r.enterprise != enterprise {
+            continue;
+        }
+        if let Ok(c) = r.carrier.parse::<Carrier>() {
+            let cap = to_wh(r.rated_per_hour_milli, 3, &r.unit)
+                .map_or(0, |per_h| per_h * i64::from(interval_s) / 3600);
+            meters.insert(r.meter.as_str(), (c, cap));
         }
     }
     if meters.is_empty() {
@@ -129,7 +95,8 @@ pub fn site_series<S: Store>(
                 Carrier::PvGeneration => &mut pv,
                 _ => continue,
             };
-            add(acc, start, interval_s, c);
+            // Thousandths of a kWh: Wh.
+            add_channel(acc, start, interval_s, start, c, Unit::KWh);
         }
     }
     let load_wh = (0..n)
@@ -193,14 +160,10 @@ pub fn interval_factors<S: Store>(
         }
     };
     let values = (0..n)
-        .map(|i| {
-            f.series
-                .factor_at(&region, start + i as i64 * i64::from(interval_s))
-                .and_then(|r| r.consumption_direct)
-        })
+        .map(|i| f.factor_at(&region, start + i as i64 * i64::from(interval_s)))
         .collect();
     Ok(IntervalFactors {
-        span: series_span(&f.series, &region),
+        span: f.span(&region),
         publication: f.id,
         region,
         values,

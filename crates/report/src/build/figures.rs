@@ -24,17 +24,6 @@ pub(super) fn scope_of(carrier: Carrier) -> &'static str {
     }
 }
 
-fn weighted_mean(series: &tanji_factors::Series, region: &str) -> Option<f64> {
-    let (mut num, mut den) = (0.0, 0.0);
-    for r in series.rows.iter().filter(|r| r.region == region) {
-        if let Some(x) = r.consumption_direct {
-            num += x * r.consumption_mwh;
-            den += r.consumption_mwh;
-        }
-    }
-    (den > 0.0).then(|| num / den)
-}
-
 /// The fixed annual factor of the comparison: given, the publication's calibration target for
 /// `region`, or the series' consumption-weighted mean (rounded to 4 decimals of tCO2/MWh).
 pub(super) fn fixed_factor(
@@ -65,7 +54,7 @@ pub(super) fn fixed_factor(
             ),
         });
     }
-    let g = weighted_mean(&f.series, region).ok_or_else(|| {
+    let g = f.weighted_mean(region).ok_or_else(|| {
         ReportError::Factors(format!(
             "{}: region {region} has no factors to average; give --fixed-factor",
             f.id
@@ -327,9 +316,10 @@ mod tests {
         Factors {
             id: "f@v1".into(),
             index: 0,
-            content_sha256: [0; 32],
+            content_hash: [0; 32],
             method: "m".into(),
             regions: vec!["R".into()],
+            calibration_lines: Vec::new(),
             calibrations: Vec::new(),
             series: tanji_factors::Series {
                 rows,
@@ -356,7 +346,7 @@ mod tests {
     #[test]
     fn a_calibration_target_is_the_default_fixed_factor() {
         let mut f = factors(vec![factor_row("R", 0, 400.0, 1.0)]);
-        f.calibrations.push(crate::gather::CalibrationTarget {
+        f.calibrations.push(tanji_park::view::CalibrationTarget {
             region: "R".into(),
             t_per_mwh: 0.4092,
         });

@@ -9,6 +9,8 @@ use tanji_accounting::IntervalSeries;
 use tanji_store::{ChannelRef, ChannelRow, StoreError};
 use tanji_units::{Carrier, Unit};
 
+use tanji_park::view::{even_part, ToMilli};
+
 use crate::doc::IssueDoc;
 
 /// A half-open span of time `[start, end)`, Unix seconds.
@@ -45,43 +47,6 @@ pub(super) struct MeterData {
     pub device: String,
     pub carrier: Carrier,
     pub unit: Unit,
-}
-
-/// A channel's conversion: `v / 10^decimals` in `from` as thousandths of `to`, rounded half
-/// away from zero (`v × num / den`); `None` if the units do not convert or it overflows.
-#[derive(Clone, Copy, Debug)]
-pub(super) struct ToMilli {
-    num: i128,
-    den: i128,
-    /// The ratio when it is a whole number (the usual case, 3 decimals in the meter's own
-    /// unit: 1): then the conversion is a multiplication.
-    times: Option<i64>,
-}
-
-impl ToMilli {
-    pub fn new(decimals: u8, from: Unit, to: Unit) -> Option<ToMilli> {
-        let r = from.factor_to(to)?;
-        let num = i128::from(r.num) * 1000;
-        let den = i128::from(r.den) * 10i128.checked_pow(u32::from(decimals))?;
-        let times = (num % den == 0)
-            .then(|| i64::try_from(num / den).ok())
-            .flatten();
-        Some(ToMilli { num, den, times })
-    }
-
-    pub fn apply(self, v: i64) -> Option<i64> {
-        if let Some(x) = self.times.and_then(|k| v.checked_mul(k)) {
-            return Some(x);
-        }
-        let n = i128::from(v) * self.num;
-        let q = (2 * n.abs() + self.den) / (2 * self.den);
-        i64::try_from(if n < 0 { -q } else { q }).ok()
-    }
-
-    /// Whether values pass unchanged (thousandths of the series' own unit).
-    fn is_identity(self) -> bool {
-        self.times == Some(1)
-    }
 }
 
 /// The name ids of the last row added to [`Readings`].
@@ -290,12 +255,7 @@ impl Slots {
                     continue;
                 }
                 let slot = usize::try_from((ts - self.s0) / self.iv).unwrap_or(usize::MAX);
-                let part = if k == 1 {
-                    milli
-                } else {
-                    milli * (j + 1) / k - milli * j / k
-                };
-                self.add(slot, part);
+                self.add(slot, even_part(milli, k, j));
             }
         }
     }
@@ -409,22 +369,6 @@ mod tests {
             carrier: Carrier::ElectricityImport,
             unit: Unit::KWh,
         }
-    }
-
-    #[test]
-    fn to_milli_multiplies_or_rounds_half_away_from_zero() {
-        let same = ToMilli::new(3, Unit::KWh, Unit::KWh).expect("kWh to kWh");
-        assert!(same.is_identity());
-        assert_eq!(same.apply(1234), Some(1234));
-        // 1.5 Wh with 1 decimal is 15 ×10^-1 Wh = 1.5 thousandths of a kWh: rounds to 2.
-        let wh = ToMilli::new(1, Unit::Wh, Unit::KWh).expect("Wh to kWh");
-        assert_eq!(wh.apply(15), Some(2));
-        assert_eq!(wh.apply(-15), Some(-2));
-        assert_eq!(wh.apply(14), Some(1));
-        // 2 MWh with 0 decimals is 2 000 000 thousandths of a kWh.
-        let mwh = ToMilli::new(0, Unit::MWh, Unit::KWh).expect("MWh to kWh");
-        assert_eq!(mwh.apply(2), Some(2_000_000));
-        assert!(ToMilli::new(3, Unit::KWh, Unit::T).is_none());
     }
 
     #[test]

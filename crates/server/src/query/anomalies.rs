@@ -7,11 +7,10 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+use tanji_park::view::{interval_series, logged_channels, Meter};
 use tanji_report::rfc3339;
 use tanji_store::Store;
-use tanji_units::{Carrier, Unit};
 
-use super::data::{logged_channels, to_milli, MeterInfo};
 use super::QueryError;
 
 /// Days looked at when the query gives none: the last 7 days of data.
@@ -116,11 +115,11 @@ impl Anomalies {
 pub fn anomalies<S: Store>(
     store: &S,
     size: u64,
-    meters: &BTreeMap<String, Vec<MeterInfo>>,
+    meters: &BTreeMap<String, Vec<Meter>>,
     enterprise: Option<&str>,
     days: i64,
 ) -> Result<Anomalies, QueryError> {
-    let all: Vec<MeterInfo> = meters.values().flatten().cloned().collect();
+    let all: Vec<Meter> = meters.values().flatten().cloned().collect();
     let enterprise_of: BTreeMap<&str, &str> = meters
         .iter()
         .flat_map(|(e, ms)| ms.iter().map(move |m| (m.meter.as_str(), e.as_str())))
@@ -136,31 +135,23 @@ pub fn anomalies<S: Store>(
     let settings = tanji_anomaly::Settings::default();
     let mut alerts = Vec::new();
     for m in &all {
-        let (Ok(carrier), Ok(unit)) = (m.carrier.parse::<Carrier>(), m.unit.parse::<Unit>()) else {
-            continue;
-        };
         let Some(channels) = by_meter.get(m.meter.as_str()) else {
             continue;
         };
-        let Some(iv) = channels
-            .iter()
-            .map(|c| c.interval_s)
-            .filter(|&s| s > 0)
-            .min()
-        else {
+        let Some(series) = interval_series(m, channels, start, end) else {
             continue;
         };
-        let values = series(channels, unit, iv, start, end);
+        let iv = series.interval_s;
         let rated = (m.rated_per_hour_milli > 0).then(|| {
             i64::try_from(i128::from(m.rated_per_hour_milli) * i128::from(iv) / 3600)
                 .unwrap_or(i64::MAX)
         });
         let data = tanji_anomaly::MeterData {
             meter: &m.meter,
-            carrier,
-            start: start.div_euclid(i64::from(iv)) * i64::from(iv),
+            carrier: series.carrier,
+            start: series.start,
             interval_s: iv,
-            values: &values,
+            values: &series.values,
             rated_per_interval: rated,
             idle: None,
             breaks: &[],
@@ -202,49 +193,4 @@ pub fn anomalies<S: Store>(
         alerts,
         method: METHOD,
     })
-}
-
-/// One meter's values over `[start, end)` in slots of `iv` seconds (from `start` rounded down),
-/// thousandths of `unit`; `None` where no channel covers a slot. A coarser channel is split
-/// evenly (the parts sum to the whole).
-fn series(
-    channels: &[&tanji_readings::Channel],
-    unit: Unit,
-    iv: u32,
-    start: i64,
-    end: i64,
-) -> Vec<Option<i64>> {
-    let iv_i = i64::from(iv);
-    let s0 = start.div_euclid(iv_i) * iv_i;
-    let n = usize::try_from((end - s0 + iv_i - 1) / iv_i).unwrap_or(0);
-    let mut values = vec![None; n];
-    for c in channels {
-        let Ok(from) = c.unit.parse::<Unit>() else {
-            continue;
-        };
-        if c.interval_s == 0 || c.interval_s % iv != 0 {
-            continue;
-        }
-        let k = i64::from(c.interval_s / iv);
-        for (i, &v) in c.values.iter().enumerate() {
-            let Some(milli) = to_milli(v, c.decimals, from, unit) else {
-                continue;
-            };
-            let t = c.start + i as i64 * i64::from(c.interval_s);
-            for j in 0..k {
-                let ts = t + j * iv_i;
-                if ts < s0 || ts >= end {
-                    continue;
-                }
-                let Ok(at) = usize::try_from((ts - s0) / iv_i) else {
-                    continue;
-                };
-                if let Some(cell) = values.get_mut(at) {
-                    let part = milli * (j + 1) / k - milli * j / k;
-                    *cell = Some(cell.unwrap_or(0) + part);
-                }
-            }
-        }
-    }
-    values
 }

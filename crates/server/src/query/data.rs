@@ -1,88 +1,69 @@
-//! What the dashboard reads out of a park store besides the accounting figures: factor
-//! publications and their hourly series, the registered enterprises and meters, measured
-//! loads per interval and the ledger's status. Synchronous (the handlers run it on the
-//! blocking pool); the figures themselves come from `tanji_report::build`, never from here.
+//! What the dashboard shows of a park store besides the accounting figures: factor
+//! publications and a day's factor curve, the registered enterprises and meters, measured
+//! loads per interval and the ledger's status. Everything is read through the park's read
+//! layer ([`tanji_park::view`]); this module only shapes the answers. Synchronous (the handlers
+//! run it on the blocking pool); the figures themselves come from `tanji_report::build`, never
+//! from here.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 use tanji_ledger::{open_checkpoint, Note, NoteVerifier};
+use tanji_park::view::{
+    add_channel, logged_channels, weighted_mean, EntryProblem, FactorSeries, Meter, PublicationLog,
+    RegistrationCache, Registrations, SeriesError,
+};
 use tanji_park::{open_publication, PublicationError, PublicationKind};
-use tanji_readings::{Channel, DeviceRegistration, LogEntry, KIND_PUBLICATION, KIND_REGISTRATION};
 use tanji_report::rfc3339;
 use tanji_store::Store;
 use tanji_units::Unit;
 
 use super::QueryError;
 
-/// A factor publication read from the log: its manifest checked against the log key and its
+/// A factor publication read from the log: its manifest checked against the log key, its
 /// stored content against the manifest's hash, and the series parsed.
-#[derive(Debug)]
-pub struct Publication {
-    /// `name@vN`.
-    pub id: String,
-    /// Its log entry.
-    pub index: u64,
-    /// The method named in the manifest.
-    pub method: String,
-    /// Regions, from the manifest.
-    pub regions: Vec<String>,
-    /// `calibration` lines of the manifest, verbatim.
-    pub calibrations: Vec<String>,
-    /// SHA-256 of the series CSV, hex.
-    pub content_sha256: String,
-    /// The series.
-    pub series: tanji_factors::Series,
+pub type Publication = FactorSeries;
+
+impl From<PublicationError> for QueryError {
+    fn from(e: PublicationError) -> Self {
+        match e {
+            PublicationError::Store(e) => QueryError::Store(e),
+            error => QueryError::Publication { error },
+        }
+    }
 }
 
-/// The log indices of publications (of every kind) below `size`.
-pub fn publication_indices<S: Store>(store: &S, size: u64) -> Result<Vec<u64>, QueryError> {
-    Ok(store
-        .entries_of_kind(KIND_PUBLICATION)?
-        .into_iter()
-        .filter(|&i| i < size)
-        .collect())
+impl From<SeriesError> for QueryError {
+    fn from(e: SeriesError) -> Self {
+        match e {
+            SeriesError::Store(e) => QueryError::Store(e),
+            e @ SeriesError::NoData { .. } => QueryError::NotFound(e.to_string()),
+            e @ (SeriesError::EmptyPeriod { .. } | SeriesError::TooLong { .. }) => {
+                QueryError::BadRequest(e.to_string())
+            }
+        }
+    }
 }
 
-/// Reads and checks the publication logged at `index` (through
-/// [`tanji_park::open_publication`], the one reader of manifests): the factor publication with
-/// its series, or `None` for a publication of another kind (enterprise inputs).
+/// The publications (of every kind) logged below `size`.
+pub fn publication_log<S: Store>(store: &S, size: u64) -> Result<PublicationLog, QueryError> {
+    Ok(PublicationLog::read(store, size)?)
+}
+
+/// Opens the publication logged at `index` with the note `note` (signature and content
+/// checked): the factor publication with its series, or `None` for a publication of another
+/// kind (enterprise inputs).
 pub fn load_publication<S: Store>(
     store: &S,
     verifier: &NoteVerifier,
     index: u64,
+    note: &str,
 ) -> Result<Option<Publication>, QueryError> {
-    let bad = |problem: String| QueryError::Publication { index, problem };
-    let data = store.entry(index)?;
-    let Ok(LogEntry::Publication(note)) = LogEntry::from_bytes(&data) else {
-        return Err(bad("does not decode as a publication".into()));
-    };
-    let (p, bytes) = open_publication(store, index, &note, verifier).map_err(|e| match e {
-        PublicationError::Store(e) => QueryError::Store(e),
-        e => bad(e.to_string()),
-    })?;
+    let (p, bytes) = open_publication(store, index, note, verifier)?;
     if p.kind != PublicationKind::Factors {
         return Ok(None);
     }
-    let id = p.id;
-    let text = std::str::from_utf8(&bytes)
-        .map_err(|e| bad(format!("{id}: the series is not UTF-8: {e}")))?;
-    let series = tanji_factors::Series::parse_csv(text)
-        .map_err(|e| bad(format!("{id}: the series CSV: {e}")))?;
-    let regions = if p.regions.is_empty() {
-        series.regions()
-    } else {
-        p.regions
-    };
-    Ok(Some(Publication {
-        id,
-        index,
-        method: p.method,
-        regions,
-        calibrations: p.calibrations,
-        content_sha256: hex::encode(p.content_hash),
-        series,
-    }))
+    Ok(Some(FactorSeries::parse(p, &bytes)?))
 }
 
 /// A publication as the API lists it.
@@ -126,8 +107,8 @@ impl From<&Publication> for PublicationInfo {
                 .map(|g| rows.iter().filter(|r| &r.region == g).count())
                 .max()
                 .unwrap_or(0),
-            content_sha256: p.content_sha256.clone(),
-            calibrations: p.calibrations.clone(),
+            content_sha256: hex::encode(p.content_hash),
+            calibrations: p.calibration_lines.clone(),
             synthetic: p
                 .regions
                 .iter()
@@ -258,28 +239,20 @@ pub fn factor_curve(
             HourFactor {
                 hour: h,
                 start: rfc3339(t),
-                g_per_kwh: p
-                    .series
-                    .factor_at(&region, t)
-                    .and_then(|r| r.consumption_direct),
+                g_per_kwh: p.factor_at(&region, t),
             }
         })
         .collect();
     let present: Vec<f64> = hours.iter().filter_map(|h| h.g_per_kwh).collect();
     let day_mean =
         (!present.is_empty()).then(|| round4(present.iter().sum::<f64>() / present.len() as f64));
-    let (mut num, mut den, mut n) = (0.0, 0.0, 0usize);
-    for r in &rows {
-        if let Some(x) = r.consumption_direct {
-            num += x * r.consumption_mwh;
-            den += r.consumption_mwh;
-            n += 1;
-        }
-    }
-    let annual_mean = (den > 0.0).then(|| AnnualMean {
-        g_per_kwh: round4(num / den),
+    let annual_mean = weighted_mean(&p.series, &region).map(|g| AnnualMean {
+        g_per_kwh: round4(g),
         method: ANNUAL_MEAN_METHOD,
-        intervals: n,
+        intervals: rows
+            .iter()
+            .filter(|r| r.consumption_direct.is_some())
+            .count(),
     });
     let date = time::OffsetDateTime::from_unix_timestamp(day * 86_400)
         .map(|d| d.date().to_string())
@@ -294,38 +267,17 @@ pub fn factor_curve(
         hours,
         day_mean_g_per_kwh: day_mean,
         annual_mean,
-        calibrations: p.calibrations.clone(),
+        calibrations: p.calibration_lines.clone(),
     })
 }
 
-/// A registered meter.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct MeterInfo {
-    /// Meter id.
-    pub meter: String,
-    /// Its device.
-    pub device: String,
-    /// Carrier code.
-    pub carrier: String,
-    /// Unit code.
-    pub unit: String,
-    /// The registration's log entry.
-    pub registration: u64,
-    /// Registered rated capacity per hour, thousandths of the unit (0: not given).
-    #[serde(skip)]
-    pub rated_per_hour_milli: i64,
-}
-
 /// Registered meters by enterprise.
-pub type Enterprises = BTreeMap<String, Vec<MeterInfo>>;
+pub type Enterprises = tanji_park::view::Enterprises;
 
 /// The meters of `enterprise` in `all`, or not found. The message names only the enterprise
 /// asked for: the caller may be a token of an enterprise that is not registered, which may
 /// not learn which ones are (`GET /api/v1/enterprises` lists those a caller may read).
-pub fn meters_of<'a>(
-    all: &'a Enterprises,
-    enterprise: &str,
-) -> Result<&'a [MeterInfo], QueryError> {
+pub fn meters_of<'a>(all: &'a Enterprises, enterprise: &str) -> Result<&'a [Meter], QueryError> {
     all.get(enterprise).map(Vec::as_slice).ok_or_else(|| {
         QueryError::NotFound(format!(
             "no enterprise {enterprise:?} is registered in this log; GET /api/v1/enterprises lists the enterprises this token may read"
@@ -333,73 +285,18 @@ pub fn meters_of<'a>(
     })
 }
 
-/// Every meter's registration in force (the latest logged below `size`), by enterprise.
+/// Every meter's registration in force (the latest logged below `size`), by enterprise. A
+/// registration entry that does not decode is logged as a warning (and listed by the status).
 pub fn enterprises<S: Store>(store: &S, size: u64) -> Result<Enterprises, QueryError> {
-    let indices: Vec<u64> = store
-        .entries_of_kind(KIND_REGISTRATION)?
-        .into_iter()
-        .filter(|&i| i < size)
-        .collect();
-    enterprises_at(store, &indices)
+    let directory = Registrations::read(store, size)?.directory();
+    warn_of(&directory.problems);
+    Ok(directory.enterprises)
 }
 
-/// [`enterprises`] from the registration entries at `indices` (in log order).
-fn enterprises_at<S: Store>(store: &S, indices: &[u64]) -> Result<Enterprises, QueryError> {
-    let mut latest: BTreeMap<String, (u64, DeviceRegistration)> = BTreeMap::new();
-    for &index in indices {
-        if let Ok(LogEntry::Registration(r)) = LogEntry::from_logged_bytes(&store.entry(index)?) {
-            latest.insert(r.meter.clone(), (index, r));
-        }
-    }
-    let mut out: Enterprises = BTreeMap::new();
-    for (meter, (index, r)) in latest {
-        out.entry(r.enterprise.clone())
-            .or_default()
-            .push(MeterInfo {
-                meter,
-                device: r.device,
-                carrier: r.carrier,
-                unit: r.unit,
-                registration: index,
-                rated_per_hour_milli: r.rated_per_hour_milli,
-            });
-    }
-    Ok(out)
-}
-
-/// [`enterprises`], read once per set of registrations: the status and the dashboard ask for
-/// it at every refresh, a park may register tens of thousands of meters, and registrations
-/// change rarely. Each call lists the registration entries below the size (an index walk) and
-/// reuses the last answer if they are the same.
-#[derive(Debug, Default)]
-pub struct MeterDirectory {
-    last: std::sync::Mutex<Option<(Vec<u64>, std::sync::Arc<Enterprises>)>>,
-}
-
-impl MeterDirectory {
-    /// Every meter's registration in force below `size`, by enterprise.
-    pub fn get<S: Store>(
-        &self,
-        store: &S,
-        size: u64,
-    ) -> Result<std::sync::Arc<Enterprises>, QueryError> {
-        let indices: Vec<u64> = store
-            .entries_of_kind(KIND_REGISTRATION)?
-            .into_iter()
-            .filter(|&i| i < size)
-            .collect();
-        if let Ok(last) = self.last.lock() {
-            if let Some((seen, all)) = last.as_ref() {
-                if *seen == indices {
-                    return Ok(std::sync::Arc::clone(all));
-                }
-            }
-        }
-        let all = std::sync::Arc::new(enterprises_at(store, &indices)?);
-        if let Ok(mut last) = self.last.lock() {
-            *last = Some((indices, std::sync::Arc::clone(&all)));
-        }
-        Ok(all)
+/// Logs registration entries that did not decode.
+fn warn_of(problems: &[EntryProblem]) {
+    for p in problems {
+        tracing::warn!(entry = p.index(), "a registration entry is left out: {p}");
     }
 }
 
@@ -473,114 +370,6 @@ pub fn loads_method(lang: crate::lang::Lang) -> &'static str {
 /// Default length of a loads query without a start: the last 7 days of data.
 pub const LOADS_DEFAULT_DAYS: i64 = 7;
 
-pub(crate) fn to_milli(v: i64, decimals: u8, from: Unit, to: Unit) -> Option<i64> {
-    let r = from.factor_to(to)?;
-    let num = i128::from(v) * i128::from(r.num) * 1000;
-    let den = i128::from(r.den) * 10i128.checked_pow(u32::from(decimals))?;
-    let q = (2 * num.abs() + den) / (2 * den);
-    i64::try_from(if num < 0 { -q } else { q }).ok()
-}
-
-/// The logged channels of some meters over a period, as read from the log.
-pub struct LoggedChannels {
-    /// Start of the period, Unix seconds.
-    pub start: i64,
-    /// End (exclusive).
-    pub end: i64,
-    /// Each channel of the meters with the meter it belongs to (uploads of the meter's
-    /// registered device only), in log order.
-    pub channels: Vec<(MeterInfo, Channel)>,
-    /// Accepted uploads read.
-    pub uploads: u64,
-}
-
-/// The channels of `meters` (those of `who`: an enterprise, or the park) logged below `size`
-/// that overlap `period` (`None`: the last `default_days` days of their data).
-pub fn logged_channels<S: Store>(
-    store: &S,
-    size: u64,
-    who: &str,
-    meters: &[MeterInfo],
-    period: Option<(i64, i64)>,
-    default_days: i64,
-) -> Result<LoggedChannels, QueryError> {
-    let mine: BTreeMap<&str, &MeterInfo> = meters.iter().map(|m| (m.meter.as_str(), m)).collect();
-    let devices: BTreeSet<&str> = meters.iter().map(|m| m.device.as_str()).collect();
-    let rows: Vec<_> = store
-        .uploads()?
-        .into_iter()
-        .filter(|u| u.index < size && devices.contains(u.row.device.as_str()))
-        .collect();
-    let (start, end) = match period {
-        Some(p) => p,
-        None => {
-            let last = rows
-                .iter()
-                .flat_map(|u| &u.row.spans)
-                .filter(|s| mine.contains_key(s.meter.as_str()))
-                .map(|s| s.end)
-                .max()
-                .ok_or_else(|| {
-                    QueryError::NotFound(format!(
-                        "no accepted upload of {who} is in the log (up to entry {size})"
-                    ))
-                })?;
-            let first = rows
-                .iter()
-                .flat_map(|u| &u.row.spans)
-                .filter(|s| mine.contains_key(s.meter.as_str()))
-                .map(|s| s.start)
-                .min()
-                .unwrap_or(last);
-            ((last - default_days * 86_400).max(first), last)
-        }
-    };
-    if end <= start {
-        return Err(QueryError::BadRequest(format!(
-            "period {}..{} is empty; the end must be after the start",
-            rfc3339(start),
-            rfc3339(end)
-        )));
-    }
-    if (end - start) / 86_400 > 400 {
-        return Err(QueryError::BadRequest(format!(
-            "period {}..{} is longer than 400 days; ask for a shorter one",
-            rfc3339(start),
-            rfc3339(end)
-        )));
-    }
-    // Channels in the period.
-    let mut channels = Vec::new();
-    let mut uploads = 0;
-    for u in &rows {
-        if !u
-            .row
-            .spans
-            .iter()
-            .any(|s| mine.contains_key(s.meter.as_str()) && s.end > start && s.start < end)
-        {
-            continue;
-        }
-        let Ok(LogEntry::Upload(up)) = LogEntry::from_bytes(&store.entry(u.index)?) else {
-            continue;
-        };
-        uploads += 1;
-        for c in up.body.channels {
-            if let Some(m) = mine.get(c.meter.as_str()) {
-                if m.device == up.body.device {
-                    channels.push(((*m).clone(), c));
-                }
-            }
-        }
-    }
-    Ok(LoggedChannels {
-        start,
-        end,
-        channels,
-        uploads,
-    })
-}
-
 /// The measured loads of `enterprise`'s meters over `period` (`None`: the last
 /// [`LOADS_DEFAULT_DAYS`] days of its data) from the log up to `size`, with `factors`' hourly
 /// values for `region` alongside.
@@ -588,7 +377,7 @@ pub fn loads<S: Store>(
     store: &S,
     size: u64,
     enterprise: &str,
-    meters: &[MeterInfo],
+    meters: &[Meter],
     period: Option<(i64, i64)>,
     factors: Option<(&Publication, Option<&str>)>,
 ) -> Result<Loads, QueryError> {
@@ -608,36 +397,17 @@ pub fn loads<S: Store>(
     type Sums = (BTreeSet<String>, Vec<Option<i64>>);
     let mut by: BTreeMap<(String, String), Sums> = BTreeMap::new();
     for (m, c) in &channels {
-        let (Ok(from), Ok(to)) = (c.unit.parse::<Unit>(), m.unit.parse::<Unit>()) else {
+        let (Ok(_), Ok(to)) = (c.unit.parse::<Unit>(), m.unit.parse::<Unit>()) else {
             continue;
         };
         if c.interval_s == 0 || c.interval_s % iv != 0 {
             continue;
         }
-        let k = i64::from(c.interval_s / iv);
         let slot = by
             .entry((m.carrier.clone(), m.unit.clone()))
             .or_insert_with(|| (BTreeSet::new(), vec![None; n]));
         slot.0.insert(m.meter.clone());
-        for (i, &v) in c.values.iter().enumerate() {
-            let Some(milli) = to_milli(v, c.decimals, from, to) else {
-                continue;
-            };
-            let t = c.start + i as i64 * i64::from(c.interval_s);
-            for j in 0..k {
-                let ts = t + j * iv_i;
-                if ts < start || ts >= end {
-                    continue;
-                }
-                let Ok(at) = usize::try_from((ts - s0) / iv_i) else {
-                    continue;
-                };
-                if let Some(cell) = slot.1.get_mut(at) {
-                    let part = milli * (j + 1) / k - milli * j / k;
-                    *cell = Some(cell.unwrap_or(0) + part);
-                }
-            }
-        }
+        add_channel(&mut slot.1, s0, iv, start, c, to);
     }
     let series = by
         .into_iter()
@@ -662,11 +432,7 @@ pub fn loads<S: Store>(
                 start_unix: h0,
                 interval_s: 3600,
                 g_per_kwh: (0..hours)
-                    .map(|h| {
-                        p.series
-                            .factor_at(&region, h0 + h * 3600)
-                            .and_then(|r| r.consumption_direct)
-                    })
+                    .map(|h| p.factor_at(&region, h0 + h * 3600))
                     .collect(),
                 region,
             })
@@ -729,6 +495,9 @@ pub struct Status {
     pub devices: usize,
     /// Factor publications.
     pub publications: Vec<String>,
+    /// Registration entries that did not decode (`entry N: …`); their meters are not counted.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<String>,
 }
 
 /// The ledger's status from the store; `note` is the checkpoint to show (the latest stored
@@ -738,7 +507,7 @@ pub fn status<S: Store>(
     verifier: &NoteVerifier,
     note: Option<String>,
     publications: Vec<String>,
-    meters: &MeterDirectory,
+    meters: &RegistrationCache,
 ) -> Result<Status, QueryError> {
     let note = match note {
         Some(n) => Some(n),
@@ -770,14 +539,9 @@ pub fn status<S: Store>(
         });
     }
     let size = checkpoint.as_ref().map_or(0, |c| c.size);
-    let ents = meters.get(store, size)?;
-    let meters = ents.values().map(Vec::len).sum();
-    let devices = ents
-        .values()
-        .flatten()
-        .map(|m| m.device.as_str())
-        .collect::<BTreeSet<_>>()
-        .len();
+    let directory = meters.get(store, size)?;
+    warn_of(&directory.problems);
+    let ents = &directory.enterprises;
     Ok(Status {
         park: store.meta("park")?.unwrap_or_default(),
         origin: store.meta("origin")?.unwrap_or_default(),
@@ -786,56 +550,11 @@ pub fn status<S: Store>(
         checkpoint,
         cosignatures,
         enterprises: ents.len(),
-        meters,
-        devices,
+        meters: directory.meters().count(),
+        devices: directory.devices(),
         publications,
+        problems: (directory.problems.iter())
+            .map(|p| format!("entry {}: {p}", p.index()))
+            .collect(),
     })
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
-    use super::*;
-
-    #[test]
-    fn to_milli_is_exact_and_rounds_half_away() {
-        // 1.234 kWh at 3 decimals → 1234 Wh.
-        assert_eq!(to_milli(1234, 3, Unit::KWh, Unit::KWh), Some(1234));
-        // 1 MJ = 0.2777… kWh = 277.8 thousandths of a kWh, rounded to 278.
-        assert_eq!(to_milli(1, 0, Unit::MJ, Unit::KWh), Some(278));
-        assert_eq!(to_milli(-1, 0, Unit::MJ, Unit::KWh), Some(-278));
-        assert_eq!(to_milli(5, 1, Unit::MWh, Unit::KWh), Some(500_000));
-        assert_eq!(to_milli(1, 0, Unit::Kg, Unit::KWh), None);
-    }
-
-    #[test]
-    fn the_meter_directory_is_read_again_when_a_registration_is_logged() {
-        let dir = tempfile::tempdir().unwrap();
-        let sim = tanji_simulator::Park::generate(tanji_simulator::ParkSpec {
-            seed: 3,
-            enterprises: 3,
-            start_day: 1_795_132_800,
-            days: 1,
-        });
-        let regs = sim.registrations(1_795_132_800 - 86_400);
-        let last = regs[regs.len() - 1].enterprise.clone();
-        let (rest, first): (Vec<_>, Vec<_>) = regs.into_iter().partition(|r| r.enterprise == last);
-        let mut park = tanji_park::Park::create(dir.path(), "t", None).unwrap();
-        park.register(&first).unwrap();
-        let directory = MeterDirectory::default();
-        let store = park.store();
-        let a = directory.get(store, park.size()).unwrap();
-        assert_eq!(*a, enterprises(store, park.size()).unwrap());
-        assert_eq!(a.len(), 2);
-        // The same registrations: the same answer, not read again.
-        let b = directory.get(store, park.size()).unwrap();
-        assert!(std::sync::Arc::ptr_eq(&a, &b));
-        // A smaller size sees fewer registrations.
-        assert_eq!(directory.get(store, 0).unwrap().len(), 0);
-        park.register(&rest).unwrap();
-        let store = park.store();
-        let c = directory.get(store, park.size()).unwrap();
-        assert_eq!(c.len(), 3);
-        assert_eq!(*c, enterprises(store, park.size()).unwrap());
-    }
 }

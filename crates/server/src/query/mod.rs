@@ -59,12 +59,10 @@ pub enum QueryError {
     #[error("{0}")]
     Internal(String),
     /// A logged publication does not check.
-    #[error("publication at entry {index}: {problem}")]
+    #[error("publication at entry {}: {error}", error.index().map_or_else(|| "?".to_string(), |i| i.to_string()))]
     Publication {
-        /// Its log entry.
-        index: u64,
         /// What is wrong.
-        problem: String,
+        error: tanji_park::PublicationError,
     },
 }
 
@@ -90,7 +88,7 @@ pub struct QueryState {
     /// Computed load-shift advice.
     advice: advice::AdviceCache,
     /// The registered meters, read once per set of registrations.
-    meters: Arc<data::MeterDirectory>,
+    meters: Arc<tanji_park::view::RegistrationCache>,
 }
 
 type Shared = Extension<Arc<QueryState>>;
@@ -198,7 +196,7 @@ async fn publications(
         .reader()
         .with(move |store| {
             let mut out = Vec::new();
-            for index in data::publication_indices(store, size)? {
+            for (index, note) in data::publication_log(store, size)?.notes() {
                 let cached = q
                     .publications
                     .lock()
@@ -207,7 +205,7 @@ async fn publications(
                 let p = match cached {
                     Some(p) => p,
                     None => {
-                        let p = data::load_publication(store, &v, index)?.map(Arc::new);
+                        let p = data::load_publication(store, &v, index, note)?.map(Arc::new);
                         if let Ok(mut m) = q.publications.lock() {
                             m.insert(index, p.clone());
                         }
@@ -228,18 +226,12 @@ fn pick(pubs: &[Arc<Publication>], want: Option<&str>) -> Result<Arc<Publication
         Some(w) => pubs.iter().rev().find(|p| tanji_park::is_named(&p.id, w)),
     };
     found.cloned().ok_or_else(|| {
-        ApiError::not_found(format!(
-            "no factor publication {} in the log; published: {}",
-            want.map_or_else(|| "at all".to_string(), |w| format!("{w:?}")),
-            if pubs.is_empty() {
-                "none (publish one with `tanji factors publish`)".to_string()
-            } else {
-                pubs.iter()
-                    .map(|p| p.id.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            }
-        ))
+        let missing = tanji_park::PublicationError::NotFound {
+            kind: tanji_park::PublicationKind::Factors,
+            want: want.map(str::to_string),
+            published: pubs.iter().map(|p| p.id.clone()).collect(),
+        };
+        ApiError::not_found(missing.to_string())
     })
 }
 
@@ -454,8 +446,7 @@ async fn enterprise_list(
         .reader()
         .with(move |store| Ok(meters.get(store, size)?))
         .await?;
-    let list: Vec<Value> = all
-        .iter()
+    let list: Vec<Value> = (all.enterprises.iter())
         .filter(|(id, _)| caller.may_read_enterprise(id))
         .map(|(id, meters)| json!({"id": id, "meters": meters}))
         .collect();
@@ -484,7 +475,7 @@ async fn enterprise_loads(
         .reader()
         .with(move |store| {
             let all = directory.get(store, size)?;
-            let meters = data::meters_of(&all, &id)?;
+            let meters = data::meters_of(&all.enterprises, &id)?;
             Ok(data::loads(
                 store,
                 size,
@@ -586,6 +577,7 @@ async fn enterprise_issues(
         .with(move |store| {
             let devices: Vec<String> = directory
                 .get(store, size)?
+                .enterprises
                 .get(&id)
                 .map(|ms| ms.iter().map(|m| m.device.clone()).collect())
                 .unwrap_or_default();
@@ -611,7 +603,7 @@ async fn enterprise_anomalies(
         .reader()
         .with(move |store| {
             let all = directory.get(store, size)?;
-            let meters = data::meters_of(&all, &id)?.to_vec();
+            let meters = data::meters_of(&all.enterprises, &id)?.to_vec();
             let one = BTreeMap::from([(id.clone(), meters)]);
             Ok(anomalies::anomalies(store, size, &one, Some(&id), days)?)
         })
@@ -632,7 +624,13 @@ async fn park_anomalies(
         .reader()
         .with(move |store| {
             let all = directory.get(store, size)?;
-            Ok(anomalies::anomalies(store, size, &all, None, days)?)
+            Ok(anomalies::anomalies(
+                store,
+                size,
+                &all.enterprises,
+                None,
+                days,
+            )?)
         })
         .await?;
     Ok(Json(found.in_lang(lang)))

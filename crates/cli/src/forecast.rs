@@ -107,7 +107,7 @@ fn park_days(
     // From March: clear of the Spring Festival shutdown, through Labour Day and the summer.
     let first = LocalDate::parse(&format!("{year}-03-02"))?;
     let days = local_days(zone, first, n)?;
-    let utc0 = days[0].1.div_euclid(86_400) * 86_400;
+    let utc0 = days[0].1.div_euclid(tanji_units::time::DAY_S) * tanji_units::time::DAY_S;
     let park = tanji_simulator::Park::generate(ParkSpec {
         seed,
         enterprises,
@@ -128,7 +128,7 @@ fn park_days(
             let (mut l, mut p) = (Vec::with_capacity(96), Vec::with_capacity(96));
             for i in 0..96i64 {
                 let t = start + i * 900;
-                let day = &utc[usize::try_from((t - utc0) / 86_400)?];
+                let day = &utc[usize::try_from((t - utc0) / tanji_units::time::DAY_S)?];
                 let slot = usize::try_from((t - day.start) / 900)?;
                 l.push(day.site_load[slot] as f64 / 1000.0);
                 if let Some(k) = pv_at {
@@ -265,7 +265,7 @@ fn backtest_cmd(
     if let Some(path) = write {
         let body = format!(
             "Measured {} with `tanji forecast backtest --days {held}`:\n\n{table}\n{note}",
-            crate::util::rfc3339(crate::util::now()),
+            tanji_units::time::rfc3339(crate::util::now()),
         );
         crate::record::record(path, "forecast", &body)?;
         println!("recorded in {}", path.display());

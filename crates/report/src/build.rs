@@ -17,6 +17,7 @@ use tanji_accounting::{Inputs, IntervalSeries, NamedFactor, Options, SeriesFacto
 use tanji_ledger::{open_checkpoint, NoteVerifier};
 use tanji_readings::SignedUpload;
 use tanji_store::Store;
+use tanji_units::time::{rfc3339, PARK_UTC_OFFSET_S};
 use tanji_units::{Carrier, Unit};
 
 use self::figures::{
@@ -32,7 +33,7 @@ use crate::gather::{
     load_factors, load_inputs, series_span, Factors, Inputs as InputsPublication, LogView,
     Registered,
 };
-use crate::{rfc3339, Finding, ReportError, FORMAT};
+use crate::{Finding, ReportError, FORMAT};
 
 /// Enthalpy of steam metered by mass when the meter gives no pressure and temperature:
 /// saturated steam at 1.0 MPa (absolute), kJ/kg.
@@ -107,7 +108,7 @@ pub enum Source {
 
 impl Request {
     /// An enterprise or park request with the defaults: all data, latest publication and
-    /// checkpoint, default fixed factor, UTC+8.
+    /// checkpoint, default fixed factor, the park's offset (UTC+8).
     pub fn new(scope: Scope) -> Request {
         Request {
             scope,
@@ -116,7 +117,7 @@ impl Request {
             region: None,
             fixed: FixedChoice::Default,
             checkpoint_size: None,
-            utc_offset_s: 8 * 3600,
+            utc_offset_s: PARK_UTC_OFFSET_S,
             device_signatures: false,
             source: Source::Index,
             inputs: None,
@@ -1415,7 +1416,7 @@ mod tests {
             basis: "given".into(),
             source: "given".into(),
         };
-        let o = options(&fixed, None, 8 * 3600);
+        let o = options(&fixed, None, PARK_UTC_OFFSET_S);
         let f = o.fixed_factor.expect("a fixed factor");
         assert_eq!(f.value.to_string(), "570.3");
         assert_eq!(o.utc_offset_s, 28_800);

@@ -7,8 +7,8 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use tanji_report::rfc3339;
 use tanji_store::Store;
+use tanji_units::time::rfc3339;
 use tanji_units::{Carrier, Unit};
 
 use super::data::{logged_channels, to_milli, MeterInfo};

@@ -30,6 +30,9 @@ pub const HOUR_S: i64 = 3_600;
 /// reports, dashboard, anomaly rules and simulation are taken at this offset.
 pub const PARK_UTC_OFFSET_S: i32 = 8 * 3600;
 
+/// [`PARK_UTC_OFFSET_S`] as text, `+08:00` (what [`parse_utc_offset`] reads).
+pub const PARK_UTC_OFFSET: &str = "+08:00";
+
 /// A proleptic Gregorian calendar date.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CivilDate {
@@ -195,6 +198,14 @@ pub fn parse_date(text: &str) -> Option<i64> {
         u8::from(d.month()),
         d.day(),
     ))
+}
+
+/// Parses a UTC offset `±HH:MM` (sign required, e.g. `+08:00`) into seconds.
+pub fn parse_utc_offset(text: &str) -> Option<i32> {
+    let fmt = time::macros::format_description!("[offset_hour sign:mandatory]:[offset_minute]");
+    time::UtcOffset::parse(text, &fmt)
+        .ok()
+        .map(time::UtcOffset::whole_seconds)
 }
 
 #[cfg(test)]

@@ -99,6 +99,16 @@ fn rfc3339_parses_offsets_and_refuses_what_is_not_an_instant() {
 }
 
 #[test]
+fn utc_offsets_parse_with_their_sign() {
+    assert_eq!(parse_utc_offset(PARK_UTC_OFFSET), Some(PARK_UTC_OFFSET_S));
+    assert_eq!(parse_utc_offset("-05:30"), Some(-19_800));
+    assert_eq!(parse_utc_offset("+00:00"), Some(0));
+    for bad in ["08:00", "+8", "+08", "UTC+8", ""] {
+        assert_eq!(parse_utc_offset(bad), None, "{bad}");
+    }
+}
+
+#[test]
 fn dates_parse_to_day_numbers() {
     assert_eq!(parse_date("2025-03-03"), Some(20_150));
     assert_eq!(parse_date("1970-01-01"), Some(0));

@@ -9,9 +9,9 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use clap::Subcommand;
 use tanji_forecast::{backtest, spread, Day, Model, Score};
-use tanji_optimizer::local::{LocalDate, Zone};
 use tanji_park::Park;
 use tanji_simulator::{MeterRole, ParkSpec};
+use tanji_units::time::{LocalDate, Zone};
 
 #[derive(Debug, Subcommand)]
 pub enum ForecastCommand {

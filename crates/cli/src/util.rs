@@ -4,7 +4,7 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::{anyhow, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use tanji_park::{Clock as _, Park, SystemClock};
 use tanji_units::time::{self, rfc3339, DAY_S};
@@ -16,9 +16,11 @@ pub fn now() -> i64 {
 
 /// Parses `YYYY-MM-DD` as the UTC midnight starting that day.
 pub fn parse_day(s: &str) -> Result<i64> {
-    let day = time::parse_date(s).with_context(|| {
-        format!("date {s:?}: expected YYYY-MM-DD with two-digit month and day, e.g. 2026-11-01")
-    })?;
+    let day = time::parse_date(s)
+        .map_err(|e| anyhow!(e.reason))
+        .with_context(|| {
+            format!("date {s:?}: expected YYYY-MM-DD with two-digit month and day, e.g. 2026-11-01")
+        })?;
     Ok(day * DAY_S)
 }
 
@@ -36,7 +38,12 @@ pub fn period_dates(start: &str, end: &str) -> String {
 
 /// Parses an RFC 3339 instant.
 pub fn parse_instant(s: &str) -> Result<i64> {
-    Ok(time::parse_rfc3339(s)?)
+    time::parse_rfc3339(s)
+        .map_err(|e| match e {
+            time::InstantError::NotRfc3339 { reason, .. } => anyhow!(reason),
+            e @ time::InstantError::Fractional { .. } => anyhow!(e),
+        })
+        .with_context(|| format!("time {s:?}: expected RFC 3339, e.g. 2026-11-01T00:00:00Z"))
 }
 
 /// Checks that `value` (of option `option`) is a listen address, `HOST:PORT`.

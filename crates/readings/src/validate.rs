@@ -624,9 +624,7 @@ fn value_rejection(
     max_raw: i128,
 ) -> Rejection {
     let c = ch.1;
-    let at = c
-        .interval_start(j)
-        .map_or(String::from("?"), rfc3339);
+    let at = c.interval_start(j).map_or(String::from("?"), rfc3339);
     let q = Fixed::new(v, c.decimals).unwrap_or(Fixed::from_int(v));
     let noun = unit.dimension().noun();
     if v < 0 {

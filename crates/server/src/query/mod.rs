@@ -140,7 +140,7 @@ impl PageQuery {
 }
 
 fn parse_instant(s: &str, end: bool) -> Result<i64, ApiError> {
-    if let Some(day) = time::parse_date(s) {
+    if let Ok(day) = time::parse_date(s) {
         return Ok((day + i64::from(end)) * time::DAY_S);
     }
     time::parse_rfc3339(s).map_err(|_| {

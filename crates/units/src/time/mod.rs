@@ -189,11 +189,24 @@ pub fn parse_rfc3339_whole(text: &str) -> Result<i64, InstantError> {
     Ok(t.unix_timestamp())
 }
 
+/// Why a text is not a date `YYYY-MM-DD`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{text:?} is not a date such as 2026-11-01 ({reason})")]
+pub struct DateError {
+    /// The text given.
+    pub text: String,
+    /// What the parser found wrong.
+    pub reason: String,
+}
+
 /// Parses a date `YYYY-MM-DD` (four-digit year, two-digit month and day) into its day number.
-pub fn parse_date(text: &str) -> Option<i64> {
+pub fn parse_date(text: &str) -> Result<i64, DateError> {
     let fmt = time::macros::format_description!("[year]-[month]-[day]");
-    let d = time::Date::parse(text, &fmt).ok()?;
-    Some(days_from_civil(
+    let d = time::Date::parse(text, &fmt).map_err(|e| DateError {
+        text: text.to_string(),
+        reason: e.to_string(),
+    })?;
+    Ok(days_from_civil(
         i64::from(d.year()),
         u8::from(d.month()),
         d.day(),

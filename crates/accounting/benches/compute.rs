@@ -15,11 +15,10 @@ use std::time::Instant;
 
 use criterion::{criterion_group, Criterion};
 use tanji_accounting::*;
-use tanji_units::{Carrier, Unit};
+use tanji_units::{time, Carrier, Unit};
 
 /// 2025-01-01T00:00:00Z.
 const START: i64 = 1_735_689_600;
-const DAY: i64 = 86_400;
 const N: usize = 365 * 96;
 const ENTERPRISES: usize = 101;
 
@@ -38,7 +37,7 @@ impl Rng {
 }
 
 fn local_hour(t: i64) -> i64 {
-    (t + 8 * 3600).rem_euclid(DAY) / 3600
+    time::local_hour(t, time::PARK_UTC_OFFSET_S)
 }
 
 fn meter(

@@ -1,6 +1,7 @@
 //! Gap filling: linear interpolation for short gaps, an interval-of-day profile for long ones.
 
 use serde::{Deserialize, Serialize};
+use tanji_units::time::{local_second, DAY_S};
 
 /// How an interval's value was obtained.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -60,17 +61,16 @@ pub fn fill(
         );
     }
     let step = i64::from(interval_s.max(1));
-    let slots = (86_400 / step).max(1) as usize;
+    let slots = (DAY_S / step).max(1) as usize;
     let slot_of = |i: usize| -> usize {
-        let t = start + i as i64 * step + i64::from(utc_offset_s);
-        (t.rem_euclid(86_400) / step) as usize % slots
+        (local_second(start + i as i64 * step, utc_offset_s) / step) as usize % slots
     };
     // Sum and count of the measured values at each interval-of-day, worked out when a run
     // first needs them.
     let profile = || {
         let mut sum = vec![0i128; slots];
         let mut count = vec![0i128; slots];
-        if 86_400 % step == 0 {
+        if DAY_S % step == 0 {
             // The slot steps by one from interval to interval, round the day.
             let mut s = slot_of(0);
             for v in values {

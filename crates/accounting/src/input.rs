@@ -1,6 +1,7 @@
 //! What [`crate::compute`] takes: interval data, instruments, output and options.
 
 use serde::{Deserialize, Serialize};
+use tanji_units::time::PARK_UTC_OFFSET_S;
 use tanji_units::{Carrier, Unit};
 
 use std::collections::BTreeMap;
@@ -157,20 +158,6 @@ pub const CHINA_RESIDUAL: &[(i32, f64, &str)] = &[
     ),
 ];
 
-/// The civil year of the local day `unix + utc_offset_s` falls in (proleptic Gregorian; the
-/// day-number algorithm of `tanji-simulator`'s calendar, Howard Hinnant's `civil_from_days`).
-pub(crate) fn local_year(unix: i64, utc_offset_s: i32) -> i32 {
-    let n = (unix + i64::from(utc_offset_s)).div_euclid(86_400);
-    let z = n + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let y = yoe + era * 400 + i64::from(mp >= 10);
-    i32::try_from(y).unwrap_or(if y < 0 { i32::MIN } else { i32::MAX })
-}
-
 /// The China residual factor for data of `year`, gCO2/kWh: that year's value, or the latest
 /// published when the year is newer, or the earliest when older; the source says which.
 pub fn china_residual(year: i32) -> NamedFactor {
@@ -258,7 +245,7 @@ impl Default for Options {
             residual: Residual::ChinaExcludingTraded,
             matching: Matching::Annual,
             net_exports: false,
-            utc_offset_s: 8 * 3600,
+            utc_offset_s: PARK_UTC_OFFSET_S,
             heat: HeatFactors::default(),
             fuels: FuelLibrary::default(),
             meter_fuels: BTreeMap::new(),

@@ -39,38 +39,17 @@ pub use input::{
 pub use report::*;
 pub use why::Lang;
 
+use tanji_units::time::rfc3339;
 use tanji_units::{Carrier, Unit};
 
 /// The method version every report names; bump it on any change that can change a result.
 pub const METHOD: &str = "tanji-accounting/v2";
 
-/// Unix seconds as an RFC 3339 UTC instant (`2026-11-01T00:00:00Z`), for messages: periods
-/// in errors are dates, not seconds. Days from the civil calendar (proleptic Gregorian).
-pub(crate) fn utc(t: &i64) -> String {
-    let (days, secs) = (t.div_euclid(86_400), t.rem_euclid(86_400));
-    // Civil date of a day count from 1970-01-01 (eras of 400 years, March-based years).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    )
-}
-
 /// Input that [`compute`] refuses (bad data within valid input is a [`DataIssue`] instead).
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum AccountingError {
     /// The period is empty or inverted.
-    #[error("period {}..{} is empty; the end must be after the start", utc(.start), utc(.end))]
+    #[error("period {}..{} is empty; the end must be after the start", rfc3339(*.start), rfc3339(*.end))]
     Period {
         /// Start.
         start: i64,
@@ -80,8 +59,8 @@ pub enum AccountingError {
     /// The period is longer than 100 years (hourly aggregates are kept for each of its hours).
     #[error(
         "period {}..{} is longer than 100 years; report a shorter period",
-        utc(.start),
-        utc(.end)
+        rfc3339(*.start),
+        rfc3339(*.end)
     )]
     PeriodTooLong {
         /// Start.
@@ -153,20 +132,4 @@ pub fn compute_with_intervals(
     options: &Options,
 ) -> Result<(Report, Vec<IntervalEmission>), AccountingError> {
     compute::run_detailed(inputs, factors, options)
-}
-
-#[cfg(test)]
-mod utc_tests {
-    use super::utc;
-
-    #[test]
-    fn utc_names_the_civil_date() {
-        assert_eq!(utc(&0), "1970-01-01T00:00:00Z");
-        // 2024-02-29T12:34:56Z, a leap day.
-        assert_eq!(utc(&1_709_210_096), "2024-02-29T12:34:56Z");
-        // 2026-11-01T00:00:00Z.
-        assert_eq!(utc(&1_793_491_200), "2026-11-01T00:00:00Z");
-        // One second before the epoch.
-        assert_eq!(utc(&-1), "1969-12-31T23:59:59Z");
-    }
 }

@@ -348,113 +348,25 @@ mod tests {
         }
     }
 
-    /// The flat-load enterprise of the demo: season −60.4 t, timing −1.7 t. The sentence used to
-    /// blame 14:00–01:00 and so advise shifting load; the season is the cause.
+    /// The sentences themselves are whole-text snapshots in `tests/why.rs`.
     #[test]
-    fn why_sentence_names_season_when_season_dominates() {
+    fn the_dominant_part_is_the_larger_one_when_material() {
+        // The flat-load enterprise of the demo: season −60.4 t, timing −1.7 t.
         let c = comparison(Some(530.2), -1_700_000);
         assert_eq!(c.season_g, -60_400_000);
         assert_eq!(dominant(&c), Some(Part::Season));
-        let en = reason(&c, Lang::En).unwrap();
+        // Season −2 t (0.2%), timing −80 t (8%).
         assert_eq!(
-            en,
-            "The season explains most of the difference: over this period the grid's factor averaged 530.2 g/kWh, \
-             6% above the annual factor (500 g/kWh), which makes the fixed factor under-count by 60.4 t. \
-             The timing of your use changes it by only 1.7 t (under 1% of the fixed-factor figure), so moving load \
-             between hours would change little. At the fixed annual factor your location-based electricity emissions \
-             are under-counted by 62.1 t (6.2%)."
+            dominant(&comparison(Some(501.0), -80_000_000)),
+            Some(Part::Timing)
         );
-        assert!(
-            !en.contains("falls in") && !en.contains("Moving use"),
-            "{en}"
-        );
-        let zh = reason(&c, Lang::Zh).unwrap();
-        assert_eq!(
-            zh,
-            "差异主要来自季节：本期电网因子平均为 530.2 克/千瓦时，比年均因子（500 克/千瓦时）高6%，使固定因子少计 60.4 吨。\
-             用电时段的影响仅 1.7 吨（不足固定因子排放的 1%），在时段间转移负荷作用很小。\
-             按固定年均因子计算，您基于位置的用电排放少计 62.1 吨（6.2%）。"
-        );
-    }
-
-    #[test]
-    fn why_sentence_names_timing_and_advises_shifting_only_when_timing_is_material() {
-        // Season −2 t (0.2%, not material), timing −80 t (8%).
-        let c = comparison(Some(501.0), -80_000_000);
-        assert_eq!(dominant(&c), Some(Part::Timing));
-        let en = reason(&c, Lang::En).unwrap();
-        assert_eq!(
-            en,
-            "When you use power explains most of the difference: 46% of your use falls in 14:00–01:00, when the factor \
-             is 12% above the period's mean, which raises your hourly figure by 80.0 t against a flat use of the day. \
-             Moving use out of those hours would lower your hourly figure. At the fixed annual factor your \
-             location-based electricity emissions are under-counted by 82.0 t (8.2%)."
-        );
-        let zh = reason(&c, Lang::Zh).unwrap();
-        assert_eq!(
-            zh,
-            "差异主要来自用电时段：您 46% 的用电落在 14:00–01:00，该时段因子比本期均值高12%，与全天均匀用电相比，使您的逐时排放增加 80.0 吨。\
-             将用电移出这些时段可降低逐时排放。按固定年均因子计算，您基于位置的用电排放少计 82.0 吨（8.2%）。"
-        );
-        // Material timing under a larger season: named second, with its hours and the advice.
-        let c = comparison(Some(530.2), -20_000_000);
-        let en = reason(&c, Lang::En).unwrap();
-        assert!(en.starts_with("The season explains most"), "{en}");
-        assert!(
-            en.contains("The timing of your use adds to it: 46% of your use falls in 14:00–01:00"),
-            "{en}"
-        );
-        assert!(en.contains("Moving use out of those hours"), "{en}");
-    }
-
-    #[test]
-    fn why_sentence_is_not_written_when_there_is_nothing_to_compare() {
-        // Grid import, but no hourly factor for any of it: every interval fell back to the
-        // fixed factor.
+        // Both under 1% of the fixed figure.
+        assert_eq!(dominant(&comparison(Some(499.0), 3_000_000)), None);
+        // No interval had an hourly factor: nothing to compare, no sentence.
         let mut c = comparison(None, 0);
         c.intervals_without_factor = 2_880;
+        assert_eq!(dominant(&c), None);
         assert_eq!(reason(&c, Lang::En), None);
-        assert_eq!(reason(&c, Lang::Zh), None);
-        assert_eq!(dominant(&c), None);
-    }
-
-    #[test]
-    fn why_sentence_says_neither_part_matters_when_both_are_small() {
-        let c = comparison(Some(499.0), 3_000_000);
-        assert_eq!(dominant(&c), None);
-        let en = reason(&c, Lang::En).unwrap();
-        assert!(
-            en.starts_with("The hourly factors give almost the fixed-factor figure: the season (2.0 t) and the timing of your use (3.0 t) each change it by less than 1%."),
-            "{en}"
-        );
-        assert!(!en.contains("Moving"), "{en}");
-        let zh = reason(&c, Lang::Zh).unwrap();
-        assert!(zh.starts_with("逐时因子与固定因子的结果几乎相同"), "{zh}");
-    }
-
-    #[test]
-    fn why_sentence_says_how_many_intervals_had_no_factor() {
-        let mut c = comparison(Some(530.2), -1_700_000);
-        c.intervals_without_factor = 96;
-        let en = reason(&c, Lang::En).unwrap();
-        assert!(
-            en.contains("96 intervals of grid import have no hourly factor"),
-            "{en}"
-        );
-        assert!(reason(&c, Lang::Zh)
-            .unwrap()
-            .contains("有 96 个购电时段没有逐时因子"));
-    }
-
-    #[test]
-    fn no_import_is_said_in_both_languages() {
-        let mut c = comparison(None, 0);
-        c.import_wh = 0;
-        assert_eq!(
-            reason(&c, Lang::En).as_deref(),
-            Some("No grid electricity was imported in the period.")
-        );
-        assert_eq!(reason(&c, Lang::Zh).as_deref(), Some("本期未从电网购电。"));
     }
 
     #[test]

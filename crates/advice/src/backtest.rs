@@ -5,7 +5,7 @@
 
 use tanji_factors::Series;
 use tanji_forecast::{backtest, spread, Day, ForecastError, Model, Score};
-use tanji_optimizer::local::{LocalDate, TimeError, Zone};
+use tanji_units::time::{LocalDate, TimeError, Zone};
 use tanji_simulator::{MeterRole, ParkSpec};
 
 /// Why a backtest could not be run.

@@ -4,9 +4,10 @@
 
 use tanji_forecast::{forecast, Day, Model};
 use tanji_ledger::NoteVerifier;
-use tanji_optimizer::local::{LocalDate, Zone};
+use tanji_units::time::{LocalDate, Zone};
 use tanji_optimizer::spec::SiteDay;
-use tanji_report::{interval_factors, rfc3339, site_series, IntervalFactors};
+use tanji_report::{interval_factors, site_series, IntervalFactors};
+use tanji_units::time::rfc3339;
 use tanji_store::Store;
 
 use crate::AdviceError;

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 use tanji_ledger::NoteVerifier;
-use tanji_optimizer::local::{LocalDate, Zone};
+use tanji_units::time::{LocalDate, Zone};
 use tanji_optimizer::spec::FlexSpec;
 use tanji_optimizer::{optimize, rescore, Objective, Outcome, Plan, Tariff};
 use tanji_store::Store;

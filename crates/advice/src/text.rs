@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 use tanji_optimizer::{format_energy, Outcome, Plan};
 
 use crate::plan::moved_wh;
-use tanji_optimizer::local::LocalDate;
+use tanji_units::time::LocalDate;
 
 use crate::{AdvicePlan, DayAdvice, Planning, Setup};
 

@@ -77,12 +77,10 @@ mod rank;
 mod solar;
 
 use serde::{Deserialize, Serialize};
-use tanji_units::Carrier;
+use tanji_units::{time, Carrier};
 
 pub use solar::elevation_deg;
 
-/// Beijing time, UTC+8 (no daylight saving), the default local offset.
-pub const DEFAULT_UTC_OFFSET_S: i32 = 8 * 3600;
 /// At most this many values are copied into an alert's evidence.
 pub const MAX_EVIDENCE_VALUES: usize = 96;
 
@@ -231,7 +229,7 @@ pub struct MeterData<'a> {
 /// Detector settings. [`Settings::default`] documents each default.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Settings {
-    /// Local clock offset from UTC, seconds (default +8 h, Beijing time).
+    /// Local clock offset from UTC, seconds (default the park's, `tanji_units::time::PARK_UTC_OFFSET_S`).
     pub utc_offset_s: i32,
     /// Site latitude, degrees north (default 26.08, Fuzhou).
     pub latitude_deg: f64,
@@ -275,7 +273,7 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Settings {
-            utc_offset_s: DEFAULT_UTC_OFFSET_S,
+            utc_offset_s: time::PARK_UTC_OFFSET_S,
             latitude_deg: 26.08,
             longitude_deg: 119.30,
             missing_min_s: 3_600,
@@ -925,16 +923,16 @@ fn pv_at_night(data: &MeterData<'_>, s: &Settings, out: &mut Vec<Alert>) {
 
 /// Whether interval `i` lies wholly within the idle local hours.
 fn in_idle_hours(data: &MeterData<'_>, idle: IdleSchedule, s: &Settings, i: usize) -> bool {
-    let t0 = span_start(data, i) + i64::from(s.utc_offset_s);
+    let t0 = span_start(data, i);
     let last = t0 + i64::from(data.interval_s) - 1;
     let mut t = t0;
-    // Check every hour the interval touches.
+    // Check every local hour the interval touches.
     while t <= last {
-        let hour = t.rem_euclid(86_400) / 3600;
+        let hour = time::local_hour(t, s.utc_offset_s);
         if idle.hours_mask & (1 << hour) == 0 {
             return false;
         }
-        t = (t.div_euclid(3600) + 1) * 3600;
+        t += time::HOUR_S - time::local_second(t, s.utc_offset_s) % time::HOUR_S;
     }
     true
 }

@@ -17,6 +17,7 @@ use tanji_readings::{
 
 use tanji_cli::record::{check_write, record};
 use tanji_cli::util;
+use tanji_units::time;
 
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
@@ -164,7 +165,7 @@ block solver vs dense LU max |diff| {:.1e} g/kWh; series CSV {} bytes; {} data i
     if let Some(path) = write {
         let intro = format!(
             "Measured {} on this machine, one thread, {} regions × {} hours (synthetic network, seed {}), fastest of {} rounds:\n\n",
-            util::rfc3339(util::now()),
+            time::rfc3339(util::now()),
             cfg.regions,
             cfg.hours,
             cfg.seed,
@@ -201,7 +202,7 @@ struct Data {
 
 fn make_data(n: usize, devices: usize, now: i64) -> Data {
     let days = n.div_ceil(devices);
-    let first_day = (now.div_euclid(86_400) - days as i64 - 1) * 86_400;
+    let first_day = (now.div_euclid(time::DAY_S) - days as i64 - 1) * time::DAY_S;
     let keys: Vec<SigningKey> = (0..devices).map(key_for).collect();
     let regs = (0..devices)
         .map(|d| DeviceRegistration {
@@ -231,7 +232,7 @@ fn make_data(n: usize, devices: usize, now: i64) -> Data {
                     carrier: "electricity_import".into(),
                     unit: "kWh".into(),
                     decimals: 3,
-                    start: first_day + day as i64 * 86_400,
+                    start: first_day + day as i64 * time::DAY_S,
                     interval_s: 900,
                     values: day_values(d, day),
                 }],
@@ -348,7 +349,7 @@ fn ingest(n: usize, devices: usize, batch: usize, write: Option<&Path>) -> Resul
         let body = format!(
             "Measured {} on this machine (one thread; {cores} core(s) available to the process), {n} uploads from {devices} devices, \
 each one channel of 96 quarter-hour readings (one day), SQLite WAL with synchronous=FULL:\n\n{table}",
-            util::rfc3339(util::now())
+            time::rfc3339(util::now())
         );
         record(path, "ingest", &body)?;
         println!("recorded in {}", path.display());

@@ -262,7 +262,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
         let threads = std::thread::available_parallelism().map_or(1, usize::from);
         let body = format!(
             "Measured {} on this machine ({threads} core(s) available to the process), seed {}:\n\n{table}\n{note}",
-            tanji_cli::util::rfc3339(tanji_cli::util::now()),
+            tanji_units::time::rfc3339(tanji_cli::util::now()),
             a.seed
         );
         let name = if a.batches > 0 {

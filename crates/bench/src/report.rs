@@ -17,6 +17,7 @@ use tanji_store::Store;
 use tanji_units::{Carrier, Unit};
 
 use tanji_cli::{factors, ingest, simulate, util};
+use tanji_units::time;
 
 /// The DuckDB side, run with `python3 -c`.
 const DUCKDB_SCRIPT: &str = include_str!("../bench/duckdb_report.py");
@@ -591,7 +592,7 @@ Acceptance (both faster): {}.\n",
             "Measured {} on this machine (one thread; {cores} core(s) available to the process), fastest of {rounds} rounds: \
 {enterprises} simulated enterprises × {} days from {FIRST_DAY} (seed {}), {meters_n} meters, {rows} quarter-hour readings in {} \
 logged uploads; factors {} ({factor_rows} hours); DuckDB {duckdb} (Python), `SET threads = 1`, Parquet {:.1} MB:\n\n",
-            util::rfc3339(util::now()),
+            time::rfc3339(util::now()),
             a.days,
             a.seed,
             summary.accepted,

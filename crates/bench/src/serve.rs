@@ -19,6 +19,7 @@ use tanji_server::{Config, Server};
 use tanji_simulator::{Park as SimPark, ParkSpec};
 
 use tanji_cli::util;
+use tanji_units::time;
 
 /// The most connections the simulated devices hold at once: each is two file descriptors in
 /// this one process (the device's and the server's), and a process usually may have 20 000.
@@ -151,8 +152,8 @@ pub fn run(a: Args) -> Result<ExitCode> {
     anyhow::ensure!(a.rate > 0.0, "--rate must be positive");
     let devices = a.devices.max(1);
     let dir = tempfile::tempdir().context("creating a temporary park directory")?;
-    let today = util::now().div_euclid(86_400) * 86_400;
-    let start_day = today - i64::from(a.days + 2) * 86_400;
+    let today = util::now().div_euclid(time::DAY_S) * time::DAY_S;
+    let start_day = today - i64::from(a.days + 2) * time::DAY_S;
     eprintln!(
         "preparing {devices} devices × {} days of signed uploads …",
         a.days
@@ -166,12 +167,11 @@ pub fn run(a: Args) -> Result<ExitCode> {
     let registered = {
         let mut park = Park::create(dir.path(), "bench-serve", None)?;
         // The factors the dashboard's figures need (the synthetic Fujian-like year).
-        let year = time::OffsetDateTime::from_unix_timestamp(start_day)
-            .map(|d| d.year())
+        let year = i32::try_from(time::civil_from_days(start_day.div_euclid(time::DAY_S)).year)
             .unwrap_or(2026);
         let grid = tanji_simulator::grid::fujian_like(year, a.seed)?;
         tanji_cli::factors::publish(&mut park, &grid.name, grid.csv.as_bytes(), &grid.meta)?;
-        park.register(&sim.registrations(start_day - 86_400))?;
+        park.register(&sim.registrations(start_day - time::DAY_S))?;
         park.size()
     };
     let bodies: Vec<String> = sim.uploads().map(|u| upload_to_json(&u)).collect();
@@ -436,7 +436,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
     if let Some(path) = &a.write {
         let intro = format!(
             "Measured {} on this machine (loopback, batch window {} ms) with\n`tanji-bench serve --devices {devices} --days {} --rate {rate} --window-ms {} --readers {readers} --reader-interval-ms {}`:\n\n",
-            util::rfc3339(util::now()),
+            time::rfc3339(util::now()),
             a.window_ms,
             a.days,
             a.window_ms,
@@ -473,7 +473,7 @@ fn park_alone(
 ) -> Result<(f64, usize)> {
     let dir = tempfile::tempdir().context("creating a temporary park directory")?;
     let mut park = Park::create(dir.path(), "bench-serve-alone", None)?;
-    park.register(&sim.registrations(start_day - 86_400))?;
+    park.register(&sim.registrations(start_day - time::DAY_S))?;
     let started = Instant::now();
     let mut accepted = 0usize;
     for chunk in bodies.chunks(batch) {

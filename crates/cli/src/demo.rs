@@ -10,6 +10,7 @@ use clap::Args;
 use tanji_park::{AuditOptions, Park};
 use tanji_readings::LogEntry;
 use tanji_store::Store;
+use tanji_units::time;
 use tanji_units::Unit;
 
 use crate::{factors, report, simulate, util};
@@ -156,8 +157,7 @@ fn publish_grid(
     // The grid: a synthetic Fujian-like year of hourly generation by source, its hourly factors
     // calibrated to Fujian's official 2022 average, published (signed and logged) in the park.
     let t = Instant::now();
-    let year = time::OffsetDateTime::from_unix_timestamp(spec.start_day)
-        .map(|d| d.year())
+    let year = i32::try_from(time::civil_from_days(spec.start_day.div_euclid(time::DAY_S)).year)
         .unwrap_or(2026);
     let grid = tanji_simulator::grid::fujian_like(year, a.seed)?;
     let gen_file = a.dir.join(format!("{}-generation.csv", grid.name));
@@ -203,7 +203,7 @@ fn simulate_devices(
         "simulated {} enterprises × {} days from {}: {} devices, {} meters registered, {} signed uploads ({} readings) in {:.1} s",
         spec.enterprises,
         spec.days,
-        &util::rfc3339(sim.park.spec.start_day)[..10],
+        &time::rfc3339(sim.park.spec.start_day)[..10],
         sim.park.devices.len(),
         reg.logged.len(),
         sim.upload_count,
@@ -214,8 +214,8 @@ fn simulate_devices(
     let tanji_simulator::Fault::FlatLine { meter, start, end } = &fault;
     println!(
         "injected meter fault: {meter} stuck at one value from {} to {} (a simulated stuck register, for the anomaly detection to find)",
-        util::rfc3339(*start),
-        util::rfc3339(*end)
+        time::rfc3339(*start),
+        time::rfc3339(*end)
     );
 
     Ok(sim)
@@ -328,13 +328,15 @@ fn energy_and_factors(
     // One day of the published factors: the sunniest day of the period, where the midday dip
     // the product is about shows best.
     let region = tanji_simulator::grid::REGION;
-    let offset = 8 * 3600;
+    let offset = time::PARK_UTC_OFFSET_S;
     let mut best: Option<(f64, i64)> = None;
     for d in 0..i64::from(spec.days) {
-        let day = spec.start_day + d * 86_400;
+        let day = spec.start_day + d * time::DAY_S;
         let mean = |from_h: i64, to_h: i64| {
             let v: Vec<f64> = (from_h..to_h)
-                .filter_map(|h| series.factor_at(region, day - offset + h * 3600))
+                .filter_map(|h| {
+                    series.factor_at(region, day - i64::from(offset) + h * time::HOUR_S)
+                })
                 .filter_map(|r| r.consumption_direct)
                 .collect();
             (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
@@ -345,7 +347,7 @@ fn energy_and_factors(
             }
         }
     }
-    let show_day = best.map(|(_, d)| util::rfc3339(d)[..10].to_string());
+    let show_day = best.map(|(_, d)| time::rfc3339(d)[..10].to_string());
     if let Some(day) = &show_day {
         println!();
         factors::show_day(
@@ -463,12 +465,13 @@ fn hints(
 /// last night (00:00–05:00 Beijing time, 16:00–21:00 UTC, on the last simulated UTC day),
 /// when the factory's base load is well above the flat-line rule's floor.
 fn demo_fault(spec: &tanji_simulator::ParkSpec) -> tanji_simulator::Fault {
-    let last_day = spec.start_day.div_euclid(86_400) * 86_400
-        + i64::from(spec.days.saturating_sub(1)) * 86_400;
+    let last_day = spec.start_day.div_euclid(time::DAY_S) + i64::from(spec.days.saturating_sub(1));
+    // The local midnight that ends the last UTC day's local date.
+    let start = time::local_day_start(last_day + 1, time::PARK_UTC_OFFSET_S);
     tanji_simulator::Fault::FlatLine {
         meter: "m-0001-grid".into(),
-        start: last_day + 16 * 3600,
-        end: last_day + 21 * 3600,
+        start,
+        end: start + 5 * time::HOUR_S,
     }
 }
 

@@ -8,6 +8,7 @@ use clap::Subcommand;
 use tanji_factors::{compute_texts, sha256_hex, Series, SeriesMeta, METHOD};
 use tanji_park::view::weighted_mean;
 use tanji_park::{Park, PublicationKind, PublicationRequest};
+use tanji_units::time;
 
 use crate::util;
 
@@ -77,7 +78,7 @@ pub enum FactorsCommand {
         #[arg(long)]
         day: String,
         /// Local time offset (Asia/Shanghai is +08:00 all year).
-        #[arg(long, default_value = "+08:00", allow_hyphen_values = true)]
+        #[arg(long, default_value = time::PARK_UTC_OFFSET, allow_hyphen_values = true)]
         utc_offset: String,
     },
 }
@@ -148,11 +149,8 @@ pub fn publish(
     })?)
 }
 
-fn parse_offset(s: &str) -> Result<i64> {
-    let fmt = time::macros::format_description!("[offset_hour sign:mandatory]:[offset_minute]");
-    let off = time::UtcOffset::parse(s, &fmt)
-        .with_context(|| format!("--utc-offset {s:?}: expected e.g. +08:00"))?;
-    Ok(i64::from(off.whole_seconds()))
+fn parse_offset(s: &str) -> Result<i32> {
+    time::parse_utc_offset(s).with_context(|| format!("--utc-offset {s:?}: expected e.g. +08:00"))
 }
 
 /// Prints one local day of a region's factors.
@@ -161,13 +159,14 @@ pub fn show_day(
     label: &str,
     region: &str,
     day: &str,
-    offset_s: i64,
+    offset_s: i32,
 ) -> Result<()> {
-    let day_start = util::parse_day(day).with_context(|| format!("--day {day}"))? - offset_s;
+    let day_start =
+        util::parse_day(day).with_context(|| format!("--day {day}"))? - i64::from(offset_s);
     let rows: Vec<_> = series
         .rows
         .iter()
-        .filter(|r| r.region == region && r.start >= day_start && r.start < day_start + 86_400)
+        .filter(|r| r.region == region && r.start >= day_start && r.start < day_start + time::DAY_S)
         .collect();
     if rows.is_empty() {
         let regions = series.regions();
@@ -202,11 +201,8 @@ pub fn show_day(
     );
     let fmt = |v: Option<f64>| v.map_or_else(|| "—".to_string(), |x| format!("{x:.1}"));
     for r in &rows {
-        let local = r.start + offset_s;
-        let (h, m) = (
-            (local.rem_euclid(86_400)) / 3600,
-            (local.rem_euclid(3600)) / 60,
-        );
+        let second = time::local_second(r.start, offset_s);
+        let (h, m) = (second / time::HOUR_S, second % time::HOUR_S / 60);
         let bar = r
             .consumption_direct
             .map(|x| "█".repeat(((x / max.max(1.0)) * 30.0).round() as usize))
@@ -227,7 +223,7 @@ pub fn show_day(
     println!("* consumption-based lifecycle (IPCC AR5 medians); calibration to an official figure scales direct factors only");
     let named: Vec<_> = rows
         .iter()
-        .filter_map(|r| r.consumption_direct.map(|x| (r.start + offset_s, x)))
+        .filter_map(|r| r.consumption_direct.map(|x| (r.start, x)))
         .collect();
     if let (Some(lo), Some(hi)) = (
         named.iter().min_by(|a, b| a.1.total_cmp(&b.1)),
@@ -236,9 +232,9 @@ pub fn show_day(
         println!(
             "lowest {:.1} at {:02}:00, highest {:.1} at {:02}:00",
             lo.1,
-            lo.0.rem_euclid(86_400) / 3600,
+            time::local_hour(lo.0, offset_s),
             hi.1,
-            hi.0.rem_euclid(86_400) / 3600
+            time::local_hour(hi.0, offset_s)
         );
     }
     Ok(())

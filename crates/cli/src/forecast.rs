@@ -75,7 +75,7 @@ fn backtest_cmd(
     if let Some(path) = write {
         let body = format!(
             "Measured {} with `tanji forecast backtest --days {held}`:\n\n{table}\n{note}",
-            crate::util::rfc3339(crate::util::now()),
+            tanji_units::time::rfc3339(crate::util::now()),
         );
         crate::record::record(path, "forecast", &body)?;
         println!("recorded in {}", path.display());

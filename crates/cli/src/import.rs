@@ -14,6 +14,7 @@ use tanji_readings::{
     import_channels, is_import_device, parse_import_csv, upload_to_json, Channel, ImportError,
     ImportRow, UploadBody, IMPORT_DEVICE_PREFIX, MAX_CHANNELS, ZERO_HASH,
 };
+use tanji_units::time;
 
 use crate::{ingest, util};
 
@@ -119,7 +120,11 @@ pub fn run(a: ImportArgs) -> Result<ExitCode> {
             .sign(&key);
             prev = upload.record_hash();
             incoming.push(Incoming {
-                source: format!("{}:{}#{seq}", a.file.display(), util::rfc3339(day * 86_400)),
+                source: format!(
+                    "{}:{}#{seq}",
+                    a.file.display(),
+                    time::rfc3339(day * time::DAY_S)
+                ),
                 raw: upload_to_json(&upload).into_bytes(),
                 parsed: Ok(upload),
                 checked: None,

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use tanji_advice::{text, AdvicePlan, Gaps, Planning, Setup};
-use tanji_optimizer::local::{LocalDate, Zone};
+use tanji_units::time::{LocalDate, Zone};
 use tanji_optimizer::spec::FlexSpec;
 use tanji_optimizer::{Objective, Tariff};
 
@@ -74,7 +74,7 @@ pub struct OptimizeArgs {
     #[arg(long)]
     pub publication: Option<String>,
     /// Time zone of --day and of the advice's clock times.
-    #[arg(long, default_value = tanji_optimizer::local::DEFAULT_ZONE)]
+    #[arg(long, default_value = tanji_units::time::DEFAULT_ZONE)]
     pub zone: String,
     /// Plan this many consecutive days from --day, one line each and their total.
     #[arg(long, default_value_t = 1)]

@@ -94,7 +94,11 @@ fn bound(option: &str, s: &str, end: bool) -> Result<i64> {
         util::parse_instant(s).with_context(|| format!("{option} {s}"))
     } else {
         let day = util::parse_day(s).with_context(|| format!("{option} {s}"))?;
-        Ok(if end { day + 86_400 } else { day })
+        Ok(if end {
+            day + tanji_units::time::DAY_S
+        } else {
+            day
+        })
     }
 }
 

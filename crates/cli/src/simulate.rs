@@ -11,6 +11,7 @@ use clap::Args;
 use tanji_readings::{registration_to_json, upload_to_json, SignedUpload};
 use tanji_server::mqtt_devices::{publish_devices, MqttSummary};
 use tanji_simulator::{Park as SimPark, ParkSpec};
+use tanji_units::time;
 
 use crate::util;
 
@@ -57,7 +58,7 @@ pub struct Written {
 pub fn spec(enterprises: usize, days: u32, seed: u64, start: Option<&str>) -> Result<ParkSpec> {
     let start_day = match start {
         Some(s) => util::parse_day(s).with_context(|| format!("--start {s}"))?,
-        None => (util::now().div_euclid(86_400) - i64::from(days)) * 86_400,
+        None => (util::now().div_euclid(time::DAY_S) - i64::from(days)) * time::DAY_S,
     };
     anyhow::ensure!(enterprises > 0, "--enterprises must be at least 1");
     anyhow::ensure!(days > 0, "--days must be at least 1");
@@ -126,19 +127,19 @@ pub fn run(a: SimulateArgs) -> Result<ExitCode> {
         "simulated {} enterprises × {} days from {} (seed {}): {} uploads, {} readings",
         spec.enterprises,
         spec.days,
-        util::rfc3339(written.park.spec.start_day),
+        time::rfc3339(written.park.spec.start_day),
         spec.seed,
         written.upload_count,
         written.readings
     );
     println!("  {}", written.registrations.display());
     println!("  {}", written.uploads.display());
-    let end = written.park.spec.start_day + i64::from(spec.days) * 86_400;
+    let end = written.park.spec.start_day + i64::from(spec.days) * time::DAY_S;
     if end > registered_at {
         eprintln!(
             "warning: the simulated days run to {}, after now ({}): `tanji ingest` rejects uploads whose intervals end in the future (future_interval) unless given --now; choose --start so that the last day ends by today",
-            util::rfc3339(end),
-            util::rfc3339(registered_at)
+            time::rfc3339(end),
+            time::rfc3339(registered_at)
         );
     }
     if let Some(dir) = &a.dir {

@@ -4,33 +4,33 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::{anyhow, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
-use tanji_park::Park;
+use tanji_park::{Clock as _, Park, SystemClock};
+use tanji_units::time::{self, rfc3339, DAY_S};
 
 /// Now, Unix seconds UTC.
 pub fn now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
+    SystemClock.now_s()
 }
-
-pub use tanji_readings::rfc3339;
 
 /// Parses `YYYY-MM-DD` as the UTC midnight starting that day.
 pub fn parse_day(s: &str) -> Result<i64> {
-    let fmt = time::macros::format_description!("[year]-[month]-[day]");
-    let d = time::Date::parse(s, &fmt).with_context(|| {
-        format!("date {s:?}: expected YYYY-MM-DD with two-digit month and day, e.g. 2026-11-01")
-    })?;
-    Ok(d.midnight().assume_utc().unix_timestamp())
+    let day = time::parse_date(s)
+        .map_err(|e| anyhow!(e.reason))
+        .with_context(|| {
+            format!("date {s:?}: expected YYYY-MM-DD with two-digit month and day, e.g. 2026-11-01")
+        })?;
+    Ok(day * DAY_S)
 }
 
 /// A period `[start, end)` given as RFC 3339 instants, as a user reads it: `2026-11-01 to
 /// 2026-11-30` when both are UTC midnights (the end day included), else the instants.
 pub fn period_dates(start: &str, end: &str) -> String {
     match (parse_instant(start), parse_instant(end)) {
-        (Ok(s), Ok(e)) if s % 86_400 == 0 && e % 86_400 == 0 && e > s => {
-            let day = |t: i64| rfc3339(t).get(..10).map(str::to_string).unwrap_or_default();
-            format!("{} to {} (UTC)", day(s), day(e - 86_400))
+        (Ok(s), Ok(e)) if s % DAY_S == 0 && e % DAY_S == 0 && e > s => {
+            let day = |t: i64| time::civil_from_days(t.div_euclid(DAY_S));
+            format!("{} to {} (UTC)", day(s), day(e - DAY_S))
         }
         _ => format!("{start} to {end}"),
     }
@@ -38,9 +38,12 @@ pub fn period_dates(start: &str, end: &str) -> String {
 
 /// Parses an RFC 3339 instant.
 pub fn parse_instant(s: &str) -> Result<i64> {
-    let t = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
-        .with_context(|| format!("time {s:?}: expected RFC 3339, e.g. 2026-11-01T00:00:00Z"))?;
-    Ok(t.unix_timestamp())
+    time::parse_rfc3339(s)
+        .map_err(|e| match e {
+            time::InstantError::NotRfc3339 { reason, .. } => anyhow!(reason),
+            e @ time::InstantError::Fractional { .. } => anyhow!(e),
+        })
+        .with_context(|| format!("time {s:?}: expected RFC 3339, e.g. 2026-11-01T00:00:00Z"))
 }
 
 /// Checks that `value` (of option `option`) is a listen address, `HOST:PORT`.

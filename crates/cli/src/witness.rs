@@ -9,6 +9,7 @@ use anyhow::{bail, Context, Result};
 use clap::Subcommand;
 use tanji_ledger::{CosignatureVerifier, NoteVerifier};
 use tanji_park::{check_witnesses, witness_id, Park};
+use tanji_units::time;
 use tanji_witness::{Witness, WitnessClient};
 
 use crate::util;
@@ -159,7 +160,7 @@ fn submit(dir: &Path, url: &str, witness_key: &str) -> Result<()> {
     println!(
         "checkpoint of size {size} cosigned by {} at {} (proof from size {}):\n{}",
         witness_id(&key),
-        util::rfc3339(i64::try_from(cos.timestamp).unwrap_or(i64::MAX)),
+        time::rfc3339(i64::try_from(cos.timestamp).unwrap_or(i64::MAX)),
         cos.old_size,
         cos.line
     );
@@ -239,7 +240,7 @@ pub fn verify_witnesses(
             Ok(ts) => println!(
                 "  witness {}: cosigned at {}",
                 witness_id(k),
-                util::rfc3339(i64::try_from(*ts).unwrap_or(i64::MAX))
+                time::rfc3339(i64::try_from(*ts).unwrap_or(i64::MAX))
             ),
             Err(why) => println!("  witness {}: MISSING — {why}", witness_id(k)),
         }

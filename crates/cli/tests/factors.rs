@@ -187,6 +187,18 @@ fn show_file(file: &Path, day: &str) -> Run {
     ])
 }
 
+/// One local day of a computed series as `tanji factors show` prints it, whole
+/// (`tests/snapshots/`): the local hours (UTC+8), the three factors per hour, the period mean
+/// and the lowest and highest hour. The series file's path is shown as `[series]`.
+#[test]
+fn a_local_day_of_factors_as_shown() {
+    let tmp = tempfile::tempdir().unwrap();
+    let series = tmp.path().join("s.csv");
+    compute(&series, true).ok();
+    let out = show_file(&series, "2025-07-15").ok().stdout;
+    insta::assert_snapshot!("factors_show_day", out.replace(s(&series), "[series]"));
+}
+
 #[test]
 fn compute_publish_version_show_verify_tamper() {
     let tmp = tempfile::tempdir().unwrap();

@@ -3,8 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use time::format_description::well_known::Rfc3339;
-use time::OffsetDateTime;
+use tanji_units::time::{format_rfc3339, parse_rfc3339_whole, InstantError};
 
 use crate::source::{Source, UnknownSource};
 
@@ -161,23 +160,20 @@ pub(crate) fn parse_time(
         value: value.to_string(),
         reason: reason.to_string(),
     };
-    let t = OffsetDateTime::parse(value, &Rfc3339)
-        .map_err(|_| bad("is not an RFC 3339 timestamp such as 2022-01-01T00:00:00Z"))?;
-    if t.nanosecond() != 0 {
-        return Err(bad(
-            "has a fraction of a second; intervals are whole seconds",
-        ));
-    }
-    Ok(t.unix_timestamp())
+    parse_rfc3339_whole(value).map_err(|e| match e {
+        InstantError::NotRfc3339 { .. } => {
+            bad("is not an RFC 3339 timestamp such as 2022-01-01T00:00:00Z")
+        }
+        InstantError::Fractional { .. } => {
+            bad("has a fraction of a second; intervals are whole seconds")
+        }
+    })
 }
 
 /// Format Unix seconds as RFC 3339 UTC, `2022-01-01T00:00:00Z`. A value outside years
 /// 0000–9999 (which [`crate::compute`] refuses) is written as its plain integer.
 pub(crate) fn format_time(t: i64) -> String {
-    OffsetDateTime::from_unix_timestamp(t)
-        .ok()
-        .and_then(|d| d.format(&Rfc3339).ok())
-        .unwrap_or_else(|| t.to_string())
+    format_rfc3339(t).unwrap_or_else(|| t.to_string())
 }
 
 pub(crate) fn parse_f64_field(

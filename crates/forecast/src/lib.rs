@@ -11,7 +11,7 @@
 //! (never after) and reports MAE, MAPE and WAPE.
 //!
 //! What it is not: it reads no data and knows no time zone — the caller cuts a series into
-//! local days and says which weekday each is (`tanji-optimizer::local` does that in the CLI);
+//! local days and says which weekday each is (`tanji_units::time` does that in the CLI);
 //! it does not know holidays, so a holiday looks like an odd weekday to every model.
 
 mod ridge;

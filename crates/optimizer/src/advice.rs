@@ -1,9 +1,9 @@
 //! From schedules to advice: modelled outcomes, the per-interval table, and one line per
 //! load that moves, in local clock times.
 
-use crate::local::Zone;
 use crate::solve::Solved;
 use crate::{Change, IntervalPlan, LoadPlan, Outcome, Plan, Problem};
+use tanji_units::time::Zone;
 
 /// `1.25 MWh`, `340 kWh`, `12.5 kWh`, `800 Wh`.
 pub fn format_energy(wh: i64) -> String {

@@ -3,8 +3,8 @@
 //! that are well formed and not trivially impossible.
 
 use crate::advice::{format_energy, ranges};
-use crate::local::Zone;
 use crate::{Conflict, FlexKind, FlexLoad, Infeasible, Problem, Window};
+use tanji_units::time::Zone;
 
 fn invalid(what: String) -> Infeasible {
     Infeasible::Invalid { what }

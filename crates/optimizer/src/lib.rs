@@ -10,8 +10,8 @@
 //! The model is a linear programme (a mixed-integer one when a batch must run without pause),
 //! solved by the pure-Rust `microlp` simplex/branch-and-bound solver; its floating-point
 //! answer is rounded to whole Wh by a largest-remainder repair that keeps each load's sum and
-//! bounds exact. [`local`] is the one place local time (Asia/Shanghai by default) is handled;
-//! [`tariff`] turns a time-of-use tariff into prices per interval; [`spec`] builds flexible
+//! bounds exact. Local time (tariff periods, allowed windows; Asia/Shanghai by default) is
+//! `tanji_units::time`'s; [`tariff`] turns a time-of-use tariff into prices per interval; [`spec`] builds flexible
 //! loads from a site's metered day and a description of what can move.
 //!
 //! Every plan is solved within [`Limits`] (a MIP gap, a time and a node budget) and says in
@@ -25,7 +25,6 @@
 
 mod advice;
 mod check;
-pub mod local;
 mod solve;
 pub mod spec;
 pub mod tariff;

@@ -9,8 +9,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::local::{self, TimeError, Zone};
 use crate::{FlexKind, FlexLoad, Objective, Problem, Tariff, Window};
+use tanji_units::time::{self as local, TimeError, Zone};
 
 /// A site's metered day: what it consumed and generated per interval.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

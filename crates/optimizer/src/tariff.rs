@@ -1,9 +1,9 @@
 //! Time-of-use tariffs: prices by local-time period (valley, flat, peak, critical peak),
-//! optionally by month, turned into one price per interval through [`crate::local`].
+//! optionally by month, turned into one price per interval through `tanji_units::time`.
 
 use serde::{Deserialize, Serialize};
 
-use crate::local::{self, TimeError, Zone};
+use tanji_units::time::{self as local, TimeError, Zone};
 
 /// A tariff period.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

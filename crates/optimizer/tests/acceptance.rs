@@ -5,10 +5,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use proptest::prelude::*;
-use tanji_optimizer::local::{LocalDate, Zone};
 use tanji_optimizer::{
     optimize, FlexKind, FlexLoad, Infeasible, Objective, PeriodKind, Plan, Problem, Tariff, Window,
 };
+use tanji_units::time::{LocalDate, Zone};
 
 const N: usize = 96;
 

@@ -4,10 +4,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use tanji_optimizer::local::{LocalDate, Zone};
 use tanji_optimizer::spec::{FlexSpec, SiteDay};
 use tanji_optimizer::{optimize, Objective, Tariff};
 use tanji_simulator::{MeterRole, Park, ParkSpec};
+use tanji_units::time::{LocalDate, Zone};
 
 #[test]
 fn a_week_of_advice_on_the_demo_park_cuts_emissions_at_equal_energy() {

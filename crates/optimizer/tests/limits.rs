@@ -5,10 +5,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use tanji_optimizer::local::{LocalDate, Zone};
 use tanji_optimizer::{
     optimize, optimize_with, FlexKind, FlexLoad, Limits, Objective, Problem, Window,
 };
+use tanji_units::time::{LocalDate, Zone};
 
 const N: usize = 96;
 

@@ -36,6 +36,7 @@ use tanji_readings::{
     MANIFEST_HEADER,
 };
 use tanji_store::{AppendBatch, NewEntry, Store};
+use tanji_units::time::format_rfc3339;
 
 use crate::view::PublicationLog;
 use crate::{Park, ParkError};
@@ -255,16 +256,6 @@ impl Publication {
     }
 }
 
-fn rfc3339(t: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(t)
-        .ok()
-        .and_then(|d| {
-            d.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_else(|| t.to_string())
-}
-
 fn check_word(what: &str, v: &str) -> Result<(), ParkError> {
     if v.is_empty() || v.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(ParkError::Publication(format!(
@@ -415,6 +406,8 @@ impl<S: Store> Park<S> {
             .count()
             + 1;
         let id = format!("{}@v{version}", req.name);
+        // A manifest names an instant RFC 3339 cannot write by its Unix seconds.
+        let rfc3339 = |t: i64| format_rfc3339(t).unwrap_or_else(|| t.to_string());
         let mut text = format!(
             "{MANIFEST_HEADER}\nid {id}\nmethod {}\ncontent sha256:{} {}\nregions {}\nperiod {} {}\nintervals {}\n",
             req.method,

@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 
 use crate::{Channel, MAX_VALUES};
+use tanji_units::time::{self, rfc3339};
 
 /// The most decimals an import value may have.
 pub const MAX_IMPORT_DECIMALS: u8 = 6;
@@ -65,28 +66,18 @@ pub fn parse_import_decimal(s: &str) -> Option<(i64, u8)> {
     Some((if neg { -v } else { v }, frac.len() as u8))
 }
 
-/// Formats Unix seconds as RFC 3339 UTC (`2026-11-01T00:00:00Z`), or `@t` where `t` has no
-/// date: the one formatter the upper crates share.
-pub fn rfc3339(t: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(t)
-        .ok()
-        .and_then(|d| {
-            d.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_else(|| format!("@{t}"))
-}
-
 /// An interval start: Unix seconds, or an RFC 3339 instant.
 fn parse_start(text: &str) -> Result<i64, String> {
     if let Ok(t) = text.parse::<i64>() {
         return Ok(t);
     }
-    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
-        .map(|t| t.unix_timestamp())
-        .map_err(|e| {
-            format!("start: time {text:?}: expected RFC 3339, e.g. 2026-11-01T00:00:00Z: {e}")
-        })
+    time::parse_rfc3339(text).map_err(|e| {
+        let reason = match e {
+            time::InstantError::NotRfc3339 { reason, .. } => reason,
+            e @ time::InstantError::Fractional { .. } => e.to_string(),
+        };
+        format!("start: time {text:?}: expected RFC 3339, e.g. 2026-11-01T00:00:00Z: {reason}")
+    })
 }
 
 /// Parses an import CSV (header `meter,start,value`, any column order, fields trimmed) with
@@ -195,11 +186,11 @@ pub fn import_channels(
     let mut out: Vec<(i64, Channel)> = Vec::new();
     let mut i = 0;
     while i < rows.len() {
-        let day = rows[i].start.div_euclid(86_400);
+        let day = rows[i].start.div_euclid(time::DAY_S);
         let mut j = i + 1;
         while j < rows.len()
             && rows[j - 1].start.checked_add(iv) == Some(rows[j].start)
-            && rows[j].start.div_euclid(86_400) == day
+            && rows[j].start.div_euclid(time::DAY_S) == day
             && j - i < MAX_VALUES
         {
             j += 1;

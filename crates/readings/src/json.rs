@@ -13,44 +13,21 @@ use serde::ser::SerializeStruct;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::cell::{Cell, RefCell};
 use std::fmt;
+use tanji_units::time;
 
 // ---------------------------------------------------------------------------------------------
 // Times
 
-/// Formats Unix seconds as RFC 3339 UTC (`2026-11-01T00:00:00Z`); outside the years
-/// 0000..=9999 it writes `@<seconds>` (such times never pass the format limits).
-pub(crate) struct Rfc3339(pub(crate) i64);
-
-impl fmt::Display for Rfc3339 {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match time::OffsetDateTime::from_unix_timestamp(self.0) {
-            Ok(t) if t.year() >= 0 => write!(
-                f,
-                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-                t.year(),
-                u8::from(t.month()),
-                t.day(),
-                t.hour(),
-                t.minute(),
-                t.second()
-            ),
-            _ => write!(f, "@{}", self.0),
-        }
-    }
-}
-
 /// Parses an RFC 3339 time with whole seconds into Unix seconds.
 fn parse_time(s: &str) -> Result<i64, String> {
-    let t = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
-        .map_err(|e| {
-            format!("{s:?} is not an RFC 3339 time like \"2026-11-01T00:00:00Z\" ({e})")
-        })?;
-    if t.nanosecond() != 0 {
-        return Err(format!(
-            "{s:?} has fractional seconds; times are whole seconds"
-        ));
-    }
-    Ok(t.unix_timestamp())
+    time::parse_rfc3339_whole(s).map_err(|e| match e {
+        time::InstantError::NotRfc3339 { reason, .. } => {
+            format!("{s:?} is not an RFC 3339 time like \"2026-11-01T00:00:00Z\" ({reason})")
+        }
+        time::InstantError::Fractional { .. } => {
+            format!("{s:?} has fractional seconds; times are whole seconds")
+        }
+    })
 }
 
 struct TimeOut(i64);
@@ -58,7 +35,7 @@ struct TimeOut(i64);
 impl Serialize for TimeOut {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         if check_time(Field::top("time"), self.0).is_ok() {
-            s.collect_str(&Rfc3339(self.0))
+            s.serialize_str(&time::rfc3339(self.0))
         } else {
             // Only records that break the limits get here; parsing rejects them.
             s.serialize_i64(self.0)

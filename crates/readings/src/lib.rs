@@ -23,7 +23,6 @@ pub use encoding::{
     MAX_ENTRY_LEN, MAX_ID_LEN, MAX_REASON_LEN, MAX_SEQ, MAX_START, MAX_VALUES, REGISTRATION_DOMAIN,
     REVOCATION_DOMAIN, UPLOAD_DOMAIN,
 };
-pub use import::rfc3339;
 pub use import::{
     import_channels, parse_import_csv, parse_import_decimal, ImportError, ImportRow,
     MAX_IMPORT_DECIMALS,

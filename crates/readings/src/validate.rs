@@ -1,8 +1,8 @@
 //! Validation of uploads before they are logged.
 
-use crate::json::Rfc3339;
 use crate::{Channel, Hash, SignedUpload, UploadBody, MAX_SEQ, ZERO_HASH};
 use std::fmt;
+use tanji_units::time::rfc3339;
 use tanji_units::{is_aligned, is_allowed_interval, pow10, Carrier, Fixed, Unit};
 
 /// Why an upload was rejected. Codes are stable snake_case strings ([`RejectCode::code`]).
@@ -386,8 +386,8 @@ pub fn validate_checked(
                     "{rec}, {}, field start: meter {} is already reported for intervals overlapping {} to {} by accepted upload {device}#{seq}; each interval of a meter is reported once",
                     Chan(i, c),
                     c.meter,
-                    Rfc3339(c.start),
-                    Rfc3339(end)
+                    rfc3339(c.start),
+                    rfc3339(end)
                 ),
             ));
         }
@@ -480,8 +480,8 @@ fn check_overlaps(u: &SignedUpload) -> Result<(), Rejection> {
                         Rec(&u.body),
                         Chan(i, a),
                         a.meter,
-                        Rfc3339(a.start),
-                        Rfc3339(b.start)
+                        rfc3339(a.start),
+                        rfc3339(b.start)
                     ),
                 ));
             }
@@ -561,7 +561,7 @@ fn check_channel(
             RejectCode::MisalignedInterval,
             format_args!(
                 "{rec}, {ch}, field start: {} ({}) is not a multiple of the {} s interval since the Unix epoch; intervals start on the interval grid (e.g. :00, :15, :30, :45 for 900 s)",
-                Rfc3339(c.start),
+                rfc3339(c.start),
                 c.start,
                 c.interval_s
             ),
@@ -603,9 +603,9 @@ fn check_channel(
             format_args!(
                 "{rec}, {ch}, field start: the last of {} intervals from {} ends at {}, after now ({}) plus the allowed clock skew of {} s; check the device clock",
                 c.values.len(),
-                Rfc3339(c.start),
-                Rfc3339(end_s),
-                Rfc3339(policy.now),
+                rfc3339(c.start),
+                rfc3339(end_s),
+                rfc3339(policy.now),
                 policy.clock_skew_s
             ),
         ));
@@ -624,9 +624,7 @@ fn value_rejection(
     max_raw: i128,
 ) -> Rejection {
     let c = ch.1;
-    let at = c
-        .interval_start(j)
-        .map_or(String::from("?"), |t| Rfc3339(t).to_string());
+    let at = c.interval_start(j).map_or(String::from("?"), rfc3339);
     let q = Fixed::new(v, c.decimals).unwrap_or(Fixed::from_int(v));
     let noun = unit.dimension().noun();
     if v < 0 {

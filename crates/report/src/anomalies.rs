@@ -6,9 +6,10 @@
 
 use tanji_accounting::{FactorLookup, Inputs, IntervalSeries, Options};
 use tanji_readings::DeviceRegistration;
+use tanji_units::time::rfc3339;
 
 use crate::doc::IssueDoc;
-use crate::{rfc3339, ReportError};
+use crate::ReportError;
 
 /// Adds an `anomaly_<kind>` issue to `issues` for every alert on `series` (one meter of
 /// `enterprise`, registered as `reg`), with the emissions of its logged values in each span

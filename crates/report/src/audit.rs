@@ -4,10 +4,11 @@ use base64::Engine as _;
 use serde_json::Value;
 use tanji_ledger::{inclusion_proof, leaf_hash, open_checkpoint, verify_inclusion, NoteVerifier};
 use tanji_store::Store;
+use tanji_units::time::parse_rfc3339;
 
 use crate::build::{build, FixedChoice, Request, Scope, Source};
 use crate::doc::{IssueDoc, ReportDoc};
-use crate::{parse_rfc3339, Finding, ReportError, FORMAT};
+use crate::{Finding, ReportError, FORMAT};
 
 /// What the audit did and found.
 #[derive(Debug, Clone, Default)]
@@ -258,8 +259,8 @@ fn check_leaves<S: Store>(
 /// device signature checked again.
 fn request_of(doc: &ReportDoc) -> Result<Request, Finding> {
     let period = match (
-        parse_rfc3339(&doc.period.start),
-        parse_rfc3339(&doc.period.end),
+        parse_rfc3339(&doc.period.start).ok(),
+        parse_rfc3339(&doc.period.end).ok(),
     ) {
         (Some(a), Some(b)) => (a, b),
         _ => {

@@ -17,6 +17,7 @@ use tanji_accounting::{Inputs, IntervalSeries, NamedFactor, Options, SeriesFacto
 use tanji_ledger::{open_checkpoint, NoteVerifier};
 use tanji_readings::SignedUpload;
 use tanji_store::Store;
+use tanji_units::time::{rfc3339, PARK_UTC_OFFSET_S};
 use tanji_units::{Carrier, Unit};
 
 use self::figures::{
@@ -29,7 +30,7 @@ use crate::doc::{
     MeterDoc, Methods, Parameters, PeriodDoc, Provenance, ReportDoc, ScopeDoc, SteamEnthalpyDoc,
 };
 use crate::gather::{findings, load_factors, load_inputs, Factors, Inputs as InputsPublication};
-use crate::{rfc3339, Finding, ReportError, FORMAT};
+use crate::{Finding, ReportError, FORMAT};
 use tanji_park::view::{LogView, Registered};
 
 /// Enthalpy of steam metered by mass when the meter gives no pressure and temperature:
@@ -105,7 +106,7 @@ pub enum Source {
 
 impl Request {
     /// An enterprise or park request with the defaults: all data, latest publication and
-    /// checkpoint, default fixed factor, UTC+8.
+    /// checkpoint, default fixed factor, the park's offset (UTC+8).
     pub fn new(scope: Scope) -> Request {
         Request {
             scope,
@@ -114,7 +115,7 @@ impl Request {
             region: None,
             fixed: FixedChoice::Default,
             checkpoint_size: None,
-            utc_offset_s: 8 * 3600,
+            utc_offset_s: PARK_UTC_OFFSET_S,
             device_signatures: false,
             source: Source::Index,
             inputs: None,
@@ -1406,7 +1407,7 @@ mod tests {
             basis: "given".into(),
             source: "given".into(),
         };
-        let o = options(&fixed, None, 8 * 3600);
+        let o = options(&fixed, None, PARK_UTC_OFFSET_S);
         let f = o.fixed_factor.expect("a fixed factor");
         assert_eq!(f.value.to_string(), "570.3");
         assert_eq!(o.utc_offset_s, 28_800);

@@ -87,11 +87,3 @@ pub enum ReportError {
     Format(String),
 }
 
-pub use tanji_readings::rfc3339;
-
-/// Parses an RFC 3339 instant into Unix seconds.
-pub fn parse_rfc3339(s: &str) -> Option<i64> {
-    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
-        .ok()
-        .map(time::OffsetDateTime::unix_timestamp)
-}

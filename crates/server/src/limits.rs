@@ -16,10 +16,10 @@ use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
 
+use tanji_units::time::{rfc3339, DAY_S};
+
 use crate::config::ReportsConfig;
 use crate::{ApiError, Caller};
-
-const DAY_S: i64 = 86_400;
 
 /// Refuses (400 `period_too_long`) a report period longer than `caller`'s role may ask for:
 /// `reports.max_days` for operators and auditors, `reports.enterprise_max_days` for
@@ -55,8 +55,8 @@ pub fn check_period(
         "period_too_long",
         format!(
             "the period from {} to {} spans {days} days; {who} may ask for at most {max_days} days ({setting}): ask for a shorter period, e.g. one year at a time",
-            tanji_report::rfc3339(start),
-            tanji_report::rfc3339(end),
+            rfc3339(start),
+            rfc3339(end),
         ),
     ))
 }

@@ -12,7 +12,7 @@
 //! [`GridYear::generate`] covers the UTC calendar year (`year-01-01T00:00Z` to
 //! `year+1-01-01T00:00Z`, 8,760 or 8,784 hours), which covers every UTC day of the park
 //! simulator's uploads in that year. All shapes are computed in local time (Asia/Shanghai, UTC+8),
-//! through the crate's calendar module.
+//! through `tanji_units::time`.
 //!
 //! # The model (all approximate; figures are for the default year and seed, 328 TWh)
 //! - **Demand** (served load, MW averaged over the hour): an East China provincial weekday shape
@@ -66,9 +66,13 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use tanji_factors::{compute_texts, Series, SeriesMeta, TextsError};
 
-use crate::calendar::{civil_from_days, day_of_year, days_from_civil, is_holiday, weekday};
+use crate::calendar::is_holiday;
 use crate::seed::{normal, stream};
 use crate::solar::{clear_sky_ghi, cos_zenith, weather, SLOTS};
+use tanji_units::time::{
+    civil_from_days, day_of_year, days_from_civil, local_day, local_hour, rfc3339, weekday, DAY_S,
+    HOUR_S, PARK_UTC_OFFSET_S,
+};
 
 /// Region code of the synthetic grid, as written in its CSV. The `-synthetic` suffix is part of
 /// the name on purpose: nothing may mistake it for Fujian's real grid.
@@ -103,10 +107,6 @@ const HYDRO_MAX_MW: f64 = 13_500.0;
 const SOLAR_PR: f64 = 0.80;
 /// Share of the day's residual peak above which gas takes the load.
 const GAS_THRESHOLD: f64 = 0.85;
-
-const HOUR_S: i64 = 3_600;
-const DAY_S: i64 = 86_400;
-const LOCAL_OFFSET_S: i64 = crate::calendar::LOCAL_OFFSET_S;
 
 /// A generation source of the synthetic grid, named as the factors crate's canonical sources.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -242,22 +242,6 @@ pub fn fujian_like_year(year: i32, seed: u64) -> GridYear {
 /// (`region,start,end,source,mwh`); see [`GridYear::to_csv`].
 pub fn fujian_like_generation_csv(year: i32, seed: u64) -> String {
     GridYear::generate(year, seed).to_csv()
-}
-
-/// `YYYY-MM-DDTHH:MM:SSZ` for Unix seconds `t`.
-fn rfc3339(t: i64) -> String {
-    let day = t.div_euclid(DAY_S);
-    let s = t.rem_euclid(DAY_S);
-    let d = civil_from_days(day);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        d.year,
-        d.month,
-        d.day,
-        s / 3600,
-        (s / 60) % 60,
-        s % 60
-    )
 }
 
 /// A named random stream of the grid model for `year`.
@@ -467,7 +451,7 @@ fn generate(year: i32, seed: u64) -> GridYear {
     let start = days_from_civil(y, 1, 1) * DAY_S;
     let end = days_from_civil(y + 1, 1, 1) * DAY_S;
     let hours = usize::try_from((end - start) / HOUR_S).unwrap_or(0);
-    let local_day = |t: i64| (t + LOCAL_OFFSET_S).div_euclid(DAY_S);
+    let local_day = |t: i64| local_day(t, PARK_UTC_OFFSET_S);
     let first = local_day(start);
     let last = local_day(end - 1);
     let days = days(year, seed, first, last);
@@ -493,7 +477,7 @@ fn generate(year: i32, seed: u64) -> GridYear {
     for k in 0..hours {
         let t = start + k as i64 * HOUR_S;
         let n = local_day(t);
-        let h = usize::try_from((t + LOCAL_OFFSET_S).rem_euclid(DAY_S) / HOUR_S).unwrap_or(0);
+        let h = usize::try_from(local_hour(t, PARK_UTC_OFFSET_S)).unwrap_or(0);
         let di = days.get(n);
         let doy = day_of_year(n);
 

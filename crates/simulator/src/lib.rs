@@ -84,9 +84,9 @@ mod solar;
 
 use ed25519_dalek::SigningKey;
 use tanji_readings::{Channel, DeviceRegistration, Hash, SignedUpload, UploadBody, ZERO_HASH};
+use tanji_units::time::{local_day, local_second, DAY_S, PARK_UTC_OFFSET_S};
 use tanji_units::{Carrier, Unit};
 
-pub use calendar::LOCAL_OFFSET_S;
 pub use profile::{
     BackupGenerator, FuelUse, LoadShape, PvArray, Sector, ShiftPattern, SimEnterprise, PV_SHARE,
 };
@@ -98,7 +98,6 @@ pub const INTERVAL_S: u32 = 900;
 pub const INTERVALS_PER_DAY: usize = 96;
 /// Decimals of every channel's values.
 pub const DECIMALS: u8 = 3;
-const DAY_S: i64 = 86_400;
 
 /// What park to simulate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
@@ -368,7 +367,10 @@ impl Park {
         let mut diesel = [0.0; INTERVALS_PER_DAY];
         for i in 0..INTERVALS_PER_DAY {
             let t = start + i as i64 * i64::from(INTERVAL_S);
-            let (n, second) = calendar::local_day_and_second(t);
+            let (n, second) = (
+                local_day(t, PARK_UTC_OFFSET_S),
+                local_second(t, PARK_UTC_OFFSET_S),
+            );
             let slot = usize::try_from(second / i64::from(INTERVAL_S)).unwrap_or(0);
             let pos = match local.iter().position(|(m, _)| *m == n) {
                 Some(p) => p,

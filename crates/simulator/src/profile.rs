@@ -5,9 +5,10 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
-use crate::calendar::{civil_from_days, day_of_year, is_holiday, weekday};
+use crate::calendar::is_holiday;
 use crate::seed::{normal, stream};
 use crate::solar::{clear_sky_ghi, cos_zenith, weather, SLOTS};
+use tanji_units::time::{civil_from_days, day_of_year, weekday};
 
 /// What an enterprise makes. The park is a smart-equipment park (see docs/reference/pilot.md); the sector
 /// decides the likely shift pattern and which fuels the site burns or buys.

@@ -6,8 +6,8 @@ use std::f64::consts::PI;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::calendar::civil_from_days;
 use crate::seed::{normal, stream};
+use tanji_units::time::civil_from_days;
 
 /// Latitude of the synthetic park, degrees north (Fuzhou, Fujian, is at about 26.1°N).
 pub const LATITUDE_DEG: f64 = 26.0;
@@ -160,7 +160,7 @@ pub fn weather(seed: u64, n: i64) -> DayWeather {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::calendar::days_from_civil;
+    use tanji_units::time::days_from_civil;
 
     /// Minutes of daylight (sun above the horizon) on a day-of-year, at 1-minute resolution.
     fn day_length_min(doy: u32) -> u32 {

@@ -1,5 +1,13 @@
 use super::*;
-use crate::calendar::{days_from_civil, local_day_and_second, weekday};
+use tanji_units::time::{days_from_civil, local_day, local_second, weekday, PARK_UTC_OFFSET_S};
+
+/// The local day number and the seconds since local midnight of the instant `t`.
+fn local_day_and_second(t: i64) -> (i64, i64) {
+    (
+        local_day(t, PARK_UTC_OFFSET_S),
+        local_second(t, PARK_UTC_OFFSET_S),
+    )
+}
 
 /// 2025-03-03T00:00:00Z, a Monday, outside any holiday.
 const MARCH_2025: i64 = 1_740_960_000;

@@ -4,7 +4,7 @@ use tanji_simulator::grid::{
     fujian_like_generation_csv, fujian_like_year, GridYear, Source, COAL_MIN_MW, DEFAULT_SEED,
     DEFAULT_YEAR, GAS_MAX_MW, GAS_MIN_MW, REGION,
 };
-use tanji_simulator::LOCAL_OFFSET_S;
+use tanji_units::time::{local_hour as hour_at, PARK_UTC_OFFSET_S};
 
 /// Direct (operational) factors, gCO2/kWh, from docs/reference/factors.md (Electricity Maps'
 /// defaults: IPCC AR5 WG3 Annex III, EIA/BEIS for oil); nuclear, hydro, wind and solar are 0.
@@ -26,7 +26,7 @@ fn production_factor(h: &tanji_simulator::grid::GridHour) -> f64 {
 }
 
 fn local_hour(t: i64) -> i64 {
-    (t + LOCAL_OFFSET_S).rem_euclid(86_400) / 3600
+    hour_at(t, PARK_UTC_OFFSET_S)
 }
 
 /// Mean production factor over the hours whose local start hour is in `hours`.

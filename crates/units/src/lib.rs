@@ -9,11 +9,14 @@
 //! [`Carrier`] and [`Unit`] serialize (serde) as their codes.
 //!
 //! Timestamps everywhere in tanji are `i64` Unix seconds (UTC); intervals are half-open
-//! `[start, start + interval_s)`.
+//! `[start, start + interval_s)`. [`time`] is the one place that turns them into local days,
+//! civil dates and RFC 3339 text, and that knows the park's zone.
 
 use std::cmp::Ordering;
 use std::fmt;
 use std::str::FromStr;
+
+pub mod time;
 
 /// An energy carrier a meter measures. Codes are stable snake_case strings used in the
 /// canonical record encoding, JSON and the database; never renumber or rename them.

@@ -250,8 +250,8 @@ pub enum CbamError {
     /// No production inside the period.
     #[error(
         "no production record has mass inside the period {}..{}; emissions cannot be allocated to products",
-        crate::utc(.start),
-        crate::utc(.end)
+        tanji_units::time::rfc3339(*.start),
+        tanji_units::time::rfc3339(*.end)
     )]
     NoProduction {
         /// Period start.

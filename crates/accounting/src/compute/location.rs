@@ -12,6 +12,7 @@ use super::{issues, round_g, Span, Tally, HOUR};
 use crate::factor::FactorLookup;
 use crate::input::{Inputs, Options};
 use crate::report::Scope2Location;
+use tanji_units::time;
 
 /// A grid-import interval after location-based computation (for the market-based figure
 /// interval by interval).
@@ -65,7 +66,7 @@ pub(super) struct Grid<'l> {
     pub(super) imports: Option<Vec<ImportPoint>>,
     fixed: Option<f64>,
     net_exports: bool,
-    utc_offset: i64,
+    utc_offset: i32,
 }
 
 impl<'l> Grid<'l> {
@@ -103,7 +104,7 @@ impl<'l> Grid<'l> {
             imports: per_interval.then(Vec::new),
             fixed: opts.fixed_factor.as_ref().map(|f| f.value),
             net_exports: opts.net_exports,
-            utc_offset: i64::from(opts.utc_offset_s),
+            utc_offset: opts.utc_offset_s,
         }
     }
 
@@ -205,7 +206,7 @@ impl Clock {
 
     /// Moves to the interval starting at `t`, marking its hour present.
     #[inline]
-    fn advance(&mut self, t: i64, hours: &mut Hours, utc_offset: i64) {
+    fn advance(&mut self, t: i64, hours: &mut Hours, utc_offset: i32) {
         if t >= self.slot_until {
             if self.slot_until != i64::MIN && t < self.slot_until + HOUR {
                 // The next hour (the usual step).
@@ -222,9 +223,9 @@ impl Clock {
                 self.hd = if self.hd == 23 { 0 } else { self.hd + 1 };
                 self.hd_until += HOUR;
             } else {
-                let local = t + utc_offset;
-                self.hd = (local.rem_euclid(86_400) / HOUR) as usize;
-                self.hd_until = local.div_euclid(HOUR) * HOUR + HOUR - utc_offset;
+                // 0..24, so the cast cannot truncate.
+                self.hd = time::local_hour(t, utc_offset) as usize;
+                self.hd_until = t - time::local_second(t, utc_offset) % HOUR + HOUR;
             }
         }
     }
@@ -237,7 +238,7 @@ struct Electric<'a, 'f, 'l> {
     import: bool,
     fixed: Option<f64>,
     net_exports: bool,
-    utc_offset: i64,
+    utc_offset: i32,
     factors: &'a mut Factors<'l>,
     hours: &'a mut Hours,
     by_hour: Option<&'a mut ByHour>,

@@ -7,8 +7,9 @@ use std::ops::Range;
 use super::hours::{Hours, Supply};
 use super::location::ImportPoint;
 use super::{round_g, Span, HOUR};
-use crate::input::{china_residual, local_year, Inputs, Matching, NamedFactor, Options, Residual};
+use crate::input::{china_residual, Inputs, Matching, NamedFactor, Options, Residual};
 use crate::report::{DataIssue, InstrumentUse, IssueKind, Scope2Location, Scope2Market};
+use tanji_units::time::local_year;
 
 /// A certificate or purchase and how much of it was applied.
 struct Instrument {

@@ -175,3 +175,40 @@ impl Rng {
         }
     }
 }
+
+/// `text` with each hash, key or signature (a run of 32 or more base64 or hex characters, or
+/// of 16 or more hex digits as in a shortened `0e0ce0c7fedf0cfa…`, with a digit and a letter)
+/// replaced by a placeholder numbered in order of first appearance, so a snapshot does not
+/// depend on freshly generated keys while equal values stay visibly equal.
+pub fn redact_hashes(text: &str) -> String {
+    let mut seen: Vec<String> = Vec::new();
+    let mut out = String::with_capacity(text.len());
+    let mut token = String::new();
+    let mut flush = |token: &mut String, out: &mut String| {
+        let long = token.len() >= 32
+            || (token.len() >= 16 && token.chars().all(|c| c.is_ascii_hexdigit()));
+        let hashlike = long
+            && token.chars().any(|c| c.is_ascii_digit())
+            && token.chars().any(|c| c.is_ascii_alphabetic());
+        if hashlike {
+            let n = seen.iter().position(|t| t == token).unwrap_or_else(|| {
+                seen.push(token.clone());
+                seen.len() - 1
+            });
+            out.push_str(&format!("[hash {}]", n + 1));
+        } else {
+            out.push_str(token);
+        }
+        token.clear();
+    };
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() || "+/=".contains(c) {
+            token.push(c);
+        } else {
+            flush(&mut token, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut token, &mut out);
+    out
+}

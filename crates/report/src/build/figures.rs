@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 
 use tanji_accounting::{FactorLookup as _, IntervalSeries, TableFactors};
+use tanji_units::time::rfc3339;
 use tanji_units::Carrier;
 
 use super::rows::Span;
@@ -13,7 +14,7 @@ use crate::doc::{
     EnterpriseDoc, FactorCoverage, FilledShare, FixedFactorDoc, IssueDoc, MeterDoc, Totals,
 };
 use crate::gather::Factors;
-use crate::{rfc3339, ReportError};
+use crate::ReportError;
 
 /// The scope a carrier's emissions count in.
 pub(super) fn scope_of(carrier: Carrier) -> &'static str {

@@ -16,7 +16,7 @@ use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tanji_advice::{AdviceError, AdvicePlan, Gaps, Planning, Setup, Sum};
-use tanji_optimizer::local::{LocalDate, Zone};
+use tanji_units::time::{LocalDate, Zone};
 use tanji_optimizer::Objective;
 use tanji_report::ReportError;
 use tanji_store::Store;
@@ -169,7 +169,7 @@ fn full_days<S: Store>(
             "no accepted upload of {enterprise} is in the log (up to entry {size}); advice needs a whole day of data"
         )));
     };
-    let bad = |e: tanji_optimizer::local::TimeError| ApiError::internal(e.to_string());
+    let bad = |e: tanji_units::time::TimeError| ApiError::internal(e.to_string());
     let mut to = zone.clock(last - 1).map_err(bad)?.date;
     if zone.day_bounds(to).map_err(bad)?.1 > last {
         to = to.add_days(-1).map_err(bad)?;
@@ -403,7 +403,7 @@ pub(super) async fn enterprise_optimize(
                     // The latest whole days, at most `days`, not before the first whole day.
                     let (from, to) = full_days(store, size, &id, &zone)?;
                     let bad =
-                        |e: tanji_optimizer::local::TimeError| ApiError::internal(e.to_string());
+                        |e: tanji_units::time::TimeError| ApiError::internal(e.to_string());
                     let mut first = to
                         .add_days(1 - i32::try_from(days).unwrap_or(1))
                         .map_err(bad)?;

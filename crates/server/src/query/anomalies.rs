@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use tanji_park::view::{interval_series, logged_channels, Meter};
-use tanji_report::rfc3339;
 use tanji_store::Store;
+use tanji_units::time::rfc3339;
 
 use super::QueryError;
 

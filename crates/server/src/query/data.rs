@@ -14,8 +14,8 @@ use tanji_park::view::{
     RegistrationCache, Registrations, SeriesError,
 };
 use tanji_park::{open_publication, PublicationError, PublicationKind};
-use tanji_report::rfc3339;
 use tanji_store::Store;
+use tanji_units::time::{self, rfc3339};
 use tanji_units::Unit;
 
 use super::QueryError;
@@ -207,8 +207,7 @@ pub fn factor_curve(
                 QueryError::NotFound(format!("publication {} has no region", p.id))
             })?,
         };
-    let off = i64::from(utc_offset_s);
-    let local_day = |t: i64| (t + off).div_euclid(86_400);
+    let local_day = |t: i64| time::local_day(t, utc_offset_s);
     let rows: Vec<_> = p
         .series
         .rows
@@ -221,8 +220,8 @@ pub fn factor_curve(
         // Today, else the nearest local day the series covers whole (else partly).
         None => match (rows.first(), rows.last()) {
             (Some(a), Some(b)) => {
-                let first_whole = (a.start + off + 86_399).div_euclid(86_400);
-                let last_whole = (b.end + off).div_euclid(86_400) - 1;
+                let first_whole = local_day(a.start + time::DAY_S - 1);
+                let last_whole = local_day(b.end) - 1;
                 if first_whole <= last_whole {
                     today.clamp(first_whole, last_whole)
                 } else {
@@ -232,7 +231,7 @@ pub fn factor_curve(
             _ => today,
         },
     };
-    let day_start = day * 86_400 - off;
+    let day_start = time::local_day_start(day, utc_offset_s);
     let hours: Vec<HourFactor> = (0..24u8)
         .map(|h| {
             let t = day_start + i64::from(h) * 3600;
@@ -254,9 +253,7 @@ pub fn factor_curve(
             .filter(|r| r.consumption_direct.is_some())
             .count(),
     });
-    let date = time::OffsetDateTime::from_unix_timestamp(day * 86_400)
-        .map(|d| d.date().to_string())
-        .unwrap_or_default();
+    let date = time::civil_from_days(day).to_string();
     Ok(FactorCurve {
         publication: p.id.clone(),
         synthetic: region.to_ascii_lowercase().contains("synthetic"),

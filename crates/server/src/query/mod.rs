@@ -32,6 +32,7 @@ use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tanji_ledger::NoteVerifier;
+use tanji_units::time;
 
 use crate::lang::Asked;
 use crate::{Access, ApiError, ApiRouter, AppState, Caller, RouteInfo};
@@ -39,9 +40,6 @@ use crate::{Access, ApiError, ApiRouter, AppState, Caller, RouteInfo};
 pub use anomalies::{AlertView, Anomalies, AnomalyQuery};
 pub use data::{FactorCurve, Loads, Publication, Status};
 pub use reports::ReportCache;
-
-/// Local time of the park's hours of day and "today": China Standard Time, UTC+8.
-pub const UTC_OFFSET_S: i32 = 8 * 3600;
 
 /// Why a query failed.
 #[derive(Debug, thiserror::Error)]
@@ -140,12 +138,10 @@ impl PageQuery {
 }
 
 fn parse_instant(s: &str, end: bool) -> Result<i64, ApiError> {
-    let day = time::macros::format_description!("[year]-[month]-[day]");
-    if let Ok(d) = time::Date::parse(s, &day) {
-        let t = d.midnight().assume_utc().unix_timestamp();
-        return Ok(if end { t + 86_400 } else { t });
+    if let Ok(day) = time::parse_date(s) {
+        return Ok((day + i64::from(end)) * time::DAY_S);
     }
-    tanji_report::parse_rfc3339(s).ok_or_else(|| {
+    time::parse_rfc3339(s).map_err(|_| {
         ApiError::bad_request(format!(
             "{s:?} is neither a day YYYY-MM-DD nor an RFC 3339 instant (2026-11-01T00:00:00Z)"
         ))
@@ -420,14 +416,14 @@ async fn factor_curve(
     let p = pick(&pubs, cq.publication.as_deref())?;
     let day = match &cq.day {
         None => None,
-        Some(d) => Some(parse_instant(d, false)?.div_euclid(86_400)),
+        Some(d) => Some(parse_instant(d, false)?.div_euclid(time::DAY_S)),
     };
     let mut curve = data::factor_curve(
         &p,
         cq.region.as_deref(),
         day,
         state.clock().now_s(),
-        UTC_OFFSET_S,
+        time::PARK_UTC_OFFSET_S,
     )?;
     if let Some(m) = curve.annual_mean.as_mut() {
         m.method = data::annual_mean_method(lang);

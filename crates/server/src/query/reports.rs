@@ -13,8 +13,9 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 use tanji_report::{ReportDoc, ReportError, Request, Scope};
 use tanji_store::{QuarantineFilter, Store, StoredIssue};
+use tanji_units::time::rfc3339;
 
-use super::{verifier, UTC_OFFSET_S};
+use super::verifier;
 use crate::lang::{self, Lang};
 use crate::limits::{self, BuildQueue};
 use crate::{ApiError, AppState, Caller};
@@ -243,7 +244,6 @@ async fn build(
     });
     req.period = key.period;
     req.checkpoint_size = Some(size);
-    req.utc_offset_s = UTC_OFFSET_S;
     let took = state.metrics().report_build_seconds.clone();
     let job = move |store: &tanji_store::SqliteStore| {
         let started = Instant::now();
@@ -419,7 +419,7 @@ pub fn quarantine<S: Store>(
         .map(|q| {
             json!({
                 "id": q.id,
-                "received_at": tanji_report::rfc3339(q.received_at),
+                "received_at": rfc3339(q.received_at),
                 "source": q.source,
                 "code": q.code,
                 "message": q.message,
@@ -447,8 +447,8 @@ pub fn quarantine<S: Store>(
                     "code": s.code,
                     "count": s.count,
                     "bytes": s.bytes,
-                    "first_at": tanji_report::rfc3339(s.first_at),
-                    "last_at": tanji_report::rfc3339(s.last_at),
+                    "first_at": rfc3339(s.first_at),
+                    "last_at": rfc3339(s.last_at),
                 })
             })
             .collect();

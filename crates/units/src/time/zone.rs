@@ -1,13 +1,13 @@
-//! Local time: the one module that turns UTC instants into local dates and clock times
-//! (tariff periods, allowed windows, advice text) and local days into UTC intervals. Backed by
-//! `jiff` with the IANA time-zone database compiled in, so nothing is read from the system.
+//! Named time zones: UTC instants to local dates and clock times (tariff periods, allowed
+//! windows, advice text) and local days to UTC intervals, in any IANA zone. Backed by `jiff`
+//! with the IANA time-zone database compiled in, so nothing is read from the system.
 //! Asia/Shanghai (UTC+8, no daylight saving since 1991) is the default.
 
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 
-/// The default zone of tanji's parks.
+/// The default zone of tanji's parks, whose offset is [`super::PARK_UTC_OFFSET_S`].
 pub const DEFAULT_ZONE: &str = "Asia/Shanghai";
 
 /// Why a local time could not be worked out.

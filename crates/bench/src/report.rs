@@ -342,7 +342,7 @@ struct Setup {
     /// The park's log key, in its text form.
     vkey: String,
     meters: BTreeMap<String, MeterSeries>,
-    /// Logged uploads, each with its device key.
+    /// Logged uploads, whose device signatures the audit's path checks again.
     verified: usize,
     /// Bytes of the log's entries.
     log_bytes: u64,

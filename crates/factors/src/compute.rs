@@ -475,8 +475,7 @@ impl Balance {
         for r in 0..cells.n_reg() {
             let c = cells.cell(k, r);
             let (mut total, mut d, mut l) = (0.0, 0.0, 0.0);
-            for s in 0..NS {
-                let mwh = cells.gen[c][s];
+            for (s, &mwh) in cells.gen[c].iter().enumerate() {
                 if mwh == 0.0 {
                     continue;
                 }

@@ -5,8 +5,8 @@
 
 use tanji_factors::Series;
 use tanji_forecast::{backtest, spread, Day, ForecastError, Model, Score};
-use tanji_units::time::{LocalDate, TimeError, Zone};
 use tanji_simulator::{MeterRole, ParkSpec};
+use tanji_units::time::{LocalDate, TimeError, Zone};
 
 /// Why a backtest could not be run.
 #[derive(Debug, thiserror::Error)]

@@ -4,11 +4,11 @@
 
 use tanji_forecast::{forecast, Day, Model};
 use tanji_ledger::NoteVerifier;
-use tanji_units::time::{LocalDate, Zone};
 use tanji_optimizer::spec::SiteDay;
 use tanji_report::{interval_factors, site_series, IntervalFactors};
-use tanji_units::time::rfc3339;
 use tanji_store::Store;
+use tanji_units::time::rfc3339;
+use tanji_units::time::{LocalDate, Zone};
 
 use crate::AdviceError;
 

@@ -3,10 +3,10 @@
 
 use serde::Serialize;
 use tanji_ledger::NoteVerifier;
-use tanji_units::time::{LocalDate, Zone};
 use tanji_optimizer::spec::FlexSpec;
 use tanji_optimizer::{optimize, rescore, Objective, Outcome, Plan, Tariff};
 use tanji_store::Store;
+use tanji_units::time::{LocalDate, Zone};
 
 use crate::day::{advice_err, forecast_factors, published_factors, site_day};
 use crate::AdviceError;

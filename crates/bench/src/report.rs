@@ -259,130 +259,285 @@ fn total(f: &BTreeMap<String, Figure>) -> Figure {
 pub fn run(a: Args) -> Result<ExitCode> {
     let duckdb = duckdb_version()?;
     let rounds = a.rounds.max(1);
-    let start_day = util::parse_day(FIRST_DAY)?;
-    let enterprises = match a.enterprises {
-        Some(n) => n,
-        None => enterprises_for_meters(a.seed, a.days, start_day),
-    };
-    let spec = simulate::spec(enterprises, a.days, a.seed, Some(FIRST_DAY))?;
-    let tmp = tempfile::tempdir().context("creating a temporary directory")?;
-    let dir = tmp.path().join("park");
+    let s = Setup::new(&a)?;
+    let tanji = TanjiRuns::measure(rounds, &s)?;
+    let (pure_time, pure_figures) = accounting_alone(rounds, &s, &tanji)?;
+    let duck = DuckRuns::measure(rounds, &s, &duckdb)?;
 
-    // Setup (not timed): the park, its factor publication, the simulated year ingested.
-    eprintln!("setup (not timed) in {}", tmp.path().display());
-    let t = Instant::now();
-    let mut park = tanji_park::Park::create(&dir, "bench-park", None)?;
-    let grid = tanji_simulator::grid::fujian_like(YEAR, a.seed)?;
-    let (csv, meta) = (grid.csv, grid.meta);
-    let publication = factors::publish(&mut park, &grid.name, csv.as_bytes(), &meta)?;
-    // What a report reads: the published CSV (factors to 4 decimals), not the computed series.
-    let series = tanji_factors::Series::parse_csv(&csv).context("parsing the published series")?;
-    eprintln!(
-        "  factors {} ({} hours, calibrated to {} tCO2/MWh) in {:.1} s",
-        publication.id,
-        meta.intervals,
-        tanji_simulator::grid::FUJIAN_2022_T_PER_MWH,
-        t.elapsed().as_secs_f64()
-    );
-    let t = Instant::now();
-    let registered_at = util::now();
-    let sim = simulate::write(spec, Vec::new(), &tmp.path().join("uploads"), registered_at)?;
-    let reg = park.register(&sim.park.registrations(registered_at))?;
-    eprintln!(
-        "  simulated {enterprises} enterprises × {} days: {} meters, {} signed uploads ({} readings) in {:.1} s",
-        a.days,
-        reg.logged.len(),
-        sim.upload_count,
-        sim.readings,
-        t.elapsed().as_secs_f64()
-    );
-    let summary = ingest::ingest_file_with_progress(&mut park, &sim.uploads)?;
-    ensure!(
-        summary.accepted == sim.upload_count && summary.rejected == 0,
-        "the simulated uploads were not all accepted: {} of {}",
-        summary.accepted,
-        sim.upload_count
-    );
-    eprintln!(
-        "  ingested durably: {} uploads, {} readings in {:.1} s",
-        summary.accepted, summary.readings, summary.seconds
-    );
-    let verifier = park.verifier();
-    let log_size = park.size();
-    std::fs::remove_file(&sim.uploads).ok();
-
-    // The same readings, exported for DuckDB, and as accounting inputs in memory.
-    let t = Instant::now();
-    let intervals = usize::try_from(a.days).unwrap_or(0) * 96;
-    let (meters, signed, log_bytes) =
-        meter_series(park.store(), log_size, spec.start_day, intervals)?;
-    drop(park);
-    let readings_csv = tmp.path().join("readings.csv");
-    let factors_csv = tmp.path().join("factors.csv");
-    let region = tanji_simulator::grid::REGION;
-    let rows = write_readings_csv(&readings_csv, &meters, spec.start_day)?;
-    let factor_rows = write_factors_csv(&factors_csv, &series, region)?;
-    ensure!(
-        rows == summary.readings,
-        "exported {rows} readings, ingested {}",
-        summary.readings
-    );
-    eprintln!(
-        "  exported {rows} readings of {} meters and {factor_rows} hourly factors in {:.1} s",
-        meters.len(),
-        t.elapsed().as_secs_f64()
-    );
-
-    // a. tanji end to end from the store.
-    eprintln!("tanji: park report from the store, best of {rounds} …");
-    let (e2e_time, built) = best_of(rounds, || {
-        let (store, _) = tanji_cli::report::open_store(&dir)?;
-        let built = tanji_report::build(&store, &verifier, &Request::new(Scope::Park))?;
-        Ok(built)
-    })?;
-    ensure!(
-        built.problems.is_empty(),
-        "the report found problems in the log: {}",
-        built.problems[0]
-    );
-    let doc = built.doc;
-    let mut e2e_figures = BTreeMap::new();
-    let mut e2e_intervals = 0;
-    for r in &doc.reports {
-        let loc = &r.figures["scope2_location"];
-        let n = r
-            .meters
-            .iter()
-            .filter(|m| m.carrier == Carrier::ElectricityImport.code())
-            .map(|m| m.intervals as i64)
-            .sum();
-        e2e_intervals += r.meters.iter().map(|m| m.intervals).sum::<u64>();
-        e2e_figures.insert(
-            r.enterprise.clone(),
-            Figure {
-                intervals: n,
-                wh: loc["import_wh"].as_i64().unwrap_or(-1),
-                g: loc["electricity_g"].as_i64().unwrap_or(-1),
-            },
+    let meters_n = s.meters.len();
+    let rows = s.rows;
+    let duck_rows = duck.rows;
+    let timed = [
+        Timed {
+            name: "a. tanji, end to end from the store",
+            what: "the SQLite store opened, then tanji_report::build: checkpoint, publication and the tree of leaf hashes verified, readings read from the store's reporting index, series assembled, every enterprise's full report computed, provenance listed".into(),
+            best: tanji.e2e_time,
+            rows: format!("{} intervals read, all {meters_n} meters", tanji.e2e_intervals),
+            figures: tanji.e2e_figures.clone(),
+        },
+        Timed {
+            name: "b. tanji, accounting alone",
+            what: "tanji_accounting::compute for every enterprise, series and factor table in memory: the same full reports".into(),
+            best: pure_time,
+            rows: format!("{rows} intervals, all {meters_n} meters"),
+            figures: pure_figures,
+        },
+        Timed {
+            name: "c. DuckDB over Parquet",
+            what: "grid-import readings joined to the hourly factors, multiplied, rounded per interval, summed per enterprise; from the Parquet files".into(),
+            best: duck.secs("parquet")?,
+            rows: format!("{duck_rows} rows scanned"),
+            figures: duckdb_figures(&duck.out["parquet"])?,
+        },
+        Timed {
+            name: "d. DuckDB in memory",
+            what: "the same query over tables already loaded in memory".into(),
+            best: duck.secs("memory")?,
+            rows: format!("{duck_rows} rows scanned"),
+            figures: duckdb_figures(&duck.out["memory"])?,
+        },
+    ];
+    for t in &timed[1..] {
+        ensure!(
+            t.figures == timed[0].figures,
+            "{} computed different figures: {:?} vs {:?}",
+            t.name,
+            total(&t.figures),
+            total(&timed[0].figures)
         );
     }
-    // What the audit does instead: the same report from the log's bytes, every device signature
-    // checked again (informative; no baseline does this).
-    eprintln!(
-        "tanji: the same report recomputed from the log (the audit's path), best of {rounds} …"
-    );
-    let (log_time, from_log) = best_of(rounds, || {
-        let (store, _) = tanji_cli::report::open_store(&dir)?;
-        let mut req = Request::new(Scope::Park);
-        req.source = Source::Log;
-        req.device_signatures = true;
-        Ok(tanji_report::build(&store, &verifier, &req)?)
-    })?;
-    ensure!(
-        from_log.problems.is_empty() && from_log.doc == doc,
-        "the report from the log differs from the report from the index"
-    );
-    let verified = signed.len();
+    let table = table(&timed);
+    let note = note(&timed, tanji.log_time, &s);
+    println!("{table}\n{note}");
+    if let Some(path) = &a.write {
+        let intro = intro(&a, rounds, &s, &duckdb, &duck);
+        tanji_cli::record::record(path, "report", &format!("{intro}{table}\n{note}"))?;
+        println!("recorded in {}", path.display());
+    }
+    if a.keep {
+        let kept = s.tmp.keep();
+        println!(
+            "kept {} (the park is {})",
+            kept.display(),
+            kept.join("park").display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What is set up before anything is timed: the park, its factor publication, the simulated
+/// period ingested, and the same readings read back and exported for DuckDB.
+struct Setup {
+    tmp: tempfile::TempDir,
+    /// The park's directory.
+    dir: PathBuf,
+    enterprises: usize,
+    spec: tanji_simulator::ParkSpec,
+    /// Quarter-hours in the period.
+    intervals: usize,
+    publication_id: String,
+    /// The published series, as a report reads it.
+    series: tanji_factors::Series,
+    /// Uploads accepted.
+    accepted: u64,
+    /// The park's log key, in its text form.
+    vkey: String,
+    meters: BTreeMap<String, MeterSeries>,
+    /// Logged uploads, whose device signatures the audit's path checks again.
+    verified: usize,
+    /// Bytes of the log's entries.
+    log_bytes: u64,
+    readings_csv: PathBuf,
+    factors_csv: PathBuf,
+    /// Readings exported.
+    rows: u64,
+    /// Hourly factors exported.
+    factor_rows: u64,
+}
+
+impl Setup {
+    /// Builds the park and exports its readings (not timed).
+    fn new(a: &Args) -> Result<Setup> {
+        let start_day = util::parse_day(FIRST_DAY)?;
+        let enterprises = match a.enterprises {
+            Some(n) => n,
+            None => enterprises_for_meters(a.seed, a.days, start_day),
+        };
+        let spec = simulate::spec(enterprises, a.days, a.seed, Some(FIRST_DAY))?;
+        let tmp = tempfile::tempdir().context("creating a temporary directory")?;
+        let dir = tmp.path().join("park");
+
+        // Setup (not timed): the park, its factor publication, the simulated year ingested.
+        eprintln!("setup (not timed) in {}", tmp.path().display());
+        let t = Instant::now();
+        let mut park = tanji_park::Park::create(&dir, "bench-park", None)?;
+        let grid = tanji_simulator::grid::fujian_like(YEAR, a.seed)?;
+        let (csv, meta) = (grid.csv, grid.meta);
+        let publication = factors::publish(&mut park, &grid.name, csv.as_bytes(), &meta)?;
+        // What a report reads: the published CSV (factors to 4 decimals), not the computed series.
+        let series =
+            tanji_factors::Series::parse_csv(&csv).context("parsing the published series")?;
+        eprintln!(
+            "  factors {} ({} hours, calibrated to {} tCO2/MWh) in {:.1} s",
+            publication.id,
+            meta.intervals,
+            tanji_simulator::grid::FUJIAN_2022_T_PER_MWH,
+            t.elapsed().as_secs_f64()
+        );
+        let t = Instant::now();
+        let registered_at = util::now();
+        let sim = simulate::write(spec, Vec::new(), &tmp.path().join("uploads"), registered_at)?;
+        let reg = park.register(&sim.park.registrations(registered_at))?;
+        eprintln!(
+            "  simulated {enterprises} enterprises × {} days: {} meters, {} signed uploads ({} readings) in {:.1} s",
+            a.days,
+            reg.logged.len(),
+            sim.upload_count,
+            sim.readings,
+            t.elapsed().as_secs_f64()
+        );
+        let summary = ingest::ingest_file_with_progress(&mut park, &sim.uploads)?;
+        ensure!(
+            summary.accepted == sim.upload_count && summary.rejected == 0,
+            "the simulated uploads were not all accepted: {} of {}",
+            summary.accepted,
+            sim.upload_count
+        );
+        eprintln!(
+            "  ingested durably: {} uploads, {} readings in {:.1} s",
+            summary.accepted, summary.readings, summary.seconds
+        );
+        let vkey = park.verifier().to_string();
+        let log_size = park.size();
+        std::fs::remove_file(&sim.uploads).ok();
+
+        // The same readings, exported for DuckDB, and as accounting inputs in memory.
+        let t = Instant::now();
+        let intervals = usize::try_from(a.days).unwrap_or(0) * 96;
+        let (meters, signed, log_bytes) =
+            meter_series(park.store(), log_size, spec.start_day, intervals)?;
+        drop(park);
+        let readings_csv = tmp.path().join("readings.csv");
+        let factors_csv = tmp.path().join("factors.csv");
+        let rows = write_readings_csv(&readings_csv, &meters, spec.start_day)?;
+        let factor_rows = write_factors_csv(&factors_csv, &series, tanji_simulator::grid::REGION)?;
+        ensure!(
+            rows == summary.readings,
+            "exported {rows} readings, ingested {}",
+            summary.readings
+        );
+        eprintln!(
+            "  exported {rows} readings of {} meters and {factor_rows} hourly factors in {:.1} s",
+            meters.len(),
+            t.elapsed().as_secs_f64()
+        );
+        Ok(Setup {
+            tmp,
+            dir,
+            enterprises,
+            spec,
+            intervals,
+            publication_id: publication.id,
+            series,
+            accepted: summary.accepted,
+            vkey,
+            meters,
+            verified: signed.len(),
+            log_bytes,
+            readings_csv,
+            factors_csv,
+            rows,
+            factor_rows,
+        })
+    }
+}
+
+/// Run a, the park report from the store, and the audit's path: the same report from the log.
+struct TanjiRuns {
+    e2e_time: Duration,
+    /// The report from the store.
+    doc: tanji_report::ReportDoc,
+    e2e_figures: BTreeMap<String, Figure>,
+    /// Intervals the report read, of every meter.
+    e2e_intervals: u64,
+    /// The same report recomputed from the log.
+    log_time: Duration,
+}
+
+impl TanjiRuns {
+    fn measure(rounds: usize, s: &Setup) -> Result<TanjiRuns> {
+        let verifier = s
+            .vkey
+            .parse()
+            .with_context(|| format!("the park's log key {}", s.vkey))?;
+        let dir = &s.dir;
+        // a. tanji end to end from the store.
+        eprintln!("tanji: park report from the store, best of {rounds} …");
+        let (e2e_time, built) = best_of(rounds, || {
+            let (store, _) = tanji_cli::report::open_store(dir)?;
+            let built = tanji_report::build(&store, &verifier, &Request::new(Scope::Park))?;
+            Ok(built)
+        })?;
+        ensure!(
+            built.problems.is_empty(),
+            "the report found problems in the log: {}",
+            built.problems[0]
+        );
+        let doc = built.doc;
+        let mut e2e_figures = BTreeMap::new();
+        let mut e2e_intervals = 0;
+        for r in &doc.reports {
+            let loc = &r.figures["scope2_location"];
+            let n = r
+                .meters
+                .iter()
+                .filter(|m| m.carrier == Carrier::ElectricityImport.code())
+                .map(|m| m.intervals as i64)
+                .sum();
+            e2e_intervals += r.meters.iter().map(|m| m.intervals).sum::<u64>();
+            e2e_figures.insert(
+                r.enterprise.clone(),
+                Figure {
+                    intervals: n,
+                    wh: loc["import_wh"].as_i64().unwrap_or(-1),
+                    g: loc["electricity_g"].as_i64().unwrap_or(-1),
+                },
+            );
+        }
+        // What the audit does instead: the same report from the log's bytes, every device
+        // signature checked again (informative; no baseline does this).
+        eprintln!(
+            "tanji: the same report recomputed from the log (the audit's path), best of {rounds} …"
+        );
+        let (log_time, from_log) = best_of(rounds, || {
+            let (store, _) = tanji_cli::report::open_store(dir)?;
+            let mut req = Request::new(Scope::Park);
+            req.source = Source::Log;
+            req.device_signatures = true;
+            Ok(tanji_report::build(&store, &verifier, &req)?)
+        })?;
+        ensure!(
+            from_log.problems.is_empty() && from_log.doc == doc,
+            "the report from the log differs from the report from the index"
+        );
+        Ok(TanjiRuns {
+            e2e_time,
+            doc,
+            e2e_figures,
+            e2e_intervals,
+            log_time,
+        })
+    }
+}
+
+/// b. tanji's accounting alone, on the exported inputs in memory, with the report's options;
+/// its whole figures must equal the report's.
+fn accounting_alone(
+    rounds: usize,
+    s: &Setup,
+    tanji: &TanjiRuns,
+) -> Result<(Duration, BTreeMap<String, Figure>)> {
+    let doc = &tanji.doc;
     let fixed: NamedFactor = serde_json::from_value(
         doc.reports
             .first()
@@ -391,40 +546,11 @@ pub fn run(a: Args) -> Result<ExitCode> {
             .clone(),
     )
     .context("the report's comparison has no fixed factor")?;
-
-    // b. tanji's accounting alone, on inputs in memory.
-    let mut by_enterprise: BTreeMap<&str, Vec<IntervalSeries>> = BTreeMap::new();
-    for (meter, m) in &meters {
-        by_enterprise
-            .entry(m.enterprise.as_str())
-            .or_default()
-            .push(IntervalSeries {
-                meter: meter.clone(),
-                carrier: m.carrier,
-                unit: m.unit,
-                fuel: None,
-                start: spec.start_day,
-                interval_s: 900,
-                values: m.values.clone(),
-            });
-    }
-    let end = spec.start_day + 900 * intervals as i64;
-    let inputs: Vec<Inputs> = by_enterprise
-        .into_iter()
-        .map(|(e, series)| Inputs {
-            enterprise: e.to_string(),
-            period_start: spec.start_day,
-            period_end: end,
-            series,
-            certificates: Vec::new(),
-            purchases: Vec::new(),
-            output: None,
-        })
-        .collect();
+    let inputs = inputs(s);
     // The published series' region as an in-memory table, as the report looks it up.
     let lookup = TableFactors::from_series(&SeriesFactors {
-        series: &series,
-        region: region.to_string(),
+        series: &s.series,
+        region: tanji_simulator::grid::REGION.to_string(),
         id: doc.parameters.factors.clone(),
     });
     let options = Options {
@@ -467,86 +593,98 @@ pub fn run(a: Args) -> Result<ExitCode> {
             },
         );
     }
+    Ok((pure_time, pure_figures))
+}
 
-    // c, d. DuckDB over Parquet and in memory.
-    eprintln!("DuckDB {duckdb}: writing Parquet (not timed), then the query over Parquet and in memory, best of {rounds} …");
-    let out = Command::new("python3")
-        .arg("-c")
-        .arg(DUCKDB_SCRIPT)
-        .arg(&readings_csv)
-        .arg(&factors_csv)
-        .arg(tmp.path())
-        .arg(rounds.to_string())
-        .output()
-        .context("running python3")?;
-    ensure!(
-        out.status.success(),
-        "the DuckDB script failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let duck: serde_json::Value =
-        serde_json::from_slice(&out.stdout).context("reading the DuckDB script's output")?;
-    let secs = |k: &str| -> Result<Duration> {
+/// The exported readings as accounting inputs, one per enterprise.
+fn inputs(s: &Setup) -> Vec<Inputs> {
+    let start = s.spec.start_day;
+    let mut by_enterprise: BTreeMap<&str, Vec<IntervalSeries>> = BTreeMap::new();
+    for (meter, m) in &s.meters {
+        by_enterprise
+            .entry(m.enterprise.as_str())
+            .or_default()
+            .push(IntervalSeries {
+                meter: meter.clone(),
+                carrier: m.carrier,
+                unit: m.unit,
+                fuel: None,
+                start,
+                interval_s: 900,
+                values: m.values.clone(),
+            });
+    }
+    let end = start + 900 * s.intervals as i64;
+    by_enterprise
+        .into_iter()
+        .map(|(e, series)| Inputs {
+            enterprise: e.to_string(),
+            period_start: start,
+            period_end: end,
+            series,
+            certificates: Vec::new(),
+            purchases: Vec::new(),
+            output: None,
+        })
+        .collect()
+}
+
+/// c, d. DuckDB over Parquet and in memory, as the script reports them.
+struct DuckRuns {
+    out: serde_json::Value,
+    /// Rows the query scanned.
+    rows: u64,
+}
+
+impl DuckRuns {
+    fn measure(rounds: usize, s: &Setup, duckdb: &str) -> Result<DuckRuns> {
+        eprintln!("DuckDB {duckdb}: writing Parquet (not timed), then the query over Parquet and in memory, best of {rounds} …");
+        let out = Command::new("python3")
+            .arg("-c")
+            .arg(DUCKDB_SCRIPT)
+            .arg(&s.readings_csv)
+            .arg(&s.factors_csv)
+            .arg(s.tmp.path())
+            .arg(rounds.to_string())
+            .output()
+            .context("running python3")?;
+        ensure!(
+            out.status.success(),
+            "the DuckDB script failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let duck: serde_json::Value =
+            serde_json::from_slice(&out.stdout).context("reading the DuckDB script's output")?;
+        let duck_rows = duck["rows"].as_u64().unwrap_or(0);
+        ensure!(
+            duck_rows == s.rows,
+            "DuckDB read {duck_rows} rows, not {}",
+            s.rows
+        );
+        let threads = duck["threads"].as_i64().unwrap_or(0);
+        ensure!(threads == 1, "DuckDB ran with {threads} threads, not 1");
+        Ok(DuckRuns {
+            out: duck,
+            rows: duck_rows,
+        })
+    }
+
+    /// The best time of run `k` ("parquet" or "memory").
+    fn secs(&self, k: &str) -> Result<Duration> {
         Ok(Duration::from_secs_f64(
-            duck[k]["seconds"]
+            self.out[k]["seconds"]
                 .as_f64()
                 .with_context(|| format!("DuckDB output has no {k} time"))?,
         ))
-    };
-    let duck_rows = duck["rows"].as_u64().unwrap_or(0);
-    ensure!(
-        duck_rows == rows,
-        "DuckDB read {duck_rows} rows, not {rows}"
-    );
-    let threads = duck["threads"].as_i64().unwrap_or(0);
-    ensure!(threads == 1, "DuckDB ran with {threads} threads, not 1");
-
-    let meters_n = meters.len();
-    let timed = [
-        Timed {
-            name: "a. tanji, end to end from the store",
-            what: "the SQLite store opened, then tanji_report::build: checkpoint, publication and the tree of leaf hashes verified, readings read from the store's reporting index, series assembled, every enterprise's full report computed, provenance listed".into(),
-            best: e2e_time,
-            rows: format!("{e2e_intervals} intervals read, all {meters_n} meters"),
-            figures: e2e_figures,
-        },
-        Timed {
-            name: "b. tanji, accounting alone",
-            what: "tanji_accounting::compute for every enterprise, series and factor table in memory: the same full reports".into(),
-            best: pure_time,
-            rows: format!("{rows} intervals, all {meters_n} meters"),
-            figures: pure_figures,
-        },
-        Timed {
-            name: "c. DuckDB over Parquet",
-            what: "grid-import readings joined to the hourly factors, multiplied, rounded per interval, summed per enterprise; from the Parquet files".into(),
-            best: secs("parquet")?,
-            rows: format!("{duck_rows} rows scanned"),
-            figures: duckdb_figures(&duck["parquet"])?,
-        },
-        Timed {
-            name: "d. DuckDB in memory",
-            what: "the same query over tables already loaded in memory".into(),
-            best: secs("memory")?,
-            rows: format!("{duck_rows} rows scanned"),
-            figures: duckdb_figures(&duck["memory"])?,
-        },
-    ];
-    for t in &timed[1..] {
-        ensure!(
-            t.figures == timed[0].figures,
-            "{} computed different figures: {:?} vs {:?}",
-            t.name,
-            total(&t.figures),
-            total(&timed[0].figures)
-        );
     }
-    let agreed = total(&timed[0].figures);
+}
 
+/// The Markdown table of the four runs.
+fn table(timed: &[Timed]) -> String {
     let mut table = String::new();
     table.push_str("| run | what | rows | grid import (intervals, MWh, tCO2) | seconds |\n");
     table.push_str("|---|---|---|---:|---:|\n");
-    for t in &timed {
+    for t in timed {
         let f = total(&t.figures);
         table.push_str(&format!(
             "| {} | {} | {} | {}, {:.3}, {:.6} | {:.3} |\n",
@@ -559,6 +697,12 @@ pub fn run(a: Args) -> Result<ExitCode> {
             t.best.as_secs_f64()
         ));
     }
+    table
+}
+
+/// What the table shows: the audit's path, the agreement, and the acceptance verdict.
+fn note(timed: &[Timed; 4], log_time: Duration, s: &Setup) -> String {
+    let agreed = total(&timed[0].figures);
     let ratio = |a: Duration, b: Duration| b.as_secs_f64() / a.as_secs_f64();
     let e2e_vs = ratio(timed[0].best, timed[2].best);
     let pure_vs = ratio(timed[1].best, timed[3].best);
@@ -569,8 +713,9 @@ pub fn run(a: Args) -> Result<ExitCode> {
             format!("{:.2}× slower", 1.0 / r)
         }
     };
-    let size_mb = log_bytes as f64 / 1e6;
-    let note = format!(
+    let size_mb = s.log_bytes as f64 / 1e6;
+    let verified = s.verified;
+    format!(
         "What `tanji audit` does instead — the same park report from the log's bytes (all {size_mb:.1} MB of entries decoded and re-hashed, \
 the {verified} uploads' Ed25519 device signatures checked again) — takes {:.3} s in the same run, and gives the identical report.\n\n\
 All four agree exactly, enterprise by enterprise ({} enterprises; grid import {} intervals, {:.3} MWh, {:.6} tCO2 in total). \
@@ -584,31 +729,23 @@ Acceptance (both faster): {}.\n",
         verdict(e2e_vs),
         verdict(pure_vs),
         if e2e_vs > 1.0 && pure_vs > 1.0 { "holds" } else { "does not hold" }
-    );
-    println!("{table}\n{note}");
-    if let Some(path) = &a.write {
-        let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-        let intro = format!(
-            "Measured {} on this machine (one thread; {cores} core(s) available to the process), fastest of {rounds} rounds: \
+    )
+}
+
+/// The paragraph `--write` records before the table: what was measured, where.
+fn intro(a: &Args, rounds: usize, s: &Setup, duckdb: &str, duck: &DuckRuns) -> String {
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let (enterprises, meters_n, rows, factor_rows) =
+        (s.enterprises, s.meters.len(), s.rows, s.factor_rows);
+    format!(
+        "Measured {} on this machine (one thread; {cores} core(s) available to the process), fastest of {rounds} rounds: \
 {enterprises} simulated enterprises × {} days from {FIRST_DAY} (seed {}), {meters_n} meters, {rows} quarter-hour readings in {} \
 logged uploads; factors {} ({factor_rows} hours); DuckDB {duckdb} (Python), `SET threads = 1`, Parquet {:.1} MB:\n\n",
-            time::rfc3339(util::now()),
-            a.days,
-            a.seed,
-            summary.accepted,
-            publication.id,
-            duck["parquet_bytes"].as_f64().unwrap_or(0.0) / 1e6,
-        );
-        tanji_cli::record::record(path, "report", &format!("{intro}{table}\n{note}"))?;
-        println!("recorded in {}", path.display());
-    }
-    if a.keep {
-        let kept = tmp.keep();
-        println!(
-            "kept {} (the park is {})",
-            kept.display(),
-            kept.join("park").display()
-        );
-    }
-    Ok(ExitCode::SUCCESS)
+        time::rfc3339(util::now()),
+        a.days,
+        a.seed,
+        s.accepted,
+        s.publication_id,
+        duck.out["parquet_bytes"].as_f64().unwrap_or(0.0) / 1e6,
+    )
 }

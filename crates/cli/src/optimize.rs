@@ -8,9 +8,9 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use tanji_advice::{text, AdvicePlan, Gaps, Planning, Setup};
-use tanji_units::time::{LocalDate, Zone};
 use tanji_optimizer::spec::FlexSpec;
 use tanji_optimizer::{Objective, Tariff};
+use tanji_units::time::{LocalDate, Zone};
 
 use crate::util;
 

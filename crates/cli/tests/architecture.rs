@@ -11,6 +11,8 @@
 //! - The no-IO crates' `src/` is scanned (comments and string literals blanked out, grouped
 //!   `use` trees expanded) for the forbidden paths (`std::fs`, `std::net`, the clocks); an
 //!   exception is allowed only where the block names the file and the path.
+//! - No function in `crates/*/src` outside `#[cfg(test)]` modules spans more than
+//!   [`MAX_FN_LINES`] lines; only generated tables may be exempted ([`GENERATED_TABLES`]).
 //!
 //! The checking functions take the document's text and the metadata JSON, so the tests at the
 //! bottom feed them fixtures with a deliberate violation and assert the error names it.
@@ -953,4 +955,250 @@ fn a_citation_outside_the_repository_or_of_a_missing_doc_is_named() {
     assert!(errors.iter().any(|e| e.contains("docs/gone.md")));
     assert!(!errors.iter().any(|e| e.contains("docs/here.md")));
     assert!(errors.iter().any(|e| e.contains("/work/")));
+}
+
+// ---- Function length -------------------------------------------------------------------------
+
+/// The most lines a non-test function in `crates/*/src` may span, from its `fn` line to its
+/// closing brace. A longer one wants named stages: functions, or a struct with a method per
+/// stage.
+const MAX_FN_LINES: usize = 150;
+
+/// `(file under crates/, function)` pairs allowed over [`MAX_FN_LINES`]: only generated tables
+/// may be listed here, each with a comment saying what generates it. None exist today.
+const GENERATED_TABLES: &[(&str, &str)] = &[];
+
+/// One function found by [`long_functions`].
+#[derive(Debug, PartialEq, Eq)]
+struct LongFn {
+    /// 1-based line of its `fn`.
+    line: usize,
+    name: String,
+    /// Lines from the `fn` line to the closing brace, both included.
+    lines: usize,
+}
+
+/// The name of the function declared on `line`, if it declares one (`pub(crate) async fn x`).
+fn declared_fn(line: &str) -> Option<&str> {
+    let mut rest = line.trim_start();
+    loop {
+        if let Some(r) = rest.strip_prefix("pub(") {
+            rest = r.split_once(')')?.1.trim_start();
+        } else if let Some(r) = ["pub ", "async ", "const ", "unsafe ", "default "]
+            .iter()
+            .find_map(|p| rest.strip_prefix(p))
+        {
+            rest = r.trim_start();
+        } else {
+            break;
+        }
+    }
+    let rest = rest.strip_prefix("fn ")?.trim_start();
+    let end = rest
+        .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .unwrap_or(rest.len());
+    (end > 0).then(|| &rest[..end])
+}
+
+/// The index of the line where the brace block starting at or after line `from` closes, or
+/// `None` when a `;` ends the item before any `{` (a declaration without a body) or the block
+/// never closes.
+fn block_end(lines: &[&str], from: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut opened = false;
+    for (i, line) in lines.iter().enumerate().skip(from) {
+        for c in line.chars() {
+            match c {
+                '{' => {
+                    depth += 1;
+                    opened = true;
+                }
+                '}' => {
+                    depth = depth.saturating_sub(1);
+                    if opened && depth == 0 {
+                        return Some(i);
+                    }
+                }
+                ';' if !opened => return None,
+                _ => {}
+            }
+        }
+    }
+    None
+}
+
+/// Whether line `i` opens a `#[cfg(test)]` module (the attribute, then `mod name`).
+fn test_module_at(lines: &[&str], i: usize) -> bool {
+    lines[i].trim() == "#[cfg(test)]"
+        && lines[i + 1..]
+            .iter()
+            .map(|l| l.trim())
+            .find(|l| !l.is_empty() && !l.starts_with("#["))
+            .is_some_and(|l| l.starts_with("mod ") || l.starts_with("pub mod "))
+}
+
+/// The functions of `source` over `max` lines, outside `#[cfg(test)]` modules. Comments and
+/// literals are blanked first, so braces in them do not count; a function nested in another
+/// counts as part of it.
+fn long_functions(source: &str, max: usize) -> Vec<LongFn> {
+    let code = code_only(source);
+    let lines: Vec<&str> = code.lines().collect();
+    let mut found = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        if test_module_at(&lines, i) {
+            // `mod tests;` ends at its `;` (the file is skipped by the caller); `mod tests {`
+            // at its closing brace.
+            i = block_end(&lines, i + 1).unwrap_or(i) + 1;
+            continue;
+        }
+        if let Some(name) = declared_fn(lines[i]) {
+            if let Some(end) = block_end(&lines, i) {
+                let n = end - i + 1;
+                if n > max {
+                    found.push(LongFn {
+                        line: i + 1,
+                        name: name.to_string(),
+                        lines: n,
+                    });
+                }
+                i = end;
+            }
+        }
+        i += 1;
+    }
+    found
+}
+
+/// The files of the `#[cfg(test)] mod name;` declarations in `file` (`name.rs` or
+/// `name/mod.rs` beside a `lib.rs`, `main.rs` or `mod.rs`, else in the directory named after
+/// `file`).
+fn test_module_files(file: &Path, source: &str) -> Vec<PathBuf> {
+    let code = code_only(source);
+    let lines: Vec<&str> = code.lines().collect();
+    let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+    let parent = file.parent().unwrap_or(Path::new(""));
+    let dir = if ["lib", "main", "mod"].contains(&stem) {
+        parent.to_path_buf()
+    } else {
+        parent.join(stem)
+    };
+    let mut out = Vec::new();
+    for i in 0..lines.len() {
+        if !test_module_at(&lines, i) {
+            continue;
+        }
+        let decl = lines[i + 1..]
+            .iter()
+            .map(|l| l.trim())
+            .find(|l| !l.is_empty() && !l.starts_with("#["))
+            .unwrap_or("");
+        if let Some(name) = decl
+            .trim_start_matches("pub ")
+            .strip_prefix("mod ")
+            .and_then(|r| r.strip_suffix(';'))
+        {
+            let name = name.trim();
+            out.push(dir.join(format!("{name}.rs")));
+            out.push(dir.join(name).join("mod.rs"));
+        }
+    }
+    out
+}
+
+/// Every non-test function in `crates/*/src` over [`MAX_FN_LINES`] that [`GENERATED_TABLES`]
+/// does not list, and every listed pair that is no longer long.
+fn check_function_lengths(crates_dir: &Path) -> Vec<String> {
+    let mut files = Vec::new();
+    let mut errors = Vec::new();
+    let Ok(entries) = std::fs::read_dir(crates_dir) else {
+        return vec![format!("cannot read {}", crates_dir.display())];
+    };
+    for entry in entries.flatten() {
+        let src = entry.path().join("src");
+        if src.is_dir() {
+            if let Err(e) = rust_files(&src, &mut files) {
+                errors.push(format!("cannot read {}: {e}", src.display()));
+            }
+        }
+    }
+    files.sort();
+    let mut sources = Vec::new();
+    let mut test_files = BTreeSet::new();
+    for file in files {
+        match std::fs::read_to_string(&file) {
+            Ok(text) => {
+                test_files.extend(test_module_files(&file, &text));
+                sources.push((file, text));
+            }
+            Err(e) => errors.push(format!("cannot read {}: {e}", file.display())),
+        }
+    }
+    let mut used = BTreeSet::new();
+    for (file, text) in sources.iter().filter(|(f, _)| !test_files.contains(f)) {
+        let rel = file
+            .strip_prefix(crates_dir)
+            .unwrap_or(file)
+            .to_string_lossy()
+            .replace('\\', "/");
+        for f in long_functions(text, MAX_FN_LINES) {
+            if GENERATED_TABLES.contains(&(rel.as_str(), f.name.as_str())) {
+                used.insert((rel.clone(), f.name));
+                continue;
+            }
+            errors.push(format!(
+                "crates/{rel}:{}: fn {} is {} lines, over {MAX_FN_LINES}; split it into named stages (functions, or a struct with a method per stage), each under ~100 lines",
+                f.line, f.name, f.lines
+            ));
+        }
+    }
+    for (file, name) in GENERATED_TABLES {
+        if !used.contains(&(file.to_string(), name.to_string())) {
+            errors.push(format!("crates/{file}: fn {name} is listed in GENERATED_TABLES but is not over {MAX_FN_LINES} lines (or is gone); remove it from the list"));
+        }
+    }
+    errors
+}
+
+#[test]
+fn no_function_outside_tests_is_over_150_lines() {
+    let errors = check_function_lengths(&workspace_root().join("crates"));
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
+}
+
+/// A function of `n` lines in all, named `name`, indented by `indent`.
+fn fixture_fn(name: &str, n: usize, indent: &str) -> String {
+    let mut s = format!("{indent}pub(crate) fn {name}() -> u32 {{\n");
+    for k in 0..n - 2 {
+        s.push_str(&format!("{indent}    let _x{k} = \"}}\"; // }}\n"));
+    }
+    s.push_str(&format!("{indent}}}\n"));
+    s
+}
+
+#[test]
+fn a_long_function_is_found_and_test_modules_are_not() {
+    let source = format!(
+        "//! A fixture.\n\nfn short() {{}}\n\nstruct S;\n\nimpl S {{\n{}}}\n\n{}\ntrait T {{\n    fn declared(&self);\n}}\n\n#[cfg(test)]\nmod tests {{\n{}}}\n",
+        fixture_fn("long_method", 151, "    "),
+        fixture_fn("just_fits", 150, ""),
+        fixture_fn("long_test", 200, "    "),
+    );
+    assert_eq!(
+        long_functions(&source, MAX_FN_LINES),
+        vec![LongFn {
+            line: 8,
+            name: "long_method".into(),
+            lines: 151,
+        }]
+    );
+    // A test module declared as a file is found, so that file is skipped.
+    let files = test_module_files(
+        Path::new("crates/x/src/lib.rs"),
+        "#[cfg(test)]\nmod tests;\n",
+    );
+    assert!(
+        files.contains(&PathBuf::from("crates/x/src/tests.rs")),
+        "{files:?}"
+    );
 }

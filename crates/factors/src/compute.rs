@@ -6,7 +6,7 @@ use std::fmt;
 
 use crate::input::{format_time, ExchangeRow, GenerationRow};
 use crate::source::{Source, SourceFactors};
-use crate::trace::{Network, Tracer};
+use crate::trace::{Network, Traced, Tracer};
 
 /// How storage discharge is counted (part of [`crate::METHOD`]).
 ///
@@ -347,62 +347,135 @@ pub fn compute(
     opts: &Options,
 ) -> Result<Series, FactorError> {
     validate(generation, exchanges)?;
-    let ivs = intervals(generation, exchanges)?;
-    let n_int = ivs.len();
-    let iv_index: HashMap<i64, usize> = ivs.iter().enumerate().map(|(k, iv)| (iv.0, k)).collect();
-
-    // Deduplicate by hash first, then sort the few distinct names (a BTreeSet over millions of
-    // rows spends its time comparing strings).
-    let mut names: Vec<&str> = generation
-        .iter()
-        .map(|g| g.region.as_str())
-        .chain(
-            exchanges
-                .iter()
-                .flat_map(|x| [x.from.as_str(), x.to.as_str()]),
-        )
-        .collect::<HashSet<_>>()
-        .into_iter()
-        .collect();
-    names.sort_unstable();
-    let n_reg = names.len();
-    let reg_index: HashMap<&str, usize> = names.iter().enumerate().map(|(r, &n)| (n, r)).collect();
-    let cell = |k: usize, r: usize| k * n_reg + r;
-
-    // Generation per (interval, region, source), and which cells have any row at all.
-    let mut gen = vec![[0.0f64; NS]; n_int * n_reg];
-    let mut has_data = vec![false; n_int * n_reg];
-    for g in generation {
-        let c = cell(iv_index[&g.start], reg_index[g.region.as_str()]);
-        gen[c][g.source.index()] += g.mwh;
-        has_data[c] = true;
-    }
-    // Flows per interval, netted per unordered pair: (a, b, a→b minus b→a) with a < b.
-    let mut pairs: Vec<Vec<(usize, usize, f64)>> = vec![Vec::new(); n_int];
-    for x in exchanges {
-        let k = iv_index[&x.start];
-        let (f, t) = (reg_index[x.from.as_str()], reg_index[x.to.as_str()]);
-        has_data[cell(k, f)] = true;
-        has_data[cell(k, t)] = true;
-        pairs[k].push(if f < t { (f, t, x.mwh) } else { (t, f, -x.mwh) });
-    }
-
+    let mut cells = Cells::new(generation, exchanges)?;
     let table: [(f64, f64); NS] = Source::ALL.map(|s| factors.get(s));
-    let storage = storage_factors(&ivs, n_reg, &gen, &table, &names);
+    let storage = storage_factors(&cells.ivs, cells.n_reg(), &cells.gen, &table, &cells.names);
 
     let mut series = Series::default();
-    let mut tracer = Tracer::default();
-    let mut net = Network::default();
-    let mut inflow = vec![0.0; n_reg];
-    let mut exports = vec![0.0; n_reg];
-    for (k, &(start, end)) in ivs.iter().enumerate() {
+    let mut balance = Balance::new(cells.n_reg());
+    for k in 0..cells.ivs.len() {
+        balance.production(&cells, k, &storage, &table);
+        balance.net_flows(&mut cells.pairs[k]);
+        let traced = balance.tracer.trace(&balance.net);
+        balance.rows(&cells, k, &storage, &traced, &mut series);
+    }
+    calibrate_all(&mut series, opts)?;
+    Ok(series)
+}
+
+/// The input indexed by (interval, region) cell: cell `k * n_reg + r` is interval `k` of
+/// region `r`.
+struct Cells<'a> {
+    /// The distinct intervals, sorted.
+    ivs: Vec<(i64, i64)>,
+    /// The regions, sorted.
+    names: Vec<&'a str>,
+    /// Generation per cell and source.
+    gen: Vec<[f64; NS]>,
+    /// Whether a cell has any row at all.
+    has_data: Vec<bool>,
+    /// Flows per interval, netted per unordered pair: (a, b, a→b minus b→a) with a < b.
+    pairs: Vec<Vec<(usize, usize, f64)>>,
+}
+
+impl<'a> Cells<'a> {
+    fn new(
+        generation: &'a [GenerationRow],
+        exchanges: &'a [ExchangeRow],
+    ) -> Result<Cells<'a>, FactorError> {
+        let ivs = intervals(generation, exchanges)?;
+        let n_int = ivs.len();
+        let iv_index: HashMap<i64, usize> =
+            ivs.iter().enumerate().map(|(k, iv)| (iv.0, k)).collect();
+
+        // Deduplicate by hash first, then sort the few distinct names (a BTreeSet over millions
+        // of rows spends its time comparing strings).
+        let mut names: Vec<&str> = generation
+            .iter()
+            .map(|g| g.region.as_str())
+            .chain(
+                exchanges
+                    .iter()
+                    .flat_map(|x| [x.from.as_str(), x.to.as_str()]),
+            )
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        names.sort_unstable();
+        let n_reg = names.len();
+        let reg_index: HashMap<&str, usize> =
+            names.iter().enumerate().map(|(r, &n)| (n, r)).collect();
+        let cell = |k: usize, r: usize| k * n_reg + r;
+
+        let mut gen = vec![[0.0f64; NS]; n_int * n_reg];
+        let mut has_data = vec![false; n_int * n_reg];
+        for g in generation {
+            let c = cell(iv_index[&g.start], reg_index[g.region.as_str()]);
+            gen[c][g.source.index()] += g.mwh;
+            has_data[c] = true;
+        }
+        let mut pairs: Vec<Vec<(usize, usize, f64)>> = vec![Vec::new(); n_int];
+        for x in exchanges {
+            let k = iv_index[&x.start];
+            let (f, t) = (reg_index[x.from.as_str()], reg_index[x.to.as_str()]);
+            has_data[cell(k, f)] = true;
+            has_data[cell(k, t)] = true;
+            pairs[k].push(if f < t { (f, t, x.mwh) } else { (t, f, -x.mwh) });
+        }
+        Ok(Cells {
+            ivs,
+            names,
+            gen,
+            has_data,
+            pairs,
+        })
+    }
+
+    fn n_reg(&self) -> usize {
+        self.names.len()
+    }
+
+    fn cell(&self, k: usize, r: usize) -> usize {
+        k * self.n_reg() + r
+    }
+}
+
+/// One interval's network and the balance of every region in it; the buffers are reused from
+/// interval to interval.
+struct Balance {
+    tracer: Tracer,
+    net: Network,
+    /// Generation plus imports per region.
+    inflow: Vec<f64>,
+    exports: Vec<f64>,
+}
+
+impl Balance {
+    fn new(n_reg: usize) -> Balance {
+        Balance {
+            tracer: Tracer::default(),
+            net: Network::default(),
+            inflow: vec![0.0; n_reg],
+            exports: vec![0.0; n_reg],
+        }
+    }
+
+    /// Each region's generation in interval `k` and the emissions of it, storage discharge at
+    /// its own factor.
+    fn production(
+        &mut self,
+        cells: &Cells,
+        k: usize,
+        storage: &StorageFactors,
+        table: &[(f64, f64); NS],
+    ) {
+        let net = &mut self.net;
         net.gen.clear();
         net.own.clear();
-        for r in 0..n_reg {
-            let c = cell(k, r);
+        for r in 0..cells.n_reg() {
+            let c = cells.cell(k, r);
             let (mut total, mut d, mut l) = (0.0, 0.0, 0.0);
-            for s in 0..NS {
-                let mwh = gen[c][s];
+            for (s, &mwh) in cells.gen[c].iter().enumerate() {
                 if mwh == 0.0 {
                     continue;
                 }
@@ -418,11 +491,15 @@ pub fn compute(
             net.gen.push(total);
             net.own.push([d, l]);
         }
-        let p = &mut pairs[k];
+    }
+
+    /// Nets the interval's flows `p` per border into the network, and sums each region's
+    /// inflow (generation and imports) and exports.
+    fn net_flows(&mut self, p: &mut [(usize, usize, f64)]) {
         p.sort_by_key(|x| (x.0, x.1)); // stable: duplicates keep input order
-        net.flows.clear();
-        inflow.copy_from_slice(&net.gen);
-        exports.iter_mut().for_each(|e| *e = 0.0);
+        self.net.flows.clear();
+        self.inflow.copy_from_slice(&self.net.gen);
+        self.exports.iter_mut().for_each(|e| *e = 0.0);
         let mut it = p.iter().peekable();
         while let Some(&(a, b, first)) = it.next() {
             let mut sum = first;
@@ -439,16 +516,26 @@ pub fn compute(
                 (b, a, -sum)
             };
             if mwh > 0.0 {
-                net.flows.push((from, to, mwh));
-                inflow[to] += mwh;
-                exports[from] += mwh;
+                self.net.flows.push((from, to, mwh));
+                self.inflow[to] += mwh;
+                self.exports[from] += mwh;
             }
         }
-        let traced = tracer.trace(&net);
+    }
 
-        for r in 0..n_reg {
-            let c = cell(k, r);
-            let region = names[r];
+    /// The rows of interval `k`, one per region, and their data issues.
+    fn rows(
+        &self,
+        cells: &Cells,
+        k: usize,
+        storage: &StorageFactors,
+        traced: &Traced,
+        series: &mut Series,
+    ) {
+        let (start, end) = cells.ivs[k];
+        for r in 0..cells.n_reg() {
+            let c = cells.cell(k, r);
+            let region = cells.names[r];
             let mut issue = |kind: IssueKind, detail: String| {
                 series.issues.push(DataIssue {
                     region: region.to_string(),
@@ -468,7 +555,7 @@ pub fn compute(
                 consumption_lifecycle: None,
                 consumption_mwh: 0.0,
             };
-            if !has_data[c] {
+            if !cells.has_data[c] {
                 issue(
                     IssueKind::NoData,
                     "no generation or exchange row for this region and interval".into(),
@@ -476,10 +563,10 @@ pub fn compute(
                 series.rows.push(row);
                 continue;
             }
-            let g = net.gen[r];
+            let g = self.net.gen[r];
             if g > 0.0 {
-                row.production_direct = Some(net.own[r][0] / g);
-                row.production_lifecycle = Some(net.own[r][1] / g);
+                row.production_direct = Some(self.net.own[r][0] / g);
+                row.production_lifecycle = Some(self.net.own[r][1] / g);
             } else {
                 issue(
                     IssueKind::NoGeneration,
@@ -489,58 +576,68 @@ pub fn compute(
             if let Some(why) = &storage.fallback[c] {
                 issue(IssueKind::StorageFallback, why.clone());
             }
-            let supply = inflow[r] - exports[r];
-            let tol = 1e-9 * inflow[r].max(exports[r]);
-            row.consumption_mwh = if supply.abs() <= tol { 0.0 } else { supply };
-            if traced.untraceable_import[r] && traced.mix[r].is_some() {
-                issue(
-                    IssueKind::UntraceableImport,
-                    "imports from a region no generation feeds are left out of the consumed mix"
-                        .into(),
-                );
-            }
-            match traced.mix[r] {
-                None if inflow[r] == 0.0 => issue(
-                    IssueKind::ZeroInflow,
-                    format!(
-                        "no generation and no imports (exports {} MWh); consumption factors \
-                         undefined",
-                        exports[r]
-                    ),
-                ),
-                None => issue(
-                    IssueKind::Untraceable,
-                    format!(
-                        "imports {} MWh come only from a loop of flows with no generation \
-                         upstream; consumption factors undefined",
-                        inflow[r]
-                    ),
-                ),
-                Some(_) if row.consumption_mwh == 0.0 => issue(
-                    IssueKind::ZeroNetSupply,
-                    format!(
-                        "generation + imports {} MWh equals exports {} MWh; nothing consumed, \
-                         consumption factors undefined",
-                        inflow[r], exports[r]
-                    ),
-                ),
-                Some(_) if row.consumption_mwh < 0.0 => issue(
-                    IssueKind::NegativeNetSupply,
-                    format!(
-                        "exports {} MWh exceed generation + imports {} MWh; consumption factors \
-                         undefined",
-                        exports[r], inflow[r]
-                    ),
-                ),
-                Some([d, l]) => {
-                    row.consumption_direct = Some(d);
-                    row.consumption_lifecycle = Some(l);
-                }
-            }
+            self.consumption(r, traced, &mut row, &mut issue);
             series.rows.push(row);
         }
     }
 
+    /// Region `r`'s net supply and consumption factors, or why they are undefined.
+    fn consumption(
+        &self,
+        r: usize,
+        traced: &Traced,
+        row: &mut FactorRow,
+        issue: &mut impl FnMut(IssueKind, String),
+    ) {
+        let (inflow, exports) = (self.inflow[r], self.exports[r]);
+        let supply = inflow - exports;
+        let tol = 1e-9 * inflow.max(exports);
+        row.consumption_mwh = if supply.abs() <= tol { 0.0 } else { supply };
+        if traced.untraceable_import[r] && traced.mix[r].is_some() {
+            issue(
+                IssueKind::UntraceableImport,
+                "imports from a region no generation feeds are left out of the consumed mix".into(),
+            );
+        }
+        match traced.mix[r] {
+            None if inflow == 0.0 => issue(
+                IssueKind::ZeroInflow,
+                format!(
+                    "no generation and no imports (exports {exports} MWh); consumption factors \
+                     undefined"
+                ),
+            ),
+            None => issue(
+                IssueKind::Untraceable,
+                format!(
+                    "imports {inflow} MWh come only from a loop of flows with no generation \
+                     upstream; consumption factors undefined"
+                ),
+            ),
+            Some(_) if row.consumption_mwh == 0.0 => issue(
+                IssueKind::ZeroNetSupply,
+                format!(
+                    "generation + imports {inflow} MWh equals exports {exports} MWh; nothing \
+                     consumed, consumption factors undefined"
+                ),
+            ),
+            Some(_) if row.consumption_mwh < 0.0 => issue(
+                IssueKind::NegativeNetSupply,
+                format!(
+                    "exports {exports} MWh exceed generation + imports {inflow} MWh; consumption \
+                     factors undefined"
+                ),
+            ),
+            Some([d, l]) => {
+                row.consumption_direct = Some(d);
+                row.consumption_lifecycle = Some(l);
+            }
+        }
+    }
+}
+
+/// Applies [`Options::calibrate`], each region at most once.
+fn calibrate_all(series: &mut Series, opts: &Options) -> Result<(), FactorError> {
     let mut seen = BTreeSet::new();
     for (region, target) in &opts.calibrate {
         if !seen.insert(region.as_str()) {
@@ -553,7 +650,7 @@ pub fn compute(
         let c = calibrate(&mut series.rows, region, *target)?;
         series.calibrations.push(c);
     }
-    Ok(series)
+    Ok(())
 }
 
 struct StorageFactors {

@@ -126,151 +126,119 @@ impl<S: Store> Park<S> {
         Self::audit_store(&self.store, &self.origin, opts, progress)
     }
 
-    /// The audit of `store`, a log with origin `origin`.
+    /// The audit of `store`, a log with origin `origin`: the entries are replayed, then the
+    /// checkpoints, the tree nodes and the tables beside the log are compared with them.
     fn audit_store(
         store: &S,
         origin: &str,
         opts: &AuditOptions,
         progress: &mut dyn FnMut(u64, u64),
     ) -> Result<AuditReport, ParkError> {
-        let verifier = match &opts.trusted_key {
-            Some(k) => k.clone(),
-            None => {
-                let text = store
-                    .meta("vkey")?
-                    .ok_or_else(|| ParkError::Directory("the store names no log key".into()))?;
-                text.parse::<NoteVerifier>().map_err(|e| {
-                    ParkError::Directory(format!("the stored log key {text:?}: {e}"))
-                })?
-            }
-        };
+        let verifier = log_verifier(store, opts)?;
         let size = store.size()?;
         let mut report = AuditReport {
             size,
             trusted_key: opts.trusted_key.is_some(),
             ..AuditReport::default()
         };
-        let mut tree = MemoryTree::new();
-        let mut state = State::default();
-        // Replay with no clock: a logged record was judged against the clock when it came in.
-        let policy = Policy {
-            now: i64::MAX / 4,
-            clock_skew_s: 0,
-        };
-        let mut derived: Vec<StoredUpload> = Vec::new();
-        // The reporting index rows the entries imply, as (entry, meter, start, row hash).
-        let mut derived_channels: Vec<(u64, String, i64, Hash)> = Vec::new();
-        let mut derived_issues: Vec<StoredIssue> = Vec::new();
-        let mut seen: HashMap<(String, u64), u64> = HashMap::new();
+        let mut replay = Replay::new(store, &verifier);
+        replay.scan(size, &mut report, progress)?;
+        report.root = replay.tree.root();
+        report.devices = replay.state.devices.len();
+
+        let checkpoints = store.checkpoints()?;
+        let roots_authentic = check_checkpoints(
+            &checkpoints,
+            origin,
+            &verifier,
+            &replay.tree,
+            size,
+            &mut report,
+        )?;
+        let nodes = check_nodes(store, &replay.tree, size, roots_authentic, &mut report)?;
+        let mut node_findings = nodes.node_findings;
+        node_findings.extend(check_upload_index(store, &replay.derived)?);
+        let mut rest_findings = Vec::new();
+        check_spans(store, &replay.derived, &mut rest_findings)?;
+        check_channels(store, &replay.derived_channels, &mut rest_findings)?;
+        check_issues(store, &replay.derived_issues, &mut rest_findings)?;
+        check_seal(store, origin, &verifier, &mut rest_findings)?;
+        check_cosignatures(store, &checkpoints, &opts.witnesses, &mut rest_findings)?;
+        report.findings.extend(quick_check_findings(store)?);
+        order_findings(
+            &mut report,
+            nodes.leaf_findings,
+            node_findings,
+            rest_findings,
+        );
+        Ok(report)
+    }
+}
+
+/// The key the checkpoints and publications are checked against: the auditor's, else the one
+/// the store names.
+fn log_verifier<S: Store>(store: &S, opts: &AuditOptions) -> Result<NoteVerifier, ParkError> {
+    match &opts.trusted_key {
+        Some(k) => Ok(k.clone()),
+        None => {
+            let text = store
+                .meta("vkey")?
+                .ok_or_else(|| ParkError::Directory("the store names no log key".into()))?;
+            text.parse::<NoteVerifier>()
+                .map_err(|e| ParkError::Directory(format!("the stored log key {text:?}: {e}")))
+        }
+    }
+}
+
+/// The replay of the entries: the tree they hash to, the state the ingest validation keeps, and
+/// the rows of the tables beside the log that they imply.
+struct Replay<'a, S: Store> {
+    store: &'a S,
+    verifier: &'a NoteVerifier,
+    tree: MemoryTree,
+    state: State,
+    policy: Policy,
+    /// The upload index the entries imply.
+    derived: Vec<StoredUpload>,
+    /// The reporting index rows the entries imply, as (entry, meter, start, row hash).
+    derived_channels: Vec<(u64, String, i64, Hash)>,
+    derived_issues: Vec<StoredIssue>,
+    /// The entry each accepted (device, seq) was logged as.
+    seen: HashMap<(String, u64), u64>,
+}
+
+impl<'a, S: Store> Replay<'a, S> {
+    fn new(store: &'a S, verifier: &'a NoteVerifier) -> Self {
+        Replay {
+            store,
+            verifier,
+            tree: MemoryTree::new(),
+            state: State::default(),
+            // Replay with no clock: a logged record was judged against the clock when it came in.
+            policy: Policy {
+                now: i64::MAX / 4,
+                clock_skew_s: 0,
+            },
+            derived: Vec::new(),
+            derived_channels: Vec::new(),
+            derived_issues: Vec::new(),
+            seen: HashMap::new(),
+        }
+    }
+
+    /// Replays entries `0..size`, recording what is wrong with each in `report`; an entry the
+    /// store cannot read ends the scan with a finding.
+    fn scan(
+        &mut self,
+        size: u64,
+        report: &mut AuditReport,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<(), StoreError> {
         let step = (size / 200).max(1);
+        let store = self.store;
         store
             .scan_entries(0, size, &mut |index, data| {
-                tree.push(leaf_hash(data));
-                let finding = |what: String, problem: String| AuditFinding {
-                    subject: format!("entry {index}{what}"),
-                    problem,
-                };
-                match LogEntry::from_bytes(data) {
-                    Err(e) => report
-                        .findings
-                        .push(finding(String::new(), format!("does not decode: {e}"))),
-                    Ok(LogEntry::Registration(reg)) => {
-                        report.registrations += 1;
-                        let what =
-                            format!(" (registration of {} / meter {})", reg.device, reg.meter);
-                        match state.check_registration(&reg) {
-                            Ok((key, info)) => state.add_registration(&reg, key, info),
-                            Err(e) => report.findings.push(finding(what, e.to_string())),
-                        }
-                    }
-                    Ok(LogEntry::Revocation(rev)) => {
-                        let what = format!(" (revocation of {})", rev.device);
-                        match state.check_revocation(&rev.device) {
-                            Ok(None) => state.add_revocation(&rev.device, index),
-                            Ok(Some(first)) => report.findings.push(finding(
-                                what,
-                                format!("repeats the revocation already logged as entry {first}"),
-                            )),
-                            Err(e) => report.findings.push(finding(what, e.to_string())),
-                        }
-                    }
-                    Ok(LogEntry::Publication(note)) => {
-                        report.publications += 1;
-                        match crate::publication::open_publication(store, index, &note, &verifier) {
-                            Ok((p, _)) => match p.kind {
-                                PublicationKind::Factors => report.factor_publications += 1,
-                                PublicationKind::Inputs => report.inputs_publications += 1,
-                            },
-                            Err(e) => {
-                                let what = crate::publication::read_manifest(index, &note)
-                                    .map_or(" (publication)".to_string(), |(_, m)| {
-                                        format!(" ({})", m.kind.noun())
-                                    });
-                                let problem = match e {
-                                    PublicationError::ContentMissing { .. }
-                                    | PublicationError::ContentChanged { .. } => {
-                                        format!("blobs table: {e}")
-                                    }
-                                    e => e.to_string(),
-                                };
-                                report.findings.push(finding(what, problem));
-                            }
-                        }
-                    }
-                    Ok(LogEntry::Upload(u)) => {
-                        report.uploads += 1;
-                        report.readings += u.reading_count() as u64;
-                        let what = format!(" (upload {}#{})", u.body.device, u.body.seq);
-                        match validate(&u, &state, &policy) {
-                            Ok(Verdict::Accept { issues }) => {
-                                let mut rows: Vec<ChannelRow> =
-                                    crate::channel_rows(&u, index).collect();
-                                rows.sort_by(|a, b| (&a.meter, a.start).cmp(&(&b.meter, b.start)));
-                                for r in rows {
-                                    let h = channel_hash(&r);
-                                    derived_channels.push((index, r.meter, r.start, h));
-                                }
-                                derived_issues.extend(issues.iter().map(|i| StoredIssue {
-                                    index,
-                                    code: crate::issue_code(&i.kind).to_string(),
-                                    message: i.message.clone(),
-                                }));
-                                let row = UploadRow {
-                                    device: u.body.device.clone(),
-                                    seq: u.body.seq,
-                                    record_hash: u.record_hash(),
-                                    prev: u.body.prev,
-                                    spans: spans_of(&u),
-                                };
-                                state.add_upload(
-                                    &row.device,
-                                    row.seq,
-                                    Accepted {
-                                        record_hash: row.record_hash,
-                                        prev: row.prev,
-                                        index,
-                                    },
-                                    &row.spans,
-                                );
-                                seen.insert((row.device.clone(), row.seq), index);
-                                derived.push(StoredUpload { row, index });
-                            }
-                            Ok(Verdict::Duplicate) => {
-                                let first = seen
-                                    .get(&(u.body.device.clone(), u.body.seq))
-                                    .copied()
-                                    .unwrap_or(index);
-                                report.findings.push(finding(
-                                    what,
-                                    format!("repeats the upload already logged as entry {first}"),
-                                ))
-                            }
-                            Err(rej) => report
-                                .findings
-                                .push(finding(what, format!("{}: {}", rej.code, rej.message))),
-                        }
-                    }
-                }
+                self.entry(index, data, report);
                 if index % step == 0 {
                     progress(index, size);
                 }
@@ -280,7 +248,7 @@ impl<S: Store> Park<S> {
                 StoreError::Corrupt(m) => {
                     // The scan stops at the first entry it cannot read.
                     report.findings.push(AuditFinding {
-                        subject: format!("entry {}", tree.size()),
+                        subject: format!("entry {}", self.tree.size()),
                         problem: format!("is missing or unreadable: {m}"),
                     });
                     Ok(())
@@ -288,216 +256,393 @@ impl<S: Store> Park<S> {
                 other => Err(other),
             })?;
         progress(size, size);
-        report.root = tree.root();
-        report.devices = state.devices.len();
+        Ok(())
+    }
 
-        // The checkpoints: signed by the log key, for this origin, over the roots of the entries.
-        let checkpoints = store.checkpoints()?;
-        let mut latest = 0;
-        let mut roots_authentic = true;
-        let mut missing_reported = false;
-        for (cp_size, note) in &checkpoints {
-            report.checkpoints += 1;
-            latest = latest.max(*cp_size);
-            let subject = format!("checkpoint at size {cp_size}");
-            match open_checkpoint(note, &verifier) {
-                Err(e) => report.findings.push(AuditFinding {
-                    subject,
-                    problem: format!("does not verify with the log key {verifier}: {e}"),
-                }),
-                Ok(cp) => {
-                    if cp.size != *cp_size {
-                        report.findings.push(AuditFinding {
-                            subject: subject.clone(),
-                            problem: format!("is stored under size {cp_size} but says {}", cp.size),
-                        });
+    /// Replays one entry.
+    fn entry(&mut self, index: u64, data: &[u8], report: &mut AuditReport) {
+        self.tree.push(leaf_hash(data));
+        let finding = |what: String, problem: String| AuditFinding {
+            subject: format!("entry {index}{what}"),
+            problem,
+        };
+        let found = match LogEntry::from_bytes(data) {
+            Err(e) => Some(finding(String::new(), format!("does not decode: {e}"))),
+            Ok(LogEntry::Registration(reg)) => {
+                report.registrations += 1;
+                let what = format!(" (registration of {} / meter {})", reg.device, reg.meter);
+                match self.state.check_registration(&reg) {
+                    Ok((key, info)) => {
+                        self.state.add_registration(&reg, key, info);
+                        None
                     }
-                    if cp.origin != origin {
-                        report.findings.push(AuditFinding {
-                            subject: subject.clone(),
-                            problem: format!(
-                                "names origin {:?}, the park is {:?}",
-                                cp.origin, origin
-                            ),
-                        });
-                    }
-                    if cp.size > tree.size() {
-                        report.findings.push(AuditFinding {
-                            subject,
-                            problem: format!(
-                                "covers {} entries, the log holds {} readable ones",
-                                cp.size,
-                                tree.size()
-                            ),
-                        });
-                        if tree.size() == size && !missing_reported {
-                            // The store ends early: its last entries were removed.
-                            missing_reported = true;
-                            report.findings.push(AuditFinding {
-                                subject: format!("entry {size}"),
-                                problem: format!(
-                                    "is missing: the signed checkpoint at size {} covers it, the store ends before it",
-                                    cp.size
-                                ),
-                            });
-                        }
-                        roots_authentic = false;
-                    } else {
-                        let recomputed = tanji_ledger::root(&tree, cp.size)
-                            .map_err(|e| ParkError::Tree(e.to_string()))?;
-                        if recomputed != cp.root {
-                            roots_authentic = false;
-                            report.findings.push(AuditFinding {
-                                subject,
-                                problem: "its signed root differs from the root of the stored entries: entries were changed after they were logged".into(),
-                            });
-                        }
-                    }
+                    Err(e) => Some(finding(what, e.to_string())),
                 }
             }
-        }
-        if latest != size {
-            report.findings.push(AuditFinding {
-                subject: format!("entries {latest}..{size}"),
-                problem: format!(
-                    "are not covered by any signed checkpoint (the checkpoints table holds none of size {size})"
-                ),
-            });
-        }
-
-        // Every stored node must equal the one recomputed from the entries.
-        let mut node_findings = Vec::new();
-        let mut leaf_findings = Vec::new();
-        // Nodes come in (level, index) order; `next` walks the nodes a log of `size` entries
-        // must have, so a gap names the missing node.
-        let mut next: Option<(u8, u64)> = (size > 0).then_some((0, 0));
-        let advance = |(l, i): (u8, u64)| -> Option<(u8, u64)> {
-            if i + 1 < size >> l {
-                Some((l, i + 1))
-            } else if l < 63 && size >> (l + 1) > 0 {
-                Some((l + 1, 0))
-            } else {
-                None
+            Ok(LogEntry::Revocation(rev)) => {
+                let what = format!(" (revocation of {})", rev.device);
+                match self.state.check_revocation(&rev.device) {
+                    Ok(None) => {
+                        self.state.add_revocation(&rev.device, index);
+                        None
+                    }
+                    Ok(Some(first)) => Some(finding(
+                        what,
+                        format!("repeats the revocation already logged as entry {first}"),
+                    )),
+                    Err(e) => Some(finding(what, e.to_string())),
+                }
+            }
+            Ok(LogEntry::Publication(note)) => {
+                report.publications += 1;
+                self.publication(index, &note, report)
+                    .map(|(what, problem)| finding(what, problem))
+            }
+            Ok(LogEntry::Upload(u)) => {
+                report.uploads += 1;
+                report.readings += u.reading_count() as u64;
+                self.upload(index, &u).map(|problem| {
+                    finding(
+                        format!(" (upload {}#{})", u.body.device, u.body.seq),
+                        problem,
+                    )
+                })
             }
         };
-        let mut missing = Vec::new();
-        store.scan_nodes(&mut |level, index, hash| {
-            report.nodes += 1;
-            while let Some(want) = next {
-                if want >= (level, index) {
-                    break;
+        report.findings.extend(found);
+    }
+
+    /// Checks a publication's signature and content; what is wrong, as (what, problem).
+    fn publication(
+        &self,
+        index: u64,
+        note: &str,
+        report: &mut AuditReport,
+    ) -> Option<(String, String)> {
+        match crate::publication::open_publication(self.store, index, note, self.verifier) {
+            Ok((p, _)) => {
+                match p.kind {
+                    PublicationKind::Factors => report.factor_publications += 1,
+                    PublicationKind::Inputs => report.inputs_publications += 1,
                 }
-                missing.push(want);
-                next = advance(want);
+                None
             }
-            if next == Some((level, index)) {
-                next = advance((level, index));
+            Err(e) => {
+                let what = crate::publication::read_manifest(index, note)
+                    .map_or(" (publication)".to_string(), |(_, m)| {
+                        format!(" ({})", m.kind.noun())
+                    });
+                let problem = match e {
+                    PublicationError::ContentMissing { .. }
+                    | PublicationError::ContentChanged { .. } => format!("blobs table: {e}"),
+                    e => e.to_string(),
+                };
+                Some((what, problem))
             }
-            let subject = format!("tree node ({level}, {index})");
-            match tree.node(level, index) {
-                Err(_) => node_findings.push(AuditFinding {
+        }
+    }
+
+    /// Validates an upload as at ingest; an accepted one adds the rows it implies. Returns what
+    /// is wrong with it.
+    fn upload(&mut self, index: u64, u: &tanji_readings::SignedUpload) -> Option<String> {
+        match validate(u, &self.state, &self.policy) {
+            Ok(Verdict::Accept { issues }) => {
+                let mut rows: Vec<ChannelRow> = crate::channel_rows(u, index).collect();
+                rows.sort_by(|a, b| (&a.meter, a.start).cmp(&(&b.meter, b.start)));
+                for r in rows {
+                    let h = channel_hash(&r);
+                    self.derived_channels.push((index, r.meter, r.start, h));
+                }
+                self.derived_issues
+                    .extend(issues.iter().map(|i| StoredIssue {
+                        index,
+                        code: crate::issue_code(&i.kind).to_string(),
+                        message: i.message.clone(),
+                    }));
+                let row = UploadRow {
+                    device: u.body.device.clone(),
+                    seq: u.body.seq,
+                    record_hash: u.record_hash(),
+                    prev: u.body.prev,
+                    spans: spans_of(u),
+                };
+                self.state.add_upload(
+                    &row.device,
+                    row.seq,
+                    Accepted {
+                        record_hash: row.record_hash,
+                        prev: row.prev,
+                        index,
+                    },
+                    &row.spans,
+                );
+                self.seen.insert((row.device.clone(), row.seq), index);
+                self.derived.push(StoredUpload { row, index });
+                None
+            }
+            Ok(Verdict::Duplicate) => {
+                let first = self
+                    .seen
+                    .get(&(u.body.device.clone(), u.body.seq))
+                    .copied()
+                    .unwrap_or(index);
+                Some(format!(
+                    "repeats the upload already logged as entry {first}"
+                ))
+            }
+            Err(rej) => Some(format!("{}: {}", rej.code, rej.message)),
+        }
+    }
+}
+
+/// The checkpoints: signed by the log key, for this origin, over the roots of the entries.
+/// Returns whether every checkpoint's root is that of the stored entries.
+fn check_checkpoints(
+    checkpoints: &[(u64, String)],
+    origin: &str,
+    verifier: &NoteVerifier,
+    tree: &MemoryTree,
+    size: u64,
+    report: &mut AuditReport,
+) -> Result<bool, ParkError> {
+    let mut latest = 0;
+    let mut roots_authentic = true;
+    let mut missing_reported = false;
+    for (cp_size, note) in checkpoints {
+        report.checkpoints += 1;
+        latest = latest.max(*cp_size);
+        let subject = format!("checkpoint at size {cp_size}");
+        let cp = match open_checkpoint(note, verifier) {
+            Err(e) => {
+                report.findings.push(AuditFinding {
                     subject,
-                    problem: format!("is stored but a log of {size} entries has no such node"),
-                }),
-                Ok(h) if h[..] != *hash => {
-                    if level == 0 && !roots_authentic {
-                        leaf_findings.push(AuditFinding {
-                            subject: format!("entry {index}"),
-                            problem: "its bytes no longer hash to the leaf hash logged for it (tree node (0, {index})): the record was changed after it was logged".replace("{index}", &index.to_string()),
-                        });
-                    } else {
-                        node_findings.push(AuditFinding {
-                            subject,
-                            problem: "differs from the hash recomputed from the entries: the stored tree was altered".into(),
-                        });
-                    }
-                }
-                Ok(_) => {}
+                    problem: format!("does not verify with the log key {verifier}: {e}"),
+                });
+                continue;
             }
-            Ok(())
-        })?;
+            Ok(cp) => cp,
+        };
+        if cp.size != *cp_size {
+            report.findings.push(AuditFinding {
+                subject: subject.clone(),
+                problem: format!("is stored under size {cp_size} but says {}", cp.size),
+            });
+        }
+        if cp.origin != origin {
+            report.findings.push(AuditFinding {
+                subject: subject.clone(),
+                problem: format!("names origin {:?}, the park is {:?}", cp.origin, origin),
+            });
+        }
+        if cp.size > tree.size() {
+            report.findings.push(AuditFinding {
+                subject,
+                problem: format!(
+                    "covers {} entries, the log holds {} readable ones",
+                    cp.size,
+                    tree.size()
+                ),
+            });
+            if tree.size() == size && !missing_reported {
+                // The store ends early: its last entries were removed.
+                missing_reported = true;
+                report.findings.push(AuditFinding {
+                    subject: format!("entry {size}"),
+                    problem: format!(
+                        "is missing: the signed checkpoint at size {} covers it, the store ends before it",
+                        cp.size
+                    ),
+                });
+            }
+            roots_authentic = false;
+        } else {
+            let recomputed =
+                tanji_ledger::root(tree, cp.size).map_err(|e| ParkError::Tree(e.to_string()))?;
+            if recomputed != cp.root {
+                roots_authentic = false;
+                report.findings.push(AuditFinding {
+                    subject,
+                    problem: "its signed root differs from the root of the stored entries: entries were changed after they were logged".into(),
+                });
+            }
+        }
+    }
+    if latest != size {
+        report.findings.push(AuditFinding {
+            subject: format!("entries {latest}..{size}"),
+            problem: format!(
+                "are not covered by any signed checkpoint (the checkpoints table holds none of size {size})"
+            ),
+        });
+    }
+    Ok(roots_authentic)
+}
+
+/// What the comparison of the stored tree nodes found.
+struct NodeFindings {
+    /// Stored nodes that are wrong or missing.
+    node_findings: Vec<AuditFinding>,
+    /// Entries whose leaf no longer matches (named only when the roots do not vouch for them).
+    leaf_findings: Vec<AuditFinding>,
+}
+
+/// Every stored node must equal the one recomputed from the entries.
+fn check_nodes<S: Store>(
+    store: &S,
+    tree: &MemoryTree,
+    size: u64,
+    roots_authentic: bool,
+    report: &mut AuditReport,
+) -> Result<NodeFindings, StoreError> {
+    let mut node_findings = Vec::new();
+    let mut leaf_findings = Vec::new();
+    // Nodes come in (level, index) order; `next` walks the nodes a log of `size` entries
+    // must have, so a gap names the missing node.
+    let mut next: Option<(u8, u64)> = (size > 0).then_some((0, 0));
+    let advance = |(l, i): (u8, u64)| -> Option<(u8, u64)> {
+        if i + 1 < size >> l {
+            Some((l, i + 1))
+        } else if l < 63 && size >> (l + 1) > 0 {
+            Some((l + 1, 0))
+        } else {
+            None
+        }
+    };
+    let mut missing = Vec::new();
+    store.scan_nodes(&mut |level, index, hash| {
+        report.nodes += 1;
         while let Some(want) = next {
+            if want >= (level, index) {
+                break;
+            }
             missing.push(want);
             next = advance(want);
         }
-        for (level, index) in missing.iter().take(20) {
-            node_findings.push(AuditFinding {
-                subject: format!("tree node ({level}, {index})"),
-                problem: format!(
-                    "is missing: a log of {size} entries has {} nodes",
-                    nodes_in_tree(size)
-                ),
-            });
+        if next == Some((level, index)) {
+            next = advance((level, index));
         }
-        if missing.len() > 20 {
-            node_findings.push(AuditFinding {
-                subject: "tree nodes".into(),
-                problem: format!("{} more are missing", missing.len() - 20),
-            });
+        let subject = format!("tree node ({level}, {index})");
+        match tree.node(level, index) {
+            Err(_) => node_findings.push(AuditFinding {
+                subject,
+                problem: format!("is stored but a log of {size} entries has no such node"),
+            }),
+            Ok(h) if h[..] != *hash => {
+                if level == 0 && !roots_authentic {
+                    leaf_findings.push(AuditFinding {
+                        subject: format!("entry {index}"),
+                        problem: "its bytes no longer hash to the leaf hash logged for it (tree node (0, {index})): the record was changed after it was logged".replace("{index}", &index.to_string()),
+                    });
+                } else {
+                    node_findings.push(AuditFinding {
+                        subject,
+                        problem: "differs from the hash recomputed from the entries: the stored tree was altered".into(),
+                    });
+                }
+            }
+            Ok(_) => {}
         }
+        Ok(())
+    })?;
+    while let Some(want) = next {
+        missing.push(want);
+        next = advance(want);
+    }
+    for (level, index) in missing.iter().take(20) {
+        node_findings.push(AuditFinding {
+            subject: format!("tree node ({level}, {index})"),
+            problem: format!(
+                "is missing: a log of {size} entries has {} nodes",
+                nodes_in_tree(size)
+            ),
+        });
+    }
+    if missing.len() > 20 {
+        node_findings.push(AuditFinding {
+            subject: "tree nodes".into(),
+            problem: format!("{} more are missing", missing.len() - 20),
+        });
+    }
+    Ok(NodeFindings {
+        node_findings,
+        leaf_findings,
+    })
+}
 
-        // The upload index must be exactly what the entries say.
-        let stored = store.uploads()?;
-        if stored != derived {
-            let first = stored
-                .iter()
-                .zip(&derived)
-                .find(|(a, b)| a != b)
-                .map(|(a, b)| {
-                    format!(
-                        "row for {}#{} (entry {}) differs from entry {} ({}#{})",
-                        a.row.device, a.row.seq, a.index, b.index, b.row.device, b.row.seq
-                    )
-                })
-                .unwrap_or_else(|| {
-                    format!(
-                        "{} rows stored, {} uploads logged",
-                        stored.len(),
-                        derived.len()
-                    )
-                });
-            node_findings.push(AuditFinding {
-                subject: "uploads table (the upload index)".into(),
-                problem: first,
-            });
-        }
-        let mut rest_findings = Vec::new();
-        check_spans(store, &derived, &mut rest_findings)?;
-        check_channels(store, &derived_channels, &mut rest_findings)?;
-        check_issues(store, &derived_issues, &mut rest_findings)?;
-        check_seal(store, origin, &verifier, &mut rest_findings)?;
-        check_cosignatures(store, &checkpoints, &opts.witnesses, &mut rest_findings)?;
-        for problem in store.quick_check()? {
+/// The upload index must be exactly what the entries say.
+fn check_upload_index<S: Store>(
+    store: &S,
+    derived: &[StoredUpload],
+) -> Result<Option<AuditFinding>, StoreError> {
+    let stored = store.uploads()?;
+    if stored == derived {
+        return Ok(None);
+    }
+    let first = stored
+        .iter()
+        .zip(derived)
+        .find(|(a, b)| a != b)
+        .map(|(a, b)| {
+            format!(
+                "row for {}#{} (entry {}) differs from entry {} ({}#{})",
+                a.row.device, a.row.seq, a.index, b.index, b.row.device, b.row.seq
+            )
+        })
+        .unwrap_or_else(|| {
+            format!(
+                "{} rows stored, {} uploads logged",
+                stored.len(),
+                derived.len()
+            )
+        });
+    Ok(Some(AuditFinding {
+        subject: "uploads table (the upload index)".into(),
+        problem: first,
+    }))
+}
+
+/// The store's own integrity check, each problem named by the table or row it concerns.
+fn quick_check_findings<S: Store>(store: &S) -> Result<Vec<AuditFinding>, StoreError> {
+    Ok(store
+        .quick_check()?
+        .into_iter()
+        .map(|problem| {
             let (subject, problem) = match problem.split_once(": ") {
                 Some((s, p)) if s.ends_with(')') || s.contains(" table") => {
                     (s.to_string(), p.to_string())
                 }
                 _ => ("store".to_string(), problem),
             };
-            report.findings.push(AuditFinding { subject, problem });
-        }
+            AuditFinding { subject, problem }
+        })
+        .collect())
+}
 
-        // Most specific first: entry findings (in log order), then nodes, then the rest.
-        let (mut entries, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut report.findings)
-            .into_iter()
-            .partition(|f| {
-                f.subject.starts_with("entry ") || f.subject.starts_with("entries table, entry ")
-            });
-        entries.extend(leaf_findings);
-        entries.sort_by_key(|f| {
-            f.subject[f.subject.find("entry ").map_or(0, |i| i + "entry ".len())..]
-                .split(|c: char| !c.is_ascii_digit())
-                .next()
-                .and_then(|n| n.parse::<u64>().ok())
-                .unwrap_or(u64::MAX)
+/// Most specific first: entry findings (in log order), then nodes, then the rest; the tables
+/// beside the log last, since a damaged log makes them differ too.
+fn order_findings(
+    report: &mut AuditReport,
+    leaf_findings: Vec<AuditFinding>,
+    node_findings: Vec<AuditFinding>,
+    rest_findings: Vec<AuditFinding>,
+) {
+    let (mut entries, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut report.findings)
+        .into_iter()
+        .partition(|f| {
+            f.subject.starts_with("entry ") || f.subject.starts_with("entries table, entry ")
         });
-        report.findings = entries;
-        report.findings.extend(node_findings);
-        report.findings.extend(rest);
-        // The tables beside the log last: a damaged log makes them differ too.
-        report.findings.extend(rest_findings);
-        Ok(report)
-    }
+    entries.extend(leaf_findings);
+    entries.sort_by_key(|f| {
+        f.subject[f.subject.find("entry ").map_or(0, |i| i + "entry ".len())..]
+            .split(|c: char| !c.is_ascii_digit())
+            .next()
+            .and_then(|n| n.parse::<u64>().ok())
+            .unwrap_or(u64::MAX)
+    });
+    report.findings = entries;
+    report.findings.extend(node_findings);
+    report.findings.extend(rest);
+    report.findings.extend(rest_findings);
 }
 
 /// The hash a reporting index row is compared by.

@@ -86,4 +86,3 @@ pub enum ReportError {
     #[error("not a {FORMAT} report: {0}")]
     Format(String),
 }
-

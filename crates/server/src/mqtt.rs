@@ -335,41 +335,13 @@ pub async fn serve(
     };
     config.check().map_err(bad)?;
     let broker = Broker::parse(&config.url).map_err(bad)?;
-    let park = match &config.park {
-        Some(p) => p.clone(),
-        None => state
-            .reader()
-            .with(|s| Ok(s.meta("park")?.unwrap_or_default()))
-            .await
-            .map_err(|e| ServerError::Config {
-                path: "mqtt".into(),
-                message: format!("reading the park's name: {}", e.body.message),
-            })?,
-    };
+    let park = park_name(&state, &config).await?;
     check_segment(&park, "the park name").map_err(bad)?;
     let client_id = config
         .client_id
         .clone()
         .unwrap_or_else(|| format!("tanji-server-{park}"));
-    let mut options = MqttOptions::new(client_id.clone(), broker.host.clone(), broker.port);
-    options
-        .set_clean_session(false)
-        .set_manual_acks(true)
-        .set_keep_alive(Duration::from_secs(30))
-        // rumqttc refuses a packet over its limit by dropping the whole connection, and the
-        // broker then delivers the same message again on every reconnection: one oversized
-        // message would stop ingest for good. So the client takes any packet MQTT allows and
-        // `handle` refuses what is over `http.max_body_bytes` (acknowledged and answered).
-        .set_max_packet_size(MQTT_MAX_PACKET, MQTT_MAX_PACKET)
-        .set_last_will(LastWill::new(
-            status_topic(&park),
-            status(false, None),
-            QoS::AtLeastOnce,
-            true,
-        ));
-    if let Some(user) = &broker.username {
-        options.set_credentials(user.clone(), broker.password.clone().unwrap_or_default());
-    }
+    let options = client_options(&broker, &park, client_id.clone());
     // Each handler queues at most two requests (its answer and its PUBACK), so the queue never
     // fills while the event loop waits for a free handler (which would deadlock).
     let (client, events) = AsyncClient::new(options, 2 * config.max_in_flight + 16);
@@ -383,16 +355,7 @@ pub async fn serve(
         max_in_flight = config.max_in_flight,
         "MQTT ingest starting"
     );
-    let filter = up_topic(&park, "+");
-    let metrics = state.metrics().mqtt.clone();
-    let permits = Arc::new(Semaphore::new(config.max_in_flight));
-    let max_bytes = state.config().http.max_body_bytes;
-    let mut overload = Overload::default();
-    // QoS 1 messages received while every handler is busy, in order. The broker sends at most
-    // its in-flight window of unacknowledged messages (Mosquitto `max_inflight_messages`), so
-    // this queue is bounded by it; oversized ones are held without their payload.
-    let mut waiting: VecDeque<Message> = VecDeque::new();
-    let mut handlers = JoinSet::new();
+    let mut d = Dispatch::new(state, client, park, config.max_in_flight);
     let shutdown = std::pin::pin!(shutdown);
     let mut shutdown = shutdown;
     // The event loop is polled all the time (it also sends the answers and PUBACKs), so
@@ -400,36 +363,149 @@ pub async fn serve(
     loop {
         let event = tokio::select! {
             () = &mut shutdown => break,
-            Some(_) = handlers.join_next(), if !handlers.is_empty() => {
-                while let Some(message) = waiting.pop_front() {
-                    match Arc::clone(&permits).try_acquire_owned() {
-                        Ok(permit) => {
-                            let in_flight = InFlight::enter(&metrics, permit);
-                            handlers.spawn(handle(state.clone(), client.clone(), park.clone(), message, in_flight));
-                        }
-                        Err(_) => {
-                            waiting.push_front(message);
-                            break;
-                        }
-                    }
-                }
-                metrics.waiting.set(waiting.len() as i64);
+            Some(_) = d.handlers.join_next(), if !d.handlers.is_empty() => {
+                d.resume_waiting();
                 continue;
             }
             event = rx.recv() => event,
         };
         match event {
             None => break,
-            Some(Event::Incoming(Packet::ConnAck(c))) => {
+            Some(event) => d.event(event),
+        }
+    }
+    // Waiting messages are left unacknowledged: the broker delivers them again next session.
+    d.waiting.clear();
+    d.metrics.waiting.set(0);
+    stop(StopArgs {
+        park: &d.park,
+        client: &d.client,
+        rx: &mut rx,
+        handlers: &mut d.handlers,
+        connected: &connected,
+        bound: Duration::from_millis(config.shutdown_ms),
+    })
+    .await;
+    poller.abort();
+    tracing::info!("MQTT ingest stopped");
+    Ok(())
+}
+
+/// The park's name: the configured one, else the one its store names.
+async fn park_name(state: &AppState, config: &MqttConfig) -> Result<String, ServerError> {
+    match &config.park {
+        Some(p) => Ok(p.clone()),
+        None => state
+            .reader()
+            .with(|s| Ok(s.meta("park")?.unwrap_or_default()))
+            .await
+            .map_err(|e| ServerError::Config {
+                path: "mqtt".into(),
+                message: format!("reading the park's name: {}", e.body.message),
+            }),
+    }
+}
+
+/// The MQTT session: persistent, acknowledged by hand, the offline status as last will.
+fn client_options(broker: &Broker, park: &str, client_id: String) -> MqttOptions {
+    let mut options = MqttOptions::new(client_id, broker.host.clone(), broker.port);
+    options
+        .set_clean_session(false)
+        .set_manual_acks(true)
+        .set_keep_alive(Duration::from_secs(30))
+        // rumqttc refuses a packet over its limit by dropping the whole connection, and the
+        // broker then delivers the same message again on every reconnection: one oversized
+        // message would stop ingest for good. So the client takes any packet MQTT allows and
+        // `handle` refuses what is over `http.max_body_bytes` (acknowledged and answered).
+        .set_max_packet_size(MQTT_MAX_PACKET, MQTT_MAX_PACKET)
+        .set_last_will(LastWill::new(
+            status_topic(park),
+            status(false, None),
+            QoS::AtLeastOnce,
+            true,
+        ));
+    if let Some(user) = &broker.username {
+        options.set_credentials(user.clone(), broker.password.clone().unwrap_or_default());
+    }
+    options
+}
+
+/// Hands the broker's events out: subscribes on each connection, announces the park online,
+/// and gives each message a handler as one is free.
+struct Dispatch {
+    state: AppState,
+    client: AsyncClient,
+    park: String,
+    /// The subscription: every device's upload topic.
+    filter: String,
+    metrics: MqttMetrics,
+    permits: Arc<Semaphore>,
+    max_in_flight: usize,
+    /// Payloads over this are refused by size.
+    max_bytes: usize,
+    overload: Overload,
+    /// QoS 1 messages received while every handler is busy, in order. The broker sends at most
+    /// its in-flight window of unacknowledged messages (Mosquitto `max_inflight_messages`), so
+    /// this queue is bounded by it; oversized ones are held without their payload.
+    waiting: VecDeque<Message>,
+    handlers: JoinSet<()>,
+}
+
+impl Dispatch {
+    fn new(state: AppState, client: AsyncClient, park: String, max_in_flight: usize) -> Dispatch {
+        Dispatch {
+            filter: up_topic(&park, "+"),
+            metrics: state.metrics().mqtt.clone(),
+            permits: Arc::new(Semaphore::new(max_in_flight)),
+            max_in_flight,
+            max_bytes: state.config().http.max_body_bytes,
+            overload: Overload::default(),
+            waiting: VecDeque::new(),
+            handlers: JoinSet::new(),
+            state,
+            client,
+            park,
+        }
+    }
+
+    /// Hands `message` to a new handler that holds `permit`.
+    fn spawn(&mut self, message: Message, permit: OwnedSemaphorePermit) {
+        let in_flight = InFlight::enter(&self.metrics, permit);
+        self.handlers.spawn(handle(
+            self.state.clone(),
+            self.client.clone(),
+            self.park.clone(),
+            message,
+            in_flight,
+        ));
+    }
+
+    /// A handler finished: the waiting messages get the free handlers, in order.
+    fn resume_waiting(&mut self) {
+        while let Some(message) = self.waiting.pop_front() {
+            match Arc::clone(&self.permits).try_acquire_owned() {
+                Ok(permit) => self.spawn(message, permit),
+                Err(_) => {
+                    self.waiting.push_front(message);
+                    break;
+                }
+            }
+        }
+        self.metrics.waiting.set(self.waiting.len() as i64);
+    }
+
+    fn event(&mut self, event: Event) {
+        match event {
+            Event::Incoming(Packet::ConnAck(c)) => {
                 // Messages of an earlier connection are delivered again on this one; their
                 // packet ids are not this connection's to acknowledge.
-                waiting.clear();
-                metrics.waiting.set(0);
+                self.waiting.clear();
+                self.metrics.waiting.set(0);
                 if c.code == ConnectReturnCode::Success {
                     tracing::info!(session_present = c.session_present, "MQTT connected");
                     // Subscribing again on a resumed session is harmless and covers a
                     // broker that lost it.
-                    let (client, filter) = (client.clone(), filter.clone());
+                    let (client, filter) = (self.client.clone(), self.filter.clone());
                     tokio::spawn(async move {
                         if let Err(e) = client.subscribe(filter, QoS::AtLeastOnce).await {
                             tracing::error!(error = %e, "MQTT subscribe could not be queued");
@@ -439,7 +515,8 @@ pub async fn serve(
                     tracing::error!(code = ?c.code, "MQTT broker refused the connection");
                 }
             }
-            Some(Event::Incoming(Packet::SubAck(s))) => {
+            Event::Incoming(Packet::SubAck(s)) => {
+                let filter = &self.filter;
                 if s.return_codes
                     .iter()
                     .any(|c| matches!(c, SubscribeReasonCode::Failure))
@@ -450,8 +527,8 @@ pub async fn serve(
                     );
                 } else {
                     tracing::info!(topic = filter, "MQTT subscribed");
-                    let size = state.head().size;
-                    let (client, topic) = (client.clone(), status_topic(&park));
+                    let size = self.state.head().size;
+                    let (client, topic) = (self.client.clone(), status_topic(&self.park));
                     tokio::spawn(async move {
                         let _ = client
                             .publish(topic, QoS::AtLeastOnce, true, status(true, Some(size)))
@@ -459,50 +536,28 @@ pub async fn serve(
                     });
                 }
             }
-            Some(Event::Incoming(Packet::Publish(p))) => {
-                let message = Message::new(p, max_bytes);
-                match Arc::clone(&permits).try_acquire_owned() {
-                    Ok(permit) if waiting.is_empty() => {
-                        let in_flight = InFlight::enter(&metrics, permit);
-                        handlers.spawn(handle(
-                            state.clone(),
-                            client.clone(),
-                            park.clone(),
-                            message,
-                            in_flight,
-                        ));
-                    }
-                    _ if message.publish.qos == QoS::AtMostOnce => {
-                        // Nothing asks the broker to send it again: dropped, and counted.
-                        metrics.refuse(OVERLOADED);
-                        overload.dropped(config.max_in_flight);
-                    }
-                    _ => {
-                        // Unacknowledged, it holds a place of the broker's in-flight window:
-                        // the broker sends no more than that window until handlers free up.
-                        waiting.push_back(message);
-                        metrics.waiting.set(waiting.len() as i64);
-                    }
-                }
-            }
-            Some(_) => {}
+            Event::Incoming(Packet::Publish(p)) => self.publish(Message::new(p, self.max_bytes)),
+            _ => {}
         }
     }
-    // Waiting messages are left unacknowledged: the broker delivers them again next session.
-    waiting.clear();
-    metrics.waiting.set(0);
-    stop(StopArgs {
-        park: &park,
-        client: &client,
-        rx: &mut rx,
-        handlers: &mut handlers,
-        connected: &connected,
-        bound: Duration::from_millis(config.shutdown_ms),
-    })
-    .await;
-    poller.abort();
-    tracing::info!("MQTT ingest stopped");
-    Ok(())
+
+    /// A message: to a free handler, else queued (QoS 1) or dropped (QoS 0).
+    fn publish(&mut self, message: Message) {
+        match Arc::clone(&self.permits).try_acquire_owned() {
+            Ok(permit) if self.waiting.is_empty() => self.spawn(message, permit),
+            _ if message.publish.qos == QoS::AtMostOnce => {
+                // Nothing asks the broker to send it again: dropped, and counted.
+                self.metrics.refuse(OVERLOADED);
+                self.overload.dropped(self.max_in_flight);
+            }
+            _ => {
+                // Unacknowledged, it holds a place of the broker's in-flight window:
+                // the broker sends no more than that window until handlers free up.
+                self.waiting.push_back(message);
+                self.metrics.waiting.set(self.waiting.len() as i64);
+            }
+        }
+    }
 }
 
 /// What [`stop`] works on.

@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use tanji_accounting::IntervalSeries;
 use tanji_readings::{Channel, LogEntry};
-use tanji_units::time::rfc3339;
 use tanji_store::{Store, StoreError};
+use tanji_units::time::rfc3339;
 use tanji_units::{Carrier, Unit};
 
 use super::{EntryProblem, Meter};

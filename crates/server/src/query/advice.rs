@@ -16,10 +16,10 @@ use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tanji_advice::{AdviceError, AdvicePlan, Gaps, Planning, Setup, Sum};
-use tanji_units::time::{LocalDate, Zone};
 use tanji_optimizer::Objective;
 use tanji_report::ReportError;
 use tanji_store::Store;
+use tanji_units::time::{LocalDate, Zone};
 
 use super::{check_enterprise, data, verifier, Shared};
 use crate::lang::{Asked, Lang};
@@ -402,8 +402,7 @@ pub(super) async fn enterprise_optimize(
                 None => {
                     // The latest whole days, at most `days`, not before the first whole day.
                     let (from, to) = full_days(store, size, &id, &zone)?;
-                    let bad =
-                        |e: tanji_units::time::TimeError| ApiError::internal(e.to_string());
+                    let bad = |e: tanji_units::time::TimeError| ApiError::internal(e.to_string());
                     let mut first = to
                         .add_days(1 - i32::try_from(days).unwrap_or(1))
                         .map_err(bad)?;

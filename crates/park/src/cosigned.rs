@@ -147,7 +147,26 @@ impl<S: Store> Park<S> {
             })?;
             rows.push((witness_id(w), sig.to_string()));
         }
-        self.store.add_cosignatures(size, &rows)?;
+        // The seal after these rows: a witness's older line for the checkpoint folded out.
+        let mut seal = self.seal.clone();
+        let mut kept: Vec<(String, String)> = self
+            .store
+            .cosignatures(size)?
+            .into_iter()
+            .map(|line| (crate::seal::witness_of_line(&line), line))
+            .collect();
+        for (witness, line) in &rows {
+            if let Some(at) = kept.iter().position(|(w, _)| w == witness) {
+                let (w, old) = kept.remove(at);
+                seal.toggle_cosignature(size, &w, &old, false);
+            }
+            seal.toggle_cosignature(size, witness, line, true);
+            kept.push((witness.clone(), line.clone()));
+        }
+        seal.binds_cosignatures = true;
+        let note = seal.sign(&self.signer).map_err(ParkError::Tree)?;
+        self.store.add_cosignatures(size, &rows, &note)?;
+        self.seal = seal;
         Ok(rows.len())
     }
 

@@ -7,7 +7,9 @@
 //! before serving a report. The quarantine holds input that was refused, which no log entry
 //! says: the seal is what binds it — a SHA-256 chain over the kept rows in the order they were
 //! written, the number of records ever refused, and a digest of the summaries of rows no
-//! longer kept one by one.
+//! longer kept one by one. Witness cosignatures verify on their own (each is a signature over
+//! its checkpoint), but a deleted one would go unnoticed; the seal carries their number and a
+//! set digest, rewritten in the same transaction as every cosignature kept.
 //!
 //! The seal is a C2SP signed note (the checkpoints' format and key), whose first line
 //! `tanji-seal/v1` and second line `origin …` can never be read as a checkpoint (a checkpoint's
@@ -22,7 +24,13 @@
 //! quarantine <kept rows> <base64 chain head>
 //! refused <records refused, kept or summarised>
 //! summaries <rows> <base64 SHA-256 of the summaries>
+//! cosignatures <rows> <base64 set digest>
 //! ```
+//!
+//! The cosignature digest is the XOR of `SHA-256("tanji-seal/v1 cosignatures" ‖ 0x00 ‖ row
+//! encoding)` over the kept (checkpoint size, witness, line) rows, so that a witness's newer
+//! line for a checkpoint can replace its older one without reading them all. A seal written
+//! before the `cosignatures` line existed binds none (the next one written does).
 //!
 //! Chain heads start at 32 zero bytes; each row moves the head to
 //! `SHA-256("tanji-seal/v1 " ‖ table ‖ 0x00 ‖ head ‖ row encoding)`, where a row's encoding is
@@ -171,6 +179,54 @@ pub struct Seal {
     pub summaries: u64,
     /// Digest of the summaries (`summaries_digest`).
     pub summaries_digest: Hash,
+    /// Kept cosignature rows.
+    pub cosignatures: u64,
+    /// Their set digest ([`cosignature_hash`] XORed).
+    pub cosignatures_digest: Hash,
+    /// Whether the seal binds cosignatures (seals written before they did: not).
+    pub binds_cosignatures: bool,
+}
+
+/// One kept cosignature row's hash in the seal's set digest.
+pub fn cosignature_hash(size: u64, witness: &str, line: &str) -> Hash {
+    let mut row = Enc::default();
+    row.int(i64::try_from(size).unwrap_or(i64::MAX))
+        .text(witness)
+        .text(line);
+    let mut h = Sha256::new();
+    h.update(FIRST_LINE.as_bytes());
+    h.update(b" cosignatures");
+    h.update([0]);
+    h.update(&row.0);
+    h.finalize().into()
+}
+
+/// The witness (`name+hex key ID`, as the park names it) of a kept cosignature line; empty
+/// if the line is not one signature line.
+pub fn witness_of_line(line: &str) -> String {
+    Note::parse(&format!("seal\n\n{line}\n"))
+        .ok()
+        .and_then(|n| {
+            n.signatures()
+                .first()
+                .map(|s| format!("{}+{:08x}", s.name(), s.key_id()))
+        })
+        .unwrap_or_default()
+}
+
+impl Seal {
+    /// Folds a kept cosignature row in (or, folded in already, out: XOR).
+    pub fn toggle_cosignature(&mut self, size: u64, witness: &str, line: &str, add: bool) {
+        let h = cosignature_hash(size, witness, line);
+        for (d, b) in self.cosignatures_digest.iter_mut().zip(h) {
+            *d ^= b;
+        }
+        if add {
+            self.cosignatures += 1;
+        } else {
+            self.cosignatures = self.cosignatures.saturating_sub(1);
+        }
+    }
 }
 
 fn b64(h: &Hash) -> String {
@@ -184,6 +240,7 @@ impl Seal {
             origin: origin.to_string(),
             park: park.to_string(),
             summaries_digest: summaries_digest(&[]),
+            binds_cosignatures: true,
             ..Seal::default()
         }
     }
@@ -191,7 +248,7 @@ impl Seal {
     /// The note body.
     pub fn body(&self) -> String {
         format!(
-            "{FIRST_LINE}\norigin {}\npark {}\nchannels {} {}\nissues {} {}\nquarantine {} {}\nrefused {}\nsummaries {} {}\n",
+            "{FIRST_LINE}\norigin {}\npark {}\nchannels {} {}\nissues {} {}\nquarantine {} {}\nrefused {}\nsummaries {} {}\ncosignatures {} {}\n",
             self.origin,
             self.park,
             self.channels.rows,
@@ -202,7 +259,9 @@ impl Seal {
             b64(&self.quarantine.head),
             self.refused,
             self.summaries,
-            b64(&self.summaries_digest)
+            b64(&self.summaries_digest),
+            self.cosignatures,
+            b64(&self.cosignatures_digest)
         )
     }
 
@@ -254,6 +313,10 @@ impl Seal {
             return Err(format!("does not start with {FIRST_LINE:?}"));
         }
         let summaries = chain(7, "summaries")?;
+        let cosignatures = match lines.get(8) {
+            Some(_) => Some(chain(8, "cosignatures")?),
+            None => None,
+        };
         Ok(Seal {
             origin: field(1, "origin")?.join(" "),
             park: field(2, "park")?.join(" "),
@@ -263,6 +326,9 @@ impl Seal {
             refused: num(field(6, "refused")?.first().copied().unwrap_or(""))?,
             summaries: summaries.rows,
             summaries_digest: summaries.head,
+            cosignatures: cosignatures.map_or(0, |c| c.rows),
+            cosignatures_digest: cosignatures.map(|c| c.head).unwrap_or_default(),
+            binds_cosignatures: cosignatures.is_some(),
         })
     }
 
@@ -291,6 +357,11 @@ impl Seal {
         seal.summaries = summaries.len() as u64;
         seal.summaries_digest = summaries_digest(&summaries);
         seal.refused = seal.quarantine.rows + summaries.iter().map(|s| s.count).sum::<u64>();
+        for (size, _) in store.checkpoints()? {
+            for line in store.cosignatures(size)? {
+                seal.toggle_cosignature(size, &witness_of_line(&line), &line, true);
+            }
+        }
         Ok((seal, bytes))
     }
 
@@ -340,6 +411,21 @@ impl Seal {
                     b64(&self.summaries_digest),
                     sealed.summaries,
                     b64(&sealed.summaries_digest)
+                ),
+            ));
+        }
+        if sealed.binds_cosignatures
+            && (self.cosignatures != sealed.cosignatures
+                || self.cosignatures_digest != sealed.cosignatures_digest)
+        {
+            out.push((
+                "cosignatures",
+                format!(
+                    "{} cosignature rows hash to {}, the park's signed seal says {} hashing to {}: rows were added, removed or changed outside tanji",
+                    self.cosignatures,
+                    b64(&self.cosignatures_digest),
+                    sealed.cosignatures,
+                    b64(&sealed.cosignatures_digest)
                 ),
             ));
         }

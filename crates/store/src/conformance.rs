@@ -341,12 +341,15 @@ fn cosignatures_per_size_and_witness<S: Store>(s: &mut S) {
     s.add_cosignatures(
         3,
         &[row("w2+00000002", "— w2 B"), row("w1+00000001", "— w1 A")],
+        "",
     )
     .unwrap();
-    s.add_cosignatures(7, &[row("w1+00000001", "— w1 C")])
+    s.add_cosignatures(7, &[row("w1+00000001", "— w1 C")], "")
         .unwrap();
-    s.add_cosignatures(7, &[row("w1+00000001", "— w1 D")])
+    // With a seal: written in the same transaction.
+    s.add_cosignatures(7, &[row("w1+00000001", "— w1 D")], "seal after D")
         .unwrap();
+    assert_eq!(s.meta("seal").unwrap().as_deref(), Some("seal after D"));
     assert_eq!(s.cosignatures(3).unwrap(), vec!["— w1 A", "— w2 B"]);
     assert_eq!(s.cosignatures(7).unwrap(), vec!["— w1 D"]);
     assert_eq!(s.cosignatures(5).unwrap(), Vec::<String>::new());

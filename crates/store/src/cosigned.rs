@@ -114,7 +114,7 @@ mod tests {
         assert_eq!(store.cosignatures(3).unwrap(), Vec::<String>::new());
         assert_eq!(store.latest_cosigned(None).unwrap(), None);
         store
-            .add_cosignatures(3, &[("w1+00000001".into(), "— w1 A".into())])
+            .add_cosignatures(3, &[("w1+00000001".into(), "— w1 A".into())], "")
             .unwrap();
         drop(store);
         let store = SqliteStore::open(&path).unwrap();

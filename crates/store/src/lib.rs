@@ -401,7 +401,14 @@ pub trait Store: NodeSource<Error = StoreError> {
     /// pairs (`witness` is `name+hex key ID`), in one transaction, durable before `Ok`; a
     /// witness's newer line for the same size replaces its older one. The store does not check
     /// them, nor that a checkpoint of `size` exists.
-    fn add_cosignatures(&mut self, size: u64, rows: &[(String, String)]) -> Result<(), StoreError>;
+    /// `seal`, when not empty, is written as the `seal` metadata value in the same transaction
+    /// (the park binds the cosignatures it keeps to its signed seal).
+    fn add_cosignatures(
+        &mut self,
+        size: u64,
+        rows: &[(String, String)],
+        seal: &str,
+    ) -> Result<(), StoreError>;
 
     // ---- the log ----
 

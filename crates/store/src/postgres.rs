@@ -1411,7 +1411,12 @@ impl Store for PostgresStore {
             .map(|r| r.get(0)))
     }
 
-    fn add_cosignatures(&mut self, size: u64, rows: &[(String, String)]) -> Result<(), StoreError> {
+    fn add_cosignatures(
+        &mut self,
+        size: u64,
+        rows: &[(String, String)],
+        seal: &str,
+    ) -> Result<(), StoreError> {
         let size = to_i64(size, "tree size")?;
         let mut client = self.client.borrow_mut();
         let mut tx = client
@@ -1425,6 +1430,9 @@ impl Store for PostgresStore {
                 &[&self.park, &size, witness, line],
             )
             .map_err(self.err("storing cosignatures"))?;
+        }
+        if !seal.is_empty() {
+            self.set_meta_in(&mut tx, "seal", seal)?;
         }
         tx.commit().map_err(self.err("committing cosignatures"))
     }

@@ -1146,9 +1146,18 @@ impl Store for SqliteStore {
             .map_err(|e| self.err("reading a blob", e))
     }
 
-    fn add_cosignatures(&mut self, size: u64, rows: &[(String, String)]) -> Result<(), StoreError> {
+    fn add_cosignatures(
+        &mut self,
+        size: u64,
+        rows: &[(String, String)],
+        seal: &str,
+    ) -> Result<(), StoreError> {
         self.in_transaction("cosignatures", |tx, err| {
-            crate::cosigned::add(tx, err, size, rows)
+            crate::cosigned::add(tx, err, size, rows)?;
+            if !seal.is_empty() {
+                set_seal(tx, seal).map_err(|e| err("writing the seal", e))?;
+            }
+            Ok(())
         })
     }
 

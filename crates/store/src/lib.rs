@@ -14,6 +14,7 @@
 //! disk, and a crash at any moment leaves either all of a batch or none of it.
 
 mod channels;
+mod convert;
 mod cosigned;
 mod postgres;
 mod sqlite;

@@ -24,6 +24,7 @@ use postgres::{Client, NoTls, Row, Transaction};
 use tanji_ledger::{Hash, NodeSource};
 
 use crate::channels::PACKING;
+use crate::convert::{to_hash, to_i64, to_u64};
 use crate::{
     pack, AppendBatch, ChannelRef, ChannelRow, EntryVisitor, NodeVisitor, PackedVisitor,
     QuarantineCounts, QuarantineListing, QuarantineRow, QuarantineSummary, Quarantined, Span,
@@ -171,25 +172,6 @@ impl std::fmt::Debug for PostgresStore {
             .field("park", &self.park)
             .finish()
     }
-}
-
-fn to_i64(v: u64, what: &str) -> Result<i64, StoreError> {
-    i64::try_from(v)
-        .map_err(|_| StoreError::Corrupt(format!("{what} {v} exceeds the store's range")))
-}
-
-fn to_u64(v: i64, what: &str) -> Result<u64, StoreError> {
-    u64::try_from(v).map_err(|_| StoreError::Corrupt(format!("{what} {v} is negative")))
-}
-
-fn to_hash(bytes: &[u8], what: &dyn Fn() -> String) -> Result<Hash, StoreError> {
-    bytes.try_into().map_err(|_| {
-        StoreError::Corrupt(format!(
-            "{} holds {} bytes, a hash has 32",
-            what(),
-            bytes.len()
-        ))
-    })
 }
 
 /// A stored interval length as the index row holds it.

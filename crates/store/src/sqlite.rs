@@ -6,6 +6,7 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use tanji_ledger::{Hash, NodeSource};
 
 use crate::channels::PACKING;
+use crate::convert::{to_hash, to_i64, to_u64};
 use crate::{
     pack, AppendBatch, ChannelRef, ChannelRow, EntryVisitor, NodeVisitor, PackedVisitor,
     QuarantineCounts, QuarantineFilter, QuarantineListing, QuarantineRow, QuarantineSummary,
@@ -89,25 +90,6 @@ impl std::fmt::Debug for SqliteStore {
             .field("path", &self.path)
             .finish()
     }
-}
-
-fn to_i64(v: u64, what: &str) -> Result<i64, StoreError> {
-    i64::try_from(v)
-        .map_err(|_| StoreError::Corrupt(format!("{what} {v} exceeds the store's range")))
-}
-
-fn to_u64(v: i64, what: &str) -> Result<u64, StoreError> {
-    u64::try_from(v).map_err(|_| StoreError::Corrupt(format!("{what} {v} is negative")))
-}
-
-fn to_hash(bytes: &[u8], what: &dyn Fn() -> String) -> Result<Hash, StoreError> {
-    bytes.try_into().map_err(|_| {
-        StoreError::Corrupt(format!(
-            "{} holds {} bytes, a hash has 32",
-            what(),
-            bytes.len()
-        ))
-    })
 }
 
 impl SqliteStore {

@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use serde::Serialize;
-use tanji_ledger::{inclusion_proof, node_hash, Hash, NodeSource};
+use tanji_ledger::{inclusion_proof, node_hash, CosignatureVerifier, Hash, NodeSource};
 use tanji_park::{Clock, Incoming, Outcome, Park, Revoked, SystemClock};
 use tanji_readings::{DeviceRegistration, DeviceRevocation, SignatureChecked};
 use tanji_store::{SqliteStore, StoreError};
@@ -122,7 +122,8 @@ impl Answer {
 
 enum Msg {
     Job(Job),
-    /// Log device registrations (all or none), or a device's revocation, as their own batch.
+    /// Log device registrations (all or none), or a device's revocation, as their own batch;
+    /// or keep witness cosignatures (which rewrites the park's seal).
     Register(DeviceJob),
     /// Stop waiting for more records: log what is pending at once, and keep doing so.
     Drain,
@@ -138,6 +139,14 @@ struct Job {
 enum DeviceJob {
     Register(RegisterJob),
     Revoke(RevokeJob),
+    Cosign(CosignJob),
+}
+
+struct CosignJob {
+    size: u64,
+    lines: Vec<String>,
+    witnesses: Vec<CosignatureVerifier>,
+    reply: oneshot::Sender<Result<Vec<String>, ServerError>>,
 }
 
 struct RegisterJob {
@@ -330,6 +339,25 @@ impl Sequencer {
     pub async fn revoke(&self, rev: DeviceRevocation) -> Result<Revocation, ServerError> {
         let (reply, answer) = oneshot::channel();
         self.device_job(DeviceJob::Revoke(RevokeJob { rev, reply }))?;
+        answer.await.unwrap_or(Err(ServerError::ShuttingDown))
+    }
+
+    /// Keeps witness cosignature lines for the checkpoint of `size` (each checked against
+    /// `witnesses`) through the park, whose seal binds them, in the order of the other writes;
+    /// answers every line kept for that checkpoint once durable.
+    pub async fn cosign(
+        &self,
+        size: u64,
+        lines: Vec<String>,
+        witnesses: Vec<CosignatureVerifier>,
+    ) -> Result<Vec<String>, ServerError> {
+        let (reply, answer) = oneshot::channel();
+        self.device_job(DeviceJob::Cosign(CosignJob {
+            size,
+            lines,
+            witnesses,
+            reply,
+        }))?;
         answer.await.unwrap_or(Err(ServerError::ShuttingDown))
     }
 
@@ -566,6 +594,7 @@ impl Worker {
         let job = match job {
             DeviceJob::Register(j) => j,
             DeviceJob::Revoke(j) => return self.revoke(j),
+            DeviceJob::Cosign(j) => return self.cosign(j),
         };
         let start = self.park.size();
         let result = self
@@ -603,6 +632,17 @@ impl Worker {
             ),
             Err(e) => tracing::info!(error = %e, "registrations refused"),
         }
+        let _ = job.reply.send(result);
+    }
+
+    /// Keeps cosignatures (and the seal that binds them) and answers with every line kept
+    /// for the checkpoint once durable.
+    fn cosign(&mut self, job: CosignJob) {
+        let result = self
+            .park
+            .add_cosignatures(job.size, &job.lines, &job.witnesses)
+            .and_then(|_| self.park.cosignatures(job.size))
+            .map_err(ServerError::from);
         let _ = job.reply.send(result);
     }
 

@@ -158,23 +158,30 @@ impl Witnessing {
                 Err(e) => tracing::warn!(witness = %name, size = head.size, "not cosigned: {e}"),
             }
         }
-        let store = self.store.clone();
         let size = head.size;
         let got: Vec<String> = lines.iter().map(|(id, _)| id.clone()).collect();
-        let kept = tokio::task::spawn_blocking(move || {
-            let mut store = store
-                .lock()
-                .map_err(|_| "store lock poisoned".to_string())?;
-            if !lines.is_empty() {
-                store
-                    .add_cosignatures(size, &lines)
-                    .map_err(|e| e.to_string())?;
-            }
-            store.cosignatures(size).map_err(|e| e.to_string())
-        })
-        .await
-        .map_err(|e| e.to_string())
-        .and_then(|r| r);
+        let witnesses: Vec<CosignatureVerifier> =
+            self.clients.iter().map(|(_, c)| c.key().clone()).collect();
+        let lines: Vec<String> = lines.into_iter().map(|(_, line)| line).collect();
+        // Through the sequencer: the park's seal binds every cosignature it keeps.
+        let kept = if lines.is_empty() {
+            let store = self.store.clone();
+            tokio::task::spawn_blocking(move || {
+                let store = store
+                    .lock()
+                    .map_err(|_| "store lock poisoned".to_string())?;
+                store.cosignatures(size).map_err(|e| e.to_string())
+            })
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|r| r)
+        } else {
+            self.state
+                .sequencer()
+                .cosign(size, lines, witnesses)
+                .await
+                .map_err(|e| e.to_string())
+        };
         match kept {
             Ok(all) => {
                 for (i, (_, client)) in self.clients.iter().enumerate() {

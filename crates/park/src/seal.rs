@@ -181,7 +181,7 @@ pub struct Seal {
     pub summaries_digest: Hash,
     /// Kept cosignature rows.
     pub cosignatures: u64,
-    /// Their set digest ([`cosignature_hash`] XORed).
+    /// Their set digest (each row's `cosignature_hash`, XORed).
     pub cosignatures_digest: Hash,
     /// Whether the seal binds cosignatures (seals written before they did: not).
     pub binds_cosignatures: bool,

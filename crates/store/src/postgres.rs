@@ -190,27 +190,24 @@ fn literal(s: &str) -> String {
 
 /// The first second (UTC) of the calendar month holding `t`, and of the next month.
 fn month_of(t: i64) -> Result<(i64, i64), StoreError> {
-    let at = time::OffsetDateTime::from_unix_timestamp(t)
-        .map_err(|_| StoreError::Refused(format!("interval start {t}: outside the calendar")))?;
-    let first = at
-        .date()
-        .replace_day(1)
-        .map_err(|e| StoreError::Refused(format!("interval start {t}: {e}")))?;
-    let next = first
-        .checked_add(time::Duration::days(i64::from(
-            first.month().length(first.year()),
-        )))
-        .ok_or_else(|| StoreError::Refused(format!("interval start {t}: outside the calendar")))?;
-    let unix = |d: time::Date| d.midnight().assume_utc().unix_timestamp();
-    Ok((unix(first), unix(next)))
+    use tanji_units::time::{civil_from_days, days_from_civil, DAY_S};
+    let date = civil_from_days(t.div_euclid(DAY_S));
+    let (year, month) = if date.month == 12 {
+        (date.year + 1, 1)
+    } else {
+        (date.year, date.month + 1)
+    };
+    let first = days_from_civil(date.year, date.month, 1).checked_mul(DAY_S);
+    let next = days_from_civil(year, month, 1).checked_mul(DAY_S);
+    first
+        .zip(next)
+        .ok_or_else(|| StoreError::Refused(format!("interval start {t}: outside the calendar")))
 }
 
 /// The `yyyymm` of a month's first second.
 fn month_name(start: i64) -> String {
-    match time::OffsetDateTime::from_unix_timestamp(start) {
-        Ok(t) => format!("{:04}{:02}", t.year(), u8::from(t.month())),
-        Err(_) => format!("x{start}"),
-    }
+    let date = tanji_units::time::civil_from_days(start.div_euclid(tanji_units::time::DAY_S));
+    format!("{:04}{:02}", date.year, date.month)
 }
 
 impl PostgresStore {

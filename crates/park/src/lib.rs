@@ -49,7 +49,7 @@ use tanji_store::{
 pub use audit::{AuditFinding, AuditOptions, AuditReport};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use cosigned::{check_witnesses, checkpoint_at, with_cosignatures, witness_id, WitnessCheck};
-pub use export::ExportSummary;
+pub use export::{check_tiles, ExportSummary, TilesCheck};
 pub use lock::{Holder, WriterLock, LOCK_FILE};
 pub use publication::{
     open_publication, read_manifest, Publication, PublicationError, PublicationRequest,

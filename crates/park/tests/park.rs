@@ -189,6 +189,24 @@ fn proofs_and_tiles_agree_with_the_log() {
     assert_eq!(root(&set, size).unwrap(), park.root());
     let cp = std::fs::read_to_string(out.join("checkpoint")).unwrap();
     assert_eq!(cp, park.checkpoint().unwrap());
+
+    let check = tanji_park::check_tiles(&out, &park.verifier()).unwrap();
+    assert_eq!((check.size, check.root), (size, park.root()));
+    assert_eq!(check.entries, size);
+    let first = tiles_for_size(size)
+        .into_iter()
+        .find(|t| t.level == 0)
+        .unwrap();
+    let bundle = out.join(first.entries_path());
+    let mut bytes = std::fs::read(&bundle).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    std::fs::write(&bundle, bytes).unwrap();
+    let err = tanji_park::check_tiles(&out, &park.verifier()).unwrap_err();
+    assert!(
+        err.to_string().contains("does not hash to its leaf"),
+        "{err}"
+    );
 }
 
 fn request(name: &str, content: &str) -> tanji_park::PublicationRequest {

@@ -88,7 +88,7 @@ pub struct VerifyArgs {
     /// cosigned the latest checkpoint (the park's current tree), e.g. `2-of-3`. Every kept
     /// cosignature is then also checked against these keys.
     #[arg(long, value_name = "K-of-N", requires = "witness_key")]
-    witnesses: Option<crate::witness::Quorum>,
+    witnesses: Option<tanji_witness::Quorum>,
     /// A witness's verifier key (as printed by `tanji witness init`); repeat for each of N.
     #[arg(long = "witness-key", value_name = "VKEY", requires = "witnesses")]
     witness_key: Vec<String>,

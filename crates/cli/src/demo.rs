@@ -190,7 +190,7 @@ fn simulate_devices(
 ) -> Result<simulate::Written> {
     let t = Instant::now();
     let registered_at = util::now();
-    let fault = demo_fault(&spec);
+    let fault = tanji_simulator::Fault::demo(&spec);
     let sim = simulate::write(
         spec,
         vec![fault.clone()],
@@ -329,25 +329,9 @@ fn energy_and_factors(
     // the product is about shows best.
     let region = tanji_simulator::grid::REGION;
     let offset = time::PARK_UTC_OFFSET_S;
-    let mut best: Option<(f64, i64)> = None;
-    for d in 0..i64::from(spec.days) {
-        let day = spec.start_day + d * time::DAY_S;
-        let mean = |from_h: i64, to_h: i64| {
-            let v: Vec<f64> = (from_h..to_h)
-                .filter_map(|h| {
-                    series.factor_at(region, day - i64::from(offset) + h * time::HOUR_S)
-                })
-                .filter_map(|r| r.consumption_direct)
-                .collect();
-            (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
-        };
-        if let (Some(mid), Some(eve)) = (mean(11, 14), mean(19, 22)) {
-            if best.is_none_or(|(gap, _)| eve - mid > gap) {
-                best = Some((eve - mid, day));
-            }
-        }
-    }
-    let show_day = best.map(|(_, d)| time::rfc3339(d)[..10].to_string());
+    let show_day = series
+        .day_of_widest_midday_dip(region, spec.start_day, spec.days, offset)
+        .map(|d| time::rfc3339(d)[..10].to_string());
     if let Some(day) = &show_day {
         println!();
         factors::show_day(
@@ -458,21 +442,6 @@ fn hints(
         a.listen
     );
     Ok(ExitCode::SUCCESS)
-}
-
-/// The one meter fault the demo injects, so that the dashboard's anomaly detection finds
-/// something real: the first enterprise's grid meter stuck at one value for five hours of its
-/// last night (00:00–05:00 Beijing time, 16:00–21:00 UTC, on the last simulated UTC day),
-/// when the factory's base load is well above the flat-line rule's floor.
-fn demo_fault(spec: &tanji_simulator::ParkSpec) -> tanji_simulator::Fault {
-    let last_day = spec.start_day.div_euclid(time::DAY_S) + i64::from(spec.days.saturating_sub(1));
-    // The local midnight that ends the last UTC day's local date.
-    let start = time::local_day_start(last_day + 1, time::PARK_UTC_OFFSET_S);
-    tanji_simulator::Fault::FlatLine {
-        meter: "m-0001-grid".into(),
-        start,
-        end: start + 5 * time::HOUR_S,
-    }
 }
 
 /// Picks the demo enterprise — the one whose timing of use lowers its hourly-factor figure

@@ -1,6 +1,5 @@
 //! `tanji demo`: the main job on embedded defaults — a demo park, simulated, ingested, verified.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -8,8 +7,6 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use tanji_park::{AuditOptions, Park};
-use tanji_readings::LogEntry;
-use tanji_store::Store;
 use tanji_units::time;
 use tanji_units::Unit;
 
@@ -75,22 +72,6 @@ fn prepare(dir: &Path) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// Energy per carrier (in its unit), from the logged uploads.
-fn totals(park: &Park) -> Result<BTreeMap<(String, String), f64>> {
-    let mut sums: BTreeMap<(String, String), f64> = BTreeMap::new();
-    park.store().scan_entries(0, park.size(), &mut |_, data| {
-        if let Ok(LogEntry::Upload(u)) = LogEntry::from_bytes(data) {
-            for c in &u.body.channels {
-                let raw: i64 = c.values.iter().sum();
-                *sums.entry((c.carrier.clone(), c.unit.clone())).or_default() +=
-                    raw as f64 / 10f64.powi(i32::from(c.decimals));
-            }
-        }
-        Ok(())
-    })?;
-    Ok(sums)
 }
 
 fn show(carrier: &str, unit: &str, v: f64) -> String {
@@ -322,7 +303,7 @@ fn energy_and_factors(
         "energy logged, {} days (summed from the logged uploads):",
         spec.days
     );
-    for ((carrier, unit), v) in totals(park)? {
+    for ((carrier, unit), v) in tanji_park::view::carrier_totals(park.store(), park.size())? {
         println!("  {}", show(&carrier, &unit, v));
     }
     // One day of the published factors: the sunniest day of the period, where the midday dip

@@ -52,6 +52,15 @@ fn ingest_is_idempotent_and_survives_reopening() {
         .collect();
     let out = park.ingest(batch, NOW).unwrap();
     let n = uploads.len();
+    let totals = tanji_park::view::carrier_totals(park.store(), park.size()).unwrap();
+    let grid: i64 = uploads
+        .iter()
+        .flat_map(|u| &u.body.channels)
+        .filter(|c| c.carrier == "electricity_import")
+        .map(|c| c.values.iter().sum::<i64>())
+        .sum();
+    let logged = totals[&("electricity_import".to_string(), "kWh".to_string())];
+    assert!((logged - grid as f64 / 1000.0).abs() < 1e-6, "{totals:?}");
     for (i, o) in out.iter().enumerate() {
         match (i < n, o) {
             (true, Outcome::Accepted { index, issues }) => {

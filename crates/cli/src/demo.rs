@@ -448,23 +448,11 @@ fn demo_report(park: &Park, dir: &Path) -> Result<(String, PathBuf, PathBuf)> {
     let mut park_args = args(None, report::Format::Json);
     park_args.park = true;
     let all = report::make(park, &park_args)?;
-    // The enterprise whose timing of use the hourly factors reward most (the largest timing
-    // part of fixed − dynamic, relative to its fixed-factor figure): the case the product is
-    // about, a factory that runs when the grid is clean.
-    let mut best: Option<(f64, String)> = None;
-    for r in &all.reports {
-        let c = &r.figures["comparison"];
-        let fixed = c["fixed_g"].as_i64().unwrap_or(0);
-        let timing = c["timing_g"].as_i64().unwrap_or(0);
-        if fixed <= 0 {
-            continue;
-        }
-        let gain = timing as f64 / fixed as f64;
-        if best.as_ref().is_none_or(|(g, _)| gain > *g) {
-            best = Some((gain, r.enterprise.clone()));
-        }
-    }
-    let enterprise = best.map_or_else(|| "e-0001".to_string(), |(_, e)| e);
+    // The enterprise whose timing of use the hourly factors reward most: the case the product
+    // is about, a factory that runs when the grid is clean.
+    let enterprise = tanji_report::EnterpriseDoc::best_timing(&all.reports)
+        .unwrap_or("e-0001")
+        .to_string();
     let out = dir.join("reports");
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     let doc = report::make(park, &args(Some(enterprise.clone()), report::Format::Json))?;

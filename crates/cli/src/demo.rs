@@ -1,6 +1,5 @@
 //! `tanji demo`: the main job on embedded defaults — a demo park, simulated, ingested, verified.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -8,8 +7,6 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use tanji_park::{AuditOptions, Park};
-use tanji_readings::LogEntry;
-use tanji_store::Store;
 use tanji_units::time;
 use tanji_units::Unit;
 
@@ -75,22 +72,6 @@ fn prepare(dir: &Path) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// Energy per carrier (in its unit), from the logged uploads.
-fn totals(park: &Park) -> Result<BTreeMap<(String, String), f64>> {
-    let mut sums: BTreeMap<(String, String), f64> = BTreeMap::new();
-    park.store().scan_entries(0, park.size(), &mut |_, data| {
-        if let Ok(LogEntry::Upload(u)) = LogEntry::from_bytes(data) {
-            for c in &u.body.channels {
-                let raw: i64 = c.values.iter().sum();
-                *sums.entry((c.carrier.clone(), c.unit.clone())).or_default() +=
-                    raw as f64 / 10f64.powi(i32::from(c.decimals));
-            }
-        }
-        Ok(())
-    })?;
-    Ok(sums)
 }
 
 fn show(carrier: &str, unit: &str, v: f64) -> String {
@@ -190,7 +171,7 @@ fn simulate_devices(
 ) -> Result<simulate::Written> {
     let t = Instant::now();
     let registered_at = util::now();
-    let fault = demo_fault(&spec);
+    let fault = tanji_simulator::Fault::demo(&spec);
     let sim = simulate::write(
         spec,
         vec![fault.clone()],
@@ -322,32 +303,16 @@ fn energy_and_factors(
         "energy logged, {} days (summed from the logged uploads):",
         spec.days
     );
-    for ((carrier, unit), v) in totals(park)? {
+    for ((carrier, unit), v) in tanji_park::view::carrier_totals(park.store(), park.size())? {
         println!("  {}", show(&carrier, &unit, v));
     }
     // One day of the published factors: the sunniest day of the period, where the midday dip
     // the product is about shows best.
     let region = tanji_simulator::grid::REGION;
     let offset = time::PARK_UTC_OFFSET_S;
-    let mut best: Option<(f64, i64)> = None;
-    for d in 0..i64::from(spec.days) {
-        let day = spec.start_day + d * time::DAY_S;
-        let mean = |from_h: i64, to_h: i64| {
-            let v: Vec<f64> = (from_h..to_h)
-                .filter_map(|h| {
-                    series.factor_at(region, day - i64::from(offset) + h * time::HOUR_S)
-                })
-                .filter_map(|r| r.consumption_direct)
-                .collect();
-            (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
-        };
-        if let (Some(mid), Some(eve)) = (mean(11, 14), mean(19, 22)) {
-            if best.is_none_or(|(gap, _)| eve - mid > gap) {
-                best = Some((eve - mid, day));
-            }
-        }
-    }
-    let show_day = best.map(|(_, d)| time::rfc3339(d)[..10].to_string());
+    let show_day = series
+        .day_of_widest_midday_dip(region, spec.start_day, spec.days, offset)
+        .map(|d| time::rfc3339(d)[..10].to_string());
     if let Some(day) = &show_day {
         println!();
         factors::show_day(
@@ -460,21 +425,6 @@ fn hints(
     Ok(ExitCode::SUCCESS)
 }
 
-/// The one meter fault the demo injects, so that the dashboard's anomaly detection finds
-/// something real: the first enterprise's grid meter stuck at one value for five hours of its
-/// last night (00:00–05:00 Beijing time, 16:00–21:00 UTC, on the last simulated UTC day),
-/// when the factory's base load is well above the flat-line rule's floor.
-fn demo_fault(spec: &tanji_simulator::ParkSpec) -> tanji_simulator::Fault {
-    let last_day = spec.start_day.div_euclid(time::DAY_S) + i64::from(spec.days.saturating_sub(1));
-    // The local midnight that ends the last UTC day's local date.
-    let start = time::local_day_start(last_day + 1, time::PARK_UTC_OFFSET_S);
-    tanji_simulator::Fault::FlatLine {
-        meter: "m-0001-grid".into(),
-        start,
-        end: start + 5 * time::HOUR_S,
-    }
-}
-
 /// Picks the demo enterprise — the one whose timing of use lowers its hourly-factor figure
 /// most against a flat day (else e-0001) — and writes its JSON and HTML reports into
 /// `dir/reports/`.
@@ -498,23 +448,11 @@ fn demo_report(park: &Park, dir: &Path) -> Result<(String, PathBuf, PathBuf)> {
     let mut park_args = args(None, report::Format::Json);
     park_args.park = true;
     let all = report::make(park, &park_args)?;
-    // The enterprise whose timing of use the hourly factors reward most (the largest timing
-    // part of fixed − dynamic, relative to its fixed-factor figure): the case the product is
-    // about, a factory that runs when the grid is clean.
-    let mut best: Option<(f64, String)> = None;
-    for r in &all.reports {
-        let c = &r.figures["comparison"];
-        let fixed = c["fixed_g"].as_i64().unwrap_or(0);
-        let timing = c["timing_g"].as_i64().unwrap_or(0);
-        if fixed <= 0 {
-            continue;
-        }
-        let gain = timing as f64 / fixed as f64;
-        if best.as_ref().is_none_or(|(g, _)| gain > *g) {
-            best = Some((gain, r.enterprise.clone()));
-        }
-    }
-    let enterprise = best.map_or_else(|| "e-0001".to_string(), |(_, e)| e);
+    // The enterprise whose timing of use the hourly factors reward most: the case the product
+    // is about, a factory that runs when the grid is clean.
+    let enterprise = tanji_report::EnterpriseDoc::best_timing(&all.reports)
+        .unwrap_or("e-0001")
+        .to_string();
     let out = dir.join("reports");
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     let doc = report::make(park, &args(Some(enterprise.clone()), report::Format::Json))?;

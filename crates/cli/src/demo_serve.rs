@@ -89,32 +89,11 @@ pub fn ingest_as_devices(
         }
     }
     // Which devices publish over MQTT: every fourth, in the order of their ids.
-    let mut by_device: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut bodies = Vec::new();
-    if mqtt.is_some() {
-        // A line that does not decode has no device: it goes over HTTP (and is rejected there).
-        let lines: Vec<(Option<String>, String)> = lines
-            .into_iter()
-            .map(|l| {
-                let device = tanji_readings::parse_json_upload(&l)
-                    .ok()
-                    .map(|u| u.body.device);
-                (device, l)
-            })
-            .collect();
-        let devices: std::collections::BTreeSet<&str> =
-            lines.iter().filter_map(|(d, _)| d.as_deref()).collect();
-        let over_mqtt: std::collections::BTreeSet<String> =
-            devices.into_iter().step_by(4).map(str::to_string).collect();
-        for (device, line) in lines {
-            match device {
-                Some(d) if over_mqtt.contains(&d) => by_device.entry(d).or_default().push(line),
-                _ => bodies.push(line),
-            }
-        }
+    let (by_device, bodies) = if mqtt.is_some() {
+        tanji_server::mqtt_devices::every_fourth_device(lines)
     } else {
-        bodies = lines;
-    }
+        (BTreeMap::new(), lines)
+    };
     let posted = bodies.len() as u64;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -138,8 +138,8 @@ pub fn run(a: ImportArgs) -> Result<ExitCode> {
         rows.values().map(Vec::len).sum::<usize>(),
         a.device
     );
-    let summary = ingest::ingest_incoming(&mut park, incoming, a.batch, None, a.acks.as_deref())?;
-    summary.print();
+    let summary = park.ingest_batches(incoming, a.batch, None, a.acks.as_deref())?;
+    ingest::print_summary(&summary);
     Ok(if a.strict && summary.rejected > 0 {
         ExitCode::from(1)
     } else {

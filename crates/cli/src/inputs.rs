@@ -47,7 +47,8 @@ pub fn run(cmd: InputsCommand) -> Result<ExitCode> {
                     known.into_iter().collect::<Vec<_>>().join(", ")
                 );
             }
-            check_meter_fuels(&doc).with_context(|| format!("{}", file.display()))?;
+            doc.check_fuels(&tanji_accounting::FuelLibrary::default())
+                .with_context(|| format!("{}", file.display()))?;
             let p = park.publish(&PublicationRequest {
                 name,
                 method: INPUTS_METHOD.into(),
@@ -68,79 +69,5 @@ pub fn run(cmd: InputsCommand) -> Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-    }
-}
-
-/// Every meter's fuel table and fuel must exist in tanji's fuel tables, so a report does not
-/// fail later on a typo.
-fn check_meter_fuels(doc: &InputsFile) -> Result<()> {
-    let lib = tanji_accounting::FuelLibrary::default();
-    for (e, inputs) in &doc.enterprises {
-        for (meter, choice) in &inputs.meters {
-            let tables: Vec<&tanji_accounting::FuelTable> =
-                match &choice.table {
-                    Some(t) => {
-                        vec![lib.table(t).with_context(|| {
-                            format!(
-                        "enterprise {e}, meter {meter}: fuel table {t:?} is unknown; known: {}",
-                        lib.tables.iter().map(|t| t.id.as_str()).collect::<Vec<_>>().join(", ")
-                    )
-                        })?]
-                    }
-                    None => lib.tables.iter().collect(),
-                };
-            if let Some(f) = &choice.fuel {
-                if !tables.iter().any(|t| t.fuels.iter().any(|x| &x.id == f)) {
-                    anyhow::bail!(
-                        "enterprise {e}, meter {meter}: fuel {f:?} is not in {}; its fuels: {}",
-                        choice.table.as_deref().unwrap_or("any fuel table"),
-                        tables
-                            .iter()
-                            .flat_map(|t| t.fuels.iter().map(|x| x.id.as_str()))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    );
-                }
-            }
-        }
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-
-    use super::*;
-
-    fn doc(meters: serde_json::Value) -> InputsFile {
-        serde_json::from_value(serde_json::json!({"enterprises": {"e-0001": {"meters": meters}}}))
-            .unwrap()
-    }
-
-    #[test]
-    fn meter_fuels_must_name_known_tables_and_fuels() {
-        assert!(check_meter_fuels(&doc(serde_json::json!({
-            "m-coal": {"table": "gbt-32150-2015-b", "fuel": "anthracite"},
-            "m-wood": {"fuel": "wood"},
-            "m-gas": {"gas_reference": "standard_20c"}
-        })))
-        .is_ok());
-        let e = check_meter_fuels(&doc(serde_json::json!({"m-coal": {"table": "ndrc-2013"}})))
-            .unwrap_err()
-            .to_string();
-        assert!(
-            e.contains("meter m-coal: fuel table \"ndrc-2013\" is unknown; known: ndrc-2015"),
-            "{e}"
-        );
-        let e = check_meter_fuels(&doc(serde_json::json!({
-            "m-coal": {"table": "ndrc-2015-other-industry-t2.1", "fuel": "wood"}
-        })))
-        .unwrap_err()
-        .to_string();
-        assert!(
-            e.contains("fuel \"wood\" is not in ndrc-2015-other-industry-t2.1"),
-            "{e}"
-        );
     }
 }

@@ -3,13 +3,10 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use base64::Engine;
 use clap::{Args, Subcommand};
-use tanji_ledger::{
-    leaf_hash, open_checkpoint, parse_entry_bundle, tiles_for_size, NoteVerifier, TileSet,
-    TILE_WIDTH,
-};
+use tanji_ledger::NoteVerifier;
 use tanji_park::{AuditOptions, Park};
 
 use crate::util;
@@ -91,7 +88,7 @@ pub struct VerifyArgs {
     /// cosigned the latest checkpoint (the park's current tree), e.g. `2-of-3`. Every kept
     /// cosignature is then also checked against these keys.
     #[arg(long, value_name = "K-of-N", requires = "witness_key")]
-    witnesses: Option<crate::witness::Quorum>,
+    witnesses: Option<tanji_witness::Quorum>,
     /// A witness's verifier key (as printed by `tanji witness init`); repeat for each of N.
     #[arg(long = "witness-key", value_name = "VKEY", requires = "witnesses")]
     witness_key: Vec<String>,
@@ -166,58 +163,14 @@ pub fn check_tiles(dir: &Path, key: &str) -> Result<ExitCode> {
     let verifier: NoteVerifier = key
         .parse()
         .map_err(|e| anyhow::anyhow!("--key {key:?}: {e}"))?;
-    let note = std::fs::read_to_string(dir.join("checkpoint"))
-        .with_context(|| format!("reading {}/checkpoint", dir.display()))?;
-    let cp = open_checkpoint(&note, &verifier).context("the exported checkpoint")?;
-    let mut set = TileSet::new();
-    let mut entries = 0u64;
-    for tile in tiles_for_size(cp.size) {
-        let path = dir.join(tile.path());
-        let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-        if tile.level == 0 {
-            let bpath = dir.join(tile.entries_path());
-            let bundle =
-                std::fs::read(&bpath).with_context(|| format!("reading {}", bpath.display()))?;
-            let items =
-                parse_entry_bundle(&bundle).with_context(|| format!("{}", bpath.display()))?;
-            if items.len() != usize::from(tile.width) {
-                bail!(
-                    "{}: {} entries, the tile holds {}",
-                    bpath.display(),
-                    items.len(),
-                    tile.width
-                );
-            }
-            for (i, e) in items.iter().enumerate() {
-                if leaf_hash(e)[..] != bytes[i * 32..i * 32 + 32] {
-                    bail!(
-                        "entry {} in {} does not hash to its leaf in {}",
-                        tile.index * TILE_WIDTH + i as u64,
-                        bpath.display(),
-                        path.display()
-                    );
-                }
-            }
-            entries += items.len() as u64;
-        }
-        set.insert(tile, bytes)
-            .with_context(|| format!("{}", path.display()))?;
-    }
-    let root = tanji_ledger::root(&set, cp.size).context("computing the root from the tiles")?;
-    if root != cp.root {
-        bail!(
-            "the tiles give root {}, the checkpoint says {}",
-            b64(&root),
-            b64(&cp.root)
-        );
-    }
+    let check = tanji_park::check_tiles(dir, &verifier)?;
     println!(
         "OK: checkpoint of {} (size {}) verifies with {}; the tiles reproduce its root {}; {} entries hash to their leaves",
-        cp.origin,
-        cp.size,
+        check.origin,
+        check.size,
         verifier.name(),
-        b64(&root),
-        entries
+        b64(&check.root),
+        check.entries
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -10,7 +10,7 @@ use clap::Subcommand;
 use tanji_ledger::{CosignatureVerifier, NoteVerifier};
 use tanji_park::{check_witnesses, witness_id, Park};
 use tanji_units::time;
-use tanji_witness::{Witness, WitnessClient};
+use tanji_witness::{Quorum, Witness, WitnessClient};
 
 use crate::util;
 
@@ -167,35 +167,6 @@ fn submit(dir: &Path, url: &str, witness_key: &str) -> Result<()> {
     Ok(())
 }
 
-/// A `K-of-N` quorum.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Quorum {
-    /// Cosignatures required.
-    pub k: usize,
-    /// Witnesses named.
-    pub n: usize,
-}
-
-impl std::str::FromStr for Quorum {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, String> {
-        let (k, n) = s
-            .split_once("-of-")
-            .ok_or_else(|| format!("{s:?}: expected K-of-N, e.g. 2-of-3"))?;
-        let (k, n) = (
-            k.parse::<usize>()
-                .map_err(|_| format!("{s:?}: K is not a number"))?,
-            n.parse::<usize>()
-                .map_err(|_| format!("{s:?}: N is not a number"))?,
-        );
-        if k == 0 || k > n {
-            return Err(format!("{s:?}: need 1 ≤ K ≤ N"));
-        }
-        Ok(Quorum { k, n })
-    }
-}
-
 /// The witness part of `tanji verify`: at least `quorum.k` of the `keys` (exactly `quorum.n`
 /// of them) must have cosigned the latest checkpoint, which must be the park's current tree.
 /// Prints what it found; returns whether the quorum is met.
@@ -245,7 +216,7 @@ pub fn verify_witnesses(
             Err(why) => println!("  witness {}: MISSING — {why}", witness_id(k)),
         }
     }
-    if cosigned >= quorum.k {
+    if quorum.is_met(cosigned) {
         println!(
             "OK: the checkpoint of size {} is cosigned by {cosigned} of {} witnesses ({} required)",
             check.size, quorum.n, quorum.k

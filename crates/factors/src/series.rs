@@ -41,6 +41,39 @@ fn factor(v: Option<f64>) -> String {
 }
 
 impl Series {
+    /// Of the `days` UTC days from `first_day` (Unix seconds of a UTC midnight), the one whose
+    /// local evening (19:00–22:00 at `utc_offset_s`) direct consumption factor in `region`
+    /// exceeds its midday (11:00–14:00) one most: the day the midday dip shows best. `None`
+    /// when no day has factors at both times.
+    pub fn day_of_widest_midday_dip(
+        &self,
+        region: &str,
+        first_day: i64,
+        days: u32,
+        utc_offset_s: i32,
+    ) -> Option<i64> {
+        use tanji_units::time::{DAY_S, HOUR_S};
+        let mut best: Option<(f64, i64)> = None;
+        for d in 0..i64::from(days) {
+            let day = first_day + d * DAY_S;
+            let mean = |from_h: i64, to_h: i64| {
+                let v: Vec<f64> = (from_h..to_h)
+                    .filter_map(|h| {
+                        self.factor_at(region, day - i64::from(utc_offset_s) + h * HOUR_S)
+                    })
+                    .filter_map(|r| r.consumption_direct)
+                    .collect();
+                (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+            };
+            if let (Some(mid), Some(eve)) = (mean(11, 14), mean(19, 22)) {
+                if best.is_none_or(|(gap, _)| eve - mid > gap) {
+                    best = Some((eve - mid, day));
+                }
+            }
+        }
+        best.map(|(_, day)| day)
+    }
+
     /// The series as CSV: [`SERIES_HEADER`], then one line per row in `rows` order (compute and
     /// [`Series::parse_csv`] keep them sorted by start, then region). Timestamps RFC 3339 UTC
     /// (`2022-01-01T00:00:00Z`), numbers with exactly 4 decimals (g/kWh and MWh), an empty field
@@ -177,6 +210,47 @@ impl Series {
 #[cfg(test)]
 mod tests {
     use super::number;
+    use crate::compute::{FactorRow, Series};
+
+    #[test]
+    fn the_widest_midday_dip_is_found_in_local_hours() {
+        // Hourly rows for three UTC days at UTC+8; day 1 has the deepest dip.
+        let (first, offset) = (1_740_960_000i64, 8 * 3600);
+        let mut rows = Vec::new();
+        for t in (first - 86_400..first + 4 * 86_400).step_by(3600) {
+            let day = (t + i64::from(offset)).div_euclid(86_400) * 86_400 - first;
+            let hour = (t + i64::from(offset)).rem_euclid(86_400) / 3600;
+            let dip = [0.1, 0.2, 0.3, 0.0, 0.0, 0.9][usize::try_from(day / 86_400 + 1).unwrap()];
+            let f = if (11..14).contains(&hour) {
+                0.6 - dip
+            } else {
+                0.6
+            };
+            rows.push(FactorRow {
+                region: "r".into(),
+                start: t,
+                end: t + 3600,
+                production_direct: None,
+                production_lifecycle: None,
+                consumption_direct: Some(f),
+                consumption_lifecycle: None,
+                consumption_mwh: 1.0,
+            });
+        }
+        let series = Series {
+            rows,
+            issues: Vec::new(),
+            calibrations: Vec::new(),
+        };
+        assert_eq!(
+            series.day_of_widest_midday_dip("r", first, 3, offset),
+            Some(first + 86_400)
+        );
+        assert_eq!(
+            series.day_of_widest_midday_dip("elsewhere", first, 3, offset),
+            None
+        );
+    }
 
     #[test]
     fn fixed_four_decimals() {

@@ -4,7 +4,11 @@
 
 use std::path::Path;
 
-use tanji_ledger::{entry_bundle, tile_bytes, tiles_for_size, Checkpoint, Note, TILE_WIDTH};
+use base64::Engine;
+use tanji_ledger::{
+    entry_bundle, leaf_hash, open_checkpoint, parse_entry_bundle, tile_bytes, tiles_for_size,
+    Checkpoint, Hash, Note, NoteVerifier, TileSet, TILE_WIDTH,
+};
 use tanji_store::Store;
 
 use crate::{Park, ParkError};
@@ -20,6 +24,88 @@ pub struct ExportSummary {
     pub entry_bundles: u64,
     /// Bytes written in all.
     pub bytes: u64,
+}
+
+/// What [`check_tiles`] found in an exported tiles directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TilesCheck {
+    /// The checkpoint's origin line.
+    pub origin: String,
+    /// The checkpoint's tree size.
+    pub size: u64,
+    /// The root the tiles reproduce (equal to the checkpoint's).
+    pub root: Hash,
+    /// Entries that hash to their leaves.
+    pub entries: u64,
+}
+
+fn read_file(path: &Path) -> Result<Vec<u8>, ParkError> {
+    std::fs::read(path).map_err(|e| ParkError::Io {
+        path: path.display().to_string(),
+        source: e,
+    })
+}
+
+fn b64(h: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(h)
+}
+
+/// Reads an exported tiles directory (as [`Park::export_tiles`] writes it) back and checks it
+/// against `verifier`: the checkpoint verifies, every entry bundle hashes to its level-0 tile
+/// and the tiles reproduce the checkpoint's root. Needs nothing but the directory and the key.
+pub fn check_tiles(dir: &Path, verifier: &NoteVerifier) -> Result<TilesCheck, ParkError> {
+    let note = String::from_utf8(read_file(&dir.join("checkpoint"))?)
+        .map_err(|e| ParkError::Tree(format!("{}/checkpoint: {e}", dir.display())))?;
+    let cp = open_checkpoint(&note, verifier)
+        .map_err(|e| ParkError::Tree(format!("the exported checkpoint: {e}")))?;
+    let mut set = TileSet::new();
+    let mut entries = 0u64;
+    for tile in tiles_for_size(cp.size) {
+        let path = dir.join(tile.path());
+        let bytes = read_file(&path)?;
+        if tile.level == 0 {
+            let bpath = dir.join(tile.entries_path());
+            let bundle = read_file(&bpath)?;
+            let items = parse_entry_bundle(&bundle)
+                .map_err(|e| ParkError::Tree(format!("{}: {e}", bpath.display())))?;
+            if items.len() != usize::from(tile.width) {
+                return Err(ParkError::Tree(format!(
+                    "{}: {} entries, the tile holds {}",
+                    bpath.display(),
+                    items.len(),
+                    tile.width
+                )));
+            }
+            for (i, e) in items.iter().enumerate() {
+                if bytes.get(i * 32..i * 32 + 32) != Some(&leaf_hash(e)[..]) {
+                    return Err(ParkError::Tree(format!(
+                        "entry {} in {} does not hash to its leaf in {}",
+                        tile.index * TILE_WIDTH + i as u64,
+                        bpath.display(),
+                        path.display()
+                    )));
+                }
+            }
+            entries += items.len() as u64;
+        }
+        set.insert(tile, bytes)
+            .map_err(|e| ParkError::Tree(format!("{}: {e}", path.display())))?;
+    }
+    let root = tanji_ledger::root(&set, cp.size)
+        .map_err(|e| ParkError::Tree(format!("computing the root from the tiles: {e}")))?;
+    if root != cp.root {
+        return Err(ParkError::Tree(format!(
+            "the tiles give root {}, the checkpoint says {}",
+            b64(&root),
+            b64(&cp.root)
+        )));
+    }
+    Ok(TilesCheck {
+        origin: cp.origin,
+        size: cp.size,
+        root,
+        entries,
+    })
 }
 
 fn write_file(out: &Path, rel: &str, data: &[u8]) -> Result<u64, ParkError> {

@@ -19,6 +19,7 @@ mod audit;
 mod clock;
 mod cosigned;
 mod export;
+mod files;
 pub mod keys;
 mod lock;
 mod publication;
@@ -49,7 +50,8 @@ use tanji_store::{
 pub use audit::{AuditFinding, AuditOptions, AuditReport};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use cosigned::{check_witnesses, checkpoint_at, with_cosignatures, witness_id, WitnessCheck};
-pub use export::ExportSummary;
+pub use export::{check_tiles, ExportSummary, TilesCheck};
+pub use files::{check_json_lines, IngestSummary};
 pub use lock::{Holder, WriterLock, LOCK_FILE};
 pub use publication::{
     open_publication, read_manifest, Publication, PublicationError, PublicationRequest,
@@ -117,6 +119,19 @@ pub enum ParkError {
         /// Who holds the lock, as its lock file says.
         holder: Holder,
     },
+    /// A file offered for ingest is not JSON lines (nothing of it was ingested).
+    #[error("{path}: line {line} {why}; tanji ingest takes JSON lines, one signed upload object per line (as `tanji simulate` writes them); nothing of this file was ingested")]
+    NotJsonLines {
+        /// The file.
+        path: String,
+        /// The first non-blank line, counted from 1.
+        line: usize,
+        /// What is wrong with it.
+        why: String,
+    },
+    /// A batch could not be logged; none of it was acknowledged.
+    #[error("logging a batch (nothing of this batch was acknowledged): {0}")]
+    Batch(#[source] Box<ParkError>),
     /// A write was asked of a park opened read-only ([`Park::open_read`]).
     #[error("the park in {0} was opened read-only; open it with `Park::open` to write")]
     ReadOnly(String),

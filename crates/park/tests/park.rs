@@ -52,6 +52,15 @@ fn ingest_is_idempotent_and_survives_reopening() {
         .collect();
     let out = park.ingest(batch, NOW).unwrap();
     let n = uploads.len();
+    let totals = tanji_park::view::carrier_totals(park.store(), park.size()).unwrap();
+    let grid: i64 = uploads
+        .iter()
+        .flat_map(|u| &u.body.channels)
+        .filter(|c| c.carrier == "electricity_import")
+        .map(|c| c.values.iter().sum::<i64>())
+        .sum();
+    let logged = totals[&("electricity_import".to_string(), "kWh".to_string())];
+    assert!((logged - grid as f64 / 1000.0).abs() < 1e-6, "{totals:?}");
     for (i, o) in out.iter().enumerate() {
         match (i < n, o) {
             (true, Outcome::Accepted { index, issues }) => {
@@ -189,6 +198,24 @@ fn proofs_and_tiles_agree_with_the_log() {
     assert_eq!(root(&set, size).unwrap(), park.root());
     let cp = std::fs::read_to_string(out.join("checkpoint")).unwrap();
     assert_eq!(cp, park.checkpoint().unwrap());
+
+    let check = tanji_park::check_tiles(&out, &park.verifier()).unwrap();
+    assert_eq!((check.size, check.root), (size, park.root()));
+    assert_eq!(check.entries, size);
+    let first = tiles_for_size(size)
+        .into_iter()
+        .find(|t| t.level == 0)
+        .unwrap();
+    let bundle = out.join(first.entries_path());
+    let mut bytes = std::fs::read(&bundle).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    std::fs::write(&bundle, bytes).unwrap();
+    let err = tanji_park::check_tiles(&out, &park.verifier()).unwrap_err();
+    assert!(
+        err.to_string().contains("does not hash to its leaf"),
+        "{err}"
+    );
 }
 
 fn request(name: &str, content: &str) -> tanji_park::PublicationRequest {

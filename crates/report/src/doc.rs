@@ -3,6 +3,28 @@
 
 use serde::{Deserialize, Serialize};
 
+impl EnterpriseDoc {
+    /// Of `reports`, the enterprise whose timing of use the hourly factors reward most: the
+    /// largest timing part of fixed − dynamic (`figures.comparison.timing_g`) relative to its
+    /// fixed-factor figure (`fixed_g`), among those with a positive one; the first on a tie.
+    pub fn best_timing(reports: &[EnterpriseDoc]) -> Option<&str> {
+        let mut best: Option<(f64, &str)> = None;
+        for r in reports {
+            let c = &r.figures["comparison"];
+            let fixed = c["fixed_g"].as_i64().unwrap_or(0);
+            let timing = c["timing_g"].as_i64().unwrap_or(0);
+            if fixed <= 0 {
+                continue;
+            }
+            let gain = timing as f64 / fixed as f64;
+            if best.is_none_or(|(g, _)| gain > g) {
+                best = Some((gain, r.enterprise.as_str()));
+            }
+        }
+        best.map(|(_, e)| e)
+    }
+}
+
 /// A report: one enterprise or the whole park over one period, with its provenance.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ReportDoc {
@@ -317,4 +339,33 @@ pub struct InputsDoc {
     pub index: u64,
     /// SHA-256 of the inputs document (hex).
     pub content_sha256: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::EnterpriseDoc;
+
+    fn doc(enterprise: &str, fixed_g: i64, timing_g: i64) -> EnterpriseDoc {
+        EnterpriseDoc {
+            enterprise: enterprise.into(),
+            meters: Vec::new(),
+            uploads: 0,
+            figures: serde_json::json!({"comparison": {"fixed_g": fixed_g, "timing_g": timing_g}}),
+            products: None,
+            factor_coverage: None,
+            filled_share: None,
+        }
+    }
+
+    #[test]
+    fn the_best_timing_is_relative_to_the_fixed_figure() {
+        let reports = [
+            doc("e-1", 1_000, 50),
+            doc("e-2", 100, 10),
+            doc("e-3", 0, 99),
+            doc("e-4", 200, 20),
+        ];
+        assert_eq!(EnterpriseDoc::best_timing(&reports), Some("e-2"));
+        assert_eq!(EnterpriseDoc::best_timing(&reports[2..3]), None);
+    }
 }

@@ -25,6 +25,7 @@ mod audit;
 mod build;
 mod doc;
 mod gather;
+mod inputs;
 mod render;
 mod series;
 
@@ -36,6 +37,7 @@ pub use doc::{
     ReportDoc, ScopeDoc, SteamEnthalpyDoc, Totals,
 };
 pub use gather::{EnterpriseInputs, InputsFile, INPUTS_METHOD};
+pub use inputs::FuelChoiceError;
 pub use render::{render_csv, render_html};
 pub use series::{interval_factors, site_series, IntervalFactors, SiteSeries};
 

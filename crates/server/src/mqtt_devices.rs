@@ -351,3 +351,62 @@ async fn run_device(
     let _ = tokio::time::timeout(Duration::from_secs(2), poller).await;
     Ok(tally)
 }
+
+/// Splits JSON-lines uploads between MQTT and HTTP as `tanji demo` does: every fourth device,
+/// in the order of their ids, publishes its uploads over MQTT (returned by device, in file
+/// order); the rest, and lines that do not decode (they have no device), go over HTTP.
+pub fn every_fourth_device(lines: Vec<String>) -> (BTreeMap<String, Vec<String>>, Vec<String>) {
+    let lines: Vec<(Option<String>, String)> = lines
+        .into_iter()
+        .map(|l| {
+            let device = tanji_readings::parse_json_upload(&l)
+                .ok()
+                .map(|u| u.body.device);
+            (device, l)
+        })
+        .collect();
+    let devices: std::collections::BTreeSet<&str> =
+        lines.iter().filter_map(|(d, _)| d.as_deref()).collect();
+    let over_mqtt: std::collections::BTreeSet<String> =
+        devices.into_iter().step_by(4).map(str::to_string).collect();
+    let mut by_device: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut http = Vec::new();
+    for (device, line) in lines {
+        match device {
+            Some(d) if over_mqtt.contains(&d) => by_device.entry(d).or_default().push(line),
+            _ => http.push(line),
+        }
+    }
+    (by_device, http)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_fourth_device_by_id_goes_over_mqtt() {
+        let park = tanji_simulator::Park::generate(tanji_simulator::ParkSpec {
+            seed: 3,
+            enterprises: 5,
+            start_day: 1_740_960_000,
+            days: 1,
+        });
+        let mut lines: Vec<String> = park
+            .uploads()
+            .map(|u| tanji_readings::upload_to_json(&u))
+            .collect();
+        lines.push("not an upload".into());
+        let total = lines.len();
+        let (mqtt, http) = every_fourth_device(lines);
+        let mut sorted: Vec<String> = park.devices.iter().map(|d| d.device.clone()).collect();
+        sorted.sort();
+        let expected: Vec<&String> = sorted.iter().step_by(4).collect();
+        assert_eq!(mqtt.keys().collect::<Vec<_>>(), expected);
+        assert_eq!(http.last().map(String::as_str), Some("not an upload"));
+        assert_eq!(
+            mqtt.values().map(Vec::len).sum::<usize>() + http.len(),
+            total
+        );
+    }
+}

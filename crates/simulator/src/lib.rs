@@ -233,6 +233,23 @@ pub enum Fault {
     },
 }
 
+impl Fault {
+    /// The one meter fault `tanji demo` injects, so that anomaly detection finds something
+    /// real: the first enterprise's grid meter stuck at one value for five hours of its last
+    /// night (00:00–05:00 park time, 16:00–21:00 UTC, on the last simulated UTC day), when the
+    /// factory's base load is well above the flat-line rule's floor.
+    pub fn demo(spec: &ParkSpec) -> Fault {
+        let last_day = spec.start_day.div_euclid(DAY_S) + i64::from(spec.days.saturating_sub(1));
+        // The local midnight that ends the last UTC day's local date.
+        let start = tanji_units::time::local_day_start(last_day + 1, PARK_UTC_OFFSET_S);
+        Fault::FlatLine {
+            meter: "m-0001-grid".into(),
+            start,
+            end: start + 5 * tanji_units::time::HOUR_S,
+        }
+    }
+}
+
 /// The exact values of one enterprise's meters over one UTC day, with the site load they
 /// come from: the ground truth behind an upload.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -565,3 +565,16 @@ fn a_flat_line_fault_repeats_one_value_across_midnight_and_nothing_else() {
         prev = u.record_hash();
     }
 }
+
+#[test]
+fn the_demo_fault_is_the_last_local_night() {
+    // Two days from 2025-03-03 UTC: the last night is 2025-03-05 00:00–05:00 at UTC+8.
+    assert_eq!(
+        Fault::demo(&spec(1, 2)),
+        Fault::FlatLine {
+            meter: "m-0001-grid".into(),
+            start: MARCH_2025 + 86_400 + 16 * 3600,
+            end: MARCH_2025 + 86_400 + 21 * 3600,
+        }
+    );
+}

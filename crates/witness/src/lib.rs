@@ -14,18 +14,21 @@
 //! - [`run`]/[`router`]: `POST /add-checkpoint` over HTTP (axum), statuses and bodies as the
 //!   spec prescribes (404 unknown log, 403 bad signature, 400, 409 with the latest size as
 //!   `text/x.tlog.size`, 422 bad proof);
-//! - [`WitnessClient`]/[`add_checkpoint`]: the log's side, with the 409 retry.
+//! - [`WitnessClient`]/[`add_checkpoint`]: the log's side, with the 409 retry;
+//! - [`Quorum`]: `K-of-N`, how many witnesses a verifier requires.
 //!
 //! What it is not: it does not fetch or mirror the log, keeps no history beyond the latest
 //! checkpoint per log, and has no monitor retrieval API (the spec leaves that open).
 
 mod client;
 mod http;
+mod quorum;
 mod state;
 mod witness;
 
 pub use client::{add_checkpoint, ClientError, Cosignature, WitnessClient};
 pub use http::{router, run, TLOG_SIZE_CONTENT_TYPE};
+pub use quorum::{Quorum, QuorumError};
 pub use state::LogState;
 pub use witness::{
     AddCheckpoint, AddCheckpointError, Witness, DB_FILE, KEY_FILE, MAX_BODY_BYTES, MAX_PROOF_LINES,

@@ -24,6 +24,6 @@ pub use registrations::{
     Enterprises, Meter, MeterDirectory, Registered, RegistrationCache, Registrations,
 };
 pub use series::{
-    add_channel, even_part, interval_series, logged_channels, to_milli, LoggedChannels,
-    SeriesError, ToMilli, MAX_PERIOD_DAYS,
+    add_channel, carrier_totals, even_part, interval_series, logged_channels, to_milli,
+    LoggedChannels, SeriesError, ToMilli, MAX_PERIOD_DAYS,
 };

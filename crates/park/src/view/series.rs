@@ -200,6 +200,26 @@ pub struct LoggedChannels {
     pub problems: Vec<EntryProblem>,
 }
 
+/// The energy logged below `size` per (carrier, unit), in the unit (not thousandths): every
+/// decodable upload's channels summed, whoever sent them.
+pub fn carrier_totals<S: Store>(
+    store: &S,
+    size: u64,
+) -> Result<BTreeMap<(String, String), f64>, StoreError> {
+    let mut sums: BTreeMap<(String, String), f64> = BTreeMap::new();
+    store.scan_entries(0, size, &mut |_, data| {
+        if let Ok(LogEntry::Upload(u)) = LogEntry::from_bytes(data) {
+            for c in &u.body.channels {
+                let raw: i64 = c.values.iter().sum();
+                *sums.entry((c.carrier.clone(), c.unit.clone())).or_default() +=
+                    raw as f64 / 10f64.powi(i32::from(c.decimals));
+            }
+        }
+        Ok(())
+    })?;
+    Ok(sums)
+}
+
 /// The channels of `meters` (those of `who`: an enterprise, or the park) logged below `size`
 /// that overlap `period` (`None`: the last `default_days` days of their data), from the
 /// store's upload index and each upload's logged bytes.

@@ -23,7 +23,6 @@ use std::time::{Duration, Instant};
 
 use common::net::{broker_up, parse, serve, subscriber, wait_online, Res, HANG};
 use common::{s, tanji, verify, Rng, SimPark};
-use rusqlite::{Connection, OpenFlags};
 use tanji_readings::parse_json_upload;
 
 /// (device, seq) of an upload.
@@ -57,37 +56,10 @@ fn read_uploads(park: &SimPark) -> Vec<Upload> {
         .collect()
 }
 
-/// The upload index of the store, (device, seq) -> leaf index, and the number of upload entries.
-fn logged(dir: &Path) -> (HashMap<Key, u64>, u64) {
-    let conn = Connection::open_with_flags(
-        dir.join("park.db"),
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .unwrap();
-    let mut stmt = conn
-        .prepare("SELECT device, seq, idx FROM uploads")
-        .unwrap();
-    let index = stmt
-        .query_map([], |r| {
-            Ok((
-                (r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64),
-                r.get::<_, i64>(2)? as u64,
-            ))
-        })
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
-    let entries: i64 = conn
-        .query_row("SELECT COUNT(*) FROM entries WHERE kind = 1", [], |r| {
-            r.get(0)
-        })
-        .unwrap();
-    (index, entries as u64)
-}
-
 /// Every record logged exactly once, and every acknowledgement seen points at its record's leaf.
 fn assert_all_logged_once(dir: &Path, uploads: &[Upload], acks: &Acks) {
-    let (index, entries) = logged(dir);
+    let index = common::logged_uploads(dir);
+    let entries = common::entry_kinds(dir).get(&1).copied().unwrap_or(0);
     assert_eq!(
         entries,
         uploads.len() as u64,

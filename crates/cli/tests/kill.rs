@@ -6,14 +6,13 @@
 
 mod common;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
-use common::{command, s, sim_park, tanji, verify, Rng};
-use rusqlite::{Connection, OpenFlags};
+use common::{command, entry_kinds, logged_uploads, s, sim_park, tanji, verify, Rng};
 
 const ENTERPRISES: usize = 8;
 const DAYS: u32 = 40;
@@ -48,45 +47,6 @@ fn parse_ack(line: &str) -> Ack {
         index: f[4].parse().unwrap(),
         line: line.to_string(),
     }
-}
-
-/// The upload index of the store: (device, seq) -> leaf index.
-fn logged_uploads(dir: &Path) -> HashMap<Key, u64> {
-    let conn = Connection::open_with_flags(
-        dir.join("park.db"),
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .unwrap();
-    let mut stmt = conn
-        .prepare("SELECT device, seq, idx FROM uploads")
-        .unwrap();
-    let rows = stmt
-        .query_map([], |r| {
-            Ok((
-                (r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64),
-                r.get::<_, i64>(2)? as u64,
-            ))
-        })
-        .unwrap();
-    rows.map(Result::unwrap).collect()
-}
-
-/// Entry count by kind (1 = upload, 2 = registration).
-fn entry_kinds(dir: &Path) -> BTreeMap<i64, u64> {
-    let conn = Connection::open_with_flags(
-        dir.join("park.db"),
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .unwrap();
-    let mut stmt = conn
-        .prepare("SELECT kind, COUNT(*) FROM entries GROUP BY kind")
-        .unwrap();
-    let rows = stmt
-        .query_map([], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)? as u64))
-        })
-        .unwrap();
-    rows.map(Result::unwrap).collect()
 }
 
 /// (device, seq) of a JSON upload line.

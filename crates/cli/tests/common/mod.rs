@@ -212,3 +212,42 @@ pub fn redact_hashes(text: &str) -> String {
     flush(&mut token, &mut out);
     out
 }
+
+/// The upload index of the store: (device, seq) -> leaf index.
+pub fn logged_uploads(dir: &Path) -> std::collections::HashMap<(String, u64), u64> {
+    let conn = rusqlite::Connection::open_with_flags(
+        dir.join("park.db"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .unwrap();
+    let mut stmt = conn
+        .prepare("SELECT device, seq, idx FROM uploads")
+        .unwrap();
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((
+                (r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64),
+                r.get::<_, i64>(2)? as u64,
+            ))
+        })
+        .unwrap();
+    rows.map(Result::unwrap).collect()
+}
+
+/// Entry count by kind (1 = upload, 2 = registration).
+pub fn entry_kinds(dir: &Path) -> std::collections::BTreeMap<i64, u64> {
+    let conn = rusqlite::Connection::open_with_flags(
+        dir.join("park.db"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .unwrap();
+    let mut stmt = conn
+        .prepare("SELECT kind, COUNT(*) FROM entries GROUP BY kind")
+        .unwrap();
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)? as u64))
+        })
+        .unwrap();
+    rows.map(Result::unwrap).collect()
+}

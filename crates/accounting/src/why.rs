@@ -310,64 +310,8 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use super::*;
-    use crate::input::NamedFactor;
 
-    /// 2,000 MWh imported at a fixed 500 g/kWh (1,000 t), a period mean of `mean` g/kWh, the
-    /// timing part `timing_g`, and a window of 14:00–01:00 carrying 46% of the use at +12%.
-    fn comparison(mean: Option<f64>, timing_g: i64) -> Comparison {
-        let import_wh = 2_000_000_000;
-        let fixed_g = 1_000_000_000;
-        let season_g = mean.map_or(0, |m| {
-            ((500.0 - m) * import_wh as f64 / 1000.0).round() as i64
-        });
-        let difference_g = season_g + timing_g;
-        Comparison {
-            fixed_factor: NamedFactor {
-                value: 500.0,
-                source: "test".into(),
-            },
-            import_wh,
-            fixed_g,
-            dynamic_g: fixed_g - difference_g,
-            difference_g,
-            difference_pct: difference_g as f64 / fixed_g as f64 * 100.0,
-            period_mean_factor_g_per_kwh: mean,
-            season_g,
-            timing_g,
-            intervals_without_factor: 0,
-            by_hour: Vec::new(),
-            window: mean.map(|m| Window {
-                from_hour: 14,
-                to_hour: 1,
-                share: 0.46,
-                factor_g_per_kwh: m * 1.12,
-                factor_vs_fixed_pct: 12.0,
-                difference_g: timing_g,
-            }),
-            reason: None,
-        }
-    }
-
-    /// The sentences themselves are whole-text snapshots in `tests/why.rs`.
-    #[test]
-    fn the_dominant_part_is_the_larger_one_when_material() {
-        // The flat-load enterprise of the demo: season −60.4 t, timing −1.7 t.
-        let c = comparison(Some(530.2), -1_700_000);
-        assert_eq!(c.season_g, -60_400_000);
-        assert_eq!(dominant(&c), Some(Part::Season));
-        // Season −2 t (0.2%), timing −80 t (8%).
-        assert_eq!(
-            dominant(&comparison(Some(501.0), -80_000_000)),
-            Some(Part::Timing)
-        );
-        // Both under 1% of the fixed figure.
-        assert_eq!(dominant(&comparison(Some(499.0), 3_000_000)), None);
-        // No interval had an hourly factor: nothing to compare, no sentence.
-        let mut c = comparison(None, 0);
-        c.intervals_without_factor = 2_880;
-        assert_eq!(dominant(&c), None);
-        assert_eq!(reason(&c, Lang::En), None);
-    }
+    // The fixture of 2,000 MWh at a fixed 500 g/kWh and which part dominates: `tests/why.rs`.
 
     #[test]
     fn language_tags_map_to_ours() {

@@ -1,6 +1,6 @@
 //! The "why" sentences of the fixed-vs-hourly comparison, in English and Chinese, as whole
 //! texts (`tests/snapshots/`): a change of wording shows in review as the sentences it
-//! changes. The figures are those of `src/why.rs`'s unit tests: 2,000 MWh imported at a fixed
+//! changes. The figures: 2,000 MWh imported at a fixed
 //! 500 g/kWh (1,000 t), a window of 14:00–01:00 carrying 46% of the use at +12%.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -51,6 +51,34 @@ fn sentences(c: &Comparison) -> String {
             format!("{}: {text}\n", l.code())
         })
         .collect()
+}
+
+/// Which part the sentence names first: the larger one when it is material (at least 1% of the
+/// fixed-factor figure), neither when both are small, and no sentence with nothing to compare.
+#[test]
+fn the_dominant_part_is_the_larger_one_when_material() {
+    let opening = |c: &Comparison| reason(c, Lang::En).map(|s| s[..30].to_string());
+    // The flat-load enterprise of the demo: season −60.4 t, timing −1.7 t.
+    let c = comparison(Some(530.2), -1_700_000);
+    assert_eq!(c.season_g, -60_400_000);
+    assert_eq!(
+        opening(&c).as_deref(),
+        Some("The season explains most of th")
+    );
+    // Season −2 t (0.2%), timing −80 t (8%).
+    assert_eq!(
+        opening(&comparison(Some(501.0), -80_000_000)).as_deref(),
+        Some("When you use power explains mo")
+    );
+    // Both under 1% of the fixed figure.
+    assert_eq!(
+        opening(&comparison(Some(499.0), 3_000_000)).as_deref(),
+        Some("The hourly factors give almost")
+    );
+    // No interval had an hourly factor: nothing to compare, no sentence.
+    let mut c = comparison(None, 0);
+    c.intervals_without_factor = 2_880;
+    assert_eq!(reason(&c, Lang::En), None);
 }
 
 /// The flat-load enterprise of the demo: season −60.4 t, timing −1.7 t. The sentence used to

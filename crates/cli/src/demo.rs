@@ -7,6 +7,7 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use tanji_park::{AuditOptions, Park};
+use tanji_server::fleet::MqttPlan;
 use tanji_units::time;
 use tanji_units::Unit;
 
@@ -43,13 +44,6 @@ pub struct DemoArgs {
     /// Every device posts over HTTP; no broker is tried.
     #[arg(long)]
     pub no_mqtt: bool,
-}
-
-/// The median of `seconds`, in milliseconds (0 for none).
-fn median_ms(seconds: &[f64]) -> f64 {
-    let mut v = seconds.to_vec();
-    v.sort_by(f64::total_cmp);
-    v.get(v.len() / 2).map_or(0.0, |s| s * 1000.0)
 }
 
 fn prepare(dir: &Path) -> Result<()> {
@@ -204,62 +198,46 @@ fn simulate_devices(
 
 /// Has the devices send their uploads to a server over the park, over HTTP and (if a broker
 /// answers) MQTT; fails unless every upload was accepted. Returns the MQTT plan used.
-fn ingest(a: &DemoArgs, sim: &simulate::Written) -> Result<Option<crate::demo_serve::MqttPlan>> {
+fn ingest(a: &DemoArgs, sim: &simulate::Written) -> Result<Option<MqttPlan>> {
     // The devices send their uploads the way real ones do: POST /api/v1/uploads to the
     // server, or publish on the broker the server subscribes to; the server sequences them into
     // durable batches and acknowledges each.
     let mqtt = if a.no_mqtt {
         None
     } else {
-        match crate::demo_serve::mqtt_plan(&a.mqtt, &a.dir) {
-            Ok(plan) => Some(plan),
-            Err(why) => {
+        MqttPlan::probe(&a.mqtt, &a.dir)
+            .map_err(|why| {
                 println!(
                     "no MQTT broker at {} ({why}): every device posts over HTTP (start one, e.g. mosquitto, or give --mqtt URL, to see devices publish over MQTT too)",
                     a.mqtt
                 );
-                None
-            }
-        }
+            })
+            .ok()
     };
-    let http = crate::demo_serve::ingest_as_devices(&a.dir, &sim.uploads, mqtt.as_ref())?;
-    let answers: Vec<String> = http
-        .by_status
-        .iter()
-        .map(|(s, n)| format!("{n} {s}"))
-        .collect();
-    println!(
-        "ingested over HTTP (POST /api/v1/uploads to tanji-server on {}, acknowledged once durable): {} uploads: {}",
-        http.addr,
-        http.posted,
-        if answers.is_empty() { "none".to_string() } else { answers.join(", ") },
+    let pb = util::bar(0, "http");
+    let fleet = tanji_server::fleet::ingest_as_devices(
+        &a.dir,
+        &sim.uploads,
+        mqtt.as_ref(),
+        &|done, total| {
+            pb.set_length(total);
+            pb.set_position(done);
+        },
     );
-    let mut accepted = http.by_status.get("accepted").copied().unwrap_or(0);
-    if let (Some(plan), Some(m)) = (&mqtt, &http.mqtt) {
-        println!(
-            "ingested over MQTT ({}, topics tanji/{}/<device>/up, answers on …/ack, QoS 1): {} uploads from {} devices: {} accepted, {} duplicate, {} rejected, {} refused whole; acknowledgement p50 {:.0} ms",
-            plan.url,
-            plan.park,
-            m.published,
-            m.devices,
-            m.accepted,
-            m.duplicate,
-            m.rejected,
-            m.errors,
-            median_ms(&m.latencies)
-        );
-        accepted += m.accepted;
-    }
+    pb.finish_and_clear();
+    let fleet = fleet?;
+    println!("{fleet}");
+    let accepted = fleet.accepted();
     if accepted != sim.upload_count {
         bail!(
             "{accepted} of {} simulated uploads were accepted (HTTP: {}); the demo expects all",
             sim.upload_count,
-            answers.join(", ")
+            fleet.http_answers()
         );
     }
     println!(
         "all {accepted} uploads acknowledged once durable in {:.1} s",
-        http.seconds
+        fleet.seconds
     );
     Ok(mqtt)
 }
@@ -384,7 +362,7 @@ fn hints(
     park: Park,
     t0: Instant,
     (publication, report_json, show_day): (&str, &Path, Option<&str>),
-    mqtt: Option<crate::demo_serve::MqttPlan>,
+    mqtt: Option<MqttPlan>,
 ) -> Result<ExitCode> {
     let region = tanji_simulator::grid::REGION;
     println!();

@@ -1,7 +1,6 @@
 //! `tanji simulate`: a park's devices, simulated, writing signed uploads as JSON lines — and,
 //! with `--mqtt URL`, publishing them to a broker as the devices would.
 
-use std::collections::BTreeMap;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -9,7 +8,6 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Args;
 use tanji_readings::{registration_to_json, upload_to_json, SignedUpload};
-use tanji_server::mqtt_devices::{publish_devices, MqttSummary};
 use tanji_simulator::{Park as SimPark, ParkSpec};
 use tanji_units::time;
 
@@ -168,30 +166,11 @@ pub fn run(a: SimulateArgs) -> Result<ExitCode> {
             ),
         };
         let uploads: Vec<SignedUpload> = written.park.uploads().collect();
-        let summary = publish_mqtt(url, &park, &uploads)?;
+        let summary = tanji_server::fleet::publish_uploads(url, &park, &uploads)?;
         println!("{summary}");
         if summary.rejected + summary.errors > 0 {
             return Ok(ExitCode::FAILURE);
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Publishes `uploads` to the broker at `url` as their devices would: one MQTT connection per
-/// device, its uploads in order, each on `tanji/<park>/<device>/up` with QoS 1, the next one
-/// after the answer to the previous came on `tanji/<park>/<device>/ack` (published again if
-/// none came within `ACK_WAIT`: the server answers a repeat `duplicate`).
-pub fn publish_mqtt(url: &str, park: &str, uploads: &[SignedUpload]) -> Result<MqttSummary> {
-    let mut by_device: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for u in uploads {
-        by_device
-            .entry(u.body.device.clone())
-            .or_default()
-            .push(upload_to_json(u));
-    }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    Ok(runtime.block_on(publish_devices(url, park, by_device))?)
 }

@@ -16,6 +16,7 @@ pub mod auth;
 pub mod config;
 pub mod devices;
 mod error;
+pub mod fleet;
 pub mod ingest;
 pub mod lang;
 pub mod limits;

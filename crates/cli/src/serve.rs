@@ -1,7 +1,7 @@
 //! `tanji serve` (the park as a service) and `tanji token new` (an API token and its config
 //! lines).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
@@ -53,15 +53,10 @@ pub fn token(cmd: TokenCommand) -> Result<ExitCode> {
         TokenCommand::New { role, name, config } => {
             let role = Role::parse(&role).map_err(anyhow::Error::msg)?;
             let (token, hash) = tanji_server::auth::new_token();
-            let mut lines = String::from("[[tokens]]\n");
-            if let Some(n) = name {
-                lines.push_str(&format!("name = {}\n", toml_string(&n)));
-            }
-            lines.push_str(&format!("sha256 = \"{hash}\"\n"));
-            lines.push_str(&format!("role = {}\n", toml_string(&role.to_string())));
+            let lines = Config::token_entry(&hash, &role, name.as_deref());
             match config {
                 Some(path) => {
-                    append_to_config(&path, &lines)?;
+                    Config::append_to_file(&path, &lines)?;
                     eprintln!(
                         "added a token for role {role} to {} (only its SHA-256; the token is printed once, here)",
                         path.display()
@@ -83,33 +78,6 @@ pub fn token(cmd: TokenCommand) -> Result<ExitCode> {
 
 /// Appends `lines` to the TOML file `path` (created if missing), after a blank line, and checks
 /// that the result still parses as a server config.
-fn append_to_config(path: &Path, lines: &str) -> Result<()> {
-    let old = match std::fs::read_to_string(path) {
-        Ok(s) => s,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
-    };
-    let sep = match old.as_str() {
-        "" => "",
-        s if s.ends_with("\n\n") => "",
-        s if s.ends_with('\n') => "\n",
-        _ => "\n\n",
-    };
-    let new = format!("{old}{sep}{lines}");
-    Config::parse(&new, &path.display().to_string()).with_context(|| {
-        format!(
-            "{} would not be a valid server config with the new token; nothing was written",
-            path.display()
-        )
-    })?;
-    std::fs::write(path, new).with_context(|| format!("writing {}", path.display()))
-}
-
-fn toml_string(s: &str) -> String {
-    serde_json::to_string(s).unwrap_or_else(|_| format!("{s:?}"))
-}
-
-/// The park's name, the MQTT topics' `<park>` segment unless the config names another.
 fn park_name(dir: &std::path::Path) -> Result<String> {
     let db = tanji_park::Park::db_path(dir);
     let store =
@@ -171,29 +139,8 @@ pub fn run(a: ServeArgs) -> Result<ExitCode> {
             server.state().origin(),
             head.size
         );
-        tanji_server::run(listener, server, stop_signal()).await?;
+        tanji_server::run(listener, server, tanji_server::stop_signal()).await?;
         eprintln!("stopped");
         Ok(ExitCode::SUCCESS)
     })
-}
-
-/// Resolves on Ctrl-C (SIGINT) or, on Unix, SIGTERM (what service managers and container
-/// runtimes send): both stop a server gracefully. Says which arrived.
-pub(crate) async fn stop_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => eprintln!("interrupted (SIGINT): stopping"),
-                    _ = term.recv() => eprintln!("terminated (SIGTERM): stopping"),
-                }
-                return;
-            }
-            Err(e) => eprintln!("SIGTERM cannot be caught ({e}); only Ctrl-C stops gracefully"),
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
-    eprintln!("interrupted (SIGINT): stopping");
 }

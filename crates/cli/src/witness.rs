@@ -136,7 +136,7 @@ fn serve(dir: &Path, listen: &str) -> Result<()> {
             witness.name(),
             witness.verifier()
         );
-        tanji_witness::run(listener, witness, crate::serve::stop_signal())
+        tanji_witness::run(listener, witness, tanji_server::stop_signal())
             .await
             .context("serving")
     })

@@ -305,6 +305,44 @@ impl Config {
         Ok(config)
     }
 
+    /// The `[[tokens]]` entry of a token with SHA-256 `hash` (hex) for `role`, named `name`.
+    pub fn token_entry(hash: &str, role: &crate::Role, name: Option<&str>) -> String {
+        let quoted = |s: &str| serde_json::to_string(s).unwrap_or_else(|_| format!("{s:?}"));
+        let mut lines = String::from("[[tokens]]\n");
+        if let Some(n) = name {
+            lines.push_str(&format!("name = {}\n", quoted(n)));
+        }
+        lines.push_str(&format!("sha256 = \"{hash}\"\n"));
+        lines.push_str(&format!("role = {}\n", quoted(&role.to_string())));
+        lines
+    }
+
+    /// Appends `lines` (whole TOML entries) to the configuration file at `path`, created if
+    /// missing, after checking that the result is still a valid configuration: nothing is
+    /// written otherwise.
+    pub fn append_to_file(path: &Path, lines: &str) -> Result<(), ServerError> {
+        let io = |context: String| move |source| ServerError::Io { context, source };
+        let old = match std::fs::read_to_string(path) {
+            Ok(s) => s,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(io(format!("reading {}", path.display()))(e)),
+        };
+        let sep = match old.as_str() {
+            "" => "",
+            s if s.ends_with("\n\n") => "",
+            s if s.ends_with('\n') => "\n",
+            _ => "\n\n",
+        };
+        let new = format!("{old}{sep}{lines}");
+        Config::parse(&new, &path.display().to_string()).map_err(|e| ServerError::Config {
+            path: path.display().to_string(),
+            message: format!(
+                "would not be a valid server config with the new entry; nothing was written: {e}"
+            ),
+        })?;
+        std::fs::write(path, new).map_err(io(format!("writing {}", path.display())))
+    }
+
     /// Reads and parses a TOML configuration file.
     pub fn load(path: &Path) -> Result<Config, ServerError> {
         let text = std::fs::read_to_string(path).map_err(|e| ServerError::Io {

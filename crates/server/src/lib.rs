@@ -364,6 +364,28 @@ async fn not_found(uri: axum::http::Uri) -> ApiError {
     ))
 }
 
+/// Resolves on Ctrl-C (SIGINT) or, on Unix, SIGTERM (what service managers and container
+/// runtimes send): the `shutdown` of [`run`] for a server run from a terminal or a service
+/// manager. Says on stderr which arrived.
+pub async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => eprintln!("interrupted (SIGINT): stopping"),
+                    _ = term.recv() => eprintln!("terminated (SIGTERM): stopping"),
+                }
+                return;
+            }
+            Err(e) => eprintln!("SIGTERM cannot be caught ({e}); only Ctrl-C stops gracefully"),
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+    eprintln!("interrupted (SIGINT): stopping");
+}
+
 /// Serves `server` on `listener` until `shutdown` resolves; then stops accepting connections,
 /// logs and answers every pending upload, waits for open requests, stops the sequencer and
 /// returns. Nothing acknowledged is lost: an answer is sent only after its batch is durable.

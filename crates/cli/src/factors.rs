@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use clap::Subcommand;
-use tanji_factors::{compute_texts, sha256_hex, Series, SeriesMeta, METHOD};
+use tanji_factors::{compute_texts, Series, SeriesMeta, METHOD};
 use tanji_park::view::weighted_mean;
 use tanji_park::{Park, PublicationKind, PublicationRequest};
 use tanji_units::time;
@@ -118,35 +118,8 @@ pub fn publish(
     csv: &[u8],
     meta: &SeriesMeta,
 ) -> Result<tanji_park::Publication> {
-    let actual = sha256_hex(csv);
-    if actual != meta.content_sha256 {
-        bail!(
-            "the series hashes to {actual}, its .meta.json says {}: the file was changed after it was computed; compute it again",
-            meta.content_sha256
-        );
-    }
-    let inputs = meta
-        .inputs
-        .iter()
-        .map(|(role, _, h)| {
-            let bytes: [u8; 32] = hex::decode(h)
-                .ok()
-                .and_then(|b| b.try_into().ok())
-                .with_context(|| format!("input {role}: hash {h:?} is not 64 hex digits"))?;
-            Ok((role.clone(), bytes))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    Ok(park.publish(&PublicationRequest {
-        name: name.to_string(),
-        method: meta.method.clone(),
-        content: csv.to_vec(),
-        regions: meta.regions.clone(),
-        period: meta.period,
-        intervals: meta.intervals,
-        inputs,
-        calibrations: meta.calibrations.clone(),
-        published_at: util::now(),
-    })?)
+    let request = PublicationRequest::series(name, csv, meta, util::now())?;
+    Ok(park.publish(&request)?)
 }
 
 fn parse_offset(s: &str) -> Result<i32> {

@@ -20,6 +20,7 @@ mod clock;
 mod cosigned;
 mod export;
 mod files;
+mod history;
 pub mod keys;
 mod lock;
 mod publication;
@@ -27,6 +28,8 @@ mod request;
 mod seal;
 mod state;
 pub mod view;
+
+pub use history::located as located_import_error;
 
 use std::path::{Path, PathBuf};
 
@@ -99,6 +102,9 @@ pub enum ParkError {
     /// The directory is not a park, or is one already.
     #[error("{0}")]
     Directory(String),
+    /// Imported history was refused (a meter not registered to the import device, a bad row).
+    #[error("{0}")]
+    History(String),
     /// A proof or tree request does not fit the log.
     #[error("{0}")]
     Tree(String),

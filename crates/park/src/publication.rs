@@ -64,6 +64,47 @@ pub struct PublicationRequest {
     pub published_at: i64,
 }
 
+impl PublicationRequest {
+    /// The request that publishes a factor series `csv` computed by `tanji-factors`, as its
+    /// sidecar `meta` describes it, under `name`. Refused when the series no longer hashes to
+    /// what its sidecar recorded (it was changed after it was computed).
+    pub fn series(
+        name: &str,
+        csv: &[u8],
+        meta: &tanji_factors::SeriesMeta,
+        published_at: i64,
+    ) -> Result<PublicationRequest, ParkError> {
+        let actual = tanji_factors::sha256_hex(csv);
+        if actual != meta.content_sha256 {
+            return Err(ParkError::Publication(format!(
+                "the series hashes to {actual}, its .meta.json says {}: the file was changed after it was computed; compute it again",
+                meta.content_sha256
+            )));
+        }
+        let inputs = meta
+            .inputs
+            .iter()
+            .map(|(role, _, h)| {
+                let bytes: Option<[u8; 32]> = hex::decode(h).ok().and_then(|b| b.try_into().ok());
+                bytes.map(|b| (role.clone(), b)).ok_or_else(|| {
+                    ParkError::Publication(format!("input {role}: hash {h:?} is not 64 hex digits"))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(PublicationRequest {
+            name: name.to_string(),
+            method: meta.method.clone(),
+            content: csv.to_vec(),
+            regions: meta.regions.clone(),
+            period: meta.period,
+            intervals: meta.intervals,
+            inputs,
+            calibrations: meta.calibrations.clone(),
+            published_at,
+        })
+    }
+}
+
 /// A logged publication that does not check. The messages do not repeat the entry's index;
 /// the caller names it (`entry 7: …`).
 #[derive(Debug, thiserror::Error)]

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use clap::Subcommand;
 use tanji_factors::{compute_texts, Series, SeriesMeta, METHOD};
-use tanji_park::view::weighted_mean;
+use tanji_park::view::{weighted_mean, FactorDay};
 use tanji_park::{Park, PublicationKind, PublicationRequest};
 use tanji_units::time;
 
@@ -136,80 +136,10 @@ pub fn show_day(
 ) -> Result<()> {
     let day_start =
         util::parse_day(day).with_context(|| format!("--day {day}"))? - i64::from(offset_s);
-    let rows: Vec<_> = series
-        .rows
-        .iter()
-        .filter(|r| r.region == region && r.start >= day_start && r.start < day_start + time::DAY_S)
-        .collect();
-    if rows.is_empty() {
-        let regions = series.regions();
-        if !regions.iter().any(|r| r == region) {
-            bail!(
-                "region {region:?} is not in {label}; it has: {}",
-                regions.join(", ")
-            );
-        }
-        bail!(
-            "{label} has no intervals for {region} on {day} (UTC{:+})",
-            offset_s / 3600
-        );
-    }
-    let mean = weighted_mean(series, region);
-    let max = rows
-        .iter()
-        .filter_map(|r| r.consumption_direct)
-        .fold(0.0_f64, f64::max)
-        .max(mean.unwrap_or(0.0));
-    println!(
-        "{label}: {region}, {day} (local time UTC{:+03}:00)",
-        offset_s / 3600
+    print!(
+        "{}",
+        FactorDay::new(series, label, region, (day, day_start), offset_s)?
     );
-    println!(
-        "{:<13} {:>12} {:>12} {:>12}  consumption-based, direct",
-        "local time", "consumption", "production", "lifecycle*"
-    );
-    println!(
-        "{:<13} {:>12} {:>12} {:>12}",
-        "", "gCO2/kWh", "gCO2/kWh", "gCO2/kWh"
-    );
-    let fmt = |v: Option<f64>| v.map_or_else(|| "—".to_string(), |x| format!("{x:.1}"));
-    for r in &rows {
-        let second = time::local_second(r.start, offset_s);
-        let (h, m) = (second / time::HOUR_S, second % time::HOUR_S / 60);
-        let bar = r
-            .consumption_direct
-            .map(|x| "█".repeat(((x / max.max(1.0)) * 30.0).round() as usize))
-            .unwrap_or_default();
-        println!(
-            "{h:02}:{m:02}         {:>12} {:>12} {:>12}  {bar}",
-            fmt(r.consumption_direct),
-            fmt(r.production_direct),
-            fmt(r.consumption_lifecycle)
-        );
-    }
-    if let Some(mean) = mean {
-        println!(
-            "period mean (consumption-weighted, consumption-based direct): {mean:.1} gCO2/kWh = {:.4} tCO2/MWh",
-            mean / 1000.0
-        );
-    }
-    println!("* consumption-based lifecycle (IPCC AR5 medians); calibration to an official figure scales direct factors only");
-    let named: Vec<_> = rows
-        .iter()
-        .filter_map(|r| r.consumption_direct.map(|x| (r.start, x)))
-        .collect();
-    if let (Some(lo), Some(hi)) = (
-        named.iter().min_by(|a, b| a.1.total_cmp(&b.1)),
-        named.iter().max_by(|a, b| a.1.total_cmp(&b.1)),
-    ) {
-        println!(
-            "lowest {:.1} at {:02}:00, highest {:.1} at {:02}:00",
-            lo.1,
-            time::local_hour(lo.0, offset_s),
-            hi.1,
-            time::local_hour(hi.0, offset_s)
-        );
-    }
     Ok(())
 }
 

@@ -1,7 +1,7 @@
 //! The read layer: the one place that turns a store and the log key into typed things — the
 //! log's entries up to a size ([`LogView`]), the registration directory ([`Registrations`]:
 //! enterprises, meters, carriers, devices), publications by kind ([`PublicationLog`],
-//! [`FactorSeries`] with its [`weighted_mean`]) and logged channels as values per interval
+//! [`FactorSeries`] with its [`weighted_mean`], a day of one as a table: [`FactorDay`]) and logged channels as values per interval
 //! ([`logged_channels`], [`interval_series`], [`ToMilli`]).
 //!
 //! Reports, the dashboard and the CLI read the log only through it, so they agree on what a
@@ -12,11 +12,13 @@
 //! `tanji-accounting`'s.
 
 mod entries;
+mod factor_day;
 mod publications;
 mod registrations;
 mod series;
 
 pub use entries::{EntryProblem, LogView};
+pub use factor_day::{DayError, FactorDay};
 pub use publications::{
     calibration_target, weighted_mean, CalibrationTarget, FactorSeries, PublicationLog,
 };

@@ -13,8 +13,6 @@ use tanji_units::Unit;
 
 use crate::{factors, report, simulate, util};
 
-const MARKER: &str = ".tanji-demo";
-
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Data directory of the demo park. If it holds an earlier demo it is replaced; any other
@@ -46,28 +44,6 @@ pub struct DemoArgs {
     pub no_mqtt: bool,
 }
 
-fn prepare(dir: &Path) -> Result<()> {
-    if dir.exists() {
-        let mut entries =
-            std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))?;
-        if dir.join(MARKER).exists() {
-            // Not under a running `tanji demo --serve` or `tanji serve`: replacing the park is
-            // a write, so it needs the park's writer lock (held until the directory is gone).
-            let _writer = tanji_park::WriterLock::acquire(dir)
-                .with_context(|| format!("replacing the earlier demo park in {}", dir.display()))?;
-            std::fs::remove_dir_all(dir)
-                .with_context(|| format!("removing the earlier demo in {}", dir.display()))?;
-            println!("replacing the earlier demo park in {}", dir.display());
-        } else if entries.next().is_some() {
-            bail!(
-                "{} exists and is not a tanji demo directory; choose another --dir",
-                dir.display()
-            );
-        }
-    }
-    Ok(())
-}
-
 fn show(carrier: &str, unit: &str, v: f64) -> String {
     match unit.parse::<Unit>() {
         Ok(Unit::KWh) => format!("{:>12.1} MWh  {carrier}", v / 1000.0),
@@ -81,7 +57,6 @@ pub fn run(a: DemoArgs) -> Result<ExitCode> {
         // Before any work: a busy port found after the demo would waste it.
         util::check_port_free("--listen", &a.listen)?;
     }
-    prepare(&a.dir)?;
     let mut park = create(&a.dir)?;
     let spec = simulate::spec(a.enterprises, a.days, a.seed, None)?;
     let (series, publication) = publish_grid(&mut park, &a, &spec)?;
@@ -105,21 +80,18 @@ pub fn run(a: DemoArgs) -> Result<ExitCode> {
     )
 }
 
-/// Creates the demo park in `dir`, marked as a demo's.
+/// Creates the demo park in `dir`, replacing an earlier demo there.
 fn create(dir: &Path) -> Result<Park> {
-    let park = Park::create(dir, "demo-park", None)
+    let (park, replaced) = Park::create_demo(dir, "demo-park")
         .with_context(|| format!("creating the demo park in {}", dir.display()))?;
-    std::fs::write(
-        dir.join(MARKER),
-        "created by `tanji demo`; replaced by the next demo run\n",
-    )
-    .with_context(|| format!("writing {}", dir.display()))?;
+    if replaced {
+        println!("replacing the earlier demo park in {}", dir.display());
+    }
     println!(
         "park demo-park created in {} (log {})",
         dir.display(),
         park.origin()
     );
-
     Ok(park)
 }
 

@@ -187,7 +187,7 @@ pub fn verify(a: VerifyArgs) -> Result<ExitCode> {
     // Every argument is checked before any work, so that nothing is printed as OK first.
     let witnesses = a
         .witnesses
-        .map(|q| crate::witness::witness_keys(q, &a.witness_key).map(|keys| (q, keys)))
+        .map(|q| q.keys(&a.witness_key).map(|keys| (q, keys)))
         .transpose()?;
     // Audit the stored bytes without opening the park for ingest: that needs neither the log's
     // secret key nor a consistent state, so damage that stops `Park::open` is named here.

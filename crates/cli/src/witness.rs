@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use clap::Subcommand;
 use tanji_ledger::{CosignatureVerifier, NoteVerifier};
 use tanji_park::{check_witnesses, witness_id, Park};
@@ -167,28 +167,8 @@ fn submit(dir: &Path, url: &str, witness_key: &str) -> Result<()> {
     Ok(())
 }
 
-/// The witness part of `tanji verify`: at least `quorum.k` of the `keys` (exactly `quorum.n`
-/// of them) must have cosigned the latest checkpoint, which must be the park's current tree.
-/// Prints what it found; returns whether the quorum is met.
-/// Checks `--witnesses K-of-N` against the `--witness-key` values before any work: N keys,
-/// each a witness verifier key.
-pub fn witness_keys(quorum: Quorum, keys: &[String]) -> Result<Vec<CosignatureVerifier>> {
-    if keys.len() != quorum.n {
-        bail!(
-            "--witnesses {}-of-{} names {} witnesses, but {} --witness-key were given",
-            quorum.k,
-            quorum.n,
-            quorum.n,
-            keys.len()
-        );
-    }
-    keys.iter()
-        .map(|k| parse_witness_key(k).with_context(|| "--witness-key"))
-        .collect()
-}
-
 /// Prints each witness's cosignature on the park's latest checkpoint and whether `quorum`
-/// of `keys` (checked by [`witness_keys`]) cosigned it.
+/// of `keys` (checked by `Quorum::keys`) cosigned it.
 pub fn verify_witnesses(
     dir: &Path,
     log_key: Option<&NoteVerifier>,

@@ -18,6 +18,7 @@
 mod audit;
 mod clock;
 mod cosigned;
+mod demo;
 mod export;
 mod files;
 mod history;

@@ -122,3 +122,64 @@ mod tests {
         );
     }
 }
+
+/// Why an inputs document was not published; nothing was logged.
+#[derive(Debug, thiserror::Error)]
+pub enum InputsRefusal {
+    /// The bytes are not an inputs document.
+    #[error("not a tanji inputs document: {0}")]
+    NotInputs(#[from] serde_json::Error),
+    /// The document names an enterprise with no registered meter in the park.
+    #[error(
+        "enterprise {enterprise:?} has no registered meter in this park; registered: {registered}"
+    )]
+    UnknownEnterprise {
+        /// The enterprise named.
+        enterprise: String,
+        /// The park's enterprises, comma-separated.
+        registered: String,
+    },
+    /// A meter names a fuel tanji does not know.
+    #[error(transparent)]
+    Fuel(#[from] FuelChoiceError),
+    /// The park refused or failed to log it.
+    #[error(transparent)]
+    Park(#[from] tanji_park::ParkError),
+}
+
+/// Publishes the inputs document `content` in `park` as `name` (a signed, versioned
+/// publication of method [`crate::INPUTS_METHOD`]) once it decodes, names only enterprises with
+/// registered meters, and names only known fuels. Returns the publication and the number of
+/// enterprises it covers.
+pub fn publish_inputs<S: tanji_store::Store>(
+    park: &mut tanji_park::Park<S>,
+    name: &str,
+    content: Vec<u8>,
+    published_at: i64,
+) -> Result<(tanji_park::Publication, usize), InputsRefusal> {
+    let doc: InputsFile = serde_json::from_slice(&content)?;
+    let known: std::collections::BTreeSet<String> = park
+        .registrations()?
+        .into_iter()
+        .map(|(_, r)| r.enterprise)
+        .collect();
+    if let Some(e) = doc.enterprises.keys().find(|e| !known.contains(*e)) {
+        return Err(InputsRefusal::UnknownEnterprise {
+            enterprise: e.clone(),
+            registered: known.into_iter().collect::<Vec<_>>().join(", "),
+        });
+    }
+    doc.check_fuels(&FuelLibrary::default())?;
+    let publication = park.publish(&tanji_park::PublicationRequest {
+        name: name.to_string(),
+        method: crate::INPUTS_METHOD.into(),
+        content,
+        regions: Vec::new(),
+        period: (0, 0),
+        intervals: 0,
+        inputs: Vec::new(),
+        calibrations: Vec::new(),
+        published_at,
+    })?;
+    Ok((publication, doc.enterprises.len()))
+}

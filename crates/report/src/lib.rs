@@ -37,7 +37,7 @@ pub use doc::{
     ReportDoc, ScopeDoc, SteamEnthalpyDoc, Totals,
 };
 pub use gather::{EnterpriseInputs, InputsFile, INPUTS_METHOD};
-pub use inputs::FuelChoiceError;
+pub use inputs::{publish_inputs, FuelChoiceError, InputsRefusal};
 pub use render::{render_csv, render_html};
 pub use series::{interval_factors, site_series, IntervalFactors, SiteSeries};
 

@@ -24,9 +24,38 @@ pub enum QuorumError {
     /// K is 0 or more than N.
     #[error("{0:?}: need 1 ≤ K ≤ N")]
     Range(String),
+    /// The number of witness keys given is not N.
+    #[error("--witnesses {k}-of-{n} names {n} witnesses, but {given} --witness-key were given")]
+    Count {
+        /// Cosignatures required.
+        k: usize,
+        /// Witnesses named.
+        n: usize,
+        /// Keys given.
+        given: usize,
+    },
+    /// A witness key is malformed (the error names it).
+    #[error("--witness-key: {0}")]
+    Key(#[from] tanji_ledger::CosignatureError),
 }
 
 impl Quorum {
+    /// The quorum's N witness keys (as `tanji witness init` prints them), parsed; refused
+    /// unless exactly N are given and each is a witness key.
+    pub fn keys(
+        &self,
+        keys: &[String],
+    ) -> Result<Vec<tanji_ledger::CosignatureVerifier>, QuorumError> {
+        if keys.len() != self.n {
+            return Err(QuorumError::Count {
+                k: self.k,
+                n: self.n,
+                given: keys.len(),
+            });
+        }
+        Ok(keys.iter().map(|k| k.parse()).collect::<Result<_, _>>()?)
+    }
+
     /// Whether `cosigned` cosignatures meet the quorum.
     pub fn is_met(&self, cosigned: usize) -> bool {
         cosigned >= self.k

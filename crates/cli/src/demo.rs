@@ -7,6 +7,7 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use tanji_park::{AuditOptions, Park};
+use tanji_report::{Request, Scope};
 use tanji_server::fleet::MqttPlan;
 use tanji_units::time;
 use tanji_units::Unit;
@@ -379,25 +380,10 @@ fn hints(
 /// most against a flat day (else e-0001) — and writes its JSON and HTML reports into
 /// `dir/reports/`.
 fn demo_report(park: &Park, dir: &Path) -> Result<(String, PathBuf, PathBuf)> {
-    let args = |enterprise: Option<String>, format| report::ReportArgs {
-        dir: dir.to_path_buf(),
-        enterprise,
-        park: false,
-        from: None,
-        to: None,
-        factors: None,
-        region: None,
-        fixed_factor: None,
-        inputs: None,
-        anomalies: false,
-        format,
-        out: None,
-        allow_empty: false,
-    };
+    let verifier = park.verifier();
+    let build = |scope| report::build(park.store(), &verifier, &Request::new(scope), dir);
     // One park report finds the enterprise (every enterprise's hour-of-day import).
-    let mut park_args = args(None, report::Format::Json);
-    park_args.park = true;
-    let all = report::make(park, &park_args)?;
+    let all = build(Scope::Park)?;
     // The enterprise whose timing of use the hourly factors reward most: the case the product
     // is about, a factory that runs when the grid is clean.
     let enterprise = tanji_report::EnterpriseDoc::best_timing(&all.reports)
@@ -405,7 +391,7 @@ fn demo_report(park: &Park, dir: &Path) -> Result<(String, PathBuf, PathBuf)> {
         .to_string();
     let out = dir.join("reports");
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
-    let doc = report::make(park, &args(Some(enterprise.clone()), report::Format::Json))?;
+    let doc = build(Scope::Enterprise(enterprise.clone()))?;
     let json = out.join(format!("{enterprise}.json"));
     let html = out.join(format!("{enterprise}.html"));
     std::fs::write(&json, report::render(&doc, report::Format::Json)?)

@@ -1,6 +1,5 @@
 //! `tanji device …`: device keys and meter registrations.
 
-use std::io::BufRead;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -9,7 +8,7 @@ use clap::{Args, Subcommand};
 use ed25519_dalek::SigningKey;
 use rand_core::OsRng;
 use tanji_park::{RegistrationRequest, Revoked};
-use tanji_readings::{parse_json_registration, DeviceRegistration, DeviceRevocation};
+use tanji_readings::{parse_json_registrations, DeviceRegistration, DeviceRevocation};
 
 use crate::util;
 
@@ -144,18 +143,11 @@ fn single(a: &RegisterArgs) -> Result<DeviceRegistration> {
 }
 
 fn read_file(path: &PathBuf) -> Result<Vec<DeviceRegistration>> {
-    let f = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let mut regs = Vec::new();
-    for (n, line) in std::io::BufReader::new(f).lines().enumerate() {
-        let line = line.with_context(|| format!("reading {}", path.display()))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let reg = parse_json_registration(&line)
-            .with_context(|| format!("{}:{}: not a registration", path.display(), n + 1))?;
-        regs.push(reg);
-    }
-    Ok(regs)
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    parse_json_registrations(&text).map_err(|(line, e)| {
+        anyhow::Error::new(e).context(format!("{}:{line}: not a registration", path.display()))
+    })
 }
 
 fn register(a: RegisterArgs) -> Result<ExitCode> {

@@ -102,18 +102,6 @@ fn bound(option: &str, s: &str, end: bool) -> Result<i64> {
     }
 }
 
-/// Whether a report has no data at all: no meter with an accepted upload in the period.
-fn is_empty(doc: &ReportDoc) -> bool {
-    doc.reports
-        .iter()
-        .all(|r| r.uploads == 0 && r.meters.is_empty())
-}
-
-/// Builds the report a `ReportArgs` asks for.
-pub fn make(park: &Park, a: &ReportArgs) -> Result<ReportDoc> {
-    make_from(park.store(), &park.verifier(), a)
-}
-
 /// The store file of the park in `dir`, opened.
 fn store_of(dir: &Path) -> Result<(PathBuf, SqliteStore)> {
     let db = Park::db_path(dir);
@@ -166,12 +154,22 @@ pub fn make_from(
     if let Some(t) = a.fixed_factor {
         req.fixed = FixedChoice::Given(t);
     }
-    let built = tanji_report::build(store, verifier, &req)?;
+    build(store, verifier, &req, &a.dir)
+}
+
+/// Builds the report `req` asks for from the park in `dir`; refused when the log has problems.
+pub fn build(
+    store: &SqliteStore,
+    verifier: &NoteVerifier,
+    req: &Request,
+    dir: &Path,
+) -> Result<ReportDoc> {
+    let built = tanji_report::build(store, verifier, req)?;
     if let Some(p) = built.problems.first() {
         bail!(
             "the log has {} problem(s), the first: {p}; run `tanji verify --dir {}`",
             built.problems.len(),
-            a.dir.display()
+            dir.display()
         );
     }
     Ok(built.doc)
@@ -189,7 +187,7 @@ pub fn render(doc: &ReportDoc, format: Format) -> Result<String> {
 pub fn run(a: ReportArgs) -> Result<ExitCode> {
     let (store, verifier) = open_store(&a.dir)?;
     let doc = make_from(&store, &verifier, &a)?;
-    if is_empty(&doc) {
+    if doc.has_no_data() {
         let what = doc
             .scope
             .enterprise

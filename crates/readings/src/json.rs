@@ -597,6 +597,18 @@ pub fn parse_json_upload(line: &str) -> Result<SignedUpload, DecodeError> {
     finish(&t, &mut de, res)
 }
 
+/// Parses JSON-lines registrations (blank lines skipped), each as
+/// [`parse_json_registration`] does; the first that fails is returned with its 1-based line.
+pub fn parse_json_registrations(
+    text: &str,
+) -> Result<Vec<DeviceRegistration>, (usize, DecodeError)> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| !line.trim().is_empty())
+        .map(|(n, line)| parse_json_registration(line).map_err(|e| (n + 1, e)))
+        .collect()
+}
+
 /// Parses one JSON registration object and applies [`DeviceRegistration::check`].
 pub fn parse_json_registration(line: &str) -> Result<DeviceRegistration, DecodeError> {
     let t = Tracker::new();

@@ -27,7 +27,10 @@ pub use import::{
     import_channels, parse_import_csv, parse_import_decimal, ImportError, ImportRow,
     MAX_IMPORT_DECIMALS,
 };
-pub use json::{parse_json_registration, parse_json_upload, registration_to_json, upload_to_json};
+pub use json::{
+    parse_json_registration, parse_json_registrations, parse_json_upload, registration_to_json,
+    upload_to_json,
+};
 pub use manifest::{
     is_named, parse_manifest, Manifest, ManifestError, PublicationKind, MANIFEST_HEADER,
 };

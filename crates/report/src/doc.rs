@@ -25,6 +25,16 @@ impl EnterpriseDoc {
     }
 }
 
+impl ReportDoc {
+    /// Whether the report has no data at all: no meter with an accepted upload in the period,
+    /// so that every figure is zero.
+    pub fn has_no_data(&self) -> bool {
+        self.reports
+            .iter()
+            .all(|r| r.uploads == 0 && r.meters.is_empty())
+    }
+}
+
 /// A report: one enterprise or the whole park over one period, with its provenance.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ReportDoc {

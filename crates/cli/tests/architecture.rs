@@ -1166,6 +1166,46 @@ fn no_function_outside_tests_is_over_150_lines() {
     assert!(errors.is_empty(), "{}", errors.join("\n"));
 }
 
+/// The most lines `crates/cli/src` may hold in all: a command parses its arguments, calls the
+/// library that does the work and prints; logic grows in the library crates.
+const MAX_CLI_LINES: usize = 3_000;
+
+/// The lines of every `.rs` file under `dir`, by file, largest first.
+fn rust_lines(dir: &Path) -> Vec<(usize, PathBuf)> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+        let path = entry
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .path();
+        if path.is_dir() {
+            files.extend(rust_lines(&path));
+        } else if path.extension().is_some_and(|x| x == "rs") {
+            let text = std::fs::read_to_string(&path)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            files.push((text.lines().count(), path));
+        }
+    }
+    files.sort_by(|a, b| b.0.cmp(&a.0));
+    files
+}
+
+#[test]
+fn the_cli_stays_thin() {
+    let files = rust_lines(&workspace_root().join("crates/cli/src"));
+    let total: usize = files.iter().map(|(n, _)| n).sum();
+    assert!(files.len() > 5, "crates/cli/src has {} files", files.len());
+    let largest: Vec<String> = files
+        .iter()
+        .take(5)
+        .map(|(n, p)| format!("{} ({n})", p.display()))
+        .collect();
+    assert!(
+        total < MAX_CLI_LINES,
+        "crates/cli/src is {total} lines, {MAX_CLI_LINES} at most: move logic into the library crates; largest files: {}",
+        largest.join(", ")
+    );
+}
+
 /// A function of `n` lines in all, named `name`, indented by `indent`.
 fn fixture_fn(name: &str, n: usize, indent: &str) -> String {
     let mut s = format!("{indent}pub(crate) fn {name}() -> u32 {{\n");

@@ -144,6 +144,17 @@ impl fmt::Display for FleetIngest {
     }
 }
 
+/// A multi-threaded runtime for a fleet run from synchronous code.
+fn runtime() -> Result<tokio::runtime::Runtime, ServerError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|source| ServerError::Io {
+            context: "starting the async runtime".into(),
+            source,
+        })
+}
+
 /// Reads the non-empty lines of a JSON-lines uploads file.
 fn read_lines(uploads: &Path) -> Result<Vec<String>, FleetError> {
     let read = |source| FleetError::Read {
@@ -177,13 +188,7 @@ pub fn ingest_as_devices(
         (BTreeMap::new(), lines)
     };
     let posted = bodies.len() as u64;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|source| ServerError::Io {
-            context: "starting the async runtime".into(),
-            source,
-        })?;
+    let runtime = runtime()?;
     runtime.block_on(async move {
         let mut config = Config::default();
         // Short batches: the fleet's devices all send at once.
@@ -303,12 +308,6 @@ pub fn publish_uploads(
             .or_default()
             .push(tanji_readings::upload_to_json(u));
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|source| ServerError::Io {
-            context: "starting the async runtime".into(),
-            source,
-        })?;
+    let runtime = runtime()?;
     Ok(runtime.block_on(crate::mqtt_devices::publish_devices(url, park, by_device))?)
 }

@@ -1,1 +1,90 @@
-fn main() {}
+//! `tanji-gateway --config FILE`: runs the gateway (docs/gateway.md); `tanji-gateway check
+//! --config FILE` parses the configuration and prints the meters; `tanji-gateway events
+//! --config FILE` prints the outbox's journal (gaps, refusals, faults of the park).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use tanji_gateway::{Config, GatewayError};
+
+fn usage() -> ExitCode {
+    eprintln!("usage: tanji-gateway [run|check|events] --config FILE");
+    ExitCode::from(2)
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (command, rest) = match args.first().map(String::as_str) {
+        Some("run" | "check" | "events") => (args[0].as_str(), &args[1..]),
+        _ => ("run", &args[..]),
+    };
+    let path = match rest {
+        [flag, path] if flag == "--config" => PathBuf::from(path),
+        _ => return usage(),
+    };
+    let (config, meters) = match Config::load(&path) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match command {
+        "check" => {
+            println!("device {} → {}", config.device, config.park.url);
+            for m in &meters {
+                println!(
+                    "meter {}: {:?} over {:?}, {} {} × {}/{}",
+                    m.meter, m.protocol, m.transport, m.carrier, m.unit, m.factor.num, m.factor.den
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        "events" => match tanji_gateway::outbox::Outbox::open(&config.state_dir)
+            .and_then(|o| o.events())
+        {
+            Ok(events) => {
+                for (at, kind, message) in events {
+                    println!("{}\t{kind}\t{message}", tanji_units::time::rfc3339(at));
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        _ => serve(config, meters),
+    }
+}
+
+fn serve(config: Config, meters: Vec<tanji_gateway::Meter>) -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: starting the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    match runtime.block_on(tanji_gateway::run(config, meters, shutdown)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e @ GatewayError::Park(_)) => {
+            eprintln!("error: {e}");
+            ExitCode::from(3)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

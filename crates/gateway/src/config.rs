@@ -93,6 +93,10 @@ pub struct ParkConfig {
     /// Seconds to wait for an answer (default 30).
     #[serde(default = "default_timeout")]
     pub timeout_s: f64,
+    /// The longest wait between two tries while the park does not answer, seconds (default
+    /// 30; the wait starts at 0.1 s and doubles).
+    #[serde(default = "default_timeout")]
+    pub retry_max_s: f64,
 }
 
 fn default_batch() -> usize {

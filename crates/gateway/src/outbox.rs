@@ -360,6 +360,32 @@ impl Outbox {
             .collect()
     }
 
+    /// The sequence number the next record will get (1 + the records sealed so far).
+    pub fn next_seq(&self) -> Result<u64, OutboxError> {
+        Ok(meta_u64(&self.conn, "next_seq").map_err(self.sql())?.unwrap_or(1))
+    }
+
+    /// The sequence numbers in the outbox (signed or reserved), ascending.
+    pub fn seqs(&self) -> Result<Vec<u64>, OutboxError> {
+        let mut st = self
+            .conn
+            .prepare("SELECT seq FROM outbox ORDER BY seq")
+            .map_err(self.sql())?;
+        let rows = st
+            .query_map([], |r| r.get::<_, i64>(0))
+            .map_err(self.sql())?;
+        rows.map(|r| r.map(|s| s as u64))
+            .collect::<Result<_, _>>()
+            .map_err(self.sql())
+    }
+
+    /// How many records the park refused for good.
+    pub fn refused_count(&self) -> Result<u64, OutboxError> {
+        self.conn
+            .query_row("SELECT COUNT(*) FROM refused", [], |r| r.get(0))
+            .map_err(self.sql())
+    }
+
     /// How many records wait for an acknowledgement (signed or reserved).
     pub fn backlog(&self) -> Result<u64, OutboxError> {
         self.conn

@@ -292,7 +292,7 @@ async fn deliver(
     clock: Clock,
 ) -> Result<(), GatewayError> {
     let mut backoff = Duration::from_millis(100);
-    let max_backoff = Duration::from_secs(30);
+    let max_backoff = Duration::from_secs_f64(config.park.retry_max_s.max(0.1));
     loop {
         let records = lock(outbox).unsent(config.park.max_records_per_request)?;
         if records.is_empty() {

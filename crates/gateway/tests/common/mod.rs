@@ -209,6 +209,8 @@ impl Proxy {
                 }
                 let target = target.clone();
                 let mut cuts = cuts.clone();
+                // Only cuts from now on drop this connection.
+                cuts.borrow_and_update();
                 tokio::spawn(async move {
                     let Ok(mut outbound) = TcpStream::connect(&target).await else { return };
                     tokio::select! {

@@ -389,7 +389,10 @@ impl Config {
         let meters = config
             .meters
             .iter()
-            .map(|m| m.check().map_err(|e| invalid(format!("meter {:?}: {e}", m.meter))))
+            .map(|m| {
+                m.check()
+                    .map_err(|e| invalid(format!("meter {:?}: {e}", m.meter)))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         for (i, m) in meters.iter().enumerate() {
             if meters[..i].iter().any(|o| o.meter == m.meter) {
@@ -403,7 +406,10 @@ impl Config {
 impl MeterConfig {
     fn check(&self) -> Result<Meter, String> {
         if self.carrier.parse::<tanji_units::Carrier>().is_err() {
-            return Err(format!("carrier {:?} is not a known carrier code", self.carrier));
+            return Err(format!(
+                "carrier {:?} is not a known carrier code",
+                self.carrier
+            ));
         }
         if self.unit.parse::<tanji_units::Unit>().is_err() {
             return Err(format!("unit {:?} is not a known unit code", self.unit));
@@ -538,9 +544,12 @@ tcp = "127.0.0.1:502"
             err,
             "gateway configuration t.toml: meter \"m-1\": give exactly one of dlt645 = {…} or modbus = {…}"
         );
-        let err = Config::parse(&text.replace("unit = \"kWh\"", "unit = \"kWh\"\nbogus = 1"), "t.toml")
-            .unwrap_err()
-            .to_string();
+        let err = Config::parse(
+            &text.replace("unit = \"kWh\"", "unit = \"kWh\"\nbogus = 1"),
+            "t.toml",
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("unknown field `bogus`"), "{err}");
     }
 }

@@ -272,7 +272,10 @@ pub fn decode_frame(bytes: &[u8]) -> Result<(Frame, usize), Dlt645Error> {
     let frame = Frame {
         address: Address(address),
         control: b[8],
-        data: b[10..10 + len].iter().map(|x| x.wrapping_sub(0x33)).collect(),
+        data: b[10..10 + len]
+            .iter()
+            .map(|x| x.wrapping_sub(0x33))
+            .collect(),
     };
     Ok((frame, start + total))
 }
@@ -329,7 +332,9 @@ pub fn parse_energy_answer(
         CONTROL_READ_OK | CONTROL_READ_OK_MORE => {}
         other => {
             return Err(Dlt645Error::Mismatch {
-                what: format!("control code {other:02X}H is not an answer to a read (91H, B1H or D1H)"),
+                what: format!(
+                    "control code {other:02X}H is not an answer to a read (91H, B1H or D1H)"
+                ),
             })
         }
     }

@@ -211,8 +211,7 @@ impl Accumulator {
         };
         match u32::try_from(span) {
             Ok(len)
-                if tanji_units::is_allowed_interval(len)
-                    && last.boundary.rem_euclid(span) == 0 =>
+                if tanji_units::is_allowed_interval(len) && last.boundary.rem_euclid(span) == 0 =>
             {
                 vec![Event::Interval {
                     start: last.boundary,
@@ -334,7 +333,10 @@ mod tests {
         a.read(T0 + 11_700, 1500);
         assert!(matches!(
             a.read(T0 + 15_300, 1600).as_slice(),
-            [Event::Gap { reason: GapReason::MissedReads { energy: 100 }, .. }]
+            [Event::Gap {
+                reason: GapReason::MissedReads { energy: 100 },
+                ..
+            }]
         ));
     }
 

@@ -40,20 +40,20 @@ fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-        "events" => match tanji_gateway::outbox::Outbox::open(&config.state_dir)
-            .and_then(|o| o.events())
-        {
-            Ok(events) => {
-                for (at, kind, message) in events {
-                    println!("{}\t{kind}\t{message}", tanji_units::time::rfc3339(at));
+        "events" => {
+            match tanji_gateway::outbox::Outbox::open(&config.state_dir).and_then(|o| o.events()) {
+                Ok(events) => {
+                    for (at, kind, message) in events {
+                        println!("{}\t{kind}\t{message}", tanji_units::time::rfc3339(at));
+                    }
+                    ExitCode::SUCCESS
                 }
-                ExitCode::SUCCESS
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
             }
-            Err(e) => {
-                eprintln!("error: {e}");
-                ExitCode::FAILURE
-            }
-        },
+        }
         _ => serve(config, meters),
     }
 }
@@ -67,7 +67,10 @@ fn serve(config: Config, meters: Vec<tanji_gateway::Meter>) -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: starting the runtime: {e}");

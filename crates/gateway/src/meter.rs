@@ -138,12 +138,9 @@ impl MeterReader {
         let stream = self.stream().await?;
         self.conn = match (&self.meter.protocol, &self.meter.transport) {
             (Protocol::Dlt645 { .. }, _) => Conn::Dlt645(stream),
-            (Protocol::Modbus { unit_id, .. }, Transport::Tcp(_)) => {
-                Conn::Modbus(tokio_modbus::client::tcp::attach_slave(
-                    DebugStream(stream),
-                    Slave(*unit_id),
-                ))
-            }
+            (Protocol::Modbus { unit_id, .. }, Transport::Tcp(_)) => Conn::Modbus(
+                tokio_modbus::client::tcp::attach_slave(DebugStream(stream), Slave(*unit_id)),
+            ),
             (Protocol::Modbus { unit_id, .. }, Transport::Serial(..)) => Conn::Modbus(
                 tokio_modbus::client::rtu::attach_slave(DebugStream(stream), Slave(*unit_id)),
             ),
@@ -211,9 +208,7 @@ async fn dlt645_read(
     address: dlt645::Address,
     di: dlt645::DataId,
 ) -> std::io::Result<Result<u64, dlt645::Dlt645Error>> {
-    stream
-        .write_all(&dlt645::read_request(address, di))
-        .await?;
+    stream.write_all(&dlt645::read_request(address, di)).await?;
     stream.flush().await?;
     let mut buf = Vec::with_capacity(64);
     let mut chunk = [0u8; 256];
@@ -235,11 +230,13 @@ async fn dlt645_read(
             Err(dlt645::Dlt645Error::Incomplete { .. }) if buf.len() < 1024 => continue,
             Err(e) => return Ok(Err(e)),
             Ok((frame, _)) => {
-                return Ok(dlt645::parse_energy_answer(&frame, address, di).and_then(|v| {
-                    v.first().copied().ok_or(dlt645::Dlt645Error::Mismatch {
-                        what: "no value in the answer".into(),
-                    })
-                }))
+                return Ok(
+                    dlt645::parse_energy_answer(&frame, address, di).and_then(|v| {
+                        v.first().copied().ok_or(dlt645::Dlt645Error::Mismatch {
+                            what: "no value in the answer".into(),
+                        })
+                    }),
+                )
             }
         }
     }

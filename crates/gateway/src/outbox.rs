@@ -104,8 +104,10 @@ impl Outbox {
             source,
         };
         let conn = Connection::open(&path).map_err(err)?;
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(err)?;
-        conn.pragma_update(None, "synchronous", "FULL").map_err(err)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(err)?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(err)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(err)?;
         conn.execute_batch(SCHEMA).map_err(err)?;
@@ -168,7 +170,15 @@ impl Outbox {
         for p in intervals {
             tx.execute(
                 "INSERT OR REPLACE INTO pending VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![p.meter, p.carrier, p.unit, p.decimals, p.start, p.interval_s, p.value],
+                params![
+                    p.meter,
+                    p.carrier,
+                    p.unit,
+                    p.decimals,
+                    p.start,
+                    p.interval_s,
+                    p.value
+                ],
             )
             .map_err(sql)?;
         }
@@ -226,7 +236,11 @@ impl Outbox {
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(sql)?;
         let unsigned: i64 = tx
-            .query_row("SELECT COUNT(*) FROM outbox WHERE signature IS NULL", [], |r| r.get(0))
+            .query_row(
+                "SELECT COUNT(*) FROM outbox WHERE signature IS NULL",
+                [],
+                |r| r.get(0),
+            )
             .map_err(sql)?;
         if unsigned > 0 {
             return Err(OutboxError::Corrupt {
@@ -354,15 +368,16 @@ impl Outbox {
             .map_err(self.sql())?;
         rows.into_iter()
             .map(|(seq, b)| {
-                SignedUpload::from_bytes(&b)
-                    .map_err(|e| self.corrupt(format!("record {seq}: {e}")))
+                SignedUpload::from_bytes(&b).map_err(|e| self.corrupt(format!("record {seq}: {e}")))
             })
             .collect()
     }
 
     /// The sequence number the next record will get (1 + the records sealed so far).
     pub fn next_seq(&self) -> Result<u64, OutboxError> {
-        Ok(meta_u64(&self.conn, "next_seq").map_err(self.sql())?.unwrap_or(1))
+        Ok(meta_u64(&self.conn, "next_seq")
+            .map_err(self.sql())?
+            .unwrap_or(1))
     }
 
     /// The sequence numbers in the outbox (signed or reserved), ascending.
@@ -406,7 +421,11 @@ impl Outbox {
             .map_err(sql)?;
         tx.execute(
             "INSERT OR REPLACE INTO acked VALUES (?1, ?2, ?3)",
-            params![acked.seq as i64, acked.index as i64, acked.leaf_hash.to_vec()],
+            params![
+                acked.seq as i64,
+                acked.index as i64,
+                acked.leaf_hash.to_vec()
+            ],
         )
         .map_err(sql)?;
         tx.execute(
@@ -418,7 +437,12 @@ impl Outbox {
     }
 
     /// Moves `seq` out of the outbox into `refused`, with the park's code and reason.
-    pub fn refuse(&mut self, u: &SignedUpload, code: &str, reason: &str) -> Result<(), OutboxError> {
+    pub fn refuse(
+        &mut self,
+        u: &SignedUpload,
+        code: &str,
+        reason: &str,
+    ) -> Result<(), OutboxError> {
         let path = self.path.clone();
         let sql = |source| OutboxError::Sqlite {
             path: path.clone(),
@@ -571,8 +595,14 @@ mod tests {
             // Power cut here: reserved, not signed.
         }
         let mut ob = Outbox::open(dir.path()).unwrap();
-        assert!(ob.unsent(10).unwrap().is_empty(), "unsigned records are not sent");
-        assert!(ob.seal("gw").is_err(), "the reserved record is signed first");
+        assert!(
+            ob.unsent(10).unwrap().is_empty(),
+            "unsigned records are not sent"
+        );
+        assert!(
+            ob.seal("gw").is_err(),
+            "the reserved record is signed first"
+        );
         assert_eq!(ob.sign_reserved(&key).unwrap(), 1);
         let first = ob.unsent(10).unwrap();
         assert_eq!(first.len(), 1);

@@ -5,7 +5,9 @@
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
-use tanji_ledger::{open_checkpoint, verify_consistency, verify_inclusion, Checkpoint, NoteVerifier};
+use tanji_ledger::{
+    open_checkpoint, verify_consistency, verify_inclusion, Checkpoint, NoteVerifier,
+};
 use tanji_readings::Hash;
 
 /// What the park did wrong.
@@ -174,7 +176,12 @@ impl ParkLog {
     /// Takes `new` (opened from `note`) as the latest, given the consistency proof between it
     /// and the latest (from the smaller size to the larger). A `new` smaller than the latest
     /// is checked but not taken.
-    pub fn advance(&mut self, new: Checkpoint, note: &str, proof: &[String]) -> Result<(), ParkFault> {
+    pub fn advance(
+        &mut self,
+        new: Checkpoint,
+        note: &str,
+        proof: &[String],
+    ) -> Result<(), ParkFault> {
         if let Some((old, _)) = &self.latest {
             let (small, big) = if old.size <= new.size {
                 (old, &new)

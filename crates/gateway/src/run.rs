@@ -139,7 +139,10 @@ pub async fn run(
     }
     let log = ParkLog::new(verifier, outbox.checkpoint()?.as_deref())?;
     let clock = Clock::new(config.clock);
-    let http = Http::new(&config.park.url, Duration::from_secs_f64(config.park.timeout_s))?;
+    let http = Http::new(
+        &config.park.url,
+        Duration::from_secs_f64(config.park.timeout_s),
+    )?;
     let outbox = Arc::new(Mutex::new(outbox));
     info!(
         device = %config.device,
@@ -300,20 +303,21 @@ async fn deliver(
             continue;
         }
         let retry = match http.upload(&records).await {
-            Ok(answers) => {
-                match settle(&records, &answers, &mut log, &http, outbox, clock).await {
-                    Ok(retry) => retry,
-                    Err(GatewayError::Park(fault)) => {
-                        let msg = fault.to_string();
-                        error!("{msg}; delivery stopped, the records stay in the outbox");
-                        lock(outbox).event(clock.now(), "park_fault", &msg)?;
-                        return Err(GatewayError::Park(fault));
-                    }
-                    Err(e) => return Err(e),
+            Ok(answers) => match settle(&records, &answers, &mut log, &http, outbox, clock).await {
+                Ok(retry) => retry,
+                Err(GatewayError::Park(fault)) => {
+                    let msg = fault.to_string();
+                    error!("{msg}; delivery stopped, the records stay in the outbox");
+                    lock(outbox).event(clock.now(), "park_fault", &msg)?;
+                    return Err(GatewayError::Park(fault));
                 }
-            }
+                Err(e) => return Err(e),
+            },
             Err(e) => {
-                warn!("{e}; {} record(s) kept, retrying in {backoff:?}", records.len());
+                warn!(
+                    "{e}; {} record(s) kept, retrying in {backoff:?}",
+                    records.len()
+                );
                 true
             }
         };
@@ -354,7 +358,9 @@ async fn settle(
                     let proof = match http.consistency(from, to).await {
                         Ok(c) => c.proof,
                         Err(e) => {
-                            warn!("{e}; record {seq} kept until the park proves its log consistent");
+                            warn!(
+                                "{e}; record {seq} kept until the park proves its log consistent"
+                            );
                             return Ok(true);
                         }
                     };

@@ -11,7 +11,11 @@ use common::*;
 use rand::{Rng, SeedableRng};
 
 /// Waits (bounded) until the park holds uploads covering both meters up to `end`.
-async fn wait_for_park(dir: &std::path::Path, end: i64, bound: Duration) -> Vec<(u64, tanji_readings::SignedUpload)> {
+async fn wait_for_park(
+    dir: &std::path::Path,
+    end: i64,
+    bound: Duration,
+) -> Vec<(u64, tanji_readings::SignedUpload)> {
     let t0 = Instant::now();
     loop {
         let uploads = logged_uploads(dir);
@@ -26,7 +30,10 @@ async fn wait_for_park(dir: &std::path::Path, end: i64, bound: Duration) -> Vec<
         if covered {
             return uploads;
         }
-        assert!(t0.elapsed() < bound, "the park did not get intervals up to {end} within {bound:?}");
+        assert!(
+            t0.elapsed() < bound,
+            "the park did not get intervals up to {end} within {bound:?}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -38,15 +45,34 @@ async fn meters_to_park_energy_matches() {
     let park = ParkUnderTest::start().await;
     let clock = SimClock::starting(START - 300, 300.0);
     // DL/T 645: 0.01 kWh secondary counts, one per 9 s; × CT 40 → 400 Wh a count.
-    let dlt = Growth { base: 1_234_500, from: START + 1200, to: START + 3000, per_s: 1, div: 9 };
+    let dlt = Growth {
+        base: 1_234_500,
+        from: START + 1200,
+        to: START + 3000,
+        per_s: 1,
+        div: 9,
+    };
     // PV: a Wh register, 5 Wh a second.
-    let pv = Growth { base: 7_000_000, from: START + 1200, to: START + 3000, per_s: 5, div: 1 };
+    let pv = Growth {
+        base: 7_000_000,
+        from: START + 1200,
+        to: START + 3000,
+        per_s: 5,
+        div: 1,
+    };
     let dlt_addr = dlt645_meter(clock, dlt).await;
     let pv_addr = modbus_inverter(clock, pv).await;
     let dir = tempfile::tempdir().unwrap();
     let url = format!("http://{}", park.addr);
-    let cfg = gateway_config(dir.path(), &url, &park.vkey, clock, &dlt_addr, &pv_addr,
-        "poll_s = 30\nboundary_tolerance_s = 300");
+    let cfg = gateway_config(
+        dir.path(),
+        &url,
+        &park.vkey,
+        clock,
+        &dlt_addr,
+        &pv_addr,
+        "poll_s = 30\nboundary_tolerance_s = 300",
+    );
     let mut gw = spawn_gateway(dir.path(), &cfg);
     let uploads = wait_for_park(park.dir.path(), START + 5 * 900, Duration::from_secs(90)).await;
     gw.kill().unwrap();
@@ -67,7 +93,9 @@ async fn meters_to_park_energy_matches() {
     assert!(ob.acked().unwrap().len() >= 5);
     eprintln!(
         "end to end: {} records, DL/T 645 {} Wh and PV {} Wh logged, equal to the registers",
-        uploads.len(), dlt_wh, pv_wh
+        uploads.len(),
+        dlt_wh,
+        pv_wh
     );
     park.stop().await;
 }
@@ -79,14 +107,33 @@ async fn meters_to_park_energy_matches() {
 async fn power_cuts_lose_nothing_and_reuse_no_seq() {
     let park = ParkUnderTest::start().await;
     let clock = SimClock::starting(START - 100, 900.0);
-    let dlt = Growth { base: 10, from: START, to: START + 86_400, per_s: 1, div: 9 };
-    let pv = Growth { base: 0, from: START, to: START + 86_400, per_s: 3, div: 1 };
+    let dlt = Growth {
+        base: 10,
+        from: START,
+        to: START + 86_400,
+        per_s: 1,
+        div: 9,
+    };
+    let pv = Growth {
+        base: 0,
+        from: START,
+        to: START + 86_400,
+        per_s: 3,
+        div: 1,
+    };
     let dlt_addr = dlt645_meter(clock, dlt).await;
     let pv_addr = modbus_inverter(clock, pv).await;
     let proxy = Proxy::start(park.addr.clone(), false).await;
     let dir = tempfile::tempdir().unwrap();
-    let cfg = gateway_config(dir.path(), &proxy.url, &park.vkey, clock, &dlt_addr, &pv_addr,
-        "poll_s = 20\nboundary_tolerance_s = 300");
+    let cfg = gateway_config(
+        dir.path(),
+        &proxy.url,
+        &park.vkey,
+        clock,
+        &dlt_addr,
+        &pv_addr,
+        "poll_s = 20\nboundary_tolerance_s = 300",
+    );
     let seed: u64 = rand::random();
     eprintln!("power cuts: seed {seed}");
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
@@ -105,7 +152,11 @@ async fn power_cuts_lose_nothing_and_reuse_no_seq() {
     let mut gw = spawn_gateway(dir.path(), &cfg);
     let t0 = Instant::now();
     while (logged_uploads(park.dir.path()).len() as u64) <= sealed_before {
-        assert!(t0.elapsed() < Duration::from_secs(60), "backlog not delivered: {}", gateway_log(dir.path()));
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "backlog not delivered: {}",
+            gateway_log(dir.path())
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     gw.kill().unwrap();
@@ -119,12 +170,20 @@ async fn power_cuts_lose_nothing_and_reuse_no_seq() {
     // Every record sealed is logged (seqs 1..=L, checked above) or still in the outbox.
     let waiting = ob.seqs().unwrap();
     for seq in uploads.len() as u64 + 1..=sealed {
-        assert!(waiting.contains(&seq), "record {seq} is neither logged nor in the outbox: {log}");
+        assert!(
+            waiting.contains(&seq),
+            "record {seq} is neither logged nor in the outbox: {log}"
+        );
     }
-    assert!(!log.contains("park_fault") && !log.contains("refused by the park"), "{log}");
+    assert!(
+        !log.contains("park_fault") && !log.contains("refused by the park"),
+        "{log}"
+    );
     eprintln!(
         "power cuts: 24 kills in {:?}; {} records sealed, {} logged in order",
-        started.elapsed(), sealed, uploads.len()
+        started.elapsed(),
+        sealed,
+        uploads.len()
     );
     park.stop().await;
 }
@@ -136,27 +195,60 @@ async fn outage_backlog_delivered_in_order() {
     let park = ParkUnderTest::start().await;
     let speed = 3600.0;
     let clock = SimClock::starting(START - 60, speed);
-    let dlt = Growth { base: 10, from: START, to: START + 2 * 86_400, per_s: 1, div: 9 };
-    let pv = Growth { base: 0, from: START, to: START + 2 * 86_400, per_s: 3, div: 1 };
+    let dlt = Growth {
+        base: 10,
+        from: START,
+        to: START + 2 * 86_400,
+        per_s: 1,
+        div: 9,
+    };
+    let pv = Growth {
+        base: 0,
+        from: START,
+        to: START + 2 * 86_400,
+        per_s: 3,
+        div: 1,
+    };
     let dlt_addr = dlt645_meter(clock, dlt).await;
     let pv_addr = modbus_inverter(clock, pv).await;
     let proxy = Proxy::start(park.addr.clone(), false).await;
     let dir = tempfile::tempdir().unwrap();
-    let cfg = gateway_config(dir.path(), &proxy.url, &park.vkey, clock, &dlt_addr, &pv_addr,
-        "poll_s = 30\nboundary_tolerance_s = 300\n");
-    std::fs::write(&cfg, std::fs::read_to_string(&cfg).unwrap().replace("timeout_s = 2", "timeout_s = 2\nretry_max_s = 0.5")).unwrap();
+    let cfg = gateway_config(
+        dir.path(),
+        &proxy.url,
+        &park.vkey,
+        clock,
+        &dlt_addr,
+        &pv_addr,
+        "poll_s = 30\nboundary_tolerance_s = 300\n",
+    );
+    std::fs::write(
+        &cfg,
+        std::fs::read_to_string(&cfg)
+            .unwrap()
+            .replace("timeout_s = 2", "timeout_s = 2\nretry_max_s = 0.5"),
+    )
+    .unwrap();
     let mut gw = spawn_gateway(dir.path(), &cfg);
     clock.until(START + 86_400).await;
     assert!(logged_uploads(park.dir.path()).is_empty());
     let backlog = outbox(dir.path()).backlog().unwrap();
-    assert!(backlog >= 80, "a day is 96 intervals; {backlog} records waiting: {}", gateway_log(dir.path()));
+    assert!(
+        backlog >= 80,
+        "a day is 96 intervals; {backlog} records waiting: {}",
+        gateway_log(dir.path())
+    );
     proxy.set_up(true);
     let t0 = Instant::now();
     loop {
         if logged_uploads(park.dir.path()).len() as u64 >= backlog {
             break;
         }
-        assert!(t0.elapsed() < Duration::from_secs(60), "backlog not delivered: {}", gateway_log(dir.path()));
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "backlog not delivered: {}",
+            gateway_log(dir.path())
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let took = t0.elapsed();
@@ -179,12 +271,25 @@ async fn outage_backlog_delivered_in_order() {
 async fn a_forking_park_is_detected() {
     let fake = fake::ForkingPark::start().await;
     let clock = SimClock::starting(START - 100, 900.0);
-    let g = Growth { base: 0, from: START, to: START + 86_400, per_s: 1, div: 1 };
+    let g = Growth {
+        base: 0,
+        from: START,
+        to: START + 86_400,
+        per_s: 1,
+        div: 1,
+    };
     let dlt_addr = dlt645_meter(clock, g).await;
     let pv_addr = modbus_inverter(clock, g).await;
     let dir = tempfile::tempdir().unwrap();
-    let cfg = gateway_config(dir.path(), &fake.url, &fake.vkey, clock, &dlt_addr, &pv_addr,
-        "poll_s = 20\nboundary_tolerance_s = 300");
+    let cfg = gateway_config(
+        dir.path(),
+        &fake.url,
+        &fake.vkey,
+        clock,
+        &dlt_addr,
+        &pv_addr,
+        "poll_s = 20\nboundary_tolerance_s = 300",
+    );
     let mut gw = spawn_gateway(dir.path(), &cfg);
     let t0 = Instant::now();
     let status = loop {
@@ -202,9 +307,18 @@ async fn a_forking_park_is_detected() {
     assert!(log.contains("does not extend the one of size"), "{log}");
     let ob = outbox(dir.path());
     let events = ob.events().unwrap();
-    assert!(events.iter().any(|(_, kind, _)| kind == "park_fault"), "{events:?}");
-    assert!(ob.backlog().unwrap() >= 1, "the record answered from the forked tree is kept");
-    assert!(!ob.acked().unwrap().is_empty(), "the first answer was acknowledged");
+    assert!(
+        events.iter().any(|(_, kind, _)| kind == "park_fault"),
+        "{events:?}"
+    );
+    assert!(
+        ob.backlog().unwrap() >= 1,
+        "the record answered from the forked tree is kept"
+    );
+    assert!(
+        !ob.acked().unwrap().is_empty(),
+        "the first answer was acknowledged"
+    );
 }
 
 mod fake {
@@ -296,11 +410,9 @@ mod fake {
 
     impl ForkingPark {
         pub async fn start() -> ForkingPark {
-            let signer = NoteSigner::new(
-                "fake/park",
-                ed25519_dalek::SigningKey::from_bytes(&[9; 32]),
-            )
-            .unwrap();
+            let signer =
+                NoteSigner::new("fake/park", ed25519_dalek::SigningKey::from_bytes(&[9; 32]))
+                    .unwrap();
             let vkey = signer.verifier().to_string();
             let state = Arc::new(Mutex::new(State {
                 signer,
@@ -311,7 +423,9 @@ mod fake {
             let url = format!("http://{}", listener.local_addr().unwrap());
             tokio::spawn(async move {
                 loop {
-                    let Ok((mut s, _)) = listener.accept().await else { return };
+                    let Ok((mut s, _)) = listener.accept().await else {
+                        return;
+                    };
                     let state = state.clone();
                     tokio::spawn(async move {
                         let mut buf = Vec::new();

@@ -53,7 +53,8 @@ impl SimClock {
     }
 
     pub fn now(&self) -> i64 {
-        self.sim_start + ((real_ms() - self.real_start_ms) as f64 * self.speed / 1000.0).floor() as i64
+        self.sim_start
+            + ((real_ms() - self.real_start_ms) as f64 * self.speed / 1000.0).floor() as i64
     }
 
     /// Sleeps until the simulated clock reads `t`.
@@ -92,12 +93,16 @@ pub async fn dlt645_meter(clock: SimClock, growth: Growth) -> String {
     let meter = dlt645::Address::parse(DLT_ADDRESS).unwrap();
     tokio::spawn(async move {
         loop {
-            let Ok((mut s, _)) = listener.accept().await else { return };
+            let Ok((mut s, _)) = listener.accept().await else {
+                return;
+            };
             tokio::spawn(async move {
                 let mut buf = Vec::new();
                 let mut chunk = [0u8; 256];
                 loop {
-                    let Ok(n) = s.read(&mut chunk).await else { return };
+                    let Ok(n) = s.read(&mut chunk).await else {
+                        return;
+                    };
                     if n == 0 {
                         return;
                     }
@@ -114,8 +119,9 @@ pub async fn dlt645_meter(clock: SimClock, growth: Growth) -> String {
                                 continue;
                             }
                             let di = dlt645::DI_FORWARD_ACTIVE_TOTAL;
-                            let answer = dlt645::energy_answer(meter, di, &[growth.at(clock.now())])
-                                .unwrap();
+                            let answer =
+                                dlt645::energy_answer(meter, di, &[growth.at(clock.now())])
+                                    .unwrap();
                             let mut out = vec![0xFE, 0xFE];
                             out.extend(answer.encode());
                             if s.write_all(&out).await.is_err() {
@@ -138,7 +144,9 @@ pub async fn modbus_inverter(clock: SimClock, growth: Growth) -> String {
     let addr = listener.local_addr().unwrap().to_string();
     tokio::spawn(async move {
         loop {
-            let Ok((s, _)) = listener.accept().await else { return };
+            let Ok((s, _)) = listener.accept().await else {
+                return;
+            };
             tokio::spawn(serve_modbus(s, clock, growth));
         }
     });
@@ -202,7 +210,9 @@ impl Proxy {
         let f = flag.clone();
         tokio::spawn(async move {
             loop {
-                let Ok((mut inbound, _)) = listener.accept().await else { return };
+                let Ok((mut inbound, _)) = listener.accept().await else {
+                    return;
+                };
                 if !f.load(Ordering::SeqCst) {
                     drop(inbound);
                     continue;
@@ -212,7 +222,9 @@ impl Proxy {
                 // Only cuts from now on drop this connection.
                 cuts.borrow_and_update();
                 tokio::spawn(async move {
-                    let Ok(mut outbound) = TcpStream::connect(&target).await else { return };
+                    let Ok(mut outbound) = TcpStream::connect(&target).await else {
+                        return;
+                    };
                     tokio::select! {
                         _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
                         _ = cuts.changed() => {}
@@ -306,10 +318,12 @@ pub fn logged_uploads(dir: &Path) -> Vec<(u64, SignedUpload)> {
         .entries_of_kind(KIND_UPLOAD)
         .unwrap()
         .into_iter()
-        .map(|i| match LogEntry::from_logged_bytes(&store.entry(i).unwrap()).unwrap() {
-            LogEntry::Upload(u) => (i, u),
-            other => panic!("entry {i} is not an upload: {other:?}"),
-        })
+        .map(
+            |i| match LogEntry::from_logged_bytes(&store.entry(i).unwrap()).unwrap() {
+                LogEntry::Upload(u) => (i, u),
+                other => panic!("entry {i} is not an upload: {other:?}"),
+            },
+        )
         .collect()
 }
 
@@ -399,14 +413,24 @@ pub fn outbox(dir: &Path) -> tanji_gateway::outbox::Outbox {
 /// Checks the park's uploads of the test device: seqs 1..=n in log order, each chaining to the
 /// one before, and no two intervals of a meter overlapping. Returns the energy per meter (Wh)
 /// and the end of the last interval.
-pub fn check_chain(uploads: &[(u64, SignedUpload)]) -> (std::collections::BTreeMap<String, i64>, i64) {
+pub fn check_chain(
+    uploads: &[(u64, SignedUpload)],
+) -> (std::collections::BTreeMap<String, i64>, i64) {
     let mut prev = tanji_readings::ZERO_HASH;
     let mut energy = std::collections::BTreeMap::new();
     let mut covered: std::collections::BTreeMap<String, Vec<(i64, i64)>> = Default::default();
     let mut end = i64::MIN;
     for (k, (_, u)) in uploads.iter().enumerate() {
-        assert_eq!(u.body.seq, k as u64 + 1, "records in order, no seq skipped or repeated");
-        assert_eq!(u.body.prev, prev, "record {} chains to the one before", u.body.seq);
+        assert_eq!(
+            u.body.seq,
+            k as u64 + 1,
+            "records in order, no seq skipped or repeated"
+        );
+        assert_eq!(
+            u.body.prev, prev,
+            "record {} chains to the one before",
+            u.body.seq
+        );
         prev = u.record_hash();
         for c in &u.body.channels {
             assert_eq!(c.decimals, 3);

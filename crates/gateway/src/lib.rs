@@ -6,7 +6,7 @@
 //!
 //! The codecs ([`dlt645`], [`modbus`]) and the interval logic ([`intervals`]) are pure and
 //! tested on the standards' frames; [`parkcheck`] is pure too. The IO is in [`meter`]
-//! (transports), [`outbox`] (SQLite), [`uplink`] (HTTP) and [`run`] (the two tasks). It is
+//! (transports), [`outbox`] (SQLite), [`uplink`] (HTTP) and [`mod@run`] (the two tasks). It is
 //! not the park: it never validates uploads the way ingest does, and it reports no figures.
 //! `docs/gateway.md` is its manual.
 

@@ -376,6 +376,12 @@ impl Config {
                 tanji_units::ALLOWED_INTERVALS
             )));
         }
+        if let Err(e) = config.park.log_key.parse::<tanji_ledger::NoteVerifier>() {
+            return Err(invalid(format!(
+                "park.log_key {:?} is not a log verifier key (`/api/v1/log`'s verifier_key): {e}",
+                config.park.log_key
+            )));
+        }
         if config.meters.is_empty() {
             return Err(invalid("no [[meter]]: a gateway reads at least one".into()));
         }
@@ -532,7 +538,7 @@ key_file = "k"
 state_dir = "s"
 [park]
 url = "http://127.0.0.1:1"
-log_key = "x"
+log_key = "tanji/park+ad8320a7+AYqI4910CfGV/VLbLTy6XXLKZwm/HZQSG/N0iAG0D29c"
 [[meter]]
 meter = "m-1"
 carrier = "electricity_import"
@@ -551,5 +557,9 @@ tcp = "127.0.0.1:502"
         .unwrap_err()
         .to_string();
         assert!(err.contains("unknown field `bogus`"), "{err}");
+        let err = Config::parse(&text.replace("+ad8320a7+", "+ad8320a8+"), "t.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("park.log_key"), "{err}");
     }
 }

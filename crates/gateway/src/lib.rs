@@ -10,6 +10,7 @@
 //! not the park: it never validates uploads the way ingest does, and it reports no figures.
 //! `docs/gateway.md` is its manual.
 
+pub mod bench;
 pub mod config;
 pub mod dlt645;
 pub mod intervals;

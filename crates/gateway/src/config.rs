@@ -87,6 +87,11 @@ pub struct ParkConfig {
     /// The park log's verifier key (`tanji log key`, or `/api/v1/log`'s `verifier_key`):
     /// every acknowledgement's checkpoint must be signed by it.
     pub log_key: String,
+    /// Send uploads over MQTT through this broker (`mqtt://host[:port]`) instead of HTTP
+    /// (`url` still serves the consistency proofs).
+    pub mqtt: Option<String>,
+    /// The `<park>` of the MQTT topics (`tanji/<park>/<device>/up`); required with `mqtt`.
+    pub mqtt_park: Option<String>,
     /// Most records per request (default 100).
     #[serde(default = "default_batch")]
     pub max_records_per_request: usize,
@@ -381,6 +386,18 @@ impl Config {
                 "park.log_key {:?} is not a log verifier key (`/api/v1/log`'s verifier_key): {e}",
                 config.park.log_key
             )));
+        }
+        if let Some(url) = &config.park.mqtt {
+            if crate::uplink::parse_mqtt_url(url).is_none() {
+                return Err(invalid(format!(
+                    "park.mqtt {url:?} is not mqtt://host[:port]"
+                )));
+            }
+            if config.park.mqtt_park.as_deref().is_none_or(str::is_empty) {
+                return Err(invalid(
+                    "park.mqtt_park (the <park> of the topics) is required with park.mqtt".into(),
+                ));
+            }
         }
         if config.meters.is_empty() {
             return Err(invalid("no [[meter]]: a gateway reads at least one".into()));

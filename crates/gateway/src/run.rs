@@ -16,7 +16,7 @@ use crate::intervals::{Accumulator, Event};
 use crate::meter::MeterReader;
 use crate::outbox::{Acked, Outbox, OutboxError, PendingInterval};
 use crate::parkcheck::{ParkFault, ParkLog};
-use crate::uplink::{Answer, Http, UplinkError};
+use crate::uplink::{Answer, Http, Mqtt, UplinkError};
 
 /// Why the gateway stopped.
 #[derive(Debug, thiserror::Error)]
@@ -296,23 +296,35 @@ async fn deliver(
 ) -> Result<(), GatewayError> {
     let mut backoff = Duration::from_millis(100);
     let max_backoff = Duration::from_secs_f64(config.park.retry_max_s.max(0.1));
+    let mut mqtt = match (&config.park.mqtt, &config.park.mqtt_park) {
+        (Some(url), Some(park)) => Some(Mqtt::new(url, park, &config.device)?),
+        _ => None,
+    };
+    let timeout = Duration::from_secs_f64(config.park.timeout_s);
     loop {
         let records = lock(outbox).unsent(config.park.max_records_per_request)?;
         if records.is_empty() {
             tokio::time::sleep(clock.real(config.poll_s).min(Duration::from_secs(1))).await;
             continue;
         }
-        let retry = match http.upload(&records).await {
-            Ok(answers) => match settle(&records, &answers, &mut log, &http, outbox, clock).await {
-                Ok(retry) => retry,
-                Err(GatewayError::Park(fault)) => {
-                    let msg = fault.to_string();
-                    error!("{msg}; delivery stopped, the records stay in the outbox");
-                    lock(outbox).event(clock.now(), "park_fault", &msg)?;
-                    return Err(GatewayError::Park(fault));
+        let sent = match &mut mqtt {
+            Some(m) => m.upload(&records, timeout).await,
+            None => http.upload(&records).await,
+        };
+        let exact = mqtt.is_none();
+        let retry = match sent {
+            Ok(answers) => {
+                match settle(&records, &answers, &mut log, &http, outbox, clock, exact).await {
+                    Ok(retry) => retry,
+                    Err(GatewayError::Park(fault)) => {
+                        let msg = fault.to_string();
+                        error!("{msg}; delivery stopped, the records stay in the outbox");
+                        lock(outbox).event(clock.now(), "park_fault", &msg)?;
+                        return Err(GatewayError::Park(fault));
+                    }
+                    Err(e) => return Err(e),
                 }
-                Err(e) => return Err(e),
-            },
+            }
             Err(e) => {
                 warn!(
                     "{e}; {} record(s) kept, retrying in {backoff:?}",
@@ -330,7 +342,11 @@ async fn deliver(
     }
 }
 
-/// Handles the answers to `records`; returns whether to wait before sending again.
+/// Handles the answers to `records`; returns whether to wait before sending again. `exact`:
+/// the answers are paired with the records by the transport (HTTP). Over MQTT an answer that
+/// came late for an earlier message may be taken for this one's: a proof that does not prove
+/// the record is then not taken as the park's fault — the record stays and is sent again. The
+/// checkpoint's signature and the log's consistency are checked either way.
 async fn settle(
     records: &[SignedUpload],
     answers: &[Answer],
@@ -338,6 +354,7 @@ async fn settle(
     http: &Http,
     outbox: &Mutex<Outbox>,
     clock: Clock,
+    exact: bool,
 ) -> Result<bool, GatewayError> {
     for (u, a) in records.iter().zip(answers) {
         let seq = u.body.seq;
@@ -353,7 +370,14 @@ async fn settle(
                     .into());
                 };
                 let entry = u.to_entry_bytes();
-                let cp = log.check_inclusion(seq, &entry, index, &a.proof, note)?;
+                let cp = match log.check_inclusion(seq, &entry, index, &a.proof, note) {
+                    Ok(cp) => cp,
+                    Err(e @ ParkFault::BadInclusion { .. }) if !exact => {
+                        warn!("{e}; taken for an answer to an earlier message, record kept");
+                        return Ok(true);
+                    }
+                    Err(e) => return Err(e.into()),
+                };
                 if let Some((from, to)) = log.needs_proof(&cp)? {
                     let proof = match http.consistency(from, to).await {
                         Ok(c) => c.proof,

@@ -153,3 +153,124 @@ impl Http {
         Ok(text)
     }
 }
+
+/// The park over MQTT (docs/api.md, "Uploads over MQTT"): records published QoS 1 on
+/// `tanji/<park>/<device>/up`, answers read from `tanji/<park>/<device>/ack`. One message in
+/// flight at a time. Consistency proofs still come over HTTP.
+pub struct Mqtt {
+    client: rumqttc::AsyncClient,
+    up: String,
+    broker: String,
+    answers: tokio::sync::mpsc::Receiver<Vec<u8>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Mqtt {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Splits `mqtt://host[:port]` into host and port (1883 by default).
+pub fn parse_mqtt_url(url: &str) -> Option<(String, u16)> {
+    let rest = url.strip_prefix("mqtt://")?.trim_end_matches('/');
+    match rest.rsplit_once(':') {
+        Some((host, port)) => {
+            Some((host.to_string(), port.parse().ok()?)).filter(|(h, _)| !h.is_empty())
+        }
+        None => Some((rest.to_string(), 1883)).filter(|(h, _)| !h.is_empty()),
+    }
+}
+
+impl Mqtt {
+    /// Connects (in the background, reconnecting) to the broker at `url` as the device
+    /// `device` of the park whose topics are `tanji/<park>/…`.
+    pub fn new(url: &str, park: &str, device: &str) -> Result<Mqtt, UplinkError> {
+        use rumqttc::{Event, MqttOptions, Packet, QoS};
+        let (host, port) = parse_mqtt_url(url).ok_or_else(|| UplinkError::Garbled {
+            url: url.into(),
+            reason: "not mqtt://host[:port]".into(),
+        })?;
+        let mut options = MqttOptions::new(format!("tanji-gw-{park}-{device}"), host, port);
+        options
+            .set_clean_session(true)
+            .set_keep_alive(Duration::from_secs(30))
+            .set_max_packet_size(8 << 20, 8 << 20);
+        let (client, mut events) = rumqttc::AsyncClient::new(options, 16);
+        let ack = format!("tanji/{park}/{device}/ack");
+        let (tx, answers) = tokio::sync::mpsc::channel(16);
+        let sub = client.clone();
+        let topic = ack.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                match events.poll().await {
+                    Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                        let _ = sub.subscribe(&topic, QoS::AtLeastOnce).await;
+                    }
+                    Ok(Event::Incoming(Packet::Publish(p))) if p.topic == topic => {
+                        let _ = tx.send(p.payload.to_vec()).await;
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!("MQTT broker: {e}; reconnecting in 1 s");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                }
+            }
+        });
+        Ok(Mqtt {
+            client,
+            up: format!("tanji/{park}/{device}/up"),
+            broker: url.into(),
+            answers,
+            task,
+        })
+    }
+
+    /// Publishes `records` as one array and waits at most `timeout` for the answer.
+    pub async fn upload(
+        &mut self,
+        records: &[SignedUpload],
+        timeout: Duration,
+    ) -> Result<Vec<Answer>, UplinkError> {
+        let garbled = |reason: String| UplinkError::Garbled {
+            url: self.broker.clone(),
+            reason,
+        };
+        // Answers to earlier messages that came after their wait ended.
+        while self.answers.try_recv().is_ok() {}
+        let body = format!(
+            "[{}]",
+            records
+                .iter()
+                .map(upload_to_json)
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        self.client
+            .publish(&self.up, rumqttc::QoS::AtLeastOnce, false, body)
+            .await
+            .map_err(|e| garbled(format!("publishing on {}: {e}", self.up)))?;
+        let payload = tokio::time::timeout(timeout, self.answers.recv())
+            .await
+            .map_err(|_| garbled(format!("no answer on the ack topic within {timeout:?}")))?
+            .ok_or_else(|| garbled("the MQTT client stopped".into()))?;
+        let answers: Vec<Answer> = serde_json::from_slice(&payload).map_err(|e| {
+            garbled(format!(
+                "{e}: {}",
+                String::from_utf8_lossy(&payload)
+                    .chars()
+                    .take(300)
+                    .collect::<String>()
+            ))
+        })?;
+        if answers.len() != records.len() {
+            return Err(garbled(format!(
+                "{} answers to {} records (an answer to an earlier message?)",
+                answers.len(),
+                records.len()
+            )));
+        }
+        Ok(answers)
+    }
+}

@@ -258,6 +258,11 @@ pub fn device_key() -> ed25519_dalek::SigningKey {
 
 impl ParkUnderTest {
     pub async fn start() -> ParkUnderTest {
+        Self::start_with("").await
+    }
+
+    /// A park whose server config has `extra` after its `[batch]` table.
+    pub async fn start_with(extra: &str) -> ParkUnderTest {
         let dir = tempfile::tempdir().unwrap();
         let vkey = {
             let mut park = Park::create(dir.path(), "test", None).unwrap();
@@ -278,7 +283,9 @@ impl ParkUnderTest {
             .unwrap();
             park.verifier().to_string()
         };
-        let config = tanji_server::Config::parse("[batch]\nwindow_ms = 20\n", "test").unwrap();
+        let config =
+            tanji_server::Config::parse(&format!("[batch]\nwindow_ms = 20\n{extra}"), "test")
+                .unwrap();
         let server = tanji_server::Server::open(dir.path(), config).unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap().to_string();
@@ -325,6 +332,25 @@ pub fn logged_uploads(dir: &Path) -> Vec<(u64, SignedUpload)> {
             },
         )
         .collect()
+}
+
+pub const BROKER: &str = "127.0.0.1:1883";
+
+/// Whether Mosquitto is reachable; under CI=true it must be.
+pub fn broker_up() -> bool {
+    let up = std::net::TcpStream::connect_timeout(
+        &BROKER.parse().unwrap(),
+        std::time::Duration::from_secs(2),
+    )
+    .is_ok();
+    if !up {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "Mosquitto not reachable at {BROKER} (CI=true: the broker must run)"
+        );
+        eprintln!("SKIPPED: Mosquitto not reachable at {BROKER}");
+    }
+    up
 }
 
 /// Writes the gateway's key and configuration in `dir`; returns the config path.

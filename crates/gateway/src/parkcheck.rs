@@ -211,3 +211,114 @@ impl ParkLog {
         self.latest.as_ref().map(|(_, n)| n.as_str())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use tanji_ledger::{
+        consistency_proof, inclusion_proof, leaf_hash, sign_checkpoint, MemoryTree, NoteSigner,
+    };
+
+    fn signer() -> NoteSigner {
+        NoteSigner::new("test/park", ed25519_dalek::SigningKey::from_bytes(&[5; 32])).unwrap()
+    }
+
+    fn tree(entries: &[&[u8]]) -> MemoryTree {
+        MemoryTree::from_leaf_hashes(entries.iter().map(|e| leaf_hash(e)))
+    }
+
+    fn note(t: &MemoryTree, s: &NoteSigner) -> String {
+        let cp = Checkpoint {
+            origin: "test/park".into(),
+            size: t.size(),
+            root: t.root(),
+            extensions: vec![],
+        };
+        sign_checkpoint(&cp, s).unwrap()
+    }
+
+    fn b64(hashes: Vec<Hash>) -> Vec<String> {
+        hashes.iter().map(|h| BASE64.encode(h)).collect()
+    }
+
+    #[test]
+    fn an_honest_log_passes() {
+        let s = signer();
+        let mut log = ParkLog::new(s.verifier(), None).unwrap();
+        let t3 = tree(&[b"a", b"mine", b"c"]);
+        let n3 = note(&t3, &s);
+        let proof = b64(inclusion_proof(&t3, 1, 3).unwrap());
+        let cp = log.check_inclusion(7, b"mine", 1, &proof, &n3).unwrap();
+        assert_eq!(log.needs_proof(&cp).unwrap(), None);
+        log.advance(cp, &n3, &[]).unwrap();
+        let t5 = tree(&[b"a", b"mine", b"c", b"d", b"e"]);
+        let n5 = note(&t5, &s);
+        let cp5 = log.open(&n5).unwrap();
+        assert_eq!(log.needs_proof(&cp5).unwrap(), Some((3, 5)));
+        log.advance(cp5, &n5, &b64(consistency_proof(&t5, 3, 5).unwrap()))
+            .unwrap();
+        assert_eq!(log.latest().unwrap().size, 5);
+        // The older checkpoint again: checked, not taken.
+        let cp3 = log.open(&n3).unwrap();
+        log.advance(cp3, &n3, &b64(consistency_proof(&t5, 3, 5).unwrap()))
+            .unwrap();
+        assert_eq!(log.latest().unwrap().size, 5);
+    }
+
+    #[test]
+    fn a_wrong_key_a_bad_proof_a_fork_and_a_dropped_record_are_named() {
+        let s = signer();
+        let other =
+            NoteSigner::new("test/park", ed25519_dalek::SigningKey::from_bytes(&[6; 32])).unwrap();
+        let mut log = ParkLog::new(s.verifier(), None).unwrap();
+        let t = tree(&[b"a", b"mine"]);
+        let proof = b64(inclusion_proof(&t, 1, 2).unwrap());
+        assert!(matches!(
+            log.check_inclusion(1, b"mine", 1, &proof, &note(&t, &other)),
+            Err(ParkFault::BadCheckpoint { size: Some(2), .. })
+        ));
+        assert!(matches!(
+            log.check_inclusion(1, b"not mine", 1, &proof, &note(&t, &s)),
+            Err(ParkFault::BadInclusion {
+                seq: 1,
+                index: 1,
+                size: 2,
+                ..
+            })
+        ));
+        let n = note(&t, &s);
+        let cp = log.check_inclusion(1, b"mine", 1, &proof, &n).unwrap();
+        log.advance(cp, &n, &[]).unwrap();
+        // Same size, another root: a fork.
+        let forked = tree(&[b"a", b"changed"]);
+        let cp = log.open(&note(&forked, &s)).unwrap();
+        assert!(matches!(
+            log.needs_proof(&cp),
+            Err(ParkFault::Fork { size: 2, .. })
+        ));
+        // A bigger log without the acknowledged record: no consistency proof can pass.
+        let dropped = tree(&[b"a", b"c", b"d"]);
+        let nd = note(&dropped, &s);
+        let cp = log.open(&nd).unwrap();
+        let err = log
+            .advance(cp, &nd, &b64(consistency_proof(&dropped, 2, 3).unwrap()))
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ParkFault::Inconsistent {
+                    old_size: 2,
+                    new_size: 3,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert_eq!(
+            log.latest().unwrap().size,
+            2,
+            "the last good checkpoint is kept"
+        );
+    }
+}

@@ -113,6 +113,56 @@ async fn meters_to_park_energy_matches() {
     park.stop().await;
 }
 
+/// The DL/T 645 meter on a serial line (a pseudo-terminal, 2400 baud 8E1 as configured):
+/// the same exact energy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dlt645_meter_on_a_serial_line() {
+    let park = ParkUnderTest::start().await;
+    let clock = SimClock::starting(START - 300, 300.0);
+    let dlt = Growth {
+        base: 99_999_000,
+        from: START + 1200,
+        to: START + 3000,
+        per_s: 1,
+        div: 9,
+    };
+    let pv = Growth {
+        base: 0,
+        from: START,
+        to: START,
+        per_s: 0,
+        div: 1,
+    };
+    let (tty, _keep) = dlt645_meter_on_pty(clock, dlt);
+    let pv_addr = modbus_inverter(clock, pv).await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("http://{}", park.addr);
+    let cfg = gateway_config(
+        dir.path(),
+        &url,
+        &park.vkey,
+        clock,
+        "unused",
+        &pv_addr,
+        "poll_s = 30\nboundary_tolerance_s = 300",
+    );
+    let text = std::fs::read_to_string(&cfg).unwrap().replace(
+        "tcp = \"unused\"",
+        &format!("serial = {{ path = \"{tty}\", baud = 2400, parity = \"even\" }}"),
+    );
+    std::fs::write(&cfg, text).unwrap();
+    let mut gw = spawn_gateway(dir.path(), &cfg);
+    let uploads = wait_for_park(park.dir.path(), START + 5 * 900, Duration::from_secs(90)).await;
+    gw.kill().unwrap();
+    gw.wait().unwrap();
+    let log = gateway_log(dir.path());
+    let (energy, _) = check_chain(&uploads);
+    // 200 counts of 400 Wh, across the register's rollover at 10^8 counts (999999.99 kWh).
+    assert_eq!(energy.get(DLT_METER), Some(&80_000), "{log}");
+    assert_eq!(energy.get(PV_METER), Some(&0), "{log}");
+    park.stop().await;
+}
+
 /// The same over MQTT: the gateway publishes to Mosquitto, the park's server takes the
 /// uploads from there and answers on the device's ack topic.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

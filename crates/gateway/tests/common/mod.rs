@@ -136,6 +136,55 @@ pub async fn dlt645_meter(clock: SimClock, growth: Growth) -> String {
     addr
 }
 
+/// A DL/T 645 meter on a serial line: the master side of a pseudo-terminal answers reads,
+/// the gateway opens the slave side as its serial port. Returns the slave's path and a handle
+/// of it kept open (so the master never sees a hang-up between the gateway's opens).
+pub fn dlt645_meter_on_pty(clock: SimClock, growth: Growth) -> (String, std::fs::File) {
+    use rustix::pty::{grantpt, openpt, ptsname, unlockpt, OpenptFlags};
+    use std::io::{Read, Write};
+    let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY).unwrap();
+    grantpt(&master).unwrap();
+    unlockpt(&master).unwrap();
+    let path = ptsname(&master, Vec::new()).unwrap().into_string().unwrap();
+    let keep = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&path)
+        .unwrap();
+    let meter = dlt645::Address::parse(DLT_ADDRESS).unwrap();
+    let mut file = std::fs::File::from(master);
+    std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 256];
+        loop {
+            let n = match file.read(&mut chunk) {
+                Ok(0) | Err(_) => {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                    continue;
+                }
+                Ok(n) => n,
+            };
+            buf.extend_from_slice(&chunk[..n]);
+            match dlt645::decode_frame(&buf) {
+                Err(dlt645::Dlt645Error::Incomplete { .. }) => continue,
+                Err(_) => buf.clear(),
+                Ok((frame, used)) => {
+                    buf.drain(..used);
+                    if frame.address == meter && frame.control == dlt645::CONTROL_READ {
+                        let di = dlt645::DI_FORWARD_ACTIVE_TOTAL;
+                        let answer =
+                            dlt645::energy_answer(meter, di, &[growth.at(clock.now())]).unwrap();
+                        let mut out = vec![0xFE, 0xFE];
+                        out.extend(answer.encode());
+                        let _ = file.write_all(&out);
+                    }
+                }
+            }
+        }
+    });
+    (path, keep)
+}
+
 /// A Modbus TCP inverter: input register 100..102 holds its yield in Wh (u32, low word
 /// first). Written here from the Modbus application protocol (MBAP header, functions 03 and
 /// 04), independently of the gateway's client library.

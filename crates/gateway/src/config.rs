@@ -84,7 +84,7 @@ fn default_poll() -> f64 {
 pub struct ParkConfig {
     /// The park server's base URL (`tanji serve --listen`), e.g. `http://10.0.0.2:8080`.
     pub url: String,
-    /// The park log's verifier key (`tanji log key`, or `/api/v1/log`'s `verifier_key`):
+    /// The park log's verifier key (`tanji log key --dir PARK`, or `vkey` of `GET /api/v1/log`):
     /// every acknowledgement's checkpoint must be signed by it.
     pub log_key: String,
     /// Send uploads over MQTT through this broker (`mqtt://host[:port]`) instead of HTTP
@@ -347,10 +347,56 @@ impl Meter {
         }
     }
 
+    /// One line saying how the meter is read, for `tanji-gateway check`.
+    pub fn describe(&self) -> String {
+        let how = match &self.protocol {
+            Protocol::Dlt645 { address, di } => format!("DL/T 645 meter {address}, DI {di}"),
+            Protocol::Modbus {
+                unit_id,
+                register,
+                kind,
+                value_type,
+                word_order,
+            } => format!(
+                "Modbus unit {unit_id}, {kind:?} register {register}, {value_type:?}, {word_order:?} word order"
+            )
+            .to_lowercase(),
+        };
+        let at = match &self.transport {
+            Transport::Tcp(a) => format!("TCP {a}"),
+            Transport::Serial(p, b, parity) => {
+                format!("serial {p} ({b} baud, 8 data bits, {parity} parity, 1 stop bit)")
+            }
+        };
+        let g = gcd(self.factor.num, self.factor.den);
+        let (n, d) = (self.factor.num / g, self.factor.den / g);
+        let per = if d == 1 {
+            n.to_string()
+        } else {
+            format!("{n}/{d}")
+        };
+        let mode = match self.mode {
+            Mode::Cumulative => "cumulative",
+            Mode::Interval => "interval",
+        };
+        format!(
+            "meter {}: {how} on {at}; {} in {} ({mode}), {per} {} a count, {} decimals",
+            self.meter, self.carrier, self.unit, self.unit, self.decimals
+        )
+    }
+
     /// The rollover in the upload's fixed point, if the register rolls over.
     pub fn rollover_fixed(&self) -> Option<i128> {
         self.rollover
             .and_then(|r| self.to_fixed(RawValue::Int(i128::from(r))))
+    }
+}
+
+fn gcd(a: i128, b: i128) -> i128 {
+    if b == 0 {
+        a.abs().max(1)
+    } else {
+        gcd(b, a % b)
     }
 }
 
@@ -383,7 +429,7 @@ impl Config {
         }
         if let Err(e) = config.park.log_key.parse::<tanji_ledger::NoteVerifier>() {
             return Err(invalid(format!(
-                "park.log_key {:?} is not a log verifier key (`/api/v1/log`'s verifier_key): {e}",
+                "park.log_key {:?} is not a log verifier key (`/api/v1/log`'s `vkey`): {e}",
                 config.park.log_key
             )));
         }

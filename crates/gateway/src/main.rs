@@ -68,10 +68,7 @@ fn main() -> ExitCode {
         "check" => {
             println!("device {} → {}", config.device, config.park.url);
             for m in &meters {
-                println!(
-                    "meter {}: {:?} over {:?}, {} {} × {}/{}",
-                    m.meter, m.protocol, m.transport, m.carrier, m.unit, m.factor.num, m.factor.den
-                );
+                println!("{}", m.describe());
             }
             ExitCode::SUCCESS
         }

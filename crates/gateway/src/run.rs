@@ -301,6 +301,7 @@ async fn deliver(
         _ => None,
     };
     let timeout = Duration::from_secs_f64(config.park.timeout_s);
+    let mut skew = Skew::default();
     loop {
         let records = lock(outbox).unsent(config.park.max_records_per_request)?;
         if records.is_empty() {
@@ -309,7 +310,12 @@ async fn deliver(
         }
         let sent = match &mut mqtt {
             Some(m) => m.upload(&records, timeout).await,
-            None => http.upload(&records).await,
+            None => http.upload(&records).await.map(|(answers, date)| {
+                if let Some(park_now) = date.filter(|_| config.clock.is_none()) {
+                    skew.observe(park_now, clock.now(), outbox);
+                }
+                answers
+            }),
         };
         let exact = mqtt.is_none();
         let retry = match sent {
@@ -338,6 +344,34 @@ async fn deliver(
             backoff = (backoff * 2).min(max_backoff);
         } else {
             backoff = Duration::from_millis(100);
+        }
+    }
+}
+
+/// The gateway's clock against the park's (the `Date` of its answers, to the second): an
+/// offset beyond [`Skew::LIMIT_S`] is logged and journaled, at most once an hour. Nothing is
+/// corrected: intervals stay on the gateway's clock (docs/gateway.md, "The clock").
+#[derive(Default)]
+struct Skew {
+    last_warned: Option<i64>,
+}
+
+impl Skew {
+    const LIMIT_S: i64 = 60;
+
+    fn observe(&mut self, park_now: i64, now: i64, outbox: &Mutex<Outbox>) {
+        let offset = now - park_now;
+        if offset.abs() <= Self::LIMIT_S || self.last_warned.is_some_and(|t| now - t < 3600) {
+            return;
+        }
+        self.last_warned = Some(now);
+        let msg = format!(
+            "the gateway's clock is {offset} s {} the park's; intervals are placed by the gateway's clock — synchronise it",
+            if offset > 0 { "ahead of" } else { "behind" }
+        );
+        warn!("{msg}");
+        if let Err(e) = lock(outbox).event(now, "clock", &msg) {
+            warn!("{e}");
         }
     }
 }
@@ -418,4 +452,34 @@ async fn settle(
         }
     }
     Ok(false)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn clock_skew_is_journaled_once_an_hour() {
+        let dir = tempfile::tempdir().unwrap();
+        let outbox = Mutex::new(Outbox::open(dir.path()).unwrap());
+        let mut skew = Skew::default();
+        skew.observe(10_000, 10_030, &outbox);
+        assert!(
+            lock(&outbox).events().unwrap().is_empty(),
+            "30 s is within the limit"
+        );
+        skew.observe(10_000, 10_240, &outbox);
+        skew.observe(10_000, 10_300, &outbox);
+        let events = lock(&outbox).events().unwrap();
+        assert_eq!(events.len(), 1);
+        assert_eq!(
+            events[0].2,
+            "the gateway's clock is 240 s ahead of the park's; intervals are placed by the gateway's clock — synchronise it"
+        );
+        skew.observe(20_000, 10_240 + 3600, &outbox);
+        assert!(lock(&outbox).events().unwrap()[1]
+            .2
+            .contains("6160 s behind"));
+    }
 }

@@ -92,8 +92,12 @@ impl Http {
         })
     }
 
-    /// Posts `records` as one array; returns one answer per record, in order.
-    pub async fn upload(&self, records: &[SignedUpload]) -> Result<Vec<Answer>, UplinkError> {
+    /// Posts `records` as one array; returns one answer per record, in order, and the park's
+    /// clock (its `Date` header, Unix seconds) if it sent one.
+    pub async fn upload(
+        &self,
+        records: &[SignedUpload],
+    ) -> Result<(Vec<Answer>, Option<i64>), UplinkError> {
         let url = format!("{}/api/v1/uploads", self.base);
         let body = format!(
             "[{}]",
@@ -103,7 +107,7 @@ impl Http {
                 .collect::<Vec<_>>()
                 .join(",")
         );
-        let text = self.call(self.client.post(&url).body(body), &url).await?;
+        let (text, date) = self.call(self.client.post(&url).body(body), &url).await?;
         let answers: Vec<Answer> =
             serde_json::from_str(&text).map_err(|e| UplinkError::Garbled {
                 url: url.clone(),
@@ -115,13 +119,13 @@ impl Http {
                 reason: format!("{} answers to {} records", answers.len(), records.len()),
             });
         }
-        Ok(answers)
+        Ok((answers, date))
     }
 
     /// The consistency proof between the trees of `from` and `to` leaves.
     pub async fn consistency(&self, from: u64, to: u64) -> Result<Consistency, UplinkError> {
         let url = format!("{}/api/v1/proof/consistency?from={from}&to={to}", self.base);
-        let text = self.call(self.client.get(&url), &url).await?;
+        let (text, _) = self.call(self.client.get(&url), &url).await?;
         let c: Consistency = serde_json::from_str(&text).map_err(|e| UplinkError::Garbled {
             url: url.clone(),
             reason: e.to_string(),
@@ -135,12 +139,21 @@ impl Http {
         Ok(c)
     }
 
-    async fn call(&self, req: reqwest::RequestBuilder, url: &str) -> Result<String, UplinkError> {
+    async fn call(
+        &self,
+        req: reqwest::RequestBuilder,
+        url: &str,
+    ) -> Result<(String, Option<i64>), UplinkError> {
         let http = |source| UplinkError::Http {
             url: url.into(),
             source,
         };
         let res = req.send().await.map_err(http)?;
+        let date = res
+            .headers()
+            .get("date")
+            .and_then(|d| d.to_str().ok())
+            .and_then(http_date);
         let status = res.status().as_u16();
         let text = res.text().await.map_err(http)?;
         if status != 200 {
@@ -150,8 +163,20 @@ impl Http {
                 body: text.chars().take(500).collect(),
             });
         }
-        Ok(text)
+        Ok((text, date))
     }
+}
+
+/// Parses an HTTP date (IMF-fixdate, `Thu, 03 Dec 2026 20:41:11 GMT`) into Unix seconds.
+pub fn http_date(text: &str) -> Option<i64> {
+    let [_, day, month, year, hms, "GMT"] = text.split_whitespace().collect::<Vec<_>>()[..] else {
+        return None;
+    };
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let month = MONTHS.iter().position(|m| *m == month)? + 1;
+    tanji_units::time::parse_rfc3339(&format!("{year}-{month:02}-{day:0>2}T{hms}Z")).ok()
 }
 
 /// The park over MQTT (docs/api.md, "Uploads over MQTT"): records published QoS 1 on
@@ -272,5 +297,29 @@ impl Mqtt {
             )));
         }
         Ok(answers)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_dates() {
+        assert_eq!(
+            http_date("Thu, 01 Jan 2026 00:00:00 GMT"),
+            Some(1_767_225_600)
+        );
+        assert_eq!(http_date("Thu, 01 Jan 2026 00:00:00 UTC"), None);
+        assert_eq!(http_date("yesterday"), None);
+        assert_eq!(
+            parse_mqtt_url("mqtt://127.0.0.1:1883"),
+            Some(("127.0.0.1".into(), 1883))
+        );
+        assert_eq!(
+            parse_mqtt_url("mqtt://broker"),
+            Some(("broker".into(), 1883))
+        );
+        assert_eq!(parse_mqtt_url("http://broker"), None);
     }
 }

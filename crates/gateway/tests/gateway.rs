@@ -84,7 +84,7 @@ async fn meters_to_park_energy_matches() {
         clock,
         &dlt_addr,
         &pv_addr,
-        "poll_s = 30\nboundary_tolerance_s = 300",
+        "poll_s = 30\nboundary_tolerance_s = 450",
     );
     let mut gw = spawn_gateway(dir.path(), &cfg);
     let uploads = wait_for_park(park.dir.path(), START + 5 * 900, Duration::from_secs(90)).await;
@@ -144,7 +144,7 @@ async fn dlt645_meter_on_a_serial_line() {
         clock,
         "unused",
         &pv_addr,
-        "poll_s = 30\nboundary_tolerance_s = 300",
+        "poll_s = 30\nboundary_tolerance_s = 450",
     );
     let text = std::fs::read_to_string(&cfg).unwrap().replace(
         "tcp = \"unused\"",
@@ -201,7 +201,7 @@ async fn meters_to_park_over_mqtt() {
         clock,
         &dlt_addr,
         &pv_addr,
-        "poll_s = 30\nboundary_tolerance_s = 300",
+        "poll_s = 30\nboundary_tolerance_s = 450",
     );
     let text = std::fs::read_to_string(&cfg).unwrap().replace(
         "timeout_s = 2",

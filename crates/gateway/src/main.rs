@@ -72,6 +72,13 @@ fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
+        "events" if !config.state_dir.join("outbox.sqlite").exists() => {
+            eprintln!(
+                "error: no outbox in {}: the gateway has not run with this state_dir yet",
+                config.state_dir.display()
+            );
+            ExitCode::FAILURE
+        }
         "events" => {
             match tanji_gateway::outbox::Outbox::open(&config.state_dir).and_then(|o| o.events()) {
                 Ok(events) => {

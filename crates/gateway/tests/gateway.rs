@@ -113,28 +113,29 @@ async fn meters_to_park_energy_matches() {
     park.stop().await;
 }
 
-/// The DL/T 645 meter on a serial line (a pseudo-terminal, 2400 baud 8E1 as configured):
-/// the same exact energy.
+/// Both meters on serial lines (pseudo-terminals): the DL/T 645 meter at 2400 baud 8E1, its
+/// register rolling over mid-test, and the inverter as Modbus RTU at 9600 baud 8N1. The same
+/// exact energy.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn dlt645_meter_on_a_serial_line() {
+async fn meters_on_serial_lines() {
     let park = ParkUnderTest::start().await;
     let clock = SimClock::starting(START - 300, 300.0);
     let dlt = Growth {
-        base: 99_999_000,
+        base: 99_999_900,
         from: START + 1200,
         to: START + 3000,
         per_s: 1,
         div: 9,
     };
     let pv = Growth {
-        base: 0,
-        from: START,
-        to: START,
-        per_s: 0,
+        base: 4_294_960_000,
+        from: START + 1200,
+        to: START + 3000,
+        per_s: 11,
         div: 1,
     };
-    let (tty, _keep) = dlt645_meter_on_pty(clock, dlt);
-    let pv_addr = modbus_inverter(clock, pv).await;
+    let (dlt_tty, _keep) = dlt645_meter_on_pty(clock, dlt);
+    let (pv_tty, _keep_pv) = modbus_rtu_on_pty(clock, pv);
     let dir = tempfile::tempdir().unwrap();
     let url = format!("http://{}", park.addr);
     let cfg = gateway_config(
@@ -142,14 +143,20 @@ async fn dlt645_meter_on_a_serial_line() {
         &url,
         &park.vkey,
         clock,
-        "unused",
-        &pv_addr,
+        "dlt-line",
+        "pv-line",
         "poll_s = 30\nboundary_tolerance_s = 450",
     );
-    let text = std::fs::read_to_string(&cfg).unwrap().replace(
-        "tcp = \"unused\"",
-        &format!("serial = {{ path = \"{tty}\", baud = 2400, parity = \"even\" }}"),
-    );
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace(
+            "tcp = \"dlt-line\"",
+            &format!("serial = {{ path = \"{dlt_tty}\", baud = 2400, parity = \"even\" }}"),
+        )
+        .replace(
+            "tcp = \"pv-line\"",
+            &format!("serial = {{ path = \"{pv_tty}\", baud = 9600, parity = \"none\" }}"),
+        );
     std::fs::write(&cfg, text).unwrap();
     let mut gw = spawn_gateway(dir.path(), &cfg);
     let uploads = wait_for_park(park.dir.path(), START + 5 * 900, Duration::from_secs(90)).await;
@@ -157,9 +164,10 @@ async fn dlt645_meter_on_a_serial_line() {
     gw.wait().unwrap();
     let log = gateway_log(dir.path());
     let (energy, _) = check_chain(&uploads);
-    // 200 counts of 400 Wh, across the register's rollover at 10^8 counts (999999.99 kWh).
+    // 200 counts of 400 Wh, across the DL/T 645 register's rollover at 10^8 counts
+    // (999999.99 kWh); 19,800 Wh across the u32 Wh register's rollover at 2^32.
     assert_eq!(energy.get(DLT_METER), Some(&80_000), "{log}");
-    assert_eq!(energy.get(PV_METER), Some(&0), "{log}");
+    assert_eq!(energy.get(PV_METER), Some(&19_800), "{log}");
     park.stop().await;
 }
 

@@ -172,13 +172,91 @@ pub fn dlt645_meter_on_pty(clock: SimClock, growth: Growth) -> (String, std::fs:
                     buf.drain(..used);
                     if frame.address == meter && frame.control == dlt645::CONTROL_READ {
                         let di = dlt645::DI_FORWARD_ACTIVE_TOTAL;
-                        let answer =
-                            dlt645::energy_answer(meter, di, &[growth.at(clock.now())]).unwrap();
+                        // Eight digits: the register rolls over at 10^8 counts.
+                        let value = growth.at(clock.now()) % 100_000_000;
+                        let answer = dlt645::energy_answer(meter, di, &[value]).unwrap();
                         let mut out = vec![0xFE, 0xFE];
                         out.extend(answer.encode());
                         let _ = file.write_all(&out);
                     }
                 }
+            }
+        }
+    });
+    (path, keep)
+}
+
+/// CRC-16/MODBUS (polynomial A001H reflected, initial FFFFH), sent low byte first.
+pub fn crc16(bytes: &[u8]) -> u16 {
+    let mut crc: u16 = 0xFFFF;
+    for b in bytes {
+        crc ^= u16::from(*b);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xA001
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    crc
+}
+
+/// A Modbus RTU inverter (unit 1) on a serial line (a pseudo-terminal): input registers
+/// 100..102 hold its yield in Wh, u32 low word first. Written from the Modbus serial line
+/// specification (RTU frames with CRC-16), independently of the gateway's client library.
+pub fn modbus_rtu_on_pty(clock: SimClock, growth: Growth) -> (String, std::fs::File) {
+    use rustix::pty::{grantpt, openpt, ptsname, unlockpt, OpenptFlags};
+    use std::io::{Read, Write};
+    let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY).unwrap();
+    grantpt(&master).unwrap();
+    unlockpt(&master).unwrap();
+    let path = ptsname(&master, Vec::new()).unwrap().into_string().unwrap();
+    let keep = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&path)
+        .unwrap();
+    let mut file = std::fs::File::from(master);
+    std::thread::spawn(move || {
+        let mut buf: Vec<u8> = Vec::new();
+        let mut chunk = [0u8; 256];
+        loop {
+            let n = match file.read(&mut chunk) {
+                Ok(0) | Err(_) => {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                    continue;
+                }
+                Ok(n) => n,
+            };
+            buf.extend_from_slice(&chunk[..n]);
+            // Requests of functions 03 and 04 are 8 bytes: unit, function, start, count, CRC.
+            while buf.len() >= 8 {
+                let req: Vec<u8> = buf.drain(..8).collect();
+                let crc = crc16(&req[..6]).to_le_bytes();
+                if req[6..] != crc || req[0] != 1 {
+                    buf.clear();
+                    break;
+                }
+                let start = u16::from_be_bytes([req[2], req[3]]);
+                let count = u16::from_be_bytes([req[4], req[5]]);
+                let mut reply = vec![1, req[1]];
+                if req[1] == 0x04 && start == 100 && count == 2 {
+                    let words = modbus::encode(
+                        RawValue::Int(i128::from(growth.at(clock.now()))),
+                        ValueType::U32,
+                        WordOrder::Little,
+                    );
+                    reply.push(4);
+                    for w in words {
+                        reply.extend_from_slice(&w.to_be_bytes());
+                    }
+                } else {
+                    reply = vec![1, req[1] | 0x80, 0x02];
+                }
+                let crc = crc16(&reply).to_le_bytes();
+                reply.extend_from_slice(&crc);
+                let _ = file.write_all(&reply);
             }
         }
     });

@@ -215,6 +215,11 @@ impl Outbox {
         rows.collect::<Result<_, _>>().map_err(self.sql())
     }
 
+    /// The intervals waiting for a record, by meter and start.
+    pub fn pending(&self) -> Result<Vec<PendingInterval>, OutboxError> {
+        read_pending(&self.conn).map_err(self.sql())
+    }
+
     /// How many intervals wait for a record.
     pub fn pending_count(&self) -> Result<u64, OutboxError> {
         self.conn
@@ -248,25 +253,7 @@ impl Outbox {
                 what: "a reserved record is unsigned: sign it before sealing the next".into(),
             });
         }
-        let pending: Vec<PendingInterval> = {
-            let mut st = tx
-                .prepare("SELECT meter, carrier, unit, decimals, start, interval_s, value FROM pending ORDER BY meter, start")
-                .map_err(sql)?;
-            let rows = st
-                .query_map([], |r| {
-                    Ok(PendingInterval {
-                        meter: r.get(0)?,
-                        carrier: r.get(1)?,
-                        unit: r.get(2)?,
-                        decimals: r.get(3)?,
-                        start: r.get(4)?,
-                        interval_s: r.get(5)?,
-                        value: r.get(6)?,
-                    })
-                })
-                .map_err(sql)?;
-            rows.collect::<Result<_, _>>().map_err(sql)?
-        };
+        let pending = read_pending(&tx).map_err(sql)?;
         if pending.is_empty() {
             return Ok(None);
         }
@@ -498,6 +485,24 @@ impl Outbox {
             .map(drop)
             .map_err(self.sql())
     }
+}
+
+fn read_pending(conn: &Connection) -> rusqlite::Result<Vec<PendingInterval>> {
+    let mut st = conn.prepare(
+        "SELECT meter, carrier, unit, decimals, start, interval_s, value FROM pending ORDER BY meter, start",
+    )?;
+    let rows = st.query_map([], |r| {
+        Ok(PendingInterval {
+            meter: r.get(0)?,
+            carrier: r.get(1)?,
+            unit: r.get(2)?,
+            decimals: r.get(3)?,
+            start: r.get(4)?,
+            interval_s: r.get(5)?,
+            value: r.get(6)?,
+        })
+    })?;
+    rows.collect()
 }
 
 fn meta_str(tx: &Connection, key: &str) -> rusqlite::Result<Option<String>> {

@@ -67,6 +67,30 @@ impl SimClock {
     }
 }
 
+/// Every register value each TCP meter simulator served, by its address.
+static SERVED: std::sync::Mutex<std::collections::BTreeMap<String, Vec<u64>>> =
+    std::sync::Mutex::new(std::collections::BTreeMap::new());
+
+fn serve_value(addr: &str, value: u64) -> u64 {
+    SERVED
+        .lock()
+        .unwrap()
+        .entry(addr.to_string())
+        .or_default()
+        .push(value);
+    value
+}
+
+/// The register values the meter simulator at `addr` served.
+pub fn served(addr: &str) -> Vec<u64> {
+    SERVED
+        .lock()
+        .unwrap()
+        .get(addr)
+        .cloned()
+        .unwrap_or_default()
+}
+
 /// How a meter's register grows: flat before `from`, `per_s` counts a second (×1/`div`) until
 /// `to`, flat after.
 #[derive(Clone, Copy, Debug)]
@@ -91,11 +115,13 @@ pub async fn dlt645_meter(clock: SimClock, growth: Growth) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();
     let meter = dlt645::Address::parse(DLT_ADDRESS).unwrap();
+    let served_as = addr.clone();
     tokio::spawn(async move {
         loop {
             let Ok((mut s, _)) = listener.accept().await else {
                 return;
             };
+            let served_as = served_as.clone();
             tokio::spawn(async move {
                 let mut buf = Vec::new();
                 let mut chunk = [0u8; 256];
@@ -119,9 +145,12 @@ pub async fn dlt645_meter(clock: SimClock, growth: Growth) -> String {
                                 continue;
                             }
                             let di = dlt645::DI_FORWARD_ACTIVE_TOTAL;
-                            let answer =
-                                dlt645::energy_answer(meter, di, &[growth.at(clock.now())])
-                                    .unwrap();
+                            let answer = dlt645::energy_answer(
+                                meter,
+                                di,
+                                &[serve_value(&served_as, growth.at(clock.now()))],
+                            )
+                            .unwrap();
                             let mut out = vec![0xFE, 0xFE];
                             out.extend(answer.encode());
                             if s.write_all(&out).await.is_err() {
@@ -269,18 +298,19 @@ pub fn modbus_rtu_on_pty(clock: SimClock, growth: Growth) -> (String, std::fs::F
 pub async fn modbus_inverter(clock: SimClock, growth: Growth) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();
+    let served_as = addr.clone();
     tokio::spawn(async move {
         loop {
             let Ok((s, _)) = listener.accept().await else {
                 return;
             };
-            tokio::spawn(serve_modbus(s, clock, growth));
+            tokio::spawn(serve_modbus(s, clock, growth, served_as.clone()));
         }
     });
     addr
 }
 
-async fn serve_modbus(mut s: TcpStream, clock: SimClock, growth: Growth) {
+async fn serve_modbus(mut s: TcpStream, clock: SimClock, growth: Growth, served_as: String) {
     loop {
         let mut head = [0u8; 7];
         if s.read_exact(&mut head).await.is_err() {
@@ -295,7 +325,7 @@ async fn serve_modbus(mut s: TcpStream, clock: SimClock, growth: Growth) {
         let start = u16::from_be_bytes([pdu[1], pdu[2]]);
         let count = u16::from_be_bytes([pdu[3], pdu[4]]);
         let words = modbus::encode(
-            RawValue::Int(i128::from(growth.at(clock.now()))),
+            RawValue::Int(i128::from(serve_value(&served_as, growth.at(clock.now())))),
             ValueType::U32,
             WordOrder::Little,
         );

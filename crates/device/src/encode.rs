@@ -355,3 +355,5 @@ pub fn sign_into<C: ChannelFields>(
         record_hash,
     })
 }
+
+impl core::error::Error for EncodeError {}

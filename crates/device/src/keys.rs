@@ -446,3 +446,5 @@ impl UploadSigner for SigningKey {
         }
     }
 }
+
+impl core::error::Error for KeyError {}

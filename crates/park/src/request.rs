@@ -5,7 +5,7 @@
 //! exactly the same entry for the same request.
 
 use serde::Deserialize;
-use tanji_readings::DeviceRegistration;
+use tanji_readings::{DeviceRegistration, KeyType, PublicKey};
 use tanji_units::{Carrier, Dimension, Unit};
 
 /// One meter's registration request. Field names are the JSON body's; the CLI's flags are
@@ -15,8 +15,12 @@ use tanji_units::{Carrier, Dimension, Unit};
 pub struct RegistrationRequest {
     /// Device id.
     pub device: String,
-    /// The device's Ed25519 public key, 64 hex characters.
+    /// The device's public key in hex: Ed25519 32 bytes; SM2 and P-256 a SEC1 point,
+    /// compressed (33 bytes) or uncompressed (65; logged compressed).
     pub public_key: String,
+    /// The key type: `ed25519` (the default), `sm2` (SM2 with SM3) or `p256` (ECDSA P-256).
+    #[serde(default)]
+    pub key_type: Option<String>,
     /// The enterprise the meter belongs to.
     pub enterprise: String,
     /// Meter id.
@@ -61,6 +65,13 @@ pub fn default_unit(carrier: Carrier) -> Unit {
         Carrier::Coal | Carrier::Lpg | Carrier::Steam => Unit::T,
         Carrier::Heat => Unit::GJ,
         _ => Unit::KWh,
+    }
+}
+
+fn key_hint(key_type: KeyType) -> &'static str {
+    match key_type {
+        KeyType::Ed25519 => "64 hex characters, as `tanji device keygen` prints",
+        _ => "a SEC1 point, 66 hex characters compressed or 130 uncompressed",
     }
 }
 
@@ -131,17 +142,29 @@ impl RegistrationRequest {
                 format!("rated capacity {rated}: must be a positive number below 10^12"),
             ));
         }
-        let public_key: [u8; 32] = hex::decode(self.public_key.trim())
-            .ok()
-            .and_then(|b| b.try_into().ok())
-            .ok_or_else(|| {
+        let key_type = match self.key_type.as_deref() {
+            None => KeyType::Ed25519,
+            Some(name) => KeyType::from_name(name).ok_or_else(|| {
+                bad(
+                    "key_type",
+                    format!("{name:?}: known key types are ed25519 (the default), sm2, p256"),
+                )
+            })?,
+        };
+        let public_key = hex::decode(self.public_key.trim())
+            .map_err(|_| {
                 bad(
                     "public_key",
                     format!(
-                        "{:?}: expected 64 hex characters (as `tanji device keygen` prints)",
-                        self.public_key
+                        "{:?}: expected hex (an {key_type} key: {})",
+                        self.public_key,
+                        key_hint(key_type)
                     ),
                 )
+            })
+            .and_then(|b| {
+                PublicKey::from_sec1(key_type, &b)
+                    .map_err(|e| bad("public_key", format!("{:?}: {e}", self.public_key)))
             })?;
         let reg = DeviceRegistration {
             device: self.device.clone(),

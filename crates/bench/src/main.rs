@@ -11,6 +11,7 @@ mod bench;
 mod optimize;
 mod report;
 mod serve;
+mod signing;
 
 use std::process::ExitCode;
 

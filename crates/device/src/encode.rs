@@ -217,7 +217,14 @@ const fn str_len(s: &str) -> usize {
 }
 
 fn channel_len<C: ChannelFields>(c: &C) -> usize {
-    str_len(c.meter()) + str_len(c.carrier()) + str_len(c.unit()) + 1 + 8 + 4 + 2 + 8 * c.values().len()
+    str_len(c.meter())
+        + str_len(c.carrier())
+        + str_len(c.unit())
+        + 1
+        + 8
+        + 4
+        + 2
+        + 8 * c.values().len()
 }
 
 /// Length of the canonical body in bytes (without the signature).
@@ -345,7 +352,9 @@ pub fn sign_into<C: ChannelFields>(
     let body = encode_body(b, buf)?;
     let len = body + SIGNATURE_LEN;
     need(buf, len)?;
-    let signature = signer.sign_upload(&buf[..body]).map_err(EncodeError::Sign)?;
+    let signature = signer
+        .sign_upload(&buf[..body])
+        .map_err(EncodeError::Sign)?;
     buf[body..len].copy_from_slice(&signature);
     let record_hash: Hash = Sha256::digest(&buf[..len]).into();
     Ok(crate::Signed {

@@ -183,6 +183,13 @@ impl PublicKey {
                     len: b.len(),
                 })
             }
+            // Only the compressed (02, 03) and uncompressed (04) forms: not SEC1's compact
+            // (05) or hybrid (06, 07) tags, which other libraries refuse.
+            KeyType::Sm2 | KeyType::P256
+                if !matches!((b.len(), b.first()), (33, Some(2 | 3)) | (65, Some(4))) =>
+            {
+                return Err(KeyError::Point(key_type))
+            }
             KeyType::Sm2 => {
                 let vk = sm2::dsa::VerifyingKey::from_sec1_bytes(SM2_DEFAULT_ID, b)
                     .map_err(|_| KeyError::Point(key_type))?;
@@ -202,6 +209,11 @@ impl PublicKey {
     /// not of small order). SM2 computes `Z_A` here, once per key.
     pub fn verifying_key(&self) -> Result<VerifyingKey, KeyError> {
         let t = self.key_type();
+        if let PublicKey::Sm2(k) | PublicKey::P256(k) = self {
+            if !matches!(k[0], 2 | 3) {
+                return Err(KeyError::Point(t));
+            }
+        }
         match self {
             PublicKey::Ed25519(k) => {
                 let vk =
@@ -267,8 +279,8 @@ impl UploadSigner for sm2::dsa::SigningKey {
         PublicKey::Sm2(compressed(self.verifying_key().as_affine()))
     }
     fn sign_upload(&self, body: &[u8]) -> Result<[u8; 64], KeyError> {
-        let sig: sm2::dsa::Signature =
-            sm2::dsa::signature::Signer::try_sign(self, body).map_err(|_| KeyError::Sign(KeyType::Sm2))?;
+        let sig: sm2::dsa::Signature = sm2::dsa::signature::Signer::try_sign(self, body)
+            .map_err(|_| KeyError::Sign(KeyType::Sm2))?;
         Ok(sig.to_bytes())
     }
 }

@@ -4,8 +4,8 @@
 
 use sm3::{Digest, Sm3};
 use tanji_device::{
-    sign_into, Chain, ChannelRef, EncodeError, KeyError, KeyType, PublicKey, SigningKey,
-    UploadRef, UploadSigner, UploadVerifier, MAX_CHANNELS, SM2_DEFAULT_ID, ZERO_HASH,
+    sign_into, Chain, ChannelRef, EncodeError, KeyError, KeyType, PublicKey, SigningKey, UploadRef,
+    UploadSigner, UploadVerifier, MAX_CHANNELS, SM2_DEFAULT_ID, ZERO_HASH,
 };
 
 fn h(s: &str) -> Vec<u8> {
@@ -29,8 +29,8 @@ fn sm3_of_abc_is_the_standards_example() {
     );
 }
 
-// The SM2 signature example on the recommended curve (GM/T 0003.2 with the curve of GM/T
-// 0003.5 / GB/T 32918.5-2017): ID 1234567812345678, message "message digest", k fixed.
+// The SM2 signature example on the recommended curve (GM/T 0003.5-2012 / GB/T 32918.5-2017;
+// signing as GM/T 0003.2 says): ID 1234567812345678, message "message digest", k fixed.
 const SM2_D: &str = "3945208F 7B2144B1 3F36E38A C6D39F95 88939369 2860B51A 42FB81EF 4DF7C5B8";
 const SM2_X: &str = "09F9DF31 1E5421A1 50DD7D16 1E4BC5C6 72179FAD 1833FC07 6BB08FF3 56F35020";
 const SM2_Y: &str = "CCEA490C E26775A5 2DC6EA71 8CC1AA60 0AED05FB F35E084A 6632F607 2DA9AD13";
@@ -81,10 +81,18 @@ fn sm2_z_a_is_computed_as_the_standard_says() {
     let mut z = Sm3::new();
     z.update(128u16.to_be_bytes()); // ENTL_A: 16 bytes of ID = 128 bits
     z.update(SM2_DEFAULT_ID.as_bytes());
-    z.update(h("FFFFFFFE FFFFFFFF FFFFFFFF FFFFFFFF FFFFFFFF 00000000 FFFFFFFF FFFFFFFC"));
-    z.update(h("28E9FA9E 9D9F5E34 4D5A9E4B CF6509A7 F39789F5 15AB8F92 DDBCBD41 4D940E93"));
-    z.update(h("32C4AE2C 1F198119 5F990446 6A39C994 8FE30BBF F2660BE1 715A4589 334C74C7"));
-    z.update(h("BC3736A2 F4F6779C 59BDCEE3 6B692153 D0A9877C C62A4740 02DF32E5 2139F0A0"));
+    z.update(h(
+        "FFFFFFFE FFFFFFFF FFFFFFFF FFFFFFFF FFFFFFFF 00000000 FFFFFFFF FFFFFFFC",
+    ));
+    z.update(h(
+        "28E9FA9E 9D9F5E34 4D5A9E4B CF6509A7 F39789F5 15AB8F92 DDBCBD41 4D940E93",
+    ));
+    z.update(h(
+        "32C4AE2C 1F198119 5F990446 6A39C994 8FE30BBF F2660BE1 715A4589 334C74C7",
+    ));
+    z.update(h(
+        "BC3736A2 F4F6779C 59BDCEE3 6B692153 D0A9877C C62A4740 02DF32E5 2139F0A0",
+    ));
     z.update(h(SM2_X));
     z.update(h(SM2_Y));
     let z_a = z.finalize();
@@ -157,7 +165,11 @@ fn ed25519_reproduces_rfc8032_test_1() {
     );
     let sig = h64("e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b");
     assert_eq!(key.sign_upload(b"").unwrap(), sig);
-    assert!(key.public_key().verifying_key().unwrap().verify_upload(b"", &sig));
+    assert!(key
+        .public_key()
+        .verifying_key()
+        .unwrap()
+        .verify_upload(b"", &sig));
 }
 
 #[test]
@@ -169,13 +181,21 @@ fn keys_refuse_what_is_not_a_key_of_their_type() {
             len: 32
         })
     );
-    // x = 0 is not on P-256 with either y parity... nor is 0x05 a SEC1 tag.
-    let mut not_a_point = [0u8; 33];
-    not_a_point[0] = 0x05;
-    assert_eq!(
-        PublicKey::from_sec1(KeyType::P256, &not_a_point),
-        Err(KeyError::Point(KeyType::P256))
-    );
+    // 0x05 is SEC1's compact form (x = 0 is a point of P-256): refused, as are hybrid
+    // points; and x = 2^256 - 1 is not an element of P-256's field.
+    for (tag, x) in [(0x05, 0), (0x06, 0), (0x02, 0xff)] {
+        let mut key = [x; 33];
+        key[0] = tag;
+        assert_eq!(
+            PublicKey::from_sec1(KeyType::P256, &key),
+            Err(KeyError::Point(KeyType::P256)),
+            "{tag:02x} {x}"
+        );
+        assert_eq!(
+            PublicKey::P256(key).verifying_key().map(|_| ()),
+            Err(KeyError::Point(KeyType::P256))
+        );
+    }
     let mut identity = [0u8; 32];
     identity[0] = 1;
     assert_eq!(
@@ -275,7 +295,10 @@ fn a_failed_signing_moves_nothing() {
         Err(EncodeError::ChannelId(1))
     );
     assert_eq!(chain, before);
-    assert_eq!(chain.sign_next(&[channel()], key, &mut buf).unwrap().seq, 42);
+    assert_eq!(
+        chain.sign_next(&[channel()], key, &mut buf).unwrap().seq,
+        42
+    );
 }
 
 #[test]

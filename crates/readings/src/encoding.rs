@@ -7,8 +7,7 @@ use crate::{
 use sha2::{Digest, Sha256};
 use std::fmt;
 use tanji_device::{
-    ChannelFields, KeyType, PublicKey, Sink, UploadRef, UploadSigner, UploadVerifier,
-    VerifyingKey,
+    ChannelFields, KeyType, PublicKey, Sink, UploadRef, UploadSigner, UploadVerifier, VerifyingKey,
 };
 use tanji_units::{Carrier, Unit};
 
@@ -545,23 +544,22 @@ fn read_registration(
 fn read_typed_key(r: &mut Reader<'_>) -> Result<PublicKey, DecodeError> {
     let field = Field::top("key_type");
     let code = r.u8(field)?;
-    let key_type = match KeyType::from_code(code) {
-        Some(KeyType::Ed25519) => {
-            return Err(invalid(
+    let key_type =
+        match KeyType::from_code(code) {
+            Some(KeyType::Ed25519) => return Err(invalid(
                 field,
                 format_args!("0x{code:02x} (ed25519)"),
                 "an Ed25519 registration is written as tanji/registration/v1, without a key type",
-            ))
-        }
-        Some(t) => t,
-        None => {
-            return Err(invalid(
-                field,
-                format_args!("0x{code:02x}"),
-                "known key types: 0x02 sm2, 0x03 p256 (0x01 ed25519 is written as v1)",
-            ))
-        }
-    };
+            )),
+            Some(t) => t,
+            None => {
+                return Err(invalid(
+                    field,
+                    format_args!("0x{code:02x}"),
+                    "known key types: 0x02 sm2, 0x03 p256 (0x01 ed25519 is written as v1)",
+                ))
+            }
+        };
     let field = Field::top("public_key");
     let bytes = r.take(key_type.public_key_len(), field)?;
     PublicKey::from_bytes(key_type, bytes)

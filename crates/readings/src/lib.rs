@@ -26,10 +26,6 @@ pub use encoding::{
     MAX_ENTRY_LEN, MAX_ID_LEN, MAX_REASON_LEN, MAX_SEQ, MAX_START, MAX_VALUES, REGISTRATION_DOMAIN,
     REGISTRATION_DOMAIN_V2, REVOCATION_DOMAIN, UPLOAD_DOMAIN,
 };
-pub use tanji_device::{
-    Hash, KeyError, KeyType, PublicKey, SigningKey, UploadSigner, UploadVerifier, VerifyingKey,
-    ZERO_HASH,
-};
 pub use import::{
     import_channels, parse_import_csv, parse_import_decimal, ImportError, ImportRow,
     MAX_IMPORT_DECIMALS,
@@ -37,6 +33,10 @@ pub use import::{
 pub use json::{parse_json_registration, parse_json_upload, registration_to_json, upload_to_json};
 pub use manifest::{
     is_named, parse_manifest, Manifest, ManifestError, PublicationKind, MANIFEST_HEADER,
+};
+pub use tanji_device::{
+    Hash, KeyError, KeyType, PublicKey, SigningKey, UploadSigner, UploadVerifier, VerifyingKey,
+    ZERO_HASH,
 };
 pub use validate::{
     validate, validate_checked, DataIssue, DataIssueKind, MeterInfo, Policy, RejectCode, Rejection,

@@ -82,9 +82,6 @@ pub enum BenchCommand {
     /// The service under load on loopback: N simulated devices POST signed uploads at a given
     /// rate to an in-process server; accepted uploads/s and acknowledgement latency p50/p99.
     Serve(crate::serve::Args),
-    /// Uploads signed per second on one thread with Ed25519, SM2 and P-256 through the signing
-    /// core, beside encoding and hashing alone, and the same records verified.
-    Signing(crate::signing::Args),
 }
 
 pub fn run(cmd: BenchCommand) -> Result<ExitCode> {
@@ -94,7 +91,6 @@ pub fn run(cmd: BenchCommand) -> Result<ExitCode> {
         | BenchCommand::Report { write, .. } => write.as_deref(),
         BenchCommand::Optimize(a) => a.write.as_deref(),
         BenchCommand::Serve(a) => a.write.as_deref(),
-        BenchCommand::Signing(a) => a.write.as_deref(),
     };
     if let Some(path) = write {
         check_write(path)?;
@@ -129,7 +125,6 @@ pub fn run(cmd: BenchCommand) -> Result<ExitCode> {
             keep,
         }),
         BenchCommand::Serve(a) => crate::serve::run(a),
-        BenchCommand::Signing(a) => crate::signing::run(a),
     }
 }
 

@@ -11,7 +11,6 @@ mod bench;
 mod optimize;
 mod report;
 mod serve;
-mod signing;
 
 use std::process::ExitCode;
 

@@ -167,6 +167,25 @@ fn uploads_are_ordered_and_chained() {
     assert_eq!(last.len(), 20);
 }
 
+/// The uploads signed through the signing core (into a buffer, as firmware signs) are the
+/// very records the owned encoder and `ed25519_dalek` make: the same bytes, signatures and
+/// chain, so every park simulated before the core existed has the same log.
+#[test]
+fn uploads_signed_by_the_core_are_the_records_signed_directly() {
+    let park = Park::generate(spec(3, 5));
+    let mut prev = vec![ZERO_HASH; park.devices.len()];
+    for (k, u) in park.uploads().enumerate() {
+        let d = k % park.devices.len();
+        let body = park
+            .body(d, (k / park.devices.len()) as u32, prev[d])
+            .unwrap();
+        let direct = body.sign(&park.devices[d].key);
+        assert_eq!(u, direct);
+        assert_eq!(u.to_bytes(), direct.to_bytes());
+        prev[d] = direct.record_hash();
+    }
+}
+
 #[test]
 fn uploads_pass_format_limits() {
     let park = Park::generate(spec(5, 1));

@@ -285,4 +285,51 @@ mod tests {
             assert_eq!(e.field, field, "{e}");
         }
     }
+
+    /// An SM2 or P-256 key is given as a SEC1 point, compressed or uncompressed, and logged
+    /// compressed; a key type the park does not know, or a point of the wrong size, names
+    /// its field.
+    #[test]
+    fn sm2_and_p256_keys_are_registered_compressed() {
+        // The public keys of GM/T 0003.5's SM2 example and of RFC 6979 A.2.5 (P-256): both
+        // y are odd, so both compress to 03 || x.
+        let cases = [
+            (
+                "sm2",
+                "09F9DF311E5421A150DD7D161E4BC5C672179FAD1833FC076BB08FF356F35020",
+                "CCEA490CE26775A52DC6EA718CC1AA600AED05FBF35E084A6632F6072DA9AD13",
+            ),
+            (
+                "p256",
+                "60FED4BA255A9D31C961EB74C6356D68C049B8923B61FA6CE669622E60F29FB6",
+                "7903FE1008B8BC99A41AE9E95628BC64F2F1B20C2D7E9F5177A3C294D4462299",
+            ),
+        ];
+        for (key_type, x, y) in cases {
+            let compressed = format!("03{x}");
+            for hex_key in [compressed.clone(), format!("04{x}{y}")] {
+                let reg = RegistrationRequest {
+                    public_key: hex_key,
+                    key_type: Some(key_type.into()),
+                    ..request()
+                }
+                .to_registration(0)
+                .unwrap();
+                assert_eq!(reg.public_key.key_type().name(), key_type);
+                assert_eq!(
+                    hex::encode(reg.public_key.as_bytes()),
+                    compressed.to_lowercase()
+                );
+            }
+        }
+        for (key_type, field) in [("rsa", "key_type"), ("sm2", "public_key")] {
+            let e = RegistrationRequest {
+                key_type: Some(key_type.into()),
+                ..request()
+            }
+            .to_registration(0)
+            .unwrap_err();
+            assert_eq!(e.field, field, "{e}");
+        }
+    }
 }

@@ -293,22 +293,7 @@ pub fn validate_checked(
         ));
     };
     let hash = u.record_hash();
-    let prechecked = checked.is_some_and(|c| c.key == key.public_key() && c.record == hash);
-    if !prechecked && !u.verify_signature(&key) {
-        return Err(reject(
-            RejectCode::BadSignature,
-            format_args!(
-                "{rec}, field signature: signature {} does not verify ({}) with the registered key {}; the record was altered or signed with another key",
-                short_hex(&u.signature),
-                match key.key_type() {
-                    crate::KeyType::Ed25519 => "strict Ed25519",
-                    crate::KeyType::Sm2 => "SM2 with SM3",
-                    crate::KeyType::P256 => "ECDSA P-256 with SHA-256",
-                },
-                short_hex(key.public_key().as_bytes())
-            ),
-        ));
-    }
+    check_signature(u, rec, &key, hash, checked)?;
     if let Some(index) = ctx.revoked(&b.device) {
         return Err(reject(
             RejectCode::DeviceRevoked,
@@ -418,6 +403,34 @@ pub fn validate_checked(
         });
     }
     Ok(Verdict::Accept { issues })
+}
+
+/// The signature check of [`validate_checked`]: skipped when `checked` is for this record
+/// and key.
+fn check_signature(
+    u: &SignedUpload,
+    rec: Rec<'_>,
+    key: &crate::VerifyingKey,
+    hash: Hash,
+    checked: Option<&SignatureChecked>,
+) -> Result<(), Rejection> {
+    let prechecked = checked.is_some_and(|c| c.key == key.public_key() && c.record == hash);
+    if prechecked || u.verify_signature(key) {
+        return Ok(());
+    }
+    let algorithm = match key.key_type() {
+        crate::KeyType::Ed25519 => "strict Ed25519",
+        crate::KeyType::Sm2 => "SM2 with SM3",
+        crate::KeyType::P256 => "ECDSA P-256 with SHA-256",
+    };
+    Err(reject(
+        RejectCode::BadSignature,
+        format_args!(
+            "{rec}, field signature: signature {} does not verify ({algorithm}) with the registered key {}; the record was altered or signed with another key",
+            short_hex(&u.signature),
+            short_hex(key.public_key().as_bytes())
+        ),
+    ))
 }
 
 fn reject(code: RejectCode, message: fmt::Arguments<'_>) -> Rejection {

@@ -207,7 +207,7 @@ fn make_data(n: usize, devices: usize, now: i64) -> Data {
     let regs = (0..devices)
         .map(|d| DeviceRegistration {
             device: format!("b-{d:05}"),
-            public_key: keys[d].verifying_key().to_bytes(),
+            public_key: tanji_readings::PublicKey::Ed25519(keys[d].verifying_key().to_bytes()),
             enterprise: format!("e-{:04}", d / 5),
             meter: format!("bm-{d:05}"),
             carrier: "electricity_import".into(),
@@ -301,7 +301,7 @@ fn ingest(n: usize, devices: usize, batch: usize, write: Option<&Path>) -> Resul
     let keys: Vec<_> = data
         .regs
         .iter()
-        .map(|r| ed25519_dalek::VerifyingKey::from_bytes(&r.public_key))
+        .map(|r| r.public_key.verifying_key())
         .collect::<Result<_, _>>()?;
 
     // Baseline: the signature checks alone, on the already-decoded records.

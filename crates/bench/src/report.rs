@@ -81,7 +81,7 @@ struct MeterSeries {
 }
 
 /// The logged uploads, each with its device's registered key.
-type Signed = Vec<(SignedUpload, ed25519_dalek::VerifyingKey)>;
+type Signed = Vec<(SignedUpload, tanji_readings::VerifyingKey)>;
 
 /// Reads every logged upload back out of the store into per-meter series of `intervals`
 /// quarter-hours from `start` (what the Parquet file and the pure computation are given).
@@ -117,7 +117,7 @@ fn meter_series<S: Store>(
     // Each device's key: that of its latest registration.
     let mut registered: Vec<&Registered> = view.registrations.all().collect();
     registered.sort_by_key(|r| r.index);
-    let keys: BTreeMap<String, [u8; 32]> = registered
+    let keys: BTreeMap<String, tanji_readings::PublicKey> = registered
         .iter()
         .map(|r| (r.reg.device.clone(), r.reg.public_key))
         .collect();
@@ -139,7 +139,7 @@ fn meter_series<S: Store>(
         .map(|u| {
             let key = keys
                 .get(&u.body.device)
-                .and_then(|k| ed25519_dalek::VerifyingKey::from_bytes(k).ok())
+                .and_then(|k| k.verifying_key().ok())
                 .with_context(|| format!("device {} has no valid key", u.body.device))?;
             Ok((u, key))
         })

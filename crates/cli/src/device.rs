@@ -63,6 +63,10 @@ pub struct RegisterArgs {
     /// The device's public key (64 hex characters, as printed by `tanji device keygen`).
     #[arg(long, conflicts_with = "key_file")]
     public_key: Option<String>,
+    /// The key's type: ed25519 (default), sm2 (SM2 with SM3) or p256 (ECDSA P-256), whose
+    /// --public-key is a SEC1 point (compressed or uncompressed).
+    #[arg(long, conflicts_with = "key_file")]
+    key_type: Option<String>,
     /// Or: the device's secret key file, to read the public key from.
     #[arg(long)]
     key_file: Option<PathBuf>,
@@ -129,6 +133,7 @@ fn single(a: &RegisterArgs) -> Result<DeviceRegistration> {
     let request = RegistrationRequest {
         device: a.device.clone().unwrap_or_default(),
         public_key,
+        key_type: a.key_type.clone(),
         enterprise: a.enterprise.clone().unwrap_or_default(),
         meter: a.meter.clone().unwrap_or_default(),
         carrier: Some(a.carrier.clone()),

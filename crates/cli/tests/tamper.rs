@@ -92,7 +92,7 @@ fn positions(data: &[u8]) -> Vec<usize> {
         LogEntry::Registration(r) => {
             let key_at = data
                 .windows(32)
-                .position(|w| w == r.public_key)
+                .position(|w| w == r.public_key.as_bytes())
                 .expect("the public key is in the entry");
             p.push(key_at);
             p.push(key_at + 31);

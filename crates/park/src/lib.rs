@@ -802,7 +802,7 @@ impl<S: Store> Park<S> {
                     (trial.meter_owner.get(&reg.meter), reg.meter_info())
                 {
                     if owner == &reg.device
-                        && d.key.as_bytes() == &reg.public_key
+                        && d.key.public_key() == reg.public_key
                         && d.enterprise == reg.enterprise
                         && d.meters.get(&reg.meter) == Some(&info)
                     {

@@ -5,7 +5,7 @@
 //! exactly the same entry for the same request.
 
 use serde::Deserialize;
-use tanji_readings::DeviceRegistration;
+use tanji_readings::{DeviceRegistration, KeyType, PublicKey};
 use tanji_units::{Carrier, Dimension, Unit};
 
 /// One meter's registration request. Field names are the JSON body's; the CLI's flags are
@@ -15,8 +15,12 @@ use tanji_units::{Carrier, Dimension, Unit};
 pub struct RegistrationRequest {
     /// Device id.
     pub device: String,
-    /// The device's Ed25519 public key, 64 hex characters.
+    /// The device's public key in hex: Ed25519 32 bytes; SM2 and P-256 a SEC1 point,
+    /// compressed (33 bytes) or uncompressed (65; logged compressed).
     pub public_key: String,
+    /// The key type: `ed25519` (the default), `sm2` (SM2 with SM3) or `p256` (ECDSA P-256).
+    #[serde(default)]
+    pub key_type: Option<String>,
     /// The enterprise the meter belongs to.
     pub enterprise: String,
     /// Meter id.
@@ -61,6 +65,13 @@ pub fn default_unit(carrier: Carrier) -> Unit {
         Carrier::Coal | Carrier::Lpg | Carrier::Steam => Unit::T,
         Carrier::Heat => Unit::GJ,
         _ => Unit::KWh,
+    }
+}
+
+fn key_hint(key_type: KeyType) -> &'static str {
+    match key_type {
+        KeyType::Ed25519 => "64 hex characters, as `tanji device keygen` prints",
+        _ => "a SEC1 point, 66 hex characters compressed or 130 uncompressed",
     }
 }
 
@@ -131,17 +142,29 @@ impl RegistrationRequest {
                 format!("rated capacity {rated}: must be a positive number below 10^12"),
             ));
         }
-        let public_key: [u8; 32] = hex::decode(self.public_key.trim())
-            .ok()
-            .and_then(|b| b.try_into().ok())
-            .ok_or_else(|| {
+        let key_type = match self.key_type.as_deref() {
+            None => KeyType::Ed25519,
+            Some(name) => KeyType::from_name(name).ok_or_else(|| {
+                bad(
+                    "key_type",
+                    format!("{name:?}: known key types are ed25519 (the default), sm2, p256"),
+                )
+            })?,
+        };
+        let public_key = hex::decode(self.public_key.trim())
+            .map_err(|_| {
                 bad(
                     "public_key",
                     format!(
-                        "{:?}: expected 64 hex characters (as `tanji device keygen` prints)",
-                        self.public_key
+                        "{:?}: expected hex (an {key_type} key: {})",
+                        self.public_key,
+                        key_hint(key_type)
                     ),
                 )
+            })
+            .and_then(|b| {
+                PublicKey::from_sec1(key_type, &b)
+                    .map_err(|e| bad("public_key", format!("{:?}: {e}", self.public_key)))
             })?;
         let reg = DeviceRegistration {
             device: self.device.clone(),
@@ -259,6 +282,53 @@ mod tests {
         ];
         for (req, field) in cases {
             let e = req.to_registration(0).unwrap_err();
+            assert_eq!(e.field, field, "{e}");
+        }
+    }
+
+    /// An SM2 or P-256 key is given as a SEC1 point, compressed or uncompressed, and logged
+    /// compressed; a key type the park does not know, or a point of the wrong size, names
+    /// its field.
+    #[test]
+    fn sm2_and_p256_keys_are_registered_compressed() {
+        // The public keys of GM/T 0003.5's SM2 example and of RFC 6979 A.2.5 (P-256): both
+        // y are odd, so both compress to 03 || x.
+        let cases = [
+            (
+                "sm2",
+                "09F9DF311E5421A150DD7D161E4BC5C672179FAD1833FC076BB08FF356F35020",
+                "CCEA490CE26775A52DC6EA718CC1AA600AED05FBF35E084A6632F6072DA9AD13",
+            ),
+            (
+                "p256",
+                "60FED4BA255A9D31C961EB74C6356D68C049B8923B61FA6CE669622E60F29FB6",
+                "7903FE1008B8BC99A41AE9E95628BC64F2F1B20C2D7E9F5177A3C294D4462299",
+            ),
+        ];
+        for (key_type, x, y) in cases {
+            let compressed = format!("03{x}");
+            for hex_key in [compressed.clone(), format!("04{x}{y}")] {
+                let reg = RegistrationRequest {
+                    public_key: hex_key,
+                    key_type: Some(key_type.into()),
+                    ..request()
+                }
+                .to_registration(0)
+                .unwrap();
+                assert_eq!(reg.public_key.key_type().name(), key_type);
+                assert_eq!(
+                    hex::encode(reg.public_key.as_bytes()),
+                    compressed.to_lowercase()
+                );
+            }
+        }
+        for (key_type, field) in [("rsa", "key_type"), ("sm2", "public_key")] {
+            let e = RegistrationRequest {
+                key_type: Some(key_type.into()),
+                ..request()
+            }
+            .to_registration(0)
+            .unwrap_err();
             assert_eq!(e.field, field, "{e}");
         }
     }

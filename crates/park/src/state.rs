@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use ed25519_dalek::VerifyingKey;
+use tanji_readings::VerifyingKey;
 use tanji_readings::{DeviceRegistration, Hash, MeterInfo, SignedUpload, ValidationContext};
 use tanji_store::Span;
 
@@ -164,7 +164,7 @@ impl State {
             if d.key != key {
                 return Err(RegistrationError::KeyConflict {
                     device: reg.device.clone(),
-                    existing: hex::encode(d.key.as_bytes()),
+                    existing: hex::encode(d.key.public_key().as_bytes()),
                 });
             }
             if d.enterprise != reg.enterprise {
@@ -259,7 +259,7 @@ impl State {
 
 impl ValidationContext for State {
     fn device_key(&self, device: &str) -> Option<VerifyingKey> {
-        self.devices.get(device).map(|d| d.key)
+        self.devices.get(device).map(|d| d.key.clone())
     }
 
     fn meter(&self, device: &str, meter: &str) -> Option<MeterInfo> {

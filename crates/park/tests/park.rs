@@ -394,7 +394,7 @@ fn a_meter_passes_from_its_import_device_to_its_own_device() {
     use tanji_readings::{Channel, DeviceRegistration, UploadBody, ZERO_HASH};
     let reg = |device: &str, key: &SigningKey, enterprise: &str| DeviceRegistration {
         device: device.into(),
-        public_key: key.verifying_key().to_bytes(),
+        public_key: tanji_readings::PublicKey::Ed25519(key.verifying_key().to_bytes()),
         enterprise: enterprise.into(),
         meter: "m-h".into(),
         carrier: "electricity_import".into(),

@@ -3,7 +3,7 @@
 //! `cargo bench -p tanji-readings`.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use ed25519_dalek::{SigningKey, VerifyingKey};
+use ed25519_dalek::SigningKey;
 use std::hint::black_box;
 use std::time::Instant;
 use tanji_readings::*;
@@ -15,7 +15,7 @@ struct Ctx(VerifyingKey);
 
 impl ValidationContext for Ctx {
     fn device_key(&self, _: &str) -> Option<VerifyingKey> {
-        Some(self.0)
+        Some(self.0.clone())
     }
     fn meter(&self, _: &str, _: &str) -> Option<MeterInfo> {
         Some(MeterInfo {
@@ -75,7 +75,7 @@ fn main() {
     };
     let u = body.sign(&key);
     assert_eq!(u.reading_count(), 96);
-    let ctx = Ctx(key.verifying_key());
+    let ctx = Ctx(key.verifying_key().into());
     let policy = Policy::at(NOV1 + 86_400);
     let bytes = u.to_bytes();
     let json = upload_to_json(&u);

@@ -4,15 +4,22 @@ use crate::{
     Channel, DeviceRegistration, DeviceRevocation, Hash, LogEntry, MeterInfo, SignedUpload,
     UploadBody,
 };
-use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use sha2::{Digest, Sha256};
 use std::fmt;
-use tanji_units::{Carrier, Unit, MAX_DECIMALS};
+use tanji_device::{
+    ChannelFields, KeyType, PublicKey, Sink, UploadRef, UploadSigner, UploadVerifier, VerifyingKey,
+};
+use tanji_units::{Carrier, Unit};
 
-/// Domain-separation and version prefix of every upload's signed bytes.
-pub const UPLOAD_DOMAIN: &[u8; 16] = b"tanji/upload/v1\n";
-/// Version prefix of every registration payload.
+pub use tanji_device::{
+    MAX_CHANNELS, MAX_ENTRY_LEN, MAX_ID_LEN, MAX_START, MAX_VALUES, UPLOAD_DOMAIN,
+};
+
+/// Version prefix of an Ed25519 registration payload (the format before key types; every
+/// Ed25519 registration is still written this way).
 pub const REGISTRATION_DOMAIN: &[u8; 22] = b"tanji/registration/v1\n";
+/// Version prefix of a registration payload with a key type byte: SM2 and P-256 keys.
+pub const REGISTRATION_DOMAIN_V2: &[u8; 22] = b"tanji/registration/v2\n";
 /// Log entry kind of an upload.
 pub const KIND_UPLOAD: u8 = 0x01;
 /// Log entry kind of a registration.
@@ -25,17 +32,6 @@ pub const REVOCATION_DOMAIN: &[u8; 20] = b"tanji/revocation/v1\n";
 pub const KIND_REVOCATION: u8 = 0x04;
 /// Longest revocation reason, in bytes of UTF-8.
 pub const MAX_REASON_LEN: usize = 256;
-/// Longest id (device, meter, enterprise, carrier, unit), in bytes.
-pub const MAX_ID_LEN: usize = 64;
-/// Most channels in one upload.
-pub const MAX_CHANNELS: usize = 16;
-/// Most values in one channel.
-pub const MAX_VALUES: usize = 1440;
-/// Longest log entry (kind byte + payload), in bytes: C2SP tlog-tiles entry bundles use
-/// uint16 lengths.
-pub const MAX_ENTRY_LEN: usize = 65_535;
-/// Latest allowed `start` / `registered_at`: 9999-12-31T23:59:59Z. Earliest is 0 (1970).
-pub const MAX_START: i64 = 253_402_300_799;
 /// Highest sequence number a park logs: 2^63 − 1. The format carries a `u64`, but a park's
 /// store keeps sequence numbers as signed 64-bit integers (SQLite `INTEGER`), so validation
 /// refuses larger ones (`out_of_range`) rather than let the store refuse them mid-batch.
@@ -154,7 +150,7 @@ fn invalid(field: Field, value: impl fmt::Display, reason: impl Into<String>) ->
 
 /// Ids are 1..=64 bytes of printable ASCII without space (0x21..=0x7e).
 pub(crate) fn check_id(field: Field, s: &str) -> Result<(), DecodeError> {
-    if s.is_empty() || s.len() > MAX_ID_LEN || !s.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
+    if !tanji_device::id_ok(s) {
         return Err(invalid(
             field,
             format_args!("{s:?}"),
@@ -165,14 +161,14 @@ pub(crate) fn check_id(field: Field, s: &str) -> Result<(), DecodeError> {
 }
 
 pub(crate) fn check_decimals(field: Field, d: u8) -> Result<(), DecodeError> {
-    if d > MAX_DECIMALS {
+    if !tanji_device::decimals_ok(d) {
         return Err(invalid(field, d, "decimals must be 0 to 6"));
     }
     Ok(())
 }
 
 pub(crate) fn check_time(field: Field, t: i64) -> Result<(), DecodeError> {
-    if !(0..=MAX_START).contains(&t) {
+    if !tanji_device::time_ok(t) {
         return Err(invalid(
             field,
             t,
@@ -209,23 +205,54 @@ const fn str_len(s: &str) -> usize {
     2 + s.len()
 }
 
-fn channel_len(c: &Channel) -> usize {
-    str_len(&c.meter) + str_len(&c.carrier) + str_len(&c.unit) + 1 + 8 + 4 + 2 + 8 * c.values.len()
+impl ChannelFields for Channel {
+    fn meter(&self) -> &str {
+        &self.meter
+    }
+    fn carrier(&self) -> &str {
+        &self.carrier
+    }
+    fn unit(&self) -> &str {
+        &self.unit
+    }
+    fn decimals(&self) -> u8 {
+        self.decimals
+    }
+    fn start(&self) -> i64 {
+        self.start
+    }
+    fn interval_s(&self) -> u32 {
+        self.interval_s
+    }
+    fn values(&self) -> &[i64] {
+        &self.values
+    }
+}
+
+impl UploadBody {
+    /// The body as the signing core (`tanji-device`) sees it: borrowed, same bytes.
+    pub fn as_ref(&self) -> UploadRef<'_, Channel> {
+        UploadRef {
+            device: &self.device,
+            seq: self.seq,
+            prev: &self.prev,
+            channels: &self.channels,
+        }
+    }
 }
 
 fn body_len(b: &UploadBody) -> usize {
-    UPLOAD_DOMAIN.len()
-        + str_len(&b.device)
-        + 8
-        + 32
-        + 2
-        + b.channels.iter().map(channel_len).sum::<usize>()
+    tanji_device::body_len(&b.as_ref())
 }
 
 fn registration_len(r: &DeviceRegistration) -> usize {
+    let key = match r.public_key {
+        PublicKey::Ed25519(_) => 0,
+        _ => 1,
+    } + r.public_key.as_bytes().len();
     REGISTRATION_DOMAIN.len()
         + str_len(&r.device)
-        + 32
+        + key
         + str_len(&r.enterprise)
         + str_len(&r.meter)
         + str_len(&r.carrier)
@@ -260,21 +287,14 @@ pub(crate) fn check_reason(s: &str) -> Result<(), DecodeError> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Writing: to a Vec or straight into a hash
+// Writing: to a Vec or straight into a hash, through the signing core's sink
 
-trait Sink {
-    fn put(&mut self, b: &[u8]);
-}
+/// A vector as a [`Sink`] of the core's encoder.
+struct VecSink<'a>(&'a mut Vec<u8>);
 
-impl Sink for Vec<u8> {
+impl Sink for VecSink<'_> {
     fn put(&mut self, b: &[u8]) {
-        self.extend_from_slice(b);
-    }
-}
-
-impl Sink for Sha256 {
-    fn put(&mut self, b: &[u8]) {
-        self.update(b);
+        self.0.extend_from_slice(b);
     }
 }
 
@@ -289,38 +309,28 @@ fn put_str(s: &mut impl Sink, v: &str) {
     s.put(v.as_bytes());
 }
 
-fn put_values(s: &mut impl Sink, values: &[i64]) {
-    let mut buf = [0u8; 512];
-    for chunk in values.chunks(buf.len() / 8) {
-        for (dst, v) in buf.chunks_exact_mut(8).zip(chunk) {
-            dst.copy_from_slice(&v.to_be_bytes());
-        }
-        s.put(&buf[..chunk.len() * 8]);
-    }
-}
-
+/// The one upload encoder: the signing core's.
 fn write_body(s: &mut impl Sink, b: &UploadBody) {
-    s.put(UPLOAD_DOMAIN);
-    put_str(s, &b.device);
-    s.put(&b.seq.to_be_bytes());
-    s.put(&b.prev);
-    put_u16_len(s, b.channels.len());
-    for c in &b.channels {
-        put_str(s, &c.meter);
-        put_str(s, &c.carrier);
-        put_str(s, &c.unit);
-        s.put(&[c.decimals]);
-        s.put(&c.start.to_be_bytes());
-        s.put(&c.interval_s.to_be_bytes());
-        put_u16_len(s, c.values.len());
-        put_values(s, &c.values);
-    }
+    tanji_device::write_body(s, &b.as_ref());
 }
 
+/// An Ed25519 registration is written as v1 (no key type byte), any other as v2 with the key
+/// type's code before the key: one encoding per registration, and every registration logged
+/// before key types existed keeps its bytes.
 fn write_registration(s: &mut impl Sink, r: &DeviceRegistration) {
-    s.put(REGISTRATION_DOMAIN);
-    put_str(s, &r.device);
-    s.put(&r.public_key);
+    match r.public_key {
+        PublicKey::Ed25519(k) => {
+            s.put(REGISTRATION_DOMAIN);
+            put_str(s, &r.device);
+            s.put(&k);
+        }
+        key => {
+            s.put(REGISTRATION_DOMAIN_V2);
+            put_str(s, &r.device);
+            s.put(&[key.key_type().code()]);
+            s.put(key.as_bytes());
+        }
+    }
     put_str(s, &r.enterprise);
     put_str(s, &r.meter);
     put_str(s, &r.carrier);
@@ -496,10 +506,26 @@ fn read_registration(
     r: &mut Reader<'_>,
     keys: KeyCheck,
 ) -> Result<DeviceRegistration, DecodeError> {
-    r.domain(REGISTRATION_DOMAIN)?;
+    let field = Field::top("domain");
+    let v2 = match r.b.get(r.pos..r.pos + REGISTRATION_DOMAIN.len()) {
+        Some(d) if d == REGISTRATION_DOMAIN_V2 => true,
+        _ => {
+            r.domain(REGISTRATION_DOMAIN)?;
+            false
+        }
+    };
+    if v2 {
+        r.take(REGISTRATION_DOMAIN_V2.len(), field)?;
+    }
+    let device = r.id(Field::top("device"))?;
+    let public_key = if v2 {
+        read_typed_key(r)?
+    } else {
+        PublicKey::Ed25519(r.array::<32>(Field::top("public_key"))?)
+    };
     let reg = DeviceRegistration {
-        device: r.id(Field::top("device"))?,
-        public_key: r.array::<32>(Field::top("public_key"))?,
+        device,
+        public_key,
         enterprise: r.id(Field::top("enterprise"))?,
         meter: r.id(Field::top("meter"))?,
         carrier: r.id(Field::top("carrier"))?,
@@ -512,6 +538,32 @@ fn read_registration(
         KeyCheck::Logged => reg.check_logged()?,
     }
     Ok(reg)
+}
+
+/// A v2 registration's key type byte and key (Ed25519 keys are written as v1 only).
+fn read_typed_key(r: &mut Reader<'_>) -> Result<PublicKey, DecodeError> {
+    let field = Field::top("key_type");
+    let code = r.u8(field)?;
+    let key_type =
+        match KeyType::from_code(code) {
+            Some(KeyType::Ed25519) => return Err(invalid(
+                field,
+                format_args!("0x{code:02x} (ed25519)"),
+                "an Ed25519 registration is written as tanji/registration/v1, without a key type",
+            )),
+            Some(t) => t,
+            None => {
+                return Err(invalid(
+                    field,
+                    format_args!("0x{code:02x}"),
+                    "known key types: 0x02 sm2, 0x03 p256 (0x01 ed25519 is written as v1)",
+                ))
+            }
+        };
+    let field = Field::top("public_key");
+    let bytes = r.take(key_type.public_key_len(), field)?;
+    PublicKey::from_bytes(key_type, bytes)
+        .map_err(|e| invalid(field, hex::encode(bytes), e.to_string()))
 }
 
 fn read_revocation(r: &mut Reader<'_>) -> Result<DeviceRevocation, DecodeError> {
@@ -561,17 +613,32 @@ impl UploadBody {
     /// (docs/formats.md, "Upload body").
     pub fn canonical_bytes(&self) -> Vec<u8> {
         let mut v = Vec::with_capacity(body_len(self));
-        write_body(&mut v, self);
+        write_body(&mut VecSink(&mut v), self);
         v
     }
 
-    /// Signs the body with the device key (Ed25519 over [`UploadBody::canonical_bytes`]).
-    pub fn sign(self, key: &SigningKey) -> SignedUpload {
-        let signature = key.sign(&self.canonical_bytes()).to_bytes();
+    /// Signs the body with an Ed25519 device key (over [`UploadBody::canonical_bytes`],
+    /// through the signing core); Ed25519 signing cannot fail. Any key type:
+    /// [`UploadBody::try_sign`].
+    pub fn sign(self, key: &ed25519_dalek::SigningKey) -> SignedUpload {
+        let signature = ed25519_dalek::Signer::sign(key, &self.canonical_bytes()).to_bytes();
         SignedUpload {
             body: self,
             signature,
         }
+    }
+
+    /// Signs the body with a device key of any type (`tanji_device::SigningKey`, or one key
+    /// type's key): the signing core's signature over [`UploadBody::canonical_bytes`].
+    pub fn try_sign(
+        self,
+        key: &(impl UploadSigner + ?Sized),
+    ) -> Result<SignedUpload, tanji_device::KeyError> {
+        let signature = key.sign_upload(&self.canonical_bytes())?;
+        Ok(SignedUpload {
+            body: self,
+            signature,
+        })
     }
 
     /// Checks the format limits: ids (1..=64 bytes of 0x21..=0x7e), seq ≥ 1, at most 16
@@ -595,7 +662,7 @@ impl SignedUpload {
     /// entry payload.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut v = Vec::with_capacity(body_len(&self.body) + 64);
-        write_body(&mut v, &self.body);
+        write_body(&mut VecSink(&mut v), &self.body);
         v.extend_from_slice(&self.signature);
         v
     }
@@ -605,7 +672,7 @@ impl SignedUpload {
     pub fn to_entry_bytes(&self) -> Vec<u8> {
         let mut v = Vec::with_capacity(1 + body_len(&self.body) + 64);
         v.push(KIND_UPLOAD);
-        write_body(&mut v, &self.body);
+        write_body(&mut VecSink(&mut v), &self.body);
         v.extend_from_slice(&self.signature);
         v
     }
@@ -630,12 +697,10 @@ impl SignedUpload {
         h.finalize().into()
     }
 
-    /// Verifies the signature over the canonical bytes with `verify_strict` (rejects
-    /// non-canonical signatures and small-order keys).
-    pub fn verify_signature(&self, key: &VerifyingKey) -> bool {
-        let sig = Signature::from_bytes(&self.signature);
-        key.verify_strict(&self.body.canonical_bytes(), &sig)
-            .is_ok()
+    /// Verifies the signature over the canonical bytes with `key` (any key type; Ed25519
+    /// with `verify_strict`, which rejects non-canonical signatures and small-order keys).
+    pub fn verify_signature(&self, key: &(impl UploadVerifier + ?Sized)) -> bool {
+        key.verify_upload(&self.body.canonical_bytes(), &self.signature)
     }
 
     /// Total number of interval values over all channels.
@@ -648,7 +713,7 @@ impl DeviceRegistration {
     /// Canonical payload bytes ([`REGISTRATION_DOMAIN`] followed by the fields).
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut v = Vec::with_capacity(registration_len(self));
-        write_registration(&mut v, self);
+        write_registration(&mut VecSink(&mut v), self);
         v
     }
 
@@ -682,33 +747,25 @@ impl DeviceRegistration {
     }
 
     /// Checks limits and meaning: ids, a known carrier and unit, the unit accepted by the
-    /// carrier, a positive rated capacity, a valid Ed25519 public key, `registered_at` in
-    /// `0..=MAX_START`.
+    /// carrier, a positive rated capacity, a valid public key of its type (a point of its
+    /// curve; Ed25519 not of small order), `registered_at` in `0..=MAX_START`.
     pub fn check(&self) -> Result<(), DecodeError> {
         self.check_logged()?;
         self.verifying_key()?;
         Ok(())
     }
 
-    /// The registered key as a verifying key; fails if the bytes are not a valid point or
-    /// the point has small order (such keys would make `verify_strict` reject everything).
+    /// The registered key as a verifying key of its type; fails if the bytes are not a valid
+    /// point of the key type's curve, or are an Ed25519 point of small order (such keys would
+    /// make `verify_strict` reject everything).
     pub fn verifying_key(&self) -> Result<VerifyingKey, DecodeError> {
-        let field = Field::top("public_key");
-        let key = VerifyingKey::from_bytes(&self.public_key).map_err(|_| {
+        self.public_key.verifying_key().map_err(|e| {
             invalid(
-                field,
-                hex::encode(self.public_key),
-                "not a valid Ed25519 public key",
+                Field::top("public_key"),
+                hex::encode(self.public_key.as_bytes()),
+                e.to_string(),
             )
-        })?;
-        if key.is_weak() {
-            return Err(invalid(
-                field,
-                hex::encode(self.public_key),
-                "a weak (small-order) Ed25519 key cannot be registered",
-            ));
-        }
-        Ok(key)
+        })
     }
 
     /// The parsed meter facts validation needs; fails on an unknown carrier or unit, a unit
@@ -755,7 +812,7 @@ impl DeviceRevocation {
     /// Canonical payload bytes ([`REVOCATION_DOMAIN`] followed by the fields).
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut v = Vec::with_capacity(revocation_len(self));
-        write_revocation(&mut v, self);
+        write_revocation(&mut VecSink(&mut v), self);
         v
     }
 
@@ -796,7 +853,7 @@ impl LogEntry {
             LogEntry::Registration(reg) => {
                 let mut v = Vec::with_capacity(1 + registration_len(reg));
                 v.push(KIND_REGISTRATION);
-                write_registration(&mut v, reg);
+                write_registration(&mut VecSink(&mut v), reg);
                 v
             }
             LogEntry::Publication(note) => {
@@ -808,7 +865,7 @@ impl LogEntry {
             LogEntry::Revocation(rev) => {
                 let mut v = Vec::with_capacity(1 + revocation_len(rev));
                 v.push(KIND_REVOCATION);
-                write_revocation(&mut v, rev);
+                write_revocation(&mut VecSink(&mut v), rev);
                 v
             }
         }

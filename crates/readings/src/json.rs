@@ -7,6 +7,7 @@
 
 use crate::encoding::{check_time, Field};
 use crate::{Channel, DecodeError, DeviceRegistration, SignedUpload, UploadBody};
+use crate::{KeyType, PublicKey};
 use crate::{MAX_CHANNELS, MAX_VALUES};
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde::ser::SerializeStruct;
@@ -136,7 +137,11 @@ impl Serialize for DeviceRegistration {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut st = s.serialize_struct("DeviceRegistration", 8)?;
         st.serialize_field("device", &self.device)?;
-        st.serialize_field("public_key", &HexOut(&self.public_key))?;
+        // Ed25519 registrations keep the form they had before key types.
+        if self.public_key.key_type() != KeyType::Ed25519 {
+            st.serialize_field("key_type", self.public_key.key_type().name())?;
+        }
+        st.serialize_field("public_key", &HexOut(self.public_key.as_bytes()))?;
         st.serialize_field("enterprise", &self.enterprise)?;
         st.serialize_field("meter", &self.meter)?;
         st.serialize_field("carrier", &self.carrier)?;
@@ -470,6 +475,7 @@ impl<'de> Deserialize<'de> for SignedUpload {
 #[serde(field_identifier, rename_all = "snake_case")]
 enum RegKey {
     Device,
+    KeyType,
     PublicKey,
     Enterprise,
     Meter,
@@ -481,6 +487,7 @@ enum RegKey {
 
 const REG_FIELDS: &[&str] = &[
     "device",
+    "key_type",
     "public_key",
     "enterprise",
     "meter",
@@ -508,6 +515,7 @@ impl<'de> Visitor<'de> for RegSeed<'_> {
         let t = self.0;
         let (mut device, mut public_key, mut enterprise, mut meter) = (None, None, None, None);
         let (mut carrier, mut unit, mut rated, mut registered_at) = (None, None, None, None);
+        let mut key_type: Option<KeyType> = None;
         fn string<'de, A: MapAccess<'de>>(
             map: &mut A,
             t: &Tracker,
@@ -530,11 +538,17 @@ impl<'de> Visitor<'de> for RegSeed<'_> {
                 RegKey::Meter => string(&mut map, t, &mut meter, "meter")?,
                 RegKey::Carrier => string(&mut map, t, &mut carrier, "carrier")?,
                 RegKey::Unit => string(&mut map, t, &mut unit, "unit")?,
-                RegKey::PublicKey => {
-                    t.at(Field::top("public_key"));
-                    once(&public_key, "public_key")?;
-                    public_key = Some(map.next_value::<HexIn<32>>()?.0);
+                RegKey::KeyType => {
+                    t.at(Field::top("key_type"));
+                    once(&key_type, "key_type")?;
+                    let name = map.next_value::<String>()?;
+                    key_type = Some(KeyType::from_name(&name).ok_or_else(|| {
+                        de::Error::custom(format_args!(
+                            "{name:?} is not a key type; known: ed25519 (the default), sm2, p256"
+                        ))
+                    })?);
                 }
+                RegKey::PublicKey => string(&mut map, t, &mut public_key, "public_key")?,
                 RegKey::RatedPerHourMilli => {
                     t.at(Field::top("rated_per_hour_milli"));
                     once(&rated, "rated_per_hour_milli")?;
@@ -548,9 +562,14 @@ impl<'de> Visitor<'de> for RegSeed<'_> {
             }
         }
         t.at(Field::top("record"));
+        let public_key: String = need(public_key, "public_key")?;
+        t.at(Field::top("public_key"));
+        let public_key = registration_key(key_type.unwrap_or(KeyType::Ed25519), &public_key)
+            .map_err(de::Error::custom)?;
+        t.at(Field::top("record"));
         let r = DeviceRegistration {
             device: need(device, "device")?,
-            public_key: need(public_key, "public_key")?,
+            public_key,
             enterprise: need(enterprise, "enterprise")?,
             meter: need(meter, "meter")?,
             carrier: need(carrier, "carrier")?,
@@ -561,6 +580,26 @@ impl<'de> Visitor<'de> for RegSeed<'_> {
         r.check().map_err(|e| t.limits_failed(e))?;
         Ok(r)
     }
+}
+
+/// A registration's key from its hex: exactly the key type's length (compressed SEC1 points
+/// for SM2 and P-256), as the binary form holds it.
+fn registration_key(key_type: KeyType, hex_key: &str) -> Result<PublicKey, String> {
+    let len = key_type.public_key_len();
+    let mut out = [0u8; 33];
+    let out = &mut out[..len];
+    if hex_key.len() != 2 * len || hex::decode_to_slice(hex_key, out).is_err() {
+        return Err(format!(
+            "{hex_key:?} is not {} hex digits (a {key_type} key{})",
+            2 * len,
+            if key_type == KeyType::Ed25519 {
+                ""
+            } else {
+                ", SEC1 compressed"
+            }
+        ));
+    }
+    PublicKey::from_bytes(key_type, out).map_err(|e| e.to_string())
 }
 
 impl<'de> Deserialize<'de> for DeviceRegistration {

@@ -1,11 +1,14 @@
-//! Device upload records and meter registrations: their canonical bytes, Ed25519 signatures,
-//! JSON forms, and the validation a park server applies before logging an upload.
+//! Device upload records and meter registrations: their canonical bytes, signatures (Ed25519,
+//! SM2 with SM3, ECDSA P-256; the key type is registered), JSON forms, and the validation a
+//! park server applies before logging an upload.
 //!
 //! A collection device signs one [`UploadBody`] per window: device id, sequence number, the
 //! hash of its previous record, and one [`Channel`] of fixed-point interval values per meter.
 //! The signed record ([`SignedUpload`]) is stored byte-for-byte as a leaf of the park's
 //! Merkle log, wrapped in a [`LogEntry`]. `docs/formats.md` specifies every byte and carries
-//! test vectors.
+//! test vectors. Uploads are encoded, signed and verified by the no_std signing core
+//! `tanji-device` (the same code a device's firmware runs); this crate adds the owned records,
+//! the strict decoder and what a park checks.
 //!
 //! This crate does no IO, keeps no state and reads no clock: [`validate`] gets what it needs
 //! to know about registered devices and earlier records through [`ValidationContext`], and the
@@ -21,7 +24,7 @@ mod validate;
 pub use encoding::{
     DecodeError, KIND_PUBLICATION, KIND_REGISTRATION, KIND_REVOCATION, KIND_UPLOAD, MAX_CHANNELS,
     MAX_ENTRY_LEN, MAX_ID_LEN, MAX_REASON_LEN, MAX_SEQ, MAX_START, MAX_VALUES, REGISTRATION_DOMAIN,
-    REVOCATION_DOMAIN, UPLOAD_DOMAIN,
+    REGISTRATION_DOMAIN_V2, REVOCATION_DOMAIN, UPLOAD_DOMAIN,
 };
 pub use import::{
     import_channels, parse_import_csv, parse_import_decimal, ImportError, ImportRow,
@@ -34,16 +37,14 @@ pub use json::{
 pub use manifest::{
     is_named, parse_manifest, Manifest, ManifestError, PublicationKind, MANIFEST_HEADER,
 };
+pub use tanji_device::{
+    Hash, KeyError, KeyType, PublicKey, SigningKey, UploadSigner, UploadVerifier, VerifyingKey,
+    ZERO_HASH,
+};
 pub use validate::{
     validate, validate_checked, DataIssue, DataIssueKind, MeterInfo, Policy, RejectCode, Rejection,
     SignatureChecked, ValidationContext, Verdict,
 };
-
-/// A SHA-256 digest.
-pub type Hash = [u8; 32];
-
-/// The all-zero hash: the `prev` of a device's first record (seq 1).
-pub const ZERO_HASH: Hash = [0; 32];
 
 /// Device ids that start with this are operator imports of historical meter data (`tanji
 /// import`): signed by the operator's import key rather than by a meter's own device, and
@@ -103,12 +104,13 @@ pub struct UploadBody {
     pub channels: Vec<Channel>,
 }
 
-/// An upload body with the device's Ed25519 signature over [`UploadBody::canonical_bytes`].
+/// An upload body with the device's signature over [`UploadBody::canonical_bytes`].
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct SignedUpload {
     /// The signed content.
     pub body: UploadBody,
-    /// Ed25519 signature (R || S) over `body.canonical_bytes()`.
+    /// Signature over `body.canonical_bytes()` with the device's registered key type: Ed25519
+    /// `R || S`, SM2 or ECDSA P-256 `r || s` (docs/formats.md, "Key types").
     pub signature: [u8; 64],
 }
 
@@ -118,8 +120,9 @@ pub struct SignedUpload {
 pub struct DeviceRegistration {
     /// Device id.
     pub device: String,
-    /// The device's Ed25519 public key.
-    pub public_key: [u8; 32],
+    /// The device's public key and its type (registrations written before key types are
+    /// Ed25519).
+    pub public_key: PublicKey,
     /// Enterprise id the meter belongs to.
     pub enterprise: String,
     /// Meter id.

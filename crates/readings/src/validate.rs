@@ -174,7 +174,8 @@ pub struct MeterInfo {
 /// What validation needs to know about registered devices and accepted records.
 pub trait ValidationContext {
     /// The registered key of `device`, if any.
-    fn device_key(&self, device: &str) -> Option<ed25519_dalek::VerifyingKey>;
+    /// The key of its registered type (`crate::VerifyingKey`), checked when it was registered.
+    fn device_key(&self, device: &str) -> Option<crate::VerifyingKey>;
     /// The meter `meter` if it is bound to `device`; `None` = not bound to this device.
     fn meter(&self, device: &str, meter: &str) -> Option<MeterInfo>;
     /// `(record_hash, prev)` of the accepted record of `device` at `seq`, if any.
@@ -219,7 +220,8 @@ impl Policy {
 /// 1. format limits ([`crate::UploadBody::check_limits`]) and no two channels of one meter
 ///    overlapping in time → `malformed`; then the park's limits beyond the format (`seq` at
 ///    most [`crate::MAX_SEQ`]) → `out_of_range`;
-/// 2. device known → signature (`verify_strict`) → device not revoked (`device_revoked`);
+/// 2. device known → signature with its registered key type (Ed25519 `verify_strict`, SM2
+///    with SM3, ECDSA P-256) → device not revoked (`device_revoked`);
 /// 3. same seq already accepted: same record_hash → [`Verdict::Duplicate`], else
 ///    `replay_conflict`;
 /// 4. at least one channel (`empty`), then every channel in order: carrier and unit known, meter bound to the device, carrier equal
@@ -246,15 +248,16 @@ pub fn validate(
 /// many threads before the one thread that validates and logs in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SignatureChecked {
-    key: [u8; 32],
+    key: crate::PublicKey,
     record: Hash,
 }
 
 impl SignatureChecked {
-    /// Verifies `u`'s signature with `key` (`verify_strict`); `None` if it does not verify.
-    pub fn check(u: &SignedUpload, key: &ed25519_dalek::VerifyingKey) -> Option<Self> {
+    /// Verifies `u`'s signature with `key` (any key type; Ed25519 `verify_strict`); `None` if
+    /// it does not verify.
+    pub fn check(u: &SignedUpload, key: &(impl crate::UploadVerifier + ?Sized)) -> Option<Self> {
         u.verify_signature(key).then(|| SignatureChecked {
-            key: key.to_bytes(),
+            key: key.upload_public_key(),
             record: u.record_hash(),
         })
     }
@@ -290,17 +293,7 @@ pub fn validate_checked(
         ));
     };
     let hash = u.record_hash();
-    let prechecked = checked.is_some_and(|c| c.key == key.to_bytes() && c.record == hash);
-    if !prechecked && !u.verify_signature(&key) {
-        return Err(reject(
-            RejectCode::BadSignature,
-            format_args!(
-                "{rec}, field signature: signature {} does not verify (strict Ed25519) with the registered key {}; the record was altered or signed with another key",
-                short_hex(&u.signature),
-                short_hex(key.as_bytes())
-            ),
-        ));
-    }
+    check_signature(u, rec, &key, hash, checked)?;
     if let Some(index) = ctx.revoked(&b.device) {
         return Err(reject(
             RejectCode::DeviceRevoked,
@@ -410,6 +403,34 @@ pub fn validate_checked(
         });
     }
     Ok(Verdict::Accept { issues })
+}
+
+/// The signature check of [`validate_checked`]: skipped when `checked` is for this record
+/// and key.
+fn check_signature(
+    u: &SignedUpload,
+    rec: Rec<'_>,
+    key: &crate::VerifyingKey,
+    hash: Hash,
+    checked: Option<&SignatureChecked>,
+) -> Result<(), Rejection> {
+    let prechecked = checked.is_some_and(|c| c.key == key.public_key() && c.record == hash);
+    if prechecked || u.verify_signature(key) {
+        return Ok(());
+    }
+    let algorithm = match key.key_type() {
+        crate::KeyType::Ed25519 => "strict Ed25519",
+        crate::KeyType::Sm2 => "SM2 with SM3",
+        crate::KeyType::P256 => "ECDSA P-256 with SHA-256",
+    };
+    Err(reject(
+        RejectCode::BadSignature,
+        format_args!(
+            "{rec}, field signature: signature {} does not verify ({algorithm}) with the registered key {}; the record was altered or signed with another key",
+            short_hex(&u.signature),
+            short_hex(key.public_key().as_bytes())
+        ),
+    ))
 }
 
 fn reject(code: RejectCode, message: fmt::Arguments<'_>) -> Rejection {

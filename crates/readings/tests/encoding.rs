@@ -79,9 +79,11 @@ fn registration() -> impl Strategy<Value = DeviceRegistration> {
                 .unwrap();
             DeviceRegistration {
                 device,
-                public_key: ed25519_dalek::SigningKey::from_bytes(&sk)
-                    .verifying_key()
-                    .to_bytes(),
+                public_key: tanji_readings::PublicKey::Ed25519(
+                    ed25519_dalek::SigningKey::from_bytes(&sk)
+                        .verifying_key()
+                        .to_bytes(),
+                ),
                 enterprise,
                 meter,
                 carrier: carrier.code().into(),
@@ -392,8 +394,9 @@ fn registration_check_rejects_bad_meanings() {
     r.rated_per_hour_milli = 0;
     assert_eq!(field_of(r), "rated_per_hour_milli");
     let mut r = ok.clone();
-    r.public_key = [0; 32];
-    r.public_key[0] = 1; // the identity point: small order
+    let mut identity = [0; 32];
+    identity[0] = 1; // the identity point: small order
+    r.public_key = tanji_readings::PublicKey::Ed25519(identity);
     assert_eq!(field_of(r), "public_key");
     let mut r = ok.clone();
     r.registered_at = -1;
@@ -412,8 +415,9 @@ fn logged_registrations_are_checked_except_for_the_keys_curve_point() {
     // A small-order key: refused when the registration is logged, left to whoever uses the
     // key when it is read back.
     let mut weak = ok.clone();
-    weak.public_key = [0; 32];
-    weak.public_key[0] = 1;
+    let mut identity = [0; 32];
+    identity[0] = 1;
+    weak.public_key = tanji_readings::PublicKey::Ed25519(identity);
     assert!(weak.check().is_err());
     assert!(weak.check_logged().is_ok());
     assert_eq!(logged(&weak).unwrap(), LogEntry::Registration(weak.clone()));

@@ -3,7 +3,7 @@
 
 mod common;
 use common::*;
-use ed25519_dalek::{SigningKey, VerifyingKey};
+use ed25519_dalek::SigningKey;
 use std::collections::HashMap;
 use tanji_readings::*;
 use tanji_units::{Carrier, Unit};
@@ -42,7 +42,7 @@ impl Ctx {
 
 impl ValidationContext for Ctx {
     fn device_key(&self, device: &str) -> Option<VerifyingKey> {
-        self.keys.get(device).copied()
+        self.keys.get(device).cloned()
     }
     fn meter(&self, device: &str, meter: &str) -> Option<MeterInfo> {
         self.meters

@@ -892,7 +892,7 @@ struct Run<'v> {
     registered: HashMap<&'v str, Regs<'v>>,
     /// Device keys, for checking again every used upload's signature when asked (decoded
     /// once; `None`: not a valid key, which verifies nothing).
-    keys: BTreeMap<&'v str, Vec<Option<ed25519_dalek::VerifyingKey>>>,
+    keys: BTreeMap<&'v str, Vec<Option<tanji_readings::VerifyingKey>>>,
     /// Every logged sequence number of a device (for its gaps), from the log.
     seqs: BTreeMap<&'v str, BTreeSet<u64>>,
     /// Where each meter's logged data begins and ends.
@@ -917,7 +917,7 @@ impl<'v> Run<'v> {
             for Registered { reg, .. } in view.registrations.all() {
                 keys.entry(reg.device.as_str())
                     .or_default()
-                    .push(ed25519_verifying(&reg.public_key));
+                    .push(reg.public_key.verifying_key().ok());
             }
         }
         let mut seqs: BTreeMap<&str, BTreeSet<u64>> = BTreeMap::new();
@@ -1250,10 +1250,6 @@ fn hex32(h: &[u8; 32]) -> String {
     }
 }
 
-fn ed25519_verifying(k: &[u8; 32]) -> Option<ed25519_dalek::VerifyingKey> {
-    ed25519_dalek::VerifyingKey::from_bytes(k).ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1262,7 +1258,7 @@ mod tests {
     fn registration(enterprise: &str, meter: &str, carrier: &str, at: i64) -> DeviceRegistration {
         DeviceRegistration {
             device: format!("d-{meter}"),
-            public_key: [7; 32],
+            public_key: tanji_readings::PublicKey::Ed25519([7; 32]),
             enterprise: enterprise.into(),
             meter: meter.into(),
             carrier: carrier.into(),

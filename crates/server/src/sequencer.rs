@@ -194,7 +194,7 @@ pub struct Sequencer {
     /// Each device's key registered when the sequencer started: records' signatures are
     /// checked with them on the callers' threads, in parallel, before the one sequencer
     /// thread validates and logs them (which verifies again only where a key has changed).
-    keys: Arc<HashMap<String, ed25519_dalek::VerifyingKey>>,
+    keys: Arc<HashMap<String, tanji_readings::VerifyingKey>>,
 }
 
 /// Records whose signatures are checked between two yields to the runtime.
@@ -226,7 +226,7 @@ impl Sequencer {
         let mut keys = HashMap::new();
         for (_, r) in park.registrations()? {
             // The latest registration of a device holds its key in force.
-            if let Ok(k) = ed25519_dalek::VerifyingKey::from_bytes(&r.public_key) {
+            if let Ok(k) = r.public_key.verifying_key() {
                 keys.insert(r.device, k);
             }
         }

@@ -83,7 +83,9 @@ mod seed;
 mod solar;
 
 use ed25519_dalek::SigningKey;
-use tanji_readings::{Channel, DeviceRegistration, Hash, SignedUpload, UploadBody, ZERO_HASH};
+use tanji_readings::{
+    Channel, DeviceRegistration, Hash, PublicKey, SignedUpload, UploadBody, ZERO_HASH,
+};
 use tanji_units::time::{local_day, local_second, DAY_S, PARK_UTC_OFFSET_S};
 use tanji_units::{Carrier, Unit};
 
@@ -308,7 +310,7 @@ impl Park {
         self.devices
             .iter()
             .flat_map(|d| {
-                let public_key = d.key.verifying_key().to_bytes();
+                let public_key = PublicKey::Ed25519(d.key.verifying_key().to_bytes());
                 d.meters.iter().map(move |m| DeviceRegistration {
                     device: d.device.clone(),
                     public_key,
@@ -488,6 +490,7 @@ impl Park {
             day: 0,
             device: 0,
             prev: vec![ZERO_HASH; self.devices.len()],
+            buf: Vec::new(),
         }
     }
 }
@@ -541,6 +544,8 @@ pub struct Uploads<'a> {
     day: u32,
     device: usize,
     prev: Vec<Hash>,
+    /// The signing core's output buffer, reused for every record.
+    buf: Vec<u8>,
 }
 
 impl Iterator for Uploads<'_> {
@@ -553,10 +558,27 @@ impl Iterator for Uploads<'_> {
         let prev = *self.prev.get(self.device)?;
         let body = self.park.body(self.device, self.day, prev)?;
         let key = &self.park.devices.get(self.device)?.key;
-        let upload = body.sign(key);
+        // Signed as a device's firmware signs: the core encodes into a buffer, signs it and
+        // hashes the record for the next `prev`.
+        let view = body.as_ref();
+        self.buf.resize(tanji_device::signed_len(&view), 0);
+        let signed = match tanji_device::sign_into(&view, key, &mut self.buf) {
+            Ok(s) => s,
+            // The simulator makes its own ids (`d-0001`, `m-…`), at most a day of quarter
+            // hours per channel and a few meters per device: always inside the format's limits,
+            // and Ed25519 signing cannot fail.
+            Err(e) => unreachable!(
+                "simulated upload of {} seq {} cannot be signed: {e}",
+                body.device, body.seq
+            ),
+        };
         if let Some(p) = self.prev.get_mut(self.device) {
-            *p = upload.record_hash();
+            *p = signed.record_hash;
         }
+        let upload = SignedUpload {
+            body,
+            signature: signed.signature,
+        };
         self.device += 1;
         if self.device == self.park.devices.len() {
             self.device = 0;

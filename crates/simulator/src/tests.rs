@@ -76,7 +76,7 @@ fn park_composition() {
     assert_eq!(ids.len(), meters);
     for r in &regs {
         let d = park.devices.iter().find(|d| d.device == r.device).unwrap();
-        assert_eq!(r.public_key, d.key.verifying_key().to_bytes());
+        assert_eq!(r.public_key.as_bytes(), d.key.verifying_key().as_bytes());
         assert_eq!(r.enterprise, d.enterprise);
         assert!(r.rated_per_hour_milli > 0);
         assert_eq!(r.registered_at, MARCH_2025 - 86_400);
@@ -165,6 +165,25 @@ fn uploads_are_ordered_and_chained() {
         last.insert(u.body.device.clone(), (u.body.seq, u.record_hash()));
     }
     assert_eq!(last.len(), 20);
+}
+
+/// The uploads signed through the signing core (into a buffer, as firmware signs) are the
+/// very records the owned encoder and `ed25519_dalek` make: the same bytes, signatures and
+/// chain, so every park simulated before the core existed has the same log.
+#[test]
+fn uploads_signed_by_the_core_are_the_records_signed_directly() {
+    let park = Park::generate(spec(3, 5));
+    let mut prev = vec![ZERO_HASH; park.devices.len()];
+    for (k, u) in park.uploads().enumerate() {
+        let d = k % park.devices.len();
+        let body = park
+            .body(d, (k / park.devices.len()) as u32, prev[d])
+            .unwrap();
+        let direct = body.sign(&park.devices[d].key);
+        assert_eq!(u, direct);
+        assert_eq!(u.to_bytes(), direct.to_bytes());
+        prev[d] = direct.record_hash();
+    }
 }
 
 #[test]
@@ -459,7 +478,7 @@ fn empty_parks_have_no_uploads() {
 /// The registry and accepted records of a park server, in memory.
 #[derive(Default)]
 struct Server {
-    keys: std::collections::BTreeMap<String, ed25519_dalek::VerifyingKey>,
+    keys: std::collections::BTreeMap<String, tanji_readings::VerifyingKey>,
     meters: std::collections::BTreeMap<(String, String), tanji_readings::MeterInfo>,
     accepted: std::collections::BTreeMap<(String, u64), (Hash, Hash)>,
     /// (meter, start, end, device, seq) of every accepted channel.
@@ -467,8 +486,8 @@ struct Server {
 }
 
 impl tanji_readings::ValidationContext for Server {
-    fn device_key(&self, device: &str) -> Option<ed25519_dalek::VerifyingKey> {
-        self.keys.get(device).copied()
+    fn device_key(&self, device: &str) -> Option<tanji_readings::VerifyingKey> {
+        self.keys.get(device).cloned()
     }
     fn meter(&self, device: &str, meter: &str) -> Option<tanji_readings::MeterInfo> {
         self.meters

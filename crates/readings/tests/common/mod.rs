@@ -55,7 +55,7 @@ pub fn vector_upload() -> SignedUpload {
 pub fn vector_registration() -> DeviceRegistration {
     DeviceRegistration {
         device: "d-0001".into(),
-        public_key: vector_key().verifying_key().to_bytes(),
+        public_key: tanji_readings::PublicKey::Ed25519(vector_key().verifying_key().to_bytes()),
         enterprise: "e-0001".into(),
         meter: "m-0001-grid".into(),
         carrier: "electricity_import".into(),

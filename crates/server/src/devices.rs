@@ -186,6 +186,7 @@ async fn register(
             "the body is not a device registration: {e}; {EXPECTED}"
         ))
     })?;
+    check_rated(&request)?;
     let reg = request
         .to_registration(state.clock().now_s())
         .map_err(|e| ApiError::bad_request(format!("{e}; nothing was logged")))?;
@@ -207,6 +208,28 @@ async fn register(
             .into_response(),
         None => Json(RegistrationAnswer::AlreadyRegistered { device, meter }).into_response(),
     })
+}
+
+/// The rated capacities the API takes, in kW or in the meter's unit per hour (1 W to 100 GW):
+/// bounds on the number given, whatever the unit, so that `openapi.json` can state them
+/// exactly (the park's own bounds, positive and below 10^12 of the unit per hour after
+/// conversion, depend on the unit).
+pub const RATED: std::ops::RangeInclusive<f64> = 0.001..=1e8;
+
+fn check_rated(request: &tanji_park::RegistrationRequest) -> Result<(), ApiError> {
+    for (field, value) in [
+        ("rated_kw", request.rated_kw),
+        ("rated_per_hour", request.rated_per_hour),
+    ] {
+        if let Some(v) = value {
+            if !RATED.contains(&v) {
+                return Err(ApiError::bad_request(format!(
+                    "{field}: rated capacity {v}: must be from 0.001 to 10^8; nothing was logged"
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A registration the park refuses is the caller's to fix (400 or 409); anything else is the

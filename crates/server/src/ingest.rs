@@ -6,8 +6,9 @@
 //! [`Answer`] per record (an object for an object, an array for an array). A record that does
 //! not decode is answered `rejected` (`malformed`) and quarantined, as `tanji ingest` does.
 //!
-//! A request that is not JSON at all, is empty, or is too large is refused whole with a 4xx and
-//! a message saying what and where; nothing of it is logged or quarantined.
+//! A request that is not JSON at all, is empty, is no object or array of objects, or is too
+//! large is refused whole with a 4xx and a message saying what and where; nothing of it is
+//! logged or quarantined.
 //!
 //! Each rejected record and each request refused whole counts against its peer address
 //! ([`crate::limits::Refusals`]): past `http.refusals_per_window` in a window, the peer's
@@ -77,10 +78,12 @@ pub fn decode_body(
     };
     if !text.starts_with('[') {
         // One record: decode it directly (one pass over the text); only if that fails, tell
-        // a body that is not JSON at all (400) from a record that is malformed (rejected).
+        // a body that is not JSON at all or not an object (400) from a record that is
+        // malformed (rejected).
         let one = incoming(text, source.to_string());
         if one.parsed.is_err() {
-            serde_json::from_str::<serde::de::IgnoredAny>(text).map_err(not_json)?;
+            let value: &RawValue = serde_json::from_str(text).map_err(not_json)?;
+            not_an_object(value, None)?;
         }
         return Ok((vec![one], false));
     }
@@ -100,12 +103,30 @@ pub fn decode_body(
             ),
         ));
     }
+    for (i, r) in records.iter().enumerate() {
+        not_an_object(r, Some(i))?;
+    }
     let items = records
         .iter()
         .enumerate()
         .map(|(i, r)| incoming(r.get(), format!("{source} [{i}]")))
         .collect();
     Ok((items, true))
+}
+
+/// Refuses a body (or array item `index`) that is JSON but no object: it is no record at all.
+fn not_an_object(value: &RawValue, index: Option<usize>) -> Result<(), ApiError> {
+    if value.get().starts_with('{') {
+        return Ok(());
+    }
+    let what = match index {
+        Some(i) => format!("item {i} of the array"),
+        None => "the body".to_string(),
+    };
+    let shown: String = value.get().chars().take(40).collect();
+    Err(ApiError::bad_request(format!(
+        "{what} is {shown}, not a JSON object: send one upload record (a JSON object) or an array of them; nothing was logged"
+    )))
 }
 
 async fn uploads(

@@ -165,6 +165,11 @@ async fn device_registration_refusals_are_json_and_log_nothing() {
         (good.to_string().replace("d-api", ""), "device"),
         (good.to_string().replace("250", "-1"), "rated_kw"),
         (
+            good.to_string().replace("250", "100000001"),
+            "from 0.001 to 10^8",
+        ),
+        (good.to_string().replace("250", "0.0001"), "from 0.001"),
+        (
             good.to_string().replace("\"rated_kw\"", "\"rated_mw\""),
             "rated_mw",
         ),

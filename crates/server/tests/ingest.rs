@@ -177,6 +177,19 @@ async fn bad_requests_are_refused_whole_and_change_nothing() {
         ("   \n".into(), 400, "bad_request", "empty"),
         ("{} trailing".into(), 400, "bad_request", "trailing"),
         (
+            "5".into(),
+            400,
+            "bad_request",
+            "the body is 5, not a JSON object",
+        ),
+        ("null".into(), 400, "bad_request", "not a JSON object"),
+        (
+            format!("[{}, [null]]", fx.json(0)),
+            400,
+            "bad_request",
+            "item 1 of the array is [null], not a JSON object",
+        ),
+        (
             format!("[{}]", vec![fx.json(0); 4].join(",")),
             413,
             "too_many_records",
@@ -222,7 +235,7 @@ async fn bad_requests_are_refused_whole_and_change_nothing() {
         .text()
         .await
         .unwrap();
-    assert!(m.contains("tanji_upload_requests_refused_total 9"), "{m}");
+    assert!(m.contains("tanji_upload_requests_refused_total 12"), "{m}");
     srv.stop().await;
     let park = Park::open(fx.path()).unwrap();
     assert_eq!(park.size(), before.size);

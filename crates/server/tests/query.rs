@@ -607,6 +607,16 @@ async fn the_quarantine_is_listed_a_page_at_a_time_without_raw_bytes() {
         seen.windows(2).all(|w| w[0] > w[1]),
         "newest first: {seen:?}"
     );
+    // Any u64 is a cursor: one past the store's ids reads from the newest row.
+    let newest = json_at(
+        &srv,
+        "/api/v1/park/issues?limit=3&before=18446744073709551615",
+    )
+    .await;
+    assert_eq!(
+        newest["quarantine"]["latest"][0]["id"].as_u64(),
+        Some(seen[0])
+    );
     let (status, body) = get(&srv, "/api/v1/park/issues?limit=501").await;
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("limit 501"), "{body}");

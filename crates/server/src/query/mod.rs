@@ -124,6 +124,12 @@ impl PageQuery {
     /// The largest page.
     pub const MAX: usize = 500;
 
+    /// The cursor asked: ids are below 2^63 in every store, so a larger `before` (any u64 is
+    /// a valid cursor) means "from the newest row", as no cursor does.
+    pub fn before(&self) -> Option<u64> {
+        self.before.filter(|&b| i64::try_from(b).is_ok())
+    }
+
     /// The page size asked, checked.
     pub fn limit(&self) -> Result<usize, ApiError> {
         match self.limit {

@@ -410,7 +410,7 @@ pub fn quarantine<S: Store>(
     let limit = page.limit()?;
     let counts = store
         .quarantine_counts(devices.map_or(QuarantineFilter::All, QuarantineFilter::Devices))?;
-    let rows = store.quarantine_page(page.before, limit, devices)?;
+    let rows = store.quarantine_page(page.before(), limit, devices)?;
     let next = (rows.len() == limit)
         .then(|| rows.last().map(|r| r.id))
         .flatten();

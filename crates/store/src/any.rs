@@ -44,9 +44,7 @@ impl StoreAt {
     pub fn create(&self) -> Result<AnyStore, StoreError> {
         Ok(match self {
             StoreAt::Sqlite(path) => AnyStore::Sqlite(SqliteStore::create(path)?),
-            StoreAt::Postgres { at, park } => {
-                AnyStore::Postgres(PostgresStore::create(at, park)?)
-            }
+            StoreAt::Postgres { at, park } => AnyStore::Postgres(PostgresStore::create(at, park)?),
         })
     }
 

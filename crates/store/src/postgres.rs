@@ -174,6 +174,13 @@ impl std::fmt::Debug for PostgresStore {
     }
 }
 
+impl Drop for PostgresStore {
+    fn drop(&mut self) {
+        // Best effort: a lease not released expires after its TTL all the same.
+        let _ = self.release_lease();
+    }
+}
+
 /// A stored interval length as the index row holds it.
 fn interval(v: i64, meter: &str, start: i64) -> Result<u32, StoreError> {
     u32::try_from(v).map_err(|_| {
@@ -418,6 +425,24 @@ impl PostgresStore {
             self.fence = None;
         }
         Ok(n == 1)
+    }
+
+    /// Gives up the lease this store holds (it expires now, so another instance takes it at
+    /// its next poll instead of after the TTL); nothing if it holds none or lost it. Dropping
+    /// the store does this too.
+    pub fn release_lease(&mut self) -> Result<(), StoreError> {
+        let Some(lease) = self.fence.take() else {
+            return Ok(());
+        };
+        self.client
+            .borrow_mut()
+            .execute(
+                "UPDATE leases SET expires_at = clock_timestamp()
+                 WHERE park = $1 AND holder = $2 AND token = $3 AND expires_at > clock_timestamp()",
+                &[&self.park, &lease.holder, &lease.token],
+            )
+            .map_err(self.err("releasing the writer lease"))?;
+        Ok(())
     }
 
     /// The park's current lease holder and token, if a lease was ever taken and is unexpired.

@@ -111,9 +111,8 @@ fn toml_string(s: &str) -> String {
 
 /// The park's name, the MQTT topics' `<park>` segment unless the config names another.
 fn park_name(dir: &std::path::Path) -> Result<String> {
-    let db = tanji_park::Park::db_path(dir);
-    let store =
-        tanji_store::SqliteStore::open(&db).with_context(|| format!("opening {}", db.display()))?;
+    let store = tanji_park::Park::open_store(dir)
+        .with_context(|| format!("opening the park in {}", dir.display()))?;
     Ok(tanji_store::Store::meta(&store, "park")?.unwrap_or_default())
 }
 

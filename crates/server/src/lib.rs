@@ -217,7 +217,7 @@ impl Server {
             "device topic",
         );
         let state = AppState(Arc::new(Inner {
-            reader: Reader::new(&Park::db_path(dir)),
+            reader: Reader::new(tanji_park::store_at(dir)?),
             config,
             sequencer,
             tokens,
@@ -397,7 +397,7 @@ pub async fn run(
     };
     let witnessing = witnessing::start(
         server.state.clone(),
-        server.state.reader().path().to_path_buf(),
+        server.state.reader().at().clone(),
     );
     let http = &server.state.config().http;
     let limits = serve::Limits {

@@ -34,7 +34,7 @@ use serde::Serialize;
 use tanji_ledger::{inclusion_proof, node_hash, CosignatureVerifier, Hash, NodeSource};
 use tanji_park::{Clock, Incoming, Outcome, Park, Revoked, SystemClock};
 use tanji_readings::{DeviceRegistration, DeviceRevocation, SignatureChecked};
-use tanji_store::{SqliteStore, StoreError};
+use tanji_store::{AnyStore, StoreError};
 use tokio::sync::{oneshot, watch};
 
 use crate::config::BatchConfig;
@@ -757,14 +757,14 @@ fn issue_code(kind: &tanji_readings::DataIssueKind) -> &'static str {
 /// `[start, size)` are hashed from their children (leaf hashes read once), others are read from
 /// the store; every node is remembered.
 pub(crate) struct BatchNodes<'a> {
-    store: &'a SqliteStore,
+    store: &'a AnyStore,
     start: u64,
     size: u64,
     memo: RefCell<HashMap<(u8, u64), Hash>>,
 }
 
 impl<'a> BatchNodes<'a> {
-    pub(crate) fn new(store: &'a SqliteStore, start: u64, size: u64) -> Self {
+    pub(crate) fn new(store: &'a AnyStore, start: u64, size: u64) -> Self {
         BatchNodes {
             store,
             start,

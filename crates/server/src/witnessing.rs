@@ -16,14 +16,13 @@
 //! after [`RETRY`] when the log is idle); it never delays ingest.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::Deserialize;
 use tanji_ledger::{consistency_proof, CosignatureVerifier};
 use tanji_park::{with_cosignatures, witness_id};
-use tanji_store::{SqliteStore, Store};
+use tanji_store::{AnyStore, Store, StoreAt};
 use tanji_witness::WitnessClient;
 use tokio::task::JoinHandle;
 
@@ -73,7 +72,7 @@ pub fn check(witnesses: &[WitnessConfig]) -> Result<(), String> {
 
 struct Witnessing {
     state: AppState,
-    store: Arc<Mutex<SqliteStore>>,
+    store: Arc<Mutex<AnyStore>>,
     clients: Vec<(String, WitnessClient)>,
     /// The size each witness last cosigned, as this server knows it.
     sizes: Vec<u64>,
@@ -81,13 +80,13 @@ struct Witnessing {
 
 /// Starts witnessing in the background if witnesses are configured (`None` otherwise). The
 /// task ends when the sequencer stops publishing heads.
-pub fn start(state: AppState, db: PathBuf) -> Option<JoinHandle<()>> {
+pub fn start(state: AppState, db: StoreAt) -> Option<JoinHandle<()>> {
     let configured = state.config().witness.clone();
     if configured.is_empty() {
         return None;
     }
     Some(tokio::spawn(async move {
-        let store = match tokio::task::spawn_blocking(move || SqliteStore::open(&db)).await {
+        let store = match tokio::task::spawn_blocking(move || db.open()).await {
             Ok(Ok(s)) => s,
             Ok(Err(e)) => {
                 tracing::error!("witnessing disabled: opening the store: {e}");

@@ -135,11 +135,7 @@ pub fn open_store(dir: &Path) -> Result<(AnyStore, NoteVerifier)> {
 }
 
 /// [`make`] over a store and the log key.
-pub fn make_from(
-    store: &AnyStore,
-    verifier: &NoteVerifier,
-    a: &ReportArgs,
-) -> Result<ReportDoc> {
+pub fn make_from(store: &AnyStore, verifier: &NoteVerifier, a: &ReportArgs) -> Result<ReportDoc> {
     let scope = match (&a.enterprise, a.park) {
         (Some(e), false) => Scope::Enterprise(e.clone()),
         (None, true) => Scope::Park,

@@ -144,36 +144,71 @@ pub fn run(a: ServeArgs) -> Result<ExitCode> {
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async move {
-        let listen = config.listen.clone();
-        let server = Server::open(&a.dir, config)?;
-        let listener = tokio::net::TcpListener::bind(&listen)
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            stop_signal().await;
+            stop_tx.send_replace(true);
+        });
+        let stopped = move || {
+            let mut rx = stop_rx.clone();
+            async move {
+                let _ = rx.wait_for(|s| *s).await;
+            }
+        };
+        // A park on PostgreSQL is served by the instance holding its writer lease; this one
+        // stands by until it gets it, and again after losing it.
+        let clock = std::sync::Arc::new(tanji_park::SystemClock);
+        loop {
+            let wait =
+                tanji_server::lease::wait_for_writer(&a.dir, &config, clock.clone(), stopped());
+            let Some(server) = wait.await? else { break };
+            let lost = server.sequencer().writer_lost();
+            serve(&a.dir, server, stopped()).await?;
+            if !*lost.borrow() {
+                break;
+            }
+            eprintln!("this instance lost the park's writer lease; standing by");
+        }
+        eprintln!("stopped");
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// Serves an opened park until `stop` resolves or the instance loses the park's writer lease.
+async fn serve(
+    dir: &Path,
+    server: Server,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    let listen = server.state().config().listen.clone();
+    let listener = tokio::net::TcpListener::bind(&listen)
             .await
             .with_context(|| {
                 format!("listening on {listen} (is another server running on it? choose another address with --listen HOST:PORT)")
             })?;
-        let addr = listener.local_addr().context("reading the listen address")?;
-        let head = server.sequencer().head();
-        if let Some(m) = &server.state().config().mqtt {
-            let park = match &m.park {
-                Some(p) => p.clone(),
-                None => park_name(&a.dir)?,
-            };
-            eprintln!(
-                "MQTT ingest from {}: uploads on {}, answers on {}",
-                m.url,
-                tanji_server::mqtt::up_topic(&park, "+"),
-                tanji_server::mqtt::ack_topic(&park, "<device>")
-            );
-        }
+    let addr = listener
+        .local_addr()
+        .context("reading the listen address")?;
+    let head = server.sequencer().head();
+    if let Some(m) = &server.state().config().mqtt {
+        let park = match &m.park {
+            Some(p) => p.clone(),
+            None => park_name(dir)?,
+        };
         eprintln!(
+            "MQTT ingest from {}: uploads on {}, answers on {}",
+            m.url,
+            tanji_server::mqtt::up_topic(&park, "+"),
+            tanji_server::mqtt::ack_topic(&park, "<device>")
+        );
+    }
+    eprintln!(
             "tanji serving {} on http://{addr} (log size {}); Ctrl-C or SIGTERM stops after logging what is pending",
             server.state().origin(),
             head.size
         );
-        tanji_server::run(listener, server, stop_signal()).await?;
-        eprintln!("stopped");
-        Ok(ExitCode::SUCCESS)
-    })
+    tanji_server::run(listener, server, stop).await?;
+    Ok(())
 }
 
 /// Resolves on Ctrl-C (SIGINT) or, on Unix, SIGTERM (what service managers and container

@@ -137,12 +137,7 @@ pub fn open_read(dir: &Path) -> Result<Park> {
 }
 
 /// `tanji init`.
-pub fn init(
-    dir: &Path,
-    name: &str,
-    origin: Option<&str>,
-    store: Option<&str>,
-) -> Result<ExitCode> {
+pub fn init(dir: &Path, name: &str, origin: Option<&str>, store: Option<&str>) -> Result<ExitCode> {
     let park = Park::create_on(dir, name, origin, store)
         .with_context(|| format!("creating a park in {}", dir.display()))?;
     println!("created park {name} in {}", dir.display());

@@ -18,6 +18,7 @@ pub mod devices;
 mod error;
 pub mod ingest;
 pub mod lang;
+pub mod lease;
 pub mod limits;
 pub mod metrics;
 pub mod mqtt;
@@ -199,13 +200,18 @@ impl Server {
                 path: "config".into(),
                 message,
             })?;
+        let at = tanji_park::store_at(dir)?;
         let mut park = Park::open(dir)?;
         park.set_quarantine_limits(config.quarantine.limits());
+        let lease = park.store().lease().cloned();
         let origin = park.origin().to_string();
         let vkey = park.verifier().to_string();
         let metrics = Metrics::new();
         let sequencer =
             Sequencer::start_with_clock(park, &config.batch, metrics.clone(), Arc::clone(&clock))?;
+        if let Some(lease) = lease {
+            lease::keep(&at, lease, sequencer.clone(), &config.lease)?;
+        }
         let refusals = limits::Refusals::new(
             config.http.refusals_per_window,
             config.http.refusal_window(),
@@ -217,7 +223,7 @@ impl Server {
             "device topic",
         );
         let state = AppState(Arc::new(Inner {
-            reader: Reader::new(tanji_park::store_at(dir)?),
+            reader: Reader::new(at),
             config,
             sequencer,
             tokens,
@@ -363,7 +369,8 @@ async fn not_found(uri: axum::http::Uri) -> ApiError {
     ))
 }
 
-/// Serves `server` on `listener` until `shutdown` resolves; then stops accepting connections,
+/// Serves `server` on `listener` until `shutdown` resolves or the instance stops being the
+/// park's writer ([`Sequencer::writer_lost`]); then stops accepting connections,
 /// logs and answers every pending upload, waits for open requests, stops the sequencer and
 /// returns. Nothing acknowledged is lost: an answer is sent only after its batch is durable.
 pub async fn run(
@@ -388,17 +395,20 @@ pub async fn run(
     })?;
     tracing::info!(%addr, origin = server.state.origin(), "serving");
     let announce = server.state.clone();
+    let mut lost = sequencer.writer_lost();
     let signal = async move {
-        shutdown.await;
+        tokio::select! {
+            () = shutdown => {}
+            _ = lost.wait_for(|l| *l) => {
+                tracing::error!("this instance is no longer the park's writer; stopping");
+            }
+        }
         tracing::info!("shutdown: no new connections; logging what is pending");
         announce.0.shutdown.send_replace(true);
         let _ = stop_mqtt.send(true);
         draining.drain();
     };
-    let witnessing = witnessing::start(
-        server.state.clone(),
-        server.state.reader().at().clone(),
-    );
+    let witnessing = witnessing::start(server.state.clone(), server.state.reader().at().clone());
     let http = &server.state.config().http;
     let limits = serve::Limits {
         header_read: http.header_read_timeout(),

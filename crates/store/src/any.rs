@@ -111,6 +111,15 @@ impl AnyStore {
         }
     }
 
+    /// The writer lease this store's writes are fenced by, if it is on PostgreSQL and took
+    /// one.
+    pub fn lease(&self) -> Option<&Lease> {
+        match self {
+            AnyStore::Sqlite(_) => None,
+            AnyStore::Postgres(s) => s.lease(),
+        }
+    }
+
     /// The PostgreSQL store, if this is one.
     pub fn postgres(&mut self) -> Option<&mut PostgresStore> {
         match self {

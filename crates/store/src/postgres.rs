@@ -482,6 +482,11 @@ impl PostgresStore {
         }
     }
 
+    /// The lease this store's writes are fenced by, once one is taken (and not known lost).
+    pub fn lease(&self) -> Option<&Lease> {
+        self.fence.as_ref()
+    }
+
     /// The park this store holds.
     pub fn park(&self) -> &str {
         &self.park

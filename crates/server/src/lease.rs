@@ -69,7 +69,10 @@ pub async fn wait_for_writer(
     tokio::pin!(stop);
     let mut said = false;
     loop {
-        match Server::open_with_clock(dir, config.clone(), Arc::clone(&clock)) {
+        let opened = crate::reader::blocking(|| {
+            Server::open_with_clock(dir, config.clone(), Arc::clone(&clock))
+        });
+        match opened {
             Ok(server) => return Ok(Some(server)),
             Err(ServerError::Park(ParkError::Leased { park, holder })) => {
                 if !said {

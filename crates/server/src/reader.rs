@@ -106,6 +106,16 @@ impl Drop for Background {
     }
 }
 
+/// Runs blocking store work `f` from async code: on a multi-threaded runtime, with the
+/// worker thread handed over to blocking work meanwhile (the PostgreSQL client drives a
+/// runtime of its own, which may not be entered from a worker thread); elsewhere, directly.
+pub fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
+        _ => f(),
+    }
+}
+
 /// A pool of read connections to one store.
 #[derive(Debug, Clone)]
 pub struct Reader {

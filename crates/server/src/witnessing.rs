@@ -102,13 +102,10 @@ pub fn start(state: AppState, db: StoreAt) -> Option<JoinHandle<()>> {
         for w in &configured {
             // `Config::check` parsed every key already.
             let Ok(key) = w.key() else { continue };
-            sizes.push(
-                store
-                    .latest_cosigned(Some(&witness_id(&key)))
-                    .ok()
-                    .flatten()
-                    .unwrap_or(0),
-            );
+            let id = witness_id(&key);
+            sizes.push(crate::reader::blocking(|| {
+                store.latest_cosigned(Some(&id)).ok().flatten().unwrap_or(0)
+            }));
             clients.push((w.name.clone(), WitnessClient::new(w.url.clone(), key)));
         }
         let mut w = Witnessing {
@@ -147,7 +144,8 @@ impl Witnessing {
                 let store = store
                     .lock()
                     .map_err(|_| "store lock poisoned".to_string())?;
-                consistency_proof(&*store, from, to).map_err(|e| e.to_string())
+                crate::reader::blocking(|| consistency_proof(&*store, from, to))
+                    .map_err(|e| e.to_string())
             };
             match client.submit(&head.checkpoint, self.sizes[i], prove).await {
                 Ok(c) => {

@@ -141,7 +141,7 @@ pub(crate) fn redact(url: &str) -> String {
 
 /// One park's store in a PostgreSQL database.
 pub struct PostgresStore {
-    client: RefCell<Client>,
+    client: RefCell<Conn>,
     park: String,
     /// The park's number (names its partitions).
     number: i64,
@@ -177,8 +177,62 @@ impl std::fmt::Debug for PostgresStore {
 impl Drop for PostgresStore {
     fn drop(&mut self) {
         // Best effort: a lease not released expires after its TTL all the same.
-        let _ = self.release_lease();
+        let Some(lease) = self.fence.take() else {
+            return;
+        };
+        let Some(mut client) = self.client.get_mut().0.take() else {
+            return;
+        };
+        let park = self.park.clone();
+        off_runtime(move || {
+            let _ = client.execute(RELEASE, &[&park, &lease.holder, &lease.token]);
+        });
     }
+}
+
+/// Expires the lease `(park, holder, token)` now, if it is the current one.
+const RELEASE: &str = "UPDATE leases SET expires_at = clock_timestamp()
+    WHERE park = $1 AND holder = $2 AND token = $3 AND expires_at > clock_timestamp()";
+
+/// The connection of a store. The synchronous client drives its own small async runtime, which
+/// may not be entered from a thread that runs another (a server's request handler dropping a
+/// pooled store): the connection is closed on a thread of its own.
+struct Conn(Option<Client>);
+
+// The client is taken out only by `drop`: no method of a live store can see it missing.
+#[allow(clippy::expect_used)]
+impl std::ops::Deref for Conn {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        self.0
+            .as_ref()
+            .expect("a store's connection is taken only when it is dropped")
+    }
+}
+
+#[allow(clippy::expect_used)]
+impl std::ops::DerefMut for Conn {
+    fn deref_mut(&mut self) -> &mut Client {
+        self.0
+            .as_mut()
+            .expect("a store's connection is taken only when it is dropped")
+    }
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        if let Some(client) = self.0.take() {
+            off_runtime(move || drop(client));
+        }
+    }
+}
+
+/// Runs `f` on a new thread and waits for it: outside any async runtime the caller's thread
+/// may be driving.
+fn off_runtime(f: impl FnOnce() + Send) {
+    std::thread::scope(|s| {
+        let _ = s.spawn(f).join();
+    });
 }
 
 /// A stored interval length as the index row holds it.
@@ -307,7 +361,7 @@ impl PostgresStore {
 
     fn with(client: Client, park: &str, number: i64, place: String) -> Self {
         Self {
-            client: RefCell::new(client),
+            client: RefCell::new(Conn(Some(client))),
             park: park.to_string(),
             number,
             place,
@@ -436,11 +490,7 @@ impl PostgresStore {
         };
         self.client
             .borrow_mut()
-            .execute(
-                "UPDATE leases SET expires_at = clock_timestamp()
-                 WHERE park = $1 AND holder = $2 AND token = $3 AND expires_at > clock_timestamp()",
-                &[&self.park, &lease.holder, &lease.token],
-            )
+            .execute(RELEASE, &[&self.park, &lease.holder, &lease.token])
             .map_err(self.err("releasing the writer lease"))?;
         Ok(())
     }

@@ -26,7 +26,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::net::{send, Res, HANG};
+use common::net::{parse, Res, HANG};
 use common::{command, logged_uploads, pg, s, simulate, tanji, verify, Rng, SIM_START};
 
 /// Lease TTL and poll of the instances: failover within 1.1 s of the holder's death.
@@ -178,10 +178,25 @@ fn holder(instances: &[Instance]) -> usize {
     }
 }
 
-/// POSTs one upload; `None` when the connection is refused or breaks (the instance is down).
+/// One request; `None` when the connection is refused or breaks (the instance is down).
+fn request(addr: &str, method: &str, path: &str, body: &str) -> Option<Res> {
+    use std::io::{Read, Write};
+    let mut c = TcpStream::connect(addr).ok()?;
+    c.set_read_timeout(Some(HANG)).ok()?;
+    write!(
+        c,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .ok()?;
+    let mut raw = String::new();
+    c.read_to_string(&mut raw).ok()?;
+    raw.starts_with("HTTP/1.1 ").then(|| parse(&raw))
+}
+
+/// POSTs one upload ([`request`]).
 fn post(addr: &str, upload: &str) -> Option<Res> {
-    let c = TcpStream::connect(addr).ok()?;
-    std::panic::catch_unwind(|| send(c, addr, "POST", "/api/v1/uploads", "", upload)).ok()
+    request(addr, "POST", "/api/v1/uploads", upload)
 }
 
 /// (device, seq) of a JSON upload line.
@@ -268,7 +283,7 @@ const KILLS: usize = 20;
 
 #[test]
 fn killing_the_lease_holder_loses_no_acknowledged_record() {
-    let Some(park) = pg_park("failover", 4, 30) else {
+    let Some(park) = pg_park("failover", 2, 150) else {
         return;
     };
     let config = park.tmp.path().join("tanji.toml");
@@ -294,11 +309,12 @@ fn killing_the_lease_holder_loses_no_acknowledged_record() {
     let total: usize = by_device.values().map(Vec::len).sum();
     let acks: Arc<Mutex<Vec<((String, u64), u64)>>> = Arc::default();
     let done = Arc::new(AtomicBool::new(false));
+    let killing = Arc::new(AtomicBool::new(true));
     let devices: Vec<_> = by_device
         .into_values()
         .enumerate()
         .map(|(n, lines)| {
-            let (addrs, acks) = (addrs.clone(), Arc::clone(&acks));
+            let (addrs, acks, killing) = (addrs.clone(), Arc::clone(&acks), Arc::clone(&killing));
             std::thread::spawn(move || {
                 let mut at = n % 2;
                 for line in lines {
@@ -321,7 +337,10 @@ fn killing_the_lease_holder_loses_no_acknowledged_record() {
                         at = 1 - at;
                         std::thread::sleep(Duration::from_millis(10));
                     }
-                    std::thread::sleep(Duration::from_millis(15));
+                    // Paced while the holder is being killed, so that uploads span all kills.
+                    if killing.load(Ordering::SeqCst) {
+                        std::thread::sleep(Duration::from_millis(150));
+                    }
                 }
             })
         })
@@ -333,13 +352,9 @@ fn killing_the_lease_holder_loses_no_acknowledged_record() {
         std::thread::spawn(move || {
             while !done.load(Ordering::SeqCst) {
                 for a in &addrs {
-                    if let Ok(c) = TcpStream::connect(a) {
-                        if let Ok(res) =
-                            std::panic::catch_unwind(|| send(c, a, "GET", "/checkpoint", "", ""))
-                        {
-                            if res.status == 200 {
-                                seen.lock().unwrap().insert(res.body);
-                            }
+                    if let Some(res) = request(a, "GET", "/checkpoint", "") {
+                        if res.status == 200 {
+                            seen.lock().unwrap().insert(res.body);
                         }
                     }
                 }
@@ -356,6 +371,12 @@ fn killing_the_lease_holder_loses_no_acknowledged_record() {
         all[h].kill();
         all[h].start();
     }
+    let during = acks.lock().unwrap().len();
+    assert!(
+        during < total,
+        "the devices were done before the last kill: pace them slower"
+    );
+    killing.store(false, Ordering::SeqCst);
     let killing = started.elapsed();
     for d in devices {
         d.join().unwrap();
@@ -401,7 +422,7 @@ fn killing_the_lease_holder_loses_no_acknowledged_record() {
         );
     }
     eprintln!(
-        "{KILLS} kills in {:.1} s, {total} uploads acknowledged, {} checkpoints seen",
+        "{KILLS} kills in {:.1} s ({during} of {total} uploads acknowledged meanwhile), {} checkpoints seen",
         killing.as_secs_f64(),
         seen.len()
     );

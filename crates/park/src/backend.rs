@@ -27,7 +27,8 @@ pub const STORE_FILE: &str = "store";
 
 /// The writer lease a command other than `serve` takes on a PostgreSQL park (released when
 /// the park is dropped; a server's own lease is renewed by the server).
-pub const COMMAND_LEASE_TTL: Duration = Duration::from_secs(60);
+/// Each write of the command extends it by as much.
+pub const COMMAND_LEASE_TTL: Duration = Duration::from_secs(10);
 
 /// This process as a lease holder: host and process id, unique while it runs.
 pub fn lease_holder() -> String {
@@ -115,8 +116,34 @@ pub(crate) fn take_lease(store: &mut AnyStore, ttl: Duration) -> Result<(), Park
         return Ok(());
     }
     let current = pg.lease_holder()?;
+    // A holder that was a process of this host and no longer runs (killed) is gone: its lease
+    // is taken over at once instead of after its TTL.
+    if let Some(dead) = current.as_ref().filter(|l| is_gone(&l.holder)) {
+        if pg.take_lease_from(dead, &holder, ttl)?.is_some() {
+            tracing::info!(park = pg.park(), dead = %dead.holder, "took over the writer lease of a process that no longer runs");
+            return Ok(());
+        }
+    }
     Err(ParkError::Leased {
         park: pg.park().to_string(),
         holder: current.map_or_else(|| "another instance".into(), |l| l.holder),
     })
+}
+
+/// Whether lease holder `holder` ([`lease_holder`]'s form) was a process of this host that no
+/// longer runs. A reused process id reads as running: the lease is then waited for.
+fn is_gone(holder: &str) -> bool {
+    let Some((host, pid)) = holder.rsplit_once(" pid ") else {
+        return false;
+    };
+    let Some((mine, _)) = lease_holder()
+        .rsplit_once(" pid ")
+        .map(|(h, p)| (h.to_string(), p.to_string()))
+    else {
+        return false;
+    };
+    host == mine
+        && pid.parse::<u32>().is_ok()
+        && !Path::new("/proc").join(pid).exists()
+        && Path::new("/proc/self").exists()
 }

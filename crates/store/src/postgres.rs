@@ -153,6 +153,8 @@ pub struct PostgresStore {
     in_snapshot: Cell<bool>,
     /// The lease every write is fenced by, once one is taken.
     fence: Option<Lease>,
+    /// How long each write extends the lease it is fenced by, in milliseconds.
+    fence_ttl_ms: i64,
 }
 
 /// A park's writer lease as held: who holds it and its fencing token (which grows by one each
@@ -368,6 +370,7 @@ impl PostgresStore {
             months: BTreeSet::new(),
             in_snapshot: Cell::new(false),
             fence: None,
+            fence_ttl_ms: 0,
         }
     }
 
@@ -455,6 +458,37 @@ impl PostgresStore {
         });
         if lease.is_some() {
             self.fence.clone_from(&lease);
+            self.fence_ttl_ms = ms;
+        }
+        Ok(lease)
+    }
+
+    /// Takes the park's writer lease for `holder` from `dead`, a holder known to be gone (a
+    /// process of this host that no longer runs), without waiting for its lease to expire:
+    /// only while `dead` still holds it with that token. Fences this store as
+    /// [`PostgresStore::take_lease`] does; `None` if the lease is no longer `dead`'s.
+    pub fn take_lease_from(
+        &mut self,
+        dead: &Lease,
+        holder: &str,
+        ttl: std::time::Duration,
+    ) -> Result<Option<Lease>, StoreError> {
+        let ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
+        let row = self.query_opt(
+            "taking over the writer lease",
+            "UPDATE leases SET holder = $4, token = token + 1,
+                 expires_at = clock_timestamp() + $5::bigint * interval '1 millisecond'
+             WHERE park = $1 AND holder = $2 AND token = $3
+             RETURNING token",
+            &[&self.park, &dead.holder, &dead.token, &holder, &ms],
+        )?;
+        let lease = row.map(|r| Lease {
+            holder: holder.to_string(),
+            token: r.get(0),
+        });
+        if lease.is_some() {
+            self.fence.clone_from(&lease);
+            self.fence_ttl_ms = ms;
         }
         Ok(lease)
     }
@@ -509,8 +543,9 @@ impl PostgresStore {
             }))
     }
 
-    /// In a write transaction: refuses to go on unless this store's lease is the park's
-    /// current one, unexpired. The row is locked until the transaction ends, so the lease
+    /// In a write transaction: refuses to go on unless this store's lease is still the park's
+    /// (its holder and token unchanged: nobody else took it, even if it ran out meanwhile),
+    /// and extends it by its TTL. The row is locked until the transaction ends, so the lease
     /// cannot change hands between this check and the commit.
     fn fenced(&self, tx: &mut Transaction<'_>) -> Result<(), StoreError> {
         let Some(lease) = &self.fence else {
@@ -518,15 +553,16 @@ impl PostgresStore {
         };
         let held = tx
             .query_opt(
-                "SELECT 1 FROM leases WHERE park = $1 AND holder = $2 AND token = $3
-                 AND expires_at > clock_timestamp() FOR SHARE",
-                &[&self.park, &lease.holder, &lease.token],
+                "UPDATE leases SET expires_at = GREATEST(expires_at,
+                     clock_timestamp() + $4::bigint * interval '1 millisecond')
+                 WHERE park = $1 AND holder = $2 AND token = $3 RETURNING 1",
+                &[&self.park, &lease.holder, &lease.token, &self.fence_ttl_ms],
             )
             .map_err(self.err("checking the writer lease"))?;
         match held {
             Some(_) => Ok(()),
             None => Err(StoreError::LeaseLost(format!(
-                "park {}: the writer lease (token {}) of {} expired or was taken over; nothing was written",
+                "park {}: the writer lease (token {}) of {} was taken over; nothing was written",
                 self.park, lease.token, lease.holder
             ))),
         }

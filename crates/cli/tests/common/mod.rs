@@ -92,10 +92,19 @@ pub const SIM_START: &str = "2025-01-06";
 
 /// `tanji init` + `tanji simulate --dir` (registers the devices); uploads not yet ingested.
 pub fn sim_park(enterprises: usize, days: u32, seed: u64) -> SimPark {
+    sim_park_on(None, enterprises, days, seed)
+}
+
+/// [`sim_park`] with the data in PostgreSQL (`tanji init --store URL`) when `store` is given.
+pub fn sim_park_on(store: Option<&str>, enterprises: usize, days: u32, seed: u64) -> SimPark {
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path().join("park");
     let sim = tmp.path().join("sim");
-    tanji(["init", "--dir", s(&dir), "--park", "test-park"]).ok();
+    let mut init = vec!["init", "--dir", s(&dir), "--park", "test-park"];
+    if let Some(url) = store {
+        init.extend(["--store", url]);
+    }
+    tanji(init).ok();
     let uploads = simulate(&dir, &sim, enterprises, days, seed, SIM_START);
     SimPark {
         tmp,

@@ -427,3 +427,50 @@ fn killing_the_lease_holder_loses_no_acknowledged_record() {
         seen.len()
     );
 }
+
+/// README's "On PostgreSQL" commands, run as written in a new directory, with the database URL
+/// replaced by this test's schema.
+#[test]
+fn the_readme_postgres_commands_run_as_written() {
+    const README: &str = include_str!("../../../README.md");
+    const URL: &str = "postgres://postgres@127.0.0.1:5432/test?schema=tanji_readme";
+    let Some(url) = pg::url() else { return };
+    let schema = pg::Schema::new(&url, "readme");
+    let section = README
+        .split("\n## On PostgreSQL\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n## ").next())
+        .expect("README has an \"On PostgreSQL\" section");
+    let block = section
+        .split("```sh\n")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .expect("the section has an sh block");
+    assert!(
+        block.contains(URL),
+        "the README's URL changed: update this test"
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = Path::new(common::TANJI).parent().unwrap();
+    let script = format!(
+        "set -euo pipefail\nexport PATH=\"{}:$PATH\"\n{}",
+        s(bin),
+        block.replace(URL, &schema.store_url())
+    );
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(&script)
+        .current_dir(tmp.path())
+        .env_remove("TANJI_LOG")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{script}\n--- stdout\n{stdout}\n--- stderr\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("\nOK: "), "{stdout}");
+    assert!(tmp.path().join("pgpark").join("store").exists());
+    assert!(!tmp.path().join("pgpark").join("park.db").exists());
+}

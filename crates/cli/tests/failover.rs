@@ -278,6 +278,9 @@ fn a_paused_writer_whose_lease_was_taken_cannot_commit() {
     verify(&park.dirs[0]).ok();
 }
 
+/// An acknowledged upload: (device, seq) and the index it was acknowledged at.
+type Acked = ((String, u64), u64);
+
 /// SIGKILLs of the lease holder.
 const KILLS: usize = 20;
 
@@ -307,7 +310,7 @@ fn killing_the_lease_holder_loses_no_acknowledged_record() {
             .push(line.to_string());
     }
     let total: usize = by_device.values().map(Vec::len).sum();
-    let acks: Arc<Mutex<Vec<((String, u64), u64)>>> = Arc::default();
+    let acks: Arc<Mutex<Vec<Acked>>> = Arc::default();
     let done = Arc::new(AtomicBool::new(false));
     let killing = Arc::new(AtomicBool::new(true));
     let devices: Vec<_> = by_device

@@ -290,6 +290,8 @@ fn the_quarantine_stays_within_its_bounds_and_counts_every_refusal() {
     }
     let store = park.store();
     let kept: (i64, i64) = store
+        .sqlite()
+        .unwrap()
         .connection()
         .query_row(
             "SELECT COUNT(*), SUM(length(raw) + length(message) + length(source) + 64) FROM quarantine",
@@ -304,6 +306,8 @@ fn the_quarantine_stays_within_its_bounds_and_counts_every_refusal() {
         kept.1
     );
     let per_source: i64 = store
+        .sqlite()
+        .unwrap()
         .connection()
         .query_row(
             "SELECT MAX(c) FROM (SELECT COUNT(*) AS c FROM quarantine GROUP BY source)",
@@ -313,6 +317,8 @@ fn the_quarantine_stays_within_its_bounds_and_counts_every_refusal() {
         .unwrap();
     assert!(per_source <= 40 + 5, "{per_source} rows of one source");
     let max_raw: i64 = store
+        .sqlite()
+        .unwrap()
         .connection()
         .query_row("SELECT MAX(length(raw)) FROM quarantine", [], |r| r.get(0))
         .unwrap();
@@ -363,7 +369,7 @@ fn quarantined_rows_older_than_the_age_bound_are_summarised_with_their_count() {
         park.ingest(batch, at).unwrap();
     };
     let rows = |park: &Park| -> Vec<i64> {
-        let conn = park.store().connection();
+        let conn = park.store().sqlite().unwrap().connection();
         let mut st = conn
             .prepare("SELECT received_at FROM quarantine ORDER BY id")
             .unwrap();

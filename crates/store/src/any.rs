@@ -36,7 +36,9 @@ impl StoreAt {
     pub fn open(&self) -> Result<AnyStore, StoreError> {
         Ok(match self {
             StoreAt::Sqlite(path) => AnyStore::Sqlite(SqliteStore::open(path)?),
-            StoreAt::Postgres { at, park } => AnyStore::Postgres(PostgresStore::open(at, park)?),
+            StoreAt::Postgres { at, park } => {
+                AnyStore::Postgres(Box::new(PostgresStore::open(at, park)?))
+            }
         })
     }
 
@@ -44,7 +46,9 @@ impl StoreAt {
     pub fn create(&self) -> Result<AnyStore, StoreError> {
         Ok(match self {
             StoreAt::Sqlite(path) => AnyStore::Sqlite(SqliteStore::create(path)?),
-            StoreAt::Postgres { at, park } => AnyStore::Postgres(PostgresStore::create(at, park)?),
+            StoreAt::Postgres { at, park } => {
+                AnyStore::Postgres(Box::new(PostgresStore::create(at, park)?))
+            }
         })
     }
 
@@ -77,7 +81,7 @@ pub enum AnyStore {
     /// One SQLite file.
     Sqlite(SqliteStore),
     /// One park in a PostgreSQL database.
-    Postgres(PostgresStore),
+    Postgres(Box<PostgresStore>),
 }
 
 impl From<SqliteStore> for AnyStore {
@@ -88,7 +92,7 @@ impl From<SqliteStore> for AnyStore {
 
 impl From<PostgresStore> for AnyStore {
     fn from(s: PostgresStore) -> Self {
-        AnyStore::Postgres(s)
+        AnyStore::Postgres(Box::new(s))
     }
 }
 
@@ -120,11 +124,19 @@ impl AnyStore {
         }
     }
 
+    /// The SQLite store, if this is one.
+    pub fn sqlite(&self) -> Option<&SqliteStore> {
+        match self {
+            AnyStore::Sqlite(s) => Some(s),
+            AnyStore::Postgres(_) => None,
+        }
+    }
+
     /// The PostgreSQL store, if this is one.
     pub fn postgres(&mut self) -> Option<&mut PostgresStore> {
         match self {
             AnyStore::Sqlite(_) => None,
-            AnyStore::Postgres(s) => Some(s),
+            AnyStore::Postgres(s) => Some(&mut **s),
         }
     }
 }

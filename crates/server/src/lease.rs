@@ -5,7 +5,7 @@
 //! own copy of the park directory: the same `log.key` and `store` file). The one holding the
 //! park's lease sequences; the others wait ([`wait_for_writer`]), trying to take it every
 //! `poll_ms`, and do not listen meanwhile (devices retry at another instance). The holder renews
-//! its lease every third of `ttl_ms` from a thread of its own ([`keep`]); when a renewal finds
+//! its lease every third of `ttl_ms` from a thread of its own (`keep`); when a renewal finds
 //! the lease gone, or renewals have failed for a whole TTL (the database unreachable), it marks
 //! the sequencer's writer lost, refuses every upload with 503 `not_writer` and stops; every
 //! batch is also fenced in the database, so even a paused instance that missed all of that

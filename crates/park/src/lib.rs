@@ -450,6 +450,14 @@ impl Park<AnyStore> {
         Ok(park)
     }
 
+    /// Takes (renews) the writer lease of a park on PostgreSQL for this process for `ttl`,
+    /// from now on extended by as much by each write; nothing for a SQLite park. A server
+    /// calls it with its configured TTL after [`Park::open`] (which took it for
+    /// [`COMMAND_LEASE_TTL`]).
+    pub fn take_writer_lease(&mut self, ttl: std::time::Duration) -> Result<(), ParkError> {
+        backend::take_lease(&mut self.store, ttl)
+    }
+
     /// The data directory's store file path.
     pub fn db_path(dir: &Path) -> PathBuf {
         dir.join(DB_FILE)

@@ -203,6 +203,7 @@ impl Server {
         let at = tanji_park::store_at(dir)?;
         let mut park = Park::open(dir)?;
         park.set_quarantine_limits(config.quarantine.limits());
+        park.take_writer_lease(config.lease.ttl())?;
         let lease = park.store().lease().cloned();
         let origin = park.origin().to_string();
         let vkey = park.verifier().to_string();

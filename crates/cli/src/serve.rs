@@ -193,7 +193,10 @@ async fn serve(
     if let Some(m) = &server.state().config().mqtt {
         let park = match &m.park {
             Some(p) => p.clone(),
-            None => park_name(dir)?,
+            None => {
+                let dir = dir.to_path_buf();
+                tokio::task::spawn_blocking(move || park_name(&dir)).await??
+            }
         };
         eprintln!(
             "MQTT ingest from {}: uploads on {}, answers on {}",

@@ -229,6 +229,14 @@ fn a_paused_writer_whose_lease_was_taken_cannot_commit() {
     .unwrap();
     let a = Instance::new(&park.dirs[0], &config);
     assert_eq!(holder(std::slice::from_ref(&a)), 0);
+    // While A sequences, a writing command from another directory of the park is refused,
+    // naming the holder.
+    let refused = tanji(["ingest", "--dir", s(&park.dirs[1]), s(&park.uploads)]).expect_code(2);
+    assert!(
+        refused.stderr.contains("holds its writer lease"),
+        "{}",
+        refused.stderr
+    );
     let b = Instance::new(&park.dirs[1], &config);
     let upload = std::fs::read_to_string(&park.uploads)
         .unwrap()
@@ -476,4 +484,28 @@ fn the_readme_postgres_commands_run_as_written() {
     assert!(stdout.contains("\nOK: "), "{stdout}");
     assert!(tmp.path().join("pgpark").join("store").exists());
     assert!(!tmp.path().join("pgpark").join("park.db").exists());
+}
+
+/// `--store` takes a PostgreSQL URL only, and says what to write instead.
+#[test]
+fn init_refuses_a_store_that_is_not_postgres() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("park");
+    let run = tanji([
+        "init",
+        "--dir",
+        s(&dir),
+        "--park",
+        "p",
+        "--store",
+        "mysql://root@127.0.0.1/db",
+    ])
+    .expect_code(2);
+    assert!(
+        run.stderr
+            .contains("expected a PostgreSQL URL, postgres://"),
+        "{}",
+        run.stderr
+    );
+    assert!(!dir.join(tanji_park::KEY_FILE).exists());
 }

@@ -42,6 +42,10 @@ enum Command {
         /// The log's origin line (default: `tanji/<park>`).
         #[arg(long)]
         origin: Option<String>,
+        /// Keep the data in PostgreSQL instead of the embedded SQLite file:
+        /// `postgres://USER@HOST:PORT/DATABASE[?schema=NAME]` (the key stays in --dir).
+        #[arg(long, value_name = "URL")]
+        store: Option<String>,
     },
     /// Device keys and registrations.
     #[command(subcommand)]
@@ -112,7 +116,12 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Init { dir, park, origin } => util::init(&dir, &park, origin.as_deref()),
+        Command::Init {
+            dir,
+            park,
+            origin,
+            store,
+        } => util::init(&dir, &park, origin.as_deref(), store.as_deref()),
         Command::Device(c) => device::run(c),
         Command::Factors(c) => factors::run(c),
         Command::Ingest(a) => ingest::run(a),

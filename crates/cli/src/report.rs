@@ -7,9 +7,8 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use tanji_ledger::NoteVerifier;
-use tanji_park::Park;
 use tanji_report::{FixedChoice, ReportDoc, Request, Scope};
-use tanji_store::{SqliteStore, Store as _};
+use tanji_store::{AnyStore, Store as _};
 
 use crate::util;
 
@@ -102,39 +101,28 @@ fn bound(option: &str, s: &str, end: bool) -> Result<i64> {
     }
 }
 
-/// The store file of the park in `dir`, opened.
-fn store_of(dir: &Path) -> Result<(PathBuf, SqliteStore)> {
-    let db = Park::db_path(dir);
-    if !db.exists() {
-        bail!(
-            "{} holds no park ({} is missing)",
-            dir.display(),
-            db.display()
-        );
-    }
-    let store = SqliteStore::open(&db).with_context(|| format!("opening {}", db.display()))?;
-    Ok((db, store))
+/// The store of the park in `dir` (its SQLite file or PostgreSQL park), opened.
+fn store_of(dir: &Path) -> Result<(String, AnyStore)> {
+    let at = tanji_park::store_at(dir)?;
+    let store = at.open().with_context(|| format!("opening {at}"))?;
+    Ok((at.to_string(), store))
 }
 
 /// Opens only the store of the park in `dir` (a report needs no secret key and no ingest
 /// state) and the log key it names.
-pub fn open_store(dir: &Path) -> Result<(SqliteStore, NoteVerifier)> {
+pub fn open_store(dir: &Path) -> Result<(AnyStore, NoteVerifier)> {
     let (db, store) = store_of(dir)?;
     let vkey = store
         .meta("vkey")?
-        .with_context(|| format!("{} names no log key", db.display()))?;
+        .with_context(|| format!("{db} names no log key"))?;
     let verifier: NoteVerifier = vkey
         .parse()
-        .map_err(|e| anyhow::anyhow!("{}: the log key {vkey:?}: {e}", db.display()))?;
+        .map_err(|e| anyhow::anyhow!("{db}: the log key {vkey:?}: {e}"))?;
     Ok((store, verifier))
 }
 
 /// [`make`] over a store and the log key.
-pub fn make_from(
-    store: &SqliteStore,
-    verifier: &NoteVerifier,
-    a: &ReportArgs,
-) -> Result<ReportDoc> {
+pub fn make_from(store: &AnyStore, verifier: &NoteVerifier, a: &ReportArgs) -> Result<ReportDoc> {
     let scope = match (&a.enterprise, a.park) {
         (Some(e), false) => Scope::Enterprise(e.clone()),
         (None, true) => Scope::Park,
@@ -159,7 +147,7 @@ pub fn make_from(
 
 /// Builds the report `req` asks for from the park in `dir`; refused when the log has problems.
 pub fn build(
-    store: &SqliteStore,
+    store: &AnyStore,
     verifier: &NoteVerifier,
     req: &Request,
     dir: &Path,

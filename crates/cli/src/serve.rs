@@ -1,7 +1,7 @@
 //! `tanji serve` (the park as a service) and `tanji token new` (an API token and its config
 //! lines).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
@@ -76,12 +76,10 @@ pub fn token(cmd: TokenCommand) -> Result<ExitCode> {
     }
 }
 
-/// Appends `lines` to the TOML file `path` (created if missing), after a blank line, and checks
-/// that the result still parses as a server config.
+/// The park's name, the MQTT topics' `<park>` segment unless the config names another.
 fn park_name(dir: &std::path::Path) -> Result<String> {
-    let db = tanji_park::Park::db_path(dir);
-    let store =
-        tanji_store::SqliteStore::open(&db).with_context(|| format!("opening {}", db.display()))?;
+    let store = tanji_park::Park::open_store(dir)
+        .with_context(|| format!("opening the park in {}", dir.display()))?;
     Ok(tanji_store::Store::meta(&store, "park")?.unwrap_or_default())
 }
 
@@ -100,47 +98,79 @@ pub fn run(a: ServeArgs) -> Result<ExitCode> {
         config.batch.window_ms = w;
     }
     if let Some(url) = a.mqtt {
-        let mut m = config
-            .mqtt
-            .take()
-            .unwrap_or_else(|| tanji_server::mqtt::MqttConfig::new(&url));
-        m.url = url;
-        m.check().context("--mqtt")?;
-        config.mqtt = Some(m);
+        config.set_mqtt_url(url).context("--mqtt")?;
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async move {
-        let listen = config.listen.clone();
-        let server = Server::open(&a.dir, config)?;
-        let listener = tokio::net::TcpListener::bind(&listen)
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            tanji_server::stop_signal().await;
+            stop_tx.send_replace(true);
+        });
+        let stopped = move || {
+            let mut rx = stop_rx.clone();
+            async move {
+                let _ = rx.wait_for(|s| *s).await;
+            }
+        };
+        // A park on PostgreSQL is served by the instance holding its writer lease; this one
+        // stands by until it gets it, and again after losing it.
+        let clock = std::sync::Arc::new(tanji_park::SystemClock);
+        loop {
+            let wait =
+                tanji_server::lease::wait_for_writer(&a.dir, &config, clock.clone(), stopped());
+            let Some(server) = wait.await? else { break };
+            let lost = server.sequencer().writer_lost();
+            serve(&a.dir, server, stopped()).await?;
+            if !*lost.borrow() {
+                break;
+            }
+            eprintln!("this instance lost the park's writer lease; standing by");
+        }
+        eprintln!("stopped");
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// Serves an opened park until `stop` resolves or the instance loses the park's writer lease.
+async fn serve(
+    dir: &Path,
+    server: Server,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    let listen = server.state().config().listen.clone();
+    let listener = tokio::net::TcpListener::bind(&listen)
             .await
             .with_context(|| {
                 format!("listening on {listen} (is another server running on it? choose another address with --listen HOST:PORT)")
             })?;
-        let addr = listener.local_addr().context("reading the listen address")?;
-        let head = server.sequencer().head();
-        if let Some(m) = &server.state().config().mqtt {
-            let park = match &m.park {
-                Some(p) => p.clone(),
-                None => park_name(&a.dir)?,
-            };
-            eprintln!(
-                "MQTT ingest from {}: uploads on {}, answers on {}",
-                m.url,
-                tanji_server::mqtt::up_topic(&park, "+"),
-                tanji_server::mqtt::ack_topic(&park, "<device>")
-            );
-        }
+    let addr = listener
+        .local_addr()
+        .context("reading the listen address")?;
+    let head = server.sequencer().head();
+    if let Some(m) = &server.state().config().mqtt {
+        let park = match &m.park {
+            Some(p) => p.clone(),
+            None => {
+                let dir = dir.to_path_buf();
+                tokio::task::spawn_blocking(move || park_name(&dir)).await??
+            }
+        };
         eprintln!(
+            "MQTT ingest from {}: uploads on {}, answers on {}",
+            m.url,
+            tanji_server::mqtt::up_topic(&park, "+"),
+            tanji_server::mqtt::ack_topic(&park, "<device>")
+        );
+    }
+    eprintln!(
             "tanji serving {} on http://{addr} (log size {}); Ctrl-C or SIGTERM stops after logging what is pending",
             server.state().origin(),
             head.size
         );
-        tanji_server::run(listener, server, tanji_server::stop_signal()).await?;
-        eprintln!("stopped");
-        Ok(ExitCode::SUCCESS)
-    })
+    tanji_server::run(listener, server, stop).await?;
+    Ok(())
 }

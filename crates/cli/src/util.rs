@@ -137,10 +137,13 @@ pub fn open_read(dir: &Path) -> Result<Park> {
 }
 
 /// `tanji init`.
-pub fn init(dir: &Path, name: &str, origin: Option<&str>) -> Result<ExitCode> {
-    let park = Park::create(dir, name, origin)
+pub fn init(dir: &Path, name: &str, origin: Option<&str>, store: Option<&str>) -> Result<ExitCode> {
+    let park = Park::create_on(dir, name, origin, store)
         .with_context(|| format!("creating a park in {}", dir.display()))?;
     println!("created park {name} in {}", dir.display());
+    if let Ok(at @ tanji_store::StoreAt::Postgres { .. }) = tanji_park::store_at(dir) {
+        println!("store:       {at}");
+    }
     println!("log origin:  {}", park.origin());
     println!("log key:     {}", park.verifier());
     println!(

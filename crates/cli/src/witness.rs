@@ -175,8 +175,8 @@ pub fn verify_witnesses(
     quorum: Quorum,
     keys: &[CosignatureVerifier],
 ) -> Result<bool> {
-    let store = tanji_store::SqliteStore::open(&Park::db_path(dir))
-        .with_context(|| format!("opening the park in {}", dir.display()))?;
+    let store =
+        Park::open_store(dir).with_context(|| format!("opening the park in {}", dir.display()))?;
     let log_key = match log_key {
         Some(k) => k.clone(),
         None => tanji_store::Store::meta(&store, "vkey")?

@@ -226,6 +226,21 @@ fn kill9(server: &mut common::net::Server) {
 /// named, each record exactly once, and the store verifies.
 #[test]
 fn sigkills_under_http_and_mqtt_load_lose_nothing_acknowledged() {
+    sigkills_under_load(None);
+}
+
+/// The same with the park on PostgreSQL (the restarted server takes over the killed one's
+/// writer lease); SKIPPED when PostgreSQL is unreachable outside CI.
+#[test]
+fn sigkills_under_load_on_postgres_lose_nothing_acknowledged() {
+    let Some(url) = common::pg::url() else { return };
+    let schema = common::pg::Schema::new(&url, "fault");
+    sigkills_under_load(Some(&schema.store_url()));
+}
+
+/// SIGKILLs of `tanji serve` under HTTP (and MQTT, when the broker runs) load; the park on
+/// PostgreSQL when `store` is given.
+fn sigkills_under_load(store: Option<&str>) {
     let mqtt = broker_up();
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -235,7 +250,9 @@ fn sigkills_under_http_and_mqtt_load_lose_nothing_acknowledged() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("park");
     let sim = tmp.path().join("sim");
-    tanji(["init", "--dir", s(&dir), "--park", &name]).ok();
+    let mut init = vec!["init", "--dir", s(&dir), "--park", &name];
+    init.extend(store.iter().flat_map(|url| ["--store", *url]));
+    tanji(init).ok();
     let uploads_file = common::simulate(&dir, &sim, 12, 40, 21, common::SIM_START);
     let park = SimPark {
         tmp,

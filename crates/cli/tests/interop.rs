@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use base64::Engine;
-use common::{s, sim_park, tanji, SimPark};
+use common::{pg, s, sim_park_on, tanji, SimPark};
 use signed_note::{Note, StandardVerifier, VerifierList};
 use tlog_tiles::{
     check_record, check_tree, record_hash, stored_hash_index, tree_hash, Checkpoint, Hash,
@@ -135,8 +135,8 @@ fn checkpoint(dir: &Path) -> String {
 /// A park of 20 enterprises × 15 days (300 uploads, plus the registrations: more than one full
 /// tile of 256 leaves), ingested in two runs so there is an older checkpoint to prove from.
 /// Returns the park, its key, and the first run's checkpoint.
-fn park() -> (SimPark, String, String) {
-    let park = sim_park(20, 15, 77);
+fn park(store: Option<&str>) -> (SimPark, String, String) {
+    let park = sim_park_on(store, 20, 15, 77);
     let text = std::fs::read_to_string(&park.uploads).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     let (a, b) = lines.split_at(lines.len() / 3);
@@ -157,7 +157,19 @@ fn park() -> (SimPark, String, String) {
 
 #[test]
 fn checkpoints_tiles_and_proofs_verify_with_independent_implementations() {
-    let (park, vkey, old_note) = park();
+    independent_implementations_verify(None);
+}
+
+/// The same for a park on PostgreSQL; SKIPPED when PostgreSQL is unreachable outside CI.
+#[test]
+fn a_park_on_postgres_verifies_with_independent_implementations() {
+    let Some(url) = pg::url() else { return };
+    let schema = pg::Schema::new(&url, "interop");
+    independent_implementations_verify(Some(&schema.store_url()));
+}
+
+fn independent_implementations_verify(store: Option<&str>) {
+    let (park, vkey, old_note) = park(store);
     let dir = &park.dir;
 
     // The checkpoint verifies with azul's signed_note, given only `tanji log key`'s text.

@@ -15,9 +15,7 @@ use tanji_ledger::{
     NoteVerifier,
 };
 use tanji_readings::{validate, LogEntry, Policy, Verdict};
-use tanji_store::{
-    ChannelRow, SqliteStore, Store, StoreError, StoredIssue, StoredUpload, UploadRow,
-};
+use tanji_store::{AnyStore, ChannelRow, Store, StoreError, StoredIssue, StoredUpload, UploadRow};
 
 use crate::publication::PublicationError;
 use crate::seal::Seal;
@@ -99,7 +97,7 @@ fn nodes_in_tree(size: u64) -> u64 {
     n
 }
 
-impl Park<SqliteStore> {
+impl Park<AnyStore> {
     /// Audits the park in `dir` from its stored bytes alone, without opening it as a [`Park`]:
     /// it needs no log signing key and rebuilds no state, so it can name damage (a corrupt
     /// registration, a missing tree node) that would stop [`Park::open`].

@@ -16,6 +16,7 @@
 //! do); it never edits or deletes a logged entry.
 
 mod audit;
+mod backend;
 mod clock;
 mod cosigned;
 mod demo;
@@ -47,11 +48,12 @@ use tanji_readings::{
     KIND_REGISTRATION, KIND_REVOCATION, KIND_UPLOAD,
 };
 use tanji_store::{
-    AppendBatch, ChannelRow, NewEntry, QuarantineListing, QuarantineSummary, Quarantined, Span,
-    SqliteStore, Store, StoreError, StoreExt, StoredIssue, UploadRow,
+    AnyStore, AppendBatch, ChannelRow, NewEntry, QuarantineListing, QuarantineSummary, Quarantined,
+    Span, Store, StoreAt, StoreError, StoreExt, StoredIssue, UploadRow,
 };
 
 pub use audit::{AuditFinding, AuditOptions, AuditReport};
+pub use backend::{check_store_url, lease_holder, store_at, COMMAND_LEASE_TTL, STORE_FILE};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use cosigned::{check_witnesses, checkpoint_at, with_cosignatures, witness_id, WitnessCheck};
 pub use export::{check_tiles, ExportSummary, TilesCheck};
@@ -118,6 +120,14 @@ pub enum ParkError {
     /// A witness cosignature is unusable (not by a configured witness, or does not verify).
     #[error("{0}")]
     Witness(String),
+    /// Another instance holds the writer lease of the park (on PostgreSQL).
+    #[error("park {park} is written by {holder}, which holds its writer lease; one instance writes to a park at a time: stop it, or wait until its lease expires")]
+    Leased {
+        /// The park.
+        park: String,
+        /// The lease holder.
+        holder: String,
+    },
     /// Another process has the park open for writing (see [`WriterLock`]).
     #[error("the park in {dir} is open for writing by {holder}; one process writes to a park at a time: while `tanji serve` runs, register or revoke devices through its API (POST /api/v1/devices, POST /api/v1/devices/{{device}}/revoke), or stop the server first")]
     Locked {
@@ -296,7 +306,7 @@ impl Default for QuarantineLimits {
 }
 
 /// A park: its store, its log key and the in-memory state rebuilt from the log.
-pub struct Park<S: Store = SqliteStore> {
+pub struct Park<S: Store = AnyStore> {
     store: S,
     signer: NoteSigner,
     origin: String,
@@ -335,11 +345,30 @@ fn check_park_name(name: &str) -> Result<(), ParkError> {
     }
 }
 
-impl Park<SqliteStore> {
+impl Park<AnyStore> {
     /// Creates a park in `dir` (which must not hold one): a new log key, an empty log and its
-    /// first checkpoint. The origin defaults to `tanji/<name>`.
+    /// first checkpoint, in a SQLite store in `dir`. The origin defaults to `tanji/<name>`.
     pub fn create(dir: &Path, name: &str, origin: Option<&str>) -> Result<Self, ParkError> {
+        Self::create_on(dir, name, origin, None)
+    }
+
+    /// [`Park::create`], with the data in park `name` of the PostgreSQL database at `url`
+    /// (`postgres://…[?schema=NAME]`) when given: `dir` then holds the log key and the
+    /// `store` file naming it.
+    pub fn create_on(
+        dir: &Path,
+        name: &str,
+        origin: Option<&str>,
+        url: Option<&str>,
+    ) -> Result<Self, ParkError> {
         check_park_name(name)?;
+        let at = match url {
+            None => StoreAt::Sqlite(dir.join(DB_FILE)),
+            Some(url) => StoreAt::Postgres {
+                at: check_store_url(url)?,
+                park: name.to_string(),
+            },
+        };
         let origin = origin.map_or_else(|| format!("tanji/{name}"), str::to_string);
         std::fs::create_dir_all(dir).map_err(|e| ParkError::Io {
             path: dir.display().to_string(),
@@ -348,7 +377,8 @@ impl Park<SqliteStore> {
         let lock = WriterLock::acquire(dir)?;
         let db = dir.join(DB_FILE);
         let key_path = dir.join(KEY_FILE);
-        if db.exists() || key_path.exists() {
+        let store_file = dir.join(STORE_FILE);
+        if db.exists() || key_path.exists() || store_file.exists() {
             return Err(ParkError::Directory(format!(
                 "{} already holds a park; use another --dir, or open this one",
                 dir.display()
@@ -357,8 +387,12 @@ impl Park<SqliteStore> {
         let key = SigningKey::generate(&mut OsRng);
         let signer = NoteSigner::new(&origin, key)
             .map_err(|e| ParkError::Directory(format!("origin {origin:?}: {e}")))?;
+        let mut store = at.create()?;
+        backend::take_lease(&mut store, COMMAND_LEASE_TTL)?;
         keys::write_secret(&key_path, &format!("{}\n", signer.to_skey()))?;
-        let mut store = SqliteStore::create(&db)?;
+        if let Some(url) = url {
+            keys::write_secret(&store_file, &backend::store_file_text(url, name))?;
+        }
         store.set_meta("park", name)?;
         store.set_meta("origin", &origin)?;
         store.set_meta("vkey", &signer.verifier().to_string())?;
@@ -379,22 +413,13 @@ impl Park<SqliteStore> {
     }
 
     /// Opens the store of the park in `dir`, saying how to create one if there is none.
-    pub(crate) fn open_store(dir: &Path) -> Result<SqliteStore, ParkError> {
-        Self::require_park(dir)?;
-        Ok(SqliteStore::open(&dir.join(DB_FILE))?)
+    pub fn open_store(dir: &Path) -> Result<AnyStore, ParkError> {
+        Ok(store_at(dir)?.open()?)
     }
 
     /// Fails, saying how to create one, unless `dir` holds a park.
     fn require_park(dir: &Path) -> Result<(), ParkError> {
-        if !dir.join(DB_FILE).exists() {
-            return Err(ParkError::Directory(format!(
-                "{} holds no park ({} is missing); create one with `tanji init --dir {} --park NAME`",
-                dir.display(),
-                DB_FILE,
-                dir.display()
-            )));
-        }
-        Ok(())
+        store_at(dir).map(drop)
     }
 
     /// Opens the park in `dir` for writing: takes the directory's writer lock (held until the
@@ -404,7 +429,8 @@ impl Park<SqliteStore> {
         // No lock file is made where there is no park.
         Self::require_park(dir)?;
         let lock = WriterLock::acquire(dir)?;
-        let store = Self::open_store(dir)?;
+        let mut store = Self::open_store(dir)?;
+        backend::take_lease(&mut store, COMMAND_LEASE_TTL)?;
         let signer = keys::read_signer_key(&dir.join(KEY_FILE))?;
         let mut park = Park::from_store(store, signer)?;
         park.access = Access::Writer(lock);
@@ -429,6 +455,14 @@ impl Park<SqliteStore> {
         drop(rebuilding);
         park.access = Access::ReadOnly(dir.to_path_buf());
         Ok(park)
+    }
+
+    /// Takes (renews) the writer lease of a park on PostgreSQL for this process for `ttl`,
+    /// from now on extended by as much by each write; nothing for a SQLite park. A server
+    /// calls it with its configured TTL after [`Park::open`] (which took it for
+    /// [`COMMAND_LEASE_TTL`]).
+    pub fn take_writer_lease(&mut self, ttl: std::time::Duration) -> Result<(), ParkError> {
+        backend::take_lease(&mut self.store, ttl)
     }
 
     /// The data directory's store file path.

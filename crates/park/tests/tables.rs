@@ -45,13 +45,18 @@ fn witness() -> CosignatureSigner {
 /// issue), a factor publication (a blob), refused records kept and summarised, and a witness
 /// cosignature on the latest checkpoint.
 fn build(dir: &Path) {
+    build_on(dir, None);
+}
+
+/// [`build`] with the data in PostgreSQL at `store` (a URL with its schema) when given.
+fn build_on(dir: &Path, store: Option<&str>) {
     let sim = SimPark::generate(ParkSpec {
         seed: 5,
         enterprises: 2,
         start_day: START,
         days: 2,
     });
-    let mut park = Park::create(dir, "tables", None).unwrap();
+    let mut park = Park::create_on(dir, "tables", None, store).unwrap();
     park.register(&sim.registrations(START)).unwrap();
     park.set_quarantine_limits(QuarantineLimits {
         rows_per_source: 3,
@@ -242,6 +247,81 @@ fn a_changed_or_deleted_row_of_any_table_fails_the_audit_naming_the_table() {
     }
 }
 
+/// The PostgreSQL server of the test: `TANJI_TEST_POSTGRES` or the CI database; `None` (the
+/// test says SKIPPED) when unreachable outside CI, required under CI=true.
+fn postgres_url() -> Option<String> {
+    let url = std::env::var("TANJI_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string());
+    match postgres::Client::connect(&url, postgres::NoTls) {
+        Ok(_) => Some(url),
+        Err(e) => {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "PostgreSQL not reachable at {url} (CI=true: it must be): {e}"
+            );
+            eprintln!("SKIPPED: PostgreSQL not reachable at {url}: {e}");
+            None
+        }
+    }
+}
+
+/// The same on PostgreSQL: each change made in a park of its own (a schema each, dropped at
+/// the end), behind tanji's back, is found by the audit naming the table.
+#[test]
+fn a_changed_or_deleted_row_on_postgres_fails_the_audit_naming_the_table() {
+    let Some(url) = postgres_url() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let mut db = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let tag = format!(
+        "tanji_tables_{}_{}",
+        std::process::id(),
+        ManualClock::at_system_now().now_s()
+    );
+    for (n, (table, column, row)) in TABLES.into_iter().enumerate() {
+        for change in ["flip", "delete"] {
+            let schema = format!("{tag}_{n}_{change}");
+            let dir = tmp.path().join(&schema);
+            build_on(&dir, Some(&format!("{url}?schema={schema}")));
+            let row = if row == "1" { "true" } else { row };
+            let t = format!("{schema}.{table}");
+            let column = if column == "end" { "\"end\"" } else { column };
+            let n = match change {
+                "flip" => {
+                    let expr = match column {
+                        "note" | "message" | "value" | "line" => {
+                            format!("overlay({column} placing 'x' from length({column}) - 3)")
+                        }
+                        "\"end\"" | "count" => format!("{column} # 1"),
+                        _ => format!(
+                            "set_byte({column}, length({column}) / 2, get_byte({column}, length({column}) / 2) # 1)"
+                        ),
+                    };
+                    db.execute(&format!("UPDATE {t} SET {column} = {expr} WHERE {row}").replace(&format!("FROM {table}"), &format!("FROM {t}")), &[])
+                }
+                _ => db.execute(&format!("DELETE FROM {t} WHERE {row}").replace(&format!("FROM {table})"), &format!("FROM {t})")).replace(&format!("FROM {table} "), &format!("FROM {t} ")), &[]),
+            }
+            .unwrap_or_else(|e| panic!("{change} {table}: {e}"));
+            assert_eq!(n, 1, "{change} {table} where {row}");
+            let report = audit(&dir);
+            assert!(!report.ok(), "{change} a row of {table}: the audit passed");
+            let named = report.findings.iter().any(|f| {
+                let text = f.to_string();
+                text.contains(&format!("{table} table"))
+                    || (table == "entries" && f.subject.starts_with("entry "))
+                    || (table == "nodes" && f.subject.starts_with("tree node"))
+                    || (table == "checkpoints" && f.subject.starts_with("checkpoint"))
+            });
+            assert!(
+                named,
+                "{change} a row of {table}: no finding names it: {:#?}",
+                report.findings
+            );
+            db.batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+                .unwrap();
+        }
+    }
+}
+
 #[test]
 fn a_text_value_where_bytes_belong_is_named_as_a_bad_record() {
     let tmp = tempfile::tempdir().unwrap();
@@ -290,6 +370,8 @@ fn the_quarantine_stays_within_its_bounds_and_counts_every_refusal() {
     }
     let store = park.store();
     let kept: (i64, i64) = store
+        .sqlite()
+        .unwrap()
         .connection()
         .query_row(
             "SELECT COUNT(*), SUM(length(raw) + length(message) + length(source) + 64) FROM quarantine",
@@ -304,6 +386,8 @@ fn the_quarantine_stays_within_its_bounds_and_counts_every_refusal() {
         kept.1
     );
     let per_source: i64 = store
+        .sqlite()
+        .unwrap()
         .connection()
         .query_row(
             "SELECT MAX(c) FROM (SELECT COUNT(*) AS c FROM quarantine GROUP BY source)",
@@ -313,6 +397,8 @@ fn the_quarantine_stays_within_its_bounds_and_counts_every_refusal() {
         .unwrap();
     assert!(per_source <= 40 + 5, "{per_source} rows of one source");
     let max_raw: i64 = store
+        .sqlite()
+        .unwrap()
         .connection()
         .query_row("SELECT MAX(length(raw)) FROM quarantine", [], |r| r.get(0))
         .unwrap();
@@ -363,7 +449,7 @@ fn quarantined_rows_older_than_the_age_bound_are_summarised_with_their_count() {
         park.ingest(batch, at).unwrap();
     };
     let rows = |park: &Park| -> Vec<i64> {
-        let conn = park.store().connection();
+        let conn = park.store().sqlite().unwrap().connection();
         let mut st = conn
             .prepare("SELECT received_at FROM quarantine ORDER BY id")
             .unwrap();

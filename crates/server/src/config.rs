@@ -33,6 +33,10 @@
 //! [dashboard]
 //! report_refresh_ms = 5000  # rebuild a served report at most this often while data arrives
 //!
+//! [lease]                # a park on PostgreSQL: one instance sequences it at a time
+//! ttl_ms = 10000         # a dead holder's lease expires after this
+//! poll_ms = 1000         # a standby tries to take the lease this often
+//!
 //! [quarantine]           # beyond these the oldest rejected records are summarised
 //! raw_prefix_bytes = 1024
 //! rows_per_source = 1000
@@ -78,6 +82,9 @@ pub struct Config {
     /// The quarantine's bounds.
     #[serde(default)]
     pub quarantine: QuarantineConfig,
+    /// The writer lease of a park on PostgreSQL.
+    #[serde(default)]
+    pub lease: crate::lease::LeaseConfig,
 }
 
 impl Default for Config {
@@ -92,6 +99,7 @@ impl Default for Config {
             dashboard: DashboardConfig::default(),
             reports: ReportsConfig::default(),
             quarantine: QuarantineConfig::default(),
+            lease: crate::lease::LeaseConfig::default(),
         }
     }
 }
@@ -295,6 +303,19 @@ pub struct TokenConfig {
 }
 
 impl Config {
+    /// Points MQTT ingest at the broker `url` (`--mqtt`), keeping the rest of the `[mqtt]`
+    /// section if there is one.
+    pub fn set_mqtt_url(&mut self, url: String) -> Result<(), crate::mqtt::MqttError> {
+        let mut m = self
+            .mqtt
+            .take()
+            .unwrap_or_else(|| crate::mqtt::MqttConfig::new(&url));
+        m.url = url;
+        m.check()?;
+        self.mqtt = Some(m);
+        Ok(())
+    }
+
     /// Parses a TOML configuration; `origin` names it in errors.
     pub fn parse(text: &str, origin: &str) -> Result<Config, ServerError> {
         let config: Config = toml::from_str(text).map_err(|e| ServerError::Config {
@@ -360,6 +381,11 @@ impl Config {
         };
         if self.batch.max_records == 0 {
             return Err(bad("batch.max_records must be at least 1".into()));
+        }
+        if self.lease.ttl_ms < 300 || self.lease.poll_ms == 0 {
+            return Err(bad(
+                "lease.ttl_ms must be at least 300 and lease.poll_ms at least 1".into(),
+            ));
         }
         if self.batch.queue_records < self.http.max_records_per_request {
             return Err(bad(format!(

@@ -43,6 +43,11 @@ pub enum ServerError {
     /// operator has made room.
     #[error("the park's disk is full, nothing of this request was logged; retry later: {0}")]
     StorageFull(String),
+    /// This instance no longer holds the park's writer lease (on PostgreSQL): another
+    /// instance writes the park now; nothing of the request was logged, retry (at another
+    /// instance).
+    #[error("this instance is no longer the park's writer, nothing of this request was logged; retry: {0}")]
+    NotWriter(String),
 }
 
 impl ServerError {
@@ -51,6 +56,11 @@ impl ServerError {
     pub fn batch_failed(e: &tanji_park::ParkError) -> ServerError {
         if park_storage_full(e) {
             ServerError::StorageFull(e.to_string())
+        } else if matches!(
+            e,
+            tanji_park::ParkError::Store(tanji_store::StoreError::LeaseLost(_))
+        ) {
+            ServerError::NotWriter(e.to_string())
         } else {
             ServerError::Ingest(e.to_string())
         }
@@ -162,6 +172,10 @@ impl From<ServerError> for ApiError {
                 e.to_string(),
             ),
             ServerError::StorageFull(_) => ApiError::storage_full(e.to_string()),
+            ServerError::NotWriter(_) => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_writer", e.to_string())
+                    .retry_after(1)
+            }
             ServerError::Store(s) => ApiError::from(s),
             ServerError::Park(p) if park_storage_full(&p) => {
                 ApiError::storage_full(format!("the park's disk is full; retry later: {p}"))

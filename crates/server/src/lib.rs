@@ -19,6 +19,7 @@ mod error;
 pub mod fleet;
 pub mod ingest;
 pub mod lang;
+pub mod lease;
 pub mod limits;
 pub mod metrics;
 pub mod mqtt;
@@ -200,13 +201,19 @@ impl Server {
                 path: "config".into(),
                 message,
             })?;
+        let at = tanji_park::store_at(dir)?;
         let mut park = Park::open(dir)?;
         park.set_quarantine_limits(config.quarantine.limits());
+        park.take_writer_lease(config.lease.ttl())?;
+        let lease = park.store().lease().cloned();
         let origin = park.origin().to_string();
         let vkey = park.verifier().to_string();
         let metrics = Metrics::new();
         let sequencer =
             Sequencer::start_with_clock(park, &config.batch, metrics.clone(), Arc::clone(&clock))?;
+        if let Some(lease) = lease {
+            lease::keep(&at, lease, sequencer.clone(), &config.lease)?;
+        }
         let refusals = limits::Refusals::new(
             config.http.refusals_per_window,
             config.http.refusal_window(),
@@ -218,7 +225,7 @@ impl Server {
             "device topic",
         );
         let state = AppState(Arc::new(Inner {
-            reader: Reader::new(&Park::db_path(dir)),
+            reader: Reader::new(at),
             config,
             sequencer,
             tokens,
@@ -386,7 +393,8 @@ pub async fn stop_signal() {
     eprintln!("interrupted (SIGINT): stopping");
 }
 
-/// Serves `server` on `listener` until `shutdown` resolves; then stops accepting connections,
+/// Serves `server` on `listener` until `shutdown` resolves or the instance stops being the
+/// park's writer ([`Sequencer::writer_lost`]); then stops accepting connections,
 /// logs and answers every pending upload, waits for open requests, stops the sequencer and
 /// returns. Nothing acknowledged is lost: an answer is sent only after its batch is durable.
 pub async fn run(
@@ -411,17 +419,20 @@ pub async fn run(
     })?;
     tracing::info!(%addr, origin = server.state.origin(), "serving");
     let announce = server.state.clone();
+    let mut lost = sequencer.writer_lost();
     let signal = async move {
-        shutdown.await;
+        tokio::select! {
+            () = shutdown => {}
+            _ = lost.wait_for(|l| *l) => {
+                tracing::error!("this instance is no longer the park's writer; stopping");
+            }
+        }
         tracing::info!("shutdown: no new connections; logging what is pending");
         announce.0.shutdown.send_replace(true);
         let _ = stop_mqtt.send(true);
         draining.drain();
     };
-    let witnessing = witnessing::start(
-        server.state.clone(),
-        server.state.reader().path().to_path_buf(),
-    );
+    let witnessing = witnessing::start(server.state.clone(), server.state.reader().at().clone());
     let http = &server.state.config().http;
     let limits = serve::Limits {
         header_read: http.header_read_timeout(),

@@ -1,7 +1,7 @@
 //! Read-only access to the park's store for request handlers.
 //!
-//! The sequencer thread owns the writing connection. Readers use their own SQLite connections
-//! (WAL lets them read while a batch commits), kept in a small pool and used on tokio's
+//! The sequencer thread owns the writing connection. Readers use their own connections
+//! (SQLite's WAL, PostgreSQL's MVCC let them read while a batch commits), kept in a small pool and used on tokio's
 //! blocking threads. A reader sees every batch the sequencer has announced in its
 //! [`crate::Head`], since the head is published only after the commit.
 //!
@@ -13,10 +13,9 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
-use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 
-use tanji_store::SqliteStore;
+use tanji_store::{AnyStore, StoreAt};
 
 use crate::ApiError;
 
@@ -107,35 +106,45 @@ impl Drop for Background {
     }
 }
 
+/// Runs blocking store work `f` from async code: on a multi-threaded runtime, with the
+/// worker thread handed over to blocking work meanwhile (the PostgreSQL client drives a
+/// runtime of its own, which may not be entered from a worker thread); elsewhere, directly.
+pub fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
+        _ => f(),
+    }
+}
+
 /// A pool of read connections to one store.
 #[derive(Debug, Clone)]
 pub struct Reader {
-    path: Arc<PathBuf>,
-    pool: Arc<Mutex<Vec<SqliteStore>>>,
+    at: Arc<StoreAt>,
+    pool: Arc<Mutex<Vec<AnyStore>>>,
     background: Arc<OnceLock<Option<Background>>>,
 }
 
 impl Reader {
-    /// The store file.
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// Where the store is.
+    pub fn at(&self) -> &StoreAt {
+        &self.at
     }
 
-    /// Readers of the store file at `path`.
-    pub fn new(path: &Path) -> Self {
+    /// Readers of the store at `at`.
+    pub fn new(at: StoreAt) -> Self {
         Reader {
-            path: Arc::new(path.to_path_buf()),
+            at: Arc::new(at),
             pool: Arc::new(Mutex::new(Vec::new())),
             background: Arc::default(),
         }
     }
 
     /// Runs `f` with a pooled store connection on the calling thread.
-    fn run<T>(&self, f: impl FnOnce(&SqliteStore) -> Result<T, ApiError>) -> Result<T, ApiError> {
+    fn run<T>(&self, f: impl FnOnce(&AnyStore) -> Result<T, ApiError>) -> Result<T, ApiError> {
         let conn = self.pool.lock().ok().and_then(|mut p| p.pop());
         let store = match conn {
             Some(s) => s,
-            None => SqliteStore::open(&self.path)?,
+            None => self.at.open()?,
         };
         let out = f(&store);
         if let Ok(mut p) = self.pool.lock() {
@@ -152,7 +161,7 @@ impl Reader {
     pub async fn in_background<T, F>(&self, f: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
-        F: FnOnce(&SqliteStore) -> Result<T, ApiError> + Send + 'static,
+        F: FnOnce(&AnyStore) -> Result<T, ApiError> + Send + 'static,
     {
         self.in_background_for("", f).await
     }
@@ -167,7 +176,7 @@ impl Reader {
     ) -> impl Future<Output = Result<T, ApiError>> + Send + 'static
     where
         T: Send + 'static,
-        F: FnOnce(&SqliteStore) -> Result<T, ApiError> + Send + 'static,
+        F: FnOnce(&AnyStore) -> Result<T, ApiError> + Send + 'static,
     {
         let this = self.clone();
         let queued = match self.background.get_or_init(start_background) {
@@ -198,7 +207,7 @@ impl Reader {
     pub async fn with<T, F>(&self, f: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
-        F: FnOnce(&SqliteStore) -> Result<T, ApiError> + Send + 'static,
+        F: FnOnce(&AnyStore) -> Result<T, ApiError> + Send + 'static,
     {
         let this = self.clone();
         tokio::task::spawn_blocking(move || this.run(f))

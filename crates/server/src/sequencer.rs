@@ -34,7 +34,7 @@ use serde::Serialize;
 use tanji_ledger::{inclusion_proof, node_hash, CosignatureVerifier, Hash, NodeSource};
 use tanji_park::{Clock, Incoming, Outcome, Park, Revoked, SystemClock};
 use tanji_readings::{DeviceRegistration, DeviceRevocation, SignatureChecked};
-use tanji_store::{SqliteStore, StoreError};
+use tanji_store::{AnyStore, StoreError};
 use tokio::sync::{oneshot, watch};
 
 use crate::config::BatchConfig;
@@ -184,6 +184,9 @@ struct Shared {
     closed: AtomicBool,
     thread: Mutex<Option<JoinHandle<()>>>,
     queue_records: u64,
+    /// Set once this instance is no longer the park's writer (its lease on PostgreSQL was
+    /// lost): nothing more is logged, the server stops.
+    writer_lost: Arc<watch::Sender<bool>>,
 }
 
 /// A handle to the sequencer thread; cheap to clone.
@@ -240,7 +243,9 @@ impl Sequencer {
         let (head_tx, head_rx) = watch::channel(head);
         // The channel holds jobs (requests), not records; records are bounded by `pending`.
         let (tx, rx) = mpsc::sync_channel(65_536);
+        let writer_lost = Arc::new(watch::channel(false).0);
         let shared = Arc::new(Shared {
+            writer_lost: Arc::clone(&writer_lost),
             head: head_rx,
             pending: AtomicU64::new(0),
             closed: AtomicBool::new(false),
@@ -256,6 +261,7 @@ impl Sequencer {
             metrics,
             draining: false,
             clock,
+            writer_lost,
         };
         let handle = std::thread::Builder::new()
             .name("tanji-sequencer".into())
@@ -300,6 +306,11 @@ impl Sequencer {
             return Ok(Vec::new());
         }
         self.check_signatures(&mut items).await;
+        if *self.shared.writer_lost.borrow() {
+            return Err(ServerError::NotWriter(
+                "the park's writer lease was lost; another instance sequences it".into(),
+            ));
+        }
         if self.shared.closed.load(Ordering::SeqCst) {
             return Err(ServerError::ShuttingDown);
         }
@@ -379,6 +390,23 @@ impl Sequencer {
         self.shared.pending.load(Ordering::SeqCst)
     }
 
+    /// A receiver that turns `true` once this instance is no longer the park's writer: its
+    /// writer lease was lost (a batch failed as fenced, or renewing it failed). From then on
+    /// every batch fails and nothing is acknowledged; the server stops.
+    pub fn writer_lost(&self) -> watch::Receiver<bool> {
+        self.shared.writer_lost.subscribe()
+    }
+
+    /// Says that this instance is no longer the park's writer ([`Sequencer::writer_lost`]).
+    pub fn mark_writer_lost(&self) {
+        self.shared.writer_lost.send_replace(true);
+    }
+
+    /// Whether the sequencer was closed ([`Sequencer::close`]).
+    pub fn is_closed(&self) -> bool {
+        self.shared.closed.load(Ordering::SeqCst)
+    }
+
     /// The latest durable log head.
     pub fn head(&self) -> Head {
         self.shared.head.borrow().clone()
@@ -428,6 +456,8 @@ struct Worker {
     draining: bool,
     /// Now: for validation and the quarantine, and for the batch window.
     clock: Arc<dyn Clock>,
+    /// See [`Sequencer::writer_lost`].
+    writer_lost: Arc<watch::Sender<bool>>,
 }
 
 impl Worker {
@@ -577,6 +607,10 @@ impl Worker {
                         Box::new(move || ServerError::StorageFull(m.clone()))
                     }
                     ServerError::Ingest(m) => Box::new(move || ServerError::Ingest(m.clone())),
+                    ServerError::NotWriter(m) => {
+                        self.writer_lost.send_replace(true);
+                        Box::new(move || ServerError::NotWriter(m.clone()))
+                    }
                     other => {
                         let m = other.to_string();
                         Box::new(move || ServerError::Ingest(m.clone()))
@@ -757,14 +791,14 @@ fn issue_code(kind: &tanji_readings::DataIssueKind) -> &'static str {
 /// `[start, size)` are hashed from their children (leaf hashes read once), others are read from
 /// the store; every node is remembered.
 pub(crate) struct BatchNodes<'a> {
-    store: &'a SqliteStore,
+    store: &'a AnyStore,
     start: u64,
     size: u64,
     memo: RefCell<HashMap<(u8, u64), Hash>>,
 }
 
 impl<'a> BatchNodes<'a> {
-    pub(crate) fn new(store: &'a SqliteStore, start: u64, size: u64) -> Self {
+    pub(crate) fn new(store: &'a AnyStore, start: u64, size: u64) -> Self {
         BatchNodes {
             store,
             start,

@@ -16,14 +16,13 @@
 //! after [`RETRY`] when the log is idle); it never delays ingest.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::Deserialize;
 use tanji_ledger::{consistency_proof, CosignatureVerifier};
 use tanji_park::{with_cosignatures, witness_id};
-use tanji_store::{SqliteStore, Store};
+use tanji_store::{AnyStore, Store, StoreAt};
 use tanji_witness::WitnessClient;
 use tokio::task::JoinHandle;
 
@@ -73,7 +72,7 @@ pub fn check(witnesses: &[WitnessConfig]) -> Result<(), String> {
 
 struct Witnessing {
     state: AppState,
-    store: Arc<Mutex<SqliteStore>>,
+    store: Arc<Mutex<AnyStore>>,
     clients: Vec<(String, WitnessClient)>,
     /// The size each witness last cosigned, as this server knows it.
     sizes: Vec<u64>,
@@ -81,13 +80,13 @@ struct Witnessing {
 
 /// Starts witnessing in the background if witnesses are configured (`None` otherwise). The
 /// task ends when the sequencer stops publishing heads.
-pub fn start(state: AppState, db: PathBuf) -> Option<JoinHandle<()>> {
+pub fn start(state: AppState, db: StoreAt) -> Option<JoinHandle<()>> {
     let configured = state.config().witness.clone();
     if configured.is_empty() {
         return None;
     }
     Some(tokio::spawn(async move {
-        let store = match tokio::task::spawn_blocking(move || SqliteStore::open(&db)).await {
+        let store = match tokio::task::spawn_blocking(move || db.open()).await {
             Ok(Ok(s)) => s,
             Ok(Err(e)) => {
                 tracing::error!("witnessing disabled: opening the store: {e}");
@@ -103,13 +102,10 @@ pub fn start(state: AppState, db: PathBuf) -> Option<JoinHandle<()>> {
         for w in &configured {
             // `Config::check` parsed every key already.
             let Ok(key) = w.key() else { continue };
-            sizes.push(
-                store
-                    .latest_cosigned(Some(&witness_id(&key)))
-                    .ok()
-                    .flatten()
-                    .unwrap_or(0),
-            );
+            let id = witness_id(&key);
+            sizes.push(crate::reader::blocking(|| {
+                store.latest_cosigned(Some(&id)).ok().flatten().unwrap_or(0)
+            }));
             clients.push((w.name.clone(), WitnessClient::new(w.url.clone(), key)));
         }
         let mut w = Witnessing {
@@ -148,7 +144,8 @@ impl Witnessing {
                 let store = store
                     .lock()
                     .map_err(|_| "store lock poisoned".to_string())?;
-                consistency_proof(&*store, from, to).map_err(|e| e.to_string())
+                crate::reader::blocking(|| consistency_proof(&*store, from, to))
+                    .map_err(|e| e.to_string())
             };
             match client.submit(&head.checkpoint, self.sizes[i], prove).await {
                 Ok(c) => {

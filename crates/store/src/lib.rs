@@ -13,12 +13,14 @@
 //! [`Store::append`] returns `Ok`, the whole batch (entries, nodes, index rows, checkpoint) is on
 //! disk, and a crash at any moment leaves either all of a batch or none of it.
 
+mod any;
 mod channels;
 mod convert;
 mod cosigned;
 mod postgres;
 mod sqlite;
 
+pub use any::{AnyStore, StoreAt};
 pub use channels::{pack, unpack, unpack_into, ChannelRef, ChannelRow};
 
 pub use postgres::{Lease, PgLocation, PostgresStore};

@@ -126,7 +126,7 @@ impl PgLocation {
 }
 
 /// `url` without its password, for messages.
-fn redact(url: &str) -> String {
+pub(crate) fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => {
             let userinfo = &url[scheme + 3..at];
@@ -141,7 +141,7 @@ fn redact(url: &str) -> String {
 
 /// One park's store in a PostgreSQL database.
 pub struct PostgresStore {
-    client: RefCell<Client>,
+    client: RefCell<Conn>,
     park: String,
     /// The park's number (names its partitions).
     number: i64,
@@ -153,6 +153,8 @@ pub struct PostgresStore {
     in_snapshot: Cell<bool>,
     /// The lease every write is fenced by, once one is taken.
     fence: Option<Lease>,
+    /// How long each write extends the lease it is fenced by, in milliseconds.
+    fence_ttl_ms: i64,
 }
 
 /// A park's writer lease as held: who holds it and its fencing token (which grows by one each
@@ -172,6 +174,67 @@ impl std::fmt::Debug for PostgresStore {
             .field("park", &self.park)
             .finish()
     }
+}
+
+impl Drop for PostgresStore {
+    fn drop(&mut self) {
+        // Best effort: a lease not released expires after its TTL all the same.
+        let Some(lease) = self.fence.take() else {
+            return;
+        };
+        let Some(mut client) = self.client.get_mut().0.take() else {
+            return;
+        };
+        let park = self.park.clone();
+        off_runtime(move || {
+            let _ = client.execute(RELEASE, &[&park, &lease.holder, &lease.token]);
+        });
+    }
+}
+
+/// Expires the lease `(park, holder, token)` now, if it is the current one.
+const RELEASE: &str = "UPDATE leases SET expires_at = clock_timestamp()
+    WHERE park = $1 AND holder = $2 AND token = $3 AND expires_at > clock_timestamp()";
+
+/// The connection of a store. The synchronous client drives its own small async runtime, which
+/// may not be entered from a thread that runs another (a server's request handler dropping a
+/// pooled store): the connection is closed on a thread of its own.
+struct Conn(Option<Client>);
+
+// The client is taken out only by `drop`: no method of a live store can see it missing.
+#[allow(clippy::expect_used)]
+impl std::ops::Deref for Conn {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        self.0
+            .as_ref()
+            .expect("a store's connection is taken only when it is dropped")
+    }
+}
+
+#[allow(clippy::expect_used)]
+impl std::ops::DerefMut for Conn {
+    fn deref_mut(&mut self) -> &mut Client {
+        self.0
+            .as_mut()
+            .expect("a store's connection is taken only when it is dropped")
+    }
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        if let Some(client) = self.0.take() {
+            off_runtime(move || drop(client));
+        }
+    }
+}
+
+/// Runs `f` on a new thread and waits for it: outside any async runtime the caller's thread
+/// may be driving.
+fn off_runtime(f: impl FnOnce() + Send) {
+    std::thread::scope(|s| {
+        let _ = s.spawn(f).join();
+    });
 }
 
 /// A stored interval length as the index row holds it.
@@ -300,13 +363,14 @@ impl PostgresStore {
 
     fn with(client: Client, park: &str, number: i64, place: String) -> Self {
         Self {
-            client: RefCell::new(client),
+            client: RefCell::new(Conn(Some(client))),
             park: park.to_string(),
             number,
             place,
             months: BTreeSet::new(),
             in_snapshot: Cell::new(false),
             fence: None,
+            fence_ttl_ms: 0,
         }
     }
 
@@ -394,6 +458,37 @@ impl PostgresStore {
         });
         if lease.is_some() {
             self.fence.clone_from(&lease);
+            self.fence_ttl_ms = ms;
+        }
+        Ok(lease)
+    }
+
+    /// Takes the park's writer lease for `holder` from `dead`, a holder known to be gone (a
+    /// process of this host that no longer runs), without waiting for its lease to expire:
+    /// only while `dead` still holds it with that token. Fences this store as
+    /// [`PostgresStore::take_lease`] does; `None` if the lease is no longer `dead`'s.
+    pub fn take_lease_from(
+        &mut self,
+        dead: &Lease,
+        holder: &str,
+        ttl: std::time::Duration,
+    ) -> Result<Option<Lease>, StoreError> {
+        let ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
+        let row = self.query_opt(
+            "taking over the writer lease",
+            "UPDATE leases SET holder = $4, token = token + 1,
+                 expires_at = clock_timestamp() + $5::bigint * interval '1 millisecond'
+             WHERE park = $1 AND holder = $2 AND token = $3
+             RETURNING token",
+            &[&self.park, &dead.holder, &dead.token, &holder, &ms],
+        )?;
+        let lease = row.map(|r| Lease {
+            holder: holder.to_string(),
+            token: r.get(0),
+        });
+        if lease.is_some() {
+            self.fence.clone_from(&lease);
+            self.fence_ttl_ms = ms;
         }
         Ok(lease)
     }
@@ -420,6 +515,20 @@ impl PostgresStore {
         Ok(n == 1)
     }
 
+    /// Gives up the lease this store holds (it expires now, so another instance takes it at
+    /// its next poll instead of after the TTL); nothing if it holds none or lost it. Dropping
+    /// the store does this too.
+    pub fn release_lease(&mut self) -> Result<(), StoreError> {
+        let Some(lease) = self.fence.take() else {
+            return Ok(());
+        };
+        self.client
+            .borrow_mut()
+            .execute(RELEASE, &[&self.park, &lease.holder, &lease.token])
+            .map_err(self.err("releasing the writer lease"))?;
+        Ok(())
+    }
+
     /// The park's current lease holder and token, if a lease was ever taken and is unexpired.
     pub fn lease_holder(&self) -> Result<Option<Lease>, StoreError> {
         Ok(self
@@ -434,8 +543,9 @@ impl PostgresStore {
             }))
     }
 
-    /// In a write transaction: refuses to go on unless this store's lease is the park's
-    /// current one, unexpired. The row is locked until the transaction ends, so the lease
+    /// In a write transaction: refuses to go on unless this store's lease is still the park's
+    /// (its holder and token unchanged: nobody else took it, even if it ran out meanwhile),
+    /// and extends it by its TTL. The row is locked until the transaction ends, so the lease
     /// cannot change hands between this check and the commit.
     fn fenced(&self, tx: &mut Transaction<'_>) -> Result<(), StoreError> {
         let Some(lease) = &self.fence else {
@@ -443,18 +553,24 @@ impl PostgresStore {
         };
         let held = tx
             .query_opt(
-                "SELECT 1 FROM leases WHERE park = $1 AND holder = $2 AND token = $3
-                 AND expires_at > clock_timestamp() FOR SHARE",
-                &[&self.park, &lease.holder, &lease.token],
+                "UPDATE leases SET expires_at = GREATEST(expires_at,
+                     clock_timestamp() + $4::bigint * interval '1 millisecond')
+                 WHERE park = $1 AND holder = $2 AND token = $3 RETURNING 1",
+                &[&self.park, &lease.holder, &lease.token, &self.fence_ttl_ms],
             )
             .map_err(self.err("checking the writer lease"))?;
         match held {
             Some(_) => Ok(()),
             None => Err(StoreError::LeaseLost(format!(
-                "park {}: the writer lease (token {}) of {} expired or was taken over; nothing was written",
+                "park {}: the writer lease (token {}) of {} was taken over; nothing was written",
                 self.park, lease.token, lease.holder
             ))),
         }
+    }
+
+    /// The lease this store's writes are fenced by, once one is taken (and not known lost).
+    pub fn lease(&self) -> Option<&Lease> {
+        self.fence.as_ref()
     }
 
     /// The park this store holds.

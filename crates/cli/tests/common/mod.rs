@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 pub mod net;
+pub mod pg;
 
 /// The `tanji` binary under test.
 pub const TANJI: &str = env!("CARGO_BIN_EXE_tanji");
@@ -91,10 +92,19 @@ pub const SIM_START: &str = "2025-01-06";
 
 /// `tanji init` + `tanji simulate --dir` (registers the devices); uploads not yet ingested.
 pub fn sim_park(enterprises: usize, days: u32, seed: u64) -> SimPark {
+    sim_park_on(None, enterprises, days, seed)
+}
+
+/// [`sim_park`] with the data in PostgreSQL (`tanji init --store URL`) when `store` is given.
+pub fn sim_park_on(store: Option<&str>, enterprises: usize, days: u32, seed: u64) -> SimPark {
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path().join("park");
     let sim = tmp.path().join("sim");
-    tanji(["init", "--dir", s(&dir), "--park", "test-park"]).ok();
+    let mut init = vec!["init", "--dir", s(&dir), "--park", "test-park"];
+    if let Some(url) = store {
+        init.extend(["--store", url]);
+    }
+    tanji(init).ok();
     let uploads = simulate(&dir, &sim, enterprises, days, seed, SIM_START);
     SimPark {
         tmp,
@@ -213,41 +223,26 @@ pub fn redact_hashes(text: &str) -> String {
     out
 }
 
-/// The upload index of the store: (device, seq) -> leaf index.
+/// The upload index of the park's store (SQLite or PostgreSQL): (device, seq) -> leaf index.
 pub fn logged_uploads(dir: &Path) -> std::collections::HashMap<(String, u64), u64> {
-    let conn = rusqlite::Connection::open_with_flags(
-        dir.join("park.db"),
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .unwrap();
-    let mut stmt = conn
-        .prepare("SELECT device, seq, idx FROM uploads")
-        .unwrap();
-    let rows = stmt
-        .query_map([], |r| {
-            Ok((
-                (r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64),
-                r.get::<_, i64>(2)? as u64,
-            ))
-        })
-        .unwrap();
-    rows.map(Result::unwrap).collect()
+    use tanji_store::Store as _;
+    let store = tanji_park::Park::open_store(dir).unwrap();
+    store
+        .uploads()
+        .unwrap()
+        .into_iter()
+        .map(|u| ((u.row.device, u.row.seq), u.index))
+        .collect()
 }
 
-/// Entry count by kind (1 = upload, 2 = registration).
+/// Entry count by kind (1 = upload, 2 = registration) in the park's store.
 pub fn entry_kinds(dir: &Path) -> std::collections::BTreeMap<i64, u64> {
-    let conn = rusqlite::Connection::open_with_flags(
-        dir.join("park.db"),
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .unwrap();
-    let mut stmt = conn
-        .prepare("SELECT kind, COUNT(*) FROM entries GROUP BY kind")
-        .unwrap();
-    let rows = stmt
-        .query_map([], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)? as u64))
+    use tanji_store::Store as _;
+    let store = tanji_park::Park::open_store(dir).unwrap();
+    (0..=u8::MAX)
+        .filter_map(|k| {
+            let n = store.entries_of_kind(k).unwrap().len() as u64;
+            (n > 0).then_some((i64::from(k), n))
         })
-        .unwrap();
-    rows.map(Result::unwrap).collect()
+        .collect()
 }

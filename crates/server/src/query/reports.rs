@@ -245,7 +245,7 @@ async fn build(
     req.period = key.period;
     req.checkpoint_size = Some(size);
     let took = state.metrics().report_build_seconds.clone();
-    let job = move |store: &tanji_store::SqliteStore| {
+    let job = move |store: &tanji_store::AnyStore| {
         let started = Instant::now();
         let built = tanji_report::build(store, &v, &req)
             .map(|b| {

@@ -1,0 +1,511 @@
+//! One writer per park on PostgreSQL, with failover: two `tanji serve` instances, each from its
+//! own copy of the park directory, against one PostgreSQL park.
+//!
+//! - Fencing: the writer is paused (SIGSTOP) with an upload waiting in its batch, past its
+//!   lease, and the other instance takes the lease; resumed (SIGCONT), the paused one cannot
+//!   commit: the upload is answered 503 `not_writer`, is not in the log, and is accepted by
+//!   the new writer.
+//! - Failover: devices post to both instances (retrying at the other on a refused connection
+//!   or a 503) while the lease holder is SIGKILLed 20 times at random moments and restarted
+//!   each time: every acknowledged record is in the log exactly once at its acknowledged
+//!   index, `tanji verify` passes, and every checkpoint served during the run is one of the
+//!   log's stored checkpoints (one chain, no fork).
+//!
+//! PostgreSQL: SKIPPED when unreachable outside CI, required under CI=true.
+#![cfg(unix)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::{BufRead, BufReader};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::net::{parse, Res, HANG};
+use common::{command, logged_uploads, pg, s, simulate, tanji, verify, Rng, SIM_START};
+
+/// Lease TTL and poll of the instances: failover within 1.1 s of the holder's death.
+const CONFIG: &str = "[lease]\nttl_ms = 1000\npoll_ms = 100\n\n[batch]\nwindow_ms = 20\n";
+
+/// A park on PostgreSQL with simulated devices registered, and a second directory naming it.
+struct PgPark {
+    tmp: tempfile::TempDir,
+    dirs: [PathBuf; 2],
+    uploads: PathBuf,
+    _schema: pg::Schema,
+}
+
+fn pg_park(tag: &str, enterprises: usize, days: u32) -> Option<PgPark> {
+    let url = pg::url()?;
+    let schema = pg::Schema::new(&url, tag);
+    let tmp = tempfile::tempdir().unwrap();
+    let a = tmp.path().join("a");
+    let b = tmp.path().join("b");
+    tanji([
+        "init",
+        "--dir",
+        s(&a),
+        "--park",
+        "failover",
+        "--store",
+        &schema.store_url(),
+    ])
+    .ok();
+    let uploads = simulate(
+        &a,
+        &tmp.path().join("sim"),
+        enterprises,
+        days,
+        11,
+        SIM_START,
+    );
+    // Another instance's directory: the same log key and store file.
+    std::fs::create_dir(&b).unwrap();
+    for f in [tanji_park::KEY_FILE, tanji_park::STORE_FILE] {
+        std::fs::copy(a.join(f), b.join(f)).unwrap();
+    }
+    std::fs::write(tmp.path().join("tanji.toml"), CONFIG).unwrap();
+    Some(PgPark {
+        tmp,
+        dirs: [a, b],
+        uploads,
+        _schema: schema,
+    })
+}
+
+/// A free loopback port.
+fn free_port() -> String {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().to_string()
+}
+
+/// One `tanji serve` instance (its directory and address), restartable.
+struct Instance {
+    dir: PathBuf,
+    addr: String,
+    config: PathBuf,
+    child: Option<Child>,
+    log: Arc<Mutex<String>>,
+}
+
+impl Instance {
+    fn new(dir: &Path, config: &Path) -> Self {
+        let mut i = Instance {
+            dir: dir.to_path_buf(),
+            addr: free_port(),
+            config: config.to_path_buf(),
+            child: None,
+            log: Arc::default(),
+        };
+        i.start();
+        i
+    }
+
+    fn start(&mut self) {
+        let mut child = command([
+            "serve",
+            "--dir",
+            s(&self.dir),
+            "--listen",
+            &self.addr,
+            "--config",
+            s(&self.config),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+        let stderr = BufReader::new(child.stderr.take().unwrap());
+        let log = Arc::clone(&self.log);
+        std::thread::spawn(move || {
+            for line in stderr.lines().map_while(Result::ok) {
+                log.lock().unwrap().push_str(&format!("{line}\n"));
+            }
+        });
+        self.child = Some(child);
+    }
+
+    fn signal(&self, sig: &str) {
+        let pid = self.child.as_ref().unwrap().id().to_string();
+        assert!(std::process::Command::new("kill")
+            .args([sig, &pid])
+            .status()
+            .unwrap()
+            .success());
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Whether it listens (only the lease holder does).
+    fn listening(&self) -> bool {
+        TcpStream::connect(&self.addr).is_ok()
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Waits until one of `instances` listens, and returns its position.
+fn holder(instances: &[Instance]) -> usize {
+    let start = Instant::now();
+    loop {
+        if let Some(i) = instances.iter().position(Instance::listening) {
+            return i;
+        }
+        assert!(
+            start.elapsed() < HANG,
+            "no instance took the lease\n{}",
+            instances
+                .iter()
+                .map(|i| i.log.lock().unwrap().clone())
+                .collect::<Vec<_>>()
+                .join("\n---\n")
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// One request; `None` when the connection is refused or breaks (the instance is down).
+fn request(addr: &str, method: &str, path: &str, body: &str) -> Option<Res> {
+    use std::io::{Read, Write};
+    let mut c = TcpStream::connect(addr).ok()?;
+    c.set_read_timeout(Some(HANG)).ok()?;
+    write!(
+        c,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .ok()?;
+    let mut raw = String::new();
+    c.read_to_string(&mut raw).ok()?;
+    raw.starts_with("HTTP/1.1 ").then(|| parse(&raw))
+}
+
+/// POSTs one upload ([`request`]).
+fn post(addr: &str, upload: &str) -> Option<Res> {
+    request(addr, "POST", "/api/v1/uploads", upload)
+}
+
+/// (device, seq) of a JSON upload line.
+fn key_of(line: &str) -> (String, u64) {
+    let v: serde_json::Value = serde_json::from_str(line).unwrap();
+    (
+        v["device"].as_str().unwrap().to_string(),
+        v["seq"].as_u64().unwrap(),
+    )
+}
+
+/// The stored checkpoints of the park in `dir`, by size.
+fn stored_checkpoints(dir: &Path) -> BTreeMap<u64, String> {
+    use tanji_store::Store as _;
+    let store = tanji_park::Park::open_store(dir).unwrap();
+    store.checkpoints().unwrap().into_iter().collect()
+}
+
+#[test]
+fn a_paused_writer_whose_lease_was_taken_cannot_commit() {
+    let Some(park) = pg_park("fencing", 1, 2) else {
+        return;
+    };
+    // A long batch window: the upload waits in the batch while the writer is paused.
+    let config = park.tmp.path().join("slow.toml");
+    std::fs::write(
+        &config,
+        "[lease]\nttl_ms = 1000\npoll_ms = 100\n\n[batch]\nwindow_ms = 1500\n",
+    )
+    .unwrap();
+    let a = Instance::new(&park.dirs[0], &config);
+    assert_eq!(holder(std::slice::from_ref(&a)), 0);
+    // While A sequences, a writing command from another directory of the park is refused,
+    // naming the holder.
+    let refused = tanji(["ingest", "--dir", s(&park.dirs[1]), s(&park.uploads)]).expect_code(2);
+    assert!(
+        refused.stderr.contains("holds its writer lease"),
+        "{}",
+        refused.stderr
+    );
+    let b = Instance::new(&park.dirs[1], &config);
+    let upload = std::fs::read_to_string(&park.uploads)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    let addr = a.addr.clone();
+    let body = upload.clone();
+    let pending = std::thread::spawn(move || post(&addr, &body));
+    std::thread::sleep(Duration::from_millis(300));
+    a.signal("-STOP");
+    // B takes the lease once A's has expired.
+    let start = Instant::now();
+    while !b.listening() {
+        assert!(start.elapsed() < HANG, "{}", b.log.lock().unwrap());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    a.signal("-CONT");
+    let res = pending.join().unwrap();
+    if let Some(res) = &res {
+        assert_ne!(res.status, 200, "the paused writer acknowledged: {res:?}");
+        assert!(!res.error(503, "not_writer").is_empty());
+    }
+    let key = key_of(&upload);
+    assert!(
+        !logged_uploads(&park.dirs[0]).contains_key(&key),
+        "the fenced batch was committed"
+    );
+    // The new writer logs it.
+    let res = post(&b.addr, &upload).unwrap();
+    assert_eq!(res.status, 200, "{res:?}");
+    assert_eq!(res.json()["status"], "accepted", "{res:?}");
+    assert!(logged_uploads(&park.dirs[0]).contains_key(&key));
+    // A no longer serves: it stands by for the lease.
+    let start = Instant::now();
+    while a.listening() {
+        assert!(start.elapsed() < HANG, "{}", a.log.lock().unwrap());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        a.log.lock().unwrap().contains("standing by"),
+        "{}",
+        a.log.lock().unwrap()
+    );
+    drop((a, b));
+    verify(&park.dirs[0]).ok();
+}
+
+/// An acknowledged upload: (device, seq) and the index it was acknowledged at.
+type Acked = ((String, u64), u64);
+
+/// SIGKILLs of the lease holder.
+const KILLS: usize = 20;
+
+#[test]
+fn killing_the_lease_holder_loses_no_acknowledged_record() {
+    let Some(park) = pg_park("failover", 2, 150) else {
+        return;
+    };
+    let config = park.tmp.path().join("tanji.toml");
+    let instances = Arc::new(Mutex::new(vec![
+        Instance::new(&park.dirs[0], &config),
+        Instance::new(&park.dirs[1], &config),
+    ]));
+    let addrs: Vec<String> = instances
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|i| i.addr.clone())
+        .collect();
+    // Each device posts its uploads in order, retrying each at the other instance until one
+    // acknowledges it.
+    let mut by_device: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for line in std::fs::read_to_string(&park.uploads).unwrap().lines() {
+        by_device
+            .entry(key_of(line).0)
+            .or_default()
+            .push(line.to_string());
+    }
+    let total: usize = by_device.values().map(Vec::len).sum();
+    let acks: Arc<Mutex<Vec<Acked>>> = Arc::default();
+    let done = Arc::new(AtomicBool::new(false));
+    let killing = Arc::new(AtomicBool::new(true));
+    let devices: Vec<_> = by_device
+        .into_values()
+        .enumerate()
+        .map(|(n, lines)| {
+            let (addrs, acks, killing) = (addrs.clone(), Arc::clone(&acks), Arc::clone(&killing));
+            std::thread::spawn(move || {
+                let mut at = n % 2;
+                for line in lines {
+                    let start = Instant::now();
+                    loop {
+                        assert!(start.elapsed() < HANG, "upload never acknowledged: {line}");
+                        match post(&addrs[at], &line) {
+                            Some(res) if res.status == 200 => {
+                                let v = res.json();
+                                let status = v["status"].as_str().unwrap().to_string();
+                                assert!(status == "accepted" || status == "duplicate", "{v}");
+                                let index = v["index"].as_u64().unwrap();
+                                acks.lock().unwrap().push((key_of(&line), index));
+                                break;
+                            }
+                            Some(res) if res.status == 503 => {}
+                            Some(res) => panic!("unexpected answer: {res:?}"),
+                            None => {}
+                        }
+                        at = 1 - at;
+                        std::thread::sleep(Duration::from_millis(10));
+                    }
+                    // Paced while the holder is being killed, so that uploads span all kills.
+                    if killing.load(Ordering::SeqCst) {
+                        std::thread::sleep(Duration::from_millis(150));
+                    }
+                }
+            })
+        })
+        .collect();
+    // Checkpoints as served during the run.
+    let seen: Arc<Mutex<HashSet<String>>> = Arc::default();
+    let watcher = {
+        let (addrs, seen, done) = (addrs.clone(), Arc::clone(&seen), Arc::clone(&done));
+        std::thread::spawn(move || {
+            while !done.load(Ordering::SeqCst) {
+                for a in &addrs {
+                    if let Some(res) = request(a, "GET", "/checkpoint", "") {
+                        if res.status == 200 {
+                            seen.lock().unwrap().insert(res.body);
+                        }
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        })
+    };
+    let mut rng = Rng(0x5eed_f00d);
+    let started = Instant::now();
+    for _ in 0..KILLS {
+        let mut all = instances.lock().unwrap();
+        let h = holder(&all);
+        std::thread::sleep(Duration::from_millis(100 + rng.below(400)));
+        all[h].kill();
+        all[h].start();
+    }
+    let during = acks.lock().unwrap().len();
+    assert!(
+        during < total,
+        "the devices were done before the last kill: pace them slower"
+    );
+    killing.store(false, Ordering::SeqCst);
+    let killing = started.elapsed();
+    for d in devices {
+        d.join().unwrap();
+    }
+    done.store(true, Ordering::SeqCst);
+    watcher.join().unwrap();
+    // Stop cleanly (the holder releases its lease), then check the log.
+    for mut i in instances.lock().unwrap().drain(..) {
+        i.signal("-TERM");
+        let status = i.child.take().unwrap().wait().unwrap();
+        assert!(status.success(), "{status:?}\n{}", i.log.lock().unwrap());
+    }
+    let acks = acks.lock().unwrap().clone();
+    assert_eq!(acks.len(), total, "every upload was acknowledged once");
+    let logged = logged_uploads(&park.dirs[0]);
+    let mut at_index: HashMap<u64, &(String, u64)> = HashMap::new();
+    for (key, index) in &acks {
+        assert_eq!(
+            logged.get(key),
+            Some(index),
+            "acknowledged {key:?} at {index}, the log has it at {:?}",
+            logged.get(key)
+        );
+        assert!(
+            at_index.insert(*index, key).is_none(),
+            "two acks at {index}"
+        );
+    }
+    let uploads = common::entry_kinds(&park.dirs[0])
+        .get(&i64::from(tanji_readings::KIND_UPLOAD))
+        .copied()
+        .unwrap_or(0);
+    assert_eq!(uploads as usize, total, "each upload logged exactly once");
+    verify(&park.dirs[0]).ok();
+    let stored = stored_checkpoints(&park.dirs[0]);
+    let stored: HashSet<&String> = stored.values().collect();
+    let seen = seen.lock().unwrap();
+    assert!(!seen.is_empty());
+    for note in seen.iter() {
+        assert!(
+            stored.contains(note),
+            "a served checkpoint is not in the log's chain:\n{note}"
+        );
+    }
+    eprintln!(
+        "{KILLS} kills in {:.1} s ({during} of {total} uploads acknowledged meanwhile), {} checkpoints seen",
+        killing.as_secs_f64(),
+        seen.len()
+    );
+}
+
+/// README's "On PostgreSQL" commands, run as written in a new directory, with the database URL
+/// replaced by this test's schema.
+#[test]
+fn the_readme_postgres_commands_run_as_written() {
+    const README: &str = include_str!("../../../README.md");
+    const URL: &str = "postgres://postgres@127.0.0.1:5432/test?schema=tanji_readme";
+    let Some(url) = pg::url() else { return };
+    let schema = pg::Schema::new(&url, "readme");
+    let section = README
+        .split("\n## On PostgreSQL\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n## ").next())
+        .expect("README has an \"On PostgreSQL\" section");
+    let block = section
+        .split("```sh\n")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .expect("the section has an sh block");
+    assert!(
+        block.contains(URL),
+        "the README's URL changed: update this test"
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = Path::new(common::TANJI).parent().unwrap();
+    let script = format!(
+        "set -euo pipefail\nexport PATH=\"{}:$PATH\"\n{}",
+        s(bin),
+        block.replace(URL, &schema.store_url())
+    );
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(&script)
+        .current_dir(tmp.path())
+        .env_remove("TANJI_LOG")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{script}\n--- stdout\n{stdout}\n--- stderr\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("\nOK: "), "{stdout}");
+    assert!(tmp.path().join("pgpark").join("store").exists());
+    assert!(!tmp.path().join("pgpark").join("park.db").exists());
+}
+
+/// `--store` takes a PostgreSQL URL only, and says what to write instead.
+#[test]
+fn init_refuses_a_store_that_is_not_postgres() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("park");
+    let run = tanji([
+        "init",
+        "--dir",
+        s(&dir),
+        "--park",
+        "p",
+        "--store",
+        "mysql://root@127.0.0.1/db",
+    ])
+    .expect_code(2);
+    assert!(
+        run.stderr
+            .contains("expected a PostgreSQL URL, postgres://"),
+        "{}",
+        run.stderr
+    );
+    assert!(!dir.join(tanji_park::KEY_FILE).exists());
+}

@@ -1185,7 +1185,7 @@ fn rust_lines(dir: &Path) -> Vec<(usize, PathBuf)> {
             files.push((text.lines().count(), path));
         }
     }
-    files.sort_by(|a, b| b.0.cmp(&a.0));
+    files.sort_by_key(|f| std::cmp::Reverse(f.0));
     files
 }
 

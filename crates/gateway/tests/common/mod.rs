@@ -425,7 +425,9 @@ impl ParkUnderTest {
             let mut park = Park::create(dir.path(), "test", None).unwrap();
             let reg = |meter: &str, carrier: &str| DeviceRegistration {
                 device: DEVICE.into(),
-                public_key: device_key().verifying_key().to_bytes(),
+                public_key: tanji_readings::PublicKey::Ed25519(
+                    device_key().verifying_key().to_bytes(),
+                ),
                 enterprise: "e-test".into(),
                 meter: meter.into(),
                 carrier: carrier.into(),

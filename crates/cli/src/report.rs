@@ -121,7 +121,7 @@ pub fn open_store(dir: &Path) -> Result<(AnyStore, NoteVerifier)> {
     Ok((store, verifier))
 }
 
-/// [`make`] over a store and the log key.
+/// The report a `ReportArgs` asks for, built over a store and the log key.
 pub fn make_from(store: &AnyStore, verifier: &NoteVerifier, a: &ReportArgs) -> Result<ReportDoc> {
     let scope = match (&a.enterprise, a.park) {
         (Some(e), false) => Scope::Enterprise(e.clone()),

@@ -172,7 +172,7 @@ fn read_lines(uploads: &Path) -> Result<Vec<String>, FleetError> {
 /// Sends every upload of the JSON-lines file to a server started over the park in `dir` on
 /// 127.0.0.1 (a free port): with `mqtt`, one device in four (every fourth by id) publishes its
 /// uploads over MQTT, in order, each after the answer to the last; the others POST theirs to
-/// `/api/v1/uploads`, at most [`IN_FLIGHT`] at once. Waits for every acknowledgement, and
+/// `/api/v1/uploads`, at most 64 at once. Waits for every acknowledgement, and
 /// stops the server. `progress(done, total)` follows the HTTP answers.
 pub fn ingest_as_devices(
     dir: &Path,

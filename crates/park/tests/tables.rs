@@ -250,19 +250,7 @@ fn a_changed_or_deleted_row_of_any_table_fails_the_audit_naming_the_table() {
 /// The PostgreSQL server of the test: `TANJI_TEST_POSTGRES` or the CI database; `None` (the
 /// test says SKIPPED) when unreachable outside CI, required under CI=true.
 fn postgres_url() -> Option<String> {
-    let url = std::env::var("TANJI_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string());
-    match postgres::Client::connect(&url, postgres::NoTls) {
-        Ok(_) => Some(url),
-        Err(e) => {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "PostgreSQL not reachable at {url} (CI=true: it must be): {e}"
-            );
-            eprintln!("SKIPPED: PostgreSQL not reachable at {url}: {e}");
-            None
-        }
-    }
+    tanji_store::conformance::postgres_test_url()
 }
 
 /// The same on PostgreSQL: each change made in a park of its own (a schema each, dropped at

@@ -705,3 +705,23 @@ fn quarantine_pages_and_summaries<S: Store>(s: &mut S) {
     assert_eq!(scanned.len(), 5);
     assert!(scanned.iter().all(|id| !ids.contains(id)));
 }
+
+/// The PostgreSQL server the tests of a park on PostgreSQL use: `TANJI_TEST_POSTGRES`, or the
+/// CI database (127.0.0.1:5432, database `test`). `None` (the caller says SKIPPED, as this
+/// prints) when it cannot be reached outside CI; under CI=true it must be reachable, and this
+/// panics saying so.
+pub fn postgres_test_url() -> Option<String> {
+    let url = std::env::var("TANJI_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string());
+    match postgres::Client::connect(&url, postgres::NoTls) {
+        Ok(_) => Some(url),
+        Err(e) => {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "PostgreSQL not reachable at {url} (CI=true: it must be): {e}"
+            );
+            eprintln!("SKIPPED: PostgreSQL not reachable at {url}: {e}");
+            None
+        }
+    }
+}

@@ -6,19 +6,7 @@
 
 /// The database URL, or `None` (the test says SKIPPED) when it cannot be reached outside CI.
 pub fn url() -> Option<String> {
-    let url = std::env::var("TANJI_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string());
-    match postgres::Client::connect(&url, postgres::NoTls) {
-        Ok(_) => Some(url),
-        Err(e) => {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "PostgreSQL not reachable at {url} (CI=true: it must be): {e}"
-            );
-            eprintln!("SKIPPED: PostgreSQL not reachable at {url}: {e}");
-            None
-        }
-    }
+    tanji_store::conformance::postgres_test_url()
 }
 
 /// A schema of its own for one test, dropped when this is dropped.

@@ -99,11 +99,11 @@ pub fn read_key(path: &std::path::Path) -> Result<SigningKey, GatewayError> {
         what,
     };
     let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
-    let bytes: [u8; 32] = hex::decode(text.trim())
-        .ok()
-        .and_then(|b| b.try_into().ok())
-        .ok_or_else(|| bad("not 64 hex characters (tanji device keygen writes one)".into()))?;
-    Ok(SigningKey::from_bytes(&bytes))
+    tanji_readings::parse_device_key(text.trim()).map_err(|why| {
+        bad(format!(
+            "{why} (tanji device keygen writes 64 hex characters)"
+        ))
+    })
 }
 
 fn lock(outbox: &Mutex<Outbox>) -> MutexGuard<'_, Outbox> {

@@ -52,11 +52,4 @@ pub fn read_device_key(path: &Path) -> Result<SigningKey, ParkError> {
     })
 }
 
-/// Parses a device secret key from 64 hex characters.
-pub fn parse_device_key(hex_text: &str) -> Result<SigningKey, String> {
-    let bytes = hex::decode(hex_text).map_err(|e| format!("not hex: {e}"))?;
-    let seed: [u8; 32] = bytes
-        .try_into()
-        .map_err(|b: Vec<u8>| format!("{} bytes, an Ed25519 secret key has 32", b.len()))?;
-    Ok(SigningKey::from_bytes(&seed))
-}
+pub use tanji_readings::parse_device_key;

@@ -52,6 +52,16 @@ pub use validate::{
 /// handed over to its real device once that exists; never the other way.
 pub const IMPORT_DEVICE_PREFIX: &str = "import-";
 
+/// Parses an Ed25519 device secret key written as 64 hex characters (the seed, as `tanji
+/// device keygen` writes it); the error says what is wrong with the text.
+pub fn parse_device_key(hex_text: &str) -> Result<ed25519_dalek::SigningKey, String> {
+    let bytes = hex::decode(hex_text).map_err(|e| format!("not hex: {e}"))?;
+    let seed: [u8; 32] = bytes
+        .try_into()
+        .map_err(|b: Vec<u8>| format!("{} bytes, an Ed25519 secret key has 32", b.len()))?;
+    Ok(ed25519_dalek::SigningKey::from_bytes(&seed))
+}
+
 /// Whether `device` is an operator import (see [`IMPORT_DEVICE_PREFIX`]).
 pub fn is_import_device(device: &str) -> bool {
     device.starts_with(IMPORT_DEVICE_PREFIX)

@@ -28,6 +28,7 @@ mod gather;
 mod inputs;
 mod render;
 mod series;
+pub mod tabular;
 
 pub use audit::{audit, AuditResult};
 pub use build::{build, Built, FixedChoice, Request, Scope, Source};

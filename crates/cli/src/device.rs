@@ -5,8 +5,6 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
-use ed25519_dalek::SigningKey;
-use rand_core::OsRng;
 use tanji_park::{RegistrationRequest, Revoked};
 use tanji_readings::{parse_json_registrations, DeviceRegistration, DeviceRevocation};
 
@@ -15,12 +13,15 @@ use crate::util;
 #[derive(Debug, Subcommand)]
 #[allow(clippy::large_enum_variant)] // parsed once per run
 pub enum DeviceCommand {
-    /// Generate a device's Ed25519 key: writes the secret (hex) to a file readable only by
-    /// its owner and prints the public key to register.
+    /// Generate a device key: writes the secret to a file readable only by its owner and
+    /// prints the public key to register (`device register --key-type T --public-key HEX`).
     Keygen {
         /// Where to write the secret key (must not exist).
         #[arg(long)]
         out: PathBuf,
+        /// ed25519 (default), sm2 (SM2 with SM3) or p256 (ECDSA P-256).
+        #[arg(long, default_value = "ed25519")]
+        key_type: String,
     },
     /// Bind a device key to one meter of an enterprise (a logged entry), or register many
     /// from a JSON-lines file (`--file`, as written by `tanji simulate`). Refuses while a
@@ -60,14 +61,14 @@ pub struct RegisterArgs {
     /// Device id.
     #[arg(long, required_unless_present = "file")]
     device: Option<String>,
-    /// The device's public key (64 hex characters, as printed by `tanji device keygen`).
+    /// The device's public key (hex, as printed by `tanji device keygen`).
     #[arg(long, conflicts_with = "key_file")]
     public_key: Option<String>,
     /// The key's type: ed25519 (default), sm2 (SM2 with SM3) or p256 (ECDSA P-256), whose
     /// --public-key is a SEC1 point (compressed or uncompressed).
     #[arg(long, conflicts_with = "key_file")]
     key_type: Option<String>,
-    /// Or: the device's secret key file, to read the public key from.
+    /// Or: the device's secret key file (any key type), to read the public key from.
     #[arg(long)]
     key_file: Option<PathBuf>,
     /// The enterprise the meter belongs to.
@@ -94,7 +95,7 @@ pub struct RegisterArgs {
 
 pub fn run(cmd: DeviceCommand) -> Result<ExitCode> {
     match cmd {
-        DeviceCommand::Keygen { out } => keygen(out),
+        DeviceCommand::Keygen { out, key_type } => keygen(out, &key_type),
         DeviceCommand::Register(a) => register(a),
         DeviceCommand::Revoke {
             dir,
@@ -105,35 +106,33 @@ pub fn run(cmd: DeviceCommand) -> Result<ExitCode> {
     }
 }
 
-fn keygen(out: PathBuf) -> Result<ExitCode> {
-    let key = SigningKey::generate(&mut OsRng);
-    tanji_park::keys::write_secret(&out, &format!("{}\n", hex::encode(key.to_bytes())))
+fn keygen(out: PathBuf, key_type: &str) -> Result<ExitCode> {
+    let Some(t) = tanji_readings::KeyType::from_name(key_type) else {
+        bail!("--key-type {key_type:?}: not a key type (ed25519, sm2 or p256)");
+    };
+    let key = tanji_park::keys::write_new_device_key(&out, t)
         .with_context(|| format!("writing the device key to {}", out.display()))?;
     println!(
-        "secret key written to {} (owner-readable only)",
+        "{t} secret key written to {} (owner-readable only)",
         out.display()
     );
-    println!(
-        "public key: {}",
-        hex::encode(key.verifying_key().to_bytes())
-    );
+    println!("public key: {}", hex::encode(key.public_key().as_bytes()));
     Ok(ExitCode::SUCCESS)
 }
 
 fn single(a: &RegisterArgs) -> Result<DeviceRegistration> {
-    let public_key = match (&a.public_key, &a.key_file) {
-        (Some(h), None) => h.clone(),
-        (None, Some(f)) => hex::encode(
-            tanji_park::keys::read_device_key(f)?
-                .verifying_key()
-                .to_bytes(),
-        ),
+    let (public_key, key_type) = match (&a.public_key, &a.key_file) {
+        (Some(h), None) => (h.clone(), a.key_type.clone()),
+        (None, Some(f)) => {
+            let k = tanji_park::keys::read_device_key(f)?.public_key();
+            (hex::encode(k.as_bytes()), Some(k.key_type().to_string()))
+        }
         _ => bail!("give the device's key: --public-key HEX or --key-file FILE"),
     };
     let request = RegistrationRequest {
         device: a.device.clone().unwrap_or_default(),
         public_key,
-        key_type: a.key_type.clone(),
+        key_type,
         enterprise: a.enterprise.clone().unwrap_or_default(),
         meter: a.meter.clone().unwrap_or_default(),
         carrier: Some(a.carrier.clone()),
@@ -213,8 +212,8 @@ fn list(dir: PathBuf) -> Result<ExitCode> {
     let park = util::open_read(&dir)?;
     let regs = park.registrations()?;
     println!(
-        "{:<10} {:<10} {:<16} {:<20} {:<5} {:>14}",
-        "device", "enterprise", "meter", "carrier", "unit", "rated/h"
+        "{:<10} {:<7} {:<10} {:<16} {:<20} {:<5} {:>14}",
+        "device", "key", "enterprise", "meter", "carrier", "unit", "rated/h"
     );
     for (index, r) in regs {
         let revoked = park
@@ -222,8 +221,9 @@ fn list(dir: PathBuf) -> Result<ExitCode> {
             .map(|at| format!(", revoked by entry {at}"))
             .unwrap_or_default();
         println!(
-            "{:<10} {:<10} {:<16} {:<20} {:<5} {:>14}  (entry {index}{revoked})",
+            "{:<10} {:<7} {:<10} {:<16} {:<20} {:<5} {:>14}  (entry {index}{revoked})",
             r.device,
+            r.public_key.key_type().name(),
             r.enterprise,
             r.meter,
             r.carrier,

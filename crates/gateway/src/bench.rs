@@ -1,11 +1,11 @@
-//! `tanji-gateway bench`: how fast one core signs uploads, and how fast the outbox makes them
-//! durable (reserve, sign, commit: two fsynced transactions a record) on this disk.
+//! `tanji-gateway bench`: how fast one core signs uploads with each key type, and how fast the
+//! outbox makes them durable (read, reserve, sign: three fsynced commits a record) on this
+//! disk. `tanji-bench gateway` runs it beside the park's ingest.
 
 use std::path::Path;
 use std::time::Instant;
 
-use ed25519_dalek::SigningKey;
-use tanji_readings::{Channel, UploadBody, ZERO_HASH};
+use tanji_readings::{Channel, KeyType, SigningKey, UploadBody, ZERO_HASH};
 
 use crate::config::Mode;
 use crate::intervals::Accumulator;
@@ -14,17 +14,25 @@ use crate::outbox::{Outbox, OutboxError, PendingInterval};
 /// Measured rates.
 #[derive(Debug, Clone, Copy)]
 pub struct Figures {
-    /// Records signed per second in memory (Ed25519, two one-value channels).
+    /// Records signed per second in memory (two one-value channels).
     pub signed_per_s: f64,
     /// Records read, sealed, signed and committed per second by the outbox.
     pub durable_per_s: f64,
 }
 
-/// Signs `n` records in memory, then seals `n` records through an outbox in `dir` (which
-/// must be empty: the outbox file is created there).
-pub fn run(dir: &Path, n: u32) -> Result<Figures, OutboxError> {
-    let key = SigningKey::from_bytes(&[3; 32]);
-    let channel = |meter: &str, start: i64| Channel {
+/// The bench's key of `key_type`: the secret bytes `03 03 … 03`.
+pub fn key(key_type: KeyType) -> SigningKey {
+    match SigningKey::from_secret(key_type, &[3; 32]) {
+        Ok(k) => k,
+        // 0x0303…03 is below every curve order: each type takes it.
+        Err(e) => unreachable!("the bench key: {e}"),
+    }
+}
+
+/// The record the bench signs as `seq` (two meters, one 900 s value each), unsigned.
+pub fn record(seq: u64, prev: tanji_readings::Hash) -> UploadBody {
+    let start = 1_767_225_600 + seq as i64 * 900;
+    let channel = |meter: &str| Channel {
         meter: meter.into(),
         carrier: "electricity_import".into(),
         unit: "kWh".into(),
@@ -33,17 +41,26 @@ pub fn run(dir: &Path, n: u32) -> Result<Figures, OutboxError> {
         interval_s: 900,
         values: vec![12_345],
     };
+    UploadBody {
+        device: "gw-bench".into(),
+        seq,
+        prev,
+        channels: vec![channel("m-1"), channel("m-2")],
+    }
+}
+
+/// Signs `n` records in memory with `key`, then seals `n` records through an outbox in `dir`
+/// (which must be empty: the outbox file is created there).
+pub fn run(dir: &Path, n: u32, key: &SigningKey) -> Result<Figures, OutboxError> {
     let t = Instant::now();
     let mut prev = ZERO_HASH;
     for seq in 1..=u64::from(n) {
-        let start = 1_767_225_600 + seq as i64 * 900;
-        let signed = UploadBody {
-            device: "gw-bench".into(),
-            seq,
-            prev,
-            channels: vec![channel("m-1", start), channel("m-2", start)],
-        }
-        .sign(&key);
+        let signed = record(seq, prev)
+            .try_sign(key)
+            .map_err(|source| OutboxError::Sign {
+                seq: seq as i64,
+                source,
+            })?;
         prev = signed.record_hash();
     }
     let signed_per_s = f64::from(n) / t.elapsed().as_secs_f64();
@@ -66,7 +83,7 @@ pub fn run(dir: &Path, n: u32) -> Result<Figures, OutboxError> {
             .collect();
         outbox.record_read("m-1", &acc, &intervals, &[], start)?;
         outbox.seal("gw-bench")?;
-        outbox.sign_reserved(&key)?;
+        outbox.sign_reserved(key)?;
     }
     let durable_per_s = f64::from(n) / t.elapsed().as_secs_f64();
     Ok(Figures {

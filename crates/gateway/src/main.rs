@@ -27,21 +27,26 @@ fn bench(args: &[String]) -> ExitCode {
         eprintln!("error: {} must be a new or empty directory", dir.display());
         return ExitCode::from(2);
     }
-    match tanji_gateway::bench::run(&dir, n) {
-        Ok(f) => {
-            println!("{n} records (Ed25519, 2 channels of one 900 s value each)");
-            println!(
-                "signed in memory:          {:>9.0} records/s (one core)",
-                f.signed_per_s
-            );
-            println!("read, sealed, signed, durable in the outbox: {:>9.0} records/s (3 fsynced commits a record: the read, the reservation, the signature)", f.durable_per_s);
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
+    println!("{n} records per key type, 2 channels of one 900 s value each");
+    println!("| key type | signed in memory (records/s, one core) | read, sealed, signed, durable in the outbox (records/s; 3 fsynced commits a record) |");
+    println!("|---|---:|---:|");
+    for t in tanji_readings::KeyType::ALL {
+        let sub = dir.join(t.name());
+        let figures = std::fs::create_dir_all(&sub)
+            .map_err(|e| e.to_string())
+            .and_then(|()| {
+                tanji_gateway::bench::run(&sub, n, &tanji_gateway::bench::key(t))
+                    .map_err(|e| e.to_string())
+            });
+        match figures {
+            Ok(f) => println!("| {t} | {:.0} | {:.0} |", f.signed_per_s, f.durable_per_s),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::FAILURE;
+            }
         }
     }
+    ExitCode::SUCCESS
 }
 
 fn main() -> ExitCode {

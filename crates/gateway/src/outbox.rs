@@ -17,9 +17,8 @@
 
 use std::path::Path;
 
-use ed25519_dalek::SigningKey;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
-use tanji_readings::{Channel, Hash, SignedUpload, UploadBody, ZERO_HASH};
+use tanji_readings::{Channel, Hash, SignedUpload, SigningKey, UploadBody, ZERO_HASH};
 
 use crate::intervals::Accumulator;
 
@@ -41,6 +40,15 @@ pub enum OutboxError {
         path: String,
         /// What does not decode.
         what: String,
+    },
+    /// The key could not sign a reserved record (SM2 or ECDSA: a derived nonce out of
+    /// range); the record stays reserved and is signed at the next try.
+    #[error("record {seq} not signed: {source}")]
+    Sign {
+        /// The record's sequence number.
+        seq: i64,
+        /// Why.
+        source: tanji_readings::KeyError,
     },
 }
 
@@ -318,7 +326,10 @@ impl Outbox {
         for (seq, bytes) in &rows {
             let unsigned = SignedUpload::from_bytes(bytes)
                 .map_err(|e| self.corrupt(format!("reserved record {seq}: {e}")))?;
-            let signed = unsigned.body.sign(key);
+            let signed = unsigned
+                .body
+                .try_sign(key)
+                .map_err(|source| OutboxError::Sign { seq: *seq, source })?;
             let path = self.path.clone();
             let sql = |source| OutboxError::Sqlite {
                 path: path.clone(),
@@ -590,7 +601,7 @@ mod tests {
     #[test]
     fn seq_is_reserved_before_signing_and_signed_after_a_cut() {
         let dir = tempfile::tempdir().unwrap();
-        let key = SigningKey::from_bytes(&[7; 32]);
+        let key = SigningKey::Ed25519(ed25519_dalek::SigningKey::from_bytes(&[7; 32]));
         let acc = Accumulator::new(900, 60, None, Mode::Cumulative);
         {
             let mut ob = Outbox::open(dir.path()).unwrap();

@@ -6,9 +6,8 @@ use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use ed25519_dalek::SigningKey;
 use tanji_ledger::NoteVerifier;
-use tanji_readings::SignedUpload;
+use tanji_readings::{SignedUpload, SigningKey};
 use tracing::{error, info, warn};
 
 use crate::config::{ClockConfig, Config, Meter};
@@ -92,7 +91,8 @@ impl Clock {
     }
 }
 
-/// Reads `path`: 64 hex characters (a seed, as `tanji device keygen` writes it).
+/// Reads the device key file `path`, of any key type (as `tanji device keygen --key-type`
+/// writes it; `tanji_readings::parse_device_key`).
 pub fn read_key(path: &std::path::Path) -> Result<SigningKey, GatewayError> {
     let bad = |what: String| GatewayError::Key {
         path: path.display().to_string(),
@@ -101,7 +101,7 @@ pub fn read_key(path: &std::path::Path) -> Result<SigningKey, GatewayError> {
     let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
     tanji_readings::parse_device_key(text.trim()).map_err(|why| {
         bad(format!(
-            "{why} (tanji device keygen writes 64 hex characters)"
+            "{why} (tanji device keygen writes 64 hex characters, after sm2: or p256: for those key types)"
         ))
     })
 }

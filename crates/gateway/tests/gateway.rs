@@ -241,7 +241,8 @@ fn no_reading_lost(
     log: &str,
 ) {
     // A record reserved when the power was cut is signed at the next start; do it here.
-    ob.sign_reserved(&device_key()).unwrap();
+    ob.sign_reserved(&tanji_readings::SigningKey::Ed25519(device_key()))
+        .unwrap();
     let logged = uploads.len() as u64;
     let waiting = ob.unsent(1_000_000).unwrap();
     let events = ob.events().unwrap();

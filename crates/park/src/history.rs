@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 
-use ed25519_dalek::SigningKey;
 use tanji_readings::{
     import_channels, upload_to_json, Channel, ImportError, ImportRow, UploadBody, MAX_CHANNELS,
     ZERO_HASH,
@@ -23,7 +22,7 @@ impl<S: Store> Park<S> {
     pub fn history_records(
         &self,
         device: &str,
-        key: &SigningKey,
+        key: &tanji_readings::SigningKey,
         rows: &BTreeMap<String, Vec<ImportRow>>,
         interval: u32,
         file: &str,
@@ -67,7 +66,8 @@ impl<S: Store> Park<S> {
                     prev,
                     channels: chunk.to_vec(),
                 }
-                .sign(key);
+                .try_sign(key)
+                .map_err(|e| ParkError::History(format!("signing the import record {seq}: {e}")))?;
                 prev = upload.record_hash();
                 incoming.push(Incoming {
                     source: format!("{file}:{}#{seq}", time::rfc3339(day * time::DAY_S)),

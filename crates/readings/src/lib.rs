@@ -52,14 +52,39 @@ pub use validate::{
 /// handed over to its real device once that exists; never the other way.
 pub const IMPORT_DEVICE_PREFIX: &str = "import-";
 
-/// Parses an Ed25519 device secret key written as 64 hex characters (the seed, as `tanji
-/// device keygen` writes it); the error says what is wrong with the text.
-pub fn parse_device_key(hex_text: &str) -> Result<ed25519_dalek::SigningKey, String> {
+/// Parses a device secret key file's text (docs/formats.md, "Device key files"): 64 hex
+/// characters, the Ed25519 seed (as `tanji device keygen` writes an Ed25519 key), or
+/// `<type>:` then 64 hex characters, the 32 secret bytes of a key of that type (`sm2:…`,
+/// `p256:…`, `ed25519:…`; an SM2 or P-256 secret is the big-endian scalar, in `1..n−1`). The
+/// error says what is wrong with the text.
+pub fn parse_device_key(text: &str) -> Result<SigningKey, String> {
+    let (key_type, hex_text) = match text.split_once(':') {
+        None => (KeyType::Ed25519, text),
+        Some((name, rest)) => (
+            KeyType::from_name(name.trim()).ok_or_else(|| {
+                format!("unknown key type {name:?} before ':' (ed25519, sm2 or p256)")
+            })?,
+            rest.trim(),
+        ),
+    };
     let bytes = hex::decode(hex_text).map_err(|e| format!("not hex: {e}"))?;
-    let seed: [u8; 32] = bytes
-        .try_into()
-        .map_err(|b: Vec<u8>| format!("{} bytes, an Ed25519 secret key has 32", b.len()))?;
-    Ok(ed25519_dalek::SigningKey::from_bytes(&seed))
+    let secret: [u8; 32] = bytes.try_into().map_err(|b: Vec<u8>| {
+        format!(
+            "{} bytes, an {key_type} secret key has 32 (64 hex characters)",
+            b.len()
+        )
+    })?;
+    SigningKey::from_secret(key_type, &secret).map_err(|e| e.to_string())
+}
+
+/// The text of a device secret key file for `secret` of `key_type`, as
+/// [`parse_device_key`] reads it: the bare hex seed for Ed25519 (the form every earlier key
+/// file has), `sm2:` or `p256:` then the hex scalar for the others; one line.
+pub fn device_key_text(key_type: KeyType, secret: &[u8; 32]) -> String {
+    match key_type {
+        KeyType::Ed25519 => format!("{}\n", hex::encode(secret)),
+        other => format!("{}:{}\n", other.name(), hex::encode(secret)),
+    }
 }
 
 /// Whether `device` is an operator import (see [`IMPORT_DEVICE_PREFIX`]).

@@ -220,3 +220,52 @@ fn the_core_and_the_records_encode_the_same_bytes() {
     assert_eq!(buf[..signed.len], u.to_bytes());
     assert_eq!(signed.record_hash, u.record_hash());
 }
+
+#[test]
+fn key_files_of_each_type_parse_to_the_document_keys() {
+    // The vector secret 0x01 … 0x20 written as each key type's file (docs/formats.md,
+    // "Device key files"); the public keys are the ones section 10 gives.
+    let secret = "0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20";
+    let cases = [
+        (
+            KeyType::Ed25519,
+            format!("{secret}\n"),
+            "79b5562e8fe654f94078b112e8a98ba7901f853ae695bed7e0e3910bad049664",
+        ),
+        (
+            KeyType::Sm2,
+            format!("sm2:{secret}\n"),
+            "0346d1086f6e5c938447f05280db707c279a7b459c38f19e4d9a30ad2dadf9f28a",
+        ),
+        (
+            KeyType::P256,
+            format!("p256:{secret}\n"),
+            "02515c3d6eb9e396b904d3feca7f54fdcd0cc1e997bf375dca515ad0a6c3b4035f",
+        ),
+    ];
+    let bytes: [u8; 32] = hex::decode(secret).unwrap().try_into().unwrap();
+    for (t, text, public) in cases {
+        assert_eq!(tanji_readings::device_key_text(t, &bytes), text);
+        let k = tanji_readings::parse_device_key(text.trim()).unwrap();
+        assert_eq!(k.key_type(), t);
+        assert_eq!(hex::encode(k.public_key().as_bytes()), public);
+    }
+    assert_eq!(
+        tanji_readings::parse_device_key(&format!("ed25519:{secret}"))
+            .unwrap()
+            .public_key(),
+        key(KeyType::Ed25519).public_key()
+    );
+    for (bad, why) in [
+        ("rsa:00", "unknown key type \"rsa\""),
+        ("sm2:0102", "2 bytes, an sm2 secret key has 32"),
+        ("zz", "not hex"),
+        (
+            "p256:0000000000000000000000000000000000000000000000000000000000000000",
+            "not a valid p256 secret key",
+        ),
+    ] {
+        let e = tanji_readings::parse_device_key(bad).unwrap_err();
+        assert!(e.contains(why), "{bad}: {e}");
+    }
+}

@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
+use tanji_gateway::demo::{BesideRun, DemoGateway};
 use tanji_park::{AuditOptions, Park};
 use tanji_report::{Request, Scope};
 use tanji_server::fleet::MqttPlan;
@@ -61,9 +62,9 @@ pub fn run(a: DemoArgs) -> Result<ExitCode> {
     let mut park = create(&a.dir)?;
     let spec = simulate::spec(a.enterprises, a.days, a.seed, None)?;
     let (series, publication) = publish_grid(&mut park, &a, &spec)?;
-    let sim = simulate_devices(&mut park, &a.dir, spec)?;
+    let (sim, gateway) = simulate_devices(&mut park, &a.dir, spec)?;
     drop(park);
-    let mqtt = ingest(&a, &sim)?;
+    let mqtt = ingest(&a, &sim, gateway)?;
     let park = util::open(&a.dir)?;
     if !verify(&park)? {
         return Ok(ExitCode::from(1));
@@ -130,12 +131,13 @@ fn publish_grid(
     Ok((series, publication))
 }
 
-/// Simulates the devices (with the demo's fault) and registers them in the park.
+/// Simulates the devices (with the demo's fault), prepares the gateway of e-0001's new meters
+/// (`tanji_gateway::demo`), and registers them all in the park.
 fn simulate_devices(
     park: &mut Park,
     dir: &Path,
     spec: tanji_simulator::ParkSpec,
-) -> Result<simulate::Written> {
+) -> Result<(simulate::Written, BesideRun)> {
     let t = Instant::now();
     let registered_at = util::now();
     let fault = tanji_simulator::Fault::demo(&spec);
@@ -145,7 +147,10 @@ fn simulate_devices(
         &dir.join("uploads"),
         registered_at,
     )?;
-    let regs = sim.park.registrations(registered_at);
+    let last_day = spec.start_day + i64::from(spec.days.max(1) - 1) * time::DAY_S;
+    let gateway = DemoGateway::prepare(&dir.join("gateway"), "e-0001", last_day)?;
+    let mut regs = sim.park.registrations(registered_at);
+    regs.extend(gateway.registrations(registered_at));
     let reg = park.register(&regs)?;
     println!(
         "simulated {} enterprises × {} days from {}: {} devices, {} meters registered, {} signed uploads ({} readings) in {:.1} s",
@@ -165,13 +170,12 @@ fn simulate_devices(
         time::rfc3339(*start),
         time::rfc3339(*end)
     );
-
-    Ok(sim)
+    Ok((sim, gateway.beside(park.verifier().to_string())))
 }
 
 /// Has the devices send their uploads to a server over the park, over HTTP and (if a broker
 /// answers) MQTT; fails unless every upload was accepted. Returns the MQTT plan used.
-fn ingest(a: &DemoArgs, sim: &simulate::Written) -> Result<Option<MqttPlan>> {
+fn ingest(a: &DemoArgs, sim: &simulate::Written, gw: BesideRun) -> Result<Option<MqttPlan>> {
     // The devices send their uploads the way real ones do: POST /api/v1/uploads to the
     // server, or publish on the broker the server subscribes to; the server sequences them into
     // durable batches and acknowledges each.
@@ -196,10 +200,14 @@ fn ingest(a: &DemoArgs, sim: &simulate::Written) -> Result<Option<MqttPlan>> {
             pb.set_length(total);
             pb.set_position(done);
         },
+        Some(gw),
     );
     pb.finish_and_clear();
     let fleet = fleet?;
     println!("{fleet}");
+    if let Some(Err(why)) = &fleet.beside {
+        bail!("{why}");
+    }
     let accepted = fleet.accepted();
     if accepted != sim.upload_count {
         bail!(

@@ -209,29 +209,6 @@ fn revoke(dir: PathBuf, device: String, reason: String) -> Result<ExitCode> {
 }
 
 fn list(dir: PathBuf) -> Result<ExitCode> {
-    let park = util::open_read(&dir)?;
-    let regs = park.registrations()?;
-    println!(
-        "{:<10} {:<7} {:<10} {:<16} {:<20} {:<5} {:>14}",
-        "device", "key", "enterprise", "meter", "carrier", "unit", "rated/h"
-    );
-    for (index, r) in regs {
-        let revoked = park
-            .revocation_of(&r.device)
-            .map(|at| format!(", revoked by entry {at}"))
-            .unwrap_or_default();
-        println!(
-            "{:<10} {:<7} {:<10} {:<16} {:<20} {:<5} {:>14}  (entry {index}{revoked})",
-            r.device,
-            r.public_key.key_type().name(),
-            r.enterprise,
-            r.meter,
-            r.carrier,
-            r.unit,
-            tanji_units::Fixed::new(r.rated_per_hour_milli, 3)
-                .map(|f| f.to_string())
-                .unwrap_or_default()
-        );
-    }
+    print!("{}", util::open_read(&dir)?.device_table()?);
     Ok(ExitCode::SUCCESS)
 }

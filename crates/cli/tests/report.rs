@@ -338,3 +338,99 @@ fn report_warns_when_factor_series_does_not_cover_the_period() {
     assert_eq!(c["intervals_without_factor"], 0);
     assert!(c["intervals"].as_u64().unwrap() > 0);
 }
+
+/// The demo's gateway: simulated DL/T 645 and Modbus meters → `tanji_gateway` (SM2 key,
+/// outbox, proofs checked) → the park. Its records are logged under gw-0001 with exactly the
+/// energy of the simulated registers, and the report of e-0001 counts its two meters whole.
+#[test]
+fn the_demo_gateway_delivers_its_meters_exact_energy() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("demo");
+    let d = s(&dir);
+    let demo = tanji([
+        "demo",
+        "--dir",
+        d,
+        "--enterprises",
+        "2",
+        "--days",
+        "1",
+        "--no-mqtt",
+    ])
+    .ok();
+    let line = demo
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("gateway gw-0001 (sm2 key"))
+        .unwrap_or_else(|| panic!("{}", demo.stdout));
+    assert!(line.contains("12 records of 24 intervals"), "{line}");
+    assert!(line.contains("0 refused"), "{line}");
+    // The hall: 196+204+210+188+201+207+199+211+150+142+139+145 = 2192 counts of 0.01 kWh on
+    // the CT secondary, ×40 (200/5 A) = 876.8 kWh. The inverter: round(60000·sin(π(h−6)/12))
+    // Wh at the middle h of each quarter-hour from 10:00 to 13:00 = 52915 + 54652 + 56154 +
+    // 57416 + 58433 + 59199 + 59711 + 59968 + 59968 + 59711 + 59199 + 58433 = 695759 Wh.
+    assert!(
+        demo.stdout.contains("m-gw-hall3: 876.800 kWh"),
+        "{}",
+        demo.stdout
+    );
+    assert!(
+        demo.stdout.contains("m-gw-pv: 695.759 kWh"),
+        "{}",
+        demo.stdout
+    );
+
+    // What the park logged from gw-0001, summed per meter, in Wh (3 decimals of kWh).
+    use tanji_store::Store as _;
+    let store = tanji_park::Park::open_store(&dir).unwrap();
+    let mut logged = std::collections::BTreeMap::<String, (i64, usize)>::new();
+    let mut seqs = Vec::new();
+    for i in store.entries_of_kind(tanji_readings::KIND_UPLOAD).unwrap() {
+        let entry = tanji_readings::LogEntry::from_logged_bytes(&store.entry(i).unwrap()).unwrap();
+        let tanji_readings::LogEntry::Upload(u) = entry else {
+            continue;
+        };
+        if u.body.device != "gw-0001" {
+            continue;
+        }
+        seqs.push(u.body.seq);
+        for c in &u.body.channels {
+            assert_eq!((c.decimals, c.interval_s), (3, 900));
+            let e = logged.entry(c.meter.clone()).or_default();
+            e.0 += c.values.iter().sum::<i64>();
+            e.1 += c.values.len();
+        }
+    }
+    assert_eq!(
+        seqs,
+        (1..=12).collect::<Vec<u64>>(),
+        "in order, none missing"
+    );
+    assert_eq!(logged["m-gw-hall3"], (876_800, 12));
+    assert_eq!(logged["m-gw-pv"], (695_759, 12));
+
+    let report = tmp.path().join("e1.json");
+    tanji([
+        "report",
+        "--dir",
+        d,
+        "--enterprise",
+        "e-0001",
+        "--out",
+        s(&report),
+    ])
+    .ok();
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let meters = v["reports"][0]["meters"].as_array().unwrap();
+    for m in ["m-gw-hall3", "m-gw-pv"] {
+        let row = meters.iter().find(|r| r["meter"] == m).unwrap();
+        assert_eq!(row["device"], "gw-0001");
+        assert_eq!(
+            (row["intervals"].as_u64(), row["missing"].as_u64()),
+            (Some(12), Some(0))
+        );
+    }
+    let audit = tanji(["audit", s(&report), "--dir", d]).ok();
+    assert!(audit.stdout.contains("OK"), "{}", audit.stdout);
+}

@@ -42,7 +42,8 @@ pub enum ConfigError {
 pub struct Config {
     /// The device id registered at the park (`tanji device register --device`).
     pub device: String,
-    /// The device's Ed25519 secret key file (`tanji device keygen`: 64 hex characters).
+    /// The device's secret key file, Ed25519, SM2 or P-256 (`tanji device keygen --key-type`;
+    /// `tanji_readings::parse_device_key` reads it).
     pub key_file: PathBuf,
     /// Where the outbox lives (`outbox.sqlite`); created if missing.
     pub state_dir: PathBuf,
@@ -123,6 +124,10 @@ pub struct ClockConfig {
     pub real_start_ms: i64,
     /// Simulated seconds per real second.
     pub speed: f64,
+    /// The simulated clock stops at this Unix second and reads it from then on (a
+    /// demonstration of a finished period: no boundary after it is read). Default: it runs on.
+    #[serde(default)]
+    pub stop_at: Option<i64>,
 }
 
 /// Whether a register counts up for ever or holds the last interval's amount.

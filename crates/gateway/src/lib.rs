@@ -12,6 +12,7 @@
 
 pub mod bench;
 pub mod config;
+pub mod demo;
 pub mod dlt645;
 pub mod intervals;
 pub mod meter;
@@ -19,6 +20,7 @@ pub mod modbus;
 pub mod outbox;
 pub mod parkcheck;
 pub mod run;
+pub mod sim;
 pub mod uplink;
 
 pub use config::{Config, ConfigError, Meter};

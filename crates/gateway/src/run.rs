@@ -74,7 +74,10 @@ impl Clock {
         match self.0 {
             None => real,
             Some(c) => {
-                c.sim_start * 1000 + ((real - c.real_start_ms) as f64 * c.speed).floor() as i64
+                let now =
+                    c.sim_start * 1000 + ((real - c.real_start_ms) as f64 * c.speed).floor() as i64;
+                c.stop_at
+                    .map_or(now, |stop| now.min(stop.saturating_mul(1000)))
             }
         }
     }

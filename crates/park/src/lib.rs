@@ -1134,6 +1134,35 @@ impl<S: Store> Park<S> {
         Ok(out)
     }
 
+    /// `tanji device list`'s table: one line a registration, in log order — device, key
+    /// type, enterprise, meter, carrier, unit, rated capacity per hour — with its log entry
+    /// and the entry that revoked the device, if one did.
+    pub fn device_table(&self) -> Result<String, ParkError> {
+        let mut out = format!(
+            "{:<10} {:<7} {:<10} {:<16} {:<20} {:<5} {:>14}\n",
+            "device", "key", "enterprise", "meter", "carrier", "unit", "rated/h"
+        );
+        for (index, r) in self.registrations()? {
+            let revoked = self
+                .revocation_of(&r.device)
+                .map(|at| format!(", revoked by entry {at}"))
+                .unwrap_or_default();
+            let rated = tanji_units::Fixed::new(r.rated_per_hour_milli, 3)
+                .map(|f| f.to_string())
+                .unwrap_or_default();
+            out.push_str(&format!(
+                "{:<10} {:<7} {:<10} {:<16} {:<20} {:<5} {rated:>14}  (entry {index}{revoked})\n",
+                r.device,
+                r.public_key.key_type().name(),
+                r.enterprise,
+                r.meter,
+                r.carrier,
+                r.unit,
+            ));
+        }
+        Ok(out)
+    }
+
     /// Data issues noted on accepted entries.
     pub fn issues(&self) -> Result<Vec<StoredIssue>, ParkError> {
         Ok(self.store.issues()?)

@@ -95,7 +95,20 @@ pub struct FleetIngest {
     pub mqtt: Option<MqttSummary>,
     /// The MQTT plan the fleet followed, if any.
     pub plan: Option<MqttPlan>,
+    /// What the [`Beside`] device reported (its summary, or why it failed), if one ran.
+    pub beside: Option<Result<String, String>>,
 }
+
+/// A device run beside the fleet against the same server (`tanji demo`'s gateway): given the
+/// server's base URL (`http://127.0.0.1:PORT`), it runs to its end and returns its summary
+/// line, or why it failed. The server stops only after it has finished.
+pub type Beside = Box<
+    dyn FnOnce(
+            String,
+        ) -> std::pin::Pin<
+            Box<dyn std::future::Future<Output = Result<String, String>> + Send>,
+        > + Send,
+>;
 
 impl FleetIngest {
     /// Uploads answered `accepted`, over both transports.
@@ -140,6 +153,9 @@ impl fmt::Display for FleetIngest {
                 plan.url, plan.park, m.published, m.devices, m.accepted, m.duplicate, m.rejected, m.errors,
             )?;
         }
+        if let Some(Ok(line)) = &self.beside {
+            write!(f, "\n{line}")?;
+        }
         Ok(())
     }
 }
@@ -179,6 +195,7 @@ pub fn ingest_as_devices(
     uploads: &Path,
     mqtt: Option<&MqttPlan>,
     progress: &(dyn Fn(u64, u64) + Sync),
+    beside: Option<Beside>,
 ) -> Result<FleetIngest, FleetError> {
     let lines = read_lines(uploads)?;
     // Which devices publish over MQTT: every fourth, in the order of their ids.
@@ -228,9 +245,20 @@ pub fn ingest_as_devices(
                 _ => Ok(None),
             }
         };
-        let (by_status, published) = tokio::join!(post_all(&url, bodies, progress), publishing);
+        let base = format!("http://{addr}");
+        let beside = async move {
+            match beside {
+                Some(device) => Some(device(base).await),
+                None => None,
+            }
+        };
+        // The fleet's time is its own: the device beside it may run longer.
+        let fleet = async {
+            let sent = tokio::join!(post_all(&url, bodies, progress), publishing);
+            (sent, started.elapsed().as_secs_f64())
+        };
+        let (((by_status, published), seconds), beside) = tokio::join!(fleet, beside);
         let (by_status, published) = (by_status?, published?);
-        let seconds = started.elapsed().as_secs_f64();
         let _ = stop.send(());
         serving
             .await
@@ -242,6 +270,7 @@ pub fn ingest_as_devices(
             posted,
             mqtt: published,
             plan: mqtt.cloned(),
+            beside,
         })
     })
 }

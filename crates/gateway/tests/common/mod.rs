@@ -8,14 +8,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use tanji_gateway::dlt645;
 use tanji_gateway::modbus::{self, RawValue, ValueType, WordOrder};
 use tanji_park::Park;
 use tanji_readings::{DeviceRegistration, LogEntry, SignedUpload, KIND_UPLOAD};
 use tanji_store::Store;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 /// 2026-01-01T00:00:00Z: a boundary of every interval length.
@@ -26,143 +24,37 @@ pub const DLT_METER: &str = "m-dlt645";
 pub const PV_METER: &str = "m-pv";
 pub const DLT_ADDRESS: &str = "000000000042";
 
-/// The simulated clock shared by the meters and the gateway: `sim_start` at `real_start_ms`,
-/// `speed` times faster than real time.
-#[derive(Clone, Copy, Debug)]
-pub struct SimClock {
-    pub sim_start: i64,
-    pub real_start_ms: i64,
-    pub speed: f64,
-}
+pub use tanji_gateway::sim::{Growth, Register, SimClock};
 
-pub fn real_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-}
-
-impl SimClock {
-    /// A clock reading `sim_start` now.
-    pub fn starting(sim_start: i64, speed: f64) -> SimClock {
-        SimClock {
-            sim_start,
-            real_start_ms: real_ms(),
-            speed,
-        }
-    }
-
-    pub fn now(&self) -> i64 {
-        self.sim_start
-            + ((real_ms() - self.real_start_ms) as f64 * self.speed / 1000.0).floor() as i64
-    }
-
-    /// Sleeps until the simulated clock reads `t`.
-    pub async fn until(&self, t: i64) {
-        let real = self.real_start_ms as f64 + (t - self.sim_start) as f64 * 1000.0 / self.speed;
-        let wait = real - real_ms() as f64;
-        if wait > 0.0 {
-            tokio::time::sleep(std::time::Duration::from_secs_f64(wait / 1000.0 + 0.001)).await;
-        }
-    }
-}
-
-/// Every register value each TCP meter simulator served, by its address.
-static SERVED: std::sync::Mutex<std::collections::BTreeMap<String, Vec<u64>>> =
+/// The running meter simulators, by address (kept for the whole test).
+static METERS: std::sync::Mutex<std::collections::BTreeMap<String, tanji_gateway::sim::SimMeter>> =
     std::sync::Mutex::new(std::collections::BTreeMap::new());
 
-fn serve_value(addr: &str, value: u64) -> u64 {
-    SERVED
-        .lock()
-        .unwrap()
-        .entry(addr.to_string())
-        .or_default()
-        .push(value);
-    value
+fn keep(meter: tanji_gateway::sim::SimMeter) -> String {
+    let addr = meter.addr.clone();
+    METERS.lock().unwrap().insert(addr.clone(), meter);
+    addr
 }
 
 /// The register values the meter simulator at `addr` served.
 pub fn served(addr: &str) -> Vec<u64> {
-    SERVED
+    METERS
         .lock()
         .unwrap()
         .get(addr)
-        .cloned()
+        .map(|m| m.served())
         .unwrap_or_default()
 }
 
-/// How a meter's register grows: flat before `from`, `per_s` counts a second (×1/`div`) until
-/// `to`, flat after.
-#[derive(Clone, Copy, Debug)]
-pub struct Growth {
-    pub base: u64,
-    pub from: i64,
-    pub to: i64,
-    pub per_s: u64,
-    pub div: u64,
-}
-
-impl Growth {
-    pub fn at(&self, t: i64) -> u64 {
-        let t = t.clamp(self.from, self.to);
-        self.base + (t - self.from) as u64 * self.per_s / self.div
-    }
-}
-
-/// A DL/T 645 meter behind a serial-to-TCP converter: answers reads of forward active energy
-/// with its register at the simulated time. Returns its address.
+/// A DL/T 645 meter (address [`DLT_ADDRESS`]) behind a serial-to-TCP converter
+/// (`tanji_gateway::sim`). Returns its address.
 pub async fn dlt645_meter(clock: SimClock, growth: Growth) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    let meter = dlt645::Address::parse(DLT_ADDRESS).unwrap();
-    let served_as = addr.clone();
-    tokio::spawn(async move {
-        loop {
-            let Ok((mut s, _)) = listener.accept().await else {
-                return;
-            };
-            let served_as = served_as.clone();
-            tokio::spawn(async move {
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 256];
-                loop {
-                    let Ok(n) = s.read(&mut chunk).await else {
-                        return;
-                    };
-                    if n == 0 {
-                        return;
-                    }
-                    buf.extend_from_slice(&chunk[..n]);
-                    match dlt645::decode_frame(&buf) {
-                        Err(dlt645::Dlt645Error::Incomplete { .. }) => continue,
-                        Err(_) => {
-                            buf.clear();
-                            continue;
-                        }
-                        Ok((frame, used)) => {
-                            buf.drain(..used);
-                            if frame.address != meter || frame.control != dlt645::CONTROL_READ {
-                                continue;
-                            }
-                            let di = dlt645::DI_FORWARD_ACTIVE_TOTAL;
-                            let answer = dlt645::energy_answer(
-                                meter,
-                                di,
-                                &[serve_value(&served_as, growth.at(clock.now()))],
-                            )
-                            .unwrap();
-                            let mut out = vec![0xFE, 0xFE];
-                            out.extend(answer.encode());
-                            if s.write_all(&out).await.is_err() {
-                                return;
-                            }
-                        }
-                    }
-                }
-            });
-        }
-    });
-    addr
+    let address = dlt645::Address::parse(DLT_ADDRESS).unwrap();
+    keep(
+        tanji_gateway::sim::dlt645_meter(clock, Arc::new(growth), address)
+            .await
+            .unwrap(),
+    )
 }
 
 /// A DL/T 645 meter on a serial line: the master side of a pseudo-terminal answers reads,
@@ -292,62 +184,14 @@ pub fn modbus_rtu_on_pty(clock: SimClock, growth: Growth) -> (String, std::fs::F
     (path, keep)
 }
 
-/// A Modbus TCP inverter: input register 100..102 holds its yield in Wh (u32, low word
-/// first). Written here from the Modbus application protocol (MBAP header, functions 03 and
-/// 04), independently of the gateway's client library.
+/// A Modbus TCP inverter (`tanji_gateway::sim`): input registers 100..102 hold its yield in
+/// Wh (u32, low word first). Returns its address.
 pub async fn modbus_inverter(clock: SimClock, growth: Growth) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    let served_as = addr.clone();
-    tokio::spawn(async move {
-        loop {
-            let Ok((s, _)) = listener.accept().await else {
-                return;
-            };
-            tokio::spawn(serve_modbus(s, clock, growth, served_as.clone()));
-        }
-    });
-    addr
-}
-
-async fn serve_modbus(mut s: TcpStream, clock: SimClock, growth: Growth, served_as: String) {
-    loop {
-        let mut head = [0u8; 7];
-        if s.read_exact(&mut head).await.is_err() {
-            return;
-        }
-        let len = usize::from(u16::from_be_bytes([head[4], head[5]]));
-        let mut pdu = vec![0u8; len.saturating_sub(1)];
-        if s.read_exact(&mut pdu).await.is_err() || pdu.len() < 5 {
-            return;
-        }
-        let function = pdu[0];
-        let start = u16::from_be_bytes([pdu[1], pdu[2]]);
-        let count = u16::from_be_bytes([pdu[3], pdu[4]]);
-        let words = modbus::encode(
-            RawValue::Int(i128::from(serve_value(&served_as, growth.at(clock.now())))),
-            ValueType::U32,
-            WordOrder::Little,
-        );
-        let mut reply = Vec::new();
-        if function == 0x04 && start == 100 && count == 2 {
-            reply.push(function);
-            reply.push(4);
-            for w in words {
-                reply.extend_from_slice(&w.to_be_bytes());
-            }
-        } else {
-            // Exception 02: illegal data address.
-            reply.extend_from_slice(&[function | 0x80, 0x02]);
-        }
-        let mut out = head[..4].to_vec();
-        out.extend_from_slice(&((reply.len() + 1) as u16).to_be_bytes());
-        out.push(head[6]);
-        out.extend(reply);
-        if s.write_all(&out).await.is_err() {
-            return;
-        }
-    }
+    keep(
+        tanji_gateway::sim::modbus_inverter(clock, Arc::new(growth))
+            .await
+            .unwrap(),
+    )
 }
 
 /// A TCP proxy in front of the park that can cut it off: while down, connections are refused

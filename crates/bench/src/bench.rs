@@ -82,6 +82,9 @@ pub enum BenchCommand {
     /// The service under load on loopback: N simulated devices POST signed uploads at a given
     /// rate to an in-process server; accepted uploads/s and acknowledgement latency p50/p99.
     Serve(crate::serve::Args),
+    /// A gateway's uploads signed and made durable in its outbox per second, with Ed25519,
+    /// SM2 and P-256, beside the park's durable ingest of the same records.
+    Gateway(crate::gateway::Args),
 }
 
 pub fn run(cmd: BenchCommand) -> Result<ExitCode> {
@@ -91,6 +94,7 @@ pub fn run(cmd: BenchCommand) -> Result<ExitCode> {
         | BenchCommand::Report { write, .. } => write.as_deref(),
         BenchCommand::Optimize(a) => a.write.as_deref(),
         BenchCommand::Serve(a) => a.write.as_deref(),
+        BenchCommand::Gateway(a) => a.write.as_deref(),
     };
     if let Some(path) = write {
         check_write(path)?;
@@ -125,6 +129,7 @@ pub fn run(cmd: BenchCommand) -> Result<ExitCode> {
             keep,
         }),
         BenchCommand::Serve(a) => crate::serve::run(a),
+        BenchCommand::Gateway(a) => crate::gateway::run(a),
     }
 }
 

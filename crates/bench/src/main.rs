@@ -8,6 +8,7 @@
 //! a bench refuses a bad `--write` before measuring and replaces only its own section.
 
 mod bench;
+mod gateway;
 mod optimize;
 mod report;
 mod serve;

@@ -131,8 +131,8 @@ fn publish_grid(
     Ok((series, publication))
 }
 
-/// Simulates the devices (with the demo's fault), prepares the gateway of e-0001's new meters
-/// (`tanji_gateway::demo`), and registers them all in the park.
+/// Simulates the devices (with the demo's fault), prepares the gateway of two newly connected
+/// meters (`tanji_gateway::demo`), and registers them all in the park.
 fn simulate_devices(
     park: &mut Park,
     dir: &Path,
@@ -148,7 +148,7 @@ fn simulate_devices(
         registered_at,
     )?;
     let last_day = spec.start_day + i64::from(spec.days.max(1) - 1) * time::DAY_S;
-    let gateway = DemoGateway::prepare(&dir.join("gateway"), "e-0001", last_day)?;
+    let gateway = DemoGateway::prepare(&dir.join("gateway"), last_day)?;
     let mut regs = sim.park.registrations(registered_at);
     regs.extend(gateway.registrations(registered_at));
     let reg = park.register(&regs)?;
@@ -391,7 +391,10 @@ fn demo_report(park: &Park, dir: &Path) -> Result<(String, PathBuf, PathBuf)> {
     let verifier = park.verifier();
     let build = |scope| report::build(park.store(), &verifier, &Request::new(scope), dir);
     // One park report finds the enterprise (every enterprise's hour-of-day import).
-    let all = build(Scope::Park)?;
+    let mut all = build(Scope::Park)?;
+    // Among the simulated factories: the gateway's meters have three hours of data.
+    all.reports
+        .retain(|r| r.enterprise != tanji_gateway::demo::ENTERPRISE);
     // The enterprise whose timing of use the hourly factors reward most: the case the product
     // is about, a factory that runs when the grid is clean.
     let enterprise = tanji_report::EnterpriseDoc::best_timing(&all.reports)

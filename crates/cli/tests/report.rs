@@ -341,7 +341,8 @@ fn report_warns_when_factor_series_does_not_cover_the_period() {
 
 /// The demo's gateway: simulated DL/T 645 and Modbus meters → `tanji_gateway` (SM2 key,
 /// outbox, proofs checked) → the park. Its records are logged under gw-0001 with exactly the
-/// energy of the simulated registers, and the report of e-0001 counts its two meters whole.
+/// energy of the simulated registers, and the report of its enterprise counts its two meters
+/// whole.
 #[test]
 fn the_demo_gateway_delivers_its_meters_exact_energy() {
     let tmp = tempfile::tempdir().unwrap();
@@ -415,7 +416,7 @@ fn the_demo_gateway_delivers_its_meters_exact_energy() {
         "--dir",
         d,
         "--enterprise",
-        "e-0001",
+        "e-gateway",
         "--out",
         s(&report),
     ])
@@ -424,7 +425,10 @@ fn the_demo_gateway_delivers_its_meters_exact_energy() {
         serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
     let meters = v["reports"][0]["meters"].as_array().unwrap();
     for m in ["m-gw-hall3", "m-gw-pv"] {
-        let row = meters.iter().find(|r| r["meter"] == m).unwrap();
+        let row = meters
+            .iter()
+            .find(|r| r["meter"] == m)
+            .unwrap_or_else(|| panic!("{m}: {v}"));
         assert_eq!(row["device"], "gw-0001");
         assert_eq!(
             (row["intervals"].as_u64(), row["missing"].as_u64()),

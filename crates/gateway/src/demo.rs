@@ -4,7 +4,9 @@
 //! the demo's last day (10:00–13:00 park time, UTC+8), on a simulated clock 3600 times faster
 //! than real time that the meters share and that stops after the last boundary. It runs the
 //! real gateway ([`crate::run`]): reads at each boundary, signs, keeps every record in its
-//! outbox, sends them to the park and checks every acknowledgement's proof.
+//! outbox, sends them to the park and checks every acknowledgement's proof. Its meters belong
+//! to an enterprise of their own, [`ENTERPRISE`], newly connected: the simulated factories'
+//! days stay whole.
 //!
 //! The meters' registers advance once per interval ([`crate::sim::Steps`]), so each interval's
 //! value is the same wherever within the boundary tolerance the read lands, and the energy the
@@ -22,6 +24,8 @@ use crate::config::{Config, Meter};
 use crate::outbox::Outbox;
 use crate::sim::{self, SimClock, Steps};
 
+/// The enterprise of the demo gateway's meters.
+pub const ENTERPRISE: &str = "e-gateway";
 /// The demo gateway's device id.
 pub const DEVICE: &str = "gw-0001";
 /// The DL/T 645 meter's id at the park.
@@ -73,7 +77,6 @@ fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> DemoError {
 #[derive(Debug)]
 pub struct DemoGateway {
     dir: PathBuf,
-    enterprise: String,
     key: SigningKey,
     start: i64,
     dlt: Steps,
@@ -87,9 +90,9 @@ const HALL_COUNTS: [u64; INTERVALS] = [196, 204, 210, 188, 201, 207, 199, 211, 1
 
 impl DemoGateway {
     /// Prepares the gateway in `dir` (created; its key file and, when it runs, its
-    /// configuration and outbox go there) for the meters of `enterprise`, covering 10:00 to
+    /// configuration and outbox go there) for the meters of [`ENTERPRISE`], covering 10:00 to
     /// 13:00 park time of the day starting at `day` (Unix seconds, a UTC midnight).
-    pub fn prepare(dir: &Path, enterprise: &str, day: i64) -> Result<DemoGateway, DemoError> {
+    pub fn prepare(dir: &Path, day: i64) -> Result<DemoGateway, DemoError> {
         std::fs::create_dir_all(dir).map_err(io(format!("creating {}", dir.display())))?;
         let key_file = dir.join("gw-0001.key");
         let (key, text) = new_key(KeyType::Sm2);
@@ -106,7 +109,6 @@ impl DemoGateway {
             .collect();
         Ok(DemoGateway {
             dir: dir.to_path_buf(),
-            enterprise: enterprise.to_string(),
             key,
             start,
             dlt: Steps {
@@ -129,7 +131,7 @@ impl DemoGateway {
         let reg = |meter: &str, carrier: &str, rated_kw: i64| DeviceRegistration {
             device: DEVICE.into(),
             public_key: self.key.public_key(),
-            enterprise: self.enterprise.clone(),
+            enterprise: ENTERPRISE.into(),
             meter: meter.into(),
             carrier: carrier.into(),
             unit: "kWh".into(),

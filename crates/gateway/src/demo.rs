@@ -243,10 +243,9 @@ modbus = {{ unit_id = 1, register = 100, kind = "input", type = "u32", word_orde
             let limit = Instant::now() + Duration::from_secs(60);
             loop {
                 tokio::time::sleep(Duration::from_millis(20)).await;
-                if clock.now() >= end + 120 {
-                    if watch.backlog()? == 0 && watch.pending_count()? == 0 {
-                        return Ok(());
-                    }
+                if clock.now() >= end + 120 && watch.backlog()? == 0 && watch.pending_count()? == 0
+                {
+                    return Ok(());
                 }
                 if Instant::now() > limit {
                     return Err(DemoError::Incomplete(format!(

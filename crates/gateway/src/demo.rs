@@ -3,7 +3,7 @@
 //! through 200/5 A current transformers) and a Modbus TCP PV inverter — over three hours of
 //! the demo's last day (10:00–13:00 park time, UTC+8), on a simulated clock 3600 times faster
 //! than real time that the meters share and that stops after the last boundary. It runs the
-//! real gateway ([`crate::run`]): reads at each boundary, signs, keeps every record in its
+//! real gateway ([`crate::run()`]): reads at each boundary, signs, keeps every record in its
 //! outbox, sends them to the park and checks every acknowledgement's proof. Its meters belong
 //! to an enterprise of their own, [`ENTERPRISE`], newly connected: the simulated factories'
 //! days stay whole.

@@ -233,6 +233,7 @@ async fn an_unregistered_enterprise_token_sees_no_enterprise_id_in_errors() {
         name: Some("stranger".into()),
         sha256: hex::encode(tanji_server::auth::token_hash(stranger_token)),
         role: format!("enterprise:{stranger}"),
+        park: None,
     });
     let srv = start(fx.path(), cfg).await;
     common::post_uploads(&srv, &fx, 0..fx.uploads.len()).await;

@@ -40,7 +40,9 @@ static ADVERTISED: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 /// ([`holder_url`]). Set once, before any lease is taken; `false` if a URL was set already
 /// (the first one stays).
 pub fn advertise_url(url: &str) -> bool {
-    ADVERTISED.set(url.trim_end_matches('/').to_string()).is_ok()
+    ADVERTISED
+        .set(url.trim_end_matches('/').to_string())
+        .is_ok()
 }
 
 /// This process as a lease holder: host and process id, unique while it runs, and the URL

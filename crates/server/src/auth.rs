@@ -57,7 +57,7 @@ impl Role {
                     Ok(Role::Enterprise(id.to_string()))
                 }
                 _ => Err(format!(
-                    "role {s:?}: use operator, auditor, enterprise:<id> (e.g. enterprise:e-0001) or admin"
+                    "role {s:?}: use operator, auditor or enterprise:<id> (e.g. enterprise:e-0001) for a park, admin for a deployment"
                 )),
             },
         }

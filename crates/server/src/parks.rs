@@ -422,8 +422,7 @@ impl Parks {
         // Who holds what, one query per database, for the parks standing by.
         let mut locations: Vec<PgLocation> = Vec::new();
         for (_, p) in &all {
-            if let (Slot::Standby { .. }, Some(StoreAt::Postgres { at, .. })) = (p.slot(), &p.at)
-            {
+            if let (Slot::Standby { .. }, Some(StoreAt::Postgres { at, .. })) = (p.slot(), &p.at) {
                 if !locations.contains(at) {
                     locations.push(at.clone());
                 }
@@ -624,25 +623,31 @@ impl Parks {
     /// forwarded to the park's writer.
     async fn dispatch(&self, name: &str, path: &str, mut req: Request) -> Response {
         let Some(park) = self.park(name) else {
-            return ApiError::not_found(format!("no park {name:?} in this deployment")).into_response();
+            return ApiError::not_found(format!("no park {name:?} in this deployment"))
+                .into_response();
         };
-        let query = req.uri().query().map(|q| format!("?{q}")).unwrap_or_default();
+        let query = req
+            .uri()
+            .query()
+            .map(|q| format!("?{q}"))
+            .unwrap_or_default();
         match park.slot() {
             Slot::Serving(r) => {
                 match format!("{path}{query}").parse::<Uri>() {
                     Ok(uri) => *req.uri_mut() = uri,
-                    Err(e) => return ApiError::bad_request(format!("path {path:?}: {e}")).into_response(),
+                    Err(e) => {
+                        return ApiError::bad_request(format!("path {path:?}: {e}")).into_response()
+                    }
                 }
                 match r.router.clone().oneshot(req).await {
                     Ok(res) => res,
                     Err(never) => match never {},
                 }
             }
-            Slot::Standby { holder, why } => {
-                self.forward(name, &format!("{path}{query}"), holder, &why, req)
-                    .await
-                    .unwrap_or_else(IntoResponse::into_response)
-            }
+            Slot::Standby { holder, why } => self
+                .forward(name, &format!("{path}{query}"), holder, &why, req)
+                .await
+                .unwrap_or_else(IntoResponse::into_response),
         }
     }
 
@@ -682,8 +687,9 @@ impl Parks {
                 out = out.header(k.as_str(), v.as_bytes());
             }
         }
-        if let Some(axum::extract::ConnectInfo(peer)) =
-            parts.extensions.get::<axum::extract::ConnectInfo<SocketAddr>>()
+        if let Some(axum::extract::ConnectInfo(peer)) = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<SocketAddr>>()
         {
             out = out.header("x-forwarded-for", peer.ip().to_string());
         }
@@ -701,7 +707,9 @@ impl Parks {
             }
         }
         let bytes = res.bytes().await.map_err(|e| {
-            unavailable(format!("park {name}: reading its writer's answer: {e}; retry"))
+            unavailable(format!(
+                "park {name}: reading its writer's answer: {e}; retry"
+            ))
         })?;
         answer
             .body(Body::from(bytes))
@@ -709,7 +717,10 @@ impl Parks {
     }
 
     fn caller(&self, req: &Request) -> Result<Caller, ApiError> {
-        let header = req.headers().get(header::AUTHORIZATION).map(|v| v.as_bytes());
+        let header = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .map(|v| v.as_bytes());
         let caller = self.0.admins.caller(header)?;
         Access::Admin.check(&caller)?;
         Ok(caller)
@@ -834,9 +845,10 @@ pub async fn serve(
 /// as part of its lease holder name, and opens the deployment on the system clock
 /// ([`Parks::open`]).
 pub async fn start(dir: &Path, config: Config, addr: SocketAddr) -> Result<Parks, ServerError> {
-    let url = config.advertise_url.clone().or_else(|| {
-        (!addr.ip().is_unspecified()).then(|| format!("http://{addr}"))
-    });
+    let url = config
+        .advertise_url
+        .clone()
+        .or_else(|| (!addr.ip().is_unspecified()).then(|| format!("http://{addr}")));
     match &url {
         Some(url) => {
             tanji_park::advertise_url(url);

@@ -193,6 +193,9 @@ struct Park {
     dir: PathBuf,
     at: Option<StoreAt>,
     slot: Mutex<Slot>,
+    /// Held while the park is being opened: one sequencer per park in a process, whichever
+    /// of the lease loop, a request and `POST /parks` gets there first.
+    opening: tokio::sync::Mutex<()>,
 }
 
 impl Park {
@@ -335,6 +338,7 @@ impl Parks {
             at: Some(server.state.reader().at().clone()),
             dir: server.dir.clone(),
             slot: Mutex::new(Slot::Serving(Arc::new(Running::start(server)))),
+            opening: tokio::sync::Mutex::new(()),
         };
         let parks = BTreeMap::from([(name.clone(), Arc::new(park))]);
         Ok(Parks::new(None, Some(name), config, admins, clock, parks))
@@ -377,6 +381,34 @@ impl Parks {
 
     fn park(&self, name: &str) -> Option<Arc<Park>> {
         self.0.parks.lock().ok()?.get(name).cloned()
+    }
+
+    /// Park `name`; one added to the deployment directory since the last round of the lease
+    /// loop (created at another instance) is added now, and served or forwarded to its writer.
+    async fn park_or_new(&self, name: &str) -> Option<Arc<Park>> {
+        if let Some(p) = self.park(name) {
+            return Some(p);
+        }
+        let dir = self.0.deployment.as_ref()?.join(PARKS_DIR).join(name);
+        let named = name.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
+        if !named || !dir.join(tanji_park::KEY_FILE).exists() {
+            return None;
+        }
+        let park = {
+            let mut parks = self.0.parks.lock().ok()?;
+            Arc::clone(
+                parks
+                    .entry(name.to_string())
+                    .or_insert_with(|| Arc::new(standby_park(&dir))),
+            )
+        };
+        if matches!(park.slot(), Slot::Standby { holder: None, .. }) {
+            self.try_start(name, &park).await;
+        }
+        Some(park)
     }
 
     /// The state of park `name` if this instance writes it.
@@ -511,6 +543,10 @@ impl Parks {
 
     /// Tries to open park `name` for writing (taking its lease) and serve it.
     async fn try_start(&self, name: &str, p: &Park) {
+        let _opening = p.opening.lock().await;
+        if matches!(p.slot(), Slot::Serving(_)) {
+            return;
+        }
         let dir = p.dir.clone();
         let config = self.park_config();
         let clock = Arc::clone(&self.0.clock);
@@ -622,7 +658,7 @@ impl Parks {
     /// Answers `req` for park `name` with `path` (the park's own route): served here, or
     /// forwarded to the park's writer.
     async fn dispatch(&self, name: &str, path: &str, mut req: Request) -> Response {
-        let Some(park) = self.park(name) else {
+        let Some(park) = self.park_or_new(name).await else {
             return ApiError::not_found(format!("no park {name:?} in this deployment"))
                 .into_response();
         };
@@ -735,6 +771,7 @@ fn standby_park(dir: &Path) -> Park {
             holder: None,
             why: "not opened yet".into(),
         }),
+        opening: tokio::sync::Mutex::new(()),
     }
 }
 

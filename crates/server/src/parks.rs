@@ -116,11 +116,14 @@ pub fn is_deployment(dir: &Path) -> bool {
     dir.join(PARKS_DIR).is_dir() && !dir.join(tanji_park::KEY_FILE).exists()
 }
 
+/// A park's MQTT ingest: its stop switch and its task.
+type MqttTask = (watch::Sender<bool>, JoinHandle<Result<(), ServerError>>);
+
 /// A park served by this instance: its state and router, its MQTT and witnessing tasks.
 struct Running {
     state: AppState,
     router: Router,
-    mqtt: Mutex<Option<(watch::Sender<bool>, JoinHandle<Result<(), ServerError>>)>>,
+    mqtt: Mutex<Option<MqttTask>>,
     witnessing: Mutex<Option<JoinHandle<()>>>,
 }
 

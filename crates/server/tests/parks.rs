@@ -257,3 +257,44 @@ async fn the_parks_of_one_process_are_isolated_and_an_admin_adds_one_without_a_r
     d.stop.send(()).unwrap();
     d.task.await.unwrap().unwrap();
 }
+
+/// Parks of the many-parks test.
+const MANY: usize = 200;
+
+/// A deployment of 200 parks in one process: each is opened (its own sequencer), and an
+/// upload posted to each lands in that park's log, one entry, and in no other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_process_serves_two_hundred_parks() {
+    let root = tempfile::tempdir().unwrap();
+    let sims: Vec<SimPark> = (0..MANY).map(|p| sim(100 + p as u64)).collect();
+    for (p, s) in sims.iter().enumerate() {
+        park(root.path(), &format!("p{p:03}"), s);
+    }
+    let d = serve(root.path(), Arc::new(ManualClock::at(START + 2 * 86_400))).await;
+    assert_eq!(d.parks.names().len(), MANY);
+    let sizes: Vec<u64> = (0..MANY)
+        .map(|p| d.parks.serving(&format!("p{p:03}")).unwrap().head().size)
+        .collect();
+    for (p, s) in sims.iter().enumerate() {
+        let upload = upload_to_json(&s.uploads().next().unwrap());
+        let url = format!("{}/parks/p{p:03}/api/v1/uploads", d.url);
+        let (status, a) = call("POST", &url, None, Some(upload)).await;
+        assert_eq!(
+            (status, a["status"].as_str()),
+            (200, Some("accepted")),
+            "p{p:03}: {a}"
+        );
+        // Acknowledged at the park's next index: its own log.
+        assert_eq!(a["index"].as_u64(), Some(sizes[p]), "p{p:03}: {a}");
+    }
+    for (p, size) in sizes.iter().enumerate() {
+        let state = d.parks.serving(&format!("p{p:03}")).unwrap();
+        assert_eq!(
+            state.head().size,
+            size + 1,
+            "p{p:03}: one upload, one entry"
+        );
+    }
+    d.stop.send(()).unwrap();
+    d.task.await.unwrap().unwrap();
+}

@@ -319,6 +319,7 @@ fn under_load(a: &Args, devices: usize, prep: &Prepared, mean_bytes: usize) -> R
             name: Some("bench dashboard reader".into()),
             sha256: hash,
             role: "operator".into(),
+            park: None,
         });
         config.batch.window_ms = window_ms;
         config.batch.max_records = 20_000;

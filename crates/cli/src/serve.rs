@@ -1,18 +1,18 @@
 //! `tanji serve` (the park as a service) and `tanji token new` (an API token and its config
 //! lines).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
-use tanji_server::{Config, Role, Server};
+use tanji_server::{Config, Role};
 
 use crate::util;
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// The park's data directory.
+    /// The park's data directory, or a deployment directory of many parks (holding parks/).
     #[arg(long)]
     pub dir: PathBuf,
     /// Address to listen on (overrides the config's `listen`; default 127.0.0.1:8080).
@@ -35,7 +35,7 @@ pub enum TokenCommand {
     /// Print a fresh random API token and the `[[tokens]]` lines to add to the server config
     /// (the config holds only the token's SHA-256).
     New {
-        /// operator, auditor or `enterprise:<id>`.
+        /// operator, auditor, `enterprise:<id>` or admin (creates and lists parks).
         #[arg(long)]
         role: String,
         /// A name for the holder, shown in logs.
@@ -76,13 +76,6 @@ pub fn token(cmd: TokenCommand) -> Result<ExitCode> {
     }
 }
 
-/// The park's name, the MQTT topics' `<park>` segment unless the config names another.
-fn park_name(dir: &std::path::Path) -> Result<String> {
-    let store = tanji_park::Park::open_store(dir)
-        .with_context(|| format!("opening the park in {}", dir.display()))?;
-    Ok(tanji_store::Store::meta(&store, "park")?.unwrap_or_default())
-}
-
 pub fn run(a: ServeArgs) -> Result<ExitCode> {
     let mut config = match &a.config {
         Some(p) => Config::load(p)?,
@@ -116,61 +109,17 @@ pub fn run(a: ServeArgs) -> Result<ExitCode> {
                 let _ = rx.wait_for(|s| *s).await;
             }
         };
-        // A park on PostgreSQL is served by the instance holding its writer lease; this one
-        // stands by until it gets it, and again after losing it.
-        let clock = std::sync::Arc::new(tanji_park::SystemClock);
-        loop {
-            let wait =
-                tanji_server::lease::wait_for_writer(&a.dir, &config, clock.clone(), stopped());
-            let Some(server) = wait.await? else { break };
-            let lost = server.sequencer().writer_lost();
-            serve(&a.dir, server, stopped()).await?;
-            if !*lost.borrow() {
-                break;
-            }
-            eprintln!("this instance lost the park's writer lease; standing by");
-        }
+        // Every instance listens; each park is written by the instance holding its writer
+        // lease, and the others forward its requests there (tanji_server::parks).
+        let listen = config.listen.clone();
+        let listener = tokio::net::TcpListener::bind(&listen).await.with_context(|| {
+            format!("listening on {listen} (is another server running on it? choose another address with --listen HOST:PORT)")
+        })?;
+        let addr = listener.local_addr().context("reading the listen address")?;
+        let parks = tanji_server::parks::start(&a.dir, config, addr).await?;
+        eprintln!("{}", parks.describe(addr));
+        tanji_server::parks::serve(listener, parks, stopped()).await?;
         eprintln!("stopped");
         Ok(ExitCode::SUCCESS)
     })
-}
-
-/// Serves an opened park until `stop` resolves or the instance loses the park's writer lease.
-async fn serve(
-    dir: &Path,
-    server: Server,
-    stop: impl std::future::Future<Output = ()> + Send + 'static,
-) -> Result<()> {
-    let listen = server.state().config().listen.clone();
-    let listener = tokio::net::TcpListener::bind(&listen)
-            .await
-            .with_context(|| {
-                format!("listening on {listen} (is another server running on it? choose another address with --listen HOST:PORT)")
-            })?;
-    let addr = listener
-        .local_addr()
-        .context("reading the listen address")?;
-    let head = server.sequencer().head();
-    if let Some(m) = &server.state().config().mqtt {
-        let park = match &m.park {
-            Some(p) => p.clone(),
-            None => {
-                let dir = dir.to_path_buf();
-                tokio::task::spawn_blocking(move || park_name(&dir)).await??
-            }
-        };
-        eprintln!(
-            "MQTT ingest from {}: uploads on {}, answers on {}",
-            m.url,
-            tanji_server::mqtt::up_topic(&park, "+"),
-            tanji_server::mqtt::ack_topic(&park, "<device>")
-        );
-    }
-    eprintln!(
-            "tanji serving {} on http://{addr} (log size {}); Ctrl-C or SIGTERM stops after logging what is pending",
-            server.state().origin(),
-            head.size
-        );
-    tanji_server::run(listener, server, stop).await?;
-    Ok(())
 }

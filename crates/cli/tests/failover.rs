@@ -6,7 +6,8 @@
 //!   commit: the upload is answered 503 `not_writer`, is not in the log, and is accepted by
 //!   the new writer.
 //! - Failover: devices post to both instances (retrying at the other on a refused connection
-//!   or a 503) while the lease holder is SIGKILLed 20 times at random moments and restarted
+//!   or a 503; the instance that does not write forwards to the one that does) while the
+//!   lease holder is SIGKILLed 20 times at random moments and restarted
 //!   each time: every acknowledged record is in the log exactly once at its acknowledged
 //!   index, `tanji verify` passes, and every checkpoint served during the run is one of the
 //!   log's stored checkpoints (one chain, no fork).
@@ -146,10 +147,30 @@ impl Instance {
         }
     }
 
-    /// Whether it listens (only the lease holder does).
-    fn listening(&self) -> bool {
-        TcpStream::connect(&self.addr).is_ok()
+    /// Whether it holds the writer lease of the PostgreSQL park in `dir` (every instance
+    /// listens; the lease row names its holder's process).
+    fn writes(&self, dir: &Path) -> bool {
+        let Some(child) = &self.child else {
+            return false;
+        };
+        writer_pid(dir) == Some(child.id())
     }
+}
+
+/// The process id of the holder of the writer lease of the PostgreSQL park in `dir`.
+fn writer_pid(dir: &Path) -> Option<u32> {
+    let tanji_store::StoreAt::Postgres { at, park } = tanji_park::store_at(dir).unwrap() else {
+        panic!("not a PostgreSQL park");
+    };
+    let store = tanji_store::PostgresStore::open(&at, &park).ok()?;
+    let holder = store.lease_holder().ok()??.holder;
+    holder
+        .split_once(" pid ")?
+        .1
+        .split(' ')
+        .next()?
+        .parse()
+        .ok()
 }
 
 impl Drop for Instance {
@@ -158,11 +179,12 @@ impl Drop for Instance {
     }
 }
 
-/// Waits until one of `instances` listens, and returns its position.
-fn holder(instances: &[Instance]) -> usize {
+/// Waits until one of `instances` holds the lease of the park in `dir`, and returns its
+/// position.
+fn holder(instances: &[Instance], dir: &Path) -> usize {
     let start = Instant::now();
     loop {
-        if let Some(i) = instances.iter().position(Instance::listening) {
+        if let Some(i) = instances.iter().position(|i| i.writes(dir)) {
             return i;
         }
         assert!(
@@ -228,7 +250,7 @@ fn a_paused_writer_whose_lease_was_taken_cannot_commit() {
     )
     .unwrap();
     let a = Instance::new(&park.dirs[0], &config);
-    assert_eq!(holder(std::slice::from_ref(&a)), 0);
+    assert_eq!(holder(std::slice::from_ref(&a), &park.dirs[0]), 0);
     // While A sequences, a writing command from another directory of the park is refused,
     // naming the holder.
     let refused = tanji(["ingest", "--dir", s(&park.dirs[1]), s(&park.uploads)]).expect_code(2);
@@ -251,7 +273,7 @@ fn a_paused_writer_whose_lease_was_taken_cannot_commit() {
     a.signal("-STOP");
     // B takes the lease once A's has expired.
     let start = Instant::now();
-    while !b.listening() {
+    while !b.writes(&park.dirs[0]) {
         assert!(start.elapsed() < HANG, "{}", b.log.lock().unwrap());
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -271,17 +293,22 @@ fn a_paused_writer_whose_lease_was_taken_cannot_commit() {
     assert_eq!(res.status, 200, "{res:?}");
     assert_eq!(res.json()["status"], "accepted", "{res:?}");
     assert!(logged_uploads(&park.dirs[0]).contains_key(&key));
-    // A no longer serves: it stands by for the lease.
+    // A no longer writes: it stands by for the lease, and forwards to B meanwhile.
     let start = Instant::now();
-    while a.listening() {
+    while !a.log.lock().unwrap().contains("standing by") {
         assert!(start.elapsed() < HANG, "{}", a.log.lock().unwrap());
         std::thread::sleep(Duration::from_millis(20));
     }
-    assert!(
-        a.log.lock().unwrap().contains("standing by"),
-        "{}",
-        a.log.lock().unwrap()
-    );
+    let next = std::fs::read_to_string(&park.uploads)
+        .unwrap()
+        .lines()
+        .nth(1)
+        .unwrap()
+        .to_string();
+    let res = post(&a.addr, &next).unwrap();
+    assert_eq!(res.status, 200, "forwarded to the writer: {res:?}");
+    assert_eq!(res.json()["status"], "accepted", "{res:?}");
+    assert!(logged_uploads(&park.dirs[0]).contains_key(&key_of(&next)));
     drop((a, b));
     verify(&park.dirs[0]).ok();
 }
@@ -377,7 +404,7 @@ fn killing_the_lease_holder_loses_no_acknowledged_record() {
     let started = Instant::now();
     for _ in 0..KILLS {
         let mut all = instances.lock().unwrap();
-        let h = holder(&all);
+        let h = holder(&all, &park.dirs[0]);
         std::thread::sleep(Duration::from_millis(100 + rng.below(400)));
         all[h].kill();
         all[h].start();
@@ -508,4 +535,152 @@ fn init_refuses_a_store_that_is_not_postgres() {
         run.stderr
     );
     assert!(!dir.join(tanji_park::KEY_FILE).exists());
+}
+
+/// Parks of the deployment test (PostgreSQL connections: each park written uses two of the
+/// server's 100, its store's and its lease's).
+const PARKS: usize = 12;
+
+/// POSTs `body` to `path` with an admin `token`.
+fn post_as(addr: &str, path: &str, body: &str, token: &str) -> Option<Res> {
+    use std::io::{Read, Write};
+    let mut c = TcpStream::connect(addr).ok()?;
+    c.set_read_timeout(Some(HANG)).ok()?;
+    write!(
+        c,
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .ok()?;
+    let mut raw = String::new();
+    c.read_to_string(&mut raw).ok()?;
+    raw.starts_with("HTTP/1.1 ").then(|| parse(&raw))
+}
+
+/// A deployment of many parks on PostgreSQL served by two instances from one deployment
+/// directory: each instance writes some parks and forwards the others' requests; devices post
+/// to both instances, and every upload is acknowledged once, at the index the park's log has
+/// it at; each park's log verifies. An admin creates a park on the second instance while
+/// both run: it is served (and written by one of them) without a restart.
+#[test]
+fn two_instances_serve_a_deployment_of_many_parks_forwarding_to_each_writer() {
+    let Some(url) = pg::url() else { return };
+    let schema = pg::Schema::new(&url, "deployment");
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("deploy");
+    let mut uploads = Vec::new();
+    for p in 0..PARKS {
+        let name = format!("p{p:03}");
+        let dir = root.join("parks").join(&name);
+        tanji([
+            "init",
+            "--dir",
+            s(&dir),
+            "--park",
+            &name,
+            "--store",
+            &schema.store_url(),
+        ])
+        .ok();
+        let file = simulate(
+            &dir,
+            &tmp.path().join(format!("sim{p}")),
+            1,
+            2,
+            20 + p as u64,
+            SIM_START,
+        );
+        let lines: Vec<String> = std::fs::read_to_string(file)
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect();
+        uploads.push((name, dir, lines));
+    }
+    let (admin, hash) = tanji_server::auth::new_token();
+    let config = tmp.path().join("tanji.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "{CONFIG}\n[parks]\nstore = \"{}\"\n\n[[tokens]]\nsha256 = \"{hash}\"\nrole = \"admin\"\n",
+            schema.store_url()
+        ),
+    )
+    .unwrap();
+    let instances = [Instance::new(&root, &config), Instance::new(&root, &config)];
+    // Both listen; each park has one writer, and both instances write some once the second
+    // has taken the parks the first had not reached (or the other way round).
+    let start = Instant::now();
+    let addrs: Vec<String> = instances.iter().map(|i| i.addr.clone()).collect();
+    for (_, dir, _) in &uploads {
+        while !instances.iter().any(|i| i.writes(dir)) {
+            assert!(
+                start.elapsed() < HANG,
+                "{}",
+                instances[0].log.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    // Devices post to both instances in turn.
+    let mut acks: Vec<(usize, (String, u64), u64)> = Vec::new();
+    let mut forwarded = 0;
+    for (p, (name, dir, lines)) in uploads.iter().enumerate() {
+        for (n, line) in lines.iter().enumerate() {
+            let at = (p + n) % 2;
+            if !instances[at].writes(dir) {
+                forwarded += 1;
+            }
+            let start = Instant::now();
+            let res = loop {
+                let res = request(
+                    &addrs[at],
+                    "POST",
+                    &format!("/parks/{name}/api/v1/uploads"),
+                    line,
+                );
+                match res {
+                    Some(r) if r.status == 503 => {}
+                    Some(r) => break r,
+                    None => {}
+                }
+                assert!(start.elapsed() < HANG, "never acknowledged: {line}");
+                std::thread::sleep(Duration::from_millis(20));
+            };
+            assert_eq!(res.status, 200, "{name} at instance {at}: {res:?}");
+            let v = res.json();
+            assert_eq!(v["status"], "accepted", "{v}");
+            acks.push((p, key_of(line), v["index"].as_u64().unwrap()));
+        }
+    }
+    assert!(
+        forwarded > 0,
+        "no upload reached an instance that does not write its park"
+    );
+    // An admin creates a park at the second instance; it is served at once by one of them.
+    let res = post_as(&addrs[1], "/parks", r#"{"park":"late"}"#, &admin).unwrap();
+    assert_eq!(res.status, 201, "{res:?}");
+    assert_eq!(res.json()["writer_here"], true, "{res:?}");
+    let res = request(&addrs[0], "GET", "/parks/late/api/v1/log", "");
+    let start = Instant::now();
+    let mut res = res;
+    while res.as_ref().map(|r| r.status) != Some(200) {
+        assert!(start.elapsed() < HANG, "{res:?}");
+        std::thread::sleep(Duration::from_millis(50));
+        res = request(&addrs[0], "GET", "/parks/late/api/v1/log", "");
+    }
+    assert_eq!(res.unwrap().json()["origin"], "tanji/late");
+    for mut i in instances {
+        i.signal("-TERM");
+        let status = i.child.take().unwrap().wait().unwrap();
+        assert!(status.success(), "{status:?}\n{}", i.log.lock().unwrap());
+    }
+    for (p, (name, dir, lines)) in uploads.iter().enumerate() {
+        let logged = logged_uploads(dir);
+        assert_eq!(logged.len(), lines.len(), "{name}: each upload logged once");
+        for (_, key, index) in acks.iter().filter(|(q, _, _)| *q == p) {
+            assert_eq!(logged.get(key), Some(index), "{name}: {key:?}");
+        }
+        verify(dir).ok();
+    }
 }

@@ -30,12 +30,39 @@ pub const STORE_FILE: &str = "store";
 /// Each write of the command extends it by as much.
 pub const COMMAND_LEASE_TTL: Duration = Duration::from_secs(10);
 
-/// This process as a lease holder: host and process id, unique while it runs.
+/// The URL this process's server is reached at by other instances, once set
+/// ([`advertise_url`]); it is part of its lease holder name.
+static ADVERTISED: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Says at which URL (`http://host:port`) other instances reach this process's server: from
+/// now on its lease holder name carries it ([`lease_holder`]), so that an instance that does
+/// not hold a park's lease can forward the park's uploads to the one that does
+/// ([`holder_url`]). Set once, before any lease is taken; `false` if a URL was set already
+/// (the first one stays).
+pub fn advertise_url(url: &str) -> bool {
+    ADVERTISED
+        .set(url.trim_end_matches('/').to_string())
+        .is_ok()
+}
+
+/// This process as a lease holder: host and process id, unique while it runs, and the URL
+/// it is reached at if one was advertised: `host pid 42` or `host pid 42 at http://10.0.0.5:8080`.
 pub fn lease_holder() -> String {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_string())
         .unwrap_or_else(|_| "localhost".into());
-    format!("{host} pid {}", std::process::id())
+    match ADVERTISED.get() {
+        Some(url) => format!("{host} pid {} at {url}", std::process::id()),
+        None => format!("{host} pid {}", std::process::id()),
+    }
+}
+
+/// The URL a lease holder advertised ([`lease_holder`]'s ` at URL`), if it did.
+pub fn holder_url(holder: &str) -> Option<&str> {
+    holder
+        .rsplit_once(" at ")
+        .map(|(_, url)| url)
+        .filter(|u| u.starts_with("http://") || u.starts_with("https://"))
 }
 
 /// Where the store of the park in `dir` is, as the directory says: the PostgreSQL park its
@@ -133,11 +160,12 @@ pub(crate) fn take_lease(store: &mut AnyStore, ttl: Duration) -> Result<(), Park
 /// Whether lease holder `holder` ([`lease_holder`]'s form) was a process of this host that no
 /// longer runs. A reused process id reads as running: the lease is then waited for.
 fn is_gone(holder: &str) -> bool {
-    let Some((host, pid)) = holder.rsplit_once(" pid ") else {
+    let Some((host, pid)) = holder.split_once(" pid ") else {
         return false;
     };
+    let pid = pid.split(' ').next().unwrap_or_default();
     let Some((mine, _)) = lease_holder()
-        .rsplit_once(" pid ")
+        .split_once(" pid ")
         .map(|(h, p)| (h.to_string(), p.to_string()))
     else {
         return false;
@@ -146,4 +174,22 @@ fn is_gone(holder: &str) -> bool {
         && pid.parse::<u32>().is_ok()
         && !Path::new("/proc").join(pid).exists()
         && Path::new("/proc/self").exists()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_holder_name_carries_its_url_and_its_process() {
+        assert_eq!(
+            holder_url("db-1 pid 42 at http://10.0.0.5:8080"),
+            Some("http://10.0.0.5:8080")
+        );
+        assert_eq!(holder_url("db-1 pid 42"), None);
+        // Only an http(s) URL is one to forward to.
+        assert_eq!(holder_url("db-1 pid 42 at somewhere"), None);
+        // A holder of another host is never taken for gone, URL or not.
+        assert!(!is_gone("another-host-name pid 1 at http://10.0.0.5:8080"));
+    }
 }

@@ -53,7 +53,10 @@ use tanji_store::{
 };
 
 pub use audit::{AuditFinding, AuditOptions, AuditReport};
-pub use backend::{check_store_url, lease_holder, store_at, COMMAND_LEASE_TTL, STORE_FILE};
+pub use backend::{
+    advertise_url, check_store_url, holder_url, lease_holder, store_at, COMMAND_LEASE_TTL,
+    STORE_FILE,
+};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use cosigned::{check_witnesses, checkpoint_at, with_cosignatures, witness_id, WitnessCheck};
 pub use export::{check_tiles, ExportSummary, TilesCheck};
@@ -417,23 +420,27 @@ impl Park<AnyStore> {
         Ok(store_at(dir)?.open()?)
     }
 
-    /// Fails, saying how to create one, unless `dir` holds a park.
-    fn require_park(dir: &Path) -> Result<(), ParkError> {
-        store_at(dir).map(drop)
-    }
-
     /// Opens the park in `dir` for writing: takes the directory's writer lock (held until the
     /// park is dropped), or fails at once with [`ParkError::Locked`] naming the process that
     /// holds it.
+    ///
+    /// A park on PostgreSQL takes no directory lock: its writer lease is the one writer, so
+    /// that several instances of one machine may serve from one directory (a deployment's).
     pub fn open(dir: &Path) -> Result<Self, ParkError> {
         // No lock file is made where there is no park.
-        Self::require_park(dir)?;
-        let lock = WriterLock::acquire(dir)?;
-        let mut store = Self::open_store(dir)?;
+        let at = store_at(dir)?;
+        let lock = match at {
+            StoreAt::Sqlite(_) => Some(WriterLock::acquire(dir)?),
+            StoreAt::Postgres { .. } => None,
+        };
+        let mut store = at.open()?;
         backend::take_lease(&mut store, COMMAND_LEASE_TTL)?;
         let signer = keys::read_signer_key(&dir.join(KEY_FILE))?;
         let mut park = Park::from_store(store, signer)?;
-        park.access = Access::Writer(lock);
+        park.access = match lock {
+            Some(lock) => Access::Writer(lock),
+            None => Access::Store,
+        };
         Ok(park)
     }
 

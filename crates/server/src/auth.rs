@@ -5,7 +5,11 @@
 //!
 //! - `operator`: everything, including writes;
 //! - `auditor`: reads everything, writes nothing;
-//! - `enterprise:<id>`: reads its own enterprise's data only.
+//! - `enterprise:<id>`: reads its own enterprise's data only;
+//! - `admin`: the operator of operators of a deployment of many parks: creates and lists
+//!   parks (`/parks`) and nothing inside any park ([`crate::parks`]).
+//!
+//! A token belongs to one park: a token of park A is unknown (401) on every route of park B.
 //!
 //! Devices carry no token: their records are signed, and the signature is the authentication.
 //! A request without a token is anonymous and sees only public routes (the checkpoint, hash
@@ -37,6 +41,8 @@ pub enum Role {
     Auditor,
     /// Read-only, one enterprise's data.
     Enterprise(String),
+    /// Creates and lists the parks of a deployment; nothing inside a park.
+    Admin,
 }
 
 impl Role {
@@ -45,12 +51,13 @@ impl Role {
         match s {
             "operator" => Ok(Role::Operator),
             "auditor" => Ok(Role::Auditor),
+            "admin" => Ok(Role::Admin),
             _ => match s.strip_prefix("enterprise:") {
                 Some(id) if !id.is_empty() && !id.contains(char::is_whitespace) => {
                     Ok(Role::Enterprise(id.to_string()))
                 }
                 _ => Err(format!(
-                    "role {s:?}: use operator, auditor or enterprise:<id> (e.g. enterprise:e-0001)"
+                    "role {s:?}: use operator, auditor or enterprise:<id> (e.g. enterprise:e-0001) for a park, admin for a deployment"
                 )),
             },
         }
@@ -63,6 +70,7 @@ impl std::fmt::Display for Role {
             Role::Operator => f.write_str("operator"),
             Role::Auditor => f.write_str("auditor"),
             Role::Enterprise(id) => write!(f, "enterprise:{id}"),
+            Role::Admin => f.write_str("admin"),
         }
     }
 }
@@ -86,7 +94,7 @@ impl Caller {
         match &self.role {
             Some(Role::Operator | Role::Auditor) => true,
             Some(Role::Enterprise(own)) => own == id,
-            None => false,
+            Some(Role::Admin) | None => false,
         }
     }
 
@@ -98,6 +106,11 @@ impl Caller {
     /// Whether the caller is an operator.
     pub fn is_operator(&self) -> bool {
         matches!(self.role, Some(Role::Operator))
+    }
+
+    /// Whether the caller is a deployment's admin.
+    pub fn is_admin(&self) -> bool {
+        matches!(self.role, Some(Role::Admin))
     }
 
     /// Whether the caller presented a valid token.
@@ -161,8 +174,28 @@ pub fn new_token() -> (String, String) {
 impl Tokens {
     /// The tokens of the config (already checked by [`crate::Config::check`]).
     pub fn from_config(tokens: &[TokenConfig]) -> Result<Tokens, String> {
+        Self::select(tokens, |_| true)
+    }
+
+    /// The tokens of park `park`: every configured token that is not an admin's and names
+    /// this park or none (`park = "…"` of `[[tokens]]`).
+    pub fn of_park(tokens: &[TokenConfig], park: &str) -> Result<Tokens, String> {
+        Self::select(tokens, |t| {
+            t.role != "admin" && t.park.as_deref().is_none_or(|p| p == park)
+        })
+    }
+
+    /// The admin tokens of the config.
+    pub fn admins(tokens: &[TokenConfig]) -> Result<Tokens, String> {
+        Self::select(tokens, |t| t.role == "admin")
+    }
+
+    fn select(
+        tokens: &[TokenConfig],
+        keep: impl Fn(&TokenConfig) -> bool,
+    ) -> Result<Tokens, String> {
         let mut by_hash = HashMap::new();
-        for (i, t) in tokens.iter().enumerate() {
+        for (i, t) in tokens.iter().enumerate().filter(|(_, t)| keep(t)) {
             let hash = parse_token_hash(&t.sha256).map_err(|m| format!("tokens[{i}]: {m}"))?;
             let role = Role::parse(&t.role).map_err(|m| format!("tokens[{i}]: {m}"))?;
             if by_hash.insert(hash, (role, t.name.clone())).is_some() {

@@ -25,13 +25,19 @@
 //! [[tokens]]             # `tanji token new --role operator` prints these lines
 //! name = "ops"
 //! sha256 = "…64 hex digits…"
-//! role = "operator"      # operator | auditor | enterprise:<id>
+//! role = "operator"      # operator | auditor | enterprise:<id> | admin
+//! park = "north"         # in a deployment of many parks: the token's park (not for admin)
 //!
 //! [mqtt]                 # optional: ingest over MQTT too (see `crate::mqtt`)
 //! url = "mqtt://127.0.0.1:1883"
 //!
 //! [dashboard]
 //! report_refresh_ms = 5000  # rebuild a served report at most this often while data arrives
+//!
+//! advertise_url = "http://10.0.0.5:8080"  # where other instances forward uploads to
+//!
+//! [parks]                # a deployment of many parks: where `POST /parks` puts new parks
+//! store = "postgres://postgres@127.0.0.1:5432/tanji"  # default: SQLite in each park's directory
 //!
 //! [lease]                # a park on PostgreSQL: one instance sequences it at a time
 //! ttl_ms = 10000         # a dead holder's lease expires after this
@@ -85,6 +91,14 @@ pub struct Config {
     /// The writer lease of a park on PostgreSQL.
     #[serde(default)]
     pub lease: crate::lease::LeaseConfig,
+    /// The URL other instances reach this one at (`http://host:port`), which they forward
+    /// the uploads of the parks this one writes to; `http://<listen>` by default, none when
+    /// `listen` is a wildcard address (0.0.0.0, [::]).
+    #[serde(default)]
+    pub advertise_url: Option<String>,
+    /// A deployment of many parks: where `POST /parks` creates them.
+    #[serde(default)]
+    pub parks: crate::parks::ParksConfig,
 }
 
 impl Default for Config {
@@ -100,6 +114,8 @@ impl Default for Config {
             reports: ReportsConfig::default(),
             quarantine: QuarantineConfig::default(),
             lease: crate::lease::LeaseConfig::default(),
+            advertise_url: None,
+            parks: crate::parks::ParksConfig::default(),
         }
     }
 }
@@ -298,8 +314,12 @@ pub struct TokenConfig {
     pub name: Option<String>,
     /// SHA-256 of the token, 64 lowercase hex digits.
     pub sha256: String,
-    /// `operator`, `auditor` or `enterprise:<id>`.
+    /// `operator`, `auditor`, `enterprise:<id>` or `admin`.
     pub role: String,
+    /// The park the token belongs to, in a deployment of many parks (required there for
+    /// every role but `admin`); a token is unknown in every other park.
+    #[serde(default)]
+    pub park: Option<String>,
 }
 
 impl Config {
@@ -429,8 +449,24 @@ impl Config {
             m.check().map_err(|e| bad(e.to_string()))?;
         }
         crate::witnessing::check(&self.witness).map_err(bad)?;
+        if let Some(url) = &self.advertise_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(bad(format!(
+                    "advertise_url {url:?}: expected http://HOST:PORT, the address other instances reach this one at"
+                )));
+            }
+        }
+        if let Some(url) = &self.parks.store {
+            tanji_park::check_store_url(url).map_err(|e| bad(format!("parks.store: {e}")))?;
+        }
         for (i, t) in self.tokens.iter().enumerate() {
             crate::auth::Role::parse(&t.role).map_err(|m| bad(format!("tokens[{i}].role: {m}")))?;
+            if t.role == "admin" && t.park.is_some() {
+                return Err(bad(format!(
+                    "tokens[{i}]: an admin token belongs to the deployment, not to park {:?}: remove its `park`",
+                    t.park.as_deref().unwrap_or_default()
+                )));
+            }
             crate::auth::parse_token_hash(&t.sha256)
                 .map_err(|m| bad(format!("tokens[{i}].sha256: {m}")))?;
         }

@@ -3,25 +3,22 @@
 //!
 //! Any number of `tanji serve` instances may run against one PostgreSQL park (each from its
 //! own copy of the park directory: the same `log.key` and `store` file). The one holding the
-//! park's lease sequences; the others wait ([`wait_for_writer`]), trying to take it every
-//! `poll_ms`, and do not listen meanwhile (devices retry at another instance). The holder renews
+//! park's lease sequences; the others forward the park's requests to it and try to take the
+//! lease every `poll_ms` ([`crate::parks`]). The holder renews
 //! its lease every third of `ttl_ms` from a thread of its own (`keep`); when a renewal finds
 //! the lease gone, or renewals have failed for a whole TTL (the database unreachable), it marks
-//! the sequencer's writer lost, refuses every upload with 503 `not_writer` and stops; every
+//! the sequencer's writer lost, refuses every upload with 503 `not_writer` and stands by; every
 //! batch is also fenced in the database, so even a paused instance that missed all of that
 //! cannot commit once another holds the lease. A holder that dies keeps its lease until it
 //! expires: the next instance sequences within `ttl_ms + poll_ms` (a holder that stops
 //! cleanly releases it at once).
 
-use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
-use tanji_park::{Clock, ParkError};
 use tanji_store::{PostgresStore, StoreAt};
 
-use crate::{Config, Sequencer, Server, ServerError};
+use crate::{Sequencer, ServerError};
 
 /// The `[lease]` section: the writer lease of a park on PostgreSQL.
 #[derive(Debug, Clone, Deserialize)]
@@ -53,43 +50,6 @@ impl LeaseConfig {
     /// The wait between attempts to take the lease.
     pub fn poll(&self) -> Duration {
         Duration::from_millis(self.poll_ms)
-    }
-}
-
-/// Opens the park in `dir` for serving once this instance may write it: at once for a SQLite
-/// park (whose writer is the one process holding the directory's lock) or a PostgreSQL park
-/// nobody holds; otherwise waits, trying every `poll_ms`, until the holder's lease expires or
-/// is released, saying so once. Gives up when `stop` resolves first (`Ok(None)`).
-pub async fn wait_for_writer(
-    dir: &Path,
-    config: &Config,
-    clock: Arc<dyn Clock>,
-    stop: impl std::future::Future<Output = ()>,
-) -> Result<Option<Server>, ServerError> {
-    tokio::pin!(stop);
-    let mut said = false;
-    loop {
-        let opened = crate::reader::blocking(|| {
-            Server::open_with_clock(dir, config.clone(), Arc::clone(&clock))
-        });
-        match opened {
-            Ok(server) => return Ok(Some(server)),
-            Err(ServerError::Park(ParkError::Leased { park, holder })) => {
-                if !said {
-                    tracing::info!(%park, %holder, "waiting for the park's writer lease");
-                    eprintln!(
-                        "park {park} is sequenced by {holder}; standing by until its writer lease is free (tried every {} ms)",
-                        config.lease.poll_ms
-                    );
-                    said = true;
-                }
-            }
-            Err(e) => return Err(e),
-        }
-        tokio::select! {
-            () = tokio::time::sleep(config.lease.poll()) => {}
-            () = &mut stop => return Ok(None),
-        }
     }
 }
 

@@ -24,6 +24,7 @@ pub mod limits;
 pub mod metrics;
 pub mod mqtt;
 pub mod mqtt_devices;
+pub mod parks;
 pub mod query;
 mod reader;
 pub mod routes;
@@ -179,6 +180,8 @@ pub struct Server {
     state: AppState,
     routes: Vec<RouteInfo>,
     router: Router,
+    dir: std::path::PathBuf,
+    name: String,
 }
 
 impl Server {
@@ -196,13 +199,10 @@ impl Server {
         clock: Arc<dyn Clock>,
     ) -> Result<Server, ServerError> {
         config.check("config")?;
-        let tokens =
-            Tokens::from_config(&config.tokens).map_err(|message| ServerError::Config {
-                path: "config".into(),
-                message,
-            })?;
         let at = tanji_park::store_at(dir)?;
         let mut park = Park::open(dir)?;
+        let name = park.name()?;
+        let tokens = parks::park_tokens(dir, &config, &name)?;
         park.set_quarantine_limits(config.quarantine.limits());
         park.take_writer_lease(config.lease.ttl())?;
         let lease = park.store().lease().cloned();
@@ -238,7 +238,8 @@ impl Server {
             mqtt_refusals,
             clock,
         }));
-        let (api, routes) = api_routes().into_parts();
+        let (api, mut routes) = api_routes().into_parts();
+        routes.extend(parks::routes());
         let router = api
             .fallback(not_found)
             .layer(axum::middleware::from_fn_with_state(
@@ -256,6 +257,8 @@ impl Server {
             state,
             routes,
             router,
+            dir: dir.to_path_buf(),
+            name,
         })
     }
 
@@ -269,9 +272,20 @@ impl Server {
         self.state.sequencer()
     }
 
-    /// Every route with its access, in the order they were added.
+    /// Every route of the park with its access, in the order they were added, then the
+    /// deployment's routes ([`parks::routes`]).
     pub fn routes(&self) -> &[RouteInfo] {
         &self.routes
+    }
+
+    /// The park's name (its `<park>` in `/parks/<park>/…` and MQTT topics).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The park's directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 }
 
@@ -393,71 +407,17 @@ pub async fn stop_signal() {
     eprintln!("interrupted (SIGINT): stopping");
 }
 
-/// Serves `server` on `listener` until `shutdown` resolves or the instance stops being the
-/// park's writer ([`Sequencer::writer_lost`]); then stops accepting connections,
-/// logs and answers every pending upload, waits for open requests, stops the sequencer and
-/// returns. Nothing acknowledged is lost: an answer is sent only after its batch is durable.
+/// Serves `server` on `listener` until `shutdown` resolves: its park at `/…` and
+/// `/parks/{park}/…` (a single-park deployment, [`parks::Parks::single`]). If the instance
+/// loses the park's writer lease it forwards the park's requests to the new writer and stands
+/// by to take the lease again. On shutdown it stops accepting connections, logs and answers
+/// every pending upload, waits for open requests, stops the sequencer and returns. Nothing
+/// acknowledged is lost: an answer is sent only after its batch is durable.
 pub async fn run(
     listener: TcpListener,
     server: Server,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
-    let sequencer = server.sequencer().clone();
-    let draining = sequencer.clone();
-    // MQTT ingest, if configured: stopped when shutdown begins, and waited for before the
-    // sequencer closes, so that what it is logging is answered and acknowledged.
-    let (stop_mqtt, mqtt_stop) = tokio::sync::watch::channel(false);
-    let mqtt = server.state.config().mqtt.clone().map(|m| {
-        let mut stop = mqtt_stop.clone();
-        tokio::spawn(mqtt::serve(server.state.clone(), m, async move {
-            let _ = stop.wait_for(|s| *s).await;
-        }))
-    });
-    let addr = listener.local_addr().map_err(|e| ServerError::Io {
-        context: "reading the listener's address".into(),
-        source: e,
-    })?;
-    tracing::info!(%addr, origin = server.state.origin(), "serving");
-    let announce = server.state.clone();
-    let mut lost = sequencer.writer_lost();
-    let signal = async move {
-        tokio::select! {
-            () = shutdown => {}
-            _ = lost.wait_for(|l| *l) => {
-                tracing::error!("this instance is no longer the park's writer; stopping");
-            }
-        }
-        tracing::info!("shutdown: no new connections; logging what is pending");
-        announce.0.shutdown.send_replace(true);
-        let _ = stop_mqtt.send(true);
-        draining.drain();
-    };
-    let witnessing = witnessing::start(server.state.clone(), server.state.reader().at().clone());
-    let http = &server.state.config().http;
-    let limits = serve::Limits {
-        header_read: http.header_read_timeout(),
-        idle: http.idle_timeout(),
-        max_connections: serve::connection_limit(http.max_connections, serve::open_file_limit()),
-    };
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let serving = tokio::spawn(serve::serve(listener, server.router, limits, stopped));
-    signal.await;
-    let _ = stop.send(true);
-    let served = serving.await;
-    if let Some(task) = mqtt {
-        match task.await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::error!(error = %e, "MQTT ingest failed"),
-            Err(e) => tracing::error!(error = %e, "MQTT ingest task failed"),
-        }
-    }
-    sequencer.close().await;
-    if let Some(w) = witnessing {
-        w.abort();
-    }
-    tracing::info!(size = sequencer.head().size, "stopped");
-    served.map_err(|e| ServerError::Io {
-        context: format!("serving on {addr}"),
-        source: std::io::Error::other(e),
-    })
+    let parks = parks::Parks::single(server)?;
+    parks::serve(listener, parks, shutdown).await
 }

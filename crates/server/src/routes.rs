@@ -25,6 +25,8 @@ pub enum Access {
     Enterprise,
     /// Operators only (changes the park's configuration or state).
     Operator,
+    /// A deployment's admins only (creates and lists parks).
+    Admin,
 }
 
 impl Access {
@@ -42,6 +44,10 @@ impl Access {
             )),
             Access::Operator if caller.is_operator() => Ok(()),
             Access::Operator => Err(ApiError::forbidden("this route needs an operator token")),
+            Access::Admin if caller.is_admin() => Ok(()),
+            Access::Admin => Err(ApiError::forbidden(
+                "this route needs an admin token (the deployment's, not a park's)",
+            )),
         }
     }
 }

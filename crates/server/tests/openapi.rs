@@ -146,6 +146,7 @@ async fn each_route_s_security_in_the_document_is_its_access() {
             Access::AllData => &["operator", "auditor"],
             Access::Enterprise => &["operator", "auditor", "enterprise"],
             Access::Operator => &["operator"],
+            Access::Admin => &["admin"],
         };
         assert_eq!(roles, want, "{} {}: security", r.method, r.path);
     }

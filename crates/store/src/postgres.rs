@@ -361,6 +361,35 @@ impl PostgresStore {
         Ok(rows.iter().map(|r| r.get(0)).collect())
     }
 
+    /// Every unexpired writer lease in the database at `at` (by the database's clock), by
+    /// park: one query for all parks, so that an instance standing by for many parks learns
+    /// which are free and who holds the others without opening each.
+    pub fn live_leases(at: &PgLocation) -> Result<Vec<(String, Lease)>, StoreError> {
+        let mut client = Self::connect(at)?;
+        let rows = client
+            .query(
+                "SELECT park, holder, token FROM leases WHERE expires_at > clock_timestamp() ORDER BY park",
+                &[],
+            )
+            .map_err(|source| StoreError::Postgres {
+                place: redact(&at.url),
+                context: "listing the writer leases".into(),
+                source,
+            })?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                (
+                    r.get(0),
+                    Lease {
+                        holder: r.get(1),
+                        token: r.get(2),
+                    },
+                )
+            })
+            .collect())
+    }
+
     fn with(client: Client, park: &str, number: i64, place: String) -> Self {
         Self {
             client: RefCell::new(Conn(Some(client))),

@@ -41,8 +41,8 @@ pub use doc::{
 pub use gather::{EnterpriseInputs, InputsFile, INPUTS_METHOD};
 pub use inputs::{publish_inputs, FuelChoiceError, InputsRefusal};
 pub use parks::{
-    park_emissions, parks_emissions, EnterpriseEmissions, ParkEmissions, ParkFigures,
-    ParksEmissions,
+    park_emissions, parks_emissions, stored_verifier, EnterpriseEmissions, ParkEmissions,
+    ParkFigures, ParksEmissions,
 };
 pub use render::{render_csv, render_html};
 pub use series::{interval_factors, site_series, IntervalFactors, SiteSeries};

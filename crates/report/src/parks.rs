@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use tanji_ledger::NoteVerifier;
 use tanji_store::{PgLocation, PostgresStore, Store};
+use tanji_units::time::rfc3339;
 
 use crate::build::figures::totals;
 use crate::{build, ReportError, Request, Scope, Totals};
@@ -82,6 +83,64 @@ pub struct ParksEmissions {
 }
 
 impl ParksEmissions {
+    /// A table of the figures, one row per enterprise and one per park (tonnes CO2e to 3
+    /// decimals, energy in MWh to 3 decimals), then the parks without figures and why.
+    pub fn to_text(&self) -> String {
+        let t = |g: i64| format!("{:.3}", g as f64 / 1e6);
+        let mwh = |wh: i64| format!("{:.3}", wh as f64 / 1e6);
+        let mut out = format!(
+            "emissions {} .. {} (end exclusive), {} park(s)\n\n",
+            rfc3339(self.start),
+            rfc3339(self.end),
+            self.parks.len()
+        );
+        out.push_str("park\tenterprise\tuploads\tgrid import MWh\tscope 1 tCO2\tscope 2 location tCO2\tscope 2 market tCO2\n");
+        let mut row = |park: &str, who: &str, uploads: String, x: &Totals| {
+            out.push_str(&format!(
+                "{park}\t{who}\t{uploads}\t{}\t{}\t{}\t{}\n",
+                mwh(x.import_wh),
+                t(x.scope1_g),
+                t(x.scope2_location_g),
+                t(x.scope2_market_g)
+            ));
+        };
+        for p in &self.parks {
+            if let ParkFigures::Data {
+                enterprises,
+                totals,
+                ..
+            } = &p.figures
+            {
+                for e in enterprises {
+                    row(&p.park, &e.enterprise, e.uploads.to_string(), &e.totals);
+                }
+                let uploads: u64 = enterprises.iter().map(|e| e.uploads).sum();
+                row(&p.park, "(park total)", uploads.to_string(), totals);
+            }
+        }
+        row("(all parks)", "", String::new(), &self.totals);
+        let without: Vec<&ParkEmissions> = self
+            .parks
+            .iter()
+            .filter(|p| !matches!(p.figures, ParkFigures::Data { .. }))
+            .collect();
+        if without.is_empty() {
+            out.push_str("\nevery park has data in the period\n");
+        } else {
+            out.push_str(&format!(
+                "\n{} park(s) without figures for the period:\n",
+                without.len()
+            ));
+            for p in without {
+                if let ParkFigures::NoData { reason } | ParkFigures::Failed { reason } = &p.figures
+                {
+                    out.push_str(&format!("  {}: {reason}\n", p.park));
+                }
+            }
+        }
+        out
+    }
+
     /// The parks without figures for the period (no data or failed), by name.
     pub fn without_data(&self) -> Vec<&str> {
         self.parks
@@ -167,8 +226,9 @@ pub fn parks_emissions(at: &PgLocation, period: (i64, i64)) -> Result<ParksEmiss
     Ok(summed(period, parks))
 }
 
-/// The log key a park's store recorded when it was created.
-fn stored_verifier<S: Store>(store: &S) -> Result<NoteVerifier, String> {
+/// The log key a park's store recorded when it was created (a weaker check than a key the
+/// caller trusts: whoever can rewrite the store can rewrite it).
+pub fn stored_verifier<S: Store>(store: &S) -> Result<NoteVerifier, String> {
     let vkey = store
         .meta("vkey")
         .map_err(|e| e.to_string())?

@@ -9,6 +9,8 @@
 
 mod bench;
 mod optimize;
+mod parks;
+mod pg;
 mod report;
 mod serve;
 

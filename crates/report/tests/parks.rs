@@ -187,7 +187,10 @@ fn emissions_by_park_and_enterprise_over_a_period() {
     // The table: 96,000 Wh = 0.096 MWh, 48,000 g = 0.048 t; the park without data is named.
     let text = q.to_text();
     assert!(text.contains("a\te-a1\t1\t0.096\t0.000\t0.048\t"), "{text}");
-    assert!(text.contains("(all parks)\t\t\t0.336\t0.000\t0.156\t"), "{text}");
+    assert!(
+        text.contains("(all parks)\t\t\t0.336\t0.000\t0.156\t"),
+        "{text}"
+    );
     assert!(text.contains("1 park(s) without figures"), "{text}");
     assert!(text.contains("  c: no accepted reading"), "{text}");
 

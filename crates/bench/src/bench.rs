@@ -82,6 +82,10 @@ pub enum BenchCommand {
         /// Keep the benchmark's park directory (and the Parquet files) for inspection.
         #[arg(long)]
         keep: bool,
+        /// Also load the park into PostgreSQL (`postgres://…`, without `schema=`: the run
+        /// makes a schema of its own and drops it) and report from it, beside SQLite.
+        #[arg(long)]
+        store: Option<String>,
     },
     /// The service under load on loopback: N simulated devices POST signed uploads at a given
     /// rate to an in-process server; accepted uploads/s and acknowledgement latency p50/p99.
@@ -131,6 +135,7 @@ pub fn run(cmd: BenchCommand) -> Result<ExitCode> {
             seed,
             write,
             keep,
+            store,
         } => crate::report::run(crate::report::Args {
             enterprises,
             days,
@@ -138,6 +143,7 @@ pub fn run(cmd: BenchCommand) -> Result<ExitCode> {
             seed,
             write,
             keep,
+            store,
         }),
         BenchCommand::Serve(a) => crate::serve::run(a),
         BenchCommand::Parks(a) => crate::parks::run(a),

@@ -129,6 +129,9 @@ struct Lane {
     base: u64,
 }
 
+/// What one sequencer thread did: every upload's latency, its batches, and its parks back.
+type Worked = (Vec<Duration>, usize, Vec<Lane>);
+
 /// Runs the parks' sequencers at `rate` over `lines` (each park gets all of them, in order).
 fn load(
     parks: Vec<Park<AnyStore>>,
@@ -152,11 +155,11 @@ fn load(
     let m0 = machine_ticks();
     let t0 = Instant::now();
     let wall = util::now();
-    let results: Vec<Result<(Vec<Duration>, usize, Vec<Lane>)>> = std::thread::scope(|s| {
+    let results: Vec<Result<Worked>> = std::thread::scope(|s| {
         let handles: Vec<_> = lanes
             .into_iter()
             .map(|mut mine| {
-                s.spawn(move || -> Result<(Vec<Duration>, usize, Vec<Lane>)> {
+                s.spawn(move || -> Result<Worked> {
                     let mut latencies = Vec::new();
                     let mut batches = 0;
                     loop {

@@ -44,7 +44,7 @@ pub enum ParkFigures {
         /// Each enterprise with data in the period.
         enterprises: Vec<EnterpriseEmissions>,
         /// The park's totals.
-        totals: Totals,
+        totals: Box<Totals>,
     },
     /// No accepted reading of any enterprise in the period.
     NoData {
@@ -195,7 +195,7 @@ pub fn park_emissions<S: Store>(
     ParkFigures::Data {
         checkpoint_size: doc.provenance.checkpoint.size,
         factors: doc.parameters.factors.clone(),
-        totals: doc.park_totals.unwrap_or_else(|| totals(&doc.reports)),
+        totals: Box::new(doc.park_totals.unwrap_or_else(|| totals(&doc.reports))),
         enterprises,
     }
 }

@@ -37,7 +37,8 @@ pub enum BenchCommand {
         /// a schema of its own and drops it), beside SQLite in the same run.
         #[arg(long)]
         store: Option<String>,
-        /// Write the table into this Markdown file (between the ingest markers).
+        /// Write the table into this Markdown file (between the ingest markers; with --store,
+        /// the ingest-postgres ones).
         #[arg(long)]
         write: Option<PathBuf>,
     },
@@ -76,7 +77,8 @@ pub enum BenchCommand {
         /// Simulation seed.
         #[arg(long, default_value_t = 2026)]
         seed: u64,
-        /// Write the table into this Markdown file (between the report markers).
+        /// Write the table into this Markdown file (between the report markers; with --store,
+        /// the report-postgres ones).
         #[arg(long)]
         write: Option<PathBuf>,
         /// Keep the benchmark's park directory (and the Parquet files) for inspection.
@@ -402,7 +404,13 @@ each one channel of 96 quarter-hour readings (one day), SQLite WAL with synchron
             time::rfc3339(util::now()),
             pg_version.map_or_else(String::new, |v| format!("; {v}, the same machine and disk"))
         );
-        record(path, "ingest", &body)?;
+        // Beside PostgreSQL, a section of its own: the SQLite-only record stays.
+        let marker = if pg.is_some() {
+            "ingest-postgres"
+        } else {
+            "ingest"
+        };
+        record(path, marker, &body)?;
         println!("recorded in {}", path.display());
     }
     Ok(ExitCode::SUCCESS)

@@ -337,7 +337,12 @@ pub fn run(a: Args) -> Result<ExitCode> {
     println!("{table}\n{note}");
     if let Some(path) = &a.write {
         let intro = intro(&a, rounds, &s, &duckdb, &duck);
-        tanji_cli::record::record(path, "report", &format!("{intro}{table}\n{note}"))?;
+        let marker = if a.store.is_some() {
+            "report-postgres"
+        } else {
+            "report"
+        };
+        tanji_cli::record::record(path, marker, &format!("{intro}{table}\n{note}"))?;
         println!("recorded in {}", path.display());
     }
     if a.keep {

@@ -112,7 +112,8 @@ pub struct Args {
     /// of its own and drops it), after the SQLite run, in the same invocation.
     #[arg(long)]
     pub store: Option<String>,
-    /// Write the table into this Markdown file (between the serve markers).
+    /// Write the table into this Markdown file (between the serve markers; with --store, the
+    /// serve-postgres ones).
     #[arg(long)]
     pub write: Option<PathBuf>,
 }
@@ -183,7 +184,12 @@ pub fn run(a: Args) -> Result<ExitCode> {
             a.reader_interval_ms,
             if a.store.is_some() { " --store postgres://…" } else { "" }
         );
-        tanji_cli::record::record(path, "serve", &format!("{intro}{text}"))?;
+        let marker = if a.store.is_some() {
+            "serve-postgres"
+        } else {
+            "serve"
+        };
+        tanji_cli::record::record(path, marker, &format!("{intro}{text}"))?;
         println!("recorded in {}", path.display());
     }
     Ok(if refused == 0 {

@@ -33,7 +33,12 @@ pub enum BenchCommand {
         /// Records per durable batch.
         #[arg(long, default_value_t = 1000)]
         batch: usize,
-        /// Write the table into this Markdown file (between the ingest markers).
+        /// Also ingest into a PostgreSQL park (`postgres://…`, without `schema=`: the run makes
+        /// a schema of its own and drops it), beside SQLite in the same run.
+        #[arg(long)]
+        store: Option<String>,
+        /// Write the table into this Markdown file (between the ingest markers; with --store,
+        /// the ingest-postgres ones).
         #[arg(long)]
         write: Option<PathBuf>,
     },
@@ -72,12 +77,17 @@ pub enum BenchCommand {
         /// Simulation seed.
         #[arg(long, default_value_t = 2026)]
         seed: u64,
-        /// Write the table into this Markdown file (between the report markers).
+        /// Write the table into this Markdown file (between the report markers; with --store,
+        /// the report-postgres ones).
         #[arg(long)]
         write: Option<PathBuf>,
         /// Keep the benchmark's park directory (and the Parquet files) for inspection.
         #[arg(long)]
         keep: bool,
+        /// Also load the park into PostgreSQL (`postgres://…`, without `schema=`: the run
+        /// makes a schema of its own and drops it) and report from it, beside SQLite.
+        #[arg(long)]
+        store: Option<String>,
     },
     /// The service under load on loopback: N simulated devices POST signed uploads at a given
     /// rate to an in-process server; accepted uploads/s and acknowledgement latency p50/p99.
@@ -85,6 +95,9 @@ pub enum BenchCommand {
     /// A gateway's uploads signed and made durable in its outbox per second, with Ed25519,
     /// SM2 and P-256, beside the park's durable ingest of the same records.
     Gateway(crate::gateway::Args),
+    /// Many parks on one PostgreSQL: every park its own log, key and partition, ingesting in
+    /// this process at a total offered rate; uploads/s and acknowledgement latency.
+    Parks(crate::parks::Args),
 }
 
 pub fn run(cmd: BenchCommand) -> Result<ExitCode> {
@@ -95,6 +108,7 @@ pub fn run(cmd: BenchCommand) -> Result<ExitCode> {
         BenchCommand::Optimize(a) => a.write.as_deref(),
         BenchCommand::Serve(a) => a.write.as_deref(),
         BenchCommand::Gateway(a) => a.write.as_deref(),
+        BenchCommand::Parks(a) => a.write.as_deref(),
     };
     if let Some(path) = write {
         check_write(path)?;
@@ -104,8 +118,15 @@ pub fn run(cmd: BenchCommand) -> Result<ExitCode> {
             uploads,
             devices,
             batch,
+            store,
             write,
-        } => ingest(uploads, devices.max(1), batch.max(1), write.as_deref()),
+        } => ingest(
+            uploads,
+            devices.max(1),
+            batch.max(1),
+            store.as_deref(),
+            write.as_deref(),
+        ),
         BenchCommand::Factors {
             regions,
             hours,
@@ -120,6 +141,7 @@ pub fn run(cmd: BenchCommand) -> Result<ExitCode> {
             seed,
             write,
             keep,
+            store,
         } => crate::report::run(crate::report::Args {
             enterprises,
             days,
@@ -127,9 +149,11 @@ pub fn run(cmd: BenchCommand) -> Result<ExitCode> {
             seed,
             write,
             keep,
+            store,
         }),
         BenchCommand::Serve(a) => crate::serve::run(a),
         BenchCommand::Gateway(a) => crate::gateway::run(a),
+        BenchCommand::Parks(a) => crate::parks::run(a),
     }
 }
 
@@ -182,7 +206,7 @@ block solver vs dense LU max |diff| {:.1e} g/kWh; series CSV {} bytes; {} data i
     Ok(ExitCode::SUCCESS)
 }
 
-fn key_for(device: usize) -> SigningKey {
+pub(crate) fn key_for(device: usize) -> SigningKey {
     let seed: [u8; 32] = Sha256::digest(format!("tanji bench device {device}")).into();
     SigningKey::from_bytes(&seed)
 }
@@ -199,13 +223,13 @@ fn day_values(device: usize, day: usize) -> Vec<i64> {
         .collect()
 }
 
-struct Data {
-    regs: Vec<DeviceRegistration>,
-    lines: Vec<String>,
-    records: Vec<SignedUpload>,
+pub(crate) struct Data {
+    pub regs: Vec<DeviceRegistration>,
+    pub lines: Vec<String>,
+    pub records: Vec<SignedUpload>,
 }
 
-fn make_data(n: usize, devices: usize, now: i64) -> Data {
+pub(crate) fn make_data(n: usize, devices: usize, now: i64) -> Data {
     let days = n.div_ceil(devices);
     let first_day = (now.div_euclid(time::DAY_S) - days as i64 - 1) * time::DAY_S;
     let keys: Vec<SigningKey> = (0..devices).map(key_for).collect();
@@ -262,9 +286,14 @@ struct Row {
     readings: usize,
 }
 
-fn durable_run(data: &Data, batch: usize, now: i64) -> Result<Row> {
+/// A run's store: SQLite in the park directory, or a park in a PostgreSQL schema of its own.
+fn durable_run(data: &Data, batch: usize, now: i64, pg: Option<&str>) -> Result<Row> {
     let dir = tempfile::tempdir().context("creating a temporary park directory")?;
-    let mut park = Park::create(dir.path(), "bench", None)?;
+    let run = pg
+        .map(|url| crate::pg::PgRun::new(url, "ingest"))
+        .transpose()?;
+    let url = run.as_ref().map(crate::pg::PgRun::store_url);
+    let mut park = Park::create_on(dir.path(), "bench", None, url.as_deref())?;
     park.register(&data.regs)?;
     let started = Instant::now();
     let mut accepted = 0;
@@ -291,15 +320,30 @@ fn durable_run(data: &Data, batch: usize, now: i64) -> Result<Row> {
     for r in &data.records[..accepted] {
         readings += r.reading_count();
     }
+    drop(park);
+    drop(run);
+    let what = match pg {
+        None => "SQLite, synchronous=FULL",
+        Some(_) => "PostgreSQL, synchronous_commit=on",
+    };
     Ok(Row {
-        what: format!("durable ingest (JSON → validate → log → fsync), batch {batch}"),
+        what: format!("durable ingest (JSON → validate → log → commit), {what}, batch {batch}"),
         seconds,
         uploads: accepted,
         readings,
     })
 }
 
-fn ingest(n: usize, devices: usize, batch: usize, write: Option<&Path>) -> Result<ExitCode> {
+fn ingest(
+    n: usize,
+    devices: usize,
+    batch: usize,
+    pg: Option<&str>,
+    write: Option<&Path>,
+) -> Result<ExitCode> {
+    let pg_version = pg
+        .map(|url| crate::pg::PgRun::new(url, "probe")?.describe())
+        .transpose()?;
     let now = util::now();
     eprintln!("preparing {n} signed uploads of 96 readings from {devices} devices …");
     let data = make_data(n, devices, now);
@@ -325,13 +369,21 @@ fn ingest(n: usize, devices: usize, batch: usize, write: Option<&Path>) -> Resul
     };
     anyhow::ensure!(ok == n, "only {ok} of {n} benchmark signatures verified");
 
-    eprintln!("durable ingest, batch {batch} …");
-    let main = durable_run(&data, batch, now)?;
     let small = (batch / 10).max(1);
-    eprintln!("durable ingest, batch {small} …");
-    let smaller = durable_run(&data, small, now)?;
-
-    let rows = [ceiling, main, smaller];
+    let mut rows = vec![ceiling];
+    for store in std::iter::once(None).chain(pg.map(Some)) {
+        for b in [batch, small] {
+            eprintln!(
+                "durable ingest, batch {b}, {} …",
+                if store.is_some() {
+                    "PostgreSQL"
+                } else {
+                    "SQLite"
+                }
+            );
+            rows.push(durable_run(&data, b, now, store)?);
+        }
+    }
     let base = rows[0].uploads as f64 / rows[0].seconds;
     let mut table = String::new();
     table.push_str("| run | uploads | seconds | uploads/s | readings/s | of ceiling |\n");
@@ -353,10 +405,17 @@ fn ingest(n: usize, devices: usize, batch: usize, write: Option<&Path>) -> Resul
         let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
         let body = format!(
             "Measured {} on this machine (one thread; {cores} core(s) available to the process), {n} uploads from {devices} devices, \
-each one channel of 96 quarter-hour readings (one day), SQLite WAL with synchronous=FULL:\n\n{table}",
-            time::rfc3339(util::now())
+each one channel of 96 quarter-hour readings (one day), SQLite WAL with synchronous=FULL{}:\n\n{table}",
+            time::rfc3339(util::now()),
+            pg_version.map_or_else(String::new, |v| format!("; {v}, the same machine and disk"))
         );
-        record(path, "ingest", &body)?;
+        // Beside PostgreSQL, a section of its own: the SQLite-only record stays.
+        let marker = if pg.is_some() {
+            "ingest-postgres"
+        } else {
+            "ingest"
+        };
+        record(path, marker, &body)?;
         println!("recorded in {}", path.display());
     }
     Ok(ExitCode::SUCCESS)

@@ -10,6 +10,8 @@
 mod bench;
 mod gateway;
 mod optimize;
+mod parks;
+mod pg;
 mod report;
 mod serve;
 

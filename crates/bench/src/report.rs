@@ -35,6 +35,8 @@ pub struct Args {
     pub seed: u64,
     pub write: Option<PathBuf>,
     pub keep: bool,
+    /// A PostgreSQL database to load the same park into and report from, beside SQLite.
+    pub store: Option<String>,
 }
 
 /// The smallest number of simulated enterprises with at least `MIN_METERS` meters.
@@ -306,12 +308,41 @@ pub fn run(a: Args) -> Result<ExitCode> {
             total(&timed[0].figures)
         );
     }
-    let table = table(&timed);
-    let note = note(&timed, tanji.log_time, &s);
+    let pg_row = tanji.pg.as_ref().map(|(best, figures)| Timed {
+        name: "a′. tanji, end to end from PostgreSQL",
+        what: "run a over the same park loaded into PostgreSQL (same log; its reporting index partitioned by park and month, so the year reads the park's twelve month partitions)".into(),
+        best: *best,
+        rows: format!("{} intervals read, all {meters_n} meters", tanji.e2e_intervals),
+        figures: figures.clone(),
+    });
+    if let Some(p) = &pg_row {
+        ensure!(
+            p.figures == timed[0].figures,
+            "the report from PostgreSQL computed different figures: {:?} vs {:?}",
+            total(&p.figures),
+            total(&timed[0].figures)
+        );
+    }
+    let mut table = table(timed[..1].iter().chain(&pg_row).chain(&timed[1..]));
+    let mut note = note(&timed, tanji.log_time, &s);
+    if let (Some(p), Some((_, run))) = (&pg_row, &s.pg) {
+        note.push_str(&format!(
+            "\nRun a′ read {} — {:.2}× run a's time from SQLite, with figures equal to a's enterprise by enterprise.\n",
+            run.describe()?,
+            p.best.as_secs_f64() / timed[0].best.as_secs_f64()
+        ));
+    }
+    table.truncate(table.trim_end().len());
+    table.push('\n');
     println!("{table}\n{note}");
     if let Some(path) = &a.write {
         let intro = intro(&a, rounds, &s, &duckdb, &duck);
-        tanji_cli::record::record(path, "report", &format!("{intro}{table}\n{note}"))?;
+        let marker = if a.store.is_some() {
+            "report-postgres"
+        } else {
+            "report"
+        };
+        tanji_cli::record::record(path, marker, &format!("{intro}{table}\n{note}"))?;
         println!("recorded in {}", path.display());
     }
     if a.keep {
@@ -353,6 +384,8 @@ struct Setup {
     rows: u64,
     /// Hourly factors exported.
     factor_rows: u64,
+    /// The same park in PostgreSQL (its directory and the schema it lives in), with `--store`.
+    pg: Option<(PathBuf, crate::pg::PgRun)>,
 }
 
 impl Setup {
@@ -409,6 +442,36 @@ impl Setup {
         );
         let vkey = park.verifier().to_string();
         let log_size = park.size();
+        // The same park in PostgreSQL: the same publication, registrations and uploads, in
+        // the same order, so the same log (not timed).
+        let pg = match &a.store {
+            None => None,
+            Some(url) => {
+                let run = crate::pg::PgRun::new(url, "report")?;
+                let pg_dir = tmp.path().join("park-pg");
+                let t = Instant::now();
+                let mut pg_park = tanji_park::Park::create_on(
+                    &pg_dir,
+                    "bench-park",
+                    None,
+                    Some(&run.store_url()),
+                )?;
+                factors::publish(&mut pg_park, &grid.name, csv.as_bytes(), &meta)?;
+                pg_park.register(&sim.park.registrations(registered_at))?;
+                let s = ingest::ingest_file_with_progress(&mut pg_park, &sim.uploads)?;
+                ensure!(
+                    s.accepted == summary.accepted && pg_park.size() == log_size,
+                    "the PostgreSQL park logged {} entries, the SQLite park {log_size}",
+                    pg_park.size()
+                );
+                eprintln!(
+                    "  the same park loaded into {} in {:.1} s",
+                    run.describe()?,
+                    t.elapsed().as_secs_f64()
+                );
+                Some((pg_dir, run))
+            }
+        };
         std::fs::remove_file(&sim.uploads).ok();
 
         // The same readings, exported for DuckDB, and as accounting inputs in memory.
@@ -448,6 +511,7 @@ impl Setup {
             factors_csv,
             rows,
             factor_rows,
+            pg,
         })
     }
 }
@@ -462,6 +526,8 @@ struct TanjiRuns {
     e2e_intervals: u64,
     /// The same report recomputed from the log.
     log_time: Duration,
+    /// The park report from the PostgreSQL copy: its best time and figures.
+    pg: Option<(Duration, BTreeMap<String, Figure>)>,
 }
 
 impl TanjiRuns {
@@ -473,37 +539,16 @@ impl TanjiRuns {
         let dir = &s.dir;
         // a. tanji end to end from the store.
         eprintln!("tanji: park report from the store, best of {rounds} …");
-        let (e2e_time, built) = best_of(rounds, || {
-            let (store, _) = tanji_cli::report::open_store(dir)?;
-            let built = tanji_report::build(&store, &verifier, &Request::new(Scope::Park))?;
-            Ok(built)
-        })?;
-        ensure!(
-            built.problems.is_empty(),
-            "the report found problems in the log: {}",
-            built.problems[0]
-        );
-        let doc = built.doc;
-        let mut e2e_figures = BTreeMap::new();
-        let mut e2e_intervals = 0;
-        for r in &doc.reports {
-            let loc = &r.figures["scope2_location"];
-            let n = r
-                .meters
-                .iter()
-                .filter(|m| m.carrier == Carrier::ElectricityImport.code())
-                .map(|m| m.intervals as i64)
-                .sum();
-            e2e_intervals += r.meters.iter().map(|m| m.intervals).sum::<u64>();
-            e2e_figures.insert(
-                r.enterprise.clone(),
-                Figure {
-                    intervals: n,
-                    wh: loc["import_wh"].as_i64().unwrap_or(-1),
-                    g: loc["electricity_g"].as_i64().unwrap_or(-1),
-                },
-            );
-        }
+        let (e2e_time, doc) = park_report(rounds, dir)?;
+        let pg = match &s.pg {
+            None => None,
+            Some((pg_dir, _)) => {
+                eprintln!("tanji: park report from PostgreSQL, best of {rounds} …");
+                let (t, pg_doc) = park_report(rounds, pg_dir)?;
+                Some((t, figures_of(&pg_doc).0))
+            }
+        };
+        let (e2e_figures, e2e_intervals) = figures_of(&doc);
         // What the audit does instead: the same report from the log's bytes, every device
         // signature checked again (informative; no baseline does this).
         eprintln!(
@@ -526,8 +571,53 @@ impl TanjiRuns {
             e2e_figures,
             e2e_intervals,
             log_time,
+            pg,
         })
     }
+}
+
+/// The park report from the store of the park in `dir` (checked with the log key it
+/// names), fastest of `rounds`.
+fn park_report(rounds: usize, dir: &Path) -> Result<(Duration, tanji_report::ReportDoc)> {
+    let (t, built) = best_of(rounds, || {
+        let (store, verifier) = tanji_cli::report::open_store(dir)?;
+        Ok(tanji_report::build(
+            &store,
+            &verifier,
+            &Request::new(Scope::Park),
+        )?)
+    })?;
+    ensure!(
+        built.problems.is_empty(),
+        "the report found problems in the log: {}",
+        built.problems[0]
+    );
+    Ok((t, built.doc))
+}
+
+/// A park report's grid figures by enterprise, and the intervals it read of every meter.
+fn figures_of(doc: &tanji_report::ReportDoc) -> (BTreeMap<String, Figure>, u64) {
+    let mut e2e_figures = BTreeMap::new();
+    let mut e2e_intervals = 0;
+    for r in &doc.reports {
+        let loc = &r.figures["scope2_location"];
+        let n = r
+            .meters
+            .iter()
+            .filter(|m| m.carrier == Carrier::ElectricityImport.code())
+            .map(|m| m.intervals as i64)
+            .sum();
+        e2e_intervals += r.meters.iter().map(|m| m.intervals).sum::<u64>();
+        e2e_figures.insert(
+            r.enterprise.clone(),
+            Figure {
+                intervals: n,
+                wh: loc["import_wh"].as_i64().unwrap_or(-1),
+                g: loc["electricity_g"].as_i64().unwrap_or(-1),
+            },
+        );
+    }
+    (e2e_figures, e2e_intervals)
 }
 
 /// b. tanji's accounting alone, on the exported inputs in memory, with the report's options;
@@ -679,8 +769,8 @@ impl DuckRuns {
     }
 }
 
-/// The Markdown table of the four runs.
-fn table(timed: &[Timed]) -> String {
+/// The Markdown table of the runs.
+fn table<'a>(timed: impl Iterator<Item = &'a Timed>) -> String {
     let mut table = String::new();
     table.push_str("| run | what | rows | grid import (intervals, MWh, tCO2) | seconds |\n");
     table.push_str("|---|---|---|---:|---:|\n");

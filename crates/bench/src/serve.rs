@@ -108,7 +108,12 @@ pub struct Args {
     /// Simulation seed.
     #[arg(long, default_value_t = 2026)]
     pub seed: u64,
-    /// Write the table into this Markdown file (between the serve markers).
+    /// Also run on a PostgreSQL park (`postgres://…`, without `schema=`: the run makes a schema
+    /// of its own and drops it), after the SQLite run, in the same invocation.
+    #[arg(long)]
+    pub store: Option<String>,
+    /// Write the table into this Markdown file (between the serve markers; with --store, the
+    /// serve-postgres ones).
     #[arg(long)]
     pub write: Option<PathBuf>,
 }
@@ -150,11 +155,59 @@ fn histogram_mean(text: &str, name: &str) -> Option<(f64, f64)> {
 
 pub fn run(a: Args) -> Result<ExitCode> {
     anyhow::ensure!(a.rate > 0.0, "--rate must be positive");
+    let mut text = String::new();
+    let mut refused = 0;
+    for store in std::iter::once(None).chain(a.store.as_deref().map(Some)) {
+        let pg = store
+            .map(|u| crate::pg::PgRun::new(u, "serve"))
+            .transpose()?;
+        let (heading, url) = match &pg {
+            None => ("SQLite (WAL, synchronous=FULL)".to_string(), None),
+            Some(run) => (run.describe()?, Some(run.store_url())),
+        };
+        eprintln!("serve bench on {heading} …");
+        let (table, note, r) = measure(&a, url.as_deref())?;
+        refused += r;
+        text.push_str(&format!("**{heading}**\n\n{table}\n{note}\n"));
+    }
+    println!("{text}");
+    if let Some(path) = &a.write {
+        let intro = format!(
+            "Measured {} on this machine (loopback, batch window {} ms) with\n`tanji-bench serve --devices {} --days {} --rate {} --window-ms {} --readers {} --reader-interval-ms {}{}`:\n\n",
+            time::rfc3339(util::now()),
+            a.window_ms,
+            a.devices.max(1),
+            a.days,
+            a.rate,
+            a.window_ms,
+            a.readers,
+            a.reader_interval_ms,
+            if a.store.is_some() { " --store postgres://…" } else { "" }
+        );
+        let marker = if a.store.is_some() {
+            "serve-postgres"
+        } else {
+            "serve"
+        };
+        tanji_cli::record::record(path, marker, &format!("{intro}{text}"))?;
+        println!("recorded in {}", path.display());
+    }
+    Ok(if refused == 0 {
+        ExitCode::SUCCESS
+    } else {
+        eprintln!("{refused} uploads were not acknowledged as accepted");
+        ExitCode::from(1)
+    })
+}
+
+/// One run over a park in SQLite or, with `store`, the PostgreSQL database it names: the
+/// table, its note and the uploads not acknowledged as accepted.
+fn measure(a: &Args, store: Option<&str>) -> Result<(String, String, usize)> {
     let devices = a.devices.max(1);
-    let prep = Prepared::new(&a, devices)?;
+    let prep = Prepared::new(a, devices, store)?;
     let total = prep.bodies.len();
     let mean_bytes = prep.bodies.iter().map(String::len).sum::<usize>() / total.max(1);
-    let load = under_load(&a, devices, &prep, mean_bytes)?;
+    let load = under_load(a, devices, &prep, mean_bytes)?;
     let tally = Tally::of(&load.samples, load.started);
     let m = ServerMetrics::of(&load.metrics_text);
 
@@ -177,8 +230,13 @@ pub fn run(a: Args) -> Result<ExitCode> {
         1000
     };
     eprintln!("baseline: the same uploads through Park::ingest alone, batches of {mean_batch} …");
-    let (alone_rate, alone_batch) =
-        park_alone(&prep.sim, prep.start_day, &prep.bodies, mean_batch.max(1))?;
+    let (alone_rate, alone_batch) = park_alone(
+        &prep.sim,
+        prep.start_day,
+        &prep.bodies,
+        mean_batch.max(1),
+        store,
+    )?;
 
     let mut table = upload_table(devices, total, a.rate, &tally, &m);
     let read = ReadTally::of(&load.reads);
@@ -206,28 +264,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
         refresh_ms = tanji_server::config::DashboardConfig::default().report_refresh_ms,
         reader_ms = a.reader_interval_ms
     );
-    println!("{table}\n{note}");
-    if let Some(path) = &a.write {
-        let intro = format!(
-            "Measured {} on this machine (loopback, batch window {} ms) with\n`tanji-bench serve --devices {devices} --days {} --rate {} --window-ms {} --readers {} --reader-interval-ms {}`:\n\n",
-            time::rfc3339(util::now()),
-            a.window_ms,
-            a.days,
-            a.rate,
-            a.window_ms,
-            a.readers,
-            a.reader_interval_ms
-        );
-        tanji_cli::record::record(path, "serve", &format!("{intro}{table}\n{note}"))?;
-        println!("recorded in {}", path.display());
-    }
-    let refused = tally.other + tally.failed;
-    Ok(if refused == 0 {
-        ExitCode::SUCCESS
-    } else {
-        eprintln!("{refused} uploads were not acknowledged as accepted");
-        ExitCode::from(1)
-    })
+    Ok((table, note, tally.other + tally.failed))
 }
 
 /// The park the server will open, set up before the load: factors published, the devices
@@ -247,7 +284,7 @@ struct Prepared {
 }
 
 impl Prepared {
-    fn new(a: &Args, devices: usize) -> Result<Prepared> {
+    fn new(a: &Args, devices: usize, store: Option<&str>) -> Result<Prepared> {
         let dir = tempfile::tempdir().context("creating a temporary park directory")?;
         let today = util::now().div_euclid(time::DAY_S) * time::DAY_S;
         let start_day = today - i64::from(a.days + 2) * time::DAY_S;
@@ -262,7 +299,7 @@ impl Prepared {
             days: a.days,
         });
         let registered = {
-            let mut park = Park::create(dir.path(), "bench-serve", None)?;
+            let mut park = Park::create_on(dir.path(), "bench-serve", None, store)?;
             // The factors the dashboard's figures need (the synthetic Fujian-like year).
             let year = i32::try_from(time::civil_from_days(start_day.div_euclid(time::DAY_S)).year)
                 .unwrap_or(2026);
@@ -324,7 +361,8 @@ fn under_load(a: &Args, devices: usize, prep: &Prepared, mean_bytes: usize) -> R
         config.batch.window_ms = window_ms;
         config.batch.max_records = 20_000;
         config.batch.queue_records = 1_000_000;
-        let server = Server::open(&park_dir, config)?;
+        // Opening a PostgreSQL park blocks on its own client runtime: off this one.
+        let server = tokio::task::block_in_place(|| Server::open(&park_dir, config))?;
         let metrics = server.state().metrics().clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -642,9 +680,10 @@ fn park_alone(
     start_day: i64,
     bodies: &[String],
     batch: usize,
+    store: Option<&str>,
 ) -> Result<(f64, usize)> {
     let dir = tempfile::tempdir().context("creating a temporary park directory")?;
-    let mut park = Park::create(dir.path(), "bench-serve-alone", None)?;
+    let mut park = Park::create_on(dir.path(), "bench-serve-alone", None, store)?;
     park.register(&sim.registrations(start_day - time::DAY_S))?;
     let started = Instant::now();
     let mut accepted = 0usize;

@@ -103,6 +103,9 @@ enum Command {
     /// API tokens for the service.
     #[command(subcommand)]
     Token(serve::TokenCommand),
+    /// The operator's queries across the parks of a PostgreSQL deployment.
+    #[command(subcommand)]
+    Parks(report::ParksCommand),
 }
 
 fn main() -> ExitCode {
@@ -139,6 +142,7 @@ fn main() -> ExitCode {
         Command::Forecast(c) => forecast::run(c),
         Command::Serve(a) => serve::run(a),
         Command::Token(c) => serve::token(c),
+        Command::Parks(c) => report::parks(c),
     };
     match result {
         Ok(code) => code,

@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use tanji_ledger::NoteVerifier;
 use tanji_report::{FixedChoice, ReportDoc, Request, Scope};
-use tanji_store::{AnyStore, Store as _};
+use tanji_store::AnyStore;
 
 use crate::util;
 
@@ -112,12 +112,8 @@ fn store_of(dir: &Path) -> Result<(String, AnyStore)> {
 /// state) and the log key it names.
 pub fn open_store(dir: &Path) -> Result<(AnyStore, NoteVerifier)> {
     let (db, store) = store_of(dir)?;
-    let vkey = store
-        .meta("vkey")?
-        .with_context(|| format!("{db} names no log key"))?;
-    let verifier: NoteVerifier = vkey
-        .parse()
-        .map_err(|e| anyhow::anyhow!("{db}: the log key {vkey:?}: {e}"))?;
+    let verifier =
+        tanji_report::stored_verifier(&store).map_err(|e| anyhow::anyhow!("{db}: {e}"))?;
     Ok((store, verifier))
 }
 
@@ -161,6 +157,42 @@ pub fn build(
         );
     }
     Ok(built.doc)
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum ParksCommand {
+    /// Emissions by park and enterprise over a period, from each park's report (checkpoints
+    /// checked with the log key each park's store recorded); parks without data are named.
+    Emissions {
+        /// The PostgreSQL database holding the parks (`postgres://…[?schema=NAME]`).
+        #[arg(long)]
+        store: String,
+        /// First day (YYYY-MM-DD, UTC) or instant (RFC 3339).
+        #[arg(long)]
+        from: String,
+        /// Last day, inclusive (YYYY-MM-DD, UTC), or an end instant, exclusive (RFC 3339).
+        #[arg(long)]
+        to: String,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub fn parks(c: ParksCommand) -> Result<ExitCode> {
+    let ParksCommand::Emissions {
+        store,
+        from,
+        to,
+        json,
+    } = c;
+    let period = (bound("--from", &from, false)?, bound("--to", &to, true)?);
+    let q = tanji_report::parks_emissions(&tanji_park::check_store_url(&store)?, period)?;
+    match json {
+        true => println!("{}", serde_json::to_string_pretty(&q)?),
+        false => print!("{}", q.to_text()),
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Renders a report in `format`.

@@ -7,7 +7,7 @@
 //! with its provenance. [`rows`] turns logged rows into series; [`figures`] holds what a
 //! report adds to accounting's figures (fixed factor, coverage, filled share, totals).
 
-mod figures;
+pub(crate) mod figures;
 mod rows;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};

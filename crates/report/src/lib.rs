@@ -26,6 +26,7 @@ mod build;
 mod doc;
 mod gather;
 mod inputs;
+mod parks;
 mod render;
 mod series;
 pub mod tabular;
@@ -39,6 +40,10 @@ pub use doc::{
 };
 pub use gather::{EnterpriseInputs, InputsFile, INPUTS_METHOD};
 pub use inputs::{publish_inputs, FuelChoiceError, InputsRefusal};
+pub use parks::{
+    park_emissions, parks_emissions, stored_verifier, EnterpriseEmissions, ParkEmissions,
+    ParkFigures, ParksEmissions,
+};
 pub use render::{render_csv, render_html};
 pub use series::{interval_factors, site_series, IntervalFactors, SiteSeries};
 

@@ -73,7 +73,7 @@ pub(super) fn fixed_factor(
 }
 
 /// The park totals of `reports`' figures (coverage and filled share are added by the caller).
-pub(super) fn totals(reports: &[EnterpriseDoc]) -> Totals {
+pub(crate) fn totals(reports: &[EnterpriseDoc]) -> Totals {
     let get = |v: &serde_json::Value, path: &[&str]| -> i64 {
         let mut cur = v;
         for p in path {

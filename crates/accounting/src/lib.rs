@@ -21,6 +21,7 @@
 //! factors, ratios and shares. Factors are gCO2/kWh (= kg/MWh; 0.5617 t/MWh = 561.7 g/kWh).
 
 pub mod cbam;
+pub mod energy;
 mod compute;
 pub mod factor;
 pub mod fuels;

@@ -529,7 +529,9 @@ mod tests {
         assert_eq!(e.kgce, 0.0);
         assert_eq!(e.not_converted.len(), 2);
         assert!(e.not_converted[0].reason.contains("no density"));
-        assert!(e.not_converted[1].reason.contains("measured low heating value per m3"));
+        assert!(e.not_converted[1]
+            .reason
+            .contains("measured low heating value per m3"));
     }
 
     #[test]

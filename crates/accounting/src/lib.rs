@@ -21,8 +21,8 @@
 //! factors, ratios and shares. Factors are gCO2/kWh (= kg/MWh; 0.5617 t/MWh = 561.7 g/kWh).
 
 pub mod cbam;
-pub mod energy;
 mod compute;
+pub mod energy;
 pub mod factor;
 pub mod fuels;
 pub mod gaps;

@@ -6,7 +6,10 @@ use tanji_accounting::energy::COEFFICIENTS;
 
 #[test]
 fn every_coefficient_equals_its_row_in_the_reference_table() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/reference/gbt2589.md");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/reference/gbt2589.md"
+    );
     let text = std::fs::read_to_string(path).expect("docs/reference/gbt2589.md");
     let start = text.find("<!-- gbt2589:begin -->").expect("begin marker");
     let end = text.find("<!-- gbt2589:end -->").expect("end marker");

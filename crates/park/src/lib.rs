@@ -599,9 +599,63 @@ impl<S: Store> Park<S> {
         self.limits
     }
 
+    /// What `tanji init` prints about the park it created in `dir` as `name`.
+    pub fn created_text(&self, dir: &Path, name: &str) -> String {
+        let mut out = format!("created park {name} in {}\n", dir.display());
+        if let Ok(at @ tanji_store::StoreAt::Postgres { .. }) = store_at(dir) {
+            out.push_str(&format!("store:       {at}\n"));
+        }
+        out.push_str(&format!(
+            "log origin:  {}\nlog key:     {}\nsecret key:  {} (keep it private; it signs the log's checkpoints)\n",
+            self.origin(),
+            self.verifier(),
+            dir.join(KEY_FILE).display()
+        ));
+        out
+    }
+
     /// Records refused since the park was created: kept one by one or summarised.
     pub fn refused(&self) -> u64 {
         self.seal.refused
+    }
+
+    /// What `tanji quarantine` prints: the kept rows counted, the newest `limit` of them
+    /// (newest last, read a page at a time without their raw bytes), and the summaries of
+    /// those no longer kept.
+    pub fn quarantine_text(&self, limit: usize) -> Result<String, ParkError> {
+        use std::fmt::Write as _;
+        use tanji_units::time::rfc3339;
+        let store = self.store();
+        let counts = store.quarantine_counts(tanji_store::QuarantineFilter::All)?;
+        let mut out = format!("{} rejected upload(s) in quarantine\n", counts.kept);
+        let mut rows = store.quarantine_page(None, limit, None)?;
+        rows.reverse();
+        for q in &rows {
+            let at = rfc3339(q.received_at);
+            let _ = writeln!(out, "{at}  {}  {}  {}", q.source, q.code, q.message);
+        }
+        let summaries = store.quarantine_summaries()?;
+        if !summaries.is_empty() {
+            let n: u64 = summaries.iter().map(|s| s.count).sum();
+            let all = self.refused();
+            let _ = writeln!(
+                out,
+                "{n} older rejected upload(s) summarised ({all} refused in all):"
+            );
+            for s in &summaries {
+                let _ = writeln!(
+                    out,
+                    "  {}  {}  {} record(s), {} bytes, {} .. {}",
+                    s.source,
+                    s.code,
+                    s.count,
+                    s.bytes,
+                    rfc3339(s.first_at),
+                    rfc3339(s.last_at)
+                );
+            }
+        }
+        Ok(out)
     }
 
     /// The log's origin line.

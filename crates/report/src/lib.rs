@@ -41,9 +41,9 @@ pub use doc::{
 pub use gather::{EnterpriseInputs, InputsFile, PeriodEconomics, INPUTS_METHOD};
 pub use inputs::{publish_inputs, FuelChoiceError, InputsRefusal};
 pub use outcomes::{
-    compare, outcomes, render_outcomes_text, Change, Cost, EnterprisePeriods, Figure,
-    OutcomesDoc, OutcomesParameters, OutcomesRequest, PeriodInput, PeriodOutcomes,
-    SubjectOutcomes, LOAD_SHIFT_NOT_MEASURABLE, OUTCOMES_FORMAT, YEAR_S,
+    compare, outcomes, render_outcomes_text, Change, Cost, EnterprisePeriods, Figure, OutcomesDoc,
+    OutcomesParameters, OutcomesRequest, PeriodInput, PeriodOutcomes, SubjectOutcomes,
+    LOAD_SHIFT_NOT_MEASURABLE, OUTCOMES_FORMAT, YEAR_S,
 };
 pub use render::{render_csv, render_html};
 pub use series::{interval_factors, site_series, IntervalFactors, SiteSeries};

@@ -59,6 +59,41 @@ pub struct OutcomesRequest {
     pub tariff: Tariff,
 }
 
+impl OutcomesRequest {
+    /// Outcomes of `period` against `baseline`, priced at the tariff in `tariff_toml` (the
+    /// `tanji optimize` format; `None` = the illustrative tariff, which the document names as
+    /// such), electricity at its equal value `equal_value` kgce/kWh when given (else the
+    /// equivalent value); the latest factor publication, its only region, no inputs.
+    pub fn new(
+        period: (i64, i64),
+        baseline: (i64, i64),
+        tariff_toml: Option<&str>,
+        equal_value: Option<f64>,
+    ) -> Result<OutcomesRequest, ReportError> {
+        let tariff = match tariff_toml {
+            Some(t) => toml::from_str(t)
+                .map_err(|e| ReportError::Request(format!("the tariff file: {e}")))?,
+            None => Tariff::illustrative(),
+        };
+        let electricity = equal_value.map_or(ElectricityBasis::Equivalent, |value| {
+            ElectricityBasis::EqualValue(tanji_accounting::NamedFactor {
+                value,
+                source: "given by the user (the year's standard-coal consumption of thermal power)"
+                    .into(),
+            })
+        });
+        Ok(OutcomesRequest {
+            period,
+            baseline,
+            factors: None,
+            region: None,
+            inputs: None,
+            electricity,
+            tariff,
+        })
+    }
+}
+
 /// One figure: its value, unit and method, or the reason it is absent.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Figure {
@@ -288,7 +323,12 @@ struct Sums {
 }
 
 impl Sums {
-    fn add(&mut self, prefix: &str, f: &serde_json::Value, cost: &Result<Cost, String>) -> Result<(), String> {
+    fn add(
+        &mut self,
+        prefix: &str,
+        f: &serde_json::Value,
+        cost: &Result<Cost, String>,
+    ) -> Result<(), String> {
         let f: Figs = serde_json::from_value(f.clone())
             .map_err(|e| format!("{prefix}: the report's figures do not read: {e}"))?;
         let named = |m: &str| {
@@ -307,15 +347,16 @@ impl Sums {
             normal_m3_milli: None,
             energy_mj: None,
         });
-        self.items.extend(f.scope1.lines.iter().map(|l| Consumption {
-            meter: named(&l.meter),
-            carrier: l.carrier,
-            quantity_milli: l.quantity_milli,
-            unit: l.unit,
-            density_kg_per_l: l.density_kg_per_l,
-            normal_m3_milli: l.gas_volume.as_ref().map(|g| g.normal_m3_milli),
-            energy_mj: None,
-        }));
+        self.items
+            .extend(f.scope1.lines.iter().map(|l| Consumption {
+                meter: named(&l.meter),
+                carrier: l.carrier,
+                quantity_milli: l.quantity_milli,
+                unit: l.unit,
+                density_kg_per_l: l.density_kg_per_l,
+                normal_m3_milli: l.gas_volume.as_ref().map(|g| g.normal_m3_milli),
+                energy_mj: None,
+            }));
         self.items
             .extend(f.scope2_location.heat.iter().map(|h| Consumption {
                 meter: named(&h.meter),
@@ -443,7 +484,11 @@ fn period_outcomes(
             .map(|n| format!("{}: {}", n.meter, n.reason))
             .collect::<Vec<_>>()
             .join("; ");
-        Figure::absent("tce", tce_method, format!("not every carrier converts: {why}"))
+        Figure::absent(
+            "tce",
+            tce_method,
+            format!("not every carrier converts: {why}"),
+        )
     };
     let value_added = Figure::from(
         va.map(|cny| cny / 1e4),
@@ -471,7 +516,11 @@ fn period_outcomes(
                 c.hours_priced, c.hours
             ),
         ),
-        Some(Ok(_)) => Figure::absent("CNY", "hourly import × tariff", "no hour has grid import data"),
+        Some(Ok(_)) => Figure::absent(
+            "CNY",
+            "hourly import × tariff",
+            "no hour has grid import data",
+        ),
         Some(Err(e)) => Figure::absent("CNY", "hourly import × tariff", e.clone()),
         None => Figure::absent("CNY", "hourly import × tariff", "no enterprise"),
     };
@@ -519,7 +568,11 @@ fn period_outcomes(
                 s.consumption_wh / 1000
             ),
         ),
-        location_t: Figure::of(location_t, "t CO2", "Scope 1 fossil + Scope 2 location-based"),
+        location_t: Figure::of(
+            location_t,
+            "t CO2",
+            "Scope 1 fossil + Scope 2 location-based",
+        ),
         market_t: Figure::of(market_t, "t CO2", "Scope 1 fossil + Scope 2 market-based"),
         location_t_per_yr: Figure::of(location_t / years, "t CO2/yr", annual),
         market_t_per_yr: Figure::of(market_t / years, "t CO2/yr", annual),
@@ -623,13 +676,30 @@ pub fn compare(
         let mut own = (Sums::default(), Sums::default());
         own.0.add("", e.period.figures, &e.period.cost)?;
         own.1.add("", e.baseline.figures, &e.baseline.cost)?;
-        park.0.add(&e.enterprise, e.period.figures, &e.period.cost)?;
-        park.1.add(&e.enterprise, e.baseline.figures, &e.baseline.cost)?;
-        let (pe, be) = (economics(e.economics, period), economics(e.economics, baseline));
+        park.0
+            .add(&e.enterprise, e.period.figures, &e.period.cost)?;
+        park.1
+            .add(&e.enterprise, e.baseline.figures, &e.baseline.cost)?;
+        let (pe, be) = (
+            economics(e.economics, period),
+            economics(e.economics, baseline),
+        );
         park_econ.0.push(named(&e.enterprise, &pe));
         park_econ.1.push(named(&e.enterprise, &be));
-        let p = period_outcomes(&own.0, pe.0, pe.1, period, &enterprise_opts(opts, &e.enterprise));
-        let b = period_outcomes(&own.1, be.0, be.1, baseline, &enterprise_opts(opts, &e.enterprise));
+        let p = period_outcomes(
+            &own.0,
+            pe.0,
+            pe.1,
+            period,
+            &enterprise_opts(opts, &e.enterprise),
+        );
+        let b = period_outcomes(
+            &own.1,
+            be.0,
+            be.1,
+            baseline,
+            &enterprise_opts(opts, &e.enterprise),
+        );
         out.push(SubjectOutcomes {
             subject: e.enterprise.clone(),
             change: change(&p, &b, py, by),
@@ -884,32 +954,67 @@ fn rows(o: &SubjectOutcomes) -> Vec<(&'static str, Row<'_>)> {
         ("output", (&b.output, &p.output, None)),
         (
             "efficiency: value added per tce",
-            (&b.value_added_per_tce, &p.value_added_per_tce, Some(&c.value_added_per_tce_pct)),
+            (
+                &b.value_added_per_tce,
+                &p.value_added_per_tce,
+                Some(&c.value_added_per_tce_pct),
+            ),
         ),
         (
             "efficiency: output per tce",
-            (&b.output_per_tce, &p.output_per_tce, Some(&c.output_per_tce_pct)),
+            (
+                &b.output_per_tce,
+                &p.output_per_tce,
+                Some(&c.output_per_tce_pct),
+            ),
         ),
-        ("energy intensity (value added)", (&b.tce_per_10k_cny, &p.tce_per_10k_cny, None)),
-        ("energy intensity (output)", (&b.tce_per_output, &p.tce_per_output, None)),
-        ("carbon intensity (value added)", (&b.tco2_per_10k_cny, &p.tco2_per_10k_cny, None)),
-        ("electricity cost at the tariff", (&b.cost, &p.cost, Some(&c.cost_per_yr_pct))),
-        ("green electricity share", (&b.green_share, &p.green_share, Some(&c.green_share_points))),
-        ("emissions, location-based", (&b.location_t, &p.location_t, None)),
+        (
+            "energy intensity (value added)",
+            (&b.tce_per_10k_cny, &p.tce_per_10k_cny, None),
+        ),
+        (
+            "energy intensity (output)",
+            (&b.tce_per_output, &p.tce_per_output, None),
+        ),
+        (
+            "carbon intensity (value added)",
+            (&b.tco2_per_10k_cny, &p.tco2_per_10k_cny, None),
+        ),
+        (
+            "electricity cost at the tariff",
+            (&b.cost, &p.cost, Some(&c.cost_per_yr_pct)),
+        ),
+        (
+            "green electricity share",
+            (&b.green_share, &p.green_share, Some(&c.green_share_points)),
+        ),
+        (
+            "emissions, location-based",
+            (&b.location_t, &p.location_t, None),
+        ),
         ("emissions, market-based", (&b.market_t, &p.market_t, None)),
         (
             "location-based, annualised",
-            (&b.location_t_per_yr, &p.location_t_per_yr, Some(&c.location_t_per_yr)),
+            (
+                &b.location_t_per_yr,
+                &p.location_t_per_yr,
+                Some(&c.location_t_per_yr),
+            ),
         ),
         (
             "market-based, annualised",
-            (&b.market_t_per_yr, &p.market_t_per_yr, Some(&c.market_t_per_yr)),
+            (
+                &b.market_t_per_yr,
+                &p.market_t_per_yr,
+                Some(&c.market_t_per_yr),
+            ),
         ),
     ]
 }
 
 fn cell(f: &Figure, decimals: u8) -> Cell {
-    f.value.map_or(Cell::Empty, |value| Cell::Number { value, decimals })
+    f.value
+        .map_or(Cell::Empty, |value| Cell::Number { value, decimals })
 }
 
 fn text_of(f: Option<&Figure>) -> Cell {
@@ -1025,7 +1130,10 @@ impl ToTabular for OutcomesDoc {
                 ("region".into(), self.parameters.region.clone()),
                 (
                     "inputs".into(),
-                    self.parameters.inputs.clone().unwrap_or_else(|| "none".into()),
+                    self.parameters
+                        .inputs
+                        .clone()
+                        .unwrap_or_else(|| "none".into()),
                 ),
                 ("tariff".into(), self.parameters.tariff.clone()),
                 (

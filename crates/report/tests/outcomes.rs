@@ -75,17 +75,29 @@ fn cost(kwh: f64) -> Result<Cost, String> {
 
 fn close(v: Option<f64>, want: f64) {
     let v = v.expect("a value");
-    assert!((v - want).abs() < 1e-6 * want.abs().max(1.0), "{v} != {want}");
+    assert!(
+        (v - want).abs() < 1e-6 * want.abs().max(1.0),
+        "{v} != {want}"
+    );
 }
 
 #[test]
 fn a_small_park_against_its_baseline() {
     // e-1: 100 kWh/h in the baseline (2 400 kWh), 80 kWh/h in the period (1 920 kWh), of which
     // 480 kWh green-power purchase. e-2: 50 kWh/h in both (1 200 kWh).
-    let (b1, p1) = (figures("e-1", T0, 100, 0), figures("e-1", T0 + DAY, 80, 480_000));
+    let (b1, p1) = (
+        figures("e-1", T0, 100, 0),
+        figures("e-1", T0 + DAY, 80, 480_000),
+    );
     let (b2, p2) = (figures("e-2", T0, 50, 0), figures("e-2", T0 + DAY, 50, 0));
-    let e1_econ = [econ(T0, 100_000.0, 10, "t"), econ(T0 + DAY, 100_000.0, 10, "t")];
-    let e2_econ = [econ(T0, 50_000.0, 400, "units"), econ(T0 + DAY, 50_000.0, 400, "units")];
+    let e1_econ = [
+        econ(T0, 100_000.0, 10, "t"),
+        econ(T0 + DAY, 100_000.0, 10, "t"),
+    ];
+    let e2_econ = [
+        econ(T0, 50_000.0, 400, "units"),
+        econ(T0 + DAY, 50_000.0, 400, "units"),
+    ];
     let list = [
         EnterprisePeriods {
             enterprise: "e-1".into(),
@@ -155,7 +167,10 @@ fn a_small_park_against_its_baseline() {
     // efficiency change 3 600 / 3 120 − 1 = +15.384615 %.
     close(park.baseline.tce.value, 0.44244);
     close(park.period.tce.value, 0.383448);
-    close(park.change.value_added_per_tce_pct.value, 3_600.0 / 3_120.0 * 100.0 - 100.0);
+    close(
+        park.change.value_added_per_tce_pct.value,
+        3_600.0 / 3_120.0 * 100.0 - 100.0,
+    );
     // Green share 480 ÷ 3 120 = 15.384615 %.
     close(park.period.green_share.value, 480.0 / 3_120.0 * 100.0);
     // Location-based: (1.2 + 0.6) × 365.25 = 657.45 → (0.96 + 0.6) × 365.25 = 569.79 t/yr.
@@ -163,13 +178,24 @@ fn a_small_park_against_its_baseline() {
     // Outputs in t and units do not add up: absent, with the reason.
     assert_eq!(park.period.output_per_tce.value, None);
     assert!(
-        park.period.output_per_tce.absent.as_deref().unwrap().contains("t and units"),
+        park.period
+            .output_per_tce
+            .absent
+            .as_deref()
+            .unwrap()
+            .contains("t and units"),
         "{:?}",
         park.period.output_per_tce.absent
     );
     // Followed advice: not measurable, said so.
     assert_eq!(park.change.followed_advice_t_per_yr.value, None);
-    assert!(park.change.followed_advice_t_per_yr.absent.as_deref().unwrap().starts_with("not measurable"));
+    assert!(park
+        .change
+        .followed_advice_t_per_yr
+        .absent
+        .as_deref()
+        .unwrap()
+        .starts_with("not measurable"));
 }
 
 #[test]
@@ -198,7 +224,13 @@ fn missing_value_added_makes_efficiency_absent_not_zero() {
     let e = &each[0];
     assert!(e.baseline.value_added_per_tce.value.is_some());
     assert_eq!(e.period.value_added_per_tce.value, None);
-    assert!(e.period.value_added.absent.as_deref().unwrap().contains("no value added or output"));
+    assert!(e
+        .period
+        .value_added
+        .absent
+        .as_deref()
+        .unwrap()
+        .contains("no value added or output"));
     assert_eq!(e.change.value_added_per_tce_pct.value, None);
     assert_eq!(e.period.cost.value, None);
     assert_eq!(e.period.cost.absent.as_deref(), Some("no tariff"));

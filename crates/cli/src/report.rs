@@ -194,12 +194,11 @@ fn outcomes(a: &ReportArgs, store: &AnyStore, verifier: &NoteVerifier) -> Result
         bail!("outcomes need --from, --to, --baseline-from and --baseline-to");
     };
     let tariff = a.tariff.as_ref().map(std::fs::read_to_string).transpose();
-    let (p, b) = (
+    let [p, b] = [
         (f, t, "--from", "--to"),
         (bf, bt, "--baseline-from", "--baseline-to"),
-    );
-    let [p, b] = [p, b]
-        .map(|(f, t, of, ot)| Ok::<_, anyhow::Error>((bound(of, f, false)?, bound(ot, t, true)?)));
+    ]
+    .map(|(f, t, of, ot)| Ok::<_, anyhow::Error>((bound(of, f, false)?, bound(ot, t, true)?)));
     let tariff = tariff.context("reading --tariff")?;
     let mut req = tanji_report::OutcomesRequest::new(p?, b?, tariff.as_deref(), a.equal_value)?;
     (req.factors, req.region, req.inputs) = (a.factors.clone(), a.region.clone(), a.inputs.clone());
@@ -236,7 +235,6 @@ pub fn run(a: ReportArgs) -> Result<ExitCode> {
     write(&a.out, &render(&doc, a.format)?)
 }
 
-/// Writes `text` to `out` (saying so on stderr) or stdout.
 fn write(out: &Option<PathBuf>, text: &str) -> Result<ExitCode> {
     match out {
         Some(p) => {

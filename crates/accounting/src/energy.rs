@@ -487,7 +487,7 @@ mod tests {
         // PV not counted. Σ = 27 515.68724 kgce
         assert_eq!(e.lines.len(), 7);
         assert!(e.not_converted.is_empty(), "{:?}", e.not_converted);
-        close(e.kgce, 27_515.68724);
+        close(e.kgce, 27_515.687_24);
         close(e.tce, 27.51568724);
     }
 

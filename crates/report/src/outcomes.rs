@@ -385,6 +385,9 @@ impl Sums {
     }
 }
 
+/// Value added (CNY) and output of a period, or why each is absent.
+type Economics = (Result<f64, String>, Result<Output, String>);
+
 /// Value added (CNY) and output of `[start, end)` from an enterprise's period entries: the
 /// entries inside the period must tile it exactly (no gap, no overlap).
 fn economics(
@@ -669,8 +672,7 @@ pub fn compare(
         return Err("the period and the baseline must each be non-empty".into());
     }
     let mut park = (Sums::default(), Sums::default());
-    let mut park_econ: (Vec<(Result<f64, String>, Result<Output, String>)>, Vec<_>) =
-        (Vec::new(), Vec::new());
+    let mut park_econ: (Vec<Economics>, Vec<Economics>) = (Vec::new(), Vec::new());
     let mut out = Vec::new();
     for e in enterprises {
         let mut own = (Sums::default(), Sums::default());
@@ -746,9 +748,7 @@ fn named(
     )
 }
 
-fn park_sum(
-    parts: &[(Result<f64, String>, Result<Output, String>)],
-) -> (Result<f64, String>, Result<Output, String>) {
+fn park_sum(parts: &[Economics]) -> (Result<f64, String>, Result<Output, String>) {
     if parts.is_empty() {
         let why = "the park has no enterprise".to_owned();
         return (Err(why.clone()), Err(why));

@@ -22,6 +22,7 @@
 
 pub mod cbam;
 mod compute;
+pub mod energy;
 pub mod factor;
 pub mod fuels;
 pub mod gaps;

@@ -20,6 +20,8 @@ pub enum Format {
     Csv,
     /// A readable, self-contained page.
     Html,
+    /// Plain text (outcomes against a baseline only).
+    Text,
 }
 
 #[derive(Debug, Args)]
@@ -61,6 +63,18 @@ pub struct ReportArgs {
     /// emissions of the flagged values (counted as logged); `tanji audit` recomputes them.
     #[arg(long)]
     pub anomalies: bool,
+    /// Park outcomes against a baseline (docs/report.md): its first day, as --from.
+    #[arg(long, requires_all = ["baseline_to", "park", "from"])]
+    pub baseline_from: Option<String>,
+    /// The baseline's last day, as --to.
+    #[arg(long, requires = "baseline_from")]
+    pub baseline_to: Option<String>,
+    /// Outcomes: tariff TOML (as `tanji optimize`'s); default: an illustrative one.
+    #[arg(long, requires = "baseline_from")]
+    pub tariff: Option<PathBuf>,
+    /// Outcomes: electricity's equal value, kgce/kWh; default: equivalent value 0.1229.
+    #[arg(long, requires = "baseline_from")]
+    pub equal_value: Option<f64>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Json)]
     pub format: Format,
@@ -201,11 +215,38 @@ pub fn render(doc: &ReportDoc, format: Format) -> Result<String> {
         Format::Json => format!("{}\n", serde_json::to_string_pretty(doc)?),
         Format::Csv => tanji_report::render_csv(doc),
         Format::Html => tanji_report::render_html(doc),
+        Format::Text => bail!("--format text is for outcomes (--baseline-from/--baseline-to)"),
+    })
+}
+
+/// Park outcomes against a baseline, as `--baseline-from/--baseline-to` ask.
+fn outcomes(a: &ReportArgs, store: &AnyStore, verifier: &NoteVerifier) -> Result<String> {
+    let (Some(f), Some(t), Some(bf), Some(bt)) = (&a.from, &a.to, &a.baseline_from, &a.baseline_to)
+    else {
+        bail!("outcomes need --from, --to, --baseline-from and --baseline-to");
+    };
+    let tariff = a.tariff.as_ref().map(std::fs::read_to_string).transpose();
+    let [p, b] = [
+        (f, t, "--from", "--to"),
+        (bf, bt, "--baseline-from", "--baseline-to"),
+    ]
+    .map(|(f, t, of, ot)| Ok::<_, anyhow::Error>((bound(of, f, false)?, bound(ot, t, true)?)));
+    let tariff = tariff.context("reading --tariff")?;
+    let mut req = tanji_report::OutcomesRequest::new(p?, b?, tariff.as_deref(), a.equal_value)?;
+    (req.factors, req.region, req.inputs) = (a.factors.clone(), a.region.clone(), a.inputs.clone());
+    let doc = tanji_report::outcomes(store, verifier, &req)?;
+    Ok(match a.format {
+        Format::Json => format!("{}\n", serde_json::to_string_pretty(&doc)?),
+        Format::Text => tanji_report::render_outcomes_text(&doc),
+        _ => bail!("outcomes are written as --format json or --format text"),
     })
 }
 
 pub fn run(a: ReportArgs) -> Result<ExitCode> {
     let (store, verifier) = open_store(&a.dir)?;
+    if a.baseline_from.is_some() {
+        return write(&a.out, &outcomes(&a, &store, &verifier)?);
+    }
     let doc = make_from(&store, &verifier, &a)?;
     if doc.has_no_data() {
         let what = doc
@@ -223,8 +264,11 @@ pub fn run(a: ReportArgs) -> Result<ExitCode> {
         eprintln!("warning: no data for {period} ({what}); every figure is zero (--allow-empty)");
     }
     warn_coverage(&doc);
-    let text = render(&doc, a.format)?;
-    match &a.out {
+    write(&a.out, &render(&doc, a.format)?)
+}
+
+fn write(out: &Option<PathBuf>, text: &str) -> Result<ExitCode> {
+    match out {
         Some(p) => {
             std::fs::write(p, text).with_context(|| format!("writing {}", p.display()))?;
             eprintln!("wrote {}", p.display());

@@ -140,16 +140,7 @@ pub fn open_read(dir: &Path) -> Result<Park> {
 pub fn init(dir: &Path, name: &str, origin: Option<&str>, store: Option<&str>) -> Result<ExitCode> {
     let park = Park::create_on(dir, name, origin, store)
         .with_context(|| format!("creating a park in {}", dir.display()))?;
-    println!("created park {name} in {}", dir.display());
-    if let Ok(at @ tanji_store::StoreAt::Postgres { .. }) = tanji_park::store_at(dir) {
-        println!("store:       {at}");
-    }
-    println!("log origin:  {}", park.origin());
-    println!("log key:     {}", park.verifier());
-    println!(
-        "secret key:  {} (keep it private; it signs the log's checkpoints)",
-        dir.join(tanji_park::KEY_FILE).display()
-    );
+    print!("{}", park.created_text(dir, name));
     Ok(ExitCode::SUCCESS)
 }
 

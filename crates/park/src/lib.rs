@@ -606,6 +606,21 @@ impl<S: Store> Park<S> {
         self.limits
     }
 
+    /// What `tanji init` prints about the park it created in `dir` as `name`.
+    pub fn created_text(&self, dir: &Path, name: &str) -> String {
+        let mut out = format!("created park {name} in {}\n", dir.display());
+        if let Ok(at @ tanji_store::StoreAt::Postgres { .. }) = store_at(dir) {
+            out.push_str(&format!("store:       {at}\n"));
+        }
+        out.push_str(&format!(
+            "log origin:  {}\nlog key:     {}\nsecret key:  {} (keep it private; it signs the log's checkpoints)\n",
+            self.origin(),
+            self.verifier(),
+            dir.join(KEY_FILE).display()
+        ));
+        out
+    }
+
     /// Records refused since the park was created: kept one by one or summarised.
     pub fn refused(&self) -> u64 {
         self.seal.refused

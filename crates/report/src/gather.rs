@@ -99,6 +99,30 @@ pub struct EnterpriseInputs {
     /// its Scope 1 lines; `tanji audit` recomputes with them (they are in this publication).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub meters: BTreeMap<String, tanji_accounting::MeterFuel>,
+    /// Value added and output per period, for the outcomes' efficiency and "dual control"
+    /// intensities (added after v1 documents were published: absent = none given).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub periods: Vec<PeriodEconomics>,
+    /// Per meter id: a measured low heating value replacing the GB/T 2589 table coefficient
+    /// in the standard-coal figures.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub lhv: BTreeMap<String, tanji_accounting::energy::MeasuredLhv>,
+}
+
+/// An enterprise's value added and output over `[start, end)`, as its accounts state them.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeriodEconomics {
+    /// Start, Unix seconds UTC.
+    pub start: i64,
+    /// End (exclusive).
+    pub end: i64,
+    /// Value added (增加值), CNY.
+    #[serde(default)]
+    pub value_added_cny: Option<f64>,
+    /// Output over the period.
+    #[serde(default)]
+    pub output: Option<tanji_accounting::Output>,
 }
 
 /// A checked inputs publication.

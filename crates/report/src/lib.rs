@@ -26,6 +26,7 @@ mod build;
 mod doc;
 mod gather;
 mod inputs;
+mod outcomes;
 mod parks;
 mod render;
 mod series;
@@ -38,11 +39,16 @@ pub use doc::{
     InputsDoc, IssueDoc, LeafDoc, LogDoc, MeterDoc, Methods, Parameters, PeriodDoc, Provenance,
     ReportDoc, ScopeDoc, SteamEnthalpyDoc, Totals,
 };
-pub use gather::{EnterpriseInputs, InputsFile, INPUTS_METHOD};
+pub use gather::{EnterpriseInputs, InputsFile, PeriodEconomics, INPUTS_METHOD};
 pub use inputs::{publish_inputs, FuelChoiceError, InputsRefusal};
 pub use parks::{
     park_emissions, parks_emissions, stored_verifier, EnterpriseEmissions, ParkEmissions,
     ParkFigures, ParksEmissions,
+};
+pub use outcomes::{
+    compare, outcomes, render_outcomes_text, Change, Cost, EnterprisePeriods, Figure, OutcomesDoc,
+    OutcomesParameters, OutcomesRequest, PeriodInput, PeriodOutcomes, SubjectOutcomes,
+    LOAD_SHIFT_NOT_MEASURABLE, OUTCOMES_FORMAT, YEAR_S,
 };
 pub use render::{render_csv, render_html};
 pub use series::{interval_factors, site_series, IntervalFactors, SiteSeries};

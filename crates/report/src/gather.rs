@@ -99,6 +99,11 @@ pub struct EnterpriseInputs {
     /// its Scope 1 lines; `tanji audit` recomputes with them (they are in this publication).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub meters: BTreeMap<String, tanji_accounting::MeterFuel>,
+    /// Product carbon footprints: the declaring company, the allocation rule and per product
+    /// its identity and upstream materials with their suppliers' values (added after the
+    /// first inputs documents, which load without it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub footprint: Option<crate::FootprintInputs>,
 }
 
 /// A checked inputs publication.

@@ -24,8 +24,12 @@ mod anomalies;
 mod audit;
 mod build;
 mod doc;
+mod document;
+mod footprint;
 mod gather;
 mod inputs;
+mod inventory;
+mod layout;
 mod render;
 mod series;
 pub mod tabular;
@@ -37,8 +41,19 @@ pub use doc::{
     InputsDoc, IssueDoc, LeafDoc, LogDoc, MeterDoc, Methods, Parameters, PeriodDoc, Provenance,
     ReportDoc, ScopeDoc, SteamEnthalpyDoc, Totals,
 };
+pub use document::{render_document, Document};
+pub use footprint::{
+    footprints, pact, AllocationRule, ElectricityBasis, FootprintDoc, FootprintInputs,
+    MaterialLine, ProductDeclaration, ProductFootprint, UpstreamMaterial, Variants,
+    VariantsPerKg, BATTERY_RULE, FOOTPRINT_FORMAT, PACT_SPEC_VERSION,
+};
 pub use gather::{EnterpriseInputs, InputsFile, INPUTS_METHOD};
 pub use inputs::{publish_inputs, FuelChoiceError, InputsRefusal};
+pub use inventory::{
+    inventory, Boundary, DataQuality, EnterpriseInfo, InventoryDoc, InventoryTotals,
+    IsoCategory, SourceLine, GBT_32150, INVENTORY_FORMAT, ISO_14064_1,
+};
+pub use layout::{tabular_html, tabular_text};
 pub use render::{render_csv, render_html};
 pub use series::{interval_factors, site_series, IntervalFactors, SiteSeries};
 

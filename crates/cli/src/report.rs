@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use tanji_ledger::NoteVerifier;
-use tanji_report::{FixedChoice, ReportDoc, Request, Scope};
+use tanji_report::{Built, Document, FixedChoice, InputsFile, ReportDoc, Request, Scope};
 use tanji_store::{AnyStore, Store as _};
 
 use crate::util;
@@ -20,6 +20,8 @@ pub enum Format {
     Csv,
     /// A readable, self-contained page.
     Html,
+    /// Plain text (the inventory and the footprint declaration).
+    Text,
 }
 
 #[derive(Debug, Args)]
@@ -61,6 +63,11 @@ pub struct ReportArgs {
     /// emissions of the flagged values (counted as logged); `tanji audit` recomputes them.
     #[arg(long)]
     pub anomalies: bool,
+    /// What to write: `report`, the GB/T 32150 GHG `inventory` (with --enterprise), ISO 14067
+    /// product `footprint`s or their `pact` export (JSON; both need --inputs with production
+    /// records and a footprint section).
+    #[arg(long, default_value = "report")]
+    pub document: Document,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Json)]
     pub format: Format,
@@ -122,7 +129,7 @@ pub fn open_store(dir: &Path) -> Result<(AnyStore, NoteVerifier)> {
 }
 
 /// The report a `ReportArgs` asks for, built over a store and the log key.
-pub fn make_from(store: &AnyStore, verifier: &NoteVerifier, a: &ReportArgs) -> Result<ReportDoc> {
+pub fn make_from(store: &AnyStore, verifier: &NoteVerifier, a: &ReportArgs) -> Result<Built> {
     let scope = match (&a.enterprise, a.park) {
         (Some(e), false) => Scope::Enterprise(e.clone()),
         (None, true) => Scope::Park,
@@ -151,7 +158,7 @@ pub fn build(
     verifier: &NoteVerifier,
     req: &Request,
     dir: &Path,
-) -> Result<ReportDoc> {
+) -> Result<Built> {
     let built = tanji_report::build(store, verifier, req)?;
     if let Some(p) = built.problems.first() {
         bail!(
@@ -160,21 +167,36 @@ pub fn build(
             dir.display()
         );
     }
-    Ok(built.doc)
+    Ok(built)
 }
 
 /// Renders a report in `format`.
 pub fn render(doc: &ReportDoc, format: Format) -> Result<String> {
-    Ok(match format {
-        Format::Json => format!("{}\n", serde_json::to_string_pretty(doc)?),
-        Format::Csv => tanji_report::render_csv(doc),
-        Format::Html => tanji_report::render_html(doc),
-    })
+    render_as(doc, None, Document::Report, format)
+}
+
+/// Renders `document` of a report built with `inputs` in `format`.
+pub fn render_as(
+    doc: &ReportDoc,
+    inputs: Option<&InputsFile>,
+    d: Document,
+    f: Format,
+) -> Result<String> {
+    let f = f
+        .to_possible_value()
+        .map_or_else(String::new, |v| v.get_name().to_owned());
+    Ok(tanji_report::render_document(
+        doc,
+        inputs,
+        d,
+        &f,
+        util::now(),
+    )?)
 }
 
 pub fn run(a: ReportArgs) -> Result<ExitCode> {
     let (store, verifier) = open_store(&a.dir)?;
-    let doc = make_from(&store, &verifier, &a)?;
+    let Built { doc, inputs, .. } = make_from(&store, &verifier, &a)?;
     if doc.has_no_data() {
         let what = doc
             .scope
@@ -191,7 +213,7 @@ pub fn run(a: ReportArgs) -> Result<ExitCode> {
         eprintln!("warning: no data for {period} ({what}); every figure is zero (--allow-empty)");
     }
     warn_coverage(&doc);
-    let text = render(&doc, a.format)?;
+    let text = render_as(&doc, inputs.as_ref(), a.document, a.format)?;
     match &a.out {
         Some(p) => {
             std::fs::write(p, text).with_context(|| format!("writing {}", p.display()))?;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::{anyhow, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use tanji_park::{Clock as _, Park, SystemClock};
-use tanji_units::time::{self, rfc3339, DAY_S};
+use tanji_units::time::{self, DAY_S};
 
 /// Now, Unix seconds UTC.
 pub fn now() -> i64 {
@@ -153,43 +153,8 @@ pub fn init(dir: &Path, name: &str, origin: Option<&str>, store: Option<&str>) -
     Ok(ExitCode::SUCCESS)
 }
 
-/// `tanji quarantine`: the kept rows counted, the newest `limit` of them (newest last, read
-/// a page at a time without their raw bytes), and the summaries of those no longer kept.
+/// `tanji quarantine`: the park's quarantine listing ([`Park::quarantine_listing`]).
 pub fn quarantine(dir: &Path, limit: usize) -> Result<ExitCode> {
-    use tanji_store::Store as _;
-    let park = open(dir)?;
-    let store = park.store();
-    let counts = store.quarantine_counts(tanji_store::QuarantineFilter::All)?;
-    println!("{} rejected upload(s) in quarantine", counts.kept);
-    let mut rows = store.quarantine_page(None, limit, None)?;
-    rows.reverse();
-    for q in &rows {
-        println!(
-            "{}  {}  {}  {}",
-            rfc3339(q.received_at),
-            q.source,
-            q.code,
-            q.message
-        );
-    }
-    let summaries = store.quarantine_summaries()?;
-    if !summaries.is_empty() {
-        let n: u64 = summaries.iter().map(|s| s.count).sum();
-        println!(
-            "{n} older rejected upload(s) summarised ({} refused in all):",
-            park.refused()
-        );
-        for s in &summaries {
-            println!(
-                "  {}  {}  {} record(s), {} bytes, {} .. {}",
-                s.source,
-                s.code,
-                s.count,
-                s.bytes,
-                rfc3339(s.first_at),
-                rfc3339(s.last_at)
-            );
-        }
-    }
+    print!("{}", open(dir)?.quarantine_listing(limit)?);
     Ok(ExitCode::SUCCESS)
 }

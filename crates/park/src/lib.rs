@@ -26,6 +26,7 @@ mod history;
 pub mod keys;
 mod lock;
 mod publication;
+mod quarantine;
 mod request;
 mod seal;
 mod state;

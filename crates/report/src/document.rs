@@ -73,8 +73,12 @@ pub fn render_document(
         (Document::Report, "html") => Ok(crate::render_html(doc)),
         (Document::Report, _) => unsupported("json, csv or html"),
         (Document::Inventory, "json") => json(&crate::inventory(doc)?),
-        (Document::Inventory, "text") => Ok(crate::tabular_text(&crate::inventory(doc)?.to_tabular())),
-        (Document::Inventory, "html") => Ok(crate::tabular_html(&crate::inventory(doc)?.to_tabular())),
+        (Document::Inventory, "text") => {
+            Ok(crate::tabular_text(&crate::inventory(doc)?.to_tabular()))
+        }
+        (Document::Inventory, "html") => {
+            Ok(crate::tabular_html(&crate::inventory(doc)?.to_tabular()))
+        }
         (Document::Footprint, "json") => json(&footprints()?),
         (Document::Footprint, "text") => Ok(crate::tabular_text(&footprints()?.to_tabular())),
         (Document::Footprint, "html") => Ok(crate::tabular_html(&footprints()?.to_tabular())),

@@ -270,7 +270,9 @@ fn physical(products: &Value) -> Vec<Physical> {
                 wh: int(el, &["wh"]),
                 location_g: int(el, &["precise_g"]),
                 battery_g: if direct_link {
-                    el["actual_g"].as_i64().unwrap_or_else(|| int(el, &["default_g"]))
+                    el["actual_g"]
+                        .as_i64()
+                        .unwrap_or_else(|| int(el, &["default_g"]))
                 } else {
                     int(el, &["default_g"])
                 },
@@ -280,7 +282,11 @@ fn physical(products: &Value) -> Vec<Physical> {
 }
 
 fn check_inputs(fi: &FootprintInputs, enterprise: &str) -> Result<(), ReportError> {
-    let at = |what: String| bad(format!("inputs, enterprise {enterprise}, footprint: {what}"));
+    let at = |what: String| {
+        bad(format!(
+            "inputs, enterprise {enterprise}, footprint: {what}"
+        ))
+    };
     let urn = |s: &str| s.len() > 4 && s[..4].eq_ignore_ascii_case("urn:");
     if fi.company_name.trim().is_empty() {
         return Err(at("company_name is empty".into()));
@@ -308,7 +314,10 @@ fn check_inputs(fi: &FootprintInputs, enterprise: &str) -> Result<(), ReportErro
             return Err(at(format!("product {id}: name and cpc must not be empty")));
         }
         for m in &p.materials {
-            for (what, v) in [("kg_per_t", m.kg_per_t), ("kg_co2e_per_kg", m.kg_co2e_per_kg)] {
+            for (what, v) in [
+                ("kg_per_t", m.kg_per_t),
+                ("kg_co2e_per_kg", m.kg_co2e_per_kg),
+            ] {
                 if !v.is_finite() || v < 0.0 {
                     return Err(at(format!(
                         "product {id}, material {}: {what} {v} must be a finite number ≥ 0",

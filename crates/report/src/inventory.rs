@@ -19,7 +19,8 @@ use crate::{ReportDoc, ReportError};
 pub const INVENTORY_FORMAT: &str = "tanji-inventory/v1";
 
 /// The standard whose report template the inventory follows.
-pub const GBT_32150: &str = "GB/T 32150-2015 工业企业温室气体排放核算和报告通则 (General guideline of \
+pub const GBT_32150: &str =
+    "GB/T 32150-2015 工业企业温室气体排放核算和报告通则 (General guideline of \
 greenhouse gas emissions accounting and reporting for industrial enterprises), report template \
 of its Appendix";
 
@@ -204,7 +205,11 @@ pub fn inventory(doc: &ReportDoc) -> Result<InventoryDoc, ReportError> {
                 "{} ({}){}",
                 text(l, "source"),
                 text(l, "table"),
-                if verified { "" } else { "; not confirmed against the table" }
+                if verified {
+                    ""
+                } else {
+                    "; not confirmed against the table"
+                }
             ),
             emissions_g: if l["biogenic"].as_bool().unwrap_or(false) {
                 0
@@ -434,12 +439,17 @@ impl ToTabular for InventoryDoc {
             value: g as f64 / 1e6,
             decimals: 3,
         };
-        let opt = |x: Option<f64>, d: u8| x.map_or(Cell::Empty, |value| Cell::Number { value, decimals: d });
+        let opt = |x: Option<f64>, d: u8| {
+            x.map_or(Cell::Empty, |value| Cell::Number { value, decimals: d })
+        };
         let e = &self.enterprise;
         let summary = vec![
             ("Enterprise 企业".into(), e.enterprise.clone()),
             ("Park 园区".into(), e.park.clone()),
-            ("Period 核算期".into(), format!("{} – {}", e.period_start, e.period_end)),
+            (
+                "Period 核算期".into(),
+                format!("{} – {}", e.period_start, e.period_end),
+            ),
             ("Standard 标准".into(), self.standard.clone()),
             ("Categories".into(), self.categories_standard.clone()),
             (
@@ -454,7 +464,12 @@ impl ToTabular for InventoryDoc {
         let boundary = Table {
             title: "2 Boundary 核算边界".into(),
             columns: vec![Column::text("Meter (carrier, scope)")],
-            rows: self.boundary.meters.iter().map(|m| vec![Cell::Text(m.clone())]).collect(),
+            rows: self
+                .boundary
+                .meters
+                .iter()
+                .map(|m| vec![Cell::Text(m.clone())])
+                .collect(),
             notes: std::iter::once(self.boundary.description.clone())
                 .chain(self.boundary.not_quantified.clone())
                 .collect(),
@@ -496,12 +511,21 @@ impl ToTabular for InventoryDoc {
         let x = &self.totals;
         let totals = Table {
             title: "5 Emissions by type 排放量".into(),
-            columns: vec![Column::text("Type"), Column::with_unit("Emissions", "t CO2")],
+            columns: vec![
+                Column::text("Type"),
+                Column::with_unit("Emissions", "t CO2"),
+            ],
             rows: [
                 ("Fuel combustion 化石燃料燃烧", x.fuel_combustion_g),
                 ("Process 工业生产过程", x.process_g),
-                ("Purchased electricity, location-based 净购入电力", x.electricity_location_g),
-                ("Purchased electricity, market-based", x.electricity_market_g),
+                (
+                    "Purchased electricity, location-based 净购入电力",
+                    x.electricity_location_g,
+                ),
+                (
+                    "Purchased electricity, market-based",
+                    x.electricity_market_g,
+                ),
                 ("Purchased heat and steam 净购入热力", x.heat_g),
                 ("Total, location-based 合计", x.total_location_g),
                 ("Total, market-based", x.total_market_g),
@@ -539,8 +563,14 @@ impl ToTabular for InventoryDoc {
             title: "6-7 Data quality and uncertainty 数据质量管理和不确定性".into(),
             columns: vec![Column::text("Item"), Column::text("Value")],
             rows: vec![
-                vec![Cell::Text("interval values".into()), Cell::Int(q.values as i64)],
-                vec![Cell::Text("filled values".into()), Cell::Int(q.filled_values as i64)],
+                vec![
+                    Cell::Text("interval values".into()),
+                    Cell::Int(q.values as i64),
+                ],
+                vec![
+                    Cell::Text("filled values".into()),
+                    Cell::Int(q.filled_values as i64),
+                ],
                 vec![
                     Cell::Text("grid intervals without an hourly factor".into()),
                     Cell::Int(q.intervals_without_factor as i64),
@@ -549,7 +579,10 @@ impl ToTabular for InventoryDoc {
                     Cell::Text("fuel lines not confirmed against their table".into()),
                     Cell::Text(q.unverified_fuel_lines.join(", ")),
                 ],
-                vec![Cell::Text("uncertainty".into()), Cell::Text(self.uncertainty.clone())],
+                vec![
+                    Cell::Text("uncertainty".into()),
+                    Cell::Text(self.uncertainty.clone()),
+                ],
             ],
             notes: std::iter::once(q.management.clone())
                 .chain(q.issues.clone())

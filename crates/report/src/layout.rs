@@ -24,7 +24,12 @@ pub fn tabular_text(t: &Tabular) -> String {
         let _ = writeln!(out, "{k}: {v}");
     }
     for table in &t.tables {
-        let _ = write!(out, "\n{}\n{}\n", table.title, "-".repeat(table.title.chars().count()));
+        let _ = write!(
+            out,
+            "\n{}\n{}\n",
+            table.title,
+            "-".repeat(table.title.chars().count())
+        );
         let header: Vec<String> = table.columns.iter().map(|c| c.header()).collect();
         let _ = writeln!(out, "{}", header.join(" | "));
         for row in &table.rows {

@@ -44,14 +44,14 @@ pub use doc::{
 pub use document::{render_document, Document};
 pub use footprint::{
     footprints, pact, AllocationRule, ElectricityBasis, FootprintDoc, FootprintInputs,
-    MaterialLine, ProductDeclaration, ProductFootprint, UpstreamMaterial, Variants,
-    VariantsPerKg, BATTERY_RULE, FOOTPRINT_FORMAT, PACT_SPEC_VERSION,
+    MaterialLine, ProductDeclaration, ProductFootprint, UpstreamMaterial, Variants, VariantsPerKg,
+    BATTERY_RULE, FOOTPRINT_FORMAT, PACT_SPEC_VERSION,
 };
 pub use gather::{EnterpriseInputs, InputsFile, INPUTS_METHOD};
 pub use inputs::{publish_inputs, FuelChoiceError, InputsRefusal};
 pub use inventory::{
-    inventory, Boundary, DataQuality, EnterpriseInfo, InventoryDoc, InventoryTotals,
-    IsoCategory, SourceLine, GBT_32150, INVENTORY_FORMAT, ISO_14064_1,
+    inventory, Boundary, DataQuality, EnterpriseInfo, InventoryDoc, InventoryTotals, IsoCategory,
+    SourceLine, GBT_32150, INVENTORY_FORMAT, ISO_14064_1,
 };
 pub use layout::{tabular_html, tabular_text};
 pub use render::{render_csv, render_html};

@@ -79,7 +79,9 @@ fn inputs(allocation: &str) -> InputsFile {
 #[test]
 fn two_products_by_mass_with_an_upstream_material() {
     let f = footprints(&report(), &inputs("physical")).unwrap();
-    let [a, b] = f.products.as_slice() else { panic!("two products") };
+    let [a, b] = f.products.as_slice() else {
+        panic!("two products")
+    };
     // A: direct 600,000 g; electricity 2 MWh: location 1,000,000 g (the products section's
     // hourly figure), market 6,000,000 × 2/10 = 1,200,000 g, battery rule 2,000 kWh × 581 =
     // 1,162,000 g; upstream 2 t × 500 kg/t = 1,000 kg × 8 kg/kg = 8,000,000 g.
@@ -111,7 +113,9 @@ fn two_products_by_mass_with_an_upstream_material() {
 #[test]
 fn the_economic_rule_shares_by_production_value() {
     let f = footprints(&report(), &inputs("economic")).unwrap();
-    let [a, b] = f.products.as_slice() else { panic!("two products") };
+    let [a, b] = f.products.as_slice() else {
+        panic!("two products")
+    };
     // Values: A 2 t × 20,000 = 40,000; B 8 t × 2,500 = 20,000; shares 2/3 and 1/3.
     assert!((a.economic_share.unwrap() - 2.0 / 3.0).abs() < 1e-12);
     // A: direct 3,000,000 × 2/3 = 2,000,000; electricity 10,000,000 Wh × 2/3 = 6,666,667 Wh;
@@ -132,19 +136,37 @@ fn the_economic_rule_shares_by_production_value() {
 #[test]
 fn missing_declarations_and_prices_are_named() {
     let mut i = inputs("economic");
-    let fp = i.enterprises.get_mut("e-1").unwrap().footprint.as_mut().unwrap();
+    let fp = i
+        .enterprises
+        .get_mut("e-1")
+        .unwrap()
+        .footprint
+        .as_mut()
+        .unwrap();
     fp.products.get_mut("B").unwrap().price_per_t = None;
     let e = footprints(&report(), &i).unwrap_err().to_string();
     assert!(e.contains("needs price_per_t for product \"B\""), "{e}");
     let mut i = inputs("physical");
-    let fp = i.enterprises.get_mut("e-1").unwrap().footprint.as_mut().unwrap();
+    let fp = i
+        .enterprises
+        .get_mut("e-1")
+        .unwrap()
+        .footprint
+        .as_mut()
+        .unwrap();
     fp.products.remove("A");
     let e = footprints(&report(), &i).unwrap_err().to_string();
-    assert!(e.contains("product \"A\" was produced in the period but has no declaration"), "{e}");
-    let e = footprints(&report(), &InputsFile {
-        enterprises: Default::default(),
-        ..inputs("physical")
-    })
+    assert!(
+        e.contains("product \"A\" was produced in the period but has no declaration"),
+        "{e}"
+    );
+    let e = footprints(
+        &report(),
+        &InputsFile {
+            enterprises: Default::default(),
+            ..inputs("physical")
+        },
+    )
     .unwrap_err()
     .to_string();
     assert!(e.contains("no footprint section for enterprise e-1"), "{e}");
@@ -222,7 +244,13 @@ fn the_declaration_states_allocation_boundary_sources_and_the_battery_rule() {
     ] {
         assert!(text.contains(needle), "{needle:?} missing from\n{text}");
     }
-    let html = render_document(&report(), Some(&inputs("physical")), Document::Footprint, "html", 0)
-        .unwrap();
+    let html = render_document(
+        &report(),
+        Some(&inputs("physical")),
+        Document::Footprint,
+        "html",
+        0,
+    )
+    .unwrap();
     assert!(html.contains("<td class=\"n\">4.9000</td>"), "{html}");
 }

@@ -866,7 +866,10 @@ fn the_inventory_and_footprints_come_from_the_report_and_its_inputs() {
     // The source lines add up to the totals.
     let lines: i64 = inv.sources.iter().map(|s| s.emissions_g).sum();
     assert_eq!(lines, inv.totals.total_location_g);
-    assert_eq!(inv.iso_categories[0].emissions_g, Some(g(&["scope1", "fossil_g"])));
+    assert_eq!(
+        inv.iso_categories[0].emissions_g,
+        Some(g(&["scope1", "fossil_g"]))
+    );
     // A park report is refused with what to do.
     let park_doc = build(park.store(), &park.verifier(), &Request::new(Scope::Park))
         .unwrap()
@@ -879,7 +882,10 @@ fn the_inventory_and_footprints_come_from_the_report_and_its_inputs() {
     let direct: i64 = fp.products.iter().map(|p| p.direct_g).sum();
     let location: i64 = fp.products.iter().map(|p| p.electricity_location_g).sum();
     assert_eq!(direct, products["direct_g"].as_i64().unwrap());
-    assert_eq!(location, products["electricity_precise_g"].as_i64().unwrap());
+    assert_eq!(
+        location,
+        products["electricity_precise_g"].as_i64().unwrap()
+    );
     // coil: 30 t × 1,050 kg/t × 2 kg/kg = 63,000 kg = 63,000,000 g upstream.
     assert_eq!(fp.products[0].product, "coil");
     assert_eq!(fp.products[0].upstream_g, 63_000_000);

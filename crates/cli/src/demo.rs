@@ -391,7 +391,7 @@ fn demo_report(park: &Park, dir: &Path) -> Result<(String, PathBuf, PathBuf)> {
     let verifier = park.verifier();
     let build = |scope| report::build(park.store(), &verifier, &Request::new(scope), dir);
     // One park report finds the enterprise (every enterprise's hour-of-day import).
-    let mut all = build(Scope::Park)?;
+    let mut all = build(Scope::Park)?.doc;
     // Among the simulated factories: the gateway's meters have three hours of data.
     all.reports
         .retain(|r| r.enterprise != tanji_gateway::demo::ENTERPRISE);
@@ -402,7 +402,7 @@ fn demo_report(park: &Park, dir: &Path) -> Result<(String, PathBuf, PathBuf)> {
         .to_string();
     let out = dir.join("reports");
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
-    let doc = build(Scope::Enterprise(enterprise.clone()))?;
+    let doc = build(Scope::Enterprise(enterprise.clone()))?.doc;
     let json = out.join(format!("{enterprise}.json"));
     let html = out.join(format!("{enterprise}.html"));
     std::fs::write(&json, report::render(&doc, report::Format::Json)?)

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use tanji_ledger::NoteVerifier;
-use tanji_report::{FixedChoice, ReportDoc, Request, Scope};
+use tanji_report::{Built, Document, FixedChoice, InputsFile, ReportDoc, Request, Scope};
 use tanji_store::AnyStore;
 
 use crate::util;
@@ -20,7 +20,7 @@ pub enum Format {
     Csv,
     /// A readable, self-contained page.
     Html,
-    /// Plain text (outcomes against a baseline only).
+    /// Plain text (outcomes, the inventory and the footprint declaration).
     Text,
 }
 
@@ -75,6 +75,11 @@ pub struct ReportArgs {
     /// Outcomes: electricity's equal value, kgce/kWh; default: equivalent value 0.1229.
     #[arg(long, requires = "baseline_from")]
     pub equal_value: Option<f64>,
+    /// What to write: `report`, the GB/T 32150 GHG `inventory` (with --enterprise), ISO 14067
+    /// product `footprint`s or their `pact` export (JSON; both need --inputs with production
+    /// records and a footprint section).
+    #[arg(long, default_value = "report")]
+    pub document: Document,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Json)]
     pub format: Format,
@@ -132,7 +137,7 @@ pub fn open_store(dir: &Path) -> Result<(AnyStore, NoteVerifier)> {
 }
 
 /// The report a `ReportArgs` asks for, built over a store and the log key.
-pub fn make_from(store: &AnyStore, verifier: &NoteVerifier, a: &ReportArgs) -> Result<ReportDoc> {
+pub fn make_from(store: &AnyStore, verifier: &NoteVerifier, a: &ReportArgs) -> Result<Built> {
     let scope = match (&a.enterprise, a.park) {
         (Some(e), false) => Scope::Enterprise(e.clone()),
         (None, true) => Scope::Park,
@@ -161,7 +166,7 @@ pub fn build(
     verifier: &NoteVerifier,
     req: &Request,
     dir: &Path,
-) -> Result<ReportDoc> {
+) -> Result<Built> {
     let built = tanji_report::build(store, verifier, req)?;
     if let Some(p) = built.problems.first() {
         bail!(
@@ -170,7 +175,7 @@ pub fn build(
             dir.display()
         );
     }
-    Ok(built.doc)
+    Ok(built)
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -211,12 +216,26 @@ pub fn parks(c: ParksCommand) -> Result<ExitCode> {
 
 /// Renders a report in `format`.
 pub fn render(doc: &ReportDoc, format: Format) -> Result<String> {
-    Ok(match format {
-        Format::Json => format!("{}\n", serde_json::to_string_pretty(doc)?),
-        Format::Csv => tanji_report::render_csv(doc),
-        Format::Html => tanji_report::render_html(doc),
-        Format::Text => bail!("--format text is for outcomes (--baseline-from/--baseline-to)"),
-    })
+    render_as(doc, None, Document::Report, format)
+}
+
+/// Renders `document` of a report built with `inputs` in `format`.
+pub fn render_as(
+    doc: &ReportDoc,
+    inputs: Option<&InputsFile>,
+    d: Document,
+    f: Format,
+) -> Result<String> {
+    let f = f
+        .to_possible_value()
+        .map_or_else(String::new, |v| v.get_name().to_owned());
+    Ok(tanji_report::render_document(
+        doc,
+        inputs,
+        d,
+        &f,
+        util::now(),
+    )?)
 }
 
 /// Park outcomes against a baseline, as `--baseline-from/--baseline-to` ask.
@@ -247,7 +266,7 @@ pub fn run(a: ReportArgs) -> Result<ExitCode> {
     if a.baseline_from.is_some() {
         return write(&a.out, &outcomes(&a, &store, &verifier)?);
     }
-    let doc = make_from(&store, &verifier, &a)?;
+    let Built { doc, inputs, .. } = make_from(&store, &verifier, &a)?;
     if doc.has_no_data() {
         let what = doc
             .scope
@@ -264,7 +283,7 @@ pub fn run(a: ReportArgs) -> Result<ExitCode> {
         eprintln!("warning: no data for {period} ({what}); every figure is zero (--allow-empty)");
     }
     warn_coverage(&doc);
-    write(&a.out, &render(&doc, a.format)?)
+    write(&a.out, &render_as(&doc, inputs.as_ref(), a.document, a.format)?)
 }
 
 fn write(out: &Option<PathBuf>, text: &str) -> Result<ExitCode> {

@@ -26,6 +26,7 @@ mod history;
 pub mod keys;
 mod lock;
 mod publication;
+mod quarantine;
 mod request;
 mod seal;
 mod state;
@@ -624,38 +625,6 @@ impl<S: Store> Park<S> {
     /// Records refused since the park was created: kept one by one or summarised.
     pub fn refused(&self) -> u64 {
         self.seal.refused
-    }
-
-    /// The quarantine as `tanji quarantine` prints it: the kept rows counted, the newest
-    /// `limit` of them (newest last, read a page at a time without their raw bytes), then
-    /// the summaries of those no longer kept.
-    pub fn quarantine_listing(&self, limit: usize) -> Result<String, ParkError> {
-        use tanji_units::time::rfc3339;
-        let store = &self.store;
-        let counts = store.quarantine_counts(tanji_store::QuarantineFilter::All)?;
-        let mut out = format!("{} rejected upload(s) in quarantine\n", counts.kept);
-        let mut rows = store.quarantine_page(None, limit, None)?;
-        rows.reverse();
-        for q in &rows {
-            let at = rfc3339(q.received_at);
-            out.push_str(&format!("{at}  {}  {}  {}\n", q.source, q.code, q.message));
-        }
-        let summaries = store.quarantine_summaries()?;
-        if !summaries.is_empty() {
-            let n: u64 = summaries.iter().map(|s| s.count).sum();
-            let refused = self.refused();
-            out.push_str(&format!(
-                "{n} older rejected upload(s) summarised ({refused} refused in all):\n"
-            ));
-            for s in &summaries {
-                let (first, last) = (rfc3339(s.first_at), rfc3339(s.last_at));
-                out.push_str(&format!(
-                    "  {}  {}  {} record(s), {} bytes, {first} .. {last}\n",
-                    s.source, s.code, s.count, s.bytes
-                ));
-            }
-        }
-        Ok(out)
     }
 
     /// The log's origin line.

@@ -133,6 +133,9 @@ pub struct Built {
     pub doc: ReportDoc,
     /// Problems found in the log.
     pub problems: Vec<Finding>,
+    /// The inputs publication's document the report used, if any (its product
+    /// declarations make the footprints).
+    pub inputs: Option<crate::InputsFile>,
 }
 
 /// The signed checkpoint a report is built at.
@@ -489,6 +492,7 @@ impl<S: Store> Builder<'_, S> {
         Ok(Built {
             doc,
             problems: acc.problems,
+            inputs: basis.inputs.as_ref().map(|i| i.file.clone()),
         })
     }
 

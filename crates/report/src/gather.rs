@@ -107,6 +107,11 @@ pub struct EnterpriseInputs {
     /// in the standard-coal figures.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub lhv: BTreeMap<String, tanji_accounting::energy::MeasuredLhv>,
+    /// Product carbon footprints: the declaring company, the allocation rule and per product
+    /// its identity and upstream materials with their suppliers' values (added after the
+    /// first inputs documents, which load without it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub footprint: Option<crate::FootprintInputs>,
 }
 
 /// An enterprise's value added and output over `[start, end)`, as its accounts state them.

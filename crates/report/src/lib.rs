@@ -24,10 +24,14 @@ mod anomalies;
 mod audit;
 mod build;
 mod doc;
+mod document;
+mod footprint;
 mod gather;
 mod inputs;
 mod outcomes;
 mod parks;
+mod inventory;
+mod layout;
 mod render;
 mod series;
 pub mod tabular;
@@ -50,6 +54,17 @@ pub use outcomes::{
     OutcomesParameters, OutcomesRequest, PeriodInput, PeriodOutcomes, SubjectOutcomes,
     LOAD_SHIFT_NOT_MEASURABLE, OUTCOMES_FORMAT, YEAR_S,
 };
+pub use document::{render_document, Document};
+pub use footprint::{
+    footprints, pact, AllocationRule, ElectricityBasis, FootprintDoc, FootprintInputs,
+    MaterialLine, ProductDeclaration, ProductFootprint, UpstreamMaterial, Variants, VariantsPerKg,
+    BATTERY_RULE, FOOTPRINT_FORMAT, PACT_SPEC_VERSION,
+};
+pub use inventory::{
+    inventory, Boundary, DataQuality, EnterpriseInfo, InventoryDoc, InventoryTotals, IsoCategory,
+    SourceLine, GBT_32150, INVENTORY_FORMAT, ISO_14064_1,
+};
+pub use layout::{tabular_html, tabular_text};
 pub use render::{render_csv, render_html};
 pub use series::{interval_factors, site_series, IntervalFactors, SiteSeries};
 

@@ -794,3 +794,101 @@ fn without_the_parameter_no_anomaly_is_listed() {
         .any(|i| i["kind"].as_str().unwrap().starts_with("anomaly_")));
     assert!(subjects(&park, &json).is_empty());
 }
+
+/// The GB/T 32150 inventory of a real report carries the report's own totals, and the
+/// footprints of two products made from its inputs publication (with a footprint section)
+/// share exactly the enterprise's allocated emissions; the report with that inputs document
+/// still audits OK.
+#[test]
+fn the_inventory_and_footprints_come_from_the_report_and_its_inputs() {
+    let (_dir, mut park) = park();
+    let inputs = serde_json::json!({
+        "enterprises": {"e-0001": {
+            "products": {
+                "production": [
+                    {"product": "coil", "cn_code": "7208 51 20", "kg": 30_000, "start": START, "end": START + 3 * DAY},
+                    {"product": "sheet", "cn_code": "7209 16 90", "kg": 10_000, "start": START, "end": START + 3 * DAY}
+                ],
+                "country_default": {"value": 581.0, "source": "illustrative country average for the test, gCO2/kWh"}
+            },
+            "footprint": {
+                "company_name": "Test Steel", "company_ids": ["urn:test:company:1"], "country": "CN",
+                "products": {
+                    "coil": {"name": "Coil", "description": "hot-rolled coil", "cpc": "41231", "ids": ["urn:test:coil"],
+                             "materials": [{"material": "slab", "supplier": "S", "kg_per_t": 1_050.0, "kg_co2e_per_kg": 2.0, "source": "S declaration 2026"}]},
+                    "sheet": {"name": "Sheet", "description": "cold-rolled sheet", "cpc": "41232", "ids": ["urn:test:sheet"]}
+                }
+            }
+        }}
+    });
+    park.publish(&PublicationRequest {
+        name: "fp".into(),
+        method: tanji_report::INPUTS_METHOD.into(),
+        content: serde_json::to_vec(&inputs).unwrap(),
+        regions: Vec::new(),
+        period: (0, 0),
+        intervals: 0,
+        inputs: Vec::new(),
+        calibrations: Vec::new(),
+        published_at: NOW,
+    })
+    .unwrap();
+    let mut req = Request::new(Scope::Enterprise("e-0001".into()));
+    req.inputs = Some("fp".into());
+    let built = build(park.store(), &park.verifier(), &req).unwrap();
+    let doc = &built.doc;
+    let json = serde_json::to_string_pretty(doc).unwrap();
+    assert!(subjects(&park, &json).is_empty());
+
+    let inv = tanji_report::inventory(doc).unwrap();
+    let fig = &doc.reports[0].figures;
+    let g = |path: &[&str]| {
+        let mut v = fig;
+        for p in path {
+            v = &v[p];
+        }
+        v.as_i64().unwrap()
+    };
+    // Equal to the report's: Scope 1, Scope 2 location (electricity + heat) and market.
+    assert_eq!(inv.totals.fuel_combustion_g, g(&["scope1", "fossil_g"]));
+    assert_eq!(
+        inv.totals.electricity_location_g + inv.totals.heat_g,
+        g(&["scope2_location", "total_g"])
+    );
+    assert_eq!(
+        inv.totals.total_location_g,
+        g(&["scope1", "fossil_g"]) + g(&["scope2_location", "total_g"])
+    );
+    assert_eq!(
+        inv.totals.total_market_g,
+        g(&["scope1", "fossil_g"]) + g(&["scope2_market", "total_g"])
+    );
+    // The source lines add up to the totals.
+    let lines: i64 = inv.sources.iter().map(|s| s.emissions_g).sum();
+    assert_eq!(lines, inv.totals.total_location_g);
+    assert_eq!(
+        inv.iso_categories[0].emissions_g,
+        Some(g(&["scope1", "fossil_g"]))
+    );
+    // A park report is refused with what to do.
+    let park_doc = build(park.store(), &park.verifier(), &Request::new(Scope::Park))
+        .unwrap()
+        .doc;
+    let e = tanji_report::inventory(&park_doc).unwrap_err().to_string();
+    assert!(e.contains("report with --enterprise"), "{e}");
+
+    let fp = tanji_report::footprints(doc, built.inputs.as_ref().unwrap()).unwrap();
+    let products = &doc.reports[0].products.as_ref().unwrap()["totals"];
+    let direct: i64 = fp.products.iter().map(|p| p.direct_g).sum();
+    let location: i64 = fp.products.iter().map(|p| p.electricity_location_g).sum();
+    assert_eq!(direct, products["direct_g"].as_i64().unwrap());
+    assert_eq!(
+        location,
+        products["electricity_precise_g"].as_i64().unwrap()
+    );
+    // coil: 30 t × 1,050 kg/t × 2 kg/kg = 63,000 kg = 63,000,000 g upstream.
+    assert_eq!(fp.products[0].product, "coil");
+    assert_eq!(fp.products[0].upstream_g, 63_000_000);
+    // Mass share 3:1 of the direct emissions (each rounded to the gram).
+    assert!((fp.products[0].direct_g - 3 * fp.products[1].direct_g).abs() <= 3);
+}

@@ -300,6 +300,14 @@ pub fn routes(r: ApiRouter) -> ApiRouter {
         get(enterprise_report).layer(ext.clone()),
     )
     .route(
+        e("/api/v1/enterprises/{enterprise}/inventory", "The enterprise's GHG inventory in the GB/T 32150-2015 report layout with ISO 14064-1 categories, from its report; query format=json|text|html, from, to, inputs (an inputs publication: process emissions, market-based instruments)", "/api/v1/enterprises/{enterprise}/inventory?format=html"),
+        get(enterprise_inventory).layer(ext.clone()),
+    )
+    .route(
+        e("/api/v1/enterprises/{enterprise}/footprint", "ISO 14067 product carbon footprints (gate to gate and cradle to gate; location-, market-based and EU Battery Regulation electricity) or their PACT ProductFootprint export; query inputs (required: an inputs publication with production records and a footprint section), format=json|text|html|pact, from, to", "/api/v1/enterprises/{enterprise}/footprint?inputs=NAME&format=pact"),
+        get(enterprise_footprint).layer(ext.clone()),
+    )
+    .route(
         e("/api/v1/enterprises/{enterprise}/optimize", "Load-shift advice (tanji optimize with the default flexible loads and tariff): per interval the factor and the load before and after, totals before and after (energy unchanged, modelled emissions and cost), the advice lines; query day=YYYY-MM-DD (default: the latest whole day of data), days=1..7, objective=emissions|cost|blend, factors=published|forecast (a forecast from the previous days, the plan then also scored on the published factors)", "/api/v1/enterprises/{enterprise}/optimize"),
         get(advice::enterprise_optimize).layer(ext.clone()),
     )
@@ -667,6 +675,74 @@ async fn enterprise_report(
 ) -> Result<Response, ApiError> {
     let r = enterprise_doc(&state, &q, &caller, id.clone(), &rq.period()).await?;
     reports::download(&r, rq.format.as_deref(), &id)
+}
+
+/// Query of the inventory and footprint downloads.
+#[derive(Debug, Deserialize)]
+pub struct DocumentQuery {
+    /// `json` (default), `text` or `html`; for footprints also `pact`.
+    pub format: Option<String>,
+    /// The enterprise inputs publication (`name@vN` or a name).
+    pub inputs: Option<String>,
+    /// Start.
+    pub from: Option<String>,
+    /// End.
+    pub to: Option<String>,
+}
+
+/// The enterprise report a document is made from, built with the inputs asked for.
+async fn document_doc(
+    state: &AppState,
+    q: &Arc<QueryState>,
+    caller: &Caller,
+    id: &str,
+    dq: &DocumentQuery,
+) -> Result<Arc<reports::Report>, ApiError> {
+    check_enterprise(caller, id)?;
+    let pq = PeriodQuery {
+        from: dq.from.clone(),
+        to: dq.to.clone(),
+    };
+    let key = reports::Key::enterprise(id.to_owned(), pq.period()?).with_inputs(dq.inputs.clone());
+    q.reports.get(state, caller, key).await
+}
+
+async fn enterprise_inventory(
+    State(state): State<AppState>,
+    caller: Caller,
+    Extension(q): Shared,
+    Path(id): Path<String>,
+    Query(dq): Query<DocumentQuery>,
+) -> Result<Response, ApiError> {
+    let r = document_doc(&state, &q, &caller, &id, &dq).await?;
+    let name = format!("{id}-inventory");
+    reports::document(
+        &state,
+        &r,
+        tanji_report::Document::Inventory,
+        dq.format.as_deref(),
+        &name,
+    )
+}
+
+async fn enterprise_footprint(
+    State(state): State<AppState>,
+    caller: Caller,
+    Extension(q): Shared,
+    Path(id): Path<String>,
+    Query(dq): Query<DocumentQuery>,
+) -> Result<Response, ApiError> {
+    if dq.inputs.is_none() {
+        return Err(ApiError::bad_request(
+            "footprints need inputs=NAME: an inputs publication with production records and a footprint section",
+        ));
+    }
+    let r = document_doc(&state, &q, &caller, &id, &dq).await?;
+    let (document, format) = match dq.format.as_deref() {
+        Some("pact") => (tanji_report::Document::Pact, None),
+        f => (tanji_report::Document::Footprint, f),
+    };
+    reports::document(&state, &r, document, format, &format!("{id}-footprint"))
 }
 
 async fn park_emissions(

@@ -32,6 +32,8 @@ pub struct Key {
     enterprise: Option<String>,
     /// `[start, end)`; `None`: all data of the scope.
     period: Option<(i64, i64)>,
+    /// The enterprise inputs publication to build with (`name@vN` or a name); `None`: none.
+    inputs: Option<String>,
 }
 
 impl Key {
@@ -40,7 +42,13 @@ impl Key {
         Key {
             enterprise: Some(id),
             period,
+            inputs: None,
         }
+    }
+
+    /// This report built with the enterprise inputs publication `inputs`.
+    pub fn with_inputs(self, inputs: Option<String>) -> Key {
+        Key { inputs, ..self }
     }
 
     /// The park's report.
@@ -48,6 +56,7 @@ impl Key {
         Key {
             enterprise: None,
             period,
+            inputs: None,
         }
     }
 }
@@ -57,6 +66,8 @@ impl Key {
 pub struct Report {
     /// The `tanji-report/v1` document.
     pub doc: ReportDoc,
+    /// The inputs document it was built with, if any.
+    pub inputs: Option<tanji_report::InputsFile>,
     /// Problems found in the log while building (undecodable entries, bad device
     /// signatures): shown as alerts; a report with problems is not offered for download.
     pub problems: Vec<String>,
@@ -243,6 +254,7 @@ async fn build(
         None => Scope::Park,
     });
     req.period = key.period;
+    req.inputs.clone_from(&key.inputs);
     req.checkpoint_size = Some(size);
     let took = state.metrics().report_build_seconds.clone();
     let job = move |store: &tanji_store::AnyStore| {
@@ -251,6 +263,7 @@ async fn build(
             .map(|b| {
                 Arc::new(Report {
                     doc: b.doc,
+                    inputs: b.inputs,
                     problems: b.problems.iter().map(ToString::to_string).collect(),
                     views: Mutex::default(),
                 })
@@ -508,7 +521,38 @@ pub fn issues_view(
 
 /// The report as a download: `json` (as `tanji report` writes it), `csv` or `html`. Refused
 /// when building it found problems in the log, as `tanji report` refuses.
-pub fn download(r: &Report, format: Option<&str>, name: &str) -> Result<Response, ApiError> {
+/// `document` of the report `r` (an enterprise's GHG inventory, product footprints or their
+/// PACT export) in `format` (`json` by default, `text`, `html`), as an attachment.
+pub fn document(
+    state: &AppState,
+    r: &Report,
+    document: tanji_report::Document,
+    format: Option<&str>,
+    name: &str,
+) -> Result<Response, ApiError> {
+    no_problems(r)?;
+    let format = format.unwrap_or("json");
+    let text = tanji_report::render_document(
+        &r.doc,
+        r.inputs.as_ref(),
+        document,
+        format,
+        state.clock().now_s(),
+    )
+    .map_err(|e| match e {
+        ReportError::Request(m) => ApiError::bad_request(m),
+        e => report_error(e),
+    })?;
+    let (mime, ext) = match format {
+        "html" => ("text/html; charset=utf-8", "html"),
+        "text" => ("text/plain; charset=utf-8", "txt"),
+        _ => ("application/json", "json"),
+    };
+    Ok(super::body(mime, text, Some(format!("{name}.{ext}"))))
+}
+
+/// A report with log problems is not offered: it would not pass `tanji audit`.
+fn no_problems(r: &Report) -> Result<(), ApiError> {
     if !r.problems.is_empty() {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -519,6 +563,11 @@ pub fn download(r: &Report, format: Option<&str>, name: &str) -> Result<Response
             ),
         ));
     }
+    Ok(())
+}
+
+pub fn download(r: &Report, format: Option<&str>, name: &str) -> Result<Response, ApiError> {
+    no_problems(r)?;
     let file = |ext: &str| Some(format!("{name}.{ext}"));
     Ok(match format.unwrap_or("json") {
         "json" => super::body(

@@ -5,22 +5,13 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
-use clap::{Args, ValueEnum};
+use clap::Args;
 use tanji_ledger::NoteVerifier;
+pub use tanji_report::Format;
 use tanji_report::{FixedChoice, ReportDoc, Request, Scope};
 use tanji_store::{AnyStore, Store as _};
 
 use crate::util;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    /// The `tanji-report/v1` JSON contract (docs/report.md); what `tanji audit` checks.
-    Json,
-    /// One row per figure: path,value,unit.
-    Csv,
-    /// A readable, self-contained page.
-    Html,
-}
 
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("scope").required(true).args(["enterprise", "park"])))]
@@ -61,8 +52,9 @@ pub struct ReportArgs {
     /// emissions of the flagged values (counted as logged); `tanji audit` recomputes them.
     #[arg(long)]
     pub anomalies: bool,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Json)]
+    /// Output format: json (what `tanji audit` checks), csv, html, xlsx or pdf (xlsx and pdf
+    /// need --out, or stdout not a terminal).
+    #[arg(long, default_value = "json")]
     pub format: Format,
     /// Write to FILE instead of stdout.
     #[arg(long)]
@@ -164,15 +156,18 @@ pub fn build(
 }
 
 /// Renders a report in `format`.
-pub fn render(doc: &ReportDoc, format: Format) -> Result<String> {
-    Ok(match format {
-        Format::Json => format!("{}\n", serde_json::to_string_pretty(doc)?),
-        Format::Csv => tanji_report::render_csv(doc),
-        Format::Html => tanji_report::render_html(doc),
-    })
+pub fn render(doc: &ReportDoc, format: Format) -> Result<Vec<u8>> {
+    Ok(tanji_report::render(doc, format)?)
 }
 
 pub fn run(a: ReportArgs) -> Result<ExitCode> {
+    use std::io::{IsTerminal as _, Write as _};
+    if a.format.is_binary() && a.out.is_none() && std::io::stdout().is_terminal() {
+        bail!(
+            "--format {0} writes a binary file: give --out FILE (or redirect stdout: > report.{0})",
+            a.format.extension()
+        );
+    }
     let (store, verifier) = open_store(&a.dir)?;
     let doc = make_from(&store, &verifier, &a)?;
     if doc.has_no_data() {
@@ -191,13 +186,13 @@ pub fn run(a: ReportArgs) -> Result<ExitCode> {
         eprintln!("warning: no data for {period} ({what}); every figure is zero (--allow-empty)");
     }
     warn_coverage(&doc);
-    let text = render(&doc, a.format)?;
+    let bytes = render(&doc, a.format)?;
     match &a.out {
         Some(p) => {
-            std::fs::write(p, text).with_context(|| format!("writing {}", p.display()))?;
+            std::fs::write(p, bytes).with_context(|| format!("writing {}", p.display()))?;
             eprintln!("wrote {}", p.display());
         }
-        None => print!("{text}"),
+        None => std::io::stdout().write_all(&bytes)?,
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -150,7 +150,10 @@ mod tests {
     #[test]
     fn formats_parse_and_name_their_media_types() {
         assert_eq!("xlsx".parse::<Format>().unwrap(), Format::Xlsx);
-        assert_eq!("pdf".parse::<Format>().unwrap().content_type(), "application/pdf");
+        assert_eq!(
+            "pdf".parse::<Format>().unwrap().content_type(),
+            "application/pdf"
+        );
         let e = "docx".parse::<Format>().unwrap_err().to_string();
         assert!(e.contains("\"docx\"") && e.contains("xlsx"), "{e}");
         assert!(Format::Pdf.is_binary() && !Format::Csv.is_binary());

@@ -104,23 +104,28 @@ fn wrap(face: &Face, s: &str, size: f32, width: f32) -> Vec<String> {
         let mut last_break: Option<(usize, f32)> = None;
         for c in hard.chars() {
             let cw = face.glyph(c).1 * size;
-            if w + cw > width && !line.is_empty() {
+            // (A little slack: a column made exactly as wide as a word must hold it.)
+            if w + cw > width + 0.01 && !line.is_empty() {
+                if c.is_whitespace() {
+                    // Break at this space; it is not drawn.
+                    out.push(std::mem::take(&mut line).trim_end().to_string());
+                    w = 0.0;
+                    last_break = None;
+                    continue;
+                }
                 match last_break {
-                    Some((at, bw)) if at < line.len() || c.is_whitespace() => {
+                    Some((at, bw)) if at < line.len() => {
                         let rest = line.split_off(at);
                         out.push(line.trim_end().to_string());
                         line = rest;
                         w -= bw;
                     }
                     _ => {
-                        out.push(std::mem::take(&mut line));
+                        out.push(std::mem::take(&mut line).trim_end().to_string());
                         w = 0.0;
                     }
                 }
                 last_break = None;
-                if c.is_whitespace() && line.is_empty() {
-                    continue;
-                }
             }
             line.push(c);
             w += cw;
@@ -359,8 +364,8 @@ impl<'a> Layout<'a> {
     }
 
     fn table(&mut self, t: &Table) {
-        self.heading(&t.title, 11.0);
         if t.columns.is_empty() {
+            self.heading(&t.title, 11.0);
             return;
         }
         // The largest of these sizes at which the columns' minimum widths fit.
@@ -381,7 +386,10 @@ impl<'a> Layout<'a> {
             .map(|(c, w)| wrap(self.face, &c.header(), size, w - 2.0 * PAD))
             .collect();
         let lh = size * LINE;
-        self.ensure(lh * (header.iter().map(Vec::len).max().unwrap_or(1) + 2) as f32);
+        // The title, the header and two lines of the first row stay together.
+        let header_lines = header.iter().map(Vec::len).max().unwrap_or(1);
+        self.ensure(11.0 * LINE * 2.0 + lh * (header_lines + 2) as f32 + 4.0 * PAD);
+        self.heading(&t.title, 11.0);
         self.header_row(&header, &widths, size);
         if t.rows.is_empty() {
             self.paragraph("(no rows 无数据)", size, GREY, 0.0);
@@ -594,12 +602,18 @@ pub fn render_pdf(t: &Tabular) -> Result<Vec<u8>, ExportError> {
         let footer = format!("{} — page 第 {} / {} 页", t.title, i + 1, pages);
         let w = face.width(&footer, 7.0);
         s.set_fill(Some(fill(GREY)));
-        draw_text(&mut s, &face, (PAGE_W - w) / 2.0, PAGE_H - 22.0, 7.0, &footer);
+        draw_text(
+            &mut s,
+            &face,
+            (PAGE_W - w) / 2.0,
+            PAGE_H - 22.0,
+            7.0,
+            &footer,
+        );
         s.finish();
         page.finish();
     }
-    doc.finish()
-        .map_err(|e| ExportError::Pdf(format!("{e:?}")))
+    doc.finish().map_err(|e| ExportError::Pdf(format!("{e:?}")))
 }
 
 #[cfg(test)]
@@ -623,7 +637,9 @@ mod tests {
         // At 10 pt every CJK character is 1 em = 10 pt wide in Noto Sans CJK.
         assert_eq!(face.width("碳排放", 10.0), 30.0);
         assert_eq!(wrap(&face, "碳排放报告", 10.0, 30.0), ["碳排放", "报告"]);
-        let w = face.width("Scope 2", 10.0);
+        let w = face
+            .width("Scope 2", 10.0)
+            .max(face.width("location", 10.0));
         assert_eq!(
             wrap(&face, "Scope 2 location", 10.0, w + 1.0),
             ["Scope 2", "location"]

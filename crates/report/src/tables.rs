@@ -299,9 +299,9 @@ fn comparison(d: &ReportDoc) -> Table {
             int(c, &["season_g"]),
             int(c, &["timing_g"]),
         ]);
-        let why = at(c, &["reason"]).as_str().unwrap_or(
-            "nothing to compare: no hourly factor covers this period's grid import",
-        );
+        let why = at(c, &["reason"])
+            .as_str()
+            .unwrap_or("nothing to compare: no hourly factor covers this period's grid import");
         tb.notes.push(format!("{} — why 原因: {why}", e.enterprise));
     }
     if let Some(p) = &d.park_totals {
@@ -629,7 +629,8 @@ fn products(d: &ReportDoc) -> Table {
             ]);
         }
         if let Some(r) = at(p, &["allocation_reason"]).as_str() {
-            tb.notes.push(format!("{}: allocation 分配 — {r}", e.enterprise));
+            tb.notes
+                .push(format!("{}: allocation 分配 — {r}", e.enterprise));
         }
         for n in at(p, &["notes"]).as_array().map_or(&[][..], Vec::as_slice) {
             if let Some(n) = n.as_str() {
@@ -696,12 +697,18 @@ fn provenance(d: &ReportDoc) -> Vec<(String, String)> {
     let count = |k: &str| p.leaves.iter().filter(|l| l.kind == k).count();
     let mut v = vec![
         ("Log 账本".into(), p.log.origin.clone()),
-        ("Log verifier key 账本公钥".into(), p.log.verifier_key.clone()),
+        (
+            "Log verifier key 账本公钥".into(),
+            p.log.verifier_key.clone(),
+        ),
         (
             "Checkpoint 检查点".into(),
             format!("size {} · root {}", p.checkpoint.size, p.checkpoint.root),
         ),
-        ("Checkpoint note 签名检查点".into(), p.checkpoint.note.clone()),
+        (
+            "Checkpoint note 签名检查点".into(),
+            p.checkpoint.note.clone(),
+        ),
         (
             "Factor publication 排放因子发布".into(),
             format!(

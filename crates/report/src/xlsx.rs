@@ -88,7 +88,9 @@ impl Styles {
                 .set_border_bottom(rust_xlsxwriter::FormatBorder::Thin),
             label: Format::new().set_bold().set_align(FormatAlign::Top),
             wrap: Format::new().set_text_wrap().set_align(FormatAlign::Top),
-            note: Format::new().set_italic().set_font_color(Color::RGB(0x60_70_80)),
+            note: Format::new()
+                .set_italic()
+                .set_font_color(Color::RGB(0x60_70_80)),
         }
     }
 }
@@ -144,8 +146,7 @@ fn table_sheet(ws: &mut Worksheet, st: &Styles, t: &Table) -> Result<(), ExportE
                 }
                 Cell::Number { value, decimals } => {
                     let f = format_for(&mut formats, *decimals);
-                    ws.write_number_with_format(r, c, *value, &f)
-                        .map_err(err)?;
+                    ws.write_number_with_format(r, c, *value, &f).map_err(err)?;
                 }
                 Cell::Empty => {}
             }
@@ -225,10 +226,10 @@ mod tests {
         assert_eq!(first, "Fixed vs hourly factor 固定因子与动态因");
         // The same title again gets a number and stays within 31 characters.
         let second = sheet_name(long, &mut taken);
-        assert_eq!(second, "Fixed vs hourly factor 固定因子与 (2)");
+        assert_eq!(second, "Fixed vs hourly factor 固定因子 (2)");
         assert_eq!(second.chars().count(), 31);
         assert_eq!(sheet_name("SUMMARY 摘要", &mut taken), "SUMMARY 摘要 (2)");
-        assert_eq!(sheet_name("'History'", &mut taken), "Sheet 5");
+        assert_eq!(sheet_name("'History'", &mut taken), "Sheet 6");
     }
 
     #[test]

@@ -296,7 +296,7 @@ pub fn routes(r: ApiRouter) -> ApiRouter {
         get(enterprise_issues).layer(ext.clone()),
     )
     .route(
-        e("/api/v1/enterprises/{enterprise}/report", "The enterprise's tanji-report/v1 report; query format=json|csv|html, from, to", "/api/v1/enterprises/{enterprise}/report?format=csv"),
+        e("/api/v1/enterprises/{enterprise}/report", "The enterprise's tanji-report/v1 report; query format=json|csv|html|xlsx|pdf, from, to", "/api/v1/enterprises/{enterprise}/report?format=csv"),
         get(enterprise_report).layer(ext.clone()),
     )
     .route(
@@ -328,7 +328,7 @@ pub fn routes(r: ApiRouter) -> ApiRouter {
         get(park_issues).layer(ext.clone()),
     )
     .route(
-        all("/api/v1/park/report", "The park's tanji-report/v1 report; query format=json|csv|html, from, to", "/api/v1/park/report?format=csv"),
+        all("/api/v1/park/report", "The park's tanji-report/v1 report; query format=json|csv|html|xlsx|pdf, from, to", "/api/v1/park/report?format=csv"),
         get(park_report).layer(ext),
     )
 }
@@ -641,7 +641,7 @@ async fn park_anomalies(
 /// Query of the report downloads.
 #[derive(Debug, Deserialize)]
 pub struct ReportQuery {
-    /// `json` (default), `csv` or `html`.
+    /// `json` (default), `csv`, `html`, `xlsx` or `pdf`.
     pub format: Option<String>,
     /// Start.
     pub from: Option<String>,
@@ -666,7 +666,7 @@ async fn enterprise_report(
     Query(rq): Query<ReportQuery>,
 ) -> Result<Response, ApiError> {
     let r = enterprise_doc(&state, &q, &caller, id.clone(), &rq.period()).await?;
-    reports::download(&r, rq.format.as_deref(), &id)
+    reports::download(r, rq.format.as_deref(), &id).await
 }
 
 async fn park_emissions(
@@ -747,12 +747,16 @@ async fn park_report(
 ) -> Result<Response, ApiError> {
     let r = park_doc(&state, &q, &caller, &rq.period()).await?;
     let name = r.doc.scope.park.clone();
-    reports::download(&r, rq.format.as_deref(), &name)
+    reports::download(r, rq.format.as_deref(), &name).await
 }
 
 /// A body with a content type and, for downloads, a file name.
-pub(crate) fn body(content_type: &'static str, text: String, file: Option<String>) -> Response {
-    let mut res = (StatusCode::OK, text).into_response();
+pub(crate) fn body(
+    content_type: &'static str,
+    content: impl Into<axum::body::Body>,
+    file: Option<String>,
+) -> Response {
+    let mut res = (StatusCode::OK, content.into()).into_response();
     res.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     if let Some(f) = file {

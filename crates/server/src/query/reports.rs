@@ -506,9 +506,14 @@ pub fn issues_view(
     Value::Object(m)
 }
 
-/// The report as a download: `json` (as `tanji report` writes it), `csv` or `html`. Refused
-/// when building it found problems in the log, as `tanji report` refuses.
-pub fn download(r: &Report, format: Option<&str>, name: &str) -> Result<Response, ApiError> {
+/// The report as a download: `json` (as `tanji report` writes it), `csv`, `html`, `xlsx` or
+/// `pdf` (the workbook and the PDF carry the JSON's content hash). Refused when building it
+/// found problems in the log, as `tanji report` refuses.
+pub async fn download(
+    r: Arc<Report>,
+    format: Option<&str>,
+    name: &str,
+) -> Result<Response, ApiError> {
     if !r.problems.is_empty() {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -519,31 +524,18 @@ pub fn download(r: &Report, format: Option<&str>, name: &str) -> Result<Response
             ),
         ));
     }
-    let file = |ext: &str| Some(format!("{name}.{ext}"));
-    Ok(match format.unwrap_or("json") {
-        "json" => super::body(
-            "application/json",
-            format!(
-                "{}\n",
-                serde_json::to_string_pretty(&r.doc)
-                    .map_err(|e| ApiError::internal(format!("serializing the report: {e}")))?
-            ),
-            file("json"),
-        ),
-        "csv" => super::body(
-            "text/csv; charset=utf-8",
-            tanji_report::render_csv(&r.doc),
-            file("csv"),
-        ),
-        "html" => super::body(
-            "text/html; charset=utf-8",
-            tanji_report::render_html(&r.doc),
-            file("html"),
-        ),
-        other => {
-            return Err(ApiError::bad_request(format!(
-                "format {other:?}: use json, csv or html"
-            )))
-        }
-    })
+    let format: tanji_report::Format = format
+        .unwrap_or("json")
+        .parse()
+        .map_err(|e: tanji_report::ExportError| ApiError::bad_request(e.to_string()))?;
+    // A workbook or a PDF of a large park takes a while to lay out: off the async threads.
+    let bytes = tokio::task::spawn_blocking(move || tanji_report::render(&r.doc, format))
+        .await
+        .map_err(|e| ApiError::internal(format!("writing the report: {e}")))?
+        .map_err(|e| ApiError::internal(format!("writing the report: {e}")))?;
+    Ok(super::body(
+        format.content_type(),
+        bytes,
+        Some(format!("{name}.{}", format.extension())),
+    ))
 }

@@ -1,11 +1,11 @@
 // One enterprise: load against the grid factor, emissions, fixed vs hourly with the reason,
 // indicators, data issues, meter anomalies and the report download.
 
-import { get, download } from "../api.js";
+import { get } from "../api.js";
 import { draw, COLORS } from "../charts.js";
 import { h, stat, card } from "../dom.js";
 import { t, num, tonnes, pct, mwh } from "../i18n.js";
-import { issuesCard, anomaliesCard, coverageBanner } from "./park.js";
+import { issuesCard, anomaliesCard, coverageBanner, reportCard } from "./park.js";
 
 function chooser(list, current) {
   const sel = h(
@@ -194,20 +194,6 @@ function emissionsCard(em) {
   );
 }
 
-function reportCard(id) {
-  const button = (format) =>
-    h(
-      "button",
-      {
-        type: "button",
-        testid: `report-${format}`,
-        onclick: () => download(`/enterprises/${encodeURIComponent(id)}/report?format=${format}`, `${id}.${format}`),
-      },
-      `${t("download")} ${format.toUpperCase()}`,
-    );
-  return card(t("report"), h("div", { class: "buttons" }, button("json"), button("csv"), button("html")), h("p", { class: "muted small" }, t("report_note")));
-}
-
 /** Renders the enterprise page into `root`; `ctx.args[0]` is the enterprise id. */
 export async function render(root, ctx) {
   const list = await get("/enterprises");
@@ -241,7 +227,7 @@ export async function render(root, ctx) {
       indicatorsCard(ind),
       issuesCard(issues),
       anomaliesCard(anomalies),
-      reportCard(id),
+      reportCard(`/enterprises/${encodeURIComponent(id)}/report`, id),
     ),
   );
   for (const f of later) f();

@@ -1,7 +1,7 @@
 // The park overview: ledger, today's factor curve against the annual mean, emissions by
 // enterprise, green-power share, fixed vs hourly, alerts (data issues and meter anomalies).
 
-import { get, getToken, getCheckpoint } from "../api.js";
+import { get, getToken, getCheckpoint, download } from "../api.js";
 import { draw, COLORS } from "../charts.js";
 import { h, stat, card } from "../dom.js";
 import { t, num, tonnes, pct, mwh } from "../i18n.js";
@@ -186,6 +186,22 @@ export function issuesCard(issues, anomalies = null) {
 
 /** Renders the park overview into `root`. Without a token: the public ledger and where a token
  * comes from. */
+/** The report downloads of `path` (`/park/report`, `/enterprises/E/report`) in every format,
+ * saved as `name.<format>`. The workbook and the PDF carry the JSON's content hash. */
+export function reportCard(path, name) {
+  const button = (format) =>
+    h(
+      "button",
+      { type: "button", testid: `report-${format}`, onclick: () => download(`${path}?format=${format}`, `${name}.${format}`) },
+      `${t("download")} ${t(`format_${format}`)}`,
+    );
+  return card(
+    t("report"),
+    h("div", { class: "buttons" }, ["xlsx", "pdf", "json", "csv", "html"].map(button)),
+    h("p", { class: "muted small" }, t("report_note")),
+  );
+}
+
 export async function render(root) {
   if (!getToken()) {
     const cp = await getCheckpoint();
@@ -301,7 +317,12 @@ export async function render(root) {
       ),
     ),
   );
-  cards.push(summary, card(t("emissions_by_enterprise"), chart, h("div", { class: "scroll" }, table)), issuesCard(issues, anomalies));
+  cards.push(
+    summary,
+    card(t("emissions_by_enterprise"), chart, h("div", { class: "scroll" }, table)),
+    issuesCard(issues, anomalies),
+    reportCard("/park/report", "park"),
+  );
   const banner = coverageBanner(em.factor_coverage);
   later.push(() => {
     const names = em.enterprises.map((r) => r.enterprise);

@@ -5,24 +5,13 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
-use clap::{Args, ValueEnum};
+use clap::Args;
 use tanji_ledger::NoteVerifier;
+pub use tanji_report::Format;
 use tanji_report::{Built, Document, FixedChoice, InputsFile, ReportDoc, Request, Scope};
 use tanji_store::AnyStore;
 
 use crate::util;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    /// The `tanji-report/v1` JSON contract (docs/report.md); what `tanji audit` checks.
-    Json,
-    /// One row per figure: path,value,unit.
-    Csv,
-    /// A readable, self-contained page.
-    Html,
-    /// Plain text (outcomes, the inventory and the footprint declaration).
-    Text,
-}
 
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("scope").required(true).args(["enterprise", "park"])))]
@@ -80,8 +69,9 @@ pub struct ReportArgs {
     /// records and a footprint section).
     #[arg(long, default_value = "report")]
     pub document: Document,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Json)]
+    /// Output format: json (what `tanji audit` checks), csv (the report), html, text, xlsx or
+    /// pdf (xlsx and pdf need --out, or stdout not a terminal).
+    #[arg(long, default_value = "json")]
     pub format: Format,
     /// Write to FILE instead of stdout.
     #[arg(long)]
@@ -215,8 +205,8 @@ pub fn parks(c: ParksCommand) -> Result<ExitCode> {
 }
 
 /// Renders a report in `format`.
-pub fn render(doc: &ReportDoc, format: Format) -> Result<String> {
-    render_as(doc, None, Document::Report, format)
+pub fn render(doc: &ReportDoc, format: Format) -> Result<Vec<u8>> {
+    Ok(tanji_report::render(doc, format)?)
 }
 
 /// Renders `document` of a report built with `inputs` in `format`.
@@ -225,21 +215,18 @@ pub fn render_as(
     inputs: Option<&InputsFile>,
     d: Document,
     f: Format,
-) -> Result<String> {
-    let f = f
-        .to_possible_value()
-        .map_or_else(String::new, |v| v.get_name().to_owned());
+) -> Result<Vec<u8>> {
     Ok(tanji_report::render_document(
         doc,
         inputs,
         d,
-        &f,
+        f,
         util::now(),
     )?)
 }
 
 /// Park outcomes against a baseline, as `--baseline-from/--baseline-to` ask.
-fn outcomes(a: &ReportArgs, store: &AnyStore, verifier: &NoteVerifier) -> Result<String> {
+fn outcomes(a: &ReportArgs, store: &AnyStore, verifier: &NoteVerifier) -> Result<Vec<u8>> {
     let (Some(f), Some(t), Some(bf), Some(bt)) = (&a.from, &a.to, &a.baseline_from, &a.baseline_to)
     else {
         bail!("outcomes need --from, --to, --baseline-from and --baseline-to");
@@ -255,13 +242,19 @@ fn outcomes(a: &ReportArgs, store: &AnyStore, verifier: &NoteVerifier) -> Result
     (req.factors, req.region, req.inputs) = (a.factors.clone(), a.region.clone(), a.inputs.clone());
     let doc = tanji_report::outcomes(store, verifier, &req)?;
     Ok(match a.format {
-        Format::Json => format!("{}\n", serde_json::to_string_pretty(&doc)?),
-        Format::Text => tanji_report::render_outcomes_text(&doc),
-        _ => bail!("outcomes are written as --format json or --format text"),
+        Format::Text => tanji_report::render_outcomes_text(&doc).into_bytes(),
+        f => tanji_report::render_document_as(&doc, f)?,
     })
 }
 
 pub fn run(a: ReportArgs) -> Result<ExitCode> {
+    use std::io::IsTerminal as _;
+    if a.format.is_binary() && a.out.is_none() && std::io::stdout().is_terminal() {
+        bail!(
+            "--format {0} writes a binary file: give --out FILE (or redirect stdout: > report.{0})",
+            a.format.extension()
+        );
+    }
     let (store, verifier) = open_store(&a.dir)?;
     if a.baseline_from.is_some() {
         return write(&a.out, &outcomes(&a, &store, &verifier)?);
@@ -283,16 +276,20 @@ pub fn run(a: ReportArgs) -> Result<ExitCode> {
         eprintln!("warning: no data for {period} ({what}); every figure is zero (--allow-empty)");
     }
     warn_coverage(&doc);
-    write(&a.out, &render_as(&doc, inputs.as_ref(), a.document, a.format)?)
+    write(
+        &a.out,
+        &render_as(&doc, inputs.as_ref(), a.document, a.format)?,
+    )
 }
 
-fn write(out: &Option<PathBuf>, text: &str) -> Result<ExitCode> {
+fn write(out: &Option<PathBuf>, bytes: &[u8]) -> Result<ExitCode> {
+    use std::io::Write as _;
     match out {
         Some(p) => {
-            std::fs::write(p, text).with_context(|| format!("writing {}", p.display()))?;
+            std::fs::write(p, bytes).with_context(|| format!("writing {}", p.display()))?;
             eprintln!("wrote {}", p.display());
         }
-        None => print!("{text}"),
+        None => std::io::stdout().write_all(bytes)?,
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -51,6 +51,44 @@ fn demo_report_formats_and_audit() {
     let csv = tanji(["report", "--dir", d, "--park", "--format", "csv"]).ok();
     assert!(csv.stdout.starts_with("path,value,unit\n"));
     assert!(csv.stdout.contains("park_totals.difference_g,"));
+    // The workbook and the PDF are written to --out; the workbook's Provenance sheet carries
+    // the SHA-256 of the JSON file.
+    let xlsx = tmp.path().join("e1.xlsx");
+    let pdf = tmp.path().join("e1.pdf");
+    for (format, out) in [("xlsx", &xlsx), ("pdf", &pdf)] {
+        tanji([
+            "report",
+            "--dir",
+            d,
+            "--enterprise",
+            "e-0001",
+            "--format",
+            format,
+            "--out",
+            s(out),
+        ])
+        .ok();
+    }
+    assert!(std::fs::read(&pdf).unwrap().starts_with(b"%PDF-"));
+    {
+        use calamine::Reader as _;
+        use sha2::Digest as _;
+        let mut wb: calamine::Xlsx<_> = calamine::open_workbook(&xlsx).unwrap();
+        let names = wb.sheet_names();
+        let prov = wb.worksheet_range(names.last().unwrap()).unwrap();
+        let want = hex::encode(sha2::Sha256::digest(std::fs::read(&json).unwrap()));
+        assert!(
+            prov.rows()
+                .any(|r| r.get(1) == Some(&calamine::Data::String(want.clone()))),
+            "no content hash {want} in {names:?}"
+        );
+    }
+    let refused = tanji(["report", "--dir", d, "--park", "--format", "docx"]).expect_code(2);
+    assert!(
+        refused.stderr.contains("use json, csv, html, xlsx or pdf"),
+        "{}",
+        refused.stderr
+    );
 
     // A fresh report audits OK, with the trusted key.
     let key = tanji(["log", "key", "--dir", d]).ok().stdout;

@@ -1,7 +1,7 @@
 //! Which document is made from a report, and in which format: one function for the CLI and
 //! the API, so both offer the same documents the same way.
 
-use crate::tabular::ToTabular;
+use crate::export::{canonical_json, render_document_as, ExportError, Format};
 use crate::{InputsFile, ReportDoc, ReportError};
 
 /// A document made from a `tanji-report/v1` report.
@@ -36,27 +36,17 @@ impl std::str::FromStr for Document {
     }
 }
 
-fn json(v: &impl serde::Serialize) -> Result<String, ReportError> {
-    serde_json::to_string_pretty(v)
-        .map(|s| s + "\n")
-        .map_err(|e| ReportError::Format(format!("serializing: {e}")))
-}
-
-/// `document` of `doc` in `format` (`json`, `csv` for the report, `text` and `html`); the
-/// footprints need the inputs document the report was built with (`inputs`) and take
-/// `created` (Unix seconds) as the PACT creation time.
+/// `document` of `doc` in `format` (every document in json, text, html, xlsx and pdf; csv for
+/// the report; the PACT export in json only); the footprints need the inputs document the
+/// report was built with (`inputs`) and take `created` (Unix seconds) as the PACT creation
+/// time.
 pub fn render_document(
     doc: &ReportDoc,
     inputs: Option<&InputsFile>,
     document: Document,
-    format: &str,
+    format: Format,
     created: i64,
-) -> Result<String, ReportError> {
-    let unsupported = |ok: &str| {
-        Err(ReportError::Request(format!(
-            "format {format:?} is not offered for this document: use {ok}"
-        )))
-    };
+) -> Result<Vec<u8>, ReportError> {
     let footprints = || {
         let inputs = inputs.ok_or_else(|| {
             ReportError::Request(
@@ -67,25 +57,21 @@ pub fn render_document(
         })?;
         crate::footprints(doc, inputs)
     };
-    match (document, format) {
-        (Document::Report, "json") => json(doc),
-        (Document::Report, "csv") => Ok(crate::render_csv(doc)),
-        (Document::Report, "html") => Ok(crate::render_html(doc)),
-        (Document::Report, _) => unsupported("json, csv or html"),
-        (Document::Inventory, "json") => json(&crate::inventory(doc)?),
-        (Document::Inventory, "text") => {
-            Ok(crate::tabular_text(&crate::inventory(doc)?.to_tabular()))
-        }
-        (Document::Inventory, "html") => {
-            Ok(crate::tabular_html(&crate::inventory(doc)?.to_tabular()))
-        }
-        (Document::Footprint, "json") => json(&footprints()?),
-        (Document::Footprint, "text") => Ok(crate::tabular_text(&footprints()?.to_tabular())),
-        (Document::Footprint, "html") => Ok(crate::tabular_html(&footprints()?.to_tabular())),
-        (Document::Inventory | Document::Footprint, _) => unsupported("json, text or html"),
-        (Document::Pact, "json") => json(&serde_json::json!({
+    let export = |e: ExportError| match e {
+        ExportError::UnknownFormat(m) => ReportError::Request(m),
+        e => ReportError::Format(e.to_string()),
+    };
+    match document {
+        Document::Report => crate::render(doc, format).map_err(export),
+        Document::Inventory => render_document_as(&crate::inventory(doc)?, format).map_err(export),
+        Document::Footprint => render_document_as(&footprints()?, format).map_err(export),
+        Document::Pact if format == Format::Json => Ok(canonical_json(&serde_json::json!({
             "data": crate::pact(&footprints()?, created)
-        })),
-        (Document::Pact, _) => unsupported("json"),
+        }))
+        .into_bytes()),
+        Document::Pact => Err(ReportError::Request(format!(
+            "format {:?} is not offered for the PACT export: use json",
+            format.extension()
+        ))),
     }
 }

@@ -7,10 +7,12 @@
 //! contract `tanji-report/v1` (documented field by field in `docs/report.md`) with the figures
 //! and their provenance — log origin and key, the checkpoint used, the factor publication and
 //! every log leaf the figures depend on. [`render_csv`] and [`render_html`] are its readable
-//! forms. [`audit`] takes a report and the park's store and recomputes it: it checks the
-//! checkpoint signature and root, that every listed leaf is in the log with the listed hash,
-//! that no accepted upload of the scope was left out, the factor publication's signature and
-//! content hash, and compares every number, naming each JSON path that differs. With
+//! forms; [`render`] also writes it as an Excel workbook or a PDF with Chinese text, made from
+//! its tables ([`tabular::ToTabular`]) and carrying its [`content_hash`]. [`audit`] takes a
+//! report and the park's store and recomputes it: it checks the checkpoint signature and
+//! root, that every listed leaf is in the log with the listed hash, that no accepted upload of
+//! the scope was left out, the factor publication's signature and content hash, and compares
+//! every number, naming each JSON path that differs. With
 //! [`Request::anomalies`] each meter's series also goes through `tanji_anomaly`, and every
 //! alert is a data issue (`anomaly_<kind>`: meter, span, evidence, and the emissions of the
 //! flagged values as logged), recomputed by the audit like any figure.
@@ -25,16 +27,20 @@ mod audit;
 mod build;
 mod doc;
 mod document;
+mod export;
 mod footprint;
 mod gather;
 mod inputs;
-mod outcomes;
-mod parks;
 mod inventory;
 mod layout;
+mod outcomes;
+mod parks;
+mod pdf;
 mod render;
 mod series;
+mod tables;
 pub mod tabular;
+mod xlsx;
 
 pub use audit::{audit, AuditResult};
 pub use build::{build, Built, FixedChoice, Request, Scope, Source};
@@ -43,30 +49,37 @@ pub use doc::{
     InputsDoc, IssueDoc, LeafDoc, LogDoc, MeterDoc, Methods, Parameters, PeriodDoc, Provenance,
     ReportDoc, ScopeDoc, SteamEnthalpyDoc, Totals,
 };
-pub use gather::{EnterpriseInputs, InputsFile, PeriodEconomics, INPUTS_METHOD};
-pub use inputs::{publish_inputs, FuelChoiceError, InputsRefusal};
-pub use parks::{
-    park_emissions, parks_emissions, stored_verifier, EnterpriseEmissions, ParkEmissions,
-    ParkFigures, ParksEmissions,
-};
-pub use outcomes::{
-    compare, outcomes, render_outcomes_text, Change, Cost, EnterprisePeriods, Figure, OutcomesDoc,
-    OutcomesParameters, OutcomesRequest, PeriodInput, PeriodOutcomes, SubjectOutcomes,
-    LOAD_SHIFT_NOT_MEASURABLE, OUTCOMES_FORMAT, YEAR_S,
-};
 pub use document::{render_document, Document};
+pub use export::{
+    canonical_json, content_hash, render, render_document_as, render_tabular, ExportError, Format,
+    CONTENT_HASH_LABEL,
+};
 pub use footprint::{
     footprints, pact, AllocationRule, ElectricityBasis, FootprintDoc, FootprintInputs,
     MaterialLine, ProductDeclaration, ProductFootprint, UpstreamMaterial, Variants, VariantsPerKg,
     BATTERY_RULE, FOOTPRINT_FORMAT, PACT_SPEC_VERSION,
 };
+pub use gather::{EnterpriseInputs, InputsFile, PeriodEconomics, INPUTS_METHOD};
+pub use inputs::{publish_inputs, FuelChoiceError, InputsRefusal};
 pub use inventory::{
     inventory, Boundary, DataQuality, EnterpriseInfo, InventoryDoc, InventoryTotals, IsoCategory,
     SourceLine, GBT_32150, INVENTORY_FORMAT, ISO_14064_1,
 };
 pub use layout::{tabular_html, tabular_text};
+pub use outcomes::{
+    compare, outcomes, render_outcomes_text, Change, Cost, EnterprisePeriods, Figure, OutcomesDoc,
+    OutcomesParameters, OutcomesRequest, PeriodInput, PeriodOutcomes, SubjectOutcomes,
+    LOAD_SHIFT_NOT_MEASURABLE, OUTCOMES_FORMAT, YEAR_S,
+};
+pub use parks::{
+    park_emissions, parks_emissions, stored_verifier, EnterpriseEmissions, ParkEmissions,
+    ParkFigures, ParksEmissions,
+};
+pub use pdf::render_pdf;
 pub use render::{render_csv, render_html};
 pub use series::{interval_factors, site_series, IntervalFactors, SiteSeries};
+pub use tables::PARK_TOTAL;
+pub use xlsx::{render_xlsx, sheet_name};
 
 /// The contract id every report carries in `format`; bump it on any change to the JSON shape
 /// or to how a report is assembled from the log.

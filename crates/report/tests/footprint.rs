@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use serde_json::{json, Value};
-use tanji_report::{footprints, pact, render_document, Document, InputsFile, ReportDoc};
+use tanji_report::{footprints, pact, render_document, Document, Format, InputsFile, ReportDoc};
 
 /// An enterprise report of 2026-10-01 … 2026-10-04 whose products section shares 3 t of direct
 /// CO2 and 10 MWh of grid electricity (5 t at the hourly factors; market-based 6 t) by mass
@@ -215,11 +215,11 @@ fn the_pact_export_validates_against_the_published_schema() {
         &report(),
         Some(&inputs("physical")),
         Document::Pact,
-        "json",
+        Format::Json,
         created,
     )
     .unwrap();
-    let v: Value = serde_json::from_str(&text).unwrap();
+    let v: Value = serde_json::from_slice(&text).unwrap();
     assert_eq!(v["data"], json!(pfs));
 }
 
@@ -229,9 +229,10 @@ fn the_declaration_states_allocation_boundary_sources_and_the_battery_rule() {
         &report(),
         Some(&inputs("physical")),
         Document::Footprint,
-        "text",
+        Format::Text,
         0,
     )
+    .map(|b| String::from_utf8(b).unwrap())
     .unwrap();
     for needle in [
         "ISO 14067:2018",
@@ -248,9 +249,10 @@ fn the_declaration_states_allocation_boundary_sources_and_the_battery_rule() {
         &report(),
         Some(&inputs("physical")),
         Document::Footprint,
-        "html",
+        Format::Html,
         0,
     )
+    .map(|b| String::from_utf8(b).unwrap())
     .unwrap();
     assert!(html.contains("<td class=\"n\">4.9000</td>"), "{html}");
 }

@@ -892,3 +892,279 @@ fn the_inventory_and_footprints_come_from_the_report_and_its_inputs() {
     // Mass share 3:1 of the direct emissions (each rounded to the gram).
     assert!((fp.products[0].direct_g - 3 * fp.products[1].direct_g).abs() <= 3);
 }
+
+/// A workbook's sheet as rows of cells.
+fn sheet(xlsx: &[u8], name: &str) -> Vec<Vec<calamine::Data>> {
+    use calamine::Reader as _;
+    let mut wb: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(xlsx.to_vec())).unwrap();
+    let range = wb.worksheet_range(name).unwrap();
+    assert_eq!(range.start(), Some((0, 0)), "{name} starts at A1");
+    range.rows().map(<[calamine::Data]>::to_vec).collect()
+}
+
+fn sheet_names(xlsx: &[u8]) -> Vec<String> {
+    use calamine::Reader as _;
+    let wb: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(xlsx.to_vec())).unwrap();
+    wb.sheet_names()
+}
+
+/// The content hash as `sha256sum` of the JSON file `tanji report --format json` writes.
+fn sha256_of_json(doc: &tanji_report::ReportDoc) -> String {
+    use sha2::Digest as _;
+    let json = serde_json::to_string_pretty(doc).unwrap() + "\n";
+    hex::encode(sha2::Sha256::digest(json.as_bytes()))
+}
+
+#[test]
+fn the_park_workbook_read_back_holds_the_json_figures_and_the_content_hash() {
+    use calamine::Data;
+    let (_dir, park) = park();
+    let doc = build(park.store(), &park.verifier(), &Request::new(Scope::Park))
+        .unwrap()
+        .doc;
+    let xlsx = tanji_report::render(&doc, tanji_report::Format::Xlsx).unwrap();
+    let names = sheet_names(&xlsx);
+    assert_eq!(names.first().map(String::as_str), Some("Summary 摘要"));
+    assert_eq!(
+        names.last().map(String::as_str),
+        Some("Provenance 数据溯源")
+    );
+    for n in &names {
+        assert!(n.chars().count() <= 31, "{n}");
+        assert!(!n.contains(['[', ']', ':', '*', '?', '/', '\\']), "{n}");
+    }
+    let v: Value = serde_json::to_value(&doc).unwrap();
+    let num = |d: &Data| match d {
+        Data::Float(f) => Some(*f),
+        Data::Int(i) => Some(*i as f64),
+        _ => None,
+    };
+    // Every numeric cell of the totals tables equals the JSON value it was copied from:
+    // (sheet, header text, JSON path under reports[i], park_totals field).
+    let checks: [(&str, &str, &[&str], Option<&str>); 10] = [
+        (
+            "Totals by scope 按范围汇总",
+            "Scope 1 fossil 范围一 (g CO2)",
+            &["figures", "scope1", "fossil_g"],
+            Some("scope1_g"),
+        ),
+        (
+            "Totals by scope 按范围汇总",
+            "Scope 1 biogenic 生物质 (g CO2)",
+            &["figures", "scope1", "biogenic_g"],
+            None,
+        ),
+        (
+            "Totals by scope 按范围汇总",
+            "Scope 2 location-based 范围二(基于位置) (g CO2)",
+            &["figures", "scope2_location", "total_g"],
+            Some("scope2_location_g"),
+        ),
+        (
+            "Totals by scope 按范围汇总",
+            "Scope 2 market-based 范围二(基于市场) (g CO2)",
+            &["figures", "scope2_market", "total_g"],
+            Some("scope2_market_g"),
+        ),
+        (
+            "Electricity 电力",
+            "Consumed 用电量 (Wh)",
+            &["figures", "indicators", "consumption_wh"],
+            Some("consumption_wh"),
+        ),
+        (
+            "Electricity 电力",
+            "Green share 绿电使用率 (fraction)",
+            &["figures", "indicators", "green_share"],
+            Some("green_share"),
+        ),
+        (
+            "Fixed vs hourly factor 固定因子与动态因子",
+            "At the fixed factor 按固定因子 (g CO2)",
+            &["figures", "comparison", "fixed_g"],
+            Some("fixed_g"),
+        ),
+        (
+            "Fixed vs hourly factor 固定因子与动态因子",
+            "At hourly factors 按动态因子 (g CO2)",
+            &["figures", "comparison", "dynamic_g"],
+            Some("dynamic_g"),
+        ),
+        (
+            "Fixed vs hourly factor 固定因子与动态因子",
+            "Difference fixed − hourly 差值 (g CO2)",
+            &["figures", "comparison", "difference_g"],
+            Some("difference_g"),
+        ),
+        (
+            "Fixed vs hourly factor 固定因子与动态因子",
+            "Difference 差值 (%)",
+            &["figures", "comparison", "difference_pct"],
+            Some("difference_pct"),
+        ),
+    ];
+    let mut compared = 0;
+    for (name, header, path, total) in checks {
+        let sheet_name = names
+            .iter()
+            .find(|n| name.starts_with(n.as_str()))
+            .unwrap_or_else(|| panic!("no sheet for {name} in {names:?}"));
+        let rows = sheet(&xlsx, sheet_name);
+        let col = rows[0]
+            .iter()
+            .position(|h| h == &Data::String(header.into()))
+            .unwrap_or_else(|| panic!("{header} not in {:?}", rows[0]));
+        for (i, e) in doc.reports.iter().enumerate() {
+            let row = &rows[1 + i];
+            assert_eq!(row[0], Data::String(e.enterprise.clone()));
+            let mut want = &v["reports"][i];
+            for p in path {
+                want = &want[p];
+            }
+            assert_eq!(
+                num(&row[col]),
+                want.as_f64(),
+                "{name} {header} {}",
+                e.enterprise
+            );
+            compared += 1;
+        }
+        let last = &rows[1 + doc.reports.len()];
+        assert_eq!(last[0], Data::String(tanji_report::PARK_TOTAL.into()));
+        match total {
+            Some(f) => {
+                assert_eq!(num(&last[col]), v["park_totals"][f].as_f64(), "{name} {f}");
+                compared += 1;
+            }
+            None => assert_eq!(last[col], Data::Empty),
+        }
+    }
+    // 3 enterprises × 10 columns + 9 park totals.
+    assert_eq!(compared, 39);
+    // The Provenance sheet carries the content hash of the JSON.
+    let prov = sheet(&xlsx, "Provenance 数据溯源");
+    let hash = prov
+        .iter()
+        .find(|r| r[0] == Data::String(tanji_report::CONTENT_HASH_LABEL.into()))
+        .map(|r| r[1].clone());
+    assert_eq!(hash, Some(Data::String(sha256_of_json(&doc))));
+    assert_eq!(tanji_report::content_hash(&doc), sha256_of_json(&doc));
+    let summary = sheet(&xlsx, "Summary 摘要");
+    assert_eq!(
+        summary[0][0],
+        Data::String("Carbon report 碳排放报告 — park t".into())
+    );
+}
+
+/// Runs `program args…` if it is installed: `None` (with SKIPPED printed) when it is not and
+/// CI is not set; under `CI=true` a missing program fails the test.
+fn run_tool(program: &str, args: &[&str]) -> Option<std::process::Output> {
+    match std::process::Command::new(program).args(args).output() {
+        Ok(out) => {
+            assert!(
+                out.status.success(),
+                "{program} {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            Some(out)
+        }
+        Err(e) if std::env::var("CI").as_deref() != Ok("true") => {
+            println!("SKIPPED: {program} is not installed ({e}); apt-get install poppler-utils");
+            None
+        }
+        Err(e) => panic!("{program}: {e} (CI=true needs poppler-utils)"),
+    }
+}
+
+#[test]
+fn the_pdf_has_chinese_text_the_figures_and_the_content_hash() {
+    let (dir, park) = park();
+    let doc = build(
+        park.store(),
+        &park.verifier(),
+        &Request::new(Scope::Enterprise("e-0001".into())),
+    )
+    .unwrap()
+    .doc;
+    let pdf = tanji_report::render(&doc, tanji_report::Format::Pdf).unwrap();
+    assert!(pdf.starts_with(b"%PDF-"));
+    let path = dir.path().join("e-0001.pdf");
+    std::fs::write(&path, &pdf).unwrap();
+    let p = path.to_str().unwrap();
+    let Some(out) = run_tool("pdftotext", &["-layout", p, "-"]) else {
+        return;
+    };
+    let text = String::from_utf8(out.stdout).unwrap();
+    // Figures as the PDF shows them: g with thousands separators.
+    let grouped = |g: i64| {
+        let s = g.abs().to_string();
+        let mut o = String::new();
+        for (i, c) in s.chars().enumerate() {
+            if i > 0 && (s.len() - i) % 3 == 0 {
+                o.push(',');
+            }
+            o.push(c);
+        }
+        if g < 0 {
+            format!("-{o}")
+        } else {
+            o
+        }
+    };
+    let f = &doc.reports[0].figures;
+    for want in [
+        "碳排放报告".to_string(),
+        "按范围汇总".into(),
+        "范围一".into(),
+        "固定因子与动态因子".into(),
+        "数据溯源".into(),
+        grouped(f["scope1"]["fossil_g"].as_i64().unwrap()),
+        grouped(f["scope2_location"]["total_g"].as_i64().unwrap()),
+        grouped(f["comparison"]["difference_g"].as_i64().unwrap()),
+        sha256_of_json(&doc),
+        doc.provenance.checkpoint.root.clone(),
+        "第 1 /".into(),
+    ] {
+        assert!(
+            text.contains(&want),
+            "{want:?} not in the PDF's text:\n{text}"
+        );
+    }
+    // Every page renders (poppler draws it); with TANJI_SCREENSHOT_DIR the PDF and its first
+    // page as a PNG are kept there to look at.
+    if let Some(to) = std::env::var_os("TANJI_SCREENSHOT_DIR") {
+        std::fs::copy(&path, std::path::Path::new(&to).join("report-e-0001.pdf")).unwrap();
+    }
+    let png = dir.path().join("page");
+    if run_tool(
+        "pdftoppm",
+        &[
+            "-png",
+            "-r",
+            "60",
+            "-f",
+            "1",
+            "-l",
+            "1",
+            p,
+            png.to_str().unwrap(),
+        ],
+    )
+    .is_some()
+    {
+        let made = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(Result::ok)
+            .find(|e| e.file_name().to_string_lossy().ends_with(".png"))
+            .expect("pdftoppm wrote a PNG");
+        if let Some(to) = std::env::var_os("TANJI_SCREENSHOT_DIR") {
+            std::fs::copy(
+                made.path(),
+                std::path::Path::new(&to).join("report-e-0001-page1.png"),
+            )
+            .unwrap();
+        }
+    }
+}

@@ -10,8 +10,8 @@
 //! shows equals the API's (filled shares too), that the page follows the log live (a day of
 //! uploads posted over HTTP shows up without a reload), that the Chinese view is Chinese
 //! throughout (the server's Chinese reason, no English sentence on the enterprise, park and
-//! advice pages), that an advice error keeps the selector usable and no id wraps, that an
-//! enterprise token sees its own enterprise only, that a factor series covering only part of
+//! advice pages), that the park's report downloads give a workbook and a PDF, that an advice
+//! error keeps the selector usable and no id wraps, that an enterprise token sees its own enterprise only, that a factor series covering only part of
 //! the data raises the coverage banner, and that a park without uploads says why; it saves
 //! screenshots into its temp dir and, when `TANJI_SCREENSHOT_DIR` is set, there too.
 //!
@@ -259,6 +259,44 @@ async fn text(c: &Client, testid: &str) -> String {
 /// Runs `script` in the page and returns its value.
 async fn js(c: &Client, script: &str) -> Value {
     c.execute(script, vec![]).await.unwrap()
+}
+
+/// Clicks the download button `testid` and returns what the page saved: the blob's media type
+/// and its first bytes as text (the page's `URL.createObjectURL` is wrapped to catch it).
+async fn download(c: &Client, testid: &str) -> Value {
+    js(
+        c,
+        &format!(
+            "window.__saved = null;
+             if (!window.__wrapped) {{
+               const make = URL.createObjectURL;
+               URL.createObjectURL = (b) => {{ window.__saved = b; return make(b); }};
+               window.__wrapped = true;
+             }}
+             document.querySelector(\"[data-testid='{testid}']\").click();"
+        ),
+    )
+    .await;
+    // Bounded like WAIT: 600 polls 100 ms apart.
+    let mut tries = 0;
+    loop {
+        let got = c
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 const b = window.__saved;
+                 if (!b) { done(null); return; }
+                 b.slice(0, 5).text().then((t) => done([b.type, t]));",
+                vec![],
+            )
+            .await
+            .unwrap();
+        if !got.is_null() {
+            return got;
+        }
+        tries += 1;
+        assert!(tries < 600, "{testid}: nothing was downloaded");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// The data of series `i` of the ECharts chart in `[data-testid=testid]`.
@@ -691,6 +729,24 @@ async fn dashboard_shows_the_apis_numbers_live() {
         );
     }
     screenshot(&c, &shots, "park-en.png").await;
+
+    // The park's report downloads: the Excel button fetches the workbook (a zip: "PK") with
+    // its media type, the PDF button the PDF.
+    for (format, media, magic) in [
+        (
+            "xlsx",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "PK",
+        ),
+        ("pdf", "application/pdf", "%PDF-"),
+    ] {
+        let got = download(&c, &format!("report-{format}")).await;
+        assert_eq!(got[0], media, "{format}: {got}");
+        assert!(
+            got[1].as_str().unwrap().starts_with(magic),
+            "{format}: {got}"
+        );
+    }
 
     // Live: a day of uploads posted as devices post them appears without a reload.
     let body = format!(

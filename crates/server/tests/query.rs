@@ -208,9 +208,50 @@ async fn query_routes_serve_the_reports_figures() {
         doc,
         format!("{}\n", serde_json::to_string_pretty(&park).unwrap())
     );
-    let (status, body) = get(&srv, &format!("/api/v1/enterprises/{e}/report?format=pdf")).await;
+    // The workbook and the PDF: their media types, file names, and the workbook's Provenance
+    // sheet carries the SHA-256 of the JSON download.
+    for (format, media, magic) in [
+        (
+            "xlsx",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            &b"PK"[..],
+        ),
+        ("pdf", "application/pdf", &b"%PDF-"[..]),
+    ] {
+        let res = client()
+            .get(srv.at(&format!("/api/v1/enterprises/{e}/report?format={format}")))
+            .bearer_auth(OPERATOR)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status().as_u16(), 200);
+        let h = |n: &str| res.headers()[n].to_str().unwrap().to_string();
+        assert_eq!(h("content-type"), media);
+        assert_eq!(
+            h("content-disposition"),
+            format!("attachment; filename=\"{e}.{format}\"")
+        );
+        let bytes = res.bytes().await.unwrap().to_vec();
+        assert!(bytes.starts_with(magic), "{format}");
+        if format == "xlsx" {
+            use calamine::Reader as _;
+            use sha2::Digest as _;
+            let mut wb: calamine::Xlsx<_> =
+                calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
+            let names = wb.sheet_names();
+            let prov = wb.worksheet_range(names.last().unwrap()).unwrap();
+            let (_, json) = get(&srv, &format!("/api/v1/enterprises/{e}/report")).await;
+            let want = hex::encode(sha2::Sha256::digest(json.as_bytes()));
+            assert!(
+                prov.rows()
+                    .any(|r| r.get(1) == Some(&calamine::Data::String(want.clone()))),
+                "no content hash {want} in the Provenance sheet"
+            );
+        }
+    }
+    let (status, body) = get(&srv, &format!("/api/v1/enterprises/{e}/report?format=docx")).await;
     assert_eq!(status, 400);
-    assert!(body.contains("use json, csv or html"), "{body}");
+    assert!(body.contains("use json, csv, html, xlsx or pdf"), "{body}");
 
     // Measured loads over the first day add up to that day's grid import in the report.
     let day = "2026-01-01";

@@ -296,7 +296,7 @@ pub fn routes(r: ApiRouter) -> ApiRouter {
         get(enterprise_issues).layer(ext.clone()),
     )
     .route(
-        e("/api/v1/enterprises/{enterprise}/report", "The enterprise's tanji-report/v1 report; query format=json|csv|html, from, to", "/api/v1/enterprises/{enterprise}/report?format=csv"),
+        e("/api/v1/enterprises/{enterprise}/report", "The enterprise's tanji-report/v1 report; query format=json|csv|html|xlsx|pdf, from, to", "/api/v1/enterprises/{enterprise}/report?format=csv"),
         get(enterprise_report).layer(ext.clone()),
     )
     .route(
@@ -336,7 +336,7 @@ pub fn routes(r: ApiRouter) -> ApiRouter {
         get(park_issues).layer(ext.clone()),
     )
     .route(
-        all("/api/v1/park/report", "The park's tanji-report/v1 report; query format=json|csv|html, from, to", "/api/v1/park/report?format=csv"),
+        all("/api/v1/park/report", "The park's tanji-report/v1 report; query format=json|csv|html|xlsx|pdf, from, to", "/api/v1/park/report?format=csv"),
         get(park_report).layer(ext),
     )
 }
@@ -649,7 +649,7 @@ async fn park_anomalies(
 /// Query of the report downloads.
 #[derive(Debug, Deserialize)]
 pub struct ReportQuery {
-    /// `json` (default), `csv` or `html`.
+    /// `json` (default), `csv`, `html`, `xlsx` or `pdf`.
     pub format: Option<String>,
     /// Start.
     pub from: Option<String>,
@@ -674,13 +674,13 @@ async fn enterprise_report(
     Query(rq): Query<ReportQuery>,
 ) -> Result<Response, ApiError> {
     let r = enterprise_doc(&state, &q, &caller, id.clone(), &rq.period()).await?;
-    reports::download(&r, rq.format.as_deref(), &id)
+    reports::download(&state, r, rq.format.as_deref(), &id).await
 }
 
 /// Query of the inventory and footprint downloads.
 #[derive(Debug, Deserialize)]
 pub struct DocumentQuery {
-    /// `json` (default), `text` or `html`; for footprints also `pact`.
+    /// `json` (default), `text`, `html`, `xlsx` or `pdf`; for footprints also `pact`.
     pub format: Option<String>,
     /// The enterprise inputs publication (`name@vN` or a name).
     pub inputs: Option<String>,
@@ -717,12 +717,13 @@ async fn enterprise_inventory(
     let r = document_doc(&state, &q, &caller, &id, &dq).await?;
     let name = format!("{id}-inventory");
     reports::document(
-        &state,
-        &r,
+        state.clock().now_s(),
+        r,
         tanji_report::Document::Inventory,
         dq.format.as_deref(),
         &name,
     )
+    .await
 }
 
 async fn enterprise_footprint(
@@ -742,7 +743,8 @@ async fn enterprise_footprint(
         Some("pact") => (tanji_report::Document::Pact, None),
         f => (tanji_report::Document::Footprint, f),
     };
-    reports::document(&state, &r, document, format, &format!("{id}-footprint"))
+    let name = format!("{id}-footprint");
+    reports::document(state.clock().now_s(), r, document, format, &name).await
 }
 
 async fn park_emissions(
@@ -823,12 +825,16 @@ async fn park_report(
 ) -> Result<Response, ApiError> {
     let r = park_doc(&state, &q, &caller, &rq.period()).await?;
     let name = r.doc.scope.park.clone();
-    reports::download(&r, rq.format.as_deref(), &name)
+    reports::download(&state, r, rq.format.as_deref(), &name).await
 }
 
 /// A body with a content type and, for downloads, a file name.
-pub(crate) fn body(content_type: &'static str, text: String, file: Option<String>) -> Response {
-    let mut res = (StatusCode::OK, text).into_response();
+pub(crate) fn body(
+    content_type: &'static str,
+    content: impl Into<axum::body::Body>,
+    file: Option<String>,
+) -> Response {
+    let mut res = (StatusCode::OK, content.into()).into_response();
     res.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     if let Some(f) = file {

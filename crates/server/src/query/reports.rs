@@ -519,40 +519,18 @@ pub fn issues_view(
     Value::Object(m)
 }
 
-/// The report as a download: `json` (as `tanji report` writes it), `csv` or `html`. Refused
-/// when building it found problems in the log, as `tanji report` refuses.
-/// `document` of the report `r` (an enterprise's GHG inventory, product footprints or their
-/// PACT export) in `format` (`json` by default, `text`, `html`), as an attachment.
-pub fn document(
-    state: &AppState,
-    r: &Report,
+/// `document` of the report `r` (the report itself, an enterprise's GHG inventory, product
+/// footprints or their PACT export) in `format` (`json` by default; `csv` for the report;
+/// `text`, `html`, `xlsx` and `pdf`, the last two carrying the JSON's content hash), as an
+/// attachment. Refused when building the report found problems in the log, as `tanji report`
+/// refuses.
+pub async fn document(
+    now: i64,
+    r: Arc<Report>,
     document: tanji_report::Document,
     format: Option<&str>,
     name: &str,
 ) -> Result<Response, ApiError> {
-    no_problems(r)?;
-    let format = format.unwrap_or("json");
-    let text = tanji_report::render_document(
-        &r.doc,
-        r.inputs.as_ref(),
-        document,
-        format,
-        state.clock().now_s(),
-    )
-    .map_err(|e| match e {
-        ReportError::Request(m) => ApiError::bad_request(m),
-        e => report_error(e),
-    })?;
-    let (mime, ext) = match format {
-        "html" => ("text/html; charset=utf-8", "html"),
-        "text" => ("text/plain; charset=utf-8", "txt"),
-        _ => ("application/json", "json"),
-    };
-    Ok(super::body(mime, text, Some(format!("{name}.{ext}"))))
-}
-
-/// A report with log problems is not offered: it would not pass `tanji audit`.
-fn no_problems(r: &Report) -> Result<(), ApiError> {
     if !r.problems.is_empty() {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -563,36 +541,34 @@ fn no_problems(r: &Report) -> Result<(), ApiError> {
             ),
         ));
     }
-    Ok(())
+    let format: tanji_report::Format = format
+        .unwrap_or("json")
+        .parse()
+        .map_err(|e: tanji_report::ExportError| ApiError::bad_request(e.to_string()))?;
+    // A workbook or a PDF of a large park takes a while to lay out: off the async threads.
+    let bytes = tokio::task::spawn_blocking(move || {
+        tanji_report::render_document(&r.doc, r.inputs.as_ref(), document, format, now)
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("writing the report: {e}")))?
+    .map_err(|e| match e {
+        ReportError::Request(m) => ApiError::bad_request(m),
+        e => report_error(e),
+    })?;
+    Ok(super::body(
+        format.content_type(),
+        bytes,
+        Some(format!("{name}.{}", format.extension())),
+    ))
 }
 
-pub fn download(r: &Report, format: Option<&str>, name: &str) -> Result<Response, ApiError> {
-    no_problems(r)?;
-    let file = |ext: &str| Some(format!("{name}.{ext}"));
-    Ok(match format.unwrap_or("json") {
-        "json" => super::body(
-            "application/json",
-            format!(
-                "{}\n",
-                serde_json::to_string_pretty(&r.doc)
-                    .map_err(|e| ApiError::internal(format!("serializing the report: {e}")))?
-            ),
-            file("json"),
-        ),
-        "csv" => super::body(
-            "text/csv; charset=utf-8",
-            tanji_report::render_csv(&r.doc),
-            file("csv"),
-        ),
-        "html" => super::body(
-            "text/html; charset=utf-8",
-            tanji_report::render_html(&r.doc),
-            file("html"),
-        ),
-        other => {
-            return Err(ApiError::bad_request(format!(
-                "format {other:?}: use json, csv or html"
-            )))
-        }
-    })
+/// The report as a download, in any of [`document`]'s formats.
+pub async fn download(
+    state: &AppState,
+    r: Arc<Report>,
+    format: Option<&str>,
+    name: &str,
+) -> Result<Response, ApiError> {
+    let now = state.clock().now_s();
+    document(now, r, tanji_report::Document::Report, format, name).await
 }

@@ -328,6 +328,17 @@ impl Parks {
         };
         let parks = Parks::new(deployment, single, config, admins, clock, parks);
         parks.tick().await;
+        // One park directory: a park that cannot be opened for any reason but another
+        // instance's lease (a store that fails verification, a database refusing) is an error
+        // of `tanji serve`, not a park to stand by for.
+        if let Some(name) = &parks.0.single {
+            if let Some(Slot::Standby { holder: None, why }) = parks.park(name).map(|p| p.slot()) {
+                return Err(ServerError::Unservable {
+                    park: dir.display().to_string(),
+                    message: why,
+                });
+            }
+        }
         Ok(parks)
     }
 

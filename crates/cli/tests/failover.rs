@@ -684,3 +684,192 @@ fn two_instances_serve_a_deployment_of_many_parks_forwarding_to_each_writer() {
         verify(dir).ok();
     }
 }
+
+/// Parks of the province-scale deployment test.
+const MANY_PARKS: usize = 200;
+
+/// The parks' writers on the PostgreSQL database `at`: park → process id of its live lease.
+fn writers(at: &tanji_store::PgLocation) -> HashMap<String, u32> {
+    tanji_store::PostgresStore::live_leases(at)
+        .unwrap()
+        .into_iter()
+        .filter_map(|(park, lease)| {
+            let pid = lease.holder.split_once(" pid ")?.1.split(' ').next()?;
+            Some((park, pid.parse().ok()?))
+        })
+        .collect()
+}
+
+/// Waits until the instance with process `pid` writes all `parks`; the time it took.
+fn all_written_by(
+    at: &tanji_store::PgLocation,
+    pid: u32,
+    parks: usize,
+    log: &Mutex<String>,
+) -> Duration {
+    let start = Instant::now();
+    loop {
+        let w = writers(at);
+        if w.len() == parks && w.values().all(|p| *p == pid) {
+            return start.elapsed();
+        }
+        assert!(
+            start.elapsed() < 4 * HANG,
+            "{} of {parks} parks written by {pid} after {:?}\n{}",
+            w.values().filter(|p| **p == pid).count(),
+            start.elapsed(),
+            log.lock().unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A province-scale deployment: 200 parks on one PostgreSQL served by two `tanji serve`
+/// instances from one deployment directory. Devices post to both (the one that does not write
+/// a park forwards to the one that does; a refused connection or a 503 is retried at the
+/// other). The writer of every park is SIGKILLed, then, restarted, the other one: each time
+/// the survivor takes every park's lease and ingest continues; in the end every acknowledged
+/// upload is in its park's log exactly once at its acknowledged index and every park's log
+/// verifies. The takeover times are printed (docs/operations.md states them).
+#[test]
+fn two_instances_serve_two_hundred_parks_and_either_may_die() {
+    // Each park written holds two connections (store and lease), reads take up to four more.
+    let Some(pg) = pg::Server::with_connections(900) else {
+        return;
+    };
+    let schema = pg::Schema::new(&pg.url, "province");
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("deploy");
+    let store_url = schema.store_url();
+    // 2026-01-01: each park one enterprise with its devices, three days of uploads.
+    let start_day = 1_767_225_600;
+    let started = Instant::now();
+    let parks: Vec<(String, Vec<Vec<String>>)> = (0..MANY_PARKS)
+        .map(|p| {
+            let name = format!("p{p:03}");
+            let sim = tanji_simulator::Park::generate(tanji_simulator::ParkSpec {
+                seed: 1000 + p as u64,
+                enterprises: 1,
+                start_day,
+                days: 3,
+            });
+            let dir = root.join("parks").join(&name);
+            let mut park =
+                tanji_park::Park::create_on(&dir, &name, None, Some(&store_url)).unwrap();
+            park.register(&sim.registrations(start_day - 86_400))
+                .unwrap();
+            // The uploads by day.
+            let mut days: Vec<Vec<String>> = vec![Vec::new(); 3];
+            for u in sim.uploads() {
+                let day = ((u.body.channels[0].start - start_day) / 86_400) as usize;
+                days[day.min(2)].push(tanji_readings::upload_to_json(&u));
+            }
+            (name, days)
+        })
+        .collect();
+    eprintln!(
+        "{MANY_PARKS} parks created on PostgreSQL in {:?}",
+        started.elapsed()
+    );
+    let config = tmp.path().join("tanji.toml");
+    std::fs::write(
+        &config,
+        format!("{CONFIG}\n[parks]\nstore = \"{store_url}\"\n"),
+    )
+    .unwrap();
+    let tanji_store::StoreAt::Postgres { at, .. } =
+        tanji_park::store_at(&root.join("parks").join("p000")).unwrap()
+    else {
+        panic!("not a PostgreSQL park");
+    };
+    let mut instances = [Instance::new(&root, &config), Instance::new(&root, &config)];
+    let pid = |i: &Instance| i.child.as_ref().unwrap().id();
+    // Every park gets a writer.
+    let first = Instant::now();
+    while writers(&at).len() < MANY_PARKS {
+        assert!(
+            first.elapsed() < 4 * HANG,
+            "{}",
+            instances[0].log.lock().unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    eprintln!(
+        "every park written {:?} after the instances started",
+        first.elapsed()
+    );
+    let acks: Mutex<Vec<(usize, (String, u64), u64)>> = Mutex::default();
+    // Posts the uploads of `day` of every park, at both instances in turn.
+    let post_day = |instances: &[Instance; 2], day: usize| {
+        let addrs: Vec<String> = instances.iter().map(|i| i.addr.clone()).collect();
+        for (p, (name, days)) in parks.iter().enumerate() {
+            for (n, line) in days[day].iter().enumerate() {
+                let mut at = (p + n) % 2;
+                let start = Instant::now();
+                let res = loop {
+                    let path = format!("/parks/{name}/api/v1/uploads");
+                    match request(&addrs[at], "POST", &path, line) {
+                        Some(r) if r.status != 503 => break r,
+                        _ => at = 1 - at,
+                    }
+                    assert!(
+                        start.elapsed() < 4 * HANG,
+                        "{name}: never acknowledged: {line}"
+                    );
+                    std::thread::sleep(Duration::from_millis(20));
+                };
+                assert_eq!(res.status, 200, "{name}: {res:?}");
+                let v = res.json();
+                assert!(
+                    v["status"] == "accepted" || v["status"] == "duplicate",
+                    "{v}"
+                );
+                acks.lock()
+                    .unwrap()
+                    .push((p, key_of(line), v["index"].as_u64().unwrap()));
+            }
+        }
+    };
+    let t = Instant::now();
+    post_day(&instances, 0);
+    eprintln!("day 1 of {MANY_PARKS} parks posted in {:?}", t.elapsed());
+    // Kill whichever writes the most parks; the other takes them all; then the other way.
+    let w = writers(&at);
+    let mut victim =
+        usize::from(w.values().filter(|p| **p == pid(&instances[1])).count() > MANY_PARKS / 2);
+    for day in [1, 2] {
+        let survivor = 1 - victim;
+        instances[victim].signal("-KILL");
+        let _ = instances[victim].child.take().unwrap().wait();
+        let took = all_written_by(
+            &at,
+            pid(&instances[survivor]),
+            MANY_PARKS,
+            &instances[survivor].log,
+        );
+        eprintln!("instance {victim} SIGKILLed: instance {survivor} writes all {MANY_PARKS} parks {took:?} later");
+        instances[victim].start();
+        post_day(&instances, day);
+        victim = survivor;
+    }
+    for i in &mut instances {
+        i.signal("-TERM");
+        let status = i.child.take().unwrap().wait().unwrap();
+        assert!(status.success(), "{status:?}\n{}", i.log.lock().unwrap());
+    }
+    let acks = acks.into_inner().unwrap();
+    for (p, (name, days)) in parks.iter().enumerate() {
+        let dir = root.join("parks").join(name);
+        let logged = logged_uploads(&dir);
+        let sent: usize = days.iter().map(Vec::len).sum();
+        assert_eq!(logged.len(), sent, "{name}: each upload logged once");
+        for (_, key, index) in acks.iter().filter(|(q, _, _)| *q == p) {
+            assert_eq!(logged.get(key), Some(index), "{name}: {key:?}");
+        }
+        verify(&dir).ok();
+    }
+    eprintln!(
+        "{} uploads acknowledged over {MANY_PARKS} parks, each logged once; every park verifies",
+        acks.len()
+    );
+}

@@ -63,6 +63,10 @@ pub const PARKS_DIR: &str = "parks";
 /// A park directory's own tokens (`[[tokens]]` entries, as in the config).
 pub const TOKENS_FILE: &str = "tokens.toml";
 
+/// Parks opened at once when this instance takes the leases of many (at start, or when
+/// another instance died): each opening reads its store's frontier and seal.
+const OPEN_AT_ONCE: usize = 8;
+
 /// The header a forwarded request carries: an instance that does not write the park either
 /// answers it 503 instead of forwarding it again.
 pub const FORWARDED: &str = "tanji-forwarded";
@@ -488,6 +492,7 @@ impl Parks {
                     .collect()
             });
         let me = tanji_park::lease_holder();
+        let mut free = Vec::new();
         for (name, p) in all {
             match p.slot() {
                 Slot::Serving(r) => {
@@ -515,11 +520,19 @@ impl Parks {
                             why: format!("{holder} holds its writer lease"),
                             holder: Some(holder),
                         }),
-                        None => self.try_start(&name, &p).await,
+                        None => free.push((name, p)),
                     }
                 }
             }
         }
+        // The parks nobody writes (all of a dead instance's at once): opened a few at a time,
+        // so that a takeover of many parks takes about their number ÷ OPEN_AT_ONCE openings.
+        use futures_util::StreamExt as _;
+        futures_util::stream::iter(free)
+            .for_each_concurrent(OPEN_AT_ONCE, |(name, p)| async move {
+                self.try_start(&name, &p).await
+            })
+            .await;
     }
 
     /// Adds the parks of the deployment directory not known yet, standing by.
@@ -564,7 +577,16 @@ impl Parks {
         let dir = p.dir.clone();
         let config = self.park_config();
         let clock = Arc::clone(&self.0.clock);
-        let opened = crate::reader::blocking(move || Server::open_with_clock(&dir, config, clock));
+        // On a blocking thread, so that several parks open at once ([`OPEN_AT_ONCE`]).
+        let opened =
+            tokio::task::spawn_blocking(move || Server::open_with_clock(&dir, config, clock))
+                .await
+                .unwrap_or_else(|e| {
+                    Err(ServerError::Unservable {
+                        park: name.to_string(),
+                        message: format!("opening it failed: {e}"),
+                    })
+                });
         match opened {
             Ok(server) => {
                 let size = server.sequencer().head().size;

@@ -26,7 +26,9 @@
 //! hold a park's lease forwards each request for that park to the holder, found by the URL its
 //! lease names ([`tanji_park::holder_url`], from `advertise_url`), and returns the holder's
 //! answer: a device's acknowledgement still comes only after the holder's commit. With no
-//! holder known it answers 503 with `Retry-After`. Every `lease.poll_ms` each instance looks
+//! holder known it answers 503 with `Retry-After`. The park's full tiles are the exception:
+//! they never change, so it answers them itself from the park's store
+//! ([`crate::tlog::StoredTiles`]), the holder alive or not. Every `lease.poll_ms` each instance looks
 //! at the deployment's leases (one query per database), takes the lease of every park nobody
 //! holds, and notices the parks whose lease it lost: when a holder dies, the other instances
 //! take each of its parks within `ttl_ms + poll_ms` and continue each log from its stored
@@ -36,7 +38,7 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use axum::body::Body;
@@ -55,6 +57,7 @@ use tower::ServiceExt;
 
 use crate::auth::{Caller, Tokens};
 use crate::routes::{Access, RouteInfo};
+use crate::tlog::StoredTiles;
 use crate::{ApiError, AppState, Config, Server, ServerError};
 
 /// The directory of a deployment that holds its parks, one directory each.
@@ -196,6 +199,9 @@ struct Park {
     dir: PathBuf,
     at: Option<StoreAt>,
     slot: Mutex<Slot>,
+    /// Its full tiles, read from its store while another instance writes it (made at the
+    /// first request for one; `None` when its store or tokens cannot be known here).
+    tiles: OnceLock<Option<StoredTiles>>,
     /// Held while the park is being opened: one sequencer per park in a process, whichever
     /// of the lease loop, a request and `POST /parks` gets there first.
     opening: tokio::sync::Mutex<()>,
@@ -341,6 +347,7 @@ impl Parks {
             at: Some(server.state.reader().at().clone()),
             dir: server.dir.clone(),
             slot: Mutex::new(Slot::Serving(Arc::new(Running::start(server)))),
+            tiles: OnceLock::new(),
             opening: tokio::sync::Mutex::new(()),
         };
         let parks = BTreeMap::from([(name.clone(), Arc::new(park))]);
@@ -683,11 +690,30 @@ impl Parks {
                     Err(never) => match never {},
                 }
             }
-            Slot::Standby { holder, why } => self
-                .forward(name, &format!("{path}{query}"), holder, &why, req)
-                .await
-                .unwrap_or_else(IntoResponse::into_response),
+            Slot::Standby { holder, why } => {
+                if let Some(tiles) = self.stored_tiles(name, &park) {
+                    if let Some(res) = tiles.answer(req.method(), path, req.headers()).await {
+                        return res;
+                    }
+                }
+                self.forward(name, &format!("{path}{query}"), holder, &why, req)
+                    .await
+                    .unwrap_or_else(IntoResponse::into_response)
+            }
         }
+    }
+
+    /// The full tiles of park `name`, which this instance does not write, from its store and
+    /// checked against its tokens as its writer checks them.
+    fn stored_tiles<'p>(&self, name: &str, park: &'p Park) -> Option<&'p StoredTiles> {
+        park.tiles
+            .get_or_init(|| {
+                let at = park.at.clone()?;
+                let tokens =
+                    crate::reader::blocking(|| park_tokens(&park.dir, &self.0.config, name));
+                Some(StoredTiles::new(at, tokens.ok()?))
+            })
+            .as_ref()
     }
 
     /// Forwards `req` for park `name` to its writer `holder` and returns its answer.
@@ -774,6 +800,7 @@ fn standby_park(dir: &Path) -> Park {
             holder: None,
             why: "not opened yet".into(),
         }),
+        tiles: OnceLock::new(),
         opening: tokio::sync::Mutex::new(()),
     }
 }

@@ -14,7 +14,7 @@
 //! - Tiles from any instance: a full tile of the park written by A is served by B, which
 //!   stands by, byte for byte as A serves it and as the store makes it, with A's immutable
 //!   `Cache-Control` — also while A is paused (SIGSTOP) and still holds the lease, when B can
-//!   forward nothing to it.
+//!   forward nothing to it. A partial tile B forwards to A (A's bytes while A answers).
 //!
 //! PostgreSQL: SKIPPED when unreachable outside CI, required under CI=true.
 #![cfg(unix)]
@@ -436,6 +436,23 @@ fn an_instance_standing_by_serves_full_tiles_from_the_store_while_the_writer_is_
         header(&head, "cache-control"),
         Some("private, max-age=31536000, immutable")
     );
+    // A partial tile is the writer's to serve: B forwards it, and answers A's bytes.
+    assert_ne!(
+        size % 256,
+        0,
+        "no partial tile: simulate another number of days"
+    );
+    let partial = tanji_ledger::TileRef {
+        level: 0,
+        index: size / 256,
+        width: (size % 256) as u16,
+    };
+    let partial = format!("/{}", partial.path());
+    let (head_a, partial_a) = served(&a.addr, &partial, None);
+    let (head_b, partial_b) = served(&b.addr, &partial, None);
+    assert_eq!(partial_a, partial_b);
+    assert_eq!(header(&head_a, "cache-control"), Some("public, max-age=60"));
+    assert_eq!(header(&head_b, "cache-control"), Some("public, max-age=60"));
     // B checks the token as A does.
     assert_eq!(get_bytes(&b.addr, &bundle, None).unwrap().0, 401);
     assert_eq!(
@@ -458,15 +475,8 @@ fn an_instance_standing_by_serves_full_tiles_from_the_store_while_the_writer_is_
         "B took the lease: the test proves nothing"
     );
     // What only the writer answers, B cannot answer now: it forwards, and A does not answer.
-    if size % 256 != 0 {
-        let partial = tanji_ledger::TileRef {
-            level: 0,
-            index: size / 256,
-            width: (size % 256) as u16,
-        };
-        let (status, head, _) = get_bytes(&b.addr, &format!("/{}", partial.path()), None).unwrap();
-        assert_eq!(status, 503, "{head}");
-    }
+    let (status, head, _) = get_bytes(&b.addr, &partial, None).unwrap();
+    assert_eq!(status, 503, "{head}");
     let (status, head, _) = get_bytes(&b.addr, "/checkpoint", None).unwrap();
     assert_eq!(status, 503, "{head}");
     a.signal("-CONT");

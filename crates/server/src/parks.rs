@@ -42,7 +42,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
@@ -667,7 +667,7 @@ impl Parks {
 
     /// Answers `req` for park `name` with `path` (the park's own route): served here, or
     /// forwarded to the park's writer.
-    async fn dispatch(&self, name: &str, path: &str, mut req: Request) -> Response {
+    async fn dispatch(&self, name: &str, path: &str, req: Request) -> Response {
         let Some(park) = self.park_or_new(name).await else {
             return ApiError::not_found(format!("no park {name:?} in this deployment"))
                 .into_response();
@@ -679,12 +679,12 @@ impl Parks {
             .unwrap_or_default();
         match park.slot() {
             Slot::Serving(r) => {
-                match format!("{path}{query}").parse::<Uri>() {
-                    Ok(uri) => *req.uri_mut() = uri,
+                let req = match format!("{path}{query}").parse::<Uri>() {
+                    Ok(uri) => for_park(req, uri),
                     Err(e) => {
                         return ApiError::bad_request(format!("path {path:?}: {e}")).into_response()
                     }
-                }
+                };
                 match r.router.clone().oneshot(req).await {
                     Ok(res) => res,
                     Err(never) => match never {},
@@ -752,10 +752,7 @@ impl Parks {
                 out = out.header(k.as_str(), v.as_bytes());
             }
         }
-        if let Some(axum::extract::ConnectInfo(peer)) = parts
-            .extensions
-            .get::<axum::extract::ConnectInfo<SocketAddr>>()
-        {
+        if let Some(ConnectInfo(peer)) = parts.extensions.get::<ConnectInfo<SocketAddr>>() {
             out = out.header("x-forwarded-for", peer.ip().to_string());
         }
         let res = out.header(FORWARDED, "1").send().await.map_err(|e| {
@@ -790,6 +787,23 @@ impl Parks {
         Access::Admin.check(&caller)?;
         Ok(caller)
     }
+}
+
+/// `req` as the park's own router takes it: at `uri` (the park's route), with its method,
+/// headers, body and peer address, and without the deployment router's path parameters
+/// (`park`, `rest`), to which axum would add the park route's own (a `Path` extractor then
+/// finds four parameters where its route has two).
+fn for_park(req: Request, uri: Uri) -> Request {
+    let (parts, body) = req.into_parts();
+    let mut out = Request::new(body);
+    *out.method_mut() = parts.method;
+    *out.uri_mut() = uri;
+    *out.version_mut() = parts.version;
+    *out.headers_mut() = parts.headers;
+    if let Some(peer) = parts.extensions.get::<ConnectInfo<SocketAddr>>() {
+        out.extensions_mut().insert(*peer);
+    }
+    out
 }
 
 fn standby_park(dir: &Path) -> Park {

@@ -57,7 +57,7 @@ use tower::ServiceExt;
 
 use crate::auth::{Caller, Tokens};
 use crate::routes::{Access, RouteInfo};
-use crate::tlog::StoredTiles;
+use crate::tlog::{FullTile, StoredTiles};
 use crate::{ApiError, AppState, Config, Server, ServerError};
 
 /// The directory of a deployment that holds its parks, one directory each.
@@ -200,7 +200,8 @@ struct Park {
     at: Option<StoreAt>,
     slot: Mutex<Slot>,
     /// Its full tiles, read from its store while another instance writes it (made at the
-    /// first request for one; `None` when its store or tokens cannot be known here).
+    /// first request for one, with its tokens as they are then; `None` when its store or
+    /// tokens cannot be known here).
     tiles: OnceLock<Option<StoredTiles>>,
     /// Held while the park is being opened: one sequencer per park in a process, whichever
     /// of the lease loop, a request and `POST /parks` gets there first.
@@ -691,8 +692,10 @@ impl Parks {
                 }
             }
             Slot::Standby { holder, why } => {
-                if let Some(tiles) = self.stored_tiles(name, &park) {
-                    if let Some(res) = tiles.answer(req.method(), path, req.headers()).await {
+                let stored = FullTile::requested(req.method(), path)
+                    .and_then(|tile| Some((tile, self.stored_tiles(name, &park)?)));
+                if let Some((tile, tiles)) = stored {
+                    if let Some(res) = tiles.answer(tile, req.headers()).await {
                         return res;
                     }
                 }

@@ -205,16 +205,22 @@ pub struct StoredTiles {
     durable: AtomicU64,
 }
 
-/// A full tile a request asks for.
-#[derive(Debug, Clone, Copy)]
-enum FullTile {
+/// A full tile a request asks for: a hash tile or an entry bundle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FullTile {
+    /// A full hash tile (`/tile/<L>/<N>`).
     Hashes(TileRef),
+    /// A full entry bundle (`/tile/entries/<N>`).
     Entries(TileRef),
 }
 
 impl FullTile {
-    /// The full tile the park route `path` (e.g. `/tile/0/x001/234`) names, if it names one.
-    fn of(path: &str) -> Option<FullTile> {
+    /// The full tile a `method` request for the park route `path` (e.g. `/tile/0/x001/234`)
+    /// asks for: `None` unless it is a `GET` of a full tile.
+    pub fn requested(method: &Method, path: &str) -> Option<FullTile> {
+        if method != Method::GET {
+            return None;
+        }
         let path = path.strip_prefix('/')?;
         let tile = if path.starts_with("tile/entries/") {
             FullTile::Entries(TileRef::from_entries_path(path).ok()?)
@@ -257,20 +263,10 @@ impl StoredTiles {
         }
     }
 
-    /// The answer to a request for the park's route `path` when it is a `GET` of a full tile that
-    /// the store's latest checkpoint covers: the tile, or the writer's refusal of the caller's
-    /// token. `None` for any other request, and when the store cannot be read: the writer
-    /// answers those.
-    pub async fn answer(
-        &self,
-        method: &Method,
-        path: &str,
-        headers: &HeaderMap,
-    ) -> Option<Response> {
-        if method != Method::GET {
-            return None;
-        }
-        let tile = FullTile::of(path)?;
+    /// The answer to a request for `tile` with `headers`: the tile when the store's latest
+    /// checkpoint covers it, or the writer's refusal of the caller's token. `None` when the
+    /// checkpoint does not cover it or the store cannot be read: the writer answers then.
+    pub async fn answer(&self, tile: FullTile, headers: &HeaderMap) -> Option<Response> {
         let authorization = headers.get(header::AUTHORIZATION).map(|v| v.as_bytes());
         let caller = self
             .tokens
@@ -427,4 +423,54 @@ async fn consistency(
         })
         .await?;
     Ok(Json(answer))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn full(level: u8, index: u64) -> TileRef {
+        TileRef {
+            level,
+            index,
+            width: 256,
+        }
+    }
+
+    #[test]
+    fn only_a_get_of_a_full_tile_is_a_full_tile_request() {
+        let get = |path| FullTile::requested(&Method::GET, path);
+        assert_eq!(get("/tile/0/000"), Some(FullTile::Hashes(full(0, 0))));
+        assert_eq!(
+            get("/tile/1/x001/234"),
+            Some(FullTile::Hashes(full(1, 1234)))
+        );
+        assert_eq!(
+            get("/tile/entries/007"),
+            Some(FullTile::Entries(full(0, 7)))
+        );
+        // Partial tiles may be superseded: the writer's to serve.
+        assert_eq!(get("/tile/0/000.p/5"), None);
+        assert_eq!(get("/tile/entries/000.p/5"), None);
+        for other in [
+            "/checkpoint",
+            "/tile/0/0",
+            "/tile/9/000",
+            "/api/v1/log",
+            "tile/0/000",
+        ] {
+            assert_eq!(get(other), None, "{other}");
+        }
+        assert_eq!(FullTile::requested(&Method::POST, "/tile/0/000"), None);
+        assert_eq!(FullTile::requested(&Method::HEAD, "/tile/0/000"), None);
+    }
+
+    #[test]
+    fn a_tile_is_covered_once_the_tree_holds_all_of_it() {
+        assert!(!covered(&full(0, 0), 255));
+        assert!(covered(&full(0, 0), 256));
+        assert!(!covered(&full(0, 1), 511));
+        assert!(covered(&full(1, 0), 256 * 256));
+        assert!(!covered(&full(1, 0), 256 * 256 - 1));
+    }
 }

@@ -28,11 +28,11 @@
 //! answer: a device's acknowledgement still comes only after the holder's commit. With no
 //! holder known it answers 503 with `Retry-After`. The park's full tiles are the exception:
 //! they never change, so it answers them itself from the park's store
-//! ([`crate::tlog::StoredTiles`]), the holder alive or not. Every `lease.poll_ms` each instance looks
-//! at the deployment's leases (one query per database), takes the lease of every park nobody
-//! holds, and notices the parks whose lease it lost: when a holder dies, the other instances
-//! take each of its parks within `ttl_ms + poll_ms` and continue each log from its stored
-//! frontier.
+//! ([`crate::tlog::StoredTiles`]), the holder alive or not. Every `lease.poll_ms` each instance
+//! looks at the deployment's leases (one query per database), takes the lease of every park
+//! nobody holds, and notices the parks whose lease it lost: when a holder dies, the other
+//! instances take each of its parks within `ttl_ms + poll_ms` and continue each log from its
+//! stored frontier.
 
 use std::collections::BTreeMap;
 use std::future::Future;

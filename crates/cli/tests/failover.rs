@@ -11,6 +11,10 @@
 //!   each time: every acknowledged record is in the log exactly once at its acknowledged
 //!   index, `tanji verify` passes, and every checkpoint served during the run is one of the
 //!   log's stored checkpoints (one chain, no fork).
+//! - Tiles from any instance: a full tile of the park written by A is served by B, which
+//!   stands by, byte for byte as A serves it and as the store makes it, with A's immutable
+//!   `Cache-Control` — also while A is paused (SIGSTOP) and still holds the lease, when B can
+//!   forward nothing to it. A partial tile B forwards to A (A's bytes while A answers).
 //!
 //! PostgreSQL: SKIPPED when unreachable outside CI, required under CI=true.
 #![cfg(unix)]
@@ -311,6 +315,172 @@ fn a_paused_writer_whose_lease_was_taken_cannot_commit() {
     assert!(logged_uploads(&park.dirs[0]).contains_key(&key_of(&next)));
     drop((a, b));
     verify(&park.dirs[0]).ok();
+}
+
+/// One GET with an optional bearer token: status, lower-cased head, body bytes; `None` when
+/// the connection is refused or breaks.
+fn get_bytes(addr: &str, path: &str, token: Option<&str>) -> Option<(u16, String, Vec<u8>)> {
+    use std::io::{Read, Write};
+    let mut c = TcpStream::connect(addr).ok()?;
+    c.set_read_timeout(Some(HANG)).ok()?;
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    write!(
+        c,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Connection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut raw = Vec::new();
+    c.read_to_end(&mut raw).ok()?;
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase();
+    assert!(!head.contains("transfer-encoding: chunked"), "{head}");
+    let status = head.split_whitespace().nth(1)?.parse().ok()?;
+    Some((status, head, raw[split + 4..].to_vec()))
+}
+
+/// The value of header `name` (lower case) in a lower-cased head.
+fn header<'h>(head: &'h str, name: &str) -> Option<&'h str> {
+    head.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+        .map(str::trim)
+}
+
+#[test]
+fn an_instance_standing_by_serves_full_tiles_from_the_store_while_the_writer_is_paused() {
+    let Some(park) = pg_park("tiles", 8, 36) else {
+        return;
+    };
+    // A long lease: B does not take it while A is paused; a short idle timeout: what B
+    // forwards to the paused A fails fast.
+    let config = park.tmp.path().join("tiles.toml");
+    std::fs::write(
+        &config,
+        "[lease]\nttl_ms = 60000\npoll_ms = 100\n\n[batch]\nwindow_ms = 20\n\n[http]\nidle_timeout_ms = 2000\n",
+    )
+    .unwrap();
+    let token = tanji(["token", "new", "--role", "auditor", "--config", s(&config)])
+        .ok()
+        .stdout
+        .trim()
+        .to_string();
+    let a = Instance::new(&park.dirs[0], &config);
+    assert_eq!(holder(std::slice::from_ref(&a), &park.dirs[0]), 0);
+    let b = Instance::new(&park.dirs[1], &config);
+    // A writes the park: every upload posted to it, by device in parallel.
+    let mut by_device: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for line in std::fs::read_to_string(&park.uploads).unwrap().lines() {
+        by_device
+            .entry(key_of(line).0)
+            .or_default()
+            .push(line.to_string());
+    }
+    let posting: Vec<_> = by_device
+        .into_values()
+        .map(|lines| {
+            let addr = a.addr.clone();
+            std::thread::spawn(move || {
+                for line in lines {
+                    let res = post(&addr, &line).unwrap();
+                    assert_eq!(res.status, 200, "{res:?}");
+                }
+            })
+        })
+        .collect();
+    for p in posting {
+        p.join().unwrap();
+    }
+    let store = tanji_park::Park::open_store(&park.dirs[0]).unwrap();
+    let size = tanji_park::latest_size(&store).unwrap();
+    assert!(size >= 256, "only {size} entries: simulate more days");
+    let tile = tanji_ledger::TileRef {
+        level: 0,
+        index: 0,
+        width: 256,
+    };
+    let expected = tanji_ledger::tile_bytes(&store, &tile).unwrap();
+    let path = format!("/{}", tile.path());
+    let bundle = format!("/{}", tile.entries_path());
+    // B is up (it forwards the checkpoint to A).
+    let start = Instant::now();
+    while request(&b.addr, "GET", "/checkpoint", "").is_none_or(|r| r.status != 200) {
+        assert!(start.elapsed() < HANG, "{}", b.log.lock().unwrap());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let served = |addr: &str, path: &str, token: Option<&str>| {
+        let (status, head, body) = get_bytes(addr, path, token).unwrap();
+        assert_eq!(
+            status,
+            200,
+            "{path} from {addr}: {head} {}",
+            String::from_utf8_lossy(&body)
+        );
+        (head, body)
+    };
+    let (head_a, tile_a) = served(&a.addr, &path, None);
+    let (head_b, tile_b) = served(&b.addr, &path, None);
+    assert_eq!(tile_a, expected);
+    assert_eq!(tile_b, expected);
+    for head in [&head_a, &head_b] {
+        assert_eq!(
+            header(head, "cache-control"),
+            Some("public, max-age=31536000, immutable"),
+            "{head}"
+        );
+    }
+    let (_, bundle_a) = served(&a.addr, &bundle, Some(&token));
+    let (head, bundle_b) = served(&b.addr, &bundle, Some(&token));
+    assert_eq!(bundle_a, bundle_b);
+    assert_eq!(
+        header(&head, "cache-control"),
+        Some("private, max-age=31536000, immutable")
+    );
+    // A partial tile is the writer's to serve: B forwards it, and answers A's bytes.
+    assert_ne!(
+        size % 256,
+        0,
+        "no partial tile: simulate another number of days"
+    );
+    let partial = tanji_ledger::TileRef {
+        level: 0,
+        index: size / 256,
+        width: (size % 256) as u16,
+    };
+    let partial = format!("/{}", partial.path());
+    let (head_a, partial_a) = served(&a.addr, &partial, None);
+    let (head_b, partial_b) = served(&b.addr, &partial, None);
+    assert_eq!(partial_a, partial_b);
+    assert_eq!(header(&head_a, "cache-control"), Some("public, max-age=60"));
+    assert_eq!(header(&head_b, "cache-control"), Some("public, max-age=60"));
+    // B checks the token as A does.
+    assert_eq!(get_bytes(&b.addr, &bundle, None).unwrap().0, 401);
+    assert_eq!(
+        get_bytes(&b.addr, &bundle, Some("tanji_nobody")).unwrap().0,
+        401
+    );
+
+    // A paused, still holding the lease: B serves the full tiles from the store all the same.
+    a.signal("-STOP");
+    let (head, tile_b) = served(&b.addr, &path, None);
+    assert_eq!(tile_b, expected);
+    assert_eq!(
+        header(&head, "cache-control"),
+        Some("public, max-age=31536000, immutable")
+    );
+    let (_, bundle_b) = served(&b.addr, &bundle, Some(&token));
+    assert_eq!(bundle_b, bundle_a);
+    assert!(
+        a.writes(&park.dirs[0]),
+        "B took the lease: the test proves nothing"
+    );
+    // What only the writer answers, B cannot answer now: it forwards, and A does not answer.
+    let (status, head, _) = get_bytes(&b.addr, &partial, None).unwrap();
+    assert_eq!(status, 503, "{head}");
+    let (status, head, _) = get_bytes(&b.addr, "/checkpoint", None).unwrap();
+    assert_eq!(status, 503, "{head}");
+    a.signal("-CONT");
+    drop((a, b));
 }
 
 /// An acknowledged upload: (device, seq) and the index it was acknowledged at.

@@ -26,21 +26,23 @@
 //! hold a park's lease forwards each request for that park to the holder, found by the URL its
 //! lease names ([`tanji_park::holder_url`], from `advertise_url`), and returns the holder's
 //! answer: a device's acknowledgement still comes only after the holder's commit. With no
-//! holder known it answers 503 with `Retry-After`. Every `lease.poll_ms` each instance looks
-//! at the deployment's leases (one query per database), takes the lease of every park nobody
-//! holds, and notices the parks whose lease it lost: when a holder dies, the other instances
-//! take each of its parks within `ttl_ms + poll_ms` and continue each log from its stored
-//! frontier.
+//! holder known it answers 503 with `Retry-After`. The park's full tiles are the exception:
+//! they never change, so it answers them itself from the park's store
+//! ([`crate::tlog::StoredTiles`]), the holder alive or not. Every `lease.poll_ms` each instance
+//! looks at the deployment's leases (one query per database), takes the lease of every park
+//! nobody holds, and notices the parks whose lease it lost: when a holder dies, the other
+//! instances take each of its parks within `ttl_ms + poll_ms` and continue each log from its
+//! stored frontier.
 
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
@@ -55,6 +57,7 @@ use tower::ServiceExt;
 
 use crate::auth::{Caller, Tokens};
 use crate::routes::{Access, RouteInfo};
+use crate::tlog::{FullTile, StoredTiles};
 use crate::{ApiError, AppState, Config, Server, ServerError};
 
 /// The directory of a deployment that holds its parks, one directory each.
@@ -200,6 +203,10 @@ struct Park {
     dir: PathBuf,
     at: Option<StoreAt>,
     slot: Mutex<Slot>,
+    /// Its full tiles, read from its store while another instance writes it (made at the
+    /// first request for one, with its tokens as they are then; `None` when its store or
+    /// tokens cannot be known here).
+    tiles: OnceLock<Option<StoredTiles>>,
     /// Held while the park is being opened: one sequencer per park in a process, whichever
     /// of the lease loop, a request and `POST /parks` gets there first.
     opening: tokio::sync::Mutex<()>,
@@ -356,6 +363,7 @@ impl Parks {
             at: Some(server.state.reader().at().clone()),
             dir: server.dir.clone(),
             slot: Mutex::new(Slot::Serving(Arc::new(Running::start(server)))),
+            tiles: OnceLock::new(),
             opening: tokio::sync::Mutex::new(()),
         };
         let parks = BTreeMap::from([(name.clone(), Arc::new(park))]);
@@ -693,7 +701,7 @@ impl Parks {
 
     /// Answers `req` for park `name` with `path` (the park's own route): served here, or
     /// forwarded to the park's writer.
-    async fn dispatch(&self, name: &str, path: &str, mut req: Request) -> Response {
+    async fn dispatch(&self, name: &str, path: &str, req: Request) -> Response {
         let Some(park) = self.park_or_new(name).await else {
             return ApiError::not_found(format!("no park {name:?} in this deployment"))
                 .into_response();
@@ -705,22 +713,43 @@ impl Parks {
             .unwrap_or_default();
         match park.slot() {
             Slot::Serving(r) => {
-                match format!("{path}{query}").parse::<Uri>() {
-                    Ok(uri) => *req.uri_mut() = uri,
+                let req = match format!("{path}{query}").parse::<Uri>() {
+                    Ok(uri) => for_park(req, uri),
                     Err(e) => {
                         return ApiError::bad_request(format!("path {path:?}: {e}")).into_response()
                     }
-                }
+                };
                 match r.router.clone().oneshot(req).await {
                     Ok(res) => res,
                     Err(never) => match never {},
                 }
             }
-            Slot::Standby { holder, why } => self
-                .forward(name, &format!("{path}{query}"), holder, &why, req)
-                .await
-                .unwrap_or_else(IntoResponse::into_response),
+            Slot::Standby { holder, why } => {
+                let stored = FullTile::requested(req.method(), path)
+                    .and_then(|tile| Some((tile, self.stored_tiles(name, &park)?)));
+                if let Some((tile, tiles)) = stored {
+                    if let Some(res) = tiles.answer(tile, req.headers()).await {
+                        return res;
+                    }
+                }
+                self.forward(name, &format!("{path}{query}"), holder, &why, req)
+                    .await
+                    .unwrap_or_else(IntoResponse::into_response)
+            }
         }
+    }
+
+    /// The full tiles of park `name`, which this instance does not write, from its store and
+    /// checked against its tokens as its writer checks them.
+    fn stored_tiles<'p>(&self, name: &str, park: &'p Park) -> Option<&'p StoredTiles> {
+        park.tiles
+            .get_or_init(|| {
+                let at = park.at.clone()?;
+                let tokens =
+                    crate::reader::blocking(|| park_tokens(&park.dir, &self.0.config, name));
+                Some(StoredTiles::new(at, tokens.ok()?))
+            })
+            .as_ref()
     }
 
     /// Forwards `req` for park `name` to its writer `holder` and returns its answer.
@@ -759,10 +788,7 @@ impl Parks {
                 out = out.header(k.as_str(), v.as_bytes());
             }
         }
-        if let Some(axum::extract::ConnectInfo(peer)) = parts
-            .extensions
-            .get::<axum::extract::ConnectInfo<SocketAddr>>()
-        {
+        if let Some(ConnectInfo(peer)) = parts.extensions.get::<ConnectInfo<SocketAddr>>() {
             out = out.header("x-forwarded-for", peer.ip().to_string());
         }
         let res = out.header(FORWARDED, "1").send().await.map_err(|e| {
@@ -799,6 +825,23 @@ impl Parks {
     }
 }
 
+/// `req` as the park's own router takes it: at `uri` (the park's route), with its method,
+/// headers, body and peer address, and without the deployment router's path parameters
+/// (`park`, `rest`), to which axum would add the park route's own (a `Path` extractor then
+/// finds four parameters where its route has two).
+fn for_park(req: Request, uri: Uri) -> Request {
+    let (parts, body) = req.into_parts();
+    let mut out = Request::new(body);
+    *out.method_mut() = parts.method;
+    *out.uri_mut() = uri;
+    *out.version_mut() = parts.version;
+    *out.headers_mut() = parts.headers;
+    if let Some(peer) = parts.extensions.get::<ConnectInfo<SocketAddr>>() {
+        out.extensions_mut().insert(*peer);
+    }
+    out
+}
+
 fn standby_park(dir: &Path) -> Park {
     Park {
         dir: dir.to_path_buf(),
@@ -807,6 +850,7 @@ fn standby_park(dir: &Path) -> Park {
             holder: None,
             why: "not opened yet".into(),
         }),
+        tiles: OnceLock::new(),
         opening: tokio::sync::Mutex::new(()),
     }
 }

@@ -855,6 +855,9 @@ fn two_instances_serve_a_deployment_of_many_parks_forwarding_to_each_writer() {
     }
 }
 
+/// An acknowledged upload of the province-scale test: park, (device, seq), index.
+type ParkAcked = (usize, (String, u64), u64);
+
 /// Parks of the province-scale deployment test.
 const MANY_PARKS: usize = 200;
 
@@ -968,7 +971,7 @@ fn two_instances_serve_two_hundred_parks_and_either_may_die() {
         "every park written {:?} after the instances started",
         first.elapsed()
     );
-    let acks: Mutex<Vec<(usize, (String, u64), u64)>> = Mutex::default();
+    let acks: Mutex<Vec<ParkAcked>> = Mutex::default();
     // Posts the uploads of `day` of every park, at both instances in turn.
     let post_day = |instances: &[Instance; 2], day: usize| {
         let addrs: Vec<String> = instances.iter().map(|i| i.addr.clone()).collect();

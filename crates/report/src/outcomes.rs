@@ -135,12 +135,12 @@ impl Figure {
     }
 }
 
-/// Electricity cost at the tariff over one period, from hourly grid import.
+/// Electricity cost at the tariff over one period, from the quarter-hours of grid import.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Cost {
-    /// Σ hourly import × the tariff's price of the hour, CNY.
+    /// Σ quarter-hourly import × the tariff's price of that quarter-hour, CNY.
     pub cny: f64,
-    /// Hours with grid import data.
+    /// Hours with grid import data (in at least one of their quarter-hours).
     pub hours_priced: u64,
     /// Hours of the period.
     pub hours: u64,
@@ -514,18 +514,19 @@ fn period_outcomes(
             c.cny,
             "CNY",
             format!(
-                "Σ over hours of grid import × the tariff's price of that hour; electricity only \
-                 (tanji holds no fuel or heat prices); {} of {} hours have import data",
+                "Σ over quarter-hours of grid import × the tariff's price of that quarter-hour; \
+                 electricity only (tanji holds no fuel or heat prices); {} of {} hours have \
+                 import data",
                 c.hours_priced, c.hours
             ),
         ),
         Some(Ok(_)) => Figure::absent(
             "CNY",
-            "hourly import × tariff",
+            "quarter-hourly import × tariff",
             "no hour has grid import data",
         ),
-        Some(Err(e)) => Figure::absent("CNY", "hourly import × tariff", e.clone()),
-        None => Figure::absent("CNY", "hourly import × tariff", "no enterprise"),
+        Some(Err(e)) => Figure::absent("CNY", "quarter-hourly import × tariff", e.clone()),
+        None => Figure::absent("CNY", "quarter-hourly import × tariff", "no enterprise"),
     };
     PeriodOutcomes {
         value_added_per_tce: Figure::from(
@@ -786,21 +787,29 @@ fn cost_of<S: Store>(
     (start, end): (i64, i64),
     tariff: &Tariff,
 ) -> Result<Cost, ReportError> {
-    let n = usize::try_from((end - start).div_euclid(3600)).unwrap_or(0);
-    let s = crate::site_series(store, enterprise, start, 3600, n)?;
+    // Priced per quarter-hour, the meters' interval (a channel is never summed into a longer
+    // interval by the series, only split into shorter ones), counted by hour.
+    const QUARTER: u32 = 900;
+    let hours = usize::try_from((end - start).div_euclid(3600)).unwrap_or(0);
+    let n = hours * 4;
+    let s = crate::site_series(store, enterprise, start, QUARTER, n)?;
     let prices = tariff
-        .prices(start, 3600, n)
+        .prices(start, QUARTER, n)
         .map_err(|e| ReportError::Request(e.to_string()))?;
     let mut cost = Cost {
         cny: 0.0,
         hours_priced: 0,
-        hours: n as u64,
+        hours: hours as u64,
     };
-    for (wh, (_, price)) in s.import_wh.iter().zip(&prices) {
-        if let Some(wh) = wh {
-            cost.cny += *wh as f64 / 1000.0 * price;
-            cost.hours_priced += 1;
+    for (hour, quarters) in s.import_wh.chunks(4).zip(prices.chunks(4)) {
+        let mut priced = false;
+        for (wh, (_, price)) in hour.iter().zip(quarters) {
+            if let Some(wh) = wh {
+                cost.cny += *wh as f64 / 1000.0 * price;
+                priced = true;
+            }
         }
+        cost.hours_priced += u64::from(priced);
     }
     Ok(cost)
 }
@@ -938,7 +947,7 @@ pub fn render_outcomes_text(doc: &OutcomesDoc) -> String {
     }
     s.push_str(
         "\nMethods: tce by GB/T 2589 (docs/reference/gbt2589.md); efficiency = value added or \
-         output ÷ tce; cost = hourly grid import × tariff; green share = (PV self-use + green \
+         output ÷ tce; cost = quarter-hourly grid import × tariff; green share = (PV self-use + green \
          purchases + certificates) ÷ consumption; t/yr = t ÷ period days × 365.25. See docs/report.md.\n",
     );
     s

@@ -83,6 +83,17 @@ fn pg_park(tag: &str, enterprises: usize, days: u32) -> Option<PgPark> {
     })
 }
 
+/// Held by each test that times leases (TTL 1 s): run one at a time, so that none starves
+/// another's lease renewals of the machine's cores (a renewal late by a second loses the
+/// lease, as it should).
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// A free loopback port.
 fn free_port() -> String {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -243,6 +254,7 @@ fn stored_checkpoints(dir: &Path) -> BTreeMap<u64, String> {
 
 #[test]
 fn a_paused_writer_whose_lease_was_taken_cannot_commit() {
+    let _serial = one_at_a_time();
     let Some(park) = pg_park("fencing", 1, 2) else {
         return;
     };
@@ -349,6 +361,7 @@ fn header<'h>(head: &'h str, name: &str) -> Option<&'h str> {
 
 #[test]
 fn an_instance_standing_by_serves_full_tiles_from_the_store_while_the_writer_is_paused() {
+    let _serial = one_at_a_time();
     let Some(park) = pg_park("tiles", 8, 36) else {
         return;
     };
@@ -491,6 +504,7 @@ const KILLS: usize = 20;
 
 #[test]
 fn killing_the_lease_holder_loses_no_acknowledged_record() {
+    let _serial = one_at_a_time();
     let Some(park) = pg_park("failover", 2, 150) else {
         return;
     };
@@ -734,6 +748,7 @@ fn post_as(addr: &str, path: &str, body: &str, token: &str) -> Option<Res> {
 /// both run: it is served (and written by one of them) without a restart.
 #[test]
 fn two_instances_serve_a_deployment_of_many_parks_forwarding_to_each_writer() {
+    let _serial = one_at_a_time();
     let Some(url) = pg::url() else { return };
     let schema = pg::Schema::new(&url, "deployment");
     let tmp = tempfile::tempdir().unwrap();
@@ -906,6 +921,7 @@ fn all_written_by(
 /// verifies. The takeover times are printed (docs/operations.md states them).
 #[test]
 fn two_instances_serve_two_hundred_parks_and_either_may_die() {
+    let _serial = one_at_a_time();
     // Each park written holds two connections (store and lease), reads take up to four more.
     let Some(pg) = pg::Server::with_connections(900) else {
         return;

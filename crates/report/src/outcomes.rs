@@ -23,6 +23,7 @@ use tanji_units::time::rfc3339;
 use tanji_units::{Carrier, Unit};
 
 use crate::doc::PeriodDoc;
+use crate::export::{ExportError, Format};
 use crate::gather::{load_inputs, InputsFile, PeriodEconomics};
 use crate::tabular::{Cell, Column, Table, Tabular, ToTabular};
 use crate::{build, ReportDoc, ReportError, Request, Scope};
@@ -385,15 +386,13 @@ impl Sums {
     }
 }
 
-/// Value added (CNY) and output of a period, or why each is absent.
-type Economics = (Result<f64, String>, Result<Output, String>);
+/// Value added (CNY) and output of a period, or why each is absent, and the sources the
+/// inputs name for them.
+type Economics = (Result<f64, String>, Result<Output, String>, Vec<String>);
 
 /// Value added (CNY) and output of `[start, end)` from an enterprise's period entries: the
 /// entries inside the period must tile it exactly (no gap, no overlap).
-fn economics(
-    entries: &[PeriodEconomics],
-    (start, end): (i64, i64),
-) -> (Result<f64, String>, Result<Output, String>) {
+fn economics(entries: &[PeriodEconomics], (start, end): (i64, i64)) -> Economics {
     let mut inside: Vec<&PeriodEconomics> = entries
         .iter()
         .filter(|p| p.start >= start && p.end <= end)
@@ -408,7 +407,7 @@ fn economics(
                 rfc3339(at),
                 rfc3339(p.start)
             );
-            return (Err(why.clone()), Err(why));
+            return (Err(why.clone()), Err(why), Vec::new());
         }
         at = p.end;
     }
@@ -418,8 +417,11 @@ fn economics(
             rfc3339(at),
             rfc3339(end)
         );
-        return (Err(why.clone()), Err(why));
+        return (Err(why.clone()), Err(why), Vec::new());
     }
+    let mut sources: Vec<String> = inside.iter().filter_map(|p| p.source.clone()).collect();
+    sources.sort();
+    sources.dedup();
     let va = inside
         .iter()
         .map(|p| p.value_added_cny.ok_or(p))
@@ -454,7 +456,7 @@ fn economics(
             )),
         };
     }
-    (va, out)
+    (va, out, sources)
 }
 
 fn ratio(a: &Figure, b: &Figure, what: &str) -> Result<f64, String> {
@@ -468,11 +470,17 @@ fn ratio(a: &Figure, b: &Figure, what: &str) -> Result<f64, String> {
 
 fn period_outcomes(
     s: &Sums,
-    va: Result<f64, String>,
-    out: Result<Output, String>,
+    (va, out, sources): Economics,
     (start, end): (i64, i64),
     opts: &EnergyOptions,
 ) -> PeriodOutcomes {
+    let from_inputs = |what: &str| match sources.is_empty() {
+        true => format!("{what} of the period, from the inputs publication"),
+        false => format!(
+            "{what} of the period, from the inputs publication; source: {}",
+            sources.join("; ")
+        ),
+    };
     let e = energy::standard_coal(&s.items, opts);
     let tce_method = format!(
         "Σ purchased energy (grid import, fuels, purchased heat and steam) × its {}; PV and export not counted",
@@ -496,13 +504,13 @@ fn period_outcomes(
     let value_added = Figure::from(
         va.map(|cny| cny / 1e4),
         "10⁴ CNY",
-        "value added (增加值) of the period, from the inputs publication",
+        from_inputs("value added (增加值)"),
     );
     let out_unit = out.as_ref().map(|o| o.unit.clone()).unwrap_or_default();
     let output = Figure::from(
         out.map(|o| o.quantity_milli as f64 / 1000.0),
         &out_unit,
-        "output of the period, from the inputs publication",
+        from_inputs("output"),
     );
     let years = (end - start) as f64 / YEAR_S;
     let location_t = s.location_g as f64 / 1e6;
@@ -688,20 +696,8 @@ pub fn compare(
         );
         park_econ.0.push(named(&e.enterprise, &pe));
         park_econ.1.push(named(&e.enterprise, &be));
-        let p = period_outcomes(
-            &own.0,
-            pe.0,
-            pe.1,
-            period,
-            &enterprise_opts(opts, &e.enterprise),
-        );
-        let b = period_outcomes(
-            &own.1,
-            be.0,
-            be.1,
-            baseline,
-            &enterprise_opts(opts, &e.enterprise),
-        );
+        let p = period_outcomes(&own.0, pe, period, &enterprise_opts(opts, &e.enterprise));
+        let b = period_outcomes(&own.1, be, baseline, &enterprise_opts(opts, &e.enterprise));
         out.push(SubjectOutcomes {
             subject: e.enterprise.clone(),
             change: change(&p, &b, py, by),
@@ -709,10 +705,8 @@ pub fn compare(
             baseline: b,
         });
     }
-    let (pva, pout) = park_sum(&park_econ.0);
-    let (bva, bout) = park_sum(&park_econ.1);
-    let p = period_outcomes(&park.0, pva, pout, period, opts);
-    let b = period_outcomes(&park.1, bva, bout, baseline, opts);
+    let p = period_outcomes(&park.0, park_sum(&park_econ.0), period, opts);
+    let b = period_outcomes(&park.1, park_sum(&park_econ.1), baseline, opts);
     Ok((
         SubjectOutcomes {
             subject: "park".into(),
@@ -738,21 +732,22 @@ fn enterprise_opts(opts: &EnergyOptions, enterprise: &str) -> EnergyOptions {
     }
 }
 
-fn named(
-    e: &str,
-    (va, out): &(Result<f64, String>, Result<Output, String>),
-) -> (Result<f64, String>, Result<Output, String>) {
+fn named(e: &str, (va, out, sources): &Economics) -> Economics {
     (
         va.clone().map_err(|w| format!("{e}: {w}")),
         out.clone().map_err(|w| format!("{e}: {w}")),
+        sources.clone(),
     )
 }
 
-fn park_sum(parts: &[Economics]) -> (Result<f64, String>, Result<Output, String>) {
+fn park_sum(parts: &[Economics]) -> Economics {
     if parts.is_empty() {
         let why = "the park has no enterprise".to_owned();
-        return (Err(why.clone()), Err(why));
+        return (Err(why.clone()), Err(why), Vec::new());
     }
+    let mut sources: Vec<String> = parts.iter().flat_map(|p| p.2.clone()).collect();
+    sources.sort();
+    sources.dedup();
     let va = parts
         .iter()
         .map(|p| p.0.clone())
@@ -762,7 +757,7 @@ fn park_sum(parts: &[Economics]) -> (Result<f64, String>, Result<Output, String>
         quantity_milli: 0,
         unit: String::new(),
     });
-    for (_, o) in parts {
+    for (_, o, _) in parts {
         out = match (out, o) {
             (Err(e), _) => Err(e),
             (_, Err(e)) => Err(e.clone()),
@@ -776,32 +771,43 @@ fn park_sum(parts: &[Economics]) -> (Result<f64, String>, Result<Output, String>
             )),
         };
     }
-    (va, out)
+    (va, out, sources)
 }
 
-/// Grid import of `enterprise` over `[start, end)` priced hour by hour at `tariff`.
+/// The slot grid import is priced on, seconds: meters of 5 minutes or any multiple of it
+/// (15 min, 30 min, an hour) spread into it; a meter of a shorter interval is not priced.
+const PRICE_SLOT_S: u32 = 300;
+
+/// Grid import of `enterprise` over `[start, end)` priced slot by slot at `tariff`; an hour
+/// counts as priced when any of its slots has import data.
 fn cost_of<S: Store>(
     store: &S,
     enterprise: &str,
     (start, end): (i64, i64),
     tariff: &Tariff,
 ) -> Result<Cost, ReportError> {
-    let n = usize::try_from((end - start).div_euclid(3600)).unwrap_or(0);
-    let s = crate::site_series(store, enterprise, start, 3600, n)?;
+    let slot = i64::from(PRICE_SLOT_S);
+    let n = usize::try_from((end - start).div_euclid(slot)).unwrap_or(0);
+    let s = crate::site_series(store, enterprise, start, PRICE_SLOT_S, n)?;
     let prices = tariff
-        .prices(start, 3600, n)
+        .prices(start, PRICE_SLOT_S, n)
         .map_err(|e| ReportError::Request(e.to_string()))?;
+    let per_hour = usize::try_from(3600 / slot).unwrap_or(1);
     let mut cost = Cost {
         cny: 0.0,
         hours_priced: 0,
-        hours: n as u64,
+        hours: u64::try_from((end - start).div_euclid(3600)).unwrap_or(0),
     };
     for (wh, (_, price)) in s.import_wh.iter().zip(&prices) {
         if let Some(wh) = wh {
             cost.cny += *wh as f64 / 1000.0 * price;
-            cost.hours_priced += 1;
         }
     }
+    cost.hours_priced = s
+        .import_wh
+        .chunks(per_hour)
+        .filter(|h| h.iter().any(Option::is_some))
+        .count() as u64;
     Ok(cost)
 }
 
@@ -899,6 +905,48 @@ pub fn outcomes<S: Store>(
     })
 }
 
+/// What [`illustrative_inputs`] says of its figures.
+pub const ILLUSTRATIVE_SOURCE: &str = "ILLUSTRATIVE, made up by `tanji demo`: a constant value \
+added and output per day for each enterprise, not any enterprise's accounts";
+
+/// An inputs document giving every enterprise registered in the log a value added and an
+/// output for each whole UTC day of `[start, end)`, made up (a constant per day, larger for
+/// later enterprises) and saying so in each entry's `source` ([`ILLUSTRATIVE_SOURCE`]): what
+/// the demo publishes so that its outcomes have efficiencies and intensities.
+pub fn illustrative_inputs<S: Store>(
+    store: &S,
+    (start, end): (i64, i64),
+) -> Result<InputsFile, ReportError> {
+    let view = LogView::read(store, store.size()?)?;
+    let day = tanji_units::time::DAY_S;
+    let mut enterprises = BTreeMap::new();
+    for r in view.registrations.in_force_all() {
+        let n = enterprises.len() as i64;
+        enterprises
+            .entry(r.reg.enterprise.clone())
+            .or_insert_with(|| crate::EnterpriseInputs {
+                periods: (start.div_euclid(day)..end.div_euclid(day))
+                    .map(|d| PeriodEconomics {
+                        start: d * day,
+                        end: (d + 1) * day,
+                        value_added_cny: Some(20_000.0 + 5_000.0 * (n % 8) as f64),
+                        output: Some(Output {
+                            quantity_milli: (10 + 2 * (n % 8)) * 1000,
+                            unit: "t".into(),
+                        }),
+                        source: Some(ILLUSTRATIVE_SOURCE.into()),
+                    })
+                    .collect(),
+                ..Default::default()
+            });
+    }
+    Ok(InputsFile {
+        matching: tanji_accounting::Matching::Annual,
+        residual: tanji_accounting::Residual::ChinaExcludingTraded,
+        enterprises,
+    })
+}
+
 fn show(f: &Figure, decimals: usize) -> String {
     match f.value {
         Some(v) => format!("{v:.decimals$} {}", f.unit),
@@ -942,6 +990,109 @@ pub fn render_outcomes_text(doc: &OutcomesDoc) -> String {
          purchases + certificates) ÷ consumption; t/yr = t ÷ period days × 365.25. See docs/report.md.\n",
     );
     s
+}
+
+/// The outcomes in `format`: text as [`render_outcomes_text`] writes it, every other format
+/// as any document made from a report ([`crate::render_document_as`]).
+pub fn render_outcomes(doc: &OutcomesDoc, format: Format) -> Result<Vec<u8>, ExportError> {
+    match format {
+        Format::Text => Ok(render_outcomes_text(doc).into_bytes()),
+        f => crate::render_document_as(doc, f),
+    }
+}
+
+/// The park's headline outcomes in a few lines, each with its method in brief: what `tanji
+/// demo` prints.
+pub fn render_outcomes_summary(doc: &OutcomesDoc) -> String {
+    let o = &doc.park_outcomes;
+    let (b, p, c) = (&o.baseline, &o.period, &o.change);
+    let line = |label: &str, b: &Figure, p: &Figure, c: Option<&Figure>, how: &str| {
+        let change = c.map_or_else(String::new, |c| format!(", change {}", show(c, 1)));
+        format!(
+            "  {label}: baseline {}, period {}{change}  [{how}]\n",
+            show(b, 2),
+            show(p, 2)
+        )
+    };
+    let mut s = format!(
+        "park outcomes, {} .. {} against the baseline {} .. {}:\n",
+        &doc.period.start[..10.min(doc.period.start.len())],
+        &doc.period.end[..10.min(doc.period.end.len())],
+        &doc.baseline.start[..10.min(doc.baseline.start.len())],
+        &doc.baseline.end[..10.min(doc.baseline.end.len())],
+    );
+    s.push_str(&line(
+        "energy",
+        &b.tce,
+        &p.tce,
+        None,
+        "GB/T 2589, electricity at 0.1229 kgce/kWh unless an equal value is given",
+    ));
+    s.push_str(&line(
+        "efficiency",
+        &b.value_added_per_tce,
+        &p.value_added_per_tce,
+        Some(&c.value_added_per_tce_pct),
+        "value added ÷ tce",
+    ));
+    s.push_str(&line(
+        "electricity cost",
+        &b.cost,
+        &p.cost,
+        Some(&c.cost_per_yr_pct),
+        "hourly import × tariff; change per year",
+    ));
+    s.push_str(&line(
+        "green share",
+        &b.green_share,
+        &p.green_share,
+        Some(&c.green_share_points),
+        "(PV self-use + green purchases + certificates) ÷ consumption",
+    ));
+    s.push_str(&line(
+        "emissions, location-based",
+        &b.location_t_per_yr,
+        &p.location_t_per_yr,
+        Some(&c.location_t_per_yr),
+        "Scope 1 + 2, t ÷ days × 365.25",
+    ));
+    s.push_str(&line(
+        "emissions, market-based",
+        &b.market_t_per_yr,
+        &p.market_t_per_yr,
+        Some(&c.market_t_per_yr),
+        "Scope 1 + 2, t ÷ days × 365.25",
+    ));
+    s.push_str(&format!(
+        "  due to followed advice: {}\n",
+        show(&c.followed_advice_t_per_yr, 1)
+    ));
+    s
+}
+
+/// A period and the baseline it is compared with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Comparison {
+    /// `[start, end)`, Unix seconds.
+    pub period: (i64, i64),
+    /// `[start, end)`, Unix seconds.
+    pub baseline: (i64, i64),
+}
+
+impl Comparison {
+    /// The comparison a span of data offers when none is asked: its whole UTC days, the first
+    /// half the baseline and the second half the period (of an odd number of days the middle
+    /// one is in neither, so both have the same length); `None` with fewer than two whole days.
+    pub fn halves((start, end): (i64, i64)) -> Option<Comparison> {
+        let day = tanji_units::time::DAY_S;
+        let first = start.div_euclid(day) + i64::from(start.rem_euclid(day) != 0);
+        let last = end.div_euclid(day);
+        let half = (last - first) / 2;
+        (half >= 1).then(|| Comparison {
+            baseline: (first * day, (first + half) * day),
+            period: ((last - half) * day, last * day),
+        })
+    }
 }
 
 type Row<'a> = (&'a Figure, &'a Figure, Option<&'a Figure>);

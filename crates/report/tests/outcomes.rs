@@ -61,6 +61,7 @@ fn econ(start: i64, cny: f64, output: i64, unit: &str) -> PeriodEconomics {
             quantity_milli: output * 1000,
             unit: unit.into(),
         }),
+        source: None,
     }
 }
 

@@ -251,7 +251,10 @@ async fn query_routes_serve_the_reports_figures() {
     }
     let (status, body) = get(&srv, &format!("/api/v1/enterprises/{e}/report?format=docx")).await;
     assert_eq!(status, 400);
-    assert!(body.contains("use json, csv, html, text, xlsx or pdf"), "{body}");
+    assert!(
+        body.contains("use json, csv, html, text, xlsx or pdf"),
+        "{body}"
+    );
 
     // Measured loads over the first day add up to that day's grid import in the report.
     let day = "2026-01-01";

@@ -947,6 +947,31 @@ pub fn illustrative_inputs<S: Store>(
     })
 }
 
+/// The name `tanji demo` publishes [`illustrative_inputs`] under.
+pub const ILLUSTRATIVE_INPUTS: &str = "demo-illustrative-economics";
+
+/// What `tanji demo` does for outcomes: publishes [`illustrative_inputs`] for the whole UTC
+/// days of `span` as [`ILLUSTRATIVE_INPUTS`] and computes the park's outcomes of the span's
+/// two halves ([`Comparison::halves`], what the dashboard shows when no dates are asked) with
+/// them; `None` (nothing published) when the span holds fewer than two whole days.
+pub fn illustrative_outcomes<S: Store>(
+    park: &mut tanji_park::Park<S>,
+    span: (i64, i64),
+    now: i64,
+) -> Result<Option<OutcomesDoc>, ReportError> {
+    let Some(c) = Comparison::halves(span) else {
+        return Ok(None);
+    };
+    let file = illustrative_inputs(park.store(), span)?;
+    let content =
+        serde_json::to_vec_pretty(&file).map_err(|e| ReportError::Request(e.to_string()))?;
+    let (p, _) = crate::publish_inputs(park, ILLUSTRATIVE_INPUTS, content, now)
+        .map_err(|e| ReportError::Request(format!("publishing the illustrative inputs: {e}")))?;
+    let mut req = OutcomesRequest::new(c.period, c.baseline, None, None)?;
+    req.inputs = Some(p.id);
+    outcomes(park.store(), &park.verifier(), &req).map(Some)
+}
+
 fn show(f: &Figure, decimals: usize) -> String {
     match f.value {
         Some(v) => format!("{v:.decimals$} {}", f.unit),
@@ -1040,7 +1065,7 @@ pub fn render_outcomes_summary(doc: &OutcomesDoc) -> String {
         &b.cost,
         &p.cost,
         Some(&c.cost_per_yr_pct),
-        "hourly import × tariff; change per year",
+        "grid import × tariff per 5 minutes; change per year",
     ));
     s.push_str(&line(
         "green share",

@@ -85,7 +85,9 @@ fn demo_report_formats_and_audit() {
     }
     let refused = tanji(["report", "--dir", d, "--park", "--format", "docx"]).expect_code(2);
     assert!(
-        refused.stderr.contains("use json, csv, html, xlsx or pdf"),
+        refused
+            .stderr
+            .contains("use json, csv, html, text, xlsx or pdf"),
         "{}",
         refused.stderr
     );

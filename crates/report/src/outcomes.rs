@@ -154,6 +154,9 @@ pub struct PeriodInput<'a> {
     pub figures: &'a serde_json::Value,
     /// Electricity cost, or why it could not be had.
     pub cost: Result<Cost, String>,
+    /// Why the enterprise has no figures in the period (no meter with an accepted upload):
+    /// every figure of the period is then absent with this reason, not zero.
+    pub no_data: Option<String>,
 }
 
 /// One period's outcomes.
@@ -698,6 +701,8 @@ pub fn compare(
         park_econ.1.push(named(&e.enterprise, &be));
         let p = period_outcomes(&own.0, pe, period, &enterprise_opts(opts, &e.enterprise));
         let b = period_outcomes(&own.1, be, baseline, &enterprise_opts(opts, &e.enterprise));
+        let p = absent_without_data(p, e.period.no_data.as_deref());
+        let b = absent_without_data(b, e.baseline.no_data.as_deref());
         out.push(SubjectOutcomes {
             subject: e.enterprise.clone(),
             change: change(&p, &b, py, by),
@@ -716,6 +721,29 @@ pub fn compare(
         },
         out,
     ))
+}
+
+/// `p` with every figure absent for `why`, when given.
+fn absent_without_data(p: PeriodOutcomes, why: Option<&str>) -> PeriodOutcomes {
+    let Some(why) = why else { return p };
+    let gone = |f: Figure| Figure::absent(&f.unit, f.method, why);
+    PeriodOutcomes {
+        energy: p.energy,
+        tce: gone(p.tce),
+        value_added: p.value_added,
+        output: p.output,
+        value_added_per_tce: gone(p.value_added_per_tce),
+        output_per_tce: gone(p.output_per_tce),
+        tce_per_10k_cny: gone(p.tce_per_10k_cny),
+        tce_per_output: gone(p.tce_per_output),
+        tco2_per_10k_cny: gone(p.tco2_per_10k_cny),
+        cost: gone(p.cost),
+        green_share: gone(p.green_share),
+        location_t: gone(p.location_t),
+        market_t: gone(p.market_t),
+        location_t_per_yr: gone(p.location_t_per_yr),
+        market_t_per_yr: gone(p.market_t_per_yr),
+    }
 }
 
 /// An enterprise's options: its meters' measured LHVs are keyed `enterprise/meter` in the
@@ -868,15 +896,25 @@ pub fn outcomes<S: Store>(
             )));
         };
         let cost = |p| cost_of(store, &r.enterprise, p, &req.tariff).map_err(|e| e.to_string());
+        let no_data = |d: &crate::EnterpriseDoc| {
+            (d.uploads == 0 && d.meters.is_empty()).then(|| {
+                format!(
+                    "no meter of {} has an accepted upload in this period: nothing was measured",
+                    d.enterprise
+                )
+            })
+        };
         list.push(EnterprisePeriods {
             enterprise: r.enterprise.clone(),
             period: PeriodInput {
                 figures: &r.figures,
                 cost: cost(req.period),
+                no_data: no_data(r),
             },
             baseline: PeriodInput {
                 figures: &b.figures,
                 cost: cost(req.baseline),
+                no_data: no_data(b),
             },
             economics: inputs
                 .as_ref()

@@ -525,8 +525,8 @@ fn period_outcomes(
             c.cny,
             "CNY",
             format!(
-                "Σ over hours of grid import × the tariff's price of that hour; electricity only \
-                 (tanji holds no fuel or heat prices); {} of {} hours have import data",
+                "Σ over 5-minute slots of grid import × the tariff's price of that slot; electricity \
+                 only (tanji holds no fuel or heat prices); {} of {} hours have import data",
                 c.hours_priced, c.hours
             ),
         ),

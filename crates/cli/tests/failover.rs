@@ -11,6 +11,10 @@
 //!   each time: every acknowledged record is in the log exactly once at its acknowledged
 //!   index, `tanji verify` passes, and every checkpoint served during the run is one of the
 //!   log's stored checkpoints (one chain, no fork).
+//! - Tiles from any instance: a full tile of the park written by A is served by B, which
+//!   stands by, byte for byte as A serves it and as the store makes it, with A's immutable
+//!   `Cache-Control` — also while A is paused (SIGSTOP) and still holds the lease, when B can
+//!   forward nothing to it. A partial tile B forwards to A (A's bytes while A answers).
 //!
 //! PostgreSQL: SKIPPED when unreachable outside CI, required under CI=true.
 #![cfg(unix)]
@@ -311,6 +315,172 @@ fn a_paused_writer_whose_lease_was_taken_cannot_commit() {
     assert!(logged_uploads(&park.dirs[0]).contains_key(&key_of(&next)));
     drop((a, b));
     verify(&park.dirs[0]).ok();
+}
+
+/// One GET with an optional bearer token: status, lower-cased head, body bytes; `None` when
+/// the connection is refused or breaks.
+fn get_bytes(addr: &str, path: &str, token: Option<&str>) -> Option<(u16, String, Vec<u8>)> {
+    use std::io::{Read, Write};
+    let mut c = TcpStream::connect(addr).ok()?;
+    c.set_read_timeout(Some(HANG)).ok()?;
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    write!(
+        c,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Connection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut raw = Vec::new();
+    c.read_to_end(&mut raw).ok()?;
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase();
+    assert!(!head.contains("transfer-encoding: chunked"), "{head}");
+    let status = head.split_whitespace().nth(1)?.parse().ok()?;
+    Some((status, head, raw[split + 4..].to_vec()))
+}
+
+/// The value of header `name` (lower case) in a lower-cased head.
+fn header<'h>(head: &'h str, name: &str) -> Option<&'h str> {
+    head.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+        .map(str::trim)
+}
+
+#[test]
+fn an_instance_standing_by_serves_full_tiles_from_the_store_while_the_writer_is_paused() {
+    let Some(park) = pg_park("tiles", 8, 36) else {
+        return;
+    };
+    // A long lease: B does not take it while A is paused; a short idle timeout: what B
+    // forwards to the paused A fails fast.
+    let config = park.tmp.path().join("tiles.toml");
+    std::fs::write(
+        &config,
+        "[lease]\nttl_ms = 60000\npoll_ms = 100\n\n[batch]\nwindow_ms = 20\n\n[http]\nidle_timeout_ms = 2000\n",
+    )
+    .unwrap();
+    let token = tanji(["token", "new", "--role", "auditor", "--config", s(&config)])
+        .ok()
+        .stdout
+        .trim()
+        .to_string();
+    let a = Instance::new(&park.dirs[0], &config);
+    assert_eq!(holder(std::slice::from_ref(&a), &park.dirs[0]), 0);
+    let b = Instance::new(&park.dirs[1], &config);
+    // A writes the park: every upload posted to it, by device in parallel.
+    let mut by_device: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for line in std::fs::read_to_string(&park.uploads).unwrap().lines() {
+        by_device
+            .entry(key_of(line).0)
+            .or_default()
+            .push(line.to_string());
+    }
+    let posting: Vec<_> = by_device
+        .into_values()
+        .map(|lines| {
+            let addr = a.addr.clone();
+            std::thread::spawn(move || {
+                for line in lines {
+                    let res = post(&addr, &line).unwrap();
+                    assert_eq!(res.status, 200, "{res:?}");
+                }
+            })
+        })
+        .collect();
+    for p in posting {
+        p.join().unwrap();
+    }
+    let store = tanji_park::Park::open_store(&park.dirs[0]).unwrap();
+    let size = tanji_park::latest_size(&store).unwrap();
+    assert!(size >= 256, "only {size} entries: simulate more days");
+    let tile = tanji_ledger::TileRef {
+        level: 0,
+        index: 0,
+        width: 256,
+    };
+    let expected = tanji_ledger::tile_bytes(&store, &tile).unwrap();
+    let path = format!("/{}", tile.path());
+    let bundle = format!("/{}", tile.entries_path());
+    // B is up (it forwards the checkpoint to A).
+    let start = Instant::now();
+    while request(&b.addr, "GET", "/checkpoint", "").is_none_or(|r| r.status != 200) {
+        assert!(start.elapsed() < HANG, "{}", b.log.lock().unwrap());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let served = |addr: &str, path: &str, token: Option<&str>| {
+        let (status, head, body) = get_bytes(addr, path, token).unwrap();
+        assert_eq!(
+            status,
+            200,
+            "{path} from {addr}: {head} {}",
+            String::from_utf8_lossy(&body)
+        );
+        (head, body)
+    };
+    let (head_a, tile_a) = served(&a.addr, &path, None);
+    let (head_b, tile_b) = served(&b.addr, &path, None);
+    assert_eq!(tile_a, expected);
+    assert_eq!(tile_b, expected);
+    for head in [&head_a, &head_b] {
+        assert_eq!(
+            header(head, "cache-control"),
+            Some("public, max-age=31536000, immutable"),
+            "{head}"
+        );
+    }
+    let (_, bundle_a) = served(&a.addr, &bundle, Some(&token));
+    let (head, bundle_b) = served(&b.addr, &bundle, Some(&token));
+    assert_eq!(bundle_a, bundle_b);
+    assert_eq!(
+        header(&head, "cache-control"),
+        Some("private, max-age=31536000, immutable")
+    );
+    // A partial tile is the writer's to serve: B forwards it, and answers A's bytes.
+    assert_ne!(
+        size % 256,
+        0,
+        "no partial tile: simulate another number of days"
+    );
+    let partial = tanji_ledger::TileRef {
+        level: 0,
+        index: size / 256,
+        width: (size % 256) as u16,
+    };
+    let partial = format!("/{}", partial.path());
+    let (head_a, partial_a) = served(&a.addr, &partial, None);
+    let (head_b, partial_b) = served(&b.addr, &partial, None);
+    assert_eq!(partial_a, partial_b);
+    assert_eq!(header(&head_a, "cache-control"), Some("public, max-age=60"));
+    assert_eq!(header(&head_b, "cache-control"), Some("public, max-age=60"));
+    // B checks the token as A does.
+    assert_eq!(get_bytes(&b.addr, &bundle, None).unwrap().0, 401);
+    assert_eq!(
+        get_bytes(&b.addr, &bundle, Some("tanji_nobody")).unwrap().0,
+        401
+    );
+
+    // A paused, still holding the lease: B serves the full tiles from the store all the same.
+    a.signal("-STOP");
+    let (head, tile_b) = served(&b.addr, &path, None);
+    assert_eq!(tile_b, expected);
+    assert_eq!(
+        header(&head, "cache-control"),
+        Some("public, max-age=31536000, immutable")
+    );
+    let (_, bundle_b) = served(&b.addr, &bundle, Some(&token));
+    assert_eq!(bundle_b, bundle_a);
+    assert!(
+        a.writes(&park.dirs[0]),
+        "B took the lease: the test proves nothing"
+    );
+    // What only the writer answers, B cannot answer now: it forwards, and A does not answer.
+    let (status, head, _) = get_bytes(&b.addr, &partial, None).unwrap();
+    assert_eq!(status, 503, "{head}");
+    let (status, head, _) = get_bytes(&b.addr, "/checkpoint", None).unwrap();
+    assert_eq!(status, 503, "{head}");
+    a.signal("-CONT");
+    drop((a, b));
 }
 
 /// An acknowledged upload: (device, seq) and the index it was acknowledged at.
@@ -683,4 +853,196 @@ fn two_instances_serve_a_deployment_of_many_parks_forwarding_to_each_writer() {
         }
         verify(dir).ok();
     }
+}
+
+/// An acknowledged upload of the province-scale test: park, (device, seq), index.
+type ParkAcked = (usize, (String, u64), u64);
+
+/// Parks of the province-scale deployment test.
+const MANY_PARKS: usize = 200;
+
+/// The parks' writers on the PostgreSQL database `at`: park → process id of its live lease.
+fn writers(at: &tanji_store::PgLocation) -> HashMap<String, u32> {
+    tanji_store::PostgresStore::live_leases(at)
+        .unwrap()
+        .into_iter()
+        .filter_map(|(park, lease)| {
+            let pid = lease.holder.split_once(" pid ")?.1.split(' ').next()?;
+            Some((park, pid.parse().ok()?))
+        })
+        .collect()
+}
+
+/// Waits until the instance with process `pid` writes all `parks`; the time it took.
+fn all_written_by(
+    at: &tanji_store::PgLocation,
+    pid: u32,
+    parks: usize,
+    log: &Mutex<String>,
+) -> Duration {
+    let start = Instant::now();
+    loop {
+        let w = writers(at);
+        if w.len() == parks && w.values().all(|p| *p == pid) {
+            return start.elapsed();
+        }
+        assert!(
+            start.elapsed() < 4 * HANG,
+            "{} of {parks} parks written by {pid} after {:?}\n{}",
+            w.values().filter(|p| **p == pid).count(),
+            start.elapsed(),
+            log.lock().unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A province-scale deployment: 200 parks on one PostgreSQL served by two `tanji serve`
+/// instances from one deployment directory. Devices post to both (the one that does not write
+/// a park forwards to the one that does; a refused connection or a 503 is retried at the
+/// other). The writer of every park is SIGKILLed, then, restarted, the other one: each time
+/// the survivor takes every park's lease and ingest continues; in the end every acknowledged
+/// upload is in its park's log exactly once at its acknowledged index and every park's log
+/// verifies. The takeover times are printed (docs/operations.md states them).
+#[test]
+fn two_instances_serve_two_hundred_parks_and_either_may_die() {
+    // Each park written holds two connections (store and lease), reads take up to four more.
+    let Some(pg) = pg::Server::with_connections(900) else {
+        return;
+    };
+    let schema = pg::Schema::new(&pg.url, "province");
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("deploy");
+    let store_url = schema.store_url();
+    // 2026-01-01: each park one enterprise with its devices, three days of uploads.
+    let start_day = 1_767_225_600;
+    let started = Instant::now();
+    let parks: Vec<(String, Vec<Vec<String>>)> = (0..MANY_PARKS)
+        .map(|p| {
+            let name = format!("p{p:03}");
+            let sim = tanji_simulator::Park::generate(tanji_simulator::ParkSpec {
+                seed: 1000 + p as u64,
+                enterprises: 1,
+                start_day,
+                days: 3,
+            });
+            let dir = root.join("parks").join(&name);
+            let mut park =
+                tanji_park::Park::create_on(&dir, &name, None, Some(&store_url)).unwrap();
+            park.register(&sim.registrations(start_day - 86_400))
+                .unwrap();
+            // The uploads by day.
+            let mut days: Vec<Vec<String>> = vec![Vec::new(); 3];
+            for u in sim.uploads() {
+                let day = ((u.body.channels[0].start - start_day) / 86_400) as usize;
+                days[day.min(2)].push(tanji_readings::upload_to_json(&u));
+            }
+            (name, days)
+        })
+        .collect();
+    eprintln!(
+        "{MANY_PARKS} parks created on PostgreSQL in {:?}",
+        started.elapsed()
+    );
+    let config = tmp.path().join("tanji.toml");
+    std::fs::write(
+        &config,
+        format!("{CONFIG}\n[parks]\nstore = \"{store_url}\"\n"),
+    )
+    .unwrap();
+    let tanji_store::StoreAt::Postgres { at, .. } =
+        tanji_park::store_at(&root.join("parks").join("p000")).unwrap()
+    else {
+        panic!("not a PostgreSQL park");
+    };
+    let mut instances = [Instance::new(&root, &config), Instance::new(&root, &config)];
+    let pid = |i: &Instance| i.child.as_ref().unwrap().id();
+    // Every park gets a writer.
+    let first = Instant::now();
+    while writers(&at).len() < MANY_PARKS {
+        assert!(
+            first.elapsed() < 4 * HANG,
+            "{}",
+            instances[0].log.lock().unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    eprintln!(
+        "every park written {:?} after the instances started",
+        first.elapsed()
+    );
+    let acks: Mutex<Vec<ParkAcked>> = Mutex::default();
+    // Posts the uploads of `day` of every park, at both instances in turn.
+    let post_day = |instances: &[Instance; 2], day: usize| {
+        let addrs: Vec<String> = instances.iter().map(|i| i.addr.clone()).collect();
+        for (p, (name, days)) in parks.iter().enumerate() {
+            for (n, line) in days[day].iter().enumerate() {
+                let mut at = (p + n) % 2;
+                let start = Instant::now();
+                let res = loop {
+                    let path = format!("/parks/{name}/api/v1/uploads");
+                    match request(&addrs[at], "POST", &path, line) {
+                        Some(r) if r.status != 503 => break r,
+                        _ => at = 1 - at,
+                    }
+                    assert!(
+                        start.elapsed() < 4 * HANG,
+                        "{name}: never acknowledged: {line}"
+                    );
+                    std::thread::sleep(Duration::from_millis(20));
+                };
+                assert_eq!(res.status, 200, "{name}: {res:?}");
+                let v = res.json();
+                assert!(
+                    v["status"] == "accepted" || v["status"] == "duplicate",
+                    "{v}"
+                );
+                acks.lock()
+                    .unwrap()
+                    .push((p, key_of(line), v["index"].as_u64().unwrap()));
+            }
+        }
+    };
+    let t = Instant::now();
+    post_day(&instances, 0);
+    eprintln!("day 1 of {MANY_PARKS} parks posted in {:?}", t.elapsed());
+    // Kill whichever writes the most parks; the other takes them all; then the other way.
+    let w = writers(&at);
+    let mut victim =
+        usize::from(w.values().filter(|p| **p == pid(&instances[1])).count() > MANY_PARKS / 2);
+    for day in [1, 2] {
+        let survivor = 1 - victim;
+        instances[victim].signal("-KILL");
+        let _ = instances[victim].child.take().unwrap().wait();
+        let took = all_written_by(
+            &at,
+            pid(&instances[survivor]),
+            MANY_PARKS,
+            &instances[survivor].log,
+        );
+        eprintln!("instance {victim} SIGKILLed: instance {survivor} writes all {MANY_PARKS} parks {took:?} later");
+        instances[victim].start();
+        post_day(&instances, day);
+        victim = survivor;
+    }
+    for i in &mut instances {
+        i.signal("-TERM");
+        let status = i.child.take().unwrap().wait().unwrap();
+        assert!(status.success(), "{status:?}\n{}", i.log.lock().unwrap());
+    }
+    let acks = acks.into_inner().unwrap();
+    for (p, (name, days)) in parks.iter().enumerate() {
+        let dir = root.join("parks").join(name);
+        let logged = logged_uploads(&dir);
+        let sent: usize = days.iter().map(Vec::len).sum();
+        assert_eq!(logged.len(), sent, "{name}: each upload logged once");
+        for (_, key, index) in acks.iter().filter(|(q, _, _)| *q == p) {
+            assert_eq!(logged.get(key), Some(index), "{name}: {key:?}");
+        }
+        verify(&dir).ok();
+    }
+    eprintln!(
+        "{} uploads acknowledged over {MANY_PARKS} parks, each logged once; every park verifies",
+        acks.len()
+    );
 }

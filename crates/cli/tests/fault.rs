@@ -105,14 +105,20 @@ fn http_loader(addr: String, mine: Vec<Upload>, acks: Acks) {
         if acks.lock().unwrap().contains_key(&u.key) {
             continue;
         }
-        let Some(res) = post(&addr, &u.json) else {
-            return;
+        // A server standing by for the writer lease of the killed one (until its lease
+        // expires) or draining answers 503: the record is sent again.
+        let start = Instant::now();
+        let res = loop {
+            let Some(res) = post(&addr, &u.json) else {
+                return;
+            };
+            if res.status != 503 {
+                break res;
+            }
+            assert!(start.elapsed() < HANG, "503 for too long: {res:?}");
+            std::thread::sleep(Duration::from_millis(50));
         };
-        if res.status != 200 {
-            // A dying server may answer 503 while it drains; the record is sent again later.
-            assert_eq!(res.status, 503, "{res:?}");
-            return;
-        }
+        assert_eq!(res.status, 200, "{res:?}");
         let answer = &res.json()[0];
         let status = answer["status"].as_str().unwrap();
         assert!(

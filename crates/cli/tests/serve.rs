@@ -117,7 +117,7 @@ fn token_new_prints_a_token_and_its_config_lines() {
     assert!(out.contains(&format!("sha256 = \"{hash}\"")), "{out}");
     assert!(out.contains("role = \"enterprise:e-0002\""), "{out}");
     assert!(out.contains("name = \"energy office\""), "{out}");
-    let bad = tanji(["token", "new", "--role", "admin"]).expect_code(2);
+    let bad = tanji(["token", "new", "--role", "root"]).expect_code(2);
     assert!(
         bad.stderr.contains("operator, auditor or enterprise:<id>"),
         "{}",

@@ -31,6 +31,20 @@ fn note_size(note: &str) -> Option<u64> {
     note.split('\n').nth(1)?.parse().ok()
 }
 
+/// The tree size of the latest checkpoint in `store` (0 when the log has none): the durable
+/// state of the log, which every tile and proof is served for. The signature is not checked
+/// (the store is the park's own).
+pub fn latest_size<S: Store>(store: &S) -> Result<u64, ParkError> {
+    match store.latest_checkpoint()? {
+        None => Ok(0),
+        Some(note) => note_size(&note).ok_or_else(|| {
+            ParkError::Inconsistent(format!(
+                "the latest checkpoint has no tree size on its second line: {note:?}"
+            ))
+        }),
+    }
+}
+
 /// A checkpoint note with cosignature lines appended to its signatures.
 pub fn with_cosignatures(note: &str, lines: &[String]) -> String {
     let mut out = note.to_string();

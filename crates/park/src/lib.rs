@@ -59,7 +59,9 @@ pub use backend::{
     STORE_FILE,
 };
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use cosigned::{check_witnesses, checkpoint_at, with_cosignatures, witness_id, WitnessCheck};
+pub use cosigned::{
+    check_witnesses, checkpoint_at, latest_size, with_cosignatures, witness_id, WitnessCheck,
+};
 pub use export::{check_tiles, ExportSummary, TilesCheck};
 pub use files::{check_json_lines, IngestSummary};
 pub use lock::{Holder, WriterLock, LOCK_FILE};

@@ -370,116 +370,240 @@ pub fn footprints(doc: &ReportDoc, inputs: &InputsFile) -> Result<FootprintDoc, 
     };
     check_inputs(fi, &e.enterprise)?;
     let phys = physical(products);
-    // The market-based electricity of the enterprise, shared by grid electricity.
-    let market_total = int(&e.figures, &["scope2_market", "electricity_g"]);
-    let import_total = int(products, &["totals", "electricity_wh"]);
-    let decl = |id: &str| {
-        fi.products.get(id).ok_or_else(|| {
-            bad(format!(
-                "inputs, enterprise {}, footprint: product {id:?} was produced in the period \
-                 but has no declaration under footprint.products",
-                e.enterprise
-            ))
-        })
+    let shares = allocation_shares(fi, &e.enterprise, &phys)?;
+    let pools = enterprise_pools(&phys);
+    let market = MarketElectricity {
+        g: int(&e.figures, &["scope2_market", "electricity_g"]),
+        import_wh: int(products, &["totals", "electricity_wh"]),
     };
-    // Economic shares: mass × price over Σ.
-    let shares: Option<BTreeMap<String, f64>> = match fi.allocation {
-        AllocationRule::Physical => None,
+    let out = phys
+        .iter()
+        .map(|p| {
+            let d = declaration(fi, &e.enterprise, &p.id)?.clone();
+            let share = shares.as_ref().and_then(|s| s.get(&p.id).copied());
+            Ok(product_footprint(p, d, share, &pools, &market))
+        })
+        .collect::<Result<Vec<_>, ReportError>>()?;
+    Ok(FootprintDoc {
+        format: FOOTPRINT_FORMAT.into(),
+        standard: "ISO 14067:2018 Greenhouse gases — Carbon footprint of products".into(),
+        enterprise: e.enterprise.clone(),
+        company_name: fi.company_name.clone(),
+        company_ids: fi.company_ids.clone(),
+        country: fi.country.clone(),
+        period_start: doc.period.start.clone(),
+        period_end: doc.period.end.clone(),
+        allocation: fi.allocation,
+        allocation_description: allocation_description(fi.allocation, products),
+        boundary: "gate to gate: the enterprise's metered fuels, process emissions given in the \
+                   inputs, purchased heat and steam, and grid electricity over the period; \
+                   cradle to gate: gate to gate + the declared upstream materials at their \
+                   suppliers' cradle-to-gate values"
+            .into(),
+        electricity: electricity_per_basis(doc, products),
+        pact_electricity: fi.pact_electricity,
+        products: out,
+        not_included: vec![
+            "non-CO2 greenhouse gases (CO2 only; characterisation factor 1 in every IPCC \
+             report)"
+                .into(),
+            "transport of materials to the gate, packaging, capital goods".into(),
+            "upstream materials not declared; upstream emissions of fuels and electricity \
+             (extraction, transmission losses)"
+                .into(),
+        ],
+        provenance: provenance(doc, products),
+        checkpoint_root: format!(
+            "{} {}",
+            doc.provenance.log.origin, doc.provenance.checkpoint.root
+        ),
+    })
+}
+
+/// The declaration of product `id`, which was produced in the period.
+fn declaration<'a>(
+    fi: &'a FootprintInputs,
+    enterprise: &str,
+    id: &str,
+) -> Result<&'a ProductDeclaration, ReportError> {
+    fi.products.get(id).ok_or_else(|| {
+        bad(format!(
+            "inputs, enterprise {enterprise}, footprint: product {id:?} was produced in the \
+             period but has no declaration under footprint.products"
+        ))
+    })
+}
+
+/// The allocation shares: none under the physical rule (each product keeps the figures the
+/// products section allocates it); under the economic rule each product's production value
+/// (t × price per t) over their sum.
+fn allocation_shares(
+    fi: &FootprintInputs,
+    enterprise: &str,
+    phys: &[Physical],
+) -> Result<Option<BTreeMap<String, f64>>, ReportError> {
+    match fi.allocation {
+        AllocationRule::Physical => Ok(None),
         AllocationRule::Economic => {
             let mut values = BTreeMap::new();
-            for p in &phys {
-                let price = decl(&p.id)?.price_per_t.as_ref().ok_or_else(|| {
-                    bad(format!(
-                        "inputs, enterprise {}, footprint: the economic allocation needs \
-                         price_per_t for product {:?}",
-                        e.enterprise, p.id
-                    ))
-                })?;
+            for p in phys {
+                let price = declaration(fi, enterprise, &p.id)?
+                    .price_per_t
+                    .as_ref()
+                    .ok_or_else(|| {
+                        bad(format!(
+                            "inputs, enterprise {enterprise}, footprint: the economic allocation \
+                             needs price_per_t for product {:?}",
+                            p.id
+                        ))
+                    })?;
                 values.insert(p.id.clone(), p.kg as f64 / 1000.0 * price.value);
             }
             let sum: f64 = values.values().sum();
-            Some(values.into_iter().map(|(k, v)| (k, v / sum)).collect())
+            Ok(Some(
+                values.into_iter().map(|(k, v)| (k, v / sum)).collect(),
+            ))
         }
-    };
+    }
+}
+
+/// Direct emissions (fuels, process, purchased heat) and grid electricity (Wh; g location-based
+/// and under [`BATTERY_RULE`]): a product's allocated part, or the enterprise's pool.
+struct Allocated {
+    direct_g: i64,
+    wh: i64,
+    location_g: i64,
+    battery_g: i64,
+}
+
+/// The enterprise's pools, which the economic rule shares: each figure summed over products.
+fn enterprise_pools(phys: &[Physical]) -> Allocated {
     let total = |f: fn(&Physical) -> i64| phys.iter().map(f).sum::<i64>();
-    let pools = (
-        total(|p| p.direct_g),
-        total(|p| p.wh),
-        total(|p| p.location_g),
-        total(|p| p.battery_g),
-    );
-    let mut out = Vec::new();
-    for p in &phys {
-        let d = decl(&p.id)?.clone();
-        let share = shares.as_ref().and_then(|s| s.get(&p.id).copied());
-        let part = |own: i64, pool: i64| share.map_or(own, |s| (pool as f64 * s).round() as i64);
-        let direct_g = part(p.direct_g, pools.0);
-        let wh = part(p.wh, pools.1);
-        let location_g = part(p.location_g, pools.2);
-        let battery_g = part(p.battery_g, pools.3);
-        let market_g = if import_total > 0 {
-            (market_total as f64 * wh as f64 / import_total as f64).round() as i64
+    Allocated {
+        direct_g: total(|p| p.direct_g),
+        wh: total(|p| p.wh),
+        location_g: total(|p| p.location_g),
+        battery_g: total(|p| p.battery_g),
+    }
+}
+
+/// A product's part: its own physical figures, or with an economic share that share of each
+/// pool (rounded to the gram and the Wh).
+fn allocated(p: &Physical, share: Option<f64>, pools: &Allocated) -> Allocated {
+    let part = |own: i64, pool: i64| share.map_or(own, |s| (pool as f64 * s).round() as i64);
+    Allocated {
+        direct_g: part(p.direct_g, pools.direct_g),
+        wh: part(p.wh, pools.wh),
+        location_g: part(p.location_g, pools.location_g),
+        battery_g: part(p.battery_g, pools.battery_g),
+    }
+}
+
+/// The enterprise's market-based electricity and its grid import, over which products share
+/// it by their grid electricity.
+struct MarketElectricity {
+    g: i64,
+    import_wh: i64,
+}
+
+impl MarketElectricity {
+    /// The market-based g of `wh` of grid electricity.
+    fn share(&self, wh: i64) -> i64 {
+        if self.import_wh > 0 {
+            (self.g as f64 * wh as f64 / self.import_wh as f64).round() as i64
         } else {
             0
-        };
-        let t = p.kg as f64 / 1000.0;
-        let upstream: Vec<MaterialLine> = d
-            .materials
-            .iter()
-            .map(|m| {
-                let kg = m.kg_per_t * t;
-                MaterialLine {
-                    material: m.clone(),
-                    kg,
-                    g: (kg * m.kg_co2e_per_kg * 1000.0).round() as i64,
-                }
-            })
-            .collect();
-        let upstream_g = upstream.iter().map(|m| m.g).sum();
-        let gate = Variants {
-            location_g: direct_g + location_g,
-            market_g: direct_g + market_g,
-            battery_rule_g: direct_g + battery_g,
-        };
-        let cradle = Variants {
-            location_g: gate.location_g + upstream_g,
-            market_g: gate.market_g + upstream_g,
-            battery_rule_g: gate.battery_rule_g + upstream_g,
-        };
-        let per = |g: i64| {
-            if p.kg > 0 {
-                g as f64 / 1000.0 / p.kg as f64
-            } else {
-                0.0
-            }
-        };
-        out.push(ProductFootprint {
-            product: p.id.clone(),
-            declaration: d,
-            kg: p.kg,
-            economic_share: share,
-            direct_g,
-            electricity_wh: wh,
-            electricity_location_g: location_g,
-            electricity_market_g: market_g,
-            electricity_battery_rule_g: battery_g,
-            per_kg: VariantsPerKg {
-                location: per(cradle.location_g),
-                market: per(cradle.market_g),
-                battery_rule: per(cradle.battery_rule_g),
-            },
-            primary_data_share: if cradle.market_g > 0 {
-                100.0 * gate.market_g as f64 / cradle.market_g as f64
-            } else {
-                100.0
-            },
-            upstream,
-            upstream_g,
-            gate_to_gate: gate,
-            cradle_to_gate: cradle,
-        });
+        }
     }
-    let allocation_description = match fi.allocation {
+}
+
+/// One product's footprint: its allocated direct emissions and electricity at each basis, its
+/// upstream materials, gate to gate and cradle to gate.
+fn product_footprint(
+    p: &Physical,
+    declaration: ProductDeclaration,
+    share: Option<f64>,
+    pools: &Allocated,
+    market: &MarketElectricity,
+) -> ProductFootprint {
+    let a = allocated(p, share, pools);
+    let market_g = market.share(a.wh);
+    let upstream = upstream_materials(&declaration, p.kg);
+    let upstream_g = upstream.iter().map(|m| m.g).sum();
+    let gate = Variants {
+        location_g: a.direct_g + a.location_g,
+        market_g: a.direct_g + market_g,
+        battery_rule_g: a.direct_g + a.battery_g,
+    };
+    let cradle = Variants {
+        location_g: gate.location_g + upstream_g,
+        market_g: gate.market_g + upstream_g,
+        battery_rule_g: gate.battery_rule_g + upstream_g,
+    };
+    ProductFootprint {
+        product: p.id.clone(),
+        declaration,
+        kg: p.kg,
+        economic_share: share,
+        direct_g: a.direct_g,
+        electricity_wh: a.wh,
+        electricity_location_g: a.location_g,
+        electricity_market_g: market_g,
+        electricity_battery_rule_g: a.battery_g,
+        per_kg: per_kg(&cradle, p.kg),
+        primary_data_share: primary_data_share(&gate, &cradle),
+        upstream,
+        upstream_g,
+        gate_to_gate: gate,
+        cradle_to_gate: cradle,
+    }
+}
+
+/// The declared upstream materials of `kg` of product, each at its supplier's value.
+fn upstream_materials(declaration: &ProductDeclaration, kg: i64) -> Vec<MaterialLine> {
+    let t = kg as f64 / 1000.0;
+    declaration
+        .materials
+        .iter()
+        .map(|m| {
+            let kg = m.kg_per_t * t;
+            MaterialLine {
+                material: m.clone(),
+                kg,
+                g: (kg * m.kg_co2e_per_kg * 1000.0).round() as i64,
+            }
+        })
+        .collect()
+}
+
+/// Cradle to gate per kg of product (0 when none was produced).
+fn per_kg(cradle: &Variants, kg: i64) -> VariantsPerKg {
+    let per = |g: i64| {
+        if kg > 0 {
+            g as f64 / 1000.0 / kg as f64
+        } else {
+            0.0
+        }
+    };
+    VariantsPerKg {
+        location: per(cradle.location_g),
+        market: per(cradle.market_g),
+        battery_rule: per(cradle.battery_rule_g),
+    }
+}
+
+/// The metered (gate-to-gate) share of the market-based cradle-to-gate figure, %.
+fn primary_data_share(gate: &Variants, cradle: &Variants) -> f64 {
+    if cradle.market_g > 0 {
+        100.0 * gate.market_g as f64 / cradle.market_g as f64
+    } else {
+        100.0
+    }
+}
+
+/// The allocation rule in words, with what it rests on.
+fn allocation_description(rule: AllocationRule, products: &Value) -> String {
+    match rule {
         AllocationRule::Physical => format!(
             "physical (ISO 14067:2018, 6.4.6.2): {}",
             products["allocation_reason"].as_str().unwrap_or_default()
@@ -491,9 +615,14 @@ pub fn footprints(doc: &ReportDoc, inputs: &InputsFile) -> Result<FootprintDoc, 
              price per t (the prices and their sources are in the declarations)"
                 .to_owned()
         }
-    };
+    }
+}
+
+/// How electricity is modelled at each basis: location-based, market-based and under
+/// [`BATTERY_RULE`] at the products inputs' country average.
+fn electricity_per_basis(doc: &ReportDoc, products: &Value) -> Vec<String> {
     let country_default = &products["country_default"];
-    let electricity = vec![
+    vec![
         format!(
             "location-based: each interval's grid import at that interval's factor of {} \
              (region {}), allocated with the product's electricity",
@@ -508,7 +637,11 @@ pub fn footprints(doc: &ReportDoc, inputs: &InputsFile) -> Result<FootprintDoc, 
             country_default["value"].as_f64().unwrap_or(0.0),
             country_default["source"].as_str().unwrap_or_default()
         ),
-    ];
+    ]
+}
+
+/// The report's format and methods, its log checkpoint and the publications it used.
+fn provenance(doc: &ReportDoc, products: &Value) -> Vec<(String, String)> {
     let mut provenance = vec![
         ("report format".into(), doc.format.clone()),
         ("accounting method".into(), doc.methods.accounting.clone()),
@@ -538,40 +671,7 @@ pub fn footprints(doc: &ReportDoc, inputs: &InputsFile) -> Result<FootprintDoc, 
             format!("{} (sha256 {})", i.id, i.content_sha256),
         ));
     }
-    Ok(FootprintDoc {
-        format: FOOTPRINT_FORMAT.into(),
-        standard: "ISO 14067:2018 Greenhouse gases — Carbon footprint of products".into(),
-        enterprise: e.enterprise.clone(),
-        company_name: fi.company_name.clone(),
-        company_ids: fi.company_ids.clone(),
-        country: fi.country.clone(),
-        period_start: doc.period.start.clone(),
-        period_end: doc.period.end.clone(),
-        allocation: fi.allocation,
-        allocation_description,
-        boundary: "gate to gate: the enterprise's metered fuels, process emissions given in the \
-                   inputs, purchased heat and steam, and grid electricity over the period; \
-                   cradle to gate: gate to gate + the declared upstream materials at their \
-                   suppliers' cradle-to-gate values"
-            .into(),
-        electricity,
-        pact_electricity: fi.pact_electricity,
-        products: out,
-        not_included: vec![
-            "non-CO2 greenhouse gases (CO2 only; characterisation factor 1 in every IPCC \
-             report)"
-                .into(),
-            "transport of materials to the gate, packaging, capital goods".into(),
-            "upstream materials not declared; upstream emissions of fuels and electricity \
-             (extraction, transmission losses)"
-                .into(),
-        ],
-        provenance,
-        checkpoint_root: format!(
-            "{} {}",
-            doc.provenance.log.origin, doc.provenance.checkpoint.root
-        ),
-    })
+    provenance
 }
 
 /// A decimal string as PACT writes numbers: up to 6 decimals, no trailing zeros.

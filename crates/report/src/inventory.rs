@@ -12,6 +12,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::doc::EnterpriseDoc;
 use crate::tabular::{Cell, Column, Table, Tabular, ToTabular};
 use crate::{ReportDoc, ReportError};
 
@@ -180,69 +181,147 @@ pub fn inventory(doc: &ReportDoc) -> Result<InventoryDoc, ReportError> {
             doc.reports.len()
         )));
     };
-    let f = &e.figures;
-    let mut sources = Vec::new();
-    for l in f["scope1"]["lines"].as_array().into_iter().flatten() {
-        let verified = l["verified"].as_bool().unwrap_or(false);
-        sources.push(SourceLine {
-            kind: "fuel_combustion".into(),
-            subject: text(l, "meter"),
-            what: format!(
-                "{} ({}){}",
-                text(l, "fuel"),
-                text(l, "carrier"),
-                if l["biogenic"].as_bool().unwrap_or(false) {
-                    ", biogenic: reported separately"
-                } else {
-                    ""
-                }
-            ),
-            activity: Some(int(l, &["activity_mj"]) as f64 / 1000.0),
-            activity_unit: "GJ".into(),
-            factor: l["ef_t_per_gj"].as_f64(),
-            factor_unit: "tCO2/GJ".into(),
-            factor_source: format!(
-                "{} ({}){}",
-                text(l, "source"),
-                text(l, "table"),
-                if verified {
-                    ""
-                } else {
-                    "; not confirmed against the table"
-                }
-            ),
-            emissions_g: if l["biogenic"].as_bool().unwrap_or(false) {
-                0
+    let totals = totals(e);
+    Ok(InventoryDoc {
+        format: INVENTORY_FORMAT.into(),
+        standard: GBT_32150.into(),
+        categories_standard: ISO_14064_1.into(),
+        enterprise: EnterpriseInfo {
+            enterprise: e.enterprise.clone(),
+            park: doc.scope.park.clone(),
+            period_start: doc.period.start.clone(),
+            period_end: doc.period.end.clone(),
+        },
+        boundary: boundary(e),
+        sources: sources_by_kind(doc, e),
+        iso_categories: iso_categories(&totals),
+        totals,
+        data_quality: data_quality(doc, e),
+        uncertainty: "not stated: tanji reports measured figures and counts filled values; no \
+                      uncertainty range is computed (GB/T 32150 asks for it where stated)"
+            .into(),
+        provenance: provenance(doc),
+    })
+}
+
+/// 2 核算边界: operational control, the enterprise's meters, and what is not quantified.
+fn boundary(e: &EnterpriseDoc) -> Boundary {
+    Boundary {
+        description: "operational control: every meter registered to the enterprise in the \
+                      park log (fuels, grid import and export, on-site PV, purchased heat \
+                      and steam) over the reporting period"
+            .into(),
+        meters: e
+            .meters
+            .iter()
+            .map(|m| format!("{} ({}, {})", m.meter, m.carrier, m.scope))
+            .collect(),
+        not_quantified: vec![
+            "non-CO2 greenhouse gases (CH4, N2O, HFCs, PFCs, SF6, NF3)".into(),
+            "process emissions not given in the products inputs".into(),
+            "CO2 recovered and used, and carbon in products (固碳产品隐含的排放)".into(),
+            "emissions of sources without a registered meter".into(),
+        ],
+    }
+}
+
+/// The report's Scope 1 fuel lines.
+fn fuel_lines(figures: &Value) -> impl Iterator<Item = &Value> {
+    figures["scope1"]["lines"].as_array().into_iter().flatten()
+}
+
+/// Process emissions given in the products inputs, g (0 without them).
+fn process_g(e: &EnterpriseDoc) -> i64 {
+    e.products
+        .as_ref()
+        .map_or(0, |p| int(p, &["totals", "process_g"]))
+}
+
+/// Purchased electricity, location-based: the Scope 2 total less its heat and steam.
+fn electricity_location_g(scope2_location: &Value) -> i64 {
+    int(scope2_location, &["total_g"]) - int(scope2_location, &["heat_g"])
+}
+
+/// 3 排放源 / 4 活动数据和排放因子, by kind: fuel combustion, process emissions, purchased
+/// electricity, purchased heat and steam.
+fn sources_by_kind(doc: &ReportDoc, e: &EnterpriseDoc) -> Vec<SourceLine> {
+    let loc = &e.figures["scope2_location"];
+    let mut sources: Vec<SourceLine> = fuel_lines(&e.figures).map(fuel_combustion).collect();
+    sources.extend(process_emissions(e));
+    sources.push(purchased_electricity(doc, loc));
+    sources.extend(
+        loc["heat"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(purchased_heat),
+    );
+    sources
+}
+
+/// 化石燃料燃烧: one Scope 1 fuel line (biogenic CO2 counted as 0, reported separately).
+fn fuel_combustion(l: &Value) -> SourceLine {
+    let biogenic = l["biogenic"].as_bool().unwrap_or(false);
+    let verified = l["verified"].as_bool().unwrap_or(false);
+    SourceLine {
+        kind: "fuel_combustion".into(),
+        subject: text(l, "meter"),
+        what: format!(
+            "{} ({}){}",
+            text(l, "fuel"),
+            text(l, "carrier"),
+            if biogenic {
+                ", biogenic: reported separately"
             } else {
-                int(l, &["emissions_g"])
-            },
-            iso_category: 1,
-        });
+                ""
+            }
+        ),
+        activity: Some(int(l, &["activity_mj"]) as f64 / 1000.0),
+        activity_unit: "GJ".into(),
+        factor: l["ef_t_per_gj"].as_f64(),
+        factor_unit: "tCO2/GJ".into(),
+        factor_source: format!(
+            "{} ({}){}",
+            text(l, "source"),
+            text(l, "table"),
+            if verified {
+                ""
+            } else {
+                "; not confirmed against the table"
+            }
+        ),
+        emissions_g: if biogenic {
+            0
+        } else {
+            int(l, &["emissions_g"])
+        },
+        iso_category: 1,
     }
-    let mut process_g = 0;
-    if let Some(p) = &e.products {
-        process_g = int(p, &["totals", "process_g"]);
-        if process_g != 0 {
-            sources.push(SourceLine {
-                kind: "process".into(),
-                subject: "process emissions".into(),
-                what: "process CO2 given in the products inputs".into(),
-                activity: None,
-                activity_unit: String::new(),
-                factor: None,
-                factor_unit: String::new(),
-                factor_source: "the inputs publication's process entries, each with its source"
-                    .into(),
-                emissions_g: process_g,
-                iso_category: 1,
-            });
-        }
-    }
-    let loc = &f["scope2_location"];
+}
+
+/// 工业生产过程: the process CO2 of the products inputs, when there is any.
+fn process_emissions(e: &EnterpriseDoc) -> Option<SourceLine> {
+    let process_g = process_g(e);
+    (process_g != 0).then(|| SourceLine {
+        kind: "process".into(),
+        subject: "process emissions".into(),
+        what: "process CO2 given in the products inputs".into(),
+        activity: None,
+        activity_unit: String::new(),
+        factor: None,
+        factor_unit: String::new(),
+        factor_source: "the inputs publication's process entries, each with its source".into(),
+        emissions_g: process_g,
+        iso_category: 1,
+    })
+}
+
+/// 净购入电力: grid import, location-based, at the import-weighted mean of the interval
+/// factors.
+fn purchased_electricity(doc: &ReportDoc, loc: &Value) -> SourceLine {
     let import_wh = int(loc, &["import_wh"]);
-    let electricity_location_g = int(loc, &["total_g"]) - int(loc, &["heat_g"]);
     let electricity_g = int(loc, &["electricity_g"]);
-    sources.push(SourceLine {
+    SourceLine {
         kind: "purchased_electricity".into(),
         subject: "grid import".into(),
         what: format!(
@@ -261,27 +340,36 @@ pub fn inventory(doc: &ReportDoc) -> Result<InventoryDoc, ReportError> {
             "each interval's grid factor of {} (region {}); the import-weighted mean is shown",
             doc.parameters.factors, doc.parameters.region
         ),
-        emissions_g: electricity_location_g,
+        emissions_g: electricity_location_g(loc),
         iso_category: 2,
-    });
-    for h in loc["heat"].as_array().into_iter().flatten() {
-        sources.push(SourceLine {
-            kind: "purchased_heat".into(),
-            subject: text(h, "meter"),
-            what: text(h, "carrier"),
-            activity: Some(int(h, &["energy_mj"]) as f64 / 1000.0),
-            activity_unit: "GJ".into(),
-            factor: h["factor"]["value"].as_f64(),
-            factor_unit: "tCO2/GJ".into(),
-            factor_source: text(&h["factor"], "source"),
-            emissions_g: int(h, &["emissions_g"]),
-            iso_category: 2,
-        });
     }
+}
+
+/// 净购入热力: one purchased heat or steam line.
+fn purchased_heat(h: &Value) -> SourceLine {
+    SourceLine {
+        kind: "purchased_heat".into(),
+        subject: text(h, "meter"),
+        what: text(h, "carrier"),
+        activity: Some(int(h, &["energy_mj"]) as f64 / 1000.0),
+        activity_unit: "GJ".into(),
+        factor: h["factor"]["value"].as_f64(),
+        factor_unit: "tCO2/GJ".into(),
+        factor_source: text(&h["factor"], "source"),
+        emissions_g: int(h, &["emissions_g"]),
+        iso_category: 2,
+    }
+}
+
+/// 5 排放量: the report's figures by type, and the location- and market-based totals.
+fn totals(e: &EnterpriseDoc) -> InventoryTotals {
+    let f = &e.figures;
     let fuel_combustion_g = int(f, &["scope1", "fossil_g"]);
-    let heat_g = int(loc, &["heat_g"]);
+    let process_g = process_g(e);
+    let electricity_location_g = electricity_location_g(&f["scope2_location"]);
     let electricity_market_g = int(f, &["scope2_market", "electricity_g"]);
-    let totals = InventoryTotals {
+    let heat_g = int(f, &["scope2_location", "heat_g"]);
+    InventoryTotals {
         fuel_combustion_g,
         biogenic_g: int(f, &["scope1", "biogenic_g"]),
         process_g,
@@ -290,19 +378,24 @@ pub fn inventory(doc: &ReportDoc) -> Result<InventoryDoc, ReportError> {
         heat_g,
         total_location_g: fuel_combustion_g + process_g + electricity_location_g + heat_g,
         total_market_g: fuel_combustion_g + process_g + electricity_market_g + heat_g,
-    };
+    }
+}
+
+/// The six ISO 14064-1 categories: 1 and 2 from the totals, 3 to 6 not quantified.
+fn iso_categories(totals: &InventoryTotals) -> Vec<IsoCategory> {
     let not_quantified = |what: &str| format!("not quantified: {what}");
-    let iso_categories = vec![
+    let electricity_market_g = totals.electricity_market_g;
+    vec![
         IsoCategory {
             category: 1,
             name: "Direct GHG emissions and removals".into(),
-            emissions_g: Some(fuel_combustion_g + process_g),
+            emissions_g: Some(totals.fuel_combustion_g + totals.process_g),
             note: "fossil fuel combustion + process emissions (CO2 only)".into(),
         },
         IsoCategory {
             category: 2,
             name: "Indirect GHG emissions from imported energy".into(),
-            emissions_g: Some(electricity_location_g + heat_g),
+            emissions_g: Some(totals.electricity_location_g + totals.heat_g),
             note: format!(
                 "purchased electricity (location-based; market-based {electricity_market_g} g) \
                  + purchased heat and steam"
@@ -336,19 +429,21 @@ pub fn inventory(doc: &ReportDoc) -> Result<InventoryDoc, ReportError> {
             emissions_g: None,
             note: not_quantified("other sources"),
         },
-    ];
+    ]
+}
+
+/// 6 数据质量管理: measured and filled values, intervals without a factor, unconfirmed fuel
+/// lines and the report's data issues.
+fn data_quality(doc: &ReportDoc, e: &EnterpriseDoc) -> DataQuality {
     let fs = e.filled_share.as_ref();
-    let data_quality = DataQuality {
+    DataQuality {
         values: fs.map_or(0, |s| s.values),
         filled_values: fs.map_or(0, |s| s.filled_values),
         intervals_without_factor: e
             .factor_coverage
             .as_ref()
             .map_or(0, |c| c.intervals_without_factor),
-        unverified_fuel_lines: f["scope1"]["lines"]
-            .as_array()
-            .into_iter()
-            .flatten()
+        unverified_fuel_lines: fuel_lines(&e.figures)
             .filter(|l| !l["verified"].as_bool().unwrap_or(false))
             .map(|l| text(l, "meter"))
             .collect(),
@@ -357,7 +452,7 @@ pub fn inventory(doc: &ReportDoc) -> Result<InventoryDoc, ReportError> {
             .iter()
             .map(|i| format!("{}: {}: {}", i.kind, i.subject, i.message))
             .chain(
-                f["issues"]
+                e.figures["issues"]
                     .as_array()
                     .into_iter()
                     .flatten()
@@ -369,7 +464,11 @@ pub fn inventory(doc: &ReportDoc) -> Result<InventoryDoc, ReportError> {
                      and counted (filled_values); every figure is recomputed from the log by \
                      `tanji audit`"
             .into(),
-    };
+    }
+}
+
+/// The report's format, method, log checkpoint and the publications it used.
+fn provenance(doc: &ReportDoc) -> Vec<(String, String)> {
     let mut provenance = vec![
         ("report format".into(), doc.format.clone()),
         ("accounting method".into(), doc.methods.accounting.clone()),
@@ -395,205 +494,193 @@ pub fn inventory(doc: &ReportDoc) -> Result<InventoryDoc, ReportError> {
             format!("{} (sha256 {})", i.id, i.content_sha256),
         ));
     }
-    Ok(InventoryDoc {
-        format: INVENTORY_FORMAT.into(),
-        standard: GBT_32150.into(),
-        categories_standard: ISO_14064_1.into(),
-        enterprise: EnterpriseInfo {
-            enterprise: e.enterprise.clone(),
-            park: doc.scope.park.clone(),
-            period_start: doc.period.start.clone(),
-            period_end: doc.period.end.clone(),
-        },
-        boundary: Boundary {
-            description: "operational control: every meter registered to the enterprise in the \
-                          park log (fuels, grid import and export, on-site PV, purchased heat \
-                          and steam) over the reporting period"
-                .into(),
-            meters: e
-                .meters
-                .iter()
-                .map(|m| format!("{} ({}, {})", m.meter, m.carrier, m.scope))
-                .collect(),
-            not_quantified: vec![
-                "non-CO2 greenhouse gases (CH4, N2O, HFCs, PFCs, SF6, NF3)".into(),
-                "process emissions not given in the products inputs".into(),
-                "CO2 recovered and used, and carbon in products (固碳产品隐含的排放)".into(),
-                "emissions of sources without a registered meter".into(),
-            ],
-        },
-        sources,
-        totals,
-        iso_categories,
-        data_quality,
-        uncertainty: "not stated: tanji reports measured figures and counts filled values; no \
-                      uncertainty range is computed (GB/T 32150 asks for it where stated)"
-            .into(),
-        provenance,
-    })
+    provenance
+}
+
+/// g as a t cell with 3 decimals.
+fn tonnes(g: i64) -> Cell {
+    Cell::Number {
+        value: g as f64 / 1e6,
+        decimals: 3,
+    }
 }
 
 impl ToTabular for InventoryDoc {
     fn to_tabular(&self) -> Tabular {
-        let t = |g: i64| Cell::Number {
-            value: g as f64 / 1e6,
-            decimals: 3,
-        };
-        let opt = |x: Option<f64>, d: u8| {
-            x.map_or(Cell::Empty, |value| Cell::Number { value, decimals: d })
-        };
-        let e = &self.enterprise;
-        let summary = vec![
-            ("Enterprise 企业".into(), e.enterprise.clone()),
-            ("Park 园区".into(), e.park.clone()),
-            (
-                "Period 核算期".into(),
-                format!("{} – {}", e.period_start, e.period_end),
-            ),
-            ("Standard 标准".into(), self.standard.clone()),
-            ("Categories".into(), self.categories_standard.clone()),
-            (
-                "Total, location-based (t CO2)".into(),
-                format!("{:.3}", self.totals.total_location_g as f64 / 1e6),
-            ),
-            (
-                "Total, market-based (t CO2)".into(),
-                format!("{:.3}", self.totals.total_market_g as f64 / 1e6),
-            ),
-        ];
-        let boundary = Table {
-            title: "2 Boundary 核算边界".into(),
-            columns: vec![Column::text("Meter (carrier, scope)")],
-            rows: self
-                .boundary
-                .meters
-                .iter()
-                .map(|m| vec![Cell::Text(m.clone())])
-                .collect(),
-            notes: std::iter::once(self.boundary.description.clone())
-                .chain(self.boundary.not_quantified.clone())
-                .collect(),
-        };
-        let sources = Table {
-            title: "3-4 Sources, activity data and factors 排放源、活动数据和排放因子".into(),
-            columns: vec![
-                Column::text("Type"),
-                Column::text("Source"),
-                Column::text("What"),
-                Column::text("Activity"),
-                Column::text("Activity unit"),
-                Column::text("Factor"),
-                Column::text("Factor unit"),
-                Column::text("Factor source"),
-                Column::with_unit("Emissions", "t CO2"),
-                Column::text("ISO 14064-1 category"),
-            ],
-            rows: self
-                .sources
-                .iter()
-                .map(|s| {
-                    vec![
-                        Cell::Text(s.kind.clone()),
-                        Cell::Text(s.subject.clone()),
-                        Cell::Text(s.what.clone()),
-                        opt(s.activity, 3),
-                        Cell::Text(s.activity_unit.clone()),
-                        opt(s.factor, 5),
-                        Cell::Text(s.factor_unit.clone()),
-                        Cell::Text(s.factor_source.clone()),
-                        t(s.emissions_g),
-                        Cell::Int(i64::from(s.iso_category)),
-                    ]
-                })
-                .collect(),
-            notes: Vec::new(),
-        };
-        let x = &self.totals;
-        let totals = Table {
-            title: "5 Emissions by type 排放量".into(),
-            columns: vec![
-                Column::text("Type"),
-                Column::with_unit("Emissions", "t CO2"),
-            ],
-            rows: [
-                ("Fuel combustion 化石燃料燃烧", x.fuel_combustion_g),
-                ("Process 工业生产过程", x.process_g),
-                (
-                    "Purchased electricity, location-based 净购入电力",
-                    x.electricity_location_g,
-                ),
-                (
-                    "Purchased electricity, market-based",
-                    x.electricity_market_g,
-                ),
-                ("Purchased heat and steam 净购入热力", x.heat_g),
-                ("Total, location-based 合计", x.total_location_g),
-                ("Total, market-based", x.total_market_g),
-                ("Biogenic CO2 (not in totals)", x.biogenic_g),
-            ]
-            .into_iter()
-            .map(|(k, g)| vec![Cell::Text(k.into()), t(g)])
-            .collect(),
-            notes: Vec::new(),
-        };
-        let iso = Table {
-            title: "ISO 14064-1 categories".into(),
-            columns: vec![
-                Column::text("Category"),
-                Column::text("Name"),
-                Column::with_unit("Emissions", "t CO2"),
-                Column::text("Note"),
-            ],
-            rows: self
-                .iso_categories
-                .iter()
-                .map(|c| {
-                    vec![
-                        Cell::Int(i64::from(c.category)),
-                        Cell::Text(c.name.clone()),
-                        c.emissions_g.map_or(Cell::Empty, t),
-                        Cell::Text(c.note.clone()),
-                    ]
-                })
-                .collect(),
-            notes: Vec::new(),
-        };
-        let q = &self.data_quality;
-        let quality = Table {
-            title: "6-7 Data quality and uncertainty 数据质量管理和不确定性".into(),
-            columns: vec![Column::text("Item"), Column::text("Value")],
-            rows: vec![
-                vec![
-                    Cell::Text("interval values".into()),
-                    Cell::Int(q.values as i64),
-                ],
-                vec![
-                    Cell::Text("filled values".into()),
-                    Cell::Int(q.filled_values as i64),
-                ],
-                vec![
-                    Cell::Text("grid intervals without an hourly factor".into()),
-                    Cell::Int(q.intervals_without_factor as i64),
-                ],
-                vec![
-                    Cell::Text("fuel lines not confirmed against their table".into()),
-                    Cell::Text(q.unverified_fuel_lines.join(", ")),
-                ],
-                vec![
-                    Cell::Text("uncertainty".into()),
-                    Cell::Text(self.uncertainty.clone()),
-                ],
-            ],
-            notes: std::iter::once(q.management.clone())
-                .chain(q.issues.clone())
-                .collect(),
-        };
         Tabular {
             title: "温室气体排放报告 GHG inventory (GB/T 32150-2015)".into(),
             kind: "inventory".into(),
-            summary,
-            tables: vec![boundary, sources, totals, iso, quality],
+            summary: summary(self),
+            tables: vec![
+                boundary_table(&self.boundary),
+                sources_table(&self.sources),
+                totals_table(&self.totals),
+                iso_table(&self.iso_categories),
+                quality_table(&self.data_quality, &self.uncertainty),
+            ],
             provenance: self.provenance.clone(),
         }
+    }
+}
+
+/// 1 企业基本情况, the standards and the two totals.
+fn summary(doc: &InventoryDoc) -> Vec<(String, String)> {
+    let e = &doc.enterprise;
+    vec![
+        ("Enterprise 企业".into(), e.enterprise.clone()),
+        ("Park 园区".into(), e.park.clone()),
+        (
+            "Period 核算期".into(),
+            format!("{} – {}", e.period_start, e.period_end),
+        ),
+        ("Standard 标准".into(), doc.standard.clone()),
+        ("Categories".into(), doc.categories_standard.clone()),
+        (
+            "Total, location-based (t CO2)".into(),
+            format!("{:.3}", doc.totals.total_location_g as f64 / 1e6),
+        ),
+        (
+            "Total, market-based (t CO2)".into(),
+            format!("{:.3}", doc.totals.total_market_g as f64 / 1e6),
+        ),
+    ]
+}
+
+fn boundary_table(boundary: &Boundary) -> Table {
+    Table {
+        title: "2 Boundary 核算边界".into(),
+        columns: vec![Column::text("Meter (carrier, scope)")],
+        rows: boundary
+            .meters
+            .iter()
+            .map(|m| vec![Cell::Text(m.clone())])
+            .collect(),
+        notes: std::iter::once(boundary.description.clone())
+            .chain(boundary.not_quantified.clone())
+            .collect(),
+    }
+}
+
+fn sources_table(sources: &[SourceLine]) -> Table {
+    let opt =
+        |x: Option<f64>, d: u8| x.map_or(Cell::Empty, |value| Cell::Number { value, decimals: d });
+    Table {
+        title: "3-4 Sources, activity data and factors 排放源、活动数据和排放因子".into(),
+        columns: vec![
+            Column::text("Type"),
+            Column::text("Source"),
+            Column::text("What"),
+            Column::text("Activity"),
+            Column::text("Activity unit"),
+            Column::text("Factor"),
+            Column::text("Factor unit"),
+            Column::text("Factor source"),
+            Column::with_unit("Emissions", "t CO2"),
+            Column::text("ISO 14064-1 category"),
+        ],
+        rows: sources
+            .iter()
+            .map(|s| {
+                vec![
+                    Cell::Text(s.kind.clone()),
+                    Cell::Text(s.subject.clone()),
+                    Cell::Text(s.what.clone()),
+                    opt(s.activity, 3),
+                    Cell::Text(s.activity_unit.clone()),
+                    opt(s.factor, 5),
+                    Cell::Text(s.factor_unit.clone()),
+                    Cell::Text(s.factor_source.clone()),
+                    tonnes(s.emissions_g),
+                    Cell::Int(i64::from(s.iso_category)),
+                ]
+            })
+            .collect(),
+        notes: Vec::new(),
+    }
+}
+
+fn totals_table(x: &InventoryTotals) -> Table {
+    Table {
+        title: "5 Emissions by type 排放量".into(),
+        columns: vec![
+            Column::text("Type"),
+            Column::with_unit("Emissions", "t CO2"),
+        ],
+        rows: [
+            ("Fuel combustion 化石燃料燃烧", x.fuel_combustion_g),
+            ("Process 工业生产过程", x.process_g),
+            (
+                "Purchased electricity, location-based 净购入电力",
+                x.electricity_location_g,
+            ),
+            (
+                "Purchased electricity, market-based",
+                x.electricity_market_g,
+            ),
+            ("Purchased heat and steam 净购入热力", x.heat_g),
+            ("Total, location-based 合计", x.total_location_g),
+            ("Total, market-based", x.total_market_g),
+            ("Biogenic CO2 (not in totals)", x.biogenic_g),
+        ]
+        .into_iter()
+        .map(|(k, g)| vec![Cell::Text(k.into()), tonnes(g)])
+        .collect(),
+        notes: Vec::new(),
+    }
+}
+
+fn iso_table(categories: &[IsoCategory]) -> Table {
+    Table {
+        title: "ISO 14064-1 categories".into(),
+        columns: vec![
+            Column::text("Category"),
+            Column::text("Name"),
+            Column::with_unit("Emissions", "t CO2"),
+            Column::text("Note"),
+        ],
+        rows: categories
+            .iter()
+            .map(|c| {
+                vec![
+                    Cell::Int(i64::from(c.category)),
+                    Cell::Text(c.name.clone()),
+                    c.emissions_g.map_or(Cell::Empty, tonnes),
+                    Cell::Text(c.note.clone()),
+                ]
+            })
+            .collect(),
+        notes: Vec::new(),
+    }
+}
+
+fn quality_table(q: &DataQuality, uncertainty: &str) -> Table {
+    Table {
+        title: "6-7 Data quality and uncertainty 数据质量管理和不确定性".into(),
+        columns: vec![Column::text("Item"), Column::text("Value")],
+        rows: vec![
+            vec![
+                Cell::Text("interval values".into()),
+                Cell::Int(q.values as i64),
+            ],
+            vec![
+                Cell::Text("filled values".into()),
+                Cell::Int(q.filled_values as i64),
+            ],
+            vec![
+                Cell::Text("grid intervals without an hourly factor".into()),
+                Cell::Int(q.intervals_without_factor as i64),
+            ],
+            vec![
+                Cell::Text("fuel lines not confirmed against their table".into()),
+                Cell::Text(q.unverified_fuel_lines.join(", ")),
+            ],
+            vec![
+                Cell::Text("uncertainty".into()),
+                Cell::Text(uncertainty.to_owned()),
+            ],
+        ],
+        notes: std::iter::once(q.management.clone())
+            .chain(q.issues.clone())
+            .collect(),
     }
 }

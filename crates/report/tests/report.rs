@@ -1168,3 +1168,46 @@ fn the_pdf_has_chinese_text_the_figures_and_the_content_hash() {
         }
     }
 }
+
+/// The outcomes' electricity cost is priced from the meters' own quarter-hours: at one price
+/// for every hour of the day, the park's cost over a day is its grid import that day × the
+/// price, exactly as the park report of that day counts the import.
+#[test]
+fn outcomes_price_the_quarter_hours_of_grid_import() {
+    let (_dir, park) = park();
+    let tariff = r#"
+name = "one price for the test"
+source = "a test tariff: 0.5 CNY/kWh at every hour"
+[prices]
+valley = 0.5
+flat = 0.5
+peak = 0.5
+[[periods]]
+kind = "peak"
+from = "08:00"
+to = "22:00"
+[[periods]]
+kind = "valley"
+from = "22:00"
+to = "08:00"
+"#;
+    let (baseline, period) = ((START, START + DAY), (START + DAY, START + 2 * DAY));
+    let req = tanji_report::OutcomesRequest::new(period, baseline, Some(tariff), None).unwrap();
+    let doc = tanji_report::outcomes(park.store(), &park.verifier(), &req).unwrap();
+    let mut r = Request::new(Scope::Park);
+    r.period = Some(period);
+    let report = build(park.store(), &park.verifier(), &r).unwrap().doc;
+    let import_wh = report.park_totals.as_ref().unwrap().import_wh;
+    assert!(import_wh > 0);
+    let cost = &doc.park_outcomes.period.cost;
+    let cny = cost.value.unwrap_or_else(|| panic!("no cost: {cost:?}"));
+    // 0.5 CNY/kWh × Wh ÷ 1000.
+    let want = import_wh as f64 / 1000.0 * 0.5;
+    assert!((cny - want).abs() < 1e-6 * want, "{cny} != {want}");
+    // The park's hours are its three enterprises' (3 × 24).
+    assert!(
+        cost.method.contains("72 of 72 hours have import data"),
+        "{}",
+        cost.method
+    );
+}

@@ -93,7 +93,7 @@ pub struct Config {
     pub lease: crate::lease::LeaseConfig,
     /// The URL other instances reach this one at (`http://host:port`), which they forward
     /// the uploads of the parks this one writes to; `http://<listen>` by default, none when
-    /// `listen` is a wildcard address (0.0.0.0, [::]).
+    /// `listen` is a wildcard address (`0.0.0.0`, `[::]`).
     #[serde(default)]
     pub advertise_url: Option<String>,
     /// A deployment of many parks: where `POST /parks` creates them.

@@ -13,6 +13,15 @@ pub enum ServerError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] tanji_store::StoreError),
+    /// A park directory that cannot be opened (its store fails verification, its database
+    /// refuses), when it is the one park served.
+    #[error("park {park} cannot be served: {message}")]
+    Unservable {
+        /// The park directory.
+        park: String,
+        /// Why it could not be opened.
+        message: String,
+    },
     /// The configuration file is unreadable or invalid.
     #[error("config {path}: {message}")]
     Config {

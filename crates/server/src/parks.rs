@@ -26,21 +26,23 @@
 //! hold a park's lease forwards each request for that park to the holder, found by the URL its
 //! lease names ([`tanji_park::holder_url`], from `advertise_url`), and returns the holder's
 //! answer: a device's acknowledgement still comes only after the holder's commit. With no
-//! holder known it answers 503 with `Retry-After`. Every `lease.poll_ms` each instance looks
-//! at the deployment's leases (one query per database), takes the lease of every park nobody
-//! holds, and notices the parks whose lease it lost: when a holder dies, the other instances
-//! take each of its parks within `ttl_ms + poll_ms` and continue each log from its stored
-//! frontier.
+//! holder known it answers 503 with `Retry-After`. The park's full tiles are the exception:
+//! they never change, so it answers them itself from the park's store
+//! ([`crate::tlog::StoredTiles`]), the holder alive or not. Every `lease.poll_ms` each instance
+//! looks at the deployment's leases (one query per database), takes the lease of every park
+//! nobody holds, and notices the parks whose lease it lost: when a holder dies, the other
+//! instances take each of its parks within `ttl_ms + poll_ms` and continue each log from its
+//! stored frontier.
 
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
@@ -55,6 +57,7 @@ use tower::ServiceExt;
 
 use crate::auth::{Caller, Tokens};
 use crate::routes::{Access, RouteInfo};
+use crate::tlog::{FullTile, StoredTiles};
 use crate::{ApiError, AppState, Config, Server, ServerError};
 
 /// The directory of a deployment that holds its parks, one directory each.
@@ -62,6 +65,10 @@ pub const PARKS_DIR: &str = "parks";
 
 /// A park directory's own tokens (`[[tokens]]` entries, as in the config).
 pub const TOKENS_FILE: &str = "tokens.toml";
+
+/// Parks opened at once when this instance takes the leases of many (at start, or when
+/// another instance died): each opening reads its store's frontier and seal.
+const OPEN_AT_ONCE: usize = 8;
 
 /// The header a forwarded request carries: an instance that does not write the park either
 /// answers it 503 instead of forwarding it again.
@@ -196,6 +203,10 @@ struct Park {
     dir: PathBuf,
     at: Option<StoreAt>,
     slot: Mutex<Slot>,
+    /// Its full tiles, read from its store while another instance writes it (made at the
+    /// first request for one, with its tokens as they are then; `None` when its store or
+    /// tokens cannot be known here).
+    tiles: OnceLock<Option<StoredTiles>>,
     /// Held while the park is being opened: one sequencer per park in a process, whichever
     /// of the lease loop, a request and `POST /parks` gets there first.
     opening: tokio::sync::Mutex<()>,
@@ -328,6 +339,17 @@ impl Parks {
         };
         let parks = Parks::new(deployment, single, config, admins, clock, parks);
         parks.tick().await;
+        // One park directory: a park that cannot be opened for any reason but another
+        // instance's lease (a store that fails verification, a database refusing) is an error
+        // of `tanji serve`, not a park to stand by for.
+        if let Some(name) = &parks.0.single {
+            if let Some(Slot::Standby { holder: None, why }) = parks.park(name).map(|p| p.slot()) {
+                return Err(ServerError::Unservable {
+                    park: dir.display().to_string(),
+                    message: why,
+                });
+            }
+        }
         Ok(parks)
     }
 
@@ -341,6 +363,7 @@ impl Parks {
             at: Some(server.state.reader().at().clone()),
             dir: server.dir.clone(),
             slot: Mutex::new(Slot::Serving(Arc::new(Running::start(server)))),
+            tiles: OnceLock::new(),
             opening: tokio::sync::Mutex::new(()),
         };
         let parks = BTreeMap::from([(name.clone(), Arc::new(park))]);
@@ -477,6 +500,7 @@ impl Parks {
                     .collect()
             });
         let me = tanji_park::lease_holder();
+        let mut free = Vec::new();
         for (name, p) in all {
             match p.slot() {
                 Slot::Serving(r) => {
@@ -504,11 +528,19 @@ impl Parks {
                             why: format!("{holder} holds its writer lease"),
                             holder: Some(holder),
                         }),
-                        None => self.try_start(&name, &p).await,
+                        None => free.push((name, p)),
                     }
                 }
             }
         }
+        // The parks nobody writes (all of a dead instance's at once): opened a few at a time,
+        // so that a takeover of many parks takes about their number ÷ OPEN_AT_ONCE openings.
+        use futures_util::StreamExt as _;
+        futures_util::stream::iter(free)
+            .for_each_concurrent(OPEN_AT_ONCE, |(name, p)| async move {
+                self.try_start(&name, &p).await
+            })
+            .await;
     }
 
     /// Adds the parks of the deployment directory not known yet, standing by.
@@ -553,7 +585,16 @@ impl Parks {
         let dir = p.dir.clone();
         let config = self.park_config();
         let clock = Arc::clone(&self.0.clock);
-        let opened = crate::reader::blocking(move || Server::open_with_clock(&dir, config, clock));
+        // On a blocking thread, so that several parks open at once ([`OPEN_AT_ONCE`]).
+        let opened =
+            tokio::task::spawn_blocking(move || Server::open_with_clock(&dir, config, clock))
+                .await
+                .unwrap_or_else(|e| {
+                    Err(ServerError::Unservable {
+                        park: name.to_string(),
+                        message: format!("opening it failed: {e}"),
+                    })
+                });
         match opened {
             Ok(server) => {
                 let size = server.sequencer().head().size;
@@ -660,7 +701,7 @@ impl Parks {
 
     /// Answers `req` for park `name` with `path` (the park's own route): served here, or
     /// forwarded to the park's writer.
-    async fn dispatch(&self, name: &str, path: &str, mut req: Request) -> Response {
+    async fn dispatch(&self, name: &str, path: &str, req: Request) -> Response {
         let Some(park) = self.park_or_new(name).await else {
             return ApiError::not_found(format!("no park {name:?} in this deployment"))
                 .into_response();
@@ -672,22 +713,43 @@ impl Parks {
             .unwrap_or_default();
         match park.slot() {
             Slot::Serving(r) => {
-                match format!("{path}{query}").parse::<Uri>() {
-                    Ok(uri) => *req.uri_mut() = uri,
+                let req = match format!("{path}{query}").parse::<Uri>() {
+                    Ok(uri) => for_park(req, uri),
                     Err(e) => {
                         return ApiError::bad_request(format!("path {path:?}: {e}")).into_response()
                     }
-                }
+                };
                 match r.router.clone().oneshot(req).await {
                     Ok(res) => res,
                     Err(never) => match never {},
                 }
             }
-            Slot::Standby { holder, why } => self
-                .forward(name, &format!("{path}{query}"), holder, &why, req)
-                .await
-                .unwrap_or_else(IntoResponse::into_response),
+            Slot::Standby { holder, why } => {
+                let stored = FullTile::requested(req.method(), path)
+                    .and_then(|tile| Some((tile, self.stored_tiles(name, &park)?)));
+                if let Some((tile, tiles)) = stored {
+                    if let Some(res) = tiles.answer(tile, req.headers()).await {
+                        return res;
+                    }
+                }
+                self.forward(name, &format!("{path}{query}"), holder, &why, req)
+                    .await
+                    .unwrap_or_else(IntoResponse::into_response)
+            }
         }
+    }
+
+    /// The full tiles of park `name`, which this instance does not write, from its store and
+    /// checked against its tokens as its writer checks them.
+    fn stored_tiles<'p>(&self, name: &str, park: &'p Park) -> Option<&'p StoredTiles> {
+        park.tiles
+            .get_or_init(|| {
+                let at = park.at.clone()?;
+                let tokens =
+                    crate::reader::blocking(|| park_tokens(&park.dir, &self.0.config, name));
+                Some(StoredTiles::new(at, tokens.ok()?))
+            })
+            .as_ref()
     }
 
     /// Forwards `req` for park `name` to its writer `holder` and returns its answer.
@@ -726,10 +788,7 @@ impl Parks {
                 out = out.header(k.as_str(), v.as_bytes());
             }
         }
-        if let Some(axum::extract::ConnectInfo(peer)) = parts
-            .extensions
-            .get::<axum::extract::ConnectInfo<SocketAddr>>()
-        {
+        if let Some(ConnectInfo(peer)) = parts.extensions.get::<ConnectInfo<SocketAddr>>() {
             out = out.header("x-forwarded-for", peer.ip().to_string());
         }
         let res = out.header(FORWARDED, "1").send().await.map_err(|e| {
@@ -766,6 +825,23 @@ impl Parks {
     }
 }
 
+/// `req` as the park's own router takes it: at `uri` (the park's route), with its method,
+/// headers, body and peer address, and without the deployment router's path parameters
+/// (`park`, `rest`), to which axum would add the park route's own (a `Path` extractor then
+/// finds four parameters where its route has two).
+fn for_park(req: Request, uri: Uri) -> Request {
+    let (parts, body) = req.into_parts();
+    let mut out = Request::new(body);
+    *out.method_mut() = parts.method;
+    *out.uri_mut() = uri;
+    *out.version_mut() = parts.version;
+    *out.headers_mut() = parts.headers;
+    if let Some(peer) = parts.extensions.get::<ConnectInfo<SocketAddr>>() {
+        out.extensions_mut().insert(*peer);
+    }
+    out
+}
+
 fn standby_park(dir: &Path) -> Park {
     Park {
         dir: dir.to_path_buf(),
@@ -774,6 +850,7 @@ fn standby_park(dir: &Path) -> Park {
             holder: None,
             why: "not opened yet".into(),
         }),
+        tiles: OnceLock::new(),
         opening: tokio::sync::Mutex::new(()),
     }
 }

@@ -9,9 +9,16 @@
 //!
 //! Hash tiles, the checkpoint and proofs reveal no meter data and are public. Entry bundles
 //! hold every enterprise's signed readings, so they need an operator or auditor token.
+//!
+//! An instance that does not write a park answers the park's *full* tiles all the same, from
+//! the store ([`StoredTiles`]): they never change once the checkpoint covers them, so any
+//! instance that reads the store serves the writer's bytes with the writer's headers, without
+//! the writer lease and while the writer is gone. Everything else is the writer's to answer.
+
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Json;
@@ -20,10 +27,28 @@ use serde::{Deserialize, Serialize};
 use tanji_ledger::{
     consistency_proof, entry_bundle, inclusion_proof, root, tile_bytes, TileRef, TILE_WIDTH,
 };
-use tanji_store::Store;
+use tanji_store::{AnyStore, Store, StoreAt};
 
 use crate::routes::{Access, ApiRouter, RouteInfo};
-use crate::{ApiError, AppState};
+use crate::{ApiError, AppState, Reader, Tokens};
+
+/// The route of entry bundles.
+const ENTRY_BUNDLE: RouteInfo = RouteInfo {
+    method: "GET",
+    path: "/tile/entries/{*rest}",
+    access: Access::AllData,
+    summary: "An entry bundle (C2SP tlog-tiles): the logged records of one level-0 tile",
+    example: "/tile/entries/000.p/1",
+};
+
+/// The route of hash tiles.
+const HASH_TILE: RouteInfo = RouteInfo {
+    method: "GET",
+    path: "/tile/{level}/{*rest}",
+    access: Access::Public,
+    summary: "A hash tile (C2SP tlog-tiles), full or partial",
+    example: "/tile/0/000.p/1",
+};
 
 /// Adds the log routes.
 pub fn routes(r: ApiRouter) -> ApiRouter {
@@ -37,26 +62,8 @@ pub fn routes(r: ApiRouter) -> ApiRouter {
         },
         get(checkpoint),
     )
-    .route(
-        RouteInfo {
-            method: "GET",
-            path: "/tile/entries/{*rest}",
-            access: Access::AllData,
-            summary: "An entry bundle (C2SP tlog-tiles): the logged records of one level-0 tile",
-            example: "/tile/entries/000.p/1",
-        },
-        get(entries),
-    )
-    .route(
-        RouteInfo {
-            method: "GET",
-            path: "/tile/{level}/{*rest}",
-            access: Access::Public,
-            summary: "A hash tile (C2SP tlog-tiles), full or partial",
-            example: "/tile/0/000.p/1",
-        },
-        get(hash_tile),
-    )
+    .route(ENTRY_BUNDLE, get(entries))
+    .route(HASH_TILE, get(hash_tile))
     .route(
         RouteInfo {
             method: "GET",
@@ -144,12 +151,24 @@ async fn hash_tile(
     }
     let bytes = state
         .reader()
-        .with(move |store| {
-            tile_bytes(store, &tile)
-                .map_err(|e| ApiError::internal(format!("{}: {e}", tile.path())))
-        })
+        .with(move |store| read_hash_tile(store, &tile))
         .await?;
     Ok(binary(bytes, &tile, false))
+}
+
+fn read_hash_tile(store: &AnyStore, tile: &TileRef) -> Result<Vec<u8>, ApiError> {
+    tile_bytes(store, tile).map_err(|e| ApiError::internal(format!("{}: {e}", tile.path())))
+}
+
+fn read_entry_bundle(store: &AnyStore, tile: &TileRef) -> Result<Vec<u8>, ApiError> {
+    let start = tile.index * TILE_WIDTH;
+    let mut data: Vec<Vec<u8>> = Vec::with_capacity(usize::from(tile.width));
+    store.scan_entries(start, start + u64::from(tile.width), &mut |_, d| {
+        data.push(d.to_vec());
+        Ok(())
+    })?;
+    let refs: Vec<&[u8]> = data.iter().map(Vec::as_slice).collect();
+    entry_bundle(&refs).map_err(|e| ApiError::internal(format!("{}: {e}", tile.entries_path())))
 }
 
 async fn entries(
@@ -164,19 +183,123 @@ async fn entries(
     }
     let bytes = state
         .reader()
-        .with(move |store| {
-            let start = tile.index * TILE_WIDTH;
-            let mut data: Vec<Vec<u8>> = Vec::with_capacity(usize::from(tile.width));
-            store.scan_entries(start, start + u64::from(tile.width), &mut |_, d| {
-                data.push(d.to_vec());
-                Ok(())
-            })?;
-            let refs: Vec<&[u8]> = data.iter().map(Vec::as_slice).collect();
-            entry_bundle(&refs)
-                .map_err(|e| ApiError::internal(format!("{}: {e}", tile.entries_path())))
-        })
+        .with(move |store| read_entry_bundle(store, &tile))
         .await?;
     Ok(binary(bytes, &tile, true))
+}
+
+/// The full tiles of a park that this instance does not write, read from the park's store.
+///
+/// A full tile (hash tile or entry bundle) never changes once a durable checkpoint covers it,
+/// so it is answered here exactly as the park's writer answers it — the same bytes, the same
+/// `Cache-Control`, the same token check (the park's tokens, as its writer's router checks
+/// them) — without the writer lease, without asking the writer, and while the writer is gone
+/// before another instance takes its lease. A partial tile may be superseded and the
+/// checkpoint moves, so those, like every other request, are the writer's to answer.
+#[derive(Debug)]
+pub struct StoredTiles {
+    reader: Reader,
+    tokens: Tokens,
+    /// The largest checkpoint size read from the store so far: the log only grows, so a tile
+    /// it covers is served without asking the store for its checkpoint again.
+    durable: AtomicU64,
+}
+
+/// A full tile a request asks for: a hash tile or an entry bundle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FullTile {
+    /// A full hash tile (`/tile/<L>/<N>`).
+    Hashes(TileRef),
+    /// A full entry bundle (`/tile/entries/<N>`).
+    Entries(TileRef),
+}
+
+impl FullTile {
+    /// The full tile a `method` request for the park route `path` (e.g. `/tile/0/x001/234`)
+    /// asks for: `None` unless it is a `GET` of a full tile.
+    pub fn requested(method: &Method, path: &str) -> Option<FullTile> {
+        if method != Method::GET {
+            return None;
+        }
+        let path = path.strip_prefix('/')?;
+        let tile = if path.starts_with("tile/entries/") {
+            FullTile::Entries(TileRef::from_entries_path(path).ok()?)
+        } else if path.starts_with("tile/") {
+            FullTile::Hashes(TileRef::from_path(path).ok()?)
+        } else {
+            return None;
+        };
+        (u64::from(tile.tile().width) == TILE_WIDTH).then_some(tile)
+    }
+
+    fn tile(&self) -> &TileRef {
+        match self {
+            FullTile::Hashes(t) | FullTile::Entries(t) => t,
+        }
+    }
+
+    fn route(&self) -> &'static RouteInfo {
+        match self {
+            FullTile::Hashes(_) => &HASH_TILE,
+            FullTile::Entries(_) => &ENTRY_BUNDLE,
+        }
+    }
+
+    fn read(&self, store: &AnyStore) -> Result<Vec<u8>, ApiError> {
+        match self {
+            FullTile::Hashes(t) => read_hash_tile(store, t),
+            FullTile::Entries(t) => read_entry_bundle(store, t),
+        }
+    }
+}
+
+impl StoredTiles {
+    /// The full tiles of the park whose store is at `at` and whose tokens are `tokens`.
+    pub fn new(at: StoreAt, tokens: Tokens) -> Self {
+        StoredTiles {
+            reader: Reader::new(at),
+            tokens,
+            durable: AtomicU64::new(0),
+        }
+    }
+
+    /// The answer to a request for `tile` with `headers`: the tile when the store's latest
+    /// checkpoint covers it, or the writer's refusal of the caller's token. `None` when the
+    /// checkpoint does not cover it or the store cannot be read: the writer answers then.
+    pub async fn answer(&self, tile: FullTile, headers: &HeaderMap) -> Option<Response> {
+        let authorization = headers.get(header::AUTHORIZATION).map(|v| v.as_bytes());
+        let caller = self
+            .tokens
+            .caller(authorization)
+            .and_then(|caller| tile.route().access.check(&caller));
+        if let Err(refused) = caller {
+            return Some(refused.into_response());
+        }
+        let known = self.durable.load(Ordering::Relaxed);
+        let (size, bytes) = self
+            .reader
+            .with(move |store| {
+                let mut size = known;
+                if !covered(tile.tile(), size) {
+                    size = tanji_park::latest_size(store)
+                        .map_err(|e| ApiError::internal(e.to_string()))?;
+                }
+                let bytes = if covered(tile.tile(), size) {
+                    Some(tile.read(store)?)
+                } else {
+                    None
+                };
+                Ok((size, bytes))
+            })
+            .await
+            .ok()?;
+        self.durable.fetch_max(size, Ordering::Relaxed);
+        Some(binary(
+            bytes?,
+            tile.tile(),
+            matches!(tile, FullTile::Entries(_)),
+        ))
+    }
 }
 
 /// Query of `/api/v1/proof/inclusion`.
@@ -300,4 +423,54 @@ async fn consistency(
         })
         .await?;
     Ok(Json(answer))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn full(level: u8, index: u64) -> TileRef {
+        TileRef {
+            level,
+            index,
+            width: 256,
+        }
+    }
+
+    #[test]
+    fn only_a_get_of_a_full_tile_is_a_full_tile_request() {
+        let get = |path| FullTile::requested(&Method::GET, path);
+        assert_eq!(get("/tile/0/000"), Some(FullTile::Hashes(full(0, 0))));
+        assert_eq!(
+            get("/tile/1/x001/234"),
+            Some(FullTile::Hashes(full(1, 1234)))
+        );
+        assert_eq!(
+            get("/tile/entries/007"),
+            Some(FullTile::Entries(full(0, 7)))
+        );
+        // Partial tiles may be superseded: the writer's to serve.
+        assert_eq!(get("/tile/0/000.p/5"), None);
+        assert_eq!(get("/tile/entries/000.p/5"), None);
+        for other in [
+            "/checkpoint",
+            "/tile/0/0",
+            "/tile/9/000",
+            "/api/v1/log",
+            "tile/0/000",
+        ] {
+            assert_eq!(get(other), None, "{other}");
+        }
+        assert_eq!(FullTile::requested(&Method::POST, "/tile/0/000"), None);
+        assert_eq!(FullTile::requested(&Method::HEAD, "/tile/0/000"), None);
+    }
+
+    #[test]
+    fn a_tile_is_covered_once_the_tree_holds_all_of_it() {
+        assert!(!covered(&full(0, 0), 255));
+        assert!(covered(&full(0, 0), 256));
+        assert!(!covered(&full(0, 1), 511));
+        assert!(covered(&full(1, 0), 256 * 256));
+        assert!(!covered(&full(1, 0), 256 * 256 - 1));
+    }
 }

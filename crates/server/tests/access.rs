@@ -18,6 +18,8 @@ async fn no_route_gives_an_enterprise_another_enterprises_data() {
     let fx = fixture(3, 2);
     // Factors, so that the report-based query routes answer.
     common::publish_factors(fx.path(), 2);
+    // An inputs publication named as the footprint route's example names it.
+    common::publish_footprint_inputs(&fx, 2, "NAME");
     let srv = start(fx.path(), config(&fx)).await;
     let http = client();
     // Log some uploads of every enterprise.

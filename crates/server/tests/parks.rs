@@ -4,6 +4,8 @@
 //! - Isolation: a park's tokens are unknown (401) in the other park and on the deployment's
 //!   routes; the admin's token is unknown inside a park; an upload reaches only the park it is
 //!   posted to (a device of park A is unknown to park B: rejected there, nothing logged).
+//! - Every route of a park answers under `/parks/{park}/…`, those with path parameters too
+//!   (a tile).
 //! - `POST /parks` creates a park that is served at once (no restart): its operator registers
 //!   a device and the device's uploads are acknowledged there.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -154,6 +156,25 @@ async fn the_parks_of_one_process_are_isolated_and_an_admin_adds_one_without_a_r
     assert_eq!(log_a["origin"], "tanji/a");
     assert_eq!(log_b["origin"], "tanji/b");
     assert_ne!(log_a["vkey"], log_b["vkey"]);
+    // A route with path parameters answers under /parks/{park}/… too: a tile of A's log, as
+    // its store makes it.
+    let size_a = d.parks.serving("a").unwrap().head().size;
+    let tile = tanji_ledger::TileRef {
+        level: 0,
+        index: 0,
+        width: u16::try_from(size_a).unwrap(),
+    };
+    let res = client()
+        .get(at(&format!("/parks/a/{}", tile.path())))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let store = Park::open_store(&root.path().join(parks::PARKS_DIR).join("a")).unwrap();
+    assert_eq!(
+        res.bytes().await.unwrap().to_vec(),
+        tanji_ledger::tile_bytes(&store, &tile).unwrap()
+    );
 
     // A park's token works in its park only; the admin's in none.
     let (status, _) = call("GET", &at("/parks/a/api/v1/status"), Some(OPERATOR_A), None).await;

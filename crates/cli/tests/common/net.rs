@@ -173,7 +173,8 @@ pub fn serve(park: &Path, config: &str, extra: &[&str]) -> Server {
             "tanji serve exited early"
         );
         if let Some(rest) = line.split("http://").nth(1) {
-            break rest.split_whitespace().next().unwrap().to_string();
+            let addr = rest.split_whitespace().next().unwrap();
+            break addr.trim_end_matches([',', ';', ':']).to_string();
         }
     };
     let log = Arc::new(Mutex::new(String::new()));

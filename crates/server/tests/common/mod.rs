@@ -244,3 +244,39 @@ pub async fn post_uploads(srv: &Running, fx: &Fixture, range: std::ops::Range<us
         "{answers}"
     );
 }
+
+/// Publishes an enterprise inputs document `name` in which every enterprise of `fx` made one
+/// product over the fixture's `days` and declares it for footprints, so that the inventory and
+/// footprint routes answer.
+pub fn publish_footprint_inputs(fx: &Fixture, days: u32, name: &str) {
+    let end = START + i64::from(days) * 86_400;
+    let enterprises: serde_json::Map<String, serde_json::Value> = (0..fx.sim.devices.len())
+        .map(|i| {
+            let e = fx.enterprise(i);
+            let doc = serde_json::json!({
+                "products": {
+                    "production": [{"product": "P", "cn_code": "7208 51 20", "kg": 10_000, "start": START, "end": end}],
+                    "country_default": {"value": 581.0, "source": "illustrative country average for the test, gCO2/kWh"}
+                },
+                "footprint": {
+                    "company_name": format!("Test {e}"), "company_ids": [format!("urn:test:company:{e}")], "country": "CN",
+                    "products": {"P": {"name": "Plate", "description": "steel plate", "cpc": "41231", "ids": [format!("urn:test:{e}:plate")]}}
+                }
+            });
+            (e, doc)
+        })
+        .collect();
+    let mut park = Park::open(fx.path()).unwrap();
+    park.publish(&tanji_park::PublicationRequest {
+        name: name.into(),
+        method: tanji_report::INPUTS_METHOD.into(),
+        content: serde_json::to_vec(&serde_json::json!({ "enterprises": enterprises })).unwrap(),
+        regions: Vec::new(),
+        period: (0, 0),
+        intervals: 0,
+        inputs: Vec::new(),
+        calibrations: Vec::new(),
+        published_at: START,
+    })
+    .unwrap();
+}

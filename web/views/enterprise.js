@@ -6,6 +6,7 @@ import { draw, COLORS } from "../charts.js";
 import { h, stat, card } from "../dom.js";
 import { t, num, tonnes, pct, mwh } from "../i18n.js";
 import { issuesCard, anomaliesCard, coverageBanner, reportCard } from "./park.js";
+import { documentsCard } from "./outcomes.js";
 
 function chooser(list, current) {
   const sel = h(
@@ -204,13 +205,14 @@ export async function render(root, ctx) {
     return;
   }
   const q = `/enterprises/${encodeURIComponent(id)}`;
-  const [loads, em, cmp, ind, issues, anomalies] = await Promise.all([
+  const [loads, em, cmp, ind, issues, anomalies, status] = await Promise.all([
     get(`${q}/loads`),
     get(`${q}/emissions`),
     get(`${q}/comparison`),
     get(`${q}/indicators`),
     get(`${q}/issues`),
     get(`${q}/anomalies`).catch((e) => e),
+    get("/status"),
   ]);
   const later = [];
   root.replaceChildren(
@@ -228,6 +230,7 @@ export async function render(root, ctx) {
       issuesCard(issues),
       anomaliesCard(anomalies),
       reportCard(`/enterprises/${encodeURIComponent(id)}/report`, id),
+      documentsCard(id, (status.inputs || []).at(-1)),
     ),
   );
   for (const f of later) f();

@@ -2,6 +2,7 @@
 // enterprise, green-power share, fixed vs hourly, alerts (data issues and meter anomalies).
 
 import { get, getToken, getCheckpoint, download } from "../api.js";
+import { outcomesCard } from "./outcomes.js";
 import { draw, COLORS } from "../charts.js";
 import { h, stat, card } from "../dom.js";
 import { t, num, tonnes, pct, mwh } from "../i18n.js";
@@ -209,6 +210,9 @@ export async function render(root) {
     return;
   }
   const [status, curve] = await Promise.all([get("/status"), get("/factors/curve").catch((e) => e)]);
+  // Outcomes with the latest inputs publication (value added and output), if any.
+  const inputs = (status.inputs || []).at(-1);
+  const outcomes = get("/park/outcomes", { inputs }).catch((e) => e);
   let parkData;
   try {
     parkData = await Promise.all([
@@ -319,6 +323,7 @@ export async function render(root) {
   );
   cards.push(
     summary,
+    outcomesCard(await outcomes, inputs),
     card(t("emissions_by_enterprise"), chart, h("div", { class: "scroll" }, table)),
     issuesCard(issues, anomalies),
     reportCard("/park/report", "park"),

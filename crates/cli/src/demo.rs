@@ -65,7 +65,7 @@ pub fn run(a: DemoArgs) -> Result<ExitCode> {
     let (sim, gateway) = simulate_devices(&mut park, &a.dir, spec)?;
     drop(park);
     let mqtt = ingest(&a, &sim, gateway)?;
-    let park = util::open(&a.dir)?;
+    let mut park = util::open(&a.dir)?;
     if !verify(&park)? {
         return Ok(ExitCode::from(1));
     }
@@ -73,6 +73,7 @@ pub fn run(a: DemoArgs) -> Result<ExitCode> {
     let Some(report_json) = report_and_audit(&park, &a.dir)? else {
         return Ok(ExitCode::from(1));
     };
+    outcomes(&mut park, &spec, &a.dir)?;
     hints(
         &a,
         park,
@@ -335,6 +336,17 @@ fn report_and_audit(park: &Park, dir: &Path) -> Result<Option<PathBuf>> {
     println!("  readable page: {}", report_html.display());
 
     Ok(Some(report_json))
+}
+
+/// Illustrative value added and output published; the park's outcomes of the data's halves.
+fn outcomes(park: &mut Park, spec: &tanji_simulator::ParkSpec, dir: &Path) -> Result<()> {
+    let end = spec.start_day + i64::from(spec.days) * time::DAY_S;
+    let doc = tanji_report::illustrative_outcomes(park, (spec.start_day, end), util::now())?;
+    let Some(doc) = doc else { return Ok(()) }; // fewer than two days: no baseline
+    let (p, b) = (&doc.period, &doc.baseline);
+    print!("\n{}", tanji_report::render_outcomes_summary(&doc));
+    println!("  all figures: {} report --dir {} --park --baseline-from {} --baseline-to {} --from {} --to {} --inputs {} --format text", util::invocation(), dir.display(), b.start, b.end, p.start, p.end, tanji_report::ILLUSTRATIVE_INPUTS);
+    Ok(())
 }
 
 /// The checkpoint, the log key and the commands to try next; then serves if asked.

@@ -241,10 +241,7 @@ fn outcomes(a: &ReportArgs, store: &AnyStore, verifier: &NoteVerifier) -> Result
     let mut req = tanji_report::OutcomesRequest::new(p?, b?, tariff.as_deref(), a.equal_value)?;
     (req.factors, req.region, req.inputs) = (a.factors.clone(), a.region.clone(), a.inputs.clone());
     let doc = tanji_report::outcomes(store, verifier, &req)?;
-    Ok(match a.format {
-        Format::Text => tanji_report::render_outcomes_text(&doc).into_bytes(),
-        f => tanji_report::render_document_as(&doc, f)?,
-    })
+    Ok(tanji_report::render_outcomes(&doc, a.format)?)
 }
 
 pub fn run(a: ReportArgs) -> Result<ExitCode> {

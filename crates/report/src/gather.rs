@@ -79,7 +79,7 @@ fn residual() -> tanji_accounting::Residual {
 }
 
 /// One enterprise's inputs besides its meters.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EnterpriseInputs {
     /// Green certificates (1 = 1 MWh) with vintage and validity.
@@ -128,6 +128,10 @@ pub struct PeriodEconomics {
     /// Output over the period.
     #[serde(default)]
     pub output: Option<tanji_accounting::Output>,
+    /// Where the figures come from (the accounts, a statistics office filing, or that they
+    /// are illustrative); the outcomes' methods quote it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
 }
 
 /// A checked inputs publication.

@@ -67,9 +67,11 @@ pub use inventory::{
 };
 pub use layout::{tabular_html, tabular_text};
 pub use outcomes::{
-    compare, outcomes, render_outcomes_text, Change, Cost, EnterprisePeriods, Figure, OutcomesDoc,
-    OutcomesParameters, OutcomesRequest, PeriodInput, PeriodOutcomes, SubjectOutcomes,
-    LOAD_SHIFT_NOT_MEASURABLE, OUTCOMES_FORMAT, YEAR_S,
+    compare, illustrative_inputs, illustrative_outcomes, outcomes, render_outcomes,
+    render_outcomes_summary, render_outcomes_text, Change, Comparison, Cost, EnterprisePeriods,
+    Figure, OutcomesDoc, OutcomesParameters, OutcomesRequest, PeriodInput, PeriodOutcomes,
+    SubjectOutcomes, ILLUSTRATIVE_INPUTS, ILLUSTRATIVE_SOURCE, LOAD_SHIFT_NOT_MEASURABLE,
+    OUTCOMES_FORMAT, YEAR_S,
 };
 pub use parks::{
     park_emissions, parks_emissions, stored_verifier, EnterpriseEmissions, ParkEmissions,

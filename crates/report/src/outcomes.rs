@@ -23,6 +23,7 @@ use tanji_units::time::rfc3339;
 use tanji_units::{Carrier, Unit};
 
 use crate::doc::PeriodDoc;
+use crate::export::{ExportError, Format};
 use crate::gather::{load_inputs, InputsFile, PeriodEconomics};
 use crate::tabular::{Cell, Column, Table, Tabular, ToTabular};
 use crate::{build, ReportDoc, ReportError, Request, Scope};
@@ -135,12 +136,12 @@ impl Figure {
     }
 }
 
-/// Electricity cost at the tariff over one period, from the quarter-hours of grid import.
+/// Electricity cost at the tariff over one period, from hourly grid import.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Cost {
-    /// Σ quarter-hourly import × the tariff's price of that quarter-hour, CNY.
+    /// Σ hourly import × the tariff's price of the hour, CNY.
     pub cny: f64,
-    /// Hours with grid import data (in at least one of their quarter-hours).
+    /// Hours with grid import data.
     pub hours_priced: u64,
     /// Hours of the period.
     pub hours: u64,
@@ -153,6 +154,9 @@ pub struct PeriodInput<'a> {
     pub figures: &'a serde_json::Value,
     /// Electricity cost, or why it could not be had.
     pub cost: Result<Cost, String>,
+    /// Why the enterprise has no figures in the period (no meter with an accepted upload):
+    /// every figure of the period is then absent with this reason, not zero.
+    pub no_data: Option<String>,
 }
 
 /// One period's outcomes.
@@ -385,15 +389,13 @@ impl Sums {
     }
 }
 
-/// Value added (CNY) and output of a period, or why each is absent.
-type Economics = (Result<f64, String>, Result<Output, String>);
+/// Value added (CNY) and output of a period, or why each is absent, and the sources the
+/// inputs name for them.
+type Economics = (Result<f64, String>, Result<Output, String>, Vec<String>);
 
 /// Value added (CNY) and output of `[start, end)` from an enterprise's period entries: the
 /// entries inside the period must tile it exactly (no gap, no overlap).
-fn economics(
-    entries: &[PeriodEconomics],
-    (start, end): (i64, i64),
-) -> (Result<f64, String>, Result<Output, String>) {
+fn economics(entries: &[PeriodEconomics], (start, end): (i64, i64)) -> Economics {
     let mut inside: Vec<&PeriodEconomics> = entries
         .iter()
         .filter(|p| p.start >= start && p.end <= end)
@@ -408,7 +410,7 @@ fn economics(
                 rfc3339(at),
                 rfc3339(p.start)
             );
-            return (Err(why.clone()), Err(why));
+            return (Err(why.clone()), Err(why), Vec::new());
         }
         at = p.end;
     }
@@ -418,8 +420,11 @@ fn economics(
             rfc3339(at),
             rfc3339(end)
         );
-        return (Err(why.clone()), Err(why));
+        return (Err(why.clone()), Err(why), Vec::new());
     }
+    let mut sources: Vec<String> = inside.iter().filter_map(|p| p.source.clone()).collect();
+    sources.sort();
+    sources.dedup();
     let va = inside
         .iter()
         .map(|p| p.value_added_cny.ok_or(p))
@@ -454,7 +459,7 @@ fn economics(
             )),
         };
     }
-    (va, out)
+    (va, out, sources)
 }
 
 fn ratio(a: &Figure, b: &Figure, what: &str) -> Result<f64, String> {
@@ -468,11 +473,17 @@ fn ratio(a: &Figure, b: &Figure, what: &str) -> Result<f64, String> {
 
 fn period_outcomes(
     s: &Sums,
-    va: Result<f64, String>,
-    out: Result<Output, String>,
+    (va, out, sources): Economics,
     (start, end): (i64, i64),
     opts: &EnergyOptions,
 ) -> PeriodOutcomes {
+    let from_inputs = |what: &str| match sources.is_empty() {
+        true => format!("{what} of the period, from the inputs publication"),
+        false => format!(
+            "{what} of the period, from the inputs publication; source: {}",
+            sources.join("; ")
+        ),
+    };
     let e = energy::standard_coal(&s.items, opts);
     let tce_method = format!(
         "Σ purchased energy (grid import, fuels, purchased heat and steam) × its {}; PV and export not counted",
@@ -496,13 +507,13 @@ fn period_outcomes(
     let value_added = Figure::from(
         va.map(|cny| cny / 1e4),
         "10⁴ CNY",
-        "value added (增加值) of the period, from the inputs publication",
+        from_inputs("value added (增加值)"),
     );
     let out_unit = out.as_ref().map(|o| o.unit.clone()).unwrap_or_default();
     let output = Figure::from(
         out.map(|o| o.quantity_milli as f64 / 1000.0),
         &out_unit,
-        "output of the period, from the inputs publication",
+        from_inputs("output"),
     );
     let years = (end - start) as f64 / YEAR_S;
     let location_t = s.location_g as f64 / 1e6;
@@ -514,19 +525,18 @@ fn period_outcomes(
             c.cny,
             "CNY",
             format!(
-                "Σ over quarter-hours of grid import × the tariff's price of that quarter-hour; \
-                 electricity only (tanji holds no fuel or heat prices); {} of {} hours have \
-                 import data",
+                "Σ over 5-minute slots of grid import × the tariff's price of that slot; electricity \
+                 only (tanji holds no fuel or heat prices); {} of {} hours have import data",
                 c.hours_priced, c.hours
             ),
         ),
         Some(Ok(_)) => Figure::absent(
             "CNY",
-            "quarter-hourly import × tariff",
+            "hourly import × tariff",
             "no hour has grid import data",
         ),
-        Some(Err(e)) => Figure::absent("CNY", "quarter-hourly import × tariff", e.clone()),
-        None => Figure::absent("CNY", "quarter-hourly import × tariff", "no enterprise"),
+        Some(Err(e)) => Figure::absent("CNY", "hourly import × tariff", e.clone()),
+        None => Figure::absent("CNY", "hourly import × tariff", "no enterprise"),
     };
     PeriodOutcomes {
         value_added_per_tce: Figure::from(
@@ -689,20 +699,10 @@ pub fn compare(
         );
         park_econ.0.push(named(&e.enterprise, &pe));
         park_econ.1.push(named(&e.enterprise, &be));
-        let p = period_outcomes(
-            &own.0,
-            pe.0,
-            pe.1,
-            period,
-            &enterprise_opts(opts, &e.enterprise),
-        );
-        let b = period_outcomes(
-            &own.1,
-            be.0,
-            be.1,
-            baseline,
-            &enterprise_opts(opts, &e.enterprise),
-        );
+        let p = period_outcomes(&own.0, pe, period, &enterprise_opts(opts, &e.enterprise));
+        let b = period_outcomes(&own.1, be, baseline, &enterprise_opts(opts, &e.enterprise));
+        let p = absent_without_data(p, e.period.no_data.as_deref());
+        let b = absent_without_data(b, e.baseline.no_data.as_deref());
         out.push(SubjectOutcomes {
             subject: e.enterprise.clone(),
             change: change(&p, &b, py, by),
@@ -710,10 +710,8 @@ pub fn compare(
             baseline: b,
         });
     }
-    let (pva, pout) = park_sum(&park_econ.0);
-    let (bva, bout) = park_sum(&park_econ.1);
-    let p = period_outcomes(&park.0, pva, pout, period, opts);
-    let b = period_outcomes(&park.1, bva, bout, baseline, opts);
+    let p = period_outcomes(&park.0, park_sum(&park_econ.0), period, opts);
+    let b = period_outcomes(&park.1, park_sum(&park_econ.1), baseline, opts);
     Ok((
         SubjectOutcomes {
             subject: "park".into(),
@@ -723,6 +721,29 @@ pub fn compare(
         },
         out,
     ))
+}
+
+/// `p` with every figure absent for `why`, when given.
+fn absent_without_data(p: PeriodOutcomes, why: Option<&str>) -> PeriodOutcomes {
+    let Some(why) = why else { return p };
+    let gone = |f: Figure| Figure::absent(&f.unit, f.method, why);
+    PeriodOutcomes {
+        energy: p.energy,
+        tce: gone(p.tce),
+        value_added: p.value_added,
+        output: p.output,
+        value_added_per_tce: gone(p.value_added_per_tce),
+        output_per_tce: gone(p.output_per_tce),
+        tce_per_10k_cny: gone(p.tce_per_10k_cny),
+        tce_per_output: gone(p.tce_per_output),
+        tco2_per_10k_cny: gone(p.tco2_per_10k_cny),
+        cost: gone(p.cost),
+        green_share: gone(p.green_share),
+        location_t: gone(p.location_t),
+        market_t: gone(p.market_t),
+        location_t_per_yr: gone(p.location_t_per_yr),
+        market_t_per_yr: gone(p.market_t_per_yr),
+    }
 }
 
 /// An enterprise's options: its meters' measured LHVs are keyed `enterprise/meter` in the
@@ -739,21 +760,22 @@ fn enterprise_opts(opts: &EnergyOptions, enterprise: &str) -> EnergyOptions {
     }
 }
 
-fn named(
-    e: &str,
-    (va, out): &(Result<f64, String>, Result<Output, String>),
-) -> (Result<f64, String>, Result<Output, String>) {
+fn named(e: &str, (va, out, sources): &Economics) -> Economics {
     (
         va.clone().map_err(|w| format!("{e}: {w}")),
         out.clone().map_err(|w| format!("{e}: {w}")),
+        sources.clone(),
     )
 }
 
-fn park_sum(parts: &[Economics]) -> (Result<f64, String>, Result<Output, String>) {
+fn park_sum(parts: &[Economics]) -> Economics {
     if parts.is_empty() {
         let why = "the park has no enterprise".to_owned();
-        return (Err(why.clone()), Err(why));
+        return (Err(why.clone()), Err(why), Vec::new());
     }
+    let mut sources: Vec<String> = parts.iter().flat_map(|p| p.2.clone()).collect();
+    sources.sort();
+    sources.dedup();
     let va = parts
         .iter()
         .map(|p| p.0.clone())
@@ -763,7 +785,7 @@ fn park_sum(parts: &[Economics]) -> (Result<f64, String>, Result<Output, String>
         quantity_milli: 0,
         unit: String::new(),
     });
-    for (_, o) in parts {
+    for (_, o, _) in parts {
         out = match (out, o) {
             (Err(e), _) => Err(e),
             (_, Err(e)) => Err(e.clone()),
@@ -777,40 +799,43 @@ fn park_sum(parts: &[Economics]) -> (Result<f64, String>, Result<Output, String>
             )),
         };
     }
-    (va, out)
+    (va, out, sources)
 }
 
-/// Grid import of `enterprise` over `[start, end)` priced hour by hour at `tariff`.
+/// The slot grid import is priced on, seconds: meters of 5 minutes or any multiple of it
+/// (15 min, 30 min, an hour) spread into it; a meter of a shorter interval is not priced.
+const PRICE_SLOT_S: u32 = 300;
+
+/// Grid import of `enterprise` over `[start, end)` priced slot by slot at `tariff`; an hour
+/// counts as priced when any of its slots has import data.
 fn cost_of<S: Store>(
     store: &S,
     enterprise: &str,
     (start, end): (i64, i64),
     tariff: &Tariff,
 ) -> Result<Cost, ReportError> {
-    // Priced per quarter-hour, the meters' interval (a channel is never summed into a longer
-    // interval by the series, only split into shorter ones), counted by hour.
-    const QUARTER: u32 = 900;
-    let hours = usize::try_from((end - start).div_euclid(3600)).unwrap_or(0);
-    let n = hours * 4;
-    let s = crate::site_series(store, enterprise, start, QUARTER, n)?;
+    let slot = i64::from(PRICE_SLOT_S);
+    let n = usize::try_from((end - start).div_euclid(slot)).unwrap_or(0);
+    let s = crate::site_series(store, enterprise, start, PRICE_SLOT_S, n)?;
     let prices = tariff
-        .prices(start, QUARTER, n)
+        .prices(start, PRICE_SLOT_S, n)
         .map_err(|e| ReportError::Request(e.to_string()))?;
+    let per_hour = usize::try_from(3600 / slot).unwrap_or(1);
     let mut cost = Cost {
         cny: 0.0,
         hours_priced: 0,
-        hours: hours as u64,
+        hours: u64::try_from((end - start).div_euclid(3600)).unwrap_or(0),
     };
-    for (hour, quarters) in s.import_wh.chunks(4).zip(prices.chunks(4)) {
-        let mut priced = false;
-        for (wh, (_, price)) in hour.iter().zip(quarters) {
-            if let Some(wh) = wh {
-                cost.cny += *wh as f64 / 1000.0 * price;
-                priced = true;
-            }
+    for (wh, (_, price)) in s.import_wh.iter().zip(&prices) {
+        if let Some(wh) = wh {
+            cost.cny += *wh as f64 / 1000.0 * price;
         }
-        cost.hours_priced += u64::from(priced);
     }
+    cost.hours_priced = s
+        .import_wh
+        .chunks(per_hour)
+        .filter(|h| h.iter().any(Option::is_some))
+        .count() as u64;
     Ok(cost)
 }
 
@@ -871,15 +896,25 @@ pub fn outcomes<S: Store>(
             )));
         };
         let cost = |p| cost_of(store, &r.enterprise, p, &req.tariff).map_err(|e| e.to_string());
+        let no_data = |d: &crate::EnterpriseDoc| {
+            (d.uploads == 0 && d.meters.is_empty()).then(|| {
+                format!(
+                    "no meter of {} has an accepted upload in this period: nothing was measured",
+                    d.enterprise
+                )
+            })
+        };
         list.push(EnterprisePeriods {
             enterprise: r.enterprise.clone(),
             period: PeriodInput {
                 figures: &r.figures,
                 cost: cost(req.period),
+                no_data: no_data(r),
             },
             baseline: PeriodInput {
                 figures: &b.figures,
                 cost: cost(req.baseline),
+                no_data: no_data(b),
             },
             economics: inputs
                 .as_ref()
@@ -906,6 +941,73 @@ pub fn outcomes<S: Store>(
         park_outcomes: park,
         enterprises,
     })
+}
+
+/// What [`illustrative_inputs`] says of its figures.
+pub const ILLUSTRATIVE_SOURCE: &str = "ILLUSTRATIVE, made up by `tanji demo`: a constant value \
+added and output per day for each enterprise, not any enterprise's accounts";
+
+/// An inputs document giving every enterprise registered in the log a value added and an
+/// output for each whole UTC day of `[start, end)`, made up (a constant per day, larger for
+/// later enterprises) and saying so in each entry's `source` ([`ILLUSTRATIVE_SOURCE`]): what
+/// the demo publishes so that its outcomes have efficiencies and intensities.
+pub fn illustrative_inputs<S: Store>(
+    store: &S,
+    (start, end): (i64, i64),
+) -> Result<InputsFile, ReportError> {
+    let view = LogView::read(store, store.size()?)?;
+    let day = tanji_units::time::DAY_S;
+    let mut enterprises = BTreeMap::new();
+    for r in view.registrations.in_force_all() {
+        let n = enterprises.len() as i64;
+        enterprises
+            .entry(r.reg.enterprise.clone())
+            .or_insert_with(|| crate::EnterpriseInputs {
+                periods: (start.div_euclid(day)..end.div_euclid(day))
+                    .map(|d| PeriodEconomics {
+                        start: d * day,
+                        end: (d + 1) * day,
+                        value_added_cny: Some(20_000.0 + 5_000.0 * (n % 8) as f64),
+                        output: Some(Output {
+                            quantity_milli: (10 + 2 * (n % 8)) * 1000,
+                            unit: "t".into(),
+                        }),
+                        source: Some(ILLUSTRATIVE_SOURCE.into()),
+                    })
+                    .collect(),
+                ..Default::default()
+            });
+    }
+    Ok(InputsFile {
+        matching: tanji_accounting::Matching::Annual,
+        residual: tanji_accounting::Residual::ChinaExcludingTraded,
+        enterprises,
+    })
+}
+
+/// The name `tanji demo` publishes [`illustrative_inputs`] under.
+pub const ILLUSTRATIVE_INPUTS: &str = "demo-illustrative-economics";
+
+/// What `tanji demo` does for outcomes: publishes [`illustrative_inputs`] for the whole UTC
+/// days of `span` as [`ILLUSTRATIVE_INPUTS`] and computes the park's outcomes of the span's
+/// two halves ([`Comparison::halves`], what the dashboard shows when no dates are asked) with
+/// them; `None` (nothing published) when the span holds fewer than two whole days.
+pub fn illustrative_outcomes<S: Store>(
+    park: &mut tanji_park::Park<S>,
+    span: (i64, i64),
+    now: i64,
+) -> Result<Option<OutcomesDoc>, ReportError> {
+    let Some(c) = Comparison::halves(span) else {
+        return Ok(None);
+    };
+    let file = illustrative_inputs(park.store(), span)?;
+    let content =
+        serde_json::to_vec_pretty(&file).map_err(|e| ReportError::Request(e.to_string()))?;
+    let (p, _) = crate::publish_inputs(park, ILLUSTRATIVE_INPUTS, content, now)
+        .map_err(|e| ReportError::Request(format!("publishing the illustrative inputs: {e}")))?;
+    let mut req = OutcomesRequest::new(c.period, c.baseline, None, None)?;
+    req.inputs = Some(p.id);
+    outcomes(park.store(), &park.verifier(), &req).map(Some)
 }
 
 fn show(f: &Figure, decimals: usize) -> String {
@@ -947,10 +1049,113 @@ pub fn render_outcomes_text(doc: &OutcomesDoc) -> String {
     }
     s.push_str(
         "\nMethods: tce by GB/T 2589 (docs/reference/gbt2589.md); efficiency = value added or \
-         output ÷ tce; cost = quarter-hourly grid import × tariff; green share = (PV self-use + green \
+         output ÷ tce; cost = hourly grid import × tariff; green share = (PV self-use + green \
          purchases + certificates) ÷ consumption; t/yr = t ÷ period days × 365.25. See docs/report.md.\n",
     );
     s
+}
+
+/// The outcomes in `format`: text as [`render_outcomes_text`] writes it, every other format
+/// as any document made from a report ([`crate::render_document_as`]).
+pub fn render_outcomes(doc: &OutcomesDoc, format: Format) -> Result<Vec<u8>, ExportError> {
+    match format {
+        Format::Text => Ok(render_outcomes_text(doc).into_bytes()),
+        f => crate::render_document_as(doc, f),
+    }
+}
+
+/// The park's headline outcomes in a few lines, each with its method in brief: what `tanji
+/// demo` prints.
+pub fn render_outcomes_summary(doc: &OutcomesDoc) -> String {
+    let o = &doc.park_outcomes;
+    let (b, p, c) = (&o.baseline, &o.period, &o.change);
+    let line = |label: &str, b: &Figure, p: &Figure, c: Option<&Figure>, how: &str| {
+        let change = c.map_or_else(String::new, |c| format!(", change {}", show(c, 1)));
+        format!(
+            "  {label}: baseline {}, period {}{change}  [{how}]\n",
+            show(b, 2),
+            show(p, 2)
+        )
+    };
+    let mut s = format!(
+        "park outcomes, {} .. {} against the baseline {} .. {}:\n",
+        &doc.period.start[..10.min(doc.period.start.len())],
+        &doc.period.end[..10.min(doc.period.end.len())],
+        &doc.baseline.start[..10.min(doc.baseline.start.len())],
+        &doc.baseline.end[..10.min(doc.baseline.end.len())],
+    );
+    s.push_str(&line(
+        "energy",
+        &b.tce,
+        &p.tce,
+        None,
+        "GB/T 2589, electricity at 0.1229 kgce/kWh unless an equal value is given",
+    ));
+    s.push_str(&line(
+        "efficiency",
+        &b.value_added_per_tce,
+        &p.value_added_per_tce,
+        Some(&c.value_added_per_tce_pct),
+        "value added ÷ tce",
+    ));
+    s.push_str(&line(
+        "electricity cost",
+        &b.cost,
+        &p.cost,
+        Some(&c.cost_per_yr_pct),
+        "grid import × tariff per 5 minutes; change per year",
+    ));
+    s.push_str(&line(
+        "green share",
+        &b.green_share,
+        &p.green_share,
+        Some(&c.green_share_points),
+        "(PV self-use + green purchases + certificates) ÷ consumption",
+    ));
+    s.push_str(&line(
+        "emissions, location-based",
+        &b.location_t_per_yr,
+        &p.location_t_per_yr,
+        Some(&c.location_t_per_yr),
+        "Scope 1 + 2, t ÷ days × 365.25",
+    ));
+    s.push_str(&line(
+        "emissions, market-based",
+        &b.market_t_per_yr,
+        &p.market_t_per_yr,
+        Some(&c.market_t_per_yr),
+        "Scope 1 + 2, t ÷ days × 365.25",
+    ));
+    s.push_str(&format!(
+        "  due to followed advice: {}\n",
+        show(&c.followed_advice_t_per_yr, 1)
+    ));
+    s
+}
+
+/// A period and the baseline it is compared with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Comparison {
+    /// `[start, end)`, Unix seconds.
+    pub period: (i64, i64),
+    /// `[start, end)`, Unix seconds.
+    pub baseline: (i64, i64),
+}
+
+impl Comparison {
+    /// The comparison a span of data offers when none is asked: its whole UTC days, the first
+    /// half the baseline and the second half the period (of an odd number of days the middle
+    /// one is in neither, so both have the same length); `None` with fewer than two whole days.
+    pub fn halves((start, end): (i64, i64)) -> Option<Comparison> {
+        let day = tanji_units::time::DAY_S;
+        let first = start.div_euclid(day) + i64::from(start.rem_euclid(day) != 0);
+        let last = end.div_euclid(day);
+        let half = (last - first) / 2;
+        (half >= 1).then(|| Comparison {
+            baseline: (first * day, (first + half) * day),
+            period: ((last - half) * day, last * day),
+        })
+    }
 }
 
 type Row<'a> = (&'a Figure, &'a Figure, Option<&'a Figure>);

@@ -61,6 +61,7 @@ fn econ(start: i64, cny: f64, output: i64, unit: &str) -> PeriodEconomics {
             quantity_milli: output * 1000,
             unit: unit.into(),
         }),
+        source: None,
     }
 }
 
@@ -104,10 +105,12 @@ fn a_small_park_against_its_baseline() {
             period: PeriodInput {
                 figures: &p1,
                 cost: cost(1_920.0),
+                no_data: None,
             },
             baseline: PeriodInput {
                 figures: &b1,
                 cost: cost(2_400.0),
+                no_data: None,
             },
             economics: &e1_econ,
         },
@@ -116,10 +119,12 @@ fn a_small_park_against_its_baseline() {
             period: PeriodInput {
                 figures: &p2,
                 cost: cost(1_200.0),
+                no_data: None,
             },
             baseline: PeriodInput {
                 figures: &b2,
                 cost: cost(1_200.0),
+                no_data: None,
             },
             economics: &e2_econ,
         },
@@ -207,10 +212,12 @@ fn missing_value_added_makes_efficiency_absent_not_zero() {
         period: PeriodInput {
             figures: &p,
             cost: Err("no tariff".into()),
+            no_data: None,
         },
         baseline: PeriodInput {
             figures: &b,
             cost: cost(2_400.0),
+            no_data: None,
         },
         economics: &only_baseline,
     }];

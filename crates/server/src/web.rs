@@ -45,6 +45,7 @@ static ASSETS: &[Asset] = &[
     asset!("views/park.js", JS),
     asset!("views/enterprise.js", JS),
     asset!("views/advice.js", JS),
+    asset!("views/outcomes.js", JS),
     asset!("vendor/README.md", "text/markdown; charset=utf-8"),
     asset!("vendor/echarts/echarts.min.js", JS),
     asset!("vendor/echarts/LICENSE", TEXT),

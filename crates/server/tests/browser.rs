@@ -110,11 +110,15 @@ fn demo_park(dir: &Path) -> (SimPark, Vec<SignedUpload>) {
     });
     park.register(&sim.registrations(START - 86_400)).unwrap();
     // Enterprise inputs published after the factors, as the README's path does (`tanji inputs
-    // publish`): the factor views must still read the factor series, never the inputs.
+    // publish`): the factor views must still read the factor series, never the inputs. They
+    // give each enterprise an illustrative value added and output per logged day, as `tanji
+    // demo` publishes, for the outcomes panel's efficiencies.
+    let days = (START, START + i64::from(DAYS) * 86_400);
+    let economics = tanji_report::illustrative_inputs(park.store(), days).unwrap();
     park.publish(&PublicationRequest {
         name: "e1-inputs".into(),
         method: tanji_report::INPUTS_METHOD.into(),
-        content: br#"{"enterprises":{"e-0001":{}}}"#.to_vec(),
+        content: serde_json::to_vec(&economics).unwrap(),
         regions: Vec::new(),
         period: (0, 0),
         intervals: 0,
@@ -748,6 +752,93 @@ async fn dashboard_shows_the_apis_numbers_live() {
         );
     }
 
+    // Park outcomes against a baseline: the panel shows the API's figures (the data's two
+    // halves, value added and output from the latest inputs publication) for the park and each
+    // enterprise, an absent figure with its reason, and offers the outcomes as files.
+    let inputs = status["inputs"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(inputs, "e1-inputs@v1");
+    let outcomes = api(&url, op, "/park/outcomes?inputs=e1-inputs@v1").await;
+    assert_eq!(outcomes["parameters"]["inputs"], inputs);
+    assert_eq!(outcomes["baseline"]["start"], "2026-11-20T00:00:00Z");
+    assert_eq!(outcomes["period"]["end"], "2026-11-26T00:00:00Z");
+    assert_eq!(
+        text(&c, "outcomes-period").await,
+        "2026-11-23T00:00:00Z – 2026-11-26T00:00:00Z"
+    );
+    let mut subjects = vec![outcomes["park_outcomes"].clone()];
+    subjects.extend(outcomes["enterprises"].as_array().unwrap().iter().cloned());
+    assert_eq!(subjects.len(), ENTERPRISES + 1);
+    let mut shown_values = 0;
+    for o in &subjects {
+        let subject = o["subject"].as_str().unwrap();
+        for key in [
+            "tce",
+            "value_added_per_tce",
+            "output_per_tce",
+            "cost",
+            "green_share",
+            "location_t_per_yr",
+            "market_t_per_yr",
+        ] {
+            for col in ["baseline", "period"] {
+                let f = &o[col][key];
+                let css = format!(
+                    "[data-testid='outcome-row'][data-subject='{subject}'][data-key='{key}'] [data-testid='outcome-{col}']"
+                );
+                let cell = c.find(Locator::Css(&css)).await.unwrap();
+                match f["value"].as_f64() {
+                    Some(v) => {
+                        let got: f64 = cell
+                            .attr("data-value")
+                            .await
+                            .unwrap()
+                            .unwrap()
+                            .parse()
+                            .unwrap();
+                        close(got, v, &css);
+                        shown_values += 1;
+                    }
+                    None => assert_eq!(
+                        cell.attr("data-absent").await.unwrap().as_deref(),
+                        f["absent"].as_str(),
+                        "{css}"
+                    ),
+                }
+            }
+        }
+    }
+    let park_o = &outcomes["park_outcomes"];
+    for key in [
+        "tce",
+        "value_added_per_tce",
+        "green_share",
+        "location_t_per_yr",
+    ] {
+        assert!(park_o["period"][key]["value"].is_f64(), "{key}: {park_o:#}");
+    }
+    assert!(park_o["change"]["value_added_per_tce_pct"]["value"].is_f64());
+    assert!(shown_values >= 4 * (ENTERPRISES + 1), "{shown_values}");
+    let method = text(&c, "outcome-method").await;
+    assert!(method.contains("GB/T 2589"), "{method}");
+    assert!(text(&c, "outcomes-advice").await.contains("not measurable"));
+    for (format, media, magic) in [
+        (
+            "xlsx",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "PK",
+        ),
+        ("pdf", "application/pdf", "%PDF-"),
+        ("json", "application/json", "{"),
+    ] {
+        let got = download(&c, &format!("outcomes-{format}")).await;
+        assert_eq!(got[0], media, "outcomes {format}: {got}");
+        assert!(
+            got[1].as_str().unwrap().starts_with(magic),
+            "outcomes {format}: {got}"
+        );
+    }
+    screenshot(&c, &shots, "outcomes-en.png").await;
+
     // Live: a day of uploads posted as devices post them appears without a reload.
     let body = format!(
         "[{}]",
@@ -892,6 +983,42 @@ async fn dashboard_shows_the_apis_numbers_live() {
         "em-scope2-location",
     );
     screenshot(&c, &shots, "enterprise-en.png").await;
+    // The enterprise's documents: the GHG inventory as files, and footprints offered because
+    // an inputs publication is logged (this one has no footprint section: the page says why).
+    for (format, media, magic) in [
+        (
+            "xlsx",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "PK",
+        ),
+        ("pdf", "application/pdf", "%PDF-"),
+        ("json", "application/json", "{"),
+    ] {
+        let got = download(&c, &format!("inventory-{format}")).await;
+        assert_eq!(got[0], media, "inventory {format}: {got}");
+        assert!(
+            got[1].as_str().unwrap().starts_with(magic),
+            "inventory {format}: {got}"
+        );
+    }
+    for format in ["xlsx", "pdf", "json", "pact"] {
+        c.find(Locator::Css(&format!("[data-testid='footprint-{format}']")))
+            .await
+            .unwrap();
+    }
+    c.find(Locator::Css("[data-testid='footprint-pact']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .at_most(WAIT)
+        .for_element(Locator::XPath(
+            "//*[@data-testid='footprint-error' and string-length(normalize-space(.)) > 0]",
+        ))
+        .await
+        .unwrap();
 
     // The advice view: the week's load before and after the plan over the factor curve; the
     // cut it shows is the API's, at unchanged energy.

@@ -666,3 +666,111 @@ async fn the_quarantine_is_listed_a_page_at_a_time_without_raw_bytes() {
     assert!(body.contains("limit 501"), "{body}");
     srv.stop().await;
 }
+
+/// The outcomes route answers with `tanji_report::outcomes`' figures (asked periods, and by
+/// default the two halves of the data's whole days), with value added and output from an
+/// inputs publication, and downloads the workbook and the PDF as files.
+#[tokio::test(flavor = "multi_thread")]
+async fn park_outcomes_are_the_librarys_and_download_as_files() {
+    let fx = fixture(2, 4);
+    common::publish_factors(fx.path(), 4);
+    let store = tanji_store::SqliteStore::open(&Park::db_path(fx.path())).unwrap();
+    let day = |d: i64| common::START + d * 86_400;
+    let inputs = tanji_report::illustrative_inputs(&store, (day(0), day(4))).unwrap();
+    let mut park = Park::open(fx.path()).unwrap();
+    let content = serde_json::to_vec(&inputs).unwrap();
+    tanji_report::publish_inputs(&mut park, "econ", content, common::START).unwrap();
+    drop(park);
+    let srv = start(fx.path(), config(&fx)).await;
+    post_uploads(&srv, &fx, 0..fx.uploads.len()).await;
+    let status = json_at(&srv, "/api/v1/status").await;
+    assert_eq!(status["inputs"], json!(["econ@v1"]));
+
+    let v: NoteVerifier = fx.vkey.parse().unwrap();
+    let mut req =
+        tanji_report::OutcomesRequest::new((day(2), day(4)), (day(0), day(2)), None, None).unwrap();
+    req.inputs = Some("econ".into());
+    let want = json!(tanji_report::outcomes(&store, &v, &req).unwrap());
+    let asked = "from=2026-01-03&to=2026-01-04&baseline_from=2026-01-01&baseline_to=2026-01-02";
+    let got = json_at(&srv, &format!("/api/v1/park/outcomes?{asked}&inputs=econ")).await;
+    same(&got, &want);
+    // Without periods: the first two days are the baseline, the last two the period.
+    let halves = json_at(&srv, "/api/v1/park/outcomes?inputs=econ").await;
+    same(&halves, &want);
+    let park_o = &got["park_outcomes"];
+    assert!(park_o["period"]["tce"]["value"].as_f64().unwrap() > 0.0);
+    assert!(park_o["change"]["value_added_per_tce_pct"]["value"].is_number());
+    let method = park_o["period"]["value_added"]["method"].as_str().unwrap();
+    assert!(method.contains("ILLUSTRATIVE"), "{method}");
+    assert_eq!(got["enterprises"].as_array().unwrap().len(), 2);
+    // Without inputs: efficiency is absent with its reason, never 0.
+    let bare = json_at(&srv, "/api/v1/park/outcomes").await;
+    let eff = &bare["park_outcomes"]["period"]["value_added_per_tce"];
+    assert_eq!(eff["value"], Value::Null);
+    assert!(
+        eff["absent"].as_str().unwrap().contains("no value added"),
+        "{eff}"
+    );
+
+    for (format, media, magic) in [
+        (
+            "xlsx",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            &b"PK"[..],
+        ),
+        ("pdf", "application/pdf", &b"%PDF-"[..]),
+    ] {
+        let res = client()
+            .get(srv.at(&format!(
+                "/api/v1/park/outcomes?{asked}&inputs=econ&format={format}"
+            )))
+            .bearer_auth(OPERATOR)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status().as_u16(), 200, "{format}");
+        let h = |n: &str| res.headers()[n].to_str().unwrap().to_string();
+        assert_eq!(h("content-type"), media);
+        assert_eq!(
+            h("content-disposition"),
+            format!("attachment; filename=\"test-outcomes.{format}\"")
+        );
+        let bytes = res.bytes().await.unwrap().to_vec();
+        assert!(bytes.starts_with(magic), "{format}");
+        if format == "xlsx" {
+            // The park's period tce, as the JSON has it, in the park's sheet.
+            use calamine::Reader as _;
+            let mut wb: calamine::Xlsx<_> =
+                calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
+            let tce = park_o["period"]["tce"]["value"].as_f64().unwrap();
+            let found = wb.sheet_names().iter().any(|n| {
+                wb.worksheet_range(n).unwrap().rows().any(|r| {
+                    r.iter().any(|c| match c {
+                        calamine::Data::Float(x) => (x - tce).abs() < 1e-4,
+                        _ => false,
+                    })
+                })
+            });
+            assert!(found, "no {tce} tce in the workbook");
+        }
+    }
+    let (status, text) = get(&srv, &format!("/api/v1/park/outcomes?{asked}&format=text")).await;
+    assert_eq!(status, 200);
+    assert!(text.starts_with("Outcomes of park test"), "{text}");
+    for (path, code) in [
+        ("/api/v1/park/outcomes?from=2026-01-03&to=2026-01-04", 400),
+        ("/api/v1/park/outcomes?format=csv", 400),
+        ("/api/v1/park/outcomes?inputs=nope", 404),
+    ] {
+        let (status, body) = get(&srv, path).await;
+        assert_eq!(status, code, "{path}: {body}");
+    }
+    let res = client()
+        .get(srv.at("/api/v1/park/outcomes"))
+        .bearer_auth(common::ENTERPRISE_1)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 403);
+    srv.stop().await;
+}

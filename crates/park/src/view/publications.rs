@@ -55,6 +55,19 @@ impl PublicationLog {
             .collect()
     }
 
+    /// The ids (`name@vN`) of the publications of `kind`, in log order (their manifests are
+    /// read, their content is not opened).
+    pub fn ids(&self, kind: PublicationKind) -> Result<Vec<String>, PublicationError> {
+        let mut out = Vec::new();
+        for (index, note) in &self.notes {
+            let (_, m) = read_manifest(*index, note)?;
+            if m.kind == kind {
+                out.push(m.id);
+            }
+        }
+        Ok(out)
+    }
+
     /// The note of the publication of `kind` named `want` (`name@vN`, or a name for its
     /// latest version, or `None` for the latest of that kind), with its leaf index.
     pub fn find(

@@ -492,6 +492,9 @@ pub struct Status {
     pub devices: usize,
     /// Factor publications.
     pub publications: Vec<String>,
+    /// Enterprise inputs publications (`tanji inputs publish`), in log order: what the
+    /// `inputs` query of the outcomes, inventory and footprint routes names.
+    pub inputs: Vec<String>,
     /// Registration entries that did not decode (`entry N: …`); their meters are not counted.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub problems: Vec<String>,
@@ -538,6 +541,9 @@ pub fn status<S: Store>(
     let size = checkpoint.as_ref().map_or(0, |c| c.size);
     let directory = meters.get(store, size)?;
     warn_of(&directory.problems);
+    let inputs = publication_log(store, size)?
+        .ids(PublicationKind::Inputs)
+        .map_err(|error| QueryError::Publication { error })?;
     let ents = &directory.enterprises;
     Ok(Status {
         park: store.meta("park")?.unwrap_or_default(),
@@ -550,6 +556,7 @@ pub fn status<S: Store>(
         meters: directory.meters().count(),
         devices: directory.devices(),
         publications,
+        inputs,
         problems: (directory.problems.iter())
             .map(|p| format!("entry {}: {p}", p.index()))
             .collect(),

@@ -337,7 +337,11 @@ pub fn routes(r: ApiRouter) -> ApiRouter {
     )
     .route(
         all("/api/v1/park/report", "The park's tanji-report/v1 report; query format=json|csv|html|xlsx|pdf, from, to", "/api/v1/park/report?format=csv"),
-        get(park_report).layer(ext),
+        get(park_report).layer(ext.clone()),
+    )
+    .route(
+        all("/api/v1/park/outcomes", "Park outcomes against a baseline (tanji-outcomes/v1): for the park and each enterprise energy in tce, efficiency, electricity cost, green share, emissions t/yr location- and market-based, each with its method or why it is absent; query from, to, baseline_from, baseline_to (all four, or none: the data's whole days, the first half the baseline and the second the period), inputs, format=json|text|html|xlsx|pdf (absent: the JSON document, not as a download)", "/api/v1/park/outcomes?format=xlsx"),
+        get(park_outcomes).layer(ext),
     )
 }
 
@@ -826,6 +830,66 @@ async fn park_report(
     let r = park_doc(&state, &q, &caller, &rq.period()).await?;
     let name = r.doc.scope.park.clone();
     reports::download(&state, r, rq.format.as_deref(), &name).await
+}
+
+/// Query of `/api/v1/park/outcomes`.
+#[derive(Debug, Deserialize)]
+pub struct OutcomesQuery {
+    /// Absent: the JSON document; else `json`, `text`, `html`, `xlsx` or `pdf` as a download.
+    pub format: Option<String>,
+    /// The period's start.
+    pub from: Option<String>,
+    /// The period's end.
+    pub to: Option<String>,
+    /// The baseline's start.
+    pub baseline_from: Option<String>,
+    /// The baseline's end.
+    pub baseline_to: Option<String>,
+    /// The enterprise inputs publication (`name@vN` or a name): value added and output.
+    pub inputs: Option<String>,
+}
+
+async fn park_outcomes(
+    State(state): State<AppState>,
+    caller: Caller,
+    Extension(q): Shared,
+    Query(oq): Query<OutcomesQuery>,
+) -> Result<Response, ApiError> {
+    let period = |from: &Option<String>, to: &Option<String>| {
+        PeriodQuery {
+            from: from.clone(),
+            to: to.clone(),
+        }
+        .period()
+    };
+    let asked = (
+        period(&oq.from, &oq.to)?,
+        period(&oq.baseline_from, &oq.baseline_to)?,
+    );
+    let c = match asked {
+        (Some(period), Some(baseline)) => tanji_report::Comparison { period, baseline },
+        (None, None) => {
+            let all = park_doc(&state, &q, &caller, &PeriodQuery::default()).await?;
+            let at = |s: &str| time::parse_rfc3339(s).map_err(|e| ApiError::internal(e.to_string()));
+            let span = (at(&all.doc.period.start)?, at(&all.doc.period.end)?);
+            tanji_report::Comparison::halves(span).ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "the data ({} .. {}) holds fewer than two whole days to split into a baseline and a period; give from, to, baseline_from and baseline_to",
+                    all.doc.period.start, all.doc.period.end
+                ))
+            })?
+        }
+        _ => {
+            return Err(ApiError::bad_request(
+                "give the period (from, to) and the baseline (baseline_from, baseline_to), or none of them for the two halves of the data",
+            ))
+        }
+    };
+    let doc = q
+        .reports
+        .outcomes(&state, &caller, c, oq.inputs.clone())
+        .await?;
+    reports::outcomes_document(doc, oq.format.as_deref()).await
 }
 
 /// A body with a content type and, for downloads, a file name.

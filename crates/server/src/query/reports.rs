@@ -11,7 +11,9 @@ use std::time::Instant;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
-use tanji_report::{ReportDoc, ReportError, Request, Scope};
+use tanji_report::{
+    Comparison, OutcomesDoc, OutcomesRequest, ReportDoc, ReportError, Request, Scope,
+};
 use tanji_store::{QuarantineFilter, Store, StoredIssue};
 use tanji_units::time::rfc3339;
 
@@ -151,10 +153,20 @@ type Slot = Arc<tokio::sync::Mutex<SlotState>>;
 pub struct ReportCache {
     slots: Mutex<HashMap<Key, Slot>>,
     queue: BuildQueue,
+    /// Park outcomes by (comparison, inputs), each with the tree size it was built at.
+    outcomes: Mutex<HashMap<OutcomesKey, (u64, Arc<OutcomesDoc>)>>,
 }
+
+/// Which outcomes: the period and baseline, and the inputs publication asked for.
+type OutcomesKey = (Comparison, Option<String>);
 
 fn report_error(e: ReportError) -> ApiError {
     match e {
+        ReportError::Log(m) => ApiError::new(
+            StatusCode::CONFLICT,
+            "log_problems",
+            format!("the log has problems: {m}; run `tanji verify`"),
+        ),
         ReportError::Request(m) => ApiError::not_found(m),
         ReportError::Factors(_) => ApiError::not_found(e.to_string()),
         ReportError::Accounting { .. } => ApiError::new(
@@ -236,6 +248,58 @@ impl ReportCache {
             result: result.clone(),
         });
         result
+    }
+}
+
+impl ReportCache {
+    /// The park's outcomes over `c` with the inputs publication `inputs`
+    /// ([`tanji_report::outcomes`]: two park reports at the log's latest checkpoint), built on
+    /// the background thread in the caller's turn, as a report is, and kept until the log
+    /// grows. Each period is bounded as a report's is (400), and the build takes one of the
+    /// caller's report builds (429, 503).
+    pub async fn outcomes(
+        &self,
+        state: &AppState,
+        caller: &Caller,
+        c: Comparison,
+        inputs: Option<String>,
+    ) -> Result<Arc<OutcomesDoc>, ApiError> {
+        let bounds = &state.config().reports;
+        limits::check_period(caller, Some(c.period), bounds)?;
+        limits::check_period(caller, Some(c.baseline), bounds)?;
+        let size = state.head().size;
+        let key = (c, inputs);
+        let lock = || {
+            self.outcomes
+                .lock()
+                .map_err(|_| ApiError::internal("the outcomes cache lock is poisoned"))
+        };
+        if let Some((at, doc)) = lock()?.get(&key) {
+            if *at >= size {
+                return Ok(Arc::clone(doc));
+            }
+        }
+        let permit = self.queue.enter(caller, bounds)?;
+        let mut req =
+            OutcomesRequest::new(c.period, c.baseline, None, None).map_err(report_error)?;
+        req.inputs.clone_from(&key.1);
+        let v = verifier(state)?;
+        let job = move |store: &tanji_store::AnyStore| {
+            Ok(tanji_report::outcomes(store, &v, &req).map_err(report_error))
+        };
+        let doc = Arc::new(
+            state
+                .reader()
+                .in_background_for(permit.owner(), job)
+                .await??,
+        );
+        drop(permit);
+        let mut kept = lock()?;
+        if kept.len() >= MAX_CACHED {
+            kept.clear();
+        }
+        kept.insert(key, (size, Arc::clone(&doc)));
+        Ok(doc)
     }
 }
 
@@ -571,4 +635,25 @@ pub async fn download(
 ) -> Result<Response, ApiError> {
     let now = state.clock().now_s();
     document(now, r, tanji_report::Document::Report, format, name).await
+}
+
+/// Park outcomes in `format` as an attachment named after the park (`None`: the JSON document
+/// itself, not as an attachment), laid out off the async threads.
+pub async fn outcomes_document(
+    doc: Arc<OutcomesDoc>,
+    format: Option<&str>,
+) -> Result<Response, ApiError> {
+    let Some(format) = format else {
+        let bytes = tanji_report::canonical_json(&*doc).into_bytes();
+        return Ok(super::body("application/json", bytes, None));
+    };
+    let format: tanji_report::Format = format
+        .parse()
+        .map_err(|e: tanji_report::ExportError| ApiError::bad_request(e.to_string()))?;
+    let name = format!("{}-outcomes.{}", doc.park, format.extension());
+    let bytes = tokio::task::spawn_blocking(move || tanji_report::render_outcomes(&doc, format))
+        .await
+        .map_err(|e| ApiError::internal(format!("writing the outcomes: {e}")))?
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    Ok(super::body(format.content_type(), bytes, Some(name)))
 }

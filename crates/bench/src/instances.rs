@@ -86,6 +86,8 @@ struct Deployment {
     config: PathBuf,
     at: PgLocation,
     parks: Vec<ParkLoad>,
+    /// Readings in all the parks' uploads.
+    readings: usize,
     _run: PgRun,
 }
 
@@ -100,6 +102,7 @@ fn deploy(a: &Args, per_park: usize) -> Result<Deployment> {
     let days = per_park.div_ceil(a.enterprises) as u32;
     let start_day = today - i64::from(days + 2) * time::DAY_S;
     let mut parks = Vec::with_capacity(a.parks);
+    let mut readings = 0;
     for p in 0..a.parks {
         let name = format!("p{p:04}");
         let sim = SimPark::generate(ParkSpec {
@@ -116,7 +119,10 @@ fn deploy(a: &Args, per_park: usize) -> Result<Deployment> {
         let uploads = sim
             .uploads()
             .take(per_park)
-            .map(|u| (upload_to_json(&u), (u.body.device.clone(), u.body.seq)))
+            .map(|u| {
+                readings += u.reading_count();
+                (upload_to_json(&u), (u.body.device.clone(), u.body.seq))
+            })
             .collect();
         let StoreAt::Postgres {
             park: stored_as, ..
@@ -149,6 +155,7 @@ fn deploy(a: &Args, per_park: usize) -> Result<Deployment> {
         config,
         at,
         parks,
+        readings,
         _run: run,
     })
 }
@@ -503,6 +510,8 @@ struct Row {
     unacked_logged: usize,
     load_before: String,
     load_after: String,
+    /// Readings per upload, on average.
+    readings_per_upload: f64,
 }
 
 /// Runs `n` instances over a fresh deployment under the offered load.
@@ -577,6 +586,7 @@ fn measure(a: &Args, bin: &Path, n: usize, per_park: usize) -> Result<Row> {
         unacked_logged,
         load_before,
         load_after,
+        readings_per_upload: d.readings as f64 / offered.max(1) as f64,
     })
 }
 
@@ -638,15 +648,15 @@ pub fn run(a: Args) -> Result<ExitCode> {
         .iter()
         .map(|r| {
             format!(
-                "{} instance(s): every park had a writer {:.1} s after the start; load average (1 min) {} before, {} after; {} upload(s) logged though not acknowledged",
-                r.instances, r.writers_after, r.load_before, r.load_after, r.unacked_logged
+                "{} instance(s): {:.0} readings per upload on average; every park had a writer {:.1} s after the start; load average (1 min) {} before, {} after; {} upload(s) logged though not acknowledged (answered with an error, yet committed)",
+                r.instances, r.readings_per_upload, r.writers_after, r.load_before, r.load_after, r.unacked_logged
             )
         })
         .collect();
     let note = format!(
         "Method: for each instance count, {parks} fresh parks (`parks/<name>` of one deployment directory, each its own log, key and devices: {ent} enterprises, one device each) in a schema of its own on {describe}; \
          N `tanji serve` processes over the deployment (batch window {w} ms, lease TTL 10 s), started together; once every park has a writer, {per_park} signed uploads per park \
-         (one device's day of all its meters each) are offered at {rate:.0} uploads/s in all, round robin over the parks, open loop, one upload per HTTP/1.1 request to `/parks/<park>/api/v1/uploads`, \
+         (one device's day of all its meters each: 1 to 6 channels of 96 quarter-hours, where the `parks` bench's uploads have one) are offered at {rate:.0} uploads/s in all, round robin over the parks, open loop, one upload per HTTP/1.1 request to `/parks/<park>/api/v1/uploads`, \
          upload i of park p to instance (p + i) mod N; a refused connection or a 503 is retried at the other instance (retried: uploads sent more than once). \
          Forwarded: uploads first sent to the instance that does not write their park (it forwards them to the writer). \
          Latency from when an upload was due to its answer read; percentiles by nearest rank; acknowledged uploads/s = acknowledged ÷ time from the first due to the last answer. \

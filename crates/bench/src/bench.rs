@@ -98,6 +98,10 @@ pub enum BenchCommand {
     /// Many parks on one PostgreSQL: every park its own log, key and partition, ingesting in
     /// this process at a total offered rate; uploads/s and acknowledgement latency.
     Parks(crate::parks::Args),
+    /// One deployment of many parks on PostgreSQL served by N `tanji serve` processes (1, the
+    /// baseline, beside 2): uploads over HTTP at a total offered rate, each instance writing
+    /// some parks and forwarding the others' uploads; uploads/s, acknowledgement latency, CPU.
+    Instances(crate::instances::Args),
 }
 
 pub fn run(cmd: BenchCommand) -> Result<ExitCode> {
@@ -109,6 +113,7 @@ pub fn run(cmd: BenchCommand) -> Result<ExitCode> {
         BenchCommand::Serve(a) => a.write.as_deref(),
         BenchCommand::Gateway(a) => a.write.as_deref(),
         BenchCommand::Parks(a) => a.write.as_deref(),
+        BenchCommand::Instances(a) => a.write.as_deref(),
     };
     if let Some(path) = write {
         check_write(path)?;
@@ -154,6 +159,7 @@ pub fn run(cmd: BenchCommand) -> Result<ExitCode> {
         BenchCommand::Serve(a) => crate::serve::run(a),
         BenchCommand::Gateway(a) => crate::gateway::run(a),
         BenchCommand::Parks(a) => crate::parks::run(a),
+        BenchCommand::Instances(a) => crate::instances::run(a),
     }
 }
 

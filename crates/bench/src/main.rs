@@ -9,6 +9,7 @@
 
 mod bench;
 mod gateway;
+mod instances;
 mod optimize;
 mod parks;
 mod pg;

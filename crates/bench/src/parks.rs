@@ -24,6 +24,7 @@ use tanji_units::time;
 
 use crate::bench::{make_data, Data};
 use crate::pg::PgRun;
+use crate::serve::percentile;
 
 /// What to run.
 #[derive(Debug, clap::Args)]
@@ -69,7 +70,12 @@ struct Measured {
 
 /// CPU seconds (user + system) of this process so far.
 fn process_cpu() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    cpu_of("self")
+}
+
+/// CPU seconds (user + system) of process `pid` (a number, or `self`) so far; 0 if it is gone.
+pub(crate) fn cpu_of(pid: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     // Fields after the command name (which ends with ')'): utime is the 14th field overall.
     let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
     let f: Vec<&str> = rest.split_whitespace().collect();
@@ -79,7 +85,7 @@ fn process_cpu() -> f64 {
 }
 
 /// The machine's (busy, total) CPU ticks so far.
-fn machine_ticks() -> (f64, f64) {
+pub(crate) fn machine_ticks() -> (f64, f64) {
     let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
     let line = stat.lines().next().unwrap_or_default();
     let v: Vec<f64> = line
@@ -91,14 +97,6 @@ fn machine_ticks() -> (f64, f64) {
     // idle + iowait
     let idle = v.get(3).copied().unwrap_or(0.0) + v.get(4).copied().unwrap_or(0.0);
     (total - idle, total)
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
 /// Creates `n` parks in the run's schema, each with the devices registered.

@@ -23,13 +23,13 @@ use tanji_units::time;
 
 /// The most connections the simulated devices hold at once: each is two file descriptors in
 /// this one process (the device's and the server's), and a process usually may have 20 000.
-const MAX_CONNECTIONS: usize = 8_000;
+pub(crate) const MAX_CONNECTIONS: usize = 8_000;
 
 /// A device's HTTP/1.1 connection to the server: one request at a time, as a device sends.
 type Conn = hyper::client::conn::http1::SendRequest<http_body_util::Full<bytes::Bytes>>;
 
 /// Open connections not in use, shared by the devices' senders.
-type Idle = Arc<std::sync::Mutex<Vec<Conn>>>;
+pub(crate) type Idle = Arc<std::sync::Mutex<Vec<Conn>>>;
 
 async fn connect(addr: std::net::SocketAddr) -> std::result::Result<Conn, String> {
     let stream = tokio::net::TcpStream::connect(addr)
@@ -45,11 +45,13 @@ async fn connect(addr: std::net::SocketAddr) -> std::result::Result<Conn, String
     Ok(send)
 }
 
-/// POSTs `body` to the upload route over an idle connection (or a new one) and returns the
-/// status and the answer; the connection goes back to `idle` if it can carry another request.
-async fn post_upload(
+/// POSTs `body` to the upload route `path` (`/api/v1/uploads`, or a park's under
+/// `/parks/<park>/`) over an idle connection (or a new one) and returns the status and the
+/// answer; the connection goes back to `idle` if it can carry another request.
+pub(crate) async fn post_upload(
     idle: &Idle,
     addr: std::net::SocketAddr,
+    path: &str,
     body: String,
 ) -> std::result::Result<(hyper::StatusCode, bytes::Bytes), String> {
     use http_body_util::BodyExt;
@@ -58,7 +60,7 @@ async fn post_upload(
         Some(c) => c,
         None => connect(addr).await?,
     };
-    let req = hyper::Request::post("/api/v1/uploads")
+    let req = hyper::Request::post(path)
         .header(hyper::header::HOST, addr.to_string())
         .header(hyper::header::CONTENT_TYPE, "application/json")
         .body(http_body_util::Full::new(bytes::Bytes::from(body)))
@@ -134,7 +136,7 @@ struct Sample {
     done: Instant,
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
+pub(crate) fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
     }
@@ -480,7 +482,7 @@ async fn send_uploads(
         let in_flight = Arc::clone(&in_flight);
         tasks.push(tokio::spawn(async move {
             let _permit = in_flight.acquire_owned().await;
-            let got = match post_upload(&idle, addr, body).await {
+            let got = match post_upload(&idle, addr, "/api/v1/uploads", body).await {
                 Ok((status, b))
                     if status.is_success() && b.starts_with(br#"{"status":"accepted""#) =>
                 {
@@ -590,7 +592,7 @@ impl ServerMetrics {
 }
 
 /// A duration in whole milliseconds, as the tables show it.
-fn ms(d: Duration) -> String {
+pub(crate) fn ms(d: Duration) -> String {
     format!("{:.0} ms", d.as_secs_f64() * 1000.0)
 }
 
@@ -667,7 +669,7 @@ impl ReadTally {
 }
 
 /// The 1-minute load average, as /proc/loadavg gives it ("?" elsewhere).
-fn load_average() -> String {
+pub(crate) fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .ok()
         .and_then(|s| s.split_whitespace().next().map(str::to_string))

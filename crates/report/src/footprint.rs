@@ -640,37 +640,20 @@ fn electricity_per_basis(doc: &ReportDoc, products: &Value) -> Vec<String> {
     ]
 }
 
-/// The report's format and methods, its log checkpoint and the publications it used.
+/// The report's provenance ([`crate::inventory::report_provenance`]) with the products
+/// method after the accounting method.
 fn provenance(doc: &ReportDoc, products: &Value) -> Vec<(String, String)> {
-    let mut provenance = vec![
-        ("report format".into(), doc.format.clone()),
-        ("accounting method".into(), doc.methods.accounting.clone()),
+    let mut provenance = crate::inventory::report_provenance(
+        doc,
+        "inputs publication (production records, upstream values)",
+    );
+    provenance.insert(
+        2,
         (
             "products method".into(),
             products["method"].as_str().unwrap_or_default().to_owned(),
         ),
-        ("log".into(), doc.provenance.log.origin.clone()),
-        (
-            "checkpoint".into(),
-            format!(
-                "size {} root {}",
-                doc.provenance.checkpoint.size, doc.provenance.checkpoint.root
-            ),
-        ),
-        (
-            "factor publication".into(),
-            format!(
-                "{} (sha256 {})",
-                doc.provenance.factors.id, doc.provenance.factors.content_sha256
-            ),
-        ),
-    ];
-    if let Some(i) = &doc.provenance.inputs {
-        provenance.push((
-            "inputs publication (production records, upstream values)".into(),
-            format!("{} (sha256 {})", i.id, i.content_sha256),
-        ));
-    }
+    );
     provenance
 }
 

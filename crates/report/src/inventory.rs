@@ -200,7 +200,7 @@ pub fn inventory(doc: &ReportDoc) -> Result<InventoryDoc, ReportError> {
         uncertainty: "not stated: tanji reports measured figures and counts filled values; no \
                       uncertainty range is computed (GB/T 32150 asks for it where stated)"
             .into(),
-        provenance: provenance(doc),
+        provenance: report_provenance(doc, "inputs publication"),
     })
 }
 
@@ -467,8 +467,9 @@ fn data_quality(doc: &ReportDoc, e: &EnterpriseDoc) -> DataQuality {
     }
 }
 
-/// The report's format, method, log checkpoint and the publications it used.
-fn provenance(doc: &ReportDoc) -> Vec<(String, String)> {
+/// The report's format, method, log checkpoint and the publications it used: what every
+/// document made from a report lists, the inputs publication under `inputs_label`.
+pub(crate) fn report_provenance(doc: &ReportDoc, inputs_label: &str) -> Vec<(String, String)> {
     let mut provenance = vec![
         ("report format".into(), doc.format.clone()),
         ("accounting method".into(), doc.methods.accounting.clone()),
@@ -490,7 +491,7 @@ fn provenance(doc: &ReportDoc) -> Vec<(String, String)> {
     ];
     if let Some(i) = &doc.provenance.inputs {
         provenance.push((
-            "inputs publication".into(),
+            inputs_label.into(),
             format!("{} (sha256 {})", i.id, i.content_sha256),
         ));
     }

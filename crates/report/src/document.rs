@@ -58,7 +58,9 @@ pub fn render_document(
         crate::footprints(doc, inputs)
     };
     let export = |e: ExportError| match e {
-        ExportError::UnknownFormat(m) => ReportError::Request(m),
+        e @ (ExportError::UnknownFormat(_) | ExportError::NotOffered { .. }) => {
+            ReportError::Request(e.to_string())
+        }
         e => ReportError::Format(e.to_string()),
     };
     match document {

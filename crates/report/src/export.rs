@@ -46,6 +46,14 @@ pub enum ExportError {
     /// A format name that is not one of [`Format`]'s.
     #[error("format {0:?}: use json, csv, html, text, xlsx or pdf")]
     UnknownFormat(String),
+    /// A known format this document is not written in.
+    #[error("format {format:?} is not offered for this document: use {offered}")]
+    NotOffered {
+        /// The format asked for.
+        format: &'static str,
+        /// The formats that are.
+        offered: &'static str,
+    },
 }
 
 /// The formats a report is written in.
@@ -119,10 +127,10 @@ pub fn render_tabular(t: &Tabular, format: Format) -> Result<Vec<u8>, ExportErro
     match format {
         Format::Xlsx => crate::xlsx::render_xlsx(t),
         Format::Pdf => crate::pdf::render_pdf(t),
-        other => Err(ExportError::UnknownFormat(format!(
-            "{} is not a table format (xlsx, pdf)",
-            other.extension()
-        ))),
+        other => Err(ExportError::NotOffered {
+            format: other.extension(),
+            offered: "xlsx or pdf",
+        }),
     }
 }
 
@@ -158,9 +166,10 @@ pub fn render_document_as<T: Serialize + ToTabular>(
         Format::Html => crate::tabular_html(&tables()).into_bytes(),
         Format::Xlsx | Format::Pdf => render_tabular(&tables(), format)?,
         Format::Csv => {
-            return Err(ExportError::UnknownFormat(
-                "csv is the report's own format; this document is written as json, text, html, xlsx or pdf".into(),
-            ))
+            return Err(ExportError::NotOffered {
+                format: "csv",
+                offered: "json, text, html, xlsx or pdf (csv is the enterprise and park report's)",
+            })
         }
     })
 }

@@ -256,3 +256,31 @@ fn the_declaration_states_allocation_boundary_sources_and_the_battery_rule() {
     .unwrap();
     assert!(html.contains("<td class=\"n\">4.9000</td>"), "{html}");
 }
+
+/// A format a document is not written in is refused naming the ones it is.
+#[test]
+fn a_document_in_a_format_it_is_not_offered_in_is_refused_naming_the_others() {
+    let e = render_document(
+        &report(),
+        Some(&inputs("physical")),
+        Document::Footprint,
+        Format::Csv,
+        0,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("\"csv\" is not offered") && e.contains("json, text, html, xlsx or pdf"),
+        "{e}"
+    );
+    let e = render_document(
+        &report(),
+        Some(&inputs("physical")),
+        Document::Pact,
+        Format::Xlsx,
+        0,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("use json"), "{e}");
+}

@@ -324,6 +324,9 @@ pub struct Park<S: Store = AnyStore> {
     /// The bytes the kept quarantine rows take ([`seal::row_bytes`]).
     quarantine_bytes: u64,
     limits: QuarantineLimits,
+    /// The checkpoint this park last committed (the store's latest: it is the only writer),
+    /// kept so that answering a batch does not read it back.
+    last_checkpoint: Option<String>,
 }
 
 impl<S: Store> std::fmt::Debug for Park<S> {
@@ -412,6 +415,7 @@ impl Park<AnyStore> {
             access: Access::Writer(lock),
             seal,
             quarantine_bytes: 0,
+            last_checkpoint: None,
             limits: QuarantineLimits::default(),
         };
         park.commit(AppendBatch::default(), park.frontier.clone())?;
@@ -579,6 +583,7 @@ impl<S: Store> Park<S> {
             access: Access::Store,
             seal,
             quarantine_bytes,
+            last_checkpoint: None,
             limits: QuarantineLimits::default(),
         })
     }
@@ -666,6 +671,9 @@ impl<S: Store> Park<S> {
 
     /// The latest signed checkpoint.
     pub fn checkpoint(&self) -> Result<String, ParkError> {
+        if let Some(c) = &self.last_checkpoint {
+            return Ok(c.clone());
+        }
         self.store
             .latest_checkpoint()?
             .ok_or_else(|| ParkError::Inconsistent("the log has no checkpoint".into()))
@@ -706,6 +714,7 @@ impl<S: Store> Park<S> {
         self.store.append(&batch)?;
         self.frontier = frontier;
         self.seal = seal;
+        self.last_checkpoint = Some(std::mem::take(&mut batch.checkpoint));
         self.quarantine_bytes += added;
         if let Some(now) = batch.quarantine.iter().map(|q| q.received_at).max() {
             let sources: std::collections::BTreeSet<&str> =

@@ -638,7 +638,7 @@ impl Worker {
             .and_then(|summary| {
                 let size = self.park.size();
                 let checkpoint: Arc<str> = self.park.checkpoint()?.into();
-                let nodes = BatchNodes::new(self.park.store(), start, size);
+                let nodes = BatchNodes::new(self.park.store(), start, size)?;
                 let logged = summary
                     .logged
                     .iter()
@@ -689,7 +689,7 @@ impl Worker {
             Ok(Revoked::Logged(index)) => (|| {
                 let size = self.park.size();
                 let checkpoint: Arc<str> = self.park.checkpoint()?.into();
-                let nodes = BatchNodes::new(self.park.store(), start, size);
+                let nodes = BatchNodes::new(self.park.store(), start, size)?;
                 let logged = prove(&nodes, index, size, &checkpoint, Vec::new())?;
                 drop(nodes);
                 let head = Head { size, checkpoint };
@@ -721,7 +721,7 @@ impl Worker {
                 checkpoint: self.park.checkpoint()?.into(),
             }
         };
-        let nodes = BatchNodes::new(self.park.store(), start, size);
+        let nodes = BatchNodes::new(self.park.store(), start, size)?;
         let logged = |index: u64, issues: Vec<IssueNote>| {
             prove(&nodes, index, size, &head.checkpoint, issues)
         };
@@ -787,9 +787,9 @@ fn issue_code(kind: &tanji_readings::DataIssueKind) -> &'static str {
     }
 }
 
-/// The tree's nodes for proving a batch's leaves: nodes whose leaves all lie in
-/// `[start, size)` are hashed from their children (leaf hashes read once), others are read from
-/// the store; every node is remembered.
+/// The tree's nodes for proving a batch's leaves: complete nodes that reach into `[start, size)`
+/// are hashed from their children, the batch's leaf hashes and the subtrees to its left are
+/// read from the store in one go, others one by one when asked; every node is remembered.
 pub(crate) struct BatchNodes<'a> {
     store: &'a AnyStore,
     start: u64,
@@ -798,13 +798,25 @@ pub(crate) struct BatchNodes<'a> {
 }
 
 impl<'a> BatchNodes<'a> {
-    pub(crate) fn new(store: &'a AnyStore, start: u64, size: u64) -> Self {
-        BatchNodes {
+    /// Reads, in one go, the nodes proving the batch's leaves will need from the store: the
+    /// batch's leaf hashes and the complete subtrees left of it (one per bit of `start`).
+    /// A node not read here (a duplicate's, left of the batch) is read when asked for.
+    pub(crate) fn new(store: &'a AnyStore, start: u64, size: u64) -> Result<Self, StoreError> {
+        let mut wanted: Vec<(u8, u64)> = (start..size).map(|i| (0, i)).collect();
+        let mut covered = 0u64;
+        for level in (0..64u8).rev() {
+            if start & (1u64 << level) != 0 {
+                wanted.push((level, covered >> level));
+                covered += 1u64 << level;
+            }
+        }
+        let hashes = tanji_store::Store::nodes(store, &wanted)?;
+        Ok(BatchNodes {
             store,
             start,
             size,
-            memo: RefCell::new(HashMap::new()),
-        }
+            memo: RefCell::new(wanted.into_iter().zip(hashes).collect()),
+        })
     }
 }
 
@@ -815,12 +827,13 @@ impl NodeSource for BatchNodes<'_> {
         if let Some(h) = self.memo.borrow().get(&(level, index)) {
             return Ok(*h);
         }
-        let first = index.checked_shl(u32::from(level)).unwrap_or(u64::MAX);
         let end = index
             .checked_add(1)
             .and_then(|i| i.checked_shl(u32::from(level)))
             .unwrap_or(u64::MAX);
-        let h = if level > 0 && first >= self.start && end <= self.size {
+        // A complete node reaching into the batch is hashed from its children: those left of
+        // the batch are the subtrees read in advance.
+        let h = if level > 0 && end > self.start && end <= self.size {
             let left = self.node(level - 1, 2 * index)?;
             let right = self.node(level - 1, 2 * index + 1)?;
             node_hash(&left, &right)

@@ -211,6 +211,9 @@ impl Store for AnyStore {
     fn leaf_hashes(&self, size: u64) -> Result<Vec<Hash>, StoreError> {
         each!(self, s => s.leaf_hashes(size))
     }
+    fn nodes(&self, wanted: &[(u8, u64)]) -> Result<Vec<Hash>, StoreError> {
+        each!(self, s => s.nodes(wanted))
+    }
     fn latest_checkpoint(&self) -> Result<Option<String>, StoreError> {
         each!(self, s => s.latest_checkpoint())
     }

@@ -474,6 +474,21 @@ fn reporting_index<S: Store>(s: &mut S) {
     assert_eq!(leaves.len(), 8);
     assert_eq!(leaves[6], s.node(0, 6).unwrap());
     assert!(matches!(s.leaf_hashes(9), Err(StoreError::NotFound(_))));
+    // Nodes read together are the nodes read one by one, in the order asked, repeats included.
+    let mut wanted = Vec::new();
+    s.scan_nodes(&mut |l, i, _| {
+        wanted.push((l, i));
+        Ok(())
+    })
+    .unwrap();
+    wanted.reverse();
+    wanted.push(wanted[0]);
+    let one_by_one: Vec<tanji_ledger::Hash> = wanted.iter().map(|&(l, i)| s.node(l, i).unwrap()).collect();
+    assert_eq!(s.nodes(&wanted).unwrap(), one_by_one);
+    assert!(s.nodes(&[]).unwrap().is_empty());
+    assert!(
+        matches!(s.nodes(&[(0, 1), (0, 8)]), Err(StoreError::NotFound(m)) if m.contains("(0, 8)"))
+    );
     // A rebuild replaces the index.
     s.rebuild_channels(&all[..1]).unwrap();
     assert!(s.channels_complete().unwrap());

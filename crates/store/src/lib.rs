@@ -436,6 +436,10 @@ pub trait Store: NodeSource<Error = StoreError> {
     /// The leaf hashes (level-0 nodes) of entries `0..size`, in order; a missing one is
     /// [`StoreError::NotFound`] naming it.
     fn leaf_hashes(&self, size: u64) -> Result<Vec<Hash>, StoreError>;
+    /// The nodes `wanted` as (level, index), in the order asked (one read for all of them where
+    /// the backend is a server: proving a batch's leaves needs a few dozen); a missing one is
+    /// [`StoreError::NotFound`] naming it.
+    fn nodes(&self, wanted: &[(u8, u64)]) -> Result<Vec<Hash>, StoreError>;
     /// The signed checkpoint of the largest size, if the log has one.
     fn latest_checkpoint(&self) -> Result<Option<String>, StoreError>;
     /// Every stored checkpoint, as (size, signed note), ascending by size.

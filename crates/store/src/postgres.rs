@@ -20,7 +20,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::{BTreeSet, HashMap};
 
 use postgres::types::ToSql;
-use postgres::{Client, NoTls, Row, Transaction};
+use postgres::{Client, NoTls, Row, Statement, Transaction};
 use tanji_ledger::{Hash, NodeSource};
 
 use crate::channels::PACKING;
@@ -155,6 +155,9 @@ pub struct PostgresStore {
     fence: Option<Lease>,
     /// How long each write extends the lease it is fenced by, in milliseconds.
     fence_ttl_ms: i64,
+    /// The write path's statements, prepared once per connection (a statement given as text
+    /// costs a round trip to prepare each time it runs).
+    statements: RefCell<HashMap<&'static str, Statement>>,
 }
 
 /// A park's writer lease as held: who holds it and its fencing token (which grows by one each
@@ -400,6 +403,7 @@ impl PostgresStore {
             in_snapshot: Cell::new(false),
             fence: None,
             fence_ttl_ms: 0,
+            statements: RefCell::new(HashMap::new()),
         }
     }
 
@@ -572,6 +576,16 @@ impl PostgresStore {
             }))
     }
 
+    /// `sql` prepared on this store's connection: once, then from the cache.
+    fn stmt(&self, tx: &mut Transaction<'_>, sql: &'static str) -> Result<Statement, StoreError> {
+        if let Some(s) = self.statements.borrow().get(sql) {
+            return Ok(s.clone());
+        }
+        let prepared = tx.prepare(sql).map_err(self.err("preparing a statement"))?;
+        self.statements.borrow_mut().insert(sql, prepared.clone());
+        Ok(prepared)
+    }
+
     /// In a write transaction: refuses to go on unless this store's lease is still the park's
     /// (its holder and token unchanged: nobody else took it, even if it ran out meanwhile),
     /// and extends it by its TTL. The row is locked until the transaction ends, so the lease
@@ -580,11 +594,15 @@ impl PostgresStore {
         let Some(lease) = &self.fence else {
             return Ok(());
         };
-        let held = tx
-            .query_opt(
-                "UPDATE leases SET expires_at = GREATEST(expires_at,
+        let stmt = self.stmt(
+            tx,
+            "UPDATE leases SET expires_at = GREATEST(expires_at,
                      clock_timestamp() + $4::bigint * interval '1 millisecond')
                  WHERE park = $1 AND holder = $2 AND token = $3 RETURNING 1",
+        )?;
+        let held = tx
+            .query_opt(
+                &stmt,
                 &[&self.park, &lease.holder, &lease.token, &self.fence_ttl_ms],
             )
             .map_err(self.err("checking the writer lease"))?;
@@ -667,6 +685,141 @@ impl PostgresStore {
         Ok(())
     }
 
+    /// Writes a batch's entries, the uploads among them and their spans: one statement each
+    /// (arrays unnested on the server), however many entries the batch has.
+    fn insert_entries(
+        &self,
+        tx: &mut Transaction<'_>,
+        size: u64,
+        batch: &AppendBatch,
+    ) -> Result<(), StoreError> {
+        let n = batch.entries.len();
+        let (mut idx, mut kind, mut data) = (
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+        );
+        let mut u = UploadColumns::default();
+        let (mut s_meter, mut s_start, mut s_end, mut s_idx) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for (i, e) in batch.entries.iter().enumerate() {
+            let at = to_i64(size + i as u64, "entry index")?;
+            idx.push(at);
+            kind.push(i16::from(e.kind));
+            data.push(e.data.as_slice());
+            let Some(up) = &e.upload else { continue };
+            u.seq.push(i64::try_from(up.seq).map_err(|_| {
+                StoreError::Refused(format!(
+                    "sequence number {} of device {} (entry {at}): above 2^63 − 1",
+                    up.seq, up.device
+                ))
+            })?);
+            u.device.push(up.device.as_str());
+            u.idx.push(at);
+            u.record_hash.push(&up.record_hash[..]);
+            u.prev.push(&up.prev[..]);
+            for sp in &up.spans {
+                s_meter.push(sp.meter.as_str());
+                s_start.push(sp.start);
+                s_end.push(sp.end);
+                s_idx.push(at);
+            }
+        }
+        if n > 0 {
+            let stmt = self.stmt(
+                tx,
+                "INSERT INTO entries(park, idx, kind, data)
+                 SELECT $1, * FROM unnest($2::bigint[], $3::smallint[], $4::bytea[])",
+            )?;
+            tx.execute(&stmt, &[&self.park, &idx, &kind, &data])
+                .map_err(self.err("writing the entries"))?;
+        }
+        if !u.idx.is_empty() {
+            let stmt = self.stmt(
+                tx,
+                "INSERT INTO uploads(park, device, seq, idx, record_hash, prev)
+                 SELECT $1, * FROM unnest($2::text[], $3::bigint[], $4::bigint[], $5::bytea[],
+                     $6::bytea[])",
+            )?;
+            tx.execute(
+                &stmt,
+                &[
+                    &self.park,
+                    &u.device,
+                    &u.seq,
+                    &u.idx,
+                    &u.record_hash,
+                    &u.prev,
+                ],
+            )
+            .map_err(self.err("indexing the uploads"))?;
+        }
+        if !s_idx.is_empty() {
+            let stmt = self.stmt(
+                tx,
+                "INSERT INTO spans(park, meter, start, \"end\", idx)
+                 SELECT $1, * FROM unnest($2::text[], $3::bigint[], $4::bigint[], $5::bigint[])",
+            )?;
+            tx.execute(&stmt, &[&self.park, &s_meter, &s_start, &s_end, &s_idx])
+                .map_err(self.err("indexing the uploads' spans"))?;
+        }
+        Ok(())
+    }
+
+    /// Writes a batch's new tree nodes with one statement.
+    fn insert_nodes(
+        &self,
+        tx: &mut Transaction<'_>,
+        nodes: &[(u8, u64, Hash)],
+    ) -> Result<(), StoreError> {
+        if nodes.is_empty() {
+            return Ok(());
+        }
+        let level: Vec<i16> = nodes.iter().map(|(l, _, _)| i16::from(*l)).collect();
+        let idx = nodes
+            .iter()
+            .map(|(_, i, _)| to_i64(*i, "node index"))
+            .collect::<Result<Vec<_>, _>>()?;
+        let hash: Vec<&[u8]> = nodes.iter().map(|(_, _, h)| &h[..]).collect();
+        let stmt = self.stmt(
+            tx,
+            "INSERT INTO nodes(park, level, idx, hash)
+             SELECT $1, * FROM unnest($2::smallint[], $3::bigint[], $4::bytea[])",
+        )?;
+        tx.execute(&stmt, &[&self.park, &level, &idx, &hash])
+            .map_err(self.err("writing the nodes"))?;
+        Ok(())
+    }
+
+    /// Writes a batch's data issues with one statement, in order.
+    fn insert_issues(
+        &self,
+        tx: &mut Transaction<'_>,
+        issues: &[StoredIssue],
+    ) -> Result<(), StoreError> {
+        if issues.is_empty() {
+            return Ok(());
+        }
+        let idx = issues
+            .iter()
+            .map(|i| to_i64(i.index, "entry index"))
+            .collect::<Result<Vec<_>, _>>()?;
+        let code: Vec<&str> = issues.iter().map(|i| i.code.as_str()).collect();
+        let message: Vec<&str> = issues.iter().map(|i| i.message.as_str()).collect();
+        let stmt = self.stmt(
+            tx,
+            "INSERT INTO issues(park, idx, code, message)
+             SELECT $1, i, c, m FROM unnest($2::bigint[], $3::text[], $4::text[])
+                 WITH ORDINALITY AS u(i, c, m, n)
+             ORDER BY n",
+        )?;
+        tx.execute(&stmt, &[&self.park, &idx, &code, &message])
+            .map_err(self.err("writing the data issues"))?;
+        Ok(())
+    }
+
+    /// Writes the reporting index rows with one statement (arrays unnested on the server):
+    /// one round trip for a batch's rows, however many.
     fn insert_channels(
         &self,
         tx: &mut Transaction<'_>,
@@ -675,41 +828,54 @@ impl PostgresStore {
         if rows.is_empty() {
             return Ok(());
         }
-        let stmt = tx
-            .prepare(
-                "INSERT INTO channels(park, meter, start, idx, \"end\", device, seq, interval_s,
-                 unit, decimals, vals) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-            )
-            .map_err(self.err("indexing channels"))?;
+        let mut c = ChannelColumns::default();
         for r in rows {
             let idx = to_i64(r.index, "entry index")?;
-            let seq = i64::try_from(r.seq).map_err(|_| {
+            c.seq.push(i64::try_from(r.seq).map_err(|_| {
                 StoreError::Refused(format!(
                     "sequence number {} of device {} (entry {idx}): above 2^63 − 1",
                     r.seq, r.device
                 ))
-            })?;
-            tx.execute(
-                &stmt,
-                &[
-                    &self.park,
-                    &r.meter,
-                    &r.start,
-                    &idx,
-                    &r.end(),
-                    &r.device,
-                    &seq,
-                    &i64::from(r.interval_s),
-                    &r.unit,
-                    &i16::from(r.decimals),
-                    &pack(&r.values),
-                ],
-            )
-            .map_err(self.err("indexing channels"))?;
+            })?);
+            c.meter.push(r.meter.as_str());
+            c.start.push(r.start);
+            c.idx.push(idx);
+            c.end.push(r.end());
+            c.device.push(r.device.as_str());
+            c.interval_s.push(i64::from(r.interval_s));
+            c.unit.push(r.unit.as_str());
+            c.decimals.push(i16::from(r.decimals));
+            c.vals.push(pack(&r.values));
         }
+        let stmt = self.stmt(
+            tx,
+            "INSERT INTO channels(park, meter, start, idx, \"end\", device, seq, interval_s,
+             unit, decimals, vals)
+             SELECT $1, * FROM unnest($2::text[], $3::bigint[], $4::bigint[], $5::bigint[],
+                 $6::text[], $7::bigint[], $8::bigint[], $9::text[], $10::smallint[],
+                 $11::bytea[])",
+        )?;
+        tx.execute(
+            &stmt,
+            &[
+                &self.park,
+                &c.meter,
+                &c.start,
+                &c.idx,
+                &c.end,
+                &c.device,
+                &c.seq,
+                &c.interval_s,
+                &c.unit,
+                &c.decimals,
+                &c.vals,
+            ],
+        )
+        .map_err(self.err("indexing channels"))?;
         Ok(())
     }
 
+    /// Writes quarantined records with one statement.
     fn insert_quarantine(
         &self,
         tx: &mut Transaction<'_>,
@@ -718,32 +884,46 @@ impl PostgresStore {
         if items.is_empty() {
             return Ok(());
         }
-        let stmt = tx
-            .prepare(
-                "INSERT INTO quarantine(park, received_at, source, code, message, device, seq,
-                 raw, raw_len) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            )
-            .map_err(self.err("writing the quarantine"))?;
+        let mut received_at = Vec::with_capacity(items.len());
+        let (mut source, mut code, mut message, mut device) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut seq, mut raw, mut raw_len) = (Vec::new(), Vec::new(), Vec::new());
         for q in items {
+            received_at.push(q.received_at);
+            source.push(q.source.as_str());
+            code.push(q.code.as_str());
+            message.push(q.message.as_str());
+            device.push(q.device.as_deref());
             // Sequence numbers beyond i64 cannot come from a decoded record; keep them as NULL.
-            let seq = q.seq.and_then(|s| i64::try_from(s).ok());
-            let len = i64::try_from(q.raw_len).unwrap_or(i64::MAX);
-            tx.execute(
-                &stmt,
-                &[
-                    &self.park,
-                    &q.received_at,
-                    &q.source,
-                    &q.code,
-                    &q.message,
-                    &q.device,
-                    &seq,
-                    &q.raw,
-                    &len,
-                ],
-            )
-            .map_err(self.err("writing the quarantine"))?;
+            seq.push(q.seq.and_then(|s| i64::try_from(s).ok()));
+            raw.push(q.raw.as_slice());
+            raw_len.push(i64::try_from(q.raw_len).unwrap_or(i64::MAX));
         }
+        let stmt = self.stmt(
+            tx,
+            "INSERT INTO quarantine(park, received_at, source, code, message, device, seq, raw,
+             raw_len)
+             SELECT $1, r, s, c, m, d, q, w, l
+             FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[],
+                 $7::bigint[], $8::bytea[], $9::bigint[]) WITH ORDINALITY
+                 AS u(r, s, c, m, d, q, w, l, n)
+             ORDER BY n",
+        )?;
+        tx.execute(
+            &stmt,
+            &[
+                &self.park,
+                &received_at,
+                &source,
+                &code,
+                &message,
+                &device,
+                &seq,
+                &raw,
+                &raw_len,
+            ],
+        )
+        .map_err(self.err("writing the quarantine"))?;
         Ok(())
     }
 
@@ -951,6 +1131,38 @@ impl Store for PostgresStore {
         .collect()
     }
 
+    fn nodes(&self, wanted: &[(u8, u64)]) -> Result<Vec<Hash>, StoreError> {
+        if wanted.is_empty() {
+            return Ok(Vec::new());
+        }
+        let level: Vec<i16> = wanted.iter().map(|&(l, _)| i16::from(l)).collect();
+        let idx = wanted
+            .iter()
+            .map(|&(_, i)| to_i64(i, "node index"))
+            .collect::<Result<Vec<_>, _>>()?;
+        let rows = self.query(
+            "reading nodes",
+            "SELECT w.n, nodes.hash FROM unnest($2::smallint[], $3::bigint[]) WITH ORDINALITY
+                 AS w(level, idx, n)
+             JOIN nodes ON nodes.park = $1 AND nodes.level = w.level AND nodes.idx = w.idx",
+            &[&self.park, &level, &idx],
+        )?;
+        let mut out: Vec<Option<Hash>> = vec![None; wanted.len()];
+        for row in &rows {
+            let n: i64 = row.get(0);
+            let at = usize::try_from(n - 1).ok().filter(|&a| a < out.len());
+            let Some(at) = at else {
+                return Err(StoreError::Corrupt(format!("node lookup answered row {n}")));
+            };
+            let (l, i) = wanted[at];
+            out[at] = Some(to_hash(row.get(1), &|| format!("node ({l}, {i})"))?);
+        }
+        out.into_iter()
+            .zip(wanted)
+            .map(|(h, (l, i))| h.ok_or_else(|| StoreError::NotFound(format!("node ({l}, {i})"))))
+            .collect()
+    }
+
     fn leaf_hashes(&self, size: u64) -> Result<Vec<Hash>, StoreError> {
         let rows = self.query(
             "reading leaf hashes",
@@ -1141,11 +1353,9 @@ impl Store for PostgresStore {
             .map_err(self.err("starting a transaction"))?;
         // Under the lease, the frontier read here is the one the commit extends.
         self.fenced(&mut tx)?;
+        let stmt = self.stmt(&mut tx, "SELECT MAX(idx) FROM entries WHERE park = $1")?;
         let max: Option<i64> = tx
-            .query_one(
-                "SELECT MAX(idx) FROM entries WHERE park = $1",
-                &[&self.park],
-            )
+            .query_one(&stmt, &[&self.park])
             .map_err(self.err("counting entries"))?
             .get(0);
         let size = match max {
@@ -1158,100 +1368,35 @@ impl Store for PostgresStore {
                 size,
             });
         }
-        let ins_entry = tx
-            .prepare("INSERT INTO entries(park, idx, kind, data) VALUES ($1, $2, $3, $4)")
-            .map_err(self.err("preparing"))?;
-        let ins_upload = tx
-            .prepare(
-                "INSERT INTO uploads(park, device, seq, idx, record_hash, prev)
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .map_err(self.err("preparing"))?;
-        let ins_span = tx
-            .prepare(
-                "INSERT INTO spans(park, meter, start, \"end\", idx) VALUES ($1, $2, $3, $4, $5)",
-            )
-            .map_err(self.err("preparing"))?;
-        for (i, e) in batch.entries.iter().enumerate() {
-            let idx = to_i64(size + i as u64, "entry index")?;
-            tx.execute(&ins_entry, &[&self.park, &idx, &i16::from(e.kind), &e.data])
-                .map_err(self.err("writing an entry"))?;
-            if let Some(u) = &e.upload {
-                let seq = i64::try_from(u.seq).map_err(|_| {
-                    StoreError::Refused(format!(
-                        "sequence number {} of device {} (entry {idx}): above 2^63 − 1",
-                        u.seq, u.device
-                    ))
-                })?;
-                tx.execute(
-                    &ins_upload,
-                    &[
-                        &self.park,
-                        &u.device,
-                        &seq,
-                        &idx,
-                        &&u.record_hash[..],
-                        &&u.prev[..],
-                    ],
-                )
-                .map_err(self.err("indexing an upload"))?;
-                for sp in &u.spans {
-                    tx.execute(
-                        &ins_span,
-                        &[&self.park, &sp.meter, &sp.start, &sp.end, &idx],
-                    )
-                    .map_err(self.err("indexing an upload's spans"))?;
-                }
-            }
-        }
+        self.insert_entries(&mut tx, size, batch)?;
         self.ensure_months(&mut tx, &batch.channels, &mut made)?;
         self.insert_channels(&mut tx, &batch.channels)?;
-        let ins_node = tx
-            .prepare("INSERT INTO nodes(park, level, idx, hash) VALUES ($1, $2, $3, $4)")
-            .map_err(self.err("preparing"))?;
-        for (level, index, hash) in &batch.nodes {
-            tx.execute(
-                &ins_node,
-                &[
-                    &self.park,
-                    &i16::from(*level),
-                    &to_i64(*index, "node index")?,
-                    &&hash[..],
-                ],
-            )
-            .map_err(self.err("writing a node"))?;
-        }
-        for issue in &batch.issues {
-            tx.execute(
-                "INSERT INTO issues(park, idx, code, message) VALUES ($1, $2, $3, $4)",
-                &[
-                    &self.park,
-                    &to_i64(issue.index, "entry index")?,
-                    &issue.code,
-                    &issue.message,
-                ],
-            )
-            .map_err(self.err("writing a data issue"))?;
-        }
-        for (hash, data) in &batch.blobs {
-            tx.execute(
-                "INSERT INTO blobs(park, hash, data) VALUES ($1, $2, $3)
+        self.insert_nodes(&mut tx, &batch.nodes)?;
+        self.insert_issues(&mut tx, &batch.issues)?;
+        if !batch.blobs.is_empty() {
+            let hashes: Vec<&[u8]> = batch.blobs.iter().map(|(h, _)| &h[..]).collect();
+            let data: Vec<&[u8]> = batch.blobs.iter().map(|(_, d)| d.as_slice()).collect();
+            let stmt = self.stmt(
+                &mut tx,
+                "INSERT INTO blobs(park, hash, data)
+                 SELECT $1, * FROM unnest($2::bytea[], $3::bytea[])
                  ON CONFLICT (park, hash) DO NOTHING",
-                &[&self.park, &&hash[..], data],
-            )
-            .map_err(self.err("writing a blob"))?;
+            )?;
+            tx.execute(&stmt, &[&self.park, &hashes, &data])
+                .map_err(self.err("writing a blob"))?;
         }
         self.insert_quarantine(&mut tx, &batch.quarantine)?;
         if !batch.seal.is_empty() {
             self.set_meta_in(&mut tx, "seal", &batch.seal)?;
         }
         let new_size = to_i64(size + batch.entries.len() as u64, "size")?;
-        tx.execute(
+        let stmt = self.stmt(
+            &mut tx,
             "INSERT INTO checkpoints(park, size, note) VALUES ($1, $2, $3)
              ON CONFLICT (park, size) DO UPDATE SET note = excluded.note",
-            &[&self.park, &new_size, &batch.checkpoint],
-        )
-        .map_err(self.err("writing the checkpoint"))?;
+        )?;
+        tx.execute(&stmt, &[&self.park, &new_size, &batch.checkpoint])
+            .map_err(self.err("writing the checkpoint"))?;
         tx.commit().map_err(self.err("committing"))?;
         drop(client);
         self.months.extend(made);
@@ -1583,6 +1728,31 @@ impl Store for PostgresStore {
             .map(|s| to_u64(s, "tree size"))
             .transpose()
     }
+}
+
+/// A batch's reporting index rows, column by column (for one `unnest` insert).
+#[derive(Default)]
+struct ChannelColumns<'a> {
+    meter: Vec<&'a str>,
+    start: Vec<i64>,
+    idx: Vec<i64>,
+    end: Vec<i64>,
+    device: Vec<&'a str>,
+    seq: Vec<i64>,
+    interval_s: Vec<i64>,
+    unit: Vec<&'a str>,
+    decimals: Vec<i16>,
+    vals: Vec<Vec<u8>>,
+}
+
+/// A batch's upload rows, column by column.
+#[derive(Default)]
+struct UploadColumns<'a> {
+    device: Vec<&'a str>,
+    seq: Vec<i64>,
+    idx: Vec<i64>,
+    record_hash: Vec<&'a [u8]>,
+    prev: Vec<&'a [u8]>,
 }
 
 #[cfg(test)]

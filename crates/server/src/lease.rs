@@ -13,10 +13,12 @@
 //! expires: the next instance sequences within `ttl_ms + poll_ms` (a holder that stops
 //! cleanly releases it at once).
 
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
-use tanji_store::{PostgresStore, StoreAt};
+use tanji_store::{Lease, LeaseRenewer, StoreAt};
 
 use crate::{Sequencer, ServerError};
 
@@ -54,53 +56,156 @@ impl LeaseConfig {
 }
 
 /// Renews the lease the park's sequencer writes under, for a park on PostgreSQL (nothing to
-/// do otherwise), on a thread of its own, until the sequencer's writer is lost or closed;
-/// marks it lost as soon as a renewal finds the lease gone or no renewal has succeeded for a
-/// whole TTL.
+/// do otherwise), until the sequencer's writer is lost or closed; marks it lost as soon as a
+/// renewal finds the lease gone or no renewal has succeeded for a whole TTL.
+///
+/// Every lease this process holds in one database (and with one TTL) is renewed by one
+/// thread, on one connection, in one statement every third of the TTL ([`Keeper`]): an
+/// instance writing 200 parks holds 200 store connections and one more for their leases, not
+/// 400. The lease is checked once here, on the keeper's connection, before it is kept.
 pub(crate) fn keep(
     at: &StoreAt,
-    holder: tanji_store::Lease,
+    holder: Lease,
     sequencer: Sequencer,
     config: &LeaseConfig,
 ) -> Result<(), ServerError> {
     let StoreAt::Postgres { at, park } = at else {
         return Ok(());
     };
-    let mut store = PostgresStore::open(at, park)?;
     let ttl = config.ttl();
-    let taken = store.take_lease(&holder.holder, ttl)?;
-    if taken.as_ref() != Some(&holder) {
+    let key = (at.url.clone(), at.schema.clone(), config.ttl_ms);
+    let mut keepers = KEEPERS.lock().unwrap_or_else(|p| p.into_inner());
+    let keeper = match keepers.get(&key) {
+        Some(k) => Arc::clone(k),
+        None => {
+            let keeper = Arc::new(Keeper {
+                renewer: Mutex::new(LeaseRenewer::connect(at)?),
+                held: Mutex::new(Vec::new()),
+                ttl,
+            });
+            let k = Arc::clone(&keeper);
+            let own = key.clone();
+            std::thread::Builder::new()
+                .name("tanji-leases".into())
+                .spawn(move || k.run(own))
+                .map_err(|e| ServerError::Io {
+                    context: "starting the lease thread".into(),
+                    source: e,
+                })?;
+            keepers.insert(key, Arc::clone(&keeper));
+            keeper
+        }
+    };
+    // The registry stays locked until the lease is kept: the keeper cannot end meanwhile.
+    let first = keeper.lock_renewer().renew(&[(park.clone(), holder.clone())], ttl);
+    if !matches!(first.as_deref(), Ok([true])) {
+        if let Err(e) = first {
+            tracing::error!(park, error = %e, "the writer lease could not be renewed; standing by");
+        }
         sequencer.mark_writer_lost();
         return Ok(());
     }
-    let mut lost = sequencer.writer_lost();
-    std::thread::Builder::new()
-        .name("tanji-lease".into())
-        .spawn(move || {
-            let mut renewed = Instant::now();
-            loop {
-                std::thread::sleep(ttl / 3);
-                if *lost.borrow_and_update() || sequencer.is_closed() {
+    keeper.lock_held().push(Held {
+        park: park.clone(),
+        lease: holder,
+        sequencer,
+        renewed: Instant::now(),
+    });
+    Ok(())
+}
+
+/// The keepers of this process, by (database URL, schema, TTL in milliseconds).
+type KeeperKey = (String, String, u64);
+
+static KEEPERS: LazyLock<Mutex<HashMap<KeeperKey, Arc<Keeper>>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+
+/// The leases held in one database, renewed together.
+struct Keeper {
+    renewer: Mutex<LeaseRenewer>,
+    held: Mutex<Vec<Held>>,
+    ttl: Duration,
+}
+
+/// One park's lease as kept.
+struct Held {
+    park: String,
+    lease: Lease,
+    sequencer: Sequencer,
+    /// When the lease was last renewed.
+    renewed: Instant,
+}
+
+impl Keeper {
+    fn lock_renewer(&self) -> std::sync::MutexGuard<'_, LeaseRenewer> {
+        self.renewer.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn lock_held(&self) -> std::sync::MutexGuard<'_, Vec<Held>> {
+        self.held.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Every third of the TTL, renews every lease still kept; ends (and leaves the registry)
+    /// once it keeps none.
+    fn run(&self, key: KeeperKey) {
+        loop {
+            std::thread::sleep(self.ttl / 3);
+            {
+                // Under the registry's lock: a park being kept now either finds this keeper
+                // still registered (and is renewed below) or a new one.
+                let mut keepers = KEEPERS.lock().unwrap_or_else(|p| p.into_inner());
+                let mut held = self.lock_held();
+                held.retain(|h| !h.sequencer.is_closed() && !*h.sequencer.writer_lost().borrow());
+                if held.is_empty() {
+                    keepers.remove(&key);
                     return;
                 }
-                match store.renew_lease(ttl) {
-                    Ok(true) => renewed = Instant::now(),
-                    Ok(false) => {
-                        tracing::error!(park = store.park(), "the writer lease was taken over; stopping");
-                        break;
-                    }
-                    Err(e) if renewed.elapsed() >= ttl => {
-                        tracing::error!(error = %e, "the writer lease could not be renewed for a whole TTL; stopping");
-                        break;
-                    }
-                    Err(e) => tracing::warn!(error = %e, "renewing the writer lease failed; retrying"),
-                }
             }
-            sequencer.mark_writer_lost();
-        })
-        .map_err(|e| ServerError::Io {
-            context: "starting the lease thread".into(),
-            source: e,
-        })?;
-    Ok(())
+            self.renew_all();
+        }
+    }
+
+    fn renew_all(&self) {
+        let asked: Vec<(String, Lease)> = self
+            .lock_held()
+            .iter()
+            .map(|h| (h.park.clone(), h.lease.clone()))
+            .collect();
+        let answer = self.lock_renewer().renew(&asked, self.ttl);
+        let now = Instant::now();
+        let mut held = self.lock_held();
+        match answer {
+            Ok(renewed) => {
+                let renewed: HashMap<&str, bool> = asked
+                    .iter()
+                    .map(|(p, _)| p.as_str())
+                    .zip(renewed)
+                    .collect();
+                held.retain_mut(|h| match renewed.get(h.park.as_str()) {
+                    Some(true) => {
+                        h.renewed = now;
+                        true
+                    }
+                    Some(false) => {
+                        tracing::error!(park = %h.park, "the writer lease was taken over; stopping");
+                        h.sequencer.mark_writer_lost();
+                        false
+                    }
+                    // Kept after the leases were read: renewed at the next round.
+                    None => true,
+                });
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "renewing the writer leases failed; retrying");
+                held.retain(|h| {
+                    if h.renewed.elapsed() < self.ttl {
+                        return true;
+                    }
+                    tracing::error!(park = %h.park, "the writer lease could not be renewed for a whole TTL; stopping");
+                    h.sequencer.mark_writer_lost();
+                    false
+                });
+            }
+        }
+    }
 }

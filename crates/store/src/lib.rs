@@ -23,7 +23,7 @@ mod sqlite;
 pub use any::{AnyStore, StoreAt};
 pub use channels::{pack, unpack, unpack_into, ChannelRef, ChannelRow};
 
-pub use postgres::{Lease, PgLocation, PostgresStore};
+pub use postgres::{Lease, LeaseRenewer, PgLocation, PostgresStore};
 pub use sqlite::SqliteStore;
 
 use tanji_ledger::{Hash, NodeSource};

@@ -1730,6 +1730,64 @@ impl Store for PostgresStore {
     }
 }
 
+/// One connection renewing many parks' writer leases together: what an instance holding the
+/// leases of many parks uses instead of a connection per park.
+pub struct LeaseRenewer {
+    client: Conn,
+    place: String,
+}
+
+impl std::fmt::Debug for LeaseRenewer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LeaseRenewer")
+            .field("place", &self.place)
+            .finish()
+    }
+}
+
+impl LeaseRenewer {
+    /// Connects to the database at `at`.
+    pub fn connect(at: &PgLocation) -> Result<Self, StoreError> {
+        Ok(LeaseRenewer {
+            client: Conn(Some(PostgresStore::connect(at)?)),
+            place: format!("{} (schema {})", redact(&at.url), at.schema),
+        })
+    }
+
+    /// Extends each lease of `held` (park, lease) by `ttl` in one statement, if it is still
+    /// that park's current, unexpired lease: whether it was, in the order given.
+    pub fn renew(
+        &mut self,
+        held: &[(String, Lease)],
+        ttl: std::time::Duration,
+    ) -> Result<Vec<bool>, StoreError> {
+        if held.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
+        let parks: Vec<&str> = held.iter().map(|(p, _)| p.as_str()).collect();
+        let holders: Vec<&str> = held.iter().map(|(_, l)| l.holder.as_str()).collect();
+        let tokens: Vec<i64> = held.iter().map(|(_, l)| l.token).collect();
+        let rows = self
+            .client
+            .query(
+                "UPDATE leases SET expires_at = clock_timestamp() + $4::bigint * interval '1 millisecond'
+                 FROM unnest($1::text[], $2::text[], $3::bigint[]) AS h(park, holder, token)
+                 WHERE leases.park = h.park AND leases.holder = h.holder
+                     AND leases.token = h.token AND leases.expires_at > clock_timestamp()
+                 RETURNING leases.park",
+                &[&parks, &holders, &tokens, &ms],
+            )
+            .map_err(|source| StoreError::Postgres {
+                place: self.place.clone(),
+                context: "renewing the writer leases".into(),
+                source,
+            })?;
+        let renewed: BTreeSet<String> = rows.iter().map(|r| r.get(0)).collect();
+        Ok(held.iter().map(|(p, _)| renewed.contains(p)).collect())
+    }
+}
+
 /// A batch's reporting index rows, column by column (for one `unnest` insert).
 #[derive(Default)]
 struct ChannelColumns<'a> {

@@ -38,8 +38,9 @@ const RETRY_FOR: Duration = Duration::from_secs(60);
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The PostgreSQL database (`postgres://…`, without `schema=`: each instance count runs on
-    /// a schema of its own, dropped after). Each park written holds two connections (its
-    /// store's and its lease's): `max_connections` must exceed twice the parks.
+    /// a schema of its own, dropped after). Each park written holds one connection (its
+    /// store's), each instance one more for its leases: `max_connections` must exceed the parks
+    /// plus the instances.
     #[arg(long)]
     pub store: String,
     /// Instance counts to run, comma-separated, each on fresh parks (the first is the
@@ -262,7 +263,7 @@ fn await_writers(
         }
         if t.elapsed() > WRITERS_WITHIN {
             bail!(
-                "{written} of {} parks have a writer {} s after the instances started (each park written holds two PostgreSQL connections: is max_connections above twice --parks?); an instance's log ends:\n{}",
+                "{written} of {} parks have a writer {} s after the instances started (each park written holds a PostgreSQL connection: is max_connections above --parks?); an instance's log ends:\n{}",
                 d.parks.len(),
                 WRITERS_WITHIN.as_secs(),
                 instances[0].tail()

@@ -112,7 +112,7 @@ pub fn run(a: ServeArgs) -> Result<ExitCode> {
         // Every instance listens; each park is written by the instance holding its writer
         // lease, and the others forward its requests there (tanji_server::parks).
         let listen = config.listen.clone();
-        let listener = tokio::net::TcpListener::bind(&listen).await.with_context(|| {
+        let listener = tanji_server::listen(&listen).await.with_context(|| {
             format!("listening on {listen} (is another server running on it? choose another address with --listen HOST:PORT)")
         })?;
         let addr = listener.local_addr().context("reading the listen address")?;

@@ -922,7 +922,7 @@ fn all_written_by(
 #[test]
 fn two_instances_serve_two_hundred_parks_and_either_may_die() {
     let _serial = one_at_a_time();
-    // Each park written holds two connections (store and lease), reads take up to four more.
+    // Each park written holds a connection (its store's), reads take up to four more.
     let Some(pg) = pg::Server::with_connections(900) else {
         return;
     };

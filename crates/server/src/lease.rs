@@ -97,7 +97,9 @@ pub(crate) fn keep(
         }
     };
     // The registry stays locked until the lease is kept: the keeper cannot end meanwhile.
-    let first = keeper.lock_renewer().renew(&[(park.clone(), holder.clone())], ttl);
+    let first = keeper
+        .lock_renewer()
+        .renew(&[(park.clone(), holder.clone())], ttl);
     if !matches!(first.as_deref(), Ok([true])) {
         if let Err(e) = first {
             tracing::error!(park, error = %e, "the writer lease could not be renewed; standing by");
@@ -176,11 +178,8 @@ impl Keeper {
         let mut held = self.lock_held();
         match answer {
             Ok(renewed) => {
-                let renewed: HashMap<&str, bool> = asked
-                    .iter()
-                    .map(|(p, _)| p.as_str())
-                    .zip(renewed)
-                    .collect();
+                let renewed: HashMap<&str, bool> =
+                    asked.iter().map(|(p, _)| p.as_str()).zip(renewed).collect();
                 held.retain_mut(|h| match renewed.get(h.park.as_str()) {
                     Some(true) => {
                         h.renewed = now;

@@ -55,6 +55,7 @@ pub use metrics::Metrics;
 pub use reader::Reader;
 pub use routes::{Access, ApiRouter, RouteInfo};
 pub use sequencer::{Answer, Head, Logged, Registered, Sequencer};
+pub use serve::{listen, LISTEN_BACKLOG};
 
 /// The OpenAPI 3.1 document of every route, served at `/openapi.json`.
 pub const OPENAPI: &str = include_str!("../openapi.json");

@@ -64,6 +64,38 @@ pub fn open_file_limit() -> Option<u64> {
     }
 }
 
+/// The listen backlog asked for (the kernel caps it at `net.core.somaxconn`, 4096 on current
+/// Linux; tokio's own `bind` asks for 1024): a burst of devices connecting at once waits in it
+/// to be accepted instead of having its connection attempts dropped, which clients retry only
+/// after 1, 3, 7, 15 and 31 seconds.
+pub const LISTEN_BACKLOG: u32 = 4096;
+
+/// Listens on `addr` (`host:port`; the first of its addresses that binds) with
+/// [`LISTEN_BACKLOG`].
+pub async fn listen(addr: &str) -> std::io::Result<tokio::net::TcpListener> {
+    let mut last = None;
+    for a in tokio::net::lookup_host(addr).await? {
+        let socket = if a.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()?
+        } else {
+            tokio::net::TcpSocket::new_v6()?
+        };
+        // As tokio's `bind`: a restarted server may listen again at once.
+        #[cfg(unix)]
+        socket.set_reuseaddr(true)?;
+        match socket.bind(a) {
+            Ok(()) => return socket.listen(LISTEN_BACKLOG),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("{addr} names no address"),
+        )
+    }))
+}
+
 /// The connection cap: `configured` if given and below what the open-file limit allows, else
 /// the open-file limit less [`FD_RESERVE`] (half the limit when the limit is small).
 pub fn connection_limit(configured: Option<usize>, fd_limit: Option<u64>) -> usize {
@@ -385,6 +417,36 @@ pub(crate) async fn serve(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_server_listens_with_a_deep_backlog_and_says_what_it_could_not_bind() {
+        let l = listen("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        // The kernel holds this many connections not yet accepted (up to its own cap): more
+        // than tokio's 1024 where the cap allows, and every one of them completes.
+        let somaxconn: u32 = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(128);
+        // Two descriptors a connection (both ends are in this process), and some to spare.
+        let by_fds = open_file_limit().map_or(u64::MAX, |n| n.saturating_sub(64) / 2);
+        let n = u64::from(LISTEN_BACKLOG.min(somaxconn).min(1500)).min(by_fds) as usize;
+        let mut held = Vec::with_capacity(n);
+        for i in 0..n {
+            let c = tokio::time::timeout(
+                Duration::from_secs(20),
+                tokio::net::TcpStream::connect(addr),
+            )
+            .await
+            .unwrap_or_else(|_| panic!("connection {i} of {n} not taken in 20 s"));
+            held.push(c.unwrap());
+        }
+        drop(l);
+        let taken = listen(&addr.to_string()).await;
+        assert!(taken.is_ok(), "a port just closed listens again: {taken:?}");
+        let err = listen("256.0.0.1:80").await.unwrap_err();
+        assert!(!err.to_string().is_empty());
+    }
 
     #[test]
     fn the_connection_cap_leaves_file_descriptors_for_the_rest() {

@@ -483,7 +483,8 @@ fn reporting_index<S: Store>(s: &mut S) {
     .unwrap();
     wanted.reverse();
     wanted.push(wanted[0]);
-    let one_by_one: Vec<tanji_ledger::Hash> = wanted.iter().map(|&(l, i)| s.node(l, i).unwrap()).collect();
+    let one_by_one: Vec<tanji_ledger::Hash> =
+        wanted.iter().map(|&(l, i)| s.node(l, i).unwrap()).collect();
     assert_eq!(s.nodes(&wanted).unwrap(), one_by_one);
     assert!(s.nodes(&[]).unwrap().is_empty());
     assert!(

@@ -178,9 +178,10 @@ impl Keeper {
         let mut held = self.lock_held();
         match answer {
             Ok(renewed) => {
-                let renewed: HashMap<&str, bool> =
-                    asked.iter().map(|(p, _)| p.as_str()).zip(renewed).collect();
-                held.retain_mut(|h| match renewed.get(h.park.as_str()) {
+                // Only this thread removes entries and others only append: the first
+                // `asked.len()` entries are the ones asked about, in order.
+                let mut answers = renewed.into_iter();
+                held.retain_mut(|h| match answers.next() {
                     Some(true) => {
                         h.renewed = now;
                         true

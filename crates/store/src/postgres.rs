@@ -1775,7 +1775,7 @@ impl LeaseRenewer {
                  FROM unnest($1::text[], $2::text[], $3::bigint[]) AS h(park, holder, token)
                  WHERE leases.park = h.park AND leases.holder = h.holder
                      AND leases.token = h.token AND leases.expires_at > clock_timestamp()
-                 RETURNING leases.park",
+                 RETURNING leases.park, leases.holder, leases.token",
                 &[&parks, &holders, &tokens, &ms],
             )
             .map_err(|source| StoreError::Postgres {
@@ -1783,8 +1783,14 @@ impl LeaseRenewer {
                 context: "renewing the writer leases".into(),
                 source,
             })?;
-        let renewed: BTreeSet<String> = rows.iter().map(|r| r.get(0)).collect();
-        Ok(held.iter().map(|(p, _)| renewed.contains(p)).collect())
+        let renewed: BTreeSet<(String, String, i64)> = rows
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .collect();
+        Ok(held
+            .iter()
+            .map(|(p, l)| renewed.contains(&(p.clone(), l.holder.clone(), l.token)))
+            .collect())
     }
 }
 

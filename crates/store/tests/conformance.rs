@@ -240,6 +240,14 @@ fn postgres_writes_are_fenced_by_the_writer_lease() {
         .unwrap();
     let taken = b.take_lease("instance-b", ttl).unwrap().unwrap();
     assert_eq!(taken.token, 2);
+    // Renewed together on one connection: the current lease is, the lost one is not.
+    let mut renewer = tanji_store::LeaseRenewer::connect(&at).unwrap();
+    let held = [
+        ("p".to_string(), taken.clone()),
+        ("p".to_string(), first.clone()),
+    ];
+    assert_eq!(renewer.renew(&held, ttl).unwrap(), vec![true, false]);
+    assert!(renewer.renew(&[], ttl).unwrap().is_empty());
     // a wakes up and tries to write: refused, nothing kept.
     let err = a.append(&one_upload(&[1_738_368_000])).unwrap_err();
     assert!(matches!(err, StoreError::LeaseLost(_)), "{err}");

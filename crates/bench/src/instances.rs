@@ -294,6 +294,8 @@ struct Sample {
     done: Instant,
     /// Sent again (at the other instance) after a refused connection or a 503.
     retries: u32,
+    /// Why it was first sent again, if it was.
+    retried_for: Option<String>,
 }
 
 /// One upload to send: its park, its position there, the first instance it goes to and
@@ -308,22 +310,24 @@ struct Send {
 }
 
 /// Posts one upload, retrying at the other instance on a refused connection or a 503.
-async fn deliver(s: &Send, addrs: &[SocketAddr], idle: &[Idle]) -> (Got, u32) {
+async fn deliver(s: &Send, addrs: &[SocketAddr], idle: &[Idle]) -> (Got, u32, Option<String>) {
     let mut at = s.at;
     let mut retries = 0;
+    let mut first: Option<String> = None;
     let started = Instant::now();
     loop {
         let last = match post_upload(&idle[at], addrs[at], &s.path, s.body.clone()).await {
             Ok((status, b)) if status.is_success() => {
                 let v: serde_json::Value = serde_json::from_slice(&b).unwrap_or_default();
                 return match v["status"].as_str() {
-                    Some("accepted" | "duplicate") => (Got::Acked, retries),
+                    Some("accepted" | "duplicate") => (Got::Acked, retries, first),
                     _ => (
                         Got::Other(format!(
                             "{status} {}",
                             String::from_utf8_lossy(&b[..b.len().min(160)])
                         )),
                         retries,
+                        first,
                     ),
                 };
             }
@@ -334,6 +338,7 @@ async fn deliver(s: &Send, addrs: &[SocketAddr], idle: &[Idle]) -> (Got, u32) {
                         String::from_utf8_lossy(&b[..b.len().min(160)])
                     )),
                     retries,
+                    first,
                 );
             }
             Ok((status, b)) => format!(
@@ -343,8 +348,9 @@ async fn deliver(s: &Send, addrs: &[SocketAddr], idle: &[Idle]) -> (Got, u32) {
             Err(e) => e,
         };
         if started.elapsed() > RETRY_FOR {
-            return (Got::Failed(last), retries);
+            return (Got::Failed(last), retries, first);
         }
+        first.get_or_insert(last);
         at = (at + 1) % addrs.len();
         retries += 1;
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -375,7 +381,7 @@ fn offer(sends: Vec<Send>, addrs: Vec<SocketAddr>, rate: f64) -> Result<(Instant
             );
             tasks.push(tokio::spawn(async move {
                 let _permit = in_flight.acquire_owned().await;
-                let (got, retries) = deliver(&s, &addrs, &idle).await;
+                let (got, retries, retried_for) = deliver(&s, &addrs, &idle).await;
                 let done = Instant::now();
                 Sample {
                     park: s.park,
@@ -384,6 +390,7 @@ fn offer(sends: Vec<Send>, addrs: Vec<SocketAddr>, rate: f64) -> Result<(Instant
                     latency: done - due,
                     done,
                     retries,
+                    retried_for,
                 }
             }));
         }
@@ -504,6 +511,8 @@ struct Row {
     lat: Vec<Duration>,
     forwarded: usize,
     retried: usize,
+    /// Why uploads were first sent again: the commonest reasons, with counts.
+    retried_for: String,
     /// CPU seconds of the instances together, and of this process (the load generator).
     instances_cpu: f64,
     generator_cpu: f64,
@@ -563,6 +572,7 @@ fn measure(a: &Args, bin: &Path, n: usize, per_park: usize) -> Result<Row> {
         .collect();
     lat.sort_unstable();
     let retried = samples.iter().filter(|s| s.retries > 0).count();
+    let retried_for = tally(samples.iter().filter_map(|s| s.retried_for.as_deref()));
     stop(&mut instances)?;
     let unacked_logged = check_logs(&d, &samples)?;
     eprintln!("  every acknowledged upload is in its park's log once");
@@ -577,6 +587,7 @@ fn measure(a: &Args, bin: &Path, n: usize, per_park: usize) -> Result<Row> {
         lat,
         forwarded,
         retried,
+        retried_for,
         instances_cpu: c1 - c0,
         generator_cpu: g1 - g0,
         machine_busy: if m1.1 > m0.1 {
@@ -589,6 +600,34 @@ fn measure(a: &Args, bin: &Path, n: usize, per_park: usize) -> Result<Row> {
         load_after,
         readings_per_upload: d.readings as f64 / offered.max(1) as f64,
     })
+}
+
+/// The three commonest of `reasons` (an answer by its status and error code, so that answers
+/// differing only in their message count together), each with its count:
+/// "12 × 503 Service Unavailable (not_writer), 3 × connecting to …".
+fn tally<'a>(reasons: impl Iterator<Item = &'a str>) -> String {
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for r in reasons {
+        let short = match r.split_once(" {") {
+            Some((status, body)) => {
+                let code = body
+                    .split_once(r#""error":""#)
+                    .and_then(|(_, rest)| rest.split_once('"'))
+                    .map_or("", |(code, _)| code);
+                format!("{status} ({code})")
+            }
+            None => r.to_string(),
+        };
+        *counts.entry(short).or_default() += 1;
+    }
+    let mut counts: Vec<(String, usize)> = counts.into_iter().collect();
+    counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    counts
+        .iter()
+        .take(3)
+        .map(|(r, k)| format!("{k} × {r}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The table, one row per instance count, the first the baseline.
@@ -649,8 +688,9 @@ pub fn run(a: Args) -> Result<ExitCode> {
         .iter()
         .map(|r| {
             format!(
-                "{} instance(s): {:.0} readings per upload on average; every park had a writer {:.1} s after the start; load average (1 min) {} before, {} after; {} upload(s) logged though not acknowledged (answered with an error, yet committed)",
-                r.instances, r.readings_per_upload, r.writers_after, r.load_before, r.load_after, r.unacked_logged
+                "{} instance(s): {:.0} readings per upload on average; every park had a writer {:.1} s after the start; load average (1 min) {} before, {} after; {} upload(s) logged though not acknowledged (answered with an error, yet committed); retried for: {}",
+                r.instances, r.readings_per_upload, r.writers_after, r.load_before, r.load_after, r.unacked_logged,
+                if r.retried_for.is_empty() { "nothing" } else { &r.retried_for }
             )
         })
         .collect();
@@ -691,4 +731,26 @@ pub fn run(a: Args) -> Result<ExitCode> {
         eprintln!("{failed} uploads were not acknowledged");
         ExitCode::from(1)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tally;
+
+    #[test]
+    fn retry_reasons_count_together_by_status_and_error_code() {
+        let reasons = [
+            r#"503 Service Unavailable {"error":"not_writer","message":"park a: …"}"#,
+            r#"503 Service Unavailable {"error":"not_writer","message":"park b: …"}"#,
+            "connecting to 127.0.0.1:1: refused",
+            r#"503 Service Unavailable {"error":"busy","message":"…"}"#,
+            r#"503 Service Unavailable {"error":"busy","message":"…"}"#,
+            r#"503 Service Unavailable {"error":"busy","message":"…"}"#,
+            "x",
+        ];
+        assert_eq!(
+            tally(reasons.into_iter()),
+            "3 × 503 Service Unavailable (busy), 2 × 503 Service Unavailable (not_writer), 1 × connecting to 127.0.0.1:1: refused"
+        );
+    }
 }

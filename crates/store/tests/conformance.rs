@@ -113,6 +113,51 @@ fn postgres_refuses_a_newer_schema() {
     assert!(err.to_string().contains("schema version 999"), "{err}");
 }
 
+/// Log entries are compressed with LZ4 (the server CI runs has it), not pglz, and a
+/// compressed entry reads back whole.
+#[test]
+fn postgres_compresses_log_entries_with_lz4() {
+    use tanji_store::Store;
+    let Some(url) = postgres_url() else { return };
+    let schema = TestSchema::new(&url, "lz4");
+    let at = schema.location();
+    let mut store = tanji_store::PostgresStore::create(&at, "p").unwrap();
+    let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let method: i8 = c
+        .query_one(
+            &format!(
+                "SELECT attcompression FROM pg_attribute
+                 WHERE attrelid = '{}.entries'::regclass AND attname = 'data'",
+                schema.name
+            ),
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(method as u8, b'l');
+    let mut batch = one_upload(&[1_738_368_000]);
+    let data: Vec<u8> = (0..6_000u32)
+        .map(|i| b"0123456789,"[i as usize % 11])
+        .collect();
+    batch.entries[0].data = data.clone();
+    store.append(&batch).unwrap();
+    let (stored, compressed): (i32, Option<String>) = {
+        let row = c
+            .query_one(
+                &format!(
+                    "SELECT pg_column_size(data), pg_column_compression(data) FROM {}.entries",
+                    schema.name
+                ),
+                &[],
+            )
+            .unwrap();
+        (row.get(0), row.get(1))
+    };
+    assert_eq!(compressed.as_deref(), Some("lz4"));
+    assert!(stored < 6_000, "{stored} bytes stored");
+    assert_eq!(store.entry(0).unwrap(), data);
+}
+
 /// A batch of one upload entry whose channel rows start at `starts` (meter `m-1`, one value).
 fn one_upload(starts: &[i64]) -> tanji_store::AppendBatch {
     use tanji_store::{AppendBatch, ChannelRow, NewEntry, UploadRow};

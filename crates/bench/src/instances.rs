@@ -507,8 +507,10 @@ struct Row {
     acked: usize,
     not_acked: usize,
     seconds: f64,
-    /// Acknowledged uploads/s in the steady state: see [`steady_rate`].
-    steady: f64,
+    /// Each instance's peak resident memory, MiB.
+    peak_mib: Vec<u64>,
+    /// The ack p50 and p99 of the uploads due in the first and in the last third of the run.
+    pace: [Duration; 4],
     /// Latencies of the acknowledged uploads, sorted.
     lat: Vec<Duration>,
     forwarded: usize,
@@ -574,13 +576,9 @@ fn measure(a: &Args, bin: &Path, n: usize, per_park: usize) -> Result<Row> {
         .collect();
     lat.sort_unstable();
     let retried = samples.iter().filter(|s| s.retries > 0).count();
-    let mut answered: Vec<Duration> = samples
-        .iter()
-        .filter(|s| s.got == Got::Acked)
-        .map(|s| s.done - started)
-        .collect();
-    let steady = steady_rate(&mut answered);
+    let pace = pace(&samples);
     let retried_for = tally(samples.iter().filter_map(|s| s.retried_for.as_deref()));
+    let peak_mib: Vec<u64> = pids.iter().map(|p| peak_memory_kib(p) / 1024).collect();
     stop(&mut instances)?;
     let unacked_logged = check_logs(&d, &samples)?;
     eprintln!("  every acknowledged upload is in its park's log once");
@@ -592,7 +590,8 @@ fn measure(a: &Args, bin: &Path, n: usize, per_park: usize) -> Result<Row> {
         acked,
         not_acked: offered - acked,
         seconds: (last - started).as_secs_f64(),
-        steady,
+        pace,
+        peak_mib,
         lat,
         forwarded,
         retried,
@@ -611,24 +610,34 @@ fn measure(a: &Args, bin: &Path, n: usize, per_park: usize) -> Result<Row> {
     })
 }
 
-/// The rate answers arrived at in the steady state: the middle 80 % of them (by when they
-/// arrived, `answered` from the start) ÷ the time between the 10th and the 90th percentile
-/// answer. A deployment that keeps up with the offered rate answers at that rate, one that
-/// falls behind at the rate it manages; unlike all answers ÷ the whole run, it does not count
-/// the first batch window and the last answers' latency as time the deployment was too slow.
-fn steady_rate(answered: &mut [Duration]) -> f64 {
-    answered.sort_unstable();
-    let n = answered.len();
-    let (lo, hi) = (n / 10, n * 9 / 10);
-    if hi <= lo + 1 || hi >= n {
-        return 0.0;
-    }
-    let span = (answered[hi] - answered[lo]).as_secs_f64();
-    if span > 0.0 {
-        (hi - lo) as f64 / span
-    } else {
-        0.0
-    }
+/// The peak resident memory of process `pid` (`VmHWM`), KiB; 0 if unknown.
+fn peak_memory_kib(pid: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// The ack p50 and p99 of the acknowledged uploads due in the first third of the run, then of
+/// those due in the last third (`samples` in the order they were due): a deployment that keeps
+/// pace with the offered rate answers the last as fast as the first, one that falls behind
+/// ever later.
+fn pace(samples: &[Sample]) -> [Duration; 4] {
+    let third = samples.len() / 3;
+    let lat = |part: &[Sample]| {
+        let mut l: Vec<Duration> = part
+            .iter()
+            .filter(|s| s.got == Got::Acked)
+            .map(|s| s.latency)
+            .collect();
+        l.sort_unstable();
+        (percentile(&l, 50.0), percentile(&l, 99.0))
+    };
+    let (a, b) = lat(&samples[..third]);
+    let (c, d) = lat(&samples[samples.len() - third..]);
+    [a, b, c, d]
 }
 
 /// The three commonest of `reasons` (an answer by its status and error code, so that answers
@@ -662,26 +671,29 @@ fn tally<'a>(reasons: impl Iterator<Item = &'a str>) -> String {
 /// The table, one row per instance count, the first the baseline.
 fn table(rows: &[Row], parks: usize, rate: f64) -> String {
     let mut t = String::from(
-        "| instances | parks written by each | uploads offered | offered rate | acknowledged | not acknowledged | acknowledged uploads/s (all ÷ run) | steady uploads/s (middle 80 %) | of baseline | ack p50 | ack p99 | ack max | forwarded | retried | instances' CPU | load generator CPU | machine busy |\n\
+        "| instances | parks written by each | uploads offered | offered rate | acknowledged | not acknowledged | acknowledged uploads/s | of baseline | ack p50 | ack p99 | ack max | ack p50 / p99, first third | ack p50 / p99, last third | forwarded | retried | instances' CPU | load generator CPU | machine busy |\n\
          |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
-    let base = rows.first().map_or(0.0, |r| r.steady);
+    let base = rows.first().map_or(0.0, |r| r.acked as f64 / r.seconds);
     for (k, r) in rows.iter().enumerate() {
         let ups = r.acked as f64 / r.seconds;
         let written: Vec<String> = r.written.iter().map(usize::to_string).collect();
         t.push_str(&format!(
-            "| {}{} | {} of {parks} | {} | {rate:.0}/s | {} | {} | {ups:.0} | {:.0} | {:.0}% | {} | {} | {} | {:.0}% | {} | {:.0}% of a core | {:.0}% of a core | {:.0}% |\n",
+            "| {}{} | {} of {parks} | {} | {rate:.0}/s | {} | {} | {ups:.0} | {:.0}% | {} | {} | {} | {} / {} | {} / {} | {:.0}% | {} | {:.0}% of a core | {:.0}% of a core | {:.0}% |\n",
             r.instances,
             if k == 0 { " (baseline)" } else { "" },
             written.join(" + "),
             r.offered,
             r.acked,
             r.not_acked,
-            r.steady,
-            if base > 0.0 { 100.0 * r.steady / base } else { 0.0 },
+            if base > 0.0 { 100.0 * ups / base } else { 0.0 },
             ms(percentile(&r.lat, 50.0)),
             ms(percentile(&r.lat, 99.0)),
             ms(r.lat.last().copied().unwrap_or_default()),
+            ms(r.pace[0]),
+            ms(r.pace[1]),
+            ms(r.pace[2]),
+            ms(r.pace[3]),
             100.0 * r.forwarded as f64 / r.offered.max(1) as f64,
             r.retried,
             100.0 * r.instances_cpu / r.seconds,
@@ -718,8 +730,9 @@ pub fn run(a: Args) -> Result<ExitCode> {
         .iter()
         .map(|r| {
             format!(
-                "{} instance(s): {:.0} readings per upload on average; every park had a writer {:.1} s after the start; load average (1 min) {} before, {} after; {} upload(s) logged though not acknowledged (answered with an error, yet committed); retried for: {}",
-                r.instances, r.readings_per_upload, r.writers_after, r.load_before, r.load_after, r.unacked_logged,
+                "{} instance(s): {:.0} readings per upload on average; every park had a writer {:.1} s after the start; load average (1 min) {} before, {} after; peak memory of each instance {} MiB; {} upload(s) logged though not acknowledged (answered with an error, yet committed); retried for: {}",
+                r.instances, r.readings_per_upload, r.writers_after, r.load_before, r.load_after,
+                r.peak_mib.iter().map(u64::to_string).collect::<Vec<_>>().join(" + "), r.unacked_logged,
                 if r.retried_for.is_empty() { "nothing" } else { &r.retried_for }
             )
         })
@@ -730,7 +743,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
          (one device's day of all its meters each: 1 to 6 channels of 96 quarter-hours, where the `parks` bench's uploads have one) are offered at {rate:.0} uploads/s in all, round robin over the parks, open loop, one upload per HTTP/1.1 request to `/parks/<park>/api/v1/uploads`, \
          upload i of park p to instance (p + i) mod N; a refused connection or a 503 is retried at the other instance (retried: uploads sent more than once). \
          Forwarded: uploads first sent to the instance that does not write their park (it forwards them to the writer). \
-         Latency from when an upload was due to its answer read; percentiles by nearest rank; acknowledged uploads/s (all ÷ run) = acknowledged ÷ time from the first due to the last answer, which counts the first batch window and the last answers' latency as time; steady uploads/s = the middle 80 % of the answers ÷ the time between the 10th and the 90th percentile answer (the rate a deployment that keeps up answers at; one that falls behind shows the rate it manages). \
+         Latency from when an upload was due to its answer read; percentiles by nearest rank; acknowledged uploads/s = acknowledged ÷ time from the first due to the last answer (so below the offered rate by the last answers' latency even when every upload is answered in time); first and last third: the uploads due in the first and in the last third of the run (a deployment falling behind answers the last third ever later). \
          Instances' CPU: user + system time of the `tanji serve` processes during the load; machine busy counts every process, PostgreSQL's backends and the load generator (this process, on the same cores) included. \
          Afterwards the instances were stopped with SIGTERM and every acknowledged upload was found exactly once in its park's log. \
          The machine has {cores} cores shared with other work. {}.\n",
@@ -765,25 +778,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
 
 #[cfg(test)]
 mod tests {
-    use super::{steady_rate, tally};
-    use std::time::Duration;
-
-    #[test]
-    fn the_steady_rate_leaves_out_the_first_window_and_the_last_answers() {
-        // 2,000 answers 0.5 ms apart (2,000/s) after a first window of 1 s, then a tail of
-        // 100 answers over 3 s: all ÷ run says 2100 / 5 s = 420/s, the steady state 2,000/s.
-        let mut answered: Vec<Duration> = (0..2000u64)
-            .map(|k| Duration::from_micros(1_000_000 + 500 * k))
-            .chain((0..100u64).map(|k| Duration::from_millis(2000 + 30 * k)))
-            .rev()
-            .collect();
-        let r = steady_rate(&mut answered);
-        assert!((r - 2000.0).abs() < 40.0, "{r}");
-        // One that falls behind: answers spread at 1,000/s.
-        let mut slow: Vec<Duration> = (0..2000u64).map(Duration::from_millis).collect();
-        assert!((steady_rate(&mut slow) - 1000.0).abs() < 1.0);
-        assert_eq!(steady_rate(&mut []), 0.0);
-    }
+    use super::tally;
 
     #[test]
     fn retry_reasons_count_together_by_status_and_error_code() {

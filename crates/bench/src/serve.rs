@@ -56,7 +56,13 @@ pub(crate) async fn post_upload(
 ) -> std::result::Result<(hyper::StatusCode, bytes::Bytes), String> {
     use http_body_util::BodyExt;
     let reused = idle.lock().ok().and_then(|mut v| v.pop());
-    let mut conn = match reused {
+    // A connection back from its last answer may not have taken it in yet: wait until it can
+    // carry a request (hyper refuses one sent before), or open another if it was closed.
+    let ready = match reused {
+        Some(mut c) => c.ready().await.is_ok().then_some(c),
+        None => None,
+    };
+    let mut conn = match ready {
         Some(c) => c,
         None => connect(addr).await?,
     };

@@ -20,9 +20,7 @@ use tanji_cli::{
     error_text, factors, ingest, quiet_on_broken_pipe, record, report, simulate, util,
 };
 
-/// mimalloc, not glibc's malloc: under 2,200 uploads/s on 200 parks glibc's took an eighth of
-/// the machine (docs/benchmarks.md, "Where the limit is").
-#[global_allocator]
+#[global_allocator] // mimalloc: glibc's malloc took an eighth of the machine (docs/benchmarks.md)
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// tanji (碳计): signed meter data, a tamper-evident log, and carbon figures an auditor can

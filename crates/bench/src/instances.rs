@@ -778,7 +778,39 @@ pub fn run(a: Args) -> Result<ExitCode> {
 
 #[cfg(test)]
 mod tests {
-    use super::tally;
+    use super::{pace, tally, Got, Sample};
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn pace_compares_the_first_and_the_last_third_by_when_uploads_were_due() {
+        // Answered in 1 s at first, in 5 s at the end (falling behind); one not acknowledged.
+        let samples: Vec<Sample> = (0..300u64)
+            .map(|k| Sample {
+                park: 0,
+                nth: k as usize,
+                got: if k == 250 {
+                    Got::Failed("x".into())
+                } else {
+                    Got::Acked
+                },
+                latency: Duration::from_secs(if k < 100 {
+                    1
+                } else if k < 200 {
+                    3
+                } else {
+                    5
+                }) + Duration::from_millis(k),
+                done: Instant::now(),
+                retries: 0,
+                retried_for: None,
+            })
+            .collect();
+        let [p50, p99, last50, last99] = pace(&samples);
+        assert_eq!(p50, Duration::from_millis(1_049));
+        assert_eq!(p99, Duration::from_millis(1_098));
+        assert_eq!(last50, Duration::from_millis(5_249));
+        assert_eq!(last99, Duration::from_millis(5_299)); // 99 acknowledged: the 99th
+    }
 
     #[test]
     fn retry_reasons_count_together_by_status_and_error_code() {

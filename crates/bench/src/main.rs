@@ -20,6 +20,11 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// The allocator `tanji` ships with, so that the server measured in this process allocates as
+/// `tanji serve` does.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug, Parser)]
 #[command(name = "tanji-bench", version, about, long_about = None)]
 struct Cli {

@@ -559,22 +559,15 @@ fn measure(a: &Args, bin: &Path, n: usize, per_park: usize) -> Result<Row> {
     let (c1, g1, m1) = (cpu(&pids), cpu_of("self"), machine_ticks());
     let load_after = load_average();
     let acked = samples.iter().filter(|s| s.got == Got::Acked).count();
-    let mut reasons: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
-    for s in &samples {
-        if let Got::Other(r) | Got::Failed(r) = &s.got {
-            *reasons.entry(r.clone()).or_default() += 1;
-        }
-    }
-    for (r, k) in reasons.iter().take(5) {
-        eprintln!("  not acknowledged: {k} × {r}");
+    let not_acked = tally(samples.iter().filter_map(|s| match &s.got {
+        Got::Other(r) | Got::Failed(r) => Some(r.as_str()),
+        Got::Acked => None,
+    }));
+    if !not_acked.is_empty() {
+        eprintln!("  not acknowledged: {not_acked}");
     }
     let last = samples.iter().map(|s| s.done).max().unwrap_or(started);
-    let mut lat: Vec<Duration> = samples
-        .iter()
-        .filter(|s| s.got == Got::Acked)
-        .map(|s| s.latency)
-        .collect();
-    lat.sort_unstable();
+    let lat = acked_latencies(&samples);
     let retried = samples.iter().filter(|s| s.retries > 0).count();
     let pace = pace(&samples);
     let retried_for = tally(samples.iter().filter_map(|s| s.retried_for.as_deref()));
@@ -620,6 +613,17 @@ fn peak_memory_kib(pid: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// The latencies of the acknowledged uploads among `samples`, sorted.
+fn acked_latencies(samples: &[Sample]) -> Vec<Duration> {
+    let mut l: Vec<Duration> = samples
+        .iter()
+        .filter(|s| s.got == Got::Acked)
+        .map(|s| s.latency)
+        .collect();
+    l.sort_unstable();
+    l
+}
+
 /// The ack p50 and p99 of the acknowledged uploads due in the first third of the run, then of
 /// those due in the last third (`samples` in the order they were due): a deployment that keeps
 /// pace with the offered rate answers the last as fast as the first, one that falls behind
@@ -627,12 +631,7 @@ fn peak_memory_kib(pid: &str) -> u64 {
 fn pace(samples: &[Sample]) -> [Duration; 4] {
     let third = samples.len() / 3;
     let lat = |part: &[Sample]| {
-        let mut l: Vec<Duration> = part
-            .iter()
-            .filter(|s| s.got == Got::Acked)
-            .map(|s| s.latency)
-            .collect();
-        l.sort_unstable();
+        let l = acked_latencies(part);
         (percentile(&l, 50.0), percentile(&l, 99.0))
     };
     let (a, b) = lat(&samples[..third]);

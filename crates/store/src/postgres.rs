@@ -106,6 +106,11 @@ pub struct PgLocation {
 }
 
 impl PgLocation {
+    /// The location as errors name it: the URL without its password, and the schema.
+    pub fn place(&self) -> String {
+        format!("{} (schema {})", redact(&self.url), self.schema)
+    }
+
     /// `url` with the default schema `tanji`, or the one named by a `schema=<name>` query
     /// parameter (removed from the URL handed to the client).
     pub fn parse(url: &str) -> Result<Self, StoreError> {
@@ -293,7 +298,7 @@ impl PostgresStore {
     /// park exists there.
     pub fn create(at: &PgLocation, park: &str) -> Result<Self, StoreError> {
         let mut client = Self::connect(at)?;
-        let place = format!("{} (schema {})", redact(&at.url), at.schema);
+        let place = at.place();
         let err = |context: &str| {
             let place = place.clone();
             let context = context.to_string();
@@ -344,7 +349,7 @@ impl PostgresStore {
     /// Opens park `park` in the database at `at` (applying migrations first).
     pub fn open(at: &PgLocation, park: &str) -> Result<Self, StoreError> {
         let mut client = Self::connect(at)?;
-        let place = format!("{} (schema {})", redact(&at.url), at.schema);
+        let place = at.place();
         let row = client
             .query_opt("SELECT id FROM parks WHERE park = $1", &[&park])
             .map_err(|source| StoreError::Postgres {
@@ -458,7 +463,7 @@ impl PostgresStore {
         let known = MIGRATIONS.len() as i32;
         if current > known {
             return Err(StoreError::Schema {
-                path: format!("{place} (schema {})", at.schema),
+                path: at.place(),
                 message: format!(
                     "schema version {current}, this build knows up to {known}: run a newer tanji"
                 ),
@@ -1762,7 +1767,7 @@ impl LeaseRenewer {
     pub fn connect(at: &PgLocation) -> Result<Self, StoreError> {
         Ok(LeaseRenewer {
             client: Conn(Some(PostgresStore::connect(at)?)),
-            place: format!("{} (schema {})", redact(&at.url), at.schema),
+            place: at.place(),
         })
     }
 
@@ -1841,6 +1846,10 @@ mod tests {
             .unwrap();
         assert_eq!(at.schema, "parks_a");
         assert_eq!(at.url, "postgres://u:secret@h:5432/db?sslmode=disable");
+        assert_eq!(
+            at.place(),
+            "postgres://u:***@h:5432/db?sslmode=disable (schema parks_a)"
+        );
         assert_eq!(
             PgLocation::parse("postgres://h/db").unwrap().schema,
             "tanji"
